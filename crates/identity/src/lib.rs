@@ -1,0 +1,1 @@
+//! The identity service: signing keys, tokens, client secrets, passwords, TLS material.

@@ -1,0 +1,1 @@
+//! The Microsoft identity platform front-end: OIDC discovery, JWKS, the token endpoint.

@@ -1,0 +1,95 @@
+//! The store layer: one [`Store`] trait, implemented by the embedded SQLite engine (and, in a
+//! later issue, PostgreSQL).
+//!
+//! The store holds tenants, directory objects (as JSON documents with a type, an id and a
+//! version), relationship edges, secrets, signing keys, a per-tenant change log and the audit
+//! log. Every [`Change`] is applied in one transaction that also appends to the change log and
+//! writes one audit record, so delta queries, multi-node consistency and audit all read from the
+//! same source. Queries arrive as protocol-neutral [`plan`] values; the store compiles them to
+//! its own SQL. Nothing above this crate writes SQL.
+
+pub mod plan;
+mod records;
+mod sqlite;
+
+pub use plan::*;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// Errors of the storage layer. Front-ends map them to their own wire errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness claim (`namespace`, `key`) is held by another object.
+    #[error("the value '{key}' of '{namespace}' is already in use")]
+    Conflict { namespace: String, key: String, holder: Uuid },
+    /// An object, edge or tenant the change refers to does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An edge to add exists already.
+    #[error("edge exists: {0}")]
+    EdgeExists(String),
+    /// The object's version is not the one the change was computed from.
+    #[error("object {0} was changed concurrently")]
+    VersionMismatch(Uuid),
+    /// A cursor or stored value could not be read.
+    #[error("invalid data: {0}")]
+    Invalid(String),
+    /// The engine failed (I/O, corruption, ...).
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage contract. Every method is scoped by tenant id; no call crosses tenants except
+/// the tenant lookups themselves.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- tenants and server metadata ----
+
+    /// Creates a tenant with its domains. Domain names are unique across the server.
+    async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
+    async fn tenant(&self, id: Uuid) -> StoreResult<Option<TenantRecord>>;
+    /// Resolves a domain name (case-insensitively) to its tenant.
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<TenantRecord>>;
+    async fn tenants(&self) -> StoreResult<Vec<TenantRecord>>;
+    /// Server-wide settings (for example which tenant was bootstrapped).
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    // ---- directory objects ----
+
+    /// One object by id, live or soft-deleted (see [`ObjectRecord::deleted_at`]).
+    async fn get(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ObjectRecord>>;
+    /// Several objects by id; missing ids are skipped, order follows `ids`.
+    async fn get_many(&self, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>>;
+    /// The holder of a uniqueness claim, e.g. (`upn`, `adele@contoso.com` lower-cased).
+    async fn find_unique(&self, tenant: Uuid, namespace: &str, key: &str) -> StoreResult<Option<Uuid>>;
+    /// Runs a list query: filter, order, keyset page, optional count.
+    async fn list(&self, tenant: Uuid, query: &ListQuery) -> StoreResult<Page>;
+    /// Whether an edge exists.
+    async fn has_edge(&self, tenant: Uuid, kind: EdgeKind, source: Uuid, target: Uuid) -> StoreResult<bool>;
+    /// Targets of `source`'s edges of `kind` (or sources, with `reverse`), unpaged ids.
+    async fn edge_ids(&self, tenant: Uuid, kind: EdgeKind, id: Uuid, reverse: bool) -> StoreResult<Vec<Uuid>>;
+
+    // ---- secrets and keys (never part of a document) ----
+
+    async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>>;
+    async fn signing_keys(&self, tenant: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    // ---- writes ----
+
+    /// Applies every op of `change` in one transaction, appends one change-log entry per object
+    /// touched and writes the audit record. Returns the tenant's new change-log sequence.
+    async fn apply(&self, tenant: Uuid, change: Change) -> StoreResult<u64>;
+
+    // ---- logs ----
+
+    /// Change-log entries after `after_seq`, oldest first, at most `limit`.
+    async fn changes_since(&self, tenant: Uuid, after_seq: u64, limit: usize) -> StoreResult<Vec<ChangeLogEntry>>;
+    /// Audit records, newest first, at most `limit`.
+    async fn audit_records(&self, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+}

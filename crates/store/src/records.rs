@@ -1,0 +1,173 @@
+//! The values the store keeps and returns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// A tenant: its id, display name and domains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    pub id: Uuid,
+    pub display_name: String,
+    /// Verified domains; the first `initial` one is `{name}.onmicrosoft.com`.
+    pub domains: Vec<DomainRecord>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainRecord {
+    /// Lower-case domain name.
+    pub name: String,
+    pub is_initial: bool,
+    pub is_default: bool,
+    pub is_verified: bool,
+}
+
+/// A directory object: a JSON document of Graph v1.0 property names, with its type and id.
+/// The document holds neither `id` nor `@odata.type`: those are the record's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRecord {
+    pub id: Uuid,
+    /// The Graph entity type name (`user`, `group`, `servicePrincipal`, ...).
+    pub object_type: String,
+    /// Incremented by every update; starts at 1.
+    pub version: i64,
+    pub doc: Map<String, Value>,
+    /// RFC 3339 time of soft deletion, if the object is in the recycle bin.
+    pub deleted_at: Option<String>,
+}
+
+/// Kinds of relationship edges between objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EdgeKind {
+    /// group -> member
+    Member,
+    /// object -> owner
+    Owner,
+    /// user -> manager
+    Manager,
+}
+
+impl EdgeKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EdgeKind::Member => "member",
+            EdgeKind::Owner => "owner",
+            EdgeKind::Manager => "manager",
+        }
+    }
+}
+
+/// A credential secret attached to an object (client secret, user password), stored only as a
+/// hash. `meta` holds the non-secret facts (`keyId`, `hint`, `displayName`, dates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretRecord {
+    pub owner: Uuid,
+    /// `client_secret` or `password`.
+    pub kind: String,
+    pub key_id: Uuid,
+    /// The hash, in its own self-describing format (`sha256:...`, `$argon2id$...`).
+    pub hash: String,
+    pub meta: Value,
+}
+
+/// A token signing key of a tenant. The private key never leaves the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    /// PKCS#8 DER of the RSA private key.
+    pub private_pkcs8: Vec<u8>,
+    pub created_at: String,
+    /// `active` (signs and is published), `next` (published, not yet signing) or `retired`
+    /// (published until its tokens expire).
+    pub status: String,
+}
+
+/// One operation of a [`Change`].
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Creates an object; `unique` are the uniqueness claims it holds (namespace, key).
+    Insert { object: ObjectRecord, unique: Vec<(String, String)> },
+    /// Replaces an object's document. `expected_version` guards against lost updates; the
+    /// claims replace the object's previous claims.
+    Update { id: Uuid, expected_version: i64, doc: Map<String, Value>, unique: Vec<(String, String)> },
+    /// Moves an object to the recycle bin: sets `deleted_at` and releases its claims. Its edges
+    /// are kept but hidden (every read skips edges whose other end is deleted), so a restore
+    /// brings memberships and ownerships back, as Entra does.
+    SoftDelete { id: Uuid, at: String },
+    /// Takes an object out of the recycle bin, re-claiming `unique` (conflict if taken).
+    Restore { id: Uuid, unique: Vec<(String, String)> },
+    /// Deletes an object for good, with its claims, edges and secrets.
+    Purge { id: Uuid },
+    /// Adds an edge; `EdgeExists` if present.
+    AddEdge { kind: EdgeKind, source: Uuid, target: Uuid },
+    /// Removes an edge; `NotFound` if absent.
+    RemoveEdge { kind: EdgeKind, source: Uuid, target: Uuid },
+    PutSecret(SecretRecord),
+    DeleteSecret { owner: Uuid, key_id: Uuid },
+    PutSigningKey(SigningKeyRecord),
+}
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `user`, `app` or `system`.
+    pub kind: String,
+    pub id: Option<Uuid>,
+    pub display_name: Option<String>,
+}
+
+/// A modified property of an audited target: old and new values (secrets already redacted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModifiedProperty {
+    pub name: String,
+    pub old_value: Value,
+    pub new_value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditTarget {
+    pub id: Uuid,
+    pub object_type: String,
+    pub display_name: Option<String>,
+    pub modified: Vec<ModifiedProperty>,
+}
+
+/// The audit record of one change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub at: String,
+    /// `Add user`, `Update group`, `Add member to group`, ...
+    pub activity: String,
+    /// `UserManagement`, `GroupManagement`, `ApplicationManagement`, `KeyManagement`, ...
+    pub category: String,
+    /// `Add`, `Update`, `Delete`, `Assign`, `Unassign`.
+    pub operation_type: String,
+    pub actor: Actor,
+    pub targets: Vec<AuditTarget>,
+    pub correlation_id: Option<String>,
+    /// `success` (the store records only what it committed).
+    pub result: String,
+}
+
+/// A set of ops applied atomically, with its audit record.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub ops: Vec<Op>,
+    pub audit: AuditRecord,
+}
+
+/// One entry of the per-tenant change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeLogEntry {
+    pub seq: u64,
+    pub object_id: Uuid,
+    pub object_type: String,
+    /// `created`, `updated`, `deleted`, `restored`, `purged`, `edge_added`, `edge_removed`,
+    /// `secret`, `key`.
+    pub kind: String,
+    /// For edge entries: the edge kind and the other end.
+    pub detail: Value,
+    pub at: String,
+}

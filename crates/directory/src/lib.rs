@@ -1,1 +1,128 @@
-//! The directory service: users, groups, membership, validation and rules, over the Store trait.
+//! The directory service: users, groups, membership and the rules Entra applies to them, over
+//! the [`Store`] trait. Front-ends call it with protocol-neutral values (JSON documents of Graph
+//! v1.0 property names, [`ListQuery`] plans) and map its [`DirectoryError`]s to their wire shape.
+//! Every write is one [`Change`](cerulean_store::Change): the store applies it in one
+//! transaction together with its change-log entries and its audit record.
+
+mod apps;
+mod audit;
+mod bootstrap;
+mod deleted;
+mod error;
+mod groups;
+mod ids;
+mod indexes;
+mod members;
+mod users;
+pub mod validate;
+
+use std::sync::Arc;
+
+use cerulean_identity::PasswordHasherPool;
+use cerulean_store::{Actor, ListQuery, ObjectRecord, Page, Store, TenantRecord};
+use uuid::Uuid;
+
+pub use apps::{AppCredentials, GRAPH_APP_ID};
+pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
+pub use error::{DirectoryError, DirectoryResult};
+pub use ids::parse_reference;
+pub use indexes::{index_specs, value_kind};
+
+/// Who is calling, for authorization decisions and the audit log.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: Uuid,
+    pub actor: Actor,
+    /// The request's `client-request-id`, recorded as the audit `correlationId`.
+    pub correlation_id: Option<String>,
+}
+
+impl Caller {
+    /// The server itself (bootstrap, maintenance).
+    pub fn system(tenant: Uuid) -> Caller {
+        Caller {
+            tenant,
+            actor: Actor {
+                kind: "system".into(),
+                id: None,
+                display_name: Some("Cerulean".into()),
+            },
+            correlation_id: None,
+        }
+    }
+}
+
+/// The directory service. Cheap to clone.
+#[derive(Clone)]
+pub struct Directory {
+    store: Arc<dyn Store>,
+    passwords: Arc<PasswordHasherPool>,
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn Store>, passwords: Arc<PasswordHasherPool>) -> Directory {
+        Directory { store, passwords }
+    }
+
+    /// A tenant by id.
+    pub async fn tenant(&self, id: Uuid) -> DirectoryResult<Option<TenantRecord>> {
+        Ok(self.store.tenant(id).await?)
+    }
+
+    /// Resolves a tenant named by GUID or by one of its verified domains.
+    pub async fn resolve_tenant(&self, name: &str) -> DirectoryResult<Option<TenantRecord>> {
+        if let Ok(id) = Uuid::parse_str(name) {
+            return Ok(self.store.tenant(id).await?);
+        }
+        if name.len() > 255 {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .tenant_by_domain(&name.to_ascii_lowercase())
+            .await?)
+    }
+
+    pub async fn tenants(&self) -> DirectoryResult<Vec<TenantRecord>> {
+        Ok(self.store.tenants().await?)
+    }
+
+    /// A live object by id, of any type.
+    pub async fn get(&self, tenant: Uuid, id: Uuid) -> DirectoryResult<Option<ObjectRecord>> {
+        Ok(self
+            .store
+            .get(tenant, id)
+            .await?
+            .filter(|o| o.deleted_at.is_none()))
+    }
+
+    /// A live object of `object_type` named by `key`: its id, or for users also their UPN.
+    pub async fn find(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+    ) -> DirectoryResult<ObjectRecord> {
+        let id = match Uuid::parse_str(key) {
+            Ok(id) => Some(id),
+            Err(_) if object_type == "user" && key.contains('@') => {
+                self.store
+                    .find_unique(tenant, "upn", &key.to_lowercase())
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let Some(id) = id else {
+            return Err(DirectoryError::not_found(key));
+        };
+        match self.get(tenant, id).await? {
+            Some(o) if object_type.is_empty() || o.object_type == object_type => Ok(o),
+            _ => Err(DirectoryError::not_found(key)),
+        }
+    }
+
+    /// Runs a list query (already compiled from OData options).
+    pub async fn list(&self, tenant: Uuid, query: &ListQuery) -> DirectoryResult<Page> {
+        Ok(self.store.list(tenant, query).await?)
+    }
+}

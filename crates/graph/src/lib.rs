@@ -1,1 +1,179 @@
-//! The Microsoft Graph front-end (v1.0, beta): wire shapes, routes, authorization.
+//! The Microsoft Graph front-end (`/v1.0`, `/beta`). It translates Graph's wire shapes to and
+//! from the directory model: requests become [`Directory`] calls and query plans, records
+//! become OData JSON. It never touches the store.
+
+mod auth;
+pub mod authz_supplement;
+pub mod authz_table;
+mod directory;
+mod error;
+mod groups;
+mod lists;
+mod metadata;
+pub mod odata;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use cerulean_directory::{Caller, Directory};
+use cerulean_identity::tokens::TokenIssuer;
+use cerulean_store::Actor;
+
+pub use auth::Principal;
+pub use error::GraphError;
+
+/// What every Graph handler needs.
+#[derive(Clone)]
+pub struct GraphState {
+    pub directory: Directory,
+    pub tokens: Arc<TokenIssuer>,
+    /// The externally visible base URL (`https://127.0.0.1:8443`), without a trailing slash.
+    pub public_url: Arc<str>,
+    /// `v1.0` or `beta`.
+    pub version: &'static str,
+}
+
+impl GraphState {
+    /// `{public_url}/{version}`: the base of `@odata.context` and links.
+    pub fn base(&self) -> String {
+        format!("{}/{}", self.public_url, self.version)
+    }
+}
+
+/// The Graph routes for one version, to be nested under `/v1.0` or `/beta`.
+pub fn router(state: GraphState) -> Router {
+    let protected = Router::new()
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/$count", get(users::count))
+        .route(
+            "/users/{id}",
+            get(users::get_one)
+                .patch(users::update)
+                .delete(users::delete),
+        )
+        .route("/users/{id}/memberof", get(users::member_of))
+        .route("/users/{id}/memberof/$count", get(users::member_of_count))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/$count", get(groups::count))
+        .route(
+            "/groups/{id}",
+            get(groups::get_one)
+                .patch(groups::update)
+                .delete(groups::delete),
+        )
+        .route("/groups/{id}/members", get(groups::members))
+        .route("/groups/{id}/members/$count", get(groups::members_count))
+        .route(
+            "/groups/{id}/members/microsoft.graph.user",
+            get(groups::members_users),
+        )
+        .route(
+            "/groups/{id}/members/microsoft.graph.group",
+            get(groups::members_groups),
+        )
+        .route("/groups/{id}/members/$ref", post(groups::add_member))
+        .route(
+            "/groups/{id}/members/{member}/$ref",
+            axum::routing::delete(groups::remove_member),
+        )
+        .route("/groups/{id}/owners", get(groups::owners))
+        .route("/groups/{id}/owners/$ref", post(groups::add_owner))
+        .route(
+            "/groups/{id}/owners/{owner}/$ref",
+            axum::routing::delete(groups::remove_owner),
+        )
+        .route("/groups/{id}/memberof", get(groups::member_of))
+        .route(
+            "/directory/deleteditems/microsoft.graph.user",
+            get(directory::deleted_users),
+        )
+        .route(
+            "/directory/deleteditems/microsoft.graph.group",
+            get(directory::deleted_groups),
+        )
+        .route(
+            "/directory/deleteditems/{id}",
+            get(directory::get_deleted).delete(directory::purge_deleted),
+        )
+        .route(
+            "/directory/deleteditems/{id}/restore",
+            post(directory::restore),
+        )
+        .route("/directoryobjects/{id}", get(directory::get_object))
+        .route_layer(from_fn_with_state(state.clone(), auth::authorize));
+    Router::new()
+        .route("/$metadata", get(metadata::metadata))
+        .merge(protected)
+        .fallback(directory::no_route)
+        .layer(from_fn(error::finish_errors))
+        .with_state(state)
+}
+
+/// Rewrites the path so that Graph's case-insensitive segment names (`memberOf`,
+/// `deletedItems`, `$ref`) match the lower-case route table, leaving ids and UPNs untouched.
+pub fn normalise_path(path: &str) -> Option<String> {
+    const SEGMENTS: &[&str] = &[
+        "users",
+        "groups",
+        "members",
+        "owners",
+        "memberof",
+        "$ref",
+        "$count",
+        "directory",
+        "deleteditems",
+        "microsoft.graph.user",
+        "microsoft.graph.group",
+        "restore",
+        "directoryobjects",
+        "$metadata",
+        "v1.0",
+        "beta",
+    ];
+    let mut changed = false;
+    let parts: Vec<String> = path
+        .split('/')
+        .map(|seg| {
+            let lower = seg.to_ascii_lowercase();
+            if lower != seg && SEGMENTS.contains(&lower.as_str()) {
+                changed = true;
+                lower
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect();
+    changed.then(|| parts.join("/"))
+}
+
+/// The directory caller for an authenticated principal.
+pub(crate) fn caller(principal: &Principal, client_request_id: Option<String>) -> Caller {
+    Caller {
+        tenant: principal.tenant,
+        actor: Actor {
+            kind: if principal.delegated {
+                "user".into()
+            } else {
+                "app".into()
+            },
+            id: Some(principal.object_id),
+            display_name: principal.display_name.clone(),
+        },
+        correlation_id: client_request_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn normalises_segment_case_only() {
+        assert_eq!(
+            super::normalise_path("/v1.0/Users/Adele@Contoso.com/memberOf").as_deref(),
+            Some("/v1.0/users/Adele@Contoso.com/memberof")
+        );
+        assert_eq!(super::normalise_path("/v1.0/users"), None);
+    }
+}

@@ -1,1 +1,46 @@
-//! The Microsoft identity platform front-end: OIDC discovery, JWKS, the token endpoint.
+//! The Microsoft identity platform front-end: OpenID Connect discovery, JWKS and the token
+//! endpoint (v2.0 with `scope=`, v1 with `resource=`). Each grant type lives in its own short
+//! module under [`grants`] that refuses bad requests early and reads top to bottom.
+
+mod discovery;
+mod error;
+pub mod grants;
+mod resources;
+mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use cerulean_directory::Directory;
+use cerulean_identity::TokenIssuer;
+
+pub use error::OAuthError;
+
+/// What the identity-platform handlers need.
+#[derive(Clone)]
+pub struct PlatformState {
+    pub directory: Directory,
+    pub tokens: Arc<TokenIssuer>,
+    /// The externally visible base URL, without a trailing slash.
+    pub public_url: Arc<str>,
+}
+
+pub fn router(state: PlatformState) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration_v2),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration_v1),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
+        .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
+        .route("/discovery/keys", get(discovery::keys_all))
+        .route("/discovery/v2.0/keys", get(discovery::keys_all))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2))
+        .route("/{tenant}/oauth2/token", post(token::token_v1))
+        .with_state(state)
+}

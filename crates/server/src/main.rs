@@ -1,1 +1,32 @@
-fn main() {}
+//! `cerulean`: the command line.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cerulean::cli::Cli::parse();
+    match cli.command {
+        cerulean::cli::Command::Serve(args) => {
+            cerulean::logging::init(args.log_format);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cerulean: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(cerulean::serve::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "cerulean stopped");
+                    eprintln!("cerulean: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::records::{EdgeKind, ObjectRecord};
 
 /// How the values at a path compare. Strings compare case-insensitively, as Entra does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValueKind {
     String,
     Bool,
@@ -72,20 +72,44 @@ pub enum Filter {
     Or(Vec<Filter>),
     Not(Box<Filter>),
     /// `path op value`. `eq null` / `ne null` test absence or presence.
-    Compare { path: PropPath, kind: ValueKind, op: CmpOp, value: Scalar },
+    Compare {
+        path: PropPath,
+        kind: ValueKind,
+        op: CmpOp,
+        value: Scalar,
+    },
     /// `path in (v1, v2, ...)`.
-    In { path: PropPath, kind: ValueKind, values: Vec<Scalar> },
+    In {
+        path: PropPath,
+        kind: ValueKind,
+        values: Vec<Scalar>,
+    },
     /// `startswith(path, 'prefix')`, case-insensitive.
-    StartsWith { path: PropPath, prefix: String },
+    StartsWith {
+        path: PropPath,
+        prefix: String,
+    },
     /// `endswith(path, 'suffix')`, case-insensitive.
-    EndsWith { path: PropPath, suffix: String },
+    EndsWith {
+        path: PropPath,
+        suffix: String,
+    },
     /// `$search` term: some word of the string at `path` starts with `term`, case-insensitive.
-    WordPrefix { path: PropPath, term: String },
+    WordPrefix {
+        path: PropPath,
+        term: String,
+    },
     /// `path/any(x: element)`: some element of the collection matches. `None` means the
     /// collection is not empty (`path/any()`).
-    Any { path: PropPath, element: Option<Box<Filter>> },
+    Any {
+        path: PropPath,
+        element: Option<Box<Filter>>,
+    },
     /// `path/all(x: element)`: every element matches (true for an empty collection).
-    All { path: PropPath, element: Box<Filter> },
+    All {
+        path: PropPath,
+        element: Box<Filter>,
+    },
 }
 
 /// One `$orderby` key. The object id is always the final tie-breaker.
@@ -105,7 +129,11 @@ pub enum Scope {
     Deleted,
     /// Live objects at the other end of `kind` edges of `id`: the targets of its edges, or
     /// with `reverse` the sources of edges pointing at it (`memberOf` is reverse `Member`).
-    Related { kind: EdgeKind, id: Uuid, reverse: bool },
+    Related {
+        kind: EdgeKind,
+        id: Uuid,
+        reverse: bool,
+    },
 }
 
 /// The position after the last item of a page: the sort-key values of that item and its id.

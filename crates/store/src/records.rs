@@ -87,24 +87,51 @@ pub struct SigningKeyRecord {
 #[derive(Debug, Clone)]
 pub enum Op {
     /// Creates an object; `unique` are the uniqueness claims it holds (namespace, key).
-    Insert { object: ObjectRecord, unique: Vec<(String, String)> },
+    Insert {
+        object: ObjectRecord,
+        unique: Vec<(String, String)>,
+    },
     /// Replaces an object's document. `expected_version` guards against lost updates; the
     /// claims replace the object's previous claims.
-    Update { id: Uuid, expected_version: i64, doc: Map<String, Value>, unique: Vec<(String, String)> },
+    Update {
+        id: Uuid,
+        expected_version: i64,
+        doc: Map<String, Value>,
+        unique: Vec<(String, String)>,
+    },
     /// Moves an object to the recycle bin: sets `deleted_at` and releases its claims. Its edges
     /// are kept but hidden (every read skips edges whose other end is deleted), so a restore
     /// brings memberships and ownerships back, as Entra does.
-    SoftDelete { id: Uuid, at: String },
+    SoftDelete {
+        id: Uuid,
+        at: String,
+    },
     /// Takes an object out of the recycle bin, re-claiming `unique` (conflict if taken).
-    Restore { id: Uuid, unique: Vec<(String, String)> },
+    Restore {
+        id: Uuid,
+        unique: Vec<(String, String)>,
+    },
     /// Deletes an object for good, with its claims, edges and secrets.
-    Purge { id: Uuid },
+    Purge {
+        id: Uuid,
+    },
     /// Adds an edge; `EdgeExists` if present.
-    AddEdge { kind: EdgeKind, source: Uuid, target: Uuid },
+    AddEdge {
+        kind: EdgeKind,
+        source: Uuid,
+        target: Uuid,
+    },
     /// Removes an edge; `NotFound` if absent.
-    RemoveEdge { kind: EdgeKind, source: Uuid, target: Uuid },
+    RemoveEdge {
+        kind: EdgeKind,
+        source: Uuid,
+        target: Uuid,
+    },
     PutSecret(SecretRecord),
-    DeleteSecret { owner: Uuid, key_id: Uuid },
+    DeleteSecret {
+        owner: Uuid,
+        key_id: Uuid,
+    },
     PutSigningKey(SigningKeyRecord),
 }
 

@@ -1,0 +1,140 @@
+//! Permission rules for routes Cerulean serves that the official permission reference
+//! (`permissions.json`) does not list. Each rule cites the Graph API page it comes from; the
+//! reference-derived table in [`crate::authz_table`] always wins where it has a rule.
+//!
+//! Segments that only shape the response (`/$count`, a type cast) need what the collection
+//! they apply to needs, so they map onto that collection's reference rule.
+
+/// A supplementary rule: the permissions for a method and reference-style path.
+pub struct SupplementRule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub application: &'static [&'static str],
+    pub delegated: &'static [&'static str],
+}
+
+/// "Add members" (group-post-members): GroupMember.ReadWrite.All least privileged, then
+/// Group.ReadWrite.All, Directory.ReadWrite.All.
+/// "List deletedItems" / "Get deleted item" / "Permanently delete an item" (directory-deleteditems-*):
+/// per type; the union is required at the route, the directory checks nothing further.
+pub static RULES: &[SupplementRule] = &[
+    SupplementRule {
+        method: "POST",
+        path: "/groups/{id}/members/$ref",
+        application: &[
+            "GroupMember.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "GroupMember.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/directory/deleteditems/microsoft.graph.user",
+        application: &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/directory/deleteditems/microsoft.graph.group",
+        application: &[
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/directory/deleteditems/{id}",
+        application: &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "DELETE",
+        path: "/directory/deleteditems/{id}",
+        application: &[
+            "User.DeleteRestore.All",
+            "User.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "User.DeleteRestore.All",
+            "User.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    // Restoring a group needs Group.ReadWrite.All (directory-deleteditems-restore); the
+    // reference lists only the user permissions for this path.
+    SupplementRule {
+        method: "POST",
+        path: "/directory/deleteditems/{id}/restore",
+        application: &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+        delegated: &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+    },
+];
+
+/// Paths whose permission is that of another (reference) path.
+pub static ALIASES: &[(&str, &str)] = &[
+    ("/users/$count", "/users"),
+    ("/groups/$count", "/groups"),
+    ("/users/{id}/memberof/$count", "/users/{id}/memberof"),
+    ("/groups/{id}/members/$count", "/groups/{id}/members"),
+    (
+        "/groups/{id}/members/microsoft.graph.user",
+        "/groups/{id}/members",
+    ),
+    (
+        "/groups/{id}/members/microsoft.graph.group",
+        "/groups/{id}/members",
+    ),
+];
+
+pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {
+    RULES
+        .iter()
+        .find(|r| r.method.eq_ignore_ascii_case(method) && r.path.eq_ignore_ascii_case(path))
+}
+
+pub fn alias(path: &str) -> Option<&'static str> {
+    ALIASES
+        .iter()
+        .find(|(from, _)| from.eq_ignore_ascii_case(path))
+        .map(|(_, to)| *to)
+}

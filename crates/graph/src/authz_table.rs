@@ -1,0 +1,833 @@
+//! Which Microsoft Graph permissions allow which route: the authorization table.
+//!
+//! One [`RouteRule`] per method and path template that Cerulean serves, listing **every**
+//! permission the official permission reference (`reference/graph-permissions/permissions.json`)
+//! says allows that method and path, per scheme: `application` (app roles, the `roles` claim)
+//! and `delegated` (scheme `DelegatedWork`, the `scp` claim). A request is allowed when its
+//! token carries at least one permission of the matching list (and, for delegated calls, the
+//! signed-in user's own rights allow it too). `crates/schema/tests/reference.rs` checks that
+//! each rule equals the reference.
+//!
+//! Paths are written as in the reference: lower-case, `{id}` for every key segment, and without
+//! the trailing `/$ref` of reference operations (the reference lists `POST /groups/{id}/owners`
+//! and `DELETE /groups/{id}/owners/{id}` for `.../owners/$ref` and `.../owners/{id}/$ref`);
+//! [`lookup`] accepts either form.
+//!
+//! Routes the reference does not list are deliberately absent (no permission is invented):
+//! `GET /users/$count`, `GET /groups/$count`, `POST /groups/{id}/members/$ref`,
+//! `GET /directory/deleteditems/microsoft.graph.user` (and `.group`),
+//! `GET|DELETE /directory/deleteditems/{id}`, `DELETE /directoryobjects/{id}`, `PATCH /me`.
+//!
+//! This file depends on nothing but `std`.
+
+/// The permissions that allow one method on one path template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRule {
+    /// Upper-case HTTP method.
+    pub method: &'static str,
+    /// The path template, lower-case, `{id}` for key segments (`/users/{id}/memberof`).
+    pub path: &'static str,
+    /// Application permissions (app roles) any one of which allows the call.
+    pub application: &'static [&'static str],
+    /// Delegated (work or school) permissions any one of which allows the call.
+    pub delegated: &'static [&'static str],
+}
+
+impl RouteRule {
+    /// True when an app-only token with these roles may call the route.
+    pub fn allows_application<'a>(&self, roles: impl IntoIterator<Item = &'a str>) -> bool {
+        roles
+            .into_iter()
+            .any(|r| self.application.iter().any(|p| p.eq_ignore_ascii_case(r)))
+    }
+
+    /// True when a delegated token with these scopes may call the route.
+    pub fn allows_delegated<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
+        scopes
+            .into_iter()
+            .any(|s| self.delegated.iter().any(|p| p.eq_ignore_ascii_case(s)))
+    }
+}
+
+/// Finds the rule for a method and path template. The method is matched case-insensitively;
+/// the path segment by segment, case-insensitively, any `{...}` placeholder matching `{id}`,
+/// and a trailing `/$ref` is ignored (`DELETE /groups/{id}/members/{id}/$ref` finds
+/// `DELETE /groups/{id}/members/{id}`). A leading `/v1.0` or `/beta` is not expected.
+pub fn lookup(method: &str, path_template: &str) -> Option<&'static RouteRule> {
+    let path = path_template.trim_end_matches('/');
+    let path = path.strip_suffix("/$ref").unwrap_or(path);
+    RULES
+        .iter()
+        .find(|r| r.method.eq_ignore_ascii_case(method) && same_template(r.path, path))
+}
+
+fn same_template(rule: &str, path: &str) -> bool {
+    let mut a = rule.split('/');
+    let mut b = path.split('/');
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) => {
+                let placeholder = |s: &str| s.starts_with('{') && s.ends_with('}');
+                if !(x.eq_ignore_ascii_case(y) || placeholder(x) && placeholder(y)) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+const fn rule(
+    method: &'static str,
+    path: &'static str,
+    application: &'static [&'static str],
+    delegated: &'static [&'static str],
+) -> RouteRule {
+    RouteRule {
+        method,
+        path,
+        application,
+        delegated,
+    }
+}
+
+/// Every route rule, grouped by resource.
+pub static RULES: &[RouteRule] = &[
+    rule("GET", "/users", USER_GET_APP, USER_LIST_DEL),
+    rule("POST", "/users", USER_CREATE, USER_CREATE),
+    rule("GET", "/users/delta", USER_READ_RELATED, USER_READ_RELATED),
+    rule("GET", "/users/{id}", USER_GET_APP, USER_GET_DEL),
+    rule("PATCH", "/users/{id}", USER_UPDATE_APP, USER_UPDATE_DEL),
+    rule("DELETE", "/users/{id}", USER_DELETE_APP, USER_DELETE_DEL),
+    rule("GET", "/users/{id}/memberof", MEMBER_OF_APP, MEMBER_OF_DEL),
+    rule(
+        "GET",
+        "/users/{id}/transitivememberof",
+        USER_TRANSITIVE_MEMBER_OF_APP,
+        USER_TRANSITIVE_MEMBER_OF_DEL,
+    ),
+    rule(
+        "GET",
+        "/users/{id}/manager",
+        USER_READ_RELATED,
+        USER_READ_RELATED,
+    ),
+    rule("PUT", "/users/{id}/manager", MANAGER_WRITE, MANAGER_WRITE),
+    rule(
+        "DELETE",
+        "/users/{id}/manager",
+        MANAGER_WRITE,
+        MANAGER_WRITE,
+    ),
+    rule(
+        "GET",
+        "/users/{id}/directreports",
+        USER_READ_RELATED,
+        USER_REPORTS_DEL,
+    ),
+    rule(
+        "GET",
+        "/users/{id}/ownedobjects",
+        USER_READ_RELATED,
+        USER_REPORTS_DEL,
+    ),
+    rule(
+        "GET",
+        "/users/{id}/registereddevices",
+        USER_DEVICES_APP,
+        USER_DEVICES_DEL,
+    ),
+    rule(
+        "GET",
+        "/users/{id}/owneddevices",
+        USER_DEVICES_APP,
+        USER_DEVICES_DEL,
+    ),
+    rule(
+        "GET",
+        "/users/{id}/createdobjects",
+        USER_READ_RELATED,
+        CREATED_OBJECTS_DEL,
+    ),
+    rule(
+        "POST",
+        "/users/{id}/checkmembergroups",
+        MEMBERSHIP_CHECK_APP,
+        CHECK_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/users/{id}/getmembergroups",
+        GET_MEMBER_GROUPS_APP,
+        GET_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/users/{id}/checkmemberobjects",
+        MEMBERSHIP_CHECK_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule(
+        "POST",
+        "/users/{id}/getmemberobjects",
+        MEMBERSHIP_CHECK_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule("GET", "/me", NONE, ME_GET_DEL),
+    rule("GET", "/me/memberof", NONE, MEMBER_OF_DEL),
+    rule(
+        "GET",
+        "/me/transitivememberof",
+        NONE,
+        USER_TRANSITIVE_MEMBER_OF_DEL,
+    ),
+    rule("GET", "/me/manager", NONE, USER_READ_RELATED),
+    rule("GET", "/me/directreports", NONE, USER_REPORTS_DEL),
+    rule("GET", "/me/ownedobjects", NONE, USER_REPORTS_DEL),
+    rule("GET", "/me/registereddevices", NONE, USER_DEVICES_DEL),
+    rule("GET", "/me/owneddevices", NONE, USER_DEVICES_DEL),
+    rule("GET", "/me/createdobjects", NONE, CREATED_OBJECTS_DEL),
+    rule(
+        "POST",
+        "/me/checkmembergroups",
+        ME_MEMBERSHIP_APP,
+        CHECK_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/me/getmembergroups",
+        ME_MEMBERSHIP_APP,
+        GET_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/me/checkmemberobjects",
+        ME_MEMBERSHIP_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule(
+        "POST",
+        "/me/getmemberobjects",
+        ME_MEMBERSHIP_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule("GET", "/groups", GROUP_LIST, GROUP_LIST),
+    rule("POST", "/groups", GROUP_CREATE_APP, GROUP_CREATE_DEL),
+    rule("GET", "/groups/delta", GROUP_DELTA, GROUP_DELTA),
+    rule("GET", "/groups/{id}", GROUP_GET, GROUP_GET),
+    rule("PATCH", "/groups/{id}", GROUP_UPDATE, GROUP_UPDATE),
+    rule("DELETE", "/groups/{id}", GROUP_DELETE, GROUP_DELETE),
+    rule(
+        "GET",
+        "/groups/{id}/members",
+        GROUP_MEMBERS_READ,
+        GROUP_MEMBERS_READ,
+    ),
+    rule(
+        "DELETE",
+        "/groups/{id}/members/{id}",
+        GROUP_MEMBER_REMOVE,
+        GROUP_MEMBER_REMOVE,
+    ),
+    rule(
+        "GET",
+        "/groups/{id}/owners",
+        GROUP_OWNERS_READ,
+        GROUP_OWNERS_READ,
+    ),
+    rule(
+        "POST",
+        "/groups/{id}/owners",
+        GROUP_OWNERS_WRITE,
+        GROUP_OWNERS_WRITE,
+    ),
+    rule(
+        "DELETE",
+        "/groups/{id}/owners/{id}",
+        GROUP_OWNERS_WRITE,
+        GROUP_OWNERS_WRITE,
+    ),
+    rule(
+        "GET",
+        "/groups/{id}/memberof",
+        GROUP_MEMBER_OF,
+        GROUP_MEMBER_OF,
+    ),
+    rule(
+        "GET",
+        "/groups/{id}/transitivemembers",
+        GROUP_MEMBERS_READ,
+        GROUP_MEMBERS_READ,
+    ),
+    rule(
+        "GET",
+        "/groups/{id}/transitivememberof",
+        MEMBER_OF_APP,
+        GROUP_MEMBER_OF,
+    ),
+    rule(
+        "POST",
+        "/groups/{id}/checkmembergroups",
+        MEMBERSHIP_CHECK_APP,
+        CHECK_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/groups/{id}/getmembergroups",
+        GET_MEMBER_GROUPS_APP,
+        GET_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/groups/{id}/checkmemberobjects",
+        MEMBERSHIP_CHECK_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule(
+        "POST",
+        "/groups/{id}/getmemberobjects",
+        MEMBERSHIP_CHECK_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule(
+        "POST",
+        "/directory/deleteditems/{id}/restore",
+        RESTORE_APP,
+        RESTORE_DEL,
+    ),
+    rule(
+        "GET",
+        "/directoryobjects/{id}",
+        DIRECTORY_READ,
+        DIRECTORY_READ,
+    ),
+    rule(
+        "POST",
+        "/directoryobjects/getbyids",
+        DIRECTORY_READ,
+        DIRECTORY_READ,
+    ),
+    rule(
+        "POST",
+        "/directoryobjects/{id}/checkmembergroups",
+        MEMBERSHIP_CHECK_APP,
+        CHECK_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/directoryobjects/{id}/getmembergroups",
+        GET_MEMBER_GROUPS_APP,
+        GET_MEMBER_GROUPS_DEL,
+    ),
+    rule(
+        "POST",
+        "/directoryobjects/{id}/checkmemberobjects",
+        MEMBERSHIP_CHECK_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+    rule(
+        "POST",
+        "/directoryobjects/{id}/getmemberobjects",
+        MEMBERSHIP_CHECK_APP,
+        MEMBER_OBJECTS_DEL,
+    ),
+];
+
+// The permission sets, sorted by name. Several routes share a set.
+
+const USER_GET_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.Read.All",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite.All",
+    "User.ReadWrite.CrossCloud",
+];
+
+const USER_LIST_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.Read.All",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite.All",
+];
+
+const USER_CREATE: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "User.ReadWrite.All",
+];
+
+const USER_READ_RELATED: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const USER_GET_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.Read.All",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+];
+
+const USER_UPDATE_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "User-Mail.ReadWrite.All",
+    "User-PasswordProfile.ReadWrite.All",
+    "User-Phone.ReadWrite.All",
+    "User.EnableDisableAccount.All",
+    "User.ManageIdentities.All",
+    "User.ReadWrite.All",
+    "User.ReadWrite.CrossCloud",
+];
+
+const USER_UPDATE_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "User-Mail.ReadWrite.All",
+    "User-PasswordProfile.ReadWrite.All",
+    "User-Phone.ReadWrite.All",
+    "User.EnableDisableAccount.All",
+    "User.ManageIdentities.All",
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+];
+
+const USER_DELETE_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "User.DeleteRestore.All",
+    "User.ReadWrite.All",
+    "User.ReadWrite.CrossCloud",
+];
+
+const USER_DELETE_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "User.DeleteRestore.All",
+    "User.ReadWrite.All",
+];
+
+const MEMBER_OF_APP: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.ReadBasic.All",
+    "GroupMember.ReadBasic.All",
+];
+
+const MEMBER_OF_DEL: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.ReadBasic.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read",
+];
+
+const USER_TRANSITIVE_MEMBER_OF_APP: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+];
+
+const USER_TRANSITIVE_MEMBER_OF_DEL: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read",
+    "User.Read.All",
+];
+
+const MANAGER_WRITE: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.ReadWrite.All",
+    "User.ReadWrite.All",
+];
+
+const USER_REPORTS_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const USER_DEVICES_APP: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const USER_DEVICES_DEL: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const CREATED_OBJECTS_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+];
+
+const MEMBERSHIP_CHECK_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const CHECK_MEMBER_GROUPS_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const GET_MEMBER_GROUPS_APP: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+];
+
+const GET_MEMBER_GROUPS_DEL: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+];
+
+const MEMBER_OBJECTS_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const NONE: &[&str] = &[];
+
+const ME_GET_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+];
+
+const ME_MEMBERSHIP_APP: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+];
+
+const GROUP_LIST: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group-NestingSupport.ReadWrite.All",
+    "Group-PreferredDataLocation.ReadWrite.All",
+    "Group.ManageProtection.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+];
+
+const GROUP_CREATE_APP: &[&str] = &[
+    "Directory.ReadWrite.All",
+    "Group-PreferredDataLocation.ReadWrite.All",
+    "Group.Create",
+    "Group.ReadWrite.All",
+];
+
+const GROUP_CREATE_DEL: &[&str] = &[
+    "Directory.ReadWrite.All",
+    "Group-PreferredDataLocation.ReadWrite.All",
+    "Group.ReadWrite.All",
+];
+
+const GROUP_DELTA: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group-NestingSupport.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+];
+
+const GROUP_GET: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group-NestingSupport.ReadWrite.All",
+    "Group-PreferredDataLocation.ReadWrite.All",
+    "Group-XTenantIdentitySync.Read.All",
+    "Group.ManageProtection.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+];
+
+const GROUP_UPDATE: &[&str] = &[
+    "Directory.ReadWrite.All",
+    "Group-NestingSupport.ReadWrite.All",
+    "Group-PreferredDataLocation.ReadWrite.All",
+    "Group.ManageProtection.All",
+    "Group.ReadWrite.All",
+];
+
+const GROUP_DELETE: &[&str] = &["Group.ReadWrite.All"];
+
+const GROUP_MEMBERS_READ: &[&str] = &[
+    "Directory.Read.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "GroupMember.ReadWrite.All",
+];
+
+const GROUP_MEMBER_REMOVE: &[&str] = &[
+    "Directory.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
+];
+
+const GROUP_OWNERS_READ: &[&str] = &[
+    "Directory.Read.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadWrite.All",
+];
+
+const GROUP_OWNERS_WRITE: &[&str] = &["Directory.ReadWrite.All", "Group.ReadWrite.All"];
+
+const GROUP_MEMBER_OF: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+];
+
+const RESTORE_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "AgentIdentity.DeleteRestore.All",
+    "AgentIdentityBlueprint.DeleteRestore.All",
+    "AgentIdentityBlueprintPrincipal.DeleteRestore.All",
+    "User.DeleteRestore.All",
+    "User.ReadWrite.All",
+    "User.ReadWrite.CrossCloud",
+];
+
+const RESTORE_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "AgentIdentity.DeleteRestore.All",
+    "AgentIdentityBlueprint.DeleteRestore.All",
+    "AgentIdentityBlueprintPrincipal.DeleteRestore.All",
+    "User.DeleteRestore.All",
+    "User.ReadWrite.All",
+];
+
+const DIRECTORY_READ: &[&str] = &["Directory.Read.All"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_normalises() {
+        let r = lookup("get", "/Users/{user-id}/memberOf").unwrap();
+        assert_eq!(r.path, "/users/{id}/memberof");
+        assert_eq!(
+            lookup("DELETE", "/groups/{id}/members/{id}/$ref")
+                .unwrap()
+                .method,
+            "DELETE"
+        );
+        assert_eq!(
+            lookup("POST", "/groups/{id}/owners/$ref").unwrap().path,
+            "/groups/{id}/owners"
+        );
+        assert!(lookup("GET", "/users/{id}/nothing").is_none());
+        assert!(lookup("PATCH", "/users").is_none());
+        assert!(lookup("GET", "/users/{id}/memberof/extra").is_none());
+    }
+
+    #[test]
+    fn allows() {
+        let r = lookup("GET", "/users").unwrap();
+        assert!(r.allows_application(["User.Read.All"]));
+        assert!(!r.allows_application(["User.Read"]));
+        assert!(
+            lookup("GET", "/me")
+                .unwrap()
+                .allows_delegated(["openid", "user.read"])
+        );
+        assert!(
+            !lookup("GET", "/me")
+                .unwrap()
+                .allows_application(["User.Read.All"])
+        );
+    }
+
+    #[test]
+    fn rules_are_unique_and_well_formed() {
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.path, r.path.to_ascii_lowercase());
+            assert!(r.path.starts_with('/') && !r.path.ends_with('/'));
+            assert!(["GET", "POST", "PATCH", "PUT", "DELETE"].contains(&r.method));
+            assert!(
+                !RULES[..i]
+                    .iter()
+                    .any(|o| o.method == r.method && o.path == r.path)
+            );
+            for set in [r.application, r.delegated] {
+                assert!(
+                    set.windows(2).all(|w| w[0] < w[1]),
+                    "{} {}",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
+}

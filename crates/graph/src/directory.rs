@@ -1,0 +1,132 @@
+//! `/directory/deletedItems` and `/directoryObjects` routes, and the fallback for unknown paths.
+
+use axum::Extension;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::error::GraphError;
+use crate::lists::{self, Collection};
+use crate::odata::{self, shape};
+use crate::users::client_request_id;
+use crate::{GraphState, Principal, caller};
+
+fn deleted_collection(
+    state: &GraphState,
+    type_name: &'static str,
+    types: &'static [&'static str],
+) -> Collection<'static> {
+    Collection {
+        entity: cerulean_schema::entity(type_name).expect("declared"),
+        types,
+        scope: cerulean_store::Scope::Deleted,
+        context: format!("directory/deletedItems/microsoft.graph.{type_name}"),
+        path: format!(
+            "/{}/directory/deletedItems/microsoft.graph.{type_name}",
+            state.version
+        ),
+    }
+}
+
+pub(crate) async fn deleted_users(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::list(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        deleted_collection(&s, "user", &["user"]),
+    )
+    .await
+}
+
+pub(crate) async fn deleted_groups(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::list(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        deleted_collection(&s, "group", &["group"]),
+    )
+    .await
+}
+
+fn typed_body(state: &GraphState, context: &str, record: &cerulean_store::ObjectRecord) -> Value {
+    let entity = cerulean_schema::entity(&record.object_type)
+        .or_else(|| cerulean_schema::entity("directoryObject"))
+        .expect("directoryObject is declared");
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(format!("{}/$metadata#{context}/$entity", state.base())),
+    );
+    body.extend(shape(entity, record, None, true));
+    Value::Object(body)
+}
+
+pub(crate) async fn get_deleted(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, GraphError> {
+    let record = s.directory.get_deleted(p.tenant, &id).await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        typed_body(&s, "directory/deletedItems", &record),
+    ))
+}
+
+pub(crate) async fn restore(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> Result<Response, GraphError> {
+    let record = s
+        .directory
+        .restore_deleted(&caller(&p, client_request_id(&h)), &id)
+        .await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        typed_body(&s, "directoryObjects", &record),
+    ))
+}
+
+pub(crate) async fn purge_deleted(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    s.directory
+        .purge_deleted(&caller(&p, client_request_id(&h)), &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn get_object(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, GraphError> {
+    let record = s.directory.find(p.tenant, "", &id).await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        typed_body(&s, "directoryObjects", &record),
+    ))
+}
+
+/// Anything the route table does not know.
+pub(crate) async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> GraphError {
+    GraphError::no_route(method.as_str(), uri.path())
+}

@@ -1,0 +1,395 @@
+//! `/groups` routes: CRUD, members, owners, memberOf.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cerulean_directory::parse_reference;
+use cerulean_schema::EntityType;
+use cerulean_store::{EdgeKind, Scope};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::GraphError;
+use crate::lists::{self, Collection};
+use crate::odata::{self, shape};
+use crate::users::{client_request_id, created};
+use crate::{GraphState, Principal, caller};
+
+fn group_entity() -> &'static EntityType {
+    cerulean_schema::entity("group").expect("group is declared")
+}
+
+fn directory_object() -> &'static EntityType {
+    cerulean_schema::entity("directoryObject").expect("directoryObject is declared")
+}
+
+fn groups_collection(state: &GraphState, suffix: &str) -> Collection<'static> {
+    Collection {
+        entity: group_entity(),
+        types: &["group"],
+        scope: Scope::Live,
+        context: "groups".into(),
+        path: format!("/{}/groups{suffix}", state.version),
+    }
+}
+
+pub(crate) async fn list(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::list(
+        &state,
+        &p,
+        &headers,
+        q.as_deref(),
+        groups_collection(&state, ""),
+    )
+    .await
+}
+
+pub(crate) async fn count(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::count(
+        &state,
+        &p,
+        &headers,
+        q.as_deref(),
+        groups_collection(&state, "/$count"),
+    )
+    .await
+}
+
+pub(crate) async fn get_one(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let select = lists::single_select(group_entity(), q.as_deref(), &headers)?;
+    let group = state.directory.find(p.tenant, "group", &id).await?;
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(odata::context(
+            &state.base(),
+            "groups",
+            select.as_deref(),
+            true
+        )),
+    );
+    body.extend(shape(group_entity(), &group, select.as_deref(), false));
+    Ok(odata::json(StatusCode::OK, Value::Object(body)))
+}
+
+pub(crate) async fn create(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    let body = odata::object_body(&body)?;
+    let group = state
+        .directory
+        .create_group(&caller(&p, client_request_id(&headers)), &body)
+        .await?;
+    created(&state, "groups", group_entity(), &group)
+}
+
+pub(crate) async fn update(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let body = odata::object_body(&body)?;
+    state
+        .directory
+        .update_group(&caller(&p, client_request_id(&headers)), &id, &body)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn delete(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    state
+        .directory
+        .delete_object(&caller(&p, client_request_id(&headers)), "group", &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which relationship of a group a route serves.
+struct Link {
+    kind: EdgeKind,
+    /// `memberOf` walks member edges backwards.
+    reverse: bool,
+    /// The path after `/groups/{id}/`, for the next link.
+    segment: &'static str,
+    /// A type cast (`microsoft.graph.user`) or every type.
+    types: &'static [&'static str],
+    /// The `/$count` segment.
+    count: bool,
+}
+
+const MEMBERS: Link = Link {
+    kind: EdgeKind::Member,
+    reverse: false,
+    segment: "members",
+    types: &[],
+    count: false,
+};
+
+/// A collection of objects related to a group.
+async fn related(
+    state: &GraphState,
+    p: &Principal,
+    headers: &HeaderMap,
+    q: Option<&str>,
+    key: &str,
+    link: Link,
+) -> Result<Response, GraphError> {
+    let group = state.directory.find(p.tenant, "group", key).await?;
+    let (entity, context) = match link.types {
+        ["user"] => (crate::users::user_entity(), "users".to_string()),
+        ["group"] => (group_entity(), "groups".to_string()),
+        _ => (directory_object(), "directoryObjects".to_string()),
+    };
+    let coll = Collection {
+        entity,
+        types: link.types,
+        scope: Scope::Related {
+            kind: link.kind,
+            id: group.id,
+            reverse: link.reverse,
+        },
+        context,
+        path: format!("/{}/groups/{key}/{}", state.version, link.segment),
+    };
+    if link.count {
+        lists::count(state, p, headers, q, coll).await
+    } else {
+        lists::list(state, p, headers, q, coll).await
+    }
+}
+
+pub(crate) async fn members(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    related(&s, &p, &h, q.as_deref(), &id, MEMBERS).await
+}
+
+pub(crate) async fn members_count(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    related(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        &id,
+        Link {
+            segment: "members/$count",
+            count: true,
+            ..MEMBERS
+        },
+    )
+    .await
+}
+
+pub(crate) async fn members_users(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    related(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        &id,
+        Link {
+            segment: "members/microsoft.graph.user",
+            types: &["user"],
+            ..MEMBERS
+        },
+    )
+    .await
+}
+
+pub(crate) async fn members_groups(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    related(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        &id,
+        Link {
+            segment: "members/microsoft.graph.group",
+            types: &["group"],
+            ..MEMBERS
+        },
+    )
+    .await
+}
+
+pub(crate) async fn owners(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    related(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        &id,
+        Link {
+            kind: EdgeKind::Owner,
+            segment: "owners",
+            ..MEMBERS
+        },
+    )
+    .await
+}
+
+pub(crate) async fn member_of(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    related(
+        &s,
+        &p,
+        &h,
+        q.as_deref(),
+        &id,
+        Link {
+            reverse: true,
+            segment: "memberOf",
+            ..MEMBERS
+        },
+    )
+    .await
+}
+
+/// The object named by a `{"@odata.id": "..."}` reference body.
+fn reference_target(body: &[u8]) -> Result<Uuid, GraphError> {
+    let body = odata::object_body(body)?;
+    let reference = body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("@odata.id"))
+        .and_then(|(_, v)| v.as_str())
+        .ok_or_else(|| GraphError::bad_request("The request body must contain '@odata.id'."))?;
+    parse_reference(reference)
+        .ok_or_else(|| GraphError::bad_request(format!("Invalid object identifier '{reference}'.")))
+}
+
+pub(crate) async fn add_member(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let target = reference_target(&body)?;
+    s.directory
+        .add_group_link(
+            &caller(&p, client_request_id(&h)),
+            &id,
+            EdgeKind::Member,
+            target,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn add_owner(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let target = reference_target(&body)?;
+    s.directory
+        .add_group_link(
+            &caller(&p, client_request_id(&h)),
+            &id,
+            EdgeKind::Owner,
+            target,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn path_target(member: &str) -> Result<Uuid, GraphError> {
+    Uuid::parse_str(member).map_err(|_| GraphError::not_found(member))
+}
+
+pub(crate) async fn remove_member(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((id, member)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    s.directory
+        .remove_group_link(
+            &caller(&p, client_request_id(&h)),
+            &id,
+            EdgeKind::Member,
+            path_target(&member)?,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn remove_owner(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((id, owner)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    s.directory
+        .remove_group_link(
+            &caller(&p, client_request_id(&h)),
+            &id,
+            EdgeKind::Owner,
+            path_target(&owner)?,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

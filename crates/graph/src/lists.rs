@@ -1,0 +1,171 @@
+//! One implementation of a Graph collection: OData options -> query plan -> page -> JSON, used
+//! by every list route (users, groups, members, memberOf, deleted items).
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cerulean_query::{Context, ListOptions, encode_skiptoken, parse_list_options};
+use cerulean_schema::EntityType;
+use cerulean_store::Scope;
+use serde_json::{Map, Value, json};
+
+use crate::error::GraphError;
+use crate::odata::{self, eventual, shape};
+use crate::{GraphState, Principal};
+
+/// Describes one collection route.
+pub(crate) struct Collection<'a> {
+    /// The type items are validated and shaped against (`user`; `directoryObject` for mixed).
+    pub entity: &'static EntityType,
+    /// Object types to return; empty = any.
+    pub types: &'a [&'a str],
+    pub scope: Scope,
+    /// The `@odata.context` fragment (`users`, `directoryObjects`, ...).
+    pub context: String,
+    /// The request path (for the next link), e.g. `/v1.0/groups/{id}/members`.
+    pub path: String,
+}
+
+/// Parses options; for mixed collections `$select` is checked against every concrete type.
+fn options(
+    coll: &Collection<'_>,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ListOptions, GraphError> {
+    let ctx = Context {
+        consistency_eventual: eventual(headers),
+    };
+    if coll.entity.name != "directoryObject" {
+        return Ok(parse_list_options(params, coll.entity, &ctx)?);
+    }
+    // Mixed collection: validate $select against the union of member types.
+    let mut rest = Vec::new();
+    let mut select = None;
+    for (k, v) in params {
+        if k.trim_start_matches('$').eq_ignore_ascii_case("select") {
+            let mut names = Vec::new();
+            for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let found = ["user", "group", "directoryObject"]
+                    .iter()
+                    .filter_map(|t| cerulean_schema::entity(t))
+                    .find_map(|e| e.property(name));
+                match found {
+                    Some(p) => names.push(p.name.to_string()),
+                    None => {
+                        return Err(GraphError::new(
+                            400,
+                            "BadRequest",
+                            format!(
+                                "Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'."
+                            ),
+                        ));
+                    }
+                }
+            }
+            select = Some(names);
+        } else {
+            rest.push((k.clone(), v.clone()));
+        }
+    }
+    let mut opts = parse_list_options(&rest, coll.entity, &ctx)?;
+    opts.select = select;
+    Ok(opts)
+}
+
+/// Serves one page of a collection.
+pub(crate) async fn list(
+    state: &GraphState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    coll: Collection<'_>,
+) -> Result<Response, GraphError> {
+    let params = odata::parse_query(raw_query)?;
+    let opts = options(&coll, &params, headers)?;
+    let query = opts.to_list_query(coll.types, coll.scope.clone());
+    let page = state.directory.list(principal.tenant, &query).await?;
+    let mixed = coll.entity.name == "directoryObject";
+    let select = opts.select.as_deref();
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|rec| {
+            let entity = if mixed {
+                cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity)
+            } else {
+                coll.entity
+            };
+            Value::Object(shape(entity, rec, select, mixed))
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(odata::context(
+            &state.base(),
+            &coll.context,
+            if mixed { None } else { select },
+            false
+        )),
+    );
+    if let Some(count) = page.count {
+        body.insert("@odata.count".into(), json!(count));
+    }
+    if let Some(next) = &page.next {
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(odata::next_link(
+                &state.public_url,
+                &coll.path,
+                &params,
+                &encode_skiptoken(next)
+            )),
+        );
+    }
+    body.insert("value".into(), Value::Array(items));
+    Ok(odata::json(StatusCode::OK, Value::Object(body)))
+}
+
+/// Serves the `/$count` segment of a collection: the number as `text/plain`.
+pub(crate) async fn count(
+    state: &GraphState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    coll: Collection<'_>,
+) -> Result<Response, GraphError> {
+    cerulean_query::check_count_segment(&Context {
+        consistency_eventual: eventual(headers),
+    })?;
+    let mut params = odata::parse_query(raw_query)?;
+    params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
+    params.push(("$count".into(), "true".into()));
+    let opts = options(&coll, &params, headers)?;
+    let mut query = opts.to_list_query(coll.types, coll.scope.clone());
+    query.top = 1;
+    let page = state.directory.list(principal.tenant, &query).await?;
+    let n = page.count.unwrap_or(0);
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")],
+        n.to_string(),
+    )
+        .into_response())
+}
+
+/// `$select` for a single-object GET (other list options do not apply there).
+pub(crate) fn single_select(
+    entity: &'static EntityType,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Option<Vec<String>>, GraphError> {
+    let params: Vec<(String, String)> = odata::parse_query(raw_query)?
+        .into_iter()
+        .filter(|(k, _)| {
+            let k = k.trim_start_matches('$').to_ascii_lowercase();
+            k == "select" || k == "expand"
+        })
+        .collect();
+    let ctx = Context {
+        consistency_eventual: eventual(headers),
+    };
+    Ok(parse_list_options(&params, entity, &ctx)?.select)
+}

@@ -1,0 +1,215 @@
+//! The OData wire shape of Graph responses: query-string parsing, property selection,
+//! `@odata.context`, `@odata.type`, absolute `@odata.nextLink`, JSON bodies.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cerulean_schema::{EntityType, Flags};
+use cerulean_store::ObjectRecord;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use serde_json::{Map, Value};
+
+use crate::error::GraphError;
+
+/// The longest query string accepted; a bound on parser work for hostile input.
+const MAX_QUERY: usize = 16 * 1024;
+
+/// Splits a raw query string into percent-decoded pairs. `+` stays `+`: Graph clients encode
+/// spaces as `%20`, and an OData literal may contain a plus sign.
+pub fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, GraphError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    if raw.len() > MAX_QUERY {
+        return Err(GraphError::new(
+            414,
+            "Request_BadRequest",
+            "The query string is too long.",
+        ));
+    }
+    let decode = |s: &str| {
+        percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| GraphError::new(400, "BadRequest", "The query string is not valid UTF-8."))
+    };
+    let mut out = Vec::new();
+    for part in raw.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        out.push((decode(k)?, decode(v)?));
+    }
+    Ok(out)
+}
+
+/// Whether the request asked for eventual consistency (needed by Graph's advanced queries).
+pub fn eventual(headers: &HeaderMap) -> bool {
+    headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"))
+}
+
+/// Renders an object: `@odata.type` when asked (heterogeneous collections), `id`, then the
+/// selected properties or the type's default set. Missing properties are `null` (`[]` for
+/// collections); write-only properties never appear.
+pub fn shape(
+    entity: &EntityType,
+    record: &ObjectRecord,
+    select: Option<&[String]>,
+    with_type: bool,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    if with_type {
+        out.insert("@odata.type".into(), Value::String(entity.odata_type()));
+    }
+    let names: Vec<&str> = match select {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => entity.default_properties(),
+    };
+    for name in names {
+        if name == "id" {
+            out.insert("id".into(), Value::String(record.id.to_string()));
+            continue;
+        }
+        let Some(prop) = entity.property(name) else {
+            continue;
+        };
+        if prop.is(Flags::WRITE_ONLY) {
+            continue;
+        }
+        let value = match (prop.name, record.doc.get(prop.name)) {
+            ("deletedDateTime", _) => record
+                .deleted_at
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+            (_, Some(v)) => v.clone(),
+            (_, None) if prop.collection => Value::Array(Vec::new()),
+            (_, None) => Value::Null,
+        };
+        out.insert(prop.name.to_string(), value);
+    }
+    out
+}
+
+/// `{base}/$metadata#{what}` with an optional `(a,b)` select list.
+pub fn context(base: &str, what: &str, select: Option<&[String]>, entity_suffix: bool) -> String {
+    let mut s = format!("{base}/$metadata#{what}");
+    if let Some(sel) = select {
+        s.push('(');
+        s.push_str(&sel.join(","));
+        s.push(')');
+    }
+    if entity_suffix {
+        s.push_str("/$entity");
+    }
+    s
+}
+
+const QUERY_VALUE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'>')
+    .add(b'%')
+    .add(b'\'');
+
+/// The absolute next-page link: the request's own URL with `$skiptoken` replaced.
+pub fn next_link(
+    public_url: &str,
+    path: &str,
+    params: &[(String, String)],
+    skiptoken: &str,
+) -> String {
+    let mut query: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("skiptoken"))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
+            )
+        })
+        .collect();
+    query.push(format!(
+        "$skiptoken={}",
+        utf8_percent_encode(skiptoken, QUERY_VALUE)
+    ));
+    format!("{public_url}{path}?{}", query.join("&"))
+}
+
+/// A JSON response with Graph's content type.
+pub fn json(status: StatusCode, body: Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"),
+    );
+    res
+}
+
+/// Graph's `date` in error bodies: seconds precision, no zone designator.
+pub fn now_seconds() -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// Parses a JSON object request body, bounded in size, with Graph's errors.
+pub fn object_body(bytes: &[u8]) -> Result<Map<String, Value>, GraphError> {
+    if bytes.is_empty() {
+        return Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Empty Payload. JSON content expected.",
+        ));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(GraphError::new(
+            400,
+            "BadRequest",
+            "Invalid request body: a JSON object is expected.",
+        )),
+        Err(e) => Err(GraphError::new(
+            400,
+            "BadRequest",
+            format!(
+                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_keep_plus_and_decode_percent() {
+        let q =
+            parse_query(Some("$filter=startswith(displayName,%27a+b%27)&$top=5")).expect("parse");
+        assert_eq!(
+            q[0],
+            (
+                "$filter".to_string(),
+                "startswith(displayName,'a+b')".to_string()
+            )
+        );
+        assert_eq!(q[1], ("$top".to_string(), "5".to_string()));
+    }
+
+    #[test]
+    fn next_link_replaces_skiptoken() {
+        let params = vec![
+            ("$top".to_string(), "2".to_string()),
+            ("$skiptoken".to_string(), "old".to_string()),
+        ];
+        let link = next_link("https://h:1", "/v1.0/users", &params, "new");
+        assert_eq!(link, "https://h:1/v1.0/users?$top=2&$skiptoken=new");
+    }
+}

@@ -1,0 +1,180 @@
+//! OpenID Connect discovery documents and JWKS, per tenant (by GUID or verified domain).
+//! `common`, `organizations` and `consumers` get the multi-tenant document with the
+//! `{tenantid}` issuer template, as Entra publishes it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::PlatformState;
+
+const MULTI_TENANT: &[&str] = &["common", "organizations", "consumers"];
+
+async fn tenant_segment(
+    state: &PlatformState,
+    tenant: &str,
+) -> Result<(String, Option<uuid::Uuid>), Response> {
+    if MULTI_TENANT.iter().any(|t| t.eq_ignore_ascii_case(tenant)) {
+        return Ok((tenant.to_ascii_lowercase(), None));
+    }
+    match state.directory.resolve_tenant(tenant).await {
+        Ok(Some(t)) => Ok((t.id.to_string(), Some(t.id))),
+        Ok(None) => Err(not_found(tenant)),
+        Err(e) => {
+            tracing::error!(error = %e, "tenant lookup failed");
+            Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+    }
+}
+
+fn not_found(tenant: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "error": "invalid_tenant",
+            "error_description": format!("AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            "error_codes": [90002],
+        })),
+    )
+        .into_response()
+}
+
+fn host_of(public_url: &str) -> String {
+    public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(public_url)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub(crate) async fn openid_configuration_v2(
+    State(state): State<PlatformState>,
+    Path(tenant): Path<String>,
+) -> Response {
+    let (segment, id) = match tenant_segment(&state, &tenant).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let base = format!("{}/{segment}", state.public_url);
+    let issuer_tenant = id
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "{tenantid}".into());
+    let host = host_of(&state.public_url);
+    Json(json!({
+        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": format!("{}/{issuer_tenant}/v2.0", state.public_url),
+        "request_uri_parameter_supported": false,
+        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "kerberos_endpoint": format!("{base}/kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": host,
+        "cloud_graph_host_name": host,
+        "msgraph_host": host,
+        "rbac_url": state.public_url.to_string(),
+    }))
+    .into_response()
+}
+
+pub(crate) async fn openid_configuration_v1(
+    State(state): State<PlatformState>,
+    Path(tenant): Path<String>,
+) -> Response {
+    let (segment, id) = match tenant_segment(&state, &tenant).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let base = format!("{}/{segment}", state.public_url);
+    let issuer_tenant = id
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "{tenantid}".into());
+    let host = host_of(&state.public_url);
+    Json(json!({
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/discovery/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "scopes_supported": ["openid"],
+        "issuer": format!("{}/{issuer_tenant}/", state.public_url),
+        "microsoft_multi_refresh_token": true,
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/oauth2/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
+        "check_session_iframe": format!("{base}/oauth2/checksession"),
+        "userinfo_endpoint": format!("{base}/openid/userinfo"),
+        "kerberos_endpoint": format!("{base}/kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": host,
+        "cloud_graph_host_name": host,
+        "msgraph_host": host,
+        "rbac_url": state.public_url.to_string(),
+    }))
+    .into_response()
+}
+
+async fn keys_for(state: &PlatformState, tenant: &str, v2: bool) -> Response {
+    let ids = match tenant_segment(state, tenant).await {
+        Ok((_, Some(id))) => vec![id],
+        Ok((_, None)) => match state.directory.tenants().await {
+            Ok(ts) => ts.into_iter().map(|t| t.id).collect(),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Err(r) => return r,
+    };
+    let mut keys: Vec<Value> = Vec::new();
+    for id in ids {
+        let issuer = v2.then(|| format!("{}/{id}/v2.0", state.public_url));
+        match state.tokens.jwks(id, issuer.as_deref()).await {
+            Ok(doc) => {
+                if let Some(list) = doc.get("keys").and_then(Value::as_array) {
+                    keys.extend(list.iter().cloned());
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "jwks failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    }
+    Json(json!({ "keys": keys })).into_response()
+}
+
+pub(crate) async fn keys_v2(
+    State(state): State<PlatformState>,
+    Path(tenant): Path<String>,
+) -> Response {
+    keys_for(&state, &tenant, true).await
+}
+
+pub(crate) async fn keys_v1(
+    State(state): State<PlatformState>,
+    Path(tenant): Path<String>,
+) -> Response {
+    keys_for(&state, &tenant, false).await
+}
+
+pub(crate) async fn keys_all(State(state): State<PlatformState>) -> Response {
+    keys_for(&state, "common", false).await
+}

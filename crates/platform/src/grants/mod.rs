@@ -1,0 +1,27 @@
+//! One module per grant type. [`dispatch`] picks the grant from `grant_type`.
+
+mod client_credentials;
+
+use axum::response::Response;
+
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::token::TokenRequest;
+
+pub(crate) async fn dispatch(
+    state: &PlatformState,
+    req: TokenRequest,
+) -> Result<Response, OAuthError> {
+    let Some(grant) = req.param("grant_type") else {
+        return Err(OAuthError::missing("grant_type"));
+    };
+    match grant {
+        "client_credentials" => client_credentials::grant(state, &req).await,
+        other => Err(OAuthError::new(
+            400,
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type '{other}'."),
+        )),
+    }
+}

@@ -1,0 +1,643 @@
+//! The Microsoft Graph permissions Cerulean knows: names, GUIDs and consent texts.
+//!
+//! Declared here, not loaded at run time. The names, GUIDs and texts are those of the official
+//! permission reference (`reference/graph-permissions/permissions.json` for the texts and
+//! `provisioningInfo.json` for the GUIDs, public cloud); `crates/schema/tests/reference.rs`
+//! checks every entry against both files.
+//!
+//! A permission has up to two faces: an *app role* (scheme `Application`, granted to a client
+//! by admin consent and put in `requiredResourceAccess` with `"type": "Role"`) and a *delegated
+//! scope* (scheme `DelegatedWork`, an `oauth2PermissionScope`, `"type": "Scope"`).
+//!
+//! The OpenID Connect scopes `openid`, `profile`, `email` and `offline_access` are delegated
+//! scopes of the Microsoft Graph application too, but the permission reference does not list
+//! them; their GUIDs are the well-known ones every Entra tenant publishes.
+
+/// The application (client) id of Microsoft Graph: the `resourceAppId` of its permissions.
+pub const MICROSOFT_GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// One Microsoft Graph permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// `User.Read.All`
+    pub name: &'static str,
+    /// The GUID of the app role (scheme `Application`), if the permission has one.
+    pub application_id: Option<&'static str>,
+    /// The GUID of the delegated scope (scheme `DelegatedWork`), if the permission has one.
+    pub delegated_id: Option<&'static str>,
+    /// The admin consent title: of the delegated scope when there is one, else of the app role.
+    pub admin_display_name: &'static str,
+    /// The admin consent description, from the same scheme as `admin_display_name`.
+    pub admin_description: &'static str,
+    /// The user consent title of the delegated scope (empty when there is no delegated scope).
+    pub user_display_name: &'static str,
+    /// The user consent description of the delegated scope (empty when there is none).
+    pub user_description: &'static str,
+    /// Whether the delegated scope needs admin consent (app roles always do). For an
+    /// application-only permission this is `true`.
+    pub requires_admin_consent: bool,
+    /// The app role's display name (`appRoles[].displayName`), if there is an app role.
+    pub app_role_display_name: Option<&'static str>,
+    /// The app role's description (`appRoles[].description`), if there is an app role.
+    pub app_role_description: Option<&'static str>,
+}
+
+impl Permission {
+    /// True when the permission can be granted as an application permission (app role).
+    pub fn is_app_role(&self) -> bool {
+        self.application_id.is_some()
+    }
+
+    /// True when the permission can be granted as a delegated permission (scope).
+    pub fn is_delegated(&self) -> bool {
+        self.delegated_id.is_some()
+    }
+}
+
+/// Every permission Cerulean knows.
+pub fn all() -> &'static [Permission] {
+    PERMISSIONS
+}
+
+/// Finds a permission by name, case-insensitively (scope strings arrive in any case).
+pub fn by_name(name: &str) -> Option<&'static Permission> {
+    PERMISSIONS
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Finds the permission whose app role has this GUID (`requiredResourceAccess` `"Role"` ids).
+pub fn by_app_role_id(id: &str) -> Option<&'static Permission> {
+    PERMISSIONS
+        .iter()
+        .find(|p| p.application_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
+}
+
+/// Finds the permission whose delegated scope has this GUID (`"Scope"` ids).
+pub fn by_scope_id(id: &str) -> Option<&'static Permission> {
+    PERMISSIONS
+        .iter()
+        .find(|p| p.delegated_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
+}
+
+/// A delegated-only OpenID Connect scope that users may consent to themselves.
+const fn oidc(
+    name: &'static str,
+    id: &'static str,
+    admin: (&'static str, &'static str),
+    user: (&'static str, &'static str),
+) -> Permission {
+    Permission {
+        name,
+        application_id: None,
+        delegated_id: Some(id),
+        admin_display_name: admin.0,
+        admin_description: admin.1,
+        user_display_name: user.0,
+        user_description: user.1,
+        requires_admin_consent: false,
+        app_role_display_name: None,
+        app_role_description: None,
+    }
+}
+
+static PERMISSIONS: &[Permission] = &[
+    Permission {
+        name: "Directory.Read.All",
+        application_id: Some("7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+        delegated_id: Some("06da0dbc-49e2-44d2-8312-53f166ab848a"),
+        admin_display_name: "Read directory data",
+        admin_description: "Allows the app to read data in your organization's directory, such as users, groups and apps.",
+        user_display_name: "Read directory data",
+        user_description: "Allows the app to read data in your organization's directory.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read directory data"),
+        app_role_description: Some(
+            "Allows the app to read data in your organization's directory, such as users, groups and apps, without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "Directory.ReadWrite.All",
+        application_id: Some("19dbc75e-c2e2-444c-a770-ec69d8559fc7"),
+        delegated_id: Some("c5366453-9fb0-48a5-a156-24f0c49a4b84"),
+        admin_display_name: "Read and write directory data",
+        admin_description: "Allows the app to read and write data in your organization's directory, such as users, and groups.  It does not allow the app to delete users or groups, or reset user passwords but it does allow modification of recovery properties that may lead to account takeover.",
+        user_display_name: "Read and write directory data",
+        user_description: "Allows the app to read and write data in your organization's directory, such as other users, groups.  It does not allow the app to delete users or groups, or reset user passwords but it does allow modification of recovery properties that may lead to account takeover.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write directory data"),
+        app_role_description: Some(
+            "Allows the app to read and write data in your organization's directory, such as users, and groups, without a signed-in user.  It does not allow user or group deletion.",
+        ),
+    },
+    Permission {
+        name: "User.Read",
+        application_id: None,
+        delegated_id: Some("e1fe6dd8-ba31-4d61-89e7-88639da4683d"),
+        admin_display_name: "Sign in and read user profile",
+        admin_description: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users. It also allows the app to read basic company information of signed-in users.",
+        user_display_name: "Sign you in and read your profile",
+        user_description: "Allows you to sign in to the app with your organizational account and let the app read your profile. It also allows the app to read basic company information.",
+        requires_admin_consent: false,
+        app_role_display_name: None,
+        app_role_description: None,
+    },
+    Permission {
+        name: "User.Read.All",
+        application_id: Some("df021288-bdef-4463-88db-98f22de89214"),
+        delegated_id: Some("a154be20-db9c-4678-8ab7-66f6cc099a59"),
+        admin_display_name: "Read all users' full profiles and company properties",
+        admin_description: "Allows the app to read the full set of user properties of all users in the organization and read company properties, on behalf of the signed-in user.",
+        user_display_name: "Read all users' full profiles and company properties",
+        user_description: "Allows the app to read the full set of user properties of all users in the organization and read company properties, on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all users' full profiles and company properties"),
+        app_role_description: Some(
+            "Allows the app to read the full set of user properties of all users in the organization and read company properties without a signed in user.",
+        ),
+    },
+    Permission {
+        name: "User.ReadWrite.All",
+        application_id: Some("741f803b-c850-494e-b5df-cde7c675a1ca"),
+        delegated_id: Some("204e0828-b5ca-4ad8-b9f3-f32a958e7cc4"),
+        admin_display_name: "Read and write all users' full profiles",
+        admin_description: "Allows the app to read and write the full set of profile properties, reports, and managers of other users in your organization, and read basic company properties, on behalf of the signed-in user.",
+        user_display_name: "Read and write all users' full profiles",
+        user_description: "Allows the app to read and write the full set of profile properties, reports, and managers of other users in your organization, and read basic company properties, on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all users' full profiles"),
+        app_role_description: Some(
+            "Allows the app to read and update user profiles and read basic company properties without a signed in user.",
+        ),
+    },
+    Permission {
+        name: "User.ReadBasic.All",
+        application_id: Some("97235f07-e226-4f63-ace3-39588e11d3a1"),
+        delegated_id: Some("b340eb25-3456-403f-be2f-af7a0d370277"),
+        admin_display_name: "Read all users' basic profiles",
+        admin_description: "Allows the app to read a basic set of profile properties of other users in your organization on behalf of the signed-in user. This includes display name, first and last name, email address, photo, id and security identifier. Also allows the app to read the full profile of the signed-in user.",
+        user_display_name: "Read all users' basic profiles",
+        user_description: "Allows the app to read a basic set of profile properties of other users in your organization on your behalf. Includes display name, first and last name, email address, photo, id and security identifier. Also allows the app to read the full profile of the signed-in user.",
+        requires_admin_consent: false,
+        app_role_display_name: Some("Read all users' basic profiles"),
+        app_role_description: Some(
+            "Allows the app to read a basic set of profile properties of users in your organization, without a signed-in user. This includes display name, first and last name, email address, photo, id and security identifier.",
+        ),
+    },
+    Permission {
+        name: "Group.Read.All",
+        application_id: Some("5b567255-7703-4780-807c-7be8301ae99b"),
+        delegated_id: Some("5f8c59db-677d-491f-a6b8-5f174b11ec1d"),
+        admin_display_name: "Read all groups",
+        admin_description: "Allows the app to list groups, and to read their properties and all group memberships on behalf of the signed-in user.  Also allows the app to read calendar, conversations, files, and other group content for all groups the signed-in user can access. ",
+        user_display_name: "Read all groups",
+        user_description: "Allows the app to list groups, and to read their properties and all group memberships on your behalf.  Also allows the app to read calendar, conversations, files, and other group content for all groups you can access.  ",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all groups"),
+        app_role_description: Some(
+            "Allows the app to read group properties and memberships, and read conversations for all groups, without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "Group.ReadWrite.All",
+        application_id: Some("62a82d76-70ea-41e2-9197-370581804d09"),
+        delegated_id: Some("4e46008b-f24c-477d-8fff-7bb4ec7aafe0"),
+        admin_display_name: "Read and write all groups",
+        admin_description: "Allows the app to create groups and read all group properties and memberships on behalf of the signed-in user.  Additionally allows group owners to manage their groups and allows group members to update group content.",
+        user_display_name: "Read and write all groups",
+        user_description: "Allows the app to create groups and read all group properties and memberships on your behalf.  Additionally allows the app to manage your groups and to update group content for groups you are a member of.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all groups"),
+        app_role_description: Some(
+            "Allows the app to create groups, read all group properties and memberships, update group properties and memberships, and delete groups. Also allows the app to read and write conversations. All of these operations can be performed by the app without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "GroupMember.Read.All",
+        application_id: Some("98830695-27a2-44f7-8c18-0c3ebc9698f6"),
+        delegated_id: Some("bc024368-1153-4739-b217-4326f2e966d0"),
+        admin_display_name: "Read group memberships",
+        admin_description: "Allows the app to list groups, read basic group properties and read membership of all groups the signed-in user has access to.",
+        user_display_name: "Read group memberships",
+        user_description: "Allows the app to list groups, read basic group properties and read membership of all your groups.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all group memberships"),
+        app_role_description: Some(
+            "Allows the app to read memberships and basic group properties for all groups without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "GroupMember.ReadWrite.All",
+        application_id: Some("dbaae8cf-10b5-4b86-a4a1-f871c94c6695"),
+        delegated_id: Some("f81125ac-d3b7-4573-a3b2-7099cc39df9e"),
+        admin_display_name: "Read and write group memberships",
+        admin_description: "Allows the app to list groups, read basic properties, read and update the membership of the groups the signed-in user has access to. Group properties and owners cannot be updated and groups cannot be deleted.",
+        user_display_name: "Read and write group memberships",
+        user_description: "Allows the app to list groups, read basic properties, read and update the membership of your groups. Group properties and owners cannot be updated and groups cannot be deleted.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all group memberships"),
+        app_role_description: Some(
+            "Allows the app to list groups, read basic properties, read and update the membership of the groups this app has access to without a signed-in user. Group properties and owners cannot be updated and groups cannot be deleted.",
+        ),
+    },
+    Permission {
+        name: "Application.Read.All",
+        application_id: Some("9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"),
+        delegated_id: Some("c79f8feb-a9db-4090-85f9-90d820caa0eb"),
+        admin_display_name: "Read applications",
+        admin_description: "Allows the app to read applications and service principals on behalf of the signed-in user.",
+        user_display_name: "Read applications",
+        user_description: "Allows the app to read applications and service principals on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all applications"),
+        app_role_description: Some(
+            "Allows the app to read all applications and service principals without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "Application.ReadWrite.All",
+        application_id: Some("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"),
+        delegated_id: Some("bdfbf15f-ee85-4955-8675-146e8e5296b5"),
+        admin_display_name: "Read and write all applications",
+        admin_description: "Allows the app to create, read, update and delete applications and service principals on behalf of the signed-in user. Allows management of app role assignments, except those exposed by Microsoft Graph. Does not allow management of delegated permission grants.",
+        user_display_name: "Read and write applications",
+        user_description: "Allows the app to create, read, update and delete applications and service principals on your behalf. Allows management of app role assignments, except those exposed by Microsoft Graph. Does not allow management of delegated permission grants.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all applications"),
+        app_role_description: Some(
+            "Allows the app to create, read, update and delete applications and service principals without a signed-in user. Allows management of app role assignments, except those exposed by Microsoft Graph. Does not allow management of delegated permission grants.",
+        ),
+    },
+    Permission {
+        name: "Application.ReadWrite.OwnedBy",
+        application_id: Some("18a4783c-866b-4cc7-a460-3d5e5662c884"),
+        delegated_id: None,
+        admin_display_name: "Manage apps that this app creates or owns",
+        admin_description: "Allows the app to create other applications, and fully manage those applications (read, update, update application secrets and delete), without a signed-in user.  It cannot update any apps that it is not an owner of.",
+        user_display_name: "",
+        user_description: "",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Manage apps that this app creates or owns"),
+        app_role_description: Some(
+            "Allows the app to create other applications, and fully manage those applications (read, update, update application secrets and delete), without a signed-in user.  It cannot update any apps that it is not an owner of.",
+        ),
+    },
+    Permission {
+        name: "AppRoleAssignment.ReadWrite.All",
+        application_id: Some("06b708a9-e830-4db3-a914-8e69da51d44f"),
+        delegated_id: Some("84bccea3-f856-4a8a-967b-dbe0a3d53a64"),
+        admin_display_name: "Manage app permission grants and app role assignments",
+        admin_description: "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, on behalf of the signed-in user.",
+        user_display_name: "Manage app permission grants and app role assignments",
+        user_description: "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Manage app permission grants and app role assignments"),
+        app_role_description: Some(
+            "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "RoleManagement.Read.Directory",
+        application_id: Some("483bed4a-2ad3-4361-a73b-c83ccdbdc53c"),
+        delegated_id: Some("741c54c3-0c1e-44a1-818b-3f97ab4e8c83"),
+        admin_display_name: "Read directory RBAC settings",
+        admin_description: "Allows the app to read the role-based access control (RBAC) settings for your company's directory, on behalf of the signed-in user.  This includes reading directory role templates, directory roles and memberships.",
+        user_display_name: "Read directory RBAC settings",
+        user_description: "Allows the app to read the role-based access control (RBAC) settings for your company's directory, on your behalf.  This includes reading directory role templates, directory roles and memberships.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all directory RBAC settings"),
+        app_role_description: Some(
+            "Allows the app to read the role-based access control (RBAC) settings for your company's directory, without a signed-in user.  This includes reading directory role templates, directory roles and memberships.",
+        ),
+    },
+    Permission {
+        name: "RoleManagement.ReadWrite.Directory",
+        application_id: Some("9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"),
+        delegated_id: Some("d01b97e9-cbc0-49fe-810a-750afd5527a3"),
+        admin_display_name: "Read and write directory RBAC settings",
+        admin_description: "Allows the app to read and manage the role-based access control (RBAC) settings for your company's directory, on behalf of the signed-in user. This includes instantiating directory roles and managing directory role membership, and reading directory role templates, directory roles and memberships.",
+        user_display_name: "Read and write directory RBAC settings",
+        user_description: "Allows the app to read and manage the role-based access control (RBAC) settings for your company's directory, on your behalf. This includes instantiating directory roles and managing directory role membership, and reading directory role templates, directory roles and memberships.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all directory RBAC settings"),
+        app_role_description: Some(
+            "Allows the app to read and manage the role-based access control (RBAC) settings for your company's directory, without a signed-in user. This includes instantiating directory roles and managing directory role membership, and reading directory role templates, directory roles and memberships.",
+        ),
+    },
+    Permission {
+        name: "Policy.Read.All",
+        application_id: Some("246dd0d5-5bd0-4def-940b-0421030a5b68"),
+        delegated_id: Some("572fea84-0151-49b2-9301-11cb16974376"),
+        admin_display_name: "Read your organization's policies",
+        admin_description: "Allows the app to read your organization's policies on behalf of the signed-in user.",
+        user_display_name: "Read your organization's policies",
+        user_description: "Allows the app to read your organization's policies on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read your organization's policies"),
+        app_role_description: Some(
+            "Allows the app to read all your organization's policies without a signed in user.",
+        ),
+    },
+    Permission {
+        name: "Policy.ReadWrite.ConditionalAccess",
+        application_id: Some("01c0a623-fc9b-48e9-b794-0756f8e8f067"),
+        delegated_id: Some("ad902697-1014-4ef5-81ef-2b4301988e8c"),
+        admin_display_name: "Read and write your organization's conditional access policies",
+        admin_description: "Allows the app to read and write your organization's conditional access policies on behalf of the signed-in user.",
+        user_display_name: "Read and write your organization's conditional access policies",
+        user_description: "Allows the app to read and write your organization's conditional access policies on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some(
+            "Read and write your organization's conditional access policies",
+        ),
+        app_role_description: Some(
+            "Allows the app to read and write your organization's conditional access policies, without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "AuditLog.Read.All",
+        application_id: Some("b0afded3-3588-46d8-8b3d-9842eff778da"),
+        delegated_id: Some("e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20"),
+        admin_display_name: "Read audit log data",
+        admin_description: "Allows the app to read and query your audit log activities, on behalf of the signed-in user.",
+        user_display_name: "Read audit log data",
+        user_description: "Allows the app to read and query your audit log activities, on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all audit log data"),
+        app_role_description: Some(
+            "Allows the app to read and query your audit log activities, without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "IdentityRiskyUser.Read.All",
+        application_id: Some("dc5007c0-2d7d-4c42-879c-2dab87571379"),
+        delegated_id: Some("d04bb851-cb7c-4146-97c7-ca3e71baf56c"),
+        admin_display_name: "Read identity risky user information",
+        admin_description: "Allows the app to read identity risky user information for all users in your organization on behalf of the signed-in user.",
+        user_display_name: "Read identity risky user information",
+        user_description: "Allows the app to read identity risky user information for all users in your organization on behalf of the signed-in user.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all identity risky user information"),
+        app_role_description: Some(
+            "Allows the app to read the identity risky user information for your organization without a signed in user.",
+        ),
+    },
+    Permission {
+        name: "IdentityRiskyUser.ReadWrite.All",
+        application_id: Some("656f6061-f9fe-4807-9708-6a2e0934df76"),
+        delegated_id: Some("e0a7cdbb-08b0-4697-8264-0069786e9674"),
+        admin_display_name: "Read and write risky user information",
+        admin_description: "Allows the app to read and update identity risky user information for all users in your organization on behalf of the signed-in user. Update operations include dismissing risky users.",
+        user_display_name: "Read and write identity risky user information",
+        user_description: "Allows the app to read and update identity risky user information for all users in your organization on your behalf. Update operations include dismissing risky users.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all risky user information"),
+        app_role_description: Some(
+            "Allows the app to read and update identity risky user information for your organization without a signed-in user.  Update operations include dismissing risky users.",
+        ),
+    },
+    Permission {
+        name: "IdentityRiskEvent.Read.All",
+        application_id: Some("6e472fd1-ad78-48da-a0f0-97ab2c6b769e"),
+        delegated_id: Some("8f6a01e7-0391-4ee5-aa22-a3af122cef27"),
+        admin_display_name: "Read identity risk event information",
+        admin_description: "Allows the app to read identity risk event information for all users in your organization on behalf of the signed-in user. ",
+        user_display_name: "Read identity risk event information",
+        user_description: "Allows the app to read identity risk event information for all users in your organization on behalf of the signed-in user. ",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all identity risk event information"),
+        app_role_description: Some(
+            "Allows the app to read the identity risk event information for your organization without a signed in user.",
+        ),
+    },
+    Permission {
+        name: "Device.Read.All",
+        application_id: Some("7438b122-aefc-4978-80ed-43db9fcc7715"),
+        delegated_id: Some("951183d1-1a61-466f-a6d1-1fde911bfd95"),
+        admin_display_name: "Read all devices",
+        admin_description: "Allows the app to read your organization's devices' configuration information on behalf of the signed-in user.",
+        user_display_name: "Read all devices",
+        user_description: "Allows the app to read devices' configuration information on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read all devices"),
+        app_role_description: Some(
+            "Allows the app to read your organization's devices' configuration information without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "Device.ReadWrite.All",
+        application_id: Some("1138cb37-bd11-4084-a2b7-9f71582aeddb"),
+        delegated_id: None,
+        admin_display_name: "Read and write devices",
+        admin_description: "Allows the app to read and write all device properties without a signed in user.  Does not allow device creation, device deletion or update of device alternative security identifiers.",
+        user_display_name: "",
+        user_description: "",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write devices"),
+        app_role_description: Some(
+            "Allows the app to read and write all device properties without a signed in user.  Does not allow device creation, device deletion or update of device alternative security identifiers.",
+        ),
+    },
+    Permission {
+        name: "Domain.Read.All",
+        application_id: Some("dbb9058a-0e50-45d7-ae91-66909b5d4664"),
+        delegated_id: Some("2f9ee017-59c1-4f1d-9472-bd5529a7b311"),
+        admin_display_name: "Read domains.",
+        admin_description: "Allows the app to read all domain properties on behalf of the signed-in user.",
+        user_display_name: "Read domains.",
+        user_description: "Allows the app to read all domain properties on your behalf.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read domains"),
+        app_role_description: Some(
+            "Allows the app to read all domain properties without a signed-in user.",
+        ),
+    },
+    Permission {
+        name: "Domain.ReadWrite.All",
+        application_id: Some("7e05723c-0bb0-42da-be95-ae9f08a6e53c"),
+        delegated_id: Some("0b5d694c-a244-4bde-86e6-eb5cd07730fe"),
+        admin_display_name: "Read and write domains",
+        admin_description: "Allows the app to read and write all domain properties on behalf of the signed-in user. Also allows the app to add, verify and remove domains.",
+        user_display_name: "Read and write domains",
+        user_description: "Allows the app to read and write all domain properties on your behalf. Also allows the app to add, verify and remove domains.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write domains"),
+        app_role_description: Some(
+            "Allows the app to read and write all domain properties without a signed in user.  Also allows the app to add,  verify and remove domains.",
+        ),
+    },
+    Permission {
+        name: "Organization.Read.All",
+        application_id: Some("498476ce-e0fe-48b0-b801-37ba7e2685c6"),
+        delegated_id: Some("4908d5b9-3fb2-4b1e-9336-1888b7937185"),
+        admin_display_name: "Read organization information",
+        admin_description: "Allows the app to read the organization and related resources, on behalf of the signed-in user. Related resources include things like subscribed skus and tenant branding information.",
+        user_display_name: "Read organization information",
+        user_description: "Allows the app to read the organization and related resources, on your behalf. Related resources include things like subscribed skus and tenant branding information.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read organization information"),
+        app_role_description: Some(
+            "Allows the app to read the organization and related resources, without a signed-in user. Related resources include things like subscribed skus and tenant branding information.",
+        ),
+    },
+    Permission {
+        name: "Organization.ReadWrite.All",
+        application_id: Some("292d869f-3427-49a8-9dab-8c70152b74e9"),
+        delegated_id: Some("46ca0847-7e6b-426e-9775-ea810a948356"),
+        admin_display_name: "Read and write organization information",
+        admin_description: "Allows the app to read and write the organization and related resources, on behalf of the signed-in user. Related resources include things like subscribed skus and tenant branding information.",
+        user_display_name: "Read and write organization information",
+        user_description: "Allows the app to read and write the organization and related resources, on your behalf. Related resources include things like subscribed skus and tenant branding information.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write organization information"),
+        app_role_description: Some(
+            "Allows the app to read and write the organization and related resources, without a signed-in user. Related resources include things like subscribed skus and tenant branding information.",
+        ),
+    },
+    Permission {
+        name: "UserAuthenticationMethod.ReadWrite.All",
+        application_id: Some("50483e42-d915-4231-9639-7fdb7fd190e5"),
+        delegated_id: Some("b7887744-6746-4312-813d-72daeaee7e2d"),
+        admin_display_name: "Read and write all users' authentication methods.",
+        admin_description: " Allows the app to read and write authentication methods of all users in your organization that the signed-in user has access to.                       Authentication methods include things like a user's phone numbers and Authenticator app settings. This                      does not allow the app to see secret information like passwords, or to sign-in or otherwise use the authentication methods.",
+        user_display_name: "Read and write all users' authentication methods",
+        user_description: "Allows the app to read and write authentication methods of all users you have access to in your organization.                       Authentication methods include things like a user's phone numbers and Authenticator app settings. This does not allow                      the app to see secret information like passwords, or to sign-in or otherwise use the authentication methods.",
+        requires_admin_consent: true,
+        app_role_display_name: Some("Read and write all users' authentication methods "),
+        app_role_description: Some(
+            "Allows the application to read and write authentication methods of all users in your organization, without a signed-in user.                       Authentication methods include things like a user's phone numbers and Authenticator app settings. This                      does not allow the app to see secret information like passwords, or to sign-in or otherwise use the authentication methods",
+        ),
+    },
+    oidc(
+        "openid",
+        "37f7f235-527c-4136-accd-4a02d197296e",
+        (
+            "Sign users in",
+            "Allows users to sign in to the app with their work or school accounts and allows the app to see basic user profile information.",
+        ),
+        (
+            "Sign you in",
+            "Allows you to sign in to the app with your work or school account and allows the app to read your basic profile information.",
+        ),
+    ),
+    oidc(
+        "profile",
+        "14dad69e-099b-42c9-810b-d002981feec1",
+        (
+            "View users' basic profile",
+            "Allows the app to see your users' basic profile (e.g., name, picture, user name, email address)",
+        ),
+        (
+            "View your basic profile",
+            "Allows the app to see your basic profile (e.g., name, picture, user name, email address)",
+        ),
+    ),
+    oidc(
+        "email",
+        "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
+        (
+            "View users' email address",
+            "Allows the app to read your users' primary email address",
+        ),
+        (
+            "View your email address",
+            "Allows the app to read your primary email address",
+        ),
+    ),
+    oidc(
+        "offline_access",
+        "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+        (
+            "Maintain access to data you have given it access to",
+            "Allows the app to see and update the data you gave it access to, even when users are not currently using the app. This does not give the app any additional permissions.",
+        ),
+        (
+            "Maintain access to data you have given it access to",
+            "Allows the app to see and update the data you gave it access to, even when you are not currently using the app. This does not give the app any additional permissions.",
+        ),
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups() {
+        let p = by_name("user.read.all").unwrap();
+        assert_eq!(p.name, "User.Read.All");
+        assert_eq!(
+            by_app_role_id(p.application_id.unwrap()).unwrap().name,
+            "User.Read.All"
+        );
+        assert_eq!(
+            by_scope_id(p.delegated_id.unwrap()).unwrap().name,
+            "User.Read.All"
+        );
+        assert!(by_name("Nope.Read").is_none());
+        assert!(by_app_role_id("00000000-0000-0000-0000-000000000000").is_none());
+        assert_eq!(
+            by_name("openid").unwrap().delegated_id,
+            Some("37f7f235-527c-4136-accd-4a02d197296e")
+        );
+        assert!(by_name("User.Read").unwrap().application_id.is_none());
+        assert!(
+            by_name("Application.ReadWrite.OwnedBy")
+                .unwrap()
+                .delegated_id
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn names_and_ids_are_unique_guids() {
+        let mut names: Vec<_> = all().iter().map(|p| p.name.to_ascii_lowercase()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(n, names.len());
+        let mut ids: Vec<_> = all()
+            .iter()
+            .flat_map(|p| p.application_id.into_iter().chain(p.delegated_id))
+            .collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(n, ids.len());
+        for id in ids {
+            let parts: Vec<_> = id.split('-').map(str::len).collect();
+            assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                id.chars()
+                    .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+        }
+        for p in all() {
+            assert!(p.is_app_role() || p.is_delegated(), "{}", p.name);
+            assert_eq!(
+                p.is_app_role(),
+                p.app_role_display_name.is_some(),
+                "{}",
+                p.name
+            );
+            assert!(!p.admin_display_name.is_empty(), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn covers_the_bootstrap_set() {
+        for name in [
+            "Directory.ReadWrite.All",
+            "User.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+            "RoleManagement.ReadWrite.Directory",
+            "Policy.ReadWrite.ConditionalAccess",
+            "AuditLog.Read.All",
+            "IdentityRiskyUser.ReadWrite.All",
+        ] {
+            assert!(by_name(name).is_some_and(Permission::is_app_role), "{name}");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Assembles the HTTP application: health routes, the Graph front-end under `/v1.0` and
+//! `/beta`, the identity-platform front-end, and the cross-cutting layers (request ids, path
+//! normalisation). Tests drive the same [`App::service`] in-process.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+use cerulean_directory::Directory;
+use cerulean_graph::GraphState;
+use cerulean_identity::{PasswordHasherPool, TokenIssuer};
+use cerulean_platform::PlatformState;
+use cerulean_store::Store;
+use tower::ServiceExt;
+
+/// The assembled application and the services behind it.
+#[derive(Clone)]
+pub struct App {
+    pub directory: Directory,
+    pub tokens: Arc<TokenIssuer>,
+    pub public_url: Arc<str>,
+    ready: Arc<AtomicBool>,
+    router: Router,
+}
+
+impl App {
+    /// Builds the application over `store`, served at `public_url`.
+    pub fn new(store: Arc<dyn Store>, public_url: &str) -> App {
+        let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let passwords = Arc::new(PasswordHasherPool::new(cores));
+        let directory = Directory::new(store.clone(), passwords);
+        let tokens = Arc::new(TokenIssuer::new(store));
+        let ready = Arc::new(AtomicBool::new(false));
+        let graph = |version| {
+            cerulean_graph::router(GraphState {
+                directory: directory.clone(),
+                tokens: tokens.clone(),
+                public_url: public_url.clone(),
+                version,
+            })
+        };
+        let platform = cerulean_platform::router(PlatformState {
+            directory: directory.clone(),
+            tokens: tokens.clone(),
+            public_url: public_url.clone(),
+        });
+        let ready_flag = ready.clone();
+        let router = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route(
+                "/readyz",
+                get(move || {
+                    let ready = ready_flag.load(Ordering::Acquire);
+                    async move {
+                        if ready {
+                            (StatusCode::OK, "ready")
+                        } else {
+                            (StatusCode::SERVICE_UNAVAILABLE, "starting")
+                        }
+                    }
+                }),
+            )
+            .nest("/v1.0", graph("v1.0"))
+            .nest("/beta", graph("beta"))
+            .merge(platform)
+            .layer(axum::middleware::from_fn(crate::request_id::request_ids));
+        App {
+            directory,
+            tokens,
+            public_url,
+            ready,
+            router,
+        }
+    }
+
+    /// Marks the application ready (`/readyz` answers 200).
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// The HTTP service: path normalisation in front of the router. Generic over the request
+    /// body so that tests (axum bodies) and the server (hyper bodies) drive the same stack.
+    pub fn service<B>(
+        &self,
+    ) -> impl tower::Service<
+        http::Request<B>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + 'static
+    where
+        B: http_body::Body<Data = axum::body::Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
+        self.router.clone().map_request(normalise::<B>)
+    }
+}
+
+/// Graph paths are case-insensitive in their segment names; the route table is lower-case.
+fn normalise<B>(mut req: http::Request<B>) -> http::Request<B> {
+    let path = req.uri().path();
+    let prefix = path.get(..6).map(str::to_ascii_lowercase);
+    if !matches!(prefix.as_deref(), Some("/v1.0/" | "/beta/")) {
+        return req;
+    }
+    if let Some(new_path) = cerulean_graph::normalise_path(path) {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{new_path}?{q}"),
+            None => new_path,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(p) = pq.parse() {
+            parts.path_and_query = Some(p);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}

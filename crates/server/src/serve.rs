@@ -1,0 +1,162 @@
+//! `cerulean serve`: open the store, bootstrap, load TLS material, listen, and shut down
+//! gracefully on SIGTERM or Ctrl-C.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use cerulean_store::{SqliteStore, Store};
+
+use crate::ServerError;
+use crate::app::App;
+use crate::cli::ServeArgs;
+
+pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
+    if args.database_url.is_some() {
+        return Err(ServerError::Config(
+            "--database-url: the PostgreSQL engine is not part of this build yet (it arrives with the multi-node work); run without it to use the embedded store".into(),
+        ));
+    }
+    create_private_dir(&args.data_dir)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+        &args.data_dir.join("cerulean.db"),
+        &cerulean_directory::index_specs(),
+    )?);
+    let public_url = args.public_url();
+
+    let tls = if args.http {
+        None
+    } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| ServerError::Io {
+                context: format!("reading {}", p.display()),
+                source: e,
+            })
+        };
+        Some((read(cert)?, read(key)?, None))
+    } else {
+        let hosts = extra_hosts(&public_url);
+        let material =
+            cerulean_identity::ensure_tls_material_with_sans(&args.data_dir.join("tls"), &hosts)?;
+        Some((
+            material.cert_chain_pem.clone().into_bytes(),
+            material.key_pem.clone().into_bytes(),
+            Some(material.ca_cert_path.clone()),
+        ))
+    };
+    let ca_path = tls.as_ref().and_then(|t| t.2.clone());
+
+    let app = App::new(store.clone(), &public_url);
+    let (file, created) = crate::bootstrap::ensure(
+        &app.directory,
+        store.as_ref(),
+        &args.data_dir,
+        &args.tenant_domain,
+        &public_url,
+        ca_path,
+    )
+    .await?;
+    for tenant in app.directory.tenants().await? {
+        app.tokens.tenant_keys(tenant.id).await?;
+    }
+    println!(
+        "{}",
+        crate::bootstrap::summary(&file, created, &args.data_dir.join("bootstrap.json"))
+    );
+
+    let handle = Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let service = tower::make::Shared::new(app.service());
+    let ready_app = app.clone();
+    let ready_handle = handle.clone();
+    let listen = args.listen;
+    tokio::spawn(async move {
+        if let Some(addr) = ready_handle.listening().await {
+            ready_app.set_ready();
+            tracing::info!(address = %addr, public_url = %ready_app.public_url, "listening");
+        }
+    });
+    let io = |e| ServerError::Io {
+        context: format!("serving on {listen}"),
+        source: e,
+    };
+    match tls {
+        Some((cert, key, _)) => {
+            let config = RustlsConfig::from_pem(cert, key).await.map_err(|e| {
+                ServerError::Config(format!("TLS certificate or key is not usable: {e}"))
+            })?;
+            axum_server::bind_rustls(listen, config)
+                .handle(handle)
+                .serve(service)
+                .await
+                .map_err(io)?;
+        }
+        None => {
+            axum_server::bind(listen)
+                .handle(handle)
+                .serve(service)
+                .await
+                .map_err(io)?;
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Host names and addresses of `--public-url` that the generated certificate must also cover.
+fn extra_hosts(public_url: &str) -> Vec<String> {
+    let rest = public_url.split("://").nth(1).unwrap_or(public_url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = if let Some(stripped) = authority.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or_default().to_string()
+    } else {
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
+            .to_string()
+    };
+    match host.as_str() {
+        "" | "localhost" | "127.0.0.1" | "::1" => Vec::new(),
+        _ => vec![host],
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
+    std::fs::create_dir_all(dir).map_err(|e| ServerError::Io {
+        context: format!("creating {}", dir.display()),
+        source: e,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// Waits for SIGTERM or Ctrl-C, then drains in-flight requests (up to 10 seconds).
+async fn shutdown_on_signal(handle: Handle<std::net::SocketAddr>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}

@@ -1,0 +1,221 @@
+//! Connection settings, numbered schema migrations and the schema-driven expression indexes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::WithContext;
+use super::compile::{self, Dialect};
+use crate::{IndexSpec, StoreError, StoreResult};
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many ran. Never edit a
+/// released script: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial layout. Every table carries tenant_id and every index leads with it,
+    // except the server-wide domain -> tenant lookup and meta.
+    r#"
+    CREATE TABLE tenants (
+        id           TEXT PRIMARY KEY NOT NULL,
+        display_name TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_seq     INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+
+    CREATE TABLE domains (
+        name        TEXT PRIMARY KEY NOT NULL,
+        tenant_id   TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        is_initial  INTEGER NOT NULL,
+        is_default  INTEGER NOT NULL,
+        is_verified INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX domains_by_tenant ON domains (tenant_id, position);
+
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE objects (
+        tenant_id   TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        object_type TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        deleted_at  TEXT,
+        doc         TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE INDEX objects_by_type ON objects (tenant_id, object_type, id);
+
+    CREATE TABLE claims (
+        tenant_id TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        key       TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, namespace, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX claims_by_object ON claims (tenant_id, object_id);
+
+    CREATE TABLE edges (
+        tenant_id TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, kind, source_id, target_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX edges_reverse ON edges (tenant_id, kind, target_id, source_id);
+
+    CREATE TABLE secrets (
+        tenant_id TEXT NOT NULL,
+        owner_id  TEXT NOT NULL,
+        key_id    TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        hash      TEXT NOT NULL,
+        meta      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, owner_id, key_id)
+    ) STRICT;
+
+    CREATE TABLE signing_keys (
+        tenant_id     TEXT NOT NULL,
+        kid           TEXT NOT NULL,
+        private_pkcs8 BLOB NOT NULL,
+        created_at    TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, kid)
+    ) STRICT;
+
+    CREATE TABLE changes (
+        tenant_id   TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        object_id   TEXT NOT NULL,
+        object_type TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, seq)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE audit (
+        tenant_id      TEXT NOT NULL,
+        id             TEXT NOT NULL,
+        at             TEXT NOT NULL,
+        activity       TEXT NOT NULL,
+        category       TEXT NOT NULL,
+        operation_type TEXT NOT NULL,
+        actor_id       TEXT,
+        correlation_id TEXT,
+        record         TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE INDEX audit_by_time ON audit (tenant_id, at);
+    CREATE INDEX audit_by_activity ON audit (tenant_id, activity, at);
+    CREATE INDEX audit_by_actor ON audit (tenant_id, actor_id, at);
+    CREATE INDEX audit_by_correlation ON audit (tenant_id, correlation_id);
+    "#,
+];
+
+/// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL
+/// mode loses nothing on a process kill (only on power loss, the last transactions).
+pub(crate) fn configure(conn: &Connection, reader: bool) -> StoreResult<()> {
+    conn.busy_timeout(Duration::from_secs(5))
+        .ctx("set busy_timeout")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .ctx("set synchronous")?;
+    // Integrity is enforced by the write path itself (it checks both ends of an edge, the owner
+    // of a secret, the tenant of a change), not by foreign keys, whose cascade rules would fight
+    // soft deletion.
+    conn.pragma_update(None, "foreign_keys", "OFF")
+        .ctx("set foreign_keys")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .ctx("set temp_store")?;
+    conn.set_prepared_statement_cache_capacity(128);
+    if reader {
+        conn.pragma_update(None, "query_only", "ON")
+            .ctx("set query_only")?;
+    }
+    Ok(())
+}
+
+/// Switches the file to WAL (persistent) and applies pending migrations, each in its own
+/// transaction together with the `user_version` bump, so a crash never leaves half a step.
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .ctx("enable WAL")?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "could not enable WAL (journal_mode is {mode})"
+        )));
+    }
+    let done: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ctx("read user_version")?;
+    let done = usize::try_from(done)
+        .map_err(|_| StoreError::Invalid(format!("bad user_version {done}")))?;
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {done}, newer than this build knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, script) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction().ctx("begin migration")?;
+        tx.execute_batch(script)
+            .ctx(&format!("migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .ctx("set user_version")?;
+        tx.commit().ctx("commit migration")?;
+        tracing::info!(version = i + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+/// Creates one partial expression index per distinct (path, kind) of `specs`, idempotently.
+///
+/// The index covers every object type (the type is its second column): a partial index
+/// restricted to a literal type would not match queries that bind the type as a parameter.
+/// Its expression is exactly what the compiler emits for the same path and kind, which is what
+/// lets SQLite use it for `eq`, `startswith` ranges and `$orderby`. Indexes are never dropped
+/// here: a spec that disappears leaves a harmless index behind.
+pub(crate) fn ensure_indexes(
+    conn: &Connection,
+    d: &dyn Dialect,
+    specs: &[IndexSpec],
+) -> StoreResult<()> {
+    let mut wanted = BTreeMap::new();
+    for spec in specs {
+        if spec.path.is_id() || spec.path.0.is_empty() {
+            continue; // the id is covered by objects_by_type
+        }
+        let expr = compile::index_expr(d, spec, "doc")?;
+        wanted.entry(index_name(&expr)).or_insert(expr);
+    }
+    for (name, expr) in wanted {
+        let sql = format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON objects (tenant_id, object_type, {expr}, id) \
+             WHERE deleted_at IS NULL"
+        );
+        conn.execute_batch(&sql)
+            .ctx(&format!("create index {name}"))?;
+    }
+    Ok(())
+}
+
+/// A stable identifier for an index expression: a readable stem plus a FNV-1a hash of the
+/// exact expression, so different paths never share a name.
+fn index_name(expr: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in expr.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let stem: String = expr
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    format!("ix_{stem}_{hash:016x}")
+}

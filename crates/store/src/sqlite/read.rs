@@ -1,0 +1,473 @@
+//! Reads: tenants, objects, list queries, edges, secrets, keys and logs.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::compile::{self, Param};
+use super::{WithContext, parse_id};
+use crate::{
+    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page,
+    Scalar, SecretRecord, SigningKeyRecord, StoreError, StoreResult, TenantRecord, ValueKind,
+};
+
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Param::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+/// Lower-case hyphenated text of an id, without allocating.
+fn id_text(id: Uuid, buf: &mut [u8; 36]) -> &str {
+    id.as_hyphenated().encode_lower(buf)
+}
+
+fn parse_doc(id: Uuid, text: &str) -> StoreResult<Map<String, Value>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Invalid(format!("document of {id}: {e}")))
+}
+
+fn parse_json(what: &str, text: &str) -> StoreResult<Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Invalid(format!("{what}: {e}")))
+}
+
+// ---- tenants ----
+
+fn domains(conn: &Connection, tenant: &str) -> StoreResult<Vec<DomainRecord>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT name, is_initial, is_default, is_verified FROM domains WHERE tenant_id = ?1 ORDER BY position",
+        )
+        .ctx("prepare domains")?;
+    let rows = st
+        .query_map([tenant], |r| {
+            Ok(DomainRecord {
+                name: r.get(0)?,
+                is_initial: r.get(1)?,
+                is_default: r.get(2)?,
+                is_verified: r.get(3)?,
+            })
+        })
+        .ctx("read domains")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("read domains")
+}
+
+fn tenant_where(conn: &Connection, clause: &str, arg: &str) -> StoreResult<Option<TenantRecord>> {
+    let sql = format!("SELECT t.id, t.display_name, t.created_at FROM tenants t {clause}");
+    let mut st = conn.prepare_cached(&sql).ctx("prepare tenant")?;
+    let row = st
+        .query_row([arg], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()
+        .ctx("read tenant")?;
+    let Some((id, display_name, created_at)) = row else {
+        return Ok(None);
+    };
+    let domains = domains(conn, &id)?;
+    Ok(Some(TenantRecord {
+        id: parse_id(&id)?,
+        display_name,
+        domains,
+        created_at,
+    }))
+}
+
+pub(crate) fn tenant(conn: &Connection, id: Uuid) -> StoreResult<Option<TenantRecord>> {
+    tenant_where(conn, "WHERE t.id = ?1", &id.to_string())
+}
+
+pub(crate) fn tenant_by_domain(
+    conn: &Connection,
+    domain: &str,
+) -> StoreResult<Option<TenantRecord>> {
+    tenant_where(
+        conn,
+        "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1",
+        &domain.to_lowercase(),
+    )
+}
+
+pub(crate) fn tenants(conn: &Connection) -> StoreResult<Vec<TenantRecord>> {
+    let mut st = conn
+        .prepare_cached("SELECT id FROM tenants ORDER BY rowid")
+        .ctx("prepare tenants")?;
+    let ids = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .ctx("read tenants")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("read tenants")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(t) = tenant_where(conn, "WHERE t.id = ?1", &id)? {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> StoreResult<Option<String>> {
+    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")
+        .ctx("prepare meta")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+        .ctx("read meta")
+}
+
+// ---- objects ----
+
+/// The hot path: one cached statement, one primary-key lookup.
+pub(crate) fn get(conn: &Connection, tenant: Uuid, id: Uuid) -> StoreResult<Option<ObjectRecord>> {
+    let (mut tb, mut ib) = ([0u8; 36], [0u8; 36]);
+    let mut st = conn
+        .prepare_cached("SELECT object_type, version, doc, deleted_at FROM objects WHERE tenant_id = ?1 AND id = ?2")
+        .ctx("prepare get")?;
+    let row = st
+        .query_row([id_text(tenant, &mut tb), id_text(id, &mut ib)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()
+        .ctx("get object")?;
+    let Some((object_type, version, doc, deleted_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(ObjectRecord {
+        id,
+        object_type,
+        version,
+        doc: parse_doc(id, &doc)?,
+        deleted_at,
+    }))
+}
+
+pub(crate) fn get_many(
+    conn: &Connection,
+    tenant: Uuid,
+    ids: &[Uuid],
+) -> StoreResult<Vec<ObjectRecord>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(o) = get(conn, tenant, *id)? {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn find_unique(
+    conn: &Connection,
+    tenant: Uuid,
+    namespace: &str,
+    key: &str,
+) -> StoreResult<Option<Uuid>> {
+    let holder: Option<String> = conn
+        .prepare_cached(
+            "SELECT object_id FROM claims WHERE tenant_id = ?1 AND namespace = ?2 AND key = ?3",
+        )
+        .ctx("prepare find_unique")?
+        .query_row(params![tenant.to_string(), namespace, key], |r| r.get(0))
+        .optional()
+        .ctx("find_unique")?;
+    holder.as_deref().map(parse_id).transpose()
+}
+
+/// A sort-key value as the cursor carries it.
+fn scalar_of(kind: ValueKind, v: ValueRef<'_>) -> Scalar {
+    match v {
+        ValueRef::Null => Scalar::Null,
+        ValueRef::Integer(i) if kind == ValueKind::Bool => Scalar::Bool(i != 0),
+        ValueRef::Integer(i) => Scalar::Int(i),
+        ValueRef::Real(f) => Scalar::Float(f),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Scalar::Str(String::from_utf8_lossy(t).into_owned())
+        }
+    }
+}
+
+/// Runs a list query. The page and the count read one snapshot (one read transaction).
+pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreResult<Page> {
+    let c = compile::compile_list(&compile::Sqlite, tenant, q)?;
+    let tx = conn.transaction().ctx("begin read")?;
+    let top = q.top.max(1);
+
+    let mut raw = Vec::new();
+    {
+        let mut st = tx.prepare_cached(&c.sql).ctx("prepare list")?;
+        let mut rows = st
+            .query(params_from_iter(c.params.iter()))
+            .ctx("run list")?;
+        while let Some(r) = rows.next().ctx("read list")? {
+            let id: String = r.get(0).ctx("read id")?;
+            let object_type: String = r.get(1).ctx("read type")?;
+            let version: i64 = r.get(2).ctx("read version")?;
+            let doc: String = r.get(3).ctx("read doc")?;
+            let deleted_at: Option<String> = r.get(4).ctx("read deleted_at")?;
+            let mut keys = Vec::with_capacity(c.key_kinds.len());
+            for (i, kind) in c.key_kinds.iter().enumerate() {
+                keys.push(scalar_of(*kind, r.get_ref(5 + i).ctx("read sort key")?));
+            }
+            raw.push((id, object_type, version, doc, deleted_at, keys));
+        }
+    }
+
+    let more = raw.len() > top;
+    raw.truncate(top);
+    let mut items = Vec::with_capacity(raw.len());
+    let mut next = None;
+    let last = raw.len();
+    for (i, (id, object_type, version, doc, deleted_at, keys)) in raw.into_iter().enumerate() {
+        let id = parse_id(&id)?;
+        if more && i + 1 == last {
+            next = Some(Cursor { values: keys, id });
+        }
+        items.push(ObjectRecord {
+            id,
+            object_type,
+            version,
+            doc: parse_doc(id, &doc)?,
+            deleted_at,
+        });
+    }
+
+    let count = match &c.count {
+        Some((sql, params)) => {
+            let n: i64 = tx
+                .prepare_cached(sql)
+                .ctx("prepare count")?
+                .query_row(params_from_iter(params.iter()), |r| r.get(0))
+                .ctx("run count")?;
+            Some(u64::try_from(n).unwrap_or(0))
+        }
+        None => None,
+    };
+    tx.finish().ctx("end read")?;
+    Ok(Page { items, next, count })
+}
+
+pub(crate) fn explain_list(
+    conn: &mut Connection,
+    tenant: Uuid,
+    q: &ListQuery,
+) -> StoreResult<Vec<String>> {
+    let c = compile::compile_list(&compile::Sqlite, tenant, q)?;
+    let mut out = Vec::new();
+    for (sql, params) in
+        std::iter::once((&c.sql, &c.params)).chain(c.count.as_ref().map(|(s, p)| (s, p)))
+    {
+        let mut st = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .ctx("prepare explain")?;
+        let rows = st
+            .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))
+            .ctx("explain")?;
+        for row in rows {
+            out.push(row.ctx("explain")?);
+        }
+    }
+    Ok(out)
+}
+
+// ---- edges ----
+
+/// An edge is visible only while both of its ends are live.
+pub(crate) fn has_edge(
+    conn: &Connection,
+    tenant: Uuid,
+    kind: EdgeKind,
+    source: Uuid,
+    target: Uuid,
+) -> StoreResult<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM edges e \
+         JOIN objects s ON s.tenant_id = e.tenant_id AND s.id = e.source_id \
+         JOIN objects t ON t.tenant_id = e.tenant_id AND t.id = e.target_id \
+         WHERE e.tenant_id = ?1 AND e.kind = ?2 AND e.source_id = ?3 AND e.target_id = ?4 \
+         AND s.deleted_at IS NULL AND t.deleted_at IS NULL",
+    )
+    .ctx("prepare has_edge")?
+    .query_row(
+        params![
+            tenant.to_string(),
+            kind.as_str(),
+            source.to_string(),
+            target.to_string()
+        ],
+        |_| Ok(()),
+    )
+    .optional()
+    .ctx("has_edge")
+    .map(|r| r.is_some())
+}
+
+/// The live other ends of `id`'s edges of `kind`, in id order.
+pub(crate) fn edge_ids(
+    conn: &Connection,
+    tenant: Uuid,
+    kind: EdgeKind,
+    id: Uuid,
+    reverse: bool,
+) -> StoreResult<Vec<Uuid>> {
+    let sql = if reverse {
+        "SELECT e.source_id FROM edges e JOIN objects o ON o.tenant_id = e.tenant_id AND o.id = e.source_id \
+         WHERE e.tenant_id = ?1 AND e.kind = ?2 AND e.target_id = ?3 AND o.deleted_at IS NULL ORDER BY e.source_id"
+    } else {
+        "SELECT e.target_id FROM edges e JOIN objects o ON o.tenant_id = e.tenant_id AND o.id = e.target_id \
+         WHERE e.tenant_id = ?1 AND e.kind = ?2 AND e.source_id = ?3 AND o.deleted_at IS NULL ORDER BY e.target_id"
+    };
+    let mut st = conn.prepare_cached(sql).ctx("prepare edge_ids")?;
+    let rows = st
+        .query_map(
+            params![tenant.to_string(), kind.as_str(), id.to_string()],
+            |r| r.get::<_, String>(0),
+        )
+        .ctx("edge_ids")?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(parse_id(&row.ctx("edge_ids")?)?);
+    }
+    Ok(out)
+}
+
+// ---- secrets and keys ----
+
+pub(crate) fn secrets(
+    conn: &Connection,
+    tenant: Uuid,
+    owner: Uuid,
+) -> StoreResult<Vec<SecretRecord>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT key_id, kind, hash, meta FROM secrets WHERE tenant_id = ?1 AND owner_id = ?2 ORDER BY rowid",
+        )
+        .ctx("prepare secrets")?;
+    let rows = st
+        .query_map(params![tenant.to_string(), owner.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .ctx("secrets")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key_id, kind, hash, meta) = row.ctx("secrets")?;
+        let meta = parse_json("secret meta", &meta)?;
+        out.push(SecretRecord {
+            owner,
+            kind,
+            key_id: parse_id(&key_id)?,
+            hash,
+            meta,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn signing_keys(conn: &Connection, tenant: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT kid, private_pkcs8, created_at, status FROM signing_keys WHERE tenant_id = ?1 \
+             ORDER BY created_at, kid",
+        )
+        .ctx("prepare signing_keys")?;
+    let rows = st
+        .query_map([tenant.to_string()], |r| {
+            Ok(SigningKeyRecord {
+                kid: r.get(0)?,
+                private_pkcs8: r.get(1)?,
+                created_at: r.get(2)?,
+                status: r.get(3)?,
+            })
+        })
+        .ctx("signing_keys")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("signing_keys")
+}
+
+// ---- logs ----
+
+pub(crate) fn changes_since(
+    conn: &Connection,
+    tenant: Uuid,
+    after: u64,
+    limit: usize,
+) -> StoreResult<Vec<ChangeLogEntry>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut st = conn
+        .prepare_cached(
+            "SELECT seq, object_id, object_type, kind, detail, at FROM changes \
+             WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )
+        .ctx("prepare changes")?;
+    let rows = st
+        .query_map(params![tenant.to_string(), after, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .ctx("changes")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, object_id, object_type, kind, detail, at) = row.ctx("changes")?;
+        out.push(ChangeLogEntry {
+            seq: u64::try_from(seq)
+                .map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?,
+            object_id: parse_id(&object_id)?,
+            object_type,
+            kind,
+            detail: parse_json("change detail", &detail)?,
+            at,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn audit_records(
+    conn: &Connection,
+    tenant: Uuid,
+    limit: usize,
+) -> StoreResult<Vec<AuditRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut st = conn
+        .prepare_cached(
+            "SELECT record FROM audit WHERE tenant_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
+        )
+        .ctx("prepare audit")?;
+    let rows = st
+        .query_map(params![tenant.to_string(), limit], |r| {
+            r.get::<_, String>(0)
+        })
+        .ctx("audit")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let text = row.ctx("audit")?;
+        out.push(
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Invalid(format!("audit record: {e}")))?,
+        );
+    }
+    Ok(out)
+}

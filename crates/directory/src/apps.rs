@@ -1,9 +1,7 @@
 //! Applications and service principals as the token service needs them: lookup by `appId`,
 //! their client secrets, and the application permissions (app roles) granted to them.
 
-use cerulean_store::{
-    CmpOp, Filter, ListQuery, ObjectRecord, PropPath, Scalar, Scope, SecretRecord, ValueKind,
-};
+use cerulean_store::{CmpOp, Filter, ListQuery, ObjectRecord, PropPath, Scalar, Scope, SecretRecord, ValueKind};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -24,11 +22,7 @@ pub struct AppCredentials {
 impl Directory {
     /// The application registered in `tenant` with this `appId`, its service principal there
     /// and its secrets; `None` when the tenant has no such application.
-    pub async fn app_credentials(
-        &self,
-        tenant: Uuid,
-        app_id: &str,
-    ) -> DirectoryResult<Option<AppCredentials>> {
+    pub async fn app_credentials(&self, tenant: Uuid, app_id: &str) -> DirectoryResult<Option<AppCredentials>> {
         if app_id.len() > 64 {
             return Ok(None);
         }
@@ -41,11 +35,7 @@ impl Directory {
         };
         let service_principal = self.service_principal_by_app_id(tenant, &key).await?;
         let secrets = self.store.secrets(tenant, application.id).await?;
-        Ok(Some(AppCredentials {
-            application,
-            service_principal,
-            secrets,
-        }))
+        Ok(Some(AppCredentials { application, service_principal, secrets }))
     }
 
     /// The live service principal of `app_id` in `tenant`.
@@ -54,11 +44,7 @@ impl Directory {
         tenant: Uuid,
         app_id: &str,
     ) -> DirectoryResult<Option<ObjectRecord>> {
-        match self
-            .store
-            .find_unique(tenant, "spAppId", &app_id.to_ascii_lowercase())
-            .await?
-        {
+        match self.store.find_unique(tenant, "spAppId", &app_id.to_ascii_lowercase()).await? {
             Some(id) => self.get(tenant, id).await,
             None => Ok(None),
         }
@@ -72,10 +58,7 @@ impl Directory {
         principal: Uuid,
         resource_app_id: &str,
     ) -> DirectoryResult<Vec<String>> {
-        let Some(resource) = self
-            .service_principal_by_app_id(tenant, resource_app_id)
-            .await?
-        else {
+        let Some(resource) = self.service_principal_by_app_id(tenant, resource_app_id).await? else {
             return Ok(Vec::new());
         };
         let guid = |path: &str, id: Uuid| Filter::Compare {
@@ -85,31 +68,18 @@ impl Directory {
             value: Scalar::Str(id.to_string()),
         };
         let mut query = ListQuery::new(&["appRoleAssignment"], Scope::Live);
-        query.filter = Some(Filter::And(vec![
-            guid("principalId", principal),
-            guid("resourceId", resource.id),
-        ]));
+        query.filter = Some(Filter::And(vec![guid("principalId", principal), guid("resourceId", resource.id)]));
         query.top = 999;
         let empty = Vec::new();
-        let roles = resource
-            .doc
-            .get("appRoles")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty);
+        let roles = resource.doc.get("appRoles").and_then(Value::as_array).unwrap_or(&empty);
         let mut values = Vec::new();
         loop {
             let page = self.store.list(tenant, &query).await?;
             for assignment in &page.items {
-                let role_id = assignment
-                    .doc
-                    .get("appRoleId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let role = roles.iter().find(|r| {
-                    r.get("id")
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| id.eq_ignore_ascii_case(role_id))
-                });
+                let role_id = assignment.doc.get("appRoleId").and_then(Value::as_str).unwrap_or_default();
+                let role = roles
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str).is_some_and(|id| id.eq_ignore_ascii_case(role_id)));
                 if let Some(value) = role.and_then(|r| r.get("value")).and_then(Value::as_str)
                     && !values.iter().any(|v| v == value)
                 {

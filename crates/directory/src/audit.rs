@@ -51,21 +51,13 @@ pub(crate) fn target(
                 (true, Some(_)) => Value::String("[redacted]".into()),
                 (_, v) => v.cloned().unwrap_or(Value::Null),
             };
-            ModifiedProperty {
-                name: k.clone(),
-                old_value: val(old_doc.get(k)),
-                new_value: val(new_doc.get(k)),
-            }
+            ModifiedProperty { name: k.clone(), old_value: val(old_doc.get(k)), new_value: val(new_doc.get(k)) }
         })
         .collect();
     AuditTarget {
         id: object.id,
         object_type: object.object_type.clone(),
-        display_name: object
-            .doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        display_name: object.doc.get("displayName").and_then(Value::as_str).map(str::to_string),
         modified,
     }
 }

@@ -2,9 +2,7 @@
 //! service principal (with the official app-role and scope GUIDs), a Global Administrator, and
 //! a bootstrap application holding the Graph application permissions the server serves.
 
-use cerulean_store::{
-    Change, DomainRecord, EdgeKind, ObjectRecord, Op, SecretRecord, TenantRecord,
-};
+use cerulean_store::{Change, DomainRecord, EdgeKind, ObjectRecord, Op, SecretRecord, TenantRecord};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -42,20 +40,12 @@ pub struct BootstrapOutcome {
 
 impl Directory {
     /// Creates the first tenant and everything in it.
-    pub async fn bootstrap_tenant(
-        &self,
-        req: BootstrapRequest,
-    ) -> DirectoryResult<BootstrapOutcome> {
+    pub async fn bootstrap_tenant(&self, req: BootstrapRequest) -> DirectoryResult<BootstrapOutcome> {
         let domain = req.tenant_domain.to_ascii_lowercase();
         let tenant = TenantRecord {
             id: Uuid::new_v4(),
             display_name: req.tenant_display_name.clone(),
-            domains: vec![DomainRecord {
-                name: domain.clone(),
-                is_initial: true,
-                is_default: true,
-                is_verified: true,
-            }],
+            domains: vec![DomainRecord { name: domain.clone(), is_initial: true, is_default: true, is_verified: true }],
             created_at: now(),
         };
         self.store.create_tenant(&tenant).await?;
@@ -80,9 +70,7 @@ impl Directory {
         for name in &req.app_permissions {
             let id = cerulean_schema::permissions::by_name(name)
                 .and_then(|p| p.application_id)
-                .ok_or_else(|| {
-                    DirectoryError::Internal(format!("unknown Graph application permission {name}"))
-                })?;
+                .ok_or_else(|| DirectoryError::Internal(format!("unknown Graph application permission {name}")))?;
             role_ids.push(id.to_string());
         }
         let app = ObjectRecord {
@@ -139,18 +127,9 @@ impl Directory {
             deleted_at: None,
         };
         let mut ops = vec![
-            Op::Insert {
-                object: graph_sp.clone(),
-                unique: vec![("spAppId".into(), GRAPH_APP_ID.into())],
-            },
-            Op::Insert {
-                object: app.clone(),
-                unique: vec![("appId".into(), client_id.to_string())],
-            },
-            Op::Insert {
-                object: sp.clone(),
-                unique: vec![("spAppId".into(), client_id.to_string())],
-            },
+            Op::Insert { object: graph_sp.clone(), unique: vec![("spAppId".into(), GRAPH_APP_ID.into())] },
+            Op::Insert { object: app.clone(), unique: vec![("appId".into(), client_id.to_string())] },
+            Op::Insert { object: sp.clone(), unique: vec![("spAppId".into(), client_id.to_string())] },
             Op::PutSecret(SecretRecord {
                 owner: app.id,
                 kind: "client_secret".into(),
@@ -189,11 +168,7 @@ impl Directory {
                 "Add service principal",
                 "ApplicationManagement",
                 "Add",
-                vec![
-                    audit::bare_target(&graph_sp),
-                    audit::bare_target(&app),
-                    audit::bare_target(&sp),
-                ],
+                vec![audit::bare_target(&graph_sp), audit::bare_target(&app), audit::bare_target(&sp)],
             ),
         };
         self.store.apply(tenant.id, change).await?;
@@ -234,11 +209,7 @@ impl Directory {
                     object: role.clone(),
                     unique: vec![("roleTemplateId".into(), GLOBAL_ADMIN_TEMPLATE.into())],
                 },
-                Op::AddEdge {
-                    kind: EdgeKind::Member,
-                    source: role.id,
-                    target: admin.id,
-                },
+                Op::AddEdge { kind: EdgeKind::Member, source: role.id, target: admin.id },
             ],
             audit: audit::record(
                 &caller,
@@ -250,13 +221,7 @@ impl Directory {
         };
         self.store.apply(tenant.id, change).await?;
 
-        Ok(BootstrapOutcome {
-            tenant,
-            admin_id: admin.id,
-            admin_upn,
-            client_id,
-            service_principal_id: sp.id,
-        })
+        Ok(BootstrapOutcome { tenant, admin_id: admin.id, admin_upn, client_id, service_principal_id: sp.id })
     }
 }
 

@@ -12,18 +12,10 @@ const RECYCLABLE: &[&str] = &["user", "group", "application", "servicePrincipal"
 
 impl Directory {
     /// `DELETE /users/{id}`, `DELETE /groups/{id}`: moves the object to the recycle bin.
-    pub async fn delete_object(
-        &self,
-        caller: &Caller,
-        object_type: &str,
-        key: &str,
-    ) -> DirectoryResult<()> {
+    pub async fn delete_object(&self, caller: &Caller, object_type: &str, key: &str) -> DirectoryResult<()> {
         let object = self.find(caller.tenant, object_type, key).await?;
         let op = if RECYCLABLE.contains(&object.object_type.as_str()) {
-            Op::SoftDelete {
-                id: object.id,
-                at: crate::validate::now(),
-            }
+            Op::SoftDelete { id: object.id, at: crate::validate::now() }
         } else {
             Op::Purge { id: object.id }
         };
@@ -52,11 +44,7 @@ impl Directory {
 
     /// `POST /directory/deletedItems/{id}/restore`: brings the object back with its claims
     /// (a UPN taken meanwhile is a conflict) and its memberships.
-    pub async fn restore_deleted(
-        &self,
-        caller: &Caller,
-        key: &str,
-    ) -> DirectoryResult<ObjectRecord> {
+    pub async fn restore_deleted(&self, caller: &Caller, key: &str) -> DirectoryResult<ObjectRecord> {
         let object = self.get_deleted(caller.tenant, key).await?;
         let unique = match object.object_type.as_str() {
             "user" => object
@@ -69,10 +57,7 @@ impl Directory {
             _ => Vec::new(),
         };
         let change = Change {
-            ops: vec![Op::Restore {
-                id: object.id,
-                unique,
-            }],
+            ops: vec![Op::Restore { id: object.id, unique }],
             audit: audit::record(
                 caller,
                 &format!("Restore {}", noun(&object.object_type)),
@@ -82,10 +67,7 @@ impl Directory {
             ),
         };
         self.store.apply(caller.tenant, change).await?;
-        self.store
-            .get(caller.tenant, object.id)
-            .await?
-            .ok_or_else(|| DirectoryError::not_found(key))
+        self.store.get(caller.tenant, object.id).await?.ok_or_else(|| DirectoryError::not_found(key))
     }
 
     /// `DELETE /directory/deletedItems/{id}`: deletes for good.

@@ -26,10 +26,7 @@ pub enum DirectoryError {
 
 impl DirectoryError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        DirectoryError::BadRequest {
-            code: "Request_BadRequest",
-            message: message.into(),
-        }
+        DirectoryError::BadRequest { code: "Request_BadRequest", message: message.into() }
     }
 
     /// Graph's message for an id that names nothing (or nothing of the expected type).
@@ -82,9 +79,9 @@ impl From<StoreError> for DirectoryError {
                     "Another object with the same value for property {property} already exists."
                 ))
             }
-            StoreError::VersionMismatch(id) => DirectoryError::Conflict(format!(
-                "Object '{id}' was modified concurrently; retry the request."
-            )),
+            StoreError::VersionMismatch(id) => {
+                DirectoryError::Conflict(format!("Object '{id}' was modified concurrently; retry the request."))
+            }
             other => DirectoryError::Store(other),
         }
     }

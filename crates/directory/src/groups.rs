@@ -24,11 +24,7 @@ const MAIL_ENABLED_REFUSED: &str = "The service does not currently support write
 
 impl Directory {
     /// `POST /groups`, with optional `members@odata.bind` and `owners@odata.bind`.
-    pub async fn create_group(
-        &self,
-        caller: &Caller,
-        body: &Map<String, Value>,
-    ) -> DirectoryResult<ObjectRecord> {
+    pub async fn create_group(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(group_type(), body, Mode::Create)?;
         let mut members = Vec::new();
         let mut owners = Vec::new();
@@ -36,23 +32,15 @@ impl Directory {
             match k.to_ascii_lowercase().as_str() {
                 "members@odata.bind" => members = bind_list(v, "members")?,
                 "owners@odata.bind" => owners = bind_list(v, "owners")?,
-                "@odata.type" => crate::users::reject_annotations(
-                    &Map::from_iter([(k.clone(), v.clone())]),
-                    "group",
-                )?,
+                "@odata.type" => crate::users::reject_annotations(&Map::from_iter([(k.clone(), v.clone())]), "group")?,
                 _ => return Err(crate::validate::unknown_property(k, "group")),
             }
         }
         let tenant = self.tenant_record(caller.tenant).await?;
         let group_types = string_list(props.get("groupTypes"));
         check_group_types(&group_types)?;
-        let unified = group_types
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case("Unified"));
-        let mail_enabled = props
-            .get("mailEnabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let unified = group_types.iter().any(|t| t.eq_ignore_ascii_case("Unified"));
+        let mail_enabled = props.get("mailEnabled").and_then(Value::as_bool).unwrap_or(false);
         if unified && !mail_enabled {
             return Err(DirectoryError::bad_request(
                 "Invalid value specified for property 'mailEnabled' of resource 'Group'.",
@@ -61,11 +49,7 @@ impl Directory {
         if !unified && mail_enabled {
             return Err(DirectoryError::bad_request(MAIL_ENABLED_REFUSED));
         }
-        let nickname = props
-            .get("mailNickname")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default().to_string();
         check_mail_nickname(&nickname, "Group")?;
 
         let id = Uuid::new_v4();
@@ -90,38 +74,19 @@ impl Directory {
         } else {
             doc.insert("proxyAddresses".into(), json!([]));
         }
-        let object = ObjectRecord {
-            id,
-            object_type: "group".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        let object = ObjectRecord { id, object_type: "group".into(), version: 1, doc, deleted_at: None };
 
-        let mut ops = vec![Op::Insert {
-            object: object.clone(),
-            unique: group_claims(&object.doc),
-        }];
+        let mut ops = vec![Op::Insert { object: object.clone(), unique: group_claims(&object.doc) }];
         let mut targets = vec![audit::target(&object, None, Some(&object.doc))];
         for (kind, ids) in [(EdgeKind::Member, &members), (EdgeKind::Owner, &owners)] {
             for other in ids {
-                let target = self
-                    .get(caller.tenant, *other)
-                    .await?
-                    .ok_or_else(|| invalid_reference(*other))?;
+                let target = self.get(caller.tenant, *other).await?.ok_or_else(|| invalid_reference(*other))?;
                 check_edge_target(kind, unified, &target)?;
-                ops.push(Op::AddEdge {
-                    kind,
-                    source: id,
-                    target: *other,
-                });
+                ops.push(Op::AddEdge { kind, source: id, target: *other });
                 targets.push(audit::bare_target(&target));
             }
         }
-        let change = Change {
-            ops,
-            audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets),
-        };
+        let change = Change { ops, audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets) };
         self.store.apply(caller.tenant, change).await.map_err(|e| match e {
             cerulean_store::StoreError::EdgeExists(_) => DirectoryError::bad_request(
                 "One or more added object references already exist for the following modified properties: 'members'.",
@@ -132,12 +97,7 @@ impl Directory {
     }
 
     /// `PATCH /groups/{id}`.
-    pub async fn update_group(
-        &self,
-        caller: &Caller,
-        key: &str,
-        body: &Map<String, Value>,
-    ) -> DirectoryResult<()> {
+    pub async fn update_group(&self, caller: &Caller, key: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
         let (props, annotations) = validate_body(group_type(), body, Mode::Update)?;
         crate::users::reject_annotations(&annotations, "group")?;
         if let Some(nick) = props.get("mailNickname").and_then(Value::as_str) {
@@ -145,9 +105,8 @@ impl Directory {
         }
         for _ in 0..WRITE_RETRIES {
             let current = self.find(caller.tenant, "group", key).await?;
-            let was_unified = string_list(current.doc.get("groupTypes"))
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case("Unified"));
+            let was_unified =
+                string_list(current.doc.get("groupTypes")).iter().any(|t| t.eq_ignore_ascii_case("Unified"));
             if let Some(types) = props.get("groupTypes") {
                 let types = string_list(Some(types));
                 check_group_types(&types)?;
@@ -185,17 +144,13 @@ impl Directory {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DirectoryError::Conflict(
-            "The group was modified concurrently; retry the request.".into(),
-        ))
+        Err(DirectoryError::Conflict("The group was modified concurrently; retry the request.".into()))
     }
 }
 
 /// Unified groups hold their mail address exclusively.
 pub(crate) fn group_claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
-    let unified = string_list(doc.get("groupTypes"))
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("Unified"));
+    let unified = string_list(doc.get("groupTypes")).iter().any(|t| t.eq_ignore_ascii_case("Unified"));
     match (unified, doc.get("mail").and_then(Value::as_str)) {
         (true, Some(mail)) => vec![("mail".to_string(), mail.to_lowercase())],
         _ => Vec::new(),
@@ -204,12 +159,7 @@ pub(crate) fn group_claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
 
 pub(crate) fn string_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default()
 }
 
@@ -232,9 +182,7 @@ fn check_group_types(types: &[String]) -> DirectoryResult<()> {
 
 fn bind_list(v: &Value, property: &str) -> DirectoryResult<Vec<Uuid>> {
     let list = v.as_array().ok_or_else(|| {
-        DirectoryError::bad_request(format!(
-            "Invalid value specified for property '{property}@odata.bind'."
-        ))
+        DirectoryError::bad_request(format!("Invalid value specified for property '{property}@odata.bind'."))
     })?;
     if list.len() > MAX_BIND {
         return Err(DirectoryError::bad_request(format!(
@@ -244,9 +192,8 @@ fn bind_list(v: &Value, property: &str) -> DirectoryResult<Vec<Uuid>> {
     let mut ids = Vec::with_capacity(list.len());
     for item in list {
         let r = item.as_str().unwrap_or_default();
-        let id = parse_reference(r).ok_or_else(|| {
-            DirectoryError::bad_request(format!("Invalid object identifier '{r}'."))
-        })?;
+        let id = parse_reference(r)
+            .ok_or_else(|| DirectoryError::bad_request(format!("Invalid object identifier '{r}'.")))?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -265,18 +212,11 @@ pub(crate) fn invalid_reference(id: Uuid) -> DirectoryError {
 /// Which objects may be members or owners: members of security groups are users, groups,
 /// service principals, devices and contacts; Microsoft 365 groups take users only; owners are
 /// users and service principals.
-pub(crate) fn check_edge_target(
-    kind: EdgeKind,
-    unified: bool,
-    target: &ObjectRecord,
-) -> DirectoryResult<()> {
+pub(crate) fn check_edge_target(kind: EdgeKind, unified: bool, target: &ObjectRecord) -> DirectoryResult<()> {
     let t = target.object_type.as_str();
     let ok = match kind {
         EdgeKind::Member if unified => t == "user",
-        EdgeKind::Member => matches!(
-            t,
-            "user" | "group" | "servicePrincipal" | "device" | "orgContact"
-        ),
+        EdgeKind::Member => matches!(t, "user" | "group" | "servicePrincipal" | "device" | "orgContact"),
         EdgeKind::Owner => matches!(t, "user" | "servicePrincipal"),
         EdgeKind::Manager => t == "user",
     };

@@ -43,11 +43,7 @@ mod tests {
             format!("directoryObjects('{id}')"),
             id.to_string(),
         ] {
-            assert_eq!(
-                parse_reference(&r).map(|u| u.to_string()),
-                Some(id.to_string()),
-                "{r}"
-            );
+            assert_eq!(parse_reference(&r).map(|u| u.to_string()), Some(id.to_string()), "{r}");
         }
         assert_eq!(parse_reference("https://x/v1.0/users/not-a-guid"), None);
     }

@@ -24,18 +24,11 @@ pub fn index_specs() -> Vec<IndexSpec> {
             continue;
         }
         for prop in entity.all_properties() {
-            if prop.collection
-                || prop.name == "id"
-                || !(prop.is(Flags::FILTER) || prop.is(Flags::SORT))
-            {
+            if prop.collection || prop.name == "id" || !(prop.is(Flags::FILTER) || prop.is(Flags::SORT)) {
                 continue;
             }
             if let Some(kind) = value_kind(&prop.ty) {
-                specs.push(IndexSpec {
-                    object_type: entity.name.to_string(),
-                    path: PropPath::of(prop.name),
-                    kind,
-                });
+                specs.push(IndexSpec { object_type: entity.name.to_string(), path: PropPath::of(prop.name), kind });
             }
         }
     }

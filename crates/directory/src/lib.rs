@@ -42,11 +42,7 @@ impl Caller {
     pub fn system(tenant: Uuid) -> Caller {
         Caller {
             tenant,
-            actor: Actor {
-                kind: "system".into(),
-                id: None,
-                display_name: Some("Cerulean".into()),
-            },
+            actor: Actor { kind: "system".into(), id: None, display_name: Some("Cerulean".into()) },
             correlation_id: None,
         }
     }
@@ -77,10 +73,7 @@ impl Directory {
         if name.len() > 255 {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .tenant_by_domain(&name.to_ascii_lowercase())
-            .await?)
+        Ok(self.store.tenant_by_domain(&name.to_ascii_lowercase()).await?)
     }
 
     pub async fn tenants(&self) -> DirectoryResult<Vec<TenantRecord>> {
@@ -89,26 +82,15 @@ impl Directory {
 
     /// A live object by id, of any type.
     pub async fn get(&self, tenant: Uuid, id: Uuid) -> DirectoryResult<Option<ObjectRecord>> {
-        Ok(self
-            .store
-            .get(tenant, id)
-            .await?
-            .filter(|o| o.deleted_at.is_none()))
+        Ok(self.store.get(tenant, id).await?.filter(|o| o.deleted_at.is_none()))
     }
 
     /// A live object of `object_type` named by `key`: its id, or for users also their UPN.
-    pub async fn find(
-        &self,
-        tenant: Uuid,
-        object_type: &str,
-        key: &str,
-    ) -> DirectoryResult<ObjectRecord> {
+    pub async fn find(&self, tenant: Uuid, object_type: &str, key: &str) -> DirectoryResult<ObjectRecord> {
         let id = match Uuid::parse_str(key) {
             Ok(id) => Some(id),
             Err(_) if object_type == "user" && key.contains('@') => {
-                self.store
-                    .find_unique(tenant, "upn", &key.to_lowercase())
-                    .await?
+                self.store.find_unique(tenant, "upn", &key.to_lowercase()).await?
             }
             Err(_) => None,
         };

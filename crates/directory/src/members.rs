@@ -18,26 +18,15 @@ impl Directory {
         target: Uuid,
     ) -> DirectoryResult<()> {
         let group = self.find(caller.tenant, "group", group_key).await?;
-        let other = self
-            .get(caller.tenant, target)
-            .await?
-            .ok_or_else(|| invalid_reference(target))?;
+        let other = self.get(caller.tenant, target).await?.ok_or_else(|| invalid_reference(target))?;
         if kind == EdgeKind::Member && other.id == group.id {
-            return Err(DirectoryError::bad_request(
-                "A group cannot be a member of itself.",
-            ));
+            return Err(DirectoryError::bad_request("A group cannot be a member of itself."));
         }
-        let unified = string_list(group.doc.get("groupTypes"))
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case("Unified"));
+        let unified = string_list(group.doc.get("groupTypes")).iter().any(|t| t.eq_ignore_ascii_case("Unified"));
         check_edge_target(kind, unified, &other)?;
         let (activity, property) = link_words(kind, true);
         let change = Change {
-            ops: vec![Op::AddEdge {
-                kind,
-                source: group.id,
-                target,
-            }],
+            ops: vec![Op::AddEdge { kind, source: group.id, target }],
             audit: audit::record(
                 caller,
                 activity,
@@ -69,24 +58,12 @@ impl Directory {
             return Err(invalid_reference(target));
         };
         if kind == EdgeKind::Owner
-            && self
-                .store
-                .edge_ids(caller.tenant, EdgeKind::Owner, group.id, false)
-                .await?
-                .len()
-                == 1
+            && self.store.edge_ids(caller.tenant, EdgeKind::Owner, group.id, false).await?.len() == 1
         {
             // Entra keeps at least one owner on a group that has owners only when it is a
             // Microsoft 365 group; security groups may lose their last owner.
-            let unified = string_list(group.doc.get("groupTypes"))
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case("Unified"));
-            if unified
-                && self
-                    .store
-                    .has_edge(caller.tenant, kind, group.id, target)
-                    .await?
-            {
+            let unified = string_list(group.doc.get("groupTypes")).iter().any(|t| t.eq_ignore_ascii_case("Unified"));
+            if unified && self.store.has_edge(caller.tenant, kind, group.id, target).await? {
                 return Err(DirectoryError::bad_request(
                     "The group must have at least one owner, hence this owner cannot be removed.",
                 ));
@@ -94,11 +71,7 @@ impl Directory {
         }
         let (activity, _) = link_words(kind, false);
         let change = Change {
-            ops: vec![Op::RemoveEdge {
-                kind,
-                source: group.id,
-                target,
-            }],
+            ops: vec![Op::RemoveEdge { kind, source: group.id, target }],
             audit: audit::record(
                 caller,
                 activity,

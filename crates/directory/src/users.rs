@@ -22,32 +22,17 @@ fn user_type() -> &'static EntityType {
 
 impl Directory {
     /// `POST /users`.
-    pub async fn create_user(
-        &self,
-        caller: &Caller,
-        body: &Map<String, Value>,
-    ) -> DirectoryResult<ObjectRecord> {
+    pub async fn create_user(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
         let (mut props, annotations) = validate_body(user_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "user")?;
         let tenant = self.tenant_record(caller.tenant).await?;
-        let upn = props
-            .get("userPrincipalName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let upn = props.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default().to_string();
         check_upn(&upn, &tenant)?;
-        let nickname = props
-            .get("mailNickname")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default();
         check_mail_nickname(nickname, "User")?;
         let profile = props.remove("passwordProfile").unwrap_or(Value::Null);
         let password = password_from_profile(&profile)?;
-        let display_name = props
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let display_name = props.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
         check_password(&password, &upn, &display_name)?;
         let hash = self.hash_password(password).await?;
 
@@ -64,22 +49,10 @@ impl Directory {
         doc.entry("identities").or_insert_with(|| {
             json!([{ "signInType": "userPrincipalName", "issuer": initial_domain(&tenant), "issuerAssignedId": upn }])
         });
-        let object = ObjectRecord {
-            id,
-            object_type: "user".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        let object = ObjectRecord { id, object_type: "user".into(), version: 1, doc, deleted_at: None };
         let secret = password_secret(id, hash, &profile);
         let change = Change {
-            ops: vec![
-                Op::Insert {
-                    object: object.clone(),
-                    unique: user_claims(&object.doc),
-                },
-                Op::PutSecret(secret),
-            ],
+            ops: vec![Op::Insert { object: object.clone(), unique: user_claims(&object.doc) }, Op::PutSecret(secret)],
             audit: audit::record(
                 caller,
                 "Add user",
@@ -93,12 +66,7 @@ impl Directory {
     }
 
     /// `PATCH /users/{id}`.
-    pub async fn update_user(
-        &self,
-        caller: &Caller,
-        key: &str,
-        body: &Map<String, Value>,
-    ) -> DirectoryResult<()> {
+    pub async fn update_user(&self, caller: &Caller, key: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
         let (mut props, annotations) = validate_body(user_type(), body, Mode::Update)?;
         reject_annotations(&annotations, "user")?;
         let tenant = self.tenant_record(caller.tenant).await?;
@@ -122,11 +90,7 @@ impl Directory {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let name = doc
-                    .get("displayName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let name = doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
                 check_password(&password, &upn, &name)?;
                 let hash = match &new_secret_hash {
                     Some(h) => String::clone(h),
@@ -139,10 +103,7 @@ impl Directory {
                 // A new password replaces every earlier one.
                 for old in self.store.secrets(caller.tenant, current.id).await? {
                     if old.kind == "password" {
-                        ops.push(Op::DeleteSecret {
-                            owner: current.id,
-                            key_id: old.key_id,
-                        });
+                        ops.push(Op::DeleteSecret { owner: current.id, key_id: old.key_id });
                     }
                 }
                 ops.push(Op::PutSecret(password_secret(current.id, hash, profile)));
@@ -177,9 +138,7 @@ impl Directory {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DirectoryError::Conflict(
-            "The user was modified concurrently; retry the request.".into(),
-        ))
+        Err(DirectoryError::Conflict("The user was modified concurrently; retry the request.".into()))
     }
 
     /// Verifies a user's password (for sign-in grants). Returns the user when it matches.
@@ -194,11 +153,7 @@ impl Directory {
         };
         for secret in self.store.secrets(tenant, user.id).await? {
             if secret.kind == "password"
-                && self
-                    .passwords
-                    .verify(password.to_string(), secret.hash.clone())
-                    .await
-                    .unwrap_or(false)
+                && self.passwords.verify(password.to_string(), secret.hash.clone()).await.unwrap_or(false)
             {
                 return Ok(Some(user));
             }
@@ -207,17 +162,11 @@ impl Directory {
     }
 
     async fn hash_password(&self, password: String) -> DirectoryResult<String> {
-        self.passwords
-            .hash(password)
-            .await
-            .map_err(|e| DirectoryError::Internal(e.to_string()))
+        self.passwords.hash(password).await.map_err(|e| DirectoryError::Internal(e.to_string()))
     }
 
     pub(crate) async fn tenant_record(&self, tenant: Uuid) -> DirectoryResult<TenantRecord> {
-        self.store
-            .tenant(tenant)
-            .await?
-            .ok_or_else(|| DirectoryError::Internal(format!("tenant {tenant} is missing")))
+        self.store.tenant(tenant).await?.ok_or_else(|| DirectoryError::Internal(format!("tenant {tenant} is missing")))
     }
 }
 
@@ -233,16 +182,11 @@ pub(crate) fn merge(doc: &mut Map<String, Value>, props: &Map<String, Value>) {
 }
 
 /// Only `@odata.type` naming the entity itself is accepted on a user body.
-pub(crate) fn reject_annotations(
-    annotations: &Map<String, Value>,
-    type_name: &str,
-) -> DirectoryResult<()> {
+pub(crate) fn reject_annotations(annotations: &Map<String, Value>, type_name: &str) -> DirectoryResult<()> {
     for (k, v) in annotations {
         if k == "@odata.type" {
             let expected = format!("#microsoft.graph.{type_name}");
-            if v.as_str().is_some_and(|t| {
-                t.eq_ignore_ascii_case(&expected) || t.eq_ignore_ascii_case(&expected[1..])
-            }) {
+            if v.as_str().is_some_and(|t| t.eq_ignore_ascii_case(&expected) || t.eq_ignore_ascii_case(&expected[1..])) {
                 continue;
             }
             return Err(DirectoryError::bad_request(format!(
@@ -265,13 +209,7 @@ fn user_claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
 }
 
 fn initial_domain(tenant: &TenantRecord) -> String {
-    tenant
-        .domains
-        .iter()
-        .find(|d| d.is_initial)
-        .or(tenant.domains.first())
-        .map(|d| d.name.clone())
-        .unwrap_or_default()
+    tenant.domains.iter().find(|d| d.is_initial).or(tenant.domains.first()).map(|d| d.name.clone()).unwrap_or_default()
 }
 
 fn sync_upn_identity(doc: &mut Map<String, Value>, upn: &str) {
@@ -290,11 +228,8 @@ fn sync_upn_identity(doc: &mut Map<String, Value>, upn: &str) {
 /// (letters, digits and `' . - _ ! # ^ ~`), no leading or trailing period, at most 64
 /// characters before the `@` and 113 in all, and the domain one of the tenant's verified ones.
 pub(crate) fn check_upn(upn: &str, tenant: &TenantRecord) -> DirectoryResult<()> {
-    let invalid = || {
-        DirectoryError::bad_request(
-            "Invalid value specified for property 'userPrincipalName' of resource 'User'.",
-        )
-    };
+    let invalid =
+        || DirectoryError::bad_request("Invalid value specified for property 'userPrincipalName' of resource 'User'.");
     let (alias, domain) = upn.rsplit_once('@').ok_or_else(invalid)?;
     let alias_ok = !alias.is_empty()
         && alias.len() <= 64
@@ -302,18 +237,12 @@ pub(crate) fn check_upn(upn: &str, tenant: &TenantRecord) -> DirectoryResult<()>
         && !alias.starts_with('.')
         && !alias.ends_with('.')
         && !alias.contains("..")
-        && alias
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
+        && alias.chars().all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
     if !alias_ok {
         return Err(invalid());
     }
     let domain = domain.to_ascii_lowercase();
-    if !tenant
-        .domains
-        .iter()
-        .any(|d| d.is_verified && d.name == domain)
-    {
+    if !tenant.domains.iter().any(|d| d.is_verified && d.name == domain) {
         return Err(DirectoryError::bad_request(
             "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
         ));
@@ -326,9 +255,7 @@ pub(crate) fn check_upn(upn: &str, tenant: &TenantRecord) -> DirectoryResult<()>
 pub(crate) fn check_mail_nickname(nick: &str, resource: &str) -> DirectoryResult<()> {
     let ok = !nick.is_empty()
         && nick.len() <= 64
-        && nick
-            .chars()
-            .all(|c| c.is_ascii() && !c.is_ascii_control() && !"@()\\[]\";:<>, ".contains(c));
+        && nick.chars().all(|c| c.is_ascii() && !c.is_ascii_control() && !"@()\\[]\";:<>, ".contains(c));
     if ok {
         Ok(())
     } else {
@@ -344,11 +271,7 @@ fn password_from_profile(profile: &Value) -> DirectoryResult<String> {
         .and_then(Value::as_str)
         .filter(|p| !p.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| {
-            DirectoryError::bad_request(
-                "Property password value is required but is empty or missing.",
-            )
-        })
+        .ok_or_else(|| DirectoryError::bad_request("Property password value is required but is empty or missing."))
 }
 
 fn check_password(password: &str, upn: &str, display_name: &str) -> DirectoryResult<()> {

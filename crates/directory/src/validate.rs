@@ -47,10 +47,7 @@ pub fn validate_body(
             )));
         }
         if mode == Mode::Update && prop.is(Flags::CREATE_ONLY) {
-            return Err(DirectoryError::bad_request(format!(
-                "Property '{}' cannot be updated.",
-                prop.name
-            )));
+            return Err(DirectoryError::bad_request(format!("Property '{}' cannot be updated.", prop.name)));
         }
         let normalised = check_value(prop, value, entity.name)?;
         props.insert(prop.name.to_string(), normalised);
@@ -136,12 +133,7 @@ fn check_value(prop: &Property, value: &Value, owner: &str) -> DirectoryResult<V
     check_scalar(prop, &prop.ty, value, owner)
 }
 
-fn check_scalar(
-    prop: &Property,
-    ty: &EdmType,
-    value: &Value,
-    owner: &str,
-) -> DirectoryResult<Value> {
+fn check_scalar(prop: &Property, ty: &EdmType, value: &Value, owner: &str) -> DirectoryResult<Value> {
     let bad = || invalid_value(prop.name, owner);
     match ty {
         EdmType::String => match value {
@@ -162,21 +154,15 @@ fn check_scalar(
         EdmType::Date => {
             let s = value.as_str().ok_or_else(bad)?;
             let fmt = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(s, &fmt)
-                .map(|_| value.clone())
-                .map_err(|_| bad())
+            time::Date::parse(s, &fmt).map(|_| value.clone()).map_err(|_| bad())
         }
         EdmType::Guid => {
             let s = value.as_str().ok_or_else(bad)?;
-            uuid::Uuid::parse_str(s)
-                .map(|u| Value::String(u.to_string()))
-                .map_err(|_| bad())
+            uuid::Uuid::parse_str(s).map(|u| Value::String(u.to_string())).map_err(|_| bad())
         }
         EdmType::Binary => {
             let s = value.as_str().ok_or_else(bad)?;
-            (s.len() <= MAX_STRING)
-                .then(|| value.clone())
-                .ok_or_else(bad)
+            (s.len() <= MAX_STRING).then(|| value.clone()).ok_or_else(bad)
         }
         EdmType::Stream => Err(bad()),
         EdmType::Enum(name) => {
@@ -204,11 +190,7 @@ fn check_scalar(
     }
 }
 
-fn check_complex(
-    ct: &ComplexType,
-    obj: &Map<String, Value>,
-    owner: &str,
-) -> DirectoryResult<Value> {
+fn check_complex(ct: &ComplexType, obj: &Map<String, Value>, owner: &str) -> DirectoryResult<Value> {
     let mut out = Map::new();
     for (key, value) in obj {
         if key.starts_with('@') {
@@ -268,8 +250,7 @@ mod tests {
     #[test]
     fn names_are_canonicalised_and_types_checked() {
         let body = json!({"DISPLAYNAME": "A"});
-        let (props, _) =
-            validate_body(user(), body.as_object().expect("obj"), Mode::Update).expect("valid");
+        let (props, _) = validate_body(user(), body.as_object().expect("obj"), Mode::Update).expect("valid");
         assert_eq!(props.get("displayName"), Some(&json!("A")));
         let body = json!({"accountEnabled": "yes"});
         assert!(validate_body(user(), body.as_object().expect("obj"), Mode::Update).is_err());
@@ -284,10 +265,7 @@ mod tests {
 
     #[test]
     fn datetimes_normalise_to_utc() {
-        assert_eq!(
-            normalise_datetime("2024-01-02T03:04:05.123+01:00").as_deref(),
-            Some("2024-01-02T02:04:05Z")
-        );
+        assert_eq!(normalise_datetime("2024-01-02T03:04:05.123+01:00").as_deref(), Some("2024-01-02T02:04:05Z"));
         assert_eq!(normalise_datetime("yesterday"), None);
     }
 }

@@ -53,44 +53,28 @@ fn unverified_tenant(token: &str) -> Option<Uuid> {
     if payload.len() > 16 * 1024 {
         return None;
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: serde_json::Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
     Uuid::parse_str(claims.get("tid")?.as_str()?).ok()
 }
 
 async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Principal, GraphError> {
-    let Some(value) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(unauthorized(state, "Access token is empty."));
     };
     let token = match value.split_once(' ') {
-        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => {
-            t.trim()
-        }
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
         _ => return Err(unauthorized(state, "Access token is empty.")),
     };
     let invalid = || unauthorized(state, "Access token validation failure. Invalid token.");
     let tenant = unverified_tenant(token).ok_or_else(invalid)?;
     // Only tenants that exist have keys; never create key material for a name in a token.
-    if state
-        .directory
-        .tenant(tenant)
-        .await
-        .map_err(GraphError::from)?
-        .is_none()
-    {
+    if state.directory.tenant(tenant).await.map_err(GraphError::from)?.is_none() {
         return Err(invalid());
     }
     let public = state.public_url.as_ref();
     let expected = ClaimExpectations {
-        issuers: vec![
-            format!("{public}/{tenant}/"),
-            format!("{public}/{tenant}/v2.0"),
-        ],
+        issuers: vec![format!("{public}/{tenant}/"), format!("{public}/{tenant}/v2.0")],
         audiences: vec![
             "https://graph.microsoft.com".into(),
             "https://graph.microsoft.com/".into(),
@@ -101,69 +85,42 @@ async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Princip
         tenant_id: Some(tenant.to_string()),
         ..ClaimExpectations::default()
     };
-    let claims = state
-        .tokens
-        .verify(tenant, token, &expected)
-        .await
-        .map_err(|e| match e {
-            IdentityError::Jwt(JwtError::Expired) => {
-                unauthorized(state, "Lifetime validation failed, the token is expired.")
-            }
-            IdentityError::Jwt(JwtError::NotYetValid) => unauthorized(
-                state,
-                "Lifetime validation failed, the token is not yet valid.",
-            ),
-            IdentityError::Jwt(JwtError::InvalidAudience) => {
-                unauthorized(state, "Access token validation failure. Invalid audience.")
-            }
-            IdentityError::Jwt(JwtError::InvalidIssuer) => {
-                unauthorized(state, "Access token validation failure. Invalid issuer.")
-            }
-            IdentityError::Jwt(JwtError::BadSignature) => {
-                unauthorized(state, "Access token validation failure. Invalid signature.")
-            }
-            IdentityError::Jwt(_) => invalid(),
-            other => {
-                tracing::error!(error = %other, "token verification failed");
-                GraphError::new(
-                    500,
-                    "Service_InternalServerError",
-                    "An internal server error occurred.",
-                )
-            }
-        })?;
+    let claims = state.tokens.verify(tenant, token, &expected).await.map_err(|e| match e {
+        IdentityError::Jwt(JwtError::Expired) => {
+            unauthorized(state, "Lifetime validation failed, the token is expired.")
+        }
+        IdentityError::Jwt(JwtError::NotYetValid) => {
+            unauthorized(state, "Lifetime validation failed, the token is not yet valid.")
+        }
+        IdentityError::Jwt(JwtError::InvalidAudience) => {
+            unauthorized(state, "Access token validation failure. Invalid audience.")
+        }
+        IdentityError::Jwt(JwtError::InvalidIssuer) => {
+            unauthorized(state, "Access token validation failure. Invalid issuer.")
+        }
+        IdentityError::Jwt(JwtError::BadSignature) => {
+            unauthorized(state, "Access token validation failure. Invalid signature.")
+        }
+        IdentityError::Jwt(_) => invalid(),
+        other => {
+            tracing::error!(error = %other, "token verification failed");
+            GraphError::new(500, "Service_InternalServerError", "An internal server error occurred.")
+        }
+    })?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    let object_id = text("oid")
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(invalid)?;
-    let scopes: Vec<String> = text("scp")
-        .map(|s| {
-            s.split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let object_id = text("oid").and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(invalid)?;
+    let scopes: Vec<String> =
+        text("scp").map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
     let roles: Vec<String> = claims
         .get("roles")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
     Ok(Principal {
         tenant,
         object_id,
-        app_id: text("appid")
-            .or_else(|| text("azp"))
-            .unwrap_or_default()
-            .to_string(),
-        display_name: text("app_displayname")
-            .or_else(|| text("name"))
-            .map(str::to_string),
+        app_id: text("appid").or_else(|| text("azp")).unwrap_or_default().to_string(),
+        display_name: text("app_displayname").or_else(|| text("name")).map(str::to_string),
         delegated: text("scp").is_some(),
         roles,
         scopes,
@@ -173,19 +130,14 @@ async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Princip
 /// The permission-reference form of a matched route: version prefix removed, lower-case,
 /// every parameter written `{id}`.
 pub(crate) fn reference_path(matched: &str) -> String {
-    let without_version = matched
-        .strip_prefix("/v1.0")
-        .or_else(|| matched.strip_prefix("/beta"))
-        .unwrap_or(matched);
+    let without_version = matched.strip_prefix("/v1.0").or_else(|| matched.strip_prefix("/beta")).unwrap_or(matched);
     without_version
         .split('/')
-        .map(|seg| {
-            if seg.starts_with('{') && seg.ends_with('}') {
-                "{id}".to_string()
-            } else {
-                seg.to_ascii_lowercase()
-            }
-        })
+        .map(
+            |seg| {
+                if seg.starts_with('{') && seg.ends_with('}') { "{id}".to_string() } else { seg.to_ascii_lowercase() }
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -194,47 +146,42 @@ pub(crate) fn reference_path(matched: &str) -> String {
 /// The reference rule and the supplement (see [`crate::authz_supplement`]) both grant.
 pub(crate) fn permitted(principal: &Principal, method: &str, path: &str) -> bool {
     let path = crate::authz_supplement::alias(path).unwrap_or(path);
-    let holds = |allowed: &[&str]| {
-        let held = if principal.delegated {
-            &principal.scopes
-        } else {
-            &principal.roles
-        };
-        held.iter()
-            .any(|h| allowed.iter().any(|a| a.eq_ignore_ascii_case(h)))
-    };
-    let reference = crate::authz_table::lookup(method, path).map(|r| {
-        if principal.delegated {
-            r.delegated
-        } else {
-            r.application
-        }
-    });
-    let supplement = crate::authz_supplement::lookup(method, path).map(|r| {
-        if principal.delegated {
-            r.delegated
-        } else {
-            r.application
-        }
-    });
+    let held = if principal.delegated { &principal.scopes } else { &principal.roles };
+    let holds = |allowed: &[&str]| held.iter().any(|h| allowed.iter().any(|a| implies(h, a)));
+    let reference =
+        crate::authz_table::lookup(method, path).map(|r| if principal.delegated { r.delegated } else { r.application });
+    let supplement = crate::authz_supplement::lookup(method, path)
+        .map(|r| if principal.delegated { r.delegated } else { r.application });
     reference.is_some_and(holds) || supplement.is_some_and(holds)
 }
 
+/// Whether holding permission `held` grants `wanted`: the same permission, or its read-write
+/// form (`X.ReadWrite.Y` includes `X.Read.Y`, as Graph's permission docs state; the
+/// reference lists only the least-privileged read permission on some read paths).
+fn implies(held: &str, wanted: &str) -> bool {
+    if held.eq_ignore_ascii_case(wanted) {
+        return true;
+    }
+    let mut h = held.split('.');
+    let mut w = wanted.split('.');
+    match (h.next(), h.next(), w.next(), w.next()) {
+        (Some(hr), Some(hm), Some(wr), Some(wm)) => {
+            hr.eq_ignore_ascii_case(wr)
+                && hm.eq_ignore_ascii_case("ReadWrite")
+                && wm.eq_ignore_ascii_case("Read")
+                && h.map(str::to_ascii_lowercase).eq(w.map(str::to_ascii_lowercase))
+        }
+        _ => false,
+    }
+}
+
 /// The middleware on every protected Graph route.
-pub(crate) async fn authorize(
-    State(state): State<GraphState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request, next: Next) -> Response {
     let principal = match authenticate(&state, req.headers()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| reference_path(m.as_str()))
-        .unwrap_or_default();
+    let path = req.extensions().get::<MatchedPath>().map(|m| reference_path(m.as_str())).unwrap_or_default();
     if !permitted(&principal, req.method().as_str(), &path) {
         return GraphError::new(
             403,
@@ -252,14 +199,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn read_write_implies_read() {
+        assert!(implies("Directory.ReadWrite.All", "Directory.Read.All"));
+        assert!(implies("user.readwrite.all", "User.Read.All"));
+        assert!(!implies("User.Read.All", "User.ReadWrite.All"));
+        assert!(!implies("Group.ReadWrite.All", "User.Read.All"));
+        assert!(!implies("User.ReadWrite.All", "User.Read"));
+    }
+
+    #[test]
     fn reference_paths() {
-        assert_eq!(
-            reference_path("/v1.0/users/{id}/memberof"),
-            "/users/{id}/memberof"
-        );
-        assert_eq!(
-            reference_path("/beta/groups/{id}/members/{member}/$ref"),
-            "/groups/{id}/members/{id}/$ref"
-        );
+        assert_eq!(reference_path("/v1.0/users/{id}/memberof"), "/users/{id}/memberof");
+        assert_eq!(reference_path("/beta/groups/{id}/members/{member}/$ref"), "/groups/{id}/members/{id}/$ref");
     }
 }

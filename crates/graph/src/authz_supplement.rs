@@ -21,48 +21,20 @@ pub static RULES: &[SupplementRule] = &[
     SupplementRule {
         method: "POST",
         path: "/groups/{id}/members/$ref",
-        application: &[
-            "GroupMember.ReadWrite.All",
-            "Group.ReadWrite.All",
-            "Directory.ReadWrite.All",
-        ],
-        delegated: &[
-            "GroupMember.ReadWrite.All",
-            "Group.ReadWrite.All",
-            "Directory.ReadWrite.All",
-        ],
+        application: &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"],
+        delegated: &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"],
     },
     SupplementRule {
         method: "GET",
         path: "/directory/deleteditems/microsoft.graph.user",
-        application: &[
-            "User.Read.All",
-            "User.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        delegated: &[
-            "User.Read.All",
-            "User.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
+        application: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+        delegated: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
     },
     SupplementRule {
         method: "GET",
         path: "/directory/deleteditems/microsoft.graph.group",
-        application: &[
-            "Group.Read.All",
-            "Group.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        delegated: &[
-            "Group.Read.All",
-            "Group.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
+        application: &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+        delegated: &["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
     },
     SupplementRule {
         method: "GET",
@@ -93,12 +65,7 @@ pub static RULES: &[SupplementRule] = &[
             "Group.ReadWrite.All",
             "Directory.ReadWrite.All",
         ],
-        delegated: &[
-            "User.DeleteRestore.All",
-            "User.ReadWrite.All",
-            "Group.ReadWrite.All",
-            "Directory.ReadWrite.All",
-        ],
+        delegated: &["User.DeleteRestore.All", "User.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"],
     },
     // Restoring a group needs Group.ReadWrite.All (directory-deleteditems-restore); the
     // reference lists only the user permissions for this path.
@@ -116,25 +83,14 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/groups/$count", "/groups"),
     ("/users/{id}/memberof/$count", "/users/{id}/memberof"),
     ("/groups/{id}/members/$count", "/groups/{id}/members"),
-    (
-        "/groups/{id}/members/microsoft.graph.user",
-        "/groups/{id}/members",
-    ),
-    (
-        "/groups/{id}/members/microsoft.graph.group",
-        "/groups/{id}/members",
-    ),
+    ("/groups/{id}/members/microsoft.graph.user", "/groups/{id}/members"),
+    ("/groups/{id}/members/microsoft.graph.group", "/groups/{id}/members"),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {
-    RULES
-        .iter()
-        .find(|r| r.method.eq_ignore_ascii_case(method) && r.path.eq_ignore_ascii_case(path))
+    RULES.iter().find(|r| r.method.eq_ignore_ascii_case(method) && r.path.eq_ignore_ascii_case(path))
 }
 
 pub fn alias(path: &str) -> Option<&'static str> {
-    ALIASES
-        .iter()
-        .find(|(from, _)| from.eq_ignore_ascii_case(path))
-        .map(|(_, to)| *to)
+    ALIASES.iter().find(|(from, _)| from.eq_ignore_ascii_case(path)).map(|(_, to)| *to)
 }

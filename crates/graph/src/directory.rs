@@ -22,10 +22,7 @@ fn deleted_collection(
         types,
         scope: cerulean_store::Scope::Deleted,
         context: format!("directory/deletedItems/microsoft.graph.{type_name}"),
-        path: format!(
-            "/{}/directory/deletedItems/microsoft.graph.{type_name}",
-            state.version
-        ),
+        path: format!("/{}/directory/deletedItems/microsoft.graph.{type_name}", state.version),
     }
 }
 
@@ -35,14 +32,7 @@ pub(crate) async fn deleted_users(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    lists::list(
-        &s,
-        &p,
-        &h,
-        q.as_deref(),
-        deleted_collection(&s, "user", &["user"]),
-    )
-    .await
+    lists::list(&s, &p, &h, q.as_deref(), deleted_collection(&s, "user", &["user"])).await
 }
 
 pub(crate) async fn deleted_groups(
@@ -51,14 +41,7 @@ pub(crate) async fn deleted_groups(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    lists::list(
-        &s,
-        &p,
-        &h,
-        q.as_deref(),
-        deleted_collection(&s, "group", &["group"]),
-    )
-    .await
+    lists::list(&s, &p, &h, q.as_deref(), deleted_collection(&s, "group", &["group"])).await
 }
 
 fn typed_body(state: &GraphState, context: &str, record: &cerulean_store::ObjectRecord) -> Value {
@@ -66,10 +49,7 @@ fn typed_body(state: &GraphState, context: &str, record: &cerulean_store::Object
         .or_else(|| cerulean_schema::entity("directoryObject"))
         .expect("directoryObject is declared");
     let mut body = serde_json::Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("{}/$metadata#{context}/$entity", state.base())),
-    );
+    body.insert("@odata.context".into(), json!(format!("{}/$metadata#{context}/$entity", state.base())));
     body.extend(shape(entity, record, None, true));
     Value::Object(body)
 }
@@ -80,10 +60,7 @@ pub(crate) async fn get_deleted(
     Path(id): Path<String>,
 ) -> Result<Response, GraphError> {
     let record = s.directory.get_deleted(p.tenant, &id).await?;
-    Ok(odata::json(
-        StatusCode::OK,
-        typed_body(&s, "directory/deletedItems", &record),
-    ))
+    Ok(odata::json(StatusCode::OK, typed_body(&s, "directory/deletedItems", &record)))
 }
 
 pub(crate) async fn restore(
@@ -92,14 +69,8 @@ pub(crate) async fn restore(
     Path(id): Path<String>,
     h: HeaderMap,
 ) -> Result<Response, GraphError> {
-    let record = s
-        .directory
-        .restore_deleted(&caller(&p, client_request_id(&h)), &id)
-        .await?;
-    Ok(odata::json(
-        StatusCode::OK,
-        typed_body(&s, "directoryObjects", &record),
-    ))
+    let record = s.directory.restore_deleted(&caller(&p, client_request_id(&h)), &id).await?;
+    Ok(odata::json(StatusCode::OK, typed_body(&s, "directoryObjects", &record)))
 }
 
 pub(crate) async fn purge_deleted(
@@ -108,9 +79,7 @@ pub(crate) async fn purge_deleted(
     Path(id): Path<String>,
     h: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
-    s.directory
-        .purge_deleted(&caller(&p, client_request_id(&h)), &id)
-        .await?;
+    s.directory.purge_deleted(&caller(&p, client_request_id(&h)), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -120,10 +89,7 @@ pub(crate) async fn get_object(
     Path(id): Path<String>,
 ) -> Result<Response, GraphError> {
     let record = s.directory.find(p.tenant, "", &id).await?;
-    Ok(odata::json(
-        StatusCode::OK,
-        typed_body(&s, "directoryObjects", &record),
-    ))
+    Ok(odata::json(StatusCode::OK, typed_body(&s, "directoryObjects", &record)))
 }
 
 /// Anything the route table does not know.

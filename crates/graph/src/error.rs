@@ -44,10 +44,7 @@ impl GraphError {
         GraphError::new(
             400,
             "BadRequest",
-            format!(
-                "Resource not found for the segment '{}' ({method}).",
-                path.rsplit('/').next().unwrap_or(path)
-            ),
+            format!("Resource not found for the segment '{}' ({method}).", path.rsplit('/').next().unwrap_or(path)),
         )
     }
 }
@@ -72,11 +69,7 @@ impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = self.status;
-        if let Some(c) = self
-            .challenge
-            .as_deref()
-            .and_then(|c| HeaderValue::from_str(c).ok())
-        {
+        if let Some(c) = self.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, c);
         }
         res.extensions_mut().insert(self);
@@ -88,12 +81,7 @@ impl IntoResponse for GraphError {
 /// the request by the server's request-id layer) and the date.
 pub async fn finish_errors(req: Request, next: Next) -> Response {
     let (request_id, client_request_id) = {
-        let header_of = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header_of = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         (header_of("request-id"), header_of("client-request-id"))
     };
     let mut res = next.run(req).await;
@@ -103,13 +91,9 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
         if let Some(c) = client_request_id {
             inner["client-request-id"] = json!(c);
         }
-        let body =
-            json!({ "error": { "code": err.code, "message": err.message, "innerError": inner } });
+        let body = json!({ "error": { "code": err.code, "message": err.message, "innerError": inner } });
         *res.body_mut() = Body::from(body.to_string());
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     res
 }

@@ -41,14 +41,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    lists::list(
-        &state,
-        &p,
-        &headers,
-        q.as_deref(),
-        groups_collection(&state, ""),
-    )
-    .await
+    lists::list(&state, &p, &headers, q.as_deref(), groups_collection(&state, "")).await
 }
 
 pub(crate) async fn count(
@@ -57,14 +50,7 @@ pub(crate) async fn count(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    lists::count(
-        &state,
-        &p,
-        &headers,
-        q.as_deref(),
-        groups_collection(&state, "/$count"),
-    )
-    .await
+    lists::count(&state, &p, &headers, q.as_deref(), groups_collection(&state, "/$count")).await
 }
 
 pub(crate) async fn get_one(
@@ -77,15 +63,7 @@ pub(crate) async fn get_one(
     let select = lists::single_select(group_entity(), q.as_deref(), &headers)?;
     let group = state.directory.find(p.tenant, "group", &id).await?;
     let mut body = serde_json::Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(odata::context(
-            &state.base(),
-            "groups",
-            select.as_deref(),
-            true
-        )),
-    );
+    body.insert("@odata.context".into(), json!(odata::context(&state.base(), "groups", select.as_deref(), true)));
     body.extend(shape(group_entity(), &group, select.as_deref(), false));
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }
@@ -97,10 +75,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, GraphError> {
     let body = odata::object_body(&body)?;
-    let group = state
-        .directory
-        .create_group(&caller(&p, client_request_id(&headers)), &body)
-        .await?;
+    let group = state.directory.create_group(&caller(&p, client_request_id(&headers)), &body).await?;
     created(&state, "groups", group_entity(), &group)
 }
 
@@ -112,10 +87,7 @@ pub(crate) async fn update(
     body: Bytes,
 ) -> Result<StatusCode, GraphError> {
     let body = odata::object_body(&body)?;
-    state
-        .directory
-        .update_group(&caller(&p, client_request_id(&headers)), &id, &body)
-        .await?;
+    state.directory.update_group(&caller(&p, client_request_id(&headers)), &id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -125,10 +97,7 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
-    state
-        .directory
-        .delete_object(&caller(&p, client_request_id(&headers)), "group", &id)
-        .await?;
+    state.directory.delete_object(&caller(&p, client_request_id(&headers)), "group", &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,13 +114,7 @@ struct Link {
     count: bool,
 }
 
-const MEMBERS: Link = Link {
-    kind: EdgeKind::Member,
-    reverse: false,
-    segment: "members",
-    types: &[],
-    count: false,
-};
+const MEMBERS: Link = Link { kind: EdgeKind::Member, reverse: false, segment: "members", types: &[], count: false };
 
 /// A collection of objects related to a group.
 async fn related(
@@ -171,11 +134,7 @@ async fn related(
     let coll = Collection {
         entity,
         types: link.types,
-        scope: Scope::Related {
-            kind: link.kind,
-            id: group.id,
-            reverse: link.reverse,
-        },
+        scope: Scope::Related { kind: link.kind, id: group.id, reverse: link.reverse },
         context,
         path: format!("/{}/groups/{key}/{}", state.version, link.segment),
     };
@@ -203,19 +162,7 @@ pub(crate) async fn members_count(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    related(
-        &s,
-        &p,
-        &h,
-        q.as_deref(),
-        &id,
-        Link {
-            segment: "members/$count",
-            count: true,
-            ..MEMBERS
-        },
-    )
-    .await
+    related(&s, &p, &h, q.as_deref(), &id, Link { segment: "members/$count", count: true, ..MEMBERS }).await
 }
 
 pub(crate) async fn members_users(
@@ -231,11 +178,7 @@ pub(crate) async fn members_users(
         &h,
         q.as_deref(),
         &id,
-        Link {
-            segment: "members/microsoft.graph.user",
-            types: &["user"],
-            ..MEMBERS
-        },
+        Link { segment: "members/microsoft.graph.user", types: &["user"], ..MEMBERS },
     )
     .await
 }
@@ -253,11 +196,7 @@ pub(crate) async fn members_groups(
         &h,
         q.as_deref(),
         &id,
-        Link {
-            segment: "members/microsoft.graph.group",
-            types: &["group"],
-            ..MEMBERS
-        },
+        Link { segment: "members/microsoft.graph.group", types: &["group"], ..MEMBERS },
     )
     .await
 }
@@ -269,19 +208,7 @@ pub(crate) async fn owners(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    related(
-        &s,
-        &p,
-        &h,
-        q.as_deref(),
-        &id,
-        Link {
-            kind: EdgeKind::Owner,
-            segment: "owners",
-            ..MEMBERS
-        },
-    )
-    .await
+    related(&s, &p, &h, q.as_deref(), &id, Link { kind: EdgeKind::Owner, segment: "owners", ..MEMBERS }).await
 }
 
 pub(crate) async fn member_of(
@@ -291,19 +218,7 @@ pub(crate) async fn member_of(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    related(
-        &s,
-        &p,
-        &h,
-        q.as_deref(),
-        &id,
-        Link {
-            reverse: true,
-            segment: "memberOf",
-            ..MEMBERS
-        },
-    )
-    .await
+    related(&s, &p, &h, q.as_deref(), &id, Link { reverse: true, segment: "memberOf", ..MEMBERS }).await
 }
 
 /// The object named by a `{"@odata.id": "..."}` reference body.
@@ -326,14 +241,7 @@ pub(crate) async fn add_member(
     body: Bytes,
 ) -> Result<StatusCode, GraphError> {
     let target = reference_target(&body)?;
-    s.directory
-        .add_group_link(
-            &caller(&p, client_request_id(&h)),
-            &id,
-            EdgeKind::Member,
-            target,
-        )
-        .await?;
+    s.directory.add_group_link(&caller(&p, client_request_id(&h)), &id, EdgeKind::Member, target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,14 +253,7 @@ pub(crate) async fn add_owner(
     body: Bytes,
 ) -> Result<StatusCode, GraphError> {
     let target = reference_target(&body)?;
-    s.directory
-        .add_group_link(
-            &caller(&p, client_request_id(&h)),
-            &id,
-            EdgeKind::Owner,
-            target,
-        )
-        .await?;
+    s.directory.add_group_link(&caller(&p, client_request_id(&h)), &id, EdgeKind::Owner, target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -367,12 +268,7 @@ pub(crate) async fn remove_member(
     h: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
     s.directory
-        .remove_group_link(
-            &caller(&p, client_request_id(&h)),
-            &id,
-            EdgeKind::Member,
-            path_target(&member)?,
-        )
+        .remove_group_link(&caller(&p, client_request_id(&h)), &id, EdgeKind::Member, path_target(&member)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -384,12 +280,7 @@ pub(crate) async fn remove_owner(
     h: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
     s.directory
-        .remove_group_link(
-            &caller(&p, client_request_id(&h)),
-            &id,
-            EdgeKind::Owner,
-            path_target(&owner)?,
-        )
+        .remove_group_link(&caller(&p, client_request_id(&h)), &id, EdgeKind::Owner, path_target(&owner)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

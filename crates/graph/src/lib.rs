@@ -48,60 +48,26 @@ pub fn router(state: GraphState) -> Router {
     let protected = Router::new()
         .route("/users", get(users::list).post(users::create))
         .route("/users/$count", get(users::count))
-        .route(
-            "/users/{id}",
-            get(users::get_one)
-                .patch(users::update)
-                .delete(users::delete),
-        )
+        .route("/users/{id}", get(users::get_one).patch(users::update).delete(users::delete))
         .route("/users/{id}/memberof", get(users::member_of))
         .route("/users/{id}/memberof/$count", get(users::member_of_count))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/$count", get(groups::count))
-        .route(
-            "/groups/{id}",
-            get(groups::get_one)
-                .patch(groups::update)
-                .delete(groups::delete),
-        )
+        .route("/groups/{id}", get(groups::get_one).patch(groups::update).delete(groups::delete))
         .route("/groups/{id}/members", get(groups::members))
         .route("/groups/{id}/members/$count", get(groups::members_count))
-        .route(
-            "/groups/{id}/members/microsoft.graph.user",
-            get(groups::members_users),
-        )
-        .route(
-            "/groups/{id}/members/microsoft.graph.group",
-            get(groups::members_groups),
-        )
+        .route("/groups/{id}/members/microsoft.graph.user", get(groups::members_users))
+        .route("/groups/{id}/members/microsoft.graph.group", get(groups::members_groups))
         .route("/groups/{id}/members/$ref", post(groups::add_member))
-        .route(
-            "/groups/{id}/members/{member}/$ref",
-            axum::routing::delete(groups::remove_member),
-        )
+        .route("/groups/{id}/members/{member}/$ref", axum::routing::delete(groups::remove_member))
         .route("/groups/{id}/owners", get(groups::owners))
         .route("/groups/{id}/owners/$ref", post(groups::add_owner))
-        .route(
-            "/groups/{id}/owners/{owner}/$ref",
-            axum::routing::delete(groups::remove_owner),
-        )
+        .route("/groups/{id}/owners/{owner}/$ref", axum::routing::delete(groups::remove_owner))
         .route("/groups/{id}/memberof", get(groups::member_of))
-        .route(
-            "/directory/deleteditems/microsoft.graph.user",
-            get(directory::deleted_users),
-        )
-        .route(
-            "/directory/deleteditems/microsoft.graph.group",
-            get(directory::deleted_groups),
-        )
-        .route(
-            "/directory/deleteditems/{id}",
-            get(directory::get_deleted).delete(directory::purge_deleted),
-        )
-        .route(
-            "/directory/deleteditems/{id}/restore",
-            post(directory::restore),
-        )
+        .route("/directory/deleteditems/microsoft.graph.user", get(directory::deleted_users))
+        .route("/directory/deleteditems/microsoft.graph.group", get(directory::deleted_groups))
+        .route("/directory/deleteditems/{id}", get(directory::get_deleted).delete(directory::purge_deleted))
+        .route("/directory/deleteditems/{id}/restore", post(directory::restore))
         .route("/directoryobjects/{id}", get(directory::get_object))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
     Router::new()
@@ -154,11 +120,7 @@ pub(crate) fn caller(principal: &Principal, client_request_id: Option<String>) -
     Caller {
         tenant: principal.tenant,
         actor: Actor {
-            kind: if principal.delegated {
-                "user".into()
-            } else {
-                "app".into()
-            },
+            kind: if principal.delegated { "user".into() } else { "app".into() },
             id: Some(principal.object_id),
             display_name: principal.display_name.clone(),
         },

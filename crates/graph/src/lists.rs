@@ -26,14 +26,8 @@ pub(crate) struct Collection<'a> {
 }
 
 /// Parses options; for mixed collections `$select` is checked against every concrete type.
-fn options(
-    coll: &Collection<'_>,
-    params: &[(String, String)],
-    headers: &HeaderMap,
-) -> Result<ListOptions, GraphError> {
-    let ctx = Context {
-        consistency_eventual: eventual(headers),
-    };
+fn options(coll: &Collection<'_>, params: &[(String, String)], headers: &HeaderMap) -> Result<ListOptions, GraphError> {
+    let ctx = Context { consistency_eventual: eventual(headers) };
     if coll.entity.name != "directoryObject" {
         return Ok(parse_list_options(params, coll.entity, &ctx)?);
     }
@@ -89,23 +83,15 @@ pub(crate) async fn list(
         .items
         .iter()
         .map(|rec| {
-            let entity = if mixed {
-                cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity)
-            } else {
-                coll.entity
-            };
+            let entity =
+                if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
             Value::Object(shape(entity, rec, select, mixed))
         })
         .collect();
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
-        json!(odata::context(
-            &state.base(),
-            &coll.context,
-            if mixed { None } else { select },
-            false
-        )),
+        json!(odata::context(&state.base(), &coll.context, if mixed { None } else { select }, false)),
     );
     if let Some(count) = page.count {
         body.insert("@odata.count".into(), json!(count));
@@ -113,12 +99,7 @@ pub(crate) async fn list(
     if let Some(next) = &page.next {
         body.insert(
             "@odata.nextLink".into(),
-            json!(odata::next_link(
-                &state.public_url,
-                &coll.path,
-                &params,
-                &encode_skiptoken(next)
-            )),
+            json!(odata::next_link(&state.public_url, &coll.path, &params, &encode_skiptoken(next))),
         );
     }
     body.insert("value".into(), Value::Array(items));
@@ -133,9 +114,7 @@ pub(crate) async fn count(
     raw_query: Option<&str>,
     coll: Collection<'_>,
 ) -> Result<Response, GraphError> {
-    cerulean_query::check_count_segment(&Context {
-        consistency_eventual: eventual(headers),
-    })?;
+    cerulean_query::check_count_segment(&Context { consistency_eventual: eventual(headers) })?;
     let mut params = odata::parse_query(raw_query)?;
     params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
     params.push(("$count".into(), "true".into()));
@@ -144,11 +123,7 @@ pub(crate) async fn count(
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;
     let n = page.count.unwrap_or(0);
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")],
-        n.to_string(),
-    )
-        .into_response())
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], n.to_string()).into_response())
 }
 
 /// `$select` for a single-object GET (other list options do not apply there).
@@ -164,8 +139,6 @@ pub(crate) fn single_select(
             k == "select" || k == "expand"
         })
         .collect();
-    let ctx = Context {
-        consistency_eventual: eventual(headers),
-    };
+    let ctx = Context { consistency_eventual: eventual(headers) };
     Ok(parse_list_options(&params, entity, &ctx)?.select)
 }

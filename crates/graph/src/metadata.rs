@@ -5,8 +5,5 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 pub(crate) async fn metadata() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/xml;charset=utf-8")],
-        cerulean_schema::csdl_document(),
-    )
+    ([(header::CONTENT_TYPE, "application/xml;charset=utf-8")], cerulean_schema::csdl_document())
 }

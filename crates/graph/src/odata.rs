@@ -20,11 +20,7 @@ pub fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, GraphErro
         return Ok(Vec::new());
     };
     if raw.len() > MAX_QUERY {
-        return Err(GraphError::new(
-            414,
-            "Request_BadRequest",
-            "The query string is too long.",
-        ));
+        return Err(GraphError::new(414, "Request_BadRequest", "The query string is too long."));
     }
     let decode = |s: &str| {
         percent_decode_str(s)
@@ -77,16 +73,18 @@ pub fn shape(
             continue;
         }
         let value = match (prop.name, record.doc.get(prop.name)) {
-            ("deletedDateTime", _) => record
-                .deleted_at
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null),
+            ("deletedDateTime", _) => record.deleted_at.clone().map(Value::String).unwrap_or(Value::Null),
             (_, Some(v)) => v.clone(),
             (_, None) if prop.collection => Value::Array(Vec::new()),
             (_, None) => Value::Null,
         };
         out.insert(prop.name.to_string(), value);
+    }
+    // Objects in the recycle bin say when they were deleted, as Graph's deletedItems do.
+    if select.is_none()
+        && let Some(at) = &record.deleted_at
+    {
+        out.insert("deletedDateTime".into(), Value::String(at.clone()));
     }
     out
 }
@@ -105,39 +103,17 @@ pub fn context(base: &str, what: &str, select: Option<&[String]>, entity_suffix:
     s
 }
 
-const QUERY_VALUE: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'&')
-    .add(b'+')
-    .add(b'<')
-    .add(b'>')
-    .add(b'%')
-    .add(b'\'');
+const QUERY_VALUE: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'&').add(b'+').add(b'<').add(b'>').add(b'%').add(b'\'');
 
 /// The absolute next-page link: the request's own URL with `$skiptoken` replaced.
-pub fn next_link(
-    public_url: &str,
-    path: &str,
-    params: &[(String, String)],
-    skiptoken: &str,
-) -> String {
+pub fn next_link(public_url: &str, path: &str, params: &[(String, String)], skiptoken: &str) -> String {
     let mut query: Vec<String> = params
         .iter()
         .filter(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("skiptoken"))
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, QUERY_VALUE),
-                utf8_percent_encode(v, QUERY_VALUE)
-            )
-        })
+        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY_VALUE), utf8_percent_encode(v, QUERY_VALUE)))
         .collect();
-    query.push(format!(
-        "$skiptoken={}",
-        utf8_percent_encode(skiptoken, QUERY_VALUE)
-    ));
+    query.push(format!("$skiptoken={}", utf8_percent_encode(skiptoken, QUERY_VALUE)));
     format!("{public_url}{path}?{}", query.join("&"))
 }
 
@@ -146,7 +122,9 @@ pub fn json(status: StatusCode, body: Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"),
+        HeaderValue::from_static(
+            "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
+        ),
     );
     res
 }
@@ -154,27 +132,17 @@ pub fn json(status: StatusCode, body: Value) -> Response {
 /// Graph's `date` in error bodies: seconds precision, no zone designator.
 pub fn now_seconds() -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::now_utc()
-        .format(&fmt)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
 }
 
 /// Parses a JSON object request body, bounded in size, with Graph's errors.
 pub fn object_body(bytes: &[u8]) -> Result<Map<String, Value>, GraphError> {
     if bytes.is_empty() {
-        return Err(GraphError::new(
-            400,
-            "BadRequest",
-            "Empty Payload. JSON content expected.",
-        ));
+        return Err(GraphError::new(400, "BadRequest", "Empty Payload. JSON content expected."));
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(GraphError::new(
-            400,
-            "BadRequest",
-            "Invalid request body: a JSON object is expected.",
-        )),
+        Ok(_) => Err(GraphError::new(400, "BadRequest", "Invalid request body: a JSON object is expected.")),
         Err(e) => Err(GraphError::new(
             400,
             "BadRequest",
@@ -191,24 +159,14 @@ mod tests {
 
     #[test]
     fn query_pairs_keep_plus_and_decode_percent() {
-        let q =
-            parse_query(Some("$filter=startswith(displayName,%27a+b%27)&$top=5")).expect("parse");
-        assert_eq!(
-            q[0],
-            (
-                "$filter".to_string(),
-                "startswith(displayName,'a+b')".to_string()
-            )
-        );
+        let q = parse_query(Some("$filter=startswith(displayName,%27a+b%27)&$top=5")).expect("parse");
+        assert_eq!(q[0], ("$filter".to_string(), "startswith(displayName,'a+b')".to_string()));
         assert_eq!(q[1], ("$top".to_string(), "5".to_string()));
     }
 
     #[test]
     fn next_link_replaces_skiptoken() {
-        let params = vec![
-            ("$top".to_string(), "2".to_string()),
-            ("$skiptoken".to_string(), "old".to_string()),
-        ];
+        let params = vec![("$top".to_string(), "2".to_string()), ("$skiptoken".to_string(), "old".to_string())];
         let link = next_link("https://h:1", "/v1.0/users", &params, "new");
         assert_eq!(link, "https://h:1/v1.0/users?$top=2&$skiptoken=new");
     }

@@ -19,10 +19,7 @@ pub(crate) fn user_entity() -> &'static EntityType {
 }
 
 pub(crate) fn client_request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect())
+    headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect())
 }
 
 fn users_collection(state: &GraphState, suffix: &str) -> Collection<'static> {
@@ -41,14 +38,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    lists::list(
-        &state,
-        &p,
-        &headers,
-        q.as_deref(),
-        users_collection(&state, ""),
-    )
-    .await
+    lists::list(&state, &p, &headers, q.as_deref(), users_collection(&state, "")).await
 }
 
 pub(crate) async fn count(
@@ -57,14 +47,7 @@ pub(crate) async fn count(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    lists::count(
-        &state,
-        &p,
-        &headers,
-        q.as_deref(),
-        users_collection(&state, "/$count"),
-    )
-    .await
+    lists::count(&state, &p, &headers, q.as_deref(), users_collection(&state, "/$count")).await
 }
 
 pub(crate) async fn get_one(
@@ -77,15 +60,7 @@ pub(crate) async fn get_one(
     let select = lists::single_select(user_entity(), q.as_deref(), &headers)?;
     let user = state.directory.find(p.tenant, "user", &id).await?;
     let mut body = serde_json::Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(odata::context(
-            &state.base(),
-            "users",
-            select.as_deref(),
-            true
-        )),
-    );
+    body.insert("@odata.context".into(), json!(odata::context(&state.base(), "users", select.as_deref(), true)));
     body.extend(shape(user_entity(), &user, select.as_deref(), false));
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }
@@ -97,10 +72,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, GraphError> {
     let body = odata::object_body(&body)?;
-    let user = state
-        .directory
-        .create_user(&caller(&p, client_request_id(&headers)), &body)
-        .await?;
+    let user = state.directory.create_user(&caller(&p, client_request_id(&headers)), &body).await?;
     created(&state, "users", user_entity(), &user)
 }
 
@@ -112,10 +84,7 @@ pub(crate) fn created(
     record: &cerulean_store::ObjectRecord,
 ) -> Result<Response, GraphError> {
     let mut body = serde_json::Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(odata::context(&state.base(), set, None, true)),
-    );
+    body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, None, true)));
     body.extend(shape(entity, record, None, false));
     let mut res = odata::json(StatusCode::CREATED, Value::Object(body));
     let location = format!("{}/{set}/{}", state.base(), record.id);
@@ -133,10 +102,7 @@ pub(crate) async fn update(
     body: Bytes,
 ) -> Result<StatusCode, GraphError> {
     let body = odata::object_body(&body)?;
-    state
-        .directory
-        .update_user(&caller(&p, client_request_id(&headers)), &id, &body)
-        .await?;
+    state.directory.update_user(&caller(&p, client_request_id(&headers)), &id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,27 +112,15 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
-    state
-        .directory
-        .delete_object(&caller(&p, client_request_id(&headers)), "user", &id)
-        .await?;
+    state.directory.delete_object(&caller(&p, client_request_id(&headers)), "user", &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn member_of_collection(
-    state: &GraphState,
-    id: uuid::Uuid,
-    key: &str,
-    suffix: &str,
-) -> Collection<'static> {
+fn member_of_collection(state: &GraphState, id: uuid::Uuid, key: &str, suffix: &str) -> Collection<'static> {
     Collection {
         entity: cerulean_schema::entity("directoryObject").expect("directoryObject is declared"),
         types: &[],
-        scope: Scope::Related {
-            kind: EdgeKind::Member,
-            id,
-            reverse: true,
-        },
+        scope: Scope::Related { kind: EdgeKind::Member, id, reverse: true },
         context: "directoryObjects".into(),
         path: format!("/{}/users/{key}/memberOf{suffix}", state.version),
     }
@@ -180,14 +134,7 @@ pub(crate) async fn member_of(
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
     let user = state.directory.find(p.tenant, "user", &key).await?;
-    lists::list(
-        &state,
-        &p,
-        &headers,
-        q.as_deref(),
-        member_of_collection(&state, user.id, &key, ""),
-    )
-    .await
+    lists::list(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user.id, &key, "")).await
 }
 
 pub(crate) async fn member_of_count(
@@ -198,12 +145,5 @@ pub(crate) async fn member_of_count(
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
     let user = state.directory.find(p.tenant, "user", &key).await?;
-    lists::count(
-        &state,
-        &p,
-        &headers,
-        q.as_deref(),
-        member_of_collection(&state, user.id, &key, "/$count"),
-    )
-    .await
+    lists::count(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user.id, &key, "/$count")).await
 }

@@ -86,8 +86,7 @@ impl Signer {
 
     /// `header.payload.signature`, with the header pre-encoded at key load.
     pub fn sign(&self, claims: &Map<String, Value>, style: HeaderStyle) -> Result<String> {
-        let payload = serde_json::to_vec(claims)
-            .map_err(|e| IdentityError::InvalidRequest(format!("claims: {e}")))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| IdentityError::InvalidRequest(format!("claims: {e}")))?;
         let header = self.key.header_segment(style == HeaderStyle::KidAndX5t);
         let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 350);
         token.push_str(header);
@@ -127,21 +126,14 @@ impl Default for ClaimExpectations {
 
 fn numeric_claim(claims: &Map<String, Value>, name: &'static str) -> Option<Result<i64, JwtError>> {
     claims.get(name).map(|v| match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f.floor() as i64))
-            .ok_or(JwtError::Malformed),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.floor() as i64)).ok_or(JwtError::Malformed),
         _ => Err(JwtError::Malformed),
     })
 }
 
 /// Checks `exp` (required), `nbf` (if present), `iss`, `aud` and `tid` against `expected` at
 /// time `now` (Unix seconds). The signature must already have been verified.
-pub fn validate_claims(
-    claims: &Map<String, Value>,
-    expected: &ClaimExpectations,
-    now: i64,
-) -> Result<(), JwtError> {
+pub fn validate_claims(claims: &Map<String, Value>, expected: &ClaimExpectations, now: i64) -> Result<(), JwtError> {
     let leeway = expected.leeway_secs.max(0);
     let exp = numeric_claim(claims, "exp").ok_or(JwtError::MissingClaim("exp"))??;
     if now >= exp.saturating_add(leeway) {
@@ -153,10 +145,7 @@ pub fn validate_claims(
         return Err(JwtError::NotYetValid);
     }
     if !expected.issuers.is_empty() {
-        let iss = claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or(JwtError::MissingClaim("iss"))?;
+        let iss = claims.get("iss").and_then(Value::as_str).ok_or(JwtError::MissingClaim("iss"))?;
         if !expected.issuers.iter().any(|i| i == iss) {
             return Err(JwtError::InvalidIssuer);
         }
@@ -173,10 +162,7 @@ pub fn validate_claims(
         }
     }
     if let Some(tenant) = &expected.tenant_id {
-        let tid = claims
-            .get("tid")
-            .and_then(Value::as_str)
-            .ok_or(JwtError::MissingClaim("tid"))?;
+        let tid = claims.get("tid").and_then(Value::as_str).ok_or(JwtError::MissingClaim("tid"))?;
         if !tid.eq_ignore_ascii_case(tenant) {
             return Err(JwtError::InvalidTenant);
         }
@@ -217,9 +203,7 @@ impl TokenCache {
     /// disables caching).
     pub fn new(capacity: usize) -> Self {
         TokenCache {
-            shards: (0..CACHE_SHARDS)
-                .map(|_| Mutex::new(HashMap::new()))
-                .collect(),
+            shards: (0..CACHE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: capacity.div_ceil(CACHE_SHARDS),
         }
     }
@@ -270,10 +254,7 @@ impl TokenCache {
     }
 
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map(|m| m.len()).unwrap_or(0))
-            .sum()
+        self.shards.iter().map(|s| s.lock().map(|m| m.len()).unwrap_or(0)).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -292,21 +273,14 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(cache_capacity: usize) -> Self {
-        Verifier {
-            keys: HashMap::new(),
-            cache: TokenCache::new(cache_capacity),
-        }
+        Verifier { keys: HashMap::new(), cache: TokenCache::new(cache_capacity) }
     }
 
     /// A verifier for our own keys.
-    pub fn for_keys<'a>(
-        keys: impl IntoIterator<Item = &'a SigningKey>,
-        cache_capacity: usize,
-    ) -> Self {
+    pub fn for_keys<'a>(keys: impl IntoIterator<Item = &'a SigningKey>, cache_capacity: usize) -> Self {
         let mut v = Verifier::new(cache_capacity);
         for key in keys {
-            v.keys
-                .insert(key.kid().to_owned(), key.public_key().clone());
+            v.keys.insert(key.kid().to_owned(), key.public_key().clone());
         }
         v
     }
@@ -316,10 +290,7 @@ impl Verifier {
         let kid = kid.into();
         let parsed = PublicKeyComponents { n, e }
             .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
-            .map_err(|err| IdentityError::InvalidKey {
-                kid: kid.clone(),
-                reason: err.to_string(),
-            })?;
+            .map_err(|err| IdentityError::InvalidKey { kid: kid.clone(), reason: err.to_string() })?;
         self.keys.insert(kid, parsed);
         Ok(())
     }
@@ -345,8 +316,7 @@ impl Verifier {
             return Err(JwtError::Malformed);
         };
         let header_json = b64::url_decode(header_b64).ok_or(JwtError::Malformed)?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&header_json).map_err(|_| JwtError::Malformed)?;
+        let header: Map<String, Value> = serde_json::from_slice(&header_json).map_err(|_| JwtError::Malformed)?;
         match header.get("alg") {
             Some(Value::String(alg)) if alg == "RS256" => {}
             Some(Value::String(alg)) => return Err(JwtError::UnsupportedAlgorithm(alg.clone())),
@@ -356,15 +326,11 @@ impl Verifier {
         if header.contains_key("crit") {
             return Err(JwtError::Malformed);
         }
-        let kid = header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or(JwtError::UnknownKey)?;
+        let kid = header.get("kid").and_then(Value::as_str).ok_or(JwtError::UnknownKey)?;
         let key = self.keys.get(kid).ok_or(JwtError::UnknownKey)?;
         let signature = b64::url_decode(sig_b64).ok_or(JwtError::Malformed)?;
         let signed_len = header_b64.len() + 1 + payload_b64.len();
-        key.verify_sig(&token.as_bytes()[..signed_len], &signature)
-            .map_err(|_| JwtError::BadSignature)?;
+        key.verify_sig(&token.as_bytes()[..signed_len], &signature).map_err(|_| JwtError::BadSignature)?;
         let payload = b64::url_decode(payload_b64).ok_or(JwtError::Malformed)?;
         serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)
     }
@@ -386,9 +352,7 @@ impl Verifier {
         }
         let claims = self.verify_signature(token)?;
         validate_claims(&claims, expected, now)?;
-        let exp = numeric_claim(&claims, "exp")
-            .and_then(|r| r.ok())
-            .ok_or(JwtError::MissingClaim("exp"))?;
+        let exp = numeric_claim(&claims, "exp").and_then(|r| r.ok()).ok_or(JwtError::MissingClaim("exp"))?;
         let claims = Arc::new(claims);
         self.cache.insert(token, claims.clone(), exp, now);
         Ok(claims)
@@ -431,10 +395,7 @@ pub(crate) mod tests {
     fn expected() -> ClaimExpectations {
         ClaimExpectations {
             issuers: vec!["https://login.example/t1/".into()],
-            audiences: vec![
-                "00000003-0000-0000-c000-000000000000".into(),
-                "https://graph.microsoft.com".into(),
-            ],
+            audiences: vec!["00000003-0000-0000-c000-000000000000".into(), "https://graph.microsoft.com".into()],
             tenant_id: Some("6c3b0e5a-0000-4000-8000-000000000001".into()),
             leeway_secs: DEFAULT_LEEWAY_SECS,
         }
@@ -487,9 +448,7 @@ pub(crate) mod tests {
         assert_eq!(v.verify_signature(&forged), Err(JwtError::BadSignature));
 
         // Signed by another key that claims our kid.
-        let other = Signer::new(test_keys().1.clone())
-            .sign(&c, HeaderStyle::KidOnly)
-            .expect("sign");
+        let other = Signer::new(test_keys().1.clone()).sign(&c, HeaderStyle::KidOnly).expect("sign");
         let other_parts: Vec<&str> = other.split('.').collect();
         let spoofed = format!("{}.{}.{}", parts[0], parts[1], other_parts[2]);
         assert_eq!(v.verify_signature(&spoofed), Err(JwtError::BadSignature));
@@ -501,28 +460,15 @@ pub(crate) mod tests {
         for alg in ["none", "HS256", "RS512", "PS256"] {
             let header = b64::url_encode(json!({"alg": alg, "typ": "JWT", "kid": kid}).to_string());
             let t = format!("{header}.{}.{}", parts[1], parts[2]);
-            assert_eq!(
-                v.verify_signature(&t),
-                Err(JwtError::UnsupportedAlgorithm(alg.into()))
-            );
+            assert_eq!(v.verify_signature(&t), Err(JwtError::UnsupportedAlgorithm(alg.into())));
             let t = format!("{header}.{}.", parts[1]);
-            assert_eq!(
-                v.verify_signature(&t),
-                Err(JwtError::UnsupportedAlgorithm(alg.into()))
-            );
+            assert_eq!(v.verify_signature(&t), Err(JwtError::UnsupportedAlgorithm(alg.into())));
         }
         // Missing kid, crit header.
         let header = b64::url_encode(json!({"alg": "RS256"}).to_string());
-        assert_eq!(
-            v.verify_signature(&format!("{header}.{}.{}", parts[1], parts[2])),
-            Err(JwtError::UnknownKey)
-        );
-        let header =
-            b64::url_encode(json!({"alg": "RS256", "kid": kid, "crit": ["x"]}).to_string());
-        assert_eq!(
-            v.verify_signature(&format!("{header}.{}.{}", parts[1], parts[2])),
-            Err(JwtError::Malformed)
-        );
+        assert_eq!(v.verify_signature(&format!("{header}.{}.{}", parts[1], parts[2])), Err(JwtError::UnknownKey));
+        let header = b64::url_encode(json!({"alg": "RS256", "kid": kid, "crit": ["x"]}).to_string());
+        assert_eq!(v.verify_signature(&format!("{header}.{}.{}", parts[1], parts[2])), Err(JwtError::Malformed));
 
         // Malformed structure and base64.
         for bad in [
@@ -561,10 +507,7 @@ pub(crate) mod tests {
         let mut c = ok.clone();
         c.insert("aud".into(), json!("api://other"));
         assert_eq!(validate_claims(&c, &e, NOW), Err(JwtError::InvalidAudience));
-        c.insert(
-            "aud".into(),
-            json!(["api://other", "00000003-0000-0000-c000-000000000000"]),
-        );
+        c.insert("aud".into(), json!(["api://other", "00000003-0000-0000-c000-000000000000"]));
         assert_eq!(validate_claims(&c, &e, NOW), Ok(()));
         let mut c = ok.clone();
         c.insert("iss".into(), json!("https://evil.example/"));
@@ -574,10 +517,7 @@ pub(crate) mod tests {
         assert_eq!(validate_claims(&c, &e, NOW), Err(JwtError::InvalidTenant));
         let mut c = ok.clone();
         c.remove("exp");
-        assert_eq!(
-            validate_claims(&c, &e, NOW),
-            Err(JwtError::MissingClaim("exp"))
-        );
+        assert_eq!(validate_claims(&c, &e, NOW), Err(JwtError::MissingClaim("exp")));
         let mut c = ok;
         c.insert("exp".into(), json!("soon"));
         assert_eq!(validate_claims(&c, &e, NOW), Err(JwtError::Malformed));
@@ -586,17 +526,10 @@ pub(crate) mod tests {
     #[test]
     fn verify_refuses_expired_and_early_tokens() {
         let v = verifier();
-        let expired = signer()
-            .sign(&claims(NOW - 400, NOW - 4000), HeaderStyle::KidOnly)
-            .expect("sign");
+        let expired = signer().sign(&claims(NOW - 400, NOW - 4000), HeaderStyle::KidOnly).expect("sign");
         assert_eq!(v.verify(&expired, &expected(), NOW), Err(JwtError::Expired));
-        let early = signer()
-            .sign(&claims(NOW + 4000, NOW + 400), HeaderStyle::KidOnly)
-            .expect("sign");
-        assert_eq!(
-            v.verify(&early, &expected(), NOW),
-            Err(JwtError::NotYetValid)
-        );
+        let early = signer().sign(&claims(NOW + 4000, NOW + 400), HeaderStyle::KidOnly).expect("sign");
+        assert_eq!(v.verify(&early, &expected(), NOW), Err(JwtError::NotYetValid));
         assert!(v.cache().is_empty(), "refused tokens are never cached");
     }
 
@@ -604,9 +537,7 @@ pub(crate) mod tests {
     fn cache_hits_and_expires() {
         let v = verifier();
         let exp = NOW + 600;
-        let token = signer()
-            .sign(&claims(exp, NOW), HeaderStyle::KidOnly)
-            .expect("sign");
+        let token = signer().sign(&claims(exp, NOW), HeaderStyle::KidOnly).expect("sign");
         let first = v.verify(&token, &expected(), NOW).expect("first");
         assert_eq!(v.cache().len(), 1);
         let second = v.verify(&token, &expected(), NOW + 1).expect("second");
@@ -614,17 +545,12 @@ pub(crate) mod tests {
         // A cache hit still checks the claims for this route.
         let mut other_route = expected();
         other_route.audiences = vec!["api://other".into()];
-        assert_eq!(
-            v.verify(&token, &other_route, NOW),
-            Err(JwtError::InvalidAudience)
-        );
+        assert_eq!(v.verify(&token, &other_route, NOW), Err(JwtError::InvalidAudience));
         // The entry dies with the token.
         assert!(v.cache().get(&token, exp).is_none());
         assert!(v.cache().is_empty());
         // Past exp (inside the leeway) the token is verified afresh, and not re-cached.
-        let third = v
-            .verify(&token, &expected(), exp + 10)
-            .expect("within skew");
+        let third = v.verify(&token, &expected(), exp + 10).expect("within skew");
         assert!(!Arc::ptr_eq(&first, &third));
         assert!(v.cache().is_empty());
     }
@@ -637,10 +563,7 @@ pub(crate) mod tests {
             cache.insert(&format!("token-{i}"), claims.clone(), NOW + 10, NOW);
         }
         assert!(cache.len() <= 32, "len {}", cache.len());
-        assert!(
-            cache.get("token-999", NOW).is_some(),
-            "the newest entry is kept"
-        );
+        assert!(cache.get("token-999", NOW).is_some(), "the newest entry is kept");
         // Expired entries make room first.
         let cache = TokenCache::new(16);
         for i in 0..16 {
@@ -661,9 +584,7 @@ pub(crate) mod tests {
         let e = b64::url_decode(jwk["e"].as_str().expect("e")).expect("e");
         let mut v = Verifier::new(0);
         v.add_rsa_key(key.kid(), &n, &e).expect("add");
-        let token = Signer::new(key.clone())
-            .sign(&claims(NOW + 60, NOW), HeaderStyle::KidOnly)
-            .expect("sign");
+        let token = Signer::new(key.clone()).sign(&claims(NOW + 60, NOW), HeaderStyle::KidOnly).expect("sign");
         assert!(v.verify(&token, &expected(), NOW).is_ok());
         assert!(v.add_rsa_key("bad", &[0, 1], &e).is_err());
     }

@@ -56,25 +56,15 @@ const CERT_VALIDITY: Duration = Duration::days(5 * 365 + 1);
 ///
 /// The kid is the base64url SHA-1 thumbprint of the key's certificate (see the module docs).
 pub fn generate_signing_key() -> Result<SigningKeyRecord> {
-    let pair = RsaKeyPair::generate(KeySize::Rsa2048)
-        .map_err(|_| IdentityError::Crypto("RSA key generation"))?;
-    let pkcs8 = pair
-        .as_der()
-        .map_err(|_| IdentityError::Crypto("PKCS#8 encoding"))?
-        .as_ref()
-        .to_vec();
+    let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| IdentityError::Crypto("RSA key generation"))?;
+    let pkcs8 = pair.as_der().map_err(|_| IdentityError::Crypto("PKCS#8 encoding"))?.as_ref().to_vec();
     let created_at = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
         .format(&Rfc3339)
         .map_err(|e| IdentityError::Certificate(e.to_string()))?;
     let cert = certificate_der(&pkcs8, &created_at)?;
-    Ok(SigningKeyRecord {
-        kid: thumbprint(&cert),
-        private_pkcs8: pkcs8,
-        created_at,
-        status: STATUS_ACTIVE.to_owned(),
-    })
+    Ok(SigningKeyRecord { kid: thumbprint(&cert), private_pkcs8: pkcs8, created_at, status: STATUS_ACTIVE.to_owned() })
 }
 
 /// base64url(SHA-1(DER)), the `x5t` of a certificate.
@@ -85,8 +75,7 @@ fn thumbprint(cert_der: &[u8]) -> String {
 /// Builds the deterministic self-signed certificate of a key (see the module docs).
 fn certificate_der(pkcs8: &[u8], created_at: &str) -> Result<Vec<u8>> {
     let cert_err = |e: rcgen::Error| IdentityError::Certificate(e.to_string());
-    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.into(), &rcgen::PKCS_RSA_SHA256)
-        .map_err(cert_err)?;
+    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.into(), &rcgen::PKCS_RSA_SHA256).map_err(cert_err)?;
     // An unparsable time (the store should never return one) still yields a deterministic
     // certificate: the same fallback is used at every start.
     let not_before = OffsetDateTime::parse(created_at, &Rfc3339)
@@ -95,9 +84,7 @@ fn certificate_der(pkcs8: &[u8], created_at: &str) -> Result<Vec<u8>> {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, CERT_SUBJECT_CN);
+    params.distinguished_name.push(rcgen::DnType::CommonName, CERT_SUBJECT_CN);
     params.not_before = not_before;
     params.not_after = not_before + CERT_VALIDITY;
     let cert = params.self_signed(&key).map_err(cert_err)?;
@@ -137,16 +124,11 @@ impl SigningKey {
     /// Parses a stored key. This is the only place the private key is parsed; signing
     /// afterwards never re-parses (STACK.md: re-parsing per call costs 60% of the rate).
     pub fn from_record(record: &SigningKeyRecord) -> Result<Self> {
-        let invalid = |reason: String| IdentityError::InvalidKey {
-            kid: record.kid.clone(),
-            reason,
-        };
+        let invalid = |reason: String| IdentityError::InvalidKey { kid: record.kid.clone(), reason };
         let pair = RsaKeyPair::from_pkcs8(&record.private_pkcs8)
             .map_err(|e| invalid(format!("not an RSA PKCS#8 key: {e}")))?;
         if pair.public_modulus_len() < 256 {
-            return Err(invalid(
-                "RSA keys shorter than 2048 bits are refused".into(),
-            ));
+            return Err(invalid("RSA keys shorter than 2048 bits are refused".into()));
         }
         let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let public = components
@@ -162,11 +144,9 @@ impl SigningKey {
                  keeping the stored kid and publishing the new thumbprint as x5t"
             );
         }
-        let header_kid_x5t = b64::url_encode(
-            json!({"typ": "JWT", "alg": "RS256", "x5t": x5t, "kid": record.kid}).to_string(),
-        );
-        let header_kid =
-            b64::url_encode(json!({"typ": "JWT", "alg": "RS256", "kid": record.kid}).to_string());
+        let header_kid_x5t =
+            b64::url_encode(json!({"typ": "JWT", "alg": "RS256", "x5t": x5t, "kid": record.kid}).to_string());
+        let header_kid = b64::url_encode(json!({"typ": "JWT", "alg": "RS256", "kid": record.kid}).to_string());
         Ok(SigningKey {
             kid: record.kid.clone(),
             x5t,
@@ -229,11 +209,7 @@ impl SigningKey {
 
     /// The pre-encoded JWS header segment.
     pub(crate) fn header_segment(&self, with_x5t: bool) -> &str {
-        if with_x5t {
-            &self.header_kid_x5t
-        } else {
-            &self.header_kid
-        }
+        if with_x5t { &self.header_kid_x5t } else { &self.header_kid }
     }
 
     /// RS256 over `message`; the rng argument is ignored by aws-lc (PKCS#1 v1.5 is
@@ -241,12 +217,7 @@ impl SigningKey {
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                message,
-                &mut sig,
-            )
+            .sign(&signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message, &mut sig)
             .map_err(|_| IdentityError::Crypto("RS256 signing"))?;
         Ok(sig)
     }
@@ -283,10 +254,7 @@ mod tests {
         let n = b64::url_decode(jwk["n"].as_str().expect("n")).expect("n b64");
         assert_eq!(n.len(), 256);
         let x5c = jwk["x5c"][0].as_str().expect("x5c");
-        assert_eq!(
-            b64::std_decode(x5c).expect("x5c b64"),
-            key.certificate_der()
-        );
+        assert_eq!(b64::std_decode(x5c).expect("x5c b64"), key.certificate_der());
         assert!(key.jwk(None).get("issuer").is_none());
         // Debug never shows key material.
         let dbg = format!("{key:?}");
@@ -301,9 +269,6 @@ mod tests {
             created_at: "2024-01-01T00:00:00Z".into(),
             status: STATUS_ACTIVE.into(),
         };
-        assert!(matches!(
-            SigningKey::from_record(&rec),
-            Err(IdentityError::InvalidKey { .. })
-        ));
+        assert!(matches!(SigningKey::from_record(&rec), Err(IdentityError::InvalidKey { .. })));
     }
 }

@@ -38,10 +38,7 @@ pub enum IdentityError {
     Certificate(String),
     /// A file of the TLS material could not be read or written.
     #[error("I/O error on {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// Argon2 failed, or a stored password hash is not a valid PHC string.
     #[error("password hashing failed: {0}")]
     PasswordHash(String),

@@ -138,23 +138,12 @@ impl Default for PasswordHasherPool {
 impl PasswordHasherPool {
     /// `permits` concurrent hashes (at least one).
     pub fn new(permits: usize) -> Self {
-        PasswordHasherPool {
-            permits: Arc::new(Semaphore::new(permits.max(1))),
-        }
+        PasswordHasherPool { permits: Arc::new(Semaphore::new(permits.max(1))) }
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce() -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| IdentityError::Task(e.to_string()))?;
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| IdentityError::Task(e.to_string()))?
+    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+        let _permit = self.permits.acquire().await.map_err(|e| IdentityError::Task(e.to_string()))?;
+        tokio::task::spawn_blocking(job).await.map_err(|e| IdentityError::Task(e.to_string()))?
     }
 
     /// [`hash_password_blocking`] off the async workers.
@@ -164,8 +153,7 @@ impl PasswordHasherPool {
 
     /// [`verify_password_blocking`] off the async workers.
     pub async fn verify(&self, password: String, phc: String) -> Result<bool> {
-        self.run(move || verify_password_blocking(&password, &phc))
-            .await
+        self.run(move || verify_password_blocking(&password, &phc)).await
     }
 }
 
@@ -196,11 +184,7 @@ mod tests {
         assert_eq!(ok("MyAdele.Vance1"), Err(PolicyError::ContainsUserName));
         assert_eq!(ok("xxVANCE-2024!"), Err(PolicyError::ContainsUserName));
         assert_eq!(ok("xxAdeleVance9"), Err(PolicyError::ContainsUserName));
-        assert_eq!(
-            check_password_policy("Li-Passw0rd", &["li"]),
-            Ok(()),
-            "short names ignored"
-        );
+        assert_eq!(check_password_policy("Li-Passw0rd", &["li"]), Ok(()), "short names ignored");
         assert_eq!(check_password_policy("Passw0rd!", &[]), Ok(()));
         assert_eq!(PolicyError::TooShort.graph_message(), WEAK_PASSWORD_MESSAGE);
         assert_eq!(PolicyError::NotComplex.graph_code(), "Request_BadRequest");
@@ -221,11 +205,7 @@ mod tests {
     async fn pool_hashes_off_the_workers() {
         let pool = PasswordHasherPool::new(2);
         let phc = pool.hash("S3cret pass".into()).await.expect("hash");
-        assert!(
-            pool.verify("S3cret pass".into(), phc.clone())
-                .await
-                .expect("verify")
-        );
+        assert!(pool.verify("S3cret pass".into(), phc.clone()).await.expect("verify"));
         assert!(!pool.verify("other".into(), phc).await.expect("verify"));
     }
 }

@@ -26,8 +26,7 @@ pub const HINT_LEN: usize = 3;
 pub const SECRET_LEN: usize = HINT_LEN + SECRET_MARKER.len() + BODY_LEN;
 
 const HASH_PREFIX: &str = "sha256:";
-const BODY_ALPHABET: &[u8; 66] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-";
+const BODY_ALPHABET: &[u8; 66] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-";
 const PREFIX_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /// A secret value. Its `Debug` is redacted so a stray `{:?}` or `tracing` field cannot leak
@@ -91,11 +90,7 @@ pub fn generate_client_secret() -> Result<GeneratedSecret> {
     let secret = String::from_utf8(bytes).map_err(|_| IdentityError::Crypto("secret encoding"))?;
     let hint = secret[..HINT_LEN].to_owned();
     let hash = hash_secret(&secret);
-    Ok(GeneratedSecret {
-        secret: ClientSecret(secret),
-        hint,
-        hash,
-    })
+    Ok(GeneratedSecret { secret: ClientSecret(secret), hint, hash })
 }
 
 /// `sha256:<lower-case hex>` of the secret.
@@ -158,11 +153,7 @@ mod tests {
         let g = generate_client_secret().expect("generate");
         assert!(g.hash.starts_with("sha256:"));
         assert_eq!(g.hash.len(), 7 + 64);
-        assert!(
-            g.hash[7..]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
+        assert!(g.hash[7..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!(verify(g.secret.expose(), &g.hash));
         let mut wrong = g.secret.expose().to_owned();
         wrong.pop();
@@ -171,10 +162,7 @@ mod tests {
         assert!(!verify(g.secret.expose(), "plain"));
         assert!(!verify(g.secret.expose(), &g.hash[..20]));
         // Known vector: SHA-256("abc").
-        assert_eq!(
-            hash_secret("abc"),
-            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_secret("abc"), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use aws_lc_rs::digest;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData,
 };
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -95,11 +95,7 @@ pub fn ensure_tls_material_with_sans(dir: &Path, extra_sans: &[String]) -> Resul
 
     let mut sans: Vec<String> = DEFAULT_SANS.iter().map(|s| (*s).to_owned()).collect();
     for san in extra_sans {
-        let san = san
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
+        let san = san.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         if !san.is_empty() && !sans.contains(&san) {
             sans.push(san);
         }
@@ -139,17 +135,12 @@ pub fn ensure_tls_material_with_sans(dir: &Path, extra_sans: &[String]) -> Resul
     let existing_server = if ca_created {
         None
     } else {
-        match (
-            read_opt(&cert_path)?,
-            read_opt(&key_path)?,
-            read_opt(&sans_path)?,
-        ) {
+        match (read_opt(&cert_path)?, read_opt(&key_path)?, read_opt(&sans_path)?) {
             (Some(chain), Some(key), Some(recorded)) => {
                 let fresh = first_pem_der(&chain, "CERTIFICATE")
                     .and_then(|der| not_after(&der))
                     .is_some_and(|t| t - RENEW_BEFORE > now);
-                (fresh && recorded == sans_text && KeyPair::from_pem(&key).is_ok())
-                    .then_some((chain, key))
+                (fresh && recorded == sans_text && KeyPair::from_pem(&key).is_ok()).then_some((chain, key))
             }
             _ => None,
         }
@@ -161,12 +152,8 @@ pub fn ensure_tls_material_with_sans(dir: &Path, extra_sans: &[String]) -> Resul
             let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
             let mut params = CertificateParams::new(sans.clone()).map_err(cert_err)?;
             params.distinguished_name = DistinguishedName::new();
-            params
-                .distinguished_name
-                .push(DnType::CommonName, "localhost");
-            params
-                .distinguished_name
-                .push(DnType::OrganizationName, "Cerulean");
+            params.distinguished_name.push(DnType::CommonName, "localhost");
+            params.distinguished_name.push(DnType::OrganizationName, "Cerulean");
             params.is_ca = IsCa::ExplicitNoCa;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -202,24 +189,13 @@ pub fn ensure_tls_material_with_sans(dir: &Path, extra_sans: &[String]) -> Resul
 /// identifier then match the CA's subject and subject key identifier.
 fn ca_params(key: &KeyPair) -> CertificateParams {
     let fp = digest::digest(&digest::SHA256, &key.subject_public_key_info());
-    let fp: String = fp.as_ref()[..4]
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let fp: String = fp.as_ref()[..4].iter().map(|b| format!("{b:02X}")).collect();
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("Cerulean Local CA {fp}"));
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "Cerulean");
+    params.distinguished_name.push(DnType::CommonName, format!("Cerulean Local CA {fp}"));
+    params.distinguished_name.push(DnType::OrganizationName, "Cerulean");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     params
 }
 
@@ -228,10 +204,7 @@ fn cert_err(e: rcgen::Error) -> IdentityError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IdentityError + '_ {
-    move |source| IdentityError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| IdentityError::Io { path: path.to_owned(), source }
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
@@ -265,8 +238,7 @@ fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<()> {
     if private {
         // An existing temporary file keeps its old mode; force ours.
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io_err(&tmp))?;
+        file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io_err(&tmp))?;
     }
     file.write_all(contents).map_err(io_err(&tmp))?;
     file.sync_all().map_err(io_err(&tmp))?;
@@ -280,10 +252,7 @@ pub(crate) fn first_pem_der(pem: &str, label: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let start = pem.find(&begin)? + begin.len();
     let stop = start + pem[start..].find(&end)?;
-    let body: String = pem[start..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
     b64::std_decode(&body)
 }
 
@@ -300,9 +269,7 @@ fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         }
         let (bytes, tail) = rest.split_at(n);
         rest = tail;
-        bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+        bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
     };
     if rest.len() < len {
         return None;
@@ -399,13 +366,7 @@ mod tests {
             assert_eq!(mode(&dir.join(SERVER_KEY_FILE)), 0o600);
             assert_eq!(mode(&dir), 0o700);
         }
-        assert_eq!(
-            first
-                .cert_chain_pem
-                .matches("-----BEGIN CERTIFICATE-----")
-                .count(),
-            2
-        );
+        assert_eq!(first.cert_chain_pem.matches("-----BEGIN CERTIFICATE-----").count(), 2);
         assert!(first.cert_chain_pem.ends_with(&first.ca_cert_pem));
         assert!(first.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(!format!("{first:?}").contains("PRIVATE KEY"));
@@ -426,16 +387,10 @@ mod tests {
         v6.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
         assert!(contains(&v6));
         // The server certificate names the CA as its issuer.
-        let ca_key = KeyPair::from_pem(&fs::read_to_string(dir.join(CA_KEY_FILE)).expect("ca key"))
-            .expect("ca key parses");
-        let cn = ca_params(&ca_key)
-            .distinguished_name
-            .get(&DnType::CommonName)
-            .cloned()
-            .expect("cn");
-        let rcgen::DnValue::Utf8String(cn) = cn else {
-            panic!("cn type")
-        };
+        let ca_key =
+            KeyPair::from_pem(&fs::read_to_string(dir.join(CA_KEY_FILE)).expect("ca key")).expect("ca key parses");
+        let cn = ca_params(&ca_key).distinguished_name.get(&DnType::CommonName).cloned().expect("cn");
+        let rcgen::DnValue::Utf8String(cn) = cn else { panic!("cn type") };
         assert!(contains(cn.as_bytes()));
 
         // Second call: everything reused.
@@ -445,8 +400,7 @@ mod tests {
         assert_eq!(second.key_pem, first.key_pem);
 
         // New SANs: the server certificate is re-issued from the same CA.
-        let third =
-            ensure_tls_material_with_sans(&dir, &["cerulean.example.com".into()]).expect("third");
+        let third = ensure_tls_material_with_sans(&dir, &["cerulean.example.com".into()]).expect("third");
         assert!(!third.ca_created && third.server_cert_issued);
         assert_eq!(third.ca_cert_pem, first.ca_cert_pem);
         let der = first_pem_der(&third.cert_chain_pem, "CERTIFICATE").expect("der");
@@ -454,8 +408,7 @@ mod tests {
 
         // A missing server key: re-issued, CA kept.
         fs::remove_file(dir.join(SERVER_KEY_FILE)).expect("rm");
-        let fourth =
-            ensure_tls_material_with_sans(&dir, &["cerulean.example.com".into()]).expect("fourth");
+        let fourth = ensure_tls_material_with_sans(&dir, &["cerulean.example.com".into()]).expect("fourth");
         assert!(!fourth.ca_created && fourth.server_cert_issued);
         assert_eq!(fourth.ca_cert_pem, first.ca_cert_pem);
 
@@ -473,16 +426,13 @@ mod tests {
         let dir = temp_dir();
         let first = ensure_tls_material(&dir).expect("first");
         // Replace the server certificate with one that expires in 10 days.
-        let ca_key = KeyPair::from_pem(&fs::read_to_string(dir.join(CA_KEY_FILE)).expect("read"))
-            .expect("ca key");
+        let ca_key = KeyPair::from_pem(&fs::read_to_string(dir.join(CA_KEY_FILE)).expect("read")).expect("ca key");
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
         let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(300);
         params.not_after = now + Duration::days(10);
-        let cert = params
-            .signed_by(&key, &Issuer::new(ca_params(&ca_key), &ca_key))
-            .expect("sign");
+        let cert = params.signed_by(&key, &Issuer::new(ca_params(&ca_key), &ca_key)).expect("sign");
         write_file(&dir.join(SERVER_CERT_FILE), cert.pem().as_bytes(), false).expect("write");
         let second = ensure_tls_material(&dir).expect("second");
         assert!(second.server_cert_issued && !second.ca_created);

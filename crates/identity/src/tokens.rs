@@ -28,9 +28,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::b64;
-use crate::jwt::{
-    ClaimExpectations, DEFAULT_CACHE_CAPACITY, HeaderStyle, JwtError, Signer, Verifier,
-};
+use crate::jwt::{ClaimExpectations, DEFAULT_CACHE_CAPACITY, HeaderStyle, JwtError, Signer, Verifier};
 use crate::keys::{self, SigningKey};
 use crate::{IdentityError, Result, unix_now};
 
@@ -111,9 +109,7 @@ fn random_b64(bytes: usize) -> Result<String> {
 /// The claim set of an app-only access token issued at `now` (see the module docs).
 pub fn app_token_claims(req: &AppTokenRequest, now: i64) -> Result<Map<String, Value>> {
     if req.lifetime_secs <= 0 {
-        return Err(IdentityError::InvalidRequest(
-            "token lifetime must be positive".into(),
-        ));
+        return Err(IdentityError::InvalidRequest("token lifetime must be positive".into()));
     }
     let issued = now - ISSUED_AT_BACKDATE_SECS;
     let tid = req.tenant_id.to_string();
@@ -180,9 +176,7 @@ impl TenantKeys {
     fn from_records(records: &[SigningKeyRecord], cache_capacity: usize) -> Result<Option<Self>> {
         let mut published = Vec::new();
         for rec in records {
-            if [keys::STATUS_ACTIVE, keys::STATUS_NEXT, keys::STATUS_RETIRED]
-                .contains(&rec.status.as_str())
-            {
+            if [keys::STATUS_ACTIVE, keys::STATUS_NEXT, keys::STATUS_RETIRED].contains(&rec.status.as_str()) {
                 published.push(Arc::new(SigningKey::from_record(rec)?));
             }
         }
@@ -195,11 +189,7 @@ impl TenantKeys {
             return Ok(None);
         };
         let verifier = Verifier::for_keys(published.iter().map(|k| k.as_ref()), cache_capacity);
-        Ok(Some(TenantKeys {
-            signer: Signer::new(active),
-            published,
-            verifier,
-        }))
+        Ok(Some(TenantKeys { signer: Signer::new(active), published, verifier }))
     }
 
     pub fn signer(&self) -> &Signer {
@@ -255,20 +245,14 @@ impl TokenIssuer {
     }
 
     fn cached(&self, tenant: Uuid) -> Option<Arc<TenantKeys>> {
-        self.tenants
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant)
-            .cloned()
+        self.tenants.read().unwrap_or_else(|p| p.into_inner()).get(&tenant).cloned()
     }
 
     /// The tenant's key ring, loading (and if need be creating) it on first use. After that
     /// this is one read lock and an `Arc` clone. Pass only tenant ids the caller resolved
     /// (an unknown id would get a key created for it).
     pub async fn tenant_keys(&self, tenant: Uuid) -> Result<Arc<TenantKeys>> {
-        self.load(tenant, true).await?.ok_or(IdentityError::Crypto(
-            "no active signing key after generation",
-        ))
+        self.load(tenant, true).await?.ok_or(IdentityError::Crypto("no active signing key after generation"))
     }
 
     async fn load(&self, tenant: Uuid, create: bool) -> Result<Option<Arc<TenantKeys>>> {
@@ -288,31 +272,22 @@ impl TokenIssuer {
                 let record = tokio::task::spawn_blocking(keys::generate_signing_key)
                     .await
                     .map_err(|e| IdentityError::Task(e.to_string()))??;
-                self.store
-                    .apply(tenant, key_change(tenant, &record))
-                    .await?;
+                self.store.apply(tenant, key_change(tenant, &record)).await?;
                 tracing::info!(%tenant, kid = %record.kid, "generated a token signing key");
                 records.push(record);
-                TenantKeys::from_records(&records, self.cache_capacity)?.ok_or(
-                    IdentityError::Crypto("no active signing key after generation"),
-                )?
+                TenantKeys::from_records(&records, self.cache_capacity)?
+                    .ok_or(IdentityError::Crypto("no active signing key after generation"))?
             }
         };
         let ring = Arc::new(ring);
-        self.tenants
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant, ring.clone());
+        self.tenants.write().unwrap_or_else(|p| p.into_inner()).insert(tenant, ring.clone());
         Ok(Some(ring))
     }
 
     /// Forgets a tenant's loaded keys; the next use reloads them from the store (after a
     /// rotation, or when another node changed them).
     pub fn invalidate(&self, tenant: Uuid) {
-        self.tenants
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&tenant);
+        self.tenants.write().unwrap_or_else(|p| p.into_inner()).remove(&tenant);
     }
 
     /// Builds and signs an app-only access token.
@@ -353,9 +328,7 @@ impl TokenIssuer {
         let Some(ring) = self.load(tenant, false).await? else {
             return Err(JwtError::UnknownKey.into());
         };
-        ring.verifier()
-            .verify(token, expected, unix_now())
-            .map_err(|e: JwtError| e.into())
+        ring.verifier().verify(token, expected, unix_now()).map_err(|e: JwtError| e.into())
     }
 }
 
@@ -372,11 +345,7 @@ fn key_change(tenant: Uuid, record: &SigningKeyRecord) -> Change {
             activity: "Add token signing key".into(),
             category: "KeyManagement".into(),
             operation_type: "Add".into(),
-            actor: Actor {
-                kind: "system".into(),
-                id: None,
-                display_name: Some("Cerulean".into()),
-            },
+            actor: Actor { kind: "system".into(), id: None, display_name: Some("Cerulean".into()) },
             targets: vec![AuditTarget {
                 id: tenant,
                 object_type: "signingKey".into(),
@@ -399,8 +368,7 @@ mod tests {
     use super::*;
     use async_trait::async_trait;
     use cerulean_store::{
-        ChangeLogEntry, EdgeKind, ListQuery, ObjectRecord, Page, SecretRecord, StoreError,
-        StoreResult, TenantRecord,
+        ChangeLogEntry, EdgeKind, ListQuery, ObjectRecord, Page, SecretRecord, StoreError, StoreResult, TenantRecord,
     };
     use std::sync::Mutex;
 
@@ -415,19 +383,12 @@ mod tests {
 
     impl KeyStore {
         fn keys(&self, tenant: Uuid) -> Vec<SigningKeyRecord> {
-            self.keys
-                .lock()
-                .expect("lock")
-                .get(&tenant)
-                .cloned()
-                .unwrap_or_default()
+            self.keys.lock().expect("lock").get(&tenant).cloned().unwrap_or_default()
         }
     }
 
     fn unused<T>() -> StoreResult<T> {
-        Err(StoreError::Backend(
-            "not implemented in the test store".into(),
-        ))
+        Err(StoreError::Backend("not implemented in the test store".into()))
     }
 
     #[async_trait]
@@ -478,13 +439,7 @@ mod tests {
         async fn apply(&self, tenant: Uuid, change: Change) -> StoreResult<u64> {
             for op in change.ops {
                 match op {
-                    Op::PutSigningKey(k) => self
-                        .keys
-                        .lock()
-                        .expect("lock")
-                        .entry(tenant)
-                        .or_default()
-                        .push(k),
+                    Op::PutSigningKey(k) => self.keys.lock().expect("lock").entry(tenant).or_default().push(k),
                     _ => return unused(),
                 }
             }
@@ -492,12 +447,7 @@ mod tests {
             audits.push(change.audit);
             Ok(audits.len() as u64)
         }
-        async fn changes_since(
-            &self,
-            _: Uuid,
-            _: u64,
-            _: usize,
-        ) -> StoreResult<Vec<ChangeLogEntry>> {
+        async fn changes_since(&self, _: Uuid, _: u64, _: usize) -> StoreResult<Vec<ChangeLogEntry>> {
             unused()
         }
         async fn audit_records(&self, _: Uuid, _: usize) -> StoreResult<Vec<AuditRecord>> {
@@ -578,10 +528,7 @@ mod tests {
         let audits = store.audits.lock().expect("lock").clone();
         assert_eq!(audits.len(), 1);
         assert_eq!(audits[0].category, "KeyManagement");
-        assert!(
-            !format!("{audits:?}").contains("private"),
-            "no key material in audit"
-        );
+        assert!(!format!("{audits:?}").contains("private"), "no key material in audit");
 
         let expected = ClaimExpectations {
             issuers: vec![req.issuer.clone()],
@@ -589,39 +536,20 @@ mod tests {
             tenant_id: Some(tenant.to_string()),
             ..ClaimExpectations::default()
         };
-        let claims = issuer
-            .verify(tenant, &a.access_token, &expected)
-            .await
-            .expect("verify");
+        let claims = issuer.verify(tenant, &a.access_token, &expected).await.expect("verify");
         assert_eq!(claims["appid"], req.app_id.to_string());
         // Another tenant refuses it, and verification creates no key for it.
         let other = Uuid::new_v4();
-        let refused = issuer
-            .verify(other, &a.access_token, &ClaimExpectations::default())
-            .await;
-        assert!(matches!(
-            refused,
-            Err(IdentityError::Jwt(JwtError::UnknownKey))
-        ));
+        let refused = issuer.verify(other, &a.access_token, &ClaimExpectations::default()).await;
+        assert!(matches!(refused, Err(IdentityError::Jwt(JwtError::UnknownKey))));
         assert!(store.keys(other).is_empty());
         // Once the other tenant has its own key, the token still names an unknown kid.
-        issuer
-            .jwks(other, None)
-            .await
-            .expect("jwks creates the key");
+        issuer.jwks(other, None).await.expect("jwks creates the key");
         assert_eq!(store.keys(other).len(), 1);
-        let refused = issuer
-            .verify(other, &a.access_token, &ClaimExpectations::default())
-            .await;
-        assert!(matches!(
-            refused,
-            Err(IdentityError::Jwt(JwtError::UnknownKey))
-        ));
+        let refused = issuer.verify(other, &a.access_token, &ClaimExpectations::default()).await;
+        assert!(matches!(refused, Err(IdentityError::Jwt(JwtError::UnknownKey))));
 
-        let jwks = issuer
-            .jwks(tenant, Some("https://localhost:8443/t/v2.0"))
-            .await
-            .expect("jwks");
+        let jwks = issuer.jwks(tenant, Some("https://localhost:8443/t/v2.0")).await.expect("jwks");
         let keys = jwks["keys"].as_array().expect("keys");
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0]["kid"], a.kid.as_str());
@@ -631,12 +559,7 @@ mod tests {
         let restarted = TokenIssuer::new(store.clone());
         let c = restarted.issue_app_token(&req).await.expect("issue");
         assert_eq!(c.kid, a.kid);
-        assert!(
-            restarted
-                .verify(tenant, &a.access_token, &expected)
-                .await
-                .is_ok()
-        );
+        assert!(restarted.verify(tenant, &a.access_token, &expected).await.is_ok());
         assert_eq!(store.keys(tenant).len(), 1);
     }
 
@@ -654,42 +577,26 @@ mod tests {
         unknown.status = "revoked".into();
         // The retired key's kid was computed before its created_at changed, so its rebuilt
         // certificate differs: the stored kid is kept and x5t is the honest thumbprint.
-        store
-            .keys
-            .lock()
-            .expect("lock")
-            .entry(tenant)
-            .or_default()
-            .extend([old.clone(), current.clone(), next.clone(), unknown.clone()]);
+        store.keys.lock().expect("lock").entry(tenant).or_default().extend([
+            old.clone(),
+            current.clone(),
+            next.clone(),
+            unknown.clone(),
+        ]);
         let issuer = TokenIssuer::new(store.clone());
-        let token = issuer
-            .issue_app_token(&request(tenant, TokenVersion::V2))
-            .await
-            .expect("issue");
+        let token = issuer.issue_app_token(&request(tenant, TokenVersion::V2)).await.expect("issue");
         assert_eq!(token.kid, current.kid);
         let jwks = issuer.jwks(tenant, None).await.expect("jwks");
-        let kids: Vec<&str> = jwks["keys"]
-            .as_array()
-            .expect("keys")
-            .iter()
-            .filter_map(|k| k["kid"].as_str())
-            .collect();
-        assert_eq!(
-            kids,
-            vec![old.kid.as_str(), current.kid.as_str(), next.kid.as_str()]
-        );
+        let kids: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["kid"].as_str()).collect();
+        assert_eq!(kids, vec![old.kid.as_str(), current.kid.as_str(), next.kid.as_str()]);
         assert!(jwks["keys"][0].get("issuer").is_none());
         assert_ne!(jwks["keys"][0]["x5t"], jwks["keys"][0]["kid"]);
         assert_eq!(jwks["keys"][1]["x5t"], jwks["keys"][1]["kid"]);
         // A v2 token has no x5t in its header.
         let header = token.access_token.split('.').next().expect("header");
-        let header: Value =
-            serde_json::from_slice(&b64::url_decode(header).expect("b64")).expect("json");
+        let header: Value = serde_json::from_slice(&b64::url_decode(header).expect("b64")).expect("json");
         assert!(header.get("x5t").is_none());
         assert_eq!(header["kid"], current.kid.as_str());
-        assert!(
-            store.audits.lock().expect("lock").is_empty(),
-            "nothing generated"
-        );
+        assert!(store.audits.lock().expect("lock").is_empty(), "nothing generated");
     }
 }

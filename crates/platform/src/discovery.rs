@@ -12,10 +12,7 @@ use crate::PlatformState;
 
 const MULTI_TENANT: &[&str] = &["common", "organizations", "consumers"];
 
-async fn tenant_segment(
-    state: &PlatformState,
-    tenant: &str,
-) -> Result<(String, Option<uuid::Uuid>), Response> {
+async fn tenant_segment(state: &PlatformState, tenant: &str) -> Result<(String, Option<uuid::Uuid>), Response> {
     if MULTI_TENANT.iter().any(|t| t.eq_ignore_ascii_case(tenant)) {
         return Ok((tenant.to_ascii_lowercase(), None));
     }
@@ -42,14 +39,7 @@ fn not_found(tenant: &str) -> Response {
 }
 
 fn host_of(public_url: &str) -> String {
-    public_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(public_url)
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    public_url.split("://").nth(1).unwrap_or(public_url).split('/').next().unwrap_or_default().to_string()
 }
 
 pub(crate) async fn openid_configuration_v2(
@@ -61,9 +51,7 @@ pub(crate) async fn openid_configuration_v2(
         Err(r) => return r,
     };
     let base = format!("{}/{segment}", state.public_url);
-    let issuer_tenant = id
-        .map(|i| i.to_string())
-        .unwrap_or_else(|| "{tenantid}".into());
+    let issuer_tenant = id.map(|i| i.to_string()).unwrap_or_else(|| "{tenantid}".into());
     let host = host_of(&state.public_url);
     Json(json!({
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
@@ -101,9 +89,7 @@ pub(crate) async fn openid_configuration_v1(
         Err(r) => return r,
     };
     let base = format!("{}/{segment}", state.public_url);
-    let issuer_tenant = id
-        .map(|i| i.to_string())
-        .unwrap_or_else(|| "{tenantid}".into());
+    let issuer_tenant = id.map(|i| i.to_string()).unwrap_or_else(|| "{tenantid}".into());
     let host = host_of(&state.public_url);
     Json(json!({
         "token_endpoint": format!("{base}/oauth2/token"),
@@ -161,17 +147,11 @@ async fn keys_for(state: &PlatformState, tenant: &str, v2: bool) -> Response {
     Json(json!({ "keys": keys })).into_response()
 }
 
-pub(crate) async fn keys_v2(
-    State(state): State<PlatformState>,
-    Path(tenant): Path<String>,
-) -> Response {
+pub(crate) async fn keys_v2(State(state): State<PlatformState>, Path(tenant): Path<String>) -> Response {
     keys_for(&state, &tenant, true).await
 }
 
-pub(crate) async fn keys_v1(
-    State(state): State<PlatformState>,
-    Path(tenant): Path<String>,
-) -> Response {
+pub(crate) async fn keys_v1(State(state): State<PlatformState>, Path(tenant): Path<String>) -> Response {
     keys_for(&state, &tenant, false).await
 }
 

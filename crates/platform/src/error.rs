@@ -18,12 +18,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    pub fn new(
-        status: u16,
-        error: &'static str,
-        code: u32,
-        description: impl Into<String>,
-    ) -> OAuthError {
+    pub fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> OAuthError {
         OAuthError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             error,
@@ -56,11 +51,8 @@ impl OAuthError {
 
     /// Renders the error with the request's trace (`request-id`) and correlation ids.
     pub fn respond(&self, public_url: &str, trace_id: &str, correlation_id: &str) -> Response {
-        let fmt =
-            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-        let timestamp = time::OffsetDateTime::now_utc()
-            .format(&fmt)
-            .unwrap_or_default();
+        let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+        let timestamp = time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default();
         let body = json!({
             "error": self.error,
             "error_description": format!(
@@ -75,20 +67,11 @@ impl OAuthError {
         });
         let mut res = (self.status, body.to_string()).into_response();
         let headers = res.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store, no-cache"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self.status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"cerulean\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"cerulean\""));
         }
         res
     }

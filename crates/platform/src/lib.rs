@@ -28,14 +28,8 @@ pub struct PlatformState {
 
 pub fn router(state: PlatformState) -> Router {
     Router::new()
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v2),
-        )
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v1),
-        )
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_configuration_v2))
+        .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
         .route("/discovery/keys", get(discovery::keys_all))

@@ -17,26 +17,15 @@ pub const AAD_GRAPH_APP_ID: &str = "00000002-0000-0000-c000-000000000000";
 pub fn resolve(identifier: &str, public_url: &str) -> Option<Resource> {
     let id = identifier.trim_end_matches('/');
     let lower = id.to_ascii_lowercase();
-    let graph = |aud: &str| {
-        Some(Resource {
-            app_id: GRAPH_APP_ID,
-            audience: aud.to_string(),
-        })
-    };
+    let graph = |aud: &str| Some(Resource { app_id: GRAPH_APP_ID, audience: aud.to_string() });
     match lower.as_str() {
         "https://graph.microsoft.com" => graph("https://graph.microsoft.com"),
         GRAPH_APP_ID => graph(GRAPH_APP_ID),
-        "https://graph.windows.net" => Some(Resource {
-            app_id: AAD_GRAPH_APP_ID,
-            audience: "https://graph.windows.net".into(),
-        }),
-        AAD_GRAPH_APP_ID => Some(Resource {
-            app_id: AAD_GRAPH_APP_ID,
-            audience: AAD_GRAPH_APP_ID.into(),
-        }),
-        _ if lower == public_url.trim_end_matches('/').to_ascii_lowercase() => {
-            graph("https://graph.microsoft.com")
+        "https://graph.windows.net" => {
+            Some(Resource { app_id: AAD_GRAPH_APP_ID, audience: "https://graph.windows.net".into() })
         }
+        AAD_GRAPH_APP_ID => Some(Resource { app_id: AAD_GRAPH_APP_ID, audience: AAD_GRAPH_APP_ID.into() }),
+        _ if lower == public_url.trim_end_matches('/').to_ascii_lowercase() => graph("https://graph.microsoft.com"),
         _ => None,
     }
 }
@@ -48,14 +37,8 @@ mod tests {
     #[test]
     fn graph_aliases() {
         let p = "https://127.0.0.1:8443";
-        assert_eq!(
-            resolve("https://graph.microsoft.com/", p).map(|r| r.app_id),
-            Some(GRAPH_APP_ID)
-        );
-        assert_eq!(
-            resolve("00000003-0000-0000-C000-000000000000", p).map(|r| r.app_id),
-            Some(GRAPH_APP_ID)
-        );
+        assert_eq!(resolve("https://graph.microsoft.com/", p).map(|r| r.app_id), Some(GRAPH_APP_ID));
+        assert_eq!(resolve("00000003-0000-0000-C000-000000000000", p).map(|r| r.app_id), Some(GRAPH_APP_ID));
         assert_eq!(
             resolve("https://127.0.0.1:8443", p).map(|r| r.audience),
             Some("https://graph.microsoft.com".into())

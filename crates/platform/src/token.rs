@@ -37,26 +37,17 @@ pub struct TokenRequest {
 impl TokenRequest {
     /// The single value of a form parameter (empty values count as absent).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     /// The client id, from the form or from HTTP Basic.
     pub fn client_id(&self) -> Option<&str> {
-        self.param("client_id")
-            .or(self.basic.as_ref().map(|(id, _)| id.as_str()))
+        self.param("client_id").or(self.basic.as_ref().map(|(id, _)| id.as_str()))
     }
 
     /// The client secret, from the form (`client_secret_post`) or HTTP Basic.
     pub fn client_secret(&self) -> Option<&str> {
-        self.param("client_secret").or(self
-            .basic
-            .as_ref()
-            .map(|(_, s)| s.as_str())
-            .filter(|s| !s.is_empty()))
+        self.param("client_secret").or(self.basic.as_ref().map(|(_, s)| s.as_str()).filter(|s| !s.is_empty()))
     }
 }
 
@@ -78,22 +69,10 @@ pub(crate) async fn token_v1(
     handle(state, tenant, headers, body, Endpoint::V1).await
 }
 
-async fn handle(
-    state: PlatformState,
-    tenant: String,
-    headers: HeaderMap,
-    body: Bytes,
-    endpoint: Endpoint,
-) -> Response {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+async fn handle(state: PlatformState, tenant: String, headers: HeaderMap, body: Bytes, endpoint: Endpoint) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let trace_id = header("request-id").unwrap_or_default();
-    let correlation_id =
-        header("client-request-id").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let correlation_id = header("client-request-id").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let result = match parse(&headers, &body, endpoint, tenant) {
         Ok(req) => grants::dispatch(&state, req).await,
         Err(e) => Err(e),
@@ -104,28 +83,12 @@ async fn handle(
     }
 }
 
-fn parse(
-    headers: &HeaderMap,
-    body: &[u8],
-    endpoint: Endpoint,
-    tenant: String,
-) -> Result<TokenRequest, OAuthError> {
+fn parse(headers: &HeaderMap, body: &[u8], endpoint: Endpoint, tenant: String) -> Result<TokenRequest, OAuthError> {
     if body.len() > MAX_FORM {
-        return Err(OAuthError::new(
-            413,
-            "invalid_request",
-            90023,
-            "The request body is too large.",
-        ));
+        return Err(OAuthError::new(413, "invalid_request", 90023, "The request body is too large."));
     }
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded")
-    {
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
         return Err(OAuthError::new(
             400,
             "invalid_request",
@@ -133,68 +96,39 @@ fn parse(
             "The request body must contain the following parameter: 'grant_type'.",
         ));
     }
-    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-        OAuthError::new(
-            400,
-            "invalid_request",
-            90014,
-            "The request body is not a valid form.",
-        )
-    })?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::new(400, "invalid_request", 90014, "The request body is not a valid form."))?;
     // RFC 6749 section 3.2: parameters must not be repeated.
     for (i, (k, _)) in params.iter().enumerate() {
         if params[..i].iter().any(|(other, _)| other == k) {
-            return Err(OAuthError::new(
-                400,
-                "invalid_request",
-                90015,
-                format!("The parameter '{k}' is duplicated."),
-            ));
+            return Err(OAuthError::new(400, "invalid_request", 90015, format!("The parameter '{k}' is duplicated.")));
         }
     }
-    let basic = match headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    let basic = match headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(v) => Some(parse_basic(v)?),
         None => None,
     };
-    Ok(TokenRequest {
-        endpoint,
-        tenant,
-        params,
-        basic,
-    })
+    Ok(TokenRequest { endpoint, tenant, params, basic })
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 section 2.3.1).
 fn parse_basic(value: &str) -> Result<(String, String), OAuthError> {
     use base64::Engine;
     let bad = || {
-        OAuthError::new(
-            401,
-            "invalid_client",
-            7000216,
-            "The 'Authorization' header is not valid client_secret_basic.",
-        )
+        OAuthError::new(401, "invalid_client", 7000216, "The 'Authorization' header is not valid client_secret_basic.")
     };
     let (scheme, encoded) = value.split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| bad())?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
     let unescape = |s: &str| {
         let plus_as_space = s.replace('+', " ");
         percent_decode(&plus_as_space)
     };
-    Ok((
-        unescape(id).ok_or_else(bad)?,
-        unescape(secret).ok_or_else(bad)?,
-    ))
+    Ok((unescape(id).ok_or_else(bad)?, unescape(secret).ok_or_else(bad)?))
 }
 
 fn percent_decode(s: &str) -> Option<String> {

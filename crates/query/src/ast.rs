@@ -51,16 +51,8 @@ impl CmpOp {
     }
 
     pub fn from_keyword(word: &str) -> Option<CmpOp> {
-        const ALL: [CmpOp; 6] = [
-            CmpOp::Eq,
-            CmpOp::Ne,
-            CmpOp::Gt,
-            CmpOp::Ge,
-            CmpOp::Lt,
-            CmpOp::Le,
-        ];
-        ALL.into_iter()
-            .find(|op| op.keyword().eq_ignore_ascii_case(word))
+        const ALL: [CmpOp; 6] = [CmpOp::Eq, CmpOp::Ne, CmpOp::Gt, CmpOp::Ge, CmpOp::Lt, CmpOp::Le];
+        ALL.into_iter().find(|op| op.keyword().eq_ignore_ascii_case(word))
     }
 
     /// The operator with its operands swapped (`5 lt x` is `x gt 5`).
@@ -144,19 +136,13 @@ impl Expr {
             Expr::And(_) => Prec::And,
             Expr::Compare { .. } | Expr::In { .. } => Prec::Compare,
             Expr::Not(_) => Prec::Not,
-            Expr::Literal(_) | Expr::Path(_) | Expr::Call { .. } | Expr::Lambda { .. } => {
-                Prec::Primary
-            }
+            Expr::Literal(_) | Expr::Path(_) | Expr::Call { .. } | Expr::Lambda { .. } => Prec::Primary,
         }
     }
 
     /// Writes `self`, in parentheses unless it binds more tightly than `than`.
     fn write_tighter(&self, f: &mut fmt::Formatter<'_>, than: Prec) -> fmt::Result {
-        if self.prec() > than {
-            write!(f, "{self}")
-        } else {
-            write!(f, "({self})")
-        }
+        if self.prec() > than { write!(f, "{self}") } else { write!(f, "({self})") }
     }
 }
 
@@ -170,11 +156,7 @@ impl fmt::Display for Literal {
                 // Rust prints the shortest text that reads back to the same f64, but prints
                 // `1` for 1.0; keep a fraction so it reads back as a decimal, not an integer.
                 let text = d.to_string();
-                if text.contains(['.', 'e', 'E']) {
-                    f.write_str(&text)
-                } else {
-                    write!(f, "{text}.0")
-                }
+                if text.contains(['.', 'e', 'E']) { f.write_str(&text) } else { write!(f, "{text}.0") }
             }
             Literal::String(s) => write!(f, "'{}'", s.replace('\'', "''")),
             Literal::Guid(g) => write!(f, "{}", g.hyphenated()),
@@ -189,11 +171,7 @@ impl fmt::Display for Expr {
             Expr::Literal(l) => write!(f, "{l}"),
             Expr::Path(p) => f.write_str(&p.join("/")),
             Expr::Or(items) | Expr::And(items) => {
-                let (word, prec) = if matches!(self, Expr::Or(_)) {
-                    (" or ", Prec::Or)
-                } else {
-                    (" and ", Prec::And)
-                };
+                let (word, prec) = if matches!(self, Expr::Or(_)) { (" or ", Prec::Or) } else { (" and ", Prec::And) };
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         f.write_str(word)?;
@@ -205,11 +183,7 @@ impl fmt::Display for Expr {
             Expr::Not(e) => {
                 f.write_str("not ")?;
                 // `not` applies to a unary operand: anything looser needs parentheses.
-                if e.prec() >= Prec::Not {
-                    write!(f, "{e}")
-                } else {
-                    write!(f, "({e})")
-                }
+                if e.prec() >= Prec::Not { write!(f, "{e}") } else { write!(f, "({e})") }
             }
             Expr::Compare { op, left, right } => {
                 left.write_tighter(f, Prec::Compare)?;

@@ -33,16 +33,9 @@ pub struct CompiledFilter {
 
 /// Compiles `expr` for objects of type `entity`.
 pub fn compile_filter(expr: &Expr, entity: &EntityType) -> Result<CompiledFilter, QueryError> {
-    let mut c = Compiler {
-        entity,
-        advanced: Vec::new(),
-        vars: Vec::new(),
-    };
+    let mut c = Compiler { entity, advanced: Vec::new(), vars: Vec::new() };
     let filter = c.expr(expr)?;
-    Ok(CompiledFilter {
-        filter,
-        advanced: c.advanced,
-    })
+    Ok(CompiledFilter { filter, advanced: c.advanced })
 }
 
 /// The element type of a collection a lambda ranges over.
@@ -76,9 +69,7 @@ struct Compiler<'a> {
 }
 
 fn not_boolean() -> QueryError {
-    QueryError::bad_request(
-        "Invalid filter clause: The $filter expression must evaluate to a single boolean value.",
-    )
+    QueryError::bad_request("Invalid filter clause: The $filter expression must evaluate to a single boolean value.")
 }
 
 fn store_op(op: CmpOp) -> StoreOp {
@@ -137,18 +128,8 @@ struct Value {
 impl<'a> Compiler<'a> {
     fn expr(&mut self, e: &Expr) -> Result<Filter, QueryError> {
         match e {
-            Expr::Or(items) => Ok(Filter::Or(
-                items
-                    .iter()
-                    .map(|i| self.expr(i))
-                    .collect::<Result<_, _>>()?,
-            )),
-            Expr::And(items) => Ok(Filter::And(
-                items
-                    .iter()
-                    .map(|i| self.expr(i))
-                    .collect::<Result<_, _>>()?,
-            )),
+            Expr::Or(items) => Ok(Filter::Or(items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?)),
+            Expr::And(items) => Ok(Filter::And(items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?)),
             Expr::Not(inner) => {
                 self.note("not");
                 Ok(Filter::Not(Box::new(self.expr(inner)?)))
@@ -163,12 +144,7 @@ impl<'a> Compiler<'a> {
                 if r.ty != EdmType::Boolean || r.collection {
                     return Err(not_boolean());
                 }
-                Ok(Filter::Compare {
-                    path: r.path,
-                    kind: ValueKind::Bool,
-                    op: StoreOp::Eq,
-                    value: Scalar::Bool(true),
-                })
+                Ok(Filter::Compare { path: r.path, kind: ValueKind::Bool, op: StoreOp::Eq, value: Scalar::Bool(true) })
             }
             Expr::Literal(_) => Err(not_boolean()),
         }
@@ -188,13 +164,9 @@ impl<'a> Compiler<'a> {
         let entity = self.entity.name;
         let (mut r, rest) = if let Some(var) = self.vars.last().filter(|v| v.name == *first) {
             let r = match var.elem {
-                Elem::Primitive(ty) => Resolved {
-                    path: PropPath::element(),
-                    ty,
-                    collection: false,
-                    is_id: false,
-                    name: first.clone(),
-                },
+                Elem::Primitive(ty) => {
+                    Resolved { path: PropPath::element(), ty, collection: false, is_id: false, name: first.clone() }
+                }
                 Elem::Complex(c) => Resolved {
                     path: PropPath::element(),
                     ty: EdmType::Complex(c.name),
@@ -219,19 +191,9 @@ impl<'a> Compiler<'a> {
                 return Err(QueryError::unfilterable(prop.name, entity));
             }
             let is_id = prop.name == "id" && segments.len() == 1;
-            let path = if is_id {
-                PropPath::id()
-            } else {
-                PropPath::of(prop.name)
-            };
+            let path = if is_id { PropPath::id() } else { PropPath::of(prop.name) };
             (
-                Resolved {
-                    path,
-                    ty: prop.ty,
-                    collection: prop.collection,
-                    is_id,
-                    name: prop.name.to_string(),
-                },
+                Resolved { path, ty: prop.ty, collection: prop.collection, is_id, name: prop.name.to_string() },
                 &segments[1..],
             )
         };
@@ -282,11 +244,7 @@ impl<'a> Compiler<'a> {
             self.note("ne");
         }
         match operand {
-            Expr::Path(segments)
-                if segments
-                    .last()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("$count")) =>
-            {
+            Expr::Path(segments) if segments.last().is_some_and(|s| s.eq_ignore_ascii_case("$count")) => {
                 self.count_compare(&segments[..segments.len() - 1], op, lit)
             }
             Expr::Path(_) => {
@@ -301,12 +259,7 @@ impl<'a> Compiler<'a> {
                     CmpOp::Lt if v.fraction => CmpOp::Le,
                     other => other,
                 };
-                Ok(Filter::Compare {
-                    path: r.path,
-                    kind: v.kind,
-                    op: store_op(op),
-                    value: v.scalar,
-                })
+                Ok(Filter::Compare { path: r.path, kind: v.kind, op: store_op(op), value: v.scalar })
             }
             // `startswith(p, 'x') eq true`, `(a eq 1) eq false` and the like.
             other => {
@@ -324,12 +277,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// `collection/$count eq 0` and friends: emptiness tests, an advanced query in Graph.
-    fn count_compare(
-        &mut self,
-        segments: &[String],
-        op: CmpOp,
-        lit: &Literal,
-    ) -> Result<Filter, QueryError> {
+    fn count_compare(&mut self, segments: &[String], op: CmpOp, lit: &Literal) -> Result<Filter, QueryError> {
         self.note("$count");
         if segments.is_empty() {
             return Err(QueryError::unsupported_query());
@@ -341,14 +289,9 @@ impl<'a> Compiler<'a> {
         let Literal::Int(n) = lit else {
             return Err(QueryError::unsupported_query());
         };
-        let non_empty = Filter::Any {
-            path: r.path,
-            element: None,
-        };
+        let non_empty = Filter::Any { path: r.path, element: None };
         match (op, *n) {
-            (CmpOp::Eq, 0) | (CmpOp::Le, 0) | (CmpOp::Lt, 1) => {
-                Ok(Filter::Not(Box::new(non_empty)))
-            }
+            (CmpOp::Eq, 0) | (CmpOp::Le, 0) | (CmpOp::Lt, 1) => Ok(Filter::Not(Box::new(non_empty))),
             (CmpOp::Ne, 0) | (CmpOp::Gt, 0) | (CmpOp::Ge, 1) => Ok(non_empty),
             _ => Err(QueryError::unsupported_query()),
         }
@@ -364,11 +307,7 @@ impl<'a> Compiler<'a> {
             out.push(v.scalar);
         }
         let kind = kind.ok_or_else(QueryError::unsupported_query)?;
-        Ok(Filter::In {
-            path: r.path,
-            kind,
-            values: out,
-        })
+        Ok(Filter::In { path: r.path, kind, values: out })
     }
 
     fn call(&mut self, name: &str, args: &[Expr]) -> Result<Filter, QueryError> {
@@ -399,15 +338,9 @@ impl<'a> Compiler<'a> {
         };
         if ends {
             self.note("endsWith");
-            Ok(Filter::EndsWith {
-                path: r.path,
-                suffix: text.clone(),
-            })
+            Ok(Filter::EndsWith { path: r.path, suffix: text.clone() })
         } else {
-            Ok(Filter::StartsWith {
-                path: r.path,
-                prefix: text.clone(),
-            })
+            Ok(Filter::StartsWith { path: r.path, prefix: text.clone() })
         }
     }
 
@@ -422,10 +355,7 @@ impl<'a> Compiler<'a> {
             return Err(QueryError::unfilterable(&r.name, self.entity.name));
         }
         let Some((var, body)) = body else {
-            return Ok(Filter::Any {
-                path: r.path,
-                element: None,
-            });
+            return Ok(Filter::Any { path: r.path, element: None });
         };
         let elem = match r.ty {
             EdmType::Complex(name) => match cerulean_schema::complex(name) {
@@ -434,43 +364,26 @@ impl<'a> Compiler<'a> {
             },
             ty => Elem::Primitive(ty),
         };
-        self.vars.push(RangeVar {
-            name: var.clone(),
-            elem,
-        });
+        self.vars.push(RangeVar { name: var.clone(), elem });
         let element = self.expr(body);
         self.vars.pop();
         let element = Box::new(element?);
         Ok(match kind {
-            LambdaKind::Any => Filter::Any {
-                path: r.path,
-                element: Some(element),
-            },
-            LambdaKind::All => Filter::All {
-                path: r.path,
-                element,
-            },
+            LambdaKind::Any => Filter::Any { path: r.path, element: Some(element) },
+            LambdaKind::All => Filter::All { path: r.path, element },
         })
     }
 
     /// Converts `lit` to the store's value for the property `r`.
     fn value(&self, r: &Resolved, lit: &Literal, op: &str) -> Result<Value, QueryError> {
-        let plain = |kind, scalar| {
-            Ok(Value {
-                kind,
-                scalar,
-                fraction: false,
-            })
-        };
+        let plain = |kind, scalar| Ok(Value { kind, scalar, fraction: false });
         if r.is_id {
             return match lit {
                 Literal::Null => plain(ValueKind::Guid, Scalar::Null),
                 Literal::Guid(g) => plain(ValueKind::Guid, Scalar::Str(g.to_string())),
                 Literal::String(s) => match Uuid::parse_str(s) {
                     Ok(g) => plain(ValueKind::Guid, Scalar::Str(g.hyphenated().to_string())),
-                    Err(_) => Err(QueryError::request_bad_request(format!(
-                        "Invalid object identifier '{s}'."
-                    ))),
+                    Err(_) => Err(QueryError::request_bad_request(format!("Invalid object identifier '{s}'."))),
                 },
                 other => Err(mismatch(r.ty, other, op)),
             };
@@ -520,17 +433,11 @@ impl<'a> Compiler<'a> {
                 let Some((text, fraction)) = normalise(dt) else {
                     return Err(mismatch(r.ty, lit, op));
                 };
-                return Ok(Value {
-                    kind,
-                    scalar: Scalar::Str(text),
-                    fraction,
-                });
+                return Ok(Value { kind, scalar: Scalar::Str(text), fraction });
             }
             (EdmType::DateTimeOffset, Literal::Date(s)) => Scalar::Str(format!("{s}T00:00:00Z")),
             (EdmType::Date, Literal::Date(s)) => Scalar::Str(s.clone()),
-            (EdmType::Date, Literal::String(s)) if parse_date(s).is_some() => {
-                Scalar::Str(s.clone())
-            }
+            (EdmType::Date, Literal::String(s)) if parse_date(s).is_some() => Scalar::Str(s.clone()),
             _ => return Err(mismatch(r.ty, lit, op)),
         };
         plain(kind, scalar)
@@ -575,10 +482,7 @@ pub fn parse_date_time(s: &str) -> Option<OffsetDateTime> {
         second = digits(s.get(i + 1..i + 3))?;
         i += 3;
         if s.get(i..i + 1) == Some(".") {
-            let frac: String = s[i + 1..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
+            let frac: String = s[i + 1..].chars().take_while(char::is_ascii_digit).collect();
             if frac.is_empty() {
                 return None;
             }
@@ -610,13 +514,9 @@ pub fn parse_date_time(s: &str) -> Option<OffsetDateTime> {
     if i != s.len() {
         return None;
     }
-    let time = Time::from_hms_nano(
-        u8::try_from(hour).ok()?,
-        u8::try_from(minute).ok()?,
-        u8::try_from(second).ok()?,
-        nanos,
-    )
-    .ok()?;
+    let time =
+        Time::from_hms_nano(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?, nanos)
+            .ok()?;
     Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 

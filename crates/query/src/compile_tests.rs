@@ -14,11 +14,7 @@ pub(crate) static WIDGET: EntityType = EntityType {
     base: Some("directoryObject"),
     entity_set: Some("widgets"),
     properties: &[
-        P::new(
-            "name",
-            T::String,
-            Flags(F.0 | Flags::SORT.0 | Flags::SEARCH.0),
-        ),
+        P::new("name", T::String, Flags(F.0 | Flags::SORT.0 | Flags::SEARCH.0)),
         P::new("hidden", T::String, Flags::NONE),
         P::new("enabled", T::Boolean, F),
         P::new("count32", T::Int32, Flags(F.0 | Flags::SORT.0)),
@@ -59,12 +55,7 @@ fn err(text: &str) -> QueryError {
 }
 
 fn cmp(path: &str, kind: K, op: S, value: Scalar) -> Filter {
-    Filter::Compare {
-        path: PropPath::of(path),
-        kind,
-        op,
-        value,
-    }
+    Filter::Compare { path: PropPath::of(path), kind, op, value }
 }
 
 fn s(v: &str) -> Scalar {
@@ -73,201 +64,91 @@ fn s(v: &str) -> Scalar {
 
 #[test]
 fn strings_enums_and_case_insensitive_names() {
-    assert_eq!(
-        ok("NAME eq 'Adele'"),
-        cmp("name", K::String, S::Eq, s("Adele"))
-    );
-    assert_eq!(
-        ok("kind eq 'large'"),
-        cmp("kind", K::String, S::Eq, s("large"))
-    );
-    assert_eq!(
-        ok("'Adele' lt name"),
-        cmp("name", K::String, S::Gt, s("Adele")),
-        "operands swap"
-    );
-    assert_eq!(
-        ok("name eq null"),
-        cmp("name", K::String, S::Eq, Scalar::Null)
-    );
+    assert_eq!(ok("NAME eq 'Adele'"), cmp("name", K::String, S::Eq, s("Adele")));
+    assert_eq!(ok("kind eq 'large'"), cmp("kind", K::String, S::Eq, s("large")));
+    assert_eq!(ok("'Adele' lt name"), cmp("name", K::String, S::Gt, s("Adele")), "operands swap");
+    assert_eq!(ok("name eq null"), cmp("name", K::String, S::Eq, Scalar::Null));
 }
 
 #[test]
 fn scalars_of_every_type() {
-    assert_eq!(
-        ok("enabled eq true"),
-        cmp("enabled", K::Bool, S::Eq, Scalar::Bool(true))
-    );
-    assert_eq!(
-        ok("enabled"),
-        cmp("enabled", K::Bool, S::Eq, Scalar::Bool(true)),
-        "a bare boolean"
-    );
-    assert_eq!(
-        ok("count32 ge 5"),
-        cmp("count32", K::Number, S::Ge, Scalar::Int(5))
-    );
-    assert_eq!(
-        ok("big le 9000000000"),
-        cmp("big", K::Number, S::Le, Scalar::Int(9_000_000_000))
-    );
-    assert_eq!(
-        ok("score gt 1.5"),
-        cmp("score", K::Number, S::Gt, Scalar::Float(1.5))
-    );
-    assert_eq!(
-        ok("score gt 2"),
-        cmp("score", K::Number, S::Gt, Scalar::Float(2.0))
-    );
+    assert_eq!(ok("enabled eq true"), cmp("enabled", K::Bool, S::Eq, Scalar::Bool(true)));
+    assert_eq!(ok("enabled"), cmp("enabled", K::Bool, S::Eq, Scalar::Bool(true)), "a bare boolean");
+    assert_eq!(ok("count32 ge 5"), cmp("count32", K::Number, S::Ge, Scalar::Int(5)));
+    assert_eq!(ok("big le 9000000000"), cmp("big", K::Number, S::Le, Scalar::Int(9_000_000_000)));
+    assert_eq!(ok("score gt 1.5"), cmp("score", K::Number, S::Gt, Scalar::Float(1.5)));
+    assert_eq!(ok("score gt 2"), cmp("score", K::Number, S::Gt, Scalar::Float(2.0)));
     assert_eq!(
         ok("sku eq 8A7F1C2E-0B1D-4C3E-9F00-AABBCCDDEEFF"),
-        cmp(
-            "sku",
-            K::Guid,
-            S::Eq,
-            s("8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff")
-        )
+        cmp("sku", K::Guid, S::Eq, s("8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff"))
     );
     assert_eq!(
         ok("sku eq '8A7F1C2E-0B1D-4C3E-9F00-AABBCCDDEEFF'"),
-        cmp(
-            "sku",
-            K::Guid,
-            S::Eq,
-            s("8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff")
-        ),
+        cmp("sku", K::Guid, S::Eq, s("8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff")),
         "a quoted GUID is accepted for a Guid property"
     );
-    assert_eq!(
-        ok("born eq 2024-02-29"),
-        cmp("born", K::DateTime, S::Eq, s("2024-02-29"))
-    );
+    assert_eq!(ok("born eq 2024-02-29"), cmp("born", K::DateTime, S::Eq, s("2024-02-29")));
 }
 
 #[test]
 fn date_times_are_normalised_to_utc_seconds() {
-    assert_eq!(
-        ok("created ge 2024-01-01T00:00:00Z"),
-        cmp("created", K::DateTime, S::Ge, s("2024-01-01T00:00:00Z"))
-    );
+    assert_eq!(ok("created ge 2024-01-01T00:00:00Z"), cmp("created", K::DateTime, S::Ge, s("2024-01-01T00:00:00Z")));
     assert_eq!(
         ok("created lt 2024-01-01T02:30:00+02:00"),
         cmp("created", K::DateTime, S::Lt, s("2024-01-01T00:30:00Z"))
     );
-    assert_eq!(
-        ok("created gt 2024-01-01"),
-        cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:00Z"))
-    );
-    assert_eq!(
-        ok("created gt '2024-01-01T00:00:00Z'"),
-        cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:00Z"))
-    );
+    assert_eq!(ok("created gt 2024-01-01"), cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:00Z")));
+    assert_eq!(ok("created gt '2024-01-01T00:00:00Z'"), cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:00Z")));
     // A fraction is dropped and the operator adjusted to mean the same on whole seconds.
-    assert_eq!(
-        ok("created ge 2024-01-01T00:00:05.5Z"),
-        cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:05Z"))
-    );
-    assert_eq!(
-        ok("created lt 2024-01-01T00:00:05.5Z"),
-        cmp("created", K::DateTime, S::Le, s("2024-01-01T00:00:05Z"))
-    );
-    assert_eq!(
-        ok("created gt 2024-01-01T00:00:05.5Z"),
-        cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:05Z"))
-    );
-    assert_eq!(
-        ok("created le 2024-01-01T00:00:05.5Z"),
-        cmp("created", K::DateTime, S::Le, s("2024-01-01T00:00:05Z"))
-    );
+    assert_eq!(ok("created ge 2024-01-01T00:00:05.5Z"), cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:05Z")));
+    assert_eq!(ok("created lt 2024-01-01T00:00:05.5Z"), cmp("created", K::DateTime, S::Le, s("2024-01-01T00:00:05Z")));
+    assert_eq!(ok("created gt 2024-01-01T00:00:05.5Z"), cmp("created", K::DateTime, S::Gt, s("2024-01-01T00:00:05Z")));
+    assert_eq!(ok("created le 2024-01-01T00:00:05.5Z"), cmp("created", K::DateTime, S::Le, s("2024-01-01T00:00:05Z")));
     assert_eq!(
         ok("created ge 2024-01-01T00:00:05.000Z"),
         cmp("created", K::DateTime, S::Ge, s("2024-01-01T00:00:05Z"))
     );
-    assert_eq!(
-        ok("deletedDateTime eq null"),
-        cmp("deletedDateTime", K::DateTime, S::Eq, Scalar::Null)
-    );
+    assert_eq!(ok("deletedDateTime eq null"), cmp("deletedDateTime", K::DateTime, S::Eq, Scalar::Null));
     assert_eq!(err("created gt 'yesterday'").code, "BadRequest");
 }
 
 #[test]
 fn the_id_is_a_guid_record_field() {
     let g = "8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff";
-    let want = Filter::Compare {
-        path: PropPath::id(),
-        kind: K::Guid,
-        op: S::Eq,
-        value: s(g),
-    };
+    let want = Filter::Compare { path: PropPath::id(), kind: K::Guid, op: S::Eq, value: s(g) };
     assert_eq!(ok(&format!("id eq '{}'", g.to_uppercase())), want);
     assert_eq!(ok(&format!("ID eq {g}")), want);
     let e = err("id eq 'not-a-guid'");
     assert_eq!(
         (e.status, e.code, e.message.as_str()),
-        (
-            400,
-            "Request_BadRequest",
-            "Invalid object identifier 'not-a-guid'."
-        )
+        (400, "Request_BadRequest", "Invalid object identifier 'not-a-guid'.")
     );
-    assert_eq!(
-        ok(&format!("id in ('{g}')")),
-        Filter::In {
-            path: PropPath::id(),
-            kind: K::Guid,
-            values: vec![s(g)]
-        }
-    );
+    assert_eq!(ok(&format!("id in ('{g}')")), Filter::In { path: PropPath::id(), kind: K::Guid, values: vec![s(g)] });
 }
 
 #[test]
 fn in_and_functions() {
     assert_eq!(
         ok("name in ('a', 'b')"),
-        Filter::In {
-            path: PropPath::of("name"),
-            kind: K::String,
-            values: vec![s("a"), s("b")]
-        }
+        Filter::In { path: PropPath::of("name"), kind: K::String, values: vec![s("a"), s("b")] }
     );
-    assert_eq!(
-        ok("startswith(name, 'Ad')"),
-        Filter::StartsWith {
-            path: PropPath::of("name"),
-            prefix: "Ad".into()
-        }
-    );
+    assert_eq!(ok("startswith(name, 'Ad')"), Filter::StartsWith { path: PropPath::of("name"), prefix: "Ad".into() });
     let c = run("endsWith(name, 'son')");
     assert_eq!(
         c.map(|c| (c.filter, c.advanced)),
-        Ok((
-            Filter::EndsWith {
-                path: PropPath::of("name"),
-                suffix: "son".into()
-            },
-            vec!["endsWith"]
-        ))
+        Ok((Filter::EndsWith { path: PropPath::of("name"), suffix: "son".into() }, vec!["endsWith"]))
     );
     assert_eq!(
         ok("startswith(name, 'A') eq false"),
-        Filter::Not(Box::new(Filter::StartsWith {
-            path: PropPath::of("name"),
-            prefix: "A".into()
-        }))
+        Filter::Not(Box::new(Filter::StartsWith { path: PropPath::of("name"), prefix: "A".into() }))
     );
     let e = err("contains(name, 'x')");
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        ("Request_UnsupportedQuery", "Unsupported query.")
-    );
+    assert_eq!((e.code, e.message.as_str()), ("Request_UnsupportedQuery", "Unsupported query."));
     assert_eq!(
         err("substringof('x', name)").message,
         "Invalid filter clause: An unknown function with name 'substringof' was found."
     );
-    assert_eq!(
-        err("startswith(count32, 'x')").code,
-        "Request_UnsupportedQuery"
-    );
+    assert_eq!(err("startswith(count32, 'x')").code, "Request_UnsupportedQuery");
     assert_eq!(err("startswith(name, 5)").code, "BadRequest");
     assert_eq!(err("startswith(name)").code, "BadRequest");
 }
@@ -282,10 +163,7 @@ fn logic_and_advanced_operators() {
         ]),
         cmp("enabled", K::Bool, S::Eq, Scalar::Bool(false)),
     ]);
-    assert_eq!(
-        c.map(|c| (c.filter, c.advanced)),
-        Ok((want, vec!["not", "ne"]))
-    );
+    assert_eq!(c.map(|c| (c.filter, c.advanced)), Ok((want, vec!["not", "ne"])));
     assert_eq!(run("name eq 'a'").map(|c| c.advanced), Ok(vec![]));
 }
 
@@ -307,19 +185,10 @@ fn lambdas() {
         ok("tags/any(t: startswith(t, 'smtp:'))"),
         Filter::Any {
             path: PropPath::of("tags"),
-            element: Some(Box::new(Filter::StartsWith {
-                path: PropPath::element(),
-                prefix: "smtp:".into()
-            }))
+            element: Some(Box::new(Filter::StartsWith { path: PropPath::element(), prefix: "smtp:".into() }))
         }
     );
-    assert_eq!(
-        ok("tags/any()"),
-        Filter::Any {
-            path: PropPath::of("tags"),
-            element: None
-        }
-    );
+    assert_eq!(ok("tags/any()"), Filter::Any { path: PropPath::of("tags"), element: None });
     assert_eq!(
         ok("skuIds/all(x: x ne 8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff)"),
         Filter::All {
@@ -337,12 +206,7 @@ fn lambdas() {
         Filter::Any {
             path: PropPath::of("profiles"),
             element: Some(Box::new(Filter::And(vec![
-                Filter::Compare {
-                    path: PropPath(vec!["password".into()]),
-                    kind: K::String,
-                    op: S::Eq,
-                    value: s("x")
-                },
+                Filter::Compare { path: PropPath(vec!["password".into()]), kind: K::String, op: S::Eq, value: s("x") },
                 Filter::Compare {
                     path: PropPath(vec!["forceChangePasswordNextSignIn".into()]),
                     kind: K::Bool,
@@ -354,30 +218,14 @@ fn lambdas() {
     );
     assert_eq!(
         ok("tags/$count eq 0"),
-        Filter::Not(Box::new(Filter::Any {
-            path: PropPath::of("tags"),
-            element: None
-        }))
+        Filter::Not(Box::new(Filter::Any { path: PropPath::of("tags"), element: None }))
     );
     // Lambdas need a collection; inside, only the range variable is in scope.
-    assert_eq!(
-        err("name/any(x: x eq 'a')").code,
-        "Request_UnsupportedQuery"
-    );
-    assert_eq!(
-        err("tags/any(x: name eq 'a')").code,
-        "Request_UnsupportedQuery"
-    );
+    assert_eq!(err("name/any(x: x eq 'a')").code, "Request_UnsupportedQuery");
+    assert_eq!(err("tags/any(x: name eq 'a')").code, "Request_UnsupportedQuery");
     assert_eq!(err("tags eq 'a'").code, "Request_UnsupportedQuery");
-    assert_eq!(
-        err("profiles/password eq 'a'").code,
-        "Request_UnsupportedQuery"
-    );
-    assert!(
-        err("profiles/any(p: p/nope eq 'a')")
-            .message
-            .contains("on type 'microsoft.graph.passwordProfile'")
-    );
+    assert_eq!(err("profiles/password eq 'a'").code, "Request_UnsupportedQuery");
+    assert!(err("profiles/any(p: p/nope eq 'a')").message.contains("on type 'microsoft.graph.passwordProfile'"));
 }
 
 #[test]
@@ -436,19 +284,14 @@ fn against_the_real_user_type() {
     let Some(user) = cerulean_schema::entity("user") else {
         return;
     };
-    let c =
-        parse_filter("userPrincipalName eq 'a@b.c' and proxyAddresses/any(p: p eq 'SMTP:a@b.c')")
-            .and_then(|e| compile_filter(&e, user));
+    let c = parse_filter("userPrincipalName eq 'a@b.c' and proxyAddresses/any(p: p eq 'SMTP:a@b.c')")
+        .and_then(|e| compile_filter(&e, user));
     assert!(c.is_ok(), "{c:?}");
-    let e = parse_filter("passwordProfile/password eq 'x'")
-        .and_then(|e| compile_filter(&e, user))
-        .err();
+    let e = parse_filter("passwordProfile/password eq 'x'").and_then(|e| compile_filter(&e, user)).err();
     assert_eq!(e.map(|e| e.code), Some("Request_UnsupportedQuery"));
     if cerulean_schema::complex("assignedLicense").is_some_and(|c| c.property("skuId").is_some()) {
-        let c = parse_filter(
-            "assignedLicenses/any(x: x/skuId eq 184EFA21-98C3-4E5D-95AB-D07053A96E67)",
-        )
-        .and_then(|e| compile_filter(&e, user));
+        let c = parse_filter("assignedLicenses/any(x: x/skuId eq 184EFA21-98C3-4E5D-95AB-D07053A96E67)")
+            .and_then(|e| compile_filter(&e, user));
         assert_eq!(
             c.map(|c| c.filter),
             Ok(Filter::Any {
@@ -466,22 +309,12 @@ fn against_the_real_user_type() {
 
 #[test]
 fn date_time_parser_edges() {
-    assert!(
-        parse_date_time("2024-01-01T00:00Z").is_some(),
-        "seconds are optional"
-    );
+    assert!(parse_date_time("2024-01-01T00:00Z").is_some(), "seconds are optional");
     assert!(parse_date_time("2024-01-01T00:00:00.123456789123Z").is_some());
     assert!(parse_date_time("2024-01-01T24:00:00Z").is_none());
-    assert!(
-        parse_date_time("2024-01-01T00:00:00").is_none(),
-        "an offset is required"
-    );
+    assert!(parse_date_time("2024-01-01T00:00:00").is_none(), "an offset is required");
     assert!(parse_date_time("2024-01-01T00:00:00+1:00").is_none());
     assert!(parse_date_time("２024-01-01T00:00:00Z").is_none());
     assert!(parse_date("2023-02-29").is_none());
-    assert_eq!(
-        parse_date_time("0001-01-01T00:30:00+01:00").and_then(normalise),
-        None,
-        "before year 1 once in UTC"
-    );
+    assert_eq!(parse_date_time("0001-01-01T00:30:00+01:00").and_then(normalise), None, "before year 1 once in UTC");
 }

@@ -32,11 +32,7 @@ impl std::error::Error for QueryError {}
 
 impl QueryError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> QueryError {
-        QueryError {
-            status,
-            code,
-            message: message.into(),
-        }
+        QueryError { status, code, message: message.into() }
     }
 
     /// 400 `BadRequest`.

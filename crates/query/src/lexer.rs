@@ -79,9 +79,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                     let (lit, next) = found?;
                     i = next;
                     Tok::Lit(lit)
-                } else if c.is_ascii_digit()
-                    || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
-                {
+                } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
                     let (lit, next) = number(&chars, i)?;
                     i = next;
                     Tok::Lit(lit)
@@ -102,10 +100,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                         Tok::Ident(word)
                     }
                 } else {
-                    return Err(LexError {
-                        pos: i,
-                        message: format!("character '{c}' is not valid"),
-                    });
+                    return Err(LexError { pos: i, message: format!("character '{c}' is not valid") });
                 }
             }
         };
@@ -130,10 +125,7 @@ fn string(chars: &[char], i: usize) -> Result<(String, usize), LexError> {
     loop {
         match chars.get(j) {
             None => {
-                return Err(LexError {
-                    pos: i,
-                    message: "unterminated string literal".into(),
-                });
+                return Err(LexError { pos: i, message: "unterminated string literal".into() });
             }
             Some('\'') if chars.get(j + 1) == Some(&'\'') => {
                 s.push('\'');
@@ -153,26 +145,17 @@ fn string(chars: &[char], i: usize) -> Result<(String, usize), LexError> {
 fn guid(chars: &[char], i: usize) -> Option<(Literal, usize)> {
     const LEN: usize = 36;
     let cand = chars.get(i..i + LEN)?;
-    if chars
-        .get(i + LEN)
-        .is_some_and(|c| is_ident_char(*c) || *c == '-')
-    {
+    if chars.get(i + LEN).is_some_and(|c| is_ident_char(*c) || *c == '-') {
         return None;
     }
     for (k, c) in cand.iter().enumerate() {
-        let ok = if matches!(k, 8 | 13 | 18 | 23) {
-            *c == '-'
-        } else {
-            c.is_ascii_hexdigit()
-        };
+        let ok = if matches!(k, 8 | 13 | 18 | 23) { *c == '-' } else { c.is_ascii_hexdigit() };
         if !ok {
             return None;
         }
     }
     let text: String = cand.iter().collect();
-    Uuid::parse_str(&text)
-        .ok()
-        .map(|u| (Literal::Guid(u), i + LEN))
+    Uuid::parse_str(&text).ok().map(|u| (Literal::Guid(u), i + LEN))
 }
 
 /// A bare `Edm.Date` (`2024-01-02`) or `Edm.DateTimeOffset` (`2024-01-02T03:04:05.123+01:00`)
@@ -180,9 +163,7 @@ fn guid(chars: &[char], i: usize) -> Option<(Literal, usize)> {
 /// [`crate::compile::parse_date_time`] so no invalid date (`2024-02-30`) reaches the tree.
 fn date_time(chars: &[char], i: usize) -> Option<Result<(Literal, usize), LexError>> {
     let digits = |from: usize, n: usize| -> bool {
-        chars
-            .get(from..from + n)
-            .is_some_and(|s| s.iter().all(|c| c.is_ascii_digit()))
+        chars.get(from..from + n).is_some_and(|s| s.iter().all(|c| c.is_ascii_digit()))
     };
     let at = |k: usize, c: char| chars.get(k) == Some(&c);
     if !(digits(i, 4) && at(i + 4, '-') && digits(i + 5, 2) && at(i + 7, '-') && digits(i + 8, 2)) {
@@ -218,10 +199,7 @@ fn date_time(chars: &[char], i: usize) -> Option<Result<(Literal, usize), LexErr
             _ => return None,
         }
     }
-    if chars
-        .get(j)
-        .is_some_and(|c| is_ident_char(*c) || *c == '.' || *c == ':')
-    {
+    if chars.get(j).is_some_and(|c| is_ident_char(*c) || *c == '.' || *c == ':') {
         return None;
     }
     let text: String = chars[i..j].iter().collect();
@@ -231,19 +209,9 @@ fn date_time(chars: &[char], i: usize) -> Option<Result<(Literal, usize), LexErr
         crate::compile::parse_date(&text).is_some()
     };
     if !valid {
-        return Some(Err(LexError {
-            pos: i,
-            message: format!("'{text}' is not a valid date or time"),
-        }));
+        return Some(Err(LexError { pos: i, message: format!("'{text}' is not a valid date or time") }));
     }
-    Some(Ok((
-        if is_dto {
-            Literal::DateTimeOffset(text)
-        } else {
-            Literal::Date(text)
-        },
-        j,
-    )))
+    Some(Ok((if is_dto { Literal::DateTimeOffset(text) } else { Literal::Date(text) }, j)))
 }
 
 /// An integer or decimal at `i` (optionally negative).
@@ -275,30 +243,21 @@ fn number(chars: &[char], i: usize) -> Result<(Literal, usize), LexError> {
         }
     }
     if chars.get(j).is_some_and(|c| is_ident_char(*c)) {
-        return Err(LexError {
-            pos: j,
-            message: format!("character '{}' is not valid", chars[j]),
-        });
+        return Err(LexError { pos: j, message: format!("character '{}' is not valid", chars[j]) });
     }
     let text: String = chars[i..j].iter().collect();
     let lit = if decimal {
         match text.parse::<f64>() {
             Ok(d) if d.is_finite() => Literal::Decimal(d),
             _ => {
-                return Err(LexError {
-                    pos: i,
-                    message: format!("the number '{text}' is out of range"),
-                });
+                return Err(LexError { pos: i, message: format!("the number '{text}' is out of range") });
             }
         }
     } else {
         match text.parse::<i64>() {
             Ok(n) => Literal::Int(n),
             Err(_) => {
-                return Err(LexError {
-                    pos: i,
-                    message: format!("the number '{text}' is out of range"),
-                });
+                return Err(LexError { pos: i, message: format!("the number '{text}' is out of range") });
             }
         }
     };
@@ -310,57 +269,33 @@ mod tests {
     use super::*;
 
     fn lits(text: &str) -> Vec<Tok> {
-        tokenize(text)
-            .map(|t| t.into_iter().map(|t| t.tok).collect())
-            .unwrap_or_default()
+        tokenize(text).map(|t| t.into_iter().map(|t| t.tok).collect()).unwrap_or_default()
     }
 
     #[test]
     fn guids_dates_and_numbers_are_told_apart() {
         let g = "8a7f1c2e-0b1d-4c3e-9f00-aabbccddeeff";
-        assert_eq!(
-            lits(g),
-            vec![Tok::Lit(Literal::Guid(
-                Uuid::parse_str(g).unwrap_or_default()
-            ))]
-        );
-        assert_eq!(
-            lits("2024-01-02"),
-            vec![Tok::Lit(Literal::Date("2024-01-02".into()))]
-        );
+        assert_eq!(lits(g), vec![Tok::Lit(Literal::Guid(Uuid::parse_str(g).unwrap_or_default()))]);
+        assert_eq!(lits("2024-01-02"), vec![Tok::Lit(Literal::Date("2024-01-02".into()))]);
         assert_eq!(
             lits("2024-01-02T03:04:05.123+01:00"),
-            vec![Tok::Lit(Literal::DateTimeOffset(
-                "2024-01-02T03:04:05.123+01:00".into()
-            ))]
+            vec![Tok::Lit(Literal::DateTimeOffset("2024-01-02T03:04:05.123+01:00".into()))]
         );
         assert_eq!(lits("-12"), vec![Tok::Lit(Literal::Int(-12))]);
         assert_eq!(lits("1.5e3"), vec![Tok::Lit(Literal::Decimal(1500.0))]);
-        assert_eq!(
-            lits("'it''s'"),
-            vec![Tok::Lit(Literal::String("it's".into()))]
-        );
-        assert_eq!(
-            lits("NULL True"),
-            vec![Tok::Lit(Literal::Null), Tok::Lit(Literal::Bool(true))]
-        );
+        assert_eq!(lits("'it''s'"), vec![Tok::Lit(Literal::String("it's".into()))]);
+        assert_eq!(lits("NULL True"), vec![Tok::Lit(Literal::Null), Tok::Lit(Literal::Bool(true))]);
     }
 
     #[test]
     fn errors_carry_positions() {
         assert_eq!(
             tokenize("a eq %27x").map(|_| ()),
-            Err(LexError {
-                pos: 5,
-                message: "character '%' is not valid".into()
-            })
+            Err(LexError { pos: 5, message: "character '%' is not valid".into() })
         );
         assert_eq!(tokenize("a eq 'x").map(|_| ()).map_err(|e| e.pos), Err(5));
         assert!(tokenize("99999999999999999999").is_err());
-        assert!(
-            tokenize("2024-13-01").is_err(),
-            "month 13 is not a date, and not a number either"
-        );
+        assert!(tokenize("2024-13-01").is_err(), "month 13 is not a date, and not a number either");
         assert!(tokenize("12abc").is_err());
     }
 }

@@ -50,8 +50,8 @@ pub use ast::{Expr, LambdaKind, Literal};
 pub use compile::{CompiledFilter, compile_filter};
 pub use error::QueryError;
 pub use options::{
-    Context, DEFAULT_TOP, Expand, ListOptions, MAX_TOP, check_count_segment, parse_expand,
-    parse_list_options, parse_orderby, parse_select, parse_top,
+    Context, DEFAULT_TOP, Expand, ListOptions, MAX_TOP, check_count_segment, parse_expand, parse_list_options,
+    parse_orderby, parse_select, parse_top,
 };
 pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
 pub use search::{SearchExpr, compile_search, parse_search, search_terms};

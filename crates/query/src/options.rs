@@ -65,16 +65,7 @@ impl ListOptions {
 }
 
 /// The options this module reads, by canonical name.
-const KNOWN: &[&str] = &[
-    "filter",
-    "search",
-    "orderby",
-    "select",
-    "top",
-    "count",
-    "skiptoken",
-    "expand",
-];
+const KNOWN: &[&str] = &["filter", "search", "orderby", "select", "top", "count", "skiptoken", "expand"];
 /// `$` options accepted and ignored (`$format=json` is what Graph serves anyway).
 const IGNORED: &[&str] = &["format"];
 
@@ -83,9 +74,7 @@ pub fn check_count_segment(ctx: &Context) -> Result<(), QueryError> {
     if ctx.consistency_eventual {
         Ok(())
     } else {
-        Err(QueryError::request_bad_request(
-            "$count is not currently supported.",
-        ))
+        Err(QueryError::request_bad_request("$count is not currently supported."))
     }
 }
 
@@ -115,23 +104,12 @@ pub fn parse_list_options(
                 raw[i] = Some(value.as_str());
             }
             None if dollar && !IGNORED.iter().any(|k| k.eq_ignore_ascii_case(name)) => {
-                return Err(QueryError::bad_request(format!(
-                    "The query parameter '{key}' is not supported."
-                )));
+                return Err(QueryError::bad_request(format!("The query parameter '{key}' is not supported.")));
             }
             None => {}
         }
     }
-    let [
-        filter,
-        search,
-        orderby,
-        select,
-        top,
-        count,
-        skiptoken,
-        expand,
-    ] = raw;
+    let [filter, search, orderby, select, top, count, skiptoken, expand] = raw;
     let mut out = ListOptions::default();
 
     let count_requested = match count.map(str::trim) {
@@ -177,9 +155,7 @@ pub fn parse_list_options(
     if let Some(text) = orderby {
         out.order = parse_orderby(text, entity)?;
         if filter.is_some() && !advanced {
-            return Err(QueryError::unsupported(
-                "Sorting not supported for current query.",
-            ));
+            return Err(QueryError::unsupported("Sorting not supported for current query."));
         }
     }
     if let Some(token) = skiptoken {
@@ -234,11 +210,7 @@ pub fn parse_select(text: &str, entity: &EntityType) -> Result<Option<Vec<String
             if let Some(p) = entity.property(name) {
                 return Ok(p.name);
             }
-            Err(unselectable(
-                name,
-                entity.name,
-                entity.navigation_property(name).is_some(),
-            ))
+            Err(unselectable(name, entity.name, entity.navigation_property(name).is_some()))
         },
         || entity.all_properties(),
     )
@@ -310,25 +282,15 @@ pub fn parse_orderby(text: &str, entity: &EntityType) -> Result<Vec<OrderKey>, Q
         let mut segments = name.split('/');
         let first = segments.next().unwrap_or_default();
         let Some(prop) = entity.property(first) else {
-            return Err(QueryError::bad_request(unknown_property_text(
-                first,
-                entity.name,
-            )));
+            return Err(QueryError::bad_request(unknown_property_text(first, entity.name)));
         };
         let unsortable = || {
-            QueryError::unsupported(format!(
-                "Unsupported sort property '{name}' for '{}'.",
-                resource_name(entity.name)
-            ))
+            QueryError::unsupported(format!("Unsupported sort property '{name}' for '{}'.", resource_name(entity.name)))
         };
         if !prop.is(Flags::SORT) || prop.collection {
             return Err(unsortable());
         }
-        let mut path = if prop.name == "id" {
-            PropPath::id()
-        } else {
-            PropPath::of(prop.name)
-        };
+        let mut path = if prop.name == "id" { PropPath::id() } else { PropPath::of(prop.name) };
         let mut ty = prop.ty;
         for seg in segments {
             let EdmType::Complex(cname) = ty else {
@@ -343,11 +305,7 @@ pub fn parse_orderby(text: &str, entity: &EntityType) -> Result<Vec<OrderKey>, Q
             path.0.push(member.name.to_string());
             ty = member.ty;
         }
-        let kind = if path.is_id() {
-            Some(ValueKind::Guid)
-        } else {
-            kind_of(ty)
-        };
+        let kind = if path.is_id() { Some(ValueKind::Guid) } else { kind_of(ty) };
         let Some(kind) = kind else {
             return Err(unsortable());
         };
@@ -357,11 +315,7 @@ pub fn parse_orderby(text: &str, entity: &EntityType) -> Result<Vec<OrderKey>, Q
                 path.0.join("/")
             )));
         }
-        keys.push(OrderKey {
-            path,
-            kind,
-            descending,
-        });
+        keys.push(OrderKey { path, kind, descending });
     }
     Ok(keys)
 }
@@ -369,11 +323,7 @@ pub fn parse_orderby(text: &str, entity: &EntityType) -> Result<Vec<OrderKey>, Q
 /// `$expand`: navigation properties, each optionally with `($select=...)`.
 pub fn parse_expand(text: &str, entity: &EntityType) -> Result<Vec<Expand>, QueryError> {
     let mut out: Vec<Expand> = Vec::new();
-    for item in split_top_level(text)
-        .into_iter()
-        .map(str::trim)
-        .filter(|i| !i.is_empty())
-    {
+    for item in split_top_level(text).into_iter().map(str::trim).filter(|i| !i.is_empty()) {
         let (name, nested) = match item.split_once('(') {
             Some((name, rest)) => match rest.strip_suffix(')') {
                 Some(inner) => (name.trim(), Some(inner)),
@@ -386,18 +336,10 @@ pub fn parse_expand(text: &str, entity: &EntityType) -> Result<Vec<Expand>, Quer
             None => (item, None),
         };
         let Some(nav) = entity.navigation_property(name) else {
-            return Err(QueryError::bad_request(unknown_property_text(
-                name,
-                entity.name,
-            )));
+            return Err(QueryError::bad_request(unknown_property_text(name, entity.name)));
         };
         let mut select = None;
-        for option in nested
-            .into_iter()
-            .flat_map(|n| n.split(';'))
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-        {
+        for option in nested.into_iter().flat_map(|n| n.split(';')).map(str::trim).filter(|o| !o.is_empty()) {
             let (key, value) = option.split_once('=').unwrap_or((option, ""));
             let key = key.trim();
             if !key.trim_start_matches('$').eq_ignore_ascii_case("select") {
@@ -408,10 +350,7 @@ pub fn parse_expand(text: &str, entity: &EntityType) -> Result<Vec<Expand>, Quer
             select = parse_nested_select(value, nav.target)?;
         }
         if out.iter().any(|e| e.property == nav.name) {
-            return Err(QueryError::bad_request(format!(
-                "Duplicate navigation property '{}' in $expand.",
-                nav.name
-            )));
+            return Err(QueryError::bad_request(format!("Duplicate navigation property '{}' in $expand.", nav.name)));
         }
         out.push(Expand {
             property: nav.name.to_string(),
@@ -427,11 +366,8 @@ pub fn parse_expand(text: &str, entity: &EntityType) -> Result<Vec<Expand>, Quer
 /// memberOf) whose items are users, groups, ...; Graph accepts their properties there, so a
 /// name is valid if the target type or any type derived from it declares it.
 fn parse_nested_select(text: &str, target: &str) -> Result<Option<Vec<String>>, QueryError> {
-    let family: Vec<&'static EntityType> = cerulean_schema::entities::ALL
-        .iter()
-        .copied()
-        .filter(|e| e.is_a(target))
-        .collect();
+    let family: Vec<&'static EntityType> =
+        cerulean_schema::entities::ALL.iter().copied().filter(|e| e.is_a(target)).collect();
     let Some(root) = cerulean_schema::entity(target) else {
         return Err(QueryError::unsupported_query());
     };

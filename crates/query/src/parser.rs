@@ -46,22 +46,11 @@ pub fn parse_filter(text: &str) -> Result<Expr, QueryError> {
 
 /// [`parse_filter`] without the Graph error shaping (and without the length bound).
 pub fn parse_syntax(text: &str) -> Result<Expr, SyntaxError> {
-    let toks = tokenize(text).map_err(|e| SyntaxError {
-        pos: e.pos,
-        message: e.message,
-    })?;
-    let mut p = Parser {
-        toks,
-        i: 0,
-        depth: 0,
-        end: text.chars().count(),
-    };
+    let toks = tokenize(text).map_err(|e| SyntaxError { pos: e.pos, message: e.message })?;
+    let mut p = Parser { toks, i: 0, depth: 0, end: text.chars().count() };
     let expr = p.or()?;
     if let Some(t) = p.peek() {
-        return Err(SyntaxError {
-            pos: t.pos,
-            message: format!("unexpected {}", describe(&t.tok)),
-        });
+        return Err(SyntaxError { pos: t.pos, message: format!("unexpected {}", describe(&t.tok)) });
     }
     Ok(expr)
 }
@@ -110,10 +99,7 @@ impl Parser {
             Some(t) => format!("expected {expected} but found {}", describe(&t.tok)),
             None => format!("expected {expected} but the text ended"),
         };
-        Err(SyntaxError {
-            pos: self.pos(),
-            message,
-        })
+        Err(SyntaxError { pos: self.pos(), message })
     }
 
     /// Consumes the keyword `word` (any case) if it is next.
@@ -136,11 +122,7 @@ impl Parser {
     }
 
     fn expect(&mut self, tok: &Tok, what: &str) -> PResult<()> {
-        if self.eat(tok) {
-            Ok(())
-        } else {
-            self.error(what)
-        }
+        if self.eat(tok) { Ok(()) } else { self.error(what) }
     }
 
     fn enter(&mut self) -> PResult<()> {
@@ -165,11 +147,7 @@ impl Parser {
             items.push(self.and()?);
         }
         self.leave();
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> PResult<Expr> {
@@ -177,11 +155,7 @@ impl Parser {
         while self.eat_keyword("and") {
             items.push(self.comparison()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::And(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
     fn comparison(&mut self) -> PResult<Expr> {
@@ -193,11 +167,7 @@ impl Parser {
         if let Some(op) = op {
             self.i += 1;
             let right = self.unary()?;
-            return Ok(Expr::Compare {
-                op,
-                left: Box::new(left),
-                right: Box::new(right),
-            });
+            return Ok(Expr::Compare { op, left: Box::new(left), right: Box::new(right) });
         }
         if self.eat_keyword("in") {
             self.expect(&Tok::LParen, "'(' after 'in'")?;
@@ -215,10 +185,7 @@ impl Parser {
                 }
             }
             self.expect(&Tok::RParen, "',' or ')' in the 'in' list")?;
-            return Ok(Expr::In {
-                left: Box::new(left),
-                values,
-            });
+            return Ok(Expr::In { left: Box::new(left), values });
         }
         Ok(left)
     }
@@ -271,10 +238,7 @@ impl Parser {
             }
             self.expect(&Tok::RParen, "',' or ')' after a function argument")?;
         }
-        Ok(Expr::Call {
-            name: name.to_ascii_lowercase(),
-            args,
-        })
+        Ok(Expr::Call { name: name.to_ascii_lowercase(), args })
     }
 
     /// The rest of a path whose first segment is `first`; ends in a lambda if a segment is
@@ -306,11 +270,7 @@ impl Parser {
     /// The inside of `path/any(` or `path/all(`, the parenthesis already consumed.
     fn lambda(&mut self, path: Vec<String>, kind: LambdaKind) -> PResult<Expr> {
         if kind == LambdaKind::Any && self.eat(&Tok::RParen) {
-            return Ok(Expr::Lambda {
-                path,
-                kind,
-                body: None,
-            });
+            return Ok(Expr::Lambda { path, kind, body: None });
         }
         let var = match self.peek_tok() {
             Some(Tok::Ident(v)) if !is_reserved(v) => v.clone(),
@@ -320,11 +280,7 @@ impl Parser {
         self.expect(&Tok::Colon, "':' after the range variable")?;
         let body = self.or()?;
         self.expect(&Tok::RParen, "')' closing the lambda")?;
-        Ok(Expr::Lambda {
-            path,
-            kind,
-            body: Some((var, Box::new(body))),
-        })
+        Ok(Expr::Lambda { path, kind, body: Some((var, Box::new(body))) })
     }
 }
 
@@ -350,11 +306,7 @@ mod tests {
     }
 
     fn cmp(op: CmpOp, l: Expr, r: Expr) -> Expr {
-        Expr::Compare {
-            op,
-            left: Box::new(l),
-            right: Box::new(r),
-        }
+        Expr::Compare { op, left: Box::new(l), right: Box::new(r) }
     }
 
     fn s(v: &str) -> Expr {
@@ -372,10 +324,7 @@ mod tests {
             ("le", CmpOp::Le),
             ("EQ", CmpOp::Eq),
         ] {
-            assert_eq!(
-                p(&format!("a {word} 1")),
-                cmp(op, path("a"), lit(Literal::Int(1)))
-            );
+            assert_eq!(p(&format!("a {word} 1")), cmp(op, path("a"), lit(Literal::Int(1))));
         }
         assert_eq!(
             p("a in ('x', 'y')"),
@@ -398,22 +347,12 @@ mod tests {
             ("3.25", Literal::Decimal(3.25)),
             ("'O''Brien'", Literal::String("O'Brien".into())),
             (g, Literal::Guid(Uuid::parse_str(g).unwrap_or_default())),
-            (
-                "2024-01-01T00:00:00Z",
-                Literal::DateTimeOffset("2024-01-01T00:00:00Z".into()),
-            ),
-            (
-                "2024-01-01T00:00:00.1234567-05:30",
-                Literal::DateTimeOffset("2024-01-01T00:00:00.1234567-05:30".into()),
-            ),
+            ("2024-01-01T00:00:00Z", Literal::DateTimeOffset("2024-01-01T00:00:00Z".into())),
+            ("2024-01-01T00:00:00.1234567-05:30", Literal::DateTimeOffset("2024-01-01T00:00:00.1234567-05:30".into())),
             ("2024-01-01", Literal::Date("2024-01-01".into())),
         ];
         for (text, l) in cases {
-            assert_eq!(
-                p(&format!("a eq {text}")),
-                cmp(CmpOp::Eq, path("a"), lit(l)),
-                "{text}"
-            );
+            assert_eq!(p(&format!("a eq {text}")), cmp(CmpOp::Eq, path("a"), lit(l)), "{text}");
         }
     }
 
@@ -431,18 +370,8 @@ mod tests {
             ])
         );
         // not binds tighter than eq, as OData specifies.
-        assert_eq!(
-            p("not a eq true"),
-            cmp(
-                CmpOp::Eq,
-                Expr::Not(Box::new(path("a"))),
-                lit(Literal::Bool(true))
-            )
-        );
-        assert_eq!(
-            p("NOT (a eq 1)"),
-            Expr::Not(Box::new(cmp(CmpOp::Eq, path("a"), lit(Literal::Int(1)))))
-        );
+        assert_eq!(p("not a eq true"), cmp(CmpOp::Eq, Expr::Not(Box::new(path("a"))), lit(Literal::Bool(true))));
+        assert_eq!(p("NOT (a eq 1)"), Expr::Not(Box::new(cmp(CmpOp::Eq, path("a"), lit(Literal::Int(1))))));
         // Parentheses group.
         assert_eq!(
             p("(a eq 1 or b eq 2) and c eq 3"),
@@ -460,15 +389,9 @@ mod tests {
     fn functions_paths_and_lambdas() {
         assert_eq!(
             p("startsWith(displayName,'Ad')"),
-            Expr::Call {
-                name: "startswith".into(),
-                args: vec![path("displayName"), s("Ad")]
-            }
+            Expr::Call { name: "startswith".into(), args: vec![path("displayName"), s("Ad")] }
         );
-        assert_eq!(
-            p("passwordProfile/password eq 'x'"),
-            cmp(CmpOp::Eq, path("passwordProfile/password"), s("x"))
-        );
+        assert_eq!(p("passwordProfile/password eq 'x'"), cmp(CmpOp::Eq, path("passwordProfile/password"), s("x")));
         assert_eq!(
             p("assignedLicenses/any(x:x/skuId eq 184efa21-98c3-4e5d-95ab-d07053a96e67)"),
             Expr::Lambda {
@@ -479,21 +402,14 @@ mod tests {
                     Box::new(cmp(
                         CmpOp::Eq,
                         path("x/skuId"),
-                        lit(Literal::Guid(
-                            Uuid::parse_str("184efa21-98c3-4e5d-95ab-d07053a96e67")
-                                .unwrap_or_default()
-                        ))
+                        lit(Literal::Guid(Uuid::parse_str("184efa21-98c3-4e5d-95ab-d07053a96e67").unwrap_or_default()))
                     ))
                 ))
             }
         );
         assert_eq!(
             p("proxyAddresses/any()"),
-            Expr::Lambda {
-                path: vec!["proxyAddresses".into()],
-                kind: LambdaKind::Any,
-                body: None
-            }
+            Expr::Lambda { path: vec!["proxyAddresses".into()], kind: LambdaKind::Any, body: None }
         );
         assert_eq!(
             p("proxyAddresses/any (p:endsWith(p, 'contoso.com'))"),
@@ -502,10 +418,7 @@ mod tests {
                 kind: LambdaKind::Any,
                 body: Some((
                     "p".into(),
-                    Box::new(Expr::Call {
-                        name: "endswith".into(),
-                        args: vec![path("p"), s("contoso.com")]
-                    })
+                    Box::new(Expr::Call { name: "endswith".into(), args: vec![path("p"), s("contoso.com")] })
                 ))
             }
         );
@@ -514,10 +427,7 @@ mod tests {
             Expr::Lambda {
                 path: vec!["groupTypes".into()],
                 kind: LambdaKind::All,
-                body: Some((
-                    "g".into(),
-                    Box::new(cmp(CmpOp::Eq, path("g"), s("Unified")))
-                ))
+                body: Some(("g".into(), Box::new(cmp(CmpOp::Eq, path("g"), s("Unified")))))
             }
         );
     }
@@ -538,22 +448,10 @@ mod tests {
             e.message,
             "Invalid filter clause: Syntax error: expected an expression but the text ended at position 14 in 'displayName eq'."
         );
-        assert!(
-            err("startswith(displayName,%27Ka%27)")
-                .message
-                .contains("character '%' is not valid at position 23")
-        );
-        assert!(
-            err("a eq 1 eq 2")
-                .message
-                .contains("unexpected 'eq' at position 7")
-        );
+        assert!(err("startswith(displayName,%27Ka%27)").message.contains("character '%' is not valid at position 23"));
+        assert!(err("a eq 1 eq 2").message.contains("unexpected 'eq' at position 7"));
         assert!(err("(a eq 1").message.contains("expected ')'"));
-        assert!(
-            err("a in ()")
-                .message
-                .contains("a literal in the 'in' list")
-        );
+        assert!(err("a in ()").message.contains("a literal in the 'in' list"));
         assert!(err("a/all()").message.contains("range variable"));
         assert!(err("a eq 1 and").message.contains("expected an expression"));
         assert!(err("").message.contains("position 0"));

@@ -36,10 +36,7 @@ enum Tok {
 }
 
 fn syntax(text: &str, pos: usize, what: impl std::fmt::Display) -> QueryError {
-    QueryError::bad_request(format!(
-        "Syntax error: {what} at position {pos} in '{}'.",
-        excerpt(text)
-    ))
+    QueryError::bad_request(format!("Syntax error: {what} at position {pos} in '{}'.", excerpt(text)))
 }
 
 fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
@@ -89,10 +86,7 @@ fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
             }
             _ => {
                 let mut j = i;
-                while chars
-                    .get(j)
-                    .is_some_and(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '"'))
-                {
+                while chars.get(j).is_some_and(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '"')) {
                     j += 1;
                 }
                 let word: String = chars[i..j].iter().collect();
@@ -100,11 +94,7 @@ fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
                     "AND" => out.push((Tok::And, i)),
                     "OR" => out.push((Tok::Or, i)),
                     _ => {
-                        return Err(syntax(
-                            text,
-                            i,
-                            format_args!("character '{c}' is not valid"),
-                        ));
+                        return Err(syntax(text, i, format_args!("character '{c}' is not valid")));
                     }
                 }
                 i = j;
@@ -122,12 +112,7 @@ pub fn parse_search(text: &str) -> Result<SearchExpr, QueryError> {
         )));
     }
     let toks = tokenize(text)?;
-    let mut p = Parser {
-        text,
-        toks,
-        i: 0,
-        depth: 0,
-    };
+    let mut p = Parser { text, toks, i: 0, depth: 0 };
     let e = p.or()?;
     if let Some((_, pos)) = p.toks.get(p.i) {
         return Err(syntax(text, *pos, "unexpected token"));
@@ -144,9 +129,7 @@ struct Parser<'t> {
 
 impl Parser<'_> {
     fn pos(&self) -> usize {
-        self.toks
-            .get(self.i)
-            .map_or(self.text.chars().count(), |t| t.1)
+        self.toks.get(self.i).map_or(self.text.chars().count(), |t| t.1)
     }
 
     fn peek(&self) -> Option<&Tok> {
@@ -156,11 +139,7 @@ impl Parser<'_> {
     fn or(&mut self) -> Result<SearchExpr, QueryError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(syntax(
-                self.text,
-                self.pos(),
-                format_args!("nested more than {MAX_DEPTH} levels deep"),
-            ));
+            return Err(syntax(self.text, self.pos(), format_args!("nested more than {MAX_DEPTH} levels deep")));
         }
         let mut items = vec![self.and()?];
         while self.peek() == Some(&Tok::Or) {
@@ -168,11 +147,7 @@ impl Parser<'_> {
             items.push(self.and()?);
         }
         self.depth -= 1;
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            SearchExpr::Or(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { SearchExpr::Or(items) })
     }
 
     fn and(&mut self) -> Result<SearchExpr, QueryError> {
@@ -185,11 +160,7 @@ impl Parser<'_> {
             }
             items.push(self.primary()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            SearchExpr::And(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { SearchExpr::And(items) })
     }
 
     fn primary(&mut self) -> Result<SearchExpr, QueryError> {
@@ -210,40 +181,19 @@ impl Parser<'_> {
                     return Err(syntax(
                         self.text,
                         pos,
-                        format_args!(
-                            "the clause \"{c}\" names no property (write \"property:text\")"
-                        ),
+                        format_args!("the clause \"{c}\" names no property (write \"property:text\")"),
                     ));
                 };
                 let property = property.trim();
-                if property.is_empty()
-                    || !property
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    return Err(syntax(
-                        self.text,
-                        pos,
-                        format_args!("'{property}' is not a property name"),
-                    ));
+                if property.is_empty() || !property.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(syntax(self.text, pos, format_args!("'{property}' is not a property name")));
                 }
                 if text.trim().is_empty() {
-                    return Err(syntax(
-                        self.text,
-                        pos,
-                        format_args!("the clause \"{c}\" has no text to search for"),
-                    ));
+                    return Err(syntax(self.text, pos, format_args!("the clause \"{c}\" has no text to search for")));
                 }
-                Ok(SearchExpr::Clause {
-                    property: property.to_string(),
-                    text: text.to_string(),
-                })
+                Ok(SearchExpr::Clause { property: property.to_string(), text: text.to_string() })
             }
-            _ => Err(syntax(
-                self.text,
-                pos,
-                "expected a quoted \"property:text\" clause or '('",
-            )),
+            _ => Err(syntax(self.text, pos, "expected a quoted \"property:text\" clause or '('")),
         }
     }
 }
@@ -265,8 +215,7 @@ pub fn search_terms(text: &str) -> Vec<String> {
             continue;
         }
         if let Some(p) = prev {
-            let boundary =
-                (p.is_numeric() != c.is_numeric()) || (p.is_lowercase() && c.is_uppercase());
+            let boundary = (p.is_numeric() != c.is_numeric()) || (p.is_lowercase() && c.is_uppercase());
             if boundary && !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
@@ -283,24 +232,15 @@ pub fn search_terms(text: &str) -> Vec<String> {
 /// Compiles a parsed `$search` for objects of type `entity`.
 pub fn compile_search(expr: &SearchExpr, entity: &EntityType) -> Result<Filter, QueryError> {
     match expr {
-        SearchExpr::And(items) => Ok(Filter::And(
-            items
-                .iter()
-                .map(|i| compile_search(i, entity))
-                .collect::<Result<_, _>>()?,
-        )),
-        SearchExpr::Or(items) => Ok(Filter::Or(
-            items
-                .iter()
-                .map(|i| compile_search(i, entity))
-                .collect::<Result<_, _>>()?,
-        )),
+        SearchExpr::And(items) => {
+            Ok(Filter::And(items.iter().map(|i| compile_search(i, entity)).collect::<Result<_, _>>()?))
+        }
+        SearchExpr::Or(items) => {
+            Ok(Filter::Or(items.iter().map(|i| compile_search(i, entity)).collect::<Result<_, _>>()?))
+        }
         SearchExpr::Clause { property, text } => {
             let Some(prop) = entity.property(property) else {
-                return Err(QueryError::bad_request(unknown_property_text(
-                    property,
-                    entity.name,
-                )));
+                return Err(QueryError::bad_request(unknown_property_text(property, entity.name)));
             };
             let stringy = matches!(prop.ty, EdmType::String | EdmType::Enum(_));
             if !stringy || prop.name == "id" || prop.is(Flags::WRITE_ONLY) {
@@ -310,17 +250,11 @@ pub fn compile_search(expr: &SearchExpr, entity: &EntityType) -> Result<Filter, 
             if prop.is(Flags::SEARCH) && !prop.collection {
                 let mut terms: Vec<Filter> = search_terms(text)
                     .into_iter()
-                    .map(|term| Filter::WordPrefix {
-                        path: path.clone(),
-                        term,
-                    })
+                    .map(|term| Filter::WordPrefix { path: path.clone(), term })
                     .collect();
                 return Ok(match terms.len() {
                     // Only symbols: search for them as written.
-                    0 => Filter::WordPrefix {
-                        path,
-                        term: text.trim().to_lowercase(),
-                    },
+                    0 => Filter::WordPrefix { path, term: text.trim().to_lowercase() },
                     1 => terms.remove(0),
                     _ => Filter::And(terms),
                 });
@@ -330,13 +264,7 @@ pub fn compile_search(expr: &SearchExpr, entity: &EntityType) -> Result<Filter, 
             }
             let prefix = text.clone();
             Ok(if prop.collection {
-                Filter::Any {
-                    path,
-                    element: Some(Box::new(Filter::StartsWith {
-                        path: PropPath::element(),
-                        prefix,
-                    })),
-                }
+                Filter::Any { path, element: Some(Box::new(Filter::StartsWith { path: PropPath::element(), prefix })) }
             } else {
                 Filter::StartsWith { path, prefix }
             })
@@ -353,18 +281,12 @@ mod tests {
     }
 
     fn clause(p: &str, t: &str) -> SearchExpr {
-        SearchExpr::Clause {
-            property: p.into(),
-            text: t.into(),
-        }
+        SearchExpr::Clause { property: p.into(), text: t.into() }
     }
 
     #[test]
     fn grammar() {
-        assert_eq!(
-            parse_search("\"displayName:foo\""),
-            Ok(clause("displayName", "foo"))
-        );
+        assert_eq!(parse_search("\"displayName:foo\""), Ok(clause("displayName", "foo")));
         assert_eq!(
             parse_search("\"displayName:a\" OR \"mail:b\" AND \"x:c\""),
             Ok(SearchExpr::Or(vec![
@@ -374,10 +296,7 @@ mod tests {
         );
         assert_eq!(
             parse_search("(\"a:1\" OR \"b:2\") \"c:3\""),
-            Ok(SearchExpr::And(vec![
-                SearchExpr::Or(vec![clause("a", "1"), clause("b", "2")]),
-                clause("c", "3")
-            ]))
+            Ok(SearchExpr::And(vec![SearchExpr::Or(vec![clause("a", "1"), clause("b", "2")]), clause("c", "3")]))
         );
         assert_eq!(
             parse_search(r#""displayName:say \"hi\" \\ there: now""#),
@@ -387,22 +306,11 @@ mod tests {
 
     #[test]
     fn syntax_errors() {
-        let e = parse_search("displayName:foo")
-            .err()
-            .unwrap_or_else(|| QueryError::bad_request(""));
+        let e = parse_search("displayName:foo").err().unwrap_or_else(|| QueryError::bad_request(""));
         assert_eq!(e.code, "BadRequest");
-        assert_eq!(
-            e.message,
-            "Syntax error: character 'd' is not valid at position 0 in 'displayName:foo'."
-        );
-        assert!(
-            parse_search("\"a:b\" or \"c:d\"").is_err(),
-            "operators must be upper-case"
-        );
-        assert!(
-            parse_search("\"foo\"").is_err(),
-            "a clause names its property"
-        );
+        assert_eq!(e.message, "Syntax error: character 'd' is not valid at position 0 in 'displayName:foo'.");
+        assert!(parse_search("\"a:b\" or \"c:d\"").is_err(), "operators must be upper-case");
+        assert!(parse_search("\"foo\"").is_err(), "a clause names its property");
         assert!(parse_search("\"displayName:\"").is_err());
         assert!(parse_search("\"a:b").is_err());
         assert!(parse_search("(\"a:b\"").is_err());
@@ -423,56 +331,34 @@ mod tests {
 
     #[test]
     fn compiles_to_word_prefixes_or_startswith() {
-        let e = parse_search("\"displayName:OneVideo\" OR \"mailNickname:one\"")
-            .unwrap_or_else(|_| clause("", ""));
+        let e = parse_search("\"displayName:OneVideo\" OR \"mailNickname:one\"").unwrap_or_else(|_| clause("", ""));
         assert_eq!(
             compile_search(&e, user()),
             Ok(Filter::Or(vec![
                 Filter::And(vec![
-                    Filter::WordPrefix {
-                        path: PropPath::of("displayName"),
-                        term: "one".into()
-                    },
-                    Filter::WordPrefix {
-                        path: PropPath::of("displayName"),
-                        term: "video".into()
-                    },
+                    Filter::WordPrefix { path: PropPath::of("displayName"), term: "one".into() },
+                    Filter::WordPrefix { path: PropPath::of("displayName"), term: "video".into() },
                 ]),
-                Filter::StartsWith {
-                    path: PropPath::of("mailNickname"),
-                    prefix: "one".into()
-                },
+                Filter::StartsWith { path: PropPath::of("mailNickname"), prefix: "one".into() },
             ]))
         );
         assert_eq!(
             compile_search(&clause("DISPLAYNAME", "Ad"), user()),
-            Ok(Filter::WordPrefix {
-                path: PropPath::of("displayName"),
-                term: "ad".into()
-            })
+            Ok(Filter::WordPrefix { path: PropPath::of("displayName"), term: "ad".into() })
         );
         assert_eq!(
             compile_search(&clause("proxyAddresses", "smtp:"), user()),
             Ok(Filter::Any {
                 path: PropPath::of("proxyAddresses"),
-                element: Some(Box::new(Filter::StartsWith {
-                    path: PropPath::element(),
-                    prefix: "smtp:".into()
-                }))
+                element: Some(Box::new(Filter::StartsWith { path: PropPath::element(), prefix: "smtp:".into() }))
             })
         );
         let unknown = compile_search(&clause("foo", "x"), user()).err();
         assert_eq!(
             unknown.map(|e| (e.code, e.message)),
-            Some((
-                "BadRequest",
-                "Could not find a property named 'foo' on type 'microsoft.graph.user'.".to_string()
-            ))
+            Some(("BadRequest", "Could not find a property named 'foo' on type 'microsoft.graph.user'.".to_string()))
         );
         let unsupported = compile_search(&clause("accountEnabled", "x"), user()).err();
-        assert_eq!(
-            unsupported.map(|e| e.code),
-            Some("Request_UnsupportedQuery")
-        );
+        assert_eq!(unsupported.map(|e| e.code), Some("Request_UnsupportedQuery"));
     }
 }

@@ -25,9 +25,7 @@ pub fn encode_skiptoken(c: &Cursor) -> String {
 }
 
 fn invalid() -> QueryError {
-    QueryError::request_bad_request(
-        "The $skiptoken value is invalid or was issued for a different query.",
-    )
+    QueryError::request_bad_request("The $skiptoken value is invalid or was issued for a different query.")
 }
 
 /// Decodes a `$skiptoken` value.
@@ -35,9 +33,7 @@ pub fn decode_skiptoken(s: &str) -> Result<Cursor, QueryError> {
     if s.len() > MAX_SKIPTOKEN_LEN {
         return Err(invalid());
     }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .map_err(|_| invalid())?;
+    let bytes = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| invalid())?;
     match bytes.split_first() {
         Some((&VERSION, json)) => serde_json::from_slice(json).map_err(|_| invalid()),
         _ => Err(invalid()),
@@ -54,10 +50,7 @@ pub fn check_cursor(c: &Cursor, order: &[OrderKey]) -> Result<(), QueryError> {
         let fits = matches!(
             (key.kind, v),
             (_, Scalar::Null)
-                | (
-                    ValueKind::String | ValueKind::DateTime | ValueKind::Guid,
-                    Scalar::Str(_)
-                )
+                | (ValueKind::String | ValueKind::DateTime | ValueKind::Guid, Scalar::Str(_))
                 | (ValueKind::Bool, Scalar::Bool(_))
                 | (ValueKind::Number, Scalar::Int(_) | Scalar::Float(_))
         );
@@ -75,19 +68,13 @@ mod tests {
     use uuid::Uuid;
 
     fn cursor() -> Cursor {
-        Cursor {
-            values: vec![Scalar::Str("Adele".into()), Scalar::Null],
-            id: Uuid::from_u128(0x1234),
-        }
+        Cursor { values: vec![Scalar::Str("Adele".into()), Scalar::Null], id: Uuid::from_u128(0x1234) }
     }
 
     #[test]
     fn round_trips() {
         let t = encode_skiptoken(&cursor());
-        assert!(
-            t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_eq!(decode_skiptoken(&t), Ok(cursor()));
     }
 
@@ -95,11 +82,7 @@ mod tests {
     fn garbage_is_a_400() {
         for bad in ["", "!!!", "AAAA", "e30", &"A".repeat(5000)] {
             let e = decode_skiptoken(bad).err();
-            assert_eq!(
-                e.map(|e| (e.status, e.code)),
-                Some((400, "Request_BadRequest")),
-                "{bad}"
-            );
+            assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "Request_BadRequest")), "{bad}");
         }
         // Right version byte, wrong JSON.
         let t = URL_SAFE_NO_PAD.encode([&[VERSION][..], b"{\"x\":1}"].concat());
@@ -108,11 +91,7 @@ mod tests {
 
     #[test]
     fn cursor_must_fit_the_order() {
-        let key = |kind| OrderKey {
-            path: PropPath::of("p"),
-            kind,
-            descending: false,
-        };
+        let key = |kind| OrderKey { path: PropPath::of("p"), kind, descending: false };
         let c = cursor();
         assert!(check_cursor(&c, &[key(ValueKind::String), key(ValueKind::Number)]).is_ok());
         assert!(check_cursor(&c, &[key(ValueKind::String)]).is_err());

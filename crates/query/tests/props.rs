@@ -3,23 +3,18 @@
 
 use cerulean_query::ast::{CmpOp, Expr, LambdaKind, Literal};
 use cerulean_query::{
-    Context, compile_filter, decode_skiptoken, encode_skiptoken, parse_filter, parse_list_options,
-    parse_search,
+    Context, compile_filter, decode_skiptoken, encode_skiptoken, parse_filter, parse_list_options, parse_search,
 };
 use cerulean_store::{Cursor, Scalar};
 use proptest::prelude::*;
 use uuid::Uuid;
 
 /// Words the grammar reserves (or reads as literals), which a generated name must avoid.
-const RESERVED: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "in", "true", "false", "null", "any",
-    "all",
-];
+const RESERVED: &[&str] =
+    &["and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "in", "true", "false", "null", "any", "all"];
 
 fn ident() -> impl Strategy<Value = String> {
-    "[a-zA-Z_][a-zA-Z0-9_]{0,7}".prop_filter("reserved word", |s| {
-        !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
-    })
+    "[a-zA-Z_][a-zA-Z0-9_]{0,7}".prop_filter("reserved word", |s| !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)))
 }
 
 fn date() -> impl Strategy<Value = String> {
@@ -37,8 +32,7 @@ fn date_time() -> impl Strategy<Value = String> {
         (0..=59u8).prop_map(|s| format!(":{s:02}")),
         (0..=59u8, "[0-9]{1,12}").prop_map(|(s, f)| format!(":{s:02}.{f}"))
     ];
-    (date(), 0..=23u8, 0..=59u8, seconds, offset)
-        .prop_map(|(d, h, m, s, o)| format!("{d}T{h:02}:{m:02}{s}{o}"))
+    (date(), 0..=23u8, 0..=59u8, seconds, offset).prop_map(|(d, h, m, s, o)| format!("{d}T{h:02}:{m:02}{s}{o}"))
 }
 
 fn literal() -> impl Strategy<Value = Literal> {
@@ -46,9 +40,7 @@ fn literal() -> impl Strategy<Value = Literal> {
         Just(Literal::Null),
         any::<bool>().prop_map(Literal::Bool),
         any::<i64>().prop_map(Literal::Int),
-        any::<f64>()
-            .prop_filter("finite", |d| d.is_finite())
-            .prop_map(Literal::Decimal),
+        any::<f64>().prop_filter("finite", |d| d.is_finite()).prop_map(Literal::Decimal),
         any::<String>().prop_map(Literal::String),
         any::<u128>().prop_map(|u| Literal::Guid(Uuid::from_u128(u))),
         date_time().prop_map(Literal::DateTimeOffset),
@@ -61,21 +53,11 @@ fn path() -> impl Strategy<Value = Vec<String>> {
 }
 
 fn cmp_op() -> impl Strategy<Value = CmpOp> {
-    prop_oneof![
-        Just(CmpOp::Eq),
-        Just(CmpOp::Ne),
-        Just(CmpOp::Gt),
-        Just(CmpOp::Ge),
-        Just(CmpOp::Lt),
-        Just(CmpOp::Le)
-    ]
+    prop_oneof![Just(CmpOp::Eq), Just(CmpOp::Ne), Just(CmpOp::Gt), Just(CmpOp::Ge), Just(CmpOp::Lt), Just(CmpOp::Le)]
 }
 
 fn expr() -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![
-        literal().prop_map(Expr::Literal),
-        path().prop_map(Expr::Path)
-    ];
+    let leaf = prop_oneof![literal().prop_map(Expr::Literal), path().prop_map(Expr::Path)];
     leaf.prop_recursive(6, 48, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..=4).prop_map(Expr::Or),
@@ -86,18 +68,10 @@ fn expr() -> impl Strategy<Value = Expr> {
                 left: Box::new(l),
                 right: Box::new(r)
             }),
-            (inner.clone(), prop::collection::vec(literal(), 1..=3)).prop_map(|(l, values)| {
-                Expr::In {
-                    left: Box::new(l),
-                    values,
-                }
-            }),
-            (ident(), prop::collection::vec(inner.clone(), 0..=3)).prop_map(|(n, args)| {
-                Expr::Call {
-                    name: n.to_ascii_lowercase(),
-                    args,
-                }
-            }),
+            (inner.clone(), prop::collection::vec(literal(), 1..=3))
+                .prop_map(|(l, values)| { Expr::In { left: Box::new(l), values } }),
+            (ident(), prop::collection::vec(inner.clone(), 0..=3))
+                .prop_map(|(n, args)| { Expr::Call { name: n.to_ascii_lowercase(), args } }),
             (path(), ident(), inner.clone()).prop_map(|(p, v, b)| Expr::Lambda {
                 path: p,
                 kind: LambdaKind::All,

@@ -10,9 +10,7 @@ use std::fmt::Write as _;
 pub fn csdl_document() -> String {
     let mut out = String::with_capacity(32 * 1024);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    out.push_str(
-        "<edmx:Edmx Version=\"4.0\" xmlns:edmx=\"http://docs.oasis-open.org/odata/ns/edmx\">\n",
-    );
+    out.push_str("<edmx:Edmx Version=\"4.0\" xmlns:edmx=\"http://docs.oasis-open.org/odata/ns/edmx\">\n");
     out.push_str("  <edmx:DataServices>\n");
     out.push_str(
         "    <Schema Namespace=\"microsoft.graph\" Alias=\"graph\" xmlns=\"http://docs.oasis-open.org/odata/ns/edm\">\n",
@@ -62,17 +60,8 @@ fn entity_type(out: &mut String, e: &EntityType) {
     }
     for n in e.navigation {
         let target = format!("graph.{}", n.target);
-        let ty = if n.collection {
-            format!("Collection({target})")
-        } else {
-            target
-        };
-        let _ = write!(
-            out,
-            "        <NavigationProperty Name=\"{}\" Type=\"{}\"",
-            esc(n.name),
-            esc(&ty)
-        );
+        let ty = if n.collection { format!("Collection({target})") } else { target };
+        let _ = write!(out, "        <NavigationProperty Name=\"{}\" Type=\"{}\"", esc(n.name), esc(&ty));
         if n.contains_target {
             out.push_str(" ContainsTarget=\"true\"");
         }
@@ -104,28 +93,15 @@ fn enum_type(out: &mut String, e: &EnumType) {
     let _ = writeln!(out, "      <EnumType Name=\"{}\">", esc(e.name));
     for (i, m) in e.members.iter().enumerate() {
         let value = e.values.get(i).copied().unwrap_or(i as i64);
-        let _ = writeln!(
-            out,
-            "        <Member Name=\"{}\" Value=\"{value}\" />",
-            esc(m)
-        );
+        let _ = writeln!(out, "        <Member Name=\"{}\" Value=\"{value}\" />", esc(m));
     }
     out.push_str("      </EnumType>\n");
 }
 
 fn property(out: &mut String, p: &Property) {
     let ty = p.ty.csdl_name();
-    let ty = if p.collection {
-        format!("Collection({ty})")
-    } else {
-        ty
-    };
-    let _ = write!(
-        out,
-        "        <Property Name=\"{}\" Type=\"{}\"",
-        esc(p.name),
-        esc(&ty)
-    );
+    let ty = if p.collection { format!("Collection({ty})") } else { ty };
+    let _ = write!(out, "        <Property Name=\"{}\" Type=\"{}\"", esc(p.name), esc(&ty));
     if !p.is(Flags::NULLABLE) {
         out.push_str(" Nullable=\"false\"");
     }
@@ -160,20 +136,14 @@ mod tests {
         if rest[..head_end].ends_with('/') {
             return &rest[..=head_end];
         }
-        let stop = rest
-            .find(end)
-            .unwrap_or_else(|| panic!("unterminated {open}"));
+        let stop = rest.find(end).unwrap_or_else(|| panic!("unterminated {open}"));
         &rest[..stop + end.len()]
     }
 
     #[test]
     fn renders_edmx_skeleton() {
         let doc = csdl_document();
-        assert!(
-            doc.starts_with(
-                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<edmx:Edmx Version=\"4.0\""
-            )
-        );
+        assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<edmx:Edmx Version=\"4.0\""));
         assert!(doc.contains("<Schema Namespace=\"microsoft.graph\" Alias=\"graph\""));
         assert!(doc.trim_end().ends_with("</edmx:Edmx>"));
         // Balanced element counts.
@@ -183,30 +153,19 @@ mod tests {
             ("<Schema ", "</Schema>"),
             ("<EntityContainer ", "</EntityContainer>"),
         ] {
-            assert_eq!(
-                doc.matches(open).count(),
-                doc.matches(close).count(),
-                "{open}"
-            );
+            assert_eq!(doc.matches(open).count(), doc.matches(close).count(), "{open}");
         }
         let complex_open = doc.matches("<ComplexType ").count();
         let complex_closed = doc.matches("</ComplexType>").count();
-        let complex_empty = doc
-            .split("<ComplexType ")
-            .skip(1)
-            .filter(|s| s[..s.find('>').unwrap()].ends_with('/'))
-            .count();
+        let complex_empty =
+            doc.split("<ComplexType ").skip(1).filter(|s| s[..s.find('>').unwrap()].ends_with('/')).count();
         assert_eq!(complex_open, complex_closed + complex_empty);
     }
 
     #[test]
     fn directory_object_has_key_and_is_open() {
         let doc = csdl_document();
-        let d = element(
-            &doc,
-            "<EntityType Name=\"directoryObject\"",
-            "</EntityType>",
-        );
+        let d = element(&doc, "<EntityType Name=\"directoryObject\"", "</EntityType>");
         assert!(d.contains("OpenType=\"true\""));
         assert!(d.contains("<Key>\n          <PropertyRef Name=\"id\" />\n        </Key>"));
         assert!(d.contains("<Property Name=\"id\" Type=\"Edm.String\" Nullable=\"false\" />"));
@@ -219,61 +178,29 @@ mod tests {
         let u = element(&doc, "<EntityType Name=\"user\"", "</EntityType>");
         assert!(u.contains("BaseType=\"graph.directoryObject\""));
         assert!(!u.contains("<Key>"));
-        assert!(u.contains(
-            "<Property Name=\"businessPhones\" Type=\"Collection(Edm.String)\" Nullable=\"false\" />"
-        ));
-        assert!(u.contains(
-            "<Property Name=\"passwordProfile\" Type=\"microsoft.graph.passwordProfile\" />"
-        ));
-        assert!(u.contains(
-            "<NavigationProperty Name=\"memberOf\" Type=\"Collection(graph.directoryObject)\" />"
-        ));
-        assert!(
-            u.contains("<NavigationProperty Name=\"manager\" Type=\"graph.directoryObject\" />")
-        );
+        assert!(u.contains("<Property Name=\"businessPhones\" Type=\"Collection(Edm.String)\" Nullable=\"false\" />"));
+        assert!(u.contains("<Property Name=\"passwordProfile\" Type=\"microsoft.graph.passwordProfile\" />"));
+        assert!(u.contains("<NavigationProperty Name=\"memberOf\" Type=\"Collection(graph.directoryObject)\" />"));
+        assert!(u.contains("<NavigationProperty Name=\"manager\" Type=\"graph.directoryObject\" />"));
         let g = element(&doc, "<EntityType Name=\"group\"", "</EntityType>");
-        assert!(
-            g.contains("<Property Name=\"accessType\" Type=\"microsoft.graph.groupAccessType\" />")
-        );
+        assert!(g.contains("<Property Name=\"accessType\" Type=\"microsoft.graph.groupAccessType\" />"));
         assert!(g.contains("<NavigationProperty Name=\"members\""));
         for e in crate::entities::ALL {
-            let el = element(
-                &doc,
-                &format!("<EntityType Name=\"{}\"", e.name),
-                "</EntityType>",
-            );
-            assert_eq!(
-                el.matches("<Property ").count(),
-                e.properties.len(),
-                "{}",
-                e.name
-            );
-            assert_eq!(
-                el.matches("<NavigationProperty ").count(),
-                e.navigation.len()
-            );
+            let el = element(&doc, &format!("<EntityType Name=\"{}\"", e.name), "</EntityType>");
+            assert_eq!(el.matches("<Property ").count(), e.properties.len(), "{}", e.name);
+            assert_eq!(el.matches("<NavigationProperty ").count(), e.navigation.len());
         }
     }
 
     #[test]
     fn complex_and_enum_types() {
         let doc = csdl_document();
-        let c = element(
-            &doc,
-            "<ComplexType Name=\"customSecurityAttributeValue\"",
-            "/>",
-        );
+        let c = element(&doc, "<ComplexType Name=\"customSecurityAttributeValue\"", "/>");
         assert!(c.contains("OpenType=\"true\""));
-        let s = element(
-            &doc,
-            "<ComplexType Name=\"serviceProvisioningError\"",
-            "</ComplexType>",
-        );
+        let s = element(&doc, "<ComplexType Name=\"serviceProvisioningError\"", "</ComplexType>");
         assert!(s.contains("Abstract=\"true\""));
         let w = element(&doc, "<ComplexType Name=\"workingHours\"", "</ComplexType>");
-        assert!(w.contains(
-            "<Property Name=\"daysOfWeek\" Type=\"Collection(microsoft.graph.dayOfWeek)\" />"
-        ));
+        assert!(w.contains("<Property Name=\"daysOfWeek\" Type=\"Collection(microsoft.graph.dayOfWeek)\" />"));
         let e = element(&doc, "<EnumType Name=\"userPurpose\"", "</EnumType>");
         assert!(e.contains("<Member Name=\"user\" Value=\"1\" />"));
         assert!(e.contains("<Member Name=\"unknownFutureValue\" Value=\"7\" />"));
@@ -282,22 +209,9 @@ mod tests {
     #[test]
     fn entity_container() {
         let doc = csdl_document();
-        let c = element(
-            &doc,
-            "<EntityContainer Name=\"GraphService\"",
-            "</EntityContainer>",
-        );
-        for (set, ty) in [
-            ("users", "user"),
-            ("groups", "group"),
-            ("directoryObjects", "directoryObject"),
-        ] {
-            assert!(
-                c.contains(&format!(
-                    "<EntitySet Name=\"{set}\" EntityType=\"microsoft.graph.{ty}\" />"
-                )),
-                "{set}"
-            );
+        let c = element(&doc, "<EntityContainer Name=\"GraphService\"", "</EntityContainer>");
+        for (set, ty) in [("users", "user"), ("groups", "group"), ("directoryObjects", "directoryObject")] {
+            assert!(c.contains(&format!("<EntitySet Name=\"{set}\" EntityType=\"microsoft.graph.{ty}\" />")), "{set}");
         }
     }
 

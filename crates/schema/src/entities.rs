@@ -8,9 +8,7 @@
 //! here against the CSDL, and that each entity and complex type declares every structural
 //! property the CSDL lists for it.
 
-use crate::types::{
-    ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P,
-};
+use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
 /// Combines flags in a `const` context: `fl!(N, F, D)`.
 macro_rules! fl {
@@ -62,11 +60,7 @@ pub static USER: EntityType = EntityType {
         P::new("ageGroup", STR, fl!(N, F)),
         P::collection("assignedLicenses", T::Complex("assignedLicense"), fl!(R, F)),
         P::collection("assignedPlans", T::Complex("assignedPlan"), fl!(R, F)),
-        P::new(
-            "authorizationInfo",
-            T::Complex("authorizationInfo"),
-            fl!(N, F),
-        ),
+        P::new("authorizationInfo", T::Complex("authorizationInfo"), fl!(N, F)),
         P::new("birthday", DTO, NONE),
         P::collection("businessPhones", STR, fl!(F, D)).aad("telephoneNumber"),
         P::new("city", STR, fl!(N, F)),
@@ -75,11 +69,7 @@ pub static USER: EntityType = EntityType {
         P::new("country", STR, fl!(N, F)),
         P::new("createdDateTime", DTO, fl!(N, R, F)),
         P::new("creationType", STR, fl!(N, R, F)),
-        P::new(
-            "customSecurityAttributes",
-            T::Complex("customSecurityAttributeValue"),
-            fl!(N, F),
-        ),
+        P::new("customSecurityAttributes", T::Complex("customSecurityAttributeValue"), fl!(N, F)),
         P::new("department", STR, fl!(N, F)),
         P::new("deviceEnrollmentLimit", INT, NONE),
         P::new("displayName", STR, fl!(N, F, S, D, Q, X)),
@@ -102,11 +92,7 @@ pub static USER: EntityType = EntityType {
         P::new("jobTitle", STR, fl!(N, F, D)),
         P::new("lastPasswordChangeDateTime", DTO, fl!(N, R)),
         P::new("legalAgeGroupClassification", STR, fl!(N, R)),
-        P::collection(
-            "licenseAssignmentStates",
-            T::Complex("licenseAssignmentState"),
-            fl!(N, R),
-        ),
+        P::collection("licenseAssignmentStates", T::Complex("licenseAssignmentState"), fl!(N, R)),
         P::new("mail", STR, fl!(N, F, D)),
         P::new("mailboxSettings", T::Complex("mailboxSettings"), N),
         P::new("mailNickname", STR, fl!(N, F, Q)),
@@ -116,30 +102,18 @@ pub static USER: EntityType = EntityType {
         P::new("onPremisesDistinguishedName", STR, fl!(N, R)),
         P::new("onPremisesDomainName", STR, fl!(N, R)),
         // Writable for cloud-only users (the source of authority is on-premises once synced).
-        P::new(
-            "onPremisesExtensionAttributes",
-            T::Complex("onPremisesExtensionAttributes"),
-            fl!(N, F),
-        ),
+        P::new("onPremisesExtensionAttributes", T::Complex("onPremisesExtensionAttributes"), fl!(N, F)),
         // Settable: required on create for a user of a federated domain.
         P::new("onPremisesImmutableId", STR, fl!(N, F)).aad("immutableId"),
         P::new("onPremisesLastSyncDateTime", DTO, fl!(N, R, F)).aad("lastDirSyncTime"),
-        P::collection(
-            "onPremisesProvisioningErrors",
-            T::Complex("onPremisesProvisioningError"),
-            fl!(N, R, F),
-        ),
+        P::collection("onPremisesProvisioningErrors", T::Complex("onPremisesProvisioningError"), fl!(N, R, F)),
         P::new("onPremisesSamAccountName", STR, fl!(N, R, F)),
         P::new("onPremisesSecurityIdentifier", STR, fl!(N, R, F)),
         P::new("onPremisesSyncEnabled", BOOL, fl!(N, R, F)).aad("dirSyncEnabled"),
         P::new("onPremisesUserPrincipalName", STR, fl!(N, R, F)),
         P::collection("otherMails", STR, F),
         P::new("passwordPolicies", STR, fl!(N, F)),
-        P::new(
-            "passwordProfile",
-            T::Complex("passwordProfile"),
-            fl!(N, W, Q),
-        ),
+        P::new("passwordProfile", T::Complex("passwordProfile"), fl!(N, W, Q)),
         P::collection("pastProjects", STR, N),
         P::new("postalCode", STR, fl!(N, F)),
         P::new("preferredDataLocation", STR, N),
@@ -151,11 +125,7 @@ pub static USER: EntityType = EntityType {
         P::collection("responsibilities", STR, N),
         P::collection("schools", STR, N),
         P::new("securityIdentifier", STR, fl!(N, R, F)),
-        P::collection(
-            "serviceProvisioningErrors",
-            T::Complex("serviceProvisioningError"),
-            fl!(N, R, F),
-        ),
+        P::collection("serviceProvisioningErrors", T::Complex("serviceProvisioningError"), fl!(N, R, F)),
         P::new("showInAddressList", BOOL, fl!(N, F)),
         P::new("signInActivity", T::Complex("signInActivity"), fl!(N, R, F)),
         P::new("signInSessionsValidFromDateTime", DTO, fl!(N, R)),
@@ -189,11 +159,7 @@ pub static GROUP: EntityType = EntityType {
         P::new("accessType", T::Enum("groupAccessType"), N),
         P::new("allowExternalSenders", BOOL, N),
         P::collection("assignedLabels", T::Complex("assignedLabel"), fl!(N, R)),
-        P::collection(
-            "assignedLicenses",
-            T::Complex("assignedLicense"),
-            fl!(N, R, F),
-        ),
+        P::collection("assignedLicenses", T::Complex("assignedLicense"), fl!(N, R, F)),
         P::new("autoSubscribeNewMembers", BOOL, N),
         P::new("classification", STR, fl!(N, F, D)),
         P::new("createdDateTime", DTO, fl!(N, R, F, D)),
@@ -211,29 +177,17 @@ pub static GROUP: EntityType = EntityType {
         P::new("isFavorite", BOOL, N),
         P::new("isManagementRestricted", BOOL, fl!(N, R)),
         P::new("isSubscribedByMail", BOOL, N),
-        P::new(
-            "licenseProcessingState",
-            T::Complex("licenseProcessingState"),
-            fl!(N, R),
-        ),
+        P::new("licenseProcessingState", T::Complex("licenseProcessingState"), fl!(N, R)),
         P::new("mail", STR, fl!(N, R, F, D)),
         P::new("mailEnabled", BOOL, fl!(N, F, D, Q)),
         P::new("mailNickname", STR, fl!(N, F, D, Q)),
         P::new("membershipRule", STR, fl!(N, F, D)),
         P::new("membershipRuleProcessingState", STR, fl!(N, F, D)),
         P::new("onPremisesDomainName", STR, fl!(N, R, D)),
-        P::new(
-            "onPremisesExtensionAttributes",
-            T::Complex("onPremisesExtensionAttributes"),
-            fl!(N, F),
-        ),
+        P::new("onPremisesExtensionAttributes", T::Complex("onPremisesExtensionAttributes"), fl!(N, F)),
         P::new("onPremisesLastSyncDateTime", DTO, fl!(N, R, F, D)).aad("lastDirSyncTime"),
         P::new("onPremisesNetBiosName", STR, fl!(N, R, D)),
-        P::collection(
-            "onPremisesProvisioningErrors",
-            T::Complex("onPremisesProvisioningError"),
-            fl!(N, R, F, D),
-        ),
+        P::collection("onPremisesProvisioningErrors", T::Complex("onPremisesProvisioningError"), fl!(N, R, F, D)),
         P::new("onPremisesSamAccountName", STR, fl!(N, R, F, D)),
         P::new("onPremisesSecurityIdentifier", STR, fl!(N, R, F, D)),
         P::new("onPremisesSyncEnabled", BOOL, fl!(N, R, F, D)).aad("dirSyncEnabled"),
@@ -246,11 +200,7 @@ pub static GROUP: EntityType = EntityType {
         P::collection("resourceProvisioningOptions", STR, fl!(D, C)),
         P::new("securityEnabled", BOOL, fl!(N, F, D, Q)),
         P::new("securityIdentifier", STR, fl!(N, R, D)),
-        P::collection(
-            "serviceProvisioningErrors",
-            T::Complex("serviceProvisioningError"),
-            fl!(N, R, F, D),
-        ),
+        P::collection("serviceProvisioningErrors", T::Complex("serviceProvisioningError"), fl!(N, R, F, D)),
         P::new("theme", STR, fl!(N, D)),
         P::new("uniqueName", STR, fl!(N, F, D, C)),
         P::new("unseenConversationsCount", INT, fl!(N, R)),
@@ -276,26 +226,14 @@ pub static GROUP: EntityType = EntityType {
 
 /// A complex type that is neither open nor abstract.
 const fn complex(name: &'static str, properties: &'static [P]) -> ComplexType {
-    ComplexType {
-        name,
-        properties,
-        open: false,
-        is_abstract: false,
-    }
+    ComplexType { name, properties, open: false, is_abstract: false }
 }
 
-pub static ASSIGNED_LABEL: ComplexType = complex(
-    "assignedLabel",
-    &[P::new("displayName", STR, N), P::new("labelId", STR, N)],
-);
+pub static ASSIGNED_LABEL: ComplexType =
+    complex("assignedLabel", &[P::new("displayName", STR, N), P::new("labelId", STR, N)]);
 
-pub static ASSIGNED_LICENSE: ComplexType = complex(
-    "assignedLicense",
-    &[
-        P::collection("disabledPlans", GUID, NONE),
-        P::new("skuId", GUID, N),
-    ],
-);
+pub static ASSIGNED_LICENSE: ComplexType =
+    complex("assignedLicense", &[P::collection("disabledPlans", GUID, NONE), P::new("skuId", GUID, N)]);
 
 pub static ASSIGNED_PLAN: ComplexType = complex(
     "assignedPlan",
@@ -307,10 +245,8 @@ pub static ASSIGNED_PLAN: ComplexType = complex(
     ],
 );
 
-pub static AUTHORIZATION_INFO: ComplexType = complex(
-    "authorizationInfo",
-    &[P::collection("certificateUserIds", STR, N)],
-);
+pub static AUTHORIZATION_INFO: ComplexType =
+    complex("authorizationInfo", &[P::collection("certificateUserIds", STR, N)]);
 
 pub static AUTOMATIC_REPLIES_SETTING: ComplexType = complex(
     "automaticRepliesSetting",
@@ -325,22 +261,14 @@ pub static AUTOMATIC_REPLIES_SETTING: ComplexType = complex(
 );
 
 /// Open: its properties are the attribute sets, each an open object of attributes.
-pub static CUSTOM_SECURITY_ATTRIBUTE_VALUE: ComplexType = ComplexType {
-    name: "customSecurityAttributeValue",
-    properties: &[],
-    open: true,
-    is_abstract: false,
-};
+pub static CUSTOM_SECURITY_ATTRIBUTE_VALUE: ComplexType =
+    ComplexType { name: "customSecurityAttributeValue", properties: &[], open: true, is_abstract: false };
 
-pub static DATE_TIME_TIME_ZONE: ComplexType = complex(
-    "dateTimeTimeZone",
-    &[P::new("dateTime", STR, NONE), P::new("timeZone", STR, N)],
-);
+pub static DATE_TIME_TIME_ZONE: ComplexType =
+    complex("dateTimeTimeZone", &[P::new("dateTime", STR, NONE), P::new("timeZone", STR, N)]);
 
-pub static EMPLOYEE_ORG_DATA: ComplexType = complex(
-    "employeeOrgData",
-    &[P::new("costCenter", STR, N), P::new("division", STR, N)],
-);
+pub static EMPLOYEE_ORG_DATA: ComplexType =
+    complex("employeeOrgData", &[P::new("costCenter", STR, N), P::new("division", STR, N)]);
 
 pub static LICENSE_ASSIGNMENT_STATE: ComplexType = complex(
     "licenseAssignmentState",
@@ -354,29 +282,17 @@ pub static LICENSE_ASSIGNMENT_STATE: ComplexType = complex(
     ],
 );
 
-pub static LICENSE_PROCESSING_STATE: ComplexType =
-    complex("licenseProcessingState", &[P::new("state", STR, N)]);
+pub static LICENSE_PROCESSING_STATE: ComplexType = complex("licenseProcessingState", &[P::new("state", STR, N)]);
 
-pub static LOCALE_INFO: ComplexType = complex(
-    "localeInfo",
-    &[P::new("displayName", STR, N), P::new("locale", STR, N)],
-);
+pub static LOCALE_INFO: ComplexType = complex("localeInfo", &[P::new("displayName", STR, N), P::new("locale", STR, N)]);
 
 pub static MAILBOX_SETTINGS: ComplexType = complex(
     "mailboxSettings",
     &[
         P::new("archiveFolder", STR, N),
-        P::new(
-            "automaticRepliesSetting",
-            T::Complex("automaticRepliesSetting"),
-            N,
-        ),
+        P::new("automaticRepliesSetting", T::Complex("automaticRepliesSetting"), N),
         P::new("dateFormat", STR, N),
-        P::new(
-            "delegateMeetingMessageDeliveryOptions",
-            T::Enum("delegateMeetingMessageDeliveryOptions"),
-            N,
-        ),
+        P::new("delegateMeetingMessageDeliveryOptions", T::Enum("delegateMeetingMessageDeliveryOptions"), N),
         P::new("language", T::Complex("localeInfo"), N),
         P::new("timeFormat", STR, N),
         P::new("timeZone", STR, N),
@@ -387,11 +303,7 @@ pub static MAILBOX_SETTINGS: ComplexType = complex(
 
 pub static OBJECT_IDENTITY: ComplexType = complex(
     "objectIdentity",
-    &[
-        P::new("issuer", STR, N),
-        P::new("issuerAssignedId", STR, N),
-        P::new("signInType", STR, N),
-    ],
+    &[P::new("issuer", STR, N), P::new("issuerAssignedId", STR, N), P::new("signInType", STR, N)],
 );
 
 pub static ON_PREMISES_EXTENSION_ATTRIBUTES: ComplexType = complex(
@@ -436,21 +348,13 @@ pub static PASSWORD_PROFILE: ComplexType = complex(
 
 pub static PROVISIONED_PLAN: ComplexType = complex(
     "provisionedPlan",
-    &[
-        P::new("capabilityStatus", STR, N),
-        P::new("provisioningStatus", STR, N),
-        P::new("service", STR, N),
-    ],
+    &[P::new("capabilityStatus", STR, N), P::new("provisioningStatus", STR, N), P::new("service", STR, N)],
 );
 
 /// Abstract: items are `serviceProvisioningXmlError` on the wire.
 pub static SERVICE_PROVISIONING_ERROR: ComplexType = ComplexType {
     name: "serviceProvisioningError",
-    properties: &[
-        P::new("createdDateTime", DTO, N),
-        P::new("isResolved", BOOL, N),
-        P::new("serviceInstance", STR, N),
-    ],
+    properties: &[P::new("createdDateTime", DTO, N), P::new("isResolved", BOOL, N), P::new("serviceInstance", STR, N)],
     open: false,
     is_abstract: true,
 };
@@ -477,10 +381,7 @@ pub static USER_PRINT: ComplexType = complex("userPrint", &[]);
 /// reference test lists them as the only known gaps.
 pub static WORKING_HOURS: ComplexType = complex(
     "workingHours",
-    &[
-        P::collection("daysOfWeek", T::Enum("dayOfWeek"), N),
-        P::new("timeZone", T::Complex("timeZoneBase"), N),
-    ],
+    &[P::collection("daysOfWeek", T::Enum("dayOfWeek"), N), P::new("timeZone", T::Complex("timeZoneBase"), N)],
 );
 
 pub static AUTOMATIC_REPLIES_STATUS: EnumType = EnumType {
@@ -491,33 +392,18 @@ pub static AUTOMATIC_REPLIES_STATUS: EnumType = EnumType {
 
 pub static DAY_OF_WEEK: EnumType = EnumType {
     name: "dayOfWeek",
-    members: &[
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-    ],
+    members: &["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"],
     values: &[0, 1, 2, 3, 4, 5, 6],
 };
 
 pub static DELEGATE_MEETING_MESSAGE_DELIVERY_OPTIONS: EnumType = EnumType {
     name: "delegateMeetingMessageDeliveryOptions",
-    members: &[
-        "sendToDelegateAndInformationToPrincipal",
-        "sendToDelegateAndPrincipal",
-        "sendToDelegateOnly",
-    ],
+    members: &["sendToDelegateAndInformationToPrincipal", "sendToDelegateAndPrincipal", "sendToDelegateOnly"],
     values: &[0, 1, 2],
 };
 
-pub static EXTERNAL_AUDIENCE_SCOPE: EnumType = EnumType {
-    name: "externalAudienceScope",
-    members: &["none", "contactsOnly", "all"],
-    values: &[0, 1, 2],
-};
+pub static EXTERNAL_AUDIENCE_SCOPE: EnumType =
+    EnumType { name: "externalAudienceScope", members: &["none", "contactsOnly", "all"], values: &[0, 1, 2] };
 
 pub static GROUP_ACCESS_TYPE: EnumType = EnumType {
     name: "groupAccessType",
@@ -527,15 +413,7 @@ pub static GROUP_ACCESS_TYPE: EnumType = EnumType {
 
 pub static USER_PURPOSE: EnumType = EnumType {
     name: "userPurpose",
-    members: &[
-        "user",
-        "linked",
-        "shared",
-        "room",
-        "equipment",
-        "others",
-        "unknownFutureValue",
-    ],
+    members: &["user", "linked", "shared", "room", "equipment", "others", "unknownFutureValue"],
     values: &[1, 2, 3, 4, 5, 6, 7],
 };
 
@@ -581,10 +459,8 @@ mod tests {
 
     #[test]
     fn every_referenced_type_is_declared() {
-        let all_props = ALL
-            .iter()
-            .flat_map(|e| e.properties.iter())
-            .chain(COMPLEX.iter().flat_map(|c| c.properties.iter()));
+        let all_props =
+            ALL.iter().flat_map(|e| e.properties.iter()).chain(COMPLEX.iter().flat_map(|c| c.properties.iter()));
         for p in all_props {
             match p.ty {
                 T::Complex(n) => assert!(crate::complex(n).is_some(), "{}: {n}", p.name),
@@ -638,39 +514,17 @@ mod tests {
     #[test]
     fn required_on_create() {
         let req = |e: &EntityType| {
-            let mut v: Vec<_> = e
-                .all_properties()
-                .into_iter()
-                .filter(|p| p.is(Flags::REQUIRED))
-                .map(|p| p.name)
-                .collect();
+            let mut v: Vec<_> =
+                e.all_properties().into_iter().filter(|p| p.is(Flags::REQUIRED)).map(|p| p.name).collect();
             v.sort_unstable();
             v
         };
         assert_eq!(
             req(&USER),
-            [
-                "accountEnabled",
-                "displayName",
-                "mailNickname",
-                "passwordProfile",
-                "userPrincipalName"
-            ]
+            ["accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"]
         );
-        assert_eq!(
-            req(&GROUP),
-            [
-                "displayName",
-                "mailEnabled",
-                "mailNickname",
-                "securityEnabled"
-            ]
-        );
-        assert!(
-            USER.property("passwordProfile")
-                .unwrap()
-                .is(Flags::WRITE_ONLY)
-        );
+        assert_eq!(req(&GROUP), ["displayName", "mailEnabled", "mailNickname", "securityEnabled"]);
+        assert!(USER.property("passwordProfile").unwrap().is(Flags::WRITE_ONLY));
         assert!(!USER.property("passwordProfile").unwrap().is(Flags::DEFAULT));
     }
 
@@ -688,21 +542,9 @@ mod tests {
     fn no_flag_contradictions() {
         let props = ALL.iter().flat_map(|e| e.properties.iter());
         for p in props {
-            assert!(
-                !(p.is(Flags::READ_ONLY) && p.is(Flags::REQUIRED)),
-                "{}",
-                p.name
-            );
-            assert!(
-                !(p.is(Flags::WRITE_ONLY) && p.is(Flags::DEFAULT)),
-                "{}",
-                p.name
-            );
-            assert!(
-                !(p.is(Flags::READ_ONLY) && p.is(Flags::CREATE_ONLY)),
-                "{}",
-                p.name
-            );
+            assert!(!(p.is(Flags::READ_ONLY) && p.is(Flags::REQUIRED)), "{}", p.name);
+            assert!(!(p.is(Flags::WRITE_ONLY) && p.is(Flags::DEFAULT)), "{}", p.name);
+            assert!(!(p.is(Flags::READ_ONLY) && p.is(Flags::CREATE_ONLY)), "{}", p.name);
             assert!(!(p.is(Flags::SORT) && p.collection), "{}", p.name);
         }
     }

@@ -18,24 +18,15 @@ pub use types::*;
 
 /// Looks up an entity type by its Graph name (`user`, `group`, `directoryObject`, ...).
 pub fn entity(name: &str) -> Option<&'static EntityType> {
-    entities::ALL
-        .iter()
-        .copied()
-        .find(|e| e.name.eq_ignore_ascii_case(name))
+    entities::ALL.iter().copied().find(|e| e.name.eq_ignore_ascii_case(name))
 }
 
 /// Looks up a complex type by its Graph name (`passwordProfile`, `assignedLicense`, ...).
 pub fn complex(name: &str) -> Option<&'static ComplexType> {
-    entities::COMPLEX
-        .iter()
-        .copied()
-        .find(|c| c.name.eq_ignore_ascii_case(name))
+    entities::COMPLEX.iter().copied().find(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 /// Looks up an enum type by its Graph name.
 pub fn enumeration(name: &str) -> Option<&'static EnumType> {
-    entities::ENUMS
-        .iter()
-        .copied()
-        .find(|c| c.name.eq_ignore_ascii_case(name))
+    entities::ENUMS.iter().copied().find(|c| c.name.eq_ignore_ascii_case(name))
 }

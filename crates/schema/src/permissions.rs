@@ -61,23 +61,17 @@ pub fn all() -> &'static [Permission] {
 
 /// Finds a permission by name, case-insensitively (scope strings arrive in any case).
 pub fn by_name(name: &str) -> Option<&'static Permission> {
-    PERMISSIONS
-        .iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name))
+    PERMISSIONS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// Finds the permission whose app role has this GUID (`requiredResourceAccess` `"Role"` ids).
 pub fn by_app_role_id(id: &str) -> Option<&'static Permission> {
-    PERMISSIONS
-        .iter()
-        .find(|p| p.application_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
+    PERMISSIONS.iter().find(|p| p.application_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
 }
 
 /// Finds the permission whose delegated scope has this GUID (`"Scope"` ids).
 pub fn by_scope_id(id: &str) -> Option<&'static Permission> {
-    PERMISSIONS
-        .iter()
-        .find(|p| p.delegated_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
+    PERMISSIONS.iter().find(|p| p.delegated_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
 }
 
 /// A delegated-only OpenID Connect scope that users may consent to themselves.
@@ -334,9 +328,7 @@ static PERMISSIONS: &[Permission] = &[
         user_description: "Allows the app to read your organization's policies on your behalf.",
         requires_admin_consent: true,
         app_role_display_name: Some("Read your organization's policies"),
-        app_role_description: Some(
-            "Allows the app to read all your organization's policies without a signed in user.",
-        ),
+        app_role_description: Some("Allows the app to read all your organization's policies without a signed in user."),
     },
     Permission {
         name: "Policy.ReadWrite.ConditionalAccess",
@@ -347,9 +339,7 @@ static PERMISSIONS: &[Permission] = &[
         user_display_name: "Read and write your organization's conditional access policies",
         user_description: "Allows the app to read and write your organization's conditional access policies on your behalf.",
         requires_admin_consent: true,
-        app_role_display_name: Some(
-            "Read and write your organization's conditional access policies",
-        ),
+        app_role_display_name: Some("Read and write your organization's conditional access policies"),
         app_role_description: Some(
             "Allows the app to read and write your organization's conditional access policies, without a signed-in user.",
         ),
@@ -448,9 +438,7 @@ static PERMISSIONS: &[Permission] = &[
         user_description: "Allows the app to read all domain properties on your behalf.",
         requires_admin_consent: true,
         app_role_display_name: Some("Read domains"),
-        app_role_description: Some(
-            "Allows the app to read all domain properties without a signed-in user.",
-        ),
+        app_role_description: Some("Allows the app to read all domain properties without a signed-in user."),
     },
     Permission {
         name: "Domain.ReadWrite.All",
@@ -535,14 +523,8 @@ static PERMISSIONS: &[Permission] = &[
     oidc(
         "email",
         "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
-        (
-            "View users' email address",
-            "Allows the app to read your users' primary email address",
-        ),
-        (
-            "View your email address",
-            "Allows the app to read your primary email address",
-        ),
+        ("View users' email address", "Allows the app to read your users' primary email address"),
+        ("View your email address", "Allows the app to read your primary email address"),
     ),
     oidc(
         "offline_access",
@@ -566,27 +548,13 @@ mod tests {
     fn lookups() {
         let p = by_name("user.read.all").unwrap();
         assert_eq!(p.name, "User.Read.All");
-        assert_eq!(
-            by_app_role_id(p.application_id.unwrap()).unwrap().name,
-            "User.Read.All"
-        );
-        assert_eq!(
-            by_scope_id(p.delegated_id.unwrap()).unwrap().name,
-            "User.Read.All"
-        );
+        assert_eq!(by_app_role_id(p.application_id.unwrap()).unwrap().name, "User.Read.All");
+        assert_eq!(by_scope_id(p.delegated_id.unwrap()).unwrap().name, "User.Read.All");
         assert!(by_name("Nope.Read").is_none());
         assert!(by_app_role_id("00000000-0000-0000-0000-000000000000").is_none());
-        assert_eq!(
-            by_name("openid").unwrap().delegated_id,
-            Some("37f7f235-527c-4136-accd-4a02d197296e")
-        );
+        assert_eq!(by_name("openid").unwrap().delegated_id, Some("37f7f235-527c-4136-accd-4a02d197296e"));
         assert!(by_name("User.Read").unwrap().application_id.is_none());
-        assert!(
-            by_name("Application.ReadWrite.OwnedBy")
-                .unwrap()
-                .delegated_id
-                .is_none()
-        );
+        assert!(by_name("Application.ReadWrite.OwnedBy").unwrap().delegated_id.is_none());
     }
 
     #[test]
@@ -596,10 +564,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(n, names.len());
-        let mut ids: Vec<_> = all()
-            .iter()
-            .flat_map(|p| p.application_id.into_iter().chain(p.delegated_id))
-            .collect();
+        let mut ids: Vec<_> = all().iter().flat_map(|p| p.application_id.into_iter().chain(p.delegated_id)).collect();
         let n = ids.len();
         ids.sort_unstable();
         ids.dedup();
@@ -607,19 +572,11 @@ mod tests {
         for id in ids {
             let parts: Vec<_> = id.split('-').map(str::len).collect();
             assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");
-            assert!(
-                id.chars()
-                    .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-            );
+            assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         }
         for p in all() {
             assert!(p.is_app_role() || p.is_delegated(), "{}", p.name);
-            assert_eq!(
-                p.is_app_role(),
-                p.app_role_display_name.is_some(),
-                "{}",
-                p.name
-            );
+            assert_eq!(p.is_app_role(), p.app_role_display_name.is_some(), "{}", p.name);
             assert!(!p.admin_display_name.is_empty(), "{}", p.name);
         }
     }

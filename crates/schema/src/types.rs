@@ -110,22 +110,10 @@ pub struct Property {
 
 impl Property {
     pub const fn new(name: &'static str, ty: EdmType, flags: Flags) -> Property {
-        Property {
-            name,
-            ty,
-            collection: false,
-            flags,
-            aad_name: None,
-        }
+        Property { name, ty, collection: false, flags, aad_name: None }
     }
     pub const fn collection(name: &'static str, ty: EdmType, flags: Flags) -> Property {
-        Property {
-            name,
-            ty,
-            collection: true,
-            flags,
-            aad_name: None,
-        }
+        Property { name, ty, collection: true, flags, aad_name: None }
     }
     pub const fn aad(mut self, aad_name: &'static str) -> Property {
         self.aad_name = Some(aad_name);
@@ -150,21 +138,11 @@ pub struct NavProperty {
 impl NavProperty {
     /// A single-valued relationship (`manager`).
     pub const fn one(name: &'static str, target: &'static str) -> NavProperty {
-        NavProperty {
-            name,
-            target,
-            collection: false,
-            contains_target: false,
-        }
+        NavProperty { name, target, collection: false, contains_target: false }
     }
     /// A collection-valued relationship (`memberOf`).
     pub const fn many(name: &'static str, target: &'static str) -> NavProperty {
-        NavProperty {
-            name,
-            target,
-            collection: true,
-            contains_target: false,
-        }
+        NavProperty { name, target, collection: true, contains_target: false }
     }
     /// Marks the relationship as containment (`ContainsTarget="true"`).
     pub const fn contained(mut self) -> NavProperty {
@@ -209,20 +187,14 @@ impl EntityType {
 
     /// Finds a property by name (case-insensitively, as Graph does), on this type or a base.
     pub fn property(&self, name: &str) -> Option<&'static Property> {
-        self.all_properties()
-            .into_iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
+        self.all_properties().into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     /// Finds a navigation property by name on this type or a base.
     pub fn navigation_property(&self, name: &str) -> Option<&'static NavProperty> {
         let mut ty = Some(self);
         while let Some(t) = ty {
-            if let Some(n) = t
-                .navigation
-                .iter()
-                .find(|n| n.name.eq_ignore_ascii_case(name))
-            {
+            if let Some(n) = t.navigation.iter().find(|n| n.name.eq_ignore_ascii_case(name)) {
                 return Some(n);
             }
             ty = t.base.and_then(crate::entity);
@@ -235,11 +207,7 @@ impl EntityType {
         // Base-type properties (the `id`) come first, as Graph returns them.
         let mut props = self.all_properties();
         props.reverse();
-        props
-            .into_iter()
-            .filter(|p| p.is(Flags::DEFAULT))
-            .map(|p| p.name)
-            .collect()
+        props.into_iter().filter(|p| p.is(Flags::DEFAULT)).map(|p| p.name).collect()
     }
 
     /// True when this type is `other` or derives from it.
@@ -268,9 +236,7 @@ pub struct ComplexType {
 
 impl ComplexType {
     pub fn property(&self, name: &str) -> Option<&'static Property> {
-        self.properties
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
+        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -286,18 +252,12 @@ pub struct EnumType {
 impl EnumType {
     /// The member with this name (case-insensitively, as Graph accepts enum literals).
     pub fn member(&self, name: &str) -> Option<&'static str> {
-        self.members
-            .iter()
-            .copied()
-            .find(|m| m.eq_ignore_ascii_case(name))
+        self.members.iter().copied().find(|m| m.eq_ignore_ascii_case(name))
     }
 
     /// The CSDL value of a member.
     pub fn value_of(&self, name: &str) -> Option<i64> {
-        let i = self
-            .members
-            .iter()
-            .position(|m| m.eq_ignore_ascii_case(name))?;
+        let i = self.members.iter().position(|m| m.eq_ignore_ascii_case(name))?;
         self.values.get(i).copied()
     }
 }

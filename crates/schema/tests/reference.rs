@@ -21,10 +21,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference"));
     assert!(
         dir.is_dir(),
         "reference directory {} is missing: the schema, permission and authorization checks need \
@@ -37,8 +34,7 @@ fn reference_dir() -> PathBuf {
 
 fn read(rel: &str) -> String {
     let path = reference_dir().join(rel);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read reference file {}: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read reference file {}: {e}", path.display()))
 }
 
 fn json(rel: &str) -> Value {
@@ -63,15 +59,9 @@ fn csdl() -> &'static Csdl {
     static CSDL: OnceLock<Csdl> = OnceLock::new();
     CSDL.get_or_init(|| {
         let text = read("msgraph-metadata/v1.0-cleanMetadata.xml");
-        let start = text
-            .find("<Schema Namespace=\"microsoft.graph\" ")
-            .expect("no microsoft.graph schema in the CSDL");
-        let len = text[start..]
-            .find("</Schema>")
-            .expect("unterminated schema");
-        Csdl {
-            schema: text[start..start + len].to_string(),
-        }
+        let start = text.find("<Schema Namespace=\"microsoft.graph\" ").expect("no microsoft.graph schema in the CSDL");
+        let len = text[start..].find("</Schema>").expect("unterminated schema");
+        Csdl { schema: text[start..start + len].to_string() }
     })
 }
 
@@ -79,11 +69,7 @@ fn parse_attrs(tag: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut rest = tag;
     while let Some(eq) = rest.find("=\"") {
-        let key = rest[..eq]
-            .rsplit(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let key = rest[..eq].rsplit(|c: char| c.is_whitespace()).next().unwrap_or("").to_string();
         let after = &rest[eq + 2..];
         let end = after.find('"').expect("unterminated attribute");
         out.insert(key, after[..end].to_string());
@@ -105,17 +91,11 @@ impl Csdl {
             if next == b' ' || next == b'>' || next == b'/' {
                 let attrs = parse_attrs(head);
                 if head.ends_with('/') {
-                    return Some(Element {
-                        attrs,
-                        body: String::new(),
-                    });
+                    return Some(Element { attrs, body: String::new() });
                 }
                 let close = format!("</{kind}>");
                 let end = rest.find(&close).expect("unterminated element");
-                return Some(Element {
-                    attrs,
-                    body: rest[head_end + 1..end].to_string(),
-                });
+                return Some(Element { attrs, body: rest[head_end + 1..end].to_string() });
             }
             from = start + needle.len();
         }
@@ -145,25 +125,13 @@ impl Element {
 /// The CSDL type of a declared property, in the CSDL's own spelling (`graph.` alias).
 fn csdl_type(ty: &EdmType, collection: bool) -> String {
     let name = ty.csdl_name().replace("microsoft.graph.", "graph.");
-    if collection {
-        format!("Collection({name})")
-    } else {
-        name
-    }
+    if collection { format!("Collection({name})") } else { name }
 }
 
 /// CSDL properties deliberately not declared yet, with the reason. Keep this list short.
 const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "workingHours",
-        "startTime",
-        "Edm.TimeOfDay: no EdmType variant yet",
-    ),
-    (
-        "workingHours",
-        "endTime",
-        "Edm.TimeOfDay: no EdmType variant yet",
-    ),
+    ("workingHours", "startTime", "Edm.TimeOfDay: no EdmType variant yet"),
+    ("workingHours", "endTime", "Edm.TimeOfDay: no EdmType variant yet"),
 ];
 
 /// Compares declared properties with the CSDL's `<Property>` children; returns the problems.
@@ -173,8 +141,7 @@ fn compare_properties(
     reference: &[HashMap<String, String>],
     problems: &mut Vec<String>,
 ) {
-    let by_name: BTreeMap<&str, &HashMap<String, String>> =
-        reference.iter().map(|p| (p["Name"].as_str(), p)).collect();
+    let by_name: BTreeMap<&str, &HashMap<String, String>> = reference.iter().map(|p| (p["Name"].as_str(), p)).collect();
     for p in declared {
         let Some(r) = by_name.get(p.name) else {
             problems.push(format!("{owner}.{}: not in the CSDL", p.name));
@@ -199,18 +166,12 @@ fn compare_properties(
             continue;
         }
         if let Some(gap) = KNOWN_GAPS.iter().find(|g| g.0 == owner && g.1 == *name) {
-            assert!(
-                !declared.iter().any(|p| p.name == *name),
-                "{owner}.{name} is declared now"
-            );
+            assert!(!declared.iter().any(|p| p.name == *name), "{owner}.{name} is declared now");
             assert_eq!(r["Type"], "Edm.TimeOfDay", "{owner}.{name}: {}", gap.2);
             continue;
         }
         if !declared.iter().any(|p| p.name == *name) {
-            problems.push(format!(
-                "{owner}.{name}: in the CSDL ({}) but not declared",
-                r["Type"]
-            ));
+            problems.push(format!("{owner}.{name}: in the CSDL ({}) but not declared", r["Type"]));
         }
     }
 }
@@ -220,18 +181,15 @@ fn entity_types_match_the_csdl() {
     let csdl = csdl();
     let mut problems = Vec::new();
     for e in entities::ALL {
-        let el = csdl
-            .element("EntityType", e.name)
-            .unwrap_or_else(|| panic!("entity type {} is not in the CSDL", e.name));
+        let el =
+            csdl.element("EntityType", e.name).unwrap_or_else(|| panic!("entity type {} is not in the CSDL", e.name));
         let mut reference = el.children("Property");
         match (e.base, el.attrs.get("BaseType").map(String::as_str)) {
             (Some(b), Some(r)) => assert_eq!(format!("graph.{b}"), r, "{} base type", e.name),
             // Cerulean's root type folds the CSDL's abstract `entity` (which holds `id`) in.
-            (None, Some("graph.entity")) => reference.extend(
-                csdl.element("EntityType", "entity")
-                    .unwrap()
-                    .children("Property"),
-            ),
+            (None, Some("graph.entity")) => {
+                reference.extend(csdl.element("EntityType", "entity").unwrap().children("Property"))
+            }
             (None, None) => {}
             (ours, theirs) => panic!("{}: base {ours:?}, CSDL {theirs:?}", e.name),
         }
@@ -246,16 +204,9 @@ fn entity_types_match_the_csdl() {
                 continue;
             };
             let target = format!("graph.{}", n.target);
-            let want = if n.collection {
-                format!("Collection({target})")
-            } else {
-                target
-            };
+            let want = if n.collection { format!("Collection({target})") } else { target };
             if r["Type"] != want {
-                problems.push(format!(
-                    "{}.{}: {want}, CSDL says {}",
-                    e.name, n.name, r["Type"]
-                ));
+                problems.push(format!("{}.{}: {want}, CSDL says {}", e.name, n.name, r["Type"]));
             }
             let contains = r.get("ContainsTarget").is_some_and(|v| v == "true");
             if contains != n.contains_target {
@@ -263,11 +214,7 @@ fn entity_types_match_the_csdl() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "entity types differ from the CSDL:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "entity types differ from the CSDL:\n{}", problems.join("\n"));
 }
 
 #[test]
@@ -275,69 +222,40 @@ fn complex_types_match_the_csdl() {
     let csdl = csdl();
     let mut problems = Vec::new();
     for c in entities::COMPLEX {
-        let el = csdl
-            .element("ComplexType", c.name)
-            .unwrap_or_else(|| panic!("complex type {} is not in the CSDL", c.name));
+        let el =
+            csdl.element("ComplexType", c.name).unwrap_or_else(|| panic!("complex type {} is not in the CSDL", c.name));
         assert_eq!(c.open, el.flag("OpenType"), "{} OpenType", c.name);
         assert_eq!(c.is_abstract, el.flag("Abstract"), "{} Abstract", c.name);
-        assert!(
-            !el.attrs.contains_key("BaseType"),
-            "{} has a base type in the CSDL",
-            c.name
-        );
-        compare_properties(
-            c.name,
-            c.properties,
-            &el.children("Property"),
-            &mut problems,
-        );
+        assert!(!el.attrs.contains_key("BaseType"), "{} has a base type in the CSDL", c.name);
+        compare_properties(c.name, c.properties, &el.children("Property"), &mut problems);
     }
-    assert!(
-        problems.is_empty(),
-        "complex types differ from the CSDL:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "complex types differ from the CSDL:\n{}", problems.join("\n"));
 }
 
 #[test]
 fn enum_types_match_the_csdl() {
     let csdl = csdl();
     for e in entities::ENUMS {
-        let el = csdl
-            .element("EnumType", e.name)
-            .unwrap_or_else(|| panic!("enum type {} is not in the CSDL", e.name));
+        let el = csdl.element("EnumType", e.name).unwrap_or_else(|| panic!("enum type {} is not in the CSDL", e.name));
         let members: Vec<(String, i64)> = el
             .children("Member")
             .into_iter()
             .map(|m| (m["Name"].clone(), m["Value"].parse().expect("enum value")))
             .collect();
-        let ours: Vec<(String, i64)> = e
-            .members
-            .iter()
-            .zip(e.values)
-            .map(|(m, v)| (m.to_string(), *v))
-            .collect();
+        let ours: Vec<(String, i64)> = e.members.iter().zip(e.values).map(|(m, v)| (m.to_string(), *v)).collect();
         assert_eq!(ours, members, "enum {}", e.name);
     }
 }
 
 #[test]
 fn entity_sets_match_the_csdl() {
-    let container = csdl()
-        .element("EntityContainer", "GraphService")
-        .expect("no container");
+    let container = csdl().element("EntityContainer", "GraphService").expect("no container");
     let sets = container.children("EntitySet");
     for e in entities::ALL {
         if let Some(set) = e.entity_set {
-            let r = sets
-                .iter()
-                .find(|s| s["Name"] == set)
-                .unwrap_or_else(|| panic!("entity set {set} is not in the CSDL"));
-            assert_eq!(
-                r["EntityType"],
-                format!("microsoft.graph.{}", e.name),
-                "{set}"
-            );
+            let r =
+                sets.iter().find(|s| s["Name"] == set).unwrap_or_else(|| panic!("entity set {set} is not in the CSDL"));
+            assert_eq!(r["EntityType"], format!("microsoft.graph.{}", e.name), "{set}");
         }
     }
 }
@@ -396,30 +314,16 @@ fn permissions_match_the_reference() {
         let app_id = app.and_then(|_| public_id(p.name, "Application"));
         let del_id = del.and_then(|_| public_id(p.name, "DelegatedWork"));
         if p.application_id.map(str::to_string) != app_id {
-            problems.push(format!(
-                "{}: app role id {:?}, reference {app_id:?}",
-                p.name, p.application_id
-            ));
+            problems.push(format!("{}: app role id {:?}, reference {app_id:?}", p.name, p.application_id));
         }
         if p.delegated_id.map(str::to_string) != del_id {
-            problems.push(format!(
-                "{}: scope id {:?}, reference {del_id:?}",
-                p.name, p.delegated_id
-            ));
+            problems.push(format!("{}: scope id {:?}, reference {del_id:?}", p.name, p.delegated_id));
         }
         let admin = del.or(app).expect("a permission without schemes");
         let s = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
         let checks = [
-            (
-                "adminDisplayName",
-                p.admin_display_name.to_string(),
-                s(admin, "adminDisplayName"),
-            ),
-            (
-                "adminDescription",
-                p.admin_description.to_string(),
-                s(admin, "adminDescription"),
-            ),
+            ("adminDisplayName", p.admin_display_name.to_string(), s(admin, "adminDisplayName")),
+            ("adminDescription", p.admin_description.to_string(), s(admin, "adminDescription")),
             (
                 "userDisplayName",
                 p.user_display_name.to_string(),
@@ -433,14 +337,12 @@ fn permissions_match_the_reference() {
             (
                 "app role displayName",
                 p.app_role_display_name.unwrap_or("-").to_string(),
-                app.map(|a| s(a, "adminDisplayName"))
-                    .unwrap_or_else(|| "-".into()),
+                app.map(|a| s(a, "adminDisplayName")).unwrap_or_else(|| "-".into()),
             ),
             (
                 "app role description",
                 p.app_role_description.unwrap_or("-").to_string(),
-                app.map(|a| s(a, "adminDescription"))
-                    .unwrap_or_else(|| "-".into()),
+                app.map(|a| s(a, "adminDescription")).unwrap_or_else(|| "-".into()),
             ),
         ];
         for (what, ours, theirs) in checks {
@@ -452,11 +354,7 @@ fn permissions_match_the_reference() {
             problems.push(format!("{}: requiresAdminConsent differs", p.name));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "permissions differ from the reference:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "permissions differ from the reference:\n{}", problems.join("\n"));
 }
 
 #[test]
@@ -496,10 +394,7 @@ fn permission_catalogue_covers_what_cerulean_uses() {
         "email",
         "offline_access",
     ] {
-        assert!(
-            permissions::by_name(name).is_some(),
-            "{name} is missing from the catalogue"
-        );
+        assert!(permissions::by_name(name).is_some(), "{name} is missing from the catalogue");
     }
 }
 
@@ -509,13 +404,7 @@ fn permission_catalogue_covers_what_cerulean_uses() {
 /// Lower-case, every `{...}` placeholder as `{id}`.
 fn normalise_path(path: &str) -> String {
     path.split('/')
-        .map(|s| {
-            if s.starts_with('{') && s.ends_with('}') {
-                "{id}".to_string()
-            } else {
-                s.to_ascii_lowercase()
-            }
-        })
+        .map(|s| if s.starts_with('{') && s.ends_with('}') { "{id}".to_string() } else { s.to_ascii_lowercase() })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -526,33 +415,16 @@ type Grants = BTreeMap<&'static str, BTreeSet<String>>;
 fn reference_routes() -> HashMap<(String, String), Grants> {
     let texts = json("graph-permissions/permissions.json");
     let mut out: HashMap<(String, String), Grants> = HashMap::new();
-    for (name, p) in texts["permissions"]
-        .as_object()
-        .expect("permissions object")
-    {
+    for (name, p) in texts["permissions"].as_object().expect("permissions object") {
         for set in p["pathSets"].as_array().into_iter().flatten() {
-            let schemes: Vec<&str> = set["schemeKeys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            let methods = set["methods"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str);
-            let paths: Vec<String> = set["paths"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| normalise_path(k))
-                .collect();
+            let schemes: Vec<&str> =
+                set["schemeKeys"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let methods = set["methods"].as_array().into_iter().flatten().filter_map(Value::as_str);
+            let paths: Vec<String> =
+                set["paths"].as_object().into_iter().flatten().map(|(k, _)| normalise_path(k)).collect();
             for method in methods {
                 for path in &paths {
-                    let grants = out
-                        .entry((method.to_ascii_uppercase(), path.clone()))
-                        .or_default();
+                    let grants = out.entry((method.to_ascii_uppercase(), path.clone())).or_default();
                     for scheme in &schemes {
                         let key = match *scheme {
                             "Application" => "Application",
@@ -575,16 +447,10 @@ fn authz_table_equals_the_reference() {
     for rule in authz_table::RULES {
         let key = (rule.method.to_string(), normalise_path(rule.path));
         let Some(grants) = reference.get(&key) else {
-            problems.push(format!(
-                "{} {}: not in permissions.json",
-                rule.method, rule.path
-            ));
+            problems.push(format!("{} {}: not in permissions.json", rule.method, rule.path));
             continue;
         };
-        for (scheme, ours) in [
-            ("Application", rule.application),
-            ("DelegatedWork", rule.delegated),
-        ] {
+        for (scheme, ours) in [("Application", rule.application), ("DelegatedWork", rule.delegated)] {
             let ours: BTreeSet<String> = ours.iter().map(|s| s.to_string()).collect();
             let theirs = grants.get(scheme).cloned().unwrap_or_default();
             if ours != theirs {
@@ -597,11 +463,7 @@ fn authz_table_equals_the_reference() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "authorization table differs:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "authorization table differs:\n{}", problems.join("\n"));
 }
 
 #[test]
@@ -624,10 +486,7 @@ fn routes_without_reference_entries_stay_out_of_the_table() {
             !reference.contains_key(&(method.to_string(), path.to_string())),
             "{method} {path} is now in permissions.json: add it to the authorization table"
         );
-        assert!(
-            authz_table::lookup(method, path).is_none(),
-            "{method} {path} has a rule"
-        );
+        assert!(authz_table::lookup(method, path).is_none(), "{method} {path} has a rule");
     }
 }
 
@@ -666,9 +525,6 @@ fn authz_table_covers_the_served_routes() {
         ("GET", "/directoryobjects/{id}"),
         ("POST", "/directoryobjects/getbyids"),
     ] {
-        assert!(
-            authz_table::lookup(method, path).is_some(),
-            "no rule for {method} {path}"
-        );
+        assert!(authz_table::lookup(method, path).is_some(), "no rule for {method} {path}");
     }
 }

@@ -29,9 +29,7 @@ impl App {
     /// Builds the application over `store`, served at `public_url`.
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> App {
         let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
         let directory = Directory::new(store.clone(), passwords);
         let tokens = Arc::new(TokenIssuer::new(store));
@@ -57,11 +55,7 @@ impl App {
                 get(move || {
                     let ready = ready_flag.load(Ordering::Acquire);
                     async move {
-                        if ready {
-                            (StatusCode::OK, "ready")
-                        } else {
-                            (StatusCode::SERVICE_UNAVAILABLE, "starting")
-                        }
+                        if ready { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "starting") }
                     }
                 }),
             )
@@ -69,13 +63,7 @@ impl App {
             .nest("/beta", graph("beta"))
             .merge(platform)
             .layer(axum::middleware::from_fn(crate::request_id::request_ids));
-        App {
-            directory,
-            tokens,
-            public_url,
-            ready,
-            router,
-        }
+        App { directory, tokens, public_url, ready, router }
     }
 
     /// Marks the application ready (`/readyz` answers 200).

@@ -14,11 +14,7 @@ const META_TENANT: &str = "bootstrap.tenant";
 
 /// The Graph application permissions granted to the bootstrap app: those whose capabilities
 /// this server has (DESIGN.md lists the full set, added as each capability lands).
-pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
-    "Directory.ReadWrite.All",
-    "User.ReadWrite.All",
-    "Group.ReadWrite.All",
-];
+pub const BOOTSTRAP_PERMISSIONS: &[&str] = &["Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All"];
 
 /// The contents of `bootstrap.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,9 +44,8 @@ pub async fn ensure(
     let path = data_dir.join("bootstrap.json");
     if let Some(tenant) = store_meta.meta(META_TENANT).await? {
         let file = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<BootstrapFile>(&bytes).map_err(|e| {
-                ServerError::Config(format!("{} is not valid: {e}", path.display()))
-            })?,
+            Ok(bytes) => serde_json::from_slice::<BootstrapFile>(&bytes)
+                .map_err(|e| ServerError::Config(format!("{} is not valid: {e}", path.display())))?,
             Err(_) => {
                 return Err(ServerError::Config(format!(
                     "tenant {tenant} exists but {} is missing; the credentials were only written there",
@@ -69,10 +64,7 @@ pub async fn ensure(
             admin_password: admin_password.clone(),
             client_secret_hash: secret.hash.clone(),
             client_secret_hint: secret.hint.clone(),
-            app_permissions: BOOTSTRAP_PERMISSIONS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            app_permissions: BOOTSTRAP_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
         })
         .await?;
     let tenant_id = outcome.tenant.id.to_string();
@@ -88,10 +80,7 @@ pub async fn ensure(
         admin_password,
         ca_certificate: ca_certificate.map(|p| p.display().to_string()),
     };
-    write_private(
-        &path,
-        &serde_json::to_vec_pretty(&file).map_err(|e| ServerError::Config(e.to_string()))?,
-    )?;
+    write_private(&path, &serde_json::to_vec_pretty(&file).map_err(|e| ServerError::Config(e.to_string()))?)?;
     store_meta.set_meta(META_TENANT, &tenant_id).await?;
     Ok((file, true))
 }
@@ -116,10 +105,7 @@ fn generate_password() -> String {
 /// Writes `bytes` to `path` readable by the owner only.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     use std::io::Write;
-    let io = |e| ServerError::Io {
-        context: format!("writing {}", path.display()),
-        source: e,
-    };
+    let io = |e| ServerError::Io { context: format!("writing {}", path.display()), source: e };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -136,11 +122,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
 /// The summary printed at start.
 pub fn summary(file: &BootstrapFile, created: bool, path: &Path) -> String {
     let mut s = String::new();
-    s.push_str(if created {
-        "Cerulean bootstrapped a new tenant.\n"
-    } else {
-        "Cerulean tenant (existing):\n"
-    });
+    s.push_str(if created { "Cerulean bootstrapped a new tenant.\n" } else { "Cerulean tenant (existing):\n" });
     s.push_str(&format!("  tenant id        {}\n", file.tenant_id));
     s.push_str(&format!("  tenant domain    {}\n", file.tenant_domain));
     s.push_str(&format!("  authority        {}\n", file.authority));
@@ -148,15 +130,9 @@ pub fn summary(file: &BootstrapFile, created: bool, path: &Path) -> String {
     s.push_str(&format!("  client id        {}\n", file.client_id));
     if created {
         s.push_str(&format!("  client secret    {}\n", file.client_secret));
-        s.push_str(&format!(
-            "  admin            {} / {}\n",
-            file.admin_user_principal_name, file.admin_password
-        ));
+        s.push_str(&format!("  admin            {} / {}\n", file.admin_user_principal_name, file.admin_password));
     } else {
-        s.push_str(&format!(
-            "  admin            {}\n",
-            file.admin_user_principal_name
-        ));
+        s.push_str(&format!("  admin            {}\n", file.admin_user_principal_name));
     }
     if let Some(ca) = &file.ca_certificate {
         s.push_str(&format!("  CA certificate   {ca}\n"));

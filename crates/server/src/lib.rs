@@ -20,8 +20,5 @@ pub enum ServerError {
     #[error("identity: {0}")]
     Identity(#[from] cerulean_identity::IdentityError),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
 }

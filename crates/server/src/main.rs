@@ -9,10 +9,7 @@ fn main() -> ExitCode {
     match cli.command {
         cerulean::cli::Command::Serve(args) => {
             cerulean::logging::init(args.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("cerulean: cannot start the runtime: {e}");

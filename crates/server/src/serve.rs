@@ -20,26 +20,20 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         ));
     }
     create_private_dir(&args.data_dir)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
-        &args.data_dir.join("cerulean.db"),
-        &cerulean_directory::index_specs(),
-    )?);
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&args.data_dir.join("cerulean.db"), &cerulean_directory::index_specs())?);
     let public_url = args.public_url();
 
     let tls = if args.http {
         None
     } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let read = |p: &Path| {
-            std::fs::read(p).map_err(|e| ServerError::Io {
-                context: format!("reading {}", p.display()),
-                source: e,
-            })
+            std::fs::read(p).map_err(|e| ServerError::Io { context: format!("reading {}", p.display()), source: e })
         };
         Some((read(cert)?, read(key)?, None))
     } else {
         let hosts = extra_hosts(&public_url);
-        let material =
-            cerulean_identity::ensure_tls_material_with_sans(&args.data_dir.join("tls"), &hosts)?;
+        let material = cerulean_identity::ensure_tls_material_with_sans(&args.data_dir.join("tls"), &hosts)?;
         Some((
             material.cert_chain_pem.clone().into_bytes(),
             material.key_pem.clone().into_bytes(),
@@ -61,10 +55,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     for tenant in app.directory.tenants().await? {
         app.tokens.tenant_keys(tenant.id).await?;
     }
-    println!(
-        "{}",
-        crate::bootstrap::summary(&file, created, &args.data_dir.join("bootstrap.json"))
-    );
+    println!("{}", crate::bootstrap::summary(&file, created, &args.data_dir.join("bootstrap.json")));
 
     let handle = Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
@@ -78,27 +69,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             tracing::info!(address = %addr, public_url = %ready_app.public_url, "listening");
         }
     });
-    let io = |e| ServerError::Io {
-        context: format!("serving on {listen}"),
-        source: e,
-    };
+    let io = |e| ServerError::Io { context: format!("serving on {listen}"), source: e };
     match tls {
         Some((cert, key, _)) => {
-            let config = RustlsConfig::from_pem(cert, key).await.map_err(|e| {
-                ServerError::Config(format!("TLS certificate or key is not usable: {e}"))
-            })?;
-            axum_server::bind_rustls(listen, config)
-                .handle(handle)
-                .serve(service)
+            let config = RustlsConfig::from_pem(cert, key)
                 .await
-                .map_err(io)?;
+                .map_err(|e| ServerError::Config(format!("TLS certificate or key is not usable: {e}")))?;
+            axum_server::bind_rustls(listen, config).handle(handle).serve(service).await.map_err(io)?;
         }
         None => {
-            axum_server::bind(listen)
-                .handle(handle)
-                .serve(service)
-                .await
-                .map_err(io)?;
+            axum_server::bind(listen).handle(handle).serve(service).await.map_err(io)?;
         }
     }
     tracing::info!("stopped");
@@ -112,11 +92,7 @@ fn extra_hosts(public_url: &str) -> Vec<String> {
     let host = if let Some(stripped) = authority.strip_prefix('[') {
         stripped.split(']').next().unwrap_or_default().to_string()
     } else {
-        authority
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(authority)
-            .to_string()
+        authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority).to_string()
     };
     match host.as_str() {
         "" | "localhost" | "127.0.0.1" | "::1" => Vec::new(),
@@ -125,10 +101,8 @@ fn extra_hosts(public_url: &str) -> Vec<String> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
-    std::fs::create_dir_all(dir).map_err(|e| ServerError::Io {
-        context: format!("creating {}", dir.display()),
-        source: e,
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ServerError::Io { context: format!("creating {}", dir.display()), source: e })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -24,11 +24,7 @@ use uuid::Uuid;
 pub enum StoreError {
     /// A uniqueness claim (`namespace`, `key`) is held by another object.
     #[error("the value '{key}' of '{namespace}' is already in use")]
-    Conflict {
-        namespace: String,
-        key: String,
-        holder: Uuid,
-    },
+    Conflict { namespace: String, key: String, holder: Uuid },
     /// An object, edge or tenant the change refers to does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -71,30 +67,13 @@ pub trait Store: Send + Sync + 'static {
     /// Several objects by id; missing ids are skipped, order follows `ids`.
     async fn get_many(&self, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>>;
     /// The holder of a uniqueness claim, e.g. (`upn`, `adele@contoso.com` lower-cased).
-    async fn find_unique(
-        &self,
-        tenant: Uuid,
-        namespace: &str,
-        key: &str,
-    ) -> StoreResult<Option<Uuid>>;
+    async fn find_unique(&self, tenant: Uuid, namespace: &str, key: &str) -> StoreResult<Option<Uuid>>;
     /// Runs a list query: filter, order, keyset page, optional count.
     async fn list(&self, tenant: Uuid, query: &ListQuery) -> StoreResult<Page>;
     /// Whether an edge exists.
-    async fn has_edge(
-        &self,
-        tenant: Uuid,
-        kind: EdgeKind,
-        source: Uuid,
-        target: Uuid,
-    ) -> StoreResult<bool>;
+    async fn has_edge(&self, tenant: Uuid, kind: EdgeKind, source: Uuid, target: Uuid) -> StoreResult<bool>;
     /// Targets of `source`'s edges of `kind` (or sources, with `reverse`), unpaged ids.
-    async fn edge_ids(
-        &self,
-        tenant: Uuid,
-        kind: EdgeKind,
-        id: Uuid,
-        reverse: bool,
-    ) -> StoreResult<Vec<Uuid>>;
+    async fn edge_ids(&self, tenant: Uuid, kind: EdgeKind, id: Uuid, reverse: bool) -> StoreResult<Vec<Uuid>>;
 
     // ---- secrets and keys (never part of a document) ----
 
@@ -110,12 +89,7 @@ pub trait Store: Send + Sync + 'static {
     // ---- logs ----
 
     /// Change-log entries after `after_seq`, oldest first, at most `limit`.
-    async fn changes_since(
-        &self,
-        tenant: Uuid,
-        after_seq: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChangeLogEntry>>;
+    async fn changes_since(&self, tenant: Uuid, after_seq: u64, limit: usize) -> StoreResult<Vec<ChangeLogEntry>>;
     /// Audit records, newest first, at most `limit`.
     async fn audit_records(&self, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>>;
 }

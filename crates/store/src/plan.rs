@@ -129,11 +129,7 @@ pub enum Scope {
     Deleted,
     /// Live objects at the other end of `kind` edges of `id`: the targets of its edges, or
     /// with `reverse` the sources of edges pointing at it (`memberOf` is reverse `Member`).
-    Related {
-        kind: EdgeKind,
-        id: Uuid,
-        reverse: bool,
-    },
+    Related { kind: EdgeKind, id: Uuid, reverse: bool },
 }
 
 /// The position after the last item of a page: the sort-key values of that item and its id.

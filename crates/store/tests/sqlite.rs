@@ -76,16 +76,8 @@ async fn reopen_persists_everything() {
     let (tenant, user, group, seq) = {
         let store = open(&path);
         let tenant = suite::new_tenant(&store, "Persist").await;
-        let user = suite::insert(
-            &store,
-            tenant,
-            "user",
-            json!({ "displayName": "Kept" }),
-            &[("upn", "kept@x")],
-        )
-        .await;
-        let group =
-            suite::insert(&store, tenant, "group", json!({ "displayName": "G" }), &[]).await;
+        let user = suite::insert(&store, tenant, "user", json!({ "displayName": "Kept" }), &[("upn", "kept@x")]).await;
+        let group = suite::insert(&store, tenant, "group", json!({ "displayName": "G" }), &[]).await;
         let seq = suite::apply_ok(
             &store,
             tenant,
@@ -112,87 +104,25 @@ async fn reopen_persists_everything() {
     };
     // Reopen with a grown spec list: new indexes are added, nothing is lost.
     let mut specs = suite::index_specs();
-    specs.push(IndexSpec {
-        object_type: "user".into(),
-        path: PropPath::of("city"),
-        kind: ValueKind::String,
-    });
+    specs.push(IndexSpec { object_type: "user".into(), path: PropPath::of("city"), kind: ValueKind::String });
     let store = SqliteStore::open(&path, &specs).expect("reopen");
-    assert_eq!(
-        store
-            .tenant(tenant)
-            .await
-            .expect("tenant")
-            .expect("kept")
-            .display_name,
-        "Persist"
-    );
-    assert_eq!(
-        store
-            .get(tenant, user)
-            .await
-            .expect("get")
-            .expect("kept")
-            .doc["displayName"],
-        "Kept"
-    );
-    assert_eq!(
-        store
-            .find_unique(tenant, "upn", "kept@x")
-            .await
-            .expect("find"),
-        Some(user)
-    );
-    assert!(
-        store
-            .has_edge(tenant, EdgeKind::Member, group, user)
-            .await
-            .expect("edge")
-    );
+    assert_eq!(store.tenant(tenant).await.expect("tenant").expect("kept").display_name, "Persist");
+    assert_eq!(store.get(tenant, user).await.expect("get").expect("kept").doc["displayName"], "Kept");
+    assert_eq!(store.find_unique(tenant, "upn", "kept@x").await.expect("find"), Some(user));
+    assert!(store.has_edge(tenant, EdgeKind::Member, group, user).await.expect("edge"));
     assert_eq!(store.secrets(tenant, user).await.expect("secrets").len(), 1);
-    assert_eq!(
-        store.signing_keys(tenant).await.expect("keys")[0].private_pkcs8,
-        vec![9, 8, 7]
-    );
-    assert_eq!(
-        store.meta("bootstrapped").await.expect("meta").as_deref(),
-        Some("yes")
-    );
-    assert_eq!(
-        store
-            .changes_since(tenant, 0, 100)
-            .await
-            .expect("log")
-            .len() as u64,
-        seq
-    );
-    assert_eq!(
-        store.audit_records(tenant, 100).await.expect("audit").len(),
-        3
-    );
+    assert_eq!(store.signing_keys(tenant).await.expect("keys")[0].private_pkcs8, vec![9, 8, 7]);
+    assert_eq!(store.meta("bootstrapped").await.expect("meta").as_deref(), Some("yes"));
+    assert_eq!(store.changes_since(tenant, 0, 100).await.expect("log").len() as u64, seq);
+    assert_eq!(store.audit_records(tenant, 100).await.expect("audit").len(), 3);
     // The sequence continues where it stopped.
-    let next = suite::apply_ok(
-        &store,
-        tenant,
-        vec![Op::SoftDelete {
-            id: user,
-            at: "2024-01-01T00:00:00Z".into(),
-        }],
-    )
-    .await;
+    let next =
+        suite::apply_ok(&store, tenant, vec![Op::SoftDelete { id: user, at: "2024-01-01T00:00:00Z".into() }]).await;
     assert_eq!(next, seq + 1);
     drop(store);
     // A third open (same specs) is a no-op for migrations and indexes.
     let store = SqliteStore::open(&path, &specs).expect("third open");
-    assert!(
-        store
-            .get(tenant, user)
-            .await
-            .expect("get")
-            .expect("kept")
-            .deleted_at
-            .is_some()
-    );
+    assert!(store.get(tenant, user).await.expect("get").expect("kept").deleted_at.is_some());
 }
 
 fn plan(store: &SqliteStore, tenant: Uuid, q: &ListQuery) -> String {
@@ -205,27 +135,14 @@ async fn query_plans_use_indexes() {
     let store = open(&dir.db());
     let t = suite::new_tenant(&store, "Plan").await;
     for i in 0..50 {
-        suite::insert(
-            &store,
-            t,
-            "user",
-            json!({ "displayName": format!("User {i}"), "age": i }),
-            &[],
-        )
-        .await;
+        suite::insert(&store, t, "user", json!({ "displayName": format!("User {i}"), "age": i }), &[]).await;
     }
     let dn = PropPath::of("displayName");
     let mut q = ListQuery::new(&["user"], Scope::Live);
 
-    q.filter = Some(Filter::StartsWith {
-        path: dn.clone(),
-        prefix: "use".into(),
-    });
+    q.filter = Some(Filter::StartsWith { path: dn.clone(), prefix: "use".into() });
     let p = plan(&store, t, &q);
-    assert!(
-        p.contains("USING INDEX ix_"),
-        "startswith seeks the expression index:\n{p}"
-    );
+    assert!(p.contains("USING INDEX ix_"), "startswith seeks the expression index:\n{p}");
 
     q.filter = Some(Filter::Compare {
         path: dn.clone(),
@@ -234,59 +151,31 @@ async fn query_plans_use_indexes() {
         value: Scalar::Str("User 7".into()),
     });
     let p = plan(&store, t, &q);
-    assert!(
-        p.contains("USING INDEX ix_"),
-        "eq seeks the expression index:\n{p}"
-    );
+    assert!(p.contains("USING INDEX ix_"), "eq seeks the expression index:\n{p}");
 
     q.filter = None;
-    q.order = vec![OrderKey {
-        path: dn.clone(),
-        kind: ValueKind::String,
-        descending: false,
-    }];
+    q.order = vec![OrderKey { path: dn.clone(), kind: ValueKind::String, descending: false }];
     let p = plan(&store, t, &q);
-    assert!(
-        p.contains("USING INDEX ix_") && !p.contains("TEMP B-TREE"),
-        "order by walks the index:\n{p}"
-    );
+    assert!(p.contains("USING INDEX ix_") && !p.contains("TEMP B-TREE"), "order by walks the index:\n{p}");
 
     // An ascending cursor seeks into the index instead of scanning up to it.
-    q.after = Some(Cursor {
-        values: vec![Scalar::Str("user 3".into())],
-        id: Uuid::new_v4(),
-    });
+    q.after = Some(Cursor { values: vec![Scalar::Str("user 3".into())], id: Uuid::new_v4() });
     let p = plan(&store, t, &q);
-    assert!(
-        p.contains("USING INDEX ix_") && p.contains(">?") && !p.contains("TEMP B-TREE"),
-        "asc keyset seeks:\n{p}"
-    );
+    assert!(p.contains("USING INDEX ix_") && p.contains(">?") && !p.contains("TEMP B-TREE"), "asc keyset seeks:\n{p}");
 
     // Descending walks the same index backwards. The id tie-breaker stays ascending (the
     // contract), so SQLite sorts runs of equal values only ("LAST TERM"), never the whole set.
     q.order[0].descending = true;
     let p = plan(&store, t, &q);
-    assert!(
-        p.contains("USING INDEX ix_"),
-        "desc keyset walks the index:\n{p}"
-    );
-    assert!(
-        !p.contains("TEMP B-TREE FOR ORDER BY"),
-        "no full sort:\n{p}"
-    );
+    assert!(p.contains("USING INDEX ix_"), "desc keyset walks the index:\n{p}");
+    assert!(!p.contains("TEMP B-TREE FOR ORDER BY"), "no full sort:\n{p}");
 
     // Unfiltered paging and counting use the type index.
     let mut q = ListQuery::new(&["user"], Scope::Live);
     q.count = true;
-    q.after = Some(Cursor {
-        values: vec![],
-        id: Uuid::new_v4(),
-    });
+    q.after = Some(Cursor { values: vec![], id: Uuid::new_v4() });
     let p = plan(&store, t, &q);
-    assert!(
-        !p.contains("SCAN objects\n") && !p.ends_with("SCAN objects") && !p.contains("TEMP B-TREE"),
-        "{p}"
-    );
+    assert!(!p.contains("SCAN objects\n") && !p.ends_with("SCAN objects") && !p.contains("TEMP B-TREE"), "{p}");
 
     // Numbers too.
     let mut q = ListQuery::new(&["user"], Scope::Live);
@@ -297,10 +186,7 @@ async fn query_plans_use_indexes() {
         value: Scalar::Int(40),
     });
     let p = plan(&store, t, &q);
-    assert!(
-        p.contains("USING INDEX ix_"),
-        "number range uses its index:\n{p}"
-    );
+    assert!(p.contains("USING INDEX ix_"), "number range uses its index:\n{p}");
 }
 
 #[tokio::test]
@@ -315,15 +201,8 @@ async fn unsafe_property_names_are_refused() {
         op: CmpOp::Eq,
         value: Scalar::Str("a".into()),
     });
-    assert!(matches!(
-        store.list(t, &q).await,
-        Err(StoreError::Invalid(_))
-    ));
-    let bad = IndexSpec {
-        object_type: "user".into(),
-        path: PropPath::of("a\"b"),
-        kind: ValueKind::String,
-    };
+    assert!(matches!(store.list(t, &q).await, Err(StoreError::Invalid(_))));
+    let bad = IndexSpec { object_type: "user".into(), path: PropPath::of("a\"b"), kind: ValueKind::String };
     assert!(SqliteStore::open(&dir.0.join("other.db"), &[bad]).is_err());
 }
 
@@ -337,14 +216,7 @@ async fn concurrent_reads_and_writes() {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
-                let id = suite::insert(
-                    &*store,
-                    t,
-                    "user",
-                    json!({ "displayName": format!("w{w} {i}") }),
-                    &[],
-                )
-                .await;
+                let id = suite::insert(&*store, t, "user", json!({ "displayName": format!("w{w} {i}") }), &[]).await;
                 assert!(store.get(t, id).await.expect("get").is_some());
             }
         }));
@@ -355,8 +227,5 @@ async fn concurrent_reads_and_writes() {
     let mut q = ListQuery::new(&["user"], Scope::Live);
     q.count = true;
     assert_eq!(store.list(t, &q).await.expect("list").count, Some(100));
-    assert_eq!(
-        store.changes_since(t, 0, 1000).await.expect("log").len(),
-        100
-    );
+    assert_eq!(store.changes_since(t, 0, 1000).await.expect("log").len(), 100);
 }

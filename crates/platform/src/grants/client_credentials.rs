@@ -22,13 +22,8 @@ const LIFETIME_SECS: i64 = 3599;
 /// Scopes that mean nothing to an app-only token and are ignored, as Entra does.
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
-pub(crate) async fn grant(
-    state: &PlatformState,
-    req: &TokenRequest,
-) -> Result<Response, OAuthError> {
-    let multi = ["common", "organizations", "consumers"]
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case(&req.tenant));
+pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+    let multi = ["common", "organizations", "consumers"].iter().any(|t| t.eq_ignore_ascii_case(&req.tenant));
     if multi {
         return Err(OAuthError::new(
             400,
@@ -43,9 +38,7 @@ pub(crate) async fn grant(
         .await
         .map_err(internal)?
         .ok_or_else(|| OAuthError::tenant_not_found(&req.tenant))?;
-    let client_id = req
-        .client_id()
-        .ok_or_else(|| OAuthError::missing("client_id"))?;
+    let client_id = req.client_id().ok_or_else(|| OAuthError::missing("client_id"))?;
     let resource = requested_resource(state, req)?;
 
     let app = state
@@ -73,15 +66,9 @@ pub(crate) async fn grant(
     };
     check_secret(&app.secrets, secret, client_id)?;
 
-    let sp = app
-        .service_principal
-        .ok_or_else(|| app_not_found(client_id, &tenant.display_name))?;
+    let sp = app.service_principal.ok_or_else(|| app_not_found(client_id, &tenant.display_name))?;
     if sp.doc.get("accountEnabled").and_then(Value::as_bool) == Some(false) {
-        let name = sp
-            .doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = sp.doc.get("displayName").and_then(Value::as_str).unwrap_or_default();
         return Err(OAuthError::new(
             400,
             "unauthorized_client",
@@ -89,34 +76,15 @@ pub(crate) async fn grant(
             format!("Application '{client_id}'({name}) is disabled."),
         ));
     }
-    if state
-        .directory
-        .service_principal_by_app_id(tenant.id, resource.app_id)
-        .await
-        .map_err(internal)?
-        .is_none()
-    {
+    if state.directory.service_principal_by_app_id(tenant.id, resource.app_id).await.map_err(internal)?.is_none() {
         return Err(resource_not_found(&resource.audience, &tenant.display_name));
     }
-    let roles = state
-        .directory
-        .granted_app_roles(tenant.id, sp.id, resource.app_id)
-        .await
-        .map_err(internal)?;
+    let roles = state.directory.granted_app_roles(tenant.id, sp.id, resource.app_id).await.map_err(internal)?;
     let app_id = Uuid::parse_str(client_id).unwrap_or(app.application.id);
-    let display_name = app
-        .application
-        .doc
-        .get("displayName")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let created = time::OffsetDateTime::parse(
-        &tenant.created_at,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .ok()
-    .map(|t| t.unix_timestamp());
+    let display_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp());
     let issued = state
         .tokens
         .issue_app_token(&AppTokenRequest {
@@ -153,30 +121,18 @@ pub(crate) async fn grant(
         }),
     };
     let mut res = Json(body).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
-    res.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)
 }
 
 /// The resource named by `scope` (v2: exactly one `{resource}/.default`) or `resource` (v1).
 fn requested_resource(state: &PlatformState, req: &TokenRequest) -> Result<Resource, OAuthError> {
     let identifier = match req.endpoint {
-        Endpoint::V1 => req
-            .param("resource")
-            .ok_or_else(|| OAuthError::missing("resource"))?
-            .to_string(),
+        Endpoint::V1 => req.param("resource").ok_or_else(|| OAuthError::missing("resource"))?.to_string(),
         Endpoint::V2 => {
-            let scope = req
-                .param("scope")
-                .ok_or_else(|| OAuthError::missing("scope"))?;
-            let scopes: Vec<&str> = scope
-                .split(' ')
-                .filter(|s| !s.is_empty() && !OIDC_SCOPES.contains(s))
-                .collect();
+            let scope = req.param("scope").ok_or_else(|| OAuthError::missing("scope"))?;
+            let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty() && !OIDC_SCOPES.contains(s)).collect();
             let [only] = scopes.as_slice() else {
                 return Err(invalid_scope(scope));
             };
@@ -186,8 +142,7 @@ fn requested_resource(state: &PlatformState, req: &TokenRequest) -> Result<Resou
             }
         }
     };
-    resources::resolve(&identifier, &state.public_url)
-        .ok_or_else(|| resource_not_found(&identifier, &req.tenant))
+    resources::resolve(&identifier, &state.public_url).ok_or_else(|| resource_not_found(&identifier, &req.tenant))
 }
 
 fn invalid_scope(scope: &str) -> OAuthError {
@@ -225,11 +180,7 @@ fn app_not_found(client_id: &str, tenant: &str) -> OAuthError {
 
 /// Compares the secret with every client secret of the app (constant time each); an expired
 /// match is its own error, as in Entra.
-fn check_secret(
-    secrets: &[cerulean_store::SecretRecord],
-    presented: &str,
-    client_id: &str,
-) -> Result<(), OAuthError> {
+fn check_secret(secrets: &[cerulean_store::SecretRecord], presented: &str, client_id: &str) -> Result<(), OAuthError> {
     let now = cerulean_directory::validate::now();
     let mut expired = false;
     for s in secrets.iter().filter(|s| s.kind == "client_secret") {
@@ -262,10 +213,5 @@ fn check_secret(
 
 fn internal(e: impl std::fmt::Display) -> OAuthError {
     tracing::error!(error = %e, "token endpoint failure");
-    OAuthError::new(
-        500,
-        "temporarily_unavailable",
-        90100,
-        "An internal error occurred; retry the request.",
-    )
+    OAuthError::new(500, "temporarily_unavailable", 90100, "An internal error occurred; retry the request.")
 }

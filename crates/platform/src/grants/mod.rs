@@ -8,10 +8,7 @@ use crate::PlatformState;
 use crate::error::OAuthError;
 use crate::token::TokenRequest;
 
-pub(crate) async fn dispatch(
-    state: &PlatformState,
-    req: TokenRequest,
-) -> Result<Response, OAuthError> {
+pub(crate) async fn dispatch(state: &PlatformState, req: TokenRequest) -> Result<Response, OAuthError> {
     let Some(grant) = req.param("grant_type") else {
         return Err(OAuthError::missing("grant_type"));
     };

@@ -31,12 +31,7 @@ pub(crate) trait Dialect {
     fn lower(&self, expr: &str) -> String;
     /// A FROM item listing the elements of the JSON array at `path` under `base`, named `alias`,
     /// and the expression of one element.
-    fn json_elements(
-        &self,
-        base: &str,
-        path: &[String],
-        alias: &str,
-    ) -> StoreResult<(String, String)>;
+    fn json_elements(&self, base: &str, path: &[String], alias: &str) -> StoreResult<(String, String)>;
     /// `expr LIKE pattern` where `pattern` escapes `%`, `_` and `\` with `\`.
     fn like(&self, expr: &str, pattern: &str) -> String;
     /// ORDER BY direction; nulls sort first ascending and last descending.
@@ -57,22 +52,14 @@ impl Dialect for Sqlite {
         if path.is_empty() {
             return Ok(base.to_string());
         }
-        Ok(format!(
-            "json_extract({base}, {})",
-            json_path_literal(path)?
-        ))
+        Ok(format!("json_extract({base}, {})", json_path_literal(path)?))
     }
 
     fn lower(&self, expr: &str) -> String {
         format!("lower({expr})")
     }
 
-    fn json_elements(
-        &self,
-        base: &str,
-        path: &[String],
-        alias: &str,
-    ) -> StoreResult<(String, String)> {
+    fn json_elements(&self, base: &str, path: &[String], alias: &str) -> StoreResult<(String, String)> {
         let from = if path.is_empty() {
             format!("json_each({base}) AS {alias}")
         } else {
@@ -109,14 +96,8 @@ impl Dialect for Sqlite {
 pub(crate) fn json_path_literal(path: &[String]) -> StoreResult<String> {
     let mut out = String::from("'$");
     for seg in path {
-        if seg.is_empty()
-            || seg
-                .chars()
-                .any(|c| c == '"' || c == '\'' || c == '\\' || c.is_control())
-        {
-            return Err(StoreError::Invalid(format!(
-                "unsupported property name {seg:?}"
-            )));
+        if seg.is_empty() || seg.chars().any(|c| c == '"' || c == '\'' || c == '\\' || c.is_control()) {
+            return Err(StoreError::Invalid(format!("unsupported property name {seg:?}")));
         }
         out.push_str(".\"");
         out.push_str(seg);
@@ -133,12 +114,7 @@ const ID: &str = "objects.id";
 
 /// The comparable SQL expression of `path` of `kind` under `base`: the same text for filters,
 /// ordering and index definitions.
-fn value_expr(
-    d: &dyn Dialect,
-    base: &str,
-    path: &[String],
-    kind: ValueKind,
-) -> StoreResult<String> {
+fn value_expr(d: &dyn Dialect, base: &str, path: &[String], kind: ValueKind) -> StoreResult<String> {
     let raw = d.json_scalar(base, path)?;
     Ok(match kind {
         ValueKind::String => d.lower(&raw),
@@ -216,11 +192,7 @@ struct Builder<'d> {
 
 impl<'d> Builder<'d> {
     fn new(d: &'d dyn Dialect) -> Self {
-        Builder {
-            d,
-            params: Vec::new(),
-            lambda_depth: 0,
-        }
+        Builder { d, params: Vec::new(), lambda_depth: 0 }
     }
 
     fn bind(&mut self, p: Param) -> String {
@@ -245,29 +217,13 @@ impl<'d> Builder<'d> {
                 let is_and = matches!(f, Filter::And(_)) != negate;
                 if fs.is_empty() {
                     // An empty AND is true, an empty OR false (before negation).
-                    return Ok(if is_and {
-                        self.d.true_lit()
-                    } else {
-                        self.d.false_lit()
-                    }
-                    .to_string());
+                    return Ok(if is_and { self.d.true_lit() } else { self.d.false_lit() }.to_string());
                 }
-                let parts = fs
-                    .iter()
-                    .map(|x| self.filter(x, ctx, negate))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok(format!(
-                    "({})",
-                    parts.join(if is_and { " AND " } else { " OR " })
-                ))
+                let parts = fs.iter().map(|x| self.filter(x, ctx, negate)).collect::<StoreResult<Vec<_>>>()?;
+                Ok(format!("({})", parts.join(if is_and { " AND " } else { " OR " })))
             }
             Filter::Not(inner) => self.filter(inner, ctx, !negate),
-            Filter::Compare {
-                path,
-                kind,
-                op,
-                value,
-            } => {
+            Filter::Compare { path, kind, op, value } => {
                 let e = self.value(ctx, path, *kind)?;
                 Ok(self.compare(&e, *kind, *op, value, negate))
             }
@@ -303,11 +259,7 @@ impl<'d> Builder<'d> {
                 let term = like_escape(&fold(term));
                 let first = self.bind(Param::Text(format!("{term}%")));
                 let later = self.bind(Param::Text(format!("% {term}%")));
-                let sql = format!(
-                    "({} OR {})",
-                    self.d.like(&e, &first),
-                    self.d.like(&e, &later)
-                );
+                let sql = format!("({} OR {})", self.d.like(&e, &first), self.d.like(&e, &later));
                 Ok(self.maybe_not(&e, sql, negate))
             }
             Filter::Any { path, element } => {
@@ -319,33 +271,21 @@ impl<'d> Builder<'d> {
                     Some(w) => format!("EXISTS (SELECT 1 FROM {from} WHERE {w})"),
                     None => format!("EXISTS (SELECT 1 FROM {from})"),
                 };
-                Ok(if negate {
-                    format!("NOT {exists}")
-                } else {
-                    exists
-                })
+                Ok(if negate { format!("NOT {exists}") } else { exists })
             }
             Filter::All { path, element } => {
                 // all(x: p) == NOT EXISTS (element where NOT p).
                 let (from, where_) = self.lambda(ctx, path, element, true)?;
                 let w = where_.unwrap_or_else(|| self.d.true_lit().to_string());
                 let exists = format!("EXISTS (SELECT 1 FROM {from} WHERE {w})");
-                Ok(if negate {
-                    exists
-                } else {
-                    format!("NOT {exists}")
-                })
+                Ok(if negate { exists } else { format!("NOT {exists}") })
             }
         }
     }
 
     /// Negates a predicate that is NULL when `e` is NULL, so the result is never NULL.
     fn maybe_not(&self, e: &str, sql: String, negate: bool) -> String {
-        if negate {
-            format!("({e} IS NULL OR NOT {sql})")
-        } else {
-            sql
-        }
+        if negate { format!("({e} IS NULL OR NOT {sql})") } else { sql }
     }
 
     fn elements_from(&mut self, ctx: &Ctx, path: &PropPath) -> StoreResult<(String, String)> {
@@ -370,14 +310,7 @@ impl<'d> Builder<'d> {
         Ok((from, Some(w)))
     }
 
-    fn compare(
-        &mut self,
-        e: &str,
-        kind: ValueKind,
-        op: CmpOp,
-        value: &Scalar,
-        negate: bool,
-    ) -> String {
+    fn compare(&mut self, e: &str, kind: ValueKind, op: CmpOp, value: &Scalar, negate: bool) -> String {
         let (t, f) = (self.d.true_lit(), self.d.false_lit());
         if matches!(value, Scalar::Null) {
             return match (op, negate) {
@@ -398,11 +331,7 @@ impl<'d> Builder<'d> {
             (CmpOp::Lt, false) | (CmpOp::Ge, true) => ("<", negate),
             (CmpOp::Le, false) | (CmpOp::Gt, true) => ("<=", negate),
         };
-        if or_null {
-            format!("({e} IS NULL OR {e} {sym} {p})")
-        } else {
-            format!("{e} {sym} {p}")
-        }
+        if or_null { format!("({e} IS NULL OR {e} {sym} {p})") } else { format!("{e} {sym} {p}") }
     }
 
     fn in_list(&mut self, e: &str, kind: ValueKind, values: &[Scalar], negate: bool) -> String {
@@ -436,16 +365,10 @@ impl<'d> Builder<'d> {
                 format!("FROM objects WHERE objects.tenant_id = {t} AND objects.deleted_at IS NULL")
             }
             Scope::Deleted => {
-                format!(
-                    "FROM objects WHERE objects.tenant_id = {t} AND objects.deleted_at IS NOT NULL"
-                )
+                format!("FROM objects WHERE objects.tenant_id = {t} AND objects.deleted_at IS NOT NULL")
             }
             Scope::Related { kind, id, reverse } => {
-                let (anchor, other) = if *reverse {
-                    ("target_id", "source_id")
-                } else {
-                    ("source_id", "target_id")
-                };
+                let (anchor, other) = if *reverse { ("target_id", "source_id") } else { ("source_id", "target_id") };
                 let k = self.bind(Param::Text(kind.as_str().to_string()));
                 let a = self.bind(Param::Text(id.to_string()));
                 format!(
@@ -462,10 +385,7 @@ impl<'d> Builder<'d> {
                 sql.push_str(&format!(" AND objects.object_type = {p}"));
             }
             many => {
-                let ps: Vec<String> = many
-                    .iter()
-                    .map(|ty| self.bind(Param::Text(ty.clone())))
-                    .collect();
+                let ps: Vec<String> = many.iter().map(|ty| self.bind(Param::Text(ty.clone()))).collect();
                 sql.push_str(&format!(" AND objects.object_type IN ({})", ps.join(", ")));
             }
         }
@@ -479,15 +399,9 @@ impl<'d> Builder<'d> {
 
     /// Rows strictly after `cursor` in the order `keys` (each with its direction), then id ASC.
     /// NULLs sort first ascending and last descending.
-    fn keyset(
-        &mut self,
-        keys: &[(String, bool, ValueKind)],
-        cursor: &Cursor,
-    ) -> StoreResult<String> {
+    fn keyset(&mut self, keys: &[(String, bool, ValueKind)], cursor: &Cursor) -> StoreResult<String> {
         if cursor.values.len() != keys.len() {
-            return Err(StoreError::Invalid(
-                "the cursor does not match the sort order".into(),
-            ));
+            return Err(StoreError::Invalid("the cursor does not match the sort order".into()));
         }
         let mut alternatives = Vec::with_capacity(keys.len() + 1);
         let mut equal: Vec<String> = Vec::with_capacity(keys.len());
@@ -523,11 +437,7 @@ impl<'d> Builder<'d> {
         }
         equal.push(format!("{ID} > {id}"));
         alternatives.push(equal.join(" AND "));
-        let ors = alternatives
-            .into_iter()
-            .map(|a| format!("({a})"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
+        let ors = alternatives.into_iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
         Ok(match seek {
             Some(s) => format!("{s} AND ({ors})"),
             None => format!("({ors})"),
@@ -548,11 +458,7 @@ pub(crate) struct CompiledList {
 pub(crate) const OBJECT_COLUMNS: &str =
     "objects.id, objects.object_type, objects.version, objects.doc, objects.deleted_at";
 
-pub(crate) fn compile_list(
-    d: &dyn Dialect,
-    tenant: Uuid,
-    q: &ListQuery,
-) -> StoreResult<CompiledList> {
+pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> StoreResult<CompiledList> {
     let mut b = Builder::new(d);
     let scope_clause = b.scope_clause(tenant, q)?;
     let keys = order_keys(&b, &q.order)?;
@@ -576,9 +482,7 @@ pub(crate) fn compile_list(
         sql.push_str(", ");
     }
     sql.push_str(ID);
-    let limit = i64::try_from(q.top.max(1))
-        .unwrap_or(i64::MAX - 1)
-        .saturating_add(1);
+    let limit = i64::try_from(q.top.max(1)).unwrap_or(i64::MAX - 1).saturating_add(1);
     let l = b.bind(Param::Int(limit));
     sql.push_str(&format!(" LIMIT {l}"));
     let page_params = std::mem::take(&mut b.params);
@@ -590,25 +494,11 @@ pub(crate) fn compile_list(
     } else {
         None
     };
-    Ok(CompiledList {
-        sql,
-        params: page_params,
-        key_kinds: keys.iter().map(|k| k.2).collect(),
-        count,
-    })
+    Ok(CompiledList { sql, params: page_params, key_kinds: keys.iter().map(|k| k.2).collect(), count })
 }
 
 fn order_keys(b: &Builder<'_>, order: &[OrderKey]) -> StoreResult<Vec<(String, bool, ValueKind)>> {
-    order
-        .iter()
-        .map(|k| {
-            Ok((
-                b.value(&Ctx::Object, &k.path, k.kind)?,
-                k.descending,
-                k.kind,
-            ))
-        })
-        .collect()
+    order.iter().map(|k| Ok((b.value(&Ctx::Object, &k.path, k.kind)?, k.descending, k.kind))).collect()
 }
 
 #[cfg(test)]
@@ -625,12 +515,7 @@ mod tests {
 
     #[test]
     fn paths_are_quoted_or_refused() {
-        assert_eq!(
-            json_path_literal(&["a".into(), "b.c".into()])
-                .ok()
-                .as_deref(),
-            Some("'$.\"a\".\"b.c\"'")
-        );
+        assert_eq!(json_path_literal(&["a".into(), "b.c".into()]).ok().as_deref(), Some("'$.\"a\".\"b.c\"'"));
         assert!(json_path_literal(&["x'); DROP TABLE objects; --".into()]).is_err());
         assert!(json_path_literal(&["a\"b".into()]).is_err());
     }

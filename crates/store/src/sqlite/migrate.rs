@@ -120,21 +120,16 @@ const MIGRATIONS: &[&str] = &[
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL
 /// mode loses nothing on a process kill (only on power loss, the last transactions).
 pub(crate) fn configure(conn: &Connection, reader: bool) -> StoreResult<()> {
-    conn.busy_timeout(Duration::from_secs(5))
-        .ctx("set busy_timeout")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .ctx("set synchronous")?;
+    conn.busy_timeout(Duration::from_secs(5)).ctx("set busy_timeout")?;
+    conn.pragma_update(None, "synchronous", "NORMAL").ctx("set synchronous")?;
     // Integrity is enforced by the write path itself (it checks both ends of an edge, the owner
     // of a secret, the tenant of a change), not by foreign keys, whose cascade rules would fight
     // soft deletion.
-    conn.pragma_update(None, "foreign_keys", "OFF")
-        .ctx("set foreign_keys")?;
-    conn.pragma_update(None, "temp_store", "MEMORY")
-        .ctx("set temp_store")?;
+    conn.pragma_update(None, "foreign_keys", "OFF").ctx("set foreign_keys")?;
+    conn.pragma_update(None, "temp_store", "MEMORY").ctx("set temp_store")?;
     conn.set_prepared_statement_cache_capacity(128);
     if reader {
-        conn.pragma_update(None, "query_only", "ON")
-            .ctx("set query_only")?;
+        conn.pragma_update(None, "query_only", "ON").ctx("set query_only")?;
     }
     Ok(())
 }
@@ -142,19 +137,12 @@ pub(crate) fn configure(conn: &Connection, reader: bool) -> StoreResult<()> {
 /// Switches the file to WAL (persistent) and applies pending migrations, each in its own
 /// transaction together with the `user_version` bump, so a crash never leaves half a step.
 pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .ctx("enable WAL")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).ctx("enable WAL")?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!(
-            "could not enable WAL (journal_mode is {mode})"
-        )));
+        return Err(StoreError::Backend(format!("could not enable WAL (journal_mode is {mode})")));
     }
-    let done: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .ctx("read user_version")?;
-    let done = usize::try_from(done)
-        .map_err(|_| StoreError::Invalid(format!("bad user_version {done}")))?;
+    let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).ctx("read user_version")?;
+    let done = usize::try_from(done).map_err(|_| StoreError::Invalid(format!("bad user_version {done}")))?;
     if done > MIGRATIONS.len() {
         return Err(StoreError::Backend(format!(
             "the database is at schema version {done}, newer than this build knows ({})",
@@ -163,10 +151,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     }
     for (i, script) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction().ctx("begin migration")?;
-        tx.execute_batch(script)
-            .ctx(&format!("migration {}", i + 1))?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .ctx("set user_version")?;
+        tx.execute_batch(script).ctx(&format!("migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).ctx("set user_version")?;
         tx.commit().ctx("commit migration")?;
         tracing::info!(version = i + 1, "applied store migration");
     }
@@ -180,11 +166,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
 /// Its expression is exactly what the compiler emits for the same path and kind, which is what
 /// lets SQLite use it for `eq`, `startswith` ranges and `$orderby`. Indexes are never dropped
 /// here: a spec that disappears leaves a harmless index behind.
-pub(crate) fn ensure_indexes(
-    conn: &Connection,
-    d: &dyn Dialect,
-    specs: &[IndexSpec],
-) -> StoreResult<()> {
+pub(crate) fn ensure_indexes(conn: &Connection, d: &dyn Dialect, specs: &[IndexSpec]) -> StoreResult<()> {
     let mut wanted = BTreeMap::new();
     for spec in specs {
         if spec.path.is_id() || spec.path.0.is_empty() {
@@ -198,8 +180,7 @@ pub(crate) fn ensure_indexes(
             "CREATE INDEX IF NOT EXISTS {name} ON objects (tenant_id, object_type, {expr}, id) \
              WHERE deleted_at IS NULL"
         );
-        conn.execute_batch(&sql)
-            .ctx(&format!("create index {name}"))?;
+        conn.execute_batch(&sql).ctx(&format!("create index {name}"))?;
     }
     Ok(())
 }
@@ -212,10 +193,6 @@ fn index_name(expr: &str) -> String {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    let stem: String = expr
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(40)
-        .collect();
+    let stem: String = expr.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
     format!("ix_{stem}_{hash:016x}")
 }

@@ -19,8 +19,8 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::{
-    AuditRecord, Change, ChangeLogEntry, EdgeKind, IndexSpec, ListQuery, ObjectRecord, Page,
-    SecretRecord, SigningKeyRecord, Store, StoreError, StoreResult, TenantRecord,
+    AuditRecord, Change, ChangeLogEntry, EdgeKind, IndexSpec, ListQuery, ObjectRecord, Page, SecretRecord,
+    SigningKeyRecord, Store, StoreError, StoreResult, TenantRecord,
 };
 
 /// The SQLite store: a file in WAL mode, one writer, a pool of readers.
@@ -38,9 +38,8 @@ impl SqliteStore {
     /// with a spec list that grew since the last one.
     pub fn open(path: &Path, indexes: &[IndexSpec]) -> StoreResult<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Backend(format!("create directory {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Backend(format!("create directory {}: {e}", dir.display())))?;
         }
         let mut writer = Connection::open(path).ctx(&format!("open {}", path.display()))?;
         migrate::configure(&writer, false)?;
@@ -50,11 +49,7 @@ impl SqliteStore {
         // database is small or unchanged.
         writer.execute_batch("PRAGMA optimize").ctx("optimize")?;
 
-        let count = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(2, 8)
-            + 1;
+        let count = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8) + 1;
         // Readers are ordinary connections made read-only by `query_only`: a read-only *file*
         // handle can fail in WAL mode when it has to recover the shared-memory index.
         let mut readers = Vec::with_capacity(count);
@@ -63,11 +58,7 @@ impl SqliteStore {
             migrate::configure(&conn, true)?;
             readers.push(Mutex::new(conn));
         }
-        Ok(SqliteStore {
-            readers,
-            next_reader: AtomicUsize::new(0),
-            writer: Mutex::new(writer),
-        })
+        Ok(SqliteStore { readers, next_reader: AtomicUsize::new(0), writer: Mutex::new(writer) })
     }
 
     /// The query plan SQLite chooses for `query` (the `detail` lines of `EXPLAIN QUERY PLAN`),
@@ -153,12 +144,7 @@ impl Store for SqliteStore {
         self.read(|c| read::get_many(c, tenant, ids))
     }
 
-    async fn find_unique(
-        &self,
-        tenant: Uuid,
-        namespace: &str,
-        key: &str,
-    ) -> StoreResult<Option<Uuid>> {
+    async fn find_unique(&self, tenant: Uuid, namespace: &str, key: &str) -> StoreResult<Option<Uuid>> {
         self.read(|c| read::find_unique(c, tenant, namespace, key))
     }
 
@@ -166,23 +152,11 @@ impl Store for SqliteStore {
         self.read(|c| read::list(c, tenant, query))
     }
 
-    async fn has_edge(
-        &self,
-        tenant: Uuid,
-        kind: EdgeKind,
-        source: Uuid,
-        target: Uuid,
-    ) -> StoreResult<bool> {
+    async fn has_edge(&self, tenant: Uuid, kind: EdgeKind, source: Uuid, target: Uuid) -> StoreResult<bool> {
         self.read(|c| read::has_edge(c, tenant, kind, source, target))
     }
 
-    async fn edge_ids(
-        &self,
-        tenant: Uuid,
-        kind: EdgeKind,
-        id: Uuid,
-        reverse: bool,
-    ) -> StoreResult<Vec<Uuid>> {
+    async fn edge_ids(&self, tenant: Uuid, kind: EdgeKind, id: Uuid, reverse: bool) -> StoreResult<Vec<Uuid>> {
         self.read(|c| read::edge_ids(c, tenant, kind, id, reverse))
     }
 
@@ -198,12 +172,7 @@ impl Store for SqliteStore {
         self.write(|c| write::apply(c, tenant, change))
     }
 
-    async fn changes_since(
-        &self,
-        tenant: Uuid,
-        after_seq: u64,
-        limit: usize,
-    ) -> StoreResult<Vec<ChangeLogEntry>> {
+    async fn changes_since(&self, tenant: Uuid, after_seq: u64, limit: usize) -> StoreResult<Vec<ChangeLogEntry>> {
         self.read(|c| read::changes_since(c, tenant, after_seq, limit))
     }
 

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::compile::{self, Param};
 use super::{WithContext, parse_id};
 use crate::{
-    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page,
-    Scalar, SecretRecord, SigningKeyRecord, StoreError, StoreResult, TenantRecord, ValueKind,
+    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Scalar, SecretRecord,
+    SigningKeyRecord, StoreError, StoreResult, TenantRecord, ValueKind,
 };
 
 impl ToSql for Param {
@@ -46,62 +46,36 @@ fn domains(conn: &Connection, tenant: &str) -> StoreResult<Vec<DomainRecord>> {
         .ctx("prepare domains")?;
     let rows = st
         .query_map([tenant], |r| {
-            Ok(DomainRecord {
-                name: r.get(0)?,
-                is_initial: r.get(1)?,
-                is_default: r.get(2)?,
-                is_verified: r.get(3)?,
-            })
+            Ok(DomainRecord { name: r.get(0)?, is_initial: r.get(1)?, is_default: r.get(2)?, is_verified: r.get(3)? })
         })
         .ctx("read domains")?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .ctx("read domains")
+    rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read domains")
 }
 
 fn tenant_where(conn: &Connection, clause: &str, arg: &str) -> StoreResult<Option<TenantRecord>> {
     let sql = format!("SELECT t.id, t.display_name, t.created_at FROM tenants t {clause}");
     let mut st = conn.prepare_cached(&sql).ctx("prepare tenant")?;
     let row = st
-        .query_row([arg], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
+        .query_row([arg], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
         .optional()
         .ctx("read tenant")?;
     let Some((id, display_name, created_at)) = row else {
         return Ok(None);
     };
     let domains = domains(conn, &id)?;
-    Ok(Some(TenantRecord {
-        id: parse_id(&id)?,
-        display_name,
-        domains,
-        created_at,
-    }))
+    Ok(Some(TenantRecord { id: parse_id(&id)?, display_name, domains, created_at }))
 }
 
 pub(crate) fn tenant(conn: &Connection, id: Uuid) -> StoreResult<Option<TenantRecord>> {
     tenant_where(conn, "WHERE t.id = ?1", &id.to_string())
 }
 
-pub(crate) fn tenant_by_domain(
-    conn: &Connection,
-    domain: &str,
-) -> StoreResult<Option<TenantRecord>> {
-    tenant_where(
-        conn,
-        "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1",
-        &domain.to_lowercase(),
-    )
+pub(crate) fn tenant_by_domain(conn: &Connection, domain: &str) -> StoreResult<Option<TenantRecord>> {
+    tenant_where(conn, "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1", &domain.to_lowercase())
 }
 
 pub(crate) fn tenants(conn: &Connection) -> StoreResult<Vec<TenantRecord>> {
-    let mut st = conn
-        .prepare_cached("SELECT id FROM tenants ORDER BY rowid")
-        .ctx("prepare tenants")?;
+    let mut st = conn.prepare_cached("SELECT id FROM tenants ORDER BY rowid").ctx("prepare tenants")?;
     let ids = st
         .query_map([], |r| r.get::<_, String>(0))
         .ctx("read tenants")?
@@ -134,32 +108,17 @@ pub(crate) fn get(conn: &Connection, tenant: Uuid, id: Uuid) -> StoreResult<Opti
         .ctx("prepare get")?;
     let row = st
         .query_row([id_text(tenant, &mut tb), id_text(id, &mut ib)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
         })
         .optional()
         .ctx("get object")?;
     let Some((object_type, version, doc, deleted_at)) = row else {
         return Ok(None);
     };
-    Ok(Some(ObjectRecord {
-        id,
-        object_type,
-        version,
-        doc: parse_doc(id, &doc)?,
-        deleted_at,
-    }))
+    Ok(Some(ObjectRecord { id, object_type, version, doc: parse_doc(id, &doc)?, deleted_at }))
 }
 
-pub(crate) fn get_many(
-    conn: &Connection,
-    tenant: Uuid,
-    ids: &[Uuid],
-) -> StoreResult<Vec<ObjectRecord>> {
+pub(crate) fn get_many(conn: &Connection, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(o) = get(conn, tenant, *id)? {
@@ -169,16 +128,9 @@ pub(crate) fn get_many(
     Ok(out)
 }
 
-pub(crate) fn find_unique(
-    conn: &Connection,
-    tenant: Uuid,
-    namespace: &str,
-    key: &str,
-) -> StoreResult<Option<Uuid>> {
+pub(crate) fn find_unique(conn: &Connection, tenant: Uuid, namespace: &str, key: &str) -> StoreResult<Option<Uuid>> {
     let holder: Option<String> = conn
-        .prepare_cached(
-            "SELECT object_id FROM claims WHERE tenant_id = ?1 AND namespace = ?2 AND key = ?3",
-        )
+        .prepare_cached("SELECT object_id FROM claims WHERE tenant_id = ?1 AND namespace = ?2 AND key = ?3")
         .ctx("prepare find_unique")?
         .query_row(params![tenant.to_string(), namespace, key], |r| r.get(0))
         .optional()
@@ -193,9 +145,7 @@ fn scalar_of(kind: ValueKind, v: ValueRef<'_>) -> Scalar {
         ValueRef::Integer(i) if kind == ValueKind::Bool => Scalar::Bool(i != 0),
         ValueRef::Integer(i) => Scalar::Int(i),
         ValueRef::Real(f) => Scalar::Float(f),
-        ValueRef::Text(t) | ValueRef::Blob(t) => {
-            Scalar::Str(String::from_utf8_lossy(t).into_owned())
-        }
+        ValueRef::Text(t) | ValueRef::Blob(t) => Scalar::Str(String::from_utf8_lossy(t).into_owned()),
     }
 }
 
@@ -208,9 +158,7 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
     let mut raw = Vec::new();
     {
         let mut st = tx.prepare_cached(&c.sql).ctx("prepare list")?;
-        let mut rows = st
-            .query(params_from_iter(c.params.iter()))
-            .ctx("run list")?;
+        let mut rows = st.query(params_from_iter(c.params.iter())).ctx("run list")?;
         while let Some(r) = rows.next().ctx("read list")? {
             let id: String = r.get(0).ctx("read id")?;
             let object_type: String = r.get(1).ctx("read type")?;
@@ -235,13 +183,7 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
         if more && i + 1 == last {
             next = Some(Cursor { values: keys, id });
         }
-        items.push(ObjectRecord {
-            id,
-            object_type,
-            version,
-            doc: parse_doc(id, &doc)?,
-            deleted_at,
-        });
+        items.push(ObjectRecord { id, object_type, version, doc: parse_doc(id, &doc)?, deleted_at });
     }
 
     let count = match &c.count {
@@ -259,22 +201,12 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
     Ok(Page { items, next, count })
 }
 
-pub(crate) fn explain_list(
-    conn: &mut Connection,
-    tenant: Uuid,
-    q: &ListQuery,
-) -> StoreResult<Vec<String>> {
+pub(crate) fn explain_list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreResult<Vec<String>> {
     let c = compile::compile_list(&compile::Sqlite, tenant, q)?;
     let mut out = Vec::new();
-    for (sql, params) in
-        std::iter::once((&c.sql, &c.params)).chain(c.count.as_ref().map(|(s, p)| (s, p)))
-    {
-        let mut st = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .ctx("prepare explain")?;
-        let rows = st
-            .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))
-            .ctx("explain")?;
+    for (sql, params) in std::iter::once((&c.sql, &c.params)).chain(c.count.as_ref().map(|(s, p)| (s, p))) {
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).ctx("prepare explain")?;
+        let rows = st.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3)).ctx("explain")?;
         for row in rows {
             out.push(row.ctx("explain")?);
         }
@@ -300,15 +232,7 @@ pub(crate) fn has_edge(
          AND s.deleted_at IS NULL AND t.deleted_at IS NULL",
     )
     .ctx("prepare has_edge")?
-    .query_row(
-        params![
-            tenant.to_string(),
-            kind.as_str(),
-            source.to_string(),
-            target.to_string()
-        ],
-        |_| Ok(()),
-    )
+    .query_row(params![tenant.to_string(), kind.as_str(), source.to_string(), target.to_string()], |_| Ok(()))
     .optional()
     .ctx("has_edge")
     .map(|r| r.is_some())
@@ -331,10 +255,7 @@ pub(crate) fn edge_ids(
     };
     let mut st = conn.prepare_cached(sql).ctx("prepare edge_ids")?;
     let rows = st
-        .query_map(
-            params![tenant.to_string(), kind.as_str(), id.to_string()],
-            |r| r.get::<_, String>(0),
-        )
+        .query_map(params![tenant.to_string(), kind.as_str(), id.to_string()], |r| r.get::<_, String>(0))
         .ctx("edge_ids")?;
     let mut out = Vec::new();
     for row in rows {
@@ -345,11 +266,7 @@ pub(crate) fn edge_ids(
 
 // ---- secrets and keys ----
 
-pub(crate) fn secrets(
-    conn: &Connection,
-    tenant: Uuid,
-    owner: Uuid,
-) -> StoreResult<Vec<SecretRecord>> {
+pub(crate) fn secrets(conn: &Connection, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>> {
     let mut st = conn
         .prepare_cached(
             "SELECT key_id, kind, hash, meta FROM secrets WHERE tenant_id = ?1 AND owner_id = ?2 ORDER BY rowid",
@@ -357,25 +274,14 @@ pub(crate) fn secrets(
         .ctx("prepare secrets")?;
     let rows = st
         .query_map(params![tenant.to_string(), owner.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
         })
         .ctx("secrets")?;
     let mut out = Vec::new();
     for row in rows {
         let (key_id, kind, hash, meta) = row.ctx("secrets")?;
         let meta = parse_json("secret meta", &meta)?;
-        out.push(SecretRecord {
-            owner,
-            kind,
-            key_id: parse_id(&key_id)?,
-            hash,
-            meta,
-        });
+        out.push(SecretRecord { owner, kind, key_id: parse_id(&key_id)?, hash, meta });
     }
     Ok(out)
 }
@@ -389,16 +295,10 @@ pub(crate) fn signing_keys(conn: &Connection, tenant: Uuid) -> StoreResult<Vec<S
         .ctx("prepare signing_keys")?;
     let rows = st
         .query_map([tenant.to_string()], |r| {
-            Ok(SigningKeyRecord {
-                kid: r.get(0)?,
-                private_pkcs8: r.get(1)?,
-                created_at: r.get(2)?,
-                status: r.get(3)?,
-            })
+            Ok(SigningKeyRecord { kid: r.get(0)?, private_pkcs8: r.get(1)?, created_at: r.get(2)?, status: r.get(3)? })
         })
         .ctx("signing_keys")?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .ctx("signing_keys")
+    rows.collect::<rusqlite::Result<Vec<_>>>().ctx("signing_keys")
 }
 
 // ---- logs ----
@@ -433,8 +333,7 @@ pub(crate) fn changes_since(
     for row in rows {
         let (seq, object_id, object_type, kind, detail, at) = row.ctx("changes")?;
         out.push(ChangeLogEntry {
-            seq: u64::try_from(seq)
-                .map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?,
+            seq: u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?,
             object_id: parse_id(&object_id)?,
             object_type,
             kind,
@@ -445,29 +344,16 @@ pub(crate) fn changes_since(
     Ok(out)
 }
 
-pub(crate) fn audit_records(
-    conn: &Connection,
-    tenant: Uuid,
-    limit: usize,
-) -> StoreResult<Vec<AuditRecord>> {
+pub(crate) fn audit_records(conn: &Connection, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut st = conn
-        .prepare_cached(
-            "SELECT record FROM audit WHERE tenant_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2",
-        )
+        .prepare_cached("SELECT record FROM audit WHERE tenant_id = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2")
         .ctx("prepare audit")?;
-    let rows = st
-        .query_map(params![tenant.to_string(), limit], |r| {
-            r.get::<_, String>(0)
-        })
-        .ctx("audit")?;
+    let rows = st.query_map(params![tenant.to_string(), limit], |r| r.get::<_, String>(0)).ctx("audit")?;
     let mut out = Vec::new();
     for row in rows {
         let text = row.ctx("audit")?;
-        out.push(
-            serde_json::from_str(&text)
-                .map_err(|e| StoreError::Invalid(format!("audit record: {e}")))?,
-        );
+        out.push(serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("audit record: {e}")))?);
     }
     Ok(out)
 }

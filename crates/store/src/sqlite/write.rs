@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use super::{WithContext, parse_id};
 use crate::{
-    Change, EdgeKind, ObjectRecord, Op, SecretRecord, SigningKeyRecord, StoreError, StoreResult,
-    TenantRecord,
+    Change, EdgeKind, ObjectRecord, Op, SecretRecord, SigningKeyRecord, StoreError, StoreResult, TenantRecord,
 };
 
 /// Every edge kind, for deleting all edges of a purged object with index lookups.
@@ -23,9 +22,7 @@ const _: fn(EdgeKind) = |k| match k {
 };
 
 fn now() -> StoreResult<String> {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .map_err(|e| StoreError::Backend(format!("format time: {e}")))
+    OffsetDateTime::now_utc().format(&Rfc3339).map_err(|e| StoreError::Backend(format!("format time: {e}")))
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(what: &str, v: &T) -> StoreResult<String> {
@@ -33,8 +30,7 @@ fn to_json<T: serde::Serialize + ?Sized>(what: &str, v: &T) -> StoreResult<Strin
 }
 
 fn begin(conn: &mut Connection) -> StoreResult<Transaction<'_>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .ctx("begin write")
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("begin write")
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -52,42 +48,23 @@ pub(crate) fn create_tenant(conn: &mut Connection, t: &TenantRecord) -> StoreRes
         params![id, t.display_name, t.created_at],
     ) {
         Err(e) if is_unique_violation(&e) => {
-            return Err(StoreError::Conflict {
-                namespace: "tenant".into(),
-                key: id,
-                holder: t.id,
-            });
+            return Err(StoreError::Conflict { namespace: "tenant".into(), key: id, holder: t.id });
         }
         r => r.ctx("insert tenant")?,
     };
     for (position, d) in t.domains.iter().enumerate() {
         let name = d.name.to_lowercase();
         let holder: Option<String> = tx
-            .query_row(
-                "SELECT tenant_id FROM domains WHERE name = ?1",
-                [&name],
-                |r| r.get(0),
-            )
+            .query_row("SELECT tenant_id FROM domains WHERE name = ?1", [&name], |r| r.get(0))
             .optional()
             .ctx("check domain")?;
         if let Some(holder) = holder {
-            return Err(StoreError::Conflict {
-                namespace: "domain".into(),
-                key: name,
-                holder: parse_id(&holder)?,
-            });
+            return Err(StoreError::Conflict { namespace: "domain".into(), key: name, holder: parse_id(&holder)? });
         }
         tx.execute(
             "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                name,
-                id,
-                position as i64,
-                d.is_initial,
-                d.is_default,
-                d.is_verified
-            ],
+            params![name, id, position as i64, d.is_initial, d.is_default, d.is_verified],
         )
         .ctx("insert domain")?;
     }
@@ -95,10 +72,12 @@ pub(crate) fn create_tenant(conn: &mut Connection, t: &TenantRecord) -> StoreRes
 }
 
 pub(crate) fn set_meta(conn: &mut Connection, key: &str, value: &str) -> StoreResult<()> {
-    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .ctx("prepare set_meta")?
-        .execute([key, value])
-        .ctx("set_meta")?;
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .ctx("prepare set_meta")?
+    .execute([key, value])
+    .ctx("set_meta")?;
     Ok(())
 }
 
@@ -138,13 +117,7 @@ pub(crate) fn apply(conn: &mut Connection, tenant: Uuid, change: Change) -> Stor
         .optional()
         .ctx("read last_seq")?
         .ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))?;
-    let mut w = Writer {
-        tx,
-        tenant: t,
-        tenant_id: tenant,
-        now: now()?,
-        log: Vec::with_capacity(change.ops.len()),
-    };
+    let mut w = Writer { tx, tenant: t, tenant_id: tenant, now: now()?, log: Vec::with_capacity(change.ops.len()) };
     for op in change.ops {
         w.op(op)?;
     }
@@ -157,12 +130,7 @@ impl Writer<'_> {
     fn op(&mut self, op: Op) -> StoreResult<()> {
         match op {
             Op::Insert { object, unique } => self.insert(object, &unique),
-            Op::Update {
-                id,
-                expected_version,
-                doc,
-                unique,
-            } => {
+            Op::Update { id, expected_version, doc, unique } => {
                 let st = self.live(id)?;
                 if st.version != expected_version {
                     return Err(StoreError::VersionMismatch(id));
@@ -173,12 +141,7 @@ impl Writer<'_> {
                          WHERE tenant_id = ?1 AND id = ?2",
                     )
                     .ctx("prepare update")?
-                    .execute(params![
-                        self.tenant,
-                        id.to_string(),
-                        to_json("document", &doc)?,
-                        self.now
-                    ])
+                    .execute(params![self.tenant, id.to_string(), to_json("document", &doc)?, self.now])
                     .ctx("update object")?;
                 self.release(id)?;
                 self.claim(id, &unique)?;
@@ -201,11 +164,7 @@ impl Writer<'_> {
                 Ok(())
             }
             Op::Purge { id } => self.purge(id),
-            Op::AddEdge {
-                kind,
-                source,
-                target,
-            } => {
+            Op::AddEdge { kind, source, target } => {
                 let src = self.live(source)?;
                 self.live(target)?;
                 let inserted = self
@@ -218,24 +177,12 @@ impl Writer<'_> {
                     .execute(params![self.tenant, kind.as_str(), source.to_string(), target.to_string()])
                     .ctx("add edge")?;
                 if inserted == 0 {
-                    return Err(StoreError::EdgeExists(format!(
-                        "{} {source} -> {target}",
-                        kind.as_str()
-                    )));
+                    return Err(StoreError::EdgeExists(format!("{} {source} -> {target}", kind.as_str())));
                 }
-                self.record(
-                    source,
-                    src.object_type,
-                    "edge_added",
-                    edge_detail(kind, target),
-                );
+                self.record(source, src.object_type, "edge_added", edge_detail(kind, target));
                 Ok(())
             }
-            Op::RemoveEdge {
-                kind,
-                source,
-                target,
-            } => {
+            Op::RemoveEdge { kind, source, target } => {
                 // Removes the row even while an end is in the recycle bin, so a stale edge can
                 // always be cleaned up.
                 let removed = self
@@ -247,15 +194,9 @@ impl Writer<'_> {
                     .execute(params![self.tenant, kind.as_str(), source.to_string(), target.to_string()])
                     .ctx("remove edge")?;
                 if removed == 0 {
-                    return Err(StoreError::NotFound(format!(
-                        "edge {} {source} -> {target}",
-                        kind.as_str()
-                    )));
+                    return Err(StoreError::NotFound(format!("edge {} {source} -> {target}", kind.as_str())));
                 }
-                let ty = self
-                    .state(source)?
-                    .map(|s| s.object_type)
-                    .unwrap_or_default();
+                let ty = self.state(source)?.map(|s| s.object_type).unwrap_or_default();
                 self.record(source, ty, "edge_removed", edge_detail(kind, target));
                 Ok(())
             }
@@ -270,16 +211,8 @@ impl Writer<'_> {
                 if removed == 0 {
                     return Err(StoreError::NotFound(format!("secret {key_id} of {owner}")));
                 }
-                let ty = self
-                    .state(owner)?
-                    .map(|s| s.object_type)
-                    .unwrap_or_default();
-                self.record(
-                    owner,
-                    ty,
-                    "secret",
-                    json!({ "keyId": key_id, "op": "delete" }),
-                );
+                let ty = self.state(owner)?.map(|s| s.object_type).unwrap_or_default();
+                self.record(owner, ty, "secret", json!({ "keyId": key_id, "op": "delete" }));
                 Ok(())
             }
             Op::PutSigningKey(k) => self.put_key(k),
@@ -287,17 +220,14 @@ impl Writer<'_> {
     }
 
     fn record(&mut self, object_id: Uuid, object_type: String, kind: &'static str, detail: Value) {
-        self.log.push(Entry {
-            object_id,
-            object_type,
-            kind,
-            detail,
-        });
+        self.log.push(Entry { object_id, object_type, kind, detail });
     }
 
     fn state(&self, id: Uuid) -> StoreResult<Option<ObjState>> {
         self.tx
-            .prepare_cached("SELECT object_type, version, deleted_at IS NOT NULL FROM objects WHERE tenant_id = ?1 AND id = ?2")
+            .prepare_cached(
+                "SELECT object_type, version, deleted_at IS NOT NULL FROM objects WHERE tenant_id = ?1 AND id = ?2",
+            )
             .ctx("prepare state")?
             .query_row(params![self.tenant, id.to_string()], |r| {
                 Ok(ObjState { object_type: r.get(0)?, version: r.get(1)?, deleted: r.get(2)? })
@@ -308,18 +238,12 @@ impl Writer<'_> {
 
     /// The state of a live object; `NotFound` if it is missing or in the recycle bin.
     fn live(&self, id: Uuid) -> StoreResult<ObjState> {
-        self.state(id)?
-            .filter(|s| !s.deleted)
-            .ok_or_else(|| StoreError::NotFound(format!("object {id}")))
+        self.state(id)?.filter(|s| !s.deleted).ok_or_else(|| StoreError::NotFound(format!("object {id}")))
     }
 
     fn insert(&mut self, o: ObjectRecord, unique: &[(String, String)]) -> StoreResult<()> {
         if self.state(o.id)?.is_some() {
-            return Err(StoreError::Conflict {
-                namespace: "id".into(),
-                key: o.id.to_string(),
-                holder: o.id,
-            });
+            return Err(StoreError::Conflict { namespace: "id".into(), key: o.id.to_string(), holder: o.id });
         }
         self.tx
             .prepare_cached(
@@ -327,7 +251,14 @@ impl Writer<'_> {
                  VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?6)",
             )
             .ctx("prepare insert")?
-            .execute(params![self.tenant, o.id.to_string(), o.object_type, o.deleted_at, to_json("document", &o.doc)?, self.now])
+            .execute(params![
+                self.tenant,
+                o.id.to_string(),
+                o.object_type,
+                o.deleted_at,
+                to_json("document", &o.doc)?,
+                self.now
+            ])
             .ctx("insert object")?;
         // An object inserted straight into the recycle bin (an import) holds no claims.
         if o.deleted_at.is_none() {
@@ -359,7 +290,9 @@ impl Writer<'_> {
                 }
                 None => {
                     self.tx
-                        .prepare_cached("INSERT INTO claims (tenant_id, namespace, key, object_id) VALUES (?1, ?2, ?3, ?4)")
+                        .prepare_cached(
+                            "INSERT INTO claims (tenant_id, namespace, key, object_id) VALUES (?1, ?2, ?3, ?4)",
+                        )
                         .ctx("prepare claim")?
                         .execute(params![self.tenant, namespace, key, idt])
                         .ctx("claim")?;
@@ -393,20 +326,14 @@ impl Writer<'_> {
     }
 
     fn purge(&mut self, id: Uuid) -> StoreResult<()> {
-        let st = self
-            .state(id)?
-            .ok_or_else(|| StoreError::NotFound(format!("object {id}")))?;
+        let st = self.state(id)?.ok_or_else(|| StoreError::NotFound(format!("object {id}")))?;
         let idt = id.to_string();
         for sql in [
             "DELETE FROM objects WHERE tenant_id = ?1 AND id = ?2",
             "DELETE FROM claims WHERE tenant_id = ?1 AND object_id = ?2",
             "DELETE FROM secrets WHERE tenant_id = ?1 AND owner_id = ?2",
         ] {
-            self.tx
-                .prepare_cached(sql)
-                .ctx("prepare purge")?
-                .execute(params![self.tenant, idt])
-                .ctx("purge")?;
+            self.tx.prepare_cached(sql).ctx("prepare purge")?.execute(params![self.tenant, idt]).ctx("purge")?;
         }
         for kind in EDGE_KINDS {
             for sql in [
@@ -425,9 +352,7 @@ impl Writer<'_> {
     }
 
     fn put_secret(&mut self, s: SecretRecord) -> StoreResult<()> {
-        let owner = self
-            .state(s.owner)?
-            .ok_or_else(|| StoreError::NotFound(format!("object {}", s.owner)))?;
+        let owner = self.state(s.owner)?.ok_or_else(|| StoreError::NotFound(format!("object {}", s.owner)))?;
         self.tx
             .prepare_cached(
                 "INSERT INTO secrets (tenant_id, owner_id, key_id, kind, hash, meta) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -444,12 +369,7 @@ impl Writer<'_> {
                 to_json("secret meta", &s.meta)?
             ])
             .ctx("put secret")?;
-        self.record(
-            s.owner,
-            owner.object_type,
-            "secret",
-            json!({ "keyId": s.key_id, "op": "put" }),
-        );
+        self.record(s.owner, owner.object_type, "secret", json!({ "keyId": s.key_id, "op": "put" }));
         Ok(())
     }
 
@@ -465,12 +385,7 @@ impl Writer<'_> {
             .execute(params![self.tenant, k.kid, k.private_pkcs8, k.created_at, k.status])
             .ctx("put signing key")?;
         let tenant = self.tenant_id;
-        self.record(
-            tenant,
-            "tenant".into(),
-            "key",
-            json!({ "kid": k.kid, "status": k.status }),
-        );
+        self.record(tenant, "tenant".into(), "key", json!({ "kid": k.kid, "status": k.status }));
         Ok(())
     }
 

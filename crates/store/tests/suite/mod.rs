@@ -10,22 +10,14 @@ use uuid::Uuid;
 
 /// The index specs the suite's stores are opened with (what a schema layer would derive).
 pub fn index_specs() -> Vec<IndexSpec> {
-    let spec = |path: &str, kind| IndexSpec {
-        object_type: "user".into(),
-        path: PropPath::of(path),
-        kind,
-    };
+    let spec = |path: &str, kind| IndexSpec { object_type: "user".into(), path: PropPath::of(path), kind };
     vec![
         spec("displayName", ValueKind::String),
         spec("userPrincipalName", ValueKind::String),
         spec("accountEnabled", ValueKind::Bool),
         spec("age", ValueKind::Number),
         // The same path for another type shares the index.
-        IndexSpec {
-            object_type: "group".into(),
-            path: PropPath::of("displayName"),
-            kind: ValueKind::String,
-        },
+        IndexSpec { object_type: "group".into(), path: PropPath::of("displayName"), kind: ValueKind::String },
     ]
 }
 
@@ -36,11 +28,7 @@ pub fn audit(activity: &str) -> AuditRecord {
         activity: activity.into(),
         category: "UserManagement".into(),
         operation_type: "Add".into(),
-        actor: Actor {
-            kind: "system".into(),
-            id: None,
-            display_name: None,
-        },
+        actor: Actor { kind: "system".into(), id: None, display_name: None },
         targets: Vec::new(),
         correlation_id: Some(Uuid::new_v4().to_string()),
         result: "success".into(),
@@ -48,10 +36,7 @@ pub fn audit(activity: &str) -> AuditRecord {
 }
 
 pub fn change(ops: Vec<Op>) -> Change {
-    Change {
-        ops,
-        audit: audit("Test change"),
-    }
+    Change { ops, audit: audit("Test change") }
 }
 
 pub fn doc(v: Value) -> Map<String, Value> {
@@ -62,13 +47,7 @@ pub fn doc(v: Value) -> Map<String, Value> {
 }
 
 pub fn record(object_type: &str, v: Value) -> ObjectRecord {
-    ObjectRecord {
-        id: Uuid::new_v4(),
-        object_type: object_type.into(),
-        version: 1,
-        doc: doc(v),
-        deleted_at: None,
-    }
+    ObjectRecord { id: Uuid::new_v4(), object_type: object_type.into(), version: 1, doc: doc(v), deleted_at: None }
 }
 
 pub async fn new_tenant(store: &dyn Store, name: &str) -> Uuid {
@@ -76,11 +55,7 @@ pub async fn new_tenant(store: &dyn Store, name: &str) -> Uuid {
         id: Uuid::new_v4(),
         display_name: name.into(),
         domains: vec![DomainRecord {
-            name: format!(
-                "{}-{}.onmicrosoft.com",
-                name.to_lowercase(),
-                Uuid::new_v4().simple()
-            ),
+            name: format!("{}-{}.onmicrosoft.com", name.to_lowercase(), Uuid::new_v4().simple()),
             is_initial: true,
             is_default: true,
             is_verified: true,
@@ -92,23 +67,11 @@ pub async fn new_tenant(store: &dyn Store, name: &str) -> Uuid {
 }
 
 /// Inserts one object with its claims and returns its id.
-pub async fn insert(
-    store: &dyn Store,
-    tenant: Uuid,
-    object_type: &str,
-    v: Value,
-    unique: &[(&str, &str)],
-) -> Uuid {
+pub async fn insert(store: &dyn Store, tenant: Uuid, object_type: &str, v: Value, unique: &[(&str, &str)]) -> Uuid {
     let o = record(object_type, v);
     let id = o.id;
-    let unique = unique
-        .iter()
-        .map(|(n, k)| (n.to_string(), k.to_string()))
-        .collect();
-    store
-        .apply(tenant, change(vec![Op::Insert { object: o, unique }]))
-        .await
-        .expect("insert");
+    let unique = unique.iter().map(|(n, k)| (n.to_string(), k.to_string())).collect();
+    store.apply(tenant, change(vec![Op::Insert { object: o, unique }])).await.expect("insert");
     id
 }
 
@@ -117,20 +80,11 @@ pub async fn apply_ok(store: &dyn Store, tenant: Uuid, ops: Vec<Op>) -> u64 {
 }
 
 pub fn add_edge(kind: EdgeKind, source: Uuid, target: Uuid) -> Op {
-    Op::AddEdge {
-        kind,
-        source,
-        target,
-    }
+    Op::AddEdge { kind, source, target }
 }
 
 pub async fn version(store: &dyn Store, tenant: Uuid, id: Uuid) -> i64 {
-    store
-        .get(tenant, id)
-        .await
-        .expect("get")
-        .expect("object exists")
-        .version
+    store.get(tenant, id).await.expect("get").expect("object exists").version
 }
 
 /// Every page of `q`, followed through `next` cursors, as ids.
@@ -149,14 +103,7 @@ pub async fn all_pages(store: &dyn Store, tenant: Uuid, mut q: ListQuery) -> Vec
 }
 
 pub async fn list_ids(store: &dyn Store, tenant: Uuid, q: &ListQuery) -> Vec<Uuid> {
-    store
-        .list(tenant, q)
-        .await
-        .expect("list")
-        .items
-        .into_iter()
-        .map(|o| o.id)
-        .collect()
+    store.list(tenant, q).await.expect("list").items.into_iter().map(|o| o.id).collect()
 }
 
 pub fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {

@@ -12,12 +12,7 @@ const SKU_A: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
 const SKU_B: &str = "c7df2760-2c81-4ef7-b578-5b5392b571df";
 
 fn cmp(path: &str, kind: ValueKind, op: CmpOp, value: Scalar) -> Filter {
-    Filter::Compare {
-        path: PropPath::of(path),
-        kind,
-        op,
-        value,
-    }
+    Filter::Compare { path: PropPath::of(path), kind, op, value }
 }
 fn s(v: &str) -> Scalar {
     Scalar::Str(v.into())
@@ -82,21 +77,8 @@ async fn people(store: &dyn Store) -> People {
     )
     .await;
     // Another type that must never show up in user queries.
-    insert(
-        store,
-        tenant,
-        "group",
-        json!({ "displayName": "Adele Vance", "age": 30 }),
-        &[],
-    )
-    .await;
-    People {
-        tenant,
-        adele,
-        alex,
-        megan,
-        diego,
-    }
+    insert(store, tenant, "group", json!({ "displayName": "Adele Vance", "age": 30 }), &[]).await;
+    People { tenant, adele, alex, megan, diego }
 }
 
 async fn matching(store: &dyn Store, p: &People, f: Filter) -> Vec<Uuid> {
@@ -110,136 +92,33 @@ pub async fn filter_comparisons(store: &dyn Store) {
     let (adele, alex, megan, diego) = (p.adele, p.alex, p.megan, p.diego);
     let cases: Vec<(Filter, Vec<Uuid>)> = vec![
         // Strings compare case-insensitively.
-        (
-            cmp(
-                "displayName",
-                ValueKind::String,
-                CmpOp::Eq,
-                s("ADELE vance"),
-            ),
-            vec![adele],
-        ),
-        (
-            cmp(
-                "displayName",
-                ValueKind::String,
-                CmpOp::Ne,
-                s("adele VANCE"),
-            ),
-            vec![alex, megan, diego],
-        ),
-        (
-            cmp("displayName", ValueKind::String, CmpOp::Gt, s("B")),
-            vec![megan, diego],
-        ),
-        (
-            cmp(
-                "displayName",
-                ValueKind::String,
-                CmpOp::Le,
-                s("alex wilber"),
-            ),
-            vec![adele, alex],
-        ),
+        (cmp("displayName", ValueKind::String, CmpOp::Eq, s("ADELE vance")), vec![adele]),
+        (cmp("displayName", ValueKind::String, CmpOp::Ne, s("adele VANCE")), vec![alex, megan, diego]),
+        (cmp("displayName", ValueKind::String, CmpOp::Gt, s("B")), vec![megan, diego]),
+        (cmp("displayName", ValueKind::String, CmpOp::Le, s("alex wilber")), vec![adele, alex]),
         // Null semantics: eq null = missing or JSON null; ne v holds for missing values.
-        (
-            cmp("mail", ValueKind::String, CmpOp::Eq, Scalar::Null),
-            vec![alex, megan, diego],
-        ),
-        (
-            cmp("mail", ValueKind::String, CmpOp::Ne, Scalar::Null),
-            vec![adele],
-        ),
-        (
-            cmp("mail", ValueKind::String, CmpOp::Ne, s("x@y")),
-            vec![adele, alex, megan, diego],
-        ),
-        (
-            cmp("mail", ValueKind::String, CmpOp::Gt, Scalar::Null),
-            vec![],
-        ),
-        (
-            not(cmp(
-                "mail",
-                ValueKind::String,
-                CmpOp::Eq,
-                s("ADELE@contoso.com"),
-            )),
-            vec![alex, megan, diego],
-        ),
-        (
-            not(cmp(
-                "mail",
-                ValueKind::String,
-                CmpOp::Ne,
-                s("adele@contoso.com"),
-            )),
-            vec![adele],
-        ),
-        (
-            not(cmp("mail", ValueKind::String, CmpOp::Eq, Scalar::Null)),
-            vec![adele],
-        ),
+        (cmp("mail", ValueKind::String, CmpOp::Eq, Scalar::Null), vec![alex, megan, diego]),
+        (cmp("mail", ValueKind::String, CmpOp::Ne, Scalar::Null), vec![adele]),
+        (cmp("mail", ValueKind::String, CmpOp::Ne, s("x@y")), vec![adele, alex, megan, diego]),
+        (cmp("mail", ValueKind::String, CmpOp::Gt, Scalar::Null), vec![]),
+        (not(cmp("mail", ValueKind::String, CmpOp::Eq, s("ADELE@contoso.com"))), vec![alex, megan, diego]),
+        (not(cmp("mail", ValueKind::String, CmpOp::Ne, s("adele@contoso.com"))), vec![adele]),
+        (not(cmp("mail", ValueKind::String, CmpOp::Eq, Scalar::Null)), vec![adele]),
         // Numbers, integers and doubles alike.
-        (
-            cmp("age", ValueKind::Number, CmpOp::Gt, Scalar::Int(26)),
-            vec![adele, megan],
-        ),
-        (
-            cmp("age", ValueKind::Number, CmpOp::Ge, Scalar::Int(30)),
-            vec![adele, megan],
-        ),
-        (
-            cmp("age", ValueKind::Number, CmpOp::Lt, Scalar::Float(30.5)),
-            vec![adele, alex],
-        ),
-        (
-            cmp("age", ValueKind::Number, CmpOp::Le, Scalar::Int(25)),
-            vec![alex],
-        ),
-        (
-            cmp("age", ValueKind::Number, CmpOp::Eq, Scalar::Float(41.5)),
-            vec![megan],
-        ),
-        (
-            not(cmp("age", ValueKind::Number, CmpOp::Gt, Scalar::Int(26))),
-            vec![alex, diego],
-        ),
+        (cmp("age", ValueKind::Number, CmpOp::Gt, Scalar::Int(26)), vec![adele, megan]),
+        (cmp("age", ValueKind::Number, CmpOp::Ge, Scalar::Int(30)), vec![adele, megan]),
+        (cmp("age", ValueKind::Number, CmpOp::Lt, Scalar::Float(30.5)), vec![adele, alex]),
+        (cmp("age", ValueKind::Number, CmpOp::Le, Scalar::Int(25)), vec![alex]),
+        (cmp("age", ValueKind::Number, CmpOp::Eq, Scalar::Float(41.5)), vec![megan]),
+        (not(cmp("age", ValueKind::Number, CmpOp::Gt, Scalar::Int(26))), vec![alex, diego]),
         // Booleans.
-        (
-            cmp(
-                "accountEnabled",
-                ValueKind::Bool,
-                CmpOp::Eq,
-                Scalar::Bool(true),
-            ),
-            vec![adele, megan],
-        ),
-        (
-            cmp(
-                "accountEnabled",
-                ValueKind::Bool,
-                CmpOp::Eq,
-                Scalar::Bool(false),
-            ),
-            vec![alex],
-        ),
-        (
-            cmp(
-                "accountEnabled",
-                ValueKind::Bool,
-                CmpOp::Ne,
-                Scalar::Bool(true),
-            ),
-            vec![alex, diego],
-        ),
+        (cmp("accountEnabled", ValueKind::Bool, CmpOp::Eq, Scalar::Bool(true)), vec![adele, megan]),
+        (cmp("accountEnabled", ValueKind::Bool, CmpOp::Eq, Scalar::Bool(false)), vec![alex]),
+        (cmp("accountEnabled", ValueKind::Bool, CmpOp::Ne, Scalar::Bool(true)), vec![alex, diego]),
         // Nested paths.
         (
             Filter::Compare {
-                path: PropPath(vec![
-                    "passwordProfile".into(),
-                    "forceChangePasswordNextSignIn".into(),
-                ]),
+                path: PropPath(vec!["passwordProfile".into(), "forceChangePasswordNextSignIn".into()]),
                 kind: ValueKind::Bool,
                 op: CmpOp::Eq,
                 value: Scalar::Bool(true),
@@ -247,24 +126,8 @@ pub async fn filter_comparisons(store: &dyn Store) {
             vec![adele],
         ),
         // Date-times order as normalised text.
-        (
-            cmp(
-                "createdDateTime",
-                ValueKind::DateTime,
-                CmpOp::Ge,
-                s("2024-01-01T00:00:00Z"),
-            ),
-            vec![adele, megan],
-        ),
-        (
-            cmp(
-                "createdDateTime",
-                ValueKind::DateTime,
-                CmpOp::Lt,
-                s("2024-01-01T00:00:00Z"),
-            ),
-            vec![alex],
-        ),
+        (cmp("createdDateTime", ValueKind::DateTime, CmpOp::Ge, s("2024-01-01T00:00:00Z")), vec![adele, megan]),
+        (cmp("createdDateTime", ValueKind::DateTime, CmpOp::Lt, s("2024-01-01T00:00:00Z")), vec![alex]),
         // The id is a record field.
         (
             Filter::Compare {
@@ -292,14 +155,7 @@ pub async fn filter_comparisons(store: &dyn Store) {
             },
             vec![adele, alex, megan, diego],
         ),
-        (
-            Filter::In {
-                path: PropPath::of("mail"),
-                kind: ValueKind::String,
-                values: vec![],
-            },
-            vec![],
-        ),
+        (Filter::In { path: PropPath::of("mail"), kind: ValueKind::String, values: vec![] }, vec![]),
         (
             not(Filter::In {
                 path: PropPath::of("age"),
@@ -311,36 +167,21 @@ pub async fn filter_comparisons(store: &dyn Store) {
         // Boolean structure.
         (
             Filter::And(vec![
-                cmp(
-                    "accountEnabled",
-                    ValueKind::Bool,
-                    CmpOp::Eq,
-                    Scalar::Bool(true),
-                ),
+                cmp("accountEnabled", ValueKind::Bool, CmpOp::Eq, Scalar::Bool(true)),
                 cmp("age", ValueKind::Number, CmpOp::Lt, Scalar::Int(35)),
             ]),
             vec![adele],
         ),
         (
             Filter::Or(vec![
-                cmp(
-                    "displayName",
-                    ValueKind::String,
-                    CmpOp::Eq,
-                    s("megan bowen"),
-                ),
+                cmp("displayName", ValueKind::String, CmpOp::Eq, s("megan bowen")),
                 cmp("age", ValueKind::Number, CmpOp::Eq, Scalar::Int(25)),
             ]),
             vec![alex, megan],
         ),
         (
             not(Filter::And(vec![
-                cmp(
-                    "accountEnabled",
-                    ValueKind::Bool,
-                    CmpOp::Eq,
-                    Scalar::Bool(true),
-                ),
+                cmp("accountEnabled", ValueKind::Bool, CmpOp::Eq, Scalar::Bool(true)),
                 cmp("age", ValueKind::Number, CmpOp::Gt, Scalar::Int(35)),
             ])),
             vec![adele, alex, diego],
@@ -354,29 +195,16 @@ pub async fn filter_comparisons(store: &dyn Store) {
         ),
     ];
     for (f, want) in cases {
-        assert_eq!(
-            matching(store, &p, f.clone()).await,
-            sorted(want),
-            "filter {f:?}"
-        );
+        assert_eq!(matching(store, &p, f.clone()).await, sorted(want), "filter {f:?}");
     }
 }
 
 pub async fn filter_strings(store: &dyn Store) {
     let p = people(store).await;
     let (adele, alex, megan, diego) = (p.adele, p.alex, p.megan, p.diego);
-    let sw = |path: &str, v: &str| Filter::StartsWith {
-        path: PropPath::of(path),
-        prefix: v.into(),
-    };
-    let ew = |path: &str, v: &str| Filter::EndsWith {
-        path: PropPath::of(path),
-        suffix: v.into(),
-    };
-    let wp = |v: &str| Filter::WordPrefix {
-        path: PropPath::of("displayName"),
-        term: v.into(),
-    };
+    let sw = |path: &str, v: &str| Filter::StartsWith { path: PropPath::of(path), prefix: v.into() };
+    let ew = |path: &str, v: &str| Filter::EndsWith { path: PropPath::of(path), suffix: v.into() };
+    let wp = |v: &str| Filter::WordPrefix { path: PropPath::of("displayName"), term: v.into() };
     let cases: Vec<(Filter, Vec<Uuid>)> = vec![
         (sw("displayName", "A"), vec![adele, alex]),
         (sw("displayName", "ADE"), vec![adele]),
@@ -401,158 +229,70 @@ pub async fn filter_strings(store: &dyn Store) {
         (wp("10_"), vec![]),
     ];
     for (f, want) in cases {
-        assert_eq!(
-            matching(store, &p, f.clone()).await,
-            sorted(want),
-            "filter {f:?}"
-        );
+        assert_eq!(matching(store, &p, f.clone()).await, sorted(want), "filter {f:?}");
     }
 }
 
 pub async fn filter_lambdas(store: &dyn Store) {
     let p = people(store).await;
     let (adele, alex, megan, diego) = (p.adele, p.alex, p.megan, p.diego);
-    let any = |path: &str, el: Option<Filter>| Filter::Any {
-        path: PropPath::of(path),
-        element: el.map(Box::new),
-    };
-    let all = |path: &str, el: Filter| Filter::All {
-        path: PropPath::of(path),
-        element: Box::new(el),
-    };
-    let sku = |v: &str| Filter::Compare {
-        path: PropPath::of("skuId"),
-        kind: ValueKind::Guid,
-        op: CmpOp::Eq,
-        value: s(v),
-    };
-    let elem_eq = |v: &str| Filter::Compare {
-        path: PropPath::element(),
-        kind: ValueKind::String,
-        op: CmpOp::Eq,
-        value: s(v),
-    };
+    let any = |path: &str, el: Option<Filter>| Filter::Any { path: PropPath::of(path), element: el.map(Box::new) };
+    let all = |path: &str, el: Filter| Filter::All { path: PropPath::of(path), element: Box::new(el) };
+    let sku =
+        |v: &str| Filter::Compare { path: PropPath::of("skuId"), kind: ValueKind::Guid, op: CmpOp::Eq, value: s(v) };
+    let elem_eq =
+        |v: &str| Filter::Compare { path: PropPath::element(), kind: ValueKind::String, op: CmpOp::Eq, value: s(v) };
     let cases: Vec<(Filter, Vec<Uuid>)> = vec![
         // A collection of strings: elements compare case-insensitively.
+        (any("proxyAddresses", Some(elem_eq("smtp:ADELE@contoso.com"))), vec![adele]),
         (
-            any("proxyAddresses", Some(elem_eq("smtp:ADELE@contoso.com"))),
-            vec![adele],
-        ),
-        (
-            any(
-                "proxyAddresses",
-                Some(Filter::StartsWith {
-                    path: PropPath::element(),
-                    prefix: "SMTP:AV".into(),
-                }),
-            ),
+            any("proxyAddresses", Some(Filter::StartsWith { path: PropPath::element(), prefix: "SMTP:AV".into() })),
             vec![adele],
         ),
         (any("proxyAddresses", None), vec![adele]),
         (not(any("proxyAddresses", None)), vec![alex, megan, diego]),
         // A collection of complex values (assignedLicenses/any(x:x/skuId eq guid)).
         (any("assignedLicenses", Some(sku(SKU_A))), vec![adele, alex]),
-        (
-            any("assignedLicenses", Some(sku(&SKU_B.to_uppercase()))),
-            vec![alex],
-        ),
-        (
-            not(any("assignedLicenses", Some(sku(SKU_A)))),
-            vec![megan, diego],
-        ),
+        (any("assignedLicenses", Some(sku(&SKU_B.to_uppercase()))), vec![alex]),
+        (not(any("assignedLicenses", Some(sku(SKU_A)))), vec![megan, diego]),
         // All: true for empty or missing collections.
-        (
-            all("assignedLicenses", sku(SKU_A)),
-            vec![adele, megan, diego],
-        ),
+        (all("assignedLicenses", sku(SKU_A)), vec![adele, megan, diego]),
         (not(all("assignedLicenses", sku(SKU_A))), vec![alex]),
         (
-            all(
-                "proxyAddresses",
-                Filter::EndsWith {
-                    path: PropPath::element(),
-                    suffix: "@contoso.com".into(),
-                },
-            ),
+            all("proxyAddresses", Filter::EndsWith { path: PropPath::element(), suffix: "@contoso.com".into() }),
             vec![adele, alex, megan, diego],
         ),
         (
-            all(
-                "proxyAddresses",
-                Filter::StartsWith {
-                    path: PropPath::element(),
-                    prefix: "smtp:a".into(),
-                },
-            ),
+            all("proxyAddresses", Filter::StartsWith { path: PropPath::element(), prefix: "smtp:a".into() }),
             vec![adele, alex, megan, diego],
         ),
         (
-            all(
-                "proxyAddresses",
-                Filter::StartsWith {
-                    path: PropPath::element(),
-                    prefix: "smtp:ad".into(),
-                },
-            ),
+            all("proxyAddresses", Filter::StartsWith { path: PropPath::element(), prefix: "smtp:ad".into() }),
             vec![alex, megan, diego],
         ),
         // Lambdas combine with other conditions.
         (
             Filter::And(vec![
                 any("assignedLicenses", Some(sku(SKU_A))),
-                cmp(
-                    "accountEnabled",
-                    ValueKind::Bool,
-                    CmpOp::Eq,
-                    Scalar::Bool(false),
-                ),
+                cmp("accountEnabled", ValueKind::Bool, CmpOp::Eq, Scalar::Bool(false)),
             ]),
             vec![alex],
         ),
     ];
     for (f, want) in cases {
-        assert_eq!(
-            matching(store, &p, f.clone()).await,
-            sorted(want),
-            "filter {f:?}"
-        );
+        assert_eq!(matching(store, &p, f.clone()).await, sorted(want), "filter {f:?}");
     }
 }
 
 fn key(path: &str, kind: ValueKind, descending: bool) -> OrderKey {
-    OrderKey {
-        path: PropPath::of(path),
-        kind,
-        descending,
-    }
+    OrderKey { path: PropPath::of(path), kind, descending }
 }
 
 pub async fn ordering(store: &dyn Store) {
     let t = new_tenant(store, "O").await;
-    let b = insert(
-        store,
-        t,
-        "user",
-        json!({ "displayName": "bravo", "city": "Oslo", "age": 3 }),
-        &[],
-    )
-    .await;
-    let a = insert(
-        store,
-        t,
-        "user",
-        json!({ "displayName": "Alpha", "city": "oslo", "age": 10 }),
-        &[],
-    )
-    .await;
-    let c = insert(
-        store,
-        t,
-        "user",
-        json!({ "displayName": "Charlie", "city": "Bergen", "age": 2.5 }),
-        &[],
-    )
-    .await;
+    let b = insert(store, t, "user", json!({ "displayName": "bravo", "city": "Oslo", "age": 3 }), &[]).await;
+    let a = insert(store, t, "user", json!({ "displayName": "Alpha", "city": "oslo", "age": 10 }), &[]).await;
+    let c = insert(store, t, "user", json!({ "displayName": "Charlie", "city": "Bergen", "age": 2.5 }), &[]).await;
     let n = insert(store, t, "user", json!({ "city": null }), &[]).await;
 
     let run = |order: Vec<OrderKey>| {
@@ -561,34 +301,12 @@ pub async fn ordering(store: &dyn Store) {
         q
     };
     // Case-insensitive text order; nulls first ascending, last descending.
-    assert_eq!(
-        list_ids(
-            store,
-            t,
-            &run(vec![key("displayName", ValueKind::String, false)])
-        )
-        .await,
-        vec![n, a, b, c]
-    );
-    assert_eq!(
-        list_ids(
-            store,
-            t,
-            &run(vec![key("displayName", ValueKind::String, true)])
-        )
-        .await,
-        vec![c, b, a, n]
-    );
+    assert_eq!(list_ids(store, t, &run(vec![key("displayName", ValueKind::String, false)])).await, vec![n, a, b, c]);
+    assert_eq!(list_ids(store, t, &run(vec![key("displayName", ValueKind::String, true)])).await, vec![c, b, a, n]);
     // Numbers order numerically (not as text).
-    assert_eq!(
-        list_ids(store, t, &run(vec![key("age", ValueKind::Number, false)])).await,
-        vec![n, c, b, a]
-    );
+    assert_eq!(list_ids(store, t, &run(vec![key("age", ValueKind::Number, false)])).await, vec![n, c, b, a]);
     // Multi-key, mixed directions: city asc (Oslo == oslo), then displayName desc.
-    let q = run(vec![
-        key("city", ValueKind::String, false),
-        key("displayName", ValueKind::String, true),
-    ]);
+    let q = run(vec![key("city", ValueKind::String, false), key("displayName", ValueKind::String, true)]);
     assert_eq!(list_ids(store, t, &q).await, vec![n, c, b, a]);
     // Ties fall back to the id.
     let x = insert(store, t, "user", json!({ "displayName": "same" }), &[]).await;
@@ -619,18 +337,9 @@ pub async fn keyset_paging(store: &dyn Store) {
         vec![],
         vec![key("displayName", ValueKind::String, false)],
         vec![key("displayName", ValueKind::String, true)],
-        vec![
-            key("rank", ValueKind::Number, true),
-            key("displayName", ValueKind::String, false),
-        ],
-        vec![
-            key("rank", ValueKind::Number, false),
-            key("displayName", ValueKind::String, true),
-        ],
-        vec![
-            key("rank", ValueKind::Number, true),
-            key("displayName", ValueKind::String, true),
-        ],
+        vec![key("rank", ValueKind::Number, true), key("displayName", ValueKind::String, false)],
+        vec![key("rank", ValueKind::Number, false), key("displayName", ValueKind::String, true)],
+        vec![key("rank", ValueKind::Number, true), key("displayName", ValueKind::String, true)],
     ];
     for order in orders {
         for top in [1, 4, 7, 100] {
@@ -640,11 +349,7 @@ pub async fn keyset_paging(store: &dyn Store) {
             let full = list_ids(store, t, &q).await;
             assert_eq!(full.len(), 23);
             q.top = top;
-            assert_eq!(
-                all_pages(store, t, q).await,
-                full,
-                "order {order:?}, top {top}"
-            );
+            assert_eq!(all_pages(store, t, q).await, full, "order {order:?}, top {top}");
         }
     }
     // The last page carries no cursor.
@@ -654,14 +359,8 @@ pub async fn keyset_paging(store: &dyn Store) {
     q.top = 22;
     assert!(store.list(t, &q).await.expect("list").next.is_some());
     // A cursor that does not fit the order is invalid.
-    q.after = Some(Cursor {
-        values: vec![Scalar::Int(1)],
-        id: Uuid::new_v4(),
-    });
-    assert!(matches!(
-        store.list(t, &q).await,
-        Err(StoreError::Invalid(_))
-    ));
+    q.after = Some(Cursor { values: vec![Scalar::Int(1)], id: Uuid::new_v4() });
+    assert!(matches!(store.list(t, &q).await, Err(StoreError::Invalid(_))));
 }
 
 /// Inserts and deletes between pages: nothing already seen repeats, nothing that stayed is
@@ -670,16 +369,7 @@ pub async fn paging_under_changes(store: &dyn Store) {
     let t = new_tenant(store, "C").await;
     let mut initial = Vec::new();
     for i in 0..12 {
-        initial.push(
-            insert(
-                store,
-                t,
-                "user",
-                json!({ "displayName": format!("m{:02}", i * 2) }),
-                &[],
-            )
-            .await,
-        );
+        initial.push(insert(store, t, "user", json!({ "displayName": format!("m{:02}", i * 2) }), &[]).await);
     }
     let mut q = ListQuery::new(&["user"], Scope::Live);
     q.order = vec![key("displayName", ValueKind::String, true)];
@@ -694,45 +384,17 @@ pub async fn paging_under_changes(store: &dyn Store) {
         q.after = Some(next);
         // Between pages: add an item before the cursor and one after it, delete one not yet seen.
         round += 1;
-        insert(
-            store,
-            t,
-            "user",
-            json!({ "displayName": format!("z{round}") }),
-            &[],
-        )
-        .await;
-        insert(
-            store,
-            t,
-            "user",
-            json!({ "displayName": format!("a{round}") }),
-            &[],
-        )
-        .await;
-        if let Some(victim) = initial
-            .iter()
-            .find(|id| !seen.contains(id) && !deleted.contains(*id))
-        {
-            apply_ok(
-                store,
-                t,
-                vec![Op::SoftDelete {
-                    id: *victim,
-                    at: "2024-01-01T00:00:00Z".into(),
-                }],
-            )
-            .await;
+        insert(store, t, "user", json!({ "displayName": format!("z{round}") }), &[]).await;
+        insert(store, t, "user", json!({ "displayName": format!("a{round}") }), &[]).await;
+        if let Some(victim) = initial.iter().find(|id| !seen.contains(id) && !deleted.contains(*id)) {
+            apply_ok(store, t, vec![Op::SoftDelete { id: *victim, at: "2024-01-01T00:00:00Z".into() }]).await;
             deleted.insert(*victim);
         }
     }
     let unique: HashSet<Uuid> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "no item repeats");
     for id in &initial {
-        assert!(
-            seen.contains(id) != deleted.contains(id),
-            "every surviving item is seen exactly when not deleted"
-        );
+        assert!(seen.contains(id) != deleted.contains(id), "every surviving item is seen exactly when not deleted");
     }
     // Items inserted after the cursor (the `a*` names sort last descending) are seen.
     assert!(seen.len() > initial.len() - deleted.len());
@@ -741,14 +403,7 @@ pub async fn paging_under_changes(store: &dyn Store) {
 pub async fn count(store: &dyn Store) {
     let t = new_tenant(store, "N").await;
     for i in 0..9 {
-        insert(
-            store,
-            t,
-            "user",
-            json!({ "displayName": format!("u{i}"), "even": i % 2 == 0 }),
-            &[],
-        )
-        .await;
+        insert(store, t, "user", json!({ "displayName": format!("u{i}"), "even": i % 2 == 0 }), &[]).await;
     }
     insert(store, t, "group", json!({ "displayName": "g" }), &[]).await;
     let mut q = ListQuery::new(&["user"], Scope::Live);
@@ -759,21 +414,13 @@ pub async fn count(store: &dyn Store) {
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.count, Some(5));
     q.after = page.next;
-    assert_eq!(
-        store.list(t, &q).await.expect("list").count,
-        Some(5),
-        "count ignores the cursor"
-    );
+    assert_eq!(store.list(t, &q).await.expect("list").count, Some(5), "count ignores the cursor");
     q.count = false;
     assert_eq!(store.list(t, &q).await.expect("list").count, None);
 
     let mut any = ListQuery::new(&[], Scope::Live);
     any.count = true;
-    assert_eq!(
-        store.list(t, &any).await.expect("list").count,
-        Some(10),
-        "empty types mean every type"
-    );
+    assert_eq!(store.list(t, &any).await.expect("list").count, Some(10), "empty types mean every type");
     let mut two = ListQuery::new(&["user", "group"], Scope::Live);
     two.count = true;
     two.top = 1;
@@ -799,94 +446,32 @@ pub async fn related_scope(store: &dyn Store) {
         ],
     )
     .await;
-    let related = |id, reverse, types: &[&str]| {
-        ListQuery::new(
-            types,
-            Scope::Related {
-                kind: EdgeKind::Member,
-                id,
-                reverse,
-            },
-        )
-    };
+    let related =
+        |id, reverse, types: &[&str]| ListQuery::new(types, Scope::Related { kind: EdgeKind::Member, id, reverse });
 
-    assert_eq!(
-        sorted(list_ids(store, t, &related(g1, false, &[])).await),
-        sorted(vec![u1, u2, g2])
-    );
-    assert_eq!(
-        sorted(list_ids(store, t, &related(g1, false, &["user"])).await),
-        sorted(vec![u1, u2])
-    );
-    assert_eq!(
-        sorted(list_ids(store, t, &related(u1, true, &[])).await),
-        sorted(vec![g1, g3])
-    );
-    assert_eq!(
-        sorted(
-            store
-                .edge_ids(t, EdgeKind::Member, u1, true)
-                .await
-                .expect("edges")
-        ),
-        sorted(vec![g1, g3])
-    );
-    assert_eq!(
-        store
-            .edge_ids(t, EdgeKind::Owner, g1, false)
-            .await
-            .expect("edges"),
-        vec![u2]
-    );
+    assert_eq!(sorted(list_ids(store, t, &related(g1, false, &[])).await), sorted(vec![u1, u2, g2]));
+    assert_eq!(sorted(list_ids(store, t, &related(g1, false, &["user"])).await), sorted(vec![u1, u2]));
+    assert_eq!(sorted(list_ids(store, t, &related(u1, true, &[])).await), sorted(vec![g1, g3]));
+    assert_eq!(sorted(store.edge_ids(t, EdgeKind::Member, u1, true).await.expect("edges")), sorted(vec![g1, g3]));
+    assert_eq!(store.edge_ids(t, EdgeKind::Owner, g1, false).await.expect("edges"), vec![u2]);
 
     // Filter, order and count apply within the scope.
     let mut q = related(g1, false, &["user"]);
     q.order = vec![key("displayName", ValueKind::String, false)];
     q.count = true;
     let page = store.list(t, &q).await.expect("list");
-    assert_eq!(
-        page.items.iter().map(|o| o.id).collect::<Vec<_>>(),
-        vec![u2, u1]
-    );
+    assert_eq!(page.items.iter().map(|o| o.id).collect::<Vec<_>>(), vec![u2, u1]);
     assert_eq!(page.count, Some(2));
-    q.filter = Some(Filter::StartsWith {
-        path: PropPath::of("displayName"),
-        prefix: "z".into(),
-    });
+    q.filter = Some(Filter::StartsWith { path: PropPath::of("displayName"), prefix: "z".into() });
     assert_eq!(list_ids(store, t, &q).await, vec![u1]);
     q.filter = None;
     q.top = 1;
     assert_eq!(all_pages(store, t, q).await, vec![u2, u1]);
 
     // Deleted ends are hidden in both directions.
-    apply_ok(
-        store,
-        t,
-        vec![Op::SoftDelete {
-            id: u2,
-            at: "2024-01-01T00:00:00Z".into(),
-        }],
-    )
-    .await;
-    apply_ok(
-        store,
-        t,
-        vec![Op::SoftDelete {
-            id: g3,
-            at: "2024-01-01T00:00:00Z".into(),
-        }],
-    )
-    .await;
-    assert_eq!(
-        sorted(list_ids(store, t, &related(g1, false, &[])).await),
-        sorted(vec![u1, g2])
-    );
+    apply_ok(store, t, vec![Op::SoftDelete { id: u2, at: "2024-01-01T00:00:00Z".into() }]).await;
+    apply_ok(store, t, vec![Op::SoftDelete { id: g3, at: "2024-01-01T00:00:00Z".into() }]).await;
+    assert_eq!(sorted(list_ids(store, t, &related(g1, false, &[])).await), sorted(vec![u1, g2]));
     assert_eq!(list_ids(store, t, &related(u1, true, &[])).await, vec![g1]);
-    assert_eq!(
-        store
-            .edge_ids(t, EdgeKind::Member, u1, true)
-            .await
-            .expect("edges"),
-        vec![g1]
-    );
+    assert_eq!(store.edge_ids(t, EdgeKind::Member, u1, true).await.expect("edges"), vec![g1]);
 }

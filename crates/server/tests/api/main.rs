@@ -1,0 +1,10 @@
+//! HTTP-level tests of Cerulean: the real router, store and services in-process.
+
+mod harness;
+
+mod auth;
+mod groups;
+mod odata;
+mod platform;
+mod users;
+mod wire;

@@ -92,6 +92,11 @@ pub(crate) async fn get_object(
     Ok(odata::json(StatusCode::OK, typed_body(&s, "directoryObjects", &record)))
 }
 
+/// A known path with a method it does not take.
+pub(crate) async fn method_not_allowed() -> GraphError {
+    GraphError::new(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+}
+
 /// Anything the route table does not know.
 pub(crate) async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> GraphError {
     GraphError::no_route(method.as_str(), uri.path())

@@ -74,6 +74,7 @@ pub fn router(state: GraphState) -> Router {
         .route("/$metadata", get(metadata::metadata))
         .merge(protected)
         .fallback(directory::no_route)
+        .method_not_allowed_fallback(directory::method_not_allowed)
         .layer(from_fn(error::finish_errors))
         .with_state(state)
 }

@@ -43,7 +43,7 @@ pub async fn ensure(
 ) -> Result<(BootstrapFile, bool), ServerError> {
     let path = data_dir.join("bootstrap.json");
     if let Some(tenant) = store_meta.meta(META_TENANT).await? {
-        let file = match std::fs::read(&path) {
+        let mut file = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice::<BootstrapFile>(&bytes)
                 .map_err(|e| ServerError::Config(format!("{} is not valid: {e}", path.display())))?,
             Err(_) => {
@@ -53,6 +53,21 @@ pub async fn ensure(
                 )));
             }
         };
+        // The credentials stay; the URLs follow this start's --public-url / --listen.
+        let current = BootstrapFile {
+            authority: format!("{public_url}/{}", file.tenant_id),
+            graph_base_url: format!("{public_url}/v1.0"),
+            aad_graph_base_url: format!("{public_url}/{}", file.tenant_id),
+            ca_certificate: ca_certificate.map(|p| p.display().to_string()),
+            ..file.clone()
+        };
+        if serde_json::to_value(&current).ok() != serde_json::to_value(&file).ok() {
+            write_private(
+                &path,
+                &serde_json::to_vec_pretty(&current).map_err(|e| ServerError::Config(e.to_string()))?,
+            )?;
+            file = current;
+        }
         return Ok((file, false));
     }
     let secret = generate_client_secret()?;

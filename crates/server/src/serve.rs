@@ -20,8 +20,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         ));
     }
     create_private_dir(&args.data_dir)?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&args.data_dir.join("cerulean.db"), &cerulean_directory::index_specs())?);
+    let db = args.data_dir.join("cerulean.db");
+    create_private_file(&db)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db, &cerulean_directory::index_specs())?);
     let public_url = args.public_url();
 
     let tls = if args.http {
@@ -109,6 +110,24 @@ fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
         let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
     Ok(())
+}
+
+/// Creates `path` readable by the owner only if it does not exist yet: the store holds
+/// password and secret hashes and the private signing keys (SQLite gives its WAL and shared
+/// memory files the same mode).
+fn create_private_file(path: &Path) -> Result<(), ServerError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(ServerError::Io { context: format!("creating {}", path.display()), source: e }),
+    }
 }
 
 /// Waits for SIGTERM or Ctrl-C, then drains in-flight requests (up to 10 seconds).

@@ -33,6 +33,9 @@ async fn request_ids_and_error_body() {
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert!(r.headers.contains_key("request-id"), "{path}");
     }
+    let r = h.graph(Method::PUT, "/v1.0/users", None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.code(), "Request_BadRequest");
     let r = h.get("/v1.0/nothingHere").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json["error"]["innerError"]["request-id"].is_string());

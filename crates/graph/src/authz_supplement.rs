@@ -85,6 +85,9 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/groups/{id}/members/$count", "/groups/{id}/members"),
     ("/groups/{id}/members/microsoft.graph.user", "/groups/{id}/members"),
     ("/groups/{id}/members/microsoft.graph.group", "/groups/{id}/members"),
+    ("/users/{id}/memberof/microsoft.graph.group", "/users/{id}/memberof"),
+    ("/groups/{id}/memberof/microsoft.graph.group", "/groups/{id}/memberof"),
+    ("/groups/{id}/owners/microsoft.graph.user", "/groups/{id}/owners"),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {

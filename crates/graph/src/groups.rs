@@ -211,6 +211,28 @@ pub(crate) async fn owners(
     related(&s, &p, &h, q.as_deref(), &id, Link { kind: EdgeKind::Owner, segment: "owners", ..MEMBERS }).await
 }
 
+pub(crate) async fn member_of_groups(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { reverse: true, segment: "memberOf/microsoft.graph.group", types: &["group"], ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
+}
+
+pub(crate) async fn owners_users(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { kind: EdgeKind::Owner, segment: "owners/microsoft.graph.user", types: &["user"], ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
+}
+
 pub(crate) async fn member_of(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,

@@ -51,6 +51,7 @@ pub fn router(state: GraphState) -> Router {
         .route("/users/{id}", get(users::get_one).patch(users::update).delete(users::delete))
         .route("/users/{id}/memberof", get(users::member_of))
         .route("/users/{id}/memberof/$count", get(users::member_of_count))
+        .route("/users/{id}/memberof/microsoft.graph.group", get(users::member_of_groups))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/$count", get(groups::count))
         .route("/groups/{id}", get(groups::get_one).patch(groups::update).delete(groups::delete))
@@ -64,6 +65,8 @@ pub fn router(state: GraphState) -> Router {
         .route("/groups/{id}/owners/$ref", post(groups::add_owner))
         .route("/groups/{id}/owners/{owner}/$ref", axum::routing::delete(groups::remove_owner))
         .route("/groups/{id}/memberof", get(groups::member_of))
+        .route("/groups/{id}/memberof/microsoft.graph.group", get(groups::member_of_groups))
+        .route("/groups/{id}/owners/microsoft.graph.user", get(groups::owners_users))
         .route("/directory/deleteditems/microsoft.graph.user", get(directory::deleted_users))
         .route("/directory/deleteditems/microsoft.graph.group", get(directory::deleted_groups))
         .route("/directory/deleteditems/{id}", get(directory::get_deleted).delete(directory::purge_deleted))
@@ -105,9 +108,14 @@ pub fn normalise_path(path: &str) -> Option<String> {
         .split('/')
         .map(|seg| {
             let lower = seg.to_ascii_lowercase();
-            if lower != seg && SEGMENTS.contains(&lower.as_str()) {
+            // Type casts may use the CSDL alias (`graph.user`), as the Graph SDKs send them.
+            let full = match lower.strip_prefix("graph.") {
+                Some(rest) => format!("microsoft.graph.{rest}"),
+                None => lower,
+            };
+            if full != seg && SEGMENTS.contains(&full.as_str()) {
                 changed = true;
-                lower
+                full
             } else {
                 seg.to_string()
             }
@@ -137,6 +145,11 @@ mod tests {
             super::normalise_path("/v1.0/Users/Adele@Contoso.com/memberOf").as_deref(),
             Some("/v1.0/users/Adele@Contoso.com/memberof")
         );
+        assert_eq!(
+            super::normalise_path("/v1.0/directory/deletedItems/graph.user").as_deref(),
+            Some("/v1.0/directory/deleteditems/microsoft.graph.user")
+        );
+        assert_eq!(super::normalise_path("/v1.0/users/graph.user@contoso.com"), None);
         assert_eq!(super::normalise_path("/v1.0/users"), None);
     }
 }

@@ -117,11 +117,12 @@ pub(crate) async fn delete(
 }
 
 fn member_of_collection(state: &GraphState, id: uuid::Uuid, key: &str, suffix: &str) -> Collection<'static> {
+    let groups_only = suffix.ends_with("microsoft.graph.group");
     Collection {
-        entity: cerulean_schema::entity("directoryObject").expect("directoryObject is declared"),
-        types: &[],
+        entity: cerulean_schema::entity(if groups_only { "group" } else { "directoryObject" }).expect("declared"),
+        types: if groups_only { &["group"] } else { &[] },
         scope: Scope::Related { kind: EdgeKind::Member, id, reverse: true },
-        context: "directoryObjects".into(),
+        context: if groups_only { "groups" } else { "directoryObjects" }.into(),
         path: format!("/{}/users/{key}/memberOf{suffix}", state.version),
     }
 }
@@ -135,6 +136,18 @@ pub(crate) async fn member_of(
 ) -> Result<Response, GraphError> {
     let user = state.directory.find(p.tenant, "user", &key).await?;
     lists::list(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user.id, &key, "")).await
+}
+
+pub(crate) async fn member_of_groups(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let user = state.directory.find(p.tenant, "user", &key).await?;
+    let coll = member_of_collection(&state, user.id, &key, "/microsoft.graph.group");
+    lists::list(&state, &p, &headers, q.as_deref(), coll).await
 }
 
 pub(crate) async fn member_of_count(

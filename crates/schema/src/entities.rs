@@ -417,7 +417,23 @@ pub static USER_PURPOSE: EnumType = EnumType {
     values: &[1, 2, 3, 4, 5, 6, 7],
 };
 
-pub static ALL: &[&EntityType] = &[&DIRECTORY_OBJECT, &USER, &GROUP];
+/// A directory role activated in the tenant (Global Administrator, ...). Served as a member
+/// type (`memberOf`) now; its own routes come with role management.
+pub static DIRECTORY_ROLE: EntityType = EntityType {
+    name: "directoryRole",
+    base: Some("directoryObject"),
+    entity_set: Some("directoryRoles"),
+    properties: &[
+        P::new("description", STR, fl!(N, R, D)),
+        P::new("displayName", STR, fl!(N, R, D)),
+        P::new("roleTemplateId", STR, fl!(N, F, D)),
+    ],
+    navigation: &[Nav::many("members", "directoryObject")],
+    is_abstract: false,
+    open: true,
+};
+
+pub static ALL: &[&EntityType] = &[&DIRECTORY_OBJECT, &USER, &GROUP, &DIRECTORY_ROLE];
 
 pub static COMPLEX: &[&ComplexType] = &[
     &ASSIGNED_LABEL,

@@ -124,6 +124,17 @@ async fn members_and_owners() {
     let member_of = h.get(&format!("/v1.0/users/{alice}/memberOf")).await;
     assert_eq!(member_of.json["value"][0]["id"], gid.as_str());
     assert_eq!(member_of.json["value"][0]["@odata.type"], "#microsoft.graph.group");
+    let cast = h.get(&format!("/v1.0/users/{alice}/memberOf/graph.group")).await;
+    assert_eq!(cast.json["value"][0]["id"], gid.as_str());
+    assert_eq!(cast.json["@odata.context"], format!("{PUBLIC_URL}/v1.0/$metadata#groups"));
+    let admin_roles = h.get(&format!("/v1.0/users/{}/memberOf", h.boot.admin_user_principal_name)).await;
+    let role = &admin_roles.json["value"][0];
+    assert_eq!(role["@odata.type"], "#microsoft.graph.directoryRole");
+    assert_eq!(role["displayName"], "Global Administrator");
+    assert_eq!(role["roleTemplateId"], "62e90394-69f5-4237-9190-012177145e10");
+    let admin_groups =
+        h.get(&format!("/v1.0/users/{}/memberOf/microsoft.graph.group", h.boot.admin_user_principal_name)).await;
+    assert_eq!(admin_groups.json["value"].as_array().expect("v").len(), 0, "the cast keeps groups only");
     let sub_of = h.get(&format!("/v1.0/groups/{sub}/memberOf")).await;
     assert_eq!(sub_of.json["value"][0]["id"], gid.as_str());
 

@@ -14,7 +14,13 @@ impl Directory {
     /// `DELETE /users/{id}`, `DELETE /groups/{id}`: moves the object to the recycle bin.
     pub async fn delete_object(&self, caller: &Caller, object_type: &str, key: &str) -> DirectoryResult<()> {
         let object = self.find(caller.tenant, object_type, key).await?;
-        let op = if RECYCLABLE.contains(&object.object_type.as_str()) {
+        // Security groups are deleted permanently; Microsoft 365 groups go to the recycle bin
+        // ("List deletedItems", "Restore deleted item").
+        let security_group = object.object_type == "group"
+            && !crate::groups::string_list(object.doc.get("groupTypes"))
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("Unified"));
+        let op = if RECYCLABLE.contains(&object.object_type.as_str()) && !security_group {
             Op::SoftDelete { id: object.id, at: crate::validate::now() }
         } else {
             Op::Purge { id: object.id }

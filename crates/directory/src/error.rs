@@ -8,6 +8,10 @@ pub enum DirectoryError {
     /// 400 with a Graph code (`Request_BadRequest`, `Request_UnsupportedQuery`, `BadRequest`).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// 400 `Request_BadRequest`: a value that must be unique is taken (Graph adds a
+    /// `details` entry with code `ObjectConflict` naming the property).
+    #[error("Another object with the same value for property {property} already exists.")]
+    ObjectConflict { property: String },
     /// 404 `Request_ResourceNotFound`.
     #[error("{message}")]
     NotFound { message: String },
@@ -41,7 +45,7 @@ impl DirectoryError {
     /// The HTTP status this error maps to on every front-end.
     pub fn status(&self) -> u16 {
         match self {
-            DirectoryError::BadRequest { .. } => 400,
+            DirectoryError::BadRequest { .. } | DirectoryError::ObjectConflict { .. } => 400,
             DirectoryError::NotFound { .. } => 404,
             DirectoryError::Forbidden(_) => 403,
             DirectoryError::Conflict(_) => 409,
@@ -54,6 +58,7 @@ impl DirectoryError {
     pub fn code(&self) -> &'static str {
         match self {
             DirectoryError::BadRequest { code, .. } => code,
+            DirectoryError::ObjectConflict { .. } => "Request_BadRequest",
             DirectoryError::NotFound { .. } => "Request_ResourceNotFound",
             DirectoryError::Forbidden(_) => "Authorization_RequestDenied",
             DirectoryError::Conflict(_) => "Request_Conflict",
@@ -66,18 +71,14 @@ impl From<StoreError> for DirectoryError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict { namespace, .. } => {
+                // The property Graph names for each uniqueness claim (a Microsoft 365 group's
+                // mail address is derived from its mailNickname).
                 let property = match namespace.as_str() {
                     "upn" => "userPrincipalName",
-                    "mail" => "mail",
-                    other => {
-                        return DirectoryError::bad_request(format!(
-                            "Another object with the same value for property {other} already exists."
-                        ));
-                    }
+                    "mail" => "mailNickname",
+                    other => other,
                 };
-                DirectoryError::bad_request(format!(
-                    "Another object with the same value for property {property} already exists."
-                ))
+                DirectoryError::ObjectConflict { property: property.to_string() }
             }
             StoreError::VersionMismatch(id) => {
                 DirectoryError::Conflict(format!("Object '{id}' was modified concurrently; retry the request."))

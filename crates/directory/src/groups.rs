@@ -26,16 +26,7 @@ impl Directory {
     /// `POST /groups`, with optional `members@odata.bind` and `owners@odata.bind`.
     pub async fn create_group(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(group_type(), body, Mode::Create)?;
-        let mut members = Vec::new();
-        let mut owners = Vec::new();
-        for (k, v) in &annotations {
-            match k.to_ascii_lowercase().as_str() {
-                "members@odata.bind" => members = bind_list(v, "members")?,
-                "owners@odata.bind" => owners = bind_list(v, "owners")?,
-                "@odata.type" => crate::users::reject_annotations(&Map::from_iter([(k.clone(), v.clone())]), "group")?,
-                _ => return Err(crate::validate::unknown_property(k, "group")),
-            }
-        }
+        let (members, owners) = binds(&annotations)?;
         let tenant = self.tenant_record(caller.tenant).await?;
         let group_types = string_list(props.get("groupTypes"));
         check_group_types(&group_types)?;
@@ -57,6 +48,7 @@ impl Directory {
         let mut doc = props;
         doc.insert("groupTypes".into(), json!(group_types));
         doc.insert("createdDateTime".into(), json!(at));
+        doc.insert("renewedDateTime".into(), json!(at));
         doc.insert("securityIdentifier".into(), json!(security_identifier(id)));
         if unified {
             let domain = tenant
@@ -69,7 +61,6 @@ impl Directory {
             let mail = format!("{nickname}@{domain}");
             doc.insert("mail".into(), json!(mail));
             doc.insert("proxyAddresses".into(), json!([format!("SMTP:{mail}")]));
-            doc.insert("renewedDateTime".into(), json!(at));
             doc.entry("visibility").or_insert_with(|| json!("Public"));
         } else {
             doc.insert("proxyAddresses".into(), json!([]));
@@ -78,28 +69,46 @@ impl Directory {
 
         let mut ops = vec![Op::Insert { object: object.clone(), unique: group_claims(&object.doc) }];
         let mut targets = vec![audit::target(&object, None, Some(&object.doc))];
-        for (kind, ids) in [(EdgeKind::Member, &members), (EdgeKind::Owner, &owners)] {
-            for other in ids {
-                let target = self.get(caller.tenant, *other).await?.ok_or_else(|| invalid_reference(*other))?;
-                check_edge_target(kind, unified, &target)?;
-                ops.push(Op::AddEdge { kind, source: id, target: *other });
-                targets.push(audit::bare_target(&target));
-            }
-        }
+        self.bind_edges(caller, id, unified, &members, &owners, &mut ops, &mut targets).await?;
         let change = Change { ops, audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets) };
         self.store.apply(caller.tenant, change).await.map_err(|e| match e {
-            cerulean_store::StoreError::EdgeExists(_) => DirectoryError::bad_request(
-                "One or more added object references already exist for the following modified properties: 'members'.",
-            ),
+            cerulean_store::StoreError::EdgeExists(_) => already_exist("members"),
             other => other.into(),
         })?;
         Ok(object)
     }
 
+    /// Adds the edges of `members@odata.bind` / `owners@odata.bind` to a change, checking
+    /// that each object exists and may be linked.
+    #[allow(clippy::too_many_arguments)]
+    async fn bind_edges(
+        &self,
+        caller: &Caller,
+        group: Uuid,
+        unified: bool,
+        members: &[Uuid],
+        owners: &[Uuid],
+        ops: &mut Vec<Op>,
+        targets: &mut Vec<cerulean_store::AuditTarget>,
+    ) -> DirectoryResult<()> {
+        for (kind, ids) in [(EdgeKind::Member, members), (EdgeKind::Owner, owners)] {
+            for other in ids {
+                if kind == EdgeKind::Member && *other == group {
+                    return Err(DirectoryError::bad_request("A group cannot be a member of itself."));
+                }
+                let target = self.get(caller.tenant, *other).await?.ok_or_else(|| invalid_reference(*other))?;
+                check_edge_target(kind, unified, &target)?;
+                ops.push(Op::AddEdge { kind, source: group, target: *other });
+                targets.push(audit::bare_target(&target));
+            }
+        }
+        Ok(())
+    }
+
     /// `PATCH /groups/{id}`.
     pub async fn update_group(&self, caller: &Caller, key: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
         let (props, annotations) = validate_body(group_type(), body, Mode::Update)?;
-        crate::users::reject_annotations(&annotations, "group")?;
+        let (members, owners) = binds(&annotations)?;
         if let Some(nick) = props.get("mailNickname").and_then(Value::as_str) {
             check_mail_nickname(nick, "Group")?;
         }
@@ -123,29 +132,48 @@ impl Directory {
             }
             let mut doc = current.doc.clone();
             merge(&mut doc, &props);
-            let change = Change {
-                ops: vec![Op::Update {
-                    id: current.id,
-                    expected_version: current.version,
-                    doc: doc.clone(),
-                    unique: group_claims(&doc),
-                }],
-                audit: audit::record(
-                    caller,
-                    "Update group",
-                    "GroupManagement",
-                    "Update",
-                    vec![audit::target(&current, Some(&current.doc), Some(&doc))],
-                ),
-            };
+            let mut ops = vec![Op::Update {
+                id: current.id,
+                expected_version: current.version,
+                doc: doc.clone(),
+                unique: group_claims(&doc),
+            }];
+            let mut targets = vec![audit::target(&current, Some(&current.doc), Some(&doc))];
+            // `members@odata.bind` on PATCH adds members (Graph's "add multiple members").
+            self.bind_edges(caller, current.id, was_unified, &members, &owners, &mut ops, &mut targets).await?;
+            let change =
+                Change { ops, audit: audit::record(caller, "Update group", "GroupManagement", "Update", targets) };
             match self.store.apply(caller.tenant, change).await {
                 Ok(_) => return Ok(()),
                 Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
+                Err(cerulean_store::StoreError::EdgeExists(_)) => return Err(already_exist("members")),
                 Err(e) => return Err(e.into()),
             }
         }
         Err(DirectoryError::Conflict("The group was modified concurrently; retry the request.".into()))
     }
+}
+
+/// Reads `members@odata.bind` and `owners@odata.bind`; any other annotation but a matching
+/// `@odata.type` is refused.
+fn binds(annotations: &Map<String, Value>) -> DirectoryResult<(Vec<Uuid>, Vec<Uuid>)> {
+    let mut members = Vec::new();
+    let mut owners = Vec::new();
+    for (k, v) in annotations {
+        match k.to_ascii_lowercase().as_str() {
+            "members@odata.bind" => members = bind_list(v, "members")?,
+            "owners@odata.bind" => owners = bind_list(v, "owners")?,
+            "@odata.type" => crate::users::reject_annotations(&Map::from_iter([(k.clone(), v.clone())]), "group")?,
+            _ => return Err(crate::validate::unknown_property(k, "group")),
+        }
+    }
+    Ok((members, owners))
+}
+
+pub(crate) fn already_exist(property: &str) -> DirectoryError {
+    DirectoryError::bad_request(format!(
+        "One or more added object references already exist for the following modified properties: '{property}'."
+    ))
 }
 
 /// Unified groups hold their mail address exclusively.

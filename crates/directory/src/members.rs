@@ -37,9 +37,7 @@ impl Directory {
         };
         match self.store.apply(caller.tenant, change).await {
             Ok(_) => Ok(()),
-            Err(StoreError::EdgeExists(_)) => Err(DirectoryError::bad_request(format!(
-                "One or more added object references already exist for the following modified properties: '{property}'."
-            ))),
+            Err(StoreError::EdgeExists(_)) => Err(crate::groups::already_exist(property)),
             Err(StoreError::NotFound(_)) => Err(invalid_reference(target)),
             Err(e) => Err(e.into()),
         }

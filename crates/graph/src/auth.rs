@@ -173,6 +173,19 @@ fn implies(held: &str, wanted: &str) -> bool {
     }
 }
 
+/// `/me` and everything under it: only delegated tokens have a signed-in user. App tokens get
+/// Graph's answer; delegated tokens arrive with the user sign-in flows.
+pub(crate) async fn me(State(state): State<GraphState>, headers: HeaderMap) -> Response {
+    match authenticate(&state, &headers).await {
+        Err(e) => e.into_response(),
+        Ok(p) if !p.delegated => {
+            GraphError::new(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+                .into_response()
+        }
+        Ok(_) => GraphError::new(400, "BadRequest", "/me is not served by this server yet.").into_response(),
+    }
+}
+
 /// The middleware on every protected Graph route.
 pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request, next: Next) -> Response {
     let principal = match authenticate(&state, req.headers()).await {

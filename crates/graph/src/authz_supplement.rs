@@ -86,6 +86,10 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/groups/{id}/members/microsoft.graph.user", "/groups/{id}/members"),
     ("/groups/{id}/members/microsoft.graph.group", "/groups/{id}/members"),
     ("/users/{id}/memberof/microsoft.graph.group", "/users/{id}/memberof"),
+    ("/groups/{id}/owners/$count", "/groups/{id}/owners"),
+    ("/groups/{id}/memberof/$count", "/groups/{id}/memberof"),
+    ("/directory/deleteditems/microsoft.graph.user/$count", "/directory/deleteditems/microsoft.graph.user"),
+    ("/directory/deleteditems/microsoft.graph.group/$count", "/directory/deleteditems/microsoft.graph.group"),
     ("/groups/{id}/memberof/microsoft.graph.group", "/groups/{id}/memberof"),
     ("/groups/{id}/owners/microsoft.graph.user", "/groups/{id}/owners"),
 ];

@@ -2,7 +2,7 @@
 
 use axum::Extension;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -21,7 +21,8 @@ fn deleted_collection(
         entity: cerulean_schema::entity(type_name).expect("declared"),
         types,
         scope: cerulean_store::Scope::Deleted,
-        context: format!("directory/deletedItems/microsoft.graph.{type_name}"),
+        // Graph's examples give the entity set as the context of these lists.
+        context: format!("{type_name}s"),
         path: format!("/{}/directory/deletedItems/microsoft.graph.{type_name}", state.version),
     }
 }
@@ -33,6 +34,24 @@ pub(crate) async fn deleted_users(
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
     lists::list(&s, &p, &h, q.as_deref(), deleted_collection(&s, "user", &["user"])).await
+}
+
+pub(crate) async fn deleted_users_count(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::count(&s, &p, &h, q.as_deref(), deleted_collection(&s, "user", &["user"])).await
+}
+
+pub(crate) async fn deleted_groups_count(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::count(&s, &p, &h, q.as_deref(), deleted_collection(&s, "group", &["group"])).await
 }
 
 pub(crate) async fn deleted_groups(
@@ -98,6 +117,6 @@ pub(crate) async fn method_not_allowed() -> GraphError {
 }
 
 /// Anything the route table does not know.
-pub(crate) async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> GraphError {
-    GraphError::no_route(method.as_str(), uri.path())
+pub(crate) async fn no_route(OriginalUri(uri): OriginalUri) -> GraphError {
+    GraphError::no_route(uri.path())
 }

@@ -19,6 +19,8 @@ pub struct GraphError {
     pub message: String,
     /// A `WWW-Authenticate` challenge to send with a 401.
     pub challenge: Option<String>,
+    /// Graph's `details` array, when the error has one.
+    pub details: Option<serde_json::Value>,
 }
 
 impl GraphError {
@@ -28,6 +30,7 @@ impl GraphError {
             code: code.to_string(),
             message: message.into(),
             challenge: None,
+            details: None,
         }
     }
 
@@ -39,13 +42,10 @@ impl GraphError {
         DirectoryError::not_found(id).into()
     }
 
-    /// Graph's answer for a path or method it does not serve.
-    pub fn no_route(method: &str, path: &str) -> GraphError {
-        GraphError::new(
-            400,
-            "BadRequest",
-            format!("Resource not found for the segment '{}' ({method}).", path.rsplit('/').next().unwrap_or(path)),
-        )
+    /// Graph's answer for a path it does not serve.
+    pub fn no_route(path: &str) -> GraphError {
+        let segment = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+        GraphError::new(400, "BadRequest", format!("Resource not found for the segment '{segment}'."))
     }
 }
 
@@ -55,7 +55,11 @@ impl From<DirectoryError> for GraphError {
             tracing::error!(error = %e, "directory failure");
             return GraphError::new(500, e.code(), "An internal server error occurred.");
         }
-        GraphError::new(e.status(), e.code(), e.to_string())
+        let mut err = GraphError::new(e.status(), e.code(), e.to_string());
+        if let DirectoryError::ObjectConflict { property } = &e {
+            err.details = Some(json!([{ "target": property, "code": "ObjectConflict" }]));
+        }
+        err
     }
 }
 
@@ -85,15 +89,44 @@ pub async fn finish_errors(req: Request, next: Next) -> Response {
         (header_of("request-id"), header_of("client-request-id"))
     };
     let mut res = next.run(req).await;
-    if let Some(err) = res.extensions_mut().remove::<GraphError>() {
+    let err = match res.extensions_mut().remove::<GraphError>() {
+        Some(err) => Some(err),
+        // A rejection from the HTTP layer (body too large, bad path encoding, ...) gets
+        // Graph's shape too, with its text as the message.
+        None if (res.status().is_client_error() || res.status().is_server_error()) && !is_json(&res) => {
+            let status = res.status().as_u16();
+            let body = std::mem::take(res.body_mut());
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let message = String::from_utf8_lossy(&text).trim().to_string();
+            let message = if message.is_empty() {
+                res.status().canonical_reason().unwrap_or("Bad request").to_string()
+            } else {
+                message
+            };
+            let code = if status >= 500 { "Service_InternalServerError" } else { "BadRequest" };
+            Some(GraphError::new(status, code, message))
+        }
+        None => None,
+    };
+    if let Some(err) = err {
         let date = crate::odata::now_seconds();
         let mut inner = json!({ "date": date, "request-id": request_id });
         if let Some(c) = client_request_id {
             inner["client-request-id"] = json!(c);
         }
-        let body = json!({ "error": { "code": err.code, "message": err.message, "innerError": inner } });
+        let mut body = json!({ "error": { "code": err.code, "message": err.message, "innerError": inner } });
+        if let Some(details) = err.details {
+            body["error"]["details"] = details;
+        }
         *res.body_mut() = Body::from(body.to_string());
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     res
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }

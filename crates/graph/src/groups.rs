@@ -222,6 +222,28 @@ pub(crate) async fn member_of_groups(
     related(&s, &p, &h, q.as_deref(), &id, link).await
 }
 
+pub(crate) async fn owners_count(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { kind: EdgeKind::Owner, segment: "owners/$count", count: true, ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
+}
+
+pub(crate) async fn member_of_count(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { reverse: true, segment: "memberOf/$count", count: true, ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
+}
+
 pub(crate) async fn owners_users(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,

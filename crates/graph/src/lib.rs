@@ -62,19 +62,25 @@ pub fn router(state: GraphState) -> Router {
         .route("/groups/{id}/members/$ref", post(groups::add_member))
         .route("/groups/{id}/members/{member}/$ref", axum::routing::delete(groups::remove_member))
         .route("/groups/{id}/owners", get(groups::owners))
+        .route("/groups/{id}/owners/$count", get(groups::owners_count))
+        .route("/groups/{id}/memberof/$count", get(groups::member_of_count))
         .route("/groups/{id}/owners/$ref", post(groups::add_owner))
         .route("/groups/{id}/owners/{owner}/$ref", axum::routing::delete(groups::remove_owner))
         .route("/groups/{id}/memberof", get(groups::member_of))
         .route("/groups/{id}/memberof/microsoft.graph.group", get(groups::member_of_groups))
         .route("/groups/{id}/owners/microsoft.graph.user", get(groups::owners_users))
         .route("/directory/deleteditems/microsoft.graph.user", get(directory::deleted_users))
+        .route("/directory/deleteditems/microsoft.graph.user/$count", get(directory::deleted_users_count))
         .route("/directory/deleteditems/microsoft.graph.group", get(directory::deleted_groups))
+        .route("/directory/deleteditems/microsoft.graph.group/$count", get(directory::deleted_groups_count))
         .route("/directory/deleteditems/{id}", get(directory::get_deleted).delete(directory::purge_deleted))
         .route("/directory/deleteditems/{id}/restore", post(directory::restore))
         .route("/directoryobjects/{id}", get(directory::get_object))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
     Router::new()
         .route("/$metadata", get(metadata::metadata))
+        .route("/me", axum::routing::any(auth::me))
+        .route("/me/{*rest}", axum::routing::any(auth::me))
         .merge(protected)
         .fallback(directory::no_route)
         .method_not_allowed_fallback(directory::method_not_allowed)
@@ -100,6 +106,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "restore",
         "directoryobjects",
         "$metadata",
+        "me",
         "v1.0",
         "beta",
     ];
@@ -107,6 +114,11 @@ pub fn normalise_path(path: &str) -> Option<String> {
     let parts: Vec<String> = path
         .split('/')
         .map(|seg| {
+            // Key-as-parenthesis addressing: `users('adele@contoso.com')` is `users/adele@...`.
+            if let Some((set, key)) = key_segment(seg) {
+                changed = true;
+                return format!("{set}/{key}");
+            }
             let lower = seg.to_ascii_lowercase();
             // Type casts may use the CSDL alias (`graph.user`), as the Graph SDKs send them.
             let full = match lower.strip_prefix("graph.") {
@@ -122,6 +134,26 @@ pub fn normalise_path(path: &str) -> Option<String> {
         })
         .collect();
     changed.then(|| parts.join("/"))
+}
+
+/// Splits `users('key')` (quotes literal or `%27`, `''` escaping a quote) into the lower-case
+/// entity set and the key, for the entity sets Graph addresses this way.
+fn key_segment(seg: &str) -> Option<(String, String)> {
+    let open = seg.find('(')?;
+    let set = seg[..open].to_ascii_lowercase();
+    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects") || !seg.ends_with(')') {
+        return None;
+    }
+    let inner = &seg[open + 1..seg.len() - 1];
+    let unquoted = inner
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .or_else(|| inner.strip_prefix("%27").and_then(|s| s.strip_suffix("%27")))
+        .unwrap_or(inner);
+    if unquoted.is_empty() {
+        return None;
+    }
+    Some((set, unquoted.replace("''", "'").replace("%27%27", "%27")))
 }
 
 /// The directory caller for an authenticated principal.
@@ -150,6 +182,14 @@ mod tests {
             Some("/v1.0/directory/deleteditems/microsoft.graph.user")
         );
         assert_eq!(super::normalise_path("/v1.0/users/graph.user@contoso.com"), None);
+        assert_eq!(
+            super::normalise_path("/v1.0/users('$Adele@contoso.com')/memberOf").as_deref(),
+            Some("/v1.0/users/$Adele@contoso.com/memberof")
+        );
+        assert_eq!(
+            super::normalise_path("/v1.0/Users(%27o''neil@contoso.com%27)").as_deref(),
+            Some("/v1.0/users/o'neil@contoso.com")
+        );
         assert_eq!(super::normalise_path("/v1.0/users"), None);
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cerulean_query::{Context, ListOptions, encode_skiptoken, parse_list_options};
+use cerulean_query::{Context, ListOptions, parse_list_options};
 use cerulean_schema::EntityType;
 use cerulean_store::Scope;
 use serde_json::{Map, Value, json};
@@ -99,7 +99,7 @@ pub(crate) async fn list(
     if let Some(next) = &page.next {
         body.insert(
             "@odata.nextLink".into(),
-            json!(odata::next_link(&state.public_url, &coll.path, &params, &encode_skiptoken(next))),
+            json!(odata::next_link(&state.public_url, &coll.path, &params, &opts.skiptoken(next))),
         );
     }
     body.insert("value".into(), Value::Array(items));

@@ -13,8 +13,8 @@ use crate::error::GraphError;
 /// The longest query string accepted; a bound on parser work for hostile input.
 const MAX_QUERY: usize = 16 * 1024;
 
-/// Splits a raw query string into percent-decoded pairs. `+` stays `+`: Graph clients encode
-/// spaces as `%20`, and an OData literal may contain a plus sign.
+/// Splits a raw query string into decoded pairs. As in Graph (and HTML form encoding), `+`
+/// is a space; a literal plus sign arrives as `%2B`.
 pub fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, GraphError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
@@ -23,7 +23,8 @@ pub fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, GraphErro
         return Err(GraphError::new(414, "Request_BadRequest", "The query string is too long."));
     }
     let decode = |s: &str| {
-        percent_decode_str(s)
+        let spaced = s.replace('+', " ");
+        percent_decode_str(&spaced)
             .decode_utf8()
             .map(|c| c.into_owned())
             .map_err(|_| GraphError::new(400, "BadRequest", "The query string is not valid UTF-8."))
@@ -70,6 +71,10 @@ pub fn shape(
             continue;
         };
         if prop.is(Flags::WRITE_ONLY) {
+            // Never returned; an explicit $select gets null, as Graph answers.
+            if select.is_some() {
+                out.insert(prop.name.to_string(), Value::Null);
+            }
             continue;
         }
         let value = match (prop.name, record.doc.get(prop.name)) {
@@ -158,9 +163,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_pairs_keep_plus_and_decode_percent() {
-        let q = parse_query(Some("$filter=startswith(displayName,%27a+b%27)&$top=5")).expect("parse");
-        assert_eq!(q[0], ("$filter".to_string(), "startswith(displayName,'a+b')".to_string()));
+    fn query_pairs_decode_plus_as_space_and_percent() {
+        let q = parse_query(Some("$filter=startswith(displayName,%27a+b%2Bc%27)&$top=5")).expect("parse");
+        assert_eq!(q[0], ("$filter".to_string(), "startswith(displayName,'a b+c')".to_string()));
         assert_eq!(q[1], ("$top".to_string(), "5".to_string()));
     }
 

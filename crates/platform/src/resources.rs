@@ -13,9 +13,9 @@ pub const GRAPH_APP_ID: &str = cerulean_directory::GRAPH_APP_ID;
 pub const AAD_GRAPH_APP_ID: &str = "00000002-0000-0000-c000-000000000000";
 
 /// Resolves a resource identifier (`https://graph.microsoft.com`, its appId, or this server's
-/// public URL, an alias of Graph) to a resource. Trailing slashes are ignored.
+/// public URL, an alias of Graph) to a resource. One trailing slash is ignored.
 pub fn resolve(identifier: &str, public_url: &str) -> Option<Resource> {
-    let id = identifier.trim_end_matches('/');
+    let id = identifier.strip_suffix('/').unwrap_or(identifier);
     let lower = id.to_ascii_lowercase();
     let graph = |aud: &str| Some(Resource { app_id: GRAPH_APP_ID, audience: aud.to_string() });
     match lower.as_str() {
@@ -44,5 +44,6 @@ mod tests {
             Some("https://graph.microsoft.com".into())
         );
         assert_eq!(resolve("https://example.com", p), None);
+        assert_eq!(resolve("https://graph.microsoft.com//", p), None);
     }
 }

@@ -51,6 +51,24 @@ impl TokenRequest {
     }
 }
 
+/// Any method but POST: Entra's AADSTS900561.
+pub(crate) async fn not_post(
+    method: axum::http::Method,
+    headers: HeaderMap,
+    State(state): State<PlatformState>,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let trace_id = header("request-id").unwrap_or_default();
+    let correlation_id = header("client-request-id").unwrap_or_default();
+    OAuthError::new(
+        400,
+        "invalid_request",
+        900561,
+        format!("The endpoint only accepts POST, OPTIONS requests. Received a {method} request."),
+    )
+    .respond(&state.public_url, &trace_id, &correlation_id)
+}
+
 pub(crate) async fn token_v2(
     State(state): State<PlatformState>,
     Path(tenant): Path<String>,

@@ -34,6 +34,7 @@ pub(crate) static WIDGET: EntityType = EntityType {
     navigation: &[NavProperty::many("owners", "directoryObject")],
     is_abstract: false,
     open: false,
+    inherited_defaults: &[],
 };
 
 fn run(text: &str) -> Result<CompiledFilter, QueryError> {

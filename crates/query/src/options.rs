@@ -41,6 +41,8 @@ pub struct ListOptions {
     /// `$count=true` with `ConsistencyLevel: eventual` (without the header Graph ignores it).
     pub count: bool,
     pub expand: Vec<Expand>,
+    /// Identifies the query's filter, search and order; `$skiptoken`s are bound to it.
+    pub fingerprint: u64,
 }
 
 /// Page size when `$top` is absent.
@@ -49,6 +51,11 @@ pub const DEFAULT_TOP: usize = 100;
 pub const MAX_TOP: usize = 999;
 
 impl ListOptions {
+    /// The `$skiptoken` of the page after `cursor`, for this query.
+    pub fn skiptoken(&self, cursor: &Cursor) -> String {
+        crate::skiptoken::encode_skiptoken(cursor, self.fingerprint)
+    }
+
     /// The store query for these options: `$filter` and `$search` are combined with AND.
     pub fn to_list_query(&self, types: &[&str], scope: Scope) -> ListQuery {
         let mut q = ListQuery::new(types, scope);
@@ -158,8 +165,13 @@ pub fn parse_list_options(
             return Err(QueryError::unsupported("Sorting not supported for current query."));
         }
     }
+    out.fingerprint = crate::skiptoken::fingerprint(&[
+        &format!("{:?}", out.filter),
+        &format!("{:?}", out.search),
+        &format!("{:?}", out.order),
+    ]);
     if let Some(token) = skiptoken {
-        let cursor = decode_skiptoken(token)?;
+        let cursor = decode_skiptoken(token, out.fingerprint)?;
         check_cursor(&cursor, &out.order)?;
         out.after = Some(cursor);
     }

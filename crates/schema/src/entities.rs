@@ -48,6 +48,7 @@ pub static DIRECTORY_OBJECT: EntityType = EntityType {
     navigation: &[],
     is_abstract: false,
     open: true,
+    inherited_defaults: &[],
 };
 
 pub static USER: EntityType = EntityType {
@@ -149,6 +150,7 @@ pub static USER: EntityType = EntityType {
     ],
     is_abstract: false,
     open: true,
+    inherited_defaults: &[],
 };
 
 pub static GROUP: EntityType = EntityType {
@@ -222,6 +224,7 @@ pub static GROUP: EntityType = EntityType {
     ],
     is_abstract: false,
     open: true,
+    inherited_defaults: &["deletedDateTime"],
 };
 
 /// A complex type that is neither open nor abstract.
@@ -431,6 +434,7 @@ pub static DIRECTORY_ROLE: EntityType = EntityType {
     navigation: &[Nav::many("members", "directoryObject")],
     is_abstract: false,
     open: true,
+    inherited_defaults: &[],
 };
 
 pub static ALL: &[&EntityType] = &[&DIRECTORY_OBJECT, &USER, &GROUP, &DIRECTORY_ROLE];

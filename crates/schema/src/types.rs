@@ -166,6 +166,9 @@ pub struct EntityType {
     pub is_abstract: bool,
     /// An open type (`OpenType="true"`): accepts undeclared (extension) properties.
     pub open: bool,
+    /// Base-type properties this type returns by default although the base type does not
+    /// (groups return `deletedDateTime`, users do not).
+    pub inherited_defaults: &'static [&'static str],
 }
 
 impl EntityType {
@@ -207,7 +210,11 @@ impl EntityType {
         // Base-type properties (the `id`) come first, as Graph returns them.
         let mut props = self.all_properties();
         props.reverse();
-        props.into_iter().filter(|p| p.is(Flags::DEFAULT)).map(|p| p.name).collect()
+        props
+            .into_iter()
+            .filter(|p| p.is(Flags::DEFAULT) || self.inherited_defaults.contains(&p.name))
+            .map(|p| p.name)
+            .collect()
     }
 
     /// True when this type is `other` or derives from it.

@@ -1,6 +1,7 @@
-//! Every response carries a fresh `request-id`; a `client-request-id` sent by the client is
-//! echoed. The ids are also put on the request, so front-ends can write them into error bodies
-//! (Graph's `innerError`, OAuth's `trace_id`/`correlation_id`).
+//! Every response carries a fresh `request-id` and a `client-request-id`: the client's own
+//! when it sent one, else the request id (as Graph answers). Both are also put on the request,
+//! so front-ends can write them into error bodies (Graph's `innerError`, OAuth's
+//! `trace_id`/`correlation_id`) and the audit log (`correlationId`).
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -16,26 +17,24 @@ pub async fn request_ids(mut req: Request, next: Next) -> Response {
         .headers()
         .get("client-request-id")
         .filter(|v| v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
-        .cloned();
-    if client.is_none() {
-        req.headers_mut().remove("client-request-id");
-    }
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
+        .cloned()
+        .unwrap_or_else(|| id_value.clone());
+    req.headers_mut().insert("client-request-id", client.clone());
+    let trace = tracing::enabled!(target: "cerulean::http", tracing::Level::DEBUG)
+        .then(|| (std::time::Instant::now(), req.method().clone(), req.uri().path().to_string()));
     let mut res = next.run(req).await;
-    tracing::debug!(
-        target: "cerulean::http",
-        request_id = %id,
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    res.headers_mut().insert("request-id", id_value);
-    if let Some(c) = client {
-        res.headers_mut().insert("client-request-id", c);
+    if let Some((started, method, path)) = trace {
+        tracing::debug!(
+            target: "cerulean::http",
+            request_id = %id,
+            method = %method,
+            path = %path,
+            status = res.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
     }
+    res.headers_mut().insert("request-id", id_value);
+    res.headers_mut().insert("client-request-id", client);
     res
 }

@@ -121,6 +121,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         }),
     };
     let mut res = Json(body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)

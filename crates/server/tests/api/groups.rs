@@ -30,6 +30,7 @@ async fn security_and_unified_groups() {
         .post("/v1.0/groups", json!({"displayName": "Marketing 2", "mailEnabled": true, "mailNickname": "MARKETING", "securityEnabled": false, "groupTypes": ["Unified"]}))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.message(), "Another object with the same value for property mailNickname already exists.");
 
     // Mail-enabled security groups cannot be created through Graph.
     let r = h
@@ -59,14 +60,18 @@ async fn security_and_unified_groups() {
 #[tokio::test]
 async fn update_get_delete_restore_group() {
     let h = Harness::new().await;
-    let g = h.group("ops", "Ops").await;
+    let r = h
+        .post("/v1.0/groups", json!({"displayName": "Ops", "mailEnabled": true, "mailNickname": "ops", "securityEnabled": false, "groupTypes": ["Unified"]}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let g = r.json;
     let id = id_of(&g);
     let r =
         h.patch(&format!("/v1.0/groups/{id}"), json!({"description": "Operations", "displayName": "Operations"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let r = h.get(&format!("/v1.0/groups/{id}?$select=description,displayName")).await;
     assert_eq!(r.json["description"], "Operations");
-    let r = h.patch(&format!("/v1.0/groups/{id}"), json!({"mailEnabled": true})).await;
+    let r = h.patch(&format!("/v1.0/groups/{id}"), json!({"mailEnabled": false})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(h.delete(&format!("/v1.0/groups/{id}")).await.status, StatusCode::NO_CONTENT);
     assert_eq!(h.get(&format!("/v1.0/groups/{id}")).await.status, StatusCode::NOT_FOUND);
@@ -75,6 +80,44 @@ async fn update_get_delete_restore_group() {
     let r = h.post(&format!("/v1.0/directory/deletedItems/{id}/restore"), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(h.get(&format!("/v1.0/groups/{id}")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn security_groups_are_deleted_permanently() {
+    let h = Harness::new().await;
+    let g = h.group("sec", "Security").await;
+    assert_eq!(g["deletedDateTime"], serde_json::Value::Null, "groups return deletedDateTime by default");
+    assert_eq!(g["renewedDateTime"], g["createdDateTime"]);
+    let id = id_of(&g);
+    assert_eq!(h.delete(&format!("/v1.0/groups/{id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(h.get(&format!("/v1.0/directory/deletedItems/{id}")).await.status, StatusCode::NOT_FOUND);
+    let r = h.post(&format!("/v1.0/directory/deletedItems/{id}/restore"), json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let deleted = h.get("/v1.0/directory/deletedItems/microsoft.graph.group").await;
+    assert_eq!(deleted.json["@odata.context"], format!("{PUBLIC_URL}/v1.0/$metadata#groups"));
+    assert_eq!(deleted.json["value"].as_array().expect("value").len(), 0);
+}
+
+#[tokio::test]
+async fn patch_adds_members_by_bind() {
+    let h = Harness::new().await;
+    let gid = id_of(&h.group("patched", "Patched").await);
+    let a = id_of(&h.user("pa", "P A").await);
+    let b = id_of(&h.user("pb", "P B").await);
+    let bind = |ids: &[&str]| json!({"members@odata.bind": ids.iter().map(|i| format!("https://graph.microsoft.com/v1.0/directoryObjects/{i}")).collect::<Vec<_>>()});
+    let r = h.patch(&format!("/v1.0/groups/{gid}"), bind(&[&a, &b])).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let count = h.get_eventual(&format!("/v1.0/groups/{gid}/members/$count")).await;
+    assert_eq!(count.text, "2");
+    let r = h.patch(&format!("/v1.0/groups/{gid}"), bind(&[&a])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.message().contains("already exist"), "{}", r.message());
+    let r = h.patch(&format!("/v1.0/groups/{gid}"), json!({"bogus@odata.bind": []})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    for path in [format!("/v1.0/groups/{gid}/owners/$count"), format!("/v1.0/groups/{gid}/memberOf/$count")] {
+        let r = h.get_eventual(&path).await;
+        assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "0"), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ async fn filters() {
     let r = h.get(&q("jobTitle eq 'engineer'")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(names(&r.json).len(), 3);
+    let r = h.get("/v1.0/users?$filter=displayName+eq+'Bea+Baker'").await;
+    assert_eq!(names(&r.json), vec!["Bea Baker"], "+ is a space in a query string: {}", r.text);
     let r = h.get(&q("displayName eq 'Eve O''Neil'")).await;
     assert_eq!(names(&r.json), vec!["Eve O'Neil"], "'' escapes");
     let r = h.get(&q("userPrincipalName in ('ann@contoso.onmicrosoft.com','cid@contoso.onmicrosoft.com')")).await;
@@ -174,6 +176,12 @@ async fn paging_is_keyset_stable() {
             inserted = true;
         }
     }
+    // A token belongs to its query: reusing it with another order or filter is refused.
+    let first = h.get("/v1.0/users?$top=2").await;
+    let link = first.json["@odata.nextLink"].as_str().expect("next").to_string();
+    let token = link.split("$skiptoken=").nth(1).expect("token").to_string();
+    let r = h.get(&format!("/v1.0/users?$top=2&$filter=accountEnabled%20eq%20true&$skiptoken={token}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no repeats: {seen:?}");
     assert!(!seen.contains(&"Aaa Early".to_string()));

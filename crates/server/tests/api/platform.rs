@@ -220,6 +220,9 @@ async fn token_errors_follow_entra() {
     .await;
     assert_oauth_error(&r, 400, "invalid_request", 50059);
 
+    let r = h.send(Request::get(format!("/{t}/oauth2/v2.0/token")).body(Body::empty()).expect("req")).await;
+    assert_oauth_error(&r, 400, "invalid_request", 900561);
+
     let r = h
         .send(
             Request::post(format!("/{t}/oauth2/v2.0/token"))

@@ -59,7 +59,9 @@ async fn get_by_id_upn_and_encoded_upn() {
     assert!(r.json["createdDateTime"].as_str().is_some_and(|s| s.ends_with('Z')));
     assert!(r.json.get("userPrincipalName").is_none());
     let r = h.get(&format!("/v1.0/users/{id}?$select=passwordProfile")).await;
-    assert!(r.json.get("passwordProfile").is_none_or(Value::is_null), "passwordProfile is never returned: {}", r.text);
+    assert_eq!(r.json["passwordProfile"], Value::Null, "passwordProfile is never returned: {}", r.text);
+    let r = h.get("/v1.0/users('megan@contoso.onmicrosoft.com')").await;
+    assert_eq!(r.json["id"], id.as_str(), "key-in-parentheses addressing: {}", r.text);
     let r = h.get("/v1.0/users/nobody@contoso.onmicrosoft.com").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "Request_ResourceNotFound");
@@ -141,6 +143,7 @@ async fn upn_is_unique_case_insensitively() {
     let r = h.post("/v1.0/users", body).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.message(), "Another object with the same value for property userPrincipalName already exists.");
+    assert_eq!(r.json["error"]["details"], json!([{"target": "userPrincipalName", "code": "ObjectConflict"}]));
 }
 
 #[tokio::test]

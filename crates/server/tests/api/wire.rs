@@ -36,9 +36,17 @@ async fn request_ids_and_error_body() {
     let r = h.graph(Method::PUT, "/v1.0/users", None).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.code(), "Request_BadRequest");
+    let r = h.get("/v1.0/me").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.message(), "/me request is only valid with delegated authentication flow.");
+    let r = h.graph_with(Method::GET, "/v1.0/me", None, "", &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = h.graph(Method::GET, "/v1.0/users", None).await;
+    assert!(r.headers.contains_key("client-request-id"), "generated when the client sent none");
     let r = h.get("/v1.0/nothingHere").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json["error"]["innerError"]["request-id"].is_string());
+    assert_eq!(r.message(), "Resource not found for the segment 'nothingHere'.");
 }
 
 #[tokio::test]

@@ -42,6 +42,8 @@ impl Directory {
         }
         let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default().to_string();
         check_mail_nickname(&nickname, "Group")?;
+        let mut props = props;
+        check_visibility(&mut props)?;
 
         let id = Uuid::new_v4();
         let at = now();
@@ -112,6 +114,8 @@ impl Directory {
         if let Some(nick) = props.get("mailNickname").and_then(Value::as_str) {
             check_mail_nickname(nick, "Group")?;
         }
+        let mut props = props;
+        check_visibility(&mut props)?;
         for _ in 0..WRITE_RETRIES {
             let current = self.find(caller.tenant, "group", key).await?;
             let was_unified =
@@ -151,6 +155,21 @@ impl Directory {
             }
         }
         Err(DirectoryError::Conflict("The group was modified concurrently; retry the request.".into()))
+    }
+}
+
+/// `visibility` is `Public`, `Private` or `HiddenMembership` (canonicalised from any case).
+fn check_visibility(props: &mut Map<String, Value>) -> DirectoryResult<()> {
+    let Some(v) = props.get("visibility").and_then(Value::as_str) else { return Ok(()) };
+    let canonical = ["Public", "Private", "HiddenMembership"].into_iter().find(|c| c.eq_ignore_ascii_case(v));
+    match canonical {
+        Some(c) => {
+            props.insert("visibility".into(), json!(c));
+            Ok(())
+        }
+        None => {
+            Err(DirectoryError::bad_request("Invalid value specified for property 'visibility' of resource 'Group'."))
+        }
     }
 }
 

@@ -30,6 +30,7 @@ impl Directory {
         check_upn(&upn, &tenant)?;
         let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default();
         check_mail_nickname(nickname, "User")?;
+        check_user_values(&props)?;
         let profile = props.remove("passwordProfile").unwrap_or(Value::Null);
         let password = password_from_profile(&profile)?;
         let display_name = props.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -78,6 +79,7 @@ impl Directory {
             if let Some(upn) = props.get("userPrincipalName").and_then(Value::as_str) {
                 check_upn(upn, &tenant)?;
             }
+            check_user_values(&props)?;
             if let Some(nick) = props.get("mailNickname").and_then(Value::as_str) {
                 check_mail_nickname(nick, "User")?;
             }
@@ -246,6 +248,23 @@ pub(crate) fn check_upn(upn: &str, tenant: &TenantRecord) -> DirectoryResult<()>
         return Err(DirectoryError::bad_request(
             "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
         ));
+    }
+    Ok(())
+}
+
+/// Value rules of the user resource: one business phone at most, and `usageLocation` a
+/// two-letter country code (ISO 3166-1 alpha-2, upper case).
+fn check_user_values(props: &Map<String, Value>) -> DirectoryResult<()> {
+    let invalid = |p: &str| {
+        DirectoryError::bad_request(format!("Invalid value specified for property '{p}' of resource 'User'."))
+    };
+    if props.get("businessPhones").and_then(Value::as_array).is_some_and(|a| a.len() > 1) {
+        return Err(invalid("businessPhones"));
+    }
+    if let Some(loc) = props.get("usageLocation").and_then(Value::as_str)
+        && !(loc.len() == 2 && loc.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return Err(invalid("usageLocation"));
     }
     Ok(())
 }

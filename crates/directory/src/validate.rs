@@ -20,6 +20,39 @@ pub enum Mode {
 /// The largest JSON string a property may hold (Graph's longest free-text fields are far
 /// shorter); bounds memory and storage for hostile input.
 const MAX_STRING: usize = 64 * 1024;
+/// The longest value a string property takes when Graph documents no limit of its own.
+const DEFAULT_MAX_CHARS: usize = 1024;
+
+/// Documented maximum lengths (characters) of string properties, by property name; these
+/// hold for users and groups alike where both have the property.
+const MAX_CHARS: &[(&str, usize)] = &[
+    ("displayName", 256),
+    ("givenName", 64),
+    ("surname", 64),
+    ("mailNickname", 64),
+    ("jobTitle", 128),
+    ("department", 64),
+    ("companyName", 64),
+    ("officeLocation", 128),
+    ("mobilePhone", 64),
+    ("faxNumber", 64),
+    ("city", 128),
+    ("state", 128),
+    ("country", 128),
+    ("postalCode", 40),
+    ("streetAddress", 1024),
+    ("employeeId", 16),
+    ("employeeType", 64),
+    ("usageLocation", 2),
+    ("userPrincipalName", 113),
+    ("description", 1024),
+    ("aboutMe", 16 * 1024),
+    ("onPremisesImmutableId", 256),
+];
+
+fn max_chars(prop: &str) -> usize {
+    MAX_CHARS.iter().find(|(name, _)| *name == prop).map(|(_, n)| *n).unwrap_or(DEFAULT_MAX_CHARS)
+}
 /// The most elements a collection property may hold in one request.
 const MAX_COLLECTION: usize = 1000;
 
@@ -137,7 +170,7 @@ fn check_scalar(prop: &Property, ty: &EdmType, value: &Value, owner: &str) -> Di
     let bad = || invalid_value(prop.name, owner);
     match ty {
         EdmType::String => match value {
-            Value::String(s) if s.len() <= MAX_STRING => Ok(value.clone()),
+            Value::String(s) if s.len() <= MAX_STRING && s.chars().count() <= max_chars(prop.name) => Ok(value.clone()),
             _ => Err(bad()),
         },
         EdmType::Boolean => value.is_boolean().then(|| value.clone()).ok_or_else(bad),
@@ -261,6 +294,17 @@ mod tests {
         let body = json!({"displayName": "A"});
         let err = validate_body(user(), body.as_object().expect("obj"), Mode::Create).unwrap_err();
         assert!(err.to_string().contains("required"), "{err}");
+    }
+
+    #[test]
+    fn documented_lengths_are_enforced() {
+        let long = "x".repeat(257);
+        let body = json!({ "displayName": long });
+        assert!(validate_body(user(), body.as_object().expect("obj"), Mode::Update).is_err());
+        let body = json!({ "displayName": "x".repeat(256), "jobTitle": "é".repeat(128) });
+        assert!(validate_body(user(), body.as_object().expect("obj"), Mode::Update).is_ok());
+        let body = json!({ "otherMails": ["a".repeat(2000)] });
+        assert!(validate_body(user(), body.as_object().expect("obj"), Mode::Update).is_err());
     }
 
     #[test]

@@ -55,6 +55,10 @@ async fn security_and_unified_groups() {
     assert!(r.message().contains("mailNickname"));
     let r = h.post("/v1.0/groups", json!({"displayName": "T", "mailEnabled": false, "mailNickname": "t", "securityEnabled": true, "groupTypes": ["Weird"]})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = h.post("/v1.0/groups", json!({"displayName": "V", "mailEnabled": false, "mailNickname": "v", "securityEnabled": true, "visibility": "Secret"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = h.post("/v1.0/groups", json!({"displayName": "V", "mailEnabled": false, "mailNickname": "v", "securityEnabled": true, "visibility": "private"})).await;
+    assert_eq!(r.json["visibility"], "Private", "{}", r.text);
 }
 
 #[tokio::test]

@@ -111,10 +111,19 @@ async fn create_validation() {
     assert_eq!(r.code(), "Request_BadRequest");
     assert!(r.message().contains("createdDateTime"), "{}", r.message());
 
-    let mut body = user_body("typed", "Typed");
-    body["accountEnabled"] = json!("yes");
-    let r = h.post("/v1.0/users", body).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    for (field, value) in [
+        ("accountEnabled", json!("yes")),
+        ("displayName", json!("x".repeat(257))),
+        ("businessPhones", json!(["+1 555 0100", "+1 555 0101"])),
+        ("usageLocation", json!("ZZZ")),
+        ("otherMails", json!(["a".repeat(5000)])),
+    ] {
+        let mut body = user_body("typed", "Typed");
+        body[field] = value;
+        let r = h.post("/v1.0/users", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}");
+        assert!(r.message().contains(field), "{field}: {}", r.message());
+    }
 
     let r = h.graph(axum::http::Method::POST, "/v1.0/users", None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

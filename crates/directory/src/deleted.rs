@@ -50,11 +50,32 @@ impl Directory {
 
     /// `POST /directory/deletedItems/{id}/restore`: brings the object back with its claims
     /// (a UPN taken meanwhile is a conflict) and its memberships.
-    pub async fn restore_deleted(&self, caller: &Caller, key: &str) -> DirectoryResult<ObjectRecord> {
+    ///
+    /// A user may come back under `new_upn` (the `newUserPrincipalName` of the request), for
+    /// when its own was taken meanwhile.
+    pub async fn restore_deleted(
+        &self,
+        caller: &Caller,
+        key: &str,
+        new_upn: Option<&str>,
+    ) -> DirectoryResult<ObjectRecord> {
         let object = self.get_deleted(caller.tenant, key).await?;
+        let mut renamed = None;
+        if let Some(upn) = new_upn {
+            if object.object_type != "user" {
+                return Err(DirectoryError::bad_request("newUserPrincipalName applies to users only."));
+            }
+            let tenant = self.tenant_record(caller.tenant).await?;
+            crate::users::check_upn(upn, &tenant)?;
+            let mut doc = object.doc.clone();
+            doc.insert("userPrincipalName".into(), serde_json::Value::String(upn.to_string()));
+            crate::users::sync_upn_identity(&mut doc, upn);
+            renamed = Some(doc);
+        }
         let unique = match object.object_type.as_str() {
-            "user" => object
-                .doc
+            "user" => renamed
+                .as_ref()
+                .unwrap_or(&object.doc)
                 .get("userPrincipalName")
                 .and_then(|v| v.as_str())
                 .map(|u| vec![("upn".to_string(), u.to_lowercase())])
@@ -62,8 +83,13 @@ impl Directory {
             "group" => crate::groups::group_claims(&object.doc),
             _ => Vec::new(),
         };
+        let mut ops = vec![Op::Restore { id: object.id, unique: unique.clone() }];
+        if let Some(doc) = renamed {
+            // Restoring bumps the version once; the rename applies to the restored object.
+            ops.push(Op::Update { id: object.id, expected_version: object.version + 1, doc, unique });
+        }
         let change = Change {
-            ops: vec![Op::Restore { id: object.id, unique }],
+            ops,
             audit: audit::record(
                 caller,
                 &format!("Restore {}", noun(&object.object_type)),

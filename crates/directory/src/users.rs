@@ -214,7 +214,7 @@ fn initial_domain(tenant: &TenantRecord) -> String {
     tenant.domains.iter().find(|d| d.is_initial).or(tenant.domains.first()).map(|d| d.name.clone()).unwrap_or_default()
 }
 
-fn sync_upn_identity(doc: &mut Map<String, Value>, upn: &str) {
+pub(crate) fn sync_upn_identity(doc: &mut Map<String, Value>, upn: &str) {
     if let Some(Value::Array(ids)) = doc.get_mut("identities") {
         for id in ids.iter_mut() {
             if id.get("signInType").and_then(Value::as_str) == Some("userPrincipalName")

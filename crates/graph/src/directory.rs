@@ -87,8 +87,30 @@ pub(crate) async fn restore(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     h: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<Response, GraphError> {
-    let record = s.directory.restore_deleted(&caller(&p, client_request_id(&h)), &id).await?;
+    // The body is optional; it may name a new UPN (`newUserPrincipalName`) and ask to drop
+    // conflicting proxy addresses (`autoReconcileProxyConflict`, nothing to reconcile here:
+    // users claim no proxy addresses).
+    let mut new_upn = None;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        for (k, v) in odata::object_body(&body)? {
+            match k.as_str() {
+                "newUserPrincipalName" => {
+                    new_upn = Some(v.as_str().map(str::to_string).ok_or_else(|| {
+                        GraphError::bad_request("Invalid value specified for property 'newUserPrincipalName'.")
+                    })?)
+                }
+                "autoReconcileProxyConflict" if v.is_boolean() => {}
+                other => {
+                    return Err(GraphError::bad_request(format!(
+                        "The parameter '{other}' is not supported on restore."
+                    )));
+                }
+            }
+        }
+    }
+    let record = s.directory.restore_deleted(&caller(&p, client_request_id(&h)), &id, new_upn.as_deref()).await?;
     Ok(odata::json(StatusCode::OK, typed_body(&s, "directoryObjects", &record)))
 }
 

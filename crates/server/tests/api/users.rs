@@ -249,6 +249,13 @@ async fn soft_delete_restore_and_purge() {
     let squatter = h.user("gone", "Squatter").await;
     let r = h.post(&format!("/v1.0/directory/deletedItems/{id}/restore"), json!({})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h
+        .post(
+            &format!("/v1.0/directory/deletedItems/{id}/restore"),
+            json!({"newUserPrincipalName": "gone@fabrikam.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "the new UPN must be in a verified domain");
     assert_eq!(h.delete(&format!("/v1.0/users/{}", id_of(&squatter))).await.status, StatusCode::NO_CONTENT);
     let r = h.post(&format!("/v1.0/directory/deletedItems/{id}/restore"), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -256,6 +263,19 @@ async fn soft_delete_restore_and_purge() {
     assert_eq!(h.get(&format!("/v1.0/users/{id}")).await.status, StatusCode::OK);
     let members = h.get(&format!("/v1.0/groups/{gid}/members")).await;
     assert_eq!(members.json["value"][0]["id"], id.as_str(), "membership comes back with the restore");
+
+    // Restoring under a new UPN.
+    assert_eq!(h.delete(&format!("/v1.0/users/{id}")).await.status, StatusCode::NO_CONTENT);
+    let taker = h.user("gone", "Taker").await;
+    let r = h
+        .post(
+            &format!("/v1.0/directory/deletedItems/{id}/restore"),
+            json!({"newUserPrincipalName": "gone2@contoso.onmicrosoft.com", "autoReconcileProxyConflict": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(h.get("/v1.0/users/gone2@contoso.onmicrosoft.com").await.json["id"], id.as_str());
+    assert_eq!(h.get("/v1.0/users/gone@contoso.onmicrosoft.com").await.json["id"], taker["id"]);
 
     // Purge.
     assert_eq!(h.delete(&format!("/v1.0/users/{id}")).await.status, StatusCode::NO_CONTENT);

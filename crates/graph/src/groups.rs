@@ -8,12 +8,12 @@ use axum::response::Response;
 use cerulean_directory::parse_reference;
 use cerulean_schema::EntityType;
 use cerulean_store::{EdgeKind, Scope};
-use serde_json::{Value, json};
+
 use uuid::Uuid;
 
 use crate::error::GraphError;
 use crate::lists::{self, Collection};
-use crate::odata::{self, shape};
+use crate::odata;
 use crate::users::{client_request_id, created};
 use crate::{GraphState, Principal, caller};
 
@@ -60,12 +60,9 @@ pub(crate) async fn get_one(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let select = lists::single_select(group_entity(), q.as_deref(), &headers)?;
+    let opts = lists::single_options(group_entity(), q.as_deref(), &headers)?;
     let group = state.directory.find(p.tenant, "group", &id).await?;
-    let mut body = serde_json::Map::new();
-    body.insert("@odata.context".into(), json!(odata::context(&state.base(), "groups", select.as_deref(), true)));
-    body.extend(shape(group_entity(), &group, select.as_deref(), false));
-    Ok(odata::json(StatusCode::OK, Value::Object(body)))
+    lists::single(&state, &p, "groups", group_entity(), &group, &opts).await
 }
 
 pub(crate) async fn create(

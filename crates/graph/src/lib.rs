@@ -7,6 +7,7 @@ pub mod authz_supplement;
 pub mod authz_table;
 mod directory;
 mod error;
+mod expand;
 mod groups;
 mod lists;
 mod metadata;

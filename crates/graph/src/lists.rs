@@ -76,18 +76,17 @@ pub(crate) async fn list(
     let params = odata::parse_query(raw_query)?;
     let opts = options(&coll, &params, headers)?;
     let query = opts.to_list_query(coll.types, coll.scope.clone());
+    crate::expand::check(&opts.expand)?;
     let page = state.directory.list(principal.tenant, &query).await?;
     let mixed = coll.entity.name == "directoryObject";
     let select = opts.select.as_deref();
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|rec| {
-            let entity =
-                if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
-            Value::Object(shape(entity, rec, select, mixed))
-        })
-        .collect();
+    let mut items: Vec<Value> = Vec::with_capacity(page.items.len());
+    for rec in &page.items {
+        let entity = if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
+        let mut item = shape(entity, rec, select, mixed);
+        crate::expand::expand_into(state, principal.tenant, rec, &opts.expand, &mut item).await?;
+        items.push(Value::Object(item));
+    }
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
@@ -126,12 +125,12 @@ pub(crate) async fn count(
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], n.to_string()).into_response())
 }
 
-/// `$select` for a single-object GET (other list options do not apply there).
-pub(crate) fn single_select(
+/// `$select` and `$expand` for a single-object GET (other list options do not apply there).
+pub(crate) fn single_options(
     entity: &'static EntityType,
     raw_query: Option<&str>,
     headers: &HeaderMap,
-) -> Result<Option<Vec<String>>, GraphError> {
+) -> Result<ListOptions, GraphError> {
     let params: Vec<(String, String)> = odata::parse_query(raw_query)?
         .into_iter()
         .filter(|(k, _)| {
@@ -140,5 +139,24 @@ pub(crate) fn single_select(
         })
         .collect();
     let ctx = Context { consistency_eventual: eventual(headers) };
-    Ok(parse_list_options(&params, entity, &ctx)?.select)
+    let opts = parse_list_options(&params, entity, &ctx)?;
+    crate::expand::check(&opts.expand)?;
+    Ok(opts)
+}
+
+/// Renders one object for a single-object GET: context, shape, expansions.
+pub(crate) async fn single(
+    state: &GraphState,
+    principal: &Principal,
+    set: &str,
+    entity: &'static EntityType,
+    record: &cerulean_store::ObjectRecord,
+    opts: &ListOptions,
+) -> Result<Response, GraphError> {
+    let select = opts.select.as_deref();
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, select, true)));
+    body.extend(shape(entity, record, select, false));
+    crate::expand::expand_into(state, principal.tenant, record, &opts.expand, &mut body).await?;
+    Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }

@@ -57,12 +57,9 @@ pub(crate) async fn get_one(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let select = lists::single_select(user_entity(), q.as_deref(), &headers)?;
+    let opts = lists::single_options(user_entity(), q.as_deref(), &headers)?;
     let user = state.directory.find(p.tenant, "user", &id).await?;
-    let mut body = serde_json::Map::new();
-    body.insert("@odata.context".into(), json!(odata::context(&state.base(), "users", select.as_deref(), true)));
-    body.extend(shape(user_entity(), &user, select.as_deref(), false));
-    Ok(odata::json(StatusCode::OK, Value::Object(body)))
+    lists::single(&state, &p, "users", user_entity(), &user, &opts).await
 }
 
 pub(crate) async fn create(

@@ -232,3 +232,28 @@ async fn members_and_owners_bound_on_create() {
     let list = h.get("/v1.0/groups?$filter=displayName%20eq%20'Broken'").await;
     assert_eq!(list.json["value"].as_array().expect("v").len(), 0, "nothing half-created");
 }
+
+#[tokio::test]
+async fn expand_relationships() {
+    let h = Harness::new().await;
+    let gid = id_of(&h.group("expanded", "Expanded").await);
+    let uid = id_of(&h.user("exp", "Exp User").await);
+    let r = h.post(&format!("/v1.0/groups/{gid}/members/$ref"), reference(&uid)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = h.get(&format!("/v1.0/groups/{gid}?$expand=members($select=id,displayName)")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let members = r.json["members"].as_array().expect("expanded members");
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["@odata.type"], "#microsoft.graph.user");
+    assert_eq!(members[0]["displayName"], "Exp User");
+    assert!(members[0].get("userPrincipalName").is_none(), "nested $select applies");
+    let r = h.get(&format!("/v1.0/users/{uid}?$expand=memberOf")).await;
+    assert_eq!(r.json["memberOf"][0]["id"], gid.as_str());
+    let r = h.get("/v1.0/groups?$expand=members&$select=id,displayName").await;
+    let row = r.json["value"].as_array().expect("v").iter().find(|g| g["id"] == gid.as_str()).cloned().expect("group");
+    assert_eq!(row["members"][0]["id"], uid.as_str());
+    let r = h.get(&format!("/v1.0/users/{uid}?$expand=manager")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "not silently ignored: {}", r.text);
+    let r = h.get(&format!("/v1.0/users/{uid}?$expand=bogus")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

@@ -13,6 +13,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cerulean_identity::{ClaimExpectations, IdentityError, JwtError};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use uuid::Uuid;
 
 use crate::GraphState;
@@ -27,13 +30,60 @@ pub struct Principal {
     pub tenant: Uuid,
     /// The service principal (app tokens) or user (delegated tokens).
     pub object_id: Uuid,
-    pub app_id: String,
-    pub display_name: Option<String>,
+    pub app_id: Arc<str>,
+    pub display_name: Option<Arc<str>>,
     /// Application permissions (`roles`).
-    pub roles: Vec<String>,
+    pub roles: Arc<[String]>,
     /// Delegated permissions (`scp`).
-    pub scopes: Vec<String>,
+    pub scopes: Arc<[String]>,
     pub delegated: bool,
+    /// The token's `exp` (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// Principals already authenticated, by their exact bearer token, until the token expires: a
+/// repeated token then costs one hash lookup instead of decoding, verifying and re-checking
+/// it (STACK.md: a verify alone costs more than a whole static request). Bounded: a full
+/// shard drops its expired entries, then an arbitrary one. One cache serves every version of
+/// one server (its keys and tenants); it is never shared across servers.
+pub struct PrincipalCache {
+    shards: Vec<Mutex<HashMap<Box<str>, Arc<Principal>>>>,
+}
+
+const CACHE_SHARDS: usize = 16;
+const CACHE_SHARD_CAPACITY: usize = 1024;
+
+impl Default for PrincipalCache {
+    fn default() -> Self {
+        PrincipalCache { shards: (0..CACHE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+impl PrincipalCache {
+    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Arc<Principal>>> {
+        // The signature's last bytes are uniformly distributed.
+        let tail =
+            token.as_bytes().iter().rev().take(4).fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(*b as usize));
+        &self.shards[tail % CACHE_SHARDS]
+    }
+
+    fn get(&self, token: &str, now: i64) -> Option<Arc<Principal>> {
+        let shard = self.shard(token).lock().unwrap_or_else(|p| p.into_inner());
+        shard.get(token).filter(|p| p.expires_at > now).cloned()
+    }
+
+    fn insert(&self, token: &str, principal: Arc<Principal>, now: i64) {
+        let mut shard = self.shard(token).lock().unwrap_or_else(|p| p.into_inner());
+        if shard.len() >= CACHE_SHARD_CAPACITY {
+            shard.retain(|_, p| p.expires_at > now);
+            if shard.len() >= CACHE_SHARD_CAPACITY
+                && let Some(k) = shard.keys().next().cloned()
+            {
+                shard.remove(&k);
+            }
+        }
+        shard.insert(token.into(), principal);
+    }
 }
 
 fn unauthorized(state: &GraphState, message: &str) -> GraphError {
@@ -58,7 +108,7 @@ fn unverified_tenant(token: &str) -> Option<Uuid> {
     Uuid::parse_str(claims.get("tid")?.as_str()?).ok()
 }
 
-async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Principal, GraphError> {
+async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Arc<Principal>, GraphError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(unauthorized(state, "Access token is empty."));
     };
@@ -66,6 +116,17 @@ async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Princip
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
         _ => return Err(unauthorized(state, "Access token is empty.")),
     };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Some(p) = state.principals.get(token, now) {
+        return Ok(p);
+    }
+    let principal = Arc::new(verify(state, token).await?);
+    state.principals.insert(token, principal.clone(), now);
+    Ok(principal)
+}
+
+/// Full verification of a token not seen before.
+async fn verify(state: &GraphState, token: &str) -> Result<Principal, GraphError> {
     let invalid = || unauthorized(state, "Access token validation failure. Invalid token.");
     let tenant = unverified_tenant(token).ok_or_else(invalid)?;
     // Verification only uses keys the tenant already has (an unknown tenant has none and is
@@ -117,11 +178,12 @@ async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Princip
     Ok(Principal {
         tenant,
         object_id,
-        app_id: text("appid").or_else(|| text("azp")).unwrap_or_default().to_string(),
-        display_name: text("app_displayname").or_else(|| text("name")).map(str::to_string),
+        app_id: Arc::from(text("appid").or_else(|| text("azp")).unwrap_or_default()),
+        display_name: text("app_displayname").or_else(|| text("name")).map(Arc::from),
         delegated: text("scp").is_some(),
-        roles,
-        scopes,
+        roles: roles.into(),
+        scopes: scopes.into(),
+        expires_at: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
     })
 }
 
@@ -201,7 +263,7 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
         )
         .into_response();
     }
-    req.extensions_mut().insert(principal);
+    req.extensions_mut().insert(Principal::clone(&principal));
     next.run(req).await
 }
 

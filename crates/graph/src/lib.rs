@@ -5,6 +5,7 @@
 mod auth;
 pub mod authz_supplement;
 pub mod authz_table;
+pub mod batch;
 mod directory;
 mod error;
 mod expand;
@@ -23,7 +24,7 @@ use cerulean_directory::{Caller, Directory};
 use cerulean_identity::tokens::TokenIssuer;
 use cerulean_store::Actor;
 
-pub use auth::Principal;
+pub use auth::{Principal, PrincipalCache};
 pub use error::GraphError;
 
 /// What every Graph handler needs.
@@ -35,6 +36,8 @@ pub struct GraphState {
     pub public_url: Arc<str>,
     /// `v1.0` or `beta`.
     pub version: &'static str,
+    /// Authenticated principals by token; shared by the versions of one server.
+    pub principals: Arc<PrincipalCache>,
 }
 
 impl GraphState {
@@ -80,6 +83,7 @@ pub fn router(state: GraphState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
     Router::new()
         .route("/$metadata", get(metadata::metadata))
+        .route("/$batch", post(batch::batch))
         .route("/me", axum::routing::any(auth::me))
         .route("/me/{*rest}", axum::routing::any(auth::me))
         .merge(protected)
@@ -100,6 +104,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "memberof",
         "$ref",
         "$count",
+        "$batch",
         "directory",
         "deleteditems",
         "microsoft.graph.user",
@@ -111,6 +116,11 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "v1.0",
         "beta",
     ];
+    // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
+    let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");
+    if canonical {
+        return None;
+    }
     let mut changed = false;
     let parts: Vec<String> = path
         .split('/')
@@ -164,7 +174,7 @@ pub(crate) fn caller(principal: &Principal, client_request_id: Option<String>) -
         actor: Actor {
             kind: if principal.delegated { "user".into() } else { "app".into() },
             id: Some(principal.object_id),
-            display_name: principal.display_name.clone(),
+            display_name: principal.display_name.as_deref().map(str::to_string),
         },
         correlation_id: client_request_id,
     }

@@ -190,7 +190,16 @@ impl EntityType {
 
     /// Finds a property by name (case-insensitively, as Graph does), on this type or a base.
     pub fn property(&self, name: &str) -> Option<&'static Property> {
-        self.all_properties().into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        // On the hot path (shaping every response): walk the chain without allocating.
+        let mut found = self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name));
+        let mut base = self.base;
+        while found.is_none()
+            && let Some(b) = base.and_then(crate::entity)
+        {
+            found = b.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name));
+            base = b.base;
+        }
+        found
     }
 
     /// Finds a navigation property by name on this type or a base.

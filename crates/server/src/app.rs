@@ -34,12 +34,14 @@ impl App {
         let directory = Directory::new(store.clone(), passwords);
         let tokens = Arc::new(TokenIssuer::new(store));
         let ready = Arc::new(AtomicBool::new(false));
+        let principals = Arc::new(cerulean_graph::PrincipalCache::default());
         let graph = |version| {
             cerulean_graph::router(GraphState {
                 directory: directory.clone(),
                 tokens: tokens.clone(),
                 public_url: public_url.clone(),
                 version,
+                principals: principals.clone(),
             })
         };
         let platform = cerulean_platform::router(PlatformState {
@@ -87,7 +89,29 @@ impl App {
         B: http_body::Body<Data = axum::body::Bytes> + Send + 'static,
         B::Error: Into<axum::BoxError>,
     {
-        self.router.clone().map_request(normalise::<B>)
+        let dispatcher = self.dispatcher();
+        self.router.clone().map_request(move |req| {
+            let mut req = normalise::<B>(req);
+            req.extensions_mut().insert(dispatcher.clone());
+            req
+        })
+    }
+
+    /// What `$batch` sends its inner requests through: normalisation and the whole router
+    /// (request ids, auth, routes, error bodies), as for a request from the network. It is put on
+    /// each request as an extension rather than stored in the Graph state, which would make the
+    /// router own itself.
+    fn dispatcher(&self) -> cerulean_graph::batch::Dispatcher {
+        let router = self.router.clone();
+        cerulean_graph::batch::Dispatcher::new(move |req| {
+            let router = router.clone();
+            Box::pin(async move {
+                match router.oneshot(normalise(req)).await {
+                    Ok(res) => res,
+                    Err(never) => match never {},
+                }
+            })
+        })
     }
 }
 

@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: a request allocates many small, short-lived values (JSON maps, headers); the
+/// system allocator spent ~18% of a bearer GET in malloc/free under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cerulean::cli::Cli::parse();
     match cli.command {

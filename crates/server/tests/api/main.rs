@@ -3,6 +3,7 @@
 mod harness;
 
 mod auth;
+mod batch;
 mod groups;
 mod odata;
 mod platform;

@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The project's test command: the Rust workspace tests, then the client-compatibility
-# suite (scripts/compat.sh). Needs Rust (cargo-nextest if available) and Python 3.11 + pip
-# with PyPI reachable; no PostgreSQL (the embedded SQLite store is used throughout).
+# The project's test command: the Rust workspace tests (every store test on SQLite and on
+# PostgreSQL), then the client-compatibility suite (scripts/compat.sh). Needs Rust
+# (cargo-nextest if available), Python 3.11 + pip with PyPI reachable, and a PostgreSQL server:
+# CERULEAN_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres, trust auth);
+# a local cluster that is down is started. Each test creates and drops its own database.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-# PostgreSQL-backed tests are opt-in; make sure nothing picks up a stray URL.
+# The server's own database URL must not leak into tests that start servers.
 unset CERULEAN_DATABASE_URL
+
+# Start the local PostgreSQL cluster when it is not answering (a machine of this kind has one).
+if [[ -z "${CERULEAN_TEST_DATABASE_URL:-}" ]] && command -v pg_isready >/dev/null 2>&1 \
+    && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]]; then
+        echo "test: starting the local PostgreSQL cluster"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+        for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    fi
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace

@@ -1,5 +1,5 @@
-//! The store layer: one [`Store`] trait, implemented by the embedded SQLite engine (and, in a
-//! later issue, PostgreSQL).
+//! The store layer: one [`Store`] trait, implemented by the embedded SQLite engine and by
+//! PostgreSQL (several stateless nodes on one database); both pass the same test suite.
 //!
 //! The store holds tenants, directory objects (as JSON documents with a type, an id and a
 //! version), relationship edges, secrets, signing keys, a per-tenant change log and the audit
@@ -9,10 +9,12 @@
 //! its own SQL. Nothing above this crate writes SQL.
 
 pub mod plan;
+mod postgres;
 mod records;
 mod sqlite;
 
 pub use plan::*;
+pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
 

@@ -27,6 +27,17 @@ pub(crate) trait Dialect {
     /// The SQL scalar at `path` under `base` (a JSON document or element expression); an empty
     /// path is `base` itself. It must be deterministic: expression indexes are built from it.
     fn json_scalar(&self, base: &str, path: &[String]) -> StoreResult<String>;
+    /// The comparable expression of the value at `path` compared as `kind`: what filters,
+    /// ordering and expression indexes all use. The default suits an engine whose JSON access
+    /// already yields typed SQL values (SQLite): the raw scalar, case-folded for strings. An
+    /// engine whose JSON access yields text or JSON (PostgreSQL) overrides it to cast per kind.
+    fn value(&self, base: &str, path: &[String], kind: ValueKind) -> StoreResult<String> {
+        let raw = self.json_scalar(base, path)?;
+        Ok(match kind {
+            ValueKind::String => self.lower(&raw),
+            _ => raw,
+        })
+    }
     /// Case folding used for [`ValueKind::String`] on both sides of a comparison.
     fn lower(&self, expr: &str) -> String;
     /// A FROM item listing the elements of the JSON array at `path` under `base`, named `alias`,
@@ -115,11 +126,7 @@ const ID: &str = "objects.id";
 /// The comparable SQL expression of `path` of `kind` under `base`: the same text for filters,
 /// ordering and index definitions.
 fn value_expr(d: &dyn Dialect, base: &str, path: &[String], kind: ValueKind) -> StoreResult<String> {
-    let raw = d.json_scalar(base, path)?;
-    Ok(match kind {
-        ValueKind::String => d.lower(&raw),
-        _ => raw,
-    })
+    d.value(base, path, kind)
 }
 
 /// The expression an index spec indexes; `doc` is the document column as the index names it.

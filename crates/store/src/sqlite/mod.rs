@@ -5,7 +5,7 @@
 //! serves reads in parallel with it, which WAL allows. Calls run inline on the caller's thread:
 //! measured faster than `spawn_blocking` for statements this short (see STACK.md).
 
-mod compile;
+pub(crate) mod compile;
 mod migrate;
 mod read;
 mod write;

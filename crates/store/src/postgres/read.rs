@@ -1,0 +1,392 @@
+//! Reads: tenants, objects, list queries, edges, secrets, keys and logs.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::GenericClient;
+use serde_json::{Map, Value};
+use tokio_postgres::IsolationLevel;
+use tokio_postgres::Row;
+use tokio_postgres::types::{FromSql, Json, Type};
+use uuid::Uuid;
+
+use super::dialect::Postgres;
+use super::{Attempt, Client, WithContext, bind, refs};
+use crate::sqlite::compile::{self, CompiledList};
+use crate::{
+    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Scalar, SecretRecord,
+    SigningKeyRecord, StoreError, StoreResult, TenantRecord,
+};
+
+/// Beyond this many cached statements a connection's cache is emptied. Fixed statements are
+/// few; list queries are compiled from OData and their shapes are open-ended, so an unbounded
+/// cache would grow with every distinct `$filter`. Dropping a statement closes it server-side.
+const STATEMENT_CACHE_LIMIT: usize = 256;
+
+/// Reads column `i`; a value of an unexpected type is stored data this build cannot read.
+pub(crate) fn col<'a, T: FromSql<'a>>(row: &'a Row, i: usize, what: &str) -> StoreResult<T> {
+    row.try_get(i).map_err(|e| StoreError::Invalid(format!("{what}: {e}")))
+}
+
+/// An object from the columns `object_type, version, doc, deleted_at` starting at `at`.
+fn object(id: Uuid, row: &Row, at: usize) -> StoreResult<ObjectRecord> {
+    let Json(doc): Json<Map<String, Value>> = col(row, at + 2, "document")?;
+    Ok(ObjectRecord {
+        id,
+        object_type: col(row, at, "object type")?,
+        version: col(row, at + 1, "version")?,
+        doc,
+        deleted_at: col(row, at + 3, "deleted_at")?,
+    })
+}
+
+// ---- tenants ----
+
+async fn domains(c: &Client, tenant: Uuid) -> Attempt<Vec<DomainRecord>> {
+    let st = c
+        .prepare_cached(
+            "SELECT name, is_initial, is_default, is_verified FROM domains WHERE tenant_id = $1 ORDER BY position",
+        )
+        .await
+        .ctx("prepare domains")?;
+    let rows = c.query(&st, &[&tenant]).await.ctx("read domains")?;
+    Ok(rows.iter().map(domain).collect::<StoreResult<Vec<_>>>()?)
+}
+
+/// A domain from the columns `name, is_initial, is_default, is_verified`.
+fn domain(r: &Row) -> StoreResult<DomainRecord> {
+    Ok(DomainRecord {
+        name: col(r, 0, "domain name")?,
+        is_initial: col(r, 1, "is_initial")?,
+        is_default: col(r, 2, "is_default")?,
+        is_verified: col(r, 3, "is_verified")?,
+    })
+}
+
+async fn tenant_row(c: &Client, row: Option<Row>) -> Attempt<Option<TenantRecord>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let id: Uuid = col(&row, 0, "tenant id")?;
+    let domains = domains(c, id).await?;
+    Ok(Some(TenantRecord {
+        id,
+        display_name: col(&row, 1, "tenant name")?,
+        domains,
+        created_at: col(&row, 2, "tenant created_at")?,
+    }))
+}
+
+pub(crate) async fn tenant(c: &Client, id: Uuid) -> Attempt<Option<TenantRecord>> {
+    let st = c
+        .prepare_cached("SELECT id, display_name, created_at FROM tenants WHERE id = $1")
+        .await
+        .ctx("prepare tenant")?;
+    let row = c.query_opt(&st, &[&id]).await.ctx("read tenant")?;
+    tenant_row(c, row).await
+}
+
+pub(crate) async fn tenant_by_domain(c: &Client, domain: &str) -> Attempt<Option<TenantRecord>> {
+    let st = c
+        .prepare_cached(
+            "SELECT t.id, t.display_name, t.created_at FROM tenants t JOIN domains d ON d.tenant_id = t.id \
+             WHERE d.name = $1",
+        )
+        .await
+        .ctx("prepare tenant_by_domain")?;
+    // Rust's Unicode lower-casing, as the SQLite engine and `create_tenant` use.
+    let row = c.query_opt(&st, &[&domain.to_lowercase()]).await.ctx("read tenant")?;
+    tenant_row(c, row).await
+}
+
+/// Every tenant in creation order, with its domains: two statements in one snapshot.
+pub(crate) async fn tenants(c: &mut Client) -> Attempt<Vec<TenantRecord>> {
+    let tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .ctx("begin read")?;
+    let st = tx.prepare_cached("SELECT id, display_name, created_at FROM tenants ORDER BY ord").await.ctx("prepare")?;
+    let rows = tx.query(&st, &[]).await.ctx("read tenants")?;
+    let st = tx
+        .prepare_cached(
+            "SELECT tenant_id, name, is_initial, is_default, is_verified FROM domains ORDER BY tenant_id, position",
+        )
+        .await
+        .ctx("prepare all domains")?;
+    let mut by_tenant: HashMap<Uuid, Vec<DomainRecord>> = HashMap::new();
+    for r in tx.query(&st, &[]).await.ctx("read domains")? {
+        let t: Uuid = col(&r, 0, "domain tenant")?;
+        by_tenant.entry(t).or_default().push(DomainRecord {
+            name: col(&r, 1, "domain name")?,
+            is_initial: col(&r, 2, "is_initial")?,
+            is_default: col(&r, 3, "is_default")?,
+            is_verified: col(&r, 4, "is_verified")?,
+        });
+    }
+    tx.commit().await.ctx("end read")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: Uuid = col(&row, 0, "tenant id")?;
+        out.push(TenantRecord {
+            id,
+            display_name: col(&row, 1, "tenant name")?,
+            domains: by_tenant.remove(&id).unwrap_or_default(),
+            created_at: col(&row, 2, "tenant created_at")?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn meta(c: &Client, key: &str) -> Attempt<Option<String>> {
+    let st = c.prepare_cached("SELECT value FROM meta WHERE key = $1").await.ctx("prepare meta")?;
+    let row = c.query_opt(&st, &[&key]).await.ctx("read meta")?;
+    Ok(row.map(|r| col(&r, 0, "meta value")).transpose()?)
+}
+
+// ---- objects ----
+
+/// The hot path: one cached statement, one primary-key lookup, one round trip.
+pub(crate) async fn get(c: &Client, tenant: Uuid, id: Uuid) -> Attempt<Option<ObjectRecord>> {
+    let st = c
+        .prepare_cached("SELECT object_type, version, doc, deleted_at FROM objects WHERE tenant_id = $1 AND id = $2")
+        .await
+        .ctx("prepare get")?;
+    let row = c.query_opt(&st, &[&tenant, &id]).await.ctx("get object")?;
+    Ok(row.map(|r| object(id, &r, 0)).transpose()?)
+}
+
+/// One statement for all ids; the order (and any repetition) of `ids` is restored in memory.
+pub(crate) async fn get_many(c: &Client, tenant: Uuid, ids: &[Uuid]) -> Attempt<Vec<ObjectRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let st = c
+        .prepare_cached(
+            "SELECT id, object_type, version, doc, deleted_at FROM objects WHERE tenant_id = $1 AND id = ANY($2)",
+        )
+        .await
+        .ctx("prepare get_many")?;
+    let rows = c.query(&st, &[&tenant, &ids]).await.ctx("get objects")?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let id: Uuid = col(r, 0, "object id")?;
+        found.insert(id, object(id, r, 1)?);
+    }
+    Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+}
+
+pub(crate) async fn find_unique(c: &Client, tenant: Uuid, namespace: &str, key: &str) -> Attempt<Option<Uuid>> {
+    let st = c
+        .prepare_cached("SELECT object_id FROM claims WHERE tenant_id = $1 AND namespace = $2 AND key = $3")
+        .await
+        .ctx("prepare find_unique")?;
+    let row = c.query_opt(&st, &[&tenant, &namespace, &key]).await.ctx("find_unique")?;
+    Ok(row.map(|r| col(&r, 0, "claim holder")).transpose()?)
+}
+
+/// A sort-key value as the cursor carries it. Integral numbers come back as `Int`, as SQLite
+/// returns them, so cursors look the same whichever engine made them.
+fn scalar_of(row: &Row, i: usize) -> StoreResult<Scalar> {
+    let ty = row.columns().get(i).map(|c| c.type_().clone()).unwrap_or(Type::TEXT);
+    Ok(match ty {
+        Type::FLOAT8 => match col::<Option<f64>>(row, i, "sort key")? {
+            None => Scalar::Null,
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Scalar::Int(f as i64),
+            Some(f) => Scalar::Float(f),
+        },
+        Type::BOOL => col::<Option<bool>>(row, i, "sort key")?.map_or(Scalar::Null, Scalar::Bool),
+        Type::UUID => col::<Option<Uuid>>(row, i, "sort key")?.map_or(Scalar::Null, |u| Scalar::Str(u.to_string())),
+        Type::INT8 => col::<Option<i64>>(row, i, "sort key")?.map_or(Scalar::Null, Scalar::Int),
+        _ => col::<Option<String>>(row, i, "sort key")?.map_or(Scalar::Null, Scalar::Str),
+    })
+}
+
+/// Runs the page (and count) statements of a compiled list on `c`.
+async fn run_list<C: GenericClient>(c: &C, compiled: &CompiledList, top: usize) -> Attempt<Page> {
+    let st = c.prepare_cached(&compiled.sql).await.ctx("prepare list")?;
+    let values = bind(&compiled.params, st.params())?;
+    let rows = c.query(&st, &refs(&values)).await.ctx("run list")?;
+    let more = rows.len() > top;
+    let last = rows.len().min(top);
+    let mut items = Vec::with_capacity(last);
+    let mut next = None;
+    for (i, r) in rows.iter().take(top).enumerate() {
+        let id: Uuid = col(r, 0, "object id")?;
+        if more && i + 1 == last {
+            let keys = (0..compiled.key_kinds.len()).map(|k| scalar_of(r, 5 + k)).collect::<StoreResult<Vec<_>>>()?;
+            next = Some(Cursor { values: keys, id });
+        }
+        items.push(object(id, r, 1)?);
+    }
+    let count = match &compiled.count {
+        Some((sql, params)) => {
+            let st = c.prepare_cached(sql).await.ctx("prepare count")?;
+            let values = bind(params, st.params())?;
+            let row = c.query_one(&st, &refs(&values)).await.ctx("run count")?;
+            let n: i64 = col(&row, 0, "count")?;
+            Some(u64::try_from(n).unwrap_or(0))
+        }
+        None => None,
+    };
+    Ok(Page { items, next, count })
+}
+
+/// Runs a list query. With a count, the page and the count read one snapshot (a read-only
+/// repeatable-read transaction), as SQLite's read transaction gives.
+pub(crate) async fn list(c: &mut Client, tenant: Uuid, q: &ListQuery) -> Attempt<Page> {
+    let compiled = compile::compile_list(&Postgres, tenant, q)?;
+    if c.statement_cache.size() > STATEMENT_CACHE_LIMIT {
+        c.statement_cache.clear();
+    }
+    let top = q.top.max(1);
+    if compiled.count.is_none() {
+        return run_list(&*c, &compiled, top).await;
+    }
+    let tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .ctx("begin read")?;
+    let page = run_list(&tx, &compiled, top).await?;
+    tx.commit().await.ctx("end read")?;
+    Ok(page)
+}
+
+pub(crate) async fn explain_list(c: &Client, tenant: Uuid, q: &ListQuery) -> Attempt<Vec<String>> {
+    let compiled = compile::compile_list(&Postgres, tenant, q)?;
+    let mut out = Vec::new();
+    let statements =
+        std::iter::once((&compiled.sql, &compiled.params)).chain(compiled.count.as_ref().map(|(s, p)| (s, p)));
+    for (sql, params) in statements {
+        let st = c.prepare(&format!("EXPLAIN {sql}")).await.ctx("prepare explain")?;
+        let values = bind(params, st.params())?;
+        for row in c.query(&st, &refs(&values)).await.ctx("explain")? {
+            out.push(col(&row, 0, "plan line")?);
+        }
+    }
+    Ok(out)
+}
+
+// ---- edges ----
+
+/// An edge is visible only while both of its ends are live.
+pub(crate) async fn has_edge(c: &Client, tenant: Uuid, kind: EdgeKind, source: Uuid, target: Uuid) -> Attempt<bool> {
+    let st = c
+        .prepare_cached(
+            "SELECT 1 FROM edges e \
+             JOIN objects s ON s.tenant_id = e.tenant_id AND s.id = e.source_id \
+             JOIN objects t ON t.tenant_id = e.tenant_id AND t.id = e.target_id \
+             WHERE e.tenant_id = $1 AND e.kind = $2 AND e.source_id = $3 AND e.target_id = $4 \
+             AND s.deleted_at IS NULL AND t.deleted_at IS NULL",
+        )
+        .await
+        .ctx("prepare has_edge")?;
+    let row = c.query_opt(&st, &[&tenant, &kind.as_str(), &source, &target]).await.ctx("has_edge")?;
+    Ok(row.is_some())
+}
+
+/// The live other ends of `id`'s edges of `kind`, in id order.
+pub(crate) async fn edge_ids(c: &Client, tenant: Uuid, kind: EdgeKind, id: Uuid, reverse: bool) -> Attempt<Vec<Uuid>> {
+    let sql = if reverse {
+        "SELECT e.source_id FROM edges e JOIN objects o ON o.tenant_id = e.tenant_id AND o.id = e.source_id \
+         WHERE e.tenant_id = $1 AND e.kind = $2 AND e.target_id = $3 AND o.deleted_at IS NULL ORDER BY e.source_id"
+    } else {
+        "SELECT e.target_id FROM edges e JOIN objects o ON o.tenant_id = e.tenant_id AND o.id = e.target_id \
+         WHERE e.tenant_id = $1 AND e.kind = $2 AND e.source_id = $3 AND o.deleted_at IS NULL ORDER BY e.target_id"
+    };
+    let st = c.prepare_cached(sql).await.ctx("prepare edge_ids")?;
+    let rows = c.query(&st, &[&tenant, &kind.as_str(), &id]).await.ctx("edge_ids")?;
+    Ok(rows.iter().map(|r| col(r, 0, "edge end")).collect::<StoreResult<Vec<_>>>()?)
+}
+
+// ---- secrets and keys ----
+
+pub(crate) async fn secrets(c: &Client, tenant: Uuid, owner: Uuid) -> Attempt<Vec<SecretRecord>> {
+    let st = c
+        .prepare_cached(
+            "SELECT key_id, kind, hash, meta FROM secrets WHERE tenant_id = $1 AND owner_id = $2 ORDER BY ord",
+        )
+        .await
+        .ctx("prepare secrets")?;
+    let rows = c.query(&st, &[&tenant, &owner]).await.ctx("secrets")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let Json(meta): Json<Value> = col(r, 3, "secret meta")?;
+        out.push(SecretRecord {
+            owner,
+            kind: col(r, 1, "secret kind")?,
+            key_id: col(r, 0, "secret key id")?,
+            hash: col(r, 2, "secret hash")?,
+            meta,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn signing_keys(c: &Client, tenant: Uuid) -> Attempt<Vec<SigningKeyRecord>> {
+    let st = c
+        .prepare_cached(
+            "SELECT kid, private_pkcs8, created_at, status FROM signing_keys WHERE tenant_id = $1 \
+             ORDER BY created_at, kid",
+        )
+        .await
+        .ctx("prepare signing_keys")?;
+    let rows = c.query(&st, &[&tenant]).await.ctx("signing_keys")?;
+    let keys = rows.iter().map(|r| {
+        Ok(SigningKeyRecord {
+            kid: col(r, 0, "kid")?,
+            private_pkcs8: col(r, 1, "private key")?,
+            created_at: col(r, 2, "key created_at")?,
+            status: col(r, 3, "key status")?,
+        })
+    });
+    Ok(keys.collect::<StoreResult<Vec<_>>>()?)
+}
+
+// ---- logs ----
+
+pub(crate) async fn changes_since(c: &Client, tenant: Uuid, after: u64, limit: usize) -> Attempt<Vec<ChangeLogEntry>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let st = c
+        .prepare_cached(
+            "SELECT seq, object_id, object_type, kind, detail, at FROM changes \
+             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .await
+        .ctx("prepare changes")?;
+    let rows = c.query(&st, &[&tenant, &after, &limit]).await.ctx("changes")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let seq: i64 = col(r, 0, "change seq")?;
+        let Json(detail): Json<Value> = col(r, 4, "change detail")?;
+        out.push(ChangeLogEntry {
+            seq: u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?,
+            object_id: col(r, 1, "change object")?,
+            object_type: col(r, 2, "change object type")?,
+            kind: col(r, 3, "change kind")?,
+            detail,
+            at: col(r, 5, "change time")?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn audit_records(c: &Client, tenant: Uuid, limit: usize) -> Attempt<Vec<AuditRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let st = c
+        .prepare_cached("SELECT record FROM audit WHERE tenant_id = $1 ORDER BY at DESC, ord DESC LIMIT $2")
+        .await
+        .ctx("prepare audit")?;
+    let rows = c.query(&st, &[&tenant, &limit]).await.ctx("audit")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let Json(record): Json<AuditRecord> = col(r, 0, "audit record")?;
+        out.push(record);
+    }
+    Ok(out)
+}

@@ -22,11 +22,15 @@ if [[ -z "${CERULEAN_TEST_DATABASE_URL:-}" ]] && command -v pg_isready >/dev/nul
     fi
 fi
 
+# Everything on the default engine (the store's own suite runs on both engines), then the
+# HTTP-level suite again with every harness on a fresh PostgreSQL database.
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace
+    CERULEAN_TEST_ENGINE=postgres cargo nextest run -p cerulean --test api
 else
     echo "test: cargo-nextest not found, using cargo test"
     cargo test --workspace
+    CERULEAN_TEST_ENGINE=postgres cargo test -p cerulean --test api
 fi
 
 bash scripts/compat.sh

@@ -7,22 +7,23 @@ use std::time::Duration;
 
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use cerulean_store::{SqliteStore, Store};
+use cerulean_store::{PostgresStore, SqliteStore, Store};
 
 use crate::ServerError;
 use crate::app::App;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
-    if args.database_url.is_some() {
-        return Err(ServerError::Config(
-            "--database-url: the PostgreSQL engine is not part of this build yet (it arrives with the multi-node work); run without it to use the embedded store".into(),
-        ));
-    }
     create_private_dir(&args.data_dir)?;
-    let db = args.data_dir.join("cerulean.db");
-    create_private_file(&db)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db, &cerulean_directory::index_specs())?);
+    let specs = cerulean_directory::index_specs();
+    let store: Arc<dyn Store> = match &args.database_url {
+        Some(url) => Arc::new(PostgresStore::connect(url, &specs).await?),
+        None => {
+            let db = args.data_dir.join("cerulean.db");
+            create_private_file(&db)?;
+            Arc::new(SqliteStore::open(&db, &specs)?)
+        }
+    };
     let public_url = args.public_url();
 
     let tls = if args.http {

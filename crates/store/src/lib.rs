@@ -12,6 +12,8 @@ pub mod plan;
 mod postgres;
 mod records;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use plan::*;
 pub use postgres::PostgresStore;

@@ -12,100 +12,9 @@ use std::sync::Arc;
 
 use cerulean_store::*;
 use serde_json::json;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn server_url() -> String {
-    std::env::var("CERULEAN_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
-}
-
-/// `base` pointing at database `db`: the path of a URL, or a later `dbname=` of a key=value string.
-fn with_database(base: &str, db: &str) -> String {
-    let Some(scheme_end) = base.find("://") else {
-        return format!("{base} dbname={db}");
-    };
-    let start = scheme_end + 3;
-    let (main, query) = match base[start..].find('?') {
-        Some(q) => base.split_at(start + q),
-        None => (base, ""),
-    };
-    let authority_end = main[start..].find('/').map_or(main.len(), |i| start + i);
-    format!("{}/{db}{query}", &main[..authority_end])
-}
-
-/// Connects to `url` outside the store, for set-up and inspection.
-async fn raw(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(client)
-}
-
-/// A fresh database on the test server, dropped (with any open connections) on drop, which also
-/// runs when the test panics.
-struct TestDb {
-    name: String,
-    server: String,
-    url: String,
-}
-
-impl TestDb {
-    /// `None` when PostgreSQL tests are skipped; panics with a clear message when the server is
-    /// unreachable, so a missing database never passes silently.
-    async fn create() -> Option<TestDb> {
-        if std::env::var("CERULEAN_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
-            eprintln!("skipped: CERULEAN_SKIP_POSTGRES=1 (PostgreSQL store tests not run)");
-            return None;
-        }
-        let server = server_url();
-        let admin = match raw(&server).await {
-            Ok(c) => c,
-            Err(e) => panic!(
-                "PostgreSQL is unreachable ({e}: {}). Start it (pg_ctlcluster --skip-systemctl-redirect <version> main start), \
-                 point CERULEAN_TEST_DATABASE_URL at a server, or set CERULEAN_SKIP_POSTGRES=1 to skip these tests.",
-                std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()
-            ),
-        };
-        let name = format!("cerulean_test_{}", Uuid::new_v4().simple());
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-        Some(TestDb { url: with_database(&server, &name), name, server })
-    }
-
-    async fn store(&self) -> PostgresStore {
-        PostgresStore::connect(&self.url, &suite::index_specs()).await.expect("connect store")
-    }
-
-    async fn raw(&self) -> tokio_postgres::Client {
-        raw(&self.url).await.expect("connect to test database")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot block on another future: use a
-        // thread with its own runtime.
-        let dropped = std::thread::spawn(move || -> Result<(), String> {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let admin = raw(&server).await.map_err(|e| e.to_string())?;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
-            Err(_) => eprintln!("could not drop test database {}: cleanup panicked", self.name),
-        }
-    }
-}
+use cerulean_store::testing::TestDatabase as TestDb;
 
 macro_rules! suite_tests {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -113,7 +22,7 @@ macro_rules! suite_tests {
             #[tokio::test]
             async fn $name() {
                 let Some(db) = TestDb::create().await else { return };
-                let store = db.store().await;
+                let store = db.store(&suite::index_specs()).await;
                 suite::$module::$name(&store).await;
             }
         )*
@@ -156,7 +65,7 @@ async fn concurrent_writers_keep_sequences_and_versions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_under_serializable_isolation() {
     let Some(db) = TestDb::create().await else { return };
-    db.raw()
+    db.client()
         .await
         .batch_execute(&format!("ALTER DATABASE {} SET default_transaction_isolation = 'serializable'", db.name))
         .await
@@ -165,7 +74,8 @@ async fn concurrent_writers_under_serializable_isolation() {
 }
 
 async fn concurrent_writers(db: &TestDb, writers: usize, rounds: usize) {
-    let stores: Vec<Arc<PostgresStore>> = vec![Arc::new(db.store().await), Arc::new(db.store().await)];
+    let stores: Vec<Arc<PostgresStore>> =
+        vec![Arc::new(db.store(&suite::index_specs()).await), Arc::new(db.store(&suite::index_specs()).await)];
     let t = suite::new_tenant(&*stores[0], "Busy").await;
     let shared = suite::insert(&*stores[0], t, "user", json!({ "displayName": "Shared", "n": 0 }), &[]).await;
 
@@ -245,7 +155,7 @@ async fn racing_connects_migrate_once() {
         for c in connects {
             stores.push(c.await.expect("task").expect("every racing connect succeeds"));
         }
-        let raw = db.raw().await;
+        let raw = db.client().await;
         let versions: Vec<i32> = raw
             .query("SELECT version FROM cerulean_migrations ORDER BY version", &[])
             .await
@@ -273,7 +183,7 @@ async fn racing_connects_migrate_once() {
 async fn reconnect_persists_everything() {
     let Some(db) = TestDb::create().await else { return };
     let (tenant, user, seq) = {
-        let store = db.store().await;
+        let store = db.store(&suite::index_specs()).await;
         let tenant = suite::new_tenant(&store, "Persist").await;
         let user = suite::insert(&store, tenant, "user", json!({ "displayName": "Kept" }), &[("upn", "kept@x")]).await;
         let seq = suite::apply_ok(
@@ -302,7 +212,7 @@ async fn reconnect_persists_everything() {
         suite::apply_ok(&store, tenant, vec![Op::SoftDelete { id: user, at: "2024-01-01T00:00:00Z".into() }]).await;
     assert_eq!(next, seq + 1, "the sequence continues where it stopped");
     let indexes: i64 = db
-        .raw()
+        .client()
         .await
         .query_one("SELECT count(*) FROM pg_indexes WHERE tablename = 'objects' AND indexname LIKE 'ix\\_%'", &[])
         .await
@@ -321,7 +231,7 @@ fn plan(lines: StoreResult<Vec<String>>) -> String {
 #[tokio::test]
 async fn query_plans_use_expression_indexes() {
     let Some(db) = TestDb::create().await else { return };
-    db.raw()
+    db.client()
         .await
         .batch_execute(&format!(
             "ALTER DATABASE {0} SET enable_seqscan = off; ALTER DATABASE {0} SET enable_bitmapscan = off",
@@ -329,12 +239,12 @@ async fn query_plans_use_expression_indexes() {
         ))
         .await
         .expect("disable scans");
-    let store = db.store().await;
+    let store = db.store(&suite::index_specs()).await;
     let t = suite::new_tenant(&store, "Plan").await;
     for i in 0..60 {
         suite::insert(&store, t, "user", json!({ "displayName": format!("User {i}"), "age": i }), &[]).await;
     }
-    db.raw().await.batch_execute("ANALYZE objects").await.expect("analyze");
+    db.client().await.batch_execute("ANALYZE objects").await.expect("analyze");
 
     let dn = PropPath::of("displayName");
     let mut q = ListQuery::new(&["user"], Scope::Live);
@@ -378,7 +288,7 @@ async fn query_plans_use_expression_indexes() {
 #[tokio::test]
 async fn unsafe_names_and_malformed_ids_are_refused() {
     let Some(db) = TestDb::create().await else { return };
-    let store = db.store().await;
+    let store = db.store(&suite::index_specs()).await;
     let t = suite::new_tenant(&store, "Safe").await;
     let mut q = ListQuery::new(&["user"], Scope::Live);
     q.filter = Some(Filter::Compare {
@@ -408,12 +318,4 @@ async fn unreachable_server_is_a_backend_error() {
     let res = PostgresStore::connect("postgres://postgres@127.0.0.1:1/nothing", &[]).await;
     assert!(matches!(res, Err(StoreError::Backend(_))), "{res:?}");
     assert!(matches!(PostgresStore::connect("postgres://[bad", &[]).await, Err(StoreError::Backend(_))));
-}
-
-#[test]
-fn database_urls() {
-    assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-    assert_eq!(with_database("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-    assert_eq!(with_database("host=h user=u", "x"), "host=h user=u dbname=x");
 }

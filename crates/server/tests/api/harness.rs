@@ -1,5 +1,7 @@
-//! The in-process harness: the real router over a real SQLite store in a temporary
-//! directory, bootstrapped exactly as `cerulean serve` does, driven with `oneshot`.
+//! The in-process harness: the real router over a real store, bootstrapped exactly as
+//! `cerulean serve` does, driven with `oneshot`. The store is SQLite in a temporary directory,
+//! or with `CERULEAN_TEST_ENGINE=postgres` a fresh PostgreSQL database per harness (the test
+//! command runs the whole suite both ways).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use cerulean::app::App;
 use cerulean::bootstrap::{self, BootstrapFile};
+use cerulean_store::testing::TestDatabase;
 use cerulean_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -20,6 +23,26 @@ pub struct Harness {
     pub boot: BootstrapFile,
     pub token: String,
     pub dir: PathBuf,
+    /// The PostgreSQL database of this harness, dropped with it.
+    _database: Option<TestDatabase>,
+}
+
+/// The store of a new harness, on the engine the environment asks for.
+async fn open_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<TestDatabase>) {
+    match std::env::var("CERULEAN_TEST_ENGINE").as_deref() {
+        Ok("postgres") => {
+            let Some(db) = TestDatabase::create().await else {
+                panic!("CERULEAN_TEST_ENGINE=postgres but PostgreSQL tests are skipped (CERULEAN_SKIP_POSTGRES=1)");
+            };
+            let store = db.store(&cerulean_directory::index_specs()).await;
+            (Arc::new(store), Some(db))
+        }
+        Ok("sqlite") | Err(_) => {
+            let store = SqliteStore::open(&dir.join("cerulean.db"), &cerulean_directory::index_specs()).expect("store");
+            (Arc::new(store), None)
+        }
+        Ok(other) => panic!("unknown CERULEAN_TEST_ENGINE '{other}' (sqlite or postgres)"),
+    }
 }
 
 /// A response, with the body parsed as JSON when it is JSON.
@@ -55,14 +78,13 @@ impl Harness {
     pub async fn with_domain(domain: &str) -> Harness {
         let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&dir.join("cerulean.db"), &cerulean_directory::index_specs()).expect("store"));
+        let (store, database) = open_store(&dir).await;
         let app = App::new(store.clone(), PUBLIC_URL);
         let (boot, created) =
             bootstrap::ensure(&app.directory, store.as_ref(), &dir, domain, PUBLIC_URL, None).await.expect("bootstrap");
         assert!(created);
         app.set_ready();
-        let mut h = Harness { app, store, boot, token: String::new(), dir };
+        let mut h = Harness { app, store, boot, token: String::new(), dir, _database: database };
         h.token = h.app_token(&h.boot.client_id.clone(), &h.boot.client_secret.clone()).await;
         h
     }

@@ -32,7 +32,16 @@ pub struct BootstrapFile {
     pub ca_certificate: Option<String>,
 }
 
+/// How long a node waits for another node's bootstrap of the same database to finish.
+const BOOTSTRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Bootstraps on first start; on later starts reads back what was written.
+///
+/// Several nodes may start at once on one (PostgreSQL) database: the tenant's domain is unique
+/// in the store, so exactly one node's bootstrap creates the tenant; the others see the
+/// conflict, wait for the winner to record the tenant, and start as later starts do. Only the
+/// node that bootstrapped holds the credentials (`None` elsewhere, unless that node's
+/// `bootstrap.json` is in this data directory): secrets are stored hashed.
 pub async fn ensure(
     directory: &Directory,
     store_meta: &dyn cerulean_store::Store,
@@ -40,19 +49,55 @@ pub async fn ensure(
     tenant_domain: &str,
     public_url: &str,
     ca_certificate: Option<PathBuf>,
-) -> Result<(BootstrapFile, bool), ServerError> {
-    let path = data_dir.join("bootstrap.json");
+) -> Result<(Option<BootstrapFile>, bool), ServerError> {
     if let Some(tenant) = store_meta.meta(META_TENANT).await? {
+        return existing(data_dir, &tenant, public_url, ca_certificate).map(|f| (f, false));
+    }
+    match create(directory, store_meta, data_dir, tenant_domain, public_url, ca_certificate.clone()).await {
+        Ok(file) => Ok((Some(file), true)),
+        Err(ServerError::Directory(cerulean_directory::DirectoryError::ObjectConflict { property }))
+            if property == "domain" =>
+        {
+            let started = std::time::Instant::now();
+            while started.elapsed() < BOOTSTRAP_WAIT {
+                if let Some(tenant) = store_meta.meta(META_TENANT).await? {
+                    tracing::info!(%tenant, "another node bootstrapped the tenant");
+                    return existing(data_dir, &tenant, public_url, ca_certificate).map(|f| (f, false));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(ServerError::Config(format!(
+                "a tenant with the domain {tenant_domain} exists but its bootstrap never finished; start over with an empty store"
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A later start: the bootstrap file of this data directory, its URLs brought up to date.
+fn existing(
+    data_dir: &Path,
+    tenant: &str,
+    public_url: &str,
+    ca_certificate: Option<PathBuf>,
+) -> Result<Option<BootstrapFile>, ServerError> {
+    let path = data_dir.join("bootstrap.json");
+    {
         let mut file = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice::<BootstrapFile>(&bytes)
                 .map_err(|e| ServerError::Config(format!("{} is not valid: {e}", path.display())))?,
             Err(_) => {
-                return Err(ServerError::Config(format!(
-                    "tenant {tenant} exists but {} is missing; the credentials were only written there",
-                    path.display()
-                )));
+                tracing::info!(%tenant, "no bootstrap.json in this data directory: the node that bootstrapped the tenant holds its credentials");
+                return Ok(None);
             }
         };
+        if file.tenant_id != tenant {
+            return Err(ServerError::Config(format!(
+                "{} belongs to tenant {} but the store's tenant is {tenant}",
+                path.display(),
+                file.tenant_id
+            )));
+        }
         // The credentials stay; the URLs follow this start's --public-url / --listen.
         let current = BootstrapFile {
             authority: format!("{public_url}/{}", file.tenant_id),
@@ -68,8 +113,20 @@ pub async fn ensure(
             )?;
             file = current;
         }
-        return Ok((file, false));
+        Ok(Some(file))
     }
+}
+
+/// The first start: create everything and write the credentials.
+async fn create(
+    directory: &Directory,
+    store_meta: &dyn cerulean_store::Store,
+    data_dir: &Path,
+    tenant_domain: &str,
+    public_url: &str,
+    ca_certificate: Option<PathBuf>,
+) -> Result<BootstrapFile, ServerError> {
+    let path = data_dir.join("bootstrap.json");
     let secret = generate_client_secret()?;
     let admin_password = generate_password();
     let outcome = directory
@@ -97,7 +154,7 @@ pub async fn ensure(
     };
     write_private(&path, &serde_json::to_vec_pretty(&file).map_err(|e| ServerError::Config(e.to_string()))?)?;
     store_meta.set_meta(META_TENANT, &tenant_id).await?;
-    Ok((file, true))
+    Ok(file)
 }
 
 /// `contoso.onmicrosoft.com` -> `Contoso`.
@@ -135,7 +192,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
 }
 
 /// The summary printed at start.
-pub fn summary(file: &BootstrapFile, created: bool, path: &Path) -> String {
+pub fn summary(file: Option<&BootstrapFile>, created: bool, path: &Path) -> String {
+    let Some(file) = file else {
+        return "Cerulean tenant bootstrapped by another node; its credentials are in that node's bootstrap.json.\n"
+            .into();
+    };
     let mut s = String::new();
     s.push_str(if created { "Cerulean bootstrapped a new tenant.\n" } else { "Cerulean tenant (existing):\n" });
     s.push_str(&format!("  tenant id        {}\n", file.tenant_id));

@@ -57,7 +57,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     for tenant in app.directory.tenants().await? {
         app.tokens.tenant_keys(tenant.id).await?;
     }
-    println!("{}", crate::bootstrap::summary(&file, created, &args.data_dir.join("bootstrap.json")));
+    println!("{}", crate::bootstrap::summary(file.as_ref(), created, &args.data_dir.join("bootstrap.json")));
 
     let handle = Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));

@@ -83,6 +83,7 @@ impl Harness {
         let (boot, created) =
             bootstrap::ensure(&app.directory, store.as_ref(), &dir, domain, PUBLIC_URL, None).await.expect("bootstrap");
         assert!(created);
+        let boot = boot.expect("the bootstrapping node has the credentials");
         app.set_ready();
         let mut h = Harness { app, store, boot, token: String::new(), dir, _database: database };
         h.token = h.app_token(&h.boot.client_id.clone(), &h.boot.client_secret.clone()).await;

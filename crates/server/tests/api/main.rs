@@ -7,5 +7,6 @@ mod batch;
 mod groups;
 mod odata;
 mod platform;
+mod startup;
 mod users;
 mod wire;

@@ -8,6 +8,7 @@ mod apps;
 mod audit;
 mod bootstrap;
 mod deleted;
+pub mod delta;
 mod error;
 mod groups;
 mod ids;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 pub use apps::{AppCredentials, GRAPH_APP_ID};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
+pub use delta::{DeltaItem, DeltaPage, DeltaPosition, DeltaQuery, DeltaToken, LinkChange, RemovedReason};
 pub use error::{DirectoryError, DirectoryResult};
 pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};

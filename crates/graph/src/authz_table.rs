@@ -55,9 +55,19 @@ pub fn lookup(method: &str, path_template: &str) -> Option<&'static RouteRule> {
     RULES.iter().find(|r| r.method.eq_ignore_ascii_case(method) && same_template(r.path, path))
 }
 
+/// A function segment as the reference writes it: Graph SDKs call functions in their fully
+/// qualified, parenthesised form (`/users/microsoft.graph.delta()`), the reference lists
+/// `/users/delta`.
+fn function_name(segment: &str) -> &str {
+    match segment.strip_suffix("()") {
+        Some(f) => f.strip_prefix("microsoft.graph.").unwrap_or(f),
+        None => segment,
+    }
+}
+
 fn same_template(rule: &str, path: &str) -> bool {
     let mut a = rule.split('/');
-    let mut b = path.split('/');
+    let mut b = path.split('/').map(function_name);
     loop {
         match (a.next(), b.next()) {
             (None, None) => return true,

@@ -6,6 +6,7 @@ mod auth;
 pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
+mod delta;
 mod directory;
 mod error;
 mod expand;
@@ -13,6 +14,7 @@ mod groups;
 mod lists;
 mod metadata;
 pub mod odata;
+pub mod throttle;
 mod users;
 
 use std::sync::Arc;
@@ -38,6 +40,9 @@ pub struct GraphState {
     pub version: &'static str,
     /// Authenticated principals by token; shared by the versions of one server.
     pub principals: Arc<PrincipalCache>,
+    /// Resource-unit budgets per app and tenant (see [`throttle`]); `None`, the default, serves
+    /// without limits. Shared by the versions of one server, like Graph's budget.
+    pub throttle: Option<Arc<throttle::Throttle>>,
 }
 
 impl GraphState {
@@ -52,12 +57,18 @@ pub fn router(state: GraphState) -> Router {
     let protected = Router::new()
         .route("/users", get(users::list).post(users::create))
         .route("/users/$count", get(users::count))
+        .route("/users/delta", get(delta::users))
+        .route("/users/delta()", get(delta::users))
+        .route("/users/microsoft.graph.delta()", get(delta::users))
         .route("/users/{id}", get(users::get_one).patch(users::update).delete(users::delete))
         .route("/users/{id}/memberof", get(users::member_of))
         .route("/users/{id}/memberof/$count", get(users::member_of_count))
         .route("/users/{id}/memberof/microsoft.graph.group", get(users::member_of_groups))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/$count", get(groups::count))
+        .route("/groups/delta", get(delta::groups))
+        .route("/groups/delta()", get(delta::groups))
+        .route("/groups/microsoft.graph.delta()", get(delta::groups))
         .route("/groups/{id}", get(groups::get_one).patch(groups::update).delete(groups::delete))
         .route("/groups/{id}/members", get(groups::members))
         .route("/groups/{id}/members/$count", get(groups::members_count))
@@ -80,6 +91,8 @@ pub fn router(state: GraphState) -> Router {
         .route("/directory/deleteditems/{id}", get(directory::get_deleted).delete(directory::purge_deleted))
         .route("/directory/deleteditems/{id}/restore", post(directory::restore))
         .route("/directoryobjects/{id}", get(directory::get_object))
+        // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
+        .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
     Router::new()
         .route("/$metadata", get(metadata::metadata))

@@ -221,7 +221,13 @@ pub struct TokenIssuer {
     /// Serialises loading so concurrent first requests generate one key, not several.
     loading: tokio::sync::Mutex<()>,
     cache_capacity: usize,
+    /// When each tenant's keys were last reloaded for an unknown `kid`: another node (or a
+    /// rotation) may have added a key, but a stream of made-up kids must not hit the store.
+    reloaded: std::sync::Mutex<HashMap<Uuid, std::time::Instant>>,
 }
+
+/// The least time between two reloads of one tenant's keys for unknown kids.
+const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -241,6 +247,7 @@ impl TokenIssuer {
             tenants: RwLock::new(HashMap::new()),
             loading: tokio::sync::Mutex::new(()),
             cache_capacity,
+            reloaded: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -328,7 +335,40 @@ impl TokenIssuer {
         let Some(ring) = self.load(tenant, false).await? else {
             return Err(JwtError::UnknownKey.into());
         };
-        ring.verifier().verify(token, expected, unix_now()).map_err(|e: JwtError| e.into())
+        match ring.verifier().verify(token, expected, unix_now()) {
+            // A key this node has not loaded: another node may have created it (nodes starting
+            // at once) or rotated in a new one. Reload from the store, at most every few
+            // seconds per tenant, and try once more.
+            Err(JwtError::UnknownKey) if self.may_reload(tenant) => {
+                self.invalidate(tenant);
+                let Some(ring) = self.load(tenant, false).await? else {
+                    return Err(JwtError::UnknownKey.into());
+                };
+                ring.verifier().verify(token, expected, unix_now()).map_err(|e: JwtError| e.into())
+            }
+            other => other.map_err(|e: JwtError| e.into()),
+        }
+    }
+
+    /// The tenant's keys as loaded, never creating one (for start-up on a node that did not
+    /// bootstrap: the bootstrapping node creates the key).
+    pub async fn load_keys(&self, tenant: Uuid) -> Result<Option<Arc<TenantKeys>>> {
+        self.load(tenant, false).await
+    }
+
+    fn may_reload(&self, tenant: Uuid) -> bool {
+        let mut reloaded = self.reloaded.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        match reloaded.get(&tenant) {
+            Some(at) if now.duration_since(*at) < RELOAD_INTERVAL => false,
+            _ => {
+                if reloaded.len() > 10_000 {
+                    reloaded.retain(|_, at| now.duration_since(*at) < RELOAD_INTERVAL);
+                }
+                reloaded.insert(tenant, now);
+                true
+            }
+        }
     }
 }
 

@@ -10,10 +10,28 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::get;
 use cerulean_directory::Directory;
 use cerulean_graph::GraphState;
+use cerulean_graph::throttle::{Throttle, ThrottleConfig};
 use cerulean_identity::{PasswordHasherPool, TokenIssuer};
 use cerulean_platform::PlatformState;
 use cerulean_store::Store;
 use tower::ServiceExt;
+
+/// What can be switched on when assembling the application; the default is what local
+/// development wants (no throttling).
+#[derive(Clone, Default)]
+pub struct AppOptions {
+    /// Graph's resource-unit throttling (`cerulean_graph::throttle`), shared by `/v1.0` and
+    /// `/beta`; `None` serves without limits.
+    pub throttle: Option<Arc<Throttle>>,
+}
+
+impl AppOptions {
+    /// Throttling at `resource_units` per 10 seconds per app and tenant (Graph's window), or no
+    /// throttling for `None`: the one-line wiring of a CLI option.
+    pub fn throttling(resource_units: Option<u32>) -> AppOptions {
+        AppOptions { throttle: resource_units.map(|ru| Arc::new(Throttle::new(ThrottleConfig::per_10_seconds(ru)))) }
+    }
+}
 
 /// The assembled application and the services behind it.
 #[derive(Clone)]
@@ -26,8 +44,13 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the application over `store`, served at `public_url`.
+    /// Builds the application over `store`, served at `public_url`, with default options.
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> App {
+        App::with_options(store, public_url, AppOptions::default())
+    }
+
+    /// Builds the application over `store`, served at `public_url`, with `options`.
+    pub fn with_options(store: Arc<dyn Store>, public_url: &str, options: AppOptions) -> App {
         let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
@@ -42,6 +65,7 @@ impl App {
                 public_url: public_url.clone(),
                 version,
                 principals: principals.clone(),
+                throttle: options.throttle.clone(),
             })
         };
         let platform = cerulean_platform::router(PlatformState {

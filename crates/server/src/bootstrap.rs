@@ -44,6 +44,7 @@ const BOOTSTRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// `bootstrap.json` is in this data directory): secrets are stored hashed.
 pub async fn ensure(
     directory: &Directory,
+    tokens: &cerulean_identity::TokenIssuer,
     store_meta: &dyn cerulean_store::Store,
     data_dir: &Path,
     tenant_domain: &str,
@@ -53,7 +54,7 @@ pub async fn ensure(
     if let Some(tenant) = store_meta.meta(META_TENANT).await? {
         return existing(data_dir, &tenant, public_url, ca_certificate).map(|f| (f, false));
     }
-    match create(directory, store_meta, data_dir, tenant_domain, public_url, ca_certificate.clone()).await {
+    match create(directory, tokens, store_meta, data_dir, tenant_domain, public_url, ca_certificate.clone()).await {
         Ok(file) => Ok((Some(file), true)),
         Err(ServerError::Directory(cerulean_directory::DirectoryError::ObjectConflict { property }))
             if property == "domain" =>
@@ -120,6 +121,7 @@ fn existing(
 /// The first start: create everything and write the credentials.
 async fn create(
     directory: &Directory,
+    tokens: &cerulean_identity::TokenIssuer,
     store_meta: &dyn cerulean_store::Store,
     data_dir: &Path,
     tenant_domain: &str,
@@ -153,6 +155,9 @@ async fn create(
         ca_certificate: ca_certificate.map(|p| p.display().to_string()),
     };
     write_private(&path, &serde_json::to_vec_pretty(&file).map_err(|e| ServerError::Config(e.to_string()))?)?;
+    // The signing key exists before the tenant is announced: nodes waiting for this bootstrap
+    // then all load the same key instead of each creating its own.
+    tokens.tenant_keys(outcome.tenant.id).await?;
     store_meta.set_meta(META_TENANT, &tenant_id).await?;
     Ok(file)
 }

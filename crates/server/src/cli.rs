@@ -20,6 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Copy the embedded store to a file, consistently, while the server runs.
+    Backup(BackupArgs),
+    /// Replace the embedded store with a backup (the server must be stopped).
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -53,11 +57,20 @@ pub struct ServeArgs {
     #[arg(long, default_value = "contoso.onmicrosoft.com")]
     pub tenant_domain: String,
     /// A PostgreSQL URL (postgres://...) to use instead of the embedded store.
-    #[arg(long, env = "CERULEAN_DATABASE_URL")]
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Throttle Graph requests like Microsoft Graph: this many resource units per app and
+    /// tenant per 10 seconds (Graph's published budgets are 3500, 5000 and 8000 by tenant
+    /// size). Off when absent.
+    #[arg(long, env = "CERULEAN_THROTTLE_RU_PER_10S")]
+    pub throttle_ru_per_10s: Option<u32>,
+    /// Days the change log is kept; delta tokens older than that expire (Graph keeps 7).
+    /// 0 keeps it forever.
+    #[arg(long, env = "CERULEAN_DELTA_RETENTION_DAYS", default_value_t = 30)]
+    pub delta_retention_days: u32,
 }
 
 impl ServeArgs {
@@ -74,4 +87,32 @@ impl ServeArgs {
         };
         format!("{scheme}://{host}:{}", self.listen.port())
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The data directory whose embedded store to copy.
+    #[arg(long, env = "CERULEAN_DATA_DIR", default_value = "./cerulean-data")]
+    pub data_dir: PathBuf,
+    /// Set for a PostgreSQL deployment: its data is backed up with pg_dump, so the command
+    /// refuses and says so (rather than copying an unused embedded store).
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the backup (mode 0600; it holds password hashes and signing keys).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The data directory whose embedded store to replace.
+    #[arg(long, env = "CERULEAN_DATA_DIR", default_value = "./cerulean-data")]
+    pub data_dir: PathBuf,
+    /// Set for a PostgreSQL deployment: restore with pg_restore instead; the command refuses.
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A backup made by `cerulean backup`.
+    pub file: PathBuf,
 }

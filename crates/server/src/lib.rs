@@ -2,6 +2,7 @@
 //! store, TLS, first-start bootstrap, and the process lifecycle.
 
 pub mod app;
+pub mod backup;
 pub mod bootstrap;
 pub mod cli;
 pub mod logging;

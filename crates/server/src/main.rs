@@ -30,5 +30,21 @@ fn main() -> ExitCode {
                 }
             }
         }
+        cerulean::cli::Command::Backup(args) => report(cerulean::backup::backup(&args)),
+        cerulean::cli::Command::Restore(args) => report(cerulean::backup::restore(&args)),
+    }
+}
+
+/// Prints what an operations command did, or why it did nothing.
+fn report(result: Result<String, cerulean::ServerError>) -> ExitCode {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cerulean: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -15,6 +15,8 @@ use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     create_private_dir(&args.data_dir)?;
+    // Held for the whole run: the store, TLS material and bootstrap.json are this process's alone.
+    let _lock = crate::backup::DataDirLock::acquire(&args.data_dir, crate::backup::SERVE_WHEN_HELD)?;
     let specs = cerulean_directory::index_specs();
     let store: Arc<dyn Store> = match &args.database_url {
         Some(url) => Arc::new(PostgresStore::connect(url, &specs).await?),
@@ -44,9 +46,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     };
     let ca_path = tls.as_ref().and_then(|t| t.2.clone());
 
-    let app = App::new(store.clone(), &public_url);
+    let app =
+        App::with_options(store.clone(), &public_url, crate::app::AppOptions::throttling(args.throttle_ru_per_10s));
     let (file, created) = crate::bootstrap::ensure(
         &app.directory,
+        &app.tokens,
         store.as_ref(),
         &args.data_dir,
         &args.tenant_domain,
@@ -55,8 +59,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     )
     .await?;
     for tenant in app.directory.tenants().await? {
-        app.tokens.tenant_keys(tenant.id).await?;
+        // Load the keys; create one only for a tenant that has none (the bootstrapping node
+        // made the first tenant's).
+        if app.tokens.load_keys(tenant.id).await?.is_none() {
+            app.tokens.tenant_keys(tenant.id).await?;
+        }
     }
+    tokio::spawn(prune_change_log(app.directory.clone(), args.delta_retention_days));
     println!("{}", crate::bootstrap::summary(file.as_ref(), created, &args.data_dir.join("bootstrap.json")));
 
     let handle = Handle::new();
@@ -102,7 +111,7 @@ fn extra_hosts(public_url: &str) -> Vec<String> {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| ServerError::Io { context: format!("creating {}", dir.display()), source: e })?;
     #[cfg(unix)]
@@ -153,4 +162,26 @@ async fn shutdown_on_signal(handle: Handle<std::net::SocketAddr>) {
     }
     tracing::info!("shutting down");
     handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}
+
+/// Change-log retention: every hour, drops entries older than `days` (none when 0), which is
+/// what expires old delta tokens. Every node may run it: pruning is idempotent and each batch
+/// is its own short transaction.
+async fn prune_change_log(directory: cerulean_directory::Directory, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        let Ok(before) = cutoff.format(&time::format_description::well_known::Rfc3339) else {
+            continue;
+        };
+        match directory.prune_change_log(&before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, before = %before, "pruned the change log"),
+            Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //! same source. Queries arrive as protocol-neutral [`plan`] values; the store compiles them to
 //! its own SQL. Nothing above this crate writes SQL.
 
+mod changelog;
 pub mod plan;
 mod postgres;
 mod records;
@@ -15,10 +16,12 @@ mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use changelog::{ChangeLogBounds, PRUNE_BATCH};
 pub use plan::*;
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
+pub use sqlite::{BEFORE_RESTORE_SUFFIX, SqliteFileInfo, SqliteRestore, sqlite_backup, sqlite_restore, sqlite_verify};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -96,4 +99,38 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_since(&self, tenant: Uuid, after_seq: u64, limit: usize) -> StoreResult<Vec<ChangeLogEntry>>;
     /// Audit records, newest first, at most `limit`.
     async fn audit_records(&self, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+
+    // ---- change-log reads for delta queries, and retention ----
+    //
+    // Defaults answer `Backend` so that stores written before these methods (test doubles)
+    // still compile; both engines implement them.
+
+    /// The tenant's latest sequence and the highest pruned one, in one cheap read (the tenant
+    /// row). `NotFound` for an unknown tenant.
+    async fn change_log_bounds(&self, tenant: Uuid) -> StoreResult<ChangeLogBounds> {
+        let _ = tenant;
+        Err(StoreError::Backend("change_log_bounds is not supported by this store".into()))
+    }
+
+    /// Change-log entries of objects of `object_types` after `after_seq`, oldest first, at most
+    /// `limit`. Served by an index on (tenant, type, seq), so a delta round reads only the
+    /// changes of its type since its token, whatever the size of the tenant.
+    async fn changes_of_types(
+        &self,
+        tenant: Uuid,
+        object_types: &[String],
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeLogEntry>> {
+        let _ = (tenant, object_types, after_seq, limit);
+        Err(StoreError::Backend("changes_of_types is not supported by this store".into()))
+    }
+
+    /// Deletes the oldest change-log entries committed before `before` (RFC 3339), at most
+    /// `limit` of them in one transaction, and raises [`ChangeLogBounds::pruned_through`] to the
+    /// last one deleted. Returns how many were deleted; call again while it returns `limit`.
+    async fn prune_changes(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
+        let _ = (tenant, before, limit);
+        Err(StoreError::Backend("prune_changes is not supported by this store".into()))
+    }
 }

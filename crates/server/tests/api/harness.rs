@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use cerulean::app::App;
+use cerulean::app::{App, AppOptions};
 use cerulean::bootstrap::{self, BootstrapFile};
 use cerulean_store::testing::TestDatabase;
 use cerulean_store::{SqliteStore, Store};
@@ -76,12 +76,19 @@ impl Harness {
     }
 
     pub async fn with_domain(domain: &str) -> Harness {
+        Self::with_options(domain, AppOptions::default()).await
+    }
+
+    /// A harness whose application is built with `options` (throttling, ...).
+    pub async fn with_options(domain: &str, options: AppOptions) -> Harness {
         let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (store, database) = open_store(&dir).await;
-        let app = App::new(store.clone(), PUBLIC_URL);
+        let app = App::with_options(store.clone(), PUBLIC_URL, options);
         let (boot, created) =
-            bootstrap::ensure(&app.directory, store.as_ref(), &dir, domain, PUBLIC_URL, None).await.expect("bootstrap");
+            bootstrap::ensure(&app.directory, &app.tokens, store.as_ref(), &dir, domain, PUBLIC_URL, None)
+                .await
+                .expect("bootstrap");
         assert!(created);
         let boot = boot.expect("the bootstrapping node has the credentials");
         app.set_ready();

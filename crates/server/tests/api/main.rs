@@ -4,9 +4,11 @@ mod harness;
 
 mod auth;
 mod batch;
+mod delta;
 mod groups;
 mod odata;
 mod platform;
 mod startup;
+mod throttle;
 mod users;
 mod wire;

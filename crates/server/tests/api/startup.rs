@@ -40,19 +40,33 @@ async fn simultaneous_starts_bootstrap_once() {
         std::fs::create_dir_all(&dir).expect("node dir");
         tasks.push(tokio::spawn(async move {
             let app = App::new(store.clone(), PUBLIC_URL);
-            let (file, created) =
-                bootstrap::ensure(&app.directory, store.as_ref(), &dir, "contoso.onmicrosoft.com", PUBLIC_URL, None)
-                    .await
-                    .expect("every node starts");
+            let (file, created) = bootstrap::ensure(
+                &app.directory,
+                &app.tokens,
+                store.as_ref(),
+                &dir,
+                "contoso.onmicrosoft.com",
+                PUBLIC_URL,
+                None,
+            )
+            .await
+            .expect("every node starts");
             let tenants = app.directory.tenants().await.expect("tenants");
-            (file, created, tenants)
+            // As serve does: load the keys, never create them on a node that did not bootstrap.
+            let keys = app.tokens.load_keys(tenants[0].id).await.expect("keys").expect("the bootstrap made a key");
+            let kids: Vec<String> =
+                keys.jwks(None)["keys"].as_array().expect("keys").iter().map(|k| k["kid"].to_string()).collect();
+            (file, created, (tenants, kids))
         }));
     }
     let mut created = 0;
     let mut files = Vec::new();
     let mut tenant_ids = Vec::new();
+    let mut key_sets = Vec::new();
     for t in tasks {
-        let (file, was_created, tenants) = t.await.expect("task");
+        let (file, was_created, (tenants, kids)) = t.await.expect("task");
+        assert_eq!(kids.len(), 1, "one signing key, the same on every node");
+        key_sets.push(kids);
         created += usize::from(was_created);
         assert_eq!(tenants.len(), 1, "one tenant in the store");
         tenant_ids.push(tenants[0].id);
@@ -61,12 +75,14 @@ async fn simultaneous_starts_bootstrap_once() {
     assert_eq!(created, 1, "exactly one node bootstraps");
     assert_eq!(files.len(), 1, "only that node has the credentials");
     assert!(tenant_ids.windows(2).all(|w| w[0] == w[1]));
+    assert!(key_sets.windows(2).all(|w| w[0] == w[1]), "{key_sets:?}");
     assert_eq!(files[0].tenant_id, tenant_ids[0].to_string());
 
     // A later start of a node without the credentials file starts too.
     let app = App::new(stores[1].clone(), PUBLIC_URL);
     let (file, created) = bootstrap::ensure(
         &app.directory,
+        &app.tokens,
         stores[1].as_ref(),
         &root.join("node-late"),
         "contoso.onmicrosoft.com",

@@ -137,6 +137,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_actor ON audit (tenant_id, actor_id, at);
     CREATE INDEX audit_by_correlation ON audit (tenant_id, correlation_id);
     "#,
+    // 2: delta queries, as SQLite's migration 2: the change-log retention watermark and the
+    // (tenant, type, seq) index a delta round reads.
+    r#"
+    ALTER TABLE tenants ADD COLUMN pruned_seq bigint NOT NULL DEFAULT 0;
+    CREATE INDEX changes_by_type ON changes (tenant_id, object_type, seq);
+    "#,
 ];
 
 /// How many versions this build knows.

@@ -305,4 +305,22 @@ impl Store for PostgresStore {
     async fn audit_records(&self, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>> {
         retry!(self, |c| read::audit_records(&c, tenant, limit))
     }
+
+    async fn change_log_bounds(&self, tenant: Uuid) -> StoreResult<crate::ChangeLogBounds> {
+        retry!(self, |c| read::change_log_bounds(&c, tenant))
+    }
+
+    async fn changes_of_types(
+        &self,
+        tenant: Uuid,
+        object_types: &[String],
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeLogEntry>> {
+        retry!(self, |c| read::changes_of_types(&c, tenant, object_types, after_seq, limit))
+    }
+
+    async fn prune_changes(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
+        retry!(self, |c| write::prune_changes(&mut c, tenant, before, limit))
+    }
 }

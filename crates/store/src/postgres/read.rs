@@ -376,6 +376,53 @@ pub(crate) async fn changes_since(c: &Client, tenant: Uuid, after: u64, limit: u
     Ok(out)
 }
 
+/// The tenant row's sequence and retention watermark.
+pub(crate) async fn change_log_bounds(c: &Client, tenant: Uuid) -> Attempt<crate::ChangeLogBounds> {
+    let st = c.prepare_cached("SELECT last_seq, pruned_seq FROM tenants WHERE id = $1").await.ctx("prepare bounds")?;
+    let row = c.query_opt(&st, &[&tenant]).await.ctx("read bounds")?;
+    let row = row.ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))?;
+    let seq = |v: i64| u64::try_from(v).map_err(|_| StoreError::Invalid(format!("sequence {v}")));
+    Ok(crate::ChangeLogBounds {
+        pruned_through: seq(col(&row, 1, "pruned_seq")?)?,
+        last: seq(col(&row, 0, "last_seq")?)?,
+    })
+}
+
+/// Entries of some object types after `after`, in sequence order, from `changes_by_type`
+/// (`object_type = ANY($2)` scans one index range per type).
+pub(crate) async fn changes_of_types(
+    c: &Client,
+    tenant: Uuid,
+    types: &[String],
+    after: u64,
+    limit: usize,
+) -> Attempt<Vec<ChangeLogEntry>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let st = c
+        .prepare_cached(
+            "SELECT seq, object_id, object_type, kind, detail, at FROM changes \
+             WHERE tenant_id = $1 AND object_type = ANY($2) AND seq > $3 ORDER BY seq LIMIT $4",
+        )
+        .await
+        .ctx("prepare changes of type")?;
+    let rows = c.query(&st, &[&tenant, &types, &after, &limit]).await.ctx("changes of type")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let seq: i64 = col(r, 0, "change seq")?;
+        let Json(detail): Json<Value> = col(r, 4, "change detail")?;
+        out.push(ChangeLogEntry {
+            seq: u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?,
+            object_id: col(r, 1, "change object")?,
+            object_type: col(r, 2, "change object type")?,
+            kind: col(r, 3, "change kind")?,
+            detail,
+            at: col(r, 5, "change time")?,
+        });
+    }
+    Ok(out)
+}
+
 pub(crate) async fn audit_records(c: &Client, tenant: Uuid, limit: usize) -> Attempt<Vec<AuditRecord>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let st = c

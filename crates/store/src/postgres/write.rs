@@ -145,6 +145,7 @@ impl Writer<'_, '_> {
                 if st.version != *expected_version {
                     return Err(StoreError::VersionMismatch(id).into());
                 }
+                let detail = crate::changelog::update_detail(&self.doc(id).await?, doc);
                 // The version condition repeats the check in the statement itself, so a lost
                 // update is impossible even if the tenant lock were ever bypassed.
                 let updated = exec(
@@ -160,7 +161,7 @@ impl Writer<'_, '_> {
                 }
                 self.release(id).await?;
                 self.claim(id, unique).await?;
-                self.record(id, st.object_type, "updated", Value::Null);
+                self.record(id, st.object_type, "updated", detail);
                 Ok(())
             }
             Op::SoftDelete { id, at } => {
@@ -254,6 +255,18 @@ impl Writer<'_, '_> {
             version: col(&r, 1, "version")?,
             deleted: col(&r, 2, "deleted")?,
         }))
+    }
+
+    /// The stored document of an object, for the changed-property list of an update.
+    async fn doc(&self, id: Uuid) -> Attempt<serde_json::Map<String, Value>> {
+        let st = self
+            .tx
+            .prepare_cached("SELECT doc FROM objects WHERE tenant_id = $1 AND id = $2")
+            .await
+            .ctx("prepare doc")?;
+        let row = self.tx.query_one(&st, &[&self.tenant, &id]).await.ctx("read doc")?;
+        let Json(doc): Json<serde_json::Map<String, Value>> = col(&row, 0, "document")?;
+        Ok(doc)
     }
 
     /// The state of a live object; `NotFound` if it is missing or in the recycle bin.
@@ -450,4 +463,43 @@ impl Writer<'_, '_> {
 
 fn edge_detail(kind: EdgeKind, target: Uuid) -> Value {
     json!({ "kind": kind.as_str(), "target": target })
+}
+
+/// Deletes the oldest entries committed before `before` (at most `limit`) and raises the
+/// tenant's retention watermark to the last one deleted, in one transaction. The tenant row is
+/// locked first, as a change does, so pruning and appending never interleave.
+pub(crate) async fn prune_changes(c: &mut Client, tenant: Uuid, before: &str, limit: usize) -> Attempt<usize> {
+    let tx = c.transaction().await.ctx("begin prune")?;
+    let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+    let st = tx.prepare_cached("SELECT last_seq FROM tenants WHERE id = $1 FOR UPDATE").await.ctx("prepare lock")?;
+    if tx.query_opt(&st, &[&tenant]).await.ctx("lock tenant")?.is_none() {
+        return Err(StoreError::NotFound(format!("tenant {tenant}")).into());
+    }
+    let st = tx
+        .prepare_cached("SELECT seq, at FROM changes WHERE tenant_id = $1 ORDER BY seq LIMIT $2")
+        .await
+        .ctx("prepare prune scan")?;
+    let rows = tx.query(&st, &[&tenant, &lim]).await.ctx("prune scan")?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let seq: i64 = col(r, 0, "change seq")?;
+        let seq = u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?;
+        entries.push((seq, col::<String>(r, 1, "change time")?));
+    }
+    let Some(through) = crate::changelog::prune_prefix(&entries, before) else {
+        return Ok(0);
+    };
+    let through = i64::try_from(through).map_err(|_| StoreError::Invalid(format!("sequence {through}")))?;
+    let deleted =
+        exec(&tx, "DELETE FROM changes WHERE tenant_id = $1 AND seq <= $2", "prune changes", &[&tenant, &through])
+            .await?;
+    exec(
+        &tx,
+        "UPDATE tenants SET pruned_seq = GREATEST(pruned_seq, $2) WHERE id = $1",
+        "raise watermark",
+        &[&tenant, &through],
+    )
+    .await?;
+    tx.commit().await.ctx("commit prune")?;
+    usize::try_from(deleted).map_err(|_| StoreError::Invalid(format!("{deleted} rows")).into())
 }

@@ -11,7 +11,7 @@ use crate::{IndexSpec, StoreError, StoreResult};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. Never edit a
 /// released script: append a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the initial layout. Every table carries tenant_id and every index leads with it,
     // except the server-wide domain -> tenant lookup and meta.
     r#"
@@ -114,6 +114,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_activity ON audit (tenant_id, activity, at);
     CREATE INDEX audit_by_actor ON audit (tenant_id, actor_id, at);
     CREATE INDEX audit_by_correlation ON audit (tenant_id, correlation_id);
+    "#,
+    // 2: delta queries. `pruned_seq` is the change-log retention watermark (entries at or below
+    // it may be gone, so older delta tokens have expired); the index lets a delta round read
+    // only the changes of its object type after its token.
+    r#"
+    ALTER TABLE tenants ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX changes_by_type ON changes (tenant_id, object_type, seq);
     "#,
 ];
 

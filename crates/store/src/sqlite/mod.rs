@@ -5,10 +5,13 @@
 //! serves reads in parallel with it, which WAL allows. Calls run inline on the caller's thread:
 //! measured faster than `spawn_blocking` for statements this short (see STACK.md).
 
+mod backup;
 pub(crate) mod compile;
 mod migrate;
 mod read;
 mod write;
+
+pub use backup::{BEFORE_RESTORE_SUFFIX, SqliteFileInfo, SqliteRestore, sqlite_backup, sqlite_restore, sqlite_verify};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -178,5 +181,23 @@ impl Store for SqliteStore {
 
     async fn audit_records(&self, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>> {
         self.read(|c| read::audit_records(c, tenant, limit))
+    }
+
+    async fn change_log_bounds(&self, tenant: Uuid) -> StoreResult<crate::ChangeLogBounds> {
+        self.read(|c| read::change_log_bounds(c, tenant))
+    }
+
+    async fn changes_of_types(
+        &self,
+        tenant: Uuid,
+        object_types: &[String],
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeLogEntry>> {
+        self.read(|c| read::changes_of_types(c, tenant, object_types, after_seq, limit))
+    }
+
+    async fn prune_changes(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
+        self.write(|c| write::prune_changes(c, tenant, before, limit))
     }
 }

@@ -344,6 +344,67 @@ pub(crate) fn changes_since(
     Ok(out)
 }
 
+/// The tenant row's sequence and retention watermark.
+pub(crate) fn change_log_bounds(conn: &Connection, tenant: Uuid) -> StoreResult<crate::ChangeLogBounds> {
+    let row: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT last_seq, pruned_seq FROM tenants WHERE id = ?1")
+        .ctx("prepare bounds")?
+        .query_row([tenant.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .ctx("read bounds")?;
+    let (last, pruned) = row.ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))?;
+    let seq = |v: i64| u64::try_from(v).map_err(|_| StoreError::Invalid(format!("sequence {v}")));
+    Ok(crate::ChangeLogBounds { pruned_through: seq(pruned)?, last: seq(last)? })
+}
+
+/// Entries of some object types after `after`: one range scan of `changes_by_type` per type,
+/// merged in sequence order, so no entry of another type is read.
+pub(crate) fn changes_of_types(
+    conn: &Connection,
+    tenant: Uuid,
+    types: &[String],
+    after: u64,
+    limit: usize,
+) -> StoreResult<Vec<ChangeLogEntry>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    for ty in types {
+        let mut st = conn
+            .prepare_cached(
+                "SELECT seq, object_id, object_type, kind, detail, at FROM changes \
+                 WHERE tenant_id = ?1 AND object_type = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+            )
+            .ctx("prepare changes of type")?;
+        let rows = st
+            .query_map(params![tenant.to_string(), ty, after, lim], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .ctx("changes of type")?;
+        for row in rows {
+            let (seq, object_id, object_type, kind, detail, at) = row.ctx("changes of type")?;
+            out.push(ChangeLogEntry {
+                seq: u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?,
+                object_id: parse_id(&object_id)?,
+                object_type,
+                kind,
+                detail: parse_json("change detail", &detail)?,
+                at,
+            });
+        }
+    }
+    out.sort_by_key(|e| e.seq);
+    out.truncate(limit);
+    Ok(out)
+}
+
 pub(crate) fn audit_records(conn: &Connection, tenant: Uuid, limit: usize) -> StoreResult<Vec<AuditRecord>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut st = conn

@@ -135,6 +135,8 @@ impl Writer<'_> {
                 if st.version != expected_version {
                     return Err(StoreError::VersionMismatch(id));
                 }
+                let old = self.doc(id)?;
+                let detail = crate::changelog::update_detail(&old, &doc);
                 self.tx
                     .prepare_cached(
                         "UPDATE objects SET doc = ?3, version = version + 1, updated_at = ?4 \
@@ -145,7 +147,7 @@ impl Writer<'_> {
                     .ctx("update object")?;
                 self.release(id)?;
                 self.claim(id, &unique)?;
-                self.record(id, st.object_type, "updated", Value::Null);
+                self.record(id, st.object_type, "updated", detail);
                 Ok(())
             }
             Op::SoftDelete { id, at } => {
@@ -234,6 +236,17 @@ impl Writer<'_> {
             })
             .optional()
             .ctx("read object state")
+    }
+
+    /// The stored document of an object, for the changed-property list of an update.
+    fn doc(&self, id: Uuid) -> StoreResult<serde_json::Map<String, Value>> {
+        let text: String = self
+            .tx
+            .prepare_cached("SELECT doc FROM objects WHERE tenant_id = ?1 AND id = ?2")
+            .ctx("prepare doc")?
+            .query_row(params![self.tenant, id.to_string()], |r| r.get(0))
+            .ctx("read doc")?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("document of {id}: {e}")))
     }
 
     /// The state of a live object; `NotFound` if it is missing or in the recycle bin.
@@ -443,4 +456,48 @@ impl Writer<'_> {
 
 fn edge_detail(kind: EdgeKind, target: Uuid) -> Value {
     json!({ "kind": kind.as_str(), "target": target })
+}
+
+/// Deletes the oldest entries committed before `before` (at most `limit`) and raises the
+/// tenant's retention watermark to the last one deleted, in one transaction.
+pub(crate) fn prune_changes(conn: &mut Connection, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
+    let tx = begin(conn)?;
+    let t = tenant.to_string();
+    let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+    let known = tx
+        .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")
+        .ctx("prepare tenant check")?
+        .query_row([&t], |_| Ok(()))
+        .optional()
+        .ctx("check tenant")?;
+    if known.is_none() {
+        return Err(StoreError::NotFound(format!("tenant {tenant}")));
+    }
+    let entries: Vec<(u64, String)> = {
+        let mut st = tx
+            .prepare_cached("SELECT seq, at FROM changes WHERE tenant_id = ?1 ORDER BY seq LIMIT ?2")
+            .ctx("prepare prune scan")?;
+        let rows = st.query_map(params![t, lim], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).ctx("prune")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at) = row.ctx("prune")?;
+            out.push((u64::try_from(seq).map_err(|_| StoreError::Invalid(format!("change seq {seq}")))?, at));
+        }
+        out
+    };
+    let Some(through) = crate::changelog::prune_prefix(&entries, before) else {
+        return Ok(0);
+    };
+    let through = i64::try_from(through).map_err(|_| StoreError::Invalid(format!("sequence {through}")))?;
+    let deleted = tx
+        .prepare_cached("DELETE FROM changes WHERE tenant_id = ?1 AND seq <= ?2")
+        .ctx("prepare prune")?
+        .execute(params![t, through])
+        .ctx("prune changes")?;
+    tx.prepare_cached("UPDATE tenants SET pruned_seq = max(pruned_seq, ?2) WHERE id = ?1")
+        .ctx("prepare watermark")?
+        .execute(params![t, through])
+        .ctx("raise watermark")?;
+    tx.commit().ctx("commit prune")?;
+    Ok(deleted)
 }

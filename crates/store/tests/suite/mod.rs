@@ -1,6 +1,7 @@
 //! The engine-neutral store suite: every function takes a fresh, empty `&dyn Store` opened with
 //! [`index_specs`], so each engine (SQLite now, PostgreSQL later) runs exactly the same checks.
 
+pub mod delta;
 pub mod query;
 pub mod writes;
 

@@ -21,7 +21,9 @@ import ssl
 import subprocess
 import tempfile
 import time
+import uuid
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +56,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# CERULEAN_COMPAT_ENGINE=postgres runs the servers of this suite on PostgreSQL: each data
+# directory gets its own database (the same one again when a test restarts on that data
+# directory), created on the server of CERULEAN_TEST_DATABASE_URL and dropped at the end.
+PG_SERVER = os.environ.get("CERULEAN_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+_databases: dict[str, str] = {}
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", PG_SERVER, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True, timeout=60)
+
+
+def database_url_for(data_dir: Path) -> str | None:
+    """The PostgreSQL database of a data directory, when the suite runs on PostgreSQL."""
+    if os.environ.get("CERULEAN_COMPAT_ENGINE") != "postgres":
+        return None
+    key = str(data_dir)
+    if key not in _databases:
+        name = f"cerulean_compat_{uuid.uuid4().hex}"
+        _psql(f"CREATE DATABASE {name}")
+        _databases[key] = name
+    parts = urllib.parse.urlsplit(PG_SERVER)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{_databases[key]}", parts.query, ""))
+
+
+def drop_databases() -> None:
+    for name in _databases.values():
+        try:
+            _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except subprocess.CalledProcessError:
+            pass
+    _databases.clear()
+
+
 @dataclass
 class Server:
     """A running `cerulean serve` process and what it told us."""
@@ -64,6 +99,8 @@ class Server:
     log_path: Path | None = None
     bootstrap: dict = field(default_factory=dict)
     trust_bundle: Path | None = None
+    # Further `cerulean serve` options (for example throttling).
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -118,6 +155,8 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--log-format",
                 "text",
+                *(["--database-url", url] if (url := database_url_for(self.data_dir)) else []),
+                *self.extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -187,6 +226,7 @@ TRUST_ENV_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 def workdir():
     d = Path(tempfile.mkdtemp(prefix="cerulean-compat-"))
     yield d
+    drop_databases()
     if os.environ.get("CERULEAN_COMPAT_KEEP") != "1":
         shutil.rmtree(d, ignore_errors=True)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ssl
 import subprocess
 from pathlib import Path
-from unittest import mock
 
 import httpx
 import pytest
@@ -38,19 +37,6 @@ def supports_throttling() -> bool:
     return FLAG in out.stdout
 
 
-class ThrottledServer(Server):
-    """A server started with the throttling option appended to the usual command line."""
-
-    def start(self) -> "Server":
-        real_popen = subprocess.Popen
-
-        def popen(args, *rest, **kwargs):
-            return real_popen([*args, FLAG, BUDGET], *rest, **kwargs)
-
-        with mock.patch("subprocess.Popen", popen):
-            return super().start()
-
-
 class RecordingTransport(httpx.AsyncBaseTransport):
     """The innermost transport: sees every attempt, including those the middleware retries."""
 
@@ -73,7 +59,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 def throttled_server(workdir: Path, trust_bundle: Path):
     if not supports_throttling():
         pytest.skip(f"`cerulean serve` has no {FLAG} option yet")
-    srv = ThrottledServer(data_dir=workdir / "throttled", port=free_port(), trust_bundle=trust_bundle).start()
+    srv = Server(
+        data_dir=workdir / "throttled", port=free_port(), trust_bundle=trust_bundle, extra_args=[FLAG, BUDGET]
+    ).start()
     yield srv
     code = srv.stop()
     assert code == 0, f"cerulean exited with {code} after SIGTERM:\n{srv.log_tail()}"

@@ -34,3 +34,8 @@ else
 fi
 
 bash scripts/compat.sh
+# The official clients again, against servers on PostgreSQL (tests that start their own
+# servers for engine-specific reasons -- kill -9 of the embedded store, three nodes on
+# PostgreSQL, the CLI contract -- ran above).
+CERULEAN_COMPAT_ENGINE=postgres CERULEAN_SKIP_BUILD=1 \
+    bash scripts/compat.sh -k "not durability and not multinode and not cli"

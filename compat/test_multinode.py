@@ -168,6 +168,21 @@ def test_three_nodes_behave_as_one(database: str, workdir: Path):
             link = page.get("@odata.nextLink")
         assert len(seen) == len(set(seen)) == 7, seen  # the admin, crossnode and 5 pagers
 
+        # A delta round started on one node continues on another: pages, then the delta link.
+        status, page = a.call("GET", "/v1.0/users/delta?$select=displayName", token)
+        assert status == 200, page
+        hop = 0
+        while "@odata.nextLink" in page:
+            hop += 1
+            status, page = nodes[hop % 3].call("GET", page["@odata.nextLink"], token)
+            assert status == 200, page
+        delta_link = page["@odata.deltaLink"]
+        status, later = c.call("POST", "/v1.0/users", token, _user("deltanode"))
+        assert status == 201
+        status, changes = b.call("GET", delta_link, token)
+        assert status == 200, changes
+        assert later["id"] in [u["id"] for u in changes["value"]], changes
+
         # Writes acknowledged by a node killed mid-stream are all kept.
         acknowledged: list[str] = []
         lock = threading.Lock()

@@ -13,7 +13,7 @@ use crate::validate::now;
 use crate::{Caller, Directory};
 
 /// Microsoft's own tenant, the `appOwnerOrganizationId` of first-party apps.
-const MICROSOFT_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+pub(crate) const MICROSOFT_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
 /// The role template id of Global Administrator, the same in every Entra tenant.
 pub const GLOBAL_ADMIN_TEMPLATE: &str = "62e90394-69f5-4237-9190-012177145e10";
 
@@ -61,6 +61,21 @@ impl Directory {
             deleted_at: None,
         };
 
+        // The Azure AD Graph resource service principal ("Windows Azure Active Directory").
+        let aad_sp = ObjectRecord {
+            id: Uuid::new_v4(),
+            object_type: "servicePrincipal".into(),
+            version: 1,
+            doc: aad_graph_service_principal_doc(&at),
+            deleted_at: None,
+        };
+        // The bootstrap app administers Azure AD Graph too (DESIGN.md, issue 6).
+        let aad_role = cerulean_schema::permissions::aad_graph_all()
+            .iter()
+            .find(|p| p.name == "Directory.ReadWrite.All")
+            .and_then(|p| p.application_id)
+            .ok_or_else(|| DirectoryError::Internal("Azure AD Graph Directory.ReadWrite.All is not declared".into()))?;
+
         // The bootstrap application, its service principal, secret and app-role assignments.
         let client_id = Uuid::new_v4();
         let key_id = Uuid::new_v4();
@@ -87,6 +102,9 @@ impl Directory {
                 "requiredResourceAccess": [{
                     "resourceAppId": GRAPH_APP_ID,
                     "resourceAccess": role_ids.iter().map(|id| json!({"id": id, "type": "Role"})).collect::<Vec<_>>(),
+                }, {
+                    "resourceAppId": AAD_GRAPH_APP_ID,
+                    "resourceAccess": [{"id": aad_role, "type": "Role"}],
                 }],
                 "passwordCredentials": [{
                     "keyId": key_id.to_string(),
@@ -128,6 +146,7 @@ impl Directory {
         };
         let mut ops = vec![
             Op::Insert { object: graph_sp.clone(), unique: vec![("spAppId".into(), GRAPH_APP_ID.into())] },
+            Op::Insert { object: aad_sp.clone(), unique: vec![("spAppId".into(), AAD_GRAPH_APP_ID.into())] },
             Op::Insert { object: app.clone(), unique: vec![("appId".into(), client_id.to_string())] },
             Op::Insert { object: sp.clone(), unique: vec![("spAppId".into(), client_id.to_string())] },
             Op::PutSecret(SecretRecord {
@@ -138,7 +157,12 @@ impl Directory {
                 meta: json!({"hint": req.client_secret_hint, "displayName": "bootstrap", "startDateTime": at, "endDateTime": end}),
             }),
         ];
-        for role_id in &role_ids {
+        let grants = role_ids.iter().map(|r| (r.as_str(), &graph_sp, "Microsoft Graph")).chain(std::iter::once((
+            aad_role,
+            &aad_sp,
+            AAD_GRAPH_NAME,
+        )));
+        for (role_id, resource, resource_name) in grants {
             ops.push(Op::Insert {
                 object: ObjectRecord {
                     id: Uuid::new_v4(),
@@ -149,8 +173,8 @@ impl Directory {
                         "principalId": sp.id.to_string(),
                         "principalType": "ServicePrincipal",
                         "principalDisplayName": "Cerulean bootstrap",
-                        "resourceId": graph_sp.id.to_string(),
-                        "resourceDisplayName": "Microsoft Graph",
+                        "resourceId": resource.id.to_string(),
+                        "resourceDisplayName": resource_name,
                         "createdDateTime": at,
                     })
                     .as_object()
@@ -168,7 +192,12 @@ impl Directory {
                 "Add service principal",
                 "ApplicationManagement",
                 "Add",
-                vec![audit::bare_target(&graph_sp), audit::bare_target(&app), audit::bare_target(&sp)],
+                vec![
+                    audit::bare_target(&graph_sp),
+                    audit::bare_target(&aad_sp),
+                    audit::bare_target(&app),
+                    audit::bare_target(&sp),
+                ],
             ),
         };
         self.store.apply(tenant.id, change).await?;
@@ -225,17 +254,42 @@ impl Directory {
     }
 }
 
-/// The Microsoft Graph service principal with the official permission GUIDs.
-fn graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
+/// The display name of the Azure AD Graph resource application in every tenant.
+const AAD_GRAPH_NAME: &str = "Windows Azure Active Directory";
+const AAD_GRAPH_APP_ID: &str = cerulean_schema::permissions::AAD_GRAPH_APP_ID;
+
+/// The Azure AD Graph service principal with its permissions' GUIDs.
+fn aad_graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
+    let (app_roles, scopes) = entitlements(cerulean_schema::permissions::aad_graph_all());
+    json!({
+        "appId": AAD_GRAPH_APP_ID,
+        "displayName": AAD_GRAPH_NAME,
+        "appDisplayName": AAD_GRAPH_NAME,
+        "accountEnabled": true,
+        "servicePrincipalType": "Application",
+        "servicePrincipalNames": [AAD_GRAPH_APP_ID, "https://graph.windows.net", "https://graph.windows.net/", "directory.windows.net"],
+        "appOwnerOrganizationId": MICROSOFT_TENANT,
+        "signInAudience": "AzureADMultipleOrgs",
+        "appRoles": app_roles,
+        "oauth2PermissionScopes": scopes,
+        "createdDateTime": at,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// A resource's `appRoles` and `oauth2PermissionScopes` from a permission table.
+fn entitlements(permissions: &[cerulean_schema::Permission]) -> (Vec<Value>, Vec<Value>) {
     let mut app_roles = Vec::new();
     let mut scopes = Vec::new();
-    for p in cerulean_schema::permissions::all() {
+    for p in permissions {
         if let Some(id) = p.application_id {
             app_roles.push(json!({
                 "id": id,
                 "value": p.name,
-                "displayName": p.admin_display_name,
-                "description": p.admin_description,
+                "displayName": p.app_role_display_name.unwrap_or(p.admin_display_name),
+                "description": p.app_role_description.unwrap_or(p.admin_description),
                 "allowedMemberTypes": ["Application"],
                 "isEnabled": true,
                 "origin": "Application",
@@ -254,6 +308,12 @@ fn graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
             }));
         }
     }
+    (app_roles, scopes)
+}
+
+/// The Microsoft Graph service principal with the official permission GUIDs.
+fn graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
+    let (app_roles, scopes) = entitlements(cerulean_schema::permissions::all());
     json!({
         "appId": GRAPH_APP_ID,
         "displayName": "Microsoft Graph",

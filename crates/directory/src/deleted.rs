@@ -81,6 +81,8 @@ impl Directory {
                 .map(|u| vec![("upn".to_string(), u.to_lowercase())])
                 .unwrap_or_default(),
             "group" => crate::groups::group_claims(&object.doc),
+            "application" => crate::applications::application_claims(&object.doc),
+            "servicePrincipal" => crate::applications::service_principal_claims(&object.doc),
             _ => Vec::new(),
         };
         let mut ops = vec![Op::Restore { id: object.id, unique: unique.clone() }];
@@ -99,6 +101,8 @@ impl Directory {
             ),
         };
         self.store.apply(caller.tenant, change).await?;
+        // A restored user or device rejoins the dynamic groups whose rules it matches now.
+        self.reevaluate_member(caller.tenant, object.id).await?;
         self.store.get(caller.tenant, object.id).await?.ok_or_else(|| DirectoryError::not_found(key))
     }
 

@@ -49,6 +49,8 @@ impl Directory {
         let at = now();
         let mut doc = props;
         doc.insert("groupTypes".into(), json!(group_types));
+        let requested = doc.clone();
+        let rule = crate::dynamic::prepare_group(&mut doc, &requested, !members.is_empty())?;
         doc.insert("createdDateTime".into(), json!(at));
         doc.insert("renewedDateTime".into(), json!(at));
         doc.insert("securityIdentifier".into(), json!(security_identifier(id)));
@@ -77,6 +79,7 @@ impl Directory {
             cerulean_store::StoreError::EdgeExists(_) => already_exist("members"),
             other => other.into(),
         })?;
+        self.after_group_write(caller.tenant, id, rule, true, &members).await?;
         Ok(object)
     }
 
@@ -136,6 +139,8 @@ impl Directory {
             }
             let mut doc = current.doc.clone();
             merge(&mut doc, &props);
+            let rule = crate::dynamic::prepare_group(&mut doc, &props, !members.is_empty())?;
+            let rule_changed = crate::dynamic::rule_changed(&current.doc, &doc);
             let mut ops = vec![Op::Update {
                 id: current.id,
                 expected_version: current.version,
@@ -148,7 +153,7 @@ impl Directory {
             let change =
                 Change { ops, audit: audit::record(caller, "Update group", "GroupManagement", "Update", targets) };
             match self.store.apply(caller.tenant, change).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return self.after_group_write(caller.tenant, current.id, rule, rule_changed, &members).await,
                 Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
                 Err(cerulean_store::StoreError::EdgeExists(_)) => return Err(already_exist("members")),
                 Err(e) => return Err(e.into()),
@@ -215,10 +220,8 @@ fn check_group_types(types: &[String]) -> DirectoryResult<()> {
         if t.eq_ignore_ascii_case("Unified") {
             continue;
         }
-        if t.eq_ignore_ascii_case("DynamicMembership") {
-            return Err(DirectoryError::bad_request(
-                "Dynamic membership rules are not supported by this server yet; create an assigned group.",
-            ));
+        if t.eq_ignore_ascii_case(crate::dynamic::DYNAMIC_MEMBERSHIP) {
+            continue;
         }
         return Err(DirectoryError::bad_request(
             "Invalid value specified for property 'groupTypes' of resource 'Group'.",

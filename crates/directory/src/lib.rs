@@ -4,16 +4,24 @@
 //! Every write is one [`Change`](cerulean_store::Change): the store applies it in one
 //! transaction together with its change-log entries and its audit record.
 
+mod app_roles;
+mod applications;
 mod apps;
 mod audit;
 mod bootstrap;
 mod deleted;
 pub mod delta;
+mod dynamic;
 mod error;
 mod groups;
 mod ids;
 mod indexes;
+mod manager;
 mod members;
+pub mod membership;
+mod naming;
+pub mod rules;
+mod service_principals;
 mod users;
 pub mod validate;
 
@@ -23,12 +31,16 @@ use cerulean_identity::PasswordHasherPool;
 use cerulean_store::{Actor, ListQuery, ObjectRecord, Page, Store, TenantRecord};
 use uuid::Uuid;
 
+pub use app_roles::{AssignmentAnchor, DEFAULT_ACCESS_ROLE, guid_filter};
+pub use applications::app_id_key;
 pub use apps::{AppCredentials, GRAPH_APP_ID};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use delta::{DeltaItem, DeltaPage, DeltaPosition, DeltaQuery, DeltaToken, LinkChange, RemovedReason};
 pub use error::{DirectoryError, DirectoryResult};
 pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
+pub use manager::NO_MANAGER;
+pub use naming::PropertyFailure;
 
 /// Who is calling, for authorization decisions and the audit log.
 #[derive(Debug, Clone)]
@@ -55,11 +67,13 @@ impl Caller {
 pub struct Directory {
     store: Arc<dyn Store>,
     passwords: Arc<PasswordHasherPool>,
+    /// In-memory membership graphs per tenant (see [`membership`]); shared by the clones.
+    membership: Arc<membership::MembershipGraphs>,
 }
 
 impl Directory {
     pub fn new(store: Arc<dyn Store>, passwords: Arc<PasswordHasherPool>) -> Directory {
-        Directory { store, passwords }
+        Directory { store, passwords, membership: Arc::default() }
     }
 
     /// A tenant by id.

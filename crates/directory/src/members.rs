@@ -1,6 +1,6 @@
 //! Membership and ownership edges: `members/$ref`, `owners/$ref`, `memberOf`.
 
-use cerulean_store::{Change, EdgeKind, Op, StoreError};
+use cerulean_store::{Change, EdgeKind, ObjectRecord, Op, StoreError};
 use uuid::Uuid;
 
 use crate::audit;
@@ -18,6 +18,9 @@ impl Directory {
         target: Uuid,
     ) -> DirectoryResult<()> {
         let group = self.find(caller.tenant, "group", group_key).await?;
+        if kind == EdgeKind::Member {
+            crate::dynamic::refuse_manual_membership(&group)?;
+        }
         let other = self.get(caller.tenant, target).await?.ok_or_else(|| invalid_reference(target))?;
         if kind == EdgeKind::Member && other.id == group.id {
             return Err(DirectoryError::bad_request("A group cannot be a member of itself."));
@@ -36,7 +39,10 @@ impl Directory {
             ),
         };
         match self.store.apply(caller.tenant, change).await {
-            Ok(_) => Ok(()),
+            Ok(seq) => {
+                self.note_link(caller.tenant, seq, kind, &group, &other, true);
+                self.after_link_change(caller.tenant, kind, &other).await
+            }
             Err(StoreError::EdgeExists(_)) => Err(crate::groups::already_exist(property)),
             Err(StoreError::NotFound(_)) => Err(invalid_reference(target)),
             Err(e) => Err(e.into()),
@@ -52,6 +58,9 @@ impl Directory {
         target: Uuid,
     ) -> DirectoryResult<()> {
         let group = self.find(caller.tenant, "group", group_key).await?;
+        if kind == EdgeKind::Member {
+            crate::dynamic::refuse_manual_membership(&group)?;
+        }
         let Some(other) = self.get(caller.tenant, target).await? else {
             return Err(invalid_reference(target));
         };
@@ -79,9 +88,36 @@ impl Directory {
             ),
         };
         match self.store.apply(caller.tenant, change).await {
-            Ok(_) => Ok(()),
+            Ok(seq) => {
+                self.note_link(caller.tenant, seq, kind, &group, &other, false);
+                self.after_link_change(caller.tenant, kind, &other).await
+            }
             Err(StoreError::NotFound(_)) => Err(invalid_reference(target)),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Directory {
+    /// Tells the in-memory membership graph about a member edge this node just committed.
+    fn note_link(
+        &self,
+        tenant: uuid::Uuid,
+        seq: u64,
+        kind: EdgeKind,
+        group: &ObjectRecord,
+        other: &ObjectRecord,
+        added: bool,
+    ) {
+        if kind == EdgeKind::Member {
+            let write = crate::membership::EdgeWrite {
+                group: group.id,
+                group_type: group.object_type.clone(),
+                member: other.id,
+                member_type: other.object_type.clone(),
+                added,
+            };
+            self.note_member_write(tenant, seq, write);
         }
     }
 }

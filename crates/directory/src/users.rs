@@ -63,6 +63,7 @@ impl Directory {
             ),
         };
         self.store.apply(caller.tenant, change).await?;
+        self.reevaluate_member(caller.tenant, object.id).await?;
         Ok(object)
     }
 
@@ -135,7 +136,7 @@ impl Directory {
                 ),
             };
             match self.store.apply(caller.tenant, change).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return self.reevaluate_member(caller.tenant, current.id).await,
                 Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
                 Err(e) => return Err(e.into()),
             }

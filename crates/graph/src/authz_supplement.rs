@@ -18,6 +18,42 @@ pub struct SupplementRule {
 /// "List deletedItems" / "Get deleted item" / "Permanently delete an item" (directory-deleteditems-*):
 /// per type; the union is required at the route, the directory checks nothing further.
 pub static RULES: &[SupplementRule] = &[
+    // "List deletedItems" (directory-deleteditems-list) for applications and service
+    // principals: Application.Read.All least privileged, then Application.ReadWrite.All,
+    // Directory.Read.All, Directory.ReadWrite.All. Restoring and purging them
+    // (directory-deleteditems-restore, directory-deleteditems-delete): Application.ReadWrite.All.
+    SupplementRule {
+        method: "GET",
+        path: "/directory/deleteditems/microsoft.graph.application",
+        application: &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/directory/deleteditems/microsoft.graph.serviceprincipal",
+        application: &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "Application.Read.All",
+            "Application.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
     SupplementRule {
         method: "POST",
         path: "/groups/{id}/members/$ref",
@@ -72,13 +108,15 @@ pub static RULES: &[SupplementRule] = &[
     SupplementRule {
         method: "POST",
         path: "/directory/deleteditems/{id}/restore",
-        application: &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
-        delegated: &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+        application: &["Group.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"],
+        delegated: &["Group.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"],
     },
 ];
 
 /// Paths whose permission is that of another (reference) path.
 pub static ALIASES: &[(&str, &str)] = &[
+    ("/applications/$count", "/applications"),
+    ("/serviceprincipals/$count", "/serviceprincipals"),
     ("/users/$count", "/users"),
     ("/groups/$count", "/groups"),
     ("/users/{id}/memberof/$count", "/users/{id}/memberof"),
@@ -92,6 +130,17 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/directory/deleteditems/microsoft.graph.group/$count", "/directory/deleteditems/microsoft.graph.group"),
     ("/groups/{id}/memberof/microsoft.graph.group", "/groups/{id}/memberof"),
     ("/groups/{id}/owners/microsoft.graph.user", "/groups/{id}/owners"),
+    ("/users/{id}/transitivememberof/$count", "/users/{id}/transitivememberof"),
+    ("/users/{id}/transitivememberof/microsoft.graph.group", "/users/{id}/transitivememberof"),
+    ("/users/{id}/transitivememberof/microsoft.graph.group/$count", "/users/{id}/transitivememberof"),
+    ("/groups/{id}/transitivememberof/$count", "/groups/{id}/transitivememberof"),
+    ("/groups/{id}/transitivememberof/microsoft.graph.group", "/groups/{id}/transitivememberof"),
+    ("/groups/{id}/transitivememberof/microsoft.graph.group/$count", "/groups/{id}/transitivememberof"),
+    ("/groups/{id}/transitivemembers/$count", "/groups/{id}/transitivemembers"),
+    ("/groups/{id}/transitivemembers/microsoft.graph.user", "/groups/{id}/transitivemembers"),
+    ("/groups/{id}/transitivemembers/microsoft.graph.user/$count", "/groups/{id}/transitivemembers"),
+    ("/groups/{id}/transitivemembers/microsoft.graph.group", "/groups/{id}/transitivemembers"),
+    ("/groups/{id}/transitivemembers/microsoft.graph.group/$count", "/groups/{id}/transitivemembers"),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {

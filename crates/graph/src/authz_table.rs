@@ -147,10 +147,54 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/directory/deleteditems/{id}/restore", RESTORE_APP, RESTORE_DEL),
     rule("GET", "/directoryobjects/{id}", DIRECTORY_READ, DIRECTORY_READ),
     rule("POST", "/directoryobjects/getbyids", DIRECTORY_READ, DIRECTORY_READ),
+    rule("POST", "/directoryobjects/validateproperties", VALIDATE_PROPERTIES_APP, VALIDATE_PROPERTIES_DEL),
     rule("POST", "/directoryobjects/{id}/checkmembergroups", MEMBERSHIP_CHECK_APP, CHECK_MEMBER_GROUPS_DEL),
     rule("POST", "/directoryobjects/{id}/getmembergroups", GET_MEMBER_GROUPS_APP, GET_MEMBER_GROUPS_DEL),
     rule("POST", "/directoryobjects/{id}/checkmemberobjects", MEMBERSHIP_CHECK_APP, MEMBER_OBJECTS_DEL),
     rule("POST", "/directoryobjects/{id}/getmemberobjects", MEMBERSHIP_CHECK_APP, MEMBER_OBJECTS_DEL),
+    // Applications, service principals, app role assignments, delegated permission grants
+    // (issue 3); the APPS_* sets are at the end of the file.
+    rule("GET", "/applications", APPS_1, APPS_2),
+    rule("POST", "/applications", APPS_3, APPS_4),
+    rule("GET", "/applications/{id}", APPS_5, APPS_2),
+    rule("PATCH", "/applications/{id}", APPS_6, APPS_7),
+    rule("DELETE", "/applications/{id}", APPS_6, APPS_7),
+    rule("GET", "/applications/{id}/owners", APPS_5, APPS_2),
+    rule("POST", "/applications/{id}/owners", APPS_8, APPS_9),
+    rule("DELETE", "/applications/{id}/owners/{id}", APPS_10, APPS_11),
+    rule("POST", "/applications/{id}/addpassword", APPS_10, APPS_11),
+    rule("POST", "/applications/{id}/removepassword", APPS_10, APPS_11),
+    rule("GET", "/applications/{id}/federatedidentitycredentials", APPS_12, APPS_13),
+    rule("POST", "/applications/{id}/federatedidentitycredentials", APPS_6, APPS_7),
+    rule("GET", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
+    rule("PATCH", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
+    rule("DELETE", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
+    rule("GET", "/serviceprincipals", APPS_1, APPS_2),
+    rule("POST", "/serviceprincipals", APPS_10, APPS_11),
+    rule("GET", "/serviceprincipals/{id}", APPS_5, APPS_2),
+    rule("PATCH", "/serviceprincipals/{id}", APPS_10, APPS_11),
+    rule("DELETE", "/serviceprincipals/{id}", APPS_10, APPS_11),
+    rule("GET", "/serviceprincipals/{id}/owners", APPS_5, APPS_2),
+    rule("POST", "/serviceprincipals/{id}/owners", APPS_8, APPS_9),
+    rule("DELETE", "/serviceprincipals/{id}/owners/{id}", APPS_10, APPS_11),
+    rule("GET", "/serviceprincipals/{id}/approleassignedto", APPS_5, APPS_2),
+    rule("POST", "/serviceprincipals/{id}/approleassignedto", APPS_14, APPS_14),
+    rule("DELETE", "/serviceprincipals/{id}/approleassignedto/{id}", APPS_15, APPS_15),
+    rule("GET", "/serviceprincipals/{id}/approleassignments", APPS_5, APPS_2),
+    rule("POST", "/serviceprincipals/{id}/approleassignments", APPS_14, APPS_14),
+    rule("DELETE", "/serviceprincipals/{id}/approleassignments/{id}", APPS_15, APPS_15),
+    rule("GET", "/serviceprincipals/{id}/oauth2permissiongrants", APPS_16, APPS_16),
+    rule("GET", "/users/{id}/approleassignments", APPS_17, APPS_17),
+    rule("POST", "/users/{id}/approleassignments", APPS_18, APPS_18),
+    rule("DELETE", "/users/{id}/approleassignments/{id}", APPS_18, APPS_18),
+    rule("GET", "/groups/{id}/approleassignments", APPS_19, APPS_19),
+    rule("POST", "/groups/{id}/approleassignments", APPS_18, APPS_18),
+    rule("DELETE", "/groups/{id}/approleassignments/{id}", APPS_18, APPS_18),
+    rule("GET", "/oauth2permissiongrants", APPS_16, APPS_16),
+    rule("POST", "/oauth2permissiongrants", APPS_20, APPS_20),
+    rule("GET", "/oauth2permissiongrants/{id}", APPS_16, APPS_16),
+    rule("PATCH", "/oauth2permissiongrants/{id}", APPS_20, APPS_20),
+    rule("DELETE", "/oauth2permissiongrants/{id}", APPS_20, APPS_20),
 ];
 
 // The permission sets, sorted by name. Several routes share a set.
@@ -559,6 +603,61 @@ const RESTORE_DEL: &[&str] = &[
 ];
 
 const DIRECTORY_READ: &[&str] = &["Directory.Read.All"];
+const VALIDATE_PROPERTIES_APP: &[&str] =
+    &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"];
+const VALIDATE_PROPERTIES_DEL: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All"];
+
+// Applications, service principals, app role assignments, delegated permission grants.
+
+const APPS_1: &[&str] =
+    &["Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All"];
+
+const APPS_2: &[&str] =
+    &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const APPS_3: &[&str] = &["AppRegistration.Create", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"];
+
+const APPS_4: &[&str] = &["AppRegistration.Create", "Application.ReadWrite.All"];
+
+const APPS_5: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+const APPS_6: &[&str] = &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"];
+
+const APPS_7: &[&str] = &["Application.ReadWrite.All"];
+
+const APPS_8: &[&str] =
+    &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const APPS_9: &[&str] = &["Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const APPS_10: &[&str] = &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.ReadWrite.All"];
+
+const APPS_11: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+
+const APPS_12: &[&str] = &["Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"];
+
+const APPS_13: &[&str] = &["Application.Read.All", "Application.ReadWrite.All"];
+
+const APPS_14: &[&str] =
+    &["AppRoleAssignment.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"];
+
+const APPS_15: &[&str] = &["AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All"];
+
+const APPS_16: &[&str] = &["DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const APPS_17: &[&str] = &["AppRoleAssignment.ReadWrite.All", "Directory.Read.All"];
+
+const APPS_18: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
+
+const APPS_19: &[&str] = &["AppRoleAssignment.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const APPS_20: &[&str] = &["DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"];
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
-//! `$expand` of directory relationships: each expanded object carries up to 20 related
-//! objects (Graph's limit for directory objects), typed with `@odata.type` and shaped by a
-//! nested `$select`. Relationships this server does not hold yet are refused, not ignored.
+//! `$expand` of directory relationships (members, owners, memberOf, manager, directReports):
+//! each expanded object carries up to 20 related objects (Graph's limit for directory objects),
+//! typed with `@odata.type` and shaped by a nested `$select`. Relationships this server does not hold yet are refused, not ignored.
 
 use cerulean_query::Expand;
 use cerulean_store::{EdgeKind, ListQuery, ObjectRecord, Scope};
@@ -20,6 +20,8 @@ fn relation(property: &str) -> Option<(EdgeKind, bool)> {
         "members" => Some((EdgeKind::Member, false)),
         "owners" => Some((EdgeKind::Owner, false)),
         "memberOf" => Some((EdgeKind::Member, true)),
+        "manager" => Some((EdgeKind::Manager, false)),
+        "directReports" => Some((EdgeKind::Manager, true)),
         _ => None,
     }
 }
@@ -51,7 +53,7 @@ pub(crate) async fn expand_into(
         let mut query = ListQuery::new(&[], Scope::Related { kind, id: record.id, reverse });
         query.top = EXPAND_LIMIT;
         let page = state.directory.list(tenant, &query).await?;
-        let items = page
+        let mut items: Vec<Value> = page
             .items
             .iter()
             .map(|r: &ObjectRecord| {
@@ -61,7 +63,13 @@ pub(crate) async fn expand_into(
                 Value::Object(shape(entity, r, e.select.as_deref(), true))
             })
             .collect();
-        out.insert(e.property.clone(), Value::Array(items));
+        if e.collection {
+            out.insert(e.property.clone(), Value::Array(items));
+        } else if !items.is_empty() {
+            // A single-valued relationship (`manager`) is the object itself; without one the
+            // property is left out, as Graph does.
+            out.insert(e.property.clone(), items.swap_remove(0));
+        }
     }
     Ok(())
 }

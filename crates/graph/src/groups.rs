@@ -263,7 +263,7 @@ pub(crate) async fn member_of(
 }
 
 /// The object named by a `{"@odata.id": "..."}` reference body.
-fn reference_target(body: &[u8]) -> Result<Uuid, GraphError> {
+pub(crate) fn reference_target(body: &[u8]) -> Result<Uuid, GraphError> {
     let body = odata::object_body(body)?;
     let reference = body
         .iter()

@@ -2,6 +2,7 @@
 //! from the directory model: requests become [`Directory`] calls and query plans, records
 //! become OData JSON. It never touches the store.
 
+mod applications;
 mod auth;
 pub mod authz_supplement;
 pub mod authz_table;
@@ -12,8 +13,11 @@ mod error;
 mod expand;
 mod groups;
 mod lists;
+mod manager;
+mod membership;
 mod metadata;
 pub mod odata;
+mod service_principals;
 pub mod throttle;
 mod users;
 
@@ -21,7 +25,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use cerulean_directory::{Caller, Directory};
 use cerulean_identity::tokens::TokenIssuer;
 use cerulean_store::Actor;
@@ -64,6 +68,20 @@ pub fn router(state: GraphState) -> Router {
         .route("/users/{id}/memberof", get(users::member_of))
         .route("/users/{id}/memberof/$count", get(users::member_of_count))
         .route("/users/{id}/memberof/microsoft.graph.group", get(users::member_of_groups))
+        .route("/users/{id}/transitivememberof", get(membership::user_member_of))
+        .route("/users/{id}/transitivememberof/$count", get(membership::user_member_of_count))
+        .route("/users/{id}/transitivememberof/microsoft.graph.group", get(membership::user_member_of_groups))
+        .route(
+            "/users/{id}/transitivememberof/microsoft.graph.group/$count",
+            get(membership::user_member_of_groups_count),
+        )
+        .route("/users/{id}/checkmembergroups", post(membership::user_check_member_groups))
+        .route("/users/{id}/getmembergroups", post(membership::user_get_member_groups))
+        .route("/users/{id}/checkmemberobjects", post(membership::user_check_member_objects))
+        .route("/users/{id}/getmemberobjects", post(membership::user_get_member_objects))
+        .route("/users/{id}/manager", get(manager::get_manager))
+        .route("/users/{id}/manager/$ref", put(manager::put_manager).delete(manager::delete_manager))
+        .route("/users/{id}/directreports", get(manager::direct_reports))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/$count", get(groups::count))
         .route("/groups/delta", get(delta::groups))
@@ -84,6 +102,26 @@ pub fn router(state: GraphState) -> Router {
         .route("/groups/{id}/memberof", get(groups::member_of))
         .route("/groups/{id}/memberof/microsoft.graph.group", get(groups::member_of_groups))
         .route("/groups/{id}/owners/microsoft.graph.user", get(groups::owners_users))
+        .route("/groups/{id}/transitivememberof", get(membership::group_member_of))
+        .route("/groups/{id}/transitivememberof/$count", get(membership::group_member_of_count))
+        .route("/groups/{id}/transitivememberof/microsoft.graph.group", get(membership::group_member_of_groups))
+        .route(
+            "/groups/{id}/transitivememberof/microsoft.graph.group/$count",
+            get(membership::group_member_of_groups_count),
+        )
+        .route("/groups/{id}/transitivemembers", get(membership::group_members))
+        .route("/groups/{id}/transitivemembers/$count", get(membership::group_members_count))
+        .route("/groups/{id}/transitivemembers/microsoft.graph.user", get(membership::group_members_users))
+        .route("/groups/{id}/transitivemembers/microsoft.graph.user/$count", get(membership::group_members_users_count))
+        .route("/groups/{id}/transitivemembers/microsoft.graph.group", get(membership::group_members_groups))
+        .route(
+            "/groups/{id}/transitivemembers/microsoft.graph.group/$count",
+            get(membership::group_members_groups_count),
+        )
+        .route("/groups/{id}/checkmembergroups", post(membership::group_check_member_groups))
+        .route("/groups/{id}/getmembergroups", post(membership::group_get_member_groups))
+        .route("/groups/{id}/checkmemberobjects", post(membership::group_check_member_objects))
+        .route("/groups/{id}/getmemberobjects", post(membership::group_get_member_objects))
         .route("/directory/deleteditems/microsoft.graph.user", get(directory::deleted_users))
         .route("/directory/deleteditems/microsoft.graph.user/$count", get(directory::deleted_users_count))
         .route("/directory/deleteditems/microsoft.graph.group", get(directory::deleted_groups))
@@ -91,6 +129,82 @@ pub fn router(state: GraphState) -> Router {
         .route("/directory/deleteditems/{id}", get(directory::get_deleted).delete(directory::purge_deleted))
         .route("/directory/deleteditems/{id}/restore", post(directory::restore))
         .route("/directoryobjects/{id}", get(directory::get_object))
+        // Applications, service principals, app role assignments, delegated grants (issue 3).
+        .route("/applications", get(applications::list).post(applications::create))
+        .route("/applications/$count", get(applications::count))
+        .route(
+            "/applications/{id}",
+            get(applications::get_one).patch(applications::update).delete(applications::delete),
+        )
+        .route("/applications/{id}/owners", get(applications::owners))
+        .route("/applications/{id}/owners/$ref", post(applications::add_owner))
+        .route("/applications/{id}/owners/{owner}/$ref", axum::routing::delete(applications::remove_owner))
+        .route("/applications/{id}/addpassword", post(applications::add_password))
+        .route("/applications/{id}/removepassword", post(applications::remove_password))
+        .route(
+            "/applications/{id}/federatedidentitycredentials",
+            get(applications::fics).post(applications::fic_create),
+        )
+        .route(
+            "/applications/{id}/federatedidentitycredentials/{fic}",
+            get(applications::fic_get).patch(applications::fic_update).delete(applications::fic_delete),
+        )
+        .route("/serviceprincipals", get(service_principals::list).post(service_principals::create))
+        .route("/serviceprincipals/$count", get(service_principals::count))
+        .route(
+            "/serviceprincipals/{id}",
+            get(service_principals::get_one).patch(service_principals::update).delete(service_principals::delete),
+        )
+        .route("/serviceprincipals/{id}/owners", get(service_principals::owners))
+        .route("/serviceprincipals/{id}/owners/$ref", post(service_principals::add_owner))
+        .route("/serviceprincipals/{id}/owners/{owner}/$ref", axum::routing::delete(service_principals::remove_owner))
+        .route(
+            "/serviceprincipals/{id}/approleassignedto",
+            get(service_principals::assigned_to).post(service_principals::assign_to),
+        )
+        .route(
+            "/serviceprincipals/{id}/approleassignedto/{assignment}",
+            axum::routing::delete(service_principals::unassign_to),
+        )
+        .route(
+            "/serviceprincipals/{id}/approleassignments",
+            get(service_principals::sp_assignments).post(service_principals::sp_assign),
+        )
+        .route(
+            "/serviceprincipals/{id}/approleassignments/{assignment}",
+            axum::routing::delete(service_principals::sp_unassign),
+        )
+        .route(
+            "/users/{id}/approleassignments",
+            get(service_principals::user_assignments).post(service_principals::user_assign),
+        )
+        .route("/users/{id}/approleassignments/{assignment}", axum::routing::delete(service_principals::user_unassign))
+        .route(
+            "/groups/{id}/approleassignments",
+            get(service_principals::group_assignments).post(service_principals::group_assign),
+        )
+        .route(
+            "/groups/{id}/approleassignments/{assignment}",
+            axum::routing::delete(service_principals::group_unassign),
+        )
+        .route("/oauth2permissiongrants", get(service_principals::grants).post(service_principals::grant_create))
+        .route(
+            "/oauth2permissiongrants/{id}",
+            get(service_principals::grant_get)
+                .patch(service_principals::grant_update)
+                .delete(service_principals::grant_delete),
+        )
+        .route("/directory/deleteditems/microsoft.graph.application", get(applications::deleted_applications))
+        .route(
+            "/directory/deleteditems/microsoft.graph.serviceprincipal",
+            get(applications::deleted_service_principals),
+        )
+        .route("/directoryobjects/getbyids", post(membership::get_by_ids))
+        .route("/directoryobjects/validateproperties", post(membership::validate_properties))
+        .route("/directoryobjects/{id}/checkmembergroups", post(membership::object_check_member_groups))
+        .route("/directoryobjects/{id}/getmembergroups", post(membership::object_get_member_groups))
+        .route("/directoryobjects/{id}/checkmemberobjects", post(membership::object_check_member_objects))
+        .route("/directoryobjects/{id}/getmemberobjects", post(membership::object_get_member_objects))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -124,10 +238,31 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "microsoft.graph.group",
         "restore",
         "directoryobjects",
+        "transitivememberof",
+        "transitivemembers",
+        "checkmembergroups",
+        "getmembergroups",
+        "checkmemberobjects",
+        "getmemberobjects",
+        "getbyids",
+        "validateproperties",
+        "manager",
+        "directreports",
         "$metadata",
         "me",
         "v1.0",
         "beta",
+        // Applications and service principals (issue 3).
+        "applications",
+        "serviceprincipals",
+        "oauth2permissiongrants",
+        "addpassword",
+        "removepassword",
+        "federatedidentitycredentials",
+        "approleassignedto",
+        "approleassignments",
+        "microsoft.graph.application",
+        "microsoft.graph.serviceprincipal",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");
@@ -165,10 +300,21 @@ pub fn normalise_path(path: &str) -> Option<String> {
 fn key_segment(seg: &str) -> Option<(String, String)> {
     let open = seg.find('(')?;
     let set = seg[..open].to_ascii_lowercase();
-    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects") || !seg.ends_with(')') {
+    if !seg.ends_with(')') {
         return None;
     }
     let inner = &seg[open + 1..seg.len() - 1];
+    // Alternate key: `applications(appId='{appId}')` and `servicePrincipals(appId='{appId}')`
+    // become `applications/appId={appId}`, which the directory resolves by appId.
+    if matches!(set.as_str(), "applications" | "serviceprincipals")
+        && let Some(value) = inner.get(..6).filter(|k| k.eq_ignore_ascii_case("appid=")).map(|_| &inner[6..])
+    {
+        let value = value.trim_matches('\'').trim_start_matches("%27").trim_end_matches("%27");
+        return (!value.is_empty()).then(|| (set, format!("appId={value}")));
+    }
+    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects") {
+        return None;
+    }
     let unquoted = inner
         .strip_prefix('\'')
         .and_then(|s| s.strip_suffix('\''))

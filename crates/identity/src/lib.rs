@@ -5,6 +5,7 @@
 //! it signs RS256 twice as fast as ring when the key is parsed once, which every type here
 //! guarantees by keeping parsed keys in memory).
 
+pub mod certs;
 pub mod jwt;
 pub mod keys;
 pub mod passwords;

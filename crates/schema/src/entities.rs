@@ -8,6 +8,7 @@
 //! here against the CSDL, and that each entity and complex type declares every structural
 //! property the CSDL lists for it.
 
+use crate::entities_apps as apps;
 use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
 /// Combines flags in a `const` context: `fl!(N, F, D)`.
@@ -437,7 +438,18 @@ pub static DIRECTORY_ROLE: EntityType = EntityType {
     inherited_defaults: &[],
 };
 
-pub static ALL: &[&EntityType] = &[&DIRECTORY_OBJECT, &USER, &GROUP, &DIRECTORY_ROLE];
+pub static ALL: &[&EntityType] = &[
+    &DIRECTORY_OBJECT,
+    &USER,
+    &GROUP,
+    &DIRECTORY_ROLE,
+    // Applications and service principals (entities_apps.rs).
+    &apps::APPLICATION,
+    &apps::SERVICE_PRINCIPAL,
+    &apps::APP_ROLE_ASSIGNMENT,
+    &apps::OAUTH2_PERMISSION_GRANT,
+    &apps::FEDERATED_IDENTITY_CREDENTIAL,
+];
 
 pub static COMPLEX: &[&ComplexType] = &[
     &ASSIGNED_LABEL,
@@ -462,6 +474,33 @@ pub static COMPLEX: &[&ComplexType] = &[
     &TIME_ZONE_BASE,
     &USER_PRINT,
     &WORKING_HOURS,
+    // Applications and service principals (entities_apps.rs).
+    &apps::ADD_IN,
+    &apps::API_APPLICATION,
+    &apps::APP_ROLE,
+    &apps::AUTHENTICATION_BEHAVIORS,
+    &apps::CERTIFICATION,
+    &apps::IMPLICIT_GRANT_SETTINGS,
+    &apps::INFORMATIONAL_URL,
+    &apps::KEY_CREDENTIAL,
+    &apps::KEY_VALUE,
+    &apps::OPTIONAL_CLAIM,
+    &apps::OPTIONAL_CLAIMS,
+    &apps::PARENTAL_CONTROL_SETTINGS,
+    &apps::PASSWORD_CREDENTIAL,
+    &apps::PERMISSION_SCOPE,
+    &apps::PRE_AUTHORIZED_APPLICATION,
+    &apps::PUBLIC_CLIENT_APPLICATION,
+    &apps::REDIRECT_URI_SETTINGS,
+    &apps::REQUEST_SIGNATURE_VERIFICATION,
+    &apps::REQUIRED_RESOURCE_ACCESS,
+    &apps::RESOURCE_ACCESS,
+    &apps::RESOURCE_SPECIFIC_PERMISSION,
+    &apps::SAML_SINGLE_SIGN_ON_SETTINGS,
+    &apps::SERVICE_PRINCIPAL_LOCK_CONFIGURATION,
+    &apps::SPA_APPLICATION,
+    &apps::VERIFIED_PUBLISHER,
+    &apps::WEB_APPLICATION,
 ];
 
 pub static ENUMS: &[&EnumType] = &[
@@ -471,6 +510,8 @@ pub static ENUMS: &[&EnumType] = &[
     &EXTERNAL_AUDIENCE_SCOPE,
     &GROUP_ACCESS_TYPE,
     &USER_PURPOSE,
+    &apps::NATIVE_AUTHENTICATION_APIS_ENABLED,
+    &apps::WEAK_ALGORITHMS,
 ];
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod csdl;
 mod types;
 
 pub mod entities;
+mod entities_apps;
 pub mod permissions;
 
 pub use csdl::csdl_document;

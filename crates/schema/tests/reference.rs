@@ -524,7 +524,53 @@ fn authz_table_covers_the_served_routes() {
         ("POST", "/directory/deleteditems/{id}/restore"),
         ("GET", "/directoryobjects/{id}"),
         ("POST", "/directoryobjects/getbyids"),
+        ("POST", "/directoryobjects/validateproperties"),
     ] {
         assert!(authz_table::lookup(method, path).is_some(), "no rule for {method} {path}");
+    }
+}
+
+#[test]
+fn aad_graph_permissions_match_provisioning_info() {
+    // Every Azure AD Graph permission listed in provisioningInfo.json (public, enabled, not
+    // hidden) is declared with its GUIDs; the classic ones it does not list are the only others.
+    let provisioning = json("graph-permissions/provisioningInfo.json");
+    let deployments = provisioning["permissionDeployments"].as_object().expect("deployments");
+    let mut listed: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    for (name, deps) in deployments {
+        for d in deps.as_array().into_iter().flatten() {
+            let id = d["id"].as_str().unwrap_or("");
+            if d["resourceAppId"] != permissions::AAD_GRAPH_APP_ID
+                || d["environment"] != "public"
+                || id.is_empty()
+                || d["isEnabled"] != true
+                || d["isHidden"] == true
+            {
+                continue;
+            }
+            let entry = listed.entry(name.clone()).or_default();
+            match d["scheme"].as_str() {
+                Some("Application") => entry.0 = Some(id.to_string()),
+                Some("DelegatedWork") => entry.1 = Some(id.to_string()),
+                _ => {}
+            }
+        }
+    }
+    const CLASSIC: &[&str] = &[
+        "Directory.AccessAsUser.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+        "User.Read",
+        "User.Read.All",
+        "User.ReadBasic.All",
+    ];
+    let ours = permissions::aad_graph_all();
+    for (name, (app, del)) in &listed {
+        let p = ours.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("{name} is not declared"));
+        assert_eq!(p.application_id.map(str::to_string), *app, "{name} app role");
+        assert_eq!(p.delegated_id.map(str::to_string), *del, "{name} scope");
+    }
+    for p in ours {
+        assert!(listed.contains_key(p.name) || CLASSIC.contains(&p.name), "{} is not in the reference", p.name);
     }
 }

@@ -14,7 +14,13 @@ const META_TENANT: &str = "bootstrap.tenant";
 
 /// The Graph application permissions granted to the bootstrap app: those whose capabilities
 /// this server has (DESIGN.md lists the full set, added as each capability lands).
-pub const BOOTSTRAP_PERMISSIONS: &[&str] = &["Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All"];
+pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
+    "Directory.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+];
 
 /// The contents of `bootstrap.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

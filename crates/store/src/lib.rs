@@ -82,6 +82,15 @@ pub trait Store: Send + Sync + 'static {
     /// Targets of `source`'s edges of `kind` (or sources, with `reverse`), unpaged ids.
     async fn edge_ids(&self, tenant: Uuid, kind: EdgeKind, id: Uuid, reverse: bool) -> StoreResult<Vec<Uuid>>;
 
+    /// Every edge of `kind` in the tenant whose two ends are both live, with their types, in
+    /// one read: what an in-memory relationship graph (transitive membership) is loaded from.
+    /// Callers read [`Store::change_log_bounds`] first and replay the change log from there,
+    /// so the list need not be a snapshot at a known sequence.
+    async fn edges_of_kind(&self, tenant: Uuid, kind: EdgeKind) -> StoreResult<Vec<EdgeRecord>> {
+        let _ = (tenant, kind);
+        Err(StoreError::Backend("edges_of_kind is not supported by this store".into()))
+    }
+
     // ---- secrets and keys (never part of a document) ----
 
     async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>>;

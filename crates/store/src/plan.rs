@@ -130,6 +130,10 @@ pub enum Scope {
     /// Live objects at the other end of `kind` edges of `id`: the targets of its edges, or
     /// with `reverse` the sources of edges pointing at it (`memberOf` is reverse `Member`).
     Related { kind: EdgeKind, id: Uuid, reverse: bool },
+    /// Live objects among `ids` (order and duplicates of `ids` do not matter): how a set the
+    /// caller computed elsewhere (transitive membership, from the in-memory membership graph)
+    /// gets `$filter`, `$orderby`, keyset paging and `$count` from the same compiler.
+    Among(Vec<Uuid>),
 }
 
 /// The position after the last item of a page: the sort-key values of that item and its id.

@@ -58,6 +58,15 @@ impl EdgeKind {
     }
 }
 
+/// One edge with the types of its ends, as [`crate::Store::edges_of_kind`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeRecord {
+    pub source: Uuid,
+    pub source_type: String,
+    pub target: Uuid,
+    pub target_type: String,
+}
+
 /// A credential secret attached to an object (client secret, user password), stored only as a
 /// hash. `meta` holds the non-secret facts (`keyId`, `hint`, `displayName`, dates).
 #[derive(Debug, Clone, PartialEq)]

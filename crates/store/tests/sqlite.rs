@@ -50,6 +50,8 @@ macro_rules! suite_tests {
 suite_tests!(
     delta::change_log_bounds_and_types,
     delta::change_log_retention,
+    edges::edges_of_kind_lists_live_edges_with_types,
+    edges::among_scope,
     writes::tenants_and_domains,
     writes::insert_get_get_many,
     writes::claims_conflicts_roll_back,

@@ -97,6 +97,16 @@ impl Harness {
         h
     }
 
+    /// Another handle on this harness's store, as a second node (process) would hold it: a
+    /// new pool on the same PostgreSQL database, or new connections to the same SQLite file.
+    pub async fn other_store(&self) -> Arc<dyn Store> {
+        let specs = cerulean_directory::index_specs();
+        match &self._database {
+            Some(db) => Arc::new(db.store(&specs).await),
+            None => Arc::new(SqliteStore::open(&self.dir.join("cerulean.db"), &specs).expect("store")),
+        }
+    }
+
     pub fn tenant(&self) -> uuid::Uuid {
         self.boot.tenant_id.parse().expect("tenant id")
     }

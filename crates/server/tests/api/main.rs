@@ -2,13 +2,18 @@
 
 mod harness;
 
+mod applications;
 mod auth;
 mod batch;
 mod delta;
+mod dynamic_groups;
 mod groups;
+mod manager;
 mod odata;
 mod platform;
+mod service_principals;
 mod startup;
 mod throttle;
+mod transitive;
 mod users;
 mod wire;

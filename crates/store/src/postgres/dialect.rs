@@ -124,6 +124,10 @@ impl Dialect for Postgres {
     fn false_lit(&self) -> &'static str {
         "FALSE"
     }
+
+    fn id_in_json_array(&self, col: &str, param: &str) -> String {
+        format!("{col} IN (SELECT jsonb_array_elements_text({param}::text::jsonb)::uuid)")
+    }
 }
 
 #[cfg(test)]

@@ -286,6 +286,10 @@ impl Store for PostgresStore {
         retry!(self, |c| read::edge_ids(&c, tenant, kind, id, reverse))
     }
 
+    async fn edges_of_kind(&self, tenant: Uuid, kind: EdgeKind) -> StoreResult<Vec<crate::EdgeRecord>> {
+        retry!(self, |c| read::edges_of_kind(&c, tenant, kind))
+    }
+
     async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>> {
         retry!(self, |c| read::secrets(&c, tenant, owner))
     }

@@ -303,6 +303,30 @@ pub(crate) async fn edge_ids(c: &Client, tenant: Uuid, kind: EdgeKind, id: Uuid,
     Ok(rows.iter().map(|r| col(r, 0, "edge end")).collect::<StoreResult<Vec<_>>>()?)
 }
 
+/// Every `kind` edge of the tenant with both ends live, with the ends' types.
+pub(crate) async fn edges_of_kind(c: &Client, tenant: Uuid, kind: EdgeKind) -> Attempt<Vec<crate::EdgeRecord>> {
+    let st = c
+        .prepare_cached(
+            "SELECT e.source_id, s.object_type, e.target_id, t.object_type FROM edges e \
+             JOIN objects s ON s.tenant_id = e.tenant_id AND s.id = e.source_id \
+             JOIN objects t ON t.tenant_id = e.tenant_id AND t.id = e.target_id \
+             WHERE e.tenant_id = $1 AND e.kind = $2 AND s.deleted_at IS NULL AND t.deleted_at IS NULL",
+        )
+        .await
+        .ctx("prepare edges_of_kind")?;
+    let rows = c.query(&st, &[&tenant, &kind.as_str()]).await.ctx("edges_of_kind")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(crate::EdgeRecord {
+            source: col(r, 0, "edge source")?,
+            source_type: col(r, 1, "edge source type")?,
+            target: col(r, 2, "edge target")?,
+            target_type: col(r, 3, "edge target type")?,
+        });
+    }
+    Ok(out)
+}
+
 // ---- secrets and keys ----
 
 pub(crate) async fn secrets(c: &Client, tenant: Uuid, owner: Uuid) -> Attempt<Vec<SecretRecord>> {

@@ -49,6 +49,11 @@ pub(crate) trait Dialect {
     fn direction(&self, descending: bool) -> &'static str;
     fn true_lit(&self) -> &'static str;
     fn false_lit(&self) -> &'static str;
+    /// `col` is one of the ids in `param`, a JSON array of GUID strings bound as text: one
+    /// parameter however many ids, so a large set never meets a bound-parameter limit.
+    fn id_in_json_array(&self, col: &str, param: &str) -> String {
+        format!("{col} IN (SELECT value FROM json_each({param}))")
+    }
 }
 
 /// The SQLite dialect: `json_extract`, `json_each`, `?N` placeholders.
@@ -383,6 +388,12 @@ impl<'d> Builder<'d> {
                      WHERE edges.tenant_id = {t} AND edges.kind = {k} AND edges.{anchor} = {a} \
                      AND objects.tenant_id = {t} AND objects.deleted_at IS NULL"
                 )
+            }
+            Scope::Among(ids) => {
+                let list = serde_json::to_string(ids).map_err(|e| StoreError::Invalid(format!("id list: {e}")))?;
+                let p = self.bind(Param::Text(list));
+                let within = self.d.id_in_json_array("objects.id", &p);
+                format!("FROM objects WHERE objects.tenant_id = {t} AND objects.deleted_at IS NULL AND {within}")
             }
         };
         match q.types.as_slice() {

@@ -163,6 +163,10 @@ impl Store for SqliteStore {
         self.read(|c| read::edge_ids(c, tenant, kind, id, reverse))
     }
 
+    async fn edges_of_kind(&self, tenant: Uuid, kind: EdgeKind) -> StoreResult<Vec<crate::EdgeRecord>> {
+        self.read(|c| read::edges_of_kind(c, tenant, kind))
+    }
+
     async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>> {
         self.read(|c| read::secrets(c, tenant, owner))
     }

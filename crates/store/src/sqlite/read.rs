@@ -264,6 +264,35 @@ pub(crate) fn edge_ids(
     Ok(out)
 }
 
+/// Every `kind` edge of the tenant with both ends live, with the ends' types. One scan of the
+/// edge primary key from (tenant, kind), joined to the objects by primary key.
+pub(crate) fn edges_of_kind(conn: &Connection, tenant: Uuid, kind: EdgeKind) -> StoreResult<Vec<crate::EdgeRecord>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT e.source_id, s.object_type, e.target_id, t.object_type FROM edges e \
+             JOIN objects s ON s.tenant_id = e.tenant_id AND s.id = e.source_id \
+             JOIN objects t ON t.tenant_id = e.tenant_id AND t.id = e.target_id \
+             WHERE e.tenant_id = ?1 AND e.kind = ?2 AND s.deleted_at IS NULL AND t.deleted_at IS NULL",
+        )
+        .ctx("prepare edges_of_kind")?;
+    let rows = st
+        .query_map(params![tenant.to_string(), kind.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })
+        .ctx("edges_of_kind")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (source, source_type, target, target_type) = row.ctx("edges_of_kind")?;
+        out.push(crate::EdgeRecord {
+            source: parse_id(&source)?,
+            source_type,
+            target: parse_id(&target)?,
+            target_type,
+        });
+    }
+    Ok(out)
+}
+
 // ---- secrets and keys ----
 
 pub(crate) fn secrets(conn: &Connection, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>> {

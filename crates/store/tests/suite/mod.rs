@@ -2,6 +2,7 @@
 //! [`index_specs`], so each engine (SQLite now, PostgreSQL later) runs exactly the same checks.
 
 pub mod delta;
+pub mod edges;
 pub mod query;
 pub mod writes;
 

@@ -1,0 +1,150 @@
+//! Service principals: an application's instance in a tenant ("Create servicePrincipal").
+//!
+//! A service principal is created for an `appId` that names an application registered in this
+//! tenant; the first-party resource applications (Microsoft Graph, Azure AD Graph) have theirs
+//! from the bootstrap already. It mirrors its application's display name, app roles, scopes
+//! and names (kept in step by application updates); its own properties (`accountEnabled`,
+//! `appRoleAssignmentRequired`, `tags`, `notes`, ...) are set on it directly.
+
+use cerulean_schema::EntityType;
+use cerulean_store::{Change, ObjectRecord, Op, StoreError};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::applications::{service_principal_claims, sync_service_principal};
+use crate::audit;
+use crate::error::{DirectoryError, DirectoryResult};
+use crate::users::{WRITE_RETRIES, merge, reject_annotations};
+use crate::validate::{Mode, now, validate_body};
+use crate::{Caller, Directory};
+
+fn service_principal_type() -> &'static EntityType {
+    cerulean_schema::entity("servicePrincipal").expect("servicePrincipal is declared")
+}
+
+impl Directory {
+    /// `POST /servicePrincipals`.
+    pub async fn create_service_principal(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<ObjectRecord> {
+        let (props, annotations) = validate_body(service_principal_type(), body, Mode::Create)?;
+        reject_annotations(&annotations, "servicePrincipal")?;
+        let app_id = props.get("appId").and_then(Value::as_str).unwrap_or_default().trim().to_string();
+        if self.service_principal_by_app_id(caller.tenant, &app_id).await?.is_some() {
+            return Err(name_in_use(&app_id));
+        }
+        let app = match self.store.find_unique(caller.tenant, "appId", &app_id.to_ascii_lowercase()).await? {
+            Some(id) => self.get(caller.tenant, id).await?,
+            None => None,
+        };
+        let Some(app) = app.filter(|a| a.object_type == "application") else {
+            return Err(DirectoryError::bad_request(format!(
+                "The appId '{app_id}' of the service principal does not reference a valid application object."
+            )));
+        };
+        let mut doc = json!({
+            "accountEnabled": true,
+            "addIns": [],
+            "alternativeNames": [],
+            "appDescription": null,
+            "appOwnerOrganizationId": caller.tenant.to_string(),
+            "appRoleAssignmentRequired": false,
+            "displayName": app.doc.get("displayName").cloned().unwrap_or(Value::Null),
+            "keyCredentials": [],
+            "notificationEmailAddresses": [],
+            "passwordCredentials": [],
+            "replyUrls": [],
+            "resourceSpecificApplicationPermissions": [],
+            "servicePrincipalType": "Application",
+            "tags": [],
+            "createdDateTime": now(),
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        sync_service_principal(&mut doc, &app.doc);
+        merge(&mut doc, &props);
+        doc.insert("appId".into(), json!(app.doc.get("appId").and_then(Value::as_str).unwrap_or(&app_id)));
+        let object = ObjectRecord {
+            id: Uuid::new_v4(),
+            object_type: "servicePrincipal".into(),
+            version: 1,
+            doc,
+            deleted_at: None,
+        };
+        let change = Change {
+            ops: vec![Op::Insert { object: object.clone(), unique: service_principal_claims(&object.doc) }],
+            audit: audit::record(
+                caller,
+                "Add service principal",
+                "ApplicationManagement",
+                "Add",
+                vec![audit::target(&object, None, Some(&object.doc))],
+            ),
+        };
+        match self.store.apply(caller.tenant, change).await {
+            Ok(_) => Ok(object),
+            Err(StoreError::Conflict { .. }) => Err(name_in_use(&app_id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `PATCH /servicePrincipals/{id}`.
+    pub async fn update_service_principal(
+        &self,
+        caller: &Caller,
+        key: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<()> {
+        let (props, annotations) = validate_body(service_principal_type(), body, Mode::Update)?;
+        reject_annotations(&annotations, "servicePrincipal")?;
+        for _ in 0..WRITE_RETRIES {
+            let current = self.find_service_principal(caller.tenant, key).await?;
+            let mut doc = current.doc.clone();
+            merge(&mut doc, &props);
+            let change = Change {
+                ops: vec![Op::Update {
+                    id: current.id,
+                    expected_version: current.version,
+                    doc: doc.clone(),
+                    unique: service_principal_claims(&doc),
+                }],
+                audit: audit::record(
+                    caller,
+                    "Update service principal",
+                    "ApplicationManagement",
+                    "Update",
+                    vec![audit::target(&current, Some(&current.doc), Some(&doc))],
+                ),
+            };
+            match self.store.apply(caller.tenant, change).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::VersionMismatch(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DirectoryError::Conflict("The service principal was modified concurrently; retry the request.".into()))
+    }
+
+    /// `DELETE /servicePrincipals/{id}`: to the recycle bin. The resource service principals
+    /// of Microsoft's first-party applications stay: tokens for them depend on them.
+    pub async fn delete_service_principal(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
+        let sp = self.find_service_principal(caller.tenant, key).await?;
+        if sp.doc.get("appOwnerOrganizationId").and_then(Value::as_str) == Some(crate::bootstrap::MICROSOFT_TENANT) {
+            return Err(DirectoryError::Forbidden("Insufficient privileges to complete the operation.".into()));
+        }
+        self.delete_object(caller, "servicePrincipal", &sp.id.to_string()).await
+    }
+}
+
+/// Graph's answer when the `appId` already has a service principal in the tenant.
+fn name_in_use(app_id: &str) -> DirectoryError {
+    DirectoryError::BadRequest {
+        code: "Request_MultipleObjectsWithSameKeyValue",
+        message: format!(
+            "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use."
+        ),
+    }
+}

@@ -25,8 +25,12 @@ impl Directory {
         } else {
             Op::Purge { id: object.id }
         };
+        // The object leaves its groups: say so on each group's change log (delta's
+        // `members@delta`), whether its edges stay hidden for a restore or go with a purge.
+        let mut ops = self.membership_notes(caller.tenant, object.id, false).await?;
+        ops.push(op);
         let change = Change {
-            ops: vec![op],
+            ops,
             audit: audit::record(
                 caller,
                 &format!("Delete {}", noun(&object.object_type)),
@@ -37,6 +41,15 @@ impl Directory {
         };
         self.store.apply(caller.tenant, change).await?;
         Ok(())
+    }
+
+    /// Change-log notes that `member` left (or rejoined) each group it is a member of.
+    async fn membership_notes(&self, tenant: Uuid, member: Uuid, visible: bool) -> DirectoryResult<Vec<Op>> {
+        let groups = self.store.edge_ids(tenant, cerulean_store::EdgeKind::Member, member, true).await?;
+        Ok(groups
+            .into_iter()
+            .map(|group| Op::NoteEdge { kind: cerulean_store::EdgeKind::Member, source: group, target: member, visible })
+            .collect())
     }
 
     /// `GET /directory/deletedItems/{id}`.
@@ -90,6 +103,8 @@ impl Directory {
             // Restoring bumps the version once; the rename applies to the restored object.
             ops.push(Op::Update { id: object.id, expected_version: object.version + 1, doc, unique });
         }
+        // Its hidden memberships come back with it.
+        ops.extend(self.membership_notes(caller.tenant, object.id, true).await?);
         let change = Change {
             ops,
             audit: audit::record(

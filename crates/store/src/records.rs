@@ -142,6 +142,11 @@ pub enum Op {
         key_id: Uuid,
     },
     PutSigningKey(SigningKeyRecord),
+    /// Records in the change log that an edge became invisible (`visible: false`, its other end
+    /// was soft-deleted) or visible again, without changing any data: the edge itself stays,
+    /// hidden, for a restore. Delta queries and caches that follow the log then see a deleted
+    /// member leave its groups, as Graph reports it.
+    NoteEdge { kind: EdgeKind, source: Uuid, target: Uuid, visible: bool },
 }
 
 /// Who made a change.

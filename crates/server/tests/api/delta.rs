@@ -280,3 +280,33 @@ async fn delta_token_errors_and_expiry() {
     assert_eq!(items.len(), 3);
     assert_eq!(h.get(&delta).await.json["value"], json!([]));
 }
+
+#[tokio::test]
+async fn delta_groups_see_deleted_members_leave_and_restored_ones_return() {
+    let h = Harness::new().await;
+    let g = id_of(&h.group("leavers", "Leavers").await);
+    let u = id_of(&h.user("leaver", "Leaver").await);
+    let add = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{u}")});
+    assert_eq!(h.post(&format!("/v1.0/groups/{g}/members/$ref"), add).await.status, StatusCode::NO_CONTENT);
+    let (_, _, delta) = round(&h, "/v1.0/groups/delta", 100).await;
+
+    assert_eq!(h.delete(&format!("/v1.0/users/{u}")).await.status, StatusCode::NO_CONTENT);
+    let r = h.get(&delta).await;
+    let group = r.json["value"].as_array().expect("value").iter().find(|v| id_of(v) == g).cloned().expect("group changed");
+    assert_eq!(
+        group["members@delta"],
+        json!([{"@odata.type": "#microsoft.graph.user", "id": u, "@removed": {"reason": "deleted"}}]),
+        "{}",
+        r.text
+    );
+
+    let delta = path_of(r.json["@odata.deltaLink"].as_str().expect("deltaLink"));
+    let r = h.post(&format!("/v1.0/directory/deletedItems/{u}/restore"), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = h.get(&delta).await;
+    let group = r.json["value"].as_array().expect("value").iter().find(|v| id_of(v) == g).cloned().expect("group changed");
+    assert_eq!(group["members@delta"], json!([{"@odata.type": "#microsoft.graph.user", "id": u}]), "{}", r.text);
+    // And the transitive view agrees.
+    let r = h.get(&format!("/v1.0/groups/{g}/members")).await;
+    assert_eq!(r.json["value"][0]["id"], u.as_str());
+}

@@ -218,6 +218,11 @@ impl Writer<'_> {
                 Ok(())
             }
             Op::PutSigningKey(k) => self.put_key(k),
+            Op::NoteEdge { kind, source, target, visible } => {
+                let ty = self.state(source)?.map(|s| s.object_type).unwrap_or_default();
+                self.record(source, ty, if visible { "edge_added" } else { "edge_removed" }, edge_detail(kind, target));
+                Ok(())
+            }
         }
     }
 

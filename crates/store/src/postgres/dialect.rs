@@ -125,8 +125,12 @@ impl Dialect for Postgres {
         "FALSE"
     }
 
+    /// `= ANY(ARRAY(...))` rather than `IN (SELECT ...)`: the planner then evaluates the list
+    /// once and looks each id up in the primary key; with `IN (SELECT ...)` it estimated 100
+    /// rows for the set-returning function and hash-joined against a scan of the tenant's
+    /// objects, so a transitive-membership page cost grew with the tenant's size.
     fn id_in_json_array(&self, col: &str, param: &str) -> String {
-        format!("{col} IN (SELECT jsonb_array_elements_text({param}::text::jsonb)::uuid)")
+        format!("{col} = ANY(ARRAY(SELECT jsonb_array_elements_text({param}::text::jsonb)::uuid))")
     }
 }
 

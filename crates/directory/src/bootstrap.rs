@@ -185,6 +185,28 @@ impl Directory {
                 unique: Vec::new(),
             });
         }
+        // Admin consent for the bootstrap app's delegated Graph permissions, so the Global
+        // Administrator (or any user) can sign in through it (ROPC, refresh) with the scopes
+        // administration needs; `requiredResourceAccess` alone is no consent, as in Entra.
+        ops.push(Op::Insert {
+            object: ObjectRecord {
+                id: Uuid::new_v4(),
+                object_type: "oAuth2PermissionGrant".into(),
+                version: 1,
+                doc: json!({
+                    "clientId": sp.id.to_string(),
+                    "consentType": "AllPrincipals",
+                    "principalId": null,
+                    "resourceId": graph_sp.id.to_string(),
+                    "scope": BOOTSTRAP_DELEGATED.join(" "),
+                })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+                deleted_at: None,
+            },
+            unique: vec![("oauth2PermissionGrant".into(), format!("{}:{}:all", sp.id, graph_sp.id))],
+        });
         let change = Change {
             ops,
             audit: audit::record(
@@ -253,6 +275,19 @@ impl Directory {
         Ok(BootstrapOutcome { tenant, admin_id: admin.id, admin_upn, client_id, service_principal_id: sp.id })
     }
 }
+
+/// The delegated Graph permissions consented tenant-wide for the bootstrap app.
+pub const BOOTSTRAP_DELEGATED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "User.Read",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
 
 /// The display name of the Azure AD Graph resource application in every tenant.
 const AAD_GRAPH_NAME: &str = "Windows Azure Active Directory";

@@ -48,7 +48,12 @@ impl Directory {
         let groups = self.store.edge_ids(tenant, cerulean_store::EdgeKind::Member, member, true).await?;
         Ok(groups
             .into_iter()
-            .map(|group| Op::NoteEdge { kind: cerulean_store::EdgeKind::Member, source: group, target: member, visible })
+            .map(|group| Op::NoteEdge {
+                kind: cerulean_store::EdgeKind::Member,
+                source: group,
+                target: member,
+                visible,
+            })
             .collect())
     }
 

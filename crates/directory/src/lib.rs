@@ -22,6 +22,7 @@ pub mod membership;
 mod naming;
 pub mod rules;
 mod service_principals;
+mod sessions;
 mod users;
 pub mod validate;
 
@@ -34,13 +35,14 @@ use uuid::Uuid;
 pub use app_roles::{AssignmentAnchor, DEFAULT_ACCESS_ROLE, guid_filter};
 pub use applications::app_id_key;
 pub use apps::{AppCredentials, GRAPH_APP_ID};
-pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
+pub use bootstrap::{BootstrapOutcome, BootstrapRequest, GLOBAL_ADMIN_TEMPLATE};
 pub use delta::{DeltaItem, DeltaPage, DeltaPosition, DeltaQuery, DeltaToken, LinkChange, RemovedReason};
 pub use error::{DirectoryError, DirectoryResult};
 pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;
+pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};
 
 /// Who is calling, for authorization decisions and the audit log.
 #[derive(Debug, Clone)]

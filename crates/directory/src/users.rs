@@ -111,6 +111,8 @@ impl Directory {
                 }
                 ops.push(Op::PutSecret(password_secret(current.id, hash, profile)));
                 doc.insert("lastPasswordChangeDateTime".into(), json!(now()));
+                // A new password ends the user's sign-in sessions (see `sessions.rs`).
+                doc.insert("signInSessionsValidFromDateTime".into(), json!(now()));
             }
             merge(&mut doc, &props);
             if let Some(upn) = props.get("userPrincipalName").and_then(Value::as_str) {
@@ -136,7 +138,13 @@ impl Directory {
                 ),
             };
             match self.store.apply(caller.tenant, change).await {
-                Ok(_) => return self.reevaluate_member(caller.tenant, current.id).await,
+                Ok(_) => {
+                    // A password reset or a disabled account revokes the refresh tokens.
+                    if profile.is_some() || props.get("accountEnabled") == Some(&Value::Bool(false)) {
+                        self.revoke_user_tokens(caller.tenant, current.id).await;
+                    }
+                    return self.reevaluate_member(caller.tenant, current.id).await;
+                }
                 Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -39,6 +39,11 @@ pub struct Principal {
     pub delegated: bool,
     /// The token's `exp` (Unix seconds).
     pub expires_at: i64,
+    /// Delegated tokens: the signed-in user's directory role template ids (`wids`), which
+    /// bound what the user may do (see [`crate::delegated`]).
+    pub wids: Arc<[String]>,
+    /// Delegated tokens: the signed-in user's principal name (`upn`).
+    pub upn: Option<Arc<str>>,
 }
 
 /// Principals already authenticated, by their exact bearer token, until the token expires: a
@@ -108,7 +113,7 @@ fn unverified_tenant(token: &str) -> Option<Uuid> {
     Uuid::parse_str(claims.get("tid")?.as_str()?).ok()
 }
 
-async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Arc<Principal>, GraphError> {
+pub(crate) async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Result<Arc<Principal>, GraphError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(unauthorized(state, "Access token is empty."));
     };
@@ -184,6 +189,13 @@ async fn verify(state: &GraphState, token: &str) -> Result<Principal, GraphError
         roles: roles.into(),
         scopes: scopes.into(),
         expires_at: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
+        wids: claims
+            .get("wids")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into(),
+        upn: text("upn").map(Arc::from),
     })
 }
 
@@ -235,19 +247,6 @@ fn implies(held: &str, wanted: &str) -> bool {
     }
 }
 
-/// `/me` and everything under it: only delegated tokens have a signed-in user. App tokens get
-/// Graph's answer; delegated tokens arrive with the user sign-in flows.
-pub(crate) async fn me(State(state): State<GraphState>, headers: HeaderMap) -> Response {
-    match authenticate(&state, &headers).await {
-        Err(e) => e.into_response(),
-        Ok(p) if !p.delegated => {
-            GraphError::new(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
-                .into_response()
-        }
-        Ok(_) => GraphError::new(400, "BadRequest", "/me is not served by this server yet.").into_response(),
-    }
-}
-
 /// The middleware on every protected Graph route.
 pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request, next: Next) -> Response {
     let principal = match authenticate(&state, req.headers()).await {
@@ -255,7 +254,9 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
         Err(e) => return e.into_response(),
     };
     let path = req.extensions().get::<MatchedPath>().map(|m| reference_path(m.as_str())).unwrap_or_default();
-    if !permitted(&principal, req.method().as_str(), &path) {
+    let bounded =
+        principal.delegated && !crate::delegated::user_may(&principal, req.method().as_str(), &path, req.uri().path());
+    if !permitted(&principal, req.method().as_str(), &path) || bounded {
         return GraphError::new(
             403,
             "Authorization_RequestDenied",

@@ -18,6 +18,23 @@ pub struct SupplementRule {
 /// "List deletedItems" / "Get deleted item" / "Permanently delete an item" (directory-deleteditems-*):
 /// per type; the union is required at the route, the directory checks nothing further.
 pub static RULES: &[SupplementRule] = &[
+    // "Update user" (user-update) for the signed-in user: User.ReadWrite least privileged,
+    // then User.ReadWrite.All, Directory.ReadWrite.All (delegated only; app tokens have no
+    // `/me`). The reference lists no rule for `PATCH /me`.
+    SupplementRule {
+        method: "PATCH",
+        path: "/me",
+        application: &[],
+        delegated: &["User.ReadWrite", "User.ReadWrite.All", "Directory.ReadWrite.All"],
+    },
+    // "user: changePassword" (user-changepassword) documents Directory.AccessAsUser.All for
+    // delegated work accounts; the reference lists only User-PasswordProfile.ReadWrite.All.
+    SupplementRule {
+        method: "POST",
+        path: "/me/changepassword",
+        application: &[],
+        delegated: &["Directory.AccessAsUser.All"],
+    },
     // "List deletedItems" (directory-deleteditems-list) for applications and service
     // principals: Application.Read.All least privileged, then Application.ReadWrite.All,
     // Directory.Read.All, Directory.ReadWrite.All. Restoring and purging them

@@ -126,6 +126,9 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/me/getmembergroups", ME_MEMBERSHIP_APP, GET_MEMBER_GROUPS_DEL),
     rule("POST", "/me/checkmemberobjects", ME_MEMBERSHIP_APP, MEMBER_OBJECTS_DEL),
     rule("POST", "/me/getmemberobjects", ME_MEMBERSHIP_APP, MEMBER_OBJECTS_DEL),
+    rule("POST", "/me/changepassword", NONE, &["User-PasswordProfile.ReadWrite.All"]),
+    rule("POST", "/me/revokesigninsessions", &["User.RevokeSessions.All"], REVOKE_SESSIONS),
+    rule("POST", "/users/{id}/revokesigninsessions", REVOKE_SESSIONS, REVOKE_SESSIONS),
     rule("GET", "/groups", GROUP_LIST, GROUP_LIST),
     rule("POST", "/groups", GROUP_CREATE_APP, GROUP_CREATE_DEL),
     rule("GET", "/groups/delta", GROUP_DELTA, GROUP_DELTA),
@@ -483,6 +486,14 @@ const MEMBER_OBJECTS_DEL: &[&str] = &[
 ];
 
 const NONE: &[&str] = &[];
+
+const REVOKE_SESSIONS: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.ReadWrite.All",
+    "User.ReadWrite.All",
+    "User.RevokeSessions.All",
+];
 
 const ME_GET_DEL: &[&str] = &[
     "AgentIdUser.ReadWrite.All",

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -152,12 +152,10 @@ pub(crate) async fn batch(State(state): State<GraphState>, req: Request) -> Resp
 
 /// `None` when the outer `Authorization` header holds a valid Graph token, else the 401 to send.
 ///
-/// The token check is the one every Graph route uses; `/me` is the only handler that runs it
-/// outside the per-route permission layer (`$batch` has no permission of its own: each inner
-/// request is checked against its route), and it answers 401 exactly when the token is refused.
+/// The token check is the one every Graph route uses (`$batch` has no permission of its own:
+/// each inner request is checked against its route).
 async fn outer_unauthenticated(state: &GraphState, headers: &HeaderMap) -> Option<Response> {
-    let res = crate::auth::me(State(state.clone()), headers.clone()).await;
-    (res.status() == StatusCode::UNAUTHORIZED).then_some(res)
+    crate::auth::authenticate(state, headers).await.err().map(IntoResponse::into_response)
 }
 
 fn nested_refusal() -> GraphError {

@@ -7,6 +7,7 @@ mod auth;
 pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
+mod delegated;
 mod delta;
 mod directory;
 mod error;
@@ -14,6 +15,7 @@ mod expand;
 mod groups;
 mod lists;
 mod manager;
+mod me;
 mod membership;
 mod metadata;
 pub mod odata;
@@ -82,6 +84,7 @@ pub fn router(state: GraphState) -> Router {
         .route("/users/{id}/manager", get(manager::get_manager))
         .route("/users/{id}/manager/$ref", put(manager::put_manager).delete(manager::delete_manager))
         .route("/users/{id}/directreports", get(manager::direct_reports))
+        .route("/users/{id}/revokesigninsessions", post(me::revoke_sign_in_sessions))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/$count", get(groups::count))
         .route("/groups/delta", get(delta::groups))
@@ -211,8 +214,8 @@ pub fn router(state: GraphState) -> Router {
     Router::new()
         .route("/$metadata", get(metadata::metadata))
         .route("/$batch", post(batch::batch))
-        .route("/me", axum::routing::any(auth::me))
-        .route("/me/{*rest}", axum::routing::any(auth::me))
+        .route("/me", axum::routing::any(me::me_root))
+        .route("/me/{*rest}", axum::routing::any(me::me_rest))
         .merge(protected)
         .fallback(directory::no_route)
         .method_not_allowed_fallback(directory::method_not_allowed)
@@ -259,6 +262,9 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "addpassword",
         "removepassword",
         "federatedidentitycredentials",
+        // Sign-in sessions (issue 3).
+        "revokesigninsessions",
+        "changepassword",
         "approleassignedto",
         "approleassignments",
         "microsoft.graph.application",

@@ -6,12 +6,14 @@
 //! guarantees by keeping parsed keys in memory).
 
 pub mod certs;
+pub mod client_assertion;
 pub mod jwt;
 pub mod keys;
 pub mod passwords;
 pub mod secrets;
 pub mod tls;
 pub mod tokens;
+pub mod user_tokens;
 
 mod b64;
 

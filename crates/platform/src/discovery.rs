@@ -55,7 +55,7 @@ pub(crate) async fn openid_configuration_v2(
     let host = host_of(&state.public_url);
     Json(json!({
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/discovery/v2.0/keys"),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
@@ -69,6 +69,7 @@ pub(crate) async fn openid_configuration_v2(
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
         "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "userinfo_endpoint": format!("{}/oidc/userinfo", state.public_url),
         "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
         "kerberos_endpoint": format!("{base}/kerberos"),
         "tenant_region_scope": "NA",
@@ -93,7 +94,7 @@ pub(crate) async fn openid_configuration_v1(
     let host = host_of(&state.public_url);
     Json(json!({
         "token_endpoint": format!("{base}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/discovery/keys"),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],

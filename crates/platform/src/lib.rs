@@ -7,6 +7,7 @@ mod error;
 pub mod grants;
 mod resources;
 mod token;
+mod userinfo;
 
 use std::sync::Arc;
 
@@ -36,5 +37,8 @@ pub fn router(state: PlatformState) -> Router {
         .route("/discovery/v2.0/keys", get(discovery::keys_all))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2).fallback(token::not_post))
         .route("/{tenant}/oauth2/token", post(token::token_v1).fallback(token::not_post))
+        .route("/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/{tenant}/openid/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/common/userrealm/{username}", get(userinfo::user_realm))
         .with_state(state)
 }

@@ -344,7 +344,7 @@ pub static ON_PREMISES_PROVISIONING_ERROR: ComplexType = complex(
 pub static PASSWORD_PROFILE: ComplexType = complex(
     "passwordProfile",
     &[
-        P::new("forceChangePasswordNextSignIn", BOOL, N),
+        P::new("forceChangePasswordNextSignIn", BOOL, N).aad("forceChangePasswordNextLogin"),
         P::new("forceChangePasswordNextSignInWithMfa", BOOL, N),
         P::new("password", STR, N),
     ],

@@ -88,6 +88,11 @@ impl App {
             .nest("/v1.0", graph("v1.0"))
             .nest("/beta", graph("beta"))
             .merge(platform)
+            .merge(cerulean_aadgraph::router(cerulean_aadgraph::AadState::new(
+                directory.clone(),
+                tokens.clone(),
+                public_url.clone(),
+            )))
             .layer(axum::middleware::from_fn(crate::request_id::request_ids));
         App { directory, tokens, public_url, ready, router }
     }

@@ -142,4 +142,31 @@ pub trait Store: Send + Sync + 'static {
         let _ = (tenant, before, limit);
         Err(StoreError::Backend("prune_changes is not supported by this store".into()))
     }
+
+    // ---- refresh tokens (sign-in sessions; not directory objects: no change log, no audit) ----
+    //
+    // Defaults answer `Backend` so that test doubles written before these methods compile;
+    // both engines implement them.
+
+    /// Stores a new refresh token (only its hash). Also deletes the user's expired tokens, so
+    /// the table holds live sessions and the used tokens replay detection needs, nothing more.
+    async fn put_refresh_token(&self, tenant: Uuid, token: &RefreshTokenRecord) -> StoreResult<()> {
+        let _ = (tenant, token);
+        Err(StoreError::Backend("put_refresh_token is not supported by this store".into()))
+    }
+
+    /// Presents the token with this hash at time `now` (RFC 3339), atomically: a live token is
+    /// marked used and returned; a used one is a replay, and its whole family is revoked in the
+    /// same transaction; a revoked one is reported as such. Expiry is the caller's to check.
+    async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str, now: &str) -> StoreResult<RefreshRedemption> {
+        let _ = (tenant, hash, now);
+        Err(StoreError::Backend("redeem_refresh_token is not supported by this store".into()))
+    }
+
+    /// Revokes every refresh token of `user` not yet revoked (password reset, account disabled,
+    /// `revokeSignInSessions`). Returns how many were revoked.
+    async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {
+        let _ = (tenant, user, now);
+        Err(StoreError::Backend("revoke_refresh_tokens is not supported by this store".into()))
+    }
 }

@@ -146,7 +146,12 @@ pub enum Op {
     /// was soft-deleted) or visible again, without changing any data: the edge itself stays,
     /// hidden, for a restore. Delta queries and caches that follow the log then see a deleted
     /// member leave its groups, as Graph reports it.
-    NoteEdge { kind: EdgeKind, source: Uuid, target: Uuid, visible: bool },
+    NoteEdge {
+        kind: EdgeKind,
+        source: Uuid,
+        target: Uuid,
+        visible: bool,
+    },
 }
 
 /// Who made a change.
@@ -211,4 +216,43 @@ pub struct ChangeLogEntry {
     /// For edge entries: the edge kind and the other end.
     pub detail: Value,
     pub at: String,
+}
+
+/// A refresh token as the store keeps it: only a hash of the token, never the token. Tokens of
+/// one sign-in share a `family_id`; redeeming one rotates it (the old one is marked used and a
+/// new one of the same family is stored), so a used token presented again is a replay and
+/// revokes the whole family (see [`crate::Store::redeem_refresh_token`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token (hex); the primary key within the tenant.
+    pub hash: String,
+    pub family_id: Uuid,
+    /// The signed-in user.
+    pub user_id: Uuid,
+    /// The client application's `appId`.
+    pub client_id: String,
+    /// The scopes of the request that created the family, space-separated.
+    pub scopes: String,
+    /// Non-secret facts of the sign-in (`auth_time`, `amr`, ...), for the tokens it refreshes.
+    pub data: Value,
+    /// RFC 3339 times.
+    pub created_at: String,
+    pub expires_at: String,
+    /// Set when the token was redeemed (rotated).
+    pub used_at: Option<String>,
+    /// Set when the token's family or user was revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshRedemption {
+    /// No token with this hash in the tenant.
+    Unknown,
+    /// The token was live and is now marked used; the caller issues its successor.
+    Redeemed(RefreshTokenRecord),
+    /// The token had already been used: a replay. The store has revoked its whole family.
+    Replayed(RefreshTokenRecord),
+    /// The token (or its user's tokens) had been revoked.
+    Revoked(RefreshTokenRecord),
 }

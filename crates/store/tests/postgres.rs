@@ -42,6 +42,7 @@ suite_tests!(
     writes::purge,
     writes::edge_errors,
     writes::secrets_and_keys,
+    sessions::refresh_tokens_rotate_and_replays_revoke_the_family,
     writes::change_log,
     writes::audit_written,
     writes::tenant_isolation,

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use cerulean_identity::{AppTokenRequest, ClientAuthMethod, TokenVersion};
+use cerulean_identity::{AppTokenRequest, TokenVersion};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -48,23 +48,8 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         .map_err(internal)?
         .ok_or_else(|| app_not_found(client_id, &tenant.display_name))?;
 
-    if req.param("client_assertion").is_some() || req.param("client_assertion_type").is_some() {
-        return Err(OAuthError::new(
-            400,
-            "invalid_request",
-            700027,
-            "Client assertions (certificate credentials) are not supported by this server yet; use a client secret.",
-        ));
-    }
-    let Some(secret) = req.client_secret() else {
-        return Err(OAuthError::new(
-            401,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
-    };
-    check_secret(&app.secrets, secret, client_id)?;
+    // A secret or a certificate assertion; client credentials has no public clients.
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, false)?;
 
     let sp = app.service_principal.ok_or_else(|| app_not_found(client_id, &tenant.display_name))?;
     if sp.doc.get("accountEnabled").and_then(Value::as_bool) == Some(false) {
@@ -97,7 +82,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
             lifetime_secs: LIFETIME_SECS,
             version: TokenVersion::V1,
             app_display_name: display_name,
-            client_auth: ClientAuthMethod::ClientSecret,
+            client_auth,
             tenant_created_at: created,
         })
         .await
@@ -181,7 +166,11 @@ fn app_not_found(client_id: &str, tenant: &str) -> OAuthError {
 
 /// Compares the secret with every client secret of the app (constant time each); an expired
 /// match is its own error, as in Entra.
-fn check_secret(secrets: &[cerulean_store::SecretRecord], presented: &str, client_id: &str) -> Result<(), OAuthError> {
+pub(crate) fn check_secret(
+    secrets: &[cerulean_store::SecretRecord],
+    presented: &str,
+    client_id: &str,
+) -> Result<(), OAuthError> {
     let now = cerulean_directory::validate::now();
     let mut expired = false;
     for s in secrets.iter().filter(|s| s.kind == "client_secret") {

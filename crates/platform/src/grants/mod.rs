@@ -1,6 +1,11 @@
 //! One module per grant type. [`dispatch`] picks the grant from `grant_type`.
 
+mod assertion;
+mod client_auth;
 mod client_credentials;
+mod delegated;
+mod password;
+mod refresh_token;
 
 use axum::response::Response;
 
@@ -14,6 +19,8 @@ pub(crate) async fn dispatch(state: &PlatformState, req: TokenRequest) -> Result
     };
     match grant {
         "client_credentials" => client_credentials::grant(state, &req).await,
+        "password" => password::grant(state, &req).await,
+        "refresh_token" => refresh_token::grant(state, &req).await,
         other => Err(OAuthError::new(
             400,
             "unsupported_grant_type",

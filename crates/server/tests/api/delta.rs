@@ -292,7 +292,8 @@ async fn delta_groups_see_deleted_members_leave_and_restored_ones_return() {
 
     assert_eq!(h.delete(&format!("/v1.0/users/{u}")).await.status, StatusCode::NO_CONTENT);
     let r = h.get(&delta).await;
-    let group = r.json["value"].as_array().expect("value").iter().find(|v| id_of(v) == g).cloned().expect("group changed");
+    let group =
+        r.json["value"].as_array().expect("value").iter().find(|v| id_of(v) == g).cloned().expect("group changed");
     assert_eq!(
         group["members@delta"],
         json!([{"@odata.type": "#microsoft.graph.user", "id": u, "@removed": {"reason": "deleted"}}]),
@@ -304,7 +305,8 @@ async fn delta_groups_see_deleted_members_leave_and_restored_ones_return() {
     let r = h.post(&format!("/v1.0/directory/deletedItems/{u}/restore"), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = h.get(&delta).await;
-    let group = r.json["value"].as_array().expect("value").iter().find(|v| id_of(v) == g).cloned().expect("group changed");
+    let group =
+        r.json["value"].as_array().expect("value").iter().find(|v| id_of(v) == g).cloned().expect("group changed");
     assert_eq!(group["members@delta"], json!([{"@odata.type": "#microsoft.graph.user", "id": u}]), "{}", r.text);
     // And the transitive view agrees.
     let r = h.get(&format!("/v1.0/groups/{g}/members")).await;

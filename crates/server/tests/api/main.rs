@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod aadgraph;
 mod applications;
 mod auth;
 mod batch;
@@ -15,5 +16,6 @@ mod service_principals;
 mod startup;
 mod throttle;
 mod transitive;
+mod user_tokens;
 mod users;
 mod wire;

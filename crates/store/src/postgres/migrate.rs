@@ -143,6 +143,25 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tenants ADD COLUMN pruned_seq bigint NOT NULL DEFAULT 0;
     CREATE INDEX changes_by_type ON changes (tenant_id, object_type, seq);
     "#,
+    // 3: refresh tokens, as SQLite's migration 3 (only the SHA-256 of a token is kept).
+    r#"
+    CREATE TABLE refresh_tokens (
+        tenant_id  uuid NOT NULL,
+        hash       text COLLATE "C" NOT NULL,
+        family_id  uuid NOT NULL,
+        user_id    uuid NOT NULL,
+        client_id  text NOT NULL,
+        scopes     text NOT NULL,
+        data       jsonb NOT NULL,
+        created_at text NOT NULL,
+        expires_at text COLLATE "C" NOT NULL,
+        used_at    text,
+        revoked_at text,
+        PRIMARY KEY (tenant_id, hash)
+    );
+    CREATE INDEX refresh_tokens_by_family ON refresh_tokens (tenant_id, family_id);
+    CREATE INDEX refresh_tokens_by_user ON refresh_tokens (tenant_id, user_id, expires_at);
+    "#,
 ];
 
 /// How many versions this build knows.

@@ -12,6 +12,7 @@
 mod dialect;
 mod migrate;
 mod read;
+mod sessions;
 mod write;
 
 use std::time::Duration;
@@ -326,5 +327,17 @@ impl Store for PostgresStore {
 
     async fn prune_changes(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
         retry!(self, |c| write::prune_changes(&mut c, tenant, before, limit))
+    }
+
+    async fn put_refresh_token(&self, tenant: Uuid, token: &crate::RefreshTokenRecord) -> StoreResult<()> {
+        retry!(self, |c| sessions::put(&mut c, tenant, token))
+    }
+
+    async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str, now: &str) -> StoreResult<crate::RefreshRedemption> {
+        retry!(self, |c| sessions::redeem(&mut c, tenant, hash, now))
+    }
+
+    async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {
+        retry!(self, |c| sessions::revoke_user(&c, tenant, user, now))
     }
 }

@@ -233,7 +233,12 @@ impl Writer<'_, '_> {
             Op::PutSigningKey(k) => self.put_key(k).await,
             Op::NoteEdge { kind, source, target, visible } => {
                 let ty = self.state(*source).await?.map(|s| s.object_type).unwrap_or_default();
-                self.record(*source, ty, if *visible { "edge_added" } else { "edge_removed" }, edge_detail(*kind, *target));
+                self.record(
+                    *source,
+                    ty,
+                    if *visible { "edge_added" } else { "edge_removed" },
+                    edge_detail(*kind, *target),
+                );
                 Ok(())
             }
         }

@@ -122,6 +122,27 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE tenants ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX changes_by_type ON changes (tenant_id, object_type, seq);
     "#,
+    // 3: refresh tokens (user sign-in sessions). Only the SHA-256 of a token is kept. The
+    // family index serves replay revocation, the user index revocation by user and the
+    // clean-up of expired tokens.
+    r#"
+    CREATE TABLE refresh_tokens (
+        tenant_id  TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        family_id  TEXT NOT NULL,
+        user_id    TEXT NOT NULL,
+        client_id  TEXT NOT NULL,
+        scopes     TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT,
+        revoked_at TEXT,
+        PRIMARY KEY (tenant_id, hash)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX refresh_tokens_by_family ON refresh_tokens (tenant_id, family_id);
+    CREATE INDEX refresh_tokens_by_user ON refresh_tokens (tenant_id, user_id, expires_at);
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

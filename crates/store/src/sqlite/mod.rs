@@ -9,6 +9,7 @@ mod backup;
 pub(crate) mod compile;
 mod migrate;
 mod read;
+mod sessions;
 mod write;
 
 pub use backup::{BEFORE_RESTORE_SUFFIX, SqliteFileInfo, SqliteRestore, sqlite_backup, sqlite_restore, sqlite_verify};
@@ -203,5 +204,17 @@ impl Store for SqliteStore {
 
     async fn prune_changes(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
         self.write(|c| write::prune_changes(c, tenant, before, limit))
+    }
+
+    async fn put_refresh_token(&self, tenant: Uuid, token: &crate::RefreshTokenRecord) -> StoreResult<()> {
+        self.write(|c| sessions::put(c, tenant, token))
+    }
+
+    async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str, now: &str) -> StoreResult<crate::RefreshRedemption> {
+        self.write(|c| sessions::redeem(c, tenant, hash, now))
+    }
+
+    async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {
+        self.write(|c| sessions::revoke_user(c, tenant, user, now))
     }
 }

@@ -4,6 +4,7 @@
 pub mod delta;
 pub mod edges;
 pub mod query;
+pub mod sessions;
 pub mod writes;
 
 use cerulean_store::*;

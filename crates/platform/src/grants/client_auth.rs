@@ -1,0 +1,49 @@
+//! Client authentication, shared by every grant: a certificate assertion
+//! (`private_key_jwt`), a client secret (post or Basic), or none for a public client.
+//!
+//! Entra decides "public" for a token request without a redirect URI by the application's
+//! `isFallbackPublicClient` ("Allow public client flows"); an application without it must
+//! present a credential (AADSTS7000218).
+
+use cerulean_directory::AppCredentials;
+use cerulean_identity::ClientAuthMethod;
+use cerulean_store::TenantRecord;
+use serde_json::Value;
+
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::token::TokenRequest;
+
+/// Authenticates the client of `req` as `app`. `allow_public` is false for grants only
+/// confidential clients may use (client credentials).
+pub(crate) fn authenticate(
+    state: &PlatformState,
+    req: &TokenRequest,
+    tenant: &TenantRecord,
+    client_id: &str,
+    app: &AppCredentials,
+    allow_public: bool,
+) -> Result<ClientAuthMethod, OAuthError> {
+    if req.param("client_assertion").is_some() || req.param("client_assertion_type").is_some() {
+        super::assertion::verify(state, req, tenant, client_id, app)?;
+        return Ok(ClientAuthMethod::Certificate);
+    }
+    if let Some(secret) = req.client_secret() {
+        super::client_credentials::check_secret(&app.secrets, secret, client_id)?;
+        return Ok(ClientAuthMethod::ClientSecret);
+    }
+    if allow_public && is_public(app) {
+        return Ok(ClientAuthMethod::PublicClient);
+    }
+    Err(OAuthError::new(
+        401,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    ))
+}
+
+/// Whether the application allows public client flows (`isFallbackPublicClient`).
+pub(crate) fn is_public(app: &AppCredentials) -> bool {
+    app.application.doc.get("isFallbackPublicClient").and_then(Value::as_bool) == Some(true)
+}

@@ -1,0 +1,422 @@
+//! What the user grants (password, refresh token) share: parsing `scope` (or v1 `resource`)
+//! into one resource and its scopes, Entra's consent rule, and the token response.
+//!
+//! # Consent
+//!
+//! A delegated scope is usable when an `oauth2PermissionGrant` gives it to the client's
+//! service principal on the resource, tenant-wide (`AllPrincipals`, what admin consent
+//! creates) or for the signed-in user (`Principal`). `requiredResourceAccess` alone is only a
+//! request for consent, as in Entra. The token's `scp` holds every consented scope (Entra
+//! issues the union of what was consented, not only what was asked); a named scope not
+//! consented is AADSTS65001, a scope the resource does not define AADSTS650053. The OpenID
+//! scopes (`openid`, `profile`, `email`, `offline_access`) need no grant here.
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use cerulean_directory::AppCredentials;
+use cerulean_identity::user_tokens::{self, IdTokenRequest, UserFacts, UserTokenRequest};
+use cerulean_identity::{ClientAuthMethod, TokenVersion};
+use cerulean_store::{ObjectRecord, RefreshTokenRecord, TenantRecord};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::resources::{self, GRAPH_APP_ID, Resource};
+use crate::token::{Endpoint, TokenRequest};
+
+/// Access-token lifetime for users (Entra's default is 60-90 minutes, randomised).
+pub(crate) const ACCESS_LIFETIME_SECS: i64 = 3599;
+/// ID-token lifetime (one hour, as Entra).
+const ID_LIFETIME_SECS: i64 = 3600;
+/// Refresh-token lifetime (Entra: 90 days, sliding with use).
+pub(crate) const REFRESH_LIFETIME_DAYS: i64 = 90;
+
+const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// A parsed `scope` (or v1 `resource`).
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeRequest {
+    pub resource: Resource,
+    /// Scope names on the resource, without its prefix; empty with `default`.
+    pub names: Vec<String>,
+    /// `{resource}/.default`, or a v1 `resource=`: every consented scope.
+    pub default: bool,
+    pub openid: bool,
+    pub offline: bool,
+    /// The OpenID scopes asked for, for `scp` and the response's `scope`.
+    pub oidc: Vec<String>,
+}
+
+fn invalid_scope(scope: &str, why: &str) -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_scope",
+        70011,
+        format!(
+            "The provided value for the input parameter 'scope' is not valid. The scope '{scope}' is not valid. {why}"
+        ),
+    )
+}
+
+pub(crate) fn resource_not_found(resource: &str, tenant: &str) -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_resource",
+        500011,
+        format!(
+            "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
+
+/// Parses the v2 `scope` or the v1 `resource` (+ optional `scope`) of a user grant.
+pub(crate) fn parse_scopes(
+    state: &PlatformState,
+    req: &TokenRequest,
+    fallback: Option<&str>,
+) -> Result<ScopeRequest, OAuthError> {
+    let scope_param = req.param("scope").or(fallback);
+    let oidc_of = |scope: &str| -> Vec<String> {
+        scope.split(' ').filter(|s| OIDC_SCOPES.contains(s)).map(str::to_string).collect::<Vec<_>>()
+    };
+    if req.endpoint == Endpoint::V1 {
+        let resource_id = match req.param("resource") {
+            Some(r) => r.to_string(),
+            // A v1 refresh without `resource` continues with the token's own.
+            None => fallback
+                .and_then(|f| f.split(' ').find_map(|s| s.strip_suffix("/.default")).map(str::to_string))
+                .ok_or_else(|| OAuthError::missing("resource"))?,
+        };
+        let resource = resources::resolve(&resource_id, &state.public_url)
+            .ok_or_else(|| resource_not_found(&resource_id, &req.tenant))?;
+        let oidc = oidc_of(req.param("scope").unwrap_or_default());
+        return Ok(ScopeRequest {
+            resource,
+            names: Vec::new(),
+            default: true,
+            openid: oidc.iter().any(|s| s == "openid"),
+            // The v1 endpoint always returns a refresh token to a user grant.
+            offline: true,
+            oidc,
+        });
+    }
+    let scope = scope_param.ok_or_else(|| OAuthError::missing("scope"))?;
+    let oidc = oidc_of(scope);
+    let mut resource: Option<Resource> = None;
+    let mut names = Vec::new();
+    let mut default = false;
+    for item in scope.split(' ').filter(|s| !s.is_empty() && !OIDC_SCOPES.contains(s)) {
+        let (resource_id, name) = match item.rsplit_once('/') {
+            Some((r, n)) if !r.is_empty() && !n.is_empty() => (r.to_string(), n.to_string()),
+            Some(_) => return Err(invalid_scope(item, "")),
+            // A bare scope name is a Microsoft Graph scope, as in Entra.
+            None => (GRAPH_APP_ID.to_string(), item.to_string()),
+        };
+        let this = resources::resolve(&resource_id, &state.public_url)
+            .ok_or_else(|| resource_not_found(&resource_id, &req.tenant))?;
+        match &resource {
+            Some(r) if r.app_id != this.app_id => {
+                return Err(OAuthError::new(
+                    400,
+                    "invalid_scope",
+                    28000,
+                    format!(
+                        "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope {scope} is not valid."
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => resource = Some(this),
+        }
+        if name == ".default" {
+            default = true;
+        } else {
+            names.push(name);
+        }
+    }
+    if default && !names.is_empty() {
+        return Err(invalid_scope(scope, "The '.default' scope can't be combined with other resource scopes."));
+    }
+    let resource =
+        resource.unwrap_or(Resource { app_id: GRAPH_APP_ID, audience: "https://graph.microsoft.com".into() });
+    Ok(ScopeRequest {
+        resource,
+        names,
+        default,
+        openid: oidc.iter().any(|s| s == "openid"),
+        offline: oidc.iter().any(|s| s == "offline_access"),
+        oidc,
+    })
+}
+
+/// The scopes the token carries after Entra's consent rule (see the module docs).
+pub(crate) async fn consented_scopes(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    client_sp: Uuid,
+    client_id: &str,
+    app_name: &str,
+    user: Uuid,
+    scopes: &ScopeRequest,
+) -> Result<Vec<String>, OAuthError> {
+    let resource = state
+        .directory
+        .service_principal_by_app_id(tenant.id, scopes.resource.app_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| resource_not_found(&scopes.resource.audience, &tenant.display_name))?;
+    let granted = state.directory.delegated_scopes(tenant.id, client_sp, resource.id, user).await.map_err(internal)?;
+    let defined: Vec<&str> = resource
+        .doc
+        .get("oauth2PermissionScopes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|s| s.get("value").and_then(Value::as_str)).collect())
+        .unwrap_or_default();
+    let not_consented = || {
+        OAuthError::new(
+            400,
+            "invalid_grant",
+            65001,
+            format!(
+                "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource."
+            ),
+        )
+    };
+    for name in &scopes.names {
+        if !defined.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            return Err(OAuthError::new(
+                400,
+                "invalid_scope",
+                650053,
+                format!(
+                    "The application '{app_name}' asked for scope '{name}' that doesn't exist on the resource '{}'. Contact the app vendor.",
+                    scopes.resource.app_id
+                ),
+            ));
+        }
+        if !granted.iter().any(|g| g.eq_ignore_ascii_case(name)) {
+            return Err(not_consented());
+        }
+    }
+    if granted.is_empty() && (scopes.default || !scopes.names.is_empty()) {
+        return Err(not_consented());
+    }
+    let mut scp = granted;
+    if scopes.resource.app_id == GRAPH_APP_ID {
+        for s in scopes.oidc.iter().filter(|s| *s != "offline_access") {
+            if !scp.iter().any(|g| g.eq_ignore_ascii_case(s)) {
+                scp.push(s.clone());
+            }
+        }
+    }
+    Ok(scp)
+}
+
+/// A completed user authentication, ready for tokens.
+pub(crate) struct SignedIn<'a> {
+    pub tenant: &'a TenantRecord,
+    pub app: &'a AppCredentials,
+    pub client_id: Uuid,
+    pub client_auth: ClientAuthMethod,
+    pub user: &'a ObjectRecord,
+    /// Unix seconds of the authentication the session started with.
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    /// The refresh-token family to continue (refresh grant) or `None` for a new sign-in.
+    pub family: Option<Uuid>,
+    /// The scope string a refresh token remembers.
+    pub requested: String,
+}
+
+/// Issues the tokens of a user grant and renders Entra's token response.
+pub(crate) async fn respond(
+    state: &PlatformState,
+    req: &TokenRequest,
+    s: &SignedIn<'_>,
+    scopes: &ScopeRequest,
+    scp: Vec<String>,
+) -> Result<Response, OAuthError> {
+    let text = |k: &str| s.user.doc.get(k).and_then(Value::as_str).map(str::to_string);
+    let facts = UserFacts {
+        object_id: s.user.id,
+        user_principal_name: text("userPrincipalName").unwrap_or_default(),
+        display_name: text("displayName"),
+        given_name: text("givenName"),
+        surname: text("surname"),
+    };
+    let wids = state.directory.user_role_templates(s.tenant.id, s.user).await.map_err(internal)?;
+    let created = time::OffsetDateTime::parse(&s.tenant.created_at, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp());
+    let app_name = s.app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let access = UserTokenRequest {
+        tenant_id: s.tenant.id,
+        issuer: format!("{}/{}/", state.public_url, s.tenant.id),
+        audience: scopes.resource.audience.clone(),
+        app_id: s.client_id,
+        app_display_name: app_name,
+        client_auth: s.client_auth,
+        user: facts.clone(),
+        scopes: scp.clone(),
+        wids,
+        amr: s.amr.clone(),
+        ip_address: None,
+        lifetime_secs: ACCESS_LIFETIME_SECS,
+        tenant_created_at: created,
+    };
+    let version = match req.endpoint {
+        Endpoint::V2 => TokenVersion::V2,
+        Endpoint::V1 => TokenVersion::V1,
+    };
+    let id = scopes.openid.then(|| IdTokenRequest {
+        tenant_id: s.tenant.id,
+        issuer: match version {
+            TokenVersion::V2 => format!("{}/{}/v2.0", state.public_url, s.tenant.id),
+            TokenVersion::V1 => format!("{}/{}/", state.public_url, s.tenant.id),
+        },
+        client_id: s.client_id,
+        user: facts,
+        nonce: req.param("nonce").map(str::to_string),
+        amr: s.amr.clone(),
+        version,
+        lifetime_secs: ID_LIFETIME_SECS,
+    });
+    let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
+
+    // A refresh token for a new offline sign-in, and always a successor on refresh (the old
+    // one is spent).
+    let refresh_token = if scopes.offline || s.family.is_some() {
+        let token = user_tokens::new_refresh_token(s.tenant.id).map_err(internal)?;
+        let now = time::OffsetDateTime::now_utc();
+        let record = RefreshTokenRecord {
+            hash: user_tokens::refresh_token_hash(&token),
+            family_id: s.family.unwrap_or_else(Uuid::new_v4),
+            user_id: s.user.id,
+            client_id: s.client_id.to_string(),
+            scopes: s.requested.clone(),
+            data: json!({"auth_time": s.auth_time, "amr": s.amr}),
+            created_at: cerulean_directory::validate::format_datetime(now),
+            expires_at: cerulean_directory::validate::format_datetime(
+                now + time::Duration::days(REFRESH_LIFETIME_DAYS),
+            ),
+            used_at: None,
+            revoked_at: None,
+        };
+        state.directory.put_refresh_token(s.tenant.id, &record).await.map_err(internal)?;
+        Some(token)
+    } else {
+        None
+    };
+
+    // `scope`: the resource's scopes qualified by its identifier, then the OpenID scopes.
+    let prefix = match scopes.resource.app_id {
+        GRAPH_APP_ID => "https://graph.microsoft.com/".to_string(),
+        _ => format!("{}/", scopes.resource.audience.trim_end_matches('/')),
+    };
+    let mut scope_words: Vec<String> =
+        scp.iter().filter(|s| !OIDC_SCOPES.contains(&s.as_str())).map(|s| format!("{prefix}{s}")).collect();
+    scope_words.extend(scopes.oidc.iter().filter(|s| *s != "offline_access").cloned());
+    let mut body = match req.endpoint {
+        Endpoint::V2 => json!({
+            "token_type": "Bearer",
+            "scope": scope_words.join(" "),
+            "expires_in": issued.expires_in,
+            "ext_expires_in": issued.expires_in,
+            "access_token": issued.access_token,
+        }),
+        Endpoint::V1 => json!({
+            "token_type": "Bearer",
+            "scope": scp.join(" "),
+            "expires_in": issued.expires_in.to_string(),
+            "ext_expires_in": issued.expires_in.to_string(),
+            "expires_on": issued.expires_on.to_string(),
+            "not_before": issued.not_before.to_string(),
+            "resource": scopes.resource.audience,
+            "access_token": issued.access_token,
+        }),
+    };
+    if let Some(obj) = body.as_object_mut() {
+        if let Some(rt) = refresh_token {
+            obj.insert("refresh_token".into(), json!(rt));
+        }
+        if let Some(id) = issued.id_token {
+            obj.insert("id_token".into(), json!(id));
+        }
+        if req.param("client_info") == Some("1") {
+            obj.insert("client_info".into(), json!(user_tokens::client_info(s.user.id, s.tenant.id)));
+        }
+    }
+    let mut res = Json(body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+/// The tenant of a user grant. `common` and `organizations` resolve by `hint` (the domain of
+/// the user name, or the tenant a refresh token names); `consumers` has no work accounts.
+pub(crate) async fn tenant_of(
+    state: &PlatformState,
+    req: &TokenRequest,
+    hint: Option<&str>,
+) -> Result<TenantRecord, OAuthError> {
+    let multi = ["common", "organizations"].iter().any(|t| t.eq_ignore_ascii_case(&req.tenant));
+    let name = if req.tenant.eq_ignore_ascii_case("consumers") {
+        return Err(OAuthError::tenant_not_found(&req.tenant));
+    } else if multi {
+        hint.ok_or_else(|| {
+            OAuthError::new(
+                400,
+                "invalid_request",
+                50059,
+                "No tenant-identifying information found in either the request or implied by any provided credentials.",
+            )
+        })?
+    } else {
+        req.tenant.as_str()
+    };
+    state.directory.resolve_tenant(name).await.map_err(internal)?.ok_or_else(|| OAuthError::tenant_not_found(name))
+}
+
+/// The client application of a user grant and its service principal in the tenant.
+pub(crate) async fn client_app(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    client_id: &str,
+) -> Result<(AppCredentials, ObjectRecord), OAuthError> {
+    let not_found = || {
+        OAuthError::new(
+            400,
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                tenant.display_name
+            ),
+        )
+    };
+    let app = state.directory.app_credentials(tenant.id, client_id).await.map_err(internal)?.ok_or_else(not_found)?;
+    let sp = app.service_principal.clone().ok_or_else(not_found)?;
+    if sp.doc.get("accountEnabled").and_then(Value::as_bool) == Some(false) {
+        let name = sp.doc.get("displayName").and_then(Value::as_str).unwrap_or_default();
+        return Err(OAuthError::new(
+            400,
+            "unauthorized_client",
+            7000112,
+            format!("Application '{client_id}'({name}) is disabled."),
+        ));
+    }
+    Ok((app, sp))
+}
+
+/// AADSTS50057, shared by sign-in and refresh.
+pub(crate) fn user_disabled() -> OAuthError {
+    OAuthError::new(400, "invalid_grant", 50057, "The user account is disabled.")
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "token endpoint failure");
+    OAuthError::new(500, "temporarily_unavailable", 90100, "An internal error occurred; retry the request.")
+}

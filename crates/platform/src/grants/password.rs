@@ -1,0 +1,83 @@
+//! `grant_type=password` (resource owner password credentials), honoured where Entra honours
+//! it: a public client (`isFallbackPublicClient`) or a confidential client with its
+//! credential, a user without a pending password change. There is no MFA here (TOTP does not
+//! exist yet), so no sign-in is refused for it.
+//!
+//! Errors, in Entra's order: tenant, client, scope, client credential, then the user:
+//! AADSTS50034 for a user name the tenant does not have (Entra tells it apart from a wrong
+//! password on this grant), AADSTS50126 for a wrong password, AADSTS50057 for a disabled
+//! account, AADSTS50055 ("The password is expired.") while `forceChangePasswordNextSignIn`
+//! is set, AADSTS65001 without consent.
+
+use axum::response::Response;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::delegated::{self, SignedIn, internal};
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::token::TokenRequest;
+use cerulean_directory::PasswordSignIn;
+
+pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+    let username = req.param("username").ok_or_else(|| OAuthError::missing("username"))?;
+    let domain = username.rsplit_once('@').map(|(_, d)| d);
+    let tenant = delegated::tenant_of(state, req, domain).await?;
+    let client_id = req.client_id().ok_or_else(|| OAuthError::missing("client_id"))?;
+    let password = req.param("password").ok_or_else(|| OAuthError::missing("password"))?;
+    let (app, sp) = delegated::client_app(state, &tenant, client_id).await?;
+    let scopes = delegated::parse_scopes(state, req, None)?;
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, true)?;
+
+    let (user, must_change) = match state
+        .directory
+        .sign_in_with_password(tenant.id, username, password)
+        .await
+        .map_err(internal)?
+    {
+        PasswordSignIn::UnknownUser => {
+            return Err(OAuthError::new(
+                400,
+                "invalid_grant",
+                50034,
+                format!(
+                    "The user account {{EUII Hidden}} does not exist in the {} directory. To sign into this application, the account must be added to the directory.",
+                    tenant.id
+                ),
+            ));
+        }
+        PasswordSignIn::BadPassword => {
+            return Err(OAuthError::new(
+                400,
+                "invalid_grant",
+                50126,
+                "Error validating credentials due to invalid username or password.",
+            ));
+        }
+        PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
+    };
+    if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
+        return Err(delegated::user_disabled());
+    }
+    if must_change {
+        return Err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired."));
+    }
+    let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
+    let requested = match req.param("scope") {
+        Some(s) if req.endpoint == crate::token::Endpoint::V2 => s.to_string(),
+        other => format!("{}/.default {}", scopes.resource.audience, other.unwrap_or_default()).trim().to_string(),
+    };
+    let signed_in = SignedIn {
+        tenant: &tenant,
+        app: &app,
+        client_id: Uuid::parse_str(client_id).unwrap_or(app.application.id),
+        client_auth,
+        user: &user,
+        auth_time: cerulean_identity::unix_now(),
+        amr: vec!["pwd".into()],
+        family: None,
+        requested,
+    };
+    delegated::respond(state, req, &signed_in, &scopes, scp).await
+}

@@ -113,8 +113,13 @@ impl Directory {
     }
 
     /// Presents a refresh token by hash (see [`cerulean_store::Store::redeem_refresh_token`]).
-    pub async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str) -> DirectoryResult<RefreshRedemption> {
-        Ok(self.store.redeem_refresh_token(tenant, hash, &now()).await?)
+    pub async fn redeem_refresh_token(
+        &self,
+        tenant: Uuid,
+        hash: &str,
+        client_id: &str,
+    ) -> DirectoryResult<RefreshRedemption> {
+        Ok(self.store.redeem_refresh_token(tenant, hash, client_id, &now()).await?)
     }
 
     /// Revokes the user's refresh tokens in the store (after a password change or when the

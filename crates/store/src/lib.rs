@@ -158,8 +158,14 @@ pub trait Store: Send + Sync + 'static {
     /// Presents the token with this hash at time `now` (RFC 3339), atomically: a live token is
     /// marked used and returned; a used one is a replay, and its whole family is revoked in the
     /// same transaction; a revoked one is reported as such. Expiry is the caller's to check.
-    async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str, now: &str) -> StoreResult<RefreshRedemption> {
-        let _ = (tenant, hash, now);
+    async fn redeem_refresh_token(
+        &self,
+        tenant: Uuid,
+        hash: &str,
+        client_id: &str,
+        now: &str,
+    ) -> StoreResult<RefreshRedemption> {
+        let _ = (tenant, hash, client_id, now);
         Err(StoreError::Backend("redeem_refresh_token is not supported by this store".into()))
     }
 

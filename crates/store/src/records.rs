@@ -255,4 +255,7 @@ pub enum RefreshRedemption {
     Replayed(RefreshTokenRecord),
     /// The token (or its user's tokens) had been revoked.
     Revoked(RefreshTokenRecord),
+    /// The token belongs to another client: left as it was (neither spent nor revoked), so a
+    /// client that sees someone else's token cannot burn that session.
+    OtherClient,
 }

@@ -46,8 +46,12 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
     let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, true)?;
 
     let hash = cerulean_identity::user_tokens::refresh_token_hash(token);
-    let record = match state.directory.redeem_refresh_token(tenant.id, &hash).await.map_err(internal)? {
+    let record = match state.directory.redeem_refresh_token(tenant.id, &hash, client_id).await.map_err(internal)? {
         RefreshRedemption::Unknown => return Err(malformed()),
+        // Another client's token: refused, and left intact for its owner.
+        RefreshRedemption::OtherClient => {
+            return Err(OAuthError::new(400, "invalid_grant", 70000, "Provided grant is invalid or malformed."));
+        }
         RefreshRedemption::Replayed(_) => {
             tracing::warn!(tenant = %tenant.id, "a spent refresh token was presented again; its family is revoked");
             return Err(OAuthError::new(
@@ -63,9 +67,6 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         }
         RefreshRedemption::Redeemed(r) => r,
     };
-    if !record.client_id.eq_ignore_ascii_case(client_id) {
-        return Err(OAuthError::new(400, "invalid_grant", 70000, "Provided grant is invalid or malformed."));
-    }
     if record.expires_at.as_str() <= cerulean_directory::validate::now().as_str() {
         return Err(OAuthError::new(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity."));
     }

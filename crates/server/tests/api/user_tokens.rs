@@ -263,6 +263,11 @@ async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
     let first = ropc(&h, &app_id, upn, PASSWORD, SCOPE).await;
     let rt1 = first.json["refresh_token"].as_str().expect("rt").to_string();
 
+    // Another client presenting it is refused and spends nothing.
+    let (other_app, _) = public_app(&h, "User.Read").await;
+    let stolen = refresh(&h, &other_app, &rt1).await;
+    assert_oauth(&stolen, 400, "invalid_grant", 70000);
+
     let second = refresh(&h, &app_id, &rt1).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text);
     let rt2 = second.json["refresh_token"].as_str().expect("rotated").to_string();

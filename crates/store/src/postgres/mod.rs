@@ -333,8 +333,14 @@ impl Store for PostgresStore {
         retry!(self, |c| sessions::put(&mut c, tenant, token))
     }
 
-    async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str, now: &str) -> StoreResult<crate::RefreshRedemption> {
-        retry!(self, |c| sessions::redeem(&mut c, tenant, hash, now))
+    async fn redeem_refresh_token(
+        &self,
+        tenant: Uuid,
+        hash: &str,
+        client_id: &str,
+        now: &str,
+    ) -> StoreResult<crate::RefreshRedemption> {
+        retry!(self, |c| sessions::redeem(&mut c, tenant, hash, client_id, now))
     }
 
     async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {

@@ -63,7 +63,13 @@ pub(crate) async fn put(c: &mut Client, tenant: Uuid, t: &RefreshTokenRecord) ->
     tx.commit().await.ctx("commit refresh token")
 }
 
-pub(crate) async fn redeem(c: &mut Client, tenant: Uuid, hash: &str, now: &str) -> Attempt<RefreshRedemption> {
+pub(crate) async fn redeem(
+    c: &mut Client,
+    tenant: Uuid,
+    hash: &str,
+    client_id: &str,
+    now: &str,
+) -> Attempt<RefreshRedemption> {
     let tx = c.transaction().await.ctx("begin redeem")?;
     let st = tx
         .prepare_cached(&format!("SELECT {COLUMNS} FROM refresh_tokens WHERE tenant_id = $1 AND hash = $2 FOR UPDATE"))
@@ -73,7 +79,9 @@ pub(crate) async fn redeem(c: &mut Client, tenant: Uuid, hash: &str, now: &str) 
         return Ok(RefreshRedemption::Unknown);
     };
     let mut token = record(&row)?;
-    let outcome = if token.revoked_at.is_some() {
+    let outcome = if !token.client_id.eq_ignore_ascii_case(client_id) {
+        RefreshRedemption::OtherClient
+    } else if token.revoked_at.is_some() {
         RefreshRedemption::Revoked(token)
     } else if token.used_at.is_some() {
         let st = tx

@@ -210,8 +210,14 @@ impl Store for SqliteStore {
         self.write(|c| sessions::put(c, tenant, token))
     }
 
-    async fn redeem_refresh_token(&self, tenant: Uuid, hash: &str, now: &str) -> StoreResult<crate::RefreshRedemption> {
-        self.write(|c| sessions::redeem(c, tenant, hash, now))
+    async fn redeem_refresh_token(
+        &self,
+        tenant: Uuid,
+        hash: &str,
+        client_id: &str,
+        now: &str,
+    ) -> StoreResult<crate::RefreshRedemption> {
+        self.write(|c| sessions::redeem(c, tenant, hash, client_id, now))
     }
 
     async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {

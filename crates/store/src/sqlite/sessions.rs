@@ -64,7 +64,13 @@ pub(crate) fn put(conn: &mut Connection, tenant: Uuid, t: &RefreshTokenRecord) -
     tx.commit().ctx("commit refresh token")
 }
 
-pub(crate) fn redeem(conn: &mut Connection, tenant: Uuid, hash: &str, now: &str) -> StoreResult<RefreshRedemption> {
+pub(crate) fn redeem(
+    conn: &mut Connection,
+    tenant: Uuid,
+    hash: &str,
+    client_id: &str,
+    now: &str,
+) -> StoreResult<RefreshRedemption> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("begin redeem")?;
     let tenant = tenant.to_string();
     let cols = tx
@@ -77,7 +83,9 @@ pub(crate) fn redeem(conn: &mut Connection, tenant: Uuid, hash: &str, now: &str)
         return Ok(RefreshRedemption::Unknown);
     };
     let mut token = parse(cols)?;
-    let outcome = if token.revoked_at.is_some() {
+    let outcome = if !token.client_id.eq_ignore_ascii_case(client_id) {
+        RefreshRedemption::OtherClient
+    } else if token.revoked_at.is_some() {
         RefreshRedemption::Revoked(token)
     } else if token.used_at.is_some() {
         tx.prepare_cached(

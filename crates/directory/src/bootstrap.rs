@@ -287,6 +287,7 @@ pub const BOOTSTRAP_DELEGATED: &[&str] = &[
     "Group.ReadWrite.All",
     "Directory.ReadWrite.All",
     "Directory.AccessAsUser.All",
+    "AuditLog.Read.All",
 ];
 
 /// The display name of the Azure AD Graph resource application in every tenant.

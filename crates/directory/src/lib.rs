@@ -13,6 +13,7 @@ mod deleted;
 pub mod delta;
 mod dynamic;
 mod error;
+mod flows;
 mod groups;
 mod ids;
 mod indexes;
@@ -23,6 +24,7 @@ mod naming;
 pub mod rules;
 mod service_principals;
 mod sessions;
+mod signins;
 mod users;
 pub mod validate;
 

@@ -198,7 +198,16 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/oauth2permissiongrants/{id}", APPS_16, APPS_16),
     rule("PATCH", "/oauth2permissiongrants/{id}", APPS_20, APPS_20),
     rule("DELETE", "/oauth2permissiongrants/{id}", APPS_20, APPS_20),
+    // Audit and sign-in logs (issue 7).
+    rule("GET", "/auditlogs/directoryaudits", AUDIT_READ, AUDIT_READ),
+    rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
+    rule("GET", "/auditlogs/signins", SIGN_INS_READ, SIGN_INS_READ),
+    rule("GET", "/auditlogs/signins/{id}", SIGN_INS_READ, SIGN_INS_READ),
 ];
+
+const AUDIT_READ: &[&str] = &["AuditLog.Read.All", "Directory.Read.All"];
+
+const SIGN_INS_READ: &[&str] = &["AuditLog.Read.All"];
 
 // The permission sets, sorted by name. Several routes share a set.
 

@@ -16,6 +16,7 @@
 //! | other writes to applications, service principals, app role assignments and `oauth2PermissionGrants` | Global Administrator, Application Administrator, Cloud Application Administrator, Privileged Role Administrator |
 //! | writes under `/directory/deletedItems` | Global Administrator, User Administrator, Groups Administrator, Application Administrator |
 //! | any other write | Global Administrator |
+//! | reads of `/auditLogs` | the log-reading roles of [`LOG_READERS`] |
 //!
 //! Not modelled yet: group and application owners managing what they own (Entra lets them).
 
@@ -27,6 +28,19 @@ pub const GROUPS_ADMINISTRATOR: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
 pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
 pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
 pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+
+/// The directory roles whose holders may read the audit and sign-in logs (Entra's "least
+/// privileged roles" for `auditLogs`): Reports Reader, Security Reader, Security Operator,
+/// Security Administrator, Global Reader, Global Administrator. Members without one are
+/// refused even with `AuditLog.Read.All` consented.
+const LOG_READERS: &[&str] = &[
+    "4a5d8f65-41da-4de4-8968-e035b65339cf",
+    "5d6b6bb7-de71-4623-b4af-96380a352509",
+    "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",
+    "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+    GLOBAL_ADMINISTRATOR,
+];
 
 /// POST actions that only read.
 const READ_ACTIONS: &[&str] = &[
@@ -42,10 +56,13 @@ const READ_ACTIONS: &[&str] = &[
 /// reference form, `/users/{id}`), called as `uri_path` (to tell the user's own object).
 pub(crate) fn user_may(principal: &Principal, method: &str, path: &str, uri_path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or_default();
+    let holds = |roles: &[&str]| principal.wids.iter().any(|w| roles.iter().any(|r| w.eq_ignore_ascii_case(r)));
+    if path.starts_with("/auditlogs") {
+        return holds(LOG_READERS);
+    }
     if method.eq_ignore_ascii_case("GET") || (method.eq_ignore_ascii_case("POST") && READ_ACTIONS.contains(&last)) {
         return true;
     }
-    let holds = |roles: &[&str]| principal.wids.iter().any(|w| roles.iter().any(|r| w.eq_ignore_ascii_case(r)));
     if holds(&[GLOBAL_ADMINISTRATOR]) {
         return true;
     }

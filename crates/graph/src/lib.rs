@@ -3,6 +3,7 @@
 //! become OData JSON. It never touches the store.
 
 mod applications;
+mod audit_logs;
 mod auth;
 pub mod authz_supplement;
 pub mod authz_table;
@@ -14,6 +15,7 @@ mod error;
 mod expand;
 mod groups;
 mod lists;
+mod log_filter;
 mod manager;
 mod me;
 mod membership;
@@ -208,6 +210,11 @@ pub fn router(state: GraphState) -> Router {
         .route("/directoryobjects/{id}/getmembergroups", post(membership::object_get_member_groups))
         .route("/directoryobjects/{id}/checkmemberobjects", post(membership::object_check_member_objects))
         .route("/directoryobjects/{id}/getmemberobjects", post(membership::object_get_member_objects))
+        // Audit and sign-in logs (issue 7).
+        .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
+        .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
+        .route("/auditlogs/signins", get(audit_logs::list_sign_ins))
+        .route("/auditlogs/signins/{id}", get(audit_logs::get_sign_in))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -269,6 +276,10 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "approleassignments",
         "microsoft.graph.application",
         "microsoft.graph.serviceprincipal",
+        // Audit and sign-in logs (issue 7).
+        "auditlogs",
+        "directoryaudits",
+        "signins",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

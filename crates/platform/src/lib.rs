@@ -2,10 +2,16 @@
 //! endpoint (v2.0 with `scope=`, v1 with `resource=`). Each grant type lives in its own short
 //! module under [`grants`] that refuses bad requests early and reads top to bottom.
 
+mod authorize;
+mod client_ip;
+mod device;
 mod discovery;
 mod error;
 pub mod grants;
+mod pages;
 mod resources;
+mod session;
+mod signin_log;
 mod token;
 mod userinfo;
 
@@ -16,6 +22,7 @@ use axum::routing::{get, post};
 use cerulean_directory::Directory;
 use cerulean_identity::TokenIssuer;
 
+pub use client_ip::{IpCidr, client_ip};
 pub use error::OAuthError;
 
 /// What the identity-platform handlers need.
@@ -25,6 +32,9 @@ pub struct PlatformState {
     pub tokens: Arc<TokenIssuer>,
     /// The externally visible base URL, without a trailing slash.
     pub public_url: Arc<str>,
+    /// Proxies whose `X-Forwarded-For` names the client in the sign-in log (`--trusted-proxy`);
+    /// from anyone else the header is ignored.
+    pub trusted_proxies: Arc<[IpCidr]>,
 }
 
 pub fn router(state: PlatformState) -> Router {
@@ -37,6 +47,14 @@ pub fn router(state: PlatformState) -> Router {
         .route("/discovery/v2.0/keys", get(discovery::keys_all))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2).fallback(token::not_post))
         .route("/{tenant}/oauth2/token", post(token::token_v1).fallback(token::not_post))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize_v2))
+        .route("/{tenant}/oauth2/authorize", get(authorize::authorize_v1))
+        .route("/{tenant}/oauth2/v2.0/login", post(authorize::sign_in_post))
+        .route("/{tenant}/oauth2/v2.0/logout", get(authorize::logout))
+        .route("/{tenant}/oauth2/logout", get(authorize::logout))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device::devicecode_v2))
+        .route("/{tenant}/oauth2/devicecode", post(device::devicecode_v1))
+        .route("/{tenant}/oauth2/deviceauth", get(device::entry_page).post(device::entry_post))
         .route("/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/{tenant}/openid/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/common/userrealm/{username}", get(userinfo::user_realm))

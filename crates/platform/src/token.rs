@@ -1,14 +1,15 @@
 //! The token endpoint: parses the form and the client's credentials once, then hands the
 //! request to the grant's own module.
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::PlatformState;
 use crate::error::OAuthError;
-use crate::grants;
+use crate::{grants, signin_log};
 
 /// Bodies larger than this are refused before parsing (assertions and PKCE verifiers are far
 /// smaller).
@@ -72,32 +73,52 @@ pub(crate) async fn not_post(
 pub(crate) async fn token_v2(
     State(state): State<PlatformState>,
     Path(tenant): Path<String>,
+    peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(state, tenant, headers, body, Endpoint::V2).await
+    handle(state, tenant, headers, body, Endpoint::V2, peer.map(|p| p.0.0)).await
 }
 
 pub(crate) async fn token_v1(
     State(state): State<PlatformState>,
     Path(tenant): Path<String>,
+    peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(state, tenant, headers, body, Endpoint::V1).await
+    handle(state, tenant, headers, body, Endpoint::V1, peer.map(|p| p.0.0)).await
 }
 
-async fn handle(state: PlatformState, tenant: String, headers: HeaderMap, body: Bytes, endpoint: Endpoint) -> Response {
+async fn handle(
+    state: PlatformState,
+    tenant: String,
+    headers: HeaderMap,
+    body: Bytes,
+    endpoint: Endpoint,
+    peer: Option<std::net::SocketAddr>,
+) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let trace_id = header("request-id").unwrap_or_default();
     let correlation_id = header("client-request-id").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // Every attempt goes to the sign-in log (issue 7), with the request's identifiers only.
+    let ip = crate::client_ip::client_ip(peer, &headers, &state.trusted_proxies);
+    let mut attempt = signin_log::SignInAttempt::from_headers(&headers, &tenant, ip);
+    attempt.correlation_id = Some(correlation_id.clone());
     let result = match parse(&headers, &body, endpoint, tenant) {
-        Ok(req) => grants::dispatch(&state, req).await,
+        Ok(req) => {
+            attempt.fill(&req);
+            grants::dispatch(&state, req).await
+        }
         Err(e) => Err(e),
     };
     match result {
-        Ok(res) => res,
-        Err(e) => e.respond(&state.public_url, &trace_id, &correlation_id),
+        Ok(res) => signin_log::after_success(&state, &attempt, res).await,
+        Err(e) => {
+            let outcome = signin_log::Outcome::Failure { error: e.error, code: e.code, description: &e.description };
+            signin_log::record(&state, &attempt, outcome).await;
+            e.respond(&state.public_url, &trace_id, &correlation_id)
+        }
     }
 }
 

@@ -23,13 +23,19 @@ pub struct AppOptions {
     /// Graph's resource-unit throttling (`cerulean_graph::throttle`), shared by `/v1.0` and
     /// `/beta`; `None` serves without limits.
     pub throttle: Option<Arc<Throttle>>,
+    /// Proxies trusted to name the client in `X-Forwarded-For` (`--trusted-proxy`): the
+    /// sign-in log's `ipAddress` is the socket peer otherwise.
+    pub trusted_proxies: Vec<cerulean_platform::IpCidr>,
 }
 
 impl AppOptions {
     /// Throttling at `resource_units` per 10 seconds per app and tenant (Graph's window), or no
     /// throttling for `None`: the one-line wiring of a CLI option.
     pub fn throttling(resource_units: Option<u32>) -> AppOptions {
-        AppOptions { throttle: resource_units.map(|ru| Arc::new(Throttle::new(ThrottleConfig::per_10_seconds(ru)))) }
+        AppOptions {
+            throttle: resource_units.map(|ru| Arc::new(Throttle::new(ThrottleConfig::per_10_seconds(ru)))),
+            ..AppOptions::default()
+        }
     }
 }
 
@@ -72,6 +78,7 @@ impl App {
             directory: directory.clone(),
             tokens: tokens.clone(),
             public_url: public_url.clone(),
+            trusted_proxies: options.trusted_proxies.clone().into(),
         });
         let ready_flag = ready.clone();
         let router = Router::new()

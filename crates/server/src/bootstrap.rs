@@ -20,6 +20,7 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "Group.ReadWrite.All",
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
+    "AuditLog.Read.All",
 ];
 
 /// The contents of `bootstrap.json`.

@@ -71,6 +71,14 @@ pub struct ServeArgs {
     /// 0 keeps it forever.
     #[arg(long, env = "CERULEAN_DELTA_RETENTION_DAYS", default_value_t = 30)]
     pub delta_retention_days: u32,
+    /// Days the audit and sign-in logs are kept (Entra keeps 30 with a premium licence).
+    /// 0 keeps them forever.
+    #[arg(long, env = "CERULEAN_AUDIT_RETENTION_DAYS", default_value_t = 30)]
+    pub audit_retention_days: u32,
+    /// A proxy (address or CIDR range) whose `X-Forwarded-For` header names the client in
+    /// the sign-in log; repeatable. From any other peer the header is ignored.
+    #[arg(long, value_parser = parse_cidr)]
+    pub trusted_proxy: Vec<cerulean_platform::IpCidr>,
 }
 
 impl ServeArgs {
@@ -115,4 +123,9 @@ pub struct RestoreArgs {
     pub database_url: Option<String>,
     /// A backup made by `cerulean backup`.
     pub file: PathBuf,
+}
+
+/// `--trusted-proxy`: an address or a CIDR range.
+fn parse_cidr(s: &str) -> Result<cerulean_platform::IpCidr, String> {
+    s.parse()
 }

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod bootstrap;
 pub mod cli;
 pub mod logging;
+mod peer;
 pub mod request_id;
 pub mod serve;
 

@@ -46,8 +46,14 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     };
     let ca_path = tls.as_ref().and_then(|t| t.2.clone());
 
-    let app =
-        App::with_options(store.clone(), &public_url, crate::app::AppOptions::throttling(args.throttle_ru_per_10s));
+    let app = App::with_options(
+        store.clone(),
+        &public_url,
+        crate::app::AppOptions {
+            trusted_proxies: args.trusted_proxy.clone(),
+            ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
+        },
+    );
     let (file, created) = crate::bootstrap::ensure(
         &app.directory,
         &app.tokens,
@@ -66,11 +72,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         }
     }
     tokio::spawn(prune_change_log(app.directory.clone(), args.delta_retention_days));
+    tokio::spawn(prune_logs(app.directory.clone(), args.audit_retention_days));
     println!("{}", crate::bootstrap::summary(file.as_ref(), created, &args.data_dir.join("bootstrap.json")));
 
     let handle = Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
-    let service = tower::make::Shared::new(app.service());
+    // Each connection's service knows its peer (the sign-in log's client IP).
+    let service = crate::peer::make_service(app.service());
     let ready_app = app.clone();
     let ready_handle = handle.clone();
     let listen = args.listen;
@@ -182,6 +190,27 @@ async fn prune_change_log(directory: cerulean_directory::Directory, days: u32) {
             Ok(0) => {}
             Ok(n) => tracing::info!(entries = n, before = %before, "pruned the change log"),
             Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
+        }
+    }
+}
+
+/// Audit and sign-in log retention, as the change log's: every hour, drops entries older than
+/// `days` (none when 0). Entra keeps both logs 30 days (7 without a premium licence).
+async fn prune_logs(directory: cerulean_directory::Directory, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        let Ok(before) = cutoff.format(&time::format_description::well_known::Rfc3339) else {
+            continue;
+        };
+        match directory.prune_logs(&before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, before = %before, "pruned the audit and sign-in logs"),
+            Err(e) => tracing::warn!(error = %e, "pruning the audit and sign-in logs failed"),
         }
     }
 }

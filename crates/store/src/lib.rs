@@ -9,6 +9,8 @@
 //! its own SQL. Nothing above this crate writes SQL.
 
 mod changelog;
+mod flows;
+mod logs;
 pub mod plan;
 mod postgres;
 mod records;
@@ -17,6 +19,7 @@ mod sqlite;
 pub mod testing;
 
 pub use changelog::{ChangeLogBounds, PRUNE_BATCH};
+pub use flows::{FlowRecord, FlowRedemption};
 pub use plan::*;
 pub use postgres::PostgresStore;
 pub use records::*;
@@ -174,5 +177,97 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {
         let _ = (tenant, user, now);
         Err(StoreError::Backend("revoke_refresh_tokens is not supported by this store".into()))
+    }
+
+    // ---- audit and sign-in logs (issue 7) ----
+    //
+    // Defaults answer `Backend` so that test doubles written before these methods compile;
+    // both engines implement them.
+
+    /// Audit records matching `query`, newest first, each with its position for the next page.
+    async fn audit_page(&self, tenant: Uuid, query: &LogQuery) -> StoreResult<Vec<(LogCursor, AuditRecord)>> {
+        let _ = (tenant, query);
+        Err(StoreError::Backend("audit_page is not supported by this store".into()))
+    }
+
+    /// One audit record by id.
+    async fn audit_record(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<AuditRecord>> {
+        let _ = (tenant, id);
+        Err(StoreError::Backend("audit_record is not supported by this store".into()))
+    }
+
+    /// Records one sign-in attempt (its own short transaction: a sign-in changes no object).
+    async fn put_sign_in(&self, tenant: Uuid, record: &SignInRecord) -> StoreResult<()> {
+        let _ = (tenant, record);
+        Err(StoreError::Backend("put_sign_in is not supported by this store".into()))
+    }
+
+    /// Sign-in records matching `query`, newest first, each with its position.
+    async fn sign_in_page(&self, tenant: Uuid, query: &LogQuery) -> StoreResult<Vec<(LogCursor, SignInRecord)>> {
+        let _ = (tenant, query);
+        Err(StoreError::Backend("sign_in_page is not supported by this store".into()))
+    }
+
+    /// One sign-in record by id.
+    async fn sign_in(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<SignInRecord>> {
+        let _ = (tenant, id);
+        Err(StoreError::Backend("sign_in is not supported by this store".into()))
+    }
+
+    /// Retention: deletes up to `limit` audit and up to `limit` sign-in records older than
+    /// `before` (RFC 3339) in one short transaction each. Returns how many were deleted; call
+    /// again while it returns at least `limit`.
+    async fn prune_logs(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
+        let _ = (tenant, before, limit);
+        Err(StoreError::Backend("prune_logs is not supported by this store".into()))
+    }
+
+    // ---- sign-in flows (authorization codes, device codes, SSO sessions; see [`FlowRecord`]) ----
+    //
+    // Defaults answer `Backend` so that test doubles compile; both engines implement them.
+
+    /// Stores a new flow record, and deletes the tenant's records of the same kind that
+    /// expired before `purge_before` (RFC 3339), so the table holds live state only.
+    async fn put_flow(&self, tenant: Uuid, record: &FlowRecord, purge_before: &str) -> StoreResult<()> {
+        let _ = (tenant, record, purge_before);
+        Err(StoreError::Backend("put_flow is not supported by this store".into()))
+    }
+
+    /// The record of `kind` with this key.
+    async fn flow(&self, tenant: Uuid, kind: &str, key: &str) -> StoreResult<Option<FlowRecord>> {
+        let _ = (tenant, kind, key);
+        Err(StoreError::Backend("flow is not supported by this store".into()))
+    }
+
+    /// The record of `kind` whose `lookup` is this value (the newest, should there be two).
+    async fn flow_by_lookup(&self, tenant: Uuid, kind: &str, lookup: &str) -> StoreResult<Option<FlowRecord>> {
+        let _ = (tenant, kind, lookup);
+        Err(StoreError::Backend("flow_by_lookup is not supported by this store".into()))
+    }
+
+    /// Replaces the data of a record not yet used. Returns whether a record was updated.
+    async fn update_flow(&self, tenant: Uuid, kind: &str, key: &str, data: &serde_json::Value) -> StoreResult<bool> {
+        let _ = (tenant, kind, key, data);
+        Err(StoreError::Backend("update_flow is not supported by this store".into()))
+    }
+
+    /// Marks the record used at `now`, atomically: of two concurrent redemptions exactly one
+    /// gets [`FlowRedemption::Redeemed`]. Expiry is the caller's to check.
+    async fn redeem_flow(&self, tenant: Uuid, kind: &str, key: &str, now: &str) -> StoreResult<FlowRedemption> {
+        let _ = (tenant, kind, key, now);
+        Err(StoreError::Backend("redeem_flow is not supported by this store".into()))
+    }
+
+    /// Deletes a record (sign-out). Returns whether it existed.
+    async fn delete_flow(&self, tenant: Uuid, kind: &str, key: &str) -> StoreResult<bool> {
+        let _ = (tenant, kind, key);
+        Err(StoreError::Backend("delete_flow is not supported by this store".into()))
+    }
+
+    /// Revokes the refresh tokens of one family (an authorization code redeemed twice revokes
+    /// what its first redemption issued). Returns how many were revoked.
+    async fn revoke_refresh_family(&self, tenant: Uuid, family: Uuid, now: &str) -> StoreResult<u64> {
+        let _ = (tenant, family, now);
+        Err(StoreError::Backend("revoke_refresh_family is not supported by this store".into()))
     }
 }

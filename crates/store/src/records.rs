@@ -259,3 +259,79 @@ pub enum RefreshRedemption {
     /// client that sees someone else's token cannot burn that session.
     OtherClient,
 }
+
+/// One attempt at the token (or authorize) endpoint, successful or not, as the sign-in log
+/// keeps it. The columns the log is filtered by are fields of their own (the engines index
+/// them); everything else Graph shows is in `doc`, in Graph v1.0 property names, with no
+/// secret in it: the record is built from the request's identifiers, never its credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInRecord {
+    pub id: Uuid,
+    /// RFC 3339 (`createdDateTime`), second precision like every stored time.
+    pub at: String,
+    /// The signed-in user, if the attempt named a known one.
+    pub user_id: Option<Uuid>,
+    /// As the user typed it or the token named it (the log filters it case-insensitively).
+    pub user_principal_name: Option<String>,
+    /// The client application's `appId`.
+    pub app_id: Option<String>,
+    pub ip_address: String,
+    /// The AADSTS number of the failure, 0 on success.
+    pub error_code: i64,
+    /// `interactiveUser`, `nonInteractiveUser` or `servicePrincipal`.
+    pub event_type: String,
+    /// The request's `client-request-id`.
+    pub correlation_id: Option<String>,
+    pub doc: Map<String, Value>,
+}
+
+/// A column the audit and sign-in logs can be filtered on by equality, each served by an index
+/// leading with (tenant, column). Not every column exists in both logs: asking the audit log
+/// for a sign-in column is [`crate::StoreError::Invalid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogColumn {
+    /// Audit: `category`.
+    Category,
+    /// Audit: `activity` (`activityDisplayName`).
+    Activity,
+    /// Audit: the initiator's object id.
+    ActorId,
+    /// Both: the `client-request-id` of the request.
+    CorrelationId,
+    /// Sign-ins: the user's object id.
+    UserId,
+    /// Sign-ins: the user principal name, compared case-insensitively.
+    UserPrincipalName,
+    /// Sign-ins: the client's `appId`.
+    AppId,
+    /// Sign-ins: the AADSTS error number (0 for success), as decimal text.
+    ErrorCode,
+    /// Sign-ins: the client IP address.
+    IpAddress,
+    /// Sign-ins: `interactiveUser`, `nonInteractiveUser` or `servicePrincipal`.
+    EventType,
+}
+
+/// The position of a log entry in its log's order (newest first): its time and its insertion
+/// order within the tenant's log. Opaque to callers, who hand back the last one they saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCursor {
+    pub at: String,
+    pub ord: i64,
+}
+
+/// A read of a log: a time window, equality conditions on indexed columns (all must hold; the
+/// values of one column are alternatives), a position to continue after, a page size. Entries
+/// come newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogQuery {
+    /// Entries at or after this RFC 3339 time.
+    pub from: Option<String>,
+    /// Entries at or before this RFC 3339 time.
+    pub to: Option<String>,
+    /// Each condition: the column equals one of the values.
+    pub equals: Vec<(LogColumn, Vec<String>)>,
+    /// Continue after this entry.
+    pub after: Option<LogCursor>,
+    pub limit: usize,
+}

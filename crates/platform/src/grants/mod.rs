@@ -1,9 +1,11 @@
 //! One module per grant type. [`dispatch`] picks the grant from `grant_type`.
 
 mod assertion;
+mod authorization_code;
 mod client_auth;
 mod client_credentials;
-mod delegated;
+pub(crate) mod delegated;
+mod device_code;
 mod password;
 mod refresh_token;
 
@@ -21,6 +23,8 @@ pub(crate) async fn dispatch(state: &PlatformState, req: TokenRequest) -> Result
         "client_credentials" => client_credentials::grant(state, &req).await,
         "password" => password::grant(state, &req).await,
         "refresh_token" => refresh_token::grant(state, &req).await,
+        "authorization_code" => authorization_code::grant(state, &req).await,
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req).await,
         other => Err(OAuthError::new(
             400,
             "unsupported_grant_type",

@@ -4,9 +4,13 @@ mod harness;
 
 mod aadgraph;
 mod applications;
+mod audit_logs;
 mod auth;
+mod authorize;
 mod batch;
+mod browser;
 mod delta;
+mod device_code;
 mod dynamic_groups;
 mod groups;
 mod manager;

@@ -21,7 +21,7 @@ async fn throttled(resource_units: u32) -> (Harness, Arc<AtomicU64>) {
         ThrottleConfig::per_10_seconds(resource_units),
         Arc::new(move || Duration::from_millis(m.load(Ordering::SeqCst))),
     );
-    let options = AppOptions { throttle: Some(Arc::new(throttle)) };
+    let options = AppOptions { throttle: Some(Arc::new(throttle)), ..AppOptions::default() };
     (Harness::with_options("contoso.onmicrosoft.com", options).await, millis)
 }
 

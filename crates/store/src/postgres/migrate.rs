@@ -162,6 +162,48 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX refresh_tokens_by_family ON refresh_tokens (tenant_id, family_id);
     CREATE INDEX refresh_tokens_by_user ON refresh_tokens (tenant_id, user_id, expires_at);
     "#,
+    // 4: the sign-in log, as SQLite's migration 4 (`ord` is the insertion order, as the
+    // audit table's).
+    r#"
+    CREATE TABLE sign_ins (
+        tenant_id      uuid NOT NULL,
+        id             uuid NOT NULL,
+        ord            bigint GENERATED ALWAYS AS IDENTITY,
+        at             text COLLATE "C" NOT NULL,
+        user_id        uuid,
+        upn            text COLLATE "C",
+        app_id         text COLLATE "C",
+        ip_address     text COLLATE "C" NOT NULL,
+        error_code     text COLLATE "C" NOT NULL,
+        event_type     text COLLATE "C" NOT NULL,
+        correlation_id text COLLATE "C",
+        record         jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX sign_ins_by_time ON sign_ins (tenant_id, at, ord);
+    CREATE INDEX sign_ins_by_user ON sign_ins (tenant_id, user_id, at);
+    CREATE INDEX sign_ins_by_upn ON sign_ins (tenant_id, upn, at);
+    CREATE INDEX sign_ins_by_app ON sign_ins (tenant_id, app_id, at);
+    CREATE INDEX sign_ins_by_type ON sign_ins (tenant_id, event_type, at);
+    CREATE INDEX sign_ins_by_ip ON sign_ins (tenant_id, ip_address, at);
+    CREATE INDEX sign_ins_by_correlation ON sign_ins (tenant_id, correlation_id);
+    "#,
+    // sign-in flows, as SQLite's migration of the same name (secrets kept as SHA-256 only).
+    r#"
+    CREATE TABLE sign_in_flows (
+        tenant_id  uuid NOT NULL,
+        kind       text COLLATE "C" NOT NULL,
+        key        text COLLATE "C" NOT NULL,
+        lookup     text COLLATE "C",
+        data       jsonb NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        expires_at text COLLATE "C" NOT NULL,
+        used_at    text,
+        PRIMARY KEY (tenant_id, kind, key)
+    );
+    CREATE INDEX sign_in_flows_by_lookup ON sign_in_flows (tenant_id, kind, lookup);
+    CREATE INDEX sign_in_flows_by_expiry ON sign_in_flows (tenant_id, kind, expires_at);
+    "#,
 ];
 
 /// How many versions this build knows.

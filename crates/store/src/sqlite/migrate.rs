@@ -143,6 +143,51 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX refresh_tokens_by_family ON refresh_tokens (tenant_id, family_id);
     CREATE INDEX refresh_tokens_by_user ON refresh_tokens (tenant_id, user_id, expires_at);
     "#,
+    // 4: the sign-in log (issue 7). Rowid order is insertion order, the tie-breaker of the
+    // newest-first order and of page cursors (SQLite appends the rowid to every index); each
+    // index leads with (tenant, column) and ends with the time, so a filtered page is a range
+    // scan.
+    r#"
+    CREATE TABLE sign_ins (
+        tenant_id      TEXT NOT NULL,
+        id             TEXT NOT NULL,
+        at             TEXT NOT NULL,
+        user_id        TEXT,
+        upn            TEXT,
+        app_id         TEXT,
+        ip_address     TEXT NOT NULL,
+        error_code     TEXT NOT NULL,
+        event_type     TEXT NOT NULL,
+        correlation_id TEXT,
+        record         TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX sign_ins_by_id ON sign_ins (tenant_id, id);
+    CREATE INDEX sign_ins_by_time ON sign_ins (tenant_id, at);
+    CREATE INDEX sign_ins_by_user ON sign_ins (tenant_id, user_id, at);
+    CREATE INDEX sign_ins_by_upn ON sign_ins (tenant_id, upn, at);
+    CREATE INDEX sign_ins_by_app ON sign_ins (tenant_id, app_id, at);
+    CREATE INDEX sign_ins_by_type ON sign_ins (tenant_id, event_type, at);
+    CREATE INDEX sign_ins_by_ip ON sign_ins (tenant_id, ip_address, at);
+    CREATE INDEX sign_ins_by_correlation ON sign_ins (tenant_id, correlation_id);
+    "#,
+    // sign-in flows: authorization codes, device codes, SSO sessions and pending sign-in forms,
+    // keyed by the SHA-256 of the secret the client holds. The lookup index finds a device code
+    // by its user code; `expires_at` serves the purge of expired records.
+    r#"
+    CREATE TABLE sign_in_flows (
+        tenant_id  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        lookup     TEXT,
+        data       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT,
+        PRIMARY KEY (tenant_id, kind, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX sign_in_flows_by_lookup ON sign_in_flows (tenant_id, kind, lookup);
+    CREATE INDEX sign_in_flows_by_expiry ON sign_in_flows (tenant_id, kind, expires_at);
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

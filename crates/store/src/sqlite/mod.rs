@@ -7,6 +7,8 @@
 
 mod backup;
 pub(crate) mod compile;
+mod flows;
+mod logs;
 mod migrate;
 mod read;
 mod sessions;
@@ -222,5 +224,65 @@ impl Store for SqliteStore {
 
     async fn revoke_refresh_tokens(&self, tenant: Uuid, user: Uuid, now: &str) -> StoreResult<u64> {
         self.write(|c| sessions::revoke_user(c, tenant, user, now))
+    }
+
+    async fn audit_page(
+        &self,
+        tenant: Uuid,
+        query: &crate::LogQuery,
+    ) -> StoreResult<Vec<(crate::LogCursor, AuditRecord)>> {
+        self.read(|c| logs::audit_page(c, tenant, query))
+    }
+
+    async fn audit_record(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<AuditRecord>> {
+        self.read(|c| logs::audit_record(c, tenant, id))
+    }
+
+    async fn put_sign_in(&self, tenant: Uuid, record: &crate::SignInRecord) -> StoreResult<()> {
+        self.write(|c| logs::put_sign_in(c, tenant, record))
+    }
+
+    async fn sign_in_page(
+        &self,
+        tenant: Uuid,
+        query: &crate::LogQuery,
+    ) -> StoreResult<Vec<(crate::LogCursor, crate::SignInRecord)>> {
+        self.read(|c| logs::sign_in_page(c, tenant, query))
+    }
+
+    async fn sign_in(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<crate::SignInRecord>> {
+        self.read(|c| logs::sign_in(c, tenant, id))
+    }
+
+    async fn prune_logs(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {
+        self.write(|c| logs::prune(c, tenant, before, limit))
+    }
+
+    async fn put_flow(&self, tenant: Uuid, record: &crate::FlowRecord, purge_before: &str) -> StoreResult<()> {
+        self.write(|c| flows::put(c, tenant, record, purge_before))
+    }
+
+    async fn flow(&self, tenant: Uuid, kind: &str, key: &str) -> StoreResult<Option<crate::FlowRecord>> {
+        self.read(|c| flows::get(c, tenant, kind, key))
+    }
+
+    async fn flow_by_lookup(&self, tenant: Uuid, kind: &str, lookup: &str) -> StoreResult<Option<crate::FlowRecord>> {
+        self.read(|c| flows::by_lookup(c, tenant, kind, lookup))
+    }
+
+    async fn update_flow(&self, tenant: Uuid, kind: &str, key: &str, data: &serde_json::Value) -> StoreResult<bool> {
+        self.write(|c| flows::update(c, tenant, kind, key, data))
+    }
+
+    async fn redeem_flow(&self, tenant: Uuid, kind: &str, key: &str, now: &str) -> StoreResult<crate::FlowRedemption> {
+        self.write(|c| flows::redeem(c, tenant, kind, key, now))
+    }
+
+    async fn delete_flow(&self, tenant: Uuid, kind: &str, key: &str) -> StoreResult<bool> {
+        self.write(|c| flows::delete(c, tenant, kind, key))
+    }
+
+    async fn revoke_refresh_family(&self, tenant: Uuid, family: Uuid, now: &str) -> StoreResult<u64> {
+        self.write(|c| flows::revoke_family(c, tenant, family, now))
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod delta;
 pub mod edges;
+pub mod flows;
+pub mod logs;
 pub mod query;
 pub mod sessions;
 pub mod writes;

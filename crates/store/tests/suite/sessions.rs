@@ -31,12 +31,19 @@ pub async fn refresh_tokens_rotate_and_replays_revoke_the_family(store: &dyn Sto
     let (user, family) = (Uuid::new_v4(), Uuid::new_v4());
     store.put_refresh_token(t, &token("a", family, user, LATER)).await.expect("put a");
     // Another tenant never sees it.
-    assert_eq!(store.redeem_refresh_token(other, "a", "client", NOW).await.expect("redeem"), RefreshRedemption::Unknown);
+    assert_eq!(
+        store.redeem_refresh_token(other, "a", "client", NOW).await.expect("redeem"),
+        RefreshRedemption::Unknown
+    );
     assert_eq!(store.redeem_refresh_token(t, "nope", "client", NOW).await.expect("redeem"), RefreshRedemption::Unknown);
     // Another client's presentation is refused and spends nothing.
-    assert_eq!(store.redeem_refresh_token(t, "a", "intruder", NOW).await.expect("redeem"), RefreshRedemption::OtherClient);
+    assert_eq!(
+        store.redeem_refresh_token(t, "a", "intruder", NOW).await.expect("redeem"),
+        RefreshRedemption::OtherClient
+    );
 
-    let RefreshRedemption::Redeemed(a) = store.redeem_refresh_token(t, "a", "client", NOW).await.expect("redeem") else {
+    let RefreshRedemption::Redeemed(a) = store.redeem_refresh_token(t, "a", "client", NOW).await.expect("redeem")
+    else {
         panic!("a live token is redeemed");
     };
     assert_eq!((a.family_id, a.user_id, a.used_at.as_deref()), (family, user, Some(NOW)));
@@ -46,8 +53,14 @@ pub async fn refresh_tokens_rotate_and_replays_revoke_the_family(store: &dyn Sto
     store.put_refresh_token(t, &token("c", Uuid::new_v4(), user, LATER)).await.expect("put c");
 
     // Replaying `a` revokes `b` (same family) but not `c`.
-    assert!(matches!(store.redeem_refresh_token(t, "a", "client", NOW).await.expect("replay"), RefreshRedemption::Replayed(_)));
-    assert!(matches!(store.redeem_refresh_token(t, "b", "client", NOW).await.expect("b"), RefreshRedemption::Revoked(_)));
+    assert!(matches!(
+        store.redeem_refresh_token(t, "a", "client", NOW).await.expect("replay"),
+        RefreshRedemption::Replayed(_)
+    ));
+    assert!(matches!(
+        store.redeem_refresh_token(t, "b", "client", NOW).await.expect("b"),
+        RefreshRedemption::Revoked(_)
+    ));
     let RefreshRedemption::Redeemed(c) = store.redeem_refresh_token(t, "c", "client", NOW).await.expect("c") else {
         panic!("another family is untouched");
     };
@@ -56,7 +69,10 @@ pub async fn refresh_tokens_rotate_and_replays_revoke_the_family(store: &dyn Sto
     // Revocation by user; the other tenant's count is zero.
     assert_eq!(store.revoke_refresh_tokens(other, user, NOW).await.expect("revoke other"), 0);
     assert!(store.revoke_refresh_tokens(t, user, NOW).await.expect("revoke") >= 1);
-    assert!(matches!(store.redeem_refresh_token(t, "d", "client", NOW).await.expect("d"), RefreshRedemption::Revoked(_)));
+    assert!(matches!(
+        store.redeem_refresh_token(t, "d", "client", NOW).await.expect("d"),
+        RefreshRedemption::Revoked(_)
+    ));
 
     // Storing a token deletes the user's expired ones.
     store.put_refresh_token(t, &token("old", Uuid::new_v4(), user, "2024-01-01T00:00:00Z")).await.expect("old");

@@ -1,0 +1,724 @@
+//! The authorize endpoint (`/{tenant}/oauth2/v2.0/authorize`, v1 `/oauth2/authorize`), the
+//! sign-in form it renders and the form's POST, and the end-session endpoint.
+//!
+//! Order of checks, as Entra: the tenant, the client and the redirect URI are checked first and
+//! their failures are shown on an error PAGE (a redirect to an unverified URI would make the
+//! server an open redirector: AADSTS90002, AADSTS700016, AADSTS50011). Everything after that
+//! is reported to the application by redirect (`error`, `error_description`, `state`) in the
+//! requested `response_mode`.
+//!
+//! A client is public when the redirect URI matched is registered under `spa` or
+//! `publicClient`: such a client cannot keep a secret, so it must use PKCE with `S256` (Entra
+//! requires PKCE for SPAs; `plain` offers no protection once the request is observed). A
+//! `web` redirect URI makes the client confidential: it authenticates at the token endpoint.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cerulean_directory::{AppCredentials, PasswordSignIn};
+use cerulean_store::{FlowRecord, FlowRedemption, ObjectRecord, TenantRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::grants::delegated::{self, internal};
+use crate::pages;
+use crate::session::{self, CSRF_COOKIE, hash, random_secret, same_secret};
+use crate::token::{Endpoint, TokenRequest};
+
+/// Authorization codes live ten minutes (Entra: "about 10 minutes").
+pub(crate) const CODE_LIFETIME_SECS: i64 = 600;
+/// A rendered sign-in form stays usable this long.
+const LOGIN_LIFETIME_SECS: i64 = 900;
+pub(crate) const CODE_KIND: &str = "code";
+pub(crate) const LOGIN_KIND: &str = "login";
+
+/// A validated authorization request, kept with the sign-in form while the user types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Authz {
+    pub v1: bool,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// `query`, `fragment` or `form_post`.
+    pub response_mode: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// The request's scopes in v2 form (`{resource}/.default openid` for a v1 request).
+    pub scope: String,
+    /// The resource's identifier, for a v1 token request.
+    pub resource: String,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    /// Whether the redirect URI is a `spa` or `publicClient` one (see the module docs).
+    pub public: bool,
+    pub client_info: bool,
+    pub login_hint: Option<String>,
+}
+
+/// Where the outcome of an authorization request goes.
+pub(crate) enum Failure {
+    /// Shown to the user: the redirect URI is not trusted (yet).
+    Page(StatusCode, OAuthError),
+    /// Sent to the application's redirect URI.
+    Redirect(OAuthError),
+}
+
+impl From<OAuthError> for Failure {
+    fn from(e: OAuthError) -> Failure {
+        Failure::Redirect(e)
+    }
+}
+
+fn page_err(e: OAuthError) -> Failure {
+    let status = if e.status.is_server_error() { e.status } else { StatusCode::BAD_REQUEST };
+    Failure::Page(status, e)
+}
+
+fn trace_of(headers: &HeaderMap) -> String {
+    headers.get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default()
+}
+
+fn timestamp() -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+}
+
+/// The AADSTS description as Entra puts it in `error_description`.
+fn description(e: &OAuthError, trace: &str) -> String {
+    format!(
+        "AADSTS{}: {} Trace ID: {trace} Correlation ID: {} Timestamp: {}",
+        e.code,
+        e.description,
+        Uuid::new_v4(),
+        timestamp()
+    )
+}
+
+/// Sends `params` to the application: a 302 with a query or fragment, or a `form_post` page.
+fn respond_to_app(redirect_uri: &str, mode: &str, params: &[(&str, String)]) -> Response {
+    if mode == "form_post" {
+        return pages::form_post(redirect_uri, params);
+    }
+    let encoded = serde_urlencoded::to_string(params).unwrap_or_default();
+    let location = if mode == "fragment" {
+        format!("{redirect_uri}#{encoded}")
+    } else if redirect_uri.contains('?') {
+        format!("{redirect_uri}&{encoded}")
+    } else {
+        format!("{redirect_uri}?{encoded}")
+    };
+    let mut res = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    res
+}
+
+fn error_to_app(a: &Authz, e: &OAuthError, trace: &str) -> Response {
+    let mut params = vec![("error", e.error.to_string()), ("error_description", description(e, trace))];
+    if let Some(s) = &a.state {
+        params.push(("state", s.clone()));
+    }
+    respond_to_app(&a.redirect_uri, &a.response_mode, &params)
+}
+
+fn invalid_request(code: u32, message: impl Into<String>) -> OAuthError {
+    OAuthError::new(400, "invalid_request", code, message)
+}
+
+fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or_default()).unwrap_or_default()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+/// The redirect URIs an application registered, by platform.
+fn registered(app: &AppCredentials, platform: &str) -> Vec<String> {
+    app.application
+        .doc
+        .get(platform)
+        .and_then(|p| p.get("redirectUris"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Whether `uri` is registered exactly; `Some(public)` when it is.
+pub(crate) fn match_redirect(app: &AppCredentials, uri: &str) -> Option<bool> {
+    if registered(app, "web").iter().any(|r| r == uri) {
+        return Some(false);
+    }
+    if registered(app, "spa").iter().any(|r| r == uri) || registered(app, "publicClient").iter().any(|r| r == uri) {
+        return Some(true);
+    }
+    None
+}
+
+/// The tenant of a browser request: the path's, or for `common`/`organizations` the domain of
+/// the `login_hint`.
+async fn tenant_for(state: &PlatformState, segment: &str, hint: Option<&str>) -> Result<TenantRecord, OAuthError> {
+    let req = TokenRequest { endpoint: Endpoint::V2, tenant: segment.to_string(), params: Vec::new(), basic: None };
+    let domain = hint.and_then(|h| h.rsplit_once('@')).map(|(_, d)| d);
+    delegated::tenant_of(state, &req, domain).await
+}
+
+fn app_name(app: &AppCredentials) -> String {
+    app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+pub(crate) async fn authorize_v2(
+    State(state): State<PlatformState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    authorize(state, tenant, query, headers, false).await
+}
+
+pub(crate) async fn authorize_v1(
+    State(state): State<PlatformState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    authorize(state, tenant, query, headers, true).await
+}
+
+async fn authorize(
+    state: PlatformState,
+    segment: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    v1: bool,
+) -> Response {
+    let trace = trace_of(&headers);
+    let params = parse_query(query.as_deref());
+    let mut shown_tenant = segment.clone();
+    let mut authz_for_errors: Option<Authz> = None;
+    let result = async {
+        let tenant = tenant_for(&state, &segment, param(&params, "login_hint")).await.map_err(page_err)?;
+        shown_tenant = tenant.display_name.clone();
+        let (a, app, sp) = validate(&state, &tenant, &params, v1, &mut authz_for_errors).await?;
+        let prompt = param(&params, "prompt").unwrap_or_default();
+        let session = session::current(&state, &tenant, &headers).await?;
+        let hint_matches = |s: &session::Session| match &a.login_hint {
+            Some(h) => {
+                s.user.doc.get("userPrincipalName").and_then(Value::as_str).is_some_and(|u| u.eq_ignore_ascii_case(h))
+            }
+            None => true,
+        };
+        match session {
+            Some(s) if prompt != "login" && hint_matches(&s) => {
+                complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
+            }
+            _ if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
+                400,
+                "login_required",
+                50058,
+                "A silent sign-in request was sent but no user is signed in.",
+            ))),
+            _ => sign_in_form(&state, &tenant, &app_name(&app), &json!({"authz": a}), a.login_hint.as_deref()).await,
+        }
+    }
+    .await;
+    match result {
+        Ok(res) => res,
+        Err(Failure::Page(status, e)) => pages::error(&shown_tenant, status, e.code, &e.description, &trace),
+        Err(Failure::Redirect(e)) => match &authz_for_errors {
+            Some(a) => error_to_app(a, &e, &trace),
+            None => pages::error(&shown_tenant, StatusCode::BAD_REQUEST, e.code, &e.description, &trace),
+        },
+    }
+}
+
+/// Checks the request (see the module docs for the order) and returns it validated. Once the
+/// redirect URI is trusted, `trusted` holds what error redirects need.
+async fn validate(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    params: &[(String, String)],
+    v1: bool,
+    trusted: &mut Option<Authz>,
+) -> Result<(Authz, AppCredentials, ObjectRecord), Failure> {
+    let client_id = param(params, "client_id").ok_or_else(|| page_err(OAuthError::missing("client_id")))?;
+    let (app, sp) = delegated::client_app(state, tenant, client_id).await.map_err(page_err)?;
+    let redirect_uri = match param(params, "redirect_uri") {
+        Some(r) => r.to_string(),
+        None => {
+            // Entra uses the registration's only redirect URI when the request names none.
+            let all: Vec<String> = ["web", "spa", "publicClient"].iter().flat_map(|p| registered(&app, p)).collect();
+            match all.as_slice() {
+                [only] => only.clone(),
+                _ => return Err(page_err(OAuthError::missing("redirect_uri"))),
+            }
+        }
+    };
+    let Some(public) = match_redirect(&app, &redirect_uri) else {
+        return Err(page_err(OAuthError::new(
+            400,
+            "invalid_request",
+            50011,
+            format!(
+                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal."
+            ),
+        )));
+    };
+    let response_mode = param(params, "response_mode").unwrap_or("query").to_string();
+    let mut a = Authz {
+        v1,
+        client_id: client_id.to_string(),
+        redirect_uri,
+        response_mode: if ["query", "fragment", "form_post"].contains(&response_mode.as_str()) {
+            response_mode.clone()
+        } else {
+            "query".into()
+        },
+        state: param(params, "state").map(str::to_string),
+        nonce: param(params, "nonce").map(str::to_string),
+        scope: String::new(),
+        resource: String::new(),
+        code_challenge: param(params, "code_challenge").map(str::to_string),
+        code_challenge_method: None,
+        public,
+        client_info: param(params, "client_info") == Some("1"),
+        login_hint: param(params, "login_hint").map(str::to_string),
+    };
+    *trusted = Some(a.clone());
+    if a.response_mode != response_mode {
+        return Err(invalid_request(
+            900144,
+            format!("The provided value for the input parameter 'response_mode' is not valid: '{response_mode}'."),
+        )
+        .into());
+    }
+    match param(params, "response_type") {
+        Some("code") => {}
+        None => {
+            return Err(invalid_request(
+                900144,
+                "The request body must contain the following parameter: 'response_type'.",
+            )
+            .into());
+        }
+        Some(other) => {
+            return Err(OAuthError::new(
+                400,
+                "unsupported_response_type",
+                700054,
+                format!("response_type '{other}' is not enabled for the application."),
+            )
+            .into());
+        }
+    }
+    // Scopes: validated now (unknown resource, mixed resources) and kept for the code.
+    let scopes = if v1 {
+        let resource = param(params, "resource").unwrap_or("https://graph.microsoft.com");
+        let req = TokenRequest {
+            endpoint: Endpoint::V1,
+            tenant: tenant.id.to_string(),
+            params: vec![
+                ("resource".into(), resource.to_string()),
+                ("scope".into(), param(params, "scope").unwrap_or("openid").to_string()),
+            ],
+            basic: None,
+        };
+        delegated::parse_scopes(state, &req, None)?
+    } else {
+        let scope = param(params, "scope").ok_or_else(|| OAuthError::missing("scope"))?;
+        let req = TokenRequest {
+            endpoint: Endpoint::V2,
+            tenant: tenant.id.to_string(),
+            params: vec![("scope".into(), scope.to_string())],
+            basic: None,
+        };
+        delegated::parse_scopes(state, &req, None)?
+    };
+    a.resource = scopes.resource.audience.clone();
+    a.scope = if v1 {
+        let mut s = vec![format!("{}/.default", scopes.resource.audience)];
+        s.extend(scopes.oidc.iter().cloned());
+        s.push("offline_access".into());
+        s.dedup();
+        s.join(" ")
+    } else {
+        param(params, "scope").unwrap_or_default().to_string()
+    };
+    // PKCE (RFC 7636); S256 for public clients (see the module docs).
+    let method = param(params, "code_challenge_method");
+    match (&a.code_challenge, method) {
+        (None, Some(_)) => return Err(OAuthError::missing("code_challenge").into()),
+        (None, None) if public => {
+            return Err(invalid_request(
+                9002325,
+                "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
+            )
+            .into());
+        }
+        (None, None) => {}
+        (Some(challenge), m) => {
+            let m = m.unwrap_or("plain");
+            if m != "S256" && m != "plain" {
+                return Err(invalid_request(
+                    501491,
+                    format!("Invalid code_challenge_method '{m}': only 'S256' and 'plain' are supported."),
+                )
+                .into());
+            }
+            if public && m != "S256" {
+                return Err(invalid_request(
+                    9002325,
+                    "Proof Key for Code Exchange with code_challenge_method 'S256' is required for public clients and single-page applications.",
+                )
+                .into());
+            }
+            let ok_chars = challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            if !(43..=128).contains(&challenge.len()) || !ok_chars {
+                return Err(invalid_request(501491, "Invalid size of Code_Challenge parameter.").into());
+            }
+            a.code_challenge_method = Some(m.to_string());
+        }
+    }
+    *trusted = Some(a.clone());
+    Ok((a, app, sp))
+}
+
+/// Renders the sign-in form for a pending flow (`data`: the authorization request, or the
+/// device code being approved) and stores the form's server half.
+pub(crate) async fn sign_in_form(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app_name: &str,
+    data: &Value,
+    username: Option<&str>,
+) -> Result<Response, Failure> {
+    let flow = random_secret(32)?;
+    let csrf = random_secret(32)?;
+    let (created_at, expires_at) = session::expiry(LOGIN_LIFETIME_SECS);
+    let mut data = data.clone();
+    if let Some(obj) = data.as_object_mut() {
+        obj.insert("csrf".into(), json!(hash(&csrf)));
+    }
+    let record = FlowRecord {
+        kind: LOGIN_KIND.into(),
+        key: hash(&flow),
+        lookup: None,
+        data,
+        created_at,
+        expires_at,
+        used_at: None,
+    };
+    state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
+    let action = format!("/{}/oauth2/v2.0/login", tenant.id);
+    let mut res = pages::sign_in(&pages::SignInForm {
+        tenant_name: &tenant.display_name,
+        app_name,
+        action: &action,
+        flow: &flow,
+        csrf: &csrf,
+        username: username.unwrap_or_default(),
+        error: None,
+        can_decline: record.data.get("device").is_some(),
+    });
+    res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, CSRF_COOKIE, &csrf, None));
+    Ok(res)
+}
+
+/// Issues the code for a signed-in user and sends it to the application.
+#[allow(clippy::too_many_arguments)]
+async fn complete(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app: &AppCredentials,
+    sp: &ObjectRecord,
+    a: &Authz,
+    user: &ObjectRecord,
+    auth_time: i64,
+    amr: &[String],
+    silent: bool,
+) -> Result<Response, Failure> {
+    // Consent: without it Entra would show a consent page; Cerulean has none yet, so the
+    // application hears AADSTS65001 (`consent_required` for a silent request).
+    let endpoint = if a.v1 { Endpoint::V1 } else { Endpoint::V2 };
+    let req = TokenRequest {
+        endpoint,
+        tenant: tenant.id.to_string(),
+        params: vec![("scope".into(), a.scope.clone()), ("resource".into(), a.resource.clone())],
+        basic: None,
+    };
+    let scopes = delegated::parse_scopes(state, &req, None)?;
+    if let Err(mut e) =
+        delegated::consented_scopes(state, tenant, sp.id, &a.client_id, &app_name(app), user.id, &scopes).await
+    {
+        if e.code == 65001 {
+            e.error = if silent { "consent_required" } else { "invalid_client" };
+        }
+        return Err(e.into());
+    }
+    let code = format!("1.{}.{}", tenant.id.simple(), random_secret(32)?);
+    let (created_at, expires_at) = session::expiry(CODE_LIFETIME_SECS);
+    let record = FlowRecord {
+        kind: CODE_KIND.into(),
+        key: hash(&code),
+        lookup: None,
+        data: json!({
+            "authz": a,
+            "user": user.id,
+            "auth_time": auth_time,
+            "amr": amr,
+            "family": Uuid::new_v4(),
+        }),
+        created_at,
+        expires_at,
+        used_at: None,
+    };
+    state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
+    let mut params = vec![("code", code)];
+    if a.client_info {
+        params.push(("client_info", cerulean_identity::user_tokens::client_info(user.id, tenant.id)));
+    }
+    if let Some(s) = &a.state {
+        params.push(("state", s.clone()));
+    }
+    params.push(("session_state", Uuid::new_v4().to_string()));
+    Ok(respond_to_app(&a.redirect_uri, &a.response_mode, &params))
+}
+
+/// The form fields of the sign-in POST.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignInPost {
+    #[serde(default)]
+    flow: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    action: String,
+}
+
+fn flow_expired() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_request",
+        50089,
+        "Authentication failed due to flow token expired. Sign in again from the application.",
+    )
+}
+
+/// `POST /{tenant}/oauth2/v2.0/login`: the sign-in form.
+pub(crate) async fn sign_in_post(
+    State(state): State<PlatformState>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let trace = trace_of(&headers);
+    let mut shown_tenant = segment.clone();
+    let mut authz_for_errors: Option<Authz> = None;
+    let result = async {
+        let tenant = tenant_for(&state, &segment, None).await.map_err(page_err)?;
+        shown_tenant = tenant.display_name.clone();
+        let form: SignInPost = serde_urlencoded::from_bytes(&body)
+            .map_err(|_| page_err(invalid_request(90014, "The sign-in form is not valid.")))?;
+        let flow_key = hash(&form.flow);
+        let record = state
+            .directory
+            .flow(tenant.id, LOGIN_KIND, &flow_key)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.used_at.is_none() && r.expires_at.as_str() > cerulean_directory::validate::now().as_str())
+            .ok_or_else(|| page_err(flow_expired()))?;
+        // CSRF: the form's token, the browser's cookie and the flow's hash must agree.
+        let cookie = session::cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+        let stored = record.data.get("csrf").and_then(Value::as_str).unwrap_or_default();
+        if form.csrf.is_empty() || !same_secret(&form.csrf, &cookie) || !same_secret(&hash(&form.csrf), stored) {
+            return Err(page_err(flow_expired()));
+        }
+        let authz: Option<Authz> = record.data.get("authz").and_then(|v| serde_json::from_value(v.clone()).ok());
+        authz_for_errors = authz.clone();
+        let device = record.data.get("device").and_then(Value::as_str).map(str::to_string);
+        let client_id = authz
+            .as_ref()
+            .map(|a| a.client_id.clone())
+            .or_else(|| record.data.get("client_id").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        let (app, sp) = delegated::client_app(&state, &tenant, &client_id).await.map_err(page_err)?;
+        if form.action == "decline"
+            && let Some(device) = &device
+        {
+            spend(&state, &tenant, &flow_key).await?;
+            crate::device::decide(&state, &tenant, device, None).await?;
+            return Ok(pages::device_done(&tenant.display_name, &app_name(&app), false));
+        }
+        let rerender = |message: &str| -> Result<Response, Failure> {
+            let mut res = pages::sign_in(&pages::SignInForm {
+                tenant_name: &tenant.display_name,
+                app_name: &app_name(&app),
+                action: &format!("/{}/oauth2/v2.0/login", tenant.id),
+                flow: &form.flow,
+                csrf: &form.csrf,
+                username: &form.username,
+                error: Some(message),
+                can_decline: device.is_some(),
+            });
+            *res.status_mut() = StatusCode::OK;
+            Ok(res)
+        };
+        if form.username.is_empty() || form.password.is_empty() {
+            return rerender("Enter your user name and password.");
+        }
+        let (user, must_change) =
+            match state.directory.sign_in_with_password(tenant.id, &form.username, &form.password).await.map_err(internal)? {
+                PasswordSignIn::UnknownUser => {
+                    return rerender(
+                        "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
+                    );
+                }
+                PasswordSignIn::BadPassword => {
+                    return rerender("AADSTS50126: Your account or password is incorrect.");
+                }
+                PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
+            };
+        if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
+            return Err(page_err(delegated::user_disabled()));
+        }
+        if must_change {
+            return Err(page_err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired.")));
+        }
+        spend(&state, &tenant, &flow_key).await?;
+        let auth_time = cerulean_identity::unix_now();
+        let amr = vec!["pwd".to_string()];
+        let sso = session::start(&state, &tenant, user.id, auth_time, &amr).await?;
+        // The user is signed in (the session stands) even when the application then gets an
+        // error, such as missing consent.
+        let outcome = if let Some(device) = &device {
+            crate::device::decide(&state, &tenant, device, Some((&user, auth_time, &amr)))
+                .await
+                .map(|()| pages::device_done(&tenant.display_name, &app_name(&app), true))
+        } else if let Some(a) = &authz {
+            complete(&state, &tenant, &app, &sp, a, &user, auth_time, &amr, false).await
+        } else {
+            Err(page_err(flow_expired()))
+        };
+        let mut res = match outcome {
+            Ok(res) => res,
+            Err(Failure::Redirect(e)) if authz.is_some() => {
+                error_to_app(authz.as_ref().ok_or_else(|| page_err(flow_expired()))?, &e, &trace)
+            }
+            Err(Failure::Redirect(e) | Failure::Page(_, e)) => {
+                pages::error(&tenant.display_name, StatusCode::BAD_REQUEST, e.code, &e.description, &trace)
+            }
+        };
+        res.headers_mut().append(header::SET_COOKIE, sso);
+        res.headers_mut().append(header::SET_COOKIE, session::set_cookie(&state, CSRF_COOKIE, "", Some(0)));
+        Ok(res)
+    }
+    .await;
+    match result {
+        Ok(res) => res,
+        Err(Failure::Page(status, e)) => pages::error(&shown_tenant, status, e.code, &e.description, &trace),
+        Err(Failure::Redirect(e)) => match &authz_for_errors {
+            Some(a) => error_to_app(a, &e, &trace),
+            None => pages::error(&shown_tenant, StatusCode::BAD_REQUEST, e.code, &e.description, &trace),
+        },
+    }
+}
+
+/// Marks a sign-in form used, so a replayed POST signs nobody in.
+async fn spend(state: &PlatformState, tenant: &TenantRecord, key: &str) -> Result<(), Failure> {
+    match state.directory.redeem_flow(tenant.id, LOGIN_KIND, key).await.map_err(internal)? {
+        FlowRedemption::Redeemed(_) => Ok(()),
+        _ => Err(page_err(flow_expired())),
+    }
+}
+
+/// `GET /{tenant}/oauth2/v2.0/logout` (and v1): ends the SSO session, then returns to
+/// `post_logout_redirect_uri` only when it is a redirect URI registered on the application
+/// (`client_id`, or the audience of `id_token_hint`); anything else would be an open redirect.
+pub(crate) async fn logout(
+    State(state): State<PlatformState>,
+    Path(segment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let trace = trace_of(&headers);
+    let params = parse_query(query.as_deref());
+    let tenant = match tenant_for(&state, &segment, None).await {
+        Ok(t) => t,
+        Err(e) => return pages::error(&segment, StatusCode::BAD_REQUEST, e.code, &e.description, &trace),
+    };
+    let clear = match session::end(&state, &tenant, &headers).await {
+        Ok(c) => c,
+        Err(e) => return pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace),
+    };
+    let client = param(&params, "client_id").map(str::to_string).or_else(|| {
+        param(&params, "id_token_hint").and_then(|t| {
+            use base64::Engine;
+            let payload = t.split('.').nth(1)?;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+            let claims: Value = serde_json::from_slice(&bytes).ok()?;
+            claims.get("aud").and_then(Value::as_str).map(str::to_string)
+        })
+    });
+    let target = match (param(&params, "post_logout_redirect_uri"), client) {
+        (Some(uri), Some(client)) => match state.directory.app_credentials(tenant.id, &client).await {
+            Ok(Some(app)) if match_redirect(&app, uri).is_some() => Some(uri.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut res = match target {
+        Some(uri) => {
+            let mut p = Vec::new();
+            if let Some(s) = param(&params, "state") {
+                p.push(("state", s.to_string()));
+            }
+            if p.is_empty() {
+                let mut r = StatusCode::FOUND.into_response();
+                if let Ok(v) = HeaderValue::from_str(&uri) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                r
+            } else {
+                respond_to_app(&uri, "query", &p)
+            }
+        }
+        None => pages::page(
+            StatusCode::OK,
+            "Signed out",
+            &tenant.display_name,
+            "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>",
+        ),
+    };
+    res.headers_mut().append(header::SET_COOKIE, clear);
+    res
+}
+
+/// A helper the grants share: the `authz` of a code record.
+pub(crate) fn authz_of(record: &FlowRecord) -> Option<Authz> {
+    record.data.get("authz").and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// The tenant display name of an error page, for modules that render one.
+pub(crate) fn render_failure(tenant_name: &str, e: &OAuthError, trace: &str) -> Response {
+    let status = if e.status.is_server_error() { e.status } else { StatusCode::BAD_REQUEST };
+    pages::error(tenant_name, status, e.code, &e.description, trace)
+}
+
+pub(crate) use Failure as AuthorizeFailure;
+
+impl Failure {
+    pub(crate) fn into_oauth(self) -> OAuthError {
+        match self {
+            Failure::Page(_, e) | Failure::Redirect(e) => e,
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The server-rendered pages: sign-in, device-code entry, the error page and the `form_post`
+//! response. Plain HTML and a little CSS: every field has a `<label>`, the tab order is the
+//! reading order, and no page needs JavaScript (the `form_post` page submits itself with a
+//! script when it may, and shows a button when it may not).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f2f2f2;margin:0}\
+main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}\
+h1{font-size:1.5rem;margin:.5rem 0 1rem}.tenant{color:#555;margin:0}label{display:block;margin-top:1rem}\
+input[type=text],input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
+button{margin-top:1.5rem;padding:.5rem 1.5rem;font-size:1rem;background:#0067b8;color:#fff;border:0}\
+button.secondary{background:#ccc;color:#000}button:focus,input:focus{outline:3px solid #000}\
+.error{color:#a80000}code{font-size:1.1rem}";
+
+/// A complete page around `body`, with no caching and no framing (clickjacking).
+pub(crate) fn page(status: StatusCode, title: &str, tenant_name: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
+<style>{STYLE}</style></head><body><main><p class=\"tenant\">{tenant}</p>{body}</main></body></html>",
+        title = esc(title),
+        tenant = esc(tenant_name),
+    );
+    let mut res = (status, Html(html)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    res
+}
+
+/// What the sign-in form shows.
+pub(crate) struct SignInForm<'a> {
+    pub tenant_name: &'a str,
+    pub app_name: &'a str,
+    /// Where the form posts.
+    pub action: &'a str,
+    pub flow: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    /// Whether to offer "Cancel" (device code: declining ends the device's polling).
+    pub can_decline: bool,
+}
+
+pub(crate) fn sign_in(f: &SignInForm<'_>) -> Response {
+    let error = f.error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
+    let decline = if f.can_decline {
+        "<button type=\"submit\" name=\"action\" value=\"decline\" class=\"secondary\">Cancel</button>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>Sign in</h1><p>to continue to {app}</p>{error}\
+<form method=\"post\" action=\"{action}\">\
+<input type=\"hidden\" name=\"flow\" value=\"{flow}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<label for=\"username\">Email, phone, or Skype</label>\
+<input type=\"email\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+<label for=\"password\">Password</label>\
+<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+<button type=\"submit\" name=\"action\" value=\"signin\">Sign in</button> {decline}</form>",
+        app = esc(f.app_name),
+        action = esc(f.action),
+        flow = esc(f.flow),
+        csrf = esc(f.csrf),
+        username = esc(f.username),
+    );
+    page(StatusCode::OK, "Sign in to your account", f.tenant_name, &body)
+}
+
+/// The error page: the AADSTS code, the message, and the request's ids, as Entra shows them.
+pub(crate) fn error(tenant_name: &str, status: StatusCode, code: u32, message: &str, trace_id: &str) -> Response {
+    let body = format!(
+        "<h1>Sorry, but we're having trouble signing you in.</h1>\
+<p class=\"error\" role=\"alert\"><strong>AADSTS{code}</strong>: {message}</p>\
+<p>Request Id: {trace}</p>",
+        message = esc(message),
+        trace = esc(trace_id),
+    );
+    page(status, "Sign in error", tenant_name, &body)
+}
+
+/// The device-code entry form.
+pub(crate) fn device_entry(tenant_name: &str, action: &str, csrf: &str, error: Option<&str>) -> Response {
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
+    let body = format!(
+        "<h1>Enter code</h1><p>Enter the code displayed on your app or device.</p>{error}\
+<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<label for=\"otc\">Code</label>\
+<input type=\"text\" id=\"otc\" name=\"otc\" autocomplete=\"off\" required autofocus>\
+<button type=\"submit\">Next</button></form>",
+        action = esc(action),
+        csrf = esc(csrf),
+    );
+    page(StatusCode::OK, "Enter code", tenant_name, &body)
+}
+
+/// What the device page shows once the device is signed in (or declined).
+pub(crate) fn device_done(tenant_name: &str, app_name: &str, approved: bool) -> Response {
+    let body = if approved {
+        format!(
+            "<h1>You're signed in</h1><p>You have signed in to the {} application on your device. You may now close this window.</p>",
+            esc(app_name)
+        )
+    } else {
+        "<h1>Sign-in cancelled</h1><p>The device will not be signed in. You may now close this window.</p>".to_string()
+    };
+    page(StatusCode::OK, "Device sign-in", tenant_name, &body)
+}
+
+/// `response_mode=form_post`: an HTML form of the response parameters posted to the redirect
+/// URI. The button makes it work without scripts; the inline script (allowed by a hash-free
+/// nonce-less CSP only for this page) submits it at once when scripts run.
+pub(crate) fn form_post(redirect_uri: &str, params: &[(&str, String)]) -> Response {
+    let fields: String = params
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", esc(k), esc(v)))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Working...</title></head>\
+<body><form method=\"post\" name=\"hiddenform\" action=\"{action}\">{fields}\
+<noscript><p>Script is disabled. Click Submit to continue.</p></noscript>\
+<button type=\"submit\">Submit</button></form>\
+<script>document.forms[0].submit();</script></body></html>",
+        action = esc(redirect_uri),
+    );
+    let mut res = (StatusCode::OK, Html(html)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_attributes() {
+        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+}

@@ -1,0 +1,193 @@
+//! Browser state of the sign-in pages: the SSO session cookie, the per-form CSRF token, and
+//! the random secrets behind codes and sessions.
+//!
+//! Every secret handed to a browser or client (session id, authorization code, device code,
+//! CSRF token) is 256 random bits; the store keeps only its SHA-256, so a read of the store
+//! (or a backup) signs nobody in. Sessions live server-side (a `session` flow record), which is
+//! what lets sign-out and `revokeSignInSessions` end them on every node at once.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cerulean_store::{FlowRecord, ObjectRecord, TenantRecord};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::grants::delegated::internal;
+
+/// How long an SSO session lasts without a new sign-in (Entra's browser session is bounded by
+/// its sign-in frequency; a working day is a sensible default for a local directory).
+const SESSION_HOURS: i64 = 12;
+
+/// The flow kind of SSO sessions in the store.
+pub(crate) const SESSION_KIND: &str = "session";
+
+/// The cookie carrying the CSRF half of a sign-in form (double submit: the same value is in the
+/// form and the cookie, and its hash in the server-side form record, so a form is bound both
+/// to the request that rendered it and to the browser that received it).
+pub(crate) const CSRF_COOKIE: &str = "cerulean_csrf";
+
+/// A random secret: `bytes` random bytes, base64url.
+pub(crate) fn random_secret(bytes: usize) -> Result<String, OAuthError> {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut buf).map_err(|_| internal("random generation failed"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// The store key of a secret: hex SHA-256 (the secret has 256 random bits, so a fast hash is
+/// enough).
+pub(crate) fn hash(secret: &str) -> String {
+    cerulean_identity::user_tokens::refresh_token_hash(secret)
+}
+
+/// Compares two secrets without an early exit on the first difference.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A cookie sent by the browser.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax` (the redirect back from the application
+/// is a top-level navigation, which Lax allows), `Secure` when served over HTTPS. `max_age`
+/// 0 deletes the cookie; `None` makes it a browser-session cookie.
+pub(crate) fn set_cookie(state: &PlatformState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("cerulean_invalid=1"))
+}
+
+/// The SSO cookie's name: one per tenant, so sessions of two tenants never mix.
+pub(crate) fn session_cookie_name(tenant: Uuid) -> String {
+    format!("cerulean_sso_{}", tenant.simple())
+}
+
+/// A live SSO session.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub user: ObjectRecord,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    cerulean_directory::validate::format_datetime(t)
+}
+
+/// The browser's SSO session in `tenant`, if it has one that is still good: not expired, the
+/// user enabled, and signed in after the user's `signInSessionsValidFromDateTime`.
+pub(crate) async fn current(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, OAuthError> {
+    let Some(id) = cookie(headers, &session_cookie_name(tenant.id)) else {
+        return Ok(None);
+    };
+    let Some(rec) = state.directory.flow(tenant.id, SESSION_KIND, &hash(&id)).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    if rec.expires_at.as_str() <= cerulean_directory::validate::now().as_str() {
+        return Ok(None);
+    }
+    let Some(user_id) = rec.data.get("user").and_then(Value::as_str).and_then(|u| Uuid::parse_str(u).ok()) else {
+        return Ok(None);
+    };
+    let Some(user) = state.directory.get(tenant.id, user_id).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    if user.deleted_at.is_some() || user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
+        return Ok(None);
+    }
+    let auth_time = rec.data.get("auth_time").and_then(Value::as_i64).unwrap_or(0);
+    if let Some(from) = user.doc.get("signInSessionsValidFromDateTime").and_then(Value::as_str) {
+        let from = time::OffsetDateTime::parse(from, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0);
+        if auth_time < from {
+            return Ok(None);
+        }
+    }
+    let amr = rec
+        .data
+        .get("amr")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_else(|| vec!["pwd".to_string()]);
+    Ok(Some(Session { user, auth_time, amr }))
+}
+
+/// Starts an SSO session for `user`; returns the `Set-Cookie` value.
+pub(crate) async fn start(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    user: Uuid,
+    auth_time: i64,
+    amr: &[String],
+) -> Result<HeaderValue, OAuthError> {
+    let id = random_secret(32)?;
+    let now = time::OffsetDateTime::now_utc();
+    let record = FlowRecord {
+        kind: SESSION_KIND.into(),
+        key: hash(&id),
+        lookup: None,
+        data: json!({"user": user, "auth_time": auth_time, "amr": amr}),
+        created_at: rfc3339(now),
+        expires_at: rfc3339(now + time::Duration::hours(SESSION_HOURS)),
+        used_at: None,
+    };
+    state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
+    Ok(set_cookie(state, &session_cookie_name(tenant.id), &id, None))
+}
+
+/// Ends the browser's SSO session in `tenant` (server-side too); returns the `Set-Cookie`
+/// value that deletes the cookie.
+pub(crate) async fn end(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    headers: &HeaderMap,
+) -> Result<HeaderValue, OAuthError> {
+    let name = session_cookie_name(tenant.id);
+    if let Some(id) = cookie(headers, &name) {
+        state.directory.delete_flow(tenant.id, SESSION_KIND, &hash(&id)).await.map_err(internal)?;
+    }
+    Ok(set_cookie(state, &name, "", Some(0)))
+}
+
+/// RFC 3339 `now + secs`.
+pub(crate) fn expiry(secs: i64) -> (String, String) {
+    let now = time::OffsetDateTime::now_utc();
+    (rfc3339(now), rfc3339(now + time::Duration::seconds(secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; cerulean_csrf=xyz; cerulean_csrf_old=no"));
+        assert_eq!(cookie(&h, CSRF_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "b"), None);
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+    }
+}

@@ -1,0 +1,413 @@
+//! The sign-in log: one record per attempt at the token endpoint (and, as it lands, the
+//! authorize endpoint), successful or not, in Graph's `signIn` shape.
+//!
+//! A record is built from what identifies the attempt — the tenant, the client's `appId`, the
+//! user name, the resource asked for, the outcome's AADSTS number, the client IP (see
+//! [`crate::client_ip`]), the User-Agent — and never from its credentials: no password, secret,
+//! assertion, code or token is read here except the access token just issued, whose claims
+//! (not the token) name the user and resource of a success.
+//!
+//! Recording is best effort: a sign-in log write that fails is logged and does not fail the
+//! sign-in, as a token already issued cannot be taken back.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use cerulean_store::SignInRecord;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::PlatformState;
+
+/// What the endpoint knew about one attempt.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SignInAttempt {
+    /// The tenant segment of the URL as sent (a GUID, a domain, `common`, `organizations`).
+    pub tenant_segment: String,
+    pub grant_type: Option<String>,
+    pub client_id: Option<String>,
+    /// The user name typed (ROPC) or otherwise named by the request.
+    pub username: Option<String>,
+    /// `scope` (v2) or `resource` (v1), as sent.
+    pub resource_hint: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    /// MSAL's `x-client-SKU`, `x-client-Ver` and `x-client-OS` headers.
+    pub client_sku: Option<(String, String, String)>,
+    pub correlation_id: Option<String>,
+    /// Whether the user interacted (the authorize endpoint; ROPC, where the user typed a
+    /// password into the client).
+    pub interactive: Option<bool>,
+}
+
+impl SignInAttempt {
+    /// The request facts of the headers.
+    pub(crate) fn from_headers(headers: &HeaderMap, tenant_segment: &str, ip: IpAddr) -> SignInAttempt {
+        let header = |name: &str| {
+            headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect::<String>())
+        };
+        let client_sku = header("x-client-sku")
+            .map(|sku| (sku, header("x-client-ver").unwrap_or_default(), header("x-client-os").unwrap_or_default()));
+        SignInAttempt {
+            tenant_segment: tenant_segment.to_string(),
+            ip: Some(ip),
+            user_agent: header("user-agent"),
+            client_sku,
+            correlation_id: header("client-request-id"),
+            ..SignInAttempt::default()
+        }
+    }
+}
+
+/// The outcome of an attempt.
+pub(crate) enum Outcome<'a> {
+    /// Tokens were issued; the claims of the access token (already verified: we just signed it).
+    Success(&'a Map<String, Value>),
+    /// Refused with this OAuth error, AADSTS number and description.
+    Failure { error: &'a str, code: u32, description: &'a str },
+}
+
+/// Records one attempt. Never fails the caller.
+pub(crate) async fn record(state: &PlatformState, attempt: &SignInAttempt, outcome: Outcome<'_>) {
+    // A device-code client polling before the user finished is not a sign-in attempt (it
+    // would write one failure every few seconds per waiting device).
+    if let Outcome::Failure { error: "authorization_pending" | "slow_down", .. } = outcome {
+        return;
+    }
+    match build(state, attempt, &outcome).await {
+        Ok(Some((tenant, rec))) => {
+            if let Err(e) = state.directory.record_sign_in(tenant, &rec).await {
+                tracing::warn!(error = %e, "recording a sign-in failed");
+            }
+        }
+        Ok(None) => {
+            tracing::debug!(tenant = %attempt.tenant_segment, "sign-in attempt for no known tenant: not logged")
+        }
+        Err(e) => tracing::warn!(error = %e, "building a sign-in record failed"),
+    }
+}
+
+/// Decodes the claims of a JWT we issued (no verification: it never left this process).
+pub(crate) fn token_claims(token: &str) -> Option<Map<String, Value>> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+async fn build(
+    state: &PlatformState,
+    a: &SignInAttempt,
+    outcome: &Outcome<'_>,
+) -> Result<Option<(Uuid, SignInRecord)>, cerulean_directory::DirectoryError> {
+    let dir = &state.directory;
+    let claim = |name: &str| match outcome {
+        Outcome::Success(c) => c.get(name).and_then(Value::as_str).map(str::to_string),
+        Outcome::Failure { .. } => None,
+    };
+    // The tenant: the token's, else the URL's, else (common/organizations) the user's domain.
+    let mut tenant = claim("tid").and_then(|t| Uuid::parse_str(&t).ok());
+    if tenant.is_none() && !matches!(a.tenant_segment.as_str(), "common" | "organizations" | "consumers") {
+        tenant = dir.resolve_tenant(&a.tenant_segment).await?.map(|t| t.id);
+    }
+    if tenant.is_none()
+        && let Some(domain) = a.username.as_deref().and_then(|u| u.rsplit_once('@')).map(|(_, d)| d)
+    {
+        tenant = dir.resolve_tenant(domain).await?.map(|t| t.id);
+    }
+    let Some(tenant) = tenant else { return Ok(None) };
+
+    let app_id = claim("appid").or_else(|| claim("azp")).or_else(|| a.client_id.clone());
+    let app = match app_id.as_deref() {
+        Some(id) => dir.service_principal_by_app_id(tenant, id).await?,
+        None => None,
+    };
+    let app_name = app.as_ref().and_then(|o| o.doc.get("displayName")).and_then(Value::as_str).map(str::to_string);
+
+    // The user: the token's `oid` for a delegated token, else the name the request gave.
+    let app_only =
+        matches!(a.grant_type.as_deref(), Some("client_credentials")) || claim("idtyp").as_deref() == Some("app");
+    let mut user: Option<(Uuid, Option<String>, Option<String>)> = None;
+    if !app_only {
+        if let Some(oid) = claim("oid").and_then(|o| Uuid::parse_str(&o).ok()) {
+            let o = dir.get(tenant, oid).await?;
+            let doc = |k: &str| o.as_ref().and_then(|o| o.doc.get(k)).and_then(Value::as_str).map(str::to_string);
+            user = Some((oid, doc("userPrincipalName").or(claim("upn")), doc("displayName").or(claim("name"))));
+        } else if let Some(name) = a.username.as_deref()
+            && let Ok(o) = dir.find(tenant, "user", name).await
+        {
+            let doc = |k: &str| o.doc.get(k).and_then(Value::as_str).map(str::to_string);
+            user = Some((o.id, doc("userPrincipalName"), doc("displayName")));
+        }
+    }
+
+    let event_type = if app_only {
+        "servicePrincipal"
+    } else {
+        match (a.interactive, a.grant_type.as_deref()) {
+            (Some(true), _) | (None, Some("password")) => "interactiveUser",
+            _ => "nonInteractiveUser",
+        }
+    };
+    let (error_code, failure_reason) = match outcome {
+        Outcome::Success(_) => (0i64, None),
+        Outcome::Failure { code, description, .. } => (i64::from(*code), Some(first_sentence(description))),
+    };
+    let (resource_id, resource_name) = resource(state, a, outcome);
+    let ip = a.ip.map(|i| i.to_string()).unwrap_or_default();
+    let (browser, os) = device(a);
+    let upn = match (&user, app_only) {
+        (Some((_, upn, _)), _) => upn.clone(),
+        (None, false) => a.username.clone(),
+        (None, true) => None,
+    };
+    let now = cerulean_directory::validate::now();
+    let id = Uuid::new_v4();
+    let interactive = event_type == "interactiveUser";
+    let sp_id = app.as_ref().map(|o| o.id.to_string());
+    let doc = json!({
+        "createdDateTime": now,
+        "userDisplayName": user.as_ref().and_then(|u| u.2.clone()),
+        "userPrincipalName": upn,
+        "userId": user.as_ref().map(|u| u.0.to_string()).unwrap_or_default(),
+        "appId": app_id,
+        "appDisplayName": app_name,
+        "ipAddress": ip,
+        "clientAppUsed": if app_only { Value::Null } else { json!("Mobile Apps and Desktop clients") },
+        "userAgent": a.user_agent,
+        "correlationId": a.correlation_id,
+        "conditionalAccessStatus": "notApplied",
+        "appliedConditionalAccessPolicies": [],
+        "isInteractive": interactive,
+        "resourceDisplayName": resource_name,
+        "resourceId": resource_id,
+        "resourceTenantId": tenant.to_string(),
+        "homeTenantId": tenant.to_string(),
+        "servicePrincipalId": if app_only { sp_id.clone() } else { None },
+        "servicePrincipalName": if app_only { app_name.clone() } else { None },
+        "status": {
+            "errorCode": error_code,
+            "failureReason": failure_reason,
+            "additionalDetails": null,
+        },
+        "deviceDetail": {
+            "deviceId": "",
+            "displayName": "",
+            "operatingSystem": os,
+            "browser": browser,
+            "isCompliant": false,
+            "isManaged": false,
+            "trustType": "",
+        },
+        // Filled from a location database once one is configured (issue 7, point 3).
+        "location": {
+            "city": null,
+            "state": null,
+            "countryOrRegion": null,
+            "geoCoordinates": null,
+        },
+        "riskDetail": "none",
+        "riskLevelAggregated": "none",
+        "riskLevelDuringSignIn": "none",
+        "riskState": "none",
+        "riskEventTypes": [],
+        "riskEventTypes_v2": [],
+        // beta
+        "signInEventTypes": [event_type],
+        "authenticationRequirement": "singleFactorAuthentication",
+        "mfaDetail": null,
+    });
+    let Value::Object(doc) = doc else { return Ok(None) };
+    Ok(Some((
+        tenant,
+        SignInRecord {
+            id,
+            at: now,
+            user_id: user.as_ref().map(|u| u.0),
+            user_principal_name: upn,
+            app_id,
+            ip_address: ip,
+            error_code,
+            event_type: event_type.into(),
+            correlation_id: a.correlation_id.clone(),
+            doc,
+        },
+    )))
+}
+
+/// Entra's `failureReason` is the description's first sentence, without the AADSTS prefix,
+/// trace and correlation ids.
+fn first_sentence(description: &str) -> String {
+    let text = description.split_once(": ").filter(|(p, _)| p.starts_with("AADSTS")).map_or(description, |(_, r)| r);
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    text[..end].trim().chars().take(512).collect()
+}
+
+/// The resource's appId and name: the token's audience on success, else what was asked for.
+fn resource(state: &PlatformState, a: &SignInAttempt, outcome: &Outcome<'_>) -> (Option<String>, Option<String>) {
+    let aud = match outcome {
+        Outcome::Success(c) => c.get("aud").and_then(Value::as_str).map(str::to_string),
+        Outcome::Failure { .. } => None,
+    };
+    let asked = a.resource_hint.as_deref().and_then(|s| {
+        s.split_whitespace()
+            .map(|scope| scope.strip_suffix("/.default").unwrap_or(scope))
+            .find(|scope| scope.contains("://") || Uuid::parse_str(scope).is_ok())
+            .map(str::to_string)
+    });
+    let Some(identifier) = aud.or(asked) else {
+        return (None, None);
+    };
+    match crate::resources::resolve(&identifier, &state.public_url) {
+        Some(r) if r.app_id == crate::resources::GRAPH_APP_ID => {
+            (Some(r.app_id.into()), Some("Microsoft Graph".into()))
+        }
+        Some(r) => (Some(r.app_id.into()), Some("Windows Azure Active Directory".into())),
+        None => (Some(identifier), None),
+    }
+}
+
+/// `deviceDetail.browser` and `operatingSystem` from the User-Agent, or from MSAL's
+/// `x-client-*` headers (Entra shows MSAL as "Rich Client").
+pub(crate) fn device(a: &SignInAttempt) -> (String, String) {
+    let ua = a.user_agent.as_deref().unwrap_or_default();
+    let (mut browser, mut os) = parse_user_agent(ua);
+    // A browser's User-Agent wins; an MSAL library (any SKU) is a "Rich Client".
+    if let Some((_sku, ver, client_os)) = &a.client_sku {
+        if browser.is_empty() || !ua.contains("Mozilla/") {
+            browser = if ver.is_empty() { "Rich Client".into() } else { format!("Rich Client {ver}") };
+        }
+        if os.is_empty() {
+            os = os_name(client_os);
+        }
+    }
+    (browser, os)
+}
+
+/// A small User-Agent parser: the browser families and operating systems Entra names.
+pub(crate) fn parse_user_agent(ua: &str) -> (String, String) {
+    let version_after = |token: &str| -> Option<String> {
+        let start = ua.find(token)? + token.len();
+        let v: String = ua[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        (!v.is_empty()).then_some(v)
+    };
+    let browser = if let Some(v) = version_after("Edg/").or_else(|| version_after("Edge/")) {
+        format!("Edge {v}")
+    } else if let Some(v) = version_after("Firefox/") {
+        format!("Firefox {v}")
+    } else if let Some(v) = version_after("OPR/") {
+        format!("Opera {v}")
+    } else if let Some(v) = version_after("Chrome/") {
+        format!("Chrome {v}")
+    } else if ua.contains("Safari/") && ua.contains("Version/") {
+        format!("Safari {}", version_after("Version/").unwrap_or_default())
+    } else if ua.contains("Trident/") || ua.contains("MSIE ") {
+        "IE".into()
+    } else if let Some(v) = version_after("python-requests/") {
+        format!("Python Requests {v}")
+    } else if let Some(v) = version_after("curl/") {
+        format!("curl {v}")
+    } else {
+        let first = ua.split([' ', '/']).next().unwrap_or_default();
+        first.chars().take(64).collect()
+    };
+    let os = if ua.contains("Windows NT 10") {
+        "Windows 10".into()
+    } else if ua.contains("Windows") {
+        "Windows".into()
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "Ios".into()
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "MacOs".into()
+    } else if ua.contains("Android") {
+        "Android".into()
+    } else if ua.contains("CrOS") {
+        "ChromeOs".into()
+    } else if ua.contains("Linux") {
+        "Linux".into()
+    } else {
+        String::new()
+    };
+    (browser, os)
+}
+
+fn os_name(client_os: &str) -> String {
+    let lower = client_os.to_ascii_lowercase();
+    if lower.starts_with("win") {
+        "Windows".into()
+    } else if lower.contains("darwin") || lower.contains("mac") {
+        "MacOs".into()
+    } else if lower.contains("linux") {
+        "Linux".into()
+    } else {
+        client_os.chars().take(64).collect()
+    }
+}
+
+impl SignInAttempt {
+    /// The identifiers of a parsed token request (never its credentials).
+    pub(crate) fn fill(&mut self, req: &crate::token::TokenRequest) {
+        let take = |v: Option<&str>| v.map(|s| s.chars().take(256).collect::<String>());
+        self.grant_type = take(req.param("grant_type"));
+        self.client_id = take(req.client_id());
+        self.username = take(req.param("username"));
+        self.resource_hint = take(req.param("scope").or(req.param("resource")));
+    }
+}
+
+/// Records a successful token response (the user and resource come from the access token's
+/// claims) and hands the response back unchanged.
+pub(crate) async fn after_success(
+    state: &PlatformState,
+    attempt: &SignInAttempt,
+    res: axum::response::Response,
+) -> axum::response::Response {
+    let (parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a token response for the sign-in log failed");
+            return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+        }
+    };
+    let claims = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("access_token").and_then(Value::as_str).and_then(token_claims))
+        .unwrap_or_default();
+    record(state, attempt, Outcome::Success(&claims)).await;
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/120.0.0.0 Safari/537.36";
+        assert_eq!(parse_user_agent(chrome), ("Chrome 120.0.0.0".into(), "Windows 10".into()));
+        let edge = format!("{chrome} Edg/120.0.2210.91");
+        assert_eq!(parse_user_agent(&edge).0, "Edge 120.0.2210.91");
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(parse_user_agent(firefox), ("Firefox 121.0".into(), "Linux".into()));
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like \
+                      Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(parse_user_agent(safari), ("Safari 17.1".into(), "Ios".into()));
+        assert_eq!(parse_user_agent("python-requests/2.31.0").0, "Python Requests 2.31.0");
+        assert_eq!(parse_user_agent(""), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn failure_reason_is_the_first_sentence() {
+        assert_eq!(
+            first_sentence(
+                "AADSTS50126: Error validating credentials due to invalid username or password. Trace ID: x"
+            ),
+            "Error validating credentials due to invalid username or password."
+        );
+    }
+}

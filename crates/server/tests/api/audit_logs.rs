@@ -1,0 +1,332 @@
+//! `/auditLogs`: directory audits written by every write (modified properties, correlation
+//! ids, filters, paging) and the sign-in log written by every token request (codes, client IP
+//! and the trusted-proxy rule, device details), with no secret in either.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode};
+use cerulean::app::AppOptions;
+use serde_json::{Value, json};
+
+use crate::harness::{Harness, PUBLIC_URL, Reply, id_of, user_body};
+
+const USER_PASSWORD: &str = "xWwvJ]6NMw+bWH-d";
+const CHROME: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+/// A Graph request with the harness's token and a `client-request-id`.
+async fn graph_correlated(h: &Harness, method: Method, path: &str, body: Option<Value>, correlation: &str) -> Reply {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", h.token))
+        .header("client-request-id", correlation);
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    h.send(b.body(body).expect("request")).await
+}
+
+/// A token request as a client on `peer` would send it, with extra headers.
+async fn token_request(h: &Harness, fields: &[(&str, &str)], peer: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/{}/oauth2/v2.0/token", h.boot.tenant_id))
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut req = b.body(Body::from(serde_urlencoded::to_string(fields).expect("form"))).expect("request");
+    if let Some(p) = peer {
+        let addr: SocketAddr = p.parse().expect("peer");
+        req.extensions_mut().insert(ConnectInfo(addr));
+    }
+    h.send(req).await
+}
+
+fn ropc<'a>(h: &'a Harness, password: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "password"),
+        ("client_id", h.boot.client_id.as_str()),
+        ("client_secret", h.boot.client_secret.as_str()),
+        ("username", h.boot.admin_user_principal_name.as_str()),
+        ("password", password),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ]
+}
+
+fn path_of(link: &str) -> String {
+    link.strip_prefix(PUBLIC_URL).expect("absolute next link").to_string()
+}
+
+fn enc(s: &str) -> String {
+    s.replace(' ', "%20").replace('\'', "%27")
+}
+
+#[tokio::test]
+async fn writes_are_audited_with_modified_properties_and_correlation_ids() {
+    let h = Harness::new().await;
+    let created =
+        graph_correlated(&h, Method::POST, "/v1.0/users", Some(user_body("adele", "Adele")), "corr-create").await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = id_of(&created.json);
+    let patched = graph_correlated(
+        &h,
+        Method::PATCH,
+        &format!("/v1.0/users/{id}"),
+        Some(json!({"displayName": "Adele Vance", "passwordProfile": {"password": "N3w-Secret!pw", "forceChangePasswordNextSignIn": false}})),
+        "corr-update",
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::NO_CONTENT, "{}", patched.text);
+
+    let r = h.get(&format!("/v1.0/auditLogs/directoryAudits?$filter={}", enc("correlationId eq 'corr-update'"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json["@odata.context"].as_str().expect("context").ends_with("/v1.0/$metadata#auditLogs/directoryAudits"));
+    let items = r.json["value"].as_array().expect("value");
+    assert_eq!(items.len(), 1, "{}", r.text);
+    let audit = &items[0];
+    assert_eq!(audit["activityDisplayName"], "Update user");
+    assert_eq!(audit["category"], "UserManagement");
+    assert_eq!(audit["operationType"], "Update");
+    assert_eq!(audit["result"], "success");
+    assert_eq!(audit["loggedByService"], "Core Directory");
+    assert_eq!(audit["correlationId"], "corr-update");
+    assert_eq!(audit["initiatedBy"]["app"]["appId"], h.boot.client_id.as_str());
+    assert!(audit["initiatedBy"]["user"].is_null());
+    let target = &audit["targetResources"][0];
+    assert_eq!(target["id"], id.as_str());
+    assert_eq!(target["type"], "User");
+    assert_eq!(target["userPrincipalName"], "adele@contoso.onmicrosoft.com");
+    let props = target["modifiedProperties"].as_array().expect("modifiedProperties");
+    let name = props.iter().find(|p| p["displayName"] == "displayName").expect("displayName changed");
+    assert_eq!(name["oldValue"], "[\"Adele\"]");
+    assert_eq!(name["newValue"], "[\"Adele Vance\"]");
+    // No password in the log, in any form.
+    let all = h.get("/v1.0/auditLogs/directoryAudits").await;
+    assert!(!all.text.contains("N3w-Secret!pw") && !all.text.contains(USER_PASSWORD), "a password leaked");
+
+    // One entry by id; an unknown id is a 404.
+    let one = h.get(&format!("/v1.0/auditLogs/directoryAudits/{}", audit["id"].as_str().expect("id"))).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.json["correlationId"], "corr-update");
+    let missing = h.get(&format!("/v1.0/auditLogs/directoryAudits/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // The creation has its own correlation id; beta serves the same log.
+    let r = h.get(&format!("/beta/auditLogs/directoryAudits?$filter={}", enc("correlationId eq 'corr-create'"))).await;
+    assert_eq!(r.json["value"][0]["activityDisplayName"], "Add user", "{}", r.text);
+}
+
+#[tokio::test]
+async fn audit_filters_and_paging() {
+    let h = Harness::new().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(id_of(&h.user(&format!("u{i}"), &format!("User {i}")).await));
+    }
+    h.group("team", "Team").await;
+    let get = |q: String| {
+        let h = &h;
+        async move {
+            let r = h.get(&format!("/v1.0/auditLogs/directoryAudits?{q}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+            r.json["value"].as_array().expect("value").clone()
+        }
+    };
+    let filter = |f: &str| format!("$filter={}", enc(f));
+
+    let groups = get(filter("category eq 'GroupManagement'")).await;
+    assert!(!groups.is_empty() && groups.iter().all(|a| a["category"] == "GroupManagement"));
+    let adds = get(filter("activityDisplayName eq 'Add user'")).await;
+    assert!(adds.len() >= 5, "{adds:?}");
+    let about = get(filter(&format!("targetResources/any(t: t/id eq '{}')", ids[2]))).await;
+    assert_eq!(about.len(), 1);
+    assert_eq!(about[0]["targetResources"][0]["displayName"], "User 2");
+    let by_app = get(filter(&format!("initiatedBy/app/appId eq '{}'", h.boot.client_id))).await;
+    assert!(by_app.len() >= 6);
+    let future = get(filter("activityDateTime ge 2999-01-01T00:00:00Z")).await;
+    assert!(future.is_empty());
+    let past =
+        get(filter("activityDateTime ge 2000-01-01T00:00:00Z and activityDateTime le 2999-01-01T00:00:00Z")).await;
+    let everything = get("$top=999".into()).await;
+    assert_eq!(past.len(), everything.len());
+    let bad = h.get(&format!("/v1.0/auditLogs/directoryAudits?{}", filter("nosuch eq 1"))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // Pages of two follow absolute next links, newest first, without gaps or repeats.
+    let mut seen: Vec<Value> = Vec::new();
+    let mut next = Some("/v1.0/auditLogs/directoryAudits?$top=2".to_string());
+    while let Some(path) = next {
+        let r = h.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let page = r.json["value"].as_array().expect("value");
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().cloned());
+        next = r.json["@odata.nextLink"].as_str().map(path_of);
+    }
+    let ids_of = |v: &[Value]| v.iter().map(|a| a["id"].as_str().expect("id").to_string()).collect::<Vec<_>>();
+    assert_eq!(ids_of(&seen), ids_of(&everything));
+    let times: Vec<&str> = seen.iter().map(|a| a["activityDateTime"].as_str().expect("time")).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    // A filtered list pages too, and a skiptoken of another query is refused.
+    let first =
+        h.get(&format!("/v1.0/auditLogs/directoryAudits?$top=2&{}", filter("activityDisplayName eq 'Add user'"))).await;
+    let link = first.json["@odata.nextLink"].as_str().expect("next link");
+    assert!(link.contains("$filter="));
+    let token = link.split("$skiptoken=").nth(1).expect("skiptoken");
+    let other = h.get(&format!("/v1.0/auditLogs/directoryAudits?$skiptoken={token}")).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn token_requests_are_logged_as_sign_ins() {
+    let h = Harness::new().await;
+    let fail = token_request(
+        &h,
+        &ropc(&h, "Wrong-Password-1!"),
+        None,
+        &[("user-agent", CHROME), ("client-request-id", "si-fail")],
+    )
+    .await;
+    assert_eq!(fail.status, StatusCode::BAD_REQUEST, "{}", fail.text);
+    let code = fail.json["error_codes"][0].as_u64().expect("code");
+    let ok = token_request(&h, &ropc(&h, &h.boot.admin_password), None, &[("client-request-id", "si-ok")]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+
+    let upn = &h.boot.admin_user_principal_name;
+    let r = h.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("userPrincipalName eq '{upn}'")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let items = r.json["value"].as_array().expect("value");
+    assert_eq!(items.len(), 2, "{}", r.text);
+    let (success, failure) = (&items[0], &items[1]);
+    assert_eq!(success["status"]["errorCode"], 0);
+    assert_eq!(success["correlationId"], "si-ok");
+    assert_eq!(success["appId"], h.boot.client_id.as_str());
+    assert_eq!(success["resourceDisplayName"], "Microsoft Graph");
+    assert_eq!(success["resourceId"], "00000003-0000-0000-c000-000000000000");
+    assert_eq!(success["isInteractive"], true);
+    assert_eq!(success["conditionalAccessStatus"], "notApplied");
+    assert_eq!(success["riskLevelDuringSignIn"], "none");
+    assert_eq!(success["ipAddress"], "127.0.0.1");
+    assert!(success["userId"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(success.get("signInEventTypes").is_none(), "a beta property on v1.0");
+    assert_eq!(failure["status"]["errorCode"].as_u64(), Some(code));
+    assert!(failure["status"]["failureReason"].as_str().is_some_and(|s| !s.is_empty() && !s.contains("AADSTS")));
+    assert_eq!(failure["correlationId"], "si-fail");
+    assert_eq!(failure["userAgent"], CHROME);
+    assert_eq!(failure["deviceDetail"]["browser"], "Chrome 120.0.0.0");
+    assert_eq!(failure["deviceDetail"]["operatingSystem"], "Windows 10");
+    assert_eq!(failure["userPrincipalName"].as_str().map(str::to_lowercase), Some(upn.to_lowercase()));
+
+    // Filters on the status and the id; one entry by id.
+    let failed =
+        h.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("status/errorCode eq {code}")))).await;
+    assert_eq!(failed.json["value"].as_array().map(Vec::len), Some(1), "{}", failed.text);
+    let failures = h.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("status/errorCode ne 0"))).await;
+    assert_eq!(failures.json["value"].as_array().map(Vec::len), Some(1), "{}", failures.text);
+    let one = h.get(&format!("/v1.0/auditLogs/signIns/{}", success["id"].as_str().expect("id"))).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json["correlationId"], "si-ok");
+
+    // App sign-ins (every client-credentials request, the harness's own included) are not
+    // user sign-ins: beta lists them by event type.
+    let v1 = h.get("/v1.0/auditLogs/signIns").await;
+    assert!(v1.json["value"].as_array().expect("value").iter().all(|s| s["isInteractive"] == true));
+    let sp = h
+        .get(&format!("/beta/auditLogs/signIns?$filter={}", enc("signInEventTypes/any(t: t eq 'servicePrincipal')")))
+        .await;
+    assert_eq!(sp.status, StatusCode::OK, "{}", sp.text);
+    let sp_items = sp.json["value"].as_array().expect("value");
+    assert!(!sp_items.is_empty());
+    assert_eq!(sp_items[0]["servicePrincipalName"], sp_items[0]["appDisplayName"]);
+    assert_eq!(sp_items[0]["signInEventTypes"], json!(["servicePrincipal"]));
+    let v1_types = h
+        .get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("signInEventTypes/any(t: t eq 'servicePrincipal')")))
+        .await;
+    assert_eq!(v1_types.status, StatusCode::BAD_REQUEST, "beta only");
+
+    // Neither log holds a password or a client secret.
+    for path in [
+        "/beta/auditLogs/signIns?$filter=signInEventTypes/any(t:%20t%20eq%20%27servicePrincipal%27%20or%20t%20eq%20%27interactiveUser%27)",
+        "/beta/auditLogs/directoryAudits",
+    ] {
+        let r = h.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        for secret in [h.boot.client_secret.as_str(), h.boot.admin_password.as_str(), "Wrong-Password-1!"] {
+            assert!(!r.text.contains(secret), "{path} leaks a secret");
+        }
+    }
+}
+
+#[tokio::test]
+async fn forwarded_for_is_trusted_only_from_configured_proxies() {
+    let options = AppOptions { trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")], ..AppOptions::default() };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    let xff = [("x-forwarded-for", "198.51.100.7, 10.0.0.9")];
+    for (peer, correlation) in [("10.1.2.3:5000", "via-proxy"), ("203.0.113.5:5000", "stranger")] {
+        let mut headers = xff.to_vec();
+        headers.push(("client-request-id", correlation));
+        let r = token_request(&h, &ropc(&h, &h.boot.admin_password), Some(peer), &headers).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let ip_of = |correlation: &str| {
+        let h = &h;
+        let correlation = correlation.to_string();
+        async move {
+            let r = h
+                .get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("correlationId eq '{correlation}'"))))
+                .await;
+            r.json["value"][0]["ipAddress"].as_str().expect("ipAddress").to_string()
+        }
+    };
+    assert_eq!(ip_of("via-proxy").await, "198.51.100.7");
+    assert_eq!(ip_of("stranger").await, "203.0.113.5");
+    let by_ip = h.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("ipAddress eq '198.51.100.7'"))).await;
+    assert_eq!(by_ip.json["value"].as_array().map(Vec::len), Some(1), "{}", by_ip.text);
+
+    // Without a trusted proxy configured the header is ignored whatever the peer.
+    let plain = Harness::new().await;
+    let mut headers = xff.to_vec();
+    headers.push(("client-request-id", "untrusted"));
+    token_request(&plain, &ropc(&plain, &plain.boot.admin_password), Some("10.1.2.3:5000"), &headers).await;
+    let r = plain.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("correlationId eq 'untrusted'"))).await;
+    assert_eq!(r.json["value"][0]["ipAddress"], "10.1.2.3", "{}", r.text);
+}
+
+#[tokio::test]
+async fn reading_the_logs_needs_the_reference_permissions() {
+    let h = Harness::new().await;
+    let as_roles = |roles: &[&str]| {
+        let h = &h;
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        async move {
+            let refs: Vec<&str> = roles.iter().map(String::as_str).collect();
+            h.sign(h.claims(&refs)).await
+        }
+    };
+    let get = |token: String, path: &'static str| {
+        let h = &h;
+        async move {
+            let req = Request::builder()
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("request");
+            h.send(req).await.status
+        }
+    };
+    let directory_reader = as_roles(&["Directory.Read.All"]).await;
+    assert_eq!(get(directory_reader.clone(), "/v1.0/auditLogs/directoryAudits").await, StatusCode::OK);
+    assert_eq!(get(directory_reader, "/v1.0/auditLogs/signIns").await, StatusCode::FORBIDDEN);
+    let user_reader = as_roles(&["User.Read.All"]).await;
+    assert_eq!(get(user_reader, "/v1.0/auditLogs/directoryAudits").await, StatusCode::FORBIDDEN);
+    let auditor = as_roles(&["AuditLog.Read.All"]).await;
+    assert_eq!(get(auditor.clone(), "/v1.0/auditLogs/signIns").await, StatusCode::OK);
+    assert_eq!(get(auditor, "/beta/auditLogs/directoryAudits").await, StatusCode::OK);
+}

@@ -1,0 +1,122 @@
+//! The SQL both engines run for log reads (audit and sign-ins): one statement shape per set of
+//! conditions, every condition on an indexed column, newest first by (time, insertion order).
+//! The engines differ only in placeholders, the insertion-order column and how a text value is
+//! compared with a `uuid` column, which [`LogDialect`] supplies.
+
+use crate::{LogColumn, LogQuery, StoreError, StoreResult};
+
+/// Which log a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogTable {
+    Audit,
+    SignIns,
+}
+
+impl LogTable {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            LogTable::Audit => "audit",
+            LogTable::SignIns => "sign_ins",
+        }
+    }
+
+    /// The column of `c` in this log, and whether it holds a uuid; `None` if the log has none.
+    fn column(self, c: LogColumn) -> Option<(&'static str, bool)> {
+        use LogColumn::*;
+        match (self, c) {
+            (LogTable::Audit, Category) => Some(("category", false)),
+            (LogTable::Audit, Activity) => Some(("activity", false)),
+            (LogTable::Audit, ActorId) => Some(("actor_id", true)),
+            (_, CorrelationId) => Some(("correlation_id", false)),
+            (LogTable::SignIns, UserId) => Some(("user_id", true)),
+            (LogTable::SignIns, UserPrincipalName) => Some(("upn", false)),
+            (LogTable::SignIns, AppId) => Some(("app_id", false)),
+            (LogTable::SignIns, ErrorCode) => Some(("error_code", false)),
+            (LogTable::SignIns, IpAddress) => Some(("ip_address", false)),
+            (LogTable::SignIns, EventType) => Some(("event_type", false)),
+            _ => None,
+        }
+    }
+}
+
+/// A bound value of a log statement after the tenant (always the first parameter).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LogParam {
+    Text(String),
+    Int(i64),
+}
+
+/// What differs between the engines.
+pub(crate) trait LogDialect {
+    /// The placeholder of the `n`th parameter (1-based).
+    fn placeholder(&self, n: usize) -> String;
+    /// The placeholder of a text parameter compared with a uuid column.
+    fn uuid_placeholder(&self, n: usize) -> String;
+    /// The insertion-order column.
+    fn ord(&self) -> &'static str;
+}
+
+/// More alternatives than this for one column is refused: each count is a statement shape the
+/// engines cache.
+pub(crate) const MAX_VALUES: usize = 16;
+
+/// The statement of `query` over `table` (selecting `ord, at, record`) and its parameters
+/// after the tenant. `None` when no row can match (a uuid column compared with a non-uuid).
+pub(crate) fn select(
+    d: &dyn LogDialect,
+    table: LogTable,
+    query: &LogQuery,
+) -> StoreResult<Option<(String, Vec<LogParam>)>> {
+    let ord = d.ord();
+    let mut sql = format!("SELECT {ord}, at, record FROM {} WHERE tenant_id = {}", table.name(), d.placeholder(1));
+    let mut params = Vec::new();
+    let next = |params: &mut Vec<LogParam>, p: LogParam| {
+        params.push(p);
+        params.len() + 1
+    };
+    if let Some(from) = &query.from {
+        let n = next(&mut params, LogParam::Text(from.clone()));
+        sql.push_str(&format!(" AND at >= {}", d.placeholder(n)));
+    }
+    if let Some(to) = &query.to {
+        let n = next(&mut params, LogParam::Text(to.clone()));
+        sql.push_str(&format!(" AND at <= {}", d.placeholder(n)));
+    }
+    for (column, values) in &query.equals {
+        let Some((name, is_uuid)) = table.column(*column) else {
+            return Err(StoreError::Invalid(format!("the {} log has no column {column:?}", table.name())));
+        };
+        if values.len() > MAX_VALUES {
+            return Err(StoreError::Invalid(format!("more than {MAX_VALUES} values for {column:?}")));
+        }
+        let mut holders = Vec::new();
+        for v in values {
+            let v = if is_uuid {
+                // A malformed id matches nothing; binding it would be an engine error.
+                match uuid::Uuid::parse_str(v) {
+                    Ok(id) => id.hyphenated().to_string(),
+                    Err(_) => continue,
+                }
+            } else if *column == LogColumn::UserPrincipalName {
+                v.to_lowercase()
+            } else {
+                v.clone()
+            };
+            let n = next(&mut params, LogParam::Text(v));
+            holders.push(if is_uuid { d.uuid_placeholder(n) } else { d.placeholder(n) });
+        }
+        if holders.is_empty() {
+            return Ok(None);
+        }
+        sql.push_str(&format!(" AND {name} IN ({})", holders.join(", ")));
+    }
+    if let Some(after) = &query.after {
+        let a = next(&mut params, LogParam::Text(after.at.clone()));
+        let o = next(&mut params, LogParam::Int(after.ord));
+        sql.push_str(&format!(" AND (at, {ord}) < ({}, {})", d.placeholder(a), d.placeholder(o)));
+    }
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let n = next(&mut params, LogParam::Int(limit));
+    sql.push_str(&format!(" ORDER BY at DESC, {ord} DESC LIMIT {}", d.placeholder(n)));
+    Ok(Some((sql, params)))
+}

@@ -12,6 +12,7 @@ mod bootstrap;
 mod deleted;
 pub mod delta;
 mod dynamic;
+mod entity_sets;
 mod error;
 mod flows;
 mod groups;

@@ -14,88 +14,11 @@ use uuid::Uuid;
 use crate::error::GraphError;
 use crate::lists::{self, Collection};
 use crate::odata::{self, shape};
-use crate::users::{client_request_id, created};
+use crate::users::client_request_id;
 use crate::{GraphState, Principal, caller};
-
-pub(crate) fn application_entity() -> &'static EntityType {
-    cerulean_schema::entity("application").expect("application is declared")
-}
 
 fn fic_entity() -> &'static EntityType {
     cerulean_schema::entity("federatedIdentityCredential").expect("federatedIdentityCredential is declared")
-}
-
-fn applications_collection(state: &GraphState, suffix: &str) -> Collection<'static> {
-    Collection {
-        entity: application_entity(),
-        types: &["application"],
-        scope: Scope::Live,
-        context: "applications".into(),
-        path: format!("/{}/applications{suffix}", state.version),
-    }
-}
-
-pub(crate) async fn list(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::list(&s, &p, &h, q.as_deref(), applications_collection(&s, "")).await
-}
-
-pub(crate) async fn count(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::count(&s, &p, &h, q.as_deref(), applications_collection(&s, "/$count")).await
-}
-
-pub(crate) async fn get_one(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let opts = lists::single_options(application_entity(), q.as_deref(), &h)?;
-    let app = s.directory.find_application(p.tenant, &id).await?;
-    lists::single(&s, &p, "applications", application_entity(), &app, &opts).await
-}
-
-pub(crate) async fn create(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let body = odata::object_body(&body)?;
-    let app = s.directory.create_application(&caller(&p, client_request_id(&h)), &body).await?;
-    created(&s, "applications", application_entity(), &app)
-}
-
-pub(crate) async fn update(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, GraphError> {
-    let body = odata::object_body(&body)?;
-    s.directory.update_application(&caller(&p, client_request_id(&h)), &id, &body).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) async fn delete(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> Result<StatusCode, GraphError> {
-    s.directory.delete_application(&caller(&p, client_request_id(&h)), &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /applications/{id}/addPassword`: 200 with the `passwordCredential`, `secretText`

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::error::GraphError;
 use crate::lists::{self, Collection};
 use crate::odata;
-use crate::users::{client_request_id, created};
+use crate::users::client_request_id;
 use crate::{GraphState, Principal, caller};
 
 fn group_entity() -> &'static EntityType {
@@ -23,79 +23,6 @@ fn group_entity() -> &'static EntityType {
 
 fn directory_object() -> &'static EntityType {
     cerulean_schema::entity("directoryObject").expect("directoryObject is declared")
-}
-
-fn groups_collection(state: &GraphState, suffix: &str) -> Collection<'static> {
-    Collection {
-        entity: group_entity(),
-        types: &["group"],
-        scope: Scope::Live,
-        context: "groups".into(),
-        path: format!("/{}/groups{suffix}", state.version),
-    }
-}
-
-pub(crate) async fn list(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::list(&state, &p, &headers, q.as_deref(), groups_collection(&state, "")).await
-}
-
-pub(crate) async fn count(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::count(&state, &p, &headers, q.as_deref(), groups_collection(&state, "/$count")).await
-}
-
-pub(crate) async fn get_one(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let opts = lists::single_options(group_entity(), q.as_deref(), &headers)?;
-    let group = state.directory.find(p.tenant, "group", &id).await?;
-    lists::single(&state, &p, "groups", group_entity(), &group, &opts).await
-}
-
-pub(crate) async fn create(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let body = odata::object_body(&body)?;
-    let group = state.directory.create_group(&caller(&p, client_request_id(&headers)), &body).await?;
-    created(&state, "groups", group_entity(), &group)
-}
-
-pub(crate) async fn update(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, GraphError> {
-    let body = odata::object_body(&body)?;
-    state.directory.update_group(&caller(&p, client_request_id(&headers)), &id, &body).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) async fn delete(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<StatusCode, GraphError> {
-    state.directory.delete_object(&caller(&p, client_request_id(&headers)), "group", &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Which relationship of a group a route serves.

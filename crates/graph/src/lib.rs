@@ -11,6 +11,7 @@ pub mod batch;
 mod delegated;
 mod delta;
 mod directory;
+mod entity_sets;
 mod error;
 mod expand;
 mod groups;
@@ -35,6 +36,7 @@ use cerulean_identity::tokens::TokenIssuer;
 use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
+use entity_sets::{self as sets, Applications, Groups, ServicePrincipals, Users};
 pub use error::GraphError;
 
 /// What every Graph handler needs.
@@ -63,12 +65,12 @@ impl GraphState {
 /// The Graph routes for one version, to be nested under `/v1.0` or `/beta`.
 pub fn router(state: GraphState) -> Router {
     let protected = Router::new()
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/$count", get(users::count))
+        .route("/users", get(sets::list::<Users>).post(sets::create::<Users>))
+        .route("/users/$count", get(sets::count::<Users>))
         .route("/users/delta", get(delta::users))
         .route("/users/delta()", get(delta::users))
         .route("/users/microsoft.graph.delta()", get(delta::users))
-        .route("/users/{id}", get(users::get_one).patch(users::update).delete(users::delete))
+        .route("/users/{id}", get(sets::get_one::<Users>).patch(sets::update::<Users>).delete(sets::delete::<Users>))
         .route("/users/{id}/memberof", get(users::member_of))
         .route("/users/{id}/memberof/$count", get(users::member_of_count))
         .route("/users/{id}/memberof/microsoft.graph.group", get(users::member_of_groups))
@@ -87,12 +89,15 @@ pub fn router(state: GraphState) -> Router {
         .route("/users/{id}/manager/$ref", put(manager::put_manager).delete(manager::delete_manager))
         .route("/users/{id}/directreports", get(manager::direct_reports))
         .route("/users/{id}/revokesigninsessions", post(me::revoke_sign_in_sessions))
-        .route("/groups", get(groups::list).post(groups::create))
-        .route("/groups/$count", get(groups::count))
+        .route("/groups", get(sets::list::<Groups>).post(sets::create::<Groups>))
+        .route("/groups/$count", get(sets::count::<Groups>))
         .route("/groups/delta", get(delta::groups))
         .route("/groups/delta()", get(delta::groups))
         .route("/groups/microsoft.graph.delta()", get(delta::groups))
-        .route("/groups/{id}", get(groups::get_one).patch(groups::update).delete(groups::delete))
+        .route(
+            "/groups/{id}",
+            get(sets::get_one::<Groups>).patch(sets::update::<Groups>).delete(sets::delete::<Groups>),
+        )
         .route("/groups/{id}/members", get(groups::members))
         .route("/groups/{id}/members/$count", get(groups::members_count))
         .route("/groups/{id}/members/microsoft.graph.user", get(groups::members_users))
@@ -135,11 +140,11 @@ pub fn router(state: GraphState) -> Router {
         .route("/directory/deleteditems/{id}/restore", post(directory::restore))
         .route("/directoryobjects/{id}", get(directory::get_object))
         // Applications, service principals, app role assignments, delegated grants (issue 3).
-        .route("/applications", get(applications::list).post(applications::create))
-        .route("/applications/$count", get(applications::count))
+        .route("/applications", get(sets::list::<Applications>).post(sets::create::<Applications>))
+        .route("/applications/$count", get(sets::count::<Applications>))
         .route(
             "/applications/{id}",
-            get(applications::get_one).patch(applications::update).delete(applications::delete),
+            get(sets::get_one::<Applications>).patch(sets::update::<Applications>).delete(sets::delete::<Applications>),
         )
         .route("/applications/{id}/owners", get(applications::owners))
         .route("/applications/{id}/owners/$ref", post(applications::add_owner))
@@ -154,11 +159,13 @@ pub fn router(state: GraphState) -> Router {
             "/applications/{id}/federatedidentitycredentials/{fic}",
             get(applications::fic_get).patch(applications::fic_update).delete(applications::fic_delete),
         )
-        .route("/serviceprincipals", get(service_principals::list).post(service_principals::create))
-        .route("/serviceprincipals/$count", get(service_principals::count))
+        .route("/serviceprincipals", get(sets::list::<ServicePrincipals>).post(sets::create::<ServicePrincipals>))
+        .route("/serviceprincipals/$count", get(sets::count::<ServicePrincipals>))
         .route(
             "/serviceprincipals/{id}",
-            get(service_principals::get_one).patch(service_principals::update).delete(service_principals::delete),
+            get(sets::get_one::<ServicePrincipals>)
+                .patch(sets::update::<ServicePrincipals>)
+                .delete(sets::delete::<ServicePrincipals>),
         )
         .route("/serviceprincipals/{id}/owners", get(service_principals::owners))
         .route("/serviceprincipals/{id}/owners/$ref", post(service_principals::add_owner))

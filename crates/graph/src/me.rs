@@ -68,8 +68,10 @@ async fn dispatch(
     let id = p.object_id.to_string();
     let (s, e, q) = (State(state.clone()), Extension(p.clone()), RawQuery(q));
     match (method.as_str(), path.as_str()) {
-        ("GET", "/me") => crate::users::get_one(s, e, Path(id), headers, q).await,
-        ("PATCH", "/me") => crate::users::update(s, e, Path(id), headers, body).await.map(IntoResponse::into_response),
+        ("GET", "/me") => crate::entity_sets::get_one::<crate::entity_sets::Users>(s, e, Path(id), headers, q).await,
+        ("PATCH", "/me") => crate::entity_sets::update::<crate::entity_sets::Users>(s, e, Path(id), headers, body)
+            .await
+            .map(IntoResponse::into_response),
         ("GET", "/me/memberof") => crate::users::member_of(s, e, Path(id), headers, q).await,
         ("GET", "/me/transitivememberof") => crate::membership::user_member_of(s, e, Path(id), headers, q).await,
         ("GET", "/me/manager") => crate::manager::get_manager(s, e, Path(id), headers, q).await,

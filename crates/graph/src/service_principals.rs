@@ -21,89 +21,12 @@ use crate::odata::{self, eventual, shape};
 use crate::users::{client_request_id, created};
 use crate::{GraphState, Principal, caller};
 
-fn sp_entity() -> &'static EntityType {
-    cerulean_schema::entity("servicePrincipal").expect("servicePrincipal is declared")
-}
-
 fn assignment_entity() -> &'static EntityType {
     cerulean_schema::entity("appRoleAssignment").expect("appRoleAssignment is declared")
 }
 
 fn grant_entity() -> &'static EntityType {
     cerulean_schema::entity("oAuth2PermissionGrant").expect("oAuth2PermissionGrant is declared")
-}
-
-fn sp_collection(s: &GraphState, suffix: &str) -> Collection<'static> {
-    Collection {
-        entity: sp_entity(),
-        types: &["servicePrincipal"],
-        scope: Scope::Live,
-        context: "servicePrincipals".into(),
-        path: format!("/{}/servicePrincipals{suffix}", s.version),
-    }
-}
-
-pub(crate) async fn list(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::list(&s, &p, &h, q.as_deref(), sp_collection(&s, "")).await
-}
-
-pub(crate) async fn count(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::count(&s, &p, &h, q.as_deref(), sp_collection(&s, "/$count")).await
-}
-
-pub(crate) async fn get_one(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let opts = lists::single_options(sp_entity(), q.as_deref(), &h)?;
-    let sp = s.directory.find_service_principal(p.tenant, &id).await?;
-    lists::single(&s, &p, "servicePrincipals", sp_entity(), &sp, &opts).await
-}
-
-pub(crate) async fn create(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let body = odata::object_body(&body)?;
-    let sp = s.directory.create_service_principal(&caller(&p, client_request_id(&h)), &body).await?;
-    created(&s, "servicePrincipals", sp_entity(), &sp)
-}
-
-pub(crate) async fn update(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, GraphError> {
-    let body = odata::object_body(&body)?;
-    s.directory.update_service_principal(&caller(&p, client_request_id(&h)), &id, &body).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) async fn delete(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> Result<StatusCode, GraphError> {
-    s.directory.delete_service_principal(&caller(&p, client_request_id(&h)), &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn owners(

@@ -1,7 +1,7 @@
 //! `/users` routes.
 
 use axum::Extension;
-use axum::body::Bytes;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::error::GraphError;
 use crate::lists::{self, Collection};
 use crate::odata::{self, shape};
-use crate::{GraphState, Principal, caller};
+use crate::{GraphState, Principal};
 
 pub(crate) fn user_entity() -> &'static EntityType {
     cerulean_schema::entity("user").expect("user is declared")
@@ -20,57 +20,6 @@ pub(crate) fn user_entity() -> &'static EntityType {
 
 pub(crate) fn client_request_id(headers: &HeaderMap) -> Option<String> {
     headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect())
-}
-
-fn users_collection(state: &GraphState, suffix: &str) -> Collection<'static> {
-    Collection {
-        entity: user_entity(),
-        types: &["user"],
-        scope: Scope::Live,
-        context: "users".into(),
-        path: format!("/{}/users{suffix}", state.version),
-    }
-}
-
-pub(crate) async fn list(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::list(&state, &p, &headers, q.as_deref(), users_collection(&state, "")).await
-}
-
-pub(crate) async fn count(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    lists::count(&state, &p, &headers, q.as_deref(), users_collection(&state, "/$count")).await
-}
-
-pub(crate) async fn get_one(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let opts = lists::single_options(user_entity(), q.as_deref(), &headers)?;
-    let user = state.directory.find(p.tenant, "user", &id).await?;
-    lists::single(&state, &p, "users", user_entity(), &user, &opts).await
-}
-
-pub(crate) async fn create(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let body = odata::object_body(&body)?;
-    let user = state.directory.create_user(&caller(&p, client_request_id(&headers)), &body).await?;
-    created(&state, "users", user_entity(), &user)
 }
 
 /// A 201 with `Location` and the new object in the type's default shape.
@@ -89,28 +38,6 @@ pub(crate) fn created(
         res.headers_mut().insert(header::LOCATION, v);
     }
     Ok(res)
-}
-
-pub(crate) async fn update(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, GraphError> {
-    let body = odata::object_body(&body)?;
-    state.directory.update_user(&caller(&p, client_request_id(&headers)), &id, &body).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) async fn delete(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<StatusCode, GraphError> {
-    state.directory.delete_object(&caller(&p, client_request_id(&headers)), "user", &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 fn member_of_collection(state: &GraphState, id: uuid::Uuid, key: &str, suffix: &str) -> Collection<'static> {

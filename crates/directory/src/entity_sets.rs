@@ -1,0 +1,70 @@
+//! One entry point per operation for the entity sets every front-end serves the same way
+//! (users, groups, applications, service principals): each dispatches to the type's own rules,
+//! so a front-end serves a new set with a declaration instead of another set of handlers.
+
+use cerulean_store::ObjectRecord;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{DirectoryError, DirectoryResult};
+use crate::{Caller, Directory};
+
+fn unsupported(object_type: &str) -> DirectoryError {
+    DirectoryError::Internal(format!("'{object_type}' is not an entity set of the directory"))
+}
+
+impl Directory {
+    /// A live object of the set, by the keys the set accepts (ids; UPNs for users; `appId`
+    /// forms for applications and service principals).
+    pub async fn find_in_set(&self, tenant: Uuid, object_type: &str, key: &str) -> DirectoryResult<ObjectRecord> {
+        match object_type {
+            "application" => self.find_application(tenant, key).await,
+            "servicePrincipal" => self.find_service_principal(tenant, key).await,
+            "user" | "group" => self.find(tenant, object_type, key).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    /// Creates an object of the set from a request body.
+    pub async fn create_in_set(
+        &self,
+        caller: &Caller,
+        object_type: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<ObjectRecord> {
+        match object_type {
+            "user" => self.create_user(caller, body).await,
+            "group" => self.create_group(caller, body).await,
+            "application" => self.create_application(caller, body).await,
+            "servicePrincipal" => self.create_service_principal(caller, body).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    /// Updates an object of the set from a PATCH body.
+    pub async fn update_in_set(
+        &self,
+        caller: &Caller,
+        object_type: &str,
+        key: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<()> {
+        match object_type {
+            "user" => self.update_user(caller, key, body).await,
+            "group" => self.update_group(caller, key, body).await,
+            "application" => self.update_application(caller, key, body).await,
+            "servicePrincipal" => self.update_service_principal(caller, key, body).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    /// Deletes an object of the set (to the recycle bin where the type goes there).
+    pub async fn delete_in_set(&self, caller: &Caller, object_type: &str, key: &str) -> DirectoryResult<()> {
+        match object_type {
+            "application" => self.delete_application(caller, key).await,
+            "servicePrincipal" => self.delete_service_principal(caller, key).await,
+            "user" | "group" => self.delete_object(caller, object_type, key).await,
+            other => Err(unsupported(other)),
+        }
+    }
+}

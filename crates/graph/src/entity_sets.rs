@@ -1,0 +1,132 @@
+//! The standard routes of an entity set (`GET`/`POST /{set}`, `/{set}/$count`,
+//! `GET`/`PATCH`/`DELETE /{set}/{id}`), written once. A set is a declaration of its object
+//! type and its name; the directory dispatches each operation to that type's rules.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cerulean_schema::EntityType;
+use cerulean_store::Scope;
+
+use crate::error::GraphError;
+use crate::lists::{self, Collection};
+use crate::odata;
+use crate::users::{client_request_id, created};
+use crate::{GraphState, Principal, caller};
+
+/// An entity set served with the standard routes.
+pub(crate) trait EntitySet: Send + Sync + 'static {
+    /// The object type (`user`).
+    const TYPE: &'static str;
+    /// The set's name in URLs and `@odata.context` (`users`).
+    const SET: &'static str;
+
+    fn entity() -> &'static EntityType {
+        cerulean_schema::entity(Self::TYPE).expect("every entity set's type is declared")
+    }
+}
+
+pub(crate) struct Users;
+impl EntitySet for Users {
+    const TYPE: &'static str = "user";
+    const SET: &'static str = "users";
+}
+
+pub(crate) struct Groups;
+impl EntitySet for Groups {
+    const TYPE: &'static str = "group";
+    const SET: &'static str = "groups";
+}
+
+pub(crate) struct Applications;
+impl EntitySet for Applications {
+    const TYPE: &'static str = "application";
+    const SET: &'static str = "applications";
+}
+
+pub(crate) struct ServicePrincipals;
+impl EntitySet for ServicePrincipals {
+    const TYPE: &'static str = "servicePrincipal";
+    const SET: &'static str = "servicePrincipals";
+}
+
+fn collection<S: EntitySet>(state: &GraphState, suffix: &str) -> Collection<'static> {
+    Collection {
+        entity: S::entity(),
+        types: std::slice::from_ref(&S::TYPE),
+        scope: Scope::Live,
+        context: S::SET.into(),
+        path: format!("/{}/{}{suffix}", state.version, S::SET),
+    }
+}
+
+/// `GET /{set}`.
+pub(crate) async fn list<S: EntitySet>(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::list(&s, &p, &h, q.as_deref(), collection::<S>(&s, "")).await
+}
+
+/// `GET /{set}/$count`.
+pub(crate) async fn count<S: EntitySet>(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    lists::count(&s, &p, &h, q.as_deref(), collection::<S>(&s, "/$count")).await
+}
+
+/// `GET /{set}/{id}`.
+pub(crate) async fn get_one<S: EntitySet>(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let opts = lists::single_options(S::entity(), q.as_deref(), &h)?;
+    let record = s.directory.find_in_set(p.tenant, S::TYPE, &id).await?;
+    lists::single(&s, &p, S::SET, S::entity(), &record, &opts).await
+}
+
+/// `POST /{set}`: 201 with `Location` and the new object.
+pub(crate) async fn create<S: EntitySet>(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    let body = odata::object_body(&body)?;
+    let record = s.directory.create_in_set(&caller(&p, client_request_id(&h)), S::TYPE, &body).await?;
+    created(&s, S::SET, S::entity(), &record)
+}
+
+/// `PATCH /{set}/{id}`: 204.
+pub(crate) async fn update<S: EntitySet>(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let body = odata::object_body(&body)?;
+    s.directory.update_in_set(&caller(&p, client_request_id(&h)), S::TYPE, &id, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /{set}/{id}`: 204.
+pub(crate) async fn delete<S: EntitySet>(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    s.directory.delete_in_set(&caller(&p, client_request_id(&h)), S::TYPE, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

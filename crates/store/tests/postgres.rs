@@ -5,6 +5,7 @@
 //! every test creates its own database there and drops it afterwards, so tests run in parallel.
 //! An unreachable server fails the tests, unless `CERULEAN_SKIP_POSTGRES=1` says to skip them.
 
+#[macro_use]
 mod suite;
 
 use std::collections::HashSet;
@@ -29,35 +30,7 @@ macro_rules! suite_tests {
     };
 }
 
-suite_tests!(
-    delta::change_log_bounds_and_types,
-    delta::change_log_retention,
-    edges::edges_of_kind_lists_live_edges_with_types,
-    edges::among_scope,
-    writes::tenants_and_domains,
-    writes::insert_get_get_many,
-    writes::claims_conflicts_roll_back,
-    writes::version_mismatch,
-    writes::soft_delete_and_restore,
-    writes::purge,
-    writes::edge_errors,
-    writes::secrets_and_keys,
-    sessions::refresh_tokens_rotate_and_replays_revoke_the_family,
-    flows::sign_in_flows_are_single_use_and_isolated,
-    flows::refresh_family_is_revoked_alone,
-    logs::logs_page_filter_and_prune,
-    writes::change_log,
-    writes::audit_written,
-    writes::tenant_isolation,
-    query::filter_comparisons,
-    query::filter_strings,
-    query::filter_lambdas,
-    query::ordering,
-    query::keyset_paging,
-    query::paging_under_changes,
-    query::count,
-    query::related_scope,
-);
+all_suite_tests!(suite_tests);
 
 /// Several pools ("processes") and several tasks each update one object and insert others on
 /// one tenant: every returned sequence is unique, each task sees its own increase, the log is

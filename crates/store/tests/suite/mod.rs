@@ -1,5 +1,42 @@
 //! The engine-neutral store suite: every function takes a fresh, empty `&dyn Store` opened with
-//! [`index_specs`], so each engine (SQLite now, PostgreSQL later) runs exactly the same checks.
+//! [`index_specs`], so each engine (SQLite and PostgreSQL) runs exactly the same checks.
+
+/// Every engine-neutral test, listed once. Each engine's test file defines its own
+/// `suite_tests!` (how to open a fresh store) and calls `all_suite_tests!(suite_tests)`, so a
+/// test added here runs on every engine and none can be missed by one of them.
+macro_rules! all_suite_tests {
+    ($run:ident) => {
+        $run!(
+            delta::change_log_bounds_and_types,
+            delta::change_log_retention,
+            edges::edges_of_kind_lists_live_edges_with_types,
+            edges::among_scope,
+            writes::tenants_and_domains,
+            writes::insert_get_get_many,
+            writes::claims_conflicts_roll_back,
+            writes::version_mismatch,
+            writes::soft_delete_and_restore,
+            writes::purge,
+            writes::edge_errors,
+            writes::secrets_and_keys,
+            sessions::refresh_tokens_rotate_and_replays_revoke_the_family,
+            flows::sign_in_flows_are_single_use_and_isolated,
+            flows::refresh_family_is_revoked_alone,
+            logs::logs_page_filter_and_prune,
+            writes::change_log,
+            writes::audit_written,
+            writes::tenant_isolation,
+            query::filter_comparisons,
+            query::filter_strings,
+            query::filter_lambdas,
+            query::ordering,
+            query::keyset_paging,
+            query::paging_under_changes,
+            query::count,
+            query::related_scope,
+        );
+    };
+}
 
 pub mod delta;
 pub mod edges;

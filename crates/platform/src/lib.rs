@@ -35,6 +35,9 @@ pub struct PlatformState {
     /// Proxies whose `X-Forwarded-For` names the client in the sign-in log (`--trusted-proxy`);
     /// from anyone else the header is ignored.
     pub trusted_proxies: Arc<[IpCidr]>,
+    /// Where client addresses are (`--location-db`, `--location-ranges`): the sign-in log's
+    /// `location`, and what risk detection and Conditional Access locations read.
+    pub locator: Arc<cerulean_identity::location::Locator>,
 }
 
 pub fn router(state: PlatformState) -> Router {

@@ -158,6 +158,8 @@ async fn build(
     };
     let (resource_id, resource_name) = resource(state, a, outcome);
     let ip = a.ip.map(|i| i.to_string()).unwrap_or_default();
+    // No source knows the address: Entra's empty location.
+    let location = a.ip.and_then(|i| state.locator.lookup(i)).unwrap_or_default();
     let (browser, os) = device(a);
     let upn = match (&user, app_only) {
         (Some((_, upn, _)), _) => upn.clone(),
@@ -202,13 +204,9 @@ async fn build(
             "isManaged": false,
             "trustType": "",
         },
-        // Filled from a location database once one is configured (issue 7, point 3).
-        "location": {
-            "city": null,
-            "state": null,
-            "countryOrRegion": null,
-            "geoCoordinates": null,
-        },
+        "location": location.to_graph(),
+        // beta
+        "autonomousSystemNumber": location.asn,
         "riskDetail": "none",
         "riskLevelAggregated": "none",
         "riskLevelDuringSignIn": "none",

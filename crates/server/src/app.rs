@@ -26,6 +26,9 @@ pub struct AppOptions {
     /// Proxies trusted to name the client in `X-Forwarded-For` (`--trusted-proxy`): the
     /// sign-in log's `ipAddress` is the socket peer otherwise.
     pub trusted_proxies: Vec<cerulean_platform::IpCidr>,
+    /// Where client addresses are (`--location-db`, `--location-ranges`); `None` knows only
+    /// that private addresses are the corporate network.
+    pub locator: Option<Arc<cerulean_identity::location::Locator>>,
 }
 
 impl AppOptions {
@@ -79,6 +82,7 @@ impl App {
             tokens: tokens.clone(),
             public_url: public_url.clone(),
             trusted_proxies: options.trusted_proxies.clone().into(),
+            locator: options.locator.clone().unwrap_or_default(),
         });
         let ready_flag = ready.clone();
         let router = Router::new()

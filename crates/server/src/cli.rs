@@ -79,6 +79,18 @@ pub struct ServeArgs {
     /// the sign-in log; repeatable. From any other peer the header is ignored.
     #[arg(long, value_parser = parse_cidr)]
     pub trusted_proxy: Vec<cerulean_platform::IpCidr>,
+    /// A MaxMind-format database (GeoIP2/GeoLite2 City, Country or ASN) locating client
+    /// addresses in the sign-in log; repeatable (the fields of several files are merged).
+    #[arg(long, env = "CERULEAN_LOCATION_DB", value_delimiter = ',')]
+    pub location_db: Vec<PathBuf>,
+    /// A ranges file (CSV: `cidr,country,state,city,latitude,longitude,asn,asnOrganization[,corporate]`)
+    /// that places the operator's own networks; it wins over the databases.
+    #[arg(long, env = "CERULEAN_LOCATION_RANGES")]
+    pub location_ranges: Option<PathBuf>,
+    /// Where private and loopback addresses are (`country,state,city,latitude,longitude`, any
+    /// field may be empty): the corporate network of the sign-in log.
+    #[arg(long, env = "CERULEAN_CORPORATE_LOCATION", value_parser = parse_corporate_location)]
+    pub corporate_location: Option<cerulean_identity::location::Location>,
 }
 
 impl ServeArgs {
@@ -123,6 +135,13 @@ pub struct RestoreArgs {
     pub database_url: Option<String>,
     /// A backup made by `cerulean backup`.
     pub file: PathBuf,
+}
+
+/// `--corporate-location`: the fields of a ranges-file line after its range.
+fn parse_corporate_location(s: &str) -> Result<cerulean_identity::location::Location, String> {
+    let line = format!("0.0.0.0/0,{s}");
+    let mut parsed = cerulean_identity::location::parse_ranges(&line).map_err(|(_, reason)| reason)?;
+    parsed.pop().map(|(_, location)| location).ok_or_else(|| "empty location".to_string())
 }
 
 /// `--trusted-proxy`: an address or a CIDR range.

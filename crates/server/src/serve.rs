@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
+use cerulean_identity::location::{Locator, LocatorConfig};
 use cerulean_store::{PostgresStore, SqliteStore, Store};
 
 use crate::ServerError;
@@ -51,6 +52,14 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         &public_url,
         crate::app::AppOptions {
             trusted_proxies: args.trusted_proxy.clone(),
+            locator: Some(Arc::new(
+                Locator::load(&LocatorConfig {
+                    databases: args.location_db.clone(),
+                    ranges: args.location_ranges.clone(),
+                    corporate: args.corporate_location.clone().unwrap_or_default(),
+                })
+                .map_err(|e| ServerError::Config(e.to_string()))?,
+            )),
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

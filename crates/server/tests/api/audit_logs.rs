@@ -330,3 +330,81 @@ async fn reading_the_logs_needs_the_reference_permissions() {
     assert_eq!(get(auditor.clone(), "/v1.0/auditLogs/signIns").await, StatusCode::OK);
     assert_eq!(get(auditor, "/beta/auditLogs/directoryAudits").await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn sign_ins_are_located_from_the_configured_database_and_ranges() {
+    use cerulean_identity::location::mmdb_writer::{MmdbWriter, Value as Mmdb};
+    use cerulean_identity::location::{Location, Locator, LocatorConfig};
+
+    let dir = std::env::temp_dir().join(format!("cerulean-locations-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut db = MmdbWriter::new("GeoLite2-City");
+    db.insert(
+        "198.51.100.0/24".parse().expect("net"),
+        Mmdb::map([
+            ("city", Mmdb::map([("names", Mmdb::map([("en", Mmdb::from("Lisbon"))]))])),
+            ("country", Mmdb::map([("iso_code", Mmdb::from("PT"))])),
+            ("subdivisions", Mmdb::Array(vec![Mmdb::map([("names", Mmdb::map([("en", Mmdb::from("Lisboa"))]))])])),
+            ("location", Mmdb::map([("latitude", Mmdb::Double(38.72)), ("longitude", Mmdb::Double(-9.14))])),
+            ("autonomous_system_number", Mmdb::U32(64496)),
+        ]),
+    );
+    let db_path = dir.join("city.mmdb");
+    std::fs::write(&db_path, db.to_bytes()).expect("write db");
+    let ranges = dir.join("ranges.csv");
+    std::fs::write(&ranges, "203.0.113.0/24,JP,Tokyo,Tokyo,35.68,139.69,64497,Example\n").expect("write ranges");
+    let locator = Locator::load(&LocatorConfig {
+        databases: vec![db_path],
+        ranges: Some(ranges),
+        corporate: Location {
+            city: Some("Head office".into()),
+            country_or_region: Some("NO".into()),
+            ..Location::default()
+        },
+    })
+    .expect("locator");
+    let options = AppOptions {
+        trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
+        locator: Some(std::sync::Arc::new(locator)),
+        ..AppOptions::default()
+    };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    for (client, correlation) in
+        [("198.51.100.7", "lisbon"), ("203.0.113.9", "tokyo"), ("10.2.3.4", "office"), ("192.0.2.1", "nowhere")]
+    {
+        let headers = [("x-forwarded-for", client), ("client-request-id", correlation)];
+        let r = token_request(&h, &ropc(&h, &h.boot.admin_password), Some("10.0.0.1:443"), &headers).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let sign_in = |version: &'static str, correlation: &'static str| {
+        let h = &h;
+        async move {
+            let filter = enc(&format!("correlationId eq '{correlation}'"));
+            let r = h.get(&format!("/{version}/auditLogs/signIns?$filter={filter}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json["value"][0].clone()
+        }
+    };
+    let lisbon = sign_in("v1.0", "lisbon").await;
+    assert_eq!(
+        lisbon["location"],
+        json!({"city": "Lisbon", "state": "Lisboa", "countryOrRegion": "PT",
+               "geoCoordinates": {"altitude": null, "latitude": 38.72, "longitude": -9.14}}),
+        "{lisbon}"
+    );
+    assert!(lisbon.get("autonomousSystemNumber").is_none(), "a beta property on v1.0: {lisbon}");
+    assert_eq!(sign_in("beta", "lisbon").await["autonomousSystemNumber"], 64496);
+    // The ranges file wins over the database; private addresses are the corporate network.
+    let tokyo = sign_in("beta", "tokyo").await;
+    assert_eq!((&tokyo["location"]["city"], &tokyo["autonomousSystemNumber"]), (&json!("Tokyo"), &json!(64497)));
+    let office = sign_in("v1.0", "office").await;
+    assert_eq!(
+        (&office["location"]["city"], &office["location"]["countryOrRegion"]),
+        (&json!("Head office"), &json!("NO"))
+    );
+    // An address no source knows has Entra's empty location.
+    let nowhere = sign_in("v1.0", "nowhere").await;
+    assert_eq!(nowhere["location"]["city"], Value::Null, "{nowhere}");
+    assert_eq!(nowhere["location"]["geoCoordinates"], Value::Null, "{nowhere}");
+    std::fs::remove_dir_all(dir).ok();
+}

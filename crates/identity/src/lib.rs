@@ -11,6 +11,7 @@ pub mod jwt;
 pub mod keys;
 pub mod location;
 pub mod passwords;
+pub mod risk;
 pub mod secrets;
 pub mod tls;
 pub mod tokens;

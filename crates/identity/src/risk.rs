@@ -21,7 +21,7 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use ipnetwork::IpNetwork;
+pub use ipnetwork::IpNetwork;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

@@ -11,6 +11,7 @@ pub mod grants;
 mod pages;
 mod resources;
 mod session;
+mod sign_in_risk;
 mod signin_log;
 mod token;
 mod userinfo;
@@ -38,6 +39,8 @@ pub struct PlatformState {
     /// Where client addresses are (`--location-db`, `--location-ranges`): the sign-in log's
     /// `location`, and what risk detection and Conditional Access locations read.
     pub locator: Arc<cerulean_identity::location::Locator>,
+    /// Risk detection's thresholds and lists (`--anonymizer-ips`, `--malicious-ips`).
+    pub risk: Arc<cerulean_identity::risk::RiskConfig>,
 }
 
 pub fn router(state: PlatformState) -> Router {

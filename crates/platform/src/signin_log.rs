@@ -207,18 +207,31 @@ async fn build(
         "location": location.to_graph(),
         // beta
         "autonomousSystemNumber": location.asn,
-        "riskDetail": "none",
-        "riskLevelAggregated": "none",
-        "riskLevelDuringSignIn": "none",
-        "riskState": "none",
-        "riskEventTypes": [],
-        "riskEventTypes_v2": [],
         // beta
         "signInEventTypes": [event_type],
         "authenticationRequirement": "singleFactorAuthentication",
         "mfaDetail": null,
     });
-    let Value::Object(doc) = doc else { return Ok(None) };
+    let Value::Object(mut doc) = doc else { return Ok(None) };
+    // A user's sign-in is assessed against their history; an app's has no user to compare with.
+    let findings = match (&user, a.ip) {
+        (Some((user_id, upn, _)), Some(ip)) => {
+            let attempt = crate::sign_in_risk::Attempt {
+                tenant,
+                user_id: *user_id,
+                user_principal_name: upn.as_deref(),
+                ip,
+                location: &location,
+                browser: &browser,
+                error_code,
+            };
+            crate::sign_in_risk::assess(state, &attempt).await
+        }
+        _ => Vec::new(),
+    };
+    for (key, value) in crate::sign_in_risk::risk_properties(&findings) {
+        doc.insert(key.to_string(), value);
+    }
     Ok(Some((
         tenant,
         SignInRecord {

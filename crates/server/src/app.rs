@@ -29,6 +29,8 @@ pub struct AppOptions {
     /// Where client addresses are (`--location-db`, `--location-ranges`); `None` knows only
     /// that private addresses are the corporate network.
     pub locator: Option<Arc<cerulean_identity::location::Locator>>,
+    /// Risk detection's thresholds and address lists; `None` is the defaults with no lists.
+    pub risk: Option<Arc<cerulean_identity::risk::RiskConfig>>,
 }
 
 impl AppOptions {
@@ -83,6 +85,7 @@ impl App {
             public_url: public_url.clone(),
             trusted_proxies: options.trusted_proxies.clone().into(),
             locator: options.locator.clone().unwrap_or_default(),
+            risk: options.risk.clone().unwrap_or_default(),
         });
         let ready_flag = ready.clone();
         let router = Router::new()

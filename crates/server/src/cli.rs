@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start-up: the size of the `serve` variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
@@ -91,6 +93,13 @@ pub struct ServeArgs {
     /// field may be empty): the corporate network of the sign-in log.
     #[arg(long, env = "CERULEAN_CORPORATE_LOCATION", value_parser = parse_corporate_location)]
     pub corporate_location: Option<cerulean_identity::location::Location>,
+    /// A file of anonymizing addresses (Tor exits, anonymous VPNs; one address or CIDR range
+    /// per line): sign-ins from them are `anonymizedIPAddress` risk detections.
+    #[arg(long, env = "CERULEAN_ANONYMIZER_IPS")]
+    pub anonymizer_ips: Option<PathBuf>,
+    /// A file of known malicious addresses (same format): `maliciousIPAddress` detections.
+    #[arg(long, env = "CERULEAN_MALICIOUS_IPS")]
+    pub malicious_ips: Option<PathBuf>,
 }
 
 impl ServeArgs {

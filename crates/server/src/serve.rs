@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use cerulean_identity::location::{Locator, LocatorConfig};
+use cerulean_identity::risk::RiskConfig;
 use cerulean_store::{PostgresStore, SqliteStore, Store};
 
 use crate::ServerError;
@@ -60,6 +61,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
                 })
                 .map_err(|e| ServerError::Config(e.to_string()))?,
             )),
+            risk: Some(Arc::new(RiskConfig {
+                anonymizers: ip_list(args.anonymizer_ips.as_deref())?,
+                malicious: ip_list(args.malicious_ips.as_deref())?,
+                ..RiskConfig::default()
+            })),
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );
@@ -222,4 +228,13 @@ async fn prune_logs(directory: cerulean_directory::Directory, days: u32) {
             Err(e) => tracing::warn!(error = %e, "pruning the audit and sign-in logs failed"),
         }
     }
+}
+
+/// An address list of `--anonymizer-ips` / `--malicious-ips`; a bad file stops start-up.
+fn ip_list(path: Option<&Path>) -> Result<Vec<cerulean_identity::risk::IpNetwork>, ServerError> {
+    let Some(path) = path else { return Ok(Vec::new()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ServerError::Io { context: format!("reading {}", path.display()), source: e })?;
+    cerulean_identity::risk::parse_ip_list(&text)
+        .map_err(|(line, reason)| ServerError::Config(format!("{}, line {line}: {reason}", path.display())))
 }

@@ -408,3 +408,88 @@ async fn sign_ins_are_located_from_the_configured_database_and_ranges() {
     assert_eq!(nowhere["location"]["geoCoordinates"], Value::Null, "{nowhere}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn sign_ins_carry_the_risk_the_detections_found() {
+    use cerulean_identity::location::{Locator, LocatorConfig};
+    use cerulean_identity::risk::{RiskConfig, parse_ip_list};
+
+    let dir = std::env::temp_dir().join(format!("cerulean-risk-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ranges = dir.join("ranges.csv");
+    std::fs::write(
+        &ranges,
+        "198.51.100.0/24,NO,Oslo,Oslo,59.91,10.75,64500,Oslo Net\n203.0.113.0/24,JP,Tokyo,Tokyo,35.68,139.69,64999,Tokyo Net\n",
+    )
+    .expect("ranges");
+    let locator = Locator::load(&LocatorConfig { ranges: Some(ranges), ..LocatorConfig::default() }).expect("locator");
+    let risk = RiskConfig { anonymizers: parse_ip_list("192.0.2.0/24").expect("list"), ..RiskConfig::default() };
+    let options = AppOptions {
+        trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
+        locator: Some(std::sync::Arc::new(locator)),
+        risk: Some(std::sync::Arc::new(risk)),
+        ..AppOptions::default()
+    };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    let sign_in = |client: &'static str, user: String, password: String, correlation: &'static str| {
+        let h = &h;
+        async move {
+            let mut fields = ropc(h, &password);
+            fields[3] = ("username", user.as_str());
+            let headers = [("x-forwarded-for", client), ("client-request-id", correlation)];
+            token_request(h, &fields, Some("10.0.0.1:443"), &headers).await.status
+        }
+    };
+    let risk_of = |correlation: &'static str| {
+        let h = &h;
+        async move {
+            let filter = enc(&format!("correlationId eq '{correlation}'"));
+            let r = h.get(&format!("/v1.0/auditLogs/signIns?$filter={filter}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json["value"][0].clone()
+        }
+    };
+    let admin = h.boot.admin_user_principal_name.clone();
+    let password = h.boot.admin_password.clone();
+    // Five sign-ins at home: the history the detections learn from, none of them risky.
+    for _ in 0..5 {
+        assert_eq!(sign_in("198.51.100.7", admin.clone(), password.clone(), "home").await, StatusCode::OK);
+    }
+    let home = risk_of("home").await;
+    assert_eq!((&home["riskState"], &home["riskLevelDuringSignIn"]), (&json!("none"), &json!("none")), "{home}");
+    assert_eq!(home["riskEventTypes_v2"], json!([]));
+
+    // Minutes later from Tokyo: too far to have travelled, and new address, network, country.
+    assert_eq!(sign_in("203.0.113.9", admin.clone(), password.clone(), "tokyo").await, StatusCode::OK);
+    let tokyo = risk_of("tokyo").await;
+    assert_eq!(tokyo["riskState"], "atRisk", "{tokyo}");
+    assert_eq!(tokyo["riskLevelDuringSignIn"], "medium", "{tokyo}");
+    assert_eq!(tokyo["riskEventTypes_v2"], json!(["unfamiliarFeatures", "impossibleTravel"]), "{tokyo}");
+    assert_eq!(tokyo["riskEventTypes"], json!(["unfamiliarFeatures", "mcasImpossibleTravel"]), "{tokyo}");
+
+    // An anonymizer's address.
+    assert_eq!(sign_in("192.0.2.5", admin.clone(), password.clone(), "tor").await, StatusCode::OK);
+    assert!(
+        risk_of("tor").await["riskEventTypes_v2"].as_array().expect("types").contains(&json!("anonymizedIPAddress"))
+    );
+
+    // One address trying wrong passwords on five accounts is a spray, flagged on each attempt
+    // from it, the failed ones included.
+    let mut victims = Vec::new();
+    for i in 0..5 {
+        victims.push(id_of(&h.user(&format!("victim{i}"), &format!("Victim {i}")).await));
+    }
+    for i in 0..4 {
+        let upn = format!("victim{i}@contoso.onmicrosoft.com");
+        assert_eq!(sign_in("198.51.100.66", upn, "Spring2026!".into(), "spray-early").await, StatusCode::BAD_REQUEST);
+    }
+    let early = risk_of("spray-early").await;
+    assert_eq!(early["riskState"], "none", "four accounts are under the threshold: {early}");
+    let upn = "victim4@contoso.onmicrosoft.com".to_string();
+    assert_eq!(sign_in("198.51.100.66", upn, "Spring2026!".into(), "spray").await, StatusCode::BAD_REQUEST);
+    let spray = risk_of("spray").await;
+    assert_eq!(spray["riskEventTypes_v2"], json!(["passwordSpray"]), "{spray}");
+    assert_eq!(spray["riskLevelDuringSignIn"], "high", "{spray}");
+    assert_eq!(spray["status"]["errorCode"], 50126, "{spray}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -9,6 +9,7 @@ pub mod certs;
 pub mod client_assertion;
 pub mod jwt;
 pub mod keys;
+pub mod otp;
 pub mod passwords;
 pub mod secrets;
 pub mod tls;

@@ -26,6 +26,8 @@ pub struct AppOptions {
     /// Proxies trusted to name the client in `X-Forwarded-For` (`--trusted-proxy`): the
     /// sign-in log's `ipAddress` is the socket peer otherwise.
     pub trusted_proxies: Vec<cerulean_platform::IpCidr>,
+    /// Smart-lockout settings (`--lockout-threshold`, `--lockout-duration-seconds`).
+    pub lockout: cerulean_directory::LockoutPolicy,
 }
 
 impl AppOptions {
@@ -60,7 +62,7 @@ impl App {
         let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
-        let directory = Directory::new(store.clone(), passwords);
+        let directory = Directory::new(store.clone(), passwords).with_lockout_policy(options.lockout);
         let tokens = Arc::new(TokenIssuer::new(store));
         let ready = Arc::new(AtomicBool::new(false));
         let principals = Arc::new(cerulean_graph::PrincipalCache::default());

@@ -51,6 +51,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         &public_url,
         crate::app::AppOptions {
             trusted_proxies: args.trusted_proxy.clone(),
+            lockout: cerulean_directory::LockoutPolicy {
+                threshold: args.lockout_threshold,
+                duration_secs: args.lockout_duration_seconds,
+            },
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

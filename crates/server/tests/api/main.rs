@@ -13,6 +13,7 @@ mod delta;
 mod device_code;
 mod dynamic_groups;
 mod groups;
+mod lockout;
 mod manager;
 mod odata;
 mod platform;

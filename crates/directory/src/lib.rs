@@ -8,6 +8,7 @@ mod app_roles;
 mod applications;
 mod apps;
 mod audit;
+pub mod auth_methods;
 mod bootstrap;
 mod deleted;
 pub mod delta;

@@ -6,6 +6,7 @@ mod aadgraph;
 mod applications;
 mod audit_logs;
 mod auth;
+mod auth_methods;
 mod authorize;
 mod batch;
 mod browser;

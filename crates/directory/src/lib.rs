@@ -8,6 +8,7 @@ mod app_roles;
 mod applications;
 mod apps;
 mod audit;
+pub mod auth_methods;
 mod bootstrap;
 mod deleted;
 pub mod delta;
@@ -18,6 +19,7 @@ mod flows;
 mod groups;
 mod ids;
 mod indexes;
+pub mod lockout;
 mod manager;
 mod members;
 pub mod membership;
@@ -43,6 +45,7 @@ pub use delta::{DeltaItem, DeltaPage, DeltaPosition, DeltaQuery, DeltaToken, Lin
 pub use error::{DirectoryError, DirectoryResult};
 pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
+pub use lockout::LockoutPolicy;
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;
 pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};
@@ -74,11 +77,27 @@ pub struct Directory {
     passwords: Arc<PasswordHasherPool>,
     /// In-memory membership graphs per tenant (see [`membership`]); shared by the clones.
     membership: Arc<membership::MembershipGraphs>,
+    /// Smart-lockout settings (see [`lockout`]).
+    lockout: LockoutPolicy,
+    /// The key of bad-password fingerprints, once read from the store.
+    fingerprint_key: Arc<std::sync::OnceLock<Vec<u8>>>,
 }
 
 impl Directory {
     pub fn new(store: Arc<dyn Store>, passwords: Arc<PasswordHasherPool>) -> Directory {
-        Directory { store, passwords, membership: Arc::default() }
+        Directory {
+            store,
+            passwords,
+            membership: Arc::default(),
+            lockout: LockoutPolicy::default(),
+            fingerprint_key: Arc::default(),
+        }
+    }
+
+    /// The same directory with these smart-lockout settings.
+    pub fn with_lockout_policy(mut self, policy: LockoutPolicy) -> Directory {
+        self.lockout = policy;
+        self
     }
 
     /// A tenant by id.

@@ -24,6 +24,9 @@ pub enum PasswordSignIn {
     UnknownUser,
     /// The user exists; the password is not theirs.
     BadPassword,
+    /// Smart lockout: too many failed sign-ins from this class of location (Entra's
+    /// AADSTS50053). The password was not checked, or was wrong and locked the account.
+    Locked,
     /// The password matches. `must_change_password` is the password's
     /// `forceChangePasswordNextSignIn` (or `...WithMfa`) flag.
     Success { user: ObjectRecord, must_change_password: bool },
@@ -33,12 +36,15 @@ pub enum PasswordSignIn {
 pub const MEMBER_USER_TEMPLATE: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";
 
 impl Directory {
-    /// Checks `password` for the user named `username` (a user principal name).
+    /// Checks `password` for the user named `username` (a user principal name), signing in
+    /// from `ip`, under smart lockout (see [`crate::lockout`]): a locked account is refused
+    /// before its password is checked, and a bad password is counted.
     pub async fn sign_in_with_password(
         &self,
         tenant: Uuid,
         username: &str,
         password: &str,
+        ip: &str,
     ) -> DirectoryResult<PasswordSignIn> {
         if !username.contains('@') || username.len() > 256 {
             return Ok(PasswordSignIn::UnknownUser);
@@ -46,17 +52,36 @@ impl Directory {
         let Ok(user) = self.find(tenant, "user", username).await else {
             return Ok(PasswordSignIn::UnknownUser);
         };
-        for secret in self.store.secrets(tenant, user.id).await? {
+        let class = self.location_class(tenant, user.id, ip).await?;
+        if self.is_locked(tenant, user.id, class).await? {
+            return Ok(PasswordSignIn::Locked);
+        }
+        match self.verify_password(tenant, user.id, password).await? {
+            Some(must_change_password) => {
+                self.reset_failures(tenant, user.id, class).await?;
+                Ok(PasswordSignIn::Success { user, must_change_password })
+            }
+            None if self.count_failure(tenant, user.id, class, password).await? => Ok(PasswordSignIn::Locked),
+            None => Ok(PasswordSignIn::BadPassword),
+        }
+    }
+
+    /// Whether `password` is the user's: `Some(must_change_password)` if it is.
+    pub(crate) async fn verify_password(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        password: &str,
+    ) -> DirectoryResult<Option<bool>> {
+        for secret in self.store.secrets(tenant, user).await? {
             if secret.kind == "password"
                 && self.passwords.verify(password.to_string(), secret.hash.clone()).await.unwrap_or(false)
             {
                 let flag = |k: &str| secret.meta.get(k).and_then(Value::as_bool).unwrap_or(false);
-                let must_change_password =
-                    flag("forceChangePasswordNextSignIn") || flag("forceChangePasswordNextSignInWithMfa");
-                return Ok(PasswordSignIn::Success { user, must_change_password });
+                return Ok(Some(flag("forceChangePasswordNextSignIn") || flag("forceChangePasswordNextSignInWithMfa")));
             }
         }
-        Ok(PasswordSignIn::BadPassword)
+        Ok(None)
     }
 
     /// The delegated scopes the client service principal `client` holds on the resource
@@ -179,10 +204,9 @@ impl Directory {
     ) -> DirectoryResult<()> {
         let record =
             self.get(caller.tenant, user).await?.ok_or_else(|| DirectoryError::not_found(&user.to_string()))?;
-        let upn = record.doc.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
-        match self.sign_in_with_password(caller.tenant, upn, current).await? {
-            PasswordSignIn::Success { .. } => {}
-            _ => {
+        match self.verify_password(caller.tenant, record.id, current).await? {
+            Some(_) => {}
+            None => {
                 return Err(DirectoryError::BadRequest {
                     code: "Authorization_RequestDenied",
                     message: "The current password is incorrect.".into(),

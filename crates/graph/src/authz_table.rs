@@ -127,6 +127,48 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/me/checkmemberobjects", ME_MEMBERSHIP_APP, MEMBER_OBJECTS_DEL),
     rule("POST", "/me/getmemberobjects", ME_MEMBERSHIP_APP, MEMBER_OBJECTS_DEL),
     rule("POST", "/me/changepassword", NONE, &["User-PasswordProfile.ReadWrite.All"]),
+    // Authentication methods (issue 3).
+    rule("GET", "/users/{id}/authentication/methods", AUTH_METHODS_READ_APP, AUTH_METHODS_READ_DEL),
+    rule("GET", "/users/{id}/authentication/methods/{id}", AUTH_METHODS_READ_APP, AUTH_METHODS_READ_DEL),
+    rule(
+        "POST",
+        "/users/{id}/authentication/methods/{id}/resetpassword",
+        NONE,
+        &["UserAuthenticationMethod.ReadWrite.All"],
+    ),
+    rule("GET", "/users/{id}/authentication/passwordmethods", PASSWORD_METHODS_READ_APP, PASSWORD_METHODS_READ_DEL),
+    rule(
+        "GET",
+        "/users/{id}/authentication/passwordmethods/{id}",
+        PASSWORD_METHODS_READ_APP,
+        PASSWORD_METHODS_READ_DEL,
+    ),
+    rule(
+        "POST",
+        "/users/{id}/authentication/passwordmethods/{id}/resetpassword",
+        NONE,
+        &["UserAuthMethod-Password.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
+    ),
+    rule("GET", "/users/{id}/authentication/softwareoathmethods", OATH_METHODS_READ_APP, OATH_METHODS_READ_DEL),
+    rule("GET", "/users/{id}/authentication/softwareoathmethods/{id}", OATH_METHODS_READ_APP, OATH_METHODS_READ_DEL),
+    rule(
+        "DELETE",
+        "/users/{id}/authentication/softwareoathmethods/{id}",
+        OATH_METHODS_WRITE_APP,
+        OATH_METHODS_WRITE_DEL,
+    ),
+    rule("GET", "/me/authentication/methods", AUTH_METHODS_ME_APP, AUTH_METHODS_READ_DEL),
+    rule("GET", "/me/authentication/methods/{id}", AUTH_METHODS_ME_APP, AUTH_METHODS_READ_DEL),
+    rule("GET", "/me/authentication/passwordmethods", AUTH_METHODS_ME_APP, PASSWORD_METHODS_READ_DEL),
+    rule("GET", "/me/authentication/passwordmethods/{id}", AUTH_METHODS_ME_APP, PASSWORD_METHODS_READ_DEL),
+    rule("GET", "/me/authentication/softwareoathmethods", AUTH_METHODS_ME_APP, OATH_METHODS_READ_DEL),
+    rule("GET", "/me/authentication/softwareoathmethods/{id}", AUTH_METHODS_ME_APP, OATH_METHODS_READ_DEL),
+    rule(
+        "DELETE",
+        "/me/authentication/softwareoathmethods/{id}",
+        &["UserAuthenticationMethod.ReadWrite.All"],
+        OATH_METHODS_WRITE_DEL,
+    ),
     rule("POST", "/me/revokesigninsessions", &["User.RevokeSessions.All"], REVOKE_SESSIONS),
     rule("POST", "/users/{id}/revokesigninsessions", REVOKE_SESSIONS, REVOKE_SESSIONS),
     rule("GET", "/groups", GROUP_LIST, GROUP_LIST),
@@ -495,6 +537,56 @@ const MEMBER_OBJECTS_DEL: &[&str] = &[
 ];
 
 const NONE: &[&str] = &[];
+
+// Authentication methods.
+const AUTH_METHODS_READ_APP: &[&str] = &["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"];
+const AUTH_METHODS_ME_APP: &[&str] = AUTH_METHODS_READ_APP;
+const AUTH_METHODS_READ_DEL: &[&str] = &[
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const PASSWORD_METHODS_READ_APP: &[&str] = &[
+    "UserAuthMethod-Password.Read.All",
+    "UserAuthMethod-Password.ReadWrite.All",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const PASSWORD_METHODS_READ_DEL: &[&str] = &[
+    "UserAuthMethod-Password.Read",
+    "UserAuthMethod-Password.Read.All",
+    "UserAuthMethod-Password.ReadWrite",
+    "UserAuthMethod-Password.ReadWrite.All",
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const OATH_METHODS_READ_APP: &[&str] = &[
+    "UserAuthMethod-SoftwareOATH.Read.All",
+    "UserAuthMethod-SoftwareOATH.ReadWrite.All",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const OATH_METHODS_READ_DEL: &[&str] = &[
+    "UserAuthMethod-SoftwareOATH.Read",
+    "UserAuthMethod-SoftwareOATH.Read.All",
+    "UserAuthMethod-SoftwareOATH.ReadWrite",
+    "UserAuthMethod-SoftwareOATH.ReadWrite.All",
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const OATH_METHODS_WRITE_APP: &[&str] =
+    &["UserAuthMethod-SoftwareOATH.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"];
+const OATH_METHODS_WRITE_DEL: &[&str] = &[
+    "UserAuthMethod-SoftwareOATH.ReadWrite",
+    "UserAuthMethod-SoftwareOATH.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
 
 const REVOKE_SESSIONS: &[&str] = &[
     "AgentIdUser.ReadWrite.All",

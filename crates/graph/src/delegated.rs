@@ -17,6 +17,9 @@
 //! | writes under `/directory/deletedItems` | Global Administrator, User Administrator, Groups Administrator, Application Administrator |
 //! | any other write | Global Administrator |
 //! | reads of `/auditLogs` | the log-reading roles of [`LOG_READERS`] |
+//! | reads under `/users/{id}/authentication` | the user themself, Global Reader, Authentication Administrator, Privileged Authentication Administrator, Global Administrator |
+//! | deleting a method there | the user themself, Authentication Administrator, Privileged Authentication Administrator, Global Administrator |
+//! | `resetPassword` | the password-resetting roles of [`PASSWORD_RESETTERS`], never on the caller's own account |
 //!
 //! Not modelled yet: group and application owners managing what they own (Entra lets them).
 
@@ -42,6 +45,21 @@ const LOG_READERS: &[&str] = &[
     GLOBAL_ADMINISTRATOR,
 ];
 
+pub const AUTHENTICATION_ADMINISTRATOR: &str = "c4e39bd9-1100-46d3-8c65-fb160da0071f";
+pub const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
+const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+
+/// The roles Entra lets reset another user's password (Global, Privileged Authentication,
+/// Authentication, Password, Helpdesk and User Administrator).
+const PASSWORD_RESETTERS: &[&str] = &[
+    GLOBAL_ADMINISTRATOR,
+    PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+    AUTHENTICATION_ADMINISTRATOR,
+    "966707d0-3269-4727-9be2-8c3a10f19b9d",
+    "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+    USER_ADMINISTRATOR,
+];
+
 /// POST actions that only read.
 const READ_ACTIONS: &[&str] = &[
     "checkmembergroups",
@@ -59,6 +77,17 @@ pub(crate) fn user_may(principal: &Principal, method: &str, path: &str, uri_path
     let holds = |roles: &[&str]| principal.wids.iter().any(|w| roles.iter().any(|r| w.eq_ignore_ascii_case(r)));
     if path.starts_with("/auditlogs") {
         return holds(LOG_READERS);
+    }
+    if path.starts_with("/users/{id}/authentication") {
+        let auth_admins = [GLOBAL_ADMINISTRATOR, AUTHENTICATION_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR];
+        let own = is_self(principal, uri_path);
+        return if last == "resetpassword" {
+            !own && holds(PASSWORD_RESETTERS)
+        } else if method.eq_ignore_ascii_case("GET") {
+            own || holds(&auth_admins) || holds(&[GLOBAL_READER])
+        } else {
+            own || holds(&auth_admins)
+        };
     }
     if method.eq_ignore_ascii_case("GET") || (method.eq_ignore_ascii_case("POST") && READ_ACTIONS.contains(&last)) {
         return true;
@@ -87,10 +116,13 @@ pub(crate) fn user_may(principal: &Principal, method: &str, path: &str, uri_path
 
 /// Whether the `{id}` of a `/users/{id}...` request names the signed-in user (by id or UPN).
 fn is_self(principal: &Principal, uri_path: &str) -> bool {
-    let mut segments = uri_path.trim_start_matches('/').split('/');
-    // `/v1.0/users/{key}/...`
-    let key = match (segments.next(), segments.next(), segments.next()) {
-        (Some(_), Some("users"), Some(key)) => key,
+    let mut segments = uri_path.trim_start_matches('/').split('/').peekable();
+    // `/v1.0/users/{key}/...`, or `/users/{key}/...` as the version's nested router sees it.
+    if segments.peek().is_some_and(|s| *s == "v1.0" || *s == "beta") {
+        segments.next();
+    }
+    let key = match (segments.next(), segments.next()) {
+        (Some("users"), Some(key)) => key,
         _ => return false,
     };
     let key = percent_decode(key);
@@ -137,6 +169,23 @@ mod tests {
             wids: wids.iter().map(|w| w.to_string()).collect::<Vec<_>>().into(),
             upn: Some(Arc::from("me@contoso.com")),
         }
+    }
+
+    #[test]
+    fn authentication_methods_are_the_users_own_or_admins() {
+        let member = user(&[]);
+        // As the nested version router sees the path (no `/v1.0`).
+        let own = format!("/users/{}/authentication/methods", member.object_id);
+        let m = "/users/{id}/authentication/methods";
+        assert!(user_may(&member, "GET", m, &own));
+        assert!(!user_may(&member, "GET", m, "/users/other@contoso.com/authentication/methods"));
+        assert!(user_may(&user(&[AUTHENTICATION_ADMINISTRATOR]), "GET", m, "/users/x/authentication/methods"));
+        let reset = "/users/{id}/authentication/methods/{id}/resetpassword";
+        assert!(!user_may(&member, "POST", reset, "/users/x/authentication/methods/p/resetPassword"));
+        let admin = user(&[GLOBAL_ADMINISTRATOR]);
+        assert!(user_may(&admin, "POST", reset, "/users/x/authentication/methods/p/resetPassword"));
+        let admin_own = format!("/users/{}/authentication/methods/p/resetPassword", admin.object_id);
+        assert!(!user_may(&admin, "POST", reset, &admin_own), "not one's own password");
     }
 
     #[test]

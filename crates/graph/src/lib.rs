@@ -5,6 +5,7 @@
 mod applications;
 mod audit_logs;
 mod auth;
+mod auth_methods;
 pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
@@ -217,6 +218,18 @@ pub fn router(state: GraphState) -> Router {
         .route("/directoryobjects/{id}/getmembergroups", post(membership::object_get_member_groups))
         .route("/directoryobjects/{id}/checkmemberobjects", post(membership::object_check_member_objects))
         .route("/directoryobjects/{id}/getmemberobjects", post(membership::object_get_member_objects))
+        // --- authentication methods (issue 3) ---
+        .route("/users/{id}/authentication/methods", get(auth_methods::list_methods))
+        .route("/users/{id}/authentication/methods/{method}", get(auth_methods::get_method))
+        .route("/users/{id}/authentication/methods/{method}/resetpassword", post(auth_methods::reset_password))
+        .route("/users/{id}/authentication/passwordmethods", get(auth_methods::list_password_methods))
+        .route("/users/{id}/authentication/passwordmethods/{method}", get(auth_methods::get_password_method))
+        .route("/users/{id}/authentication/passwordmethods/{method}/resetpassword", post(auth_methods::reset_password))
+        .route("/users/{id}/authentication/softwareoathmethods", get(auth_methods::list_oath_methods))
+        .route(
+            "/users/{id}/authentication/softwareoathmethods/{method}",
+            get(auth_methods::get_oath_method).delete(auth_methods::delete_oath_route),
+        )
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -283,6 +296,12 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "approleassignments",
         "microsoft.graph.application",
         "microsoft.graph.serviceprincipal",
+        // Authentication methods (issue 3).
+        "authentication",
+        "methods",
+        "passwordmethods",
+        "softwareoathmethods",
+        "resetpassword",
         // Audit and sign-in logs (issue 7).
         "auditlogs",
         "directoryaudits",

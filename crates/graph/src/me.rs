@@ -57,7 +57,7 @@ async fn dispatch(
     }
     let rest = rest.trim_end_matches('/').to_ascii_lowercase();
     let path = if rest.is_empty() { "/me".to_string() } else { format!("/me/{rest}") };
-    if !permitted(&p, method.as_str(), &path) {
+    if !permitted(&p, method.as_str(), &crate::auth_methods::me_template(&path)) {
         return Err(GraphError::new(
             403,
             "Authorization_RequestDenied",
@@ -78,6 +78,12 @@ async fn dispatch(
         ("GET", "/me/directreports") => crate::manager::direct_reports(s, e, Path(id), headers, q).await,
         ("POST", "/me/changepassword") => change_password(&state, &p, &headers, &body).await,
         ("POST", "/me/revokesigninsessions") => revoked(&state, &p, &headers, &id).await,
+        (m, path) if path.starts_with("/me/authentication/") => {
+            crate::auth_methods::me(&state, &p, m, &headers, path).await.map_err(|e| match e {
+                Some(e) => e,
+                None => GraphError::no_route(uri.path()),
+            })
+        }
         _ => Err(GraphError::no_route(uri.path())),
     }
 }

@@ -10,6 +10,7 @@ pub mod client_assertion;
 pub mod jwt;
 pub mod keys;
 pub mod location;
+pub mod otp;
 pub mod passwords;
 pub mod risk;
 pub mod secrets;

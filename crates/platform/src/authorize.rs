@@ -513,14 +513,40 @@ fn flow_expired() -> OAuthError {
     )
 }
 
+/// Entra's sign-in page text for AADSTS50053 (smart lockout).
+const LOCKED_MESSAGE: &str = "AADSTS50053: Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your admin.";
+
+/// Records a refused step of the sign-in page in the sign-in log (the token endpoint records
+/// its own attempts; a password refused on the page never reaches it).
+#[allow(clippy::too_many_arguments)]
+async fn log_page_failure(
+    state: &PlatformState,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+    tenant: &TenantRecord,
+    username: &str,
+    client_id: &str,
+    code: u32,
+    description: &str,
+) {
+    let mut attempt = crate::signin_log::SignInAttempt::from_headers(headers, &tenant.id.to_string(), ip);
+    attempt.username = Some(username.chars().take(256).collect());
+    attempt.client_id = Some(client_id.to_string());
+    attempt.interactive = Some(true);
+    let outcome = crate::signin_log::Outcome::Failure { error: "invalid_grant", code, description };
+    crate::signin_log::record(state, &attempt, outcome).await;
+}
+
 /// `POST /{tenant}/oauth2/v2.0/login`: the sign-in form.
 pub(crate) async fn sign_in_post(
     State(state): State<PlatformState>,
     Path(segment): Path<String>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let trace = trace_of(&headers);
+    let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
     let mut shown_tenant = segment.clone();
     let mut authz_for_errors: Option<Authz> = None;
     let result = async {
@@ -575,18 +601,30 @@ pub(crate) async fn sign_in_post(
         if form.username.is_empty() || form.password.is_empty() {
             return rerender("Enter your user name and password.");
         }
-        let (user, must_change) =
-            match state.directory.sign_in_with_password(tenant.id, &form.username, &form.password).await.map_err(internal)? {
-                PasswordSignIn::UnknownUser => {
-                    return rerender(
-                        "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
-                    );
-                }
-                PasswordSignIn::BadPassword => {
-                    return rerender("AADSTS50126: Your account or password is incorrect.");
-                }
-                PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
-            };
+        let signed = state
+            .directory
+            .sign_in_with_password(tenant.id, &form.username, &form.password, &ip.to_string())
+            .await
+            .map_err(internal)?;
+        let (user, must_change) = match signed {
+            PasswordSignIn::UnknownUser => {
+                return rerender(
+                    "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
+                );
+            }
+            PasswordSignIn::BadPassword => {
+                let description = "Error validating credentials due to invalid username or password.";
+                log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, 50126, description).await;
+                return rerender("AADSTS50126: Your account or password is incorrect.");
+            }
+            PasswordSignIn::Locked => {
+                let e = crate::grants::password_locked();
+                log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, e.code, &e.description)
+                    .await;
+                return rerender(LOCKED_MESSAGE);
+            }
+            PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
+        };
         if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
             return Err(page_err(delegated::user_disabled()));
         }
@@ -594,6 +632,7 @@ pub(crate) async fn sign_in_post(
             return Err(page_err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired.")));
         }
         spend(&state, &tenant, &flow_key).await?;
+        state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
         let auth_time = cerulean_identity::unix_now();
         let amr = vec!["pwd".to_string()];
         let sso = session::start(&state, &tenant, user.id, auth_time, &amr).await?;

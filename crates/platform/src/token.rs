@@ -108,7 +108,7 @@ async fn handle(
     let result = match parse(&headers, &body, endpoint, tenant) {
         Ok(req) => {
             attempt.fill(&req);
-            grants::dispatch(&state, req).await
+            grants::dispatch(&state, req, ip).await
         }
         Err(e) => Err(e),
     };

@@ -31,6 +31,8 @@ pub struct AppOptions {
     pub locator: Option<Arc<cerulean_identity::location::Locator>>,
     /// Risk detection's thresholds and address lists; `None` is the defaults with no lists.
     pub risk: Option<Arc<cerulean_identity::risk::RiskConfig>>,
+    /// Smart-lockout settings (`--lockout-threshold`, `--lockout-duration-seconds`).
+    pub lockout: cerulean_directory::LockoutPolicy,
 }
 
 impl AppOptions {
@@ -65,7 +67,7 @@ impl App {
         let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
-        let directory = Directory::new(store.clone(), passwords);
+        let directory = Directory::new(store.clone(), passwords).with_lockout_policy(options.lockout);
         let tokens = Arc::new(TokenIssuer::new(store));
         let ready = Arc::new(AtomicBool::new(false));
         let principals = Arc::new(cerulean_graph::PrincipalCache::default());

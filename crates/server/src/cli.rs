@@ -100,6 +100,14 @@ pub struct ServeArgs {
     /// A file of known malicious addresses (same format): `maliciousIPAddress` detections.
     #[arg(long, env = "CERULEAN_MALICIOUS_IPS")]
     pub malicious_ips: Option<PathBuf>,
+    /// Smart lockout: failed password sign-ins (per user, counted apart for familiar and
+    /// unfamiliar locations) that lock the account (Entra's default: 10).
+    #[arg(long, env = "CERULEAN_LOCKOUT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lockout_threshold: u32,
+    /// Smart lockout: seconds the first lockout lasts (Entra's default: 60); each further
+    /// lockout lasts twice as long, up to 30 minutes.
+    #[arg(long, env = "CERULEAN_LOCKOUT_DURATION_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lockout_duration_seconds: u64,
 }
 
 impl ServeArgs {

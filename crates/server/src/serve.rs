@@ -66,6 +66,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
                 malicious: ip_list(args.malicious_ips.as_deref())?,
                 ..RiskConfig::default()
             })),
+            lockout: cerulean_directory::LockoutPolicy {
+                threshold: args.lockout_threshold,
+                duration_secs: args.lockout_duration_seconds,
+            },
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

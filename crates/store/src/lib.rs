@@ -10,6 +10,7 @@
 
 mod changelog;
 mod flows;
+mod lockout;
 mod logs;
 pub mod plan;
 mod postgres;
@@ -20,6 +21,7 @@ pub mod testing;
 
 pub use changelog::{ChangeLogBounds, PRUNE_BATCH};
 pub use flows::{FlowRecord, FlowRedemption};
+pub use lockout::LockoutRecord;
 pub use plan::*;
 pub use postgres::PostgresStore;
 pub use records::*;
@@ -269,5 +271,36 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_refresh_family(&self, tenant: Uuid, family: Uuid, now: &str) -> StoreResult<u64> {
         let _ = (tenant, family, now);
         Err(StoreError::Backend("revoke_refresh_family is not supported by this store".into()))
+    }
+
+    // ---- smart lockout (see [`LockoutRecord`]) ----
+    //
+    // Defaults answer `Backend` so that test doubles compile; both engines implement them.
+
+    /// The lockout counter of `user` in `scope`.
+    async fn lockout(&self, tenant: Uuid, user: Uuid, scope: &str) -> StoreResult<Option<LockoutRecord>> {
+        let _ = (tenant, user, scope);
+        Err(StoreError::Backend("lockout is not supported by this store".into()))
+    }
+
+    /// Writes a counter if it is still at version `expected` (`None`: if there is none yet);
+    /// the stored version becomes `expected + 1` (or 1). Returns whether it was written: on
+    /// `false` another node changed it first, and the caller reads it again.
+    async fn put_lockout(&self, tenant: Uuid, record: &LockoutRecord, expected: Option<i64>) -> StoreResult<bool> {
+        let _ = (tenant, record, expected);
+        Err(StoreError::Backend("put_lockout is not supported by this store".into()))
+    }
+
+    /// Whether `user` signed in successfully from `ip` before.
+    async fn is_familiar_ip(&self, tenant: Uuid, user: Uuid, ip: &str) -> StoreResult<bool> {
+        let _ = (tenant, user, ip);
+        Err(StoreError::Backend("is_familiar_ip is not supported by this store".into()))
+    }
+
+    /// Remembers a successful sign-in of `user` from `ip` at `now`, keeping only the user's
+    /// `keep` most recent addresses.
+    async fn remember_ip(&self, tenant: Uuid, user: Uuid, ip: &str, now: &str, keep: usize) -> StoreResult<()> {
+        let _ = (tenant, user, ip, now, keep);
+        Err(StoreError::Backend("remember_ip is not supported by this store".into()))
     }
 }

@@ -15,13 +15,21 @@ use crate::PlatformState;
 use crate::error::OAuthError;
 use crate::token::TokenRequest;
 
-pub(crate) async fn dispatch(state: &PlatformState, req: TokenRequest) -> Result<Response, OAuthError> {
+pub(crate) use password::locked as password_locked;
+
+/// Dispatches a token request; `ip` is the client's address (smart lockout tells familiar
+/// locations from others by it).
+pub(crate) async fn dispatch(
+    state: &PlatformState,
+    req: TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
     let Some(grant) = req.param("grant_type") else {
         return Err(OAuthError::missing("grant_type"));
     };
     match grant {
         "client_credentials" => client_credentials::grant(state, &req).await,
-        "password" => password::grant(state, &req).await,
+        "password" => password::grant(state, &req, ip).await,
         "refresh_token" => refresh_token::grant(state, &req).await,
         "authorization_code" => authorization_code::grant(state, &req).await,
         "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req).await,

@@ -1,11 +1,12 @@
 //! `grant_type=password` (resource owner password credentials), honoured where Entra honours
 //! it: a public client (`isFallbackPublicClient`) or a confidential client with its
-//! credential, a user without a pending password change. There is no MFA here (TOTP does not
-//! exist yet), so no sign-in is refused for it.
+//! credential, a user without a pending password change, under smart lockout (see
+//! `cerulean_directory::lockout`).
 //!
 //! Errors, in Entra's order: tenant, client, scope, client credential, then the user:
 //! AADSTS50034 for a user name the tenant does not have (Entra tells it apart from a wrong
-//! password on this grant), AADSTS50126 for a wrong password, AADSTS50057 for a disabled
+//! password on this grant), AADSTS50126 for a wrong password, AADSTS50053 while smart lockout
+//! holds the account (the password is then not checked), AADSTS50057 for a disabled
 //! account, AADSTS50055 ("The password is expired.") while `forceChangePasswordNextSignIn`
 //! is set, AADSTS65001 without consent.
 
@@ -19,7 +20,21 @@ use crate::error::OAuthError;
 use crate::token::TokenRequest;
 use cerulean_directory::PasswordSignIn;
 
-pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+/// AADSTS50053 as the token endpoint words it.
+pub(crate) fn locked() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        50053,
+        "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.",
+    )
+}
+
+pub(crate) async fn grant(
+    state: &PlatformState,
+    req: &TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
     let username = req.param("username").ok_or_else(|| OAuthError::missing("username"))?;
     let domain = username.rsplit_once('@').map(|(_, d)| d);
     let tenant = delegated::tenant_of(state, req, domain).await?;
@@ -31,7 +46,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
 
     let (user, must_change) = match state
         .directory
-        .sign_in_with_password(tenant.id, username, password)
+        .sign_in_with_password(tenant.id, username, password, &ip.to_string())
         .await
         .map_err(internal)?
     {
@@ -54,6 +69,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
                 "Error validating credentials due to invalid username or password.",
             ));
         }
+        PasswordSignIn::Locked => return Err(locked()),
         PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
     };
     if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
@@ -62,6 +78,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
     if must_change {
         return Err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired."));
     }
+    state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
     let requested = match req.param("scope") {

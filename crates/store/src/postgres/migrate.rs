@@ -204,6 +204,28 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sign_in_flows_by_lookup ON sign_in_flows (tenant_id, kind, lookup);
     CREATE INDEX sign_in_flows_by_expiry ON sign_in_flows (tenant_id, kind, expires_at);
     "#,
+    // smart lockout, as SQLite's migration of the same name.
+    r#"
+    CREATE TABLE lockout_counters (
+        tenant_id    uuid NOT NULL,
+        user_id      uuid NOT NULL,
+        scope        text COLLATE "C" NOT NULL,
+        failures     bigint NOT NULL,
+        lockouts     bigint NOT NULL,
+        locked_until text,
+        recent       jsonb NOT NULL,
+        updated_at   text NOT NULL,
+        version      bigint NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, scope)
+    );
+    CREATE TABLE familiar_ips (
+        tenant_id uuid NOT NULL,
+        user_id   uuid NOT NULL,
+        ip        text COLLATE "C" NOT NULL,
+        last_seen text COLLATE "C" NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, ip)
+    );
+    "#,
 ];
 
 /// How many versions this build knows.

@@ -11,6 +11,7 @@
 
 mod dialect;
 mod flows;
+mod lockout;
 mod logs;
 mod migrate;
 mod read;
@@ -407,5 +408,26 @@ impl Store for PostgresStore {
 
     async fn revoke_refresh_family(&self, tenant: Uuid, family: Uuid, now: &str) -> StoreResult<u64> {
         retry!(self, |c| flows::revoke_family(&c, tenant, family, now))
+    }
+
+    async fn lockout(&self, tenant: Uuid, user: Uuid, scope: &str) -> StoreResult<Option<crate::LockoutRecord>> {
+        retry!(self, |c| lockout::get(&c, tenant, user, scope))
+    }
+
+    async fn put_lockout(
+        &self,
+        tenant: Uuid,
+        record: &crate::LockoutRecord,
+        expected: Option<i64>,
+    ) -> StoreResult<bool> {
+        retry!(self, |c| lockout::put(&c, tenant, record, expected))
+    }
+
+    async fn is_familiar_ip(&self, tenant: Uuid, user: Uuid, ip: &str) -> StoreResult<bool> {
+        retry!(self, |c| lockout::is_familiar(&c, tenant, user, ip))
+    }
+
+    async fn remember_ip(&self, tenant: Uuid, user: Uuid, ip: &str, now: &str, keep: usize) -> StoreResult<()> {
+        retry!(self, |c| lockout::remember(&mut c, tenant, user, ip, now, keep))
     }
 }

@@ -188,6 +188,30 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX sign_in_flows_by_lookup ON sign_in_flows (tenant_id, kind, lookup);
     CREATE INDEX sign_in_flows_by_expiry ON sign_in_flows (tenant_id, kind, expires_at);
     "#,
+    // smart lockout: failed-sign-in counters per user and location class (compare-and-set on
+    // `version`, so concurrent failures are all counted) and the addresses of each user's
+    // successful sign-ins, which make a location familiar.
+    r#"
+    CREATE TABLE lockout_counters (
+        tenant_id    TEXT NOT NULL,
+        user_id      TEXT NOT NULL,
+        scope        TEXT NOT NULL,
+        failures     INTEGER NOT NULL,
+        lockouts     INTEGER NOT NULL,
+        locked_until TEXT,
+        recent       TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, scope)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE familiar_ips (
+        tenant_id TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        ip        TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, ip)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

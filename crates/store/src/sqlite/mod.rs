@@ -8,6 +8,7 @@
 mod backup;
 pub(crate) mod compile;
 mod flows;
+mod lockout;
 mod logs;
 mod migrate;
 mod read;
@@ -284,5 +285,26 @@ impl Store for SqliteStore {
 
     async fn revoke_refresh_family(&self, tenant: Uuid, family: Uuid, now: &str) -> StoreResult<u64> {
         self.write(|c| flows::revoke_family(c, tenant, family, now))
+    }
+
+    async fn lockout(&self, tenant: Uuid, user: Uuid, scope: &str) -> StoreResult<Option<crate::LockoutRecord>> {
+        self.read(|c| lockout::get(c, tenant, user, scope))
+    }
+
+    async fn put_lockout(
+        &self,
+        tenant: Uuid,
+        record: &crate::LockoutRecord,
+        expected: Option<i64>,
+    ) -> StoreResult<bool> {
+        self.write(|c| lockout::put(c, tenant, record, expected))
+    }
+
+    async fn is_familiar_ip(&self, tenant: Uuid, user: Uuid, ip: &str) -> StoreResult<bool> {
+        self.read(|c| lockout::is_familiar(c, tenant, user, ip))
+    }
+
+    async fn remember_ip(&self, tenant: Uuid, user: Uuid, ip: &str, now: &str, keep: usize) -> StoreResult<()> {
+        self.write(|c| lockout::remember(c, tenant, user, ip, now, keep))
     }
 }

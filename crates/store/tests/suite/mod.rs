@@ -22,6 +22,8 @@ macro_rules! all_suite_tests {
             sessions::refresh_tokens_rotate_and_replays_revoke_the_family,
             flows::sign_in_flows_are_single_use_and_isolated,
             flows::refresh_family_is_revoked_alone,
+            lockout::lockout_counters_compare_and_set,
+            lockout::familiar_ips_are_remembered_and_trimmed,
             logs::logs_page_filter_and_prune,
             writes::change_log,
             writes::audit_written,
@@ -41,6 +43,7 @@ macro_rules! all_suite_tests {
 pub mod delta;
 pub mod edges;
 pub mod flows;
+pub mod lockout;
 pub mod logs;
 pub mod query;
 pub mod sessions;

@@ -26,6 +26,13 @@ pub struct AppOptions {
     /// Proxies trusted to name the client in `X-Forwarded-For` (`--trusted-proxy`): the
     /// sign-in log's `ipAddress` is the socket peer otherwise.
     pub trusted_proxies: Vec<cerulean_platform::IpCidr>,
+    /// The least time a key added by rotation is published before it may be activated
+    /// (`--key-publication-delay-secs`); `None` is
+    /// [`cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS`].
+    pub key_publication_delay_secs: Option<i64>,
+    /// How long loaded signing keys are used before they are read again; `None` is
+    /// [`cerulean_identity::tokens::KEY_REFRESH_INTERVAL`] (tests shorten it).
+    pub key_refresh: Option<std::time::Duration>,
 }
 
 impl AppOptions {
@@ -61,7 +68,11 @@ impl App {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
         let directory = Directory::new(store.clone(), passwords);
-        let tokens = Arc::new(TokenIssuer::new(store));
+        let mut issuer = TokenIssuer::new(store);
+        if let Some(refresh) = options.key_refresh {
+            issuer = issuer.with_key_refresh(refresh);
+        }
+        let tokens = Arc::new(issuer);
         let ready = Arc::new(AtomicBool::new(false));
         let principals = Arc::new(cerulean_graph::PrincipalCache::default());
         let graph = |version| {
@@ -80,6 +91,19 @@ impl App {
             public_url: public_url.clone(),
             trusted_proxies: options.trusted_proxies.clone().into(),
         });
+        let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
+            graph: GraphState {
+                directory: directory.clone(),
+                tokens: tokens.clone(),
+                public_url: public_url.clone(),
+                version: "v1.0",
+                principals: principals.clone(),
+                throttle: None,
+            },
+            publication_delay_secs: options
+                .key_publication_delay_secs
+                .unwrap_or(cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS),
+        });
         let ready_flag = ready.clone();
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
@@ -95,6 +119,7 @@ impl App {
             .nest("/v1.0", graph("v1.0"))
             .nest("/beta", graph("beta"))
             .merge(platform)
+            .merge(admin)
             .merge(cerulean_aadgraph::router(cerulean_aadgraph::AadState::new(
                 directory.clone(),
                 tokens.clone(),

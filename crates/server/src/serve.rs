@@ -51,6 +51,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         &public_url,
         crate::app::AppOptions {
             trusted_proxies: args.trusted_proxy.clone(),
+            key_publication_delay_secs: Some(args.key_publication_delay_secs),
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

@@ -17,6 +17,7 @@ mod manager;
 mod odata;
 mod platform;
 mod service_principals;
+mod signing_keys;
 mod startup;
 mod throttle;
 mod transitive;

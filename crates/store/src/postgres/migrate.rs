@@ -204,6 +204,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sign_in_flows_by_lookup ON sign_in_flows (tenant_id, kind, lookup);
     CREATE INDEX sign_in_flows_by_expiry ON sign_in_flows (tenant_id, kind, expires_at);
     "#,
+    // signing key retirement, as SQLite's migration of the same name.
+    r#"
+    ALTER TABLE signing_keys ADD COLUMN retired_at text COLLATE "C";
+    "#,
 ];
 
 /// How many versions this build knows.

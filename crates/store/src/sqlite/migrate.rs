@@ -188,6 +188,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX sign_in_flows_by_lookup ON sign_in_flows (tenant_id, kind, lookup);
     CREATE INDEX sign_in_flows_by_expiry ON sign_in_flows (tenant_id, kind, expires_at);
     "#,
+    // signing key retirement: when a retired key stopped signing (it is published until its
+    // tokens have expired, then deleted).
+    r#"
+    ALTER TABLE signing_keys ADD COLUMN retired_at TEXT;
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

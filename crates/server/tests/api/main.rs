@@ -20,6 +20,7 @@ mod service_principals;
 mod signing_keys;
 mod startup;
 mod throttle;
+mod token_versions;
 mod transitive;
 mod user_tokens;
 mod users;

@@ -65,6 +65,8 @@ pub struct UserTokenRequest {
     pub tenant_created_at: Option<i64>,
     /// The format the resource accepts (its `accessTokenAcceptedVersion`).
     pub version: TokenVersion,
+    /// Per the resource application's `groupMembershipClaims`.
+    pub groups: GroupsClaim,
 }
 
 /// An ID token to issue.
@@ -79,6 +81,59 @@ pub struct IdTokenRequest {
     pub amr: Vec<String>,
     pub version: TokenVersion,
     pub lifetime_secs: i64,
+    /// Per the client application's `groupMembershipClaims`.
+    pub groups: GroupsClaim,
+}
+
+/// Most group ids a JWT carries; past it Entra omits `groups` and points to Graph instead
+/// (the "overage" claim).
+pub const JWT_GROUPS_LIMIT: usize = 200;
+/// Most group ids a token returned in a URL fragment (implicit and hybrid flows) carries; past
+/// it Entra emits `hasgroups: true` ("six or more groups", to keep the URL short).
+pub const FRAGMENT_GROUPS_LIMIT: usize = 5;
+
+/// The `groups` claim of a token after Entra's size limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GroupsClaim {
+    /// The application asks for no groups (or the user is in none).
+    #[default]
+    None,
+    /// The ids, within the limit.
+    Groups(Vec<String>),
+    /// Too many for a JWT: `_claim_names`/`_claim_sources` name where to read them.
+    Overage { endpoint: String },
+    /// Too many for a URL fragment: `hasgroups: true`.
+    HasGroups,
+}
+
+impl GroupsClaim {
+    /// The claim for `ids`, for a token sent in a URL fragment or not; `endpoint` is where
+    /// an overage claim sends the resource (the user's `getMemberObjects` on Graph).
+    pub fn limited(ids: Vec<String>, fragment: bool, endpoint: impl FnOnce() -> String) -> GroupsClaim {
+        match ids.len() {
+            0 => GroupsClaim::None,
+            n if fragment && n > FRAGMENT_GROUPS_LIMIT => GroupsClaim::HasGroups,
+            n if n > JWT_GROUPS_LIMIT => GroupsClaim::Overage { endpoint: endpoint() },
+            _ => GroupsClaim::Groups(ids),
+        }
+    }
+}
+
+/// Adds the groups claims of `g` to a claim set.
+fn insert_groups(c: &mut Map<String, Value>, g: &GroupsClaim) {
+    match g {
+        GroupsClaim::None => {}
+        GroupsClaim::Groups(ids) => {
+            c.insert("groups".into(), json!(ids));
+        }
+        GroupsClaim::Overage { endpoint } => {
+            c.insert("_claim_names".into(), json!({"groups": "src1"}));
+            c.insert("_claim_sources".into(), json!({"src1": {"endpoint": endpoint}}));
+        }
+        GroupsClaim::HasGroups => {
+            c.insert("hasgroups".into(), json!(true));
+        }
+    }
 }
 
 /// Signed user tokens.
@@ -130,6 +185,7 @@ pub fn user_access_token_claims(req: &UserTokenRequest, now: i64) -> Result<Map<
     c.insert("iat".into(), json!(issued));
     c.insert("nbf".into(), json!(issued));
     c.insert("exp".into(), json!(now + req.lifetime_secs));
+    insert_groups(&mut c, &req.groups);
     if v1 {
         c.insert("acct".into(), json!(0));
         c.insert("acr".into(), json!("1"));
@@ -182,6 +238,7 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
     c.insert("iat".into(), json!(issued));
     c.insert("nbf".into(), json!(issued));
     c.insert("exp".into(), json!(now + req.lifetime_secs));
+    insert_groups(&mut c, &req.groups);
     c.insert("aio".into(), json!(random_b64(42)?));
     if req.version == TokenVersion::V1 {
         c.insert("amr".into(), json!(req.amr));
@@ -296,6 +353,7 @@ mod tests {
             lifetime_secs: 3599,
             tenant_created_at: Some(1_600_000_000),
             version: TokenVersion::V1,
+            groups: GroupsClaim::None,
         };
         let c = user_access_token_claims(&req, 1_700_000_000).expect("claims");
         assert_eq!(c["ver"], "1.0");
@@ -346,6 +404,7 @@ mod tests {
             amr: vec!["pwd".into()],
             version: TokenVersion::V2,
             lifetime_secs: 3600,
+            groups: GroupsClaim::Groups(vec!["g1".into()]),
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());
@@ -354,6 +413,28 @@ mod tests {
         assert_eq!(i["ver"], "2.0");
         assert_eq!(i["sub"], c["sub"], "same app, same subject");
         assert!(i.get("upn").is_none());
+        assert_eq!(i["groups"], json!(["g1"]));
+        assert!(c.get("groups").is_none() && c.get("_claim_names").is_none());
+    }
+
+    #[test]
+    fn groups_overage_follows_entras_limits() {
+        let ids = |n: usize| (0..n).map(|i| format!("g{i}")).collect::<Vec<_>>();
+        let endpoint = || "https://x/v1.0/users/u/getMemberObjects".to_string();
+        assert_eq!(GroupsClaim::limited(vec![], false, endpoint), GroupsClaim::None);
+        assert_eq!(GroupsClaim::limited(ids(200), false, endpoint), GroupsClaim::Groups(ids(200)));
+        let over = GroupsClaim::limited(ids(201), false, endpoint);
+        assert_eq!(over, GroupsClaim::Overage { endpoint: endpoint() });
+        assert_eq!(GroupsClaim::limited(ids(5), true, endpoint), GroupsClaim::Groups(ids(5)));
+        assert_eq!(GroupsClaim::limited(ids(6), true, endpoint), GroupsClaim::HasGroups);
+        let mut c = Map::new();
+        insert_groups(&mut c, &over);
+        assert_eq!(c["_claim_names"], json!({"groups": "src1"}));
+        assert_eq!(c["_claim_sources"]["src1"]["endpoint"], endpoint());
+        assert!(c.get("groups").is_none());
+        let mut c = Map::new();
+        insert_groups(&mut c, &GroupsClaim::HasGroups);
+        assert_eq!(c["hasgroups"], true);
     }
 
     const MEMBER: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";

@@ -14,8 +14,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use cerulean_directory::AppCredentials;
-use cerulean_identity::user_tokens::{self, IdTokenRequest, UserFacts, UserTokenRequest};
+use cerulean_directory::{AppCredentials, GroupClaimKinds};
+use cerulean_identity::user_tokens::{self, GroupsClaim, IdTokenRequest, UserFacts, UserTokenRequest};
 use cerulean_identity::{ClientAuthMethod, TokenVersion};
 use cerulean_store::{ObjectRecord, RefreshTokenRecord, TenantRecord};
 use serde_json::{Value, json};
@@ -262,11 +262,13 @@ pub(crate) async fn respond(
         .map(|t| t.unix_timestamp());
     let app_name = s.app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let resource = resources::bind(state, s.tenant.id, &s.tenant.display_name, &scopes.resource).await?;
+    let access_groups = resource_groups_claim(state, s, &resource).await?;
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
         issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
         audience: resource.audience.clone(),
         version: resource.version,
+        groups: access_groups,
         app_id: s.client_id,
         app_display_name: app_name,
         client_auth: s.client_auth,
@@ -282,6 +284,13 @@ pub(crate) async fn respond(
         Endpoint::V2 => TokenVersion::V2,
         Endpoint::V1 => TokenVersion::V1,
     };
+    let id_groups = if scopes.openid {
+        let kinds = GroupClaimKinds::parse(s.app.application.doc.get("groupMembershipClaims").and_then(Value::as_str));
+        let sp = s.app.service_principal.as_ref().map(|sp| sp.id);
+        groups_claim(state, s, kinds, sp).await?
+    } else {
+        GroupsClaim::None
+    };
     let id = scopes.openid.then(|| IdTokenRequest {
         tenant_id: s.tenant.id,
         issuer: match version {
@@ -294,6 +303,7 @@ pub(crate) async fn respond(
         amr: s.amr.clone(),
         version,
         lifetime_secs: ID_LIFETIME_SECS,
+        groups: id_groups,
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
 
@@ -366,6 +376,42 @@ pub(crate) async fn respond(
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)
+}
+
+/// The `groups` claim of the signed-in user for an application with `kinds` (see
+/// `cerulean_directory::GroupClaimKinds`), past 200 ids an overage pointing at the user's
+/// `getMemberObjects` on this server's Graph. Tokens here are never sent in a URL fragment.
+async fn groups_claim(
+    state: &PlatformState,
+    s: &SignedIn<'_>,
+    kinds: GroupClaimKinds,
+    app_sp: Option<Uuid>,
+) -> Result<GroupsClaim, OAuthError> {
+    if !kinds.any() {
+        return Ok(GroupsClaim::None);
+    }
+    let ids = state.directory.group_claim_ids(s.tenant.id, s.user.id, kinds, app_sp).await.map_err(internal)?;
+    Ok(GroupsClaim::limited(ids, false, || format!("{}/v1.0/users/{}/getMemberObjects", state.public_url, s.user.id)))
+}
+
+/// The access token's `groups` claim, per the resource application's `groupMembershipClaims`
+/// (Microsoft Graph and Azure AD Graph ask for none).
+async fn resource_groups_claim(
+    state: &PlatformState,
+    s: &SignedIn<'_>,
+    resource: &Resource,
+) -> Result<GroupsClaim, OAuthError> {
+    if [GRAPH_APP_ID, resources::AAD_GRAPH_APP_ID].contains(&resource.app_id.as_str()) {
+        return Ok(GroupsClaim::None);
+    }
+    let Some(app) =
+        state.directory.application_by_resource_identifier(s.tenant.id, &resource.app_id).await.map_err(internal)?
+    else {
+        return Ok(GroupsClaim::None);
+    };
+    let kinds = GroupClaimKinds::parse(app.doc.get("groupMembershipClaims").and_then(Value::as_str));
+    let sp = state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
+    groups_claim(state, s, kinds, sp.map(|sp| sp.id)).await
 }
 
 /// The tenant of a user grant. `common` and `organizations` resolve by `hint` (the domain of

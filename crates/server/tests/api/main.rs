@@ -16,6 +16,7 @@ mod group_claims;
 mod groups;
 mod manager;
 mod odata;
+mod on_behalf_of;
 mod platform;
 mod service_principals;
 mod signing_keys;

@@ -38,6 +38,27 @@ impl Directory {
         Ok(Some(AppCredentials { application, service_principal, secrets }))
     }
 
+    /// The application a resource identifier names in `tenant`: its `appId` or one of its
+    /// `identifierUris` (compared case-insensitively, as Entra does).
+    pub async fn application_by_resource_identifier(
+        &self,
+        tenant: Uuid,
+        identifier: &str,
+    ) -> DirectoryResult<Option<ObjectRecord>> {
+        if identifier.is_empty() || identifier.len() > 256 {
+            return Ok(None);
+        }
+        let key = identifier.to_ascii_lowercase();
+        let found = match self.store.find_unique(tenant, "appId", &key).await? {
+            Some(id) => Some(id),
+            None => self.store.find_unique(tenant, "identifierUri", &key).await?,
+        };
+        match found {
+            Some(id) => Ok(self.get(tenant, id).await?.filter(|o| o.object_type == "application")),
+            None => Ok(None),
+        }
+    }
+
     /// The live service principal of `app_id` in `tenant`.
     pub async fn service_principal_by_app_id(
         &self,

@@ -24,6 +24,7 @@ mod membership;
 mod metadata;
 pub mod odata;
 mod service_principals;
+mod signing_keys;
 pub mod throttle;
 mod users;
 
@@ -39,6 +40,7 @@ use cerulean_store::Actor;
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{self as sets, Applications, Groups, ServicePrincipals, Users};
 pub use error::GraphError;
+pub use signing_keys::{AdminState, admin_router};
 
 /// What every Graph handler needs.
 #[derive(Clone)]

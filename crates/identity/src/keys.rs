@@ -64,7 +64,13 @@ pub fn generate_signing_key() -> Result<SigningKeyRecord> {
         .format(&Rfc3339)
         .map_err(|e| IdentityError::Certificate(e.to_string()))?;
     let cert = certificate_der(&pkcs8, &created_at)?;
-    Ok(SigningKeyRecord { kid: thumbprint(&cert), private_pkcs8: pkcs8, created_at, status: STATUS_ACTIVE.to_owned() })
+    Ok(SigningKeyRecord {
+        kid: thumbprint(&cert),
+        private_pkcs8: pkcs8,
+        created_at,
+        status: STATUS_ACTIVE.to_owned(),
+        retired_at: None,
+    })
 }
 
 /// base64url(SHA-1(DER)), the `x5t` of a certificate.
@@ -268,6 +274,7 @@ mod tests {
             private_pkcs8: vec![1, 2, 3],
             created_at: "2024-01-01T00:00:00Z".into(),
             status: STATUS_ACTIVE.into(),
+            retired_at: None,
         };
         assert!(matches!(SigningKey::from_record(&rec), Err(IdentityError::InvalidKey { .. })));
     }

@@ -160,36 +160,76 @@ pub fn app_token_claims(req: &AppTokenRequest, now: i64) -> Result<Map<String, V
     Ok(c)
 }
 
+/// The longest lifetime of any token this server signs (access tokens 3599 s, ID tokens
+/// 3600 s). A retired key stays published this long after it stopped signing, plus
+/// [`KEY_REFRESH_INTERVAL`] (other nodes may sign with it until they reload) and the verifiers'
+/// clock skew.
+pub const LONGEST_TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// How long a node uses its loaded keys before reading them again, so that a key added or
+/// activated elsewhere (the CLI, another node) is published and used without a restart.
+pub const KEY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Seconds a retired key stays published after it stopped signing: every token it signed has
+/// expired by then, on every node, within the verifiers' clock skew.
+pub const fn key_retention_secs() -> i64 {
+    LONGEST_TOKEN_LIFETIME_SECS + crate::jwt::DEFAULT_LEEWAY_SECS + KEY_REFRESH_INTERVAL.as_secs() as i64
+}
+
+/// Unix seconds of an RFC 3339 time.
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
+}
+
+/// Until when (Unix seconds) a key is published: forever for `active` and `next` keys,
+/// [`key_retention_secs`] after retirement for `retired` ones (a retired key without a
+/// retirement time, from before rotation recorded it, counts as retired at creation).
+pub(crate) fn published_until(record: &SigningKeyRecord) -> Option<i64> {
+    if record.status != keys::STATUS_RETIRED {
+        return None;
+    }
+    let since = record.retired_at.as_deref().or(Some(record.created_at.as_str())).and_then(parse_time).unwrap_or(0);
+    Some(since + key_retention_secs())
+}
+
 /// One tenant's keys, parsed once: the key that signs, every published key, and a verifier
 /// (with its token cache) over all of them.
 #[derive(Debug)]
 pub struct TenantKeys {
     signer: Signer,
-    published: Vec<Arc<SigningKey>>,
+    /// Each published key with the Unix time it stops being published (retired keys).
+    published: Vec<(Arc<SigningKey>, Option<i64>)>,
     verifier: Verifier,
+    loaded_at: std::time::Instant,
 }
 
 impl TenantKeys {
     /// Builds the ring from stored keys. The signing key is the newest `active` one (two
     /// nodes racing to create a tenant's first key may both succeed; both keys are published,
-    /// so tokens of either verify). Keys whose status we do not know are ignored.
+    /// so tokens of either verify). Keys whose status we do not know are ignored, and so are
+    /// retired keys past their retention (their tokens have expired; pruning deletes them).
     fn from_records(records: &[SigningKeyRecord], cache_capacity: usize) -> Result<Option<Self>> {
+        let now = unix_now();
         let mut published = Vec::new();
         for rec in records {
-            if [keys::STATUS_ACTIVE, keys::STATUS_NEXT, keys::STATUS_RETIRED].contains(&rec.status.as_str()) {
-                published.push(Arc::new(SigningKey::from_record(rec)?));
+            let until = published_until(rec);
+            if [keys::STATUS_ACTIVE, keys::STATUS_NEXT, keys::STATUS_RETIRED].contains(&rec.status.as_str())
+                && until.is_none_or(|u| u > now)
+            {
+                published.push((Arc::new(SigningKey::from_record(rec)?), until));
             }
         }
         let active = published
             .iter()
+            .map(|(k, _)| k)
             .filter(|k| k.status() == keys::STATUS_ACTIVE)
             .max_by(|a, b| (a.created_at(), a.kid()).cmp(&(b.created_at(), b.kid())))
             .cloned();
         let Some(active) = active else {
             return Ok(None);
         };
-        let verifier = Verifier::for_keys(published.iter().map(|k| k.as_ref()), cache_capacity);
-        Ok(Some(TenantKeys { signer: Signer::new(active), published, verifier }))
+        let verifier = Verifier::for_keys(published.iter().map(|(k, _)| k.as_ref()), cache_capacity);
+        Ok(Some(TenantKeys { signer: Signer::new(active), published, verifier, loaded_at: std::time::Instant::now() }))
     }
 
     pub fn signer(&self) -> &Signer {
@@ -200,9 +240,17 @@ impl TenantKeys {
         &self.verifier
     }
 
-    /// The tenant's JWKS document: `{"keys": [...]}`.
+    /// The tenant's JWKS document: `{"keys": [...]}`, without retired keys whose retention
+    /// ended since the ring was loaded.
     pub fn jwks(&self, issuer: Option<&str>) -> Value {
-        json!({ "keys": self.published.iter().map(|k| k.jwk(issuer)).collect::<Vec<_>>() })
+        let now = unix_now();
+        let keys: Vec<Value> = self
+            .published
+            .iter()
+            .filter(|(_, until)| until.is_none_or(|u| u > now))
+            .map(|(k, _)| k.jwk(issuer))
+            .collect();
+        json!({ "keys": keys })
     }
 }
 
@@ -224,6 +272,8 @@ pub struct TokenIssuer {
     /// When each tenant's keys were last reloaded for an unknown `kid`: another node (or a
     /// rotation) may have added a key, but a stream of made-up kids must not hit the store.
     reloaded: std::sync::Mutex<HashMap<Uuid, std::time::Instant>>,
+    /// How long a loaded ring is used before it is read again ([`KEY_REFRESH_INTERVAL`]).
+    refresh: std::time::Duration,
 }
 
 /// The least time between two reloads of one tenant's keys for unknown kids.
@@ -248,11 +298,24 @@ impl TokenIssuer {
             loading: tokio::sync::Mutex::new(()),
             cache_capacity,
             reloaded: std::sync::Mutex::new(HashMap::new()),
+            refresh: KEY_REFRESH_INTERVAL,
         }
     }
 
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Uses loaded keys for `refresh` before reading them again (tests shorten it).
+    pub fn with_key_refresh(mut self, refresh: std::time::Duration) -> Self {
+        self.refresh = refresh;
+        self
+    }
+
+    /// The loaded ring, unless it is older than the refresh interval.
     fn cached(&self, tenant: Uuid) -> Option<Arc<TenantKeys>> {
-        self.tenants.read().unwrap_or_else(|p| p.into_inner()).get(&tenant).cloned()
+        let tenants = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+        tenants.get(&tenant).filter(|ring| ring.loaded_at.elapsed() < self.refresh).cloned()
     }
 
     /// The tenant's key ring, loading (and if need be creating) it on first use. After that
@@ -270,7 +333,17 @@ impl TokenIssuer {
         if let Some(keys) = self.cached(tenant) {
             return Ok(Some(keys));
         }
-        let mut records = self.store.signing_keys(tenant).await?;
+        let mut records = match self.store.signing_keys(tenant).await {
+            Ok(records) => records,
+            // A refresh that cannot reach the store keeps the keys this node has.
+            Err(e) => match self.tenants.read().unwrap_or_else(|p| p.into_inner()).get(&tenant) {
+                Some(stale) => {
+                    tracing::warn!(%tenant, error = %e, "could not refresh signing keys; keeping the loaded ones");
+                    return Ok(Some(stale.clone()));
+                }
+                None => return Err(e.into()),
+            },
+        };
         let ring = match TenantKeys::from_records(&records, self.cache_capacity)? {
             Some(ring) => ring,
             None if !create => return Ok(None),
@@ -610,6 +683,11 @@ mod tests {
         let mut old = keys::generate_signing_key().expect("gen");
         old.created_at = "2024-01-01T00:00:00Z".into();
         old.status = keys::STATUS_RETIRED.into();
+        old.retired_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
+        // A key retired longer ago than the retention is no longer published.
+        let mut expired = keys::generate_signing_key().expect("gen");
+        expired.status = keys::STATUS_RETIRED.into();
+        expired.retired_at = Some("2024-01-02T00:00:00Z".into());
         let current = keys::generate_signing_key().expect("gen");
         let mut next = keys::generate_signing_key().expect("gen");
         next.status = keys::STATUS_NEXT.into();
@@ -622,6 +700,7 @@ mod tests {
             current.clone(),
             next.clone(),
             unknown.clone(),
+            expired.clone(),
         ]);
         let issuer = TokenIssuer::new(store.clone());
         let token = issuer.issue_app_token(&request(tenant, TokenVersion::V2)).await.expect("issue");

@@ -10,6 +10,13 @@
 //! (pairwise: per user *and* application, so two apps cannot correlate a user by `sub`),
 //! `tid`, `unique_name`, `upn`, `uti`, `ver: "1.0"`, `wids` (role template ids), `xms_tcdt`.
 //!
+//! # Access token claims (v2, for resources whose `accessTokenAcceptedVersion` is 2)
+//!
+//! As Microsoft's access token claims reference gives them: `iss` is `.../{tid}/v2.0`, `aud`
+//! is always the resource's appId, `azp`/`azpacr` replace `appid`/`appidacr`,
+//! `preferred_username` replaces `unique_name`/`upn`, and the v1-only claims (`acct`, `acr`,
+//! `amr`, `app_displayname`, `family_name`, `given_name`, `ipaddr`, `xms_tcdt`) are absent.
+//!
 //! # ID token claims
 //!
 //! v2: `aud` (the client id), `iss` (`.../{tid}/v2.0`), `iat`, `nbf`, `exp`, `aio`, `name`,
@@ -56,6 +63,10 @@ pub struct UserTokenRequest {
     pub ip_address: Option<String>,
     pub lifetime_secs: i64,
     pub tenant_created_at: Option<i64>,
+    /// The format the resource accepts (its `accessTokenAcceptedVersion`).
+    pub version: TokenVersion,
+    /// Per the resource application's `groupMembershipClaims`.
+    pub groups: GroupsClaim,
 }
 
 /// An ID token to issue.
@@ -70,6 +81,59 @@ pub struct IdTokenRequest {
     pub amr: Vec<String>,
     pub version: TokenVersion,
     pub lifetime_secs: i64,
+    /// Per the client application's `groupMembershipClaims`.
+    pub groups: GroupsClaim,
+}
+
+/// Most group ids a JWT carries; past it Entra omits `groups` and points to Graph instead
+/// (the "overage" claim).
+pub const JWT_GROUPS_LIMIT: usize = 200;
+/// Most group ids a token returned in a URL fragment (implicit and hybrid flows) carries; past
+/// it Entra emits `hasgroups: true` ("six or more groups", to keep the URL short).
+pub const FRAGMENT_GROUPS_LIMIT: usize = 5;
+
+/// The `groups` claim of a token after Entra's size limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GroupsClaim {
+    /// The application asks for no groups (or the user is in none).
+    #[default]
+    None,
+    /// The ids, within the limit.
+    Groups(Vec<String>),
+    /// Too many for a JWT: `_claim_names`/`_claim_sources` name where to read them.
+    Overage { endpoint: String },
+    /// Too many for a URL fragment: `hasgroups: true`.
+    HasGroups,
+}
+
+impl GroupsClaim {
+    /// The claim for `ids`, for a token sent in a URL fragment or not; `endpoint` is where
+    /// an overage claim sends the resource (the user's `getMemberObjects` on Graph).
+    pub fn limited(ids: Vec<String>, fragment: bool, endpoint: impl FnOnce() -> String) -> GroupsClaim {
+        match ids.len() {
+            0 => GroupsClaim::None,
+            n if fragment && n > FRAGMENT_GROUPS_LIMIT => GroupsClaim::HasGroups,
+            n if n > JWT_GROUPS_LIMIT => GroupsClaim::Overage { endpoint: endpoint() },
+            _ => GroupsClaim::Groups(ids),
+        }
+    }
+}
+
+/// Adds the groups claims of `g` to a claim set.
+fn insert_groups(c: &mut Map<String, Value>, g: &GroupsClaim) {
+    match g {
+        GroupsClaim::None => {}
+        GroupsClaim::Groups(ids) => {
+            c.insert("groups".into(), json!(ids));
+        }
+        GroupsClaim::Overage { endpoint } => {
+            c.insert("_claim_names".into(), json!({"groups": "src1"}));
+            c.insert("_claim_sources".into(), json!({"src1": {"endpoint": endpoint}}));
+        }
+        GroupsClaim::HasGroups => {
+            c.insert("hasgroups".into(), json!(true));
+        }
+    }
 }
 
 /// Signed user tokens.
@@ -107,42 +171,58 @@ fn insert_opt(c: &mut Map<String, Value>, name: &str, v: &Option<String>) {
     }
 }
 
-/// The claims of a delegated v1 access token issued at `now` (see the module docs).
+/// The claims of a delegated access token issued at `now` (see the module docs).
 pub fn user_access_token_claims(req: &UserTokenRequest, now: i64) -> Result<Map<String, Value>> {
     if req.lifetime_secs <= 0 {
         return Err(IdentityError::InvalidRequest("token lifetime must be positive".into()));
     }
     let issued = now - ISSUED_AT_BACKDATE_SECS;
     let u = &req.user;
+    let v1 = req.version == TokenVersion::V1;
     let mut c = Map::new();
     c.insert("aud".into(), json!(req.audience));
     c.insert("iss".into(), json!(req.issuer));
     c.insert("iat".into(), json!(issued));
     c.insert("nbf".into(), json!(issued));
     c.insert("exp".into(), json!(now + req.lifetime_secs));
-    c.insert("acct".into(), json!(0));
-    c.insert("acr".into(), json!("1"));
+    insert_groups(&mut c, &req.groups);
+    if v1 {
+        c.insert("acct".into(), json!(0));
+        c.insert("acr".into(), json!("1"));
+    }
     c.insert("aio".into(), json!(random_b64(42)?));
-    c.insert("amr".into(), json!(req.amr));
-    c.insert("app_displayname".into(), json!(req.app_display_name));
-    c.insert("appid".into(), json!(req.app_id.to_string()));
-    c.insert("appidacr".into(), json!(req.client_auth.acr()));
-    insert_opt(&mut c, "family_name", &u.surname);
-    insert_opt(&mut c, "given_name", &u.given_name);
+    if v1 {
+        c.insert("amr".into(), json!(req.amr));
+        c.insert("app_displayname".into(), json!(req.app_display_name));
+        c.insert("appid".into(), json!(req.app_id.to_string()));
+        c.insert("appidacr".into(), json!(req.client_auth.acr()));
+        insert_opt(&mut c, "family_name", &u.surname);
+        insert_opt(&mut c, "given_name", &u.given_name);
+    } else {
+        c.insert("azp".into(), json!(req.app_id.to_string()));
+        c.insert("azpacr".into(), json!(req.client_auth.acr()));
+    }
     c.insert("idtyp".into(), json!("user"));
-    insert_opt(&mut c, "ipaddr", &req.ip_address);
+    if v1 {
+        insert_opt(&mut c, "ipaddr", &req.ip_address);
+    }
     c.insert("name".into(), json!(u.display_name.clone().unwrap_or_default()));
     c.insert("oid".into(), json!(u.object_id.to_string()));
+    if !v1 {
+        c.insert("preferred_username".into(), json!(u.user_principal_name));
+    }
     c.insert("rh".into(), json!(format!("0.{}", random_b64(33)?)));
     c.insert("scp".into(), json!(req.scopes.join(" ")));
     c.insert("sub".into(), json!(pairwise_subject(req.tenant_id, u.object_id, req.app_id)));
     c.insert("tid".into(), json!(req.tenant_id.to_string()));
-    c.insert("unique_name".into(), json!(u.user_principal_name));
-    c.insert("upn".into(), json!(u.user_principal_name));
+    if v1 {
+        c.insert("unique_name".into(), json!(u.user_principal_name));
+        c.insert("upn".into(), json!(u.user_principal_name));
+    }
     c.insert("uti".into(), json!(random_b64(16)?));
-    c.insert("ver".into(), json!("1.0"));
+    c.insert("ver".into(), json!(if v1 { "1.0" } else { "2.0" }));
     c.insert("wids".into(), json!(req.wids));
-    if let Some(tcdt) = req.tenant_created_at {
+    if let (true, Some(tcdt)) = (v1, req.tenant_created_at) {
         c.insert("xms_tcdt".into(), json!(tcdt));
     }
     Ok(c)
@@ -158,6 +238,7 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
     c.insert("iat".into(), json!(issued));
     c.insert("nbf".into(), json!(issued));
     c.insert("exp".into(), json!(now + req.lifetime_secs));
+    insert_groups(&mut c, &req.groups);
     c.insert("aio".into(), json!(random_b64(42)?));
     if req.version == TokenVersion::V1 {
         c.insert("amr".into(), json!(req.amr));
@@ -199,7 +280,12 @@ impl TokenIssuer {
     ) -> Result<IssuedUserTokens> {
         let ring = self.tenant_keys(access.tenant_id).await?;
         let now = unix_now();
-        let access_token = ring.signer().sign(&user_access_token_claims(access, now)?, HeaderStyle::KidAndX5t)?;
+        // v1 access tokens carry `x5t` beside `kid`; v2 ones only `kid` (as Entra's).
+        let style = match access.version {
+            TokenVersion::V1 => HeaderStyle::KidAndX5t,
+            TokenVersion::V2 => HeaderStyle::KidOnly,
+        };
+        let access_token = ring.signer().sign(&user_access_token_claims(access, now)?, style)?;
         let id_token = match id {
             Some(req) => Some(ring.signer().sign(&id_token_claims(req, now)?, HeaderStyle::KidOnly)?),
             None => None,
@@ -265,9 +351,40 @@ mod tests {
             amr: vec!["pwd".into()],
             ip_address: None,
             lifetime_secs: 3599,
-            tenant_created_at: None,
+            tenant_created_at: Some(1_600_000_000),
+            version: TokenVersion::V1,
+            groups: GroupsClaim::None,
         };
         let c = user_access_token_claims(&req, 1_700_000_000).expect("claims");
+        assert_eq!(c["ver"], "1.0");
+        assert_eq!(c["appid"], req.app_id.to_string());
+        assert_eq!(c["upn"], "adele@contoso.com");
+        assert_eq!(c["unique_name"], "adele@contoso.com");
+        assert_eq!(c["amr"], json!(["pwd"]));
+        assert!(c.get("azp").is_none() && c.get("preferred_username").is_none());
+        // v2: azp/azpacr, preferred_username, no v1-only claims.
+        let v2 = UserTokenRequest { version: TokenVersion::V2, ..req.clone() };
+        let c2 = user_access_token_claims(&v2, 1_700_000_000).expect("claims");
+        assert_eq!(c2["ver"], "2.0");
+        assert_eq!(c2["azp"], req.app_id.to_string());
+        assert_eq!(c2["azpacr"], "0");
+        assert_eq!(c2["preferred_username"], "adele@contoso.com");
+        assert_eq!(c2["scp"], "User.Read openid");
+        assert_eq!(c2["sub"], c["sub"]);
+        for absent in [
+            "appid",
+            "appidacr",
+            "upn",
+            "unique_name",
+            "amr",
+            "acr",
+            "acct",
+            "app_displayname",
+            "given_name",
+            "xms_tcdt",
+        ] {
+            assert!(c2.get(absent).is_none(), "{absent}");
+        }
         assert_eq!(c["scp"], "User.Read openid");
         assert_eq!(c["idtyp"], "user");
         assert_eq!(c["appidacr"], "0");
@@ -287,6 +404,7 @@ mod tests {
             amr: vec!["pwd".into()],
             version: TokenVersion::V2,
             lifetime_secs: 3600,
+            groups: GroupsClaim::Groups(vec!["g1".into()]),
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());
@@ -295,6 +413,28 @@ mod tests {
         assert_eq!(i["ver"], "2.0");
         assert_eq!(i["sub"], c["sub"], "same app, same subject");
         assert!(i.get("upn").is_none());
+        assert_eq!(i["groups"], json!(["g1"]));
+        assert!(c.get("groups").is_none() && c.get("_claim_names").is_none());
+    }
+
+    #[test]
+    fn groups_overage_follows_entras_limits() {
+        let ids = |n: usize| (0..n).map(|i| format!("g{i}")).collect::<Vec<_>>();
+        let endpoint = || "https://x/v1.0/users/u/getMemberObjects".to_string();
+        assert_eq!(GroupsClaim::limited(vec![], false, endpoint), GroupsClaim::None);
+        assert_eq!(GroupsClaim::limited(ids(200), false, endpoint), GroupsClaim::Groups(ids(200)));
+        let over = GroupsClaim::limited(ids(201), false, endpoint);
+        assert_eq!(over, GroupsClaim::Overage { endpoint: endpoint() });
+        assert_eq!(GroupsClaim::limited(ids(5), true, endpoint), GroupsClaim::Groups(ids(5)));
+        assert_eq!(GroupsClaim::limited(ids(6), true, endpoint), GroupsClaim::HasGroups);
+        let mut c = Map::new();
+        insert_groups(&mut c, &over);
+        assert_eq!(c["_claim_names"], json!({"groups": "src1"}));
+        assert_eq!(c["_claim_sources"]["src1"]["endpoint"], endpoint());
+        assert!(c.get("groups").is_none());
+        let mut c = Map::new();
+        insert_groups(&mut c, &GroupsClaim::HasGroups);
+        assert_eq!(c["hasgroups"], true);
     }
 
     const MEMBER: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";

@@ -273,11 +273,12 @@ fn resource(state: &PlatformState, a: &SignInAttempt, outcome: &Outcome<'_>) -> 
         return (None, None);
     };
     match crate::resources::resolve(&identifier, &state.public_url) {
-        Some(r) if r.app_id == crate::resources::GRAPH_APP_ID => {
-            (Some(r.app_id.into()), Some("Microsoft Graph".into()))
+        Some(r) if r.app_id == crate::resources::GRAPH_APP_ID => (Some(r.app_id), Some("Microsoft Graph".into())),
+        Some(r) if r.app_id == crate::resources::AAD_GRAPH_APP_ID => {
+            (Some(r.app_id), Some("Windows Azure Active Directory".into()))
         }
-        Some(r) => (Some(r.app_id.into()), Some("Windows Azure Active Directory".into())),
-        None => (Some(identifier), None),
+        // An application of the tenant: its identifier as asked.
+        _ => (Some(identifier), None),
     }
 }
 

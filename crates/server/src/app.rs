@@ -33,6 +33,13 @@ pub struct AppOptions {
     pub risk: Option<Arc<cerulean_identity::risk::RiskConfig>>,
     /// Smart-lockout settings (`--lockout-threshold`, `--lockout-duration-seconds`).
     pub lockout: cerulean_directory::LockoutPolicy,
+    /// The least time a key added by rotation is published before it may be activated
+    /// (`--key-publication-delay-secs`); `None` is
+    /// [`cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS`].
+    pub key_publication_delay_secs: Option<i64>,
+    /// How long loaded signing keys are used before they are read again; `None` is
+    /// [`cerulean_identity::tokens::KEY_REFRESH_INTERVAL`] (tests shorten it).
+    pub key_refresh: Option<std::time::Duration>,
 }
 
 impl AppOptions {
@@ -68,7 +75,11 @@ impl App {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
         let directory = Directory::new(store.clone(), passwords).with_lockout_policy(options.lockout);
-        let tokens = Arc::new(TokenIssuer::new(store));
+        let mut issuer = TokenIssuer::new(store);
+        if let Some(refresh) = options.key_refresh {
+            issuer = issuer.with_key_refresh(refresh);
+        }
+        let tokens = Arc::new(issuer);
         let ready = Arc::new(AtomicBool::new(false));
         let principals = Arc::new(cerulean_graph::PrincipalCache::default());
         let graph = |version| {
@@ -89,6 +100,19 @@ impl App {
             locator: options.locator.clone().unwrap_or_default(),
             risk: options.risk.clone().unwrap_or_default(),
         });
+        let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
+            graph: GraphState {
+                directory: directory.clone(),
+                tokens: tokens.clone(),
+                public_url: public_url.clone(),
+                version: "v1.0",
+                principals: principals.clone(),
+                throttle: None,
+            },
+            publication_delay_secs: options
+                .key_publication_delay_secs
+                .unwrap_or(cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS),
+        });
         let ready_flag = ready.clone();
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
@@ -104,6 +128,7 @@ impl App {
             .nest("/v1.0", graph("v1.0"))
             .nest("/beta", graph("beta"))
             .merge(platform)
+            .merge(admin)
             .merge(cerulean_aadgraph::router(cerulean_aadgraph::AadState::new(
                 directory.clone(),
                 tokens.clone(),

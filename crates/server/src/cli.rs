@@ -26,6 +26,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Replace the embedded store with a backup (the server must be stopped).
     Restore(RestoreArgs),
+    /// Manage token signing keys: list, rotate (add a published key), activate, prune.
+    Keys(KeysArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -108,6 +110,10 @@ pub struct ServeArgs {
     /// lockout lasts twice as long, up to 30 minutes.
     #[arg(long, env = "CERULEAN_LOCKOUT_DURATION_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub lockout_duration_seconds: u64,
+    /// Seconds a signing key added by rotation must have been published (in the JWKS) before
+    /// `POST /cerulean/admin/signingKeys/{kid}/activate` lets it sign.
+    #[arg(long, env = "CERULEAN_KEY_PUBLICATION_DELAY_SECS", default_value_t = cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS)]
+    pub key_publication_delay_secs: i64,
 }
 
 impl ServeArgs {
@@ -159,6 +165,40 @@ fn parse_corporate_location(s: &str) -> Result<cerulean_identity::location::Loca
     let line = format!("0.0.0.0/0,{s}");
     let mut parsed = cerulean_identity::location::parse_ranges(&line).map_err(|(_, reason)| reason)?;
     parsed.pop().map(|(_, location)| location).ok_or_else(|| "empty location".to_string())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    /// The data directory whose embedded store holds the keys (the server may be running).
+    #[arg(long, env = "CERULEAN_DATA_DIR", default_value = "./cerulean-data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://...) to use instead of the embedded store.
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The tenant (id or a domain name); may be left out when the store holds one tenant.
+    #[arg(long, global = true)]
+    pub tenant: Option<String>,
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysAction {
+    /// List the tenant's signing keys (kid, status, dates; never key material).
+    List,
+    /// Add a new key, published in the JWKS at once but not signing until activated.
+    Rotate,
+    /// Let a key added by `rotate` sign; the key that signed until now is retired (published
+    /// until its tokens have expired).
+    Activate {
+        /// The kid printed by `rotate`.
+        kid: String,
+        /// Seconds the key must have been published before it may sign.
+        #[arg(long, env = "CERULEAN_KEY_PUBLICATION_DELAY_SECS", default_value_t = cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS)]
+        min_published_secs: i64,
+    },
+    /// Delete retired keys whose tokens have all expired (they have left the JWKS already).
+    Prune,
 }
 
 /// `--trusted-proxy`: an address or a CIDR range.

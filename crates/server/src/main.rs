@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         }
         cerulean::cli::Command::Backup(args) => report(cerulean::backup::backup(&args)),
         cerulean::cli::Command::Restore(args) => report(cerulean::backup::restore(&args)),
+        cerulean::cli::Command::Keys(args) => report(cerulean::keys::run(&args)),
     }
 }
 

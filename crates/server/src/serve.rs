@@ -70,6 +70,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
                 threshold: args.lockout_threshold,
                 duration_secs: args.lockout_duration_seconds,
             },
+            key_publication_delay_secs: Some(args.key_publication_delay_secs),
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

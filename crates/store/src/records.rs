@@ -90,6 +90,9 @@ pub struct SigningKeyRecord {
     /// `active` (signs and is published), `next` (published, not yet signing) or `retired`
     /// (published until its tokens expire).
     pub status: String,
+    /// When the key stopped signing (RFC 3339), for `retired` keys: it stays published until
+    /// this time plus the longest token lifetime, then it is deleted.
+    pub retired_at: Option<String>,
 }
 
 /// One operation of a [`Change`].
@@ -142,6 +145,10 @@ pub enum Op {
         key_id: Uuid,
     },
     PutSigningKey(SigningKeyRecord),
+    /// Deletes a signing key (a retired key whose tokens have all expired); `NotFound` if absent.
+    DeleteSigningKey {
+        kid: String,
+    },
     /// Records in the change log that an edge became invisible (`visible: false`, its other end
     /// was soft-deleted) or visible again, without changing any data: the edge itself stays,
     /// hidden, for a restore. Delta queries and caches that follow the log then see a deleted

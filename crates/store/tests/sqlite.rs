@@ -76,6 +76,7 @@ async fn reopen_persists_everything() {
                     private_pkcs8: vec![9, 8, 7],
                     created_at: "2024-01-01T00:00:00Z".into(),
                     status: "active".into(),
+                    retired_at: None,
                 }),
             ],
         )

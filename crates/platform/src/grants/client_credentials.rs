@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use cerulean_identity::{AppTokenRequest, TokenVersion};
+use cerulean_identity::AppTokenRequest;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -61,10 +61,11 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
             format!("Application '{client_id}'({name}) is disabled."),
         ));
     }
-    if state.directory.service_principal_by_app_id(tenant.id, resource.app_id).await.map_err(internal)?.is_none() {
+    let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
+    if state.directory.service_principal_by_app_id(tenant.id, &resource.app_id).await.map_err(internal)?.is_none() {
         return Err(resource_not_found(&resource.audience, &tenant.display_name));
     }
-    let roles = state.directory.granted_app_roles(tenant.id, sp.id, resource.app_id).await.map_err(internal)?;
+    let roles = state.directory.granted_app_roles(tenant.id, sp.id, &resource.app_id).await.map_err(internal)?;
     let app_id = Uuid::parse_str(client_id).unwrap_or(app.application.id);
     let display_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
@@ -74,13 +75,13 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         .tokens
         .issue_app_token(&AppTokenRequest {
             tenant_id: tenant.id,
-            issuer: format!("{}/{}/", state.public_url, tenant.id),
+            issuer: resources::access_token_issuer(&state.public_url, tenant.id, resource.version),
             audience: resource.audience.clone(),
             app_id,
             sp_object_id: sp.id,
             roles,
             lifetime_secs: LIFETIME_SECS,
-            version: TokenVersion::V1,
+            version: resource.version,
             app_display_name: display_name,
             client_auth,
             tenant_created_at: created,

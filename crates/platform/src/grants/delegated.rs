@@ -14,8 +14,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use cerulean_directory::AppCredentials;
-use cerulean_identity::user_tokens::{self, IdTokenRequest, UserFacts, UserTokenRequest};
+use cerulean_directory::{AppCredentials, GroupClaimKinds};
+use cerulean_identity::user_tokens::{self, GroupsClaim, IdTokenRequest, UserFacts, UserTokenRequest};
 use cerulean_identity::{ClientAuthMethod, TokenVersion};
 use cerulean_store::{ObjectRecord, RefreshTokenRecord, TenantRecord};
 use serde_json::{Value, json};
@@ -117,7 +117,7 @@ pub(crate) fn parse_scopes(
         let this = resources::resolve(&resource_id, &state.public_url)
             .ok_or_else(|| resource_not_found(&resource_id, &req.tenant))?;
         match &resource {
-            Some(r) if r.app_id != this.app_id => {
+            Some(r) if !same_resource(r, &this) => {
                 return Err(OAuthError::new(
                     400,
                     "invalid_scope",
@@ -139,8 +139,12 @@ pub(crate) fn parse_scopes(
     if default && !names.is_empty() {
         return Err(invalid_scope(scope, "The '.default' scope can't be combined with other resource scopes."));
     }
-    let resource =
-        resource.unwrap_or(Resource { app_id: GRAPH_APP_ID, audience: "https://graph.microsoft.com".into() });
+    let resource = match resource {
+        Some(r) => r,
+        None => resources::resolve(GRAPH_APP_ID, &state.public_url)
+            .map(|r| Resource { audience: "https://graph.microsoft.com".into(), ..r })
+            .ok_or_else(|| resource_not_found(GRAPH_APP_ID, &req.tenant))?,
+    };
     Ok(ScopeRequest {
         resource,
         names,
@@ -149,6 +153,11 @@ pub(crate) fn parse_scopes(
         offline: oidc.iter().any(|s| s == "offline_access"),
         oidc,
     })
+}
+
+/// Whether two parsed resources are the same application.
+fn same_resource(a: &Resource, b: &Resource) -> bool {
+    if a.is_bound() && b.is_bound() { a.app_id == b.app_id } else { a.audience.eq_ignore_ascii_case(&b.audience) }
 }
 
 /// The scopes the token carries after Entra's consent rule (see the module docs).
@@ -161,9 +170,10 @@ pub(crate) async fn consented_scopes(
     user: Uuid,
     scopes: &ScopeRequest,
 ) -> Result<Vec<String>, OAuthError> {
+    let bound = resources::bind(state, tenant.id, &tenant.display_name, &scopes.resource).await?;
     let resource = state
         .directory
-        .service_principal_by_app_id(tenant.id, scopes.resource.app_id)
+        .service_principal_by_app_id(tenant.id, &bound.app_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| resource_not_found(&scopes.resource.audience, &tenant.display_name))?;
@@ -192,7 +202,7 @@ pub(crate) async fn consented_scopes(
                 650053,
                 format!(
                     "The application '{app_name}' asked for scope '{name}' that doesn't exist on the resource '{}'. Contact the app vendor.",
-                    scopes.resource.app_id
+                    bound.app_id
                 ),
             ));
         }
@@ -251,10 +261,14 @@ pub(crate) async fn respond(
         .ok()
         .map(|t| t.unix_timestamp());
     let app_name = s.app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let resource = resources::bind(state, s.tenant.id, &s.tenant.display_name, &scopes.resource).await?;
+    let access_groups = resource_groups_claim(state, s, &resource).await?;
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
-        issuer: format!("{}/{}/", state.public_url, s.tenant.id),
-        audience: scopes.resource.audience.clone(),
+        issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
+        audience: resource.audience.clone(),
+        version: resource.version,
+        groups: access_groups,
         app_id: s.client_id,
         app_display_name: app_name,
         client_auth: s.client_auth,
@@ -270,6 +284,13 @@ pub(crate) async fn respond(
         Endpoint::V2 => TokenVersion::V2,
         Endpoint::V1 => TokenVersion::V1,
     };
+    let id_groups = if scopes.openid {
+        let kinds = GroupClaimKinds::parse(s.app.application.doc.get("groupMembershipClaims").and_then(Value::as_str));
+        let sp = s.app.service_principal.as_ref().map(|sp| sp.id);
+        groups_claim(state, s, kinds, sp).await?
+    } else {
+        GroupsClaim::None
+    };
     let id = scopes.openid.then(|| IdTokenRequest {
         tenant_id: s.tenant.id,
         issuer: match version {
@@ -282,6 +303,7 @@ pub(crate) async fn respond(
         amr: s.amr.clone(),
         version,
         lifetime_secs: ID_LIFETIME_SECS,
+        groups: id_groups,
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
 
@@ -311,8 +333,9 @@ pub(crate) async fn respond(
     };
 
     // `scope`: the resource's scopes qualified by its identifier, then the OpenID scopes.
-    let prefix = match scopes.resource.app_id {
+    let prefix = match resource.app_id.as_str() {
         GRAPH_APP_ID => "https://graph.microsoft.com/".to_string(),
+        // The identifier the client asked with, as Entra echoes it.
         _ => format!("{}/", scopes.resource.audience.trim_end_matches('/')),
     };
     let mut scope_words: Vec<String> =
@@ -353,6 +376,42 @@ pub(crate) async fn respond(
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)
+}
+
+/// The `groups` claim of the signed-in user for an application with `kinds` (see
+/// `cerulean_directory::GroupClaimKinds`), past 200 ids an overage pointing at the user's
+/// `getMemberObjects` on this server's Graph. Tokens here are never sent in a URL fragment.
+async fn groups_claim(
+    state: &PlatformState,
+    s: &SignedIn<'_>,
+    kinds: GroupClaimKinds,
+    app_sp: Option<Uuid>,
+) -> Result<GroupsClaim, OAuthError> {
+    if !kinds.any() {
+        return Ok(GroupsClaim::None);
+    }
+    let ids = state.directory.group_claim_ids(s.tenant.id, s.user.id, kinds, app_sp).await.map_err(internal)?;
+    Ok(GroupsClaim::limited(ids, false, || format!("{}/v1.0/users/{}/getMemberObjects", state.public_url, s.user.id)))
+}
+
+/// The access token's `groups` claim, per the resource application's `groupMembershipClaims`
+/// (Microsoft Graph and Azure AD Graph ask for none).
+async fn resource_groups_claim(
+    state: &PlatformState,
+    s: &SignedIn<'_>,
+    resource: &Resource,
+) -> Result<GroupsClaim, OAuthError> {
+    if [GRAPH_APP_ID, resources::AAD_GRAPH_APP_ID].contains(&resource.app_id.as_str()) {
+        return Ok(GroupsClaim::None);
+    }
+    let Some(app) =
+        state.directory.application_by_resource_identifier(s.tenant.id, &resource.app_id).await.map_err(internal)?
+    else {
+        return Ok(GroupsClaim::None);
+    };
+    let kinds = GroupClaimKinds::parse(app.doc.get("groupMembershipClaims").and_then(Value::as_str));
+    let sp = state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
+    groups_claim(state, s, kinds, sp.map(|sp| sp.id)).await
 }
 
 /// The tenant of a user grant. `common` and `organizations` resolve by `hint` (the domain of

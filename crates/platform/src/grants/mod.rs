@@ -6,6 +6,7 @@ mod client_auth;
 mod client_credentials;
 pub(crate) mod delegated;
 mod device_code;
+mod on_behalf_of;
 mod password;
 mod refresh_token;
 
@@ -33,6 +34,7 @@ pub(crate) async fn dispatch(
         "refresh_token" => refresh_token::grant(state, &req).await,
         "authorization_code" => authorization_code::grant(state, &req).await,
         "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req).await,
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of::grant(state, &req).await,
         other => Err(OAuthError::new(
             400,
             "unsupported_grant_type",

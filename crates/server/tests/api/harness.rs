@@ -107,6 +107,12 @@ impl Harness {
         }
     }
 
+    /// The PostgreSQL URL of this harness's database (`None` on SQLite, whose store is
+    /// `dir/cerulean.db`): what `--database-url` names for the CLI.
+    pub fn database_url(&self) -> Option<String> {
+        self._database.as_ref().map(|db| db.url.clone())
+    }
+
     pub fn tenant(&self) -> uuid::Uuid {
         self.boot.tenant_id.parse().expect("tenant id")
     }

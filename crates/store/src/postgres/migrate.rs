@@ -226,6 +226,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, user_id, ip)
     );
     "#,
+    // signing key retirement, as SQLite's migration of the same name.
+    r#"
+    ALTER TABLE signing_keys ADD COLUMN retired_at text COLLATE "C";
+    "#,
 ];
 
 /// How many versions this build knows.

@@ -354,7 +354,7 @@ pub(crate) async fn secrets(c: &Client, tenant: Uuid, owner: Uuid) -> Attempt<Ve
 pub(crate) async fn signing_keys(c: &Client, tenant: Uuid) -> Attempt<Vec<SigningKeyRecord>> {
     let st = c
         .prepare_cached(
-            "SELECT kid, private_pkcs8, created_at, status FROM signing_keys WHERE tenant_id = $1 \
+            "SELECT kid, private_pkcs8, created_at, status, retired_at FROM signing_keys WHERE tenant_id = $1 \
              ORDER BY created_at, kid",
         )
         .await
@@ -366,6 +366,7 @@ pub(crate) async fn signing_keys(c: &Client, tenant: Uuid) -> Attempt<Vec<Signin
             private_pkcs8: col(r, 1, "private key")?,
             created_at: col(r, 2, "key created_at")?,
             status: col(r, 3, "key status")?,
+            retired_at: col(r, 4, "key retired_at")?,
         })
     });
     Ok(keys.collect::<StoreResult<Vec<_>>>()?)

@@ -231,6 +231,21 @@ impl Writer<'_, '_> {
                 Ok(())
             }
             Op::PutSigningKey(k) => self.put_key(k).await,
+            Op::DeleteSigningKey { kid } => {
+                let removed = exec(
+                    self.tx,
+                    "DELETE FROM signing_keys WHERE tenant_id = $1 AND kid = $2",
+                    "delete signing key",
+                    &[&self.tenant, kid],
+                )
+                .await?;
+                if removed == 0 {
+                    return Err(StoreError::NotFound(format!("signing key {kid}")).into());
+                }
+                let tenant = self.tenant;
+                self.record(tenant, "tenant".into(), "key", json!({ "kid": kid, "status": "deleted" }));
+                Ok(())
+            }
             Op::NoteEdge { kind, source, target, visible } => {
                 let ty = self.state(*source).await?.map(|s| s.object_type).unwrap_or_default();
                 self.record(
@@ -411,11 +426,12 @@ impl Writer<'_, '_> {
     async fn put_key(&mut self, k: &SigningKeyRecord) -> Attempt<()> {
         exec(
             self.tx,
-            "INSERT INTO signing_keys (tenant_id, kid, private_pkcs8, created_at, status) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tenant_id, kid) DO UPDATE SET \
-             private_pkcs8 = excluded.private_pkcs8, created_at = excluded.created_at, status = excluded.status",
+            "INSERT INTO signing_keys (tenant_id, kid, private_pkcs8, created_at, status, retired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, kid) DO UPDATE SET \
+             private_pkcs8 = excluded.private_pkcs8, created_at = excluded.created_at, status = excluded.status, \
+             retired_at = excluded.retired_at",
             "put signing key",
-            &[&self.tenant, &k.kid, &k.private_pkcs8, &k.created_at, &k.status],
+            &[&self.tenant, &k.kid, &k.private_pkcs8, &k.created_at, &k.status, &k.retired_at],
         )
         .await?;
         let tenant = self.tenant;

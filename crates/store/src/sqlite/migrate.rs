@@ -212,6 +212,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, user_id, ip)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // signing key retirement: when a retired key stopped signing (it is published until its
+    // tokens have expired, then deleted).
+    r#"
+    ALTER TABLE signing_keys ADD COLUMN retired_at TEXT;
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

@@ -318,13 +318,19 @@ pub(crate) fn secrets(conn: &Connection, tenant: Uuid, owner: Uuid) -> StoreResu
 pub(crate) fn signing_keys(conn: &Connection, tenant: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
     let mut st = conn
         .prepare_cached(
-            "SELECT kid, private_pkcs8, created_at, status FROM signing_keys WHERE tenant_id = ?1 \
+            "SELECT kid, private_pkcs8, created_at, status, retired_at FROM signing_keys WHERE tenant_id = ?1 \
              ORDER BY created_at, kid",
         )
         .ctx("prepare signing_keys")?;
     let rows = st
         .query_map([tenant.to_string()], |r| {
-            Ok(SigningKeyRecord { kid: r.get(0)?, private_pkcs8: r.get(1)?, created_at: r.get(2)?, status: r.get(3)? })
+            Ok(SigningKeyRecord {
+                kid: r.get(0)?,
+                private_pkcs8: r.get(1)?,
+                created_at: r.get(2)?,
+                status: r.get(3)?,
+                retired_at: r.get(4)?,
+            })
         })
         .ctx("signing_keys")?;
     rows.collect::<rusqlite::Result<Vec<_>>>().ctx("signing_keys")

@@ -218,6 +218,20 @@ impl Writer<'_> {
                 Ok(())
             }
             Op::PutSigningKey(k) => self.put_key(k),
+            Op::DeleteSigningKey { kid } => {
+                let removed = self
+                    .tx
+                    .prepare_cached("DELETE FROM signing_keys WHERE tenant_id = ?1 AND kid = ?2")
+                    .ctx("prepare delete key")?
+                    .execute(params![self.tenant, kid])
+                    .ctx("delete signing key")?;
+                if removed == 0 {
+                    return Err(StoreError::NotFound(format!("signing key {kid}")));
+                }
+                let tenant = self.tenant_id;
+                self.record(tenant, "tenant".into(), "key", json!({ "kid": kid, "status": "deleted" }));
+                Ok(())
+            }
             Op::NoteEdge { kind, source, target, visible } => {
                 let ty = self.state(source)?.map(|s| s.object_type).unwrap_or_default();
                 self.record(source, ty, if visible { "edge_added" } else { "edge_removed" }, edge_detail(kind, target));
@@ -395,12 +409,13 @@ impl Writer<'_> {
     fn put_key(&mut self, k: SigningKeyRecord) -> StoreResult<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO signing_keys (tenant_id, kid, private_pkcs8, created_at, status) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (tenant_id, kid) DO UPDATE SET \
-                 private_pkcs8 = excluded.private_pkcs8, created_at = excluded.created_at, status = excluded.status",
+                "INSERT INTO signing_keys (tenant_id, kid, private_pkcs8, created_at, status, retired_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tenant_id, kid) DO UPDATE SET \
+                 private_pkcs8 = excluded.private_pkcs8, created_at = excluded.created_at, status = excluded.status, \
+                 retired_at = excluded.retired_at",
             )
             .ctx("prepare put key")?
-            .execute(params![self.tenant, k.kid, k.private_pkcs8, k.created_at, k.status])
+            .execute(params![self.tenant, k.kid, k.private_pkcs8, k.created_at, k.status, k.retired_at])
             .ctx("put signing key")?;
         let tenant = self.tenant_id;
         self.record(tenant, "tenant".into(), "key", json!({ "kid": k.kid, "status": k.status }));

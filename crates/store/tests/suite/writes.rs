@@ -344,11 +344,22 @@ pub async fn secrets_and_keys(store: &dyn Store) {
         private_pkcs8: vec![0x30, 0x82, 1, 2, 3],
         created_at: format!("2024-01-0{}T00:00:00Z", kid.len()),
         status: status.into(),
+        retired_at: None,
     };
     apply_ok(store, t, vec![Op::PutSigningKey(key("k1", "active")), Op::PutSigningKey(key("k22", "next"))]).await;
     apply_ok(store, t, vec![Op::PutSigningKey(key("k1", "retired"))]).await;
     let keys = store.signing_keys(t).await.expect("keys");
     assert_eq!(keys, vec![key("k1", "retired"), key("k22", "next")]);
+    // Retirement time round-trips; a deleted key is gone; deleting it again is NotFound.
+    let retired = SigningKeyRecord { retired_at: Some("2024-02-01T00:00:00Z".into()), ..key("k1", "retired") };
+    apply_ok(store, t, vec![Op::PutSigningKey(retired.clone())]).await;
+    assert_eq!(store.signing_keys(t).await.expect("keys"), vec![retired, key("k22", "next")]);
+    apply_ok(store, t, vec![Op::DeleteSigningKey { kid: "k1".into() }]).await;
+    assert_eq!(store.signing_keys(t).await.expect("keys"), vec![key("k22", "next")]);
+    assert!(matches!(
+        store.apply(t, change(vec![Op::DeleteSigningKey { kid: "k1".into() }])).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn change_log(store: &dyn Store) {
@@ -442,6 +453,7 @@ pub async fn tenant_isolation(store: &dyn Store) {
                 private_pkcs8: vec![1],
                 created_at: "t".into(),
                 status: "active".into(),
+                retired_at: None,
             }),
         ],
     )

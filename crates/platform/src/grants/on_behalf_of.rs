@@ -1,0 +1,149 @@
+//! `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with
+//! `requested_token_use=on_behalf_of`: a middle-tier API, called with a user's access token
+//! (`assertion`), gets a token for a downstream resource for the same user.
+//!
+//! Refused, in this order, as Entra answers:
+//!
+//! | problem | error |
+//! |---|---|
+//! | no `requested_token_use` / `assertion` | AADSTS900144 |
+//! | `requested_token_use` other than `on_behalf_of` | AADSTS70003 (`unsupported_grant_type`) |
+//! | a public client, or no credential | AADSTS7000218 |
+//! | an assertion that is not a JWT | AADSTS50027 |
+//! | not signed by the tenant's keys, another issuer | AADSTS50013 |
+//! | expired | AADSTS500133 |
+//! | `aud` not the calling app (its appId or an `identifierUris` entry) | AADSTS500131 |
+//! | an app-only token (no user) | AADSTS50013 |
+//! | the user is gone or disabled | AADSTS50034 / AADSTS50057 |
+//! | the calling app lacks consent for the downstream scopes | AADSTS65001 |
+//!
+//! The new token carries the user's identity (`oid`, pairwise `sub` for the calling app) and
+//! the scopes consented to the calling app on the downstream resource; the assertion's `amr`
+//! is kept.
+
+use axum::response::Response;
+use base64::Engine;
+use cerulean_identity::{ClaimExpectations, IdentityError, JwtError};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::delegated::{self, SignedIn, internal};
+use crate::PlatformState;
+use crate::error::OAuthError;
+use crate::token::TokenRequest;
+
+fn invalid_grant(code: u32, message: impl Into<String>) -> OAuthError {
+    OAuthError::new(400, "invalid_grant", code, message)
+}
+
+/// The assertion's claims before verification: only to find its tenant, all checked later.
+fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    if token.len() > cerulean_identity::jwt::MAX_TOKEN_LEN {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn malformed() -> OAuthError {
+    invalid_grant(50027, "JWT token is invalid or malformed.")
+}
+
+pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+    let use_ = req.param("requested_token_use").ok_or_else(|| OAuthError::missing("requested_token_use"))?;
+    if use_ != "on_behalf_of" {
+        return Err(OAuthError::new(
+            400,
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type 'jwt-bearer' with requested_token_use '{use_}'."),
+        ));
+    }
+    let assertion = req.param("assertion").ok_or_else(|| OAuthError::missing("assertion"))?;
+    let client_id = req.client_id().ok_or_else(|| OAuthError::missing("client_id"))?;
+    let unverified = unverified_claims(assertion).ok_or_else(malformed)?;
+    let hint = unverified.get("tid").and_then(Value::as_str).filter(|t| Uuid::parse_str(t).is_ok());
+    let tenant = delegated::tenant_of(state, req, hint).await?;
+    let (app, sp) = delegated::client_app(state, &tenant, client_id).await?;
+    let scopes = delegated::parse_scopes(state, req, None)?;
+    // Only a confidential client may exchange a user's token.
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, false)?;
+
+    // The assertion: signed by this tenant's keys, one of its issuers, alive.
+    let public = state.public_url.as_ref();
+    let expected = ClaimExpectations {
+        issuers: vec![format!("{public}/{}/", tenant.id), format!("{public}/{}/v2.0", tenant.id)],
+        tenant_id: Some(tenant.id.to_string()),
+        ..ClaimExpectations::default()
+    };
+    let claims = state.tokens.verify(tenant.id, assertion, &expected).await.map_err(|e| match e {
+        IdentityError::Jwt(JwtError::Expired | JwtError::NotYetValid) => invalid_grant(
+            500133,
+            "Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token.",
+        ),
+        IdentityError::Jwt(JwtError::Malformed | JwtError::TooLarge | JwtError::MissingClaim(_)) => malformed(),
+        IdentityError::Jwt(_) => invalid_grant(50013, "Assertion failed signature validation."),
+        other => internal(other),
+    })?;
+
+    // Its audience must be the app presenting it.
+    let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default();
+    let mut own = vec![client_id.to_ascii_lowercase()];
+    own.extend(
+        app.application
+            .doc
+            .get("identifierUris")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_ascii_lowercase),
+    );
+    if !own.iter().any(|o| o.trim_end_matches('/') == aud.to_ascii_lowercase().trim_end_matches('/')) {
+        return Err(invalid_grant(
+            500131,
+            format!(
+                "Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '{aud}' and the expected audience is '{client_id}' or one of the Application Uris of this application with App ID '{client_id}'({app_name}). The downstream client must request a token for the expected audience (the application that made the OBO request) and this application should use that token as the assertion."
+            ),
+        ));
+    }
+    let text = |k: &str| claims.get(k).and_then(Value::as_str);
+    let user_id = match (text("idtyp"), text("scp"), text("oid").and_then(|o| Uuid::parse_str(o).ok())) {
+        (Some("user"), _, Some(oid)) | (None, Some(_), Some(oid)) => oid,
+        _ => return Err(invalid_grant(50013, "Assertion failed validation: it is not a token of a signed-in user.")),
+    };
+    let user = match state.directory.get(tenant.id, user_id).await.map_err(internal)? {
+        Some(u) if u.object_type == "user" && u.deleted_at.is_none() => u,
+        _ => {
+            return Err(invalid_grant(
+                50034,
+                format!("The user account {{EUII Hidden}} does not exist in the {} directory.", tenant.id),
+            ));
+        }
+    };
+    if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
+        return Err(delegated::user_disabled());
+    }
+
+    let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
+    let amr: Vec<String> = claims
+        .get("amr")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .filter(|a: &Vec<String>| !a.is_empty())
+        .unwrap_or_else(|| vec!["pwd".into()]);
+    let signed_in = SignedIn {
+        tenant: &tenant,
+        app: &app,
+        client_id: Uuid::parse_str(client_id).unwrap_or(app.application.id),
+        client_auth,
+        user: &user,
+        auth_time: claims.get("iat").and_then(Value::as_i64).unwrap_or_else(cerulean_identity::unix_now),
+        amr,
+        family: None,
+        requested: req.param("scope").unwrap_or_default().to_string(),
+    };
+    delegated::respond(state, req, &signed_in, &scopes, scp).await
+}

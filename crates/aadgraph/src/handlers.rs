@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::Ctx;
 use crate::auth::{Access, Area, require};
+use crate::differential;
 use crate::error::AadError;
 use crate::lists;
 use crate::wire::{self, AadType};
@@ -94,6 +95,10 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
     let set = t.map(|t| t.set).unwrap_or("directoryObjects");
     let area = area_of(set);
     match segs.len() {
+        1 if ctx.method == Method::GET && differential::requested(&ctx.params) => {
+            require(&ctx.principal, area, Access::Read)?;
+            differential::serve(ctx, first).await
+        }
         1 => match (&ctx.method, t) {
             (&Method::GET, Some(t)) => {
                 require(&ctx.principal, area, Access::Read)?;

@@ -20,10 +20,11 @@
 //! `tenantDetails`, `oauth2PermissionGrants`; create, update (204) and delete of users and
 //! groups; `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
 //! `getObjectsByObjectIds`; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
-//! `$metadata`. Not yet: OData 3 `$batch`, differential query, `$expand`, contacts, devices,
-//! domains, subscribed SKUs, extension properties.
+//! `$metadata`; differential query ([`differential`]). Not yet: OData 3 `$batch`, `$expand`,
+//! contacts, devices, domains, subscribed SKUs, extension properties.
 
 mod auth;
+mod differential;
 mod error;
 mod handlers;
 mod lists;

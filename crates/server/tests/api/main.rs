@@ -3,6 +3,7 @@
 mod harness;
 
 mod aadgraph;
+mod aadgraph_delta;
 mod applications;
 mod audit_logs;
 mod auth;

@@ -292,12 +292,29 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
         "user" => d.create_user(&ctx.caller(), &body).await?,
         _ => d.create_group(&ctx.caller(), &body).await?,
     };
-    let mut out = Map::new();
-    out.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
-    out.extend(wire::shape(t, &record));
-    let mut res = json_response(StatusCode::CREATED, Value::Object(out));
+    // `Prefer: return-no-content` suppresses the echo (batch reference: "To suppress the
+    // response content echo when creating an entity").
+    let no_echo = ctx
+        .headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return-no-content")));
+    let mut res = if no_echo {
+        let mut res = no_content();
+        res.headers_mut().insert("preference-applied", HeaderValue::from_static("return-no-content"));
+        res
+    } else {
+        let mut out = Map::new();
+        out.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
+        out.extend(wire::shape(t, &record));
+        json_response(StatusCode::CREATED, Value::Object(out))
+    };
     if let Ok(v) = HeaderValue::from_str(&location(ctx, &record)) {
         res.headers_mut().insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/directoryObjects/{}", ctx.root(), record.id)) {
+        res.headers_mut().insert("dataserviceid", v);
     }
     Ok(res)
 }

@@ -20,10 +20,11 @@
 //! `tenantDetails`, `oauth2PermissionGrants`; create, update (204) and delete of users and
 //! groups; `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
 //! `getObjectsByObjectIds`; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
-//! `$metadata`; differential query ([`differential`]). Not yet: OData 3 `$batch`, `$expand`,
+//! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]). Not yet: `$expand`,
 //! contacts, devices, domains, subscribed SKUs, extension properties.
 
 mod auth;
+mod batch;
 mod differential;
 mod error;
 mod handlers;
@@ -73,6 +74,7 @@ const API_VERSIONS: &[&str] = &["1.6", "1.5", "2013-11-08", "2013-04-05", "beta"
 /// it gets the 1.6 error for the missing version rather than a bare 404.
 const ROOTS: &[&str] = &[
     "$metadata",
+    "$batch",
     "users",
     "groups",
     "contacts",
@@ -336,7 +338,29 @@ async fn handle(
         tenant
     };
     let ctx = Ctx { state, principal, tenant_segment, method, params, headers, body };
+    if !is_me && segments.len() == 1 && segments[0] == "$batch" {
+        return batch::serve(&ctx).await;
+    }
     handlers::route(&ctx, &segments).await
+}
+
+/// One request through addressing, authentication and the routes: the way of every 1.6
+/// request, taken again by each operation of a `$batch` (boxed: a batch runs requests).
+pub(crate) fn dispatch(
+    state: AadState,
+    tenant: String,
+    segments: Vec<String>,
+    method: Method,
+    headers: HeaderMap,
+    q: Option<String>,
+    body: Bytes,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+    Box::pin(async move {
+        match handle(state, tenant, segments, method, headers, q, body).await {
+            Ok(res) => res,
+            Err(e) => e.into_response(),
+        }
+    })
 }
 
 fn invalid_tenant() -> AadError {

@@ -3,6 +3,7 @@
 mod harness;
 
 mod aadgraph;
+mod aadgraph_batch;
 mod aadgraph_delta;
 mod applications;
 mod audit_logs;

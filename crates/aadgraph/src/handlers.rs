@@ -26,6 +26,7 @@ use crate::Ctx;
 use crate::auth::{Access, Area, require};
 use crate::differential;
 use crate::error::AadError;
+use crate::expand;
 use crate::lists;
 use crate::wire::{self, AadType};
 
@@ -139,6 +140,13 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         3 => {
             let (key, name) = (segs[1].as_str(), segs[2].as_str());
             let subject = find(ctx, t, key).await?;
+            if ctx.method == Method::POST && is(name, "changePassword") {
+                if !ctx.is_me {
+                    return Err(AadError::bad_url(name));
+                }
+                require(&ctx.principal, Area::OwnPassword, Access::Write)?;
+                return change_password(ctx).await;
+            }
             if ctx.method == Method::POST {
                 let action = ["checkMemberGroups", "getMemberGroups", "getMemberObjects"]
                     .into_iter()
@@ -223,6 +231,17 @@ async fn page(
     links: bool,
 ) -> Result<Response, AadError> {
     let opts = lists::options(&ctx.params)?;
+    let expand = match (&opts.expand, t) {
+        (None, _) => Vec::new(),
+        (Some(text), Some(t)) if !links && !t.entity.is_empty() => expand::parse(text, t.entity)?,
+        (Some(_), _) => {
+            return Err(AadError::new(
+                400,
+                "Request_UnsupportedQuery",
+                "$expand is supported on single objects and on collections of one type (users, groups, ...).",
+            ));
+        }
+    };
     let entity = t.and_then(AadType::schema).or_else(|| cerulean_schema::entity("directoryObject"));
     let entity = entity.ok_or_else(AadError::internal)?;
     let types: Vec<&str> = t.map(|t| vec![t.entity]).unwrap_or_default();
@@ -230,8 +249,16 @@ async fn page(
     let result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
     let value = if links {
         result.items.iter().map(|r| json!({ "url": link_url(ctx, r) })).collect()
-    } else {
+    } else if expand.is_empty() {
         lists::shaped(&result.items, t)
+    } else {
+        let mut out = Vec::with_capacity(result.items.len());
+        for record in &result.items {
+            let mut shaped = wire::shape_any(record);
+            expand::apply(ctx, record, &expand, &mut shaped).await?;
+            out.push(Value::Object(shaped));
+        }
+        out
     };
     let mut body = Map::new();
     body.insert("odata.metadata".into(), json!(ctx.metadata(metadata_fragment)));
@@ -277,7 +304,16 @@ async fn tenant_details(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Re
 
 async fn get_one(ctx: &Ctx, t: Option<&AadType>, key: &str) -> Result<Response, AadError> {
     let record = find(ctx, t, key).await?;
-    single(ctx, &record)
+    let expand = ctx.params.iter().find(|(k, _)| k.eq_ignore_ascii_case("$expand")).map(|(_, v)| v.as_str());
+    let Some(text) = expand else {
+        return single(ctx, &record);
+    };
+    let names = expand::parse(text, &record.object_type)?;
+    let mut body = Map::new();
+    body.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
+    body.extend(wire::shape_any(&record));
+    expand::apply(ctx, &record, &names, &mut body).await?;
+    Ok(json_response(StatusCode::OK, Value::Object(body)))
 }
 
 /// `Location` of a new object, as AAD Graph gives it.
@@ -339,9 +375,7 @@ async fn delete(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
 // ---- navigation properties and $links ----
 
 /// The edge scope of a collection-valued navigation property of `subject`, when it has it.
-fn navigation_scope(subject: &ObjectRecord, name: &str) -> Option<(&'static str, Scope)> {
-    let ty = subject.object_type.as_str();
-    let id = subject.id;
+pub(crate) fn navigation_scope(ty: &str, id: Uuid, name: &str) -> Option<(&'static str, Scope)> {
     let related = |kind, reverse| Scope::Related { kind, id, reverse };
     let (canonical, scope) = if is(name, "memberOf") && matches!(ty, "user" | "group" | "servicePrincipal") {
         ("memberOf", related(EdgeKind::Member, true))
@@ -383,7 +417,8 @@ async fn navigation(
         }
         return single(ctx, &manager);
     }
-    let (canonical, scope) = navigation_scope(subject, name).ok_or_else(|| AadError::bad_url(name))?;
+    let (canonical, scope) =
+        navigation_scope(&subject.object_type, subject.id, name).ok_or_else(|| AadError::bad_url(name))?;
     let (fragment, next) = if links {
         (format!("directoryObjects/$links/{canonical}"), format!("{set}/{key}/$links/{canonical}"))
     } else {
@@ -571,4 +606,16 @@ async fn objects_by_ids(ctx: &Ctx) -> Result<Response, AadError> {
         .map(|r| Value::Object(wire::shape_any(r)))
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "odata.metadata": ctx.metadata("directoryObjects"), "value": value })))
+}
+
+/// `POST /me/changePassword` `{"currentPassword", "newPassword"}`: 204. The signed-in user
+/// proves the current password; the new one follows the tenant's policy.
+async fn change_password(ctx: &Ctx) -> Result<Response, AadError> {
+    let body = object_body(ctx)?;
+    let field = |k: &str| body_value(&body, k).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let (Some(current), Some(new)) = (field("currentPassword"), field("newPassword")) else {
+        return Err(AadError::bad_request("Both currentPassword and newPassword are required."));
+    };
+    ctx.state.directory.change_own_password(&ctx.caller(), ctx.principal.object_id, current, new).await?;
+    Ok(no_content())
 }

@@ -20,13 +20,14 @@
 //! `tenantDetails`, `oauth2PermissionGrants`; create, update (204) and delete of users and
 //! groups; `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
 //! `getObjectsByObjectIds`; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
-//! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]). Not yet: `$expand`,
+//! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]); `$expand` ([`expand`]); `me/changePassword`. Not yet: `previous-page`,
 //! contacts, devices, domains, subscribed SKUs, extension properties.
 
 mod auth;
 mod batch;
 mod differential;
 mod error;
+mod expand;
 mod handlers;
 mod lists;
 mod metadata;
@@ -131,6 +132,8 @@ pub(crate) struct Ctx {
     /// The tenant segment as the client wrote it (`myorganization`, a domain, an id): the base
     /// of `odata.metadata` and link URLs.
     pub tenant_segment: String,
+    /// Addressed through the `me` alias.
+    pub is_me: bool,
     pub method: Method,
     pub params: Vec<(String, String)>,
     pub headers: HeaderMap,
@@ -337,7 +340,7 @@ async fn handle(
         }
         tenant
     };
-    let ctx = Ctx { state, principal, tenant_segment, method, params, headers, body };
+    let ctx = Ctx { state, principal, tenant_segment, is_me, method, params, headers, body };
     if !is_me && segments.len() == 1 && segments[0] == "$batch" {
         return batch::serve(&ctx).await;
     }

@@ -5,6 +5,7 @@ mod harness;
 mod aadgraph;
 mod aadgraph_batch;
 mod aadgraph_delta;
+mod aadgraph_queries;
 mod applications;
 mod audit_logs;
 mod auth;

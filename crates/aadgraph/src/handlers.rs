@@ -105,7 +105,7 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
                 require(&ctx.principal, area, Access::Read)?;
                 list_collection(ctx, t).await
             }
-            (&Method::POST, Some(t)) if t.entity == "user" || t.entity == "group" => {
+            (&Method::POST, Some(t)) if writable(t) => {
                 require(&ctx.principal, area, Access::Write)?;
                 create(ctx, t).await
             }
@@ -118,11 +118,11 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
                     require(&ctx.principal, area, Access::Read)?;
                     get_one(ctx, t, key).await
                 }
-                Method::PATCH if t.is_some_and(|t| t.entity == "user" || t.entity == "group") => {
+                Method::PATCH if t.is_some_and(writable) => {
                     require(&ctx.principal, area, Access::Write)?;
                     update(ctx, t, key).await
                 }
-                Method::DELETE if t.is_some_and(|t| t.entity == "user" || t.entity == "group") => {
+                Method::DELETE if t.is_some_and(writable) => {
                     require(&ctx.principal, area, Access::Write)?;
                     delete(ctx, t, key).await
                 }
@@ -174,6 +174,11 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         }
         _ => Err(AadError::bad_url(segs.last().map(String::as_str).unwrap_or_default())),
     }
+}
+
+/// The types this front-end creates, updates and deletes.
+fn writable(t: &AadType) -> bool {
+    matches!(t.entity, "user" | "group" | "application" | "servicePrincipal")
 }
 
 fn get_only(ctx: &Ctx) -> Result<(), AadError> {
@@ -326,7 +331,10 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
     let d = &ctx.state.directory;
     let record = match t.entity {
         "user" => d.create_user(&ctx.caller(), &body).await?,
-        _ => d.create_group(&ctx.caller(), &body).await?,
+        "group" => d.create_group(&ctx.caller(), &body).await?,
+        "application" => d.create_application(&ctx.caller(), &body).await?,
+        "servicePrincipal" => d.create_service_principal(&ctx.caller(), &body).await?,
+        _ => return Err(AadError::method_not_allowed()),
     };
     // `Prefer: return-no-content` suppresses the echo (batch reference: "To suppress the
     // response content echo when creating an entity").
@@ -361,14 +369,23 @@ async fn update(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
     let d = &ctx.state.directory;
     match t.entity {
         "user" => d.update_user(&ctx.caller(), key, &body).await?,
-        _ => d.update_group(&ctx.caller(), key, &body).await?,
+        "group" => d.update_group(&ctx.caller(), key, &body).await?,
+        "application" => d.update_application(&ctx.caller(), key, &body).await?,
+        "servicePrincipal" => d.update_service_principal(&ctx.caller(), key, &body).await?,
+        _ => return Err(AadError::method_not_allowed()),
     }
     Ok(no_content())
 }
 
 async fn delete(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Response, AadError> {
     let t = t.ok_or_else(AadError::method_not_allowed)?;
-    ctx.state.directory.delete_object(&ctx.caller(), t.entity, key).await?;
+    let d = &ctx.state.directory;
+    match t.entity {
+        // An application takes its service principal along ("Delete application").
+        "application" => d.delete_application(&ctx.caller(), key).await?,
+        "servicePrincipal" => d.delete_service_principal(&ctx.caller(), key).await?,
+        _ => d.delete_object(&ctx.caller(), t.entity, key).await?,
+    }
     Ok(no_content())
 }
 

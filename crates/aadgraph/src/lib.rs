@@ -340,6 +340,15 @@ async fn handle(
         }
         tenant
     };
+    // `/{tenant}/me/...` (as `azure-graphrbac`'s `signed_in_user` addresses it) is `/me/...`.
+    let tenant_me = !is_me && segments.first().is_some_and(|s| s.eq_ignore_ascii_case("me"));
+    if tenant_me {
+        if !principal.delegated {
+            return Err(delegated_only("me"));
+        }
+        segments.splice(0..1, ["users".to_string(), principal.object_id.to_string()]);
+    }
+    let is_me = is_me || tenant_me;
     let ctx = Ctx { state, principal, tenant_segment, is_me, method, params, headers, body };
     if !is_me && segments.len() == 1 && segments[0] == "$batch" {
         return batch::serve(&ctx).await;

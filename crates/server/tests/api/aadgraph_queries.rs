@@ -234,6 +234,11 @@ async fn me_and_myorganization_with_a_delegated_token() {
     let r = me(&h, &t, Method::GET, "me/$links/manager", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.json["url"].as_str().expect("url").contains(&boss), "{}", r.text);
+    // `/{tenant}/me`, as azure-graphrbac's `signed_in_user` addresses it.
+    let r = me(&h, &t, Method::GET, &format!("{}/me", h.boot.tenant_id), None).await;
+    assert_eq!(r.json["objectId"], user, "{}", r.text);
+    let r = me(&h, &app, Method::GET, &format!("{}/me", h.boot.tenant_id), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     let r = me(&h, &t, Method::GET, "me/manager", None).await;
     assert_eq!(r.json["objectId"], boss, "{}", r.text);
     let r = me(&h, &t, Method::GET, "myorganization/users?$filter=startswith(displayName,'Me ')", None).await;
@@ -281,4 +286,70 @@ async fn me_and_myorganization_with_a_delegated_token() {
         assert_eq!(code(&r), "Request_BadRequest");
         assert!(r.json["odata.error"]["message"]["value"].as_str().expect("msg").contains("delegated"), "{}", r.text);
     }
+}
+
+#[tokio::test]
+async fn applications_and_service_principals_lifecycle() {
+    let h = Harness::new().await;
+    let t = aad_token(&h).await;
+    let body = json!({
+        "displayName": "Legacy created app",
+        "availableToOtherTenants": false,
+        "homepage": "https://legacy.example/home",
+        "replyUrls": ["https://legacy.example/callback"],
+        "oauth2AllowUrlPathMatching": false,
+    });
+    let r = aad(&h, &t, Method::POST, "applications", Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["odata.type"], "Microsoft.DirectoryServices.Application");
+    assert_eq!(r.json["availableToOtherTenants"], false);
+    assert_eq!(r.json["replyUrls"], json!(["https://legacy.example/callback"]));
+    assert_eq!(r.json["homepage"], "https://legacy.example/home");
+    let app_object = r.json["objectId"].as_str().expect("objectId").to_string();
+    let app_id = r.json["appId"].as_str().expect("appId").to_string();
+    // The same application through v1.0.
+    let v1 = h.get(&format!("/v1.0/applications/{app_object}")).await;
+    assert_eq!(v1.json["signInAudience"], "AzureADMyOrg", "{}", v1.text);
+    assert_eq!(v1.json["web"]["redirectUris"], json!(["https://legacy.example/callback"]));
+    // Written where it is read from; constants are read-only unless unchanged.
+    let r = aad(
+        &h,
+        &t,
+        Method::PATCH,
+        &format!("applications/{app_object}"),
+        Some(json!({"availableToOtherTenants": true})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(h.get(&format!("/v1.0/applications/{app_object}")).await.json["signInAudience"], "AzureADMultipleOrgs");
+    let r = aad(
+        &h,
+        &t,
+        Method::PATCH,
+        &format!("applications/{app_object}"),
+        Some(json!({"oauth2AllowUrlPathMatching": true})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    let r =
+        aad(&h, &t, Method::POST, "servicePrincipals", Some(json!({"appId": app_id, "accountEnabled": true}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["objectType"], "ServicePrincipal");
+    let sp = r.json["objectId"].as_str().expect("objectId").to_string();
+    let r = aad(&h, &t, Method::GET, &format!("servicePrincipals?$filter=appId eq '{app_id}'"), None).await;
+    assert_eq!(ids(&r, "value"), vec![sp.clone()], "{}", r.text);
+    let r = aad(&h, &t, Method::DELETE, &format!("servicePrincipals/{sp}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(aad(&h, &t, Method::GET, &format!("servicePrincipals/{sp}"), None).await.status, StatusCode::NOT_FOUND);
+    let r = aad(&h, &t, Method::DELETE, &format!("applications/{app_object}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = aad(&h, &t, Method::GET, &format!("applications/{app_object}"), None).await;
+    assert_eq!(code(&r), "Request_ResourceNotFound", "{}", r.text);
+    // Application writes need an application permission.
+    let mut claims = h.claims(&["Directory.Read.All"]);
+    claims["aud"] = json!("https://graph.windows.net");
+    let reader = h.sign(claims).await;
+    let r = aad(&h, &reader, Method::POST, "applications", Some(json!({"displayName": "Nope"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }

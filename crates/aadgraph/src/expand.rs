@@ -14,8 +14,6 @@ use crate::wire;
 
 /// Objects returned per expanded property.
 pub const MAX_EXPANDED: usize = 20;
-/// Navigation properties expanded at once.
-const MAX_PROPERTIES: usize = 5;
 
 /// The navigation properties of `$expand`, checked against `object_type` and canonically named.
 pub(crate) fn parse(text: &str, object_type: &str) -> Result<Vec<&'static str>, AadError> {
@@ -33,9 +31,6 @@ pub(crate) fn parse(text: &str, object_type: &str) -> Result<Vec<&'static str>, 
     }
     if out.is_empty() {
         return Err(AadError::bad_request("The $expand query option names no navigation property."));
-    }
-    if out.len() > MAX_PROPERTIES {
-        return Err(AadError::bad_request(format!("At most {MAX_PROPERTIES} navigation properties can be expanded.")));
     }
     Ok(out)
 }

@@ -4,12 +4,12 @@
 //!
 //! | path | methods |
 //! |---|---|
-//! | `/{collection}` | GET (list); POST (users, groups) |
-//! | `/{collection}/{id}` | GET; PATCH, DELETE (users, groups) |
+//! | `/{collection}` | GET (list, `$expand`; with `deltaLink`: differential query); POST (users, groups, applications, service principals) |
+//! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals) |
 //! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`) |
 //! | `/{collection}/{id}/$links/{navigation}` | GET; PUT, DELETE (`manager`); POST (`members`, `owners`) |
 //! | `/{collection}/{id}/$links/{navigation}/{id}` | DELETE (`members`, `owners`) |
-//! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects` |
+//! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `changePassword` (`me` only) |
 //! | `/isMemberOf`, `/getObjectsByObjectIds` | POST |
 //! | `/directoryObjects/$/{type}` | GET: the next page of a typed collection |
 

@@ -241,6 +241,17 @@ async fn malformed_and_oversized_batches_are_refused_whole() {
     assert!(m.contains("close delimiter"), "{m}");
     let garbage = "--batch_b1\r\nContent-Type: application/http\r\n\r\nnonsense\r\n--batch_b1--\r\n".to_string();
     refused(&post_batch(&h, &t, "multipart/mixed; boundary=batch_b1", garbage).await);
+    // Too large; too many header lines in a part.
+    let huge = format!("--batch_b1\r\n{}\r\n--batch_b1--\r\n", "x".repeat(1024 * 1024 + 1));
+    let m = refused(&post_batch(&h, &t, "multipart/mixed; boundary=batch_b1", huge).await);
+    assert!(m.contains("maximum size"), "{m}");
+    let headers: String = (0..70).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let crowded = format!(
+        "--batch_b1\r\nContent-Type: application/http\r\n\r\nGET /{}/users?api-version=1.6 HTTP/1.1\r\n{headers}\r\n--batch_b1--\r\n",
+        h.boot.tenant_id
+    );
+    let m = refused(&post_batch(&h, &t, "multipart/mixed; boundary=batch_b1", crowded).await);
+    assert!(m.contains("too many header lines"), "{m}");
     // More than five items.
     let six: Vec<Item> = (0..6).map(|_| Item::Query(get())).collect();
     let m = refused(&batch(&h, &t, &six).await);

@@ -93,6 +93,9 @@ async fn expand_on_objects_and_collections() {
     );
     let r = aad(&h, &t, Method::GET, "users?$expand=nothing", None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = aad(&h, &t, Method::GET, &format!("users/{boss}?$expand=,"), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.json["odata.error"]["message"]["value"].as_str().expect("msg").contains("names no navigation property"));
     let r = aad(&h, &t, Method::GET, &format!("groups/{group}/$links/members?$expand=members"), None).await;
     assert_eq!(code(&r), "Request_UnsupportedQuery", "{}", r.text);
 }

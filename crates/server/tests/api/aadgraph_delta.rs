@@ -237,3 +237,27 @@ async fn select_sync_from_now_and_errors() {
     assert_eq!(aad(&h, &groups_only, Method::GET, "groups?deltaLink=", None).await.status, StatusCode::OK);
     assert_eq!(aad(&h, &groups_only, Method::GET, "users?deltaLink=", None).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_large_round_pages_with_next_links() {
+    let h = Harness::new().await;
+    let t = aad_token(&h).await;
+    let mut created = Vec::new();
+    for i in 0..205 {
+        created.push(id_of(&h.group(&format!("dq-page-{i}"), &format!("DQ Page {i}")).await));
+    }
+    let r = aad(&h, &t, Method::GET, "groups?deltaLink=", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // At most 200 objects per page ("Zero to 200 DirectoryObject entities").
+    assert_eq!(values(&r).len(), 200);
+    assert!(r.json.get("aad.deltaLink").is_none());
+    let next = r.json["aad.nextLink"].as_str().expect("nextLink").to_string();
+    let mut seen: Vec<String> = values(&r).iter().filter_map(|v| v["objectId"].as_str().map(str::to_string)).collect();
+    let r = follow(&h, &t, &next, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json["aad.deltaLink"].is_string(), "{}", r.text);
+    seen.extend(values(&r).iter().filter_map(|v| v["objectId"].as_str().map(str::to_string)));
+    for id in &created {
+        assert!(seen.contains(id), "{id} missing");
+    }
+}

@@ -285,6 +285,16 @@ async fn malformed_and_oversized_batches_are_refused_whole() {
     assert_eq!(statuses(&r), vec![200], "{}", r.text);
     assert!(r.text.contains("\"value\":false"), "{}", r.text);
 
+    // Content-ID is echoed on the answer of its part.
+    let tagged = batch_body(&[Item::Query(get())]).replacen(
+        "Content-Transfer-Encoding: binary\r\n",
+        "Content-Transfer-Encoding: binary\r\nContent-ID: q1\r\n",
+        1,
+    );
+    let r = post_batch(&h, &t, "multipart/mixed; boundary=batch_b1", tagged).await;
+    assert_eq!(statuses(&r), vec![200], "{}", r.text);
+    assert!(r.text.contains("Content-ID: q1\r\n"), "{}", r.text);
+
     // Authentication applies to the batch; permissions and tenants to each part.
     assert_eq!(batch(&h, "", &[Item::Query(get())]).await.status, StatusCode::UNAUTHORIZED);
     let mut claims = h.claims(&["Directory.Read.All"]);

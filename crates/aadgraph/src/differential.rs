@@ -25,9 +25,13 @@
 //! A round over several types pages them one type after another: each page holds one type's
 //! entries, and the switch to the next type is an `aad.nextLink`.
 //!
-//! Not modelled: `ocp-aad-dq-include-only-changed-properties` (an updated object is always
-//! reported whole, which the reference allows: "at least the properties that have been
-//! updated"); contacts (not held by this directory: `isof(...Contact)` selects nothing).
+//! - the header `ocp-aad-dq-include-only-changed-properties: true` reports an updated object
+//!   with only `odata.type`, `objectType`, `objectId` and the properties that changed (as in the
+//!   reference's example), from the change log's record of each update
+//!   ([`Directory::delta_changed_properties`](cerulean_directory::Directory::delta_changed_properties));
+//!   created and restored objects stay whole.
+//!
+//! Not modelled: contacts (not held by this directory: `isof(...Contact)` selects nothing).
 //!
 //! Tokens: base64url of a version byte and compact JSON of the set, the type in progress and one
 //! directory [`DeltaToken`] per type. They hold no secret; the directory refuses positions it
@@ -38,6 +42,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cerulean_directory::delta::{delta_type, invalid_token};
+use cerulean_directory::delta_changed::ChangedProperties;
 use cerulean_directory::{DeltaItem, DeltaPosition, DeltaQuery, DeltaToken, LinkChange};
 use cerulean_query::{Expr, Literal};
 use serde_json::{Map, Value, json};
@@ -45,7 +50,7 @@ use uuid::Uuid;
 
 use crate::Ctx;
 use crate::error::AadError;
-use crate::wire::{self, AadType};
+use crate::wire::{self, AadType, Source};
 
 /// Objects per page ("Zero to 200 DirectoryObject entities").
 pub const PAGE_SIZE: usize = 200;
@@ -164,9 +169,30 @@ pub(crate) async fn serve(ctx: &Ctx, set_name: &str) -> Result<Response, AadErro
         .find(|(t, _, _)| t.entity == round.query.object_type)
         .ok_or_else(|| AadError::from(invalid_token()))?;
     let page = d.delta_page(tenant, round, PAGE_SIZE).await?;
+    let changed = match (only_changed(ctx), round.position, page.next.position) {
+        (true, DeltaPosition::Changes { seq: after }, DeltaPosition::Changes { seq: through }) => {
+            let ids: Vec<Uuid> = page
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    DeltaItem::Object { record, .. } => Some(record.id),
+                    DeltaItem::Removed { .. } => None,
+                })
+                .collect();
+            Some(d.delta_changed_properties(tenant, &round.query.object_type, after, through, &ids).await?)
+        }
+        _ => None,
+    };
     let mut value = Vec::with_capacity(page.items.len());
     for item in &page.items {
-        render(ctx, t, association, round.query.select.as_deref(), item, &mut value);
+        let only = match (&changed, item) {
+            (Some(map), DeltaItem::Object { record, .. }) => match map.get(&record.id) {
+                Some(ChangedProperties::Some(names)) => Some(names.as_slice()),
+                _ => None,
+            },
+            _ => None,
+        };
+        render(ctx, t, association, round.query.select.as_deref(), only, item, &mut value);
     }
     let mut next = state.clone();
     next.rounds[index] = page.next;
@@ -182,6 +208,27 @@ pub(crate) async fn serve(ctx: &Ctx, set_name: &str) -> Result<Response, AadErro
     body.insert(key.into(), json!(link(ctx, set.set, &next)));
     body.insert("value".into(), Value::Array(value));
     Ok(respond(body))
+}
+
+/// `ocp-aad-dq-include-only-changed-properties: true`: updated objects carry only the
+/// properties that changed (created and restored ones stay whole).
+fn only_changed(ctx: &Ctx) -> bool {
+    ctx.headers
+        .get("ocp-aad-dq-include-only-changed-properties")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// The stored (v1.0) property a 1.6 property of `t` is read from.
+fn stored_name(t: &AadType, key: &str) -> Option<&'static str> {
+    if let Some((_, source)) = t.computed.iter().find(|(n, _)| *n == key) {
+        return match source {
+            Source::First(n) | Source::NotEqual(n, _, _) => Some(n),
+            Source::Path(path) => path.first().copied(),
+            Source::Const(_) => None,
+        };
+    }
+    wire::property(t.schema()?, key).map(|p| p.name)
 }
 
 fn respond(body: Map<String, Value>) -> Response {
@@ -288,6 +335,7 @@ fn render(
     t: &AadType,
     association: &str,
     select: Option<&[String]>,
+    changed: Option<&[String]>,
     item: &DeltaItem,
     out: &mut Vec<Value>,
 ) {
@@ -307,6 +355,12 @@ fn render(
                 shaped.retain(|k, _| {
                     matches!(k.as_str(), "odata.type" | "objectType" | "objectId" | "deletionTimestamp")
                         || wire::property(entity, k).is_some_and(|p| select.iter().any(|s| s == p.name))
+                });
+            }
+            if let Some(changed) = changed {
+                shaped.retain(|k, _| {
+                    matches!(k.as_str(), "odata.type" | "objectType" | "objectId")
+                        || stored_name(t, k).is_some_and(|n| changed.iter().any(|c| c == n))
                 });
             }
             out.push(Value::Object(shaped));

@@ -11,6 +11,7 @@ mod audit;
 mod bootstrap;
 mod deleted;
 pub mod delta;
+pub mod delta_changed;
 mod dynamic;
 mod entity_sets;
 mod error;

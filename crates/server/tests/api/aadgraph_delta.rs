@@ -261,3 +261,34 @@ async fn a_large_round_pages_with_next_links() {
         assert!(seen.contains(id), "{id} missing");
     }
 }
+
+#[tokio::test]
+async fn only_changed_properties_on_request() {
+    let h = Harness::new().await;
+    let t = aad_token(&h).await;
+    let user = id_of(&h.user("dq-changed", "DQ Changed").await);
+    let r = aad(&h, &t, Method::GET, "users?deltaLink=", None).await;
+    let link = r.json["aad.deltaLink"].as_str().expect("deltaLink").to_string();
+    let body = json!({"jobTitle": "Changed", "mobilePhone": "+1 555", "businessPhones": ["+1 444"]});
+    assert_eq!(h.patch(&format!("/v1.0/users/{user}"), body).await.status, StatusCode::NO_CONTENT);
+    let newcomer = id_of(&h.user("dq-new", "DQ New").await);
+    let only = [("ocp-aad-dq-include-only-changed-properties", "true")];
+    let r = follow(&h, &t, &link, &only).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let items = values(&r);
+    let changed = object(&items, &user).expect("changed user");
+    let mut keys: Vec<&str> = changed.as_object().expect("object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    // 1.6 names of what changed: `mobile` over mobilePhone, `telephoneNumber` over businessPhones.
+    assert_eq!(
+        keys,
+        vec!["jobTitle", "mobile", "objectId", "objectType", "odata.type", "telephoneNumber"],
+        "{changed}"
+    );
+    assert_eq!(changed["telephoneNumber"], "+1 444");
+    // A new object is reported whole.
+    assert_eq!(object(&items, &newcomer).expect("new")["displayName"], "DQ New");
+    // Without the header, the whole object.
+    let r = follow(&h, &t, &link, &[]).await;
+    assert_eq!(object(&values(&r), &user).expect("user")["displayName"], "DQ Changed");
+}

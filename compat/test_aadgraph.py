@@ -1,7 +1,8 @@
 """Azure AD Graph (api-version 1.6) with the unmodified legacy `azure-graphrbac` client:
 users (listed through several pages, created, read by id and UPN, updated, deleted), groups
 (created, members added and removed through `$links`, `isMemberOf`, `get_group_members`) and
-`getObjectsByObjectIds`, against the same directory Microsoft Graph serves.
+`getObjectsByObjectIds`, applications and service principals (created, listed, deleted) and
+`signed_in_user` with a delegated token, against the same directory Microsoft Graph serves.
 
 The client is configured only through its public options: a bearer token that msal obtains
 for `https://graph.windows.net/.default` (msrest's `BasicTokenAuthentication`), the tenant id,
@@ -13,19 +14,23 @@ import uuid
 
 import msal
 import pytest
+import requests
 from azure.graphrbac import GraphRbacManagementClient
 from azure.graphrbac.models import (
+    ApplicationCreateParameters,
     CheckGroupMembershipParameters,
     GetObjectsParameters,
     GraphErrorException,
     GroupCreateParameters,
     PasswordProfile,
+    ServicePrincipalCreateParameters,
     UserCreateParameters,
     UserUpdateParameters,
 )
 from msrest.authentication import BasicTokenAuthentication
 
 AAD_GRAPH_SCOPE = "https://graph.windows.net/.default"
+AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
 PASSWORD = "xWwvJ]6NMw+bWH-d"
 # More than two pages of AAD Graph's default page size (100).
 PAGED_USERS = 205
@@ -157,3 +162,99 @@ def test_get_objects_by_object_ids(server, rbac):
         )
     )
     assert [o.object_id for o in only_users] == [user.object_id]
+
+
+def test_applications_and_service_principals(server, rbac):
+    name = f"Rbac App {uuid.uuid4().hex[:6]}"
+    app = rbac.applications.create(
+        ApplicationCreateParameters(
+            display_name=name,
+            available_to_other_tenants=False,
+            homepage="https://rbac.example/home",
+            reply_urls=["https://rbac.example/callback"],
+        )
+    )
+    assert app.object_id and app.app_id
+    assert app.available_to_other_tenants is False
+    assert app.reply_urls == ["https://rbac.example/callback"]
+    listed = [a.object_id for a in rbac.applications.list(filter=f"displayName eq '{name}'")]
+    assert listed == [app.object_id]
+    assert rbac.applications.get(app.object_id).display_name == name
+
+    sp = rbac.service_principals.create(ServicePrincipalCreateParameters(app_id=app.app_id, account_enabled=True))
+    assert sp.object_id and sp.app_id == app.app_id
+    assert [s.object_id for s in rbac.service_principals.list(filter=f"appId eq '{app.app_id}'")] == [sp.object_id]
+
+    rbac.service_principals.delete(sp.object_id)
+    with pytest.raises(GraphErrorException) as err:
+        rbac.service_principals.get(sp.object_id)
+    assert err.value.response.status_code == 404
+    rbac.applications.delete(app.object_id)
+    assert list(rbac.applications.list(filter=f"displayName eq '{name}'")) == []
+
+
+class PortKeepingSession(requests.Session):
+    """MSAL builds its home-realm-discovery URL from the authority's host without its port (a
+    real tenant is on 443); MSAL's public `http_client` option takes this session, which puts the
+    test server's port back."""
+
+    def __init__(self, server):
+        super().__init__()
+        self.verify = server.ca_path
+        self._host = "https://127.0.0.1/"
+        self._base = server.base_url + "/"
+
+    def request(self, method, url, *args, **kwargs):
+        if isinstance(url, str) and url.startswith(self._host):
+            url = self._base + url[len(self._host):]
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_signed_in_user(server, rbac):
+    """`signed_in_user` with a delegated token: a user signs in (MSAL username/password) to a
+    public client consented for Azure AD Graph's Directory.AccessAsUser.All."""
+    user = rbac.users.create(new_user(server, "Rbac Signed In"))
+    app = rbac.applications.create(
+        ApplicationCreateParameters(display_name=f"Rbac Public {uuid.uuid4().hex[:6]}", public_client=True)
+    )
+    sp = rbac.service_principals.create(ServicePrincipalCreateParameters(app_id=app.app_id, account_enabled=True))
+    aad_graph = next(iter(rbac.service_principals.list(filter=f"appId eq '{AAD_GRAPH_APP_ID}'")))
+    # Tenant-wide consent, given through Microsoft Graph (the same directory).
+    admin = msal.ConfidentialClientApplication(
+        server.client_id,
+        client_credential=server.client_secret,
+        authority=f"{server.base_url}/{server.tenant_id}",
+        instance_discovery=False,
+        verify=server.ca_path,
+    ).acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+    assert "access_token" in admin, admin
+    grant = requests.post(
+        f"{server.graph_base_url}/oauth2PermissionGrants",
+        json={
+            "clientId": sp.object_id,
+            "consentType": "AllPrincipals",
+            "resourceId": aad_graph.object_id,
+            "scope": "Directory.AccessAsUser.All",
+        },
+        headers={"Authorization": f"Bearer {admin['access_token']}"},
+        verify=server.ca_path,
+        timeout=10,
+    )
+    assert grant.status_code == 201, grant.text
+    public = msal.PublicClientApplication(
+        app.app_id,
+        authority=f"{server.base_url}/{server.tenant_id}",
+        instance_discovery=False,
+        http_client=PortKeepingSession(server),
+    )
+    result = public.acquire_token_by_username_password(
+        user.user_principal_name, PASSWORD, scopes=["https://graph.windows.net/Directory.AccessAsUser.All"]
+    )
+    assert "access_token" in result, result
+    credentials = BasicTokenAuthentication({"access_token": result["access_token"]})
+    client = GraphRbacManagementClient(credentials, server.tenant_id, base_url=server.base_url)
+    client.config.connection.verify = server.ca_path
+    me = client.signed_in_user.get()
+    assert me.object_id == user.object_id
+    assert me.user_principal_name == user.user_principal_name
+    assert list(client.signed_in_user.list_owned_objects()) == []

@@ -119,6 +119,8 @@ pub(crate) enum Area {
     Applications,
     /// Everything else: directory objects, tenant details, roles, grants.
     Directory,
+    /// `me/changePassword`: the signed-in user's own password.
+    OwnPassword,
 }
 
 /// A read or a write.
@@ -142,6 +144,14 @@ pub(crate) struct Rule {
 /// signed-in user, and the narrower `User.*`, `Group.*`, `Application.*` permissions cover their
 /// own objects.
 pub(crate) static RULES: &[Rule] = &[
+    // Acting as the user: Graph's `changePassword` documents Directory.AccessAsUser.All. The
+    // application entry is never used (`me` refuses app tokens) but keeps every rule complete.
+    Rule {
+        area: Area::OwnPassword,
+        access: Access::Write,
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.AccessAsUser.All"],
+    },
     Rule {
         area: Area::Users,
         access: Access::Read,

@@ -4,12 +4,12 @@
 //!
 //! | path | methods |
 //! |---|---|
-//! | `/{collection}` | GET (list); POST (users, groups) |
-//! | `/{collection}/{id}` | GET; PATCH, DELETE (users, groups) |
+//! | `/{collection}` | GET (list, `$expand`; with `deltaLink`: differential query); POST (users, groups, applications, service principals) |
+//! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals) |
 //! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`) |
 //! | `/{collection}/{id}/$links/{navigation}` | GET; PUT, DELETE (`manager`); POST (`members`, `owners`) |
 //! | `/{collection}/{id}/$links/{navigation}/{id}` | DELETE (`members`, `owners`) |
-//! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects` |
+//! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `changePassword` (`me` only) |
 //! | `/isMemberOf`, `/getObjectsByObjectIds` | POST |
 //! | `/directoryObjects/$/{type}` | GET: the next page of a typed collection |
 
@@ -24,7 +24,9 @@ use uuid::Uuid;
 
 use crate::Ctx;
 use crate::auth::{Access, Area, require};
+use crate::differential;
 use crate::error::AadError;
+use crate::expand;
 use crate::lists;
 use crate::wire::{self, AadType};
 
@@ -94,12 +96,16 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
     let set = t.map(|t| t.set).unwrap_or("directoryObjects");
     let area = area_of(set);
     match segs.len() {
+        1 if ctx.method == Method::GET && differential::requested(&ctx.params) => {
+            require(&ctx.principal, area, Access::Read)?;
+            differential::serve(ctx, first).await
+        }
         1 => match (&ctx.method, t) {
             (&Method::GET, Some(t)) => {
                 require(&ctx.principal, area, Access::Read)?;
                 list_collection(ctx, t).await
             }
-            (&Method::POST, Some(t)) if t.entity == "user" || t.entity == "group" => {
+            (&Method::POST, Some(t)) if writable(t) => {
                 require(&ctx.principal, area, Access::Write)?;
                 create(ctx, t).await
             }
@@ -112,11 +118,11 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
                     require(&ctx.principal, area, Access::Read)?;
                     get_one(ctx, t, key).await
                 }
-                Method::PATCH if t.is_some_and(|t| t.entity == "user" || t.entity == "group") => {
+                Method::PATCH if t.is_some_and(writable) => {
                     require(&ctx.principal, area, Access::Write)?;
                     update(ctx, t, key).await
                 }
-                Method::DELETE if t.is_some_and(|t| t.entity == "user" || t.entity == "group") => {
+                Method::DELETE if t.is_some_and(writable) => {
                     require(&ctx.principal, area, Access::Write)?;
                     delete(ctx, t, key).await
                 }
@@ -134,6 +140,13 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         3 => {
             let (key, name) = (segs[1].as_str(), segs[2].as_str());
             let subject = find(ctx, t, key).await?;
+            if ctx.method == Method::POST && is(name, "changePassword") {
+                if !ctx.is_me {
+                    return Err(AadError::bad_url(name));
+                }
+                require(&ctx.principal, Area::OwnPassword, Access::Write)?;
+                return change_password(ctx).await;
+            }
             if ctx.method == Method::POST {
                 let action = ["checkMemberGroups", "getMemberGroups", "getMemberObjects"]
                     .into_iter()
@@ -161,6 +174,11 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         }
         _ => Err(AadError::bad_url(segs.last().map(String::as_str).unwrap_or_default())),
     }
+}
+
+/// The types this front-end creates, updates and deletes.
+fn writable(t: &AadType) -> bool {
+    matches!(t.entity, "user" | "group" | "application" | "servicePrincipal")
 }
 
 fn get_only(ctx: &Ctx) -> Result<(), AadError> {
@@ -218,6 +236,17 @@ async fn page(
     links: bool,
 ) -> Result<Response, AadError> {
     let opts = lists::options(&ctx.params)?;
+    let expand = match (&opts.expand, t) {
+        (None, _) => Vec::new(),
+        (Some(text), Some(t)) if !links && !t.entity.is_empty() => expand::parse(text, t.entity)?,
+        (Some(_), _) => {
+            return Err(AadError::new(
+                400,
+                "Request_UnsupportedQuery",
+                "$expand is supported on single objects and on collections of one type (users, groups, ...).",
+            ));
+        }
+    };
     let entity = t.and_then(AadType::schema).or_else(|| cerulean_schema::entity("directoryObject"));
     let entity = entity.ok_or_else(AadError::internal)?;
     let types: Vec<&str> = t.map(|t| vec![t.entity]).unwrap_or_default();
@@ -225,8 +254,16 @@ async fn page(
     let result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
     let value = if links {
         result.items.iter().map(|r| json!({ "url": link_url(ctx, r) })).collect()
-    } else {
+    } else if expand.is_empty() {
         lists::shaped(&result.items, t)
+    } else {
+        let mut out = Vec::with_capacity(result.items.len());
+        for record in &result.items {
+            let mut shaped = wire::shape_any(record);
+            expand::apply(ctx, record, &expand, &mut shaped).await?;
+            out.push(Value::Object(shaped));
+        }
+        out
     };
     let mut body = Map::new();
     body.insert("odata.metadata".into(), json!(ctx.metadata(metadata_fragment)));
@@ -272,7 +309,16 @@ async fn tenant_details(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Re
 
 async fn get_one(ctx: &Ctx, t: Option<&AadType>, key: &str) -> Result<Response, AadError> {
     let record = find(ctx, t, key).await?;
-    single(ctx, &record)
+    let expand = ctx.params.iter().find(|(k, _)| k.eq_ignore_ascii_case("$expand")).map(|(_, v)| v.as_str());
+    let Some(text) = expand else {
+        return single(ctx, &record);
+    };
+    let names = expand::parse(text, &record.object_type)?;
+    let mut body = Map::new();
+    body.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
+    body.extend(wire::shape_any(&record));
+    expand::apply(ctx, &record, &names, &mut body).await?;
+    Ok(json_response(StatusCode::OK, Value::Object(body)))
 }
 
 /// `Location` of a new object, as AAD Graph gives it.
@@ -285,14 +331,34 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
     let d = &ctx.state.directory;
     let record = match t.entity {
         "user" => d.create_user(&ctx.caller(), &body).await?,
-        _ => d.create_group(&ctx.caller(), &body).await?,
+        "group" => d.create_group(&ctx.caller(), &body).await?,
+        "application" => d.create_application(&ctx.caller(), &body).await?,
+        "servicePrincipal" => d.create_service_principal(&ctx.caller(), &body).await?,
+        _ => return Err(AadError::method_not_allowed()),
     };
-    let mut out = Map::new();
-    out.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
-    out.extend(wire::shape(t, &record));
-    let mut res = json_response(StatusCode::CREATED, Value::Object(out));
+    // `Prefer: return-no-content` suppresses the echo (batch reference: "To suppress the
+    // response content echo when creating an entity").
+    let no_echo = ctx
+        .headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return-no-content")));
+    let mut res = if no_echo {
+        let mut res = no_content();
+        res.headers_mut().insert("preference-applied", HeaderValue::from_static("return-no-content"));
+        res
+    } else {
+        let mut out = Map::new();
+        out.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
+        out.extend(wire::shape(t, &record));
+        json_response(StatusCode::CREATED, Value::Object(out))
+    };
     if let Ok(v) = HeaderValue::from_str(&location(ctx, &record)) {
         res.headers_mut().insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/directoryObjects/{}", ctx.root(), record.id)) {
+        res.headers_mut().insert("dataserviceid", v);
     }
     Ok(res)
 }
@@ -303,23 +369,30 @@ async fn update(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
     let d = &ctx.state.directory;
     match t.entity {
         "user" => d.update_user(&ctx.caller(), key, &body).await?,
-        _ => d.update_group(&ctx.caller(), key, &body).await?,
+        "group" => d.update_group(&ctx.caller(), key, &body).await?,
+        "application" => d.update_application(&ctx.caller(), key, &body).await?,
+        "servicePrincipal" => d.update_service_principal(&ctx.caller(), key, &body).await?,
+        _ => return Err(AadError::method_not_allowed()),
     }
     Ok(no_content())
 }
 
 async fn delete(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Response, AadError> {
     let t = t.ok_or_else(AadError::method_not_allowed)?;
-    ctx.state.directory.delete_object(&ctx.caller(), t.entity, key).await?;
+    let d = &ctx.state.directory;
+    match t.entity {
+        // An application takes its service principal along ("Delete application").
+        "application" => d.delete_application(&ctx.caller(), key).await?,
+        "servicePrincipal" => d.delete_service_principal(&ctx.caller(), key).await?,
+        _ => d.delete_object(&ctx.caller(), t.entity, key).await?,
+    }
     Ok(no_content())
 }
 
 // ---- navigation properties and $links ----
 
 /// The edge scope of a collection-valued navigation property of `subject`, when it has it.
-fn navigation_scope(subject: &ObjectRecord, name: &str) -> Option<(&'static str, Scope)> {
-    let ty = subject.object_type.as_str();
-    let id = subject.id;
+pub(crate) fn navigation_scope(ty: &str, id: Uuid, name: &str) -> Option<(&'static str, Scope)> {
     let related = |kind, reverse| Scope::Related { kind, id, reverse };
     let (canonical, scope) = if is(name, "memberOf") && matches!(ty, "user" | "group" | "servicePrincipal") {
         ("memberOf", related(EdgeKind::Member, true))
@@ -361,7 +434,8 @@ async fn navigation(
         }
         return single(ctx, &manager);
     }
-    let (canonical, scope) = navigation_scope(subject, name).ok_or_else(|| AadError::bad_url(name))?;
+    let (canonical, scope) =
+        navigation_scope(&subject.object_type, subject.id, name).ok_or_else(|| AadError::bad_url(name))?;
     let (fragment, next) = if links {
         (format!("directoryObjects/$links/{canonical}"), format!("{set}/{key}/$links/{canonical}"))
     } else {
@@ -549,4 +623,16 @@ async fn objects_by_ids(ctx: &Ctx) -> Result<Response, AadError> {
         .map(|r| Value::Object(wire::shape_any(r)))
         .collect();
     Ok(json_response(StatusCode::OK, json!({ "odata.metadata": ctx.metadata("directoryObjects"), "value": value })))
+}
+
+/// `POST /me/changePassword` `{"currentPassword", "newPassword"}`: 204. The signed-in user
+/// proves the current password; the new one follows the tenant's policy.
+async fn change_password(ctx: &Ctx) -> Result<Response, AadError> {
+    let body = object_body(ctx)?;
+    let field = |k: &str| body_value(&body, k).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let (Some(current), Some(new)) = (field("currentPassword"), field("newPassword")) else {
+        return Err(AadError::bad_request("Both currentPassword and newPassword are required."));
+    };
+    ctx.state.directory.change_own_password(&ctx.caller(), ctx.principal.object_id, current, new).await?;
+    Ok(no_content())
 }

@@ -20,11 +20,14 @@
 //! `tenantDetails`, `oauth2PermissionGrants`; create, update (204) and delete of users and
 //! groups; `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
 //! `getObjectsByObjectIds`; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
-//! `$metadata`. Not yet: OData 3 `$batch`, differential query, `$expand`, contacts, devices,
-//! domains, subscribed SKUs, extension properties.
+//! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]); `$expand` ([`expand`]); `me/changePassword`. Not yet: `previous-page`,
+//! contacts, devices, domains, subscribed SKUs, extension properties.
 
 mod auth;
+mod batch;
+mod differential;
 mod error;
+mod expand;
 mod handlers;
 mod lists;
 mod metadata;
@@ -72,6 +75,7 @@ const API_VERSIONS: &[&str] = &["1.6", "1.5", "2013-11-08", "2013-04-05", "beta"
 /// it gets the 1.6 error for the missing version rather than a bare 404.
 const ROOTS: &[&str] = &[
     "$metadata",
+    "$batch",
     "users",
     "groups",
     "contacts",
@@ -128,6 +132,8 @@ pub(crate) struct Ctx {
     /// The tenant segment as the client wrote it (`myorganization`, a domain, an id): the base
     /// of `odata.metadata` and link URLs.
     pub tenant_segment: String,
+    /// Addressed through the `me` alias.
+    pub is_me: bool,
     pub method: Method,
     pub params: Vec<(String, String)>,
     pub headers: HeaderMap,
@@ -334,8 +340,39 @@ async fn handle(
         }
         tenant
     };
-    let ctx = Ctx { state, principal, tenant_segment, method, params, headers, body };
+    // `/{tenant}/me/...` (as `azure-graphrbac`'s `signed_in_user` addresses it) is `/me/...`.
+    let tenant_me = !is_me && segments.first().is_some_and(|s| s.eq_ignore_ascii_case("me"));
+    if tenant_me {
+        if !principal.delegated {
+            return Err(delegated_only("me"));
+        }
+        segments.splice(0..1, ["users".to_string(), principal.object_id.to_string()]);
+    }
+    let is_me = is_me || tenant_me;
+    let ctx = Ctx { state, principal, tenant_segment, is_me, method, params, headers, body };
+    if !is_me && segments.len() == 1 && segments[0] == "$batch" {
+        return batch::serve(&ctx).await;
+    }
     handlers::route(&ctx, &segments).await
+}
+
+/// One request through addressing, authentication and the routes: the way of every 1.6
+/// request, taken again by each operation of a `$batch` (boxed: a batch runs requests).
+pub(crate) fn dispatch(
+    state: AadState,
+    tenant: String,
+    segments: Vec<String>,
+    method: Method,
+    headers: HeaderMap,
+    q: Option<String>,
+    body: Bytes,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+    Box::pin(async move {
+        match handle(state, tenant, segments, method, headers, q, body).await {
+            Ok(res) => res,
+            Err(e) => e.into_response(),
+        }
+    })
 }
 
 fn invalid_tenant() -> AadError {

@@ -33,6 +33,8 @@ pub(crate) struct Options {
     pub filter: Option<String>,
     pub orderby: Option<String>,
     pub top: Option<String>,
+    /// `$expand`, applied to each object of the page.
+    pub expand: Option<String>,
     /// The shared cursor token, when continuing.
     pub cursor: Option<String>,
 }
@@ -42,6 +44,14 @@ pub(crate) fn options(params: &[(String, String)]) -> Result<Options, AadError> 
     let mut out = Options::default();
     let mut skiptoken = None;
     for (key, value) in params {
+        if key.eq_ignore_ascii_case("previous-page") {
+            // Backward paging needs a descending keyset (the store orders ids ascending only).
+            return Err(AadError::new(
+                400,
+                "Request_UnsupportedQuery",
+                "Paging backward (previous-page) is not supported by this server; page forward from the first page.",
+            ));
+        }
         let Some(name) = key.strip_prefix('$') else {
             continue;
         };
@@ -51,7 +61,8 @@ pub(crate) fn options(params: &[(String, String)]) -> Result<Options, AadError> 
             "top" => &mut out.top,
             "skiptoken" => &mut skiptoken,
             "format" => continue,
-            "expand" | "select" => {
+            "expand" => &mut out.expand,
+            "select" => {
                 return Err(AadError::new(
                     400,
                     "Request_UnsupportedQuery",
@@ -96,13 +107,13 @@ fn decode_token(token: &str) -> Result<Options, AadError> {
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid_token())?;
     let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
     let cursor = text("c").ok_or_else(invalid_token)?;
-    Ok(Options { filter: text("f"), orderby: text("o"), top: text("t"), cursor: Some(cursor) })
+    Ok(Options { filter: text("f"), orderby: text("o"), top: text("t"), expand: text("e"), cursor: Some(cursor) })
 }
 
 /// The token continuing `opts` after the shared cursor token `cursor`.
 fn encode_token(opts: &Options, cursor: &str) -> String {
     let mut v = json!({ "c": cursor });
-    for (k, field) in [("f", &opts.filter), ("o", &opts.orderby), ("t", &opts.top)] {
+    for (k, field) in [("f", &opts.filter), ("o", &opts.orderby), ("t", &opts.top), ("e", &opts.expand)] {
         if let Some(text) = field {
             v[k] = json!(text);
         }
@@ -129,6 +140,7 @@ pub(crate) struct Plan {
 /// Graph reserves for advanced queries (`ne`, `not`, `endswith`) and `$filter` with `$orderby`
 /// are refused as Graph refuses them without `ConsistencyLevel`.
 pub(crate) fn plan(opts: Options, entity: &EntityType, types: &[&str], scope: Scope) -> Result<Plan, AadError> {
+    let scope_is_live = scope == Scope::Live;
     let mut query = ListQuery::new(types, scope);
     if let Some(text) = &opts.filter {
         let expr = wire::filter_from_aad(entity, parse_filter(text)?);
@@ -146,7 +158,26 @@ pub(crate) fn plan(opts: Options, entity: &EntityType, types: &[&str], scope: Sc
         if opts.filter.is_some() {
             return Err(AadError::new(400, "Request_UnsupportedQuery", "Sorting not supported for current query."));
         }
+        // "Two sort orders are currently supported: DisplayName for User and Group objects, and
+        // UserPrincipalName for User objects" (supported queries reference).
+        for item in text.split(',') {
+            let name = item.split_whitespace().next().unwrap_or_default();
+            let allowed = name.eq_ignore_ascii_case("displayName") && matches!(entity.name, "user" | "group")
+                || name.eq_ignore_ascii_case("userPrincipalName") && entity.name == "user";
+            if !allowed {
+                return Err(AadError::new(
+                    400,
+                    "Request_UnsupportedQuery",
+                    format!(
+                        "Sorting by '{name}' is not supported; only displayName (users, groups) and userPrincipalName (users)."
+                    ),
+                ));
+            }
+        }
         query.order = parse_orderby(&wire::orderby_from_aad(entity, text), entity)?;
+    } else if opts.filter.is_none() && entity.name == "user" && types == ["user"] && scope_is_live {
+        // "The result set of a query for all users is ordered by the UserPrincipalName property."
+        query.order = parse_orderby("userPrincipalName", entity)?;
     }
     query.top = match &opts.top {
         Some(t) => parse_top(t)?,

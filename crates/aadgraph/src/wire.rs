@@ -29,8 +29,9 @@ pub(crate) enum Source {
     Path(&'static [&'static str]),
     /// The first element of a v1.0 collection (1.6 scalar over a v1.0 list).
     First(&'static str),
-    /// `true` unless the v1.0 property holds this string.
-    NotEqual(&'static str, &'static str),
+    /// `true` unless the v1.0 property holds the first string; written as that string for
+    /// `false` and as the second for `true`.
+    NotEqual(&'static str, &'static str, &'static str),
     /// Always this JSON literal (`null`, `[]`, `false`).
     Const(&'static str),
 }
@@ -195,7 +196,7 @@ pub(crate) static APPLICATION: AadType = AadType {
         ("allowGuestsSignIn", Source::Const("null")),
         ("allowPassthroughUsers", Source::Const("null")),
         ("appLogoUrl", Source::Const("null")),
-        ("availableToOtherTenants", Source::NotEqual("signInAudience", "AzureADMyOrg")),
+        ("availableToOtherTenants", Source::NotEqual("signInAudience", "AzureADMyOrg", "AzureADMultipleOrgs")),
         ("errorUrl", Source::Const("null")),
         ("homepage", Source::Path(&["web", "homePageUrl"])),
         ("informationalUrls", Source::Path(&["info"])),
@@ -389,7 +390,7 @@ fn computed_value(record: &ObjectRecord, source: Source) -> Value {
         Source::First(name) => {
             record.doc.get(name).and_then(|v| v.as_array()).and_then(|a| a.first()).cloned().unwrap_or(Value::Null)
         }
-        Source::NotEqual(name, literal) => {
+        Source::NotEqual(name, literal, _) => {
             Value::Bool(record.doc.get(name).and_then(Value::as_str).is_none_or(|s| s != literal))
         }
         Source::Const(text) => serde_json::from_str(text).unwrap_or(Value::Null),
@@ -517,10 +518,23 @@ pub(crate) fn body_from_aad(t: &AadType, body: &Map<String, Value>) -> Result<Ma
             out.insert("businessPhones".into(), phones);
             continue;
         }
-        if t.computed.iter().any(|(n, _)| n.eq_ignore_ascii_case(key)) && !key.eq_ignore_ascii_case("passwordProfile") {
-            return Err(AadError::bad_request(format!(
-                "Property '{key}' is read-only and cannot be set through this API."
-            )));
+        if let Some((_, source)) = t.computed.iter().find(|(n, _)| n.eq_ignore_ascii_case(key))
+            && !key.eq_ignore_ascii_case("passwordProfile")
+        {
+            // Written to where it is read from; a constant only as itself.
+            match (source, value) {
+                (Source::Path(path), _) => insert_path(&mut out, path, value.clone()),
+                (Source::NotEqual(name, when_false, when_true), Value::Bool(b)) => {
+                    out.insert((*name).to_string(), json!(if *b { when_true } else { when_false }));
+                }
+                (Source::Const(text), _) if serde_json::from_str::<Value>(text).ok().as_ref() == Some(value) => {}
+                _ => {
+                    return Err(AadError::bad_request(format!(
+                        "Property '{key}' is read-only and cannot be set through this API."
+                    )));
+                }
+            }
+            continue;
         }
         match property(entity, key) {
             Some(p) => {
@@ -540,6 +554,26 @@ pub(crate) fn body_from_aad(t: &AadType, body: &Map<String, Value>) -> Result<Ma
         }
     }
     Ok(out)
+}
+
+/// Sets `value` at `path` (v1.0 names) in a body, merging with what the body already sets there
+/// (`replyUrls` and `homepage` both land in `web`).
+fn insert_path(out: &mut Map<String, Value>, path: &[&str], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = out;
+    for p in parents {
+        let slot = cur.entry((*p).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        let Value::Object(next) = slot else {
+            return;
+        };
+        cur = next;
+    }
+    cur.insert((*last).to_string(), value);
 }
 
 /// Rewrites a `$filter` written with 1.6 names into v1.0 names, so the shared compiler types it

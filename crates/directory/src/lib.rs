@@ -12,6 +12,7 @@ pub mod auth_methods;
 mod bootstrap;
 mod deleted;
 pub mod delta;
+pub mod delta_changed;
 mod dynamic;
 mod entity_sets;
 mod error;

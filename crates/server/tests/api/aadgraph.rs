@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::harness::{Harness, Reply, id_of, user_body};
 
 /// A client-credentials token for Azure AD Graph.
-async fn aad_token(h: &Harness) -> String {
+pub(crate) async fn aad_token(h: &Harness) -> String {
     let r = h
         .form(
             &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
@@ -27,17 +27,17 @@ async fn aad_token(h: &Harness) -> String {
 }
 
 /// `/{tenant}/{path}` with `api-version=1.6` appended.
-fn url(h: &Harness, path: &str) -> String {
+pub(crate) fn url(h: &Harness, path: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     let path = path.replace('+', "%2B").replace(' ', "%20");
     format!("/{}/{path}{sep}api-version=1.6", h.boot.tenant_id)
 }
 
-async fn aad(h: &Harness, token: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
+pub(crate) async fn aad(h: &Harness, token: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
     h.graph_with(method, &url(h, path), body, token, &[]).await
 }
 
-fn code(r: &Reply) -> &str {
+pub(crate) fn code(r: &Reply) -> &str {
     r.json["odata.error"]["code"].as_str().unwrap_or_default()
 }
 

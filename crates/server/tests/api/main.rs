@@ -3,6 +3,9 @@
 mod harness;
 
 mod aadgraph;
+mod aadgraph_batch;
+mod aadgraph_delta;
+mod aadgraph_queries;
 mod applications;
 mod audit_logs;
 mod auth;

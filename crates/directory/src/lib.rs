@@ -11,6 +11,10 @@ mod audit;
 mod bootstrap;
 mod deleted;
 pub mod delta;
+// Devices, organizational contacts, administrative units (issue 4).
+mod administrative_units;
+mod contacts;
+mod devices;
 mod dynamic;
 mod entity_sets;
 mod error;

@@ -128,6 +128,22 @@ pub static RULES: &[SupplementRule] = &[
         application: &["Group.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"],
         delegated: &["Group.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"],
     },
+    // "Update entity in contacts" / "Delete entity from contacts" (Update-MgContact,
+    // Remove-MgContact, Microsoft Graph PowerShell v1.0): writing organizational contacts is a
+    // directory write, Directory.ReadWrite.All (OrgContact has no ReadWrite permission). The
+    // reference lists no rule for either.
+    SupplementRule {
+        method: "PATCH",
+        path: "/contacts/{id}",
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "DELETE",
+        path: "/contacts/{id}",
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All"],
+    },
 ];
 
 /// Paths whose permission is that of another (reference) path.
@@ -158,6 +174,46 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/groups/{id}/transitivemembers/microsoft.graph.user/$count", "/groups/{id}/transitivemembers"),
     ("/groups/{id}/transitivemembers/microsoft.graph.group", "/groups/{id}/transitivemembers"),
     ("/groups/{id}/transitivemembers/microsoft.graph.group/$count", "/groups/{id}/transitivemembers"),
+    // Devices, organizational contacts, administrative units (issue 4).
+    ("/groups/{id}/members/microsoft.graph.device", "/groups/{id}/members"),
+    ("/groups/{id}/members/microsoft.graph.orgcontact", "/groups/{id}/members"),
+    ("/devices/$count", "/devices"),
+    ("/devices/{id}/registeredowners/$count", "/devices/{id}/registeredowners"),
+    ("/devices/{id}/registeredowners/microsoft.graph.user", "/devices/{id}/registeredowners"),
+    ("/devices/{id}/registeredusers/$count", "/devices/{id}/registeredusers"),
+    ("/devices/{id}/registeredusers/microsoft.graph.user", "/devices/{id}/registeredusers"),
+    ("/devices/{id}/memberof/$count", "/devices/{id}/memberof"),
+    ("/devices/{id}/memberof/microsoft.graph.group", "/devices/{id}/memberof"),
+    ("/devices/{id}/transitivememberof/$count", "/devices/{id}/transitivememberof"),
+    ("/devices/{id}/transitivememberof/microsoft.graph.group", "/devices/{id}/transitivememberof"),
+    ("/contacts/$count", "/contacts"),
+    ("/contacts/{id}/memberof/$count", "/contacts/{id}/memberof"),
+    ("/contacts/{id}/memberof/microsoft.graph.group", "/contacts/{id}/memberof"),
+    ("/contacts/{id}/transitivememberof/$count", "/contacts/{id}/transitivememberof"),
+    ("/contacts/{id}/transitivememberof/microsoft.graph.group", "/contacts/{id}/transitivememberof"),
+    ("/directory/administrativeunits/$count", "/directory/administrativeunits"),
+    ("/directory/administrativeunits/{id}/members/$count", "/directory/administrativeunits/{id}/members"),
+    ("/directory/administrativeunits/{id}/members/microsoft.graph.user", "/directory/administrativeunits/{id}/members"),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.user/$count",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.group",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.group/$count",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.device",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.device/$count",
+        "/directory/administrativeunits/{id}/members",
+    ),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {

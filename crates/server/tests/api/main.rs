@@ -11,6 +11,7 @@ mod batch;
 mod browser;
 mod delta;
 mod device_code;
+mod devices;
 mod dynamic_groups;
 mod groups;
 mod manager;

@@ -7,10 +7,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cerulean_store::EdgeKind;
+use serde_json::{Map, Value, json};
 
 use crate::error::GraphError;
 use crate::groups::reference_target;
 use crate::lists;
+use crate::odata::{self, shape};
 use crate::related::{Relation, path_target, relation_routes};
 use crate::users::client_request_id;
 use crate::{GraphState, Principal, caller};
@@ -57,7 +59,11 @@ pub(crate) async fn member(
     let entity = cerulean_schema::entity(&record.object_type)
         .ok_or_else(|| GraphError::new(500, "InternalServerError", "undeclared member type"))?;
     let opts = lists::single_options(entity, q.as_deref(), &headers)?;
-    lists::single(&state, &p, "directoryObjects", entity, &record, &opts).await
+    let select = opts.select.as_deref();
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(odata::context(&state.base(), "directoryObjects", select, true)));
+    body.extend(shape(entity, &record, select, true));
+    Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }
 
 pub(crate) async fn add_member(

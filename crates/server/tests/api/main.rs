@@ -3,6 +3,7 @@
 mod harness;
 
 mod aadgraph;
+mod administrative_units;
 mod applications;
 mod audit_logs;
 mod auth;

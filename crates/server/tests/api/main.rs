@@ -10,6 +10,7 @@ mod auth;
 mod authorize;
 mod batch;
 mod browser;
+mod contacts;
 mod delta;
 mod device_code;
 mod devices;

@@ -49,6 +49,25 @@ relation_routes! {
     member_of => MEMBER_OF;
     member_of_count => Relation { segment: "memberOf/$count", count: true, ..MEMBER_OF };
     member_of_groups => Relation { segment: "memberOf/microsoft.graph.group", cast: Some("group"), ..MEMBER_OF };
+    member_of_units => Relation {
+        segment: "memberOf/microsoft.graph.administrativeUnit",
+        cast: Some("administrativeUnit"),
+        ..MEMBER_OF
+    };
+    user_member_of_units => Relation {
+        set: "users",
+        object_type: "user",
+        segment: "memberOf/microsoft.graph.administrativeUnit",
+        cast: Some("administrativeUnit"),
+        ..MEMBER_OF
+    };
+    group_member_of_units => Relation {
+        set: "groups",
+        object_type: "group",
+        segment: "memberOf/microsoft.graph.administrativeUnit",
+        cast: Some("administrativeUnit"),
+        ..MEMBER_OF
+    };
     user_registered_devices => USER_DEVICES;
     user_owned_devices => Relation { kind: EdgeKind::Owner, segment: "ownedDevices", ..USER_DEVICES };
 }

@@ -250,6 +250,11 @@ pub fn router(state: GraphState) -> Router {
         .route("/devices/{id}/getmembergroups", post(membership::device_get_member_groups))
         .route("/devices/{id}/checkmemberobjects", post(membership::device_check_member_objects))
         .route("/devices/{id}/getmemberobjects", post(membership::device_get_member_objects))
+        .route("/devices/{id}/memberof/microsoft.graph.administrativeunit", get(devices::member_of_units))
+        .route("/users/{id}/memberof/microsoft.graph.administrativeunit", get(devices::user_member_of_units))
+        .route("/groups/{id}/memberof/microsoft.graph.administrativeunit", get(devices::group_member_of_units))
+        .route("/directory/deleteditems/microsoft.graph.administrativeunit", get(directory::deleted_units))
+        .route("/directory/deleteditems/microsoft.graph.administrativeunit/$count", get(directory::deleted_units_count))
         .route("/users/{id}/registereddevices", get(devices::user_registered_devices))
         .route("/users/{id}/owneddevices", get(devices::user_owned_devices))
         .route("/groups/{id}/members/microsoft.graph.device", get(groups::members_devices))
@@ -391,6 +396,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "administrativeunits",
         "microsoft.graph.device",
         "microsoft.graph.orgcontact",
+        "microsoft.graph.administrativeunit",
         // Audit and sign-in logs (issue 7).
         "auditlogs",
         "directoryaudits",

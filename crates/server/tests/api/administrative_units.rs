@@ -88,7 +88,16 @@ async fn units_are_created_read_updated_and_recycled() {
     let r = get(&h, &format!("/v1.0/directory/deletedItems/{seattle}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["@odata.type"], "#microsoft.graph.administrativeUnit");
-    let r = h.post(&format!("/v1.0/directory/deletedItems/{seattle}/restore"), json!({})).await;
+    let r = get(&h, "/v1.0/directory/deletedItems/microsoft.graph.administrativeUnit").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), vec![seattle.clone()]);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#administrativeUnits");
+    let r = get_eventual(&h, "/v1.0/directory/deletedItems/microsoft.graph.administrativeUnit/$count").await;
+    assert_eq!(r.text, "1");
+    // The unit permission restores it.
+    let writer = h.sign(h.claims(&["AdministrativeUnit.ReadWrite.All"])).await;
+    let restore = format!("/v1.0/directory/deletedItems/{seattle}/restore");
+    let r = h.graph_with(Method::POST, &restore, Some(json!({})), &writer, &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(get(&h, &format!("{UNITS}/{seattle}")).await.status, StatusCode::OK);
 }
@@ -169,6 +178,16 @@ async fn members_are_users_groups_and_devices() {
     assert_eq!(r.json["value"][0]["@odata.type"], "#microsoft.graph.administrativeUnit");
     let r = get(&h, &format!("/v1.0/devices/{laptop}/memberOf")).await;
     assert_eq!(ids(&r), vec![paris.clone()], "{}", r.text);
+    for path in [
+        format!("/v1.0/users/{adele}/memberOf/microsoft.graph.administrativeUnit"),
+        format!("/v1.0/groups/{group}/memberOf/microsoft.graph.administrativeUnit"),
+        format!("/v1.0/devices/{laptop}/memberOf/microsoft.graph.administrativeUnit?$select=id,displayName"),
+    ] {
+        let r = get(&h, &path).await;
+        assert_eq!(ids(&r), vec![paris.clone()], "{path}: {}", r.text);
+    }
+    let r = get(&h, &format!("/v1.0/users/{megan}/memberOf/microsoft.graph.administrativeUnit")).await;
+    assert_eq!(ids(&r), Vec::<String>::new(), "{}", r.text);
     let r = get(&h, &format!("/v1.0/groups/{group}/memberOf")).await;
     assert_eq!(ids(&r), vec![paris.clone()], "{}", r.text);
     let r = get(&h, &format!("/v1.0/users/{adele}/transitiveMemberOf")).await;

@@ -182,6 +182,12 @@ async fn devices_are_read_updated_and_hard_deleted() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(r.code(), "Request_ResourceNotFound");
 
+    // The alternate key works for writes too.
+    let by_key = format!("/v1.0/devices(deviceId='{}')", mac["deviceId"].as_str().unwrap()).replace('\'', "%27");
+    let r = h.patch(&by_key, json!({"model": "MacBook Pro"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(get(&h, &format!("/v1.0/devices/{}", id_of(&mac))).await.json["model"], "MacBook Pro");
+
     // Updates: compliance and management as Intune would write them; deviceId is fixed.
     let path = format!("/v1.0/devices/{win_id}");
     let r = h.patch(&path, json!({"isCompliant": true, "isManaged": true, "trustType": "AzureAd"})).await;
@@ -291,6 +297,18 @@ async fn devices_are_group_members_directly_and_transitively() {
         let r = h.post(&format!("/v1.0/groups/{g}/members/$ref"), reference(m)).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     }
+
+    // Microsoft 365 groups take users only.
+    let r = h
+        .post(
+            "/v1.0/groups",
+            json!({"displayName": "Team", "mailEnabled": true, "mailNickname": "team", "securityEnabled": false,
+                   "groupTypes": ["Unified"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = h.post(&format!("/v1.0/groups/{}/members/$ref", id_of(&r.json)), reference(&d)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 
     let r = get(&h, &format!("/v1.0/groups/{inner}/members/microsoft.graph.device")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

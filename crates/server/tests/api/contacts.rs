@@ -203,6 +203,15 @@ async fn contacts_in_groups_and_reporting_lines() {
     let mut want = vec![inner.clone(), outer.clone()];
     want.sort();
     assert_eq!(ids(&r), want, "{}", r.text);
+    let r = get(&h, &format!("/v1.0/contacts/{lead}/memberOf/microsoft.graph.group?$select=id,displayName")).await;
+    assert_eq!(ids(&r), vec![inner.clone()], "{}", r.text);
+    let r = get(
+        &h,
+        &format!("/v1.0/contacts/{lead}/transitiveMemberOf/microsoft.graph.group?$filter=displayName eq 'External'"),
+    )
+    .await;
+    assert_eq!(ids(&r), vec![outer.clone()], "{}", r.text);
+    assert_eq!(get_eventual(&h, &format!("/v1.0/contacts/{lead}/transitiveMemberOf/$count")).await.text, "2");
     let r = h.post(&format!("/v1.0/contacts/{lead}/checkMemberGroups"), json!({"groupIds": [outer]})).await;
     assert_eq!(r.json["value"], json!([outer]), "{}", r.text);
     let r = h.post(&format!("/v1.0/contacts/{lead}/getMemberGroups"), json!({"securityEnabledOnly": false})).await;

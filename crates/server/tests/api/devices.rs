@@ -325,6 +325,10 @@ async fn devices_are_group_members_directly_and_transitively() {
     assert_eq!(r.text, "1");
     let r = get(&h, &format!("/v1.0/devices/{d}/transitiveMemberOf")).await;
     assert_eq!(ids(&r), sorted(&[&inner, &outer]), "{}", r.text);
+    let r = get(&h, &format!("/v1.0/devices/{d}/memberOf/microsoft.graph.group")).await;
+    assert_eq!(ids(&r), vec![inner.clone()], "{}", r.text);
+    let r = get_eventual(&h, &format!("/v1.0/devices/{d}/transitiveMemberOf/$count")).await;
+    assert_eq!(r.text, "2");
     let path = format!("/v1.0/devices/{d}/transitiveMemberOf/microsoft.graph.group?$filter=displayName eq 'Fleet'");
     let r = get(&h, &path).await;
     assert_eq!(ids(&r), vec![outer.clone()], "{}", r.text);

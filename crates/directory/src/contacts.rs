@@ -24,6 +24,10 @@ use crate::{Caller, Directory};
 
 /// Entra's answer to writing an object whose source of authority is on-premises.
 const SYNCED_REFUSED: &str = "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.";
+/// Entra's answer to deleting a synchronised contact (observed: msgraph-sdk-powershell issue
+/// 3238, `Remove-MgDirectoryObject` on a contact with `onPremisesSyncEnabled` true).
+const SYNCED_DELETE_REFUSED: &str =
+    "Data contract version does not allow 'Delete' operations against instances of resource 'OrgContact'.";
 /// Most proxy addresses one contact holds on import.
 const MAX_PROXY_ADDRESSES: usize = 100;
 
@@ -175,7 +179,7 @@ impl Directory {
     pub async fn delete_contact(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
         let contact = self.find(caller.tenant, "orgContact", key).await?;
         if is_synced(&contact) {
-            return Err(DirectoryError::bad_request(SYNCED_REFUSED));
+            return Err(DirectoryError::bad_request(SYNCED_DELETE_REFUSED));
         }
         self.delete_object(caller, "orgContact", &contact.id.to_string()).await
     }

@@ -8,7 +8,7 @@ use crate::error::{DirectoryError, DirectoryResult};
 use crate::{Caller, Directory};
 
 /// The object types that go to the recycle bin instead of being deleted outright.
-const RECYCLABLE: &[&str] = &["user", "group", "application", "servicePrincipal"];
+const RECYCLABLE: &[&str] = &["user", "group", "application", "servicePrincipal", "administrativeUnit"];
 
 impl Directory {
     /// `DELETE /users/{id}`, `DELETE /groups/{id}`: moves the object to the recycle bin.
@@ -147,6 +147,8 @@ impl Directory {
 fn noun(object_type: &str) -> &str {
     match object_type {
         "servicePrincipal" => "service principal",
+        "administrativeUnit" => "administrative unit",
+        "orgContact" => "contact",
         other => other,
     }
 }
@@ -156,6 +158,9 @@ fn category(object_type: &str) -> &'static str {
         "user" => "UserManagement",
         "group" => "GroupManagement",
         "application" | "servicePrincipal" => "ApplicationManagement",
+        "device" => "Device",
+        "administrativeUnit" => "AdministrativeUnit",
+        "orgContact" => "Contact",
         _ => "DirectoryManagement",
     }
 }

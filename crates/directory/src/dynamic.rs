@@ -115,6 +115,19 @@ pub(crate) fn rule_changed(old: &Map<String, Value>, new: &Map<String, Value>) -
         || old.get("membershipRuleProcessingState") != new.get("membershipRuleProcessingState")
 }
 
+/// Whether an administrative unit write changes what its membership is computed from.
+pub(crate) fn unit_rule_changed(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    ["membershipType", "membershipRule", "membershipRuleProcessingState"].iter().any(|p| old.get(*p) != new.get(*p))
+}
+
+/// Whether a group or administrative unit has computed membership.
+fn has_rule(object: &ObjectRecord) -> bool {
+    match object.object_type.as_str() {
+        "administrativeUnit" => crate::administrative_units::is_dynamic_unit(&object.doc),
+        _ => is_dynamic(&object.doc),
+    }
+}
+
 /// The caller the rule engine's changes are recorded under.
 fn engine(tenant: Uuid) -> Caller {
     Caller {
@@ -168,10 +181,11 @@ impl Directory {
         Ok(())
     }
 
-    /// Live dynamic groups of the tenant whose processing state is `On`, with their rules. A
-    /// stored rule that no longer parses (it was checked when written) is skipped.
+    /// Live dynamic groups (and dynamic administrative units) of the tenant whose processing
+    /// state is `On`, with their rules. A stored rule that no longer parses (it was checked
+    /// when written) is skipped.
     async fn active_dynamic_groups(&self, tenant: Uuid) -> DirectoryResult<Vec<(ObjectRecord, Rule)>> {
-        let mut query = ListQuery::new(&["group"], Scope::Live);
+        let mut query = ListQuery::new(&["group", "administrativeUnit"], Scope::Live);
         query.filter = Some(Filter::Compare {
             path: PropPath::of("membershipRuleProcessingState"),
             kind: ValueKind::String,
@@ -183,7 +197,7 @@ impl Directory {
         loop {
             let page = self.store.list(tenant, &query).await?;
             for group in page.items {
-                if !is_dynamic(&group.doc) {
+                if !has_rule(&group) {
                     continue;
                 }
                 let text = group.doc.get("membershipRule").and_then(Value::as_str).unwrap_or_default();
@@ -230,7 +244,7 @@ impl Directory {
     }
 
     /// Computes a dynamic group's membership from scratch over every live candidate.
-    async fn apply_rule(&self, tenant: Uuid, group: &ObjectRecord, rule: &Rule) -> DirectoryResult<()> {
+    pub(crate) async fn apply_rule(&self, tenant: Uuid, group: &ObjectRecord, rule: &Rule) -> DirectoryResult<()> {
         let current: HashSet<Uuid> =
             self.store.edge_ids(tenant, EdgeKind::Member, group.id, false).await?.into_iter().collect();
         let mut desired: HashMap<Uuid, ObjectRecord> = HashMap::new();

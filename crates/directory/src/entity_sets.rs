@@ -21,6 +21,8 @@ impl Directory {
             "application" => self.find_application(tenant, key).await,
             "servicePrincipal" => self.find_service_principal(tenant, key).await,
             "user" | "group" => self.find(tenant, object_type, key).await,
+            "device" => self.find_device(tenant, key).await,
+            "orgContact" | "administrativeUnit" => self.find(tenant, object_type, key).await,
             other => Err(unsupported(other)),
         }
     }
@@ -37,6 +39,9 @@ impl Directory {
             "group" => self.create_group(caller, body).await,
             "application" => self.create_application(caller, body).await,
             "servicePrincipal" => self.create_service_principal(caller, body).await,
+            "device" => self.create_device(caller, body).await,
+            "orgContact" => Err(crate::contacts::not_creatable()),
+            "administrativeUnit" => self.create_administrative_unit(caller, body).await,
             other => Err(unsupported(other)),
         }
     }
@@ -54,6 +59,9 @@ impl Directory {
             "group" => self.update_group(caller, key, body).await,
             "application" => self.update_application(caller, key, body).await,
             "servicePrincipal" => self.update_service_principal(caller, key, body).await,
+            "device" => self.update_device(caller, key, body).await,
+            "orgContact" => self.update_contact(caller, key, body).await,
+            "administrativeUnit" => self.update_administrative_unit(caller, key, body).await,
             other => Err(unsupported(other)),
         }
     }
@@ -63,7 +71,9 @@ impl Directory {
         match object_type {
             "application" => self.delete_application(caller, key).await,
             "servicePrincipal" => self.delete_service_principal(caller, key).await,
-            "user" | "group" => self.delete_object(caller, object_type, key).await,
+            "user" | "group" | "administrativeUnit" => self.delete_object(caller, object_type, key).await,
+            "device" => self.delete_device(caller, key).await,
+            "orgContact" => self.delete_contact(caller, key).await,
             other => Err(unsupported(other)),
         }
     }

@@ -268,7 +268,7 @@ pub(crate) fn check_edge_target(kind: EdgeKind, unified: bool, target: &ObjectRe
         EdgeKind::Member if unified => t == "user",
         EdgeKind::Member => matches!(t, "user" | "group" | "servicePrincipal" | "device" | "orgContact"),
         EdgeKind::Owner => matches!(t, "user" | "servicePrincipal"),
-        EdgeKind::Manager => t == "user",
+        EdgeKind::Manager | EdgeKind::RegisteredUser => t == "user",
     };
     if ok {
         Ok(())

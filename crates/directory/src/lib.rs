@@ -13,6 +13,10 @@ mod bootstrap;
 mod deleted;
 pub mod delta;
 pub mod delta_changed;
+// Devices, organizational contacts, administrative units (issue 4).
+mod administrative_units;
+mod contacts;
+mod devices;
 mod dynamic;
 mod entity_sets;
 mod error;

@@ -62,6 +62,8 @@ pub const MAX_TENANTS: usize = 64;
 pub const RELOAD_AFTER: u64 = 50_000;
 /// Change-log entries read per round trip while replaying.
 const REPLAY_BATCH: usize = 2_000;
+/// The object type whose membership does not nest.
+const ADMINISTRATIVE_UNIT: &str = "administrativeUnit";
 /// Type tag of a node whose object type is not known yet (resolved before answering).
 const UNKNOWN: u16 = u16::MAX;
 
@@ -158,7 +160,9 @@ impl TenantGraph {
     }
 
     /// Every node reachable from `id` (excluding `id` itself), breadth first; each node is
-    /// expanded once, so cycles end the walk instead of looping.
+    /// expanded once, so cycles end the walk instead of looping. Administrative units are
+    /// reached only as direct containers of `id`: unit membership is not inherited through
+    /// groups, and units hold no units.
     fn reach(&self, id: Uuid, direction: Direction) -> Vec<u32> {
         let Some(&start) = self.index.get(&id) else { return Vec::new() };
         let next = match direction {
@@ -170,6 +174,9 @@ impl TenantGraph {
         let mut out = Vec::new();
         while let Some(n) = queue.pop_front() {
             for &m in &next[n as usize] {
+                if n != start && self.type_name(m) == ADMINISTRATIVE_UNIT {
+                    continue;
+                }
                 if seen.insert(m) {
                     out.push(m);
                     queue.push_back(m);
@@ -487,6 +494,19 @@ mod tests {
         assert_eq!(ids(&g, g.reach(Uuid::from_u128(1), Direction::MemberOf)), vec![2, 3]);
         assert_eq!(ids(&g, g.reach(Uuid::from_u128(1), Direction::Members)), vec![2, 3, 100]);
         assert_eq!(ids(&g, g.reach(Uuid::from_u128(100), Direction::MemberOf)), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn administrative_units_are_reached_only_directly() {
+        // Unit 50 holds group 2 and user 100; group 2 holds user 101.
+        let mut g = graph(&[(2, 101)]);
+        let unit = g.node(Uuid::from_u128(50), Some(ADMINISTRATIVE_UNIT));
+        let (group, user) = (g.index[&Uuid::from_u128(2)], g.node(Uuid::from_u128(100), Some("user")));
+        g.add_edge(unit, group);
+        g.add_edge(unit, user);
+        assert_eq!(ids(&g, g.reach(Uuid::from_u128(100), Direction::MemberOf)), vec![50]);
+        assert_eq!(ids(&g, g.reach(Uuid::from_u128(2), Direction::MemberOf)), vec![50]);
+        assert_eq!(ids(&g, g.reach(Uuid::from_u128(101), Direction::MemberOf)), vec![2], "not through the group");
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub static RULES: &[SupplementRule] = &[
             "Group.ReadWrite.All",
             "Directory.Read.All",
             "Directory.ReadWrite.All",
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
         ],
         delegated: &[
             "User.Read.All",
@@ -107,6 +109,8 @@ pub static RULES: &[SupplementRule] = &[
             "Group.ReadWrite.All",
             "Directory.Read.All",
             "Directory.ReadWrite.All",
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
         ],
     },
     SupplementRule {
@@ -117,16 +121,70 @@ pub static RULES: &[SupplementRule] = &[
             "User.ReadWrite.All",
             "Group.ReadWrite.All",
             "Directory.ReadWrite.All",
+            "AdministrativeUnit.ReadWrite.All",
         ],
-        delegated: &["User.DeleteRestore.All", "User.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"],
+        delegated: &[
+            "User.DeleteRestore.All",
+            "User.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Directory.ReadWrite.All",
+            "AdministrativeUnit.ReadWrite.All",
+        ],
     },
-    // Restoring a group needs Group.ReadWrite.All (directory-deleteditems-restore); the
-    // reference lists only the user permissions for this path.
+    // Restoring a group needs Group.ReadWrite.All (directory-deleteditems-restore), an
+    // administrative unit AdministrativeUnit.ReadWrite.All; the reference lists only the user
+    // permissions for this path.
     SupplementRule {
         method: "POST",
         path: "/directory/deleteditems/{id}/restore",
-        application: &["Group.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"],
-        delegated: &["Group.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"],
+        application: &[
+            "Group.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "Directory.ReadWrite.All",
+            "AdministrativeUnit.ReadWrite.All",
+        ],
+        delegated: &[
+            "Group.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "Directory.ReadWrite.All",
+            "AdministrativeUnit.ReadWrite.All",
+        ],
+    },
+    // "List deletedItems" (directory-deleteditems-list) for administrative units:
+    // AdministrativeUnit.Read.All least privileged, then AdministrativeUnit.ReadWrite.All,
+    // Directory.Read.All, Directory.ReadWrite.All. Getting, restoring and purging one is allowed by
+    // the unit permissions too (the rules of `/directory/deleteditems/{id}` above include them).
+    SupplementRule {
+        method: "GET",
+        path: "/directory/deleteditems/microsoft.graph.administrativeunit",
+        application: &[
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
+    // "Update entity in contacts" / "Delete entity from contacts" (Update-MgContact,
+    // Remove-MgContact, Microsoft Graph PowerShell v1.0): writing organizational contacts is a
+    // directory write, Directory.ReadWrite.All (OrgContact has no ReadWrite permission). The
+    // reference lists no rule for either.
+    SupplementRule {
+        method: "PATCH",
+        path: "/contacts/{id}",
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "DELETE",
+        path: "/contacts/{id}",
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All"],
     },
 ];
 
@@ -158,6 +216,53 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/groups/{id}/transitivemembers/microsoft.graph.user/$count", "/groups/{id}/transitivemembers"),
     ("/groups/{id}/transitivemembers/microsoft.graph.group", "/groups/{id}/transitivemembers"),
     ("/groups/{id}/transitivemembers/microsoft.graph.group/$count", "/groups/{id}/transitivemembers"),
+    // Devices, organizational contacts, administrative units (issue 4).
+    ("/users/{id}/memberof/microsoft.graph.administrativeunit", "/users/{id}/memberof"),
+    ("/groups/{id}/memberof/microsoft.graph.administrativeunit", "/groups/{id}/memberof"),
+    ("/devices/{id}/memberof/microsoft.graph.administrativeunit", "/devices/{id}/memberof"),
+    (
+        "/directory/deleteditems/microsoft.graph.administrativeunit/$count",
+        "/directory/deleteditems/microsoft.graph.administrativeunit",
+    ),
+    ("/groups/{id}/members/microsoft.graph.device", "/groups/{id}/members"),
+    ("/groups/{id}/members/microsoft.graph.orgcontact", "/groups/{id}/members"),
+    ("/devices/$count", "/devices"),
+    ("/devices/{id}/registeredowners/$count", "/devices/{id}/registeredowners"),
+    ("/devices/{id}/registeredowners/microsoft.graph.user", "/devices/{id}/registeredowners"),
+    ("/devices/{id}/registeredusers/$count", "/devices/{id}/registeredusers"),
+    ("/devices/{id}/registeredusers/microsoft.graph.user", "/devices/{id}/registeredusers"),
+    ("/devices/{id}/memberof/$count", "/devices/{id}/memberof"),
+    ("/devices/{id}/memberof/microsoft.graph.group", "/devices/{id}/memberof"),
+    ("/devices/{id}/transitivememberof/$count", "/devices/{id}/transitivememberof"),
+    ("/devices/{id}/transitivememberof/microsoft.graph.group", "/devices/{id}/transitivememberof"),
+    ("/contacts/$count", "/contacts"),
+    ("/contacts/{id}/memberof/$count", "/contacts/{id}/memberof"),
+    ("/contacts/{id}/memberof/microsoft.graph.group", "/contacts/{id}/memberof"),
+    ("/contacts/{id}/transitivememberof/$count", "/contacts/{id}/transitivememberof"),
+    ("/contacts/{id}/transitivememberof/microsoft.graph.group", "/contacts/{id}/transitivememberof"),
+    ("/directory/administrativeunits/$count", "/directory/administrativeunits"),
+    ("/directory/administrativeunits/{id}/members/$count", "/directory/administrativeunits/{id}/members"),
+    ("/directory/administrativeunits/{id}/members/microsoft.graph.user", "/directory/administrativeunits/{id}/members"),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.user/$count",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.group",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.group/$count",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.device",
+        "/directory/administrativeunits/{id}/members",
+    ),
+    (
+        "/directory/administrativeunits/{id}/members/microsoft.graph.device/$count",
+        "/directory/administrativeunits/{id}/members",
+    ),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {

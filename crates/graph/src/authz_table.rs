@@ -240,6 +240,44 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/oauth2permissiongrants/{id}", APPS_16, APPS_16),
     rule("PATCH", "/oauth2permissiongrants/{id}", APPS_20, APPS_20),
     rule("DELETE", "/oauth2permissiongrants/{id}", APPS_20, APPS_20),
+    // Devices, organizational contacts, administrative units (issue 4); the DIR_* sets are at
+    // the end of the file.
+    rule("GET", "/devices", DIR_1, DIR_2),
+    rule("POST", "/devices", NONE, DIR_3),
+    rule("GET", "/devices/{id}", DIR_1, DIR_2),
+    rule("PATCH", "/devices/{id}", DIR_4, DIR_3),
+    rule("DELETE", "/devices/{id}", DIR_5, DIR_3),
+    rule("GET", "/devices/{id}/registeredowners", DIR_1, DIR_2),
+    rule("POST", "/devices/{id}/registeredowners", NONE, DIR_3),
+    rule("DELETE", "/devices/{id}/registeredowners/{id}", NONE, DIR_3),
+    rule("GET", "/devices/{id}/registeredusers", DIR_1, DIR_2),
+    rule("POST", "/devices/{id}/registeredusers", NONE, DIR_3),
+    rule("DELETE", "/devices/{id}/registeredusers/{id}", NONE, DIR_3),
+    rule("GET", "/devices/{id}/memberof", DIR_1, DIR_2),
+    rule("GET", "/devices/{id}/transitivememberof", DIR_1, DIR_2),
+    rule("POST", "/devices/{id}/checkmembergroups", DIR_6, DIR_7),
+    rule("POST", "/devices/{id}/getmembergroups", DIR_8, DIR_9),
+    rule("POST", "/devices/{id}/checkmemberobjects", DIR_6, DIR_10),
+    rule("POST", "/devices/{id}/getmemberobjects", DIR_6, DIR_10),
+    rule("GET", "/contacts", DIR_11, DIR_11),
+    rule("GET", "/contacts/{id}", DIR_11, DIR_11),
+    rule("GET", "/contacts/{id}/manager", DIR_12, DIR_12),
+    rule("GET", "/contacts/{id}/directreports", DIR_12, DIR_12),
+    rule("GET", "/contacts/{id}/memberof", DIR_12, DIR_12),
+    rule("GET", "/contacts/{id}/transitivememberof", DIR_13, DIR_13),
+    rule("POST", "/contacts/{id}/checkmembergroups", DIR_6, DIR_7),
+    rule("POST", "/contacts/{id}/getmembergroups", DIR_8, DIR_9),
+    rule("POST", "/contacts/{id}/checkmemberobjects", DIR_6, DIR_10),
+    rule("POST", "/contacts/{id}/getmemberobjects", DIR_6, DIR_10),
+    rule("GET", "/directory/administrativeunits", DIR_14, DIR_14),
+    rule("POST", "/directory/administrativeunits", DIR_15, DIR_15),
+    rule("GET", "/directory/administrativeunits/{id}", DIR_14, DIR_14),
+    rule("PATCH", "/directory/administrativeunits/{id}", DIR_15, DIR_15),
+    rule("DELETE", "/directory/administrativeunits/{id}", DIR_15, DIR_15),
+    rule("GET", "/directory/administrativeunits/{id}/members", DIR_14, DIR_14),
+    rule("POST", "/directory/administrativeunits/{id}/members", DIR_16, DIR_17),
+    rule("GET", "/directory/administrativeunits/{id}/members/{id}", DIR_14, DIR_14),
+    rule("DELETE", "/directory/administrativeunits/{id}/members/{id}", DIR_15, DIR_15),
     // Audit and sign-in logs (issue 7).
     rule("GET", "/auditlogs/directoryaudits", AUDIT_READ, AUDIT_READ),
     rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
@@ -770,6 +808,125 @@ const APPS_18: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
 const APPS_19: &[&str] = &["AppRoleAssignment.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 
 const APPS_20: &[&str] = &["DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"];
+
+// Devices, organizational contacts, administrative units.
+
+const DIR_1: &[&str] = &["Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const DIR_2: &[&str] = &["Device.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+const DIR_3: &[&str] = &["Directory.AccessAsUser.All"];
+
+const DIR_4: &[&str] = &["Device.ReadWrite.All", "Directory.ReadWrite.All"];
+
+const DIR_5: &[&str] = &["Device.ReadWrite.All"];
+
+const DIR_6: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const DIR_7: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const DIR_8: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+];
+
+const DIR_9: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read.All",
+];
+
+const DIR_10: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "GroupMember.ReadBasic.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
+const DIR_11: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All", "OrgContact.Read.All"];
+
+const DIR_12: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All", "OrgContact.Read.All"];
+
+const DIR_13: &[&str] = &["Directory.Read.All", "Group.Read.All", "OrgContact.Read.All"];
+
+const DIR_14: &[&str] = &[
+    "AdministrativeUnit.Read.All",
+    "AdministrativeUnit.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+const DIR_15: &[&str] = &["AdministrativeUnit.ReadWrite.All"];
+
+const DIR_16: &[&str] =
+    &["AdministrativeUnit.ReadWrite.All", "Directory.ReadWrite.All", "Group.Create", "Group.ReadWrite.All"];
+
+const DIR_17: &[&str] = &[
+    "AdministrativeUnit.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "Directory.ReadWrite.All",
+    "Group.ReadWrite.All",
+];
 
 #[cfg(test)]
 mod tests {

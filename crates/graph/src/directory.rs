@@ -63,6 +63,26 @@ pub(crate) async fn deleted_groups(
     lists::list(&s, &p, &h, q.as_deref(), deleted_collection(&s, "group", &["group"])).await
 }
 
+pub(crate) async fn deleted_units(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let coll = deleted_collection(&s, "administrativeUnit", &["administrativeUnit"]);
+    lists::list(&s, &p, &h, q.as_deref(), coll).await
+}
+
+pub(crate) async fn deleted_units_count(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let coll = deleted_collection(&s, "administrativeUnit", &["administrativeUnit"]);
+    lists::count(&s, &p, &h, q.as_deref(), coll).await
+}
+
 fn typed_body(state: &GraphState, context: &str, record: &cerulean_store::ObjectRecord) -> Value {
     let entity = cerulean_schema::entity(&record.object_type)
         .or_else(|| cerulean_schema::entity("directoryObject"))

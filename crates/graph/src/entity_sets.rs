@@ -52,6 +52,25 @@ impl EntitySet for ServicePrincipals {
     const SET: &'static str = "servicePrincipals";
 }
 
+pub(crate) struct Devices;
+impl EntitySet for Devices {
+    const TYPE: &'static str = "device";
+    const SET: &'static str = "devices";
+}
+
+pub(crate) struct Contacts;
+impl EntitySet for Contacts {
+    const TYPE: &'static str = "orgContact";
+    const SET: &'static str = "contacts";
+}
+
+/// Served under `/directory` (v1.0 has no root entity set of administrative units).
+pub(crate) struct AdministrativeUnits;
+impl EntitySet for AdministrativeUnits {
+    const TYPE: &'static str = "administrativeUnit";
+    const SET: &'static str = "directory/administrativeUnits";
+}
+
 fn collection<S: EntitySet>(state: &GraphState, suffix: &str) -> Collection<'static> {
     Collection {
         entity: S::entity(),

@@ -53,6 +53,7 @@ async fn related(
     let (entity, context) = match link.types {
         ["user"] => (crate::users::user_entity(), "users".to_string()),
         ["group"] => (group_entity(), "groups".to_string()),
+        [other] => crate::related::cast_entity(other)?,
         _ => (directory_object(), "directoryObjects".to_string()),
     };
     let coll = Collection {
@@ -123,6 +124,28 @@ pub(crate) async fn members_groups(
         Link { segment: "members/microsoft.graph.group", types: &["group"], ..MEMBERS },
     )
     .await
+}
+
+pub(crate) async fn members_devices(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { segment: "members/microsoft.graph.device", types: &["device"], ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
+}
+
+pub(crate) async fn members_contacts(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { segment: "members/microsoft.graph.orgContact", types: &["orgContact"], ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
 }
 
 pub(crate) async fn owners(

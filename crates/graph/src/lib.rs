@@ -2,6 +2,7 @@
 //! from the directory model: requests become [`Directory`] calls and query plans, records
 //! become OData JSON. It never touches the store.
 
+mod administrative_units;
 mod applications;
 mod audit_logs;
 mod auth;
@@ -9,8 +10,10 @@ mod auth_methods;
 pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
+mod contacts;
 mod delegated;
 mod delta;
+mod devices;
 mod directory;
 mod entity_sets;
 mod error;
@@ -23,6 +26,7 @@ mod me;
 mod membership;
 mod metadata;
 pub mod odata;
+mod related;
 mod service_principals;
 mod signing_keys;
 pub mod throttle;
@@ -38,7 +42,9 @@ use cerulean_identity::tokens::TokenIssuer;
 use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
-use entity_sets::{self as sets, Applications, Groups, ServicePrincipals, Users};
+use entity_sets::{
+    self as sets, AdministrativeUnits, Applications, Contacts, Devices, Groups, ServicePrincipals, Users,
+};
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
 
@@ -232,6 +238,103 @@ pub fn router(state: GraphState) -> Router {
             "/users/{id}/authentication/softwareoathmethods/{method}",
             get(auth_methods::get_oath_method).delete(auth_methods::delete_oath_route),
         )
+        // --- devices, organizational contacts, administrative units (issue 4) ---
+        .route("/devices", get(sets::list::<Devices>).post(sets::create::<Devices>))
+        .route("/devices/$count", get(sets::count::<Devices>))
+        .route(
+            "/devices/{id}",
+            get(sets::get_one::<Devices>).patch(sets::update::<Devices>).delete(sets::delete::<Devices>),
+        )
+        .route("/devices/{id}/registeredowners", get(devices::registered_owners))
+        .route("/devices/{id}/registeredowners/$count", get(devices::registered_owners_count))
+        .route("/devices/{id}/registeredowners/microsoft.graph.user", get(devices::registered_owners_users))
+        .route("/devices/{id}/registeredowners/$ref", post(devices::add_registered_owner))
+        .route("/devices/{id}/registeredowners/{owner}/$ref", axum::routing::delete(devices::remove_registered_owner))
+        .route("/devices/{id}/registeredusers", get(devices::registered_users))
+        .route("/devices/{id}/registeredusers/$count", get(devices::registered_users_count))
+        .route("/devices/{id}/registeredusers/microsoft.graph.user", get(devices::registered_users_users))
+        .route("/devices/{id}/registeredusers/$ref", post(devices::add_registered_user))
+        .route("/devices/{id}/registeredusers/{user}/$ref", axum::routing::delete(devices::remove_registered_user))
+        .route("/devices/{id}/memberof", get(devices::member_of))
+        .route("/devices/{id}/memberof/$count", get(devices::member_of_count))
+        .route("/devices/{id}/memberof/microsoft.graph.group", get(devices::member_of_groups))
+        .route("/devices/{id}/transitivememberof", get(membership::device_member_of))
+        .route("/devices/{id}/transitivememberof/$count", get(membership::device_member_of_count))
+        .route("/devices/{id}/transitivememberof/microsoft.graph.group", get(membership::device_member_of_groups))
+        .route("/devices/{id}/checkmembergroups", post(membership::device_check_member_groups))
+        .route("/devices/{id}/getmembergroups", post(membership::device_get_member_groups))
+        .route("/devices/{id}/checkmemberobjects", post(membership::device_check_member_objects))
+        .route("/devices/{id}/getmemberobjects", post(membership::device_get_member_objects))
+        .route("/devices/{id}/memberof/microsoft.graph.administrativeunit", get(devices::member_of_units))
+        .route("/users/{id}/memberof/microsoft.graph.administrativeunit", get(devices::user_member_of_units))
+        .route("/groups/{id}/memberof/microsoft.graph.administrativeunit", get(devices::group_member_of_units))
+        .route("/directory/deleteditems/microsoft.graph.administrativeunit", get(directory::deleted_units))
+        .route("/directory/deleteditems/microsoft.graph.administrativeunit/$count", get(directory::deleted_units_count))
+        .route("/users/{id}/registereddevices", get(devices::user_registered_devices))
+        .route("/users/{id}/owneddevices", get(devices::user_owned_devices))
+        .route("/groups/{id}/members/microsoft.graph.device", get(groups::members_devices))
+        .route("/groups/{id}/members/microsoft.graph.orgcontact", get(groups::members_contacts))
+        .route("/contacts", get(sets::list::<Contacts>))
+        .route("/contacts/$count", get(sets::count::<Contacts>))
+        .route(
+            "/contacts/{id}",
+            get(sets::get_one::<Contacts>).patch(sets::update::<Contacts>).delete(sets::delete::<Contacts>),
+        )
+        .route("/contacts/{id}/manager", get(contacts::manager))
+        .route("/contacts/{id}/directreports", get(contacts::direct_reports))
+        .route("/contacts/{id}/memberof", get(contacts::member_of))
+        .route("/contacts/{id}/memberof/$count", get(contacts::member_of_count))
+        .route("/contacts/{id}/memberof/microsoft.graph.group", get(contacts::member_of_groups))
+        .route("/contacts/{id}/transitivememberof", get(membership::contact_member_of))
+        .route("/contacts/{id}/transitivememberof/$count", get(membership::contact_member_of_count))
+        .route("/contacts/{id}/transitivememberof/microsoft.graph.group", get(membership::contact_member_of_groups))
+        .route("/contacts/{id}/checkmembergroups", post(membership::contact_check_member_groups))
+        .route("/contacts/{id}/getmembergroups", post(membership::contact_get_member_groups))
+        .route("/contacts/{id}/checkmemberobjects", post(membership::contact_check_member_objects))
+        .route("/contacts/{id}/getmemberobjects", post(membership::contact_get_member_objects))
+        .route(
+            "/directory/administrativeunits",
+            get(sets::list::<AdministrativeUnits>).post(sets::create::<AdministrativeUnits>),
+        )
+        .route("/directory/administrativeunits/$count", get(sets::count::<AdministrativeUnits>))
+        .route(
+            "/directory/administrativeunits/{id}",
+            get(sets::get_one::<AdministrativeUnits>)
+                .patch(sets::update::<AdministrativeUnits>)
+                .delete(sets::delete::<AdministrativeUnits>),
+        )
+        .route("/directory/administrativeunits/{id}/members", get(administrative_units::members))
+        .route("/directory/administrativeunits/{id}/members/$count", get(administrative_units::members_count))
+        .route(
+            "/directory/administrativeunits/{id}/members/microsoft.graph.user",
+            get(administrative_units::members_users),
+        )
+        .route(
+            "/directory/administrativeunits/{id}/members/microsoft.graph.user/$count",
+            get(administrative_units::members_users_count),
+        )
+        .route(
+            "/directory/administrativeunits/{id}/members/microsoft.graph.group",
+            get(administrative_units::members_groups),
+        )
+        .route(
+            "/directory/administrativeunits/{id}/members/microsoft.graph.group/$count",
+            get(administrative_units::members_groups_count),
+        )
+        .route(
+            "/directory/administrativeunits/{id}/members/microsoft.graph.device",
+            get(administrative_units::members_devices),
+        )
+        .route(
+            "/directory/administrativeunits/{id}/members/microsoft.graph.device/$count",
+            get(administrative_units::members_devices_count),
+        )
+        .route("/directory/administrativeunits/{id}/members/$ref", post(administrative_units::add_member))
+        .route("/directory/administrativeunits/{id}/members/{member}", get(administrative_units::member))
+        .route(
+            "/directory/administrativeunits/{id}/members/{member}/$ref",
+            axum::routing::delete(administrative_units::remove_member),
+        )
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -304,6 +407,17 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "passwordmethods",
         "softwareoathmethods",
         "resetpassword",
+        // Devices, organizational contacts, administrative units (issue 4).
+        "devices",
+        "registeredowners",
+        "registeredusers",
+        "registereddevices",
+        "owneddevices",
+        "contacts",
+        "administrativeunits",
+        "microsoft.graph.device",
+        "microsoft.graph.orgcontact",
+        "microsoft.graph.administrativeunit",
         // Audit and sign-in logs (issue 7).
         "auditlogs",
         "directoryaudits",
@@ -357,7 +471,14 @@ fn key_segment(seg: &str) -> Option<(String, String)> {
         let value = value.trim_matches('\'').trim_start_matches("%27").trim_end_matches("%27");
         return (!value.is_empty()).then(|| (set, format!("appId={value}")));
     }
-    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects") {
+    // Alternate key: `devices(deviceId='{deviceId}')` becomes `devices/deviceId={deviceId}`.
+    if set == "devices"
+        && let Some(value) = inner.get(..9).filter(|k| k.eq_ignore_ascii_case("deviceid=")).map(|_| &inner[9..])
+    {
+        let value = value.trim_matches('\'').trim_start_matches("%27").trim_end_matches("%27");
+        return (!value.is_empty()).then(|| (set, format!("deviceId={value}")));
+    }
+    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects" | "devices" | "contacts") {
         return None;
     }
     let unquoted = inner

@@ -38,7 +38,7 @@ fn options(coll: &Collection<'_>, params: &[(String, String)], headers: &HeaderM
         if k.trim_start_matches('$').eq_ignore_ascii_case("select") {
             let mut names = Vec::new();
             for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                let found = ["user", "group", "directoryObject"]
+                let found = ["user", "group", "device", "orgContact", "administrativeUnit", "directoryObject"]
                     .iter()
                     .filter_map(|t| cerulean_schema::entity(t))
                     .find_map(|e| e.property(name));

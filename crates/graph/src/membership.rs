@@ -36,7 +36,13 @@ const MAX_GET_BY_IDS: usize = 1000;
 
 /// The entity sets whose objects the membership actions apply to, and the object type each
 /// holds (empty: any type, for `directoryObjects`).
-pub(crate) const SUBJECTS: &[(&str, &str)] = &[("users", "user"), ("groups", "group"), ("directoryObjects", "")];
+pub(crate) const SUBJECTS: &[(&str, &str)] = &[
+    ("users", "user"),
+    ("groups", "group"),
+    ("devices", "device"),
+    ("contacts", "orgContact"),
+    ("directoryObjects", ""),
+];
 
 fn subject_type(set: &str) -> &'static str {
     SUBJECTS.iter().find(|(s, _)| s.eq_ignore_ascii_case(set)).map(|(_, t)| *t).unwrap_or("")
@@ -119,6 +125,12 @@ transitive_routes! {
     group_members_users_count => "groups", Members, "transitiveMembers/microsoft.graph.user/$count", Some("user"), true;
     group_members_groups => "groups", Members, "transitiveMembers/microsoft.graph.group", Some("group"), false;
     group_members_groups_count => "groups", Members, "transitiveMembers/microsoft.graph.group/$count", Some("group"), true;
+    device_member_of => "devices", MemberOf, "transitiveMemberOf", None, false;
+    device_member_of_count => "devices", MemberOf, "transitiveMemberOf/$count", None, true;
+    device_member_of_groups => "devices", MemberOf, "transitiveMemberOf/microsoft.graph.group", Some("group"), false;
+    contact_member_of => "contacts", MemberOf, "transitiveMemberOf", None, false;
+    contact_member_of_count => "contacts", MemberOf, "transitiveMemberOf/$count", None, true;
+    contact_member_of_groups => "contacts", MemberOf, "transitiveMemberOf/microsoft.graph.group", Some("group"), false;
 }
 
 // ---- checkMemberGroups, getMemberGroups, checkMemberObjects, getMemberObjects ----
@@ -243,6 +255,14 @@ action_routes! {
     object_get_member_groups => "directoryObjects", GetMemberGroups;
     object_check_member_objects => "directoryObjects", CheckMemberObjects;
     object_get_member_objects => "directoryObjects", GetMemberObjects;
+    device_check_member_groups => "devices", CheckMemberGroups;
+    device_get_member_groups => "devices", GetMemberGroups;
+    device_check_member_objects => "devices", CheckMemberObjects;
+    device_get_member_objects => "devices", GetMemberObjects;
+    contact_check_member_groups => "contacts", CheckMemberGroups;
+    contact_get_member_groups => "contacts", GetMemberGroups;
+    contact_check_member_objects => "contacts", CheckMemberObjects;
+    contact_get_member_objects => "contacts", GetMemberObjects;
 }
 
 // ---- directoryObjects/getByIds ----

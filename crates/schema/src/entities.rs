@@ -9,6 +9,7 @@
 //! property the CSDL lists for it.
 
 use crate::entities_apps as apps;
+use crate::entities_directory as dir;
 use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
 /// Combines flags in a `const` context: `fl!(N, F, D)`.
@@ -449,6 +450,10 @@ pub static ALL: &[&EntityType] = &[
     &apps::APP_ROLE_ASSIGNMENT,
     &apps::OAUTH2_PERMISSION_GRANT,
     &apps::FEDERATED_IDENTITY_CREDENTIAL,
+    // Devices, organizational contacts, administrative units (entities_directory.rs).
+    &dir::DEVICE,
+    &dir::ORG_CONTACT,
+    &dir::ADMINISTRATIVE_UNIT,
 ];
 
 pub static COMPLEX: &[&ComplexType] = &[
@@ -501,6 +506,10 @@ pub static COMPLEX: &[&ComplexType] = &[
     &apps::SPA_APPLICATION,
     &apps::VERIFIED_PUBLISHER,
     &apps::WEB_APPLICATION,
+    // Devices, organizational contacts, administrative units (entities_directory.rs).
+    &dir::ALTERNATIVE_SECURITY_ID,
+    &dir::PHONE,
+    &dir::PHYSICAL_OFFICE_ADDRESS,
 ];
 
 pub static ENUMS: &[&EnumType] = &[
@@ -512,6 +521,7 @@ pub static ENUMS: &[&EnumType] = &[
     &USER_PURPOSE,
     &apps::NATIVE_AUTHENTICATION_APIS_ENABLED,
     &apps::WEAK_ALGORITHMS,
+    &dir::PHONE_TYPE,
 ];
 
 #[cfg(test)]

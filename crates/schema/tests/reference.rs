@@ -384,6 +384,8 @@ fn permission_catalogue_covers_what_cerulean_uses() {
         "IdentityRiskEvent.Read.All",
         "Device.Read.All",
         "Device.ReadWrite.All",
+        "AdministrativeUnit.ReadWrite.All",
+        "OrgContact.Read.All",
         "Domain.Read.All",
         "Domain.ReadWrite.All",
         "Organization.Read.All",
@@ -481,6 +483,8 @@ fn routes_without_reference_entries_stay_out_of_the_table() {
         ("DELETE", "/directory/deleteditems/{id}"),
         ("DELETE", "/directoryobjects/{id}"),
         ("PATCH", "/me"),
+        ("PATCH", "/contacts/{id}"),
+        ("DELETE", "/contacts/{id}"),
     ] {
         assert!(
             !reference.contains_key(&(method.to_string(), path.to_string())),
@@ -525,6 +529,12 @@ fn authz_table_covers_the_served_routes() {
         ("GET", "/directoryobjects/{id}"),
         ("POST", "/directoryobjects/getbyids"),
         ("POST", "/directoryobjects/validateproperties"),
+        ("POST", "/devices"),
+        ("GET", "/devices/{id}/registeredowners"),
+        ("POST", "/devices/{id}/registeredusers/$ref"),
+        ("GET", "/contacts/{id}/transitivememberof"),
+        ("POST", "/directory/administrativeunits/{id}/members/$ref"),
+        ("DELETE", "/directory/administrativeunits/{id}/members/{id}/$ref"),
     ] {
         assert!(authz_table::lookup(method, path).is_some(), "no rule for {method} {path}");
     }

@@ -46,6 +46,8 @@ pub enum EdgeKind {
     Owner,
     /// user -> manager
     Manager,
+    /// device -> registered user (`registeredUsers`; its registered owners are `Owner` edges)
+    RegisteredUser,
 }
 
 impl EdgeKind {
@@ -54,6 +56,7 @@ impl EdgeKind {
             EdgeKind::Member => "member",
             EdgeKind::Owner => "owner",
             EdgeKind::Manager => "manager",
+            EdgeKind::RegisteredUser => "registeredUser",
         }
     }
 }

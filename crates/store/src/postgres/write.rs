@@ -27,11 +27,11 @@ use crate::{
 type Transaction<'c> = deadpool_postgres::Transaction<'c>;
 
 /// Every edge kind, for deleting all edges of a purged object with index lookups.
-const EDGE_KINDS: [EdgeKind; 3] = [EdgeKind::Member, EdgeKind::Owner, EdgeKind::Manager];
+const EDGE_KINDS: [EdgeKind; 4] = [EdgeKind::Member, EdgeKind::Owner, EdgeKind::Manager, EdgeKind::RegisteredUser];
 
 /// Fails to compile when a kind is added without updating [`EDGE_KINDS`].
 const _: fn(EdgeKind) = |k| match k {
-    EdgeKind::Member | EdgeKind::Owner | EdgeKind::Manager => {}
+    EdgeKind::Member | EdgeKind::Owner | EdgeKind::Manager | EdgeKind::RegisteredUser => {}
 };
 
 fn now() -> StoreResult<String> {

@@ -1,0 +1,257 @@
+//! Administrative units (`/directory/administrativeUnits`): CRUD with Entra's checks, the
+//! recycle bin, members (users, groups, devices; `$ref`, casts, `$count`, one member), units in
+//! `memberOf` and the membership actions, dynamic units, and the unit permissions.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::devices::{admin_delegated, device, get, get_eventual};
+use crate::harness::{Harness, Reply, id_of};
+
+const UNITS: &str = "/v1.0/directory/administrativeUnits";
+
+fn reference(id: &str) -> Value {
+    json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")})
+}
+
+fn ids(r: &Reply) -> Vec<String> {
+    let mut v: Vec<String> = r.json["value"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no value: {}", r.text))
+        .iter()
+        .map(|o| o["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(items: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+async fn unit(h: &Harness, name: &str) -> String {
+    let r = h.post(UNITS, json!({"displayName": name, "description": format!("{name} unit")})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    id_of(&r.json)
+}
+
+#[tokio::test]
+async fn units_are_created_read_updated_and_recycled() {
+    let h = Harness::new().await;
+    let r = h.post(UNITS, json!({"displayName": "Seattle", "visibility": "HiddenMembership"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let seattle = id_of(&r.json);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#directory/administrativeUnits/$entity");
+    assert_eq!(
+        r.headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("https://cerulean.test{UNITS}/{seattle}").as_str())
+    );
+    assert_eq!(r.json["visibility"], "HiddenMembership");
+    let paris = unit(&h, "Paris").await;
+
+    // Entra's checks.
+    let r = h.post(UNITS, json!({"description": "no name"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.message(), "Property displayName value is required but is empty or missing.");
+    let r = h.post(UNITS, json!({"displayName": "X", "visibility": "Secret"})).await;
+    assert_eq!(r.message(), "Invalid value specified for property 'visibility' of resource 'AdministrativeUnit'.");
+    let r = h.post(UNITS, json!({"displayName": "X", "membershipType": "Sometimes"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.post(UNITS, json!({"displayName": "X", "membershipRule": "user.city -eq \"Oslo\""})).await;
+    assert_eq!(r.message(), "Invalid value specified for property 'membershipRule' of resource 'AdministrativeUnit'.");
+
+    // Reads.
+    let r = get(&h, &format!("{UNITS}?$filter=displayName eq 'Paris'")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), vec![paris.clone()]);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#directory/administrativeUnits");
+    let r = get_eventual(&h, &format!("{UNITS}/$count")).await;
+    assert_eq!(r.text, "2");
+    let r = get(&h, &format!("{UNITS}/{paris}?$select=description")).await;
+    assert_eq!(r.json["description"], "Paris unit", "{}", r.text);
+    assert_eq!(get(&h, &format!("{UNITS}/{}", uuid::Uuid::new_v4())).await.status, StatusCode::NOT_FOUND);
+
+    // Updates: visibility is fixed at creation.
+    let r = h.patch(&format!("{UNITS}/{paris}"), json!({"description": "City of light"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(get(&h, &format!("{UNITS}/{paris}")).await.json["description"], "City of light");
+    let r = h.patch(&format!("{UNITS}/{paris}"), json!({"visibility": "HiddenMembership"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.message(), "Property 'visibility' cannot be updated.");
+
+    // Deleted units go to the recycle bin and come back.
+    let r = h.delete(&format!("{UNITS}/{seattle}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(get(&h, &format!("{UNITS}/{seattle}")).await.status, StatusCode::NOT_FOUND);
+    let r = get(&h, &format!("/v1.0/directory/deletedItems/{seattle}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["@odata.type"], "#microsoft.graph.administrativeUnit");
+    let r = get(&h, "/v1.0/directory/deletedItems/microsoft.graph.administrativeUnit").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), vec![seattle.clone()]);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#administrativeUnits");
+    let r = get_eventual(&h, "/v1.0/directory/deletedItems/microsoft.graph.administrativeUnit/$count").await;
+    assert_eq!(r.text, "1");
+    // The unit permission restores it.
+    let writer = h.sign(h.claims(&["AdministrativeUnit.ReadWrite.All"])).await;
+    let restore = format!("/v1.0/directory/deletedItems/{seattle}/restore");
+    let r = h.graph_with(Method::POST, &restore, Some(json!({})), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(get(&h, &format!("{UNITS}/{seattle}")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unit_permissions_follow_the_reference() {
+    let h = Harness::new().await;
+    let paris = unit(&h, "Paris").await;
+    // Directory.ReadWrite.All reads units but does not create them (AdministrativeUnit.ReadWrite.All does).
+    let directory = h.sign(h.claims(&["Directory.ReadWrite.All"])).await;
+    let r = h.graph_with(Method::POST, UNITS, Some(json!({"displayName": "X"})), &directory, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = h.graph_with(Method::GET, UNITS, None, &directory, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let reader = h.sign(h.claims(&["AdministrativeUnit.Read.All"])).await;
+    let r = h.graph_with(Method::GET, &format!("{UNITS}/{paris}/members"), None, &reader, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r =
+        h.graph_with(Method::PATCH, &format!("{UNITS}/{paris}"), Some(json!({"description": "x"})), &reader, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let writer = h.sign(h.claims(&["AdministrativeUnit.ReadWrite.All"])).await;
+    let r = h.graph_with(Method::POST, UNITS, Some(json!({"displayName": "Lyon"})), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+#[tokio::test]
+async fn members_are_users_groups_and_devices() {
+    let h = Harness::new().await;
+    let admin = admin_delegated(&h).await;
+    let paris = unit(&h, "Paris").await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let megan = id_of(&h.user("megan", "Megan Bowen").await);
+    let group = id_of(&h.group("paris-staff", "Paris staff").await);
+    let laptop = id_of(&device(&h, &admin, "Paris-Laptop", "Windows").await);
+    let r = h.post(&format!("/v1.0/groups/{group}/members/$ref"), reference(&megan)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let add = format!("{UNITS}/{paris}/members/$ref");
+    for m in [&adele, &group, &laptop] {
+        let r = h.post(&add, reference(m)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let r = h.post(&add, reference(&adele)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(
+        r.message(),
+        "One or more added object references already exist for the following modified properties: 'members'."
+    );
+    let r = h.post(&add, reference(&uuid::Uuid::new_v4().to_string())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let other_unit = unit(&h, "Lyon").await;
+    let r = h.post(&add, reference(&other_unit)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a unit holds no unit: {}", r.text);
+    let r = h.post(&add, json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.post(&format!("{UNITS}/{}/members/$ref", uuid::Uuid::new_v4()), reference(&adele)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Lists, casts, counts, one member.
+    let r = get(&h, &format!("{UNITS}/{paris}/members")).await;
+    assert_eq!(ids(&r), sorted(&[&adele, &group, &laptop]), "{}", r.text);
+    for (cast, want) in [("user", &adele), ("group", &group), ("device", &laptop)] {
+        let r = get(&h, &format!("{UNITS}/{paris}/members/microsoft.graph.{cast}")).await;
+        assert_eq!(ids(&r), vec![want.clone()], "{cast}: {}", r.text);
+        let r = get_eventual(&h, &format!("{UNITS}/{paris}/members/microsoft.graph.{cast}/$count")).await;
+        assert_eq!(r.text, "1", "{cast}");
+    }
+    let r = get_eventual(&h, &format!("{UNITS}/{paris}/members/$count")).await;
+    assert_eq!(r.text, "3");
+    let r = get(&h, &format!("{UNITS}/{paris}/members/{adele}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["@odata.type"], "#microsoft.graph.user");
+    assert_eq!(get(&h, &format!("{UNITS}/{paris}/members/{megan}")).await.status, StatusCode::NOT_FOUND);
+
+    // Units appear in memberOf (direct membership only), as Graph returns them.
+    let r = get(&h, &format!("/v1.0/users/{adele}/memberOf")).await;
+    assert_eq!(ids(&r), vec![paris.clone()], "{}", r.text);
+    assert_eq!(r.json["value"][0]["@odata.type"], "#microsoft.graph.administrativeUnit");
+    let r = get(&h, &format!("/v1.0/devices/{laptop}/memberOf")).await;
+    assert_eq!(ids(&r), vec![paris.clone()], "{}", r.text);
+    for path in [
+        format!("/v1.0/users/{adele}/memberOf/microsoft.graph.administrativeUnit"),
+        format!("/v1.0/groups/{group}/memberOf/microsoft.graph.administrativeUnit"),
+        format!("/v1.0/devices/{laptop}/memberOf/microsoft.graph.administrativeUnit?$select=id,displayName"),
+    ] {
+        let r = get(&h, &path).await;
+        assert_eq!(ids(&r), vec![paris.clone()], "{path}: {}", r.text);
+    }
+    let r = get(&h, &format!("/v1.0/users/{megan}/memberOf/microsoft.graph.administrativeUnit")).await;
+    assert_eq!(ids(&r), Vec::<String>::new(), "{}", r.text);
+    let r = get(&h, &format!("/v1.0/groups/{group}/memberOf")).await;
+    assert_eq!(ids(&r), vec![paris.clone()], "{}", r.text);
+    let r = get(&h, &format!("/v1.0/users/{adele}/transitiveMemberOf")).await;
+    assert_eq!(ids(&r), vec![paris.clone()], "{}", r.text);
+    // Megan is in the group, the group in the unit: unit membership is not inherited.
+    let r = get(&h, &format!("/v1.0/users/{megan}/transitiveMemberOf")).await;
+    assert_eq!(ids(&r), vec![group.clone()], "{}", r.text);
+    let r = h.post(&format!("/v1.0/users/{adele}/getMemberObjects"), json!({})).await;
+    assert_eq!(r.json["value"], json!([paris]), "{}", r.text);
+    let r = h.post(&format!("/v1.0/users/{adele}/getMemberGroups"), json!({})).await;
+    assert_eq!(r.json["value"], json!([]), "a unit is not a group: {}", r.text);
+    let r = h.post(&format!("/v1.0/users/{adele}/checkMemberObjects"), json!({"ids": [paris]})).await;
+    assert_eq!(r.json["value"], json!([paris]), "{}", r.text);
+
+    // Removal.
+    let remove = format!("{UNITS}/{paris}/members/{adele}/$ref");
+    assert_eq!(h.delete(&remove).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(h.delete(&remove).await.status, StatusCode::NOT_FOUND);
+    let r = get(&h, &format!("/v1.0/users/{adele}/transitiveMemberOf")).await;
+    assert_eq!(ids(&r), Vec::<String>::new(), "{}", r.text);
+    assert_eq!(h.delete(&format!("{UNITS}/{paris}/members/nope/$ref")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn dynamic_units_follow_their_rule() {
+    let h = Harness::new().await;
+    let mut body = crate::harness::user_body("adele", "Adele Vance");
+    body["city"] = json!("Oslo");
+    let r = h.post("/v1.0/users", body).await;
+    let adele = id_of(&r.json);
+    let bob = id_of(&h.user("bob", "Bob").await);
+
+    let r = h.post(UNITS, json!({"displayName": "Oslo", "membershipType": "Dynamic"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.message(), "Property membershipRule value is required but is empty or missing.");
+    let r = h
+        .post(UNITS, json!({"displayName": "Oslo", "membershipType": "Dynamic", "membershipRule": "user.city -eq"}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h
+        .post(
+            UNITS,
+            json!({"displayName": "Oslo", "membershipType": "Dynamic", "membershipRule": "user.city -eq \"Oslo\""}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["membershipRuleProcessingState"], "On");
+    let oslo = id_of(&r.json);
+    let members = format!("{UNITS}/{oslo}/members");
+    assert_eq!(ids(&get(&h, &members).await), vec![adele.clone()]);
+
+    // Members follow user changes; they cannot be written by hand.
+    let r = h.patch(&format!("/v1.0/users/{bob}"), json!({"city": "Oslo"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(ids(&get(&h, &members).await), sorted(&[&adele, &bob]));
+    let r = h.post(&format!("{members}/$ref"), reference(&bob)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.message(), "Members of an administrative unit with dynamic membership cannot be added or removed.");
+
+    // Back to assigned: the rule goes, the members stay.
+    let r = h.patch(&format!("{UNITS}/{oslo}"), json!({"membershipType": "Assigned"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = get(&h, &format!("{UNITS}/{oslo}")).await;
+    assert!(r.json["membershipRule"].is_null(), "{}", r.text);
+    let r = h.delete(&format!("{members}/{bob}/$ref")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}

@@ -254,9 +254,17 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
         Err(e) => return e.into_response(),
     };
     let path = req.extensions().get::<MatchedPath>().map(|m| reference_path(m.as_str())).unwrap_or_default();
-    let bounded =
-        principal.delegated && !crate::delegated::user_may(&principal, req.method().as_str(), &path, req.uri().path());
-    if !permitted(&principal, req.method().as_str(), &path) || bounded {
+    let method = req.method().as_str().to_string();
+    let allowed = permitted(&principal, &method, &path);
+    let bounded = if allowed && principal.delegated {
+        match crate::delegated::user_may(&state, &principal, &method, &path, req.uri().path()).await {
+            Ok(may) => !may,
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        false
+    };
+    if !allowed || bounded {
         return GraphError::new(
             403,
             "Authorization_RequestDenied",

@@ -9,6 +9,7 @@
 //! property the CSDL lists for it.
 
 use crate::entities_apps as apps;
+use crate::entities_roles as roles;
 use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
 /// Combines flags in a `const` context: `fl!(N, F, D)`.
@@ -449,6 +450,10 @@ pub static ALL: &[&EntityType] = &[
     &apps::APP_ROLE_ASSIGNMENT,
     &apps::OAUTH2_PERMISSION_GRANT,
     &apps::FEDERATED_IDENTITY_CREDENTIAL,
+    // Roles (entities_roles.rs).
+    &roles::DIRECTORY_ROLE_TEMPLATE,
+    &roles::UNIFIED_ROLE_DEFINITION,
+    &roles::UNIFIED_ROLE_ASSIGNMENT,
 ];
 
 pub static COMPLEX: &[&ComplexType] = &[
@@ -501,6 +506,8 @@ pub static COMPLEX: &[&ComplexType] = &[
     &apps::SPA_APPLICATION,
     &apps::VERIFIED_PUBLISHER,
     &apps::WEB_APPLICATION,
+    // Roles (entities_roles.rs).
+    &roles::UNIFIED_ROLE_PERMISSION,
 ];
 
 pub static ENUMS: &[&EnumType] = &[

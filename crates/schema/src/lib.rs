@@ -11,6 +11,7 @@ mod types;
 
 pub mod entities;
 mod entities_apps;
+mod entities_roles;
 pub mod permissions;
 
 pub use csdl::csdl_document;

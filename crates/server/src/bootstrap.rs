@@ -21,6 +21,7 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "AuditLog.Read.All",
+    "RoleManagement.ReadWrite.Directory",
 ];
 
 /// The contents of `bootstrap.json`.

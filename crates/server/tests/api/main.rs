@@ -16,6 +16,7 @@ mod groups;
 mod manager;
 mod odata;
 mod platform;
+mod roles;
 mod service_principals;
 mod startup;
 mod throttle;

@@ -31,6 +31,22 @@ pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
 
 const D: &str = "microsoft.directory";
 
+/// The roles whose holders a User Administrator may still delete, disable, rename or reset
+/// ("Who can perform sensitive actions" in the privileged roles reference): Directory Readers,
+/// Guest Inviter, Helpdesk Administrator, Message Center Reader, Password Administrator,
+/// Reports Reader, User Administrator, Usage Summary Reports Reader. A user holding any other
+/// role is out of reach for everyone but a Global Administrator.
+pub const LIMITED_ADMIN_ROLES: &[&str] = &[
+    "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+    "95e79109-95c0-4d8e-aee3-d01accf2d47b",
+    HELPDESK_ADMINISTRATOR,
+    "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b",
+    "966707d0-3269-4727-9be2-8c3a10f19b9d",
+    "4a5d8f65-41da-4de4-8968-e035b65339cf",
+    USER_ADMINISTRATOR,
+    "75934031-6c7e-415a-99d7-48dbd49e875e",
+];
+
 macro_rules! actions {
     ($($a:literal),* $(,)?) => { &[$(concat!("microsoft.directory/", $a)),*] };
 }

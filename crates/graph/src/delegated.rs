@@ -16,12 +16,13 @@
 //! | other writes | the action of the operation (`users/basic/update`, `groups/members/update`, `roleAssignments/create`, ...) |
 //! | reads of `/auditLogs` | `auditLogs/allProperties/read`, `signInReports/allProperties/read` for sign-ins |
 //! | writes [`need`] does not know | Global Administrator |
+//! | writes to a user holding a role beyond the limited administrator roles | Global Administrator ("who can perform sensitive actions") |
 //!
 //! Not modelled yet: group and application owners managing what they own (Entra lets them),
-//! and the "who can perform sensitive actions" rules (a User Administrator cannot reset a
-//! Global Administrator's password).
+//! and the finer per-action columns of the sensitive-actions table (Privileged Authentication
+//! Administrator resetting any password, Helpdesk Administrator's narrower reach).
 
-use cerulean_directory::role_catalog::GLOBAL_ADMINISTRATOR;
+use cerulean_directory::role_catalog::{GLOBAL_ADMINISTRATOR, LIMITED_ADMIN_ROLES};
 use cerulean_directory::roles::RoleGrant;
 use uuid::Uuid;
 
@@ -199,21 +200,43 @@ pub(crate) async fn user_may(
         return Ok(true);
     }
     let grants = state.directory.role_grants(principal.tenant, principal.object_id).await?;
-    match decide(&need, &grants, is_self(principal, uri_path)) {
-        Decision::Allowed => Ok(true),
-        Decision::Denied => Ok(false),
+    let own = is_self(principal, uri_path);
+    let allowed = match decide(&need, &grants, own) {
+        Decision::Allowed => true,
+        Decision::Denied => false,
         Decision::IfTargetIn(units) => {
             let Some(target) = target(state, principal, uri_path).await else {
                 return Ok(false);
             };
+            let mut inside = false;
             for unit in units {
                 if state.directory.in_administrative_unit(principal.tenant, unit, target).await? {
-                    return Ok(true);
+                    inside = true;
+                    break;
                 }
             }
-            Ok(false)
+            inside
         }
+    };
+    if !allowed || own || is_global_administrator(&grants) || !path.starts_with("/users/{id}") {
+        return Ok(allowed);
     }
+    // Sensitive actions on a user who holds a privileged role: Global Administrator only.
+    let Some(target) = target(state, principal, uri_path).await else {
+        return Ok(allowed);
+    };
+    let target_grants = state.directory.role_grants(principal.tenant, target).await?;
+    Ok(!holds_privileged_role(&target_grants))
+}
+
+fn is_global_administrator(grants: &[RoleGrant]) -> bool {
+    grants.iter().any(|g| g.scope == "/" && g.role_definition_id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR))
+}
+
+/// Whether a user holds a role beyond the limited administrator roles (see
+/// [`LIMITED_ADMIN_ROLES`]); custom roles count as privileged.
+pub(crate) fn holds_privileged_role(grants: &[RoleGrant]) -> bool {
+    grants.iter().any(|g| !LIMITED_ADMIN_ROLES.iter().any(|r| r.eq_ignore_ascii_case(&g.role_definition_id)))
 }
 
 /// The object a `/users/{key}/...` or `/groups/{key}/...` request acts on, if it exists.
@@ -326,6 +349,14 @@ mod tests {
         // Unknown writes: Global Administrator only.
         assert!(!allowed("POST", "/schemaextensions", &ua));
         assert!(allowed("POST", "/schemaextensions", &[grant(GLOBAL_ADMINISTRATOR, "/")]));
+    }
+
+    #[test]
+    fn privileged_targets() {
+        assert!(!holds_privileged_role(&[]));
+        assert!(!holds_privileged_role(&[grant(USER_ADMINISTRATOR, "/")]));
+        assert!(holds_privileged_role(&[grant(GLOBAL_READER, "/")]));
+        assert!(holds_privileged_role(&[grant(GLOBAL_ADMINISTRATOR, "/")]));
     }
 
     #[test]

@@ -330,6 +330,19 @@ async fn delegated_writes_follow_the_users_role_assignments() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // ... nor touch a user holding a privileged role ("who can perform sensitive actions"),
+    // while limited administrators stay in reach.
+    let admin_path = format!("/v1.0/users/{}", h.boot.admin_user_principal_name);
+    let r = h.graph_with(Method::PATCH, &admin_path, Some(json!({"jobTitle": "Demoted"})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r =
+        h.graph_with(Method::PATCH, &format!("/v1.0/users/{reader}"), Some(json!({"jobTitle": "No"})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a Global Reader is privileged: {}", r.text);
+    let helpdesk = id_of(&h.user("helpdesk", "Helpdesk").await);
+    assign(&h, &helpdesk, "729827e3-9c14-49f7-bb1b-9608f156bbb8", "/").await;
+    let r =
+        h.graph_with(Method::PATCH, &format!("/v1.0/users/{helpdesk}"), Some(json!({"jobTitle": "Ok"})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 
     // Global Reader: reads, never writes.
     let t = user_token(&h, "reader@contoso.onmicrosoft.com").await;

@@ -411,6 +411,13 @@ impl Directory {
         }
         .filter(|o| matches!(o.object_type.as_str(), "user" | "group" | "servicePrincipal"))
         .ok_or_else(|| DirectoryError::not_found(principal_key))?;
+        if principal.object_type == "group"
+            && principal.doc.get("isAssignableToRole").and_then(Value::as_bool) != Some(true)
+        {
+            return Err(DirectoryError::bad_request(
+                "Groups without IsAssignableToRole property set cannot be assigned to roles.",
+            ));
+        }
         let definition_key = props.get("roleDefinitionId").and_then(Value::as_str).unwrap_or_default();
         let definition = self.find_role_definition(caller.tenant, definition_key).await?;
         if definition.doc.get("isEnabled").and_then(Value::as_bool) == Some(false) {

@@ -193,6 +193,14 @@ async fn role_assignments_create_list_expand_and_delete() {
     let r = h.post(ASSIGNMENTS, json!({"principalId": user, "roleDefinitionId": USER_ADMIN, "appScopeId": "/"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 
+    // Only role-assignable groups hold roles; their members then act with the role.
+    let plain = id_of(&h.group("plain", "Plain").await);
+    let r = h
+        .post(ASSIGNMENTS, json!({"principalId": plain, "roleDefinitionId": USER_ADMIN, "directoryScopeId": "/"}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.message(), "Groups without IsAssignableToRole property set cannot be assigned to roles.");
+
     let r = h.delete(&format!("{ASSIGNMENTS}/{id}")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let members = h.get(&format!("/v1.0/directoryRoles/{}/members", id_of(&role.json))).await;
@@ -458,4 +466,30 @@ async fn an_administrative_unit_scoped_role_reaches_only_the_units_members() {
     let body = crate::harness::user_body("new", "New");
     let r = h.graph_with(Method::POST, "/v1.0/users", Some(body), &t, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_role_assignable_group_carries_its_roles_to_its_members() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("grouped", "Grouped").await);
+    let body = json!({
+        "displayName": "User admins",
+        "mailEnabled": false,
+        "mailNickname": "useradmins",
+        "securityEnabled": true,
+        "isAssignableToRole": true,
+    });
+    let r = h.post("/v1.0/groups", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let group = id_of(&r.json);
+    let reference = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user}")});
+    let r = h.post(&format!("/v1.0/groups/{group}/members/$ref"), reference).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assign(&h, &group, USER_ADMIN, "/").await;
+
+    let t = user_token(&h, "grouped@contoso.onmicrosoft.com").await;
+    assert!(wids(&t).as_array().is_some_and(|w| w.contains(&json!(USER_ADMIN))), "{}", wids(&t));
+    let body = crate::harness::user_body("viagroup", "Via group");
+    let r = h.graph_with(Method::POST, "/v1.0/users", Some(body), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }

@@ -185,45 +185,85 @@ pub(crate) fn decide(need: &Need, grants: &[RoleGrant], is_self: bool) -> Decisi
     if units.is_empty() { Decision::Denied } else { Decision::IfTargetIn(units) }
 }
 
+/// What a `PATCH /users/{id}` needs, by the properties it sets: the password, enablement and
+/// user principal name each have their own action (a role that may edit basic properties may
+/// not reset passwords); everything else is `users/basic/update`, or the user themself.
+pub(crate) fn user_update_needs(body: &serde_json::Map<String, serde_json::Value>) -> Vec<Need> {
+    let basic = Need::SelfOr(directory("users/basic/update"));
+    let mut needs = Vec::new();
+    for (key, value) in body {
+        let need = match key.to_ascii_lowercase().as_str() {
+            "passwordprofile" => action("users/password/update"),
+            "accountenabled" if value.as_bool() == Some(false) => action("users/disable"),
+            "accountenabled" => action("users/enable"),
+            "userprincipalname" => action("users/userPrincipalName/update"),
+            "usagelocation" => action("users/usageLocation/update"),
+            _ => basic.clone(),
+        };
+        if !needs.contains(&need) {
+            needs.push(need);
+        }
+    }
+    if needs.is_empty() {
+        needs.push(basic);
+    }
+    needs
+}
+
 /// Whether the signed-in user of `principal` may perform `method` on the route `path` (the
 /// reference form, `/users/{id}`), called as `uri_path` (to tell the user's own object and the
-/// target of an administrative-unit-scoped role).
+/// target of an administrative-unit-scoped role). `body` is the JSON object of a user update,
+/// whose properties decide what it needs (see [`user_update_needs`]).
 pub(crate) async fn user_may(
     state: &GraphState,
     principal: &Principal,
     method: &str,
     path: &str,
     uri_path: &str,
+    body: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<bool, GraphError> {
-    let need = need(method, path);
-    if need == Need::Member {
+    let needs = match body {
+        Some(body) => user_update_needs(body),
+        None => vec![need(method, path)],
+    };
+    if needs.iter().all(|n| *n == Need::Member) {
         return Ok(true);
     }
     let grants = state.directory.role_grants(principal.tenant, principal.object_id).await?;
     let own = is_self(principal, uri_path);
-    let allowed = match decide(&need, &grants, own) {
-        Decision::Allowed => true,
-        Decision::Denied => false,
-        Decision::IfTargetIn(units) => {
-            let Some(target) = target(state, principal, uri_path).await else {
-                return Ok(false);
-            };
-            let mut inside = false;
-            for unit in units {
-                if state.directory.in_administrative_unit(principal.tenant, unit, target).await? {
-                    inside = true;
-                    break;
+    let mut target_id = None;
+    for need in &needs {
+        let allowed = match decide(need, &grants, own) {
+            Decision::Allowed => true,
+            Decision::Denied => false,
+            Decision::IfTargetIn(units) => {
+                if target_id.is_none() {
+                    target_id = target(state, principal, uri_path).await;
                 }
+                let Some(target) = target_id else {
+                    return Ok(false);
+                };
+                let mut inside = false;
+                for unit in units {
+                    if state.directory.in_administrative_unit(principal.tenant, unit, target).await? {
+                        inside = true;
+                        break;
+                    }
+                }
+                inside
             }
-            inside
+        };
+        if !allowed {
+            return Ok(false);
         }
-    };
-    if !allowed || own || is_global_administrator(&grants) || !path.starts_with("/users/{id}") {
-        return Ok(allowed);
+    }
+    let only_self = own && needs.iter().all(|n| matches!(n, Need::SelfOr(_) | Need::Member));
+    if only_self || is_global_administrator(&grants) || !path.starts_with("/users/{id}") {
+        return Ok(true);
     }
     // Sensitive actions on a user who holds a privileged role: Global Administrator only.
     let Some(target) = target(state, principal, uri_path).await else {
-        return Ok(allowed);
+        return Ok(true);
     };
     let target_grants = state.directory.role_grants(principal.tenant, target).await?;
     Ok(!holds_privileged_role(&target_grants))
@@ -349,6 +389,27 @@ mod tests {
         // Unknown writes: Global Administrator only.
         assert!(!allowed("POST", "/schemaextensions", &ua));
         assert!(allowed("POST", "/schemaextensions", &[grant(GLOBAL_ADMINISTRATOR, "/")]));
+    }
+
+    #[test]
+    fn user_updates_need_the_actions_of_their_properties() {
+        let body = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let basic = Need::SelfOr(directory("users/basic/update"));
+        assert_eq!(user_update_needs(&body(serde_json::json!({"jobTitle": "x"}))), vec![basic.clone()]);
+        let needs = user_update_needs(&body(serde_json::json!({"passwordProfile": {}, "accountEnabled": false})));
+        assert_eq!(needs.len(), 2, "{needs:?}");
+        assert!(needs.contains(&action("users/password/update")) && needs.contains(&action("users/disable")));
+        let custom = [RoleGrant {
+            role_definition_id: Uuid::new_v4().to_string(),
+            actions: vec![directory("users/basic/update")],
+            scope: "/".into(),
+        }];
+        assert_eq!(decide(&action("users/password/update"), &custom, false), Decision::Denied);
+        assert_eq!(
+            decide(&action("users/password/update"), &[grant(USER_ADMINISTRATOR, "/")], false),
+            Decision::Allowed
+        );
+        assert_eq!(decide(&basic, &custom, false), Decision::Allowed);
     }
 
     #[test]

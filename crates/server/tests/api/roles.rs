@@ -493,3 +493,44 @@ async fn a_role_assignable_group_carries_its_roles_to_its_members() {
     let r = h.graph_with(Method::POST, "/v1.0/users", Some(body), &t, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_user_update_needs_the_actions_of_the_properties_it_sets() {
+    let h = Harness::new().await;
+    let victim = id_of(&h.user("victim", "Victim").await);
+    let editor = id_of(&h.user("editor", "Editor").await);
+    let helpdesk = id_of(&h.user("helpdesk", "Helpdesk").await);
+    let r = h.post(DEFINITIONS, custom("Name editors", &["microsoft.directory/users/basic/update"])).await;
+    assign(&h, &editor, &id_of(&r.json), "/").await;
+    assign(&h, &helpdesk, "729827e3-9c14-49f7-bb1b-9608f156bbb8", "/").await;
+    let path = format!("/v1.0/users/{victim}");
+    let reset = json!({"passwordProfile": {"password": "Reset-Pa55word!", "forceChangePasswordNextSignIn": true}});
+
+    // Basic properties only: a password reset or disabling needs its own action.
+    let t = user_token(&h, "editor@contoso.onmicrosoft.com").await;
+    let r = h.graph_with(Method::PATCH, &path, Some(json!({"department": "Sales"})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.graph_with(Method::PATCH, &path, Some(reset.clone()), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = h.graph_with(Method::PATCH, &path, Some(json!({"accountEnabled": false})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // Helpdesk Administrator: resets passwords, edits nothing else.
+    let t = user_token(&h, "helpdesk@contoso.onmicrosoft.com").await;
+    let r = h.graph_with(Method::PATCH, &path, Some(reset), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.graph_with(Method::PATCH, &path, Some(json!({"department": "Sales"})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // A member edits their own profile, not their own password or enablement.
+    let t = user_token(&h, "editor@contoso.onmicrosoft.com").await;
+    let r = h.graph_with(Method::PATCH, "/v1.0/me", Some(json!({"officeLocation": "B1"})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.graph_with(Method::PATCH, "/v1.0/me", Some(json!({"accountEnabled": false})), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let own = format!("/v1.0/users/{editor}");
+    let r = h
+        .graph_with(Method::PATCH, &own, Some(json!({"passwordProfile": {"password": "Self-Pa55word!"}})), &t, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

@@ -68,6 +68,10 @@ async fn templates_list_the_built_in_roles() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["displayName"], "User Administrator");
     assert!(r.json["description"].as_str().is_some_and(|d| d.starts_with("Can manage all aspects of users")));
+    let metadata = h.get("/v1.0/$metadata").await;
+    for t in ["directoryRoleTemplate", "unifiedRoleDefinition", "unifiedRoleAssignment", "unifiedRolePermission"] {
+        assert!(metadata.text.contains(&format!("Name=\"{t}\"")), "{t} is not in $metadata");
+    }
     let r = h.get(&format!("/v1.0/directoryRoleTemplates/{}", uuid::Uuid::new_v4())).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(r.code(), "Request_ResourceNotFound");
@@ -203,6 +207,14 @@ async fn role_assignments_create_list_expand_and_delete() {
 
     let r = h.delete(&format!("{ASSIGNMENTS}/{id}")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // Both writes are audited under RoleManagement.
+    for activity in ["Add member to role", "Remove member from role"] {
+        let filter = format!("activityDisplayName eq '{activity}'").replace(' ', "%20");
+        let r = h.get(&format!("/v1.0/auditLogs/directoryAudits?$filter={filter}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let first = &r.json["value"][0];
+        assert_eq!(first["category"], "RoleManagement", "{activity}: {}", r.text);
+    }
     let members = h.get(&format!("/v1.0/directoryRoles/{}/members", id_of(&role.json))).await;
     assert_eq!(ids(&members.json), Vec::<String>::new(), "{}", members.text);
     let member_of = h.get(&format!("/v1.0/users/{user}/memberOf")).await;

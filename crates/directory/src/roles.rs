@@ -441,42 +441,49 @@ impl Directory {
             deleted_at: None,
         };
         let claim = assignment_claim(&definition.id.to_string(), principal.id, &scope);
-        let mut ops = vec![Op::Insert { object: assignment.clone(), unique: vec![(ASSIGNMENT_CLAIM.into(), claim)] }];
-        let mut targets = vec![audit::bare_target(&principal)];
-        // A directory-wide assignment of a built-in role is membership of its directory role.
-        let built_in = role_catalog::built_in(&definition.id.to_string());
-        if let (Some(role), "/") = (built_in, scope.as_str()) {
-            let existing = self.store.find_unique(caller.tenant, TEMPLATE_CLAIM, role.id).await?;
-            let role_id = match existing {
-                Some(id) => id,
-                None => {
-                    let record = directory_role_record(role);
-                    ops.push(Op::Insert {
-                        object: record.clone(),
-                        unique: vec![(TEMPLATE_CLAIM.into(), role.id.into())],
-                    });
-                    record.id
+        // Two first assignments of a role may race to activate it: the loser retries once and
+        // finds the role active.
+        for attempt in 0..2 {
+            let mut ops =
+                vec![Op::Insert { object: assignment.clone(), unique: vec![(ASSIGNMENT_CLAIM.into(), claim.clone())] }];
+            let mut targets = vec![audit::bare_target(&principal)];
+            // A directory-wide assignment of a built-in role is membership of its directory role.
+            let built_in = role_catalog::built_in(&definition.id.to_string());
+            if let (Some(role), "/") = (built_in, scope.as_str()) {
+                let existing = self.store.find_unique(caller.tenant, TEMPLATE_CLAIM, role.id).await?;
+                let role_id = match existing {
+                    Some(id) => id,
+                    None => {
+                        let record = directory_role_record(role);
+                        ops.push(Op::Insert {
+                            object: record.clone(),
+                            unique: vec![(TEMPLATE_CLAIM.into(), role.id.into())],
+                        });
+                        record.id
+                    }
+                };
+                if !self.store.has_edge(caller.tenant, EdgeKind::Member, role_id, principal.id).await? {
+                    ops.push(Op::AddEdge { kind: EdgeKind::Member, source: role_id, target: principal.id });
                 }
-            };
-            if !self.store.has_edge(caller.tenant, EdgeKind::Member, role_id, principal.id).await? {
-                ops.push(Op::AddEdge { kind: EdgeKind::Member, source: role_id, target: principal.id });
+                targets.push(cerulean_store::AuditTarget {
+                    id: role_id,
+                    object_type: DIRECTORY_ROLE.into(),
+                    display_name: Some(role.display_name.into()),
+                    modified: Vec::new(),
+                });
+            } else {
+                targets.push(audit::bare_target(&definition));
             }
-            targets.push(cerulean_store::AuditTarget {
-                id: role_id,
-                object_type: DIRECTORY_ROLE.into(),
-                display_name: Some(role.display_name.into()),
-                modified: Vec::new(),
-            });
-        } else {
-            targets.push(audit::bare_target(&definition));
+            let change =
+                Change { ops, audit: audit::record(caller, "Add member to role", "RoleManagement", "Assign", targets) };
+            match self.store.apply(caller.tenant, change).await {
+                Ok(_) => return Ok(assignment),
+                Err(StoreError::Conflict { namespace, .. }) if namespace == TEMPLATE_CLAIM && attempt == 0 => continue,
+                Err(StoreError::Conflict { .. } | StoreError::EdgeExists(_)) => return Err(conflicting()),
+                Err(e) => return Err(e.into()),
+            }
         }
-        let change =
-            Change { ops, audit: audit::record(caller, "Add member to role", "RoleManagement", "Assign", targets) };
-        match self.store.apply(caller.tenant, change).await {
-            Ok(_) => Ok(assignment),
-            Err(StoreError::Conflict { .. } | StoreError::EdgeExists(_)) => Err(conflicting()),
-            Err(e) => Err(e.into()),
-        }
+        Err(conflicting())
     }
 
     /// `DELETE /roleManagement/directory/roleAssignments/{id}` (and role member removal).

@@ -2,7 +2,7 @@
 //! service principal (with the official app-role and scope GUIDs), a Global Administrator, and
 //! a bootstrap application holding the Graph application permissions the server serves.
 
-use cerulean_store::{Change, DomainRecord, EdgeKind, ObjectRecord, Op, SecretRecord, TenantRecord};
+use cerulean_store::{Change, DomainRecord, ObjectRecord, Op, SecretRecord, TenantRecord};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -240,37 +240,18 @@ impl Directory {
                 .ok_or_else(|| DirectoryError::Internal("admin body".into()))?,
             )
             .await?;
-        let role = ObjectRecord {
-            id: Uuid::new_v4(),
-            object_type: "directoryRole".into(),
-            version: 1,
-            doc: json!({
-                "displayName": "Global Administrator",
-                "description": "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
-                "roleTemplateId": GLOBAL_ADMIN_TEMPLATE,
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-            deleted_at: None,
-        };
-        let change = Change {
-            ops: vec![
-                Op::Insert {
-                    object: role.clone(),
-                    unique: vec![("roleTemplateId".into(), GLOBAL_ADMIN_TEMPLATE.into())],
-                },
-                Op::AddEdge { kind: EdgeKind::Member, source: role.id, target: admin.id },
-            ],
-            audit: audit::record(
-                &caller,
-                "Add member to role",
-                "RoleManagement",
-                "Assign",
-                vec![audit::bare_target(&role), audit::bare_target(&admin)],
-            ),
-        };
-        self.store.apply(tenant.id, change).await?;
+        // Global Administrator is active in every tenant, and the bootstrap admin holds it.
+        self.ensure_role_definitions(tenant.id).await?;
+        let assignment = json!({
+            "principalId": admin.id.to_string(),
+            "roleDefinitionId": GLOBAL_ADMIN_TEMPLATE,
+            "directoryScopeId": "/",
+        });
+        self.create_role_assignment(
+            &caller,
+            assignment.as_object().ok_or_else(|| DirectoryError::Internal("assignment body".into()))?,
+        )
+        .await?;
 
         Ok(BootstrapOutcome { tenant, admin_id: admin.id, admin_upn, client_id, service_principal_id: sp.id })
     }
@@ -288,6 +269,7 @@ pub const BOOTSTRAP_DELEGATED: &[&str] = &[
     "Directory.ReadWrite.All",
     "Directory.AccessAsUser.All",
     "AuditLog.Read.All",
+    "RoleManagement.ReadWrite.Directory",
 ];
 
 /// The display name of the Azure AD Graph resource application in every tenant.

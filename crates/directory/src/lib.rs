@@ -30,6 +30,8 @@ mod manager;
 mod members;
 pub mod membership;
 mod naming;
+pub mod role_catalog;
+pub mod roles;
 pub mod rules;
 mod service_principals;
 mod sessions;

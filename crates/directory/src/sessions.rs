@@ -7,7 +7,7 @@
 //! compares with the sign-in time of a token. Either alone refuses an old token; together a
 //! token survives neither a lost store update nor a clock-second race.
 
-use cerulean_store::{Change, EdgeKind, ObjectRecord, Op, RefreshRedemption, RefreshTokenRecord};
+use cerulean_store::{Change, ObjectRecord, Op, RefreshRedemption, RefreshTokenRecord};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -112,18 +112,15 @@ impl Directory {
         Ok(scopes)
     }
 
-    /// The role template ids of the directory roles `user` is a member of, with the "User"
-    /// role every member holds (Entra's `wids` claim).
+    /// The role template ids of the built-in roles `user` holds over the whole directory (its
+    /// role assignments with scope `/`, directly or through a group), with the "User" role every
+    /// member holds: Entra's `wids` claim, which leaves out custom and scoped roles.
     pub async fn user_role_templates(&self, tenant: Uuid, user: &ObjectRecord) -> DirectoryResult<Vec<String>> {
-        let mut wids = Vec::new();
-        let containers = self.store.edge_ids(tenant, EdgeKind::Member, user.id, true).await?;
-        for role in self.store.get_many(tenant, &containers).await? {
-            if role.object_type == "directoryRole"
-                && role.deleted_at.is_none()
-                && let Some(t) = role.doc.get("roleTemplateId").and_then(Value::as_str)
-                && !wids.iter().any(|w: &String| w.eq_ignore_ascii_case(t))
-            {
-                wids.push(t.to_ascii_lowercase());
+        let mut wids: Vec<String> = Vec::new();
+        for grant in self.role_grants(tenant, user.id).await? {
+            let id = grant.role_definition_id.to_ascii_lowercase();
+            if grant.scope == "/" && crate::role_catalog::built_in(&id).is_some() && !wids.contains(&id) {
+                wids.push(id);
             }
         }
         if user.doc.get("userType").and_then(Value::as_str).unwrap_or("Member") == "Member" {

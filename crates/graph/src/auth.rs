@@ -247,6 +247,9 @@ fn implies(held: &str, wanted: &str) -> bool {
     }
 }
 
+/// The largest user-update body the delegated check reads (axum's default body limit).
+const MAX_UPDATE_BODY: usize = 2 * 1024 * 1024;
+
 /// The middleware on every protected Graph route.
 pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request, next: Next) -> Response {
     let principal = match authenticate(&state, req.headers()).await {
@@ -254,9 +257,28 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
         Err(e) => return e.into_response(),
     };
     let path = req.extensions().get::<MatchedPath>().map(|m| reference_path(m.as_str())).unwrap_or_default();
-    let bounded =
-        principal.delegated && !crate::delegated::user_may(&principal, req.method().as_str(), &path, req.uri().path());
-    if !permitted(&principal, req.method().as_str(), &path) || bounded {
+    let method = req.method().as_str().to_string();
+    let allowed = permitted(&principal, &method, &path);
+    let bounded = if allowed && principal.delegated {
+        // A user update needs the actions of the properties it sets: read its body first.
+        let mut body = None;
+        if method == "PATCH" && path == "/users/{id}" {
+            let (parts, raw) = req.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(raw, MAX_UPDATE_BODY).await else {
+                return GraphError::new(413, "Request_BadRequest", "The request body is too large.").into_response();
+            };
+            body = Some(serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes).unwrap_or_default());
+            req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        }
+        let uri_path = req.uri().path().to_string();
+        match crate::delegated::user_may(&state, &principal, &method, &path, &uri_path, body.as_ref()).await {
+            Ok(may) => !may,
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        false
+    };
+    if !allowed || bounded {
         return GraphError::new(
             403,
             "Authorization_RequestDenied",

@@ -278,6 +278,24 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/directory/administrativeunits/{id}/members", DIR_16, DIR_17),
     rule("GET", "/directory/administrativeunits/{id}/members/{id}", DIR_14, DIR_14),
     rule("DELETE", "/directory/administrativeunits/{id}/members/{id}", DIR_15, DIR_15),
+    // Directory roles and the unified RBAC API (issue 4).
+    rule("GET", "/directoryroletemplates", ROLES_READ, ROLES_READ),
+    rule("GET", "/directoryroletemplates/{id}", ROLES_READ, ROLES_READ),
+    rule("GET", "/directoryroles", ROLES_READ, ROLES_READ),
+    rule("POST", "/directoryroles", ROLES_WRITE, ROLES_WRITE),
+    rule("GET", "/directoryroles/{id}", ROLES_READ, ROLES_READ),
+    rule("GET", "/directoryroles/{id}/members", ROLES_READ, ROLES_READ),
+    rule("POST", "/directoryroles/{id}/members", ROLES_WRITE, ROLES_WRITE),
+    rule("DELETE", "/directoryroles/{id}/members/{id}", ROLES_WRITE, ROLES_WRITE),
+    rule("GET", "/rolemanagement/directory/roledefinitions", RBAC_READ, RBAC_READ),
+    rule("POST", "/rolemanagement/directory/roledefinitions", RBAC_DEFINE, RBAC_DEFINE),
+    rule("GET", "/rolemanagement/directory/roledefinitions/{id}", RBAC_READ, RBAC_READ),
+    rule("PATCH", "/rolemanagement/directory/roledefinitions/{id}", RBAC_DEFINE, RBAC_DEFINE),
+    rule("DELETE", "/rolemanagement/directory/roledefinitions/{id}", RBAC_DEFINE, RBAC_DEFINE),
+    rule("GET", "/rolemanagement/directory/roleassignments", ROLES_READ, RBAC_READ),
+    rule("POST", "/rolemanagement/directory/roleassignments", ROLES_WRITE, ROLES_WRITE),
+    rule("GET", "/rolemanagement/directory/roleassignments/{id}", ROLES_READ, RBAC_READ),
+    rule("DELETE", "/rolemanagement/directory/roleassignments/{id}", ROLES_WRITE, ROLES_WRITE),
     // Audit and sign-in logs (issue 7).
     rule("GET", "/auditlogs/directoryaudits", AUDIT_READ, AUDIT_READ),
     rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
@@ -286,6 +304,29 @@ pub static RULES: &[RouteRule] = &[
 ];
 
 const AUDIT_READ: &[&str] = &["AuditLog.Read.All", "Directory.Read.All"];
+
+/// Reading directory roles, role templates and (application) role assignments.
+const ROLES_READ: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "RoleManagement.Read.Directory",
+    "RoleManagement.ReadWrite.Directory",
+];
+
+/// Activating roles, changing their members, role assignments.
+const ROLES_WRITE: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+
+/// Reading role definitions (and delegated reads of role assignments).
+const RBAC_READ: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "RoleManagement.Read.All",
+    "RoleManagement.Read.Directory",
+    "RoleManagement.ReadWrite.Directory",
+];
+
+/// Creating, updating and deleting custom role definitions.
+const RBAC_DEFINE: &[&str] = &["Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory"];
 
 const SIGN_INS_READ: &[&str] = &["AuditLog.Read.All"];
 

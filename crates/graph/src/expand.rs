@@ -1,4 +1,5 @@
-//! `$expand` of directory relationships (members, owners, memberOf, manager, directReports):
+//! `$expand` of directory relationships (members, owners, memberOf, manager, directReports,
+//! and a role assignment's principal and roleDefinition):
 //! each expanded object carries up to 20 related objects (Graph's limit for directory objects),
 //! typed with `@odata.type` and shaped by a nested `$select`. Relationships this server does not hold yet are refused, not ignored.
 
@@ -26,10 +27,20 @@ fn relation(property: &str) -> Option<(EdgeKind, bool)> {
     }
 }
 
+/// Relationships held as an id in the document rather than as edges (a role assignment's
+/// `principal` and `roleDefinition`): the property holding the id.
+fn reference(property: &str) -> Option<&'static str> {
+    match property {
+        "principal" => Some("principalId"),
+        "roleDefinition" => Some("roleDefinitionId"),
+        _ => None,
+    }
+}
+
 /// Refuses expansions of relationships not served.
 pub(crate) fn check(expands: &[Expand]) -> Result<(), GraphError> {
     for e in expands {
-        if relation(&e.property).is_none() {
+        if relation(&e.property).is_none() && reference(&e.property).is_none() {
             return Err(GraphError::new(
                 400,
                 "Request_UnsupportedQuery",
@@ -49,6 +60,19 @@ pub(crate) async fn expand_into(
     out: &mut Map<String, Value>,
 ) -> Result<(), GraphError> {
     for e in expands {
+        if let Some(field) = reference(&e.property) {
+            let id = record.doc.get(field).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+            let target = match id {
+                Some(id) => state.directory.get(tenant, id).await?,
+                None => None,
+            };
+            if let Some(r) = target
+                && let Some(entity) = cerulean_schema::entity(&r.object_type)
+            {
+                out.insert(e.property.clone(), Value::Object(shape(entity, &r, e.select.as_deref(), true)));
+            }
+            continue;
+        }
         let Some((kind, reverse)) = relation(&e.property) else { continue };
         let mut query = ListQuery::new(&[], Scope::Related { kind, id: record.id, reverse });
         query.top = EXPAND_LIMIT;

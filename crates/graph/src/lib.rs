@@ -27,6 +27,7 @@ mod membership;
 mod metadata;
 pub mod odata;
 mod related;
+mod roles;
 mod service_principals;
 mod signing_keys;
 pub mod throttle;
@@ -335,6 +336,24 @@ pub fn router(state: GraphState) -> Router {
             "/directory/administrativeunits/{id}/members/{member}/$ref",
             axum::routing::delete(administrative_units::remove_member),
         )
+        // --- roles (issue 4) ---
+        .route("/directoryroletemplates", get(roles::templates))
+        .route("/directoryroletemplates/{id}", get(roles::template))
+        .route("/directoryroles", get(roles::roles).post(roles::activate))
+        .route("/directoryroles/{id}", get(roles::role))
+        .route("/directoryroles/{id}/members", get(roles::members))
+        .route("/directoryroles/{id}/members/$ref", post(roles::add_member))
+        .route("/directoryroles/{id}/members/{member}/$ref", axum::routing::delete(roles::remove_member))
+        .route("/rolemanagement/directory/roledefinitions", get(roles::definitions).post(roles::create_definition))
+        .route(
+            "/rolemanagement/directory/roledefinitions/{id}",
+            get(roles::definition).patch(roles::update_definition).delete(roles::delete_definition),
+        )
+        .route("/rolemanagement/directory/roleassignments", get(roles::assignments).post(roles::create_assignment))
+        .route(
+            "/rolemanagement/directory/roleassignments/{id}",
+            get(roles::assignment).delete(roles::delete_assignment),
+        )
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -418,6 +437,12 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "microsoft.graph.device",
         "microsoft.graph.orgcontact",
         "microsoft.graph.administrativeunit",
+        // Roles (issue 4).
+        "directoryroles",
+        "directoryroletemplates",
+        "rolemanagement",
+        "roledefinitions",
+        "roleassignments",
         // Audit and sign-in logs (issue 7).
         "auditlogs",
         "directoryaudits",
@@ -478,7 +503,14 @@ fn key_segment(seg: &str) -> Option<(String, String)> {
         let value = value.trim_matches('\'').trim_start_matches("%27").trim_end_matches("%27");
         return (!value.is_empty()).then(|| (set, format!("deviceId={value}")));
     }
-    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects" | "devices" | "contacts") {
+    // `directoryRoles(roleTemplateId='{id}')` becomes `directoryroles/roleTemplateId={id}`.
+    if set == "directoryroles"
+        && let Some(value) = inner.get(..15).filter(|k| k.eq_ignore_ascii_case("roletemplateid=")).map(|_| &inner[15..])
+    {
+        let value = value.trim_matches('\'').trim_start_matches("%27").trim_end_matches("%27");
+        return (!value.is_empty()).then(|| (set, format!("roleTemplateId={value}")));
+    }
+    if !matches!(set.as_str(), "users" | "groups" | "directoryobjects" | "devices" | "contacts" | "directoryroles") {
         return None;
     }
     let unquoted = inner

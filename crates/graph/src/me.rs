@@ -66,6 +66,18 @@ async fn dispatch(
     }
     let p = Principal::clone(&p);
     let id = p.object_id.to_string();
+    // The user's own password, enablement and sign-in name need a role, as on `/users/{id}`.
+    if method == Method::PATCH && path == "/me" {
+        let fields = serde_json::from_slice::<serde_json::Map<String, Value>>(&body).unwrap_or_default();
+        let own = format!("/users/{id}");
+        if !crate::delegated::user_may(&state, &p, "PATCH", "/users/{id}", &own, Some(&fields)).await? {
+            return Err(GraphError::new(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ));
+        }
+    }
     let (s, e, q) = (State(state.clone()), Extension(p.clone()), RawQuery(q));
     match (method.as_str(), path.as_str()) {
         ("GET", "/me") => crate::entity_sets::get_one::<crate::entity_sets::Users>(s, e, Path(id), headers, q).await,

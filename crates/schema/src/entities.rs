@@ -10,6 +10,7 @@
 
 use crate::entities_apps as apps;
 use crate::entities_directory as dir;
+use crate::entities_roles as roles;
 use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
 /// Combines flags in a `const` context: `fl!(N, F, D)`.
@@ -454,6 +455,10 @@ pub static ALL: &[&EntityType] = &[
     &dir::DEVICE,
     &dir::ORG_CONTACT,
     &dir::ADMINISTRATIVE_UNIT,
+    // Roles (entities_roles.rs).
+    &roles::DIRECTORY_ROLE_TEMPLATE,
+    &roles::UNIFIED_ROLE_DEFINITION,
+    &roles::UNIFIED_ROLE_ASSIGNMENT,
 ];
 
 pub static COMPLEX: &[&ComplexType] = &[
@@ -510,6 +515,8 @@ pub static COMPLEX: &[&ComplexType] = &[
     &dir::ALTERNATIVE_SECURITY_ID,
     &dir::PHONE,
     &dir::PHYSICAL_OFFICE_ADDRESS,
+    // Roles (entities_roles.rs).
+    &roles::UNIFIED_ROLE_PERMISSION,
 ];
 
 pub static ENUMS: &[&EnumType] = &[

@@ -23,6 +23,7 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "AuditLog.Read.All",
     "Device.ReadWrite.All",
     "AdministrativeUnit.ReadWrite.All",
+    "RoleManagement.ReadWrite.Directory",
 ];
 
 /// The contents of `bootstrap.json`.

@@ -26,6 +26,7 @@ mod manager;
 mod odata;
 mod on_behalf_of;
 mod platform;
+mod roles;
 mod service_principals;
 mod signing_keys;
 mod startup;

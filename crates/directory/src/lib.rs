@@ -9,6 +9,7 @@ mod applications;
 mod apps;
 mod audit;
 mod bootstrap;
+mod consent;
 mod deleted;
 pub mod delta;
 mod dynamic;

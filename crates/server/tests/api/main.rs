@@ -9,6 +9,7 @@ mod auth;
 mod authorize;
 mod batch;
 mod browser;
+mod consent;
 mod delta;
 mod device_code;
 mod dynamic_groups;

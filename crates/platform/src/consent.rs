@@ -70,7 +70,8 @@ pub(crate) fn describe(def: &Value) -> Permission {
     }
 }
 
-/// The delegated permissions `app` lists in `requiredResourceAccess` for `resource`.
+/// The permission values `app` lists in `requiredResourceAccess` for `resource`: delegated
+/// ones for `kind` `Scope`, application ones (app roles) for `Role`.
 pub(crate) fn required_scopes(app: &AppCredentials, resource: &ObjectRecord, kind: &str) -> Vec<String> {
     let resource_app = text(&Value::Object(resource.doc.clone()), "appId").to_ascii_lowercase();
     let defs_key = if kind == "Scope" { "oauth2PermissionScopes" } else { "appRoles" };

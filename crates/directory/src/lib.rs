@@ -10,6 +10,7 @@ mod apps;
 mod audit;
 pub mod auth_methods;
 mod bootstrap;
+mod consent;
 mod deleted;
 pub mod delta;
 pub mod delta_changed;

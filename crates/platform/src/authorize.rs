@@ -56,6 +56,9 @@ pub(crate) struct Authz {
     pub public: bool,
     pub client_info: bool,
     pub login_hint: Option<String>,
+    /// `prompt=consent`: show the consent page even when consent exists.
+    #[serde(default)]
+    pub prompt_consent: bool,
 }
 
 /// Where the outcome of an authorization request goes.
@@ -118,7 +121,7 @@ fn respond_to_app(redirect_uri: &str, mode: &str, params: &[(&str, String)]) -> 
     res
 }
 
-fn error_to_app(a: &Authz, e: &OAuthError, trace: &str) -> Response {
+pub(crate) fn error_to_app(a: &Authz, e: &OAuthError, trace: &str) -> Response {
     let mut params = vec![("error", e.error.to_string()), ("error_description", description(e, trace))];
     if let Some(s) = &a.state {
         params.push(("state", s.clone()));
@@ -288,6 +291,7 @@ async fn validate(
         public,
         client_info: param(params, "client_info") == Some("1"),
         login_hint: param(params, "login_hint").map(str::to_string),
+        prompt_consent: param(params, "prompt") == Some("consent"),
     };
     *trusted = Some(a.clone());
     if a.response_mode != response_mode {
@@ -431,7 +435,7 @@ pub(crate) async fn sign_in_form(
 
 /// Issues the code for a signed-in user and sends it to the application.
 #[allow(clippy::too_many_arguments)]
-async fn complete(
+pub(crate) async fn complete(
     state: &PlatformState,
     tenant: &TenantRecord,
     app: &AppCredentials,
@@ -442,8 +446,14 @@ async fn complete(
     amr: &[String],
     silent: bool,
 ) -> Result<Response, Failure> {
-    // Consent: without it Entra would show a consent page; Cerulean has none yet, so the
-    // application hears AADSTS65001 (`consent_required` for a silent request).
+    // Consent: the consent page when consent is missing (or `prompt=consent`) and the user
+    // may give it; otherwise the application hears AADSTS65001 (`consent_required` for a
+    // silent request).
+    if !silent
+        && let Some(page) = crate::consent::page_if_needed(state, tenant, app, sp, a, user, auth_time, amr).await?
+    {
+        return Ok(page);
+    }
     let endpoint = if a.v1 { Endpoint::V1 } else { Endpoint::V2 };
     let req = TokenRequest {
         endpoint,
@@ -644,6 +654,8 @@ pub(crate) async fn sign_in_post(
                 .map(|()| pages::device_done(&tenant.display_name, &app_name(&app), true))
         } else if let Some(a) = &authz {
             complete(&state, &tenant, &app, &sp, a, &user, auth_time, &amr, false).await
+        } else if let Some(request) = record.data.get("adminconsent") {
+            crate::admin_consent::after_sign_in(&state, &tenant, &app, &user, request).await.map_err(page_err)
         } else {
             Err(page_err(flow_expired()))
         };

@@ -2,8 +2,10 @@
 //! endpoint (v2.0 with `scope=`, v1 with `resource=`). Each grant type lives in its own short
 //! module under [`grants`] that refuses bad requests early and reads top to bottom.
 
+mod admin_consent;
 mod authorize;
 mod client_ip;
+mod consent;
 mod device;
 mod discovery;
 mod error;
@@ -56,6 +58,9 @@ pub fn router(state: PlatformState) -> Router {
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize_v2))
         .route("/{tenant}/oauth2/authorize", get(authorize::authorize_v1))
         .route("/{tenant}/oauth2/v2.0/login", post(authorize::sign_in_post))
+        .route("/{tenant}/oauth2/v2.0/consent", post(consent::consent_post))
+        .route("/{tenant}/adminconsent", get(admin_consent::admin_consent))
+        .route("/{tenant}/v2.0/adminconsent", get(admin_consent::admin_consent))
         .route("/{tenant}/oauth2/v2.0/logout", get(authorize::logout))
         .route("/{tenant}/oauth2/logout", get(authorize::logout))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(device::devicecode_v2))

@@ -15,6 +15,7 @@ mod authorize;
 mod batch;
 mod browser;
 mod contacts;
+mod consent;
 mod delta;
 mod device_code;
 mod devices;

@@ -102,6 +102,25 @@ async fn on_behalf_of_issues_a_downstream_token_for_the_same_user() {
         let me = s.h.graph_with(Method::GET, "/v1.0/me", None, token, &[]).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.text);
         assert_eq!(me.json["userPrincipalName"], "adele@contoso.onmicrosoft.com");
+
+        // The v1 endpoint, with resource=.
+        let r =
+            s.h.form(
+                &format!("/{}/oauth2/token", s.h.boot.tenant_id),
+                &[
+                    ("grant_type", JWT_BEARER),
+                    ("requested_token_use", "on_behalf_of"),
+                    ("client_id", &s.api_id),
+                    ("client_secret", &s.api_secret),
+                    ("assertion", &s.user_token),
+                    ("resource", "https://graph.microsoft.com"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json["resource"], "https://graph.microsoft.com");
+        assert_eq!(claims(r.json["access_token"].as_str().expect("at"), 1)["oid"], original["oid"]);
     }
 }
 

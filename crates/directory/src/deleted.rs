@@ -28,6 +28,9 @@ impl Directory {
         // The object leaves its groups: say so on each group's change log (delta's
         // `members@delta`), whether its edges stay hidden for a restore or go with a purge.
         let mut ops = self.membership_notes(caller.tenant, object.id, false).await?;
+        if matches!(op, Op::Purge { .. }) {
+            ops.extend(self.assignment_purges(caller.tenant, object.id).await?);
+        }
         ops.push(op);
         let change = Change {
             ops,
@@ -129,8 +132,10 @@ impl Directory {
     /// `DELETE /directory/deletedItems/{id}`: deletes for good.
     pub async fn purge_deleted(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
         let object = self.get_deleted(caller.tenant, key).await?;
+        let mut ops = self.assignment_purges(caller.tenant, object.id).await?;
+        ops.push(Op::Purge { id: object.id });
         let change = Change {
-            ops: vec![Op::Purge { id: object.id }],
+            ops,
             audit: audit::record(
                 caller,
                 &format!("Hard delete {}", noun(&object.object_type)),

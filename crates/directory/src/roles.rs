@@ -577,6 +577,16 @@ impl Directory {
         Ok(grants)
     }
 
+    /// The ops that remove every role assignment of `principal`, for a principal deleted for
+    /// good (its directory role memberships go with its edges).
+    pub(crate) async fn assignment_purges(&self, tenant: Uuid, principal: Uuid) -> DirectoryResult<Vec<Op>> {
+        let mut query = ListQuery::new(&[ROLE_ASSIGNMENT], Scope::Live);
+        query.filter = Some(eq("principalId", &principal.to_string()));
+        query.top = MAX_ASSIGNMENTS;
+        let page = self.store.list(tenant, &query).await?;
+        Ok(page.items.iter().map(|a| Op::Purge { id: a.id }).collect())
+    }
+
     /// Whether `target` is a direct member of administrative unit `unit`.
     pub async fn in_administrative_unit(&self, tenant: Uuid, unit: Uuid, target: Uuid) -> DirectoryResult<bool> {
         Ok(self.store.has_edge(tenant, EdgeKind::Member, unit, target).await?)

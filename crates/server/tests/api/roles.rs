@@ -504,6 +504,14 @@ async fn a_role_assignable_group_carries_its_roles_to_its_members() {
     let body = crate::harness::user_body("viagroup", "Via group");
     let r = h.graph_with(Method::POST, "/v1.0/users", Some(body), &t, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    // A security group is deleted for good, and its role assignments with it.
+    assert_eq!(h.delete(&format!("/v1.0/groups/{group}")).await.status, StatusCode::NO_CONTENT);
+    let r = h.get(&format!("{ASSIGNMENTS}?$filter=principalId%20eq%20'{group}'")).await;
+    assert_eq!(ids(&r.json), Vec::<String>::new(), "{}", r.text);
+    let body = crate::harness::user_body("nogroup", "No group");
+    let r = h.graph_with(Method::POST, "/v1.0/users", Some(body), &t, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
 
 #[tokio::test]
@@ -545,4 +553,18 @@ async fn a_user_update_needs_the_actions_of_the_properties_it_sets() {
         .graph_with(Method::PATCH, &own, Some(json!({"passwordProfile": {"password": "Self-Pa55word!"}})), &t, &[])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+#[tokio::test]
+async fn purging_a_user_removes_their_role_assignments() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("leaver", "Leaver").await);
+    assign(&h, &user, GLOBAL_READER, "/").await;
+    let filter = format!("{ASSIGNMENTS}?$filter=principalId%20eq%20'{user}'");
+    assert_eq!(h.delete(&format!("/v1.0/users/{user}")).await.status, StatusCode::NO_CONTENT);
+    // In the recycle bin the assignment is kept, for a restore.
+    assert_eq!(ids(&h.get(&filter).await.json).len(), 1);
+    let r = h.delete(&format!("/v1.0/directory/deletedItems/{user}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(ids(&h.get(&filter).await.json), Vec::<String>::new());
 }

@@ -46,6 +46,15 @@ pub struct AuthMethod {
     pub created_date_time: Option<String>,
 }
 
+/// The outcome of a TOTP code at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpCheck {
+    Valid,
+    Invalid,
+    /// Smart lockout holds the account (AADSTS50053).
+    Locked,
+}
+
 /// A TOTP secret being enrolled: shown to the user once, stored when they prove they have it.
 #[derive(Debug, Clone)]
 pub struct TotpEnrolment {
@@ -133,15 +142,20 @@ impl Directory {
     /// A fresh TOTP secret for `user` to enrol (nothing is stored yet).
     pub async fn new_totp_enrolment(&self, tenant_name: &str, user: &ObjectRecord) -> DirectoryResult<TotpEnrolment> {
         let secret = otp::base32_encode(&otp::random_bytes(otp::SECRET_LEN).map_err(internal)?);
+        let uri = self.totp_uri(tenant_name, user, &secret);
+        Ok(TotpEnrolment { secret, uri })
+    }
+
+    /// The `otpauth://totp/` URI of a secret (what a QR code for authenticator apps holds).
+    pub fn totp_uri(&self, tenant_name: &str, user: &ObjectRecord, secret: &str) -> String {
         let upn = user.doc.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
         let issuer = percent(tenant_name);
-        let uri = format!(
+        format!(
             "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={}&period={}",
             percent(upn),
             otp::DIGITS,
             otp::STEP_SECS
-        );
-        Ok(TotpEnrolment { secret, uri })
+        )
     }
 
     /// Completes an enrolment: `code` must be a current code of `secret` (proving the app has
@@ -267,6 +281,53 @@ impl Directory {
         let body = body.as_object().cloned().unwrap_or_default();
         self.update_user(caller, &user.id.to_string(), &body).await?;
         Ok(generated)
+    }
+
+    /// A TOTP code at sign-in, under smart lockout like the password: refused while the
+    /// account is locked for this location, and a wrong code counts as a failure.
+    pub async fn verify_totp_sign_in(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        code: &str,
+        ip: &str,
+    ) -> DirectoryResult<TotpCheck> {
+        let class = self.location_class(tenant, user, ip).await?;
+        if self.is_locked(tenant, user, class).await? {
+            return Ok(TotpCheck::Locked);
+        }
+        if self.verify_totp(tenant, user, code).await? {
+            return Ok(TotpCheck::Valid);
+        }
+        let code: String = code.chars().take(16).collect();
+        if self.count_failure(tenant, user, class, &format!("otp:{code}")).await? {
+            return Ok(TotpCheck::Locked);
+        }
+        Ok(TotpCheck::Invalid)
+    }
+
+    /// The change-password step of a sign-in (`forceChangePasswordNextSignIn`): the user,
+    /// having just proved the current password, sets a new one under the password policy.
+    pub async fn change_password_at_sign_in(
+        &self,
+        tenant: Uuid,
+        user: &ObjectRecord,
+        new_password: &str,
+    ) -> DirectoryResult<()> {
+        if self.verify_password(tenant, user.id, new_password).await?.is_some() {
+            return Err(DirectoryError::bad_request("You can't reuse your current password. Choose a new one."));
+        }
+        let caller = Caller {
+            tenant,
+            actor: cerulean_store::Actor {
+                kind: "user".into(),
+                id: Some(user.id),
+                display_name: user.doc.get("displayName").and_then(Value::as_str).map(str::to_string),
+            },
+            correlation_id: None,
+        };
+        let body = json!({"passwordProfile": {"password": new_password, "forceChangePasswordNextSignIn": false}});
+        self.update_user(&caller, &user.id.to_string(), &body.as_object().cloned().unwrap_or_default()).await
     }
 
     /// A 32-byte server-wide key kept in the store's metadata (made on first use).

@@ -11,6 +11,7 @@ pub mod grants;
 mod pages;
 mod resources;
 mod session;
+mod sign_in_steps;
 mod signin_log;
 mod token;
 mod userinfo;
@@ -35,6 +36,10 @@ pub struct PlatformState {
     /// Proxies whose `X-Forwarded-For` names the client in the sign-in log (`--trusted-proxy`);
     /// from anyone else the header is ignored.
     pub trusted_proxies: Arc<[IpCidr]>,
+    /// Whether every user must sign in with a second factor (`--require-mfa`): a user without
+    /// a TOTP method enrols one at sign-in, and the password grant is refused (AADSTS50076).
+    /// Users with a TOTP method always use it.
+    pub require_mfa: bool,
 }
 
 pub fn router(state: PlatformState) -> Router {

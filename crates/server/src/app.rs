@@ -28,6 +28,8 @@ pub struct AppOptions {
     pub trusted_proxies: Vec<cerulean_platform::IpCidr>,
     /// Smart-lockout settings (`--lockout-threshold`, `--lockout-duration-seconds`).
     pub lockout: cerulean_directory::LockoutPolicy,
+    /// `--require-mfa`: every user signs in with TOTP (enrolling at sign-in if needed).
+    pub require_mfa: bool,
 }
 
 impl AppOptions {
@@ -81,6 +83,7 @@ impl App {
             tokens: tokens.clone(),
             public_url: public_url.clone(),
             trusted_proxies: options.trusted_proxies.clone().into(),
+            require_mfa: options.require_mfa,
         });
         let ready_flag = ready.clone();
         let router = Router::new()

@@ -87,6 +87,11 @@ pub struct ServeArgs {
     /// lockout lasts twice as long, up to 30 minutes.
     #[arg(long, env = "CERULEAN_LOCKOUT_DURATION_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub lockout_duration_seconds: u64,
+    /// Require multi-factor sign-in for every user (like Entra's security defaults): users
+    /// without an authenticator app register one (TOTP) at their next sign-in, and the password
+    /// grant is refused with AADSTS50076. Users who registered one always use it.
+    #[arg(long, env = "CERULEAN_REQUIRE_MFA")]
+    pub require_mfa: bool,
 }
 
 impl ServeArgs {

@@ -55,6 +55,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
                 threshold: args.lockout_threshold,
                 duration_secs: args.lockout_duration_seconds,
             },
+            require_mfa: args.require_mfa,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

@@ -21,6 +21,7 @@ mod platform;
 mod service_principals;
 mod startup;
 mod throttle;
+mod totp;
 mod transitive;
 mod user_tokens;
 mod users;

@@ -46,6 +46,19 @@ pub struct AuthMethod {
     pub created_date_time: Option<String>,
 }
 
+/// The flow kind of authentication operations (a password reset's status link).
+const OPERATION_KIND: &str = "auth_operation";
+
+/// What an administrator's password reset did.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    /// The password generated when none was given (shown once).
+    pub generated: Option<String>,
+    pub user: Uuid,
+    /// The operation whose status `Location` links to.
+    pub operation: Uuid,
+}
+
 /// The outcome of a TOTP code at sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotpCheck {
@@ -253,14 +266,14 @@ impl Directory {
 
     /// `POST /users/{id}/authentication/methods/{id}/resetPassword`: an administrator sets a
     /// new password (or has one generated), which the user must change at next sign-in.
-    /// Returns the generated password, if one was generated.
+    /// Returns the generated password (if one was generated) and the reset's operation.
     pub async fn reset_password_by_admin(
         &self,
         caller: &Caller,
         key: &str,
         method: &str,
         new_password: Option<&str>,
-    ) -> DirectoryResult<Option<String>> {
+    ) -> DirectoryResult<PasswordReset> {
         let user = self.find(caller.tenant, "user", key).await?;
         if !method.eq_ignore_ascii_case(PASSWORD_METHOD_ID) {
             return Err(DirectoryError::not_found(method));
@@ -280,7 +293,42 @@ impl Directory {
         let body = json!({"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": true}});
         let body = body.as_object().cloned().unwrap_or_default();
         self.update_user(caller, &user.id.to_string(), &body).await?;
-        Ok(generated)
+        // The reset completes at once; its operation record answers the status link a day long.
+        let operation = Uuid::new_v4();
+        let now = OffsetDateTime::now_utc();
+        let record = FlowRecord {
+            kind: OPERATION_KIND.into(),
+            key: operation.to_string(),
+            lookup: Some(user.id.to_string()),
+            data: json!({"user": user.id, "status": "succeeded"}),
+            created_at: format_datetime(now),
+            expires_at: format_datetime(now + time::Duration::days(1)),
+            used_at: None,
+        };
+        self.store.put_flow(caller.tenant, &record, &format_datetime(now)).await?;
+        Ok(PasswordReset { generated, user: user.id, operation })
+    }
+
+    /// An authentication operation of the user named `key` (Graph's `longRunningOperation`):
+    /// (id, createdDateTime, status).
+    pub async fn auth_operation(
+        &self,
+        tenant: Uuid,
+        key: &str,
+        operation: &str,
+    ) -> DirectoryResult<Option<(Uuid, String, String)>> {
+        let user = self.find(tenant, "user", key).await?;
+        let Ok(id) = Uuid::parse_str(operation) else {
+            return Ok(None);
+        };
+        let Some(r) = self.store.flow(tenant, OPERATION_KIND, &id.to_string()).await? else {
+            return Ok(None);
+        };
+        if r.lookup.as_deref() != Some(user.id.to_string().as_str()) || r.expires_at.as_str() <= now().as_str() {
+            return Ok(None);
+        }
+        let status = r.data.get("status").and_then(Value::as_str).unwrap_or("succeeded").to_string();
+        Ok(Some((id, r.created_at, status)))
     }
 
     /// A TOTP code at sign-in, under smart lockout like the password: refused while the

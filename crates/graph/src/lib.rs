@@ -230,6 +230,7 @@ pub fn router(state: GraphState) -> Router {
             "/users/{id}/authentication/softwareoathmethods/{method}",
             get(auth_methods::get_oath_method).delete(auth_methods::delete_oath_route),
         )
+        .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -302,6 +303,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "passwordmethods",
         "softwareoathmethods",
         "resetpassword",
+        "operations",
         // Audit and sign-in logs (issue 7).
         "auditlogs",
         "directoryaudits",

@@ -171,6 +171,22 @@ impl Directory {
         )
     }
 
+    /// A secret being registered, sealed for the sign-in form's server-side state (so the
+    /// flow record never holds it in clear), bound to the user.
+    pub async fn seal_pending_secret(&self, user: Uuid, secret: &str) -> DirectoryResult<String> {
+        let key = self.server_key(TOTP_KEY_META).await?;
+        let sealed = otp::seal(&key, format!("pending:{user}").as_bytes(), secret.as_bytes()).map_err(internal)?;
+        Ok(b64(&sealed))
+    }
+
+    /// Opens what [`Directory::seal_pending_secret`] sealed.
+    pub async fn open_pending_secret(&self, user: Uuid, sealed: &str) -> DirectoryResult<String> {
+        let key = self.server_key(TOTP_KEY_META).await?;
+        let raw = unb64(sealed).ok_or_else(|| internal("bad sealed secret"))?;
+        let plain = otp::open(&key, format!("pending:{user}").as_bytes(), &raw).map_err(internal)?;
+        String::from_utf8(plain).map_err(internal)
+    }
+
     /// Completes an enrolment: `code` must be a current code of `secret` (proving the app has
     /// it). Stores the method, encrypted, and returns its id; `None` for a wrong code.
     pub async fn complete_totp_enrolment(

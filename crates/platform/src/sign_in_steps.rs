@@ -37,7 +37,7 @@ struct Pending {
     change_password: bool,
     /// `totp` (enter a code) or `enrol` (register an app first).
     mfa: Option<String>,
-    /// The secret being registered (base32), shown on the registration page.
+    /// The secret being registered, sealed (see `Directory::seal_pending_secret`).
     secret: Option<String>,
     #[serde(default)]
     tries: u32,
@@ -70,10 +70,12 @@ impl StepContext<'_> {
             return Ok(pages::change_password(name, &action, flow, csrf, error));
         }
         match (p.mfa.as_deref(), &p.secret) {
-            (Some("enrol"), Some(secret)) => {
+            (Some("enrol"), Some(sealed)) => {
                 let user = self.user(p).await?;
-                let uri = self.state.directory.totp_uri(&self.tenant.display_name, &user, secret);
-                Ok(pages::totp_enrol(name, &action, flow, csrf, secret, &uri, error))
+                let dir = &self.state.directory;
+                let secret = dir.open_pending_secret(user.id, sealed).await.map_err(internal)?;
+                let uri = dir.totp_uri(&self.tenant.display_name, &user, &secret);
+                Ok(pages::totp_enrol(name, &action, flow, csrf, &secret, &uri, error))
             }
             _ => Ok(pages::totp(name, &action, flow, csrf, error)),
         }
@@ -126,7 +128,10 @@ pub(crate) async fn after_password(
         return finish(cx, user, vec!["pwd".into()]).await;
     }
     let secret = match mfa {
-        Some("enrol") => Some(dir.new_totp_enrolment(&cx.tenant.display_name, user).await.map_err(internal)?.secret),
+        Some("enrol") => {
+            let fresh = dir.new_totp_enrolment(&cx.tenant.display_name, user).await.map_err(internal)?;
+            Some(dir.seal_pending_secret(user.id, &fresh.secret).await.map_err(internal)?)
+        }
         _ => None,
     };
     let p = Pending { user: user.id, change_password: must_change, mfa: mfa.map(str::to_string), secret, tries: 0 };
@@ -178,7 +183,8 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
                 }
             }
         }
-        (Some("enrol"), Some(secret)) if form.step == "enrol" => {
+        (Some("enrol"), Some(sealed)) if form.step == "enrol" => {
+            let secret = dir.open_pending_secret(user.id, sealed).await.map_err(internal)?;
             let caller = cerulean_directory::Caller {
                 tenant: cx.tenant.id,
                 actor: cerulean_store::Actor {
@@ -188,7 +194,7 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
                 },
                 correlation_id: None,
             };
-            dir.complete_totp_enrolment(&caller, &user, secret, &code).await.map_err(internal)?.is_some()
+            dir.complete_totp_enrolment(&caller, &user, &secret, &code).await.map_err(internal)?.is_some()
         }
         _ => return cx.render(&p, None).await,
     };

@@ -162,6 +162,13 @@ async fn totp_is_registered_at_sign_in_then_required() {
         assert!(amr(&at).iter().any(|a| a == m), "{m} in {:?}", amr(&at));
     }
 
+    // The sign-in log records the redemption as a multi-factor sign-in (beta shape).
+    let filter = "signInEventTypes/any(t:%20t%20eq%20%27nonInteractiveUser%27)";
+    let log = h.get(&format!("/beta/auditLogs/signIns?$filter={filter}")).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    let rows = log.json["value"].as_array().expect("value");
+    assert!(rows.iter().any(|r| r["authenticationRequirement"] == "multiFactorAuthentication"), "{}", log.text);
+
     // Graph lists the method, without its secret; the secret is never returned.
     let reader = h.sign(h.claims(&["UserAuthenticationMethod.ReadWrite.All"])).await;
     let r = h.graph_with(Method::GET, &format!("/v1.0/users/{adele}/authentication/methods"), None, &reader, &[]).await;

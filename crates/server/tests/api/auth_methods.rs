@@ -103,6 +103,8 @@ async fn methods_are_listed_per_permission_and_role() {
     assert_eq!(r.json["value"], json!([]), "{}", r.text);
     let r = call(&h, Method::GET, &methods, None, &megan).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let mine = format!("/v1.0/me/authentication/softwareOathMethods/{}", uuid::Uuid::new_v4());
+    assert_eq!(call(&h, Method::DELETE, &mine, None, &megan).await.status, StatusCode::NOT_FOUND);
     // App tokens get Graph's /me answer.
     let r = call(&h, Method::GET, "/v1.0/me/authentication/methods", None, &reader).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);

@@ -223,3 +223,37 @@ async fn totp_is_registered_at_sign_in_then_required() {
         .await;
     assert_eq!(r.json["value"], json!([]), "{}", r.text);
 }
+
+#[tokio::test]
+async fn wrong_codes_count_towards_smart_lockout() {
+    let options = AppOptions {
+        require_mfa: true,
+        lockout: cerulean_directory::LockoutPolicy { threshold: 3, duration_secs: 60 },
+        ..AppOptions::default()
+    };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(&h, Some("User.Read")).await;
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let page = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    let secret = secret_of(&page);
+    let r = step(&h, &mut b, &page, &[("otc", &otp::totp(&secret, now_step()))]).await;
+    redeem(&h, &client, &r).await;
+
+    // Someone with the password but not the app: distinct wrong codes lock the account.
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let mut page = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    for code in ["111111", "222222"] {
+        page = step(&h, &mut b, &page, &[("otc", code)]).await;
+        assert!(page.text.contains("incorrect code"), "{}", page.text);
+    }
+    let locked = step(&h, &mut b, &page, &[("otc", "333333")]).await;
+    assert_eq!(locked.status, StatusCode::BAD_REQUEST, "{}", locked.text);
+    assert!(locked.text.contains("AADSTS50053"), "{}", locked.text);
+    // The password is refused too while the lockout lasts.
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let page = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    assert!(page.text.contains("AADSTS50053"), "{}", page.text);
+}

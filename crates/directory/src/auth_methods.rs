@@ -77,11 +77,12 @@ pub struct TotpEnrolment {
     pub uri: String,
 }
 
-fn b64(bytes: &[u8]) -> String {
+/// Sealed bytes as stored text (base32: plain ASCII in a text column).
+fn armor(bytes: &[u8]) -> String {
     otp::base32_encode(bytes)
 }
 
-fn unb64(text: &str) -> Option<Vec<u8>> {
+fn from_armor(text: &str) -> Option<Vec<u8>> {
     otp::base32_decode(text)
 }
 
@@ -176,13 +177,13 @@ impl Directory {
     pub async fn seal_pending_secret(&self, user: Uuid, secret: &str) -> DirectoryResult<String> {
         let key = self.server_key(TOTP_KEY_META).await?;
         let sealed = otp::seal(&key, format!("pending:{user}").as_bytes(), secret.as_bytes()).map_err(internal)?;
-        Ok(b64(&sealed))
+        Ok(armor(&sealed))
     }
 
     /// Opens what [`Directory::seal_pending_secret`] sealed.
     pub async fn open_pending_secret(&self, user: Uuid, sealed: &str) -> DirectoryResult<String> {
         let key = self.server_key(TOTP_KEY_META).await?;
-        let raw = unb64(sealed).ok_or_else(|| internal("bad sealed secret"))?;
+        let raw = from_armor(sealed).ok_or_else(|| internal("bad sealed secret"))?;
         let plain = otp::open(&key, format!("pending:{user}").as_bytes(), &raw).map_err(internal)?;
         String::from_utf8(plain).map_err(internal)
     }
@@ -218,7 +219,7 @@ impl Directory {
             owner: user.id,
             kind: TOTP_KIND.into(),
             key_id: id,
-            hash: format!("{SEALED_PREFIX}{}", b64(&sealed)),
+            hash: format!("{SEALED_PREFIX}{}", armor(&sealed)),
             meta: json!({"createdDateTime": now()}),
         };
         let change = Change {
@@ -244,7 +245,7 @@ impl Directory {
             if s.kind != TOTP_KIND {
                 continue;
             }
-            let Some(sealed) = s.hash.strip_prefix(SEALED_PREFIX).and_then(unb64) else {
+            let Some(sealed) = s.hash.strip_prefix(SEALED_PREFIX).and_then(from_armor) else {
                 continue;
             };
             let Ok(raw) = otp::open(&key, &seal_context(user, s.key_id), &sealed) else {

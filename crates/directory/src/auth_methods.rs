@@ -46,6 +46,28 @@ pub struct AuthMethod {
     pub created_date_time: Option<String>,
 }
 
+/// The flow kind of authentication operations (a password reset's status link).
+const OPERATION_KIND: &str = "auth_operation";
+
+/// What an administrator's password reset did.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    /// The password generated when none was given (shown once).
+    pub generated: Option<String>,
+    pub user: Uuid,
+    /// The operation whose status `Location` links to.
+    pub operation: Uuid,
+}
+
+/// The outcome of a TOTP code at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpCheck {
+    Valid,
+    Invalid,
+    /// Smart lockout holds the account (AADSTS50053).
+    Locked,
+}
+
 /// A TOTP secret being enrolled: shown to the user once, stored when they prove they have it.
 #[derive(Debug, Clone)]
 pub struct TotpEnrolment {
@@ -55,11 +77,12 @@ pub struct TotpEnrolment {
     pub uri: String,
 }
 
-fn b64(bytes: &[u8]) -> String {
+/// Sealed bytes as stored text (base32: plain ASCII in a text column).
+fn armor(bytes: &[u8]) -> String {
     otp::base32_encode(bytes)
 }
 
-fn unb64(text: &str) -> Option<Vec<u8>> {
+fn from_armor(text: &str) -> Option<Vec<u8>> {
     otp::base32_decode(text)
 }
 
@@ -133,15 +156,36 @@ impl Directory {
     /// A fresh TOTP secret for `user` to enrol (nothing is stored yet).
     pub async fn new_totp_enrolment(&self, tenant_name: &str, user: &ObjectRecord) -> DirectoryResult<TotpEnrolment> {
         let secret = otp::base32_encode(&otp::random_bytes(otp::SECRET_LEN).map_err(internal)?);
+        let uri = self.totp_uri(tenant_name, user, &secret);
+        Ok(TotpEnrolment { secret, uri })
+    }
+
+    /// The `otpauth://totp/` URI of a secret (what a QR code for authenticator apps holds).
+    pub fn totp_uri(&self, tenant_name: &str, user: &ObjectRecord, secret: &str) -> String {
         let upn = user.doc.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
         let issuer = percent(tenant_name);
-        let uri = format!(
+        format!(
             "otpauth://totp/{issuer}:{}?secret={secret}&issuer={issuer}&algorithm=SHA1&digits={}&period={}",
             percent(upn),
             otp::DIGITS,
             otp::STEP_SECS
-        );
-        Ok(TotpEnrolment { secret, uri })
+        )
+    }
+
+    /// A secret being registered, sealed for the sign-in form's server-side state (so the
+    /// flow record never holds it in clear), bound to the user.
+    pub async fn seal_pending_secret(&self, user: Uuid, secret: &str) -> DirectoryResult<String> {
+        let key = self.server_key(TOTP_KEY_META).await?;
+        let sealed = otp::seal(&key, format!("pending:{user}").as_bytes(), secret.as_bytes()).map_err(internal)?;
+        Ok(armor(&sealed))
+    }
+
+    /// Opens what [`Directory::seal_pending_secret`] sealed.
+    pub async fn open_pending_secret(&self, user: Uuid, sealed: &str) -> DirectoryResult<String> {
+        let key = self.server_key(TOTP_KEY_META).await?;
+        let raw = from_armor(sealed).ok_or_else(|| internal("bad sealed secret"))?;
+        let plain = otp::open(&key, format!("pending:{user}").as_bytes(), &raw).map_err(internal)?;
+        String::from_utf8(plain).map_err(internal)
     }
 
     /// Completes an enrolment: `code` must be a current code of `secret` (proving the app has
@@ -175,7 +219,7 @@ impl Directory {
             owner: user.id,
             kind: TOTP_KIND.into(),
             key_id: id,
-            hash: format!("{SEALED_PREFIX}{}", b64(&sealed)),
+            hash: format!("{SEALED_PREFIX}{}", armor(&sealed)),
             meta: json!({"createdDateTime": now()}),
         };
         let change = Change {
@@ -201,7 +245,7 @@ impl Directory {
             if s.kind != TOTP_KIND {
                 continue;
             }
-            let Some(sealed) = s.hash.strip_prefix(SEALED_PREFIX).and_then(unb64) else {
+            let Some(sealed) = s.hash.strip_prefix(SEALED_PREFIX).and_then(from_armor) else {
                 continue;
             };
             let Ok(raw) = otp::open(&key, &seal_context(user, s.key_id), &sealed) else {
@@ -239,14 +283,14 @@ impl Directory {
 
     /// `POST /users/{id}/authentication/methods/{id}/resetPassword`: an administrator sets a
     /// new password (or has one generated), which the user must change at next sign-in.
-    /// Returns the generated password, if one was generated.
+    /// Returns the generated password (if one was generated) and the reset's operation.
     pub async fn reset_password_by_admin(
         &self,
         caller: &Caller,
         key: &str,
         method: &str,
         new_password: Option<&str>,
-    ) -> DirectoryResult<Option<String>> {
+    ) -> DirectoryResult<PasswordReset> {
         let user = self.find(caller.tenant, "user", key).await?;
         if !method.eq_ignore_ascii_case(PASSWORD_METHOD_ID) {
             return Err(DirectoryError::not_found(method));
@@ -266,7 +310,89 @@ impl Directory {
         let body = json!({"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": true}});
         let body = body.as_object().cloned().unwrap_or_default();
         self.update_user(caller, &user.id.to_string(), &body).await?;
-        Ok(generated)
+        // The reset completes at once; its operation record answers the status link a day long.
+        let operation = Uuid::new_v4();
+        let now = OffsetDateTime::now_utc();
+        let record = FlowRecord {
+            kind: OPERATION_KIND.into(),
+            key: operation.to_string(),
+            lookup: Some(user.id.to_string()),
+            data: json!({"user": user.id, "status": "succeeded"}),
+            created_at: format_datetime(now),
+            expires_at: format_datetime(now + time::Duration::days(1)),
+            used_at: None,
+        };
+        self.store.put_flow(caller.tenant, &record, &format_datetime(now)).await?;
+        Ok(PasswordReset { generated, user: user.id, operation })
+    }
+
+    /// An authentication operation of the user named `key` (Graph's `longRunningOperation`):
+    /// (id, createdDateTime, status).
+    pub async fn auth_operation(
+        &self,
+        tenant: Uuid,
+        key: &str,
+        operation: &str,
+    ) -> DirectoryResult<Option<(Uuid, String, String)>> {
+        let user = self.find(tenant, "user", key).await?;
+        let Ok(id) = Uuid::parse_str(operation) else {
+            return Ok(None);
+        };
+        let Some(r) = self.store.flow(tenant, OPERATION_KIND, &id.to_string()).await? else {
+            return Ok(None);
+        };
+        if r.lookup.as_deref() != Some(user.id.to_string().as_str()) || r.expires_at.as_str() <= now().as_str() {
+            return Ok(None);
+        }
+        let status = r.data.get("status").and_then(Value::as_str).unwrap_or("succeeded").to_string();
+        Ok(Some((id, r.created_at, status)))
+    }
+
+    /// A TOTP code at sign-in, under smart lockout like the password: refused while the
+    /// account is locked for this location, and a wrong code counts as a failure.
+    pub async fn verify_totp_sign_in(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        code: &str,
+        ip: &str,
+    ) -> DirectoryResult<TotpCheck> {
+        let class = self.location_class(tenant, user, ip).await?;
+        if self.is_locked(tenant, user, class).await? {
+            return Ok(TotpCheck::Locked);
+        }
+        if self.verify_totp(tenant, user, code).await? {
+            return Ok(TotpCheck::Valid);
+        }
+        let code: String = code.chars().take(16).collect();
+        if self.count_failure(tenant, user, class, &format!("otp:{code}")).await? {
+            return Ok(TotpCheck::Locked);
+        }
+        Ok(TotpCheck::Invalid)
+    }
+
+    /// The change-password step of a sign-in (`forceChangePasswordNextSignIn`): the user,
+    /// having just proved the current password, sets a new one under the password policy.
+    pub async fn change_password_at_sign_in(
+        &self,
+        tenant: Uuid,
+        user: &ObjectRecord,
+        new_password: &str,
+    ) -> DirectoryResult<()> {
+        if self.verify_password(tenant, user.id, new_password).await?.is_some() {
+            return Err(DirectoryError::bad_request("You can't reuse your current password. Choose a new one."));
+        }
+        let caller = Caller {
+            tenant,
+            actor: cerulean_store::Actor {
+                kind: "user".into(),
+                id: Some(user.id),
+                display_name: user.doc.get("displayName").and_then(Value::as_str).map(str::to_string),
+            },
+            correlation_id: None,
+        };
+        let body = json!({"passwordProfile": {"password": new_password, "forceChangePasswordNextSignIn": false}});
+        self.update_user(&caller, &user.id.to_string(), &body.as_object().cloned().unwrap_or_default()).await
     }
 
     /// A 32-byte server-wide key kept in the store's metadata (made on first use).

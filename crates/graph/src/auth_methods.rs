@@ -175,7 +175,7 @@ pub(crate) async fn reset_password(
             Some(_) => return Err(GraphError::new(400, "BadRequest", "The newPassword value is not valid.")),
         }
     };
-    let generated = match state
+    let reset = match state
         .directory
         .reset_password_by_admin(&caller(&p, client_request_id(&headers)), &user, &method, new_password.as_deref())
         .await
@@ -186,11 +186,41 @@ pub(crate) async fn reset_password(
         other => other?,
     };
     let context = format!("{}/$metadata#microsoft.graph.passwordResetResponse", state.base());
-    let mut res = odata::json(StatusCode::ACCEPTED, json!({"@odata.context": context, "newPassword": generated}));
-    if let Ok(v) = HeaderValue::from_str("2") {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
+    let mut res = odata::json(StatusCode::ACCEPTED, json!({"@odata.context": context, "newPassword": reset.generated}));
+    let location = format!("{}/users/{}/authentication/operations/{}", state.base(), reset.user, reset.operation);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
     }
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     Ok(res)
+}
+
+/// `GET /users/{id}/authentication/operations/{id}`: the status of a password reset.
+pub(crate) async fn get_operation(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((user, operation)): Path<(String, String)>,
+) -> Result<Response, GraphError> {
+    let Some((id, created, status)) = state.directory.auth_operation(p.tenant, &user, &operation).await? else {
+        return Err(GraphError::new(
+            404,
+            "itemNotFound",
+            format!("The requested operation '{operation}' was not found for this user."),
+        ));
+    };
+    let context = format!("{}/$metadata#users('{user}')/authentication/operations/$entity", state.base());
+    Ok(odata::json(
+        StatusCode::OK,
+        json!({
+            "@odata.context": context,
+            "id": id,
+            "createdDateTime": created,
+            "lastActionDateTime": created,
+            "resourceLocation": null,
+            "status": status,
+            "statusDetail": null,
+        }),
+    ))
 }
 
 const PASSWORD_ID: &str = cerulean_directory::auth_methods::PASSWORD_METHOD_ID;

@@ -157,6 +157,7 @@ pub static RULES: &[RouteRule] = &[
         OATH_METHODS_WRITE_APP,
         OATH_METHODS_WRITE_DEL,
     ),
+    rule("GET", "/users/{id}/authentication/operations/{id}", NONE, AUTH_METHODS_READ_DEL),
     rule("GET", "/me/authentication/methods", AUTH_METHODS_ME_APP, AUTH_METHODS_READ_DEL),
     rule("GET", "/me/authentication/methods/{id}", AUTH_METHODS_ME_APP, AUTH_METHODS_READ_DEL),
     rule("GET", "/me/authentication/passwordmethods", AUTH_METHODS_ME_APP, PASSWORD_METHODS_READ_DEL),

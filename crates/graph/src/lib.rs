@@ -354,6 +354,7 @@ pub fn router(state: GraphState) -> Router {
             "/rolemanagement/directory/roleassignments/{id}",
             get(roles::assignment).delete(roles::delete_assignment),
         )
+        .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -443,6 +444,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "rolemanagement",
         "roledefinitions",
         "roleassignments",
+        "operations",
         // Audit and sign-in logs (issue 7).
         "auditlogs",
         "directoryaudits",

@@ -75,7 +75,7 @@ impl From<OAuthError> for Failure {
     }
 }
 
-fn page_err(e: OAuthError) -> Failure {
+pub(crate) fn page_err(e: OAuthError) -> Failure {
     let status = if e.status.is_server_error() { e.status } else { StatusCode::BAD_REQUEST };
     Failure::Page(status, e)
 }
@@ -171,7 +171,7 @@ async fn tenant_for(state: &PlatformState, segment: &str, hint: Option<&str>) ->
     delegated::tenant_of(state, &req, domain).await
 }
 
-fn app_name(app: &AppCredentials) -> String {
+pub(crate) fn app_name(app: &AppCredentials) -> String {
     app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
@@ -503,18 +503,28 @@ pub(crate) async fn complete(
 #[derive(Debug, Deserialize)]
 pub(crate) struct SignInPost {
     #[serde(default)]
-    flow: String,
+    pub flow: String,
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
     #[serde(default)]
-    username: String,
+    pub username: String,
     #[serde(default)]
-    password: String,
+    pub password: String,
     #[serde(default)]
-    action: String,
+    pub action: String,
+    /// The step after the password (`change_password`, `totp`, `enrol`; see
+    /// [`crate::sign_in_steps`]) and its fields.
+    #[serde(default)]
+    pub step: String,
+    #[serde(default)]
+    pub new_password: String,
+    #[serde(default)]
+    pub confirm_password: String,
+    #[serde(default)]
+    pub otc: String,
 }
 
-fn flow_expired() -> OAuthError {
+pub(crate) fn flow_expired() -> OAuthError {
     OAuthError::new(
         400,
         "invalid_request",
@@ -594,6 +604,22 @@ pub(crate) async fn sign_in_post(
             crate::device::decide(&state, &tenant, device, None).await?;
             return Ok(pages::device_done(&tenant.display_name, &app_name(&app), false));
         }
+        let cx = crate::sign_in_steps::StepContext {
+            state: &state,
+            tenant: &tenant,
+            app: &app,
+            sp: &sp,
+            authz: authz.as_ref(),
+            device: device.as_deref(),
+            record: &record,
+            flow_key: &flow_key,
+            form: &form,
+            ip,
+            trace: &trace,
+        };
+        if record.data.get("pending").is_some() {
+            return crate::sign_in_steps::continue_pending(&cx).await;
+        }
         let rerender = |message: &str| -> Result<Response, Failure> {
             let mut res = pages::sign_in(&pages::SignInForm {
                 tenant_name: &tenant.display_name,
@@ -638,39 +664,8 @@ pub(crate) async fn sign_in_post(
         if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
             return Err(page_err(delegated::user_disabled()));
         }
-        if must_change {
-            return Err(page_err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired.")));
-        }
-        spend(&state, &tenant, &flow_key).await?;
-        state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
-        let auth_time = cerulean_identity::unix_now();
-        let amr = vec!["pwd".to_string()];
-        let sso = session::start(&state, &tenant, user.id, auth_time, &amr).await?;
-        // The user is signed in (the session stands) even when the application then gets an
-        // error, such as missing consent.
-        let outcome = if let Some(device) = &device {
-            crate::device::decide(&state, &tenant, device, Some((&user, auth_time, &amr)))
-                .await
-                .map(|()| pages::device_done(&tenant.display_name, &app_name(&app), true))
-        } else if let Some(a) = &authz {
-            complete(&state, &tenant, &app, &sp, a, &user, auth_time, &amr, false).await
-        } else if let Some(request) = record.data.get("adminconsent") {
-            crate::admin_consent::after_sign_in(&state, &tenant, &app, &user, request).await.map_err(page_err)
-        } else {
-            Err(page_err(flow_expired()))
-        };
-        let mut res = match outcome {
-            Ok(res) => res,
-            Err(Failure::Redirect(e)) if authz.is_some() => {
-                error_to_app(authz.as_ref().ok_or_else(|| page_err(flow_expired()))?, &e, &trace)
-            }
-            Err(Failure::Redirect(e) | Failure::Page(_, e)) => {
-                pages::error(&tenant.display_name, StatusCode::BAD_REQUEST, e.code, &e.description, &trace)
-            }
-        };
-        res.headers_mut().append(header::SET_COOKIE, sso);
-        res.headers_mut().append(header::SET_COOKIE, session::set_cookie(&state, CSRF_COOKIE, "", Some(0)));
-        Ok(res)
+        // Then the password change and the second factor, when due (see `sign_in_steps`).
+        crate::sign_in_steps::after_password(&cx, &user, must_change).await
     }
     .await;
     match result {
@@ -684,7 +679,7 @@ pub(crate) async fn sign_in_post(
 }
 
 /// Marks a sign-in form used, so a replayed POST signs nobody in.
-async fn spend(state: &PlatformState, tenant: &TenantRecord, key: &str) -> Result<(), Failure> {
+pub(crate) async fn spend(state: &PlatformState, tenant: &TenantRecord, key: &str) -> Result<(), Failure> {
     match state.directory.redeem_flow(tenant.id, LOGIN_KIND, key).await.map_err(internal)? {
         FlowRedemption::Redeemed(_) => Ok(()),
         _ => Err(page_err(flow_expired())),

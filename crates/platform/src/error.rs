@@ -15,6 +15,8 @@ pub struct OAuthError {
     /// The AADSTS number.
     pub code: u32,
     pub description: String,
+    /// Entra's `suberror` (`basic_action` when MFA is required, ...).
+    pub suberror: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -24,7 +26,14 @@ impl OAuthError {
             error,
             code,
             description: description.into(),
+            suberror: None,
         }
+    }
+
+    /// The same error with Entra's `suberror`.
+    pub fn with_suberror(mut self, suberror: &'static str) -> OAuthError {
+        self.suberror = Some(suberror);
+        self
     }
 
     /// AADSTS900144: a required parameter is missing.
@@ -53,7 +62,7 @@ impl OAuthError {
     pub fn respond(&self, public_url: &str, trace_id: &str, correlation_id: &str) -> Response {
         let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
         let timestamp = time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default();
-        let body = json!({
+        let mut body = json!({
             "error": self.error,
             "error_description": format!(
                 "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
@@ -65,6 +74,9 @@ impl OAuthError {
             "correlation_id": correlation_id,
             "error_uri": format!("{public_url}/error?code={}", self.code),
         });
+        if let (Some(sub), Some(o)) = (self.suberror, body.as_object_mut()) {
+            o.insert("suberror".into(), json!(sub));
+        }
         let mut res = (self.status, body.to_string()).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));

@@ -14,6 +14,7 @@ mod pages;
 mod resources;
 mod session;
 mod sign_in_risk;
+mod sign_in_steps;
 mod signin_log;
 mod token;
 mod userinfo;
@@ -43,6 +44,10 @@ pub struct PlatformState {
     pub locator: Arc<cerulean_identity::location::Locator>,
     /// Risk detection's thresholds and lists (`--anonymizer-ips`, `--malicious-ips`).
     pub risk: Arc<cerulean_identity::risk::RiskConfig>,
+    /// Whether every user must sign in with a second factor (`--require-mfa`): a user without
+    /// a TOTP method enrols one at sign-in, and the password grant is refused (AADSTS50076).
+    /// Users with a TOTP method always use it.
+    pub require_mfa: bool,
 }
 
 pub fn router(state: PlatformState) -> Router {

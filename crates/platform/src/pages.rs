@@ -93,6 +93,94 @@ pub(crate) fn sign_in(f: &SignInForm<'_>) -> Response {
     page(StatusCode::OK, "Sign in to your account", f.tenant_name, &body)
 }
 
+/// The hidden fields every step of a sign-in form carries.
+fn step_fields(flow: &str, csrf: &str, step: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"flow\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<input type=\"hidden\" name=\"step\" value=\"{}\">",
+        esc(flow),
+        esc(csrf),
+        esc(step)
+    )
+}
+
+fn alert(error: Option<&str>) -> String {
+    error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default()
+}
+
+/// The change-password step (`forceChangePasswordNextSignIn`), after the password.
+pub(crate) fn change_password(
+    tenant_name: &str,
+    action: &str,
+    flow: &str,
+    csrf: &str,
+    error: Option<&str>,
+) -> Response {
+    let body = format!(
+        "<h1>Update your password</h1><p>You need to update your password because this is the first time you are \
+signing in, or because your password has expired.</p>{error}\
+<form method=\"post\" action=\"{action}\">{fields}\
+<label for=\"new_password\">New password</label>\
+<input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" required autofocus>\
+<label for=\"confirm_password\">Confirm password</label>\
+<input type=\"password\" id=\"confirm_password\" name=\"confirm_password\" autocomplete=\"new-password\" required>\
+<button type=\"submit\">Sign in</button></form>",
+        error = alert(error),
+        action = esc(action),
+        fields = step_fields(flow, csrf, "change_password"),
+    );
+    page(StatusCode::OK, "Update your password", tenant_name, &body)
+}
+
+/// The verification-code step for a user with an authenticator app (TOTP).
+pub(crate) fn totp(tenant_name: &str, action: &str, flow: &str, csrf: &str, error: Option<&str>) -> Response {
+    let body = format!(
+        "<h1>Enter code</h1><p>Enter the code displayed in the authenticator app on your mobile device.</p>{error}\
+<form method=\"post\" action=\"{action}\">{fields}\
+<label for=\"otc\">Code</label>\
+<input type=\"text\" id=\"otc\" name=\"otc\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+pattern=\"[0-9]{{6}}\" maxlength=\"6\" required autofocus>\
+<button type=\"submit\">Verify</button></form>",
+        error = alert(error),
+        action = esc(action),
+        fields = step_fields(flow, csrf, "totp"),
+    );
+    page(StatusCode::OK, "Enter code", tenant_name, &body)
+}
+
+/// The registration step when a second factor is required and the user has none: the secret
+/// (and its `otpauth://` URI) to add to an authenticator app, then a code from the app.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn totp_enrol(
+    tenant_name: &str,
+    action: &str,
+    flow: &str,
+    csrf: &str,
+    secret: &str,
+    uri: &str,
+    error: Option<&str>,
+) -> Response {
+    let grouped: Vec<String> = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let body = format!(
+        "<h1>Keep your account secure</h1><p>Your organization requires you to set up an authenticator app to \
+prove who you are.</p>{error}\
+<p>In your authenticator app, add a work or school account and enter this key (or open the link below on \
+the device with the app):</p><p><code id=\"secret\">{grouped}</code></p>\
+<p><a id=\"otpauth\" href=\"{uri}\">{uri}</a></p>\
+<form method=\"post\" action=\"{action}\">{fields}\
+<label for=\"otc\">Enter the 6-digit code the app shows</label>\
+<input type=\"text\" id=\"otc\" name=\"otc\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+pattern=\"[0-9]{{6}}\" maxlength=\"6\" required autofocus>\
+<button type=\"submit\">Next</button></form>",
+        error = alert(error),
+        grouped = esc(&grouped.join(" ")),
+        uri = esc(uri),
+        action = esc(action),
+        fields = step_fields(flow, csrf, "enrol"),
+    );
+    page(StatusCode::OK, "Keep your account secure", tenant_name, &body)
+}
+
 /// The error page: the AADSTS code, the message, and the request's ids, as Entra shows them.
 pub(crate) fn error(tenant_name: &str, status: StatusCode, code: u32, message: &str, trace_id: &str) -> Response {
     let body = format!(

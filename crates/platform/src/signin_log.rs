@@ -157,6 +157,12 @@ async fn build(
         Outcome::Failure { code, description, .. } => (i64::from(*code), Some(first_sentence(description))),
     };
     let (resource_id, resource_name) = resource(state, a, outcome);
+    // A token whose `amr` has `mfa` came from a sign-in with a second factor (TOTP).
+    let multi = match outcome {
+        Outcome::Success(c) => c.get("amr").and_then(Value::as_array).is_some_and(|a| a.iter().any(|m| m == "mfa")),
+        Outcome::Failure { .. } => false,
+    };
+    let requirement = if multi { "multiFactorAuthentication" } else { "singleFactorAuthentication" };
     let ip = a.ip.map(|i| i.to_string()).unwrap_or_default();
     // No source knows the address: Entra's empty location.
     let location = a.ip.and_then(|i| state.locator.lookup(i)).unwrap_or_default();
@@ -209,7 +215,7 @@ async fn build(
         "autonomousSystemNumber": location.asn,
         // beta
         "signInEventTypes": [event_type],
-        "authenticationRequirement": "singleFactorAuthentication",
+        "authenticationRequirement": requirement,
         "mfaDetail": null,
     });
     let Value::Object(mut doc) = doc else { return Ok(None) };

@@ -40,6 +40,8 @@ pub struct AppOptions {
     /// How long loaded signing keys are used before they are read again; `None` is
     /// [`cerulean_identity::tokens::KEY_REFRESH_INTERVAL`] (tests shorten it).
     pub key_refresh: Option<std::time::Duration>,
+    /// `--require-mfa`: every user signs in with TOTP (enrolling at sign-in if needed).
+    pub require_mfa: bool,
 }
 
 impl AppOptions {
@@ -99,6 +101,7 @@ impl App {
             trusted_proxies: options.trusted_proxies.clone().into(),
             locator: options.locator.clone().unwrap_or_default(),
             risk: options.risk.clone().unwrap_or_default(),
+            require_mfa: options.require_mfa,
         });
         let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
             graph: GraphState {

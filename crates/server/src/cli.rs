@@ -114,6 +114,11 @@ pub struct ServeArgs {
     /// `POST /cerulean/admin/signingKeys/{kid}/activate` lets it sign.
     #[arg(long, env = "CERULEAN_KEY_PUBLICATION_DELAY_SECS", default_value_t = cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS)]
     pub key_publication_delay_secs: i64,
+    /// Require multi-factor sign-in for every user (like Entra's security defaults): users
+    /// without an authenticator app register one (TOTP) at their next sign-in, and the password
+    /// grant is refused with AADSTS50076. Users who registered one always use it.
+    #[arg(long, env = "CERULEAN_REQUIRE_MFA")]
+    pub require_mfa: bool,
 }
 
 impl ServeArgs {

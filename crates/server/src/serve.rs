@@ -71,6 +71,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
                 duration_secs: args.lockout_duration_seconds,
             },
             key_publication_delay_secs: Some(args.key_publication_delay_secs),
+            require_mfa: args.require_mfa,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

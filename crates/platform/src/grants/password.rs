@@ -8,7 +8,8 @@
 //! password on this grant), AADSTS50126 for a wrong password, AADSTS50053 while smart lockout
 //! holds the account (the password is then not checked), AADSTS50057 for a disabled
 //! account, AADSTS50055 ("The password is expired.") while `forceChangePasswordNextSignIn`
-//! is set, AADSTS65001 without consent.
+//! is set, AADSTS50076 (suberror `basic_action`) when the user must use a second factor (a
+//! TOTP method, or `--require-mfa`), AADSTS65001 without consent.
 
 use axum::response::Response;
 use serde_json::Value;
@@ -28,6 +29,19 @@ pub(crate) fn locked() -> OAuthError {
         50053,
         "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.",
     )
+}
+
+/// AADSTS50076: the user must use multi-factor authentication, which this grant cannot do.
+pub(crate) fn mfa_required(resource_app_id: &str) -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        50076,
+        format!(
+            "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{resource_app_id}'."
+        ),
+    )
+    .with_suberror("basic_action")
 }
 
 pub(crate) async fn grant(
@@ -77,6 +91,10 @@ pub(crate) async fn grant(
     }
     if must_change {
         return Err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired."));
+    }
+    // A second factor cannot be given on this grant: Entra refuses it when MFA is required.
+    if state.require_mfa || state.directory.has_totp(tenant.id, user.id).await.map_err(internal)? {
+        return Err(mfa_required(&scopes.resource.app_id));
     }
     state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();

@@ -103,6 +103,8 @@ async fn methods_are_listed_per_permission_and_role() {
     assert_eq!(r.json["value"], json!([]), "{}", r.text);
     let r = call(&h, Method::GET, &methods, None, &megan).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let mine = format!("/v1.0/me/authentication/softwareOathMethods/{}", uuid::Uuid::new_v4());
+    assert_eq!(call(&h, Method::DELETE, &mine, None, &megan).await.status, StatusCode::NOT_FOUND);
     // App tokens get Graph's /me answer.
     let r = call(&h, Method::GET, "/v1.0/me/authentication/methods", None, &reader).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
@@ -122,6 +124,15 @@ async fn admins_reset_passwords_and_users_change_theirs() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(r.json["newPassword"], Value::Null, "{}", r.text);
     assert!(r.json["@odata.context"].as_str().is_some_and(|c| c.ends_with("#microsoft.graph.passwordResetResponse")));
+    // A long-running operation in Graph: its status link answers `succeeded`.
+    let status = r.headers["location"].to_str().expect("location").to_string();
+    let path = status.strip_prefix(crate::harness::PUBLIC_URL).expect("absolute link");
+    assert!(path.starts_with(&format!("/v1.0/users/{adele}/authentication/operations/")), "{path}");
+    let op = call(&h, Method::GET, path, None, &admin).await;
+    assert_eq!(op.status, StatusCode::OK, "{}", op.text);
+    assert_eq!(op.json["status"], "succeeded", "{}", op.text);
+    let missing = format!("/v1.0/users/{adele}/authentication/operations/{}", uuid::Uuid::new_v4());
+    assert_eq!(call(&h, Method::GET, &missing, None, &admin).await.status, StatusCode::NOT_FOUND);
     assert_oauth(&ropc(&h, &client, "adele@contoso.onmicrosoft.com", PASSWORD).await, 400, "invalid_grant", 50126);
     assert_oauth(
         &ropc(&h, &client, "adele@contoso.onmicrosoft.com", "Reset-Pa55word!").await,

@@ -93,12 +93,49 @@ fn typed_body(state: &GraphState, context: &str, record: &cerulean_store::Object
     Value::Object(body)
 }
 
+/// What is done to a deleted item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeletedItemAccess {
+    Read,
+    Write,
+}
+
+/// The route's rule lets any type's permission in (`/directory/deletedItems/{id}` names no
+/// type); the item's own type then decides, as each type's page of Graph documents it: a
+/// caller holding only `AdministrativeUnit.ReadWrite.All` may not purge a user.
+fn check_deleted_item_access(p: &Principal, object_type: &str, access: DeletedItemAccess) -> Result<(), GraphError> {
+    let (read, write): (&[&str], &[&str]) = match object_type {
+        "user" => (&["User.Read.All", "User.ReadWrite.All"], &["User.DeleteRestore.All", "User.ReadWrite.All"]),
+        "group" => (&["Group.Read.All", "Group.ReadWrite.All"], &["Group.ReadWrite.All"]),
+        "application" | "servicePrincipal" => {
+            (&["Application.Read.All", "Application.ReadWrite.All"], &["Application.ReadWrite.All"])
+        }
+        "administrativeUnit" => (
+            &["AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"],
+            &["AdministrativeUnit.ReadWrite.All"],
+        ),
+        _ => (&[], &[]),
+    };
+    let (own, directory): (&[&str], &[&str]) = match access {
+        DeletedItemAccess::Read => (read, &["Directory.Read.All", "Directory.ReadWrite.All"]),
+        DeletedItemAccess::Write => (write, &["Directory.ReadWrite.All"]),
+    };
+    let allowed: Vec<&str> = own.iter().chain(directory).copied().collect();
+    let held = if p.delegated { &p.scopes } else { &p.roles };
+    if held.iter().any(|h| allowed.iter().any(|a| a.eq_ignore_ascii_case(h))) {
+        Ok(())
+    } else {
+        Err(GraphError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."))
+    }
+}
+
 pub(crate) async fn get_deleted(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, GraphError> {
     let record = s.directory.get_deleted(p.tenant, &id).await?;
+    check_deleted_item_access(&p, &record.object_type, DeletedItemAccess::Read)?;
     Ok(odata::json(StatusCode::OK, typed_body(&s, "directory/deletedItems", &record)))
 }
 
@@ -130,6 +167,8 @@ pub(crate) async fn restore(
             }
         }
     }
+    let deleted = s.directory.get_deleted(p.tenant, &id).await?;
+    check_deleted_item_access(&p, &deleted.object_type, DeletedItemAccess::Write)?;
     let record = s.directory.restore_deleted(&caller(&p, client_request_id(&h)), &id, new_upn.as_deref()).await?;
     Ok(odata::json(StatusCode::OK, typed_body(&s, "directoryObjects", &record)))
 }
@@ -140,6 +179,8 @@ pub(crate) async fn purge_deleted(
     Path(id): Path<String>,
     h: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
+    let record = s.directory.get_deleted(p.tenant, &id).await?;
+    check_deleted_item_access(&p, &record.object_type, DeletedItemAccess::Write)?;
     s.directory.purge_deleted(&caller(&p, client_request_id(&h)), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

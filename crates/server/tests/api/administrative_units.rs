@@ -255,3 +255,34 @@ async fn dynamic_units_follow_their_rule() {
     let r = h.delete(&format!("{members}/{bob}/$ref")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }
+
+#[tokio::test]
+async fn unit_permissions_reach_deleted_units_only() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("gone", "Gone").await);
+    assert_eq!(h.delete(&format!("/v1.0/users/{user}")).await.status, StatusCode::NO_CONTENT);
+    let oslo = unit(&h, "Oslo").await;
+    assert_eq!(h.delete(&format!("{UNITS}/{oslo}")).await.status, StatusCode::NO_CONTENT);
+    let writer = h.sign(h.claims(&["AdministrativeUnit.ReadWrite.All"])).await;
+    // The deleted user is out of reach of the unit permission, whatever the operation.
+    for (method, path) in [
+        (Method::GET, format!("/v1.0/directory/deletedItems/{user}")),
+        (Method::POST, format!("/v1.0/directory/deletedItems/{user}/restore")),
+        (Method::DELETE, format!("/v1.0/directory/deletedItems/{user}")),
+    ] {
+        let r = h.graph_with(method.clone(), &path, None, &writer, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {path}: {}", r.text);
+        assert_eq!(r.code(), "Authorization_RequestDenied");
+    }
+    // The deleted unit is within it; a user permission in turn does not reach the unit.
+    let r = h.graph_with(Method::GET, &format!("/v1.0/directory/deletedItems/{oslo}"), None, &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let users_only = h.sign(h.claims(&["User.ReadWrite.All"])).await;
+    let r = h.graph_with(Method::DELETE, &format!("/v1.0/directory/deletedItems/{oslo}"), None, &users_only, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r =
+        h.graph_with(Method::POST, &format!("/v1.0/directory/deletedItems/{oslo}/restore"), None, &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = h.graph_with(Method::DELETE, &format!("/v1.0/directory/deletedItems/{user}"), None, &users_only, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}

@@ -5,6 +5,7 @@ pub mod app;
 pub mod backup;
 pub mod bootstrap;
 pub mod cli;
+pub mod fixture;
 pub mod logging;
 mod peer;
 pub mod request_id;

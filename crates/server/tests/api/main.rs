@@ -12,6 +12,7 @@ mod browser;
 mod delta;
 mod device_code;
 mod dynamic_groups;
+mod fixtures;
 mod groups;
 mod manager;
 mod odata;

@@ -307,3 +307,69 @@ async fn the_commands_import_and_export_a_data_directory() {
     assert!(err.contains("holds no store"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The sample tenant of the repository (`fixtures/contoso.json`, made by
+/// `fixtures/generate.py contoso`) imports, and its people, groups and apps read back through
+/// the API as generated.
+#[tokio::test]
+async fn the_sample_fixture_builds_a_realistic_tenant() {
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../../../fixtures/contoso.json")).expect("fixtures/contoso.json");
+    let h = Harness::new().await;
+    let report = import(&h, &fixture).await.expect("import");
+    assert_eq!(report.created.get("users"), Some(&275), "{report:?}");
+    assert_eq!(report.created.get("groups"), Some(&48), "{report:?}");
+    assert_eq!(report.created.get("appRoleAssignments"), Some(&3), "{report:?}");
+
+    let count = |path: &'static str| {
+        let h = &h;
+        async move {
+            let r = h.get_eventual(path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+            r.text.trim().parse::<usize>().expect("a count")
+        }
+    };
+    assert_eq!(count("/v1.0/users/$count").await, 276, "275 people and the administrator");
+    assert_eq!(count("/v1.0/users/$count?$filter=department%20eq%20'Engineering'").await, 72);
+    let group = |name: &'static str| {
+        let h = &h;
+        async move {
+            let r = h.get(&format!("/v1.0/groups?$filter=displayName%20eq%20'{}'", name.replace(' ', "%20"))).await;
+            r.json["value"][0]["id"].as_str().unwrap_or_else(|| panic!("group {name}: {}", r.text)).to_string()
+        }
+    };
+    // Nesting: All Staff > departments > teams > people; everyone but the administrator.
+    let all = group("All Staff").await;
+    let r = h.get_eventual(&format!("/v1.0/groups/{all}/transitiveMembers/microsoft.graph.user/$count")).await;
+    assert_eq!(r.text.trim(), "275", "{}", r.text);
+    let engineering = group("Engineering").await;
+    let r = h.get_eventual(&format!("/v1.0/groups/{engineering}/transitiveMembers/microsoft.graph.user/$count")).await;
+    assert_eq!(r.text.trim(), "72", "{}", r.text);
+    // The dynamic group computed its members from the rule.
+    let dynamic = group("Engineering (dynamic)").await;
+    let r = h.get_eventual(&format!("/v1.0/groups/{dynamic}/members/$count")).await;
+    assert_eq!(r.text.trim(), "72", "{}", r.text);
+
+    // Management chain: a specialist's manager is a team lead, whose manager heads the
+    // department and reports to the CEO.
+    let r = h.get("/v1.0/users?$filter=jobTitle%20eq%20'Sales%20Specialist'&$top=1").await;
+    let specialist = r.json["value"][0]["id"].as_str().expect("a specialist").to_string();
+    let lead = h.get(&format!("/v1.0/users/{specialist}/manager")).await;
+    assert_eq!(lead.json["jobTitle"], "Sales Team Lead", "{}", lead.text);
+    let head = h.get(&format!("/v1.0/users/{}/manager", lead.json["id"].as_str().expect("lead"))).await;
+    assert_eq!(head.json["jobTitle"], "Head of Sales", "{}", head.text);
+    let ceo = h.get(&format!("/v1.0/users/{}/manager", head.json["id"].as_str().expect("head"))).await;
+    assert_eq!(ceo.json["jobTitle"], "Chief Executive Officer", "{}", ceo.text);
+    let reports = h.get(&format!("/v1.0/users/{}/directReports", ceo.json["id"].as_str().expect("ceo"))).await;
+    assert_eq!(reports.json["value"].as_array().map(Vec::len), Some(8), "{}", reports.text);
+
+    // The daemon app signs in with its demo secret and holds the granted Graph roles.
+    let sync = &fixture["applications"][1];
+    let token = h.app_token(sync["appId"].as_str().expect("appId"), "contoso-directory-sync-demo-secret").await;
+    let r = h.graph_with(axum::http::Method::GET, &format!("/v1.0/groups/{all}/members"), None, &token, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The Finance group holds the Expenses app's Approver role.
+    let finance = group("Finance").await;
+    let r = h.get(&format!("/v1.0/groups/{finance}/appRoleAssignments")).await;
+    assert_eq!(r.json["value"][0]["resourceDisplayName"], "Contoso Expenses", "{}", r.text);
+}

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use cerulean::app::App;
 use cerulean::cli::{ExportArgs, ImportArgs};
 use cerulean::fixture::{export_from, import_into};
+use cerulean_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, PUBLIC_URL, open_store};
@@ -372,4 +373,57 @@ async fn the_sample_fixture_builds_a_realistic_tenant() {
     let finance = group("Finance").await;
     let r = h.get(&format!("/v1.0/groups/{finance}/appRoleAssignments")).await;
     assert_eq!(r.json["value"][0]["resourceDisplayName"], "Contoso Expenses", "{}", r.text);
+}
+
+/// `serve --fixture` on an empty data directory bootstraps the fixture's domain and imports it
+/// before serving; a restart with the same fixture imports nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_imports_its_fixture_before_serving() {
+    let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fixture = dir.join("fixture.json");
+    let text = sample().to_string().replace("contoso.onmicrosoft.com", "fabrikam.onmicrosoft.com");
+    let mut value: Value = serde_json::from_str(&text).expect("json");
+    value["tenant"] = json!({"domains": ["fabrikam.onmicrosoft.com"]});
+    std::fs::write(&fixture, value.to_string()).expect("fixture");
+    let data_dir = dir.join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let args = cerulean::cli::ServeArgs {
+        data_dir: data_dir.clone(),
+        listen: format!("127.0.0.1:{port}").parse().expect("listen"),
+        http: true,
+        tls_cert: None,
+        tls_key: None,
+        public_url: None,
+        tenant_domain: "contoso.onmicrosoft.com".into(),
+        database_url: None,
+        log_format: cerulean::cli::LogFormat::Text,
+        throttle_ru_per_10s: None,
+        delta_retention_days: 30,
+        audit_retention_days: 30,
+        trusted_proxy: Vec::new(),
+        fixture: Some(fixture.clone()),
+    };
+    let server = tokio::spawn(cerulean::serve::run(args));
+    // The server listens only after the import: once the port answers, the users are there.
+    let mut listening = false;
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            listening = true;
+            break;
+        }
+        assert!(!server.is_finished(), "serve stopped early");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(listening, "serve never listened");
+    let boot: Value =
+        serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).expect("bootstrap.json")).expect("json");
+    assert_eq!(boot["tenantDomain"], "fabrikam.onmicrosoft.com", "the fixture's domain was bootstrapped");
+    let store = SqliteStore::open(&data_dir.join("cerulean.db"), &cerulean_directory::index_specs()).expect("store");
+    let tenant = boot["tenantId"].as_str().and_then(|t| t.parse().ok()).expect("tenant");
+    let adele = store.find_unique(tenant, "upn", "adele@fabrikam.onmicrosoft.com").await.expect("read");
+    assert_eq!(adele.map(|u| u.to_string()).as_deref(), Some(ADELE));
+    server.abort();
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

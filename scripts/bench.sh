@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The benchmark suite: builds the release binary, starts `cerulean serve` on a loopback port
-# (HTTPS, as the budgets are stated), seeds a tenant through the public API ($batch), runs the
+# (HTTPS, as the budgets are stated), seeds a tenant (a generated fixture loaded with
+# `cerulean import`, or with --seed-with api through the public API's $batch), runs the
 # scenarios with wrk (64 keep-alive connections), and writes BENCHMARKS.md plus raw outputs
 # under bench/results/<timestamp>/.
 #
 #   scripts/bench.sh [--quick] [--engine sqlite|postgres|both] [--users N] [--users-small N]
-#                    [--groups N] [--duration SECONDS] [--port PORT]
+#                    [--groups N] [--duration SECONDS] [--port PORT] [--seed-with import|api]
 #
 # --quick: 1k then 4k users, 5 s per scenario (a few minutes per engine). Full (default): 10k
-# then 30k users, 15 s per scenario (~12 minutes per engine on a quiet 2-core machine; seeding
-# is bound by argon2id, see BENCHMARKS.md). --users 100000 gives the scale of DESIGN.md's
-# budgets, at ~25 minutes of seeding per engine.
+# then 100k users and 10k groups (DESIGN.md's scale), 15 s per scenario. Seeding (default
+# `import`): fixtures/generate.py writes the tenant (groups nested 6 deep, each user in one leaf
+# and two other groups, no passwords but for five users) and `cerulean import` loads it with
+# the server stopped, in large transactions; its users per second is a reported figure.
+# `--seed-with api` seeds through `$batch` instead (bound by argon2id, ~85 users/s; full
+# default then 30k users).
 # PostgreSQL: CERULEAN_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 # names a server where the role may CREATE DATABASE; the suite creates and drops its own.
 set -euo pipefail
@@ -27,6 +31,7 @@ groups=""
 duration=""
 port=18443
 connections=64
+seed_with=import
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
@@ -36,7 +41,8 @@ while [[ $# -gt 0 ]]; do
         --groups) groups="$2"; shift ;;
         --duration) duration="$2"; shift ;;
         --port) port="$2"; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --seed-with) seed_with="$2"; shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -50,8 +56,11 @@ esac
 if [[ $quick == 1 ]]; then
     users_small=${users_small:-1000}; users_large=${users_large:-4000}; duration=${duration:-5}
 else
-    users_small=${users_small:-10000}; users_large=${users_large:-30000}; duration=${duration:-15}
+    full_large=100000
+    [[ "$seed_with" == api ]] && full_large=30000
+    users_small=${users_small:-10000}; users_large=${users_large:-$full_large}; duration=${duration:-15}
 fi
+case "$seed_with" in import|api) ;; *) echo "bench: --seed-with import|api" >&2; exit 2 ;; esac
 groups=${groups:-$((users_large / 10))}
 if (( users_large <= users_small )); then echo "bench: --users must exceed --users-small" >&2; exit 2; fi
 
@@ -139,6 +148,33 @@ start_server() {
     ready_ms=$(python3 bench/api.py wait-ready --base "$scheme://127.0.0.1:$port" --since-ns "$t0")
 }
 
+# seed_import <dir> <engine> <users> [generate.py options...]: with the server stopped, writes a
+# benchmark fixture of <users> more users (fixtures/generate.py bench, state in
+# <dir>/seed-state.json) and loads it with `cerulean import`; prints the figures as one JSON line.
+seed_import() {
+    local dir="$1" eng="$2" users="$3"; shift 3
+    local domain
+    domain=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenantDomain"])' "$dir/data/bootstrap.json")
+    python3 fixtures/generate.py bench --users "$users" "$@" --state "$dir/seed-state.json" --domain "$domain" \
+        --tag "b${stamp:9:6}" >"$dir/fixture.json"
+    local args=(import --data-dir "$dir/data" "$dir/fixture.json")
+    [[ "$eng" == postgres ]] && args+=(--database-url "$pg_url")
+    echo "python3 fixtures/generate.py bench --users $users $* --state seed-state.json --domain $domain > fixture.json" >>"$commands"
+    echo "$bin ${args[*]}" | sed 's#postgres://[^ ]*#$CERULEAN_BENCH_DB#' >>"$commands"
+    RUST_LOG=warn "$bin" "${args[@]}" >"$dir/import.txt" 2>&1 || { cat "$dir/import.txt" >&2; return 1; }
+    cat "$dir/import.txt" >&2
+    python3 - "$dir/import.txt" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+created = {k: int(n) for n, k in re.findall(r"(\d+) (users|groups)\b", text.split(";")[0])}
+links = int(re.search(r"(\d+) links added", text).group(1))
+secs = float(re.search(r"in ([0-9.]+) s", text).group(1))
+print(json.dumps({"method": "import", "users": created.get("users", 0), "users_seconds": secs,
+                  "users_per_s": round(created.get("users", 0) / max(secs, 1e-9), 1),
+                  "groups": created.get("groups", 0), "memberships": links, "memberships_seconds": secs}))
+PY
+}
+
 # figure <dir> <key> <value>: a scalar result.
 figure() { echo "$2=$3" >>"$1/figures.env"; }
 
@@ -172,9 +208,15 @@ bench_engine() {
     figure "$dir" idle_rss_mib_empty "$(python3 bench/api.py rss --pid "$server_pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rss_mib"])')"
 
     # Seeding, in two steps so that the delta round is measured at two sizes.
-    log "[$eng] seeding $users_small users and $groups groups (depth 6)"
-    run python3 bench/seed.py --base "$base" --bootstrap "$boot" --ca "$ca" --state "$dir/seed-state.json" \
-        --users "$users_small" --groups "$groups" >"$dir/seed-small.json"
+    log "[$eng] seeding $users_small users and $groups groups (depth 6) with $seed_with"
+    if [[ "$seed_with" == import ]]; then
+        stop_server
+        seed_import "$dir" "$eng" "$users_small" --groups "$groups" >"$dir/seed-small.json"
+        start_server "$dir" "$eng"
+    else
+        run python3 bench/seed.py --base "$base" --bootstrap "$boot" --ca "$ca" --state "$dir/seed-state.json" \
+            --users "$users_small" --groups "$groups" >"$dir/seed-small.json"
+    fi
     cat "$dir/seed-small.json" >&2
     local token
     token=$(python3 bench/api.py token --base "$base" --bootstrap "$boot" --ca "$ca")
@@ -186,8 +228,14 @@ bench_engine() {
     wrk_run "$dir" delta-small get.lua BENCH_PATH="$dpath" BENCH_HEADER="Prefer: odata.maxpagesize=999"
 
     log "[$eng] growing to $users_large users"
-    run python3 bench/seed.py --base "$base" --bootstrap "$boot" --ca "$ca" --state "$dir/seed-state.json" \
-        --users "$((users_large - users_small))" >"$dir/seed-large.json"
+    if [[ "$seed_with" == import ]]; then
+        stop_server
+        seed_import "$dir" "$eng" "$((users_large - users_small))" >"$dir/seed-large.json"
+        start_server "$dir" "$eng"
+    else
+        run python3 bench/seed.py --base "$base" --bootstrap "$boot" --ca "$ca" --state "$dir/seed-state.json" \
+            --users "$((users_large - users_small))" >"$dir/seed-large.json"
+    fi
     cat "$dir/seed-large.json" >&2
     dpath=$(python3 bench/api.py delta --base "$base" --bootstrap "$boot" --ca "$ca" --token "$token" --ids "$dir/user-ids.txt")
     wrk_run "$dir" delta-large get.lua BENCH_PATH="$dpath" BENCH_HEADER="Prefer: odata.maxpagesize=999"

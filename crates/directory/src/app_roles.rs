@@ -84,6 +84,17 @@ impl Directory {
         anchor: AssignmentAnchor<'_>,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        self.create_app_role_assignment_preset(caller, anchor, body, Uuid::new_v4()).await
+    }
+
+    /// [`Directory::create_app_role_assignment`] with the object id an import presets.
+    pub(crate) async fn create_app_role_assignment_preset(
+        &self,
+        caller: &Caller,
+        anchor: AssignmentAnchor<'_>,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(assignment_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "appRoleAssignment")?;
         let anchor_object = self.assignment_anchor(caller.tenant, anchor).await?;
@@ -166,13 +177,7 @@ impl Directory {
         .as_object()
         .cloned()
         .unwrap_or_default();
-        let object = ObjectRecord {
-            id: Uuid::new_v4(),
-            object_type: "appRoleAssignment".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        let object = ObjectRecord { id, object_type: "appRoleAssignment".into(), version: 1, doc, deleted_at: None };
         let claim = format!("{}:{}:{}", principal.id, resource.id, role_key);
         let activity = match kind {
             "User" => "Add app role assignment grant to user",
@@ -248,6 +253,16 @@ impl Directory {
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        self.create_permission_grant_preset(caller, body, Uuid::new_v4()).await
+    }
+
+    /// [`Directory::create_permission_grant`] with the object id an import presets.
+    pub(crate) async fn create_permission_grant_preset(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(grant_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "oAuth2PermissionGrant")?;
         let text = |k: &str| props.get(k).and_then(Value::as_str).unwrap_or_default().trim().to_string();
@@ -283,13 +298,8 @@ impl Directory {
         .as_object()
         .cloned()
         .unwrap_or_default();
-        let object = ObjectRecord {
-            id: Uuid::new_v4(),
-            object_type: "oAuth2PermissionGrant".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        let object =
+            ObjectRecord { id, object_type: "oAuth2PermissionGrant".into(), version: 1, doc, deleted_at: None };
         let claim = format!(
             "{}:{}:{}",
             client.id,

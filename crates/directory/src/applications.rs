@@ -128,9 +128,33 @@ impl Directory {
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        self.create_application_preset(caller, body, Uuid::new_v4(), None, Vec::new()).await
+    }
+
+    /// `POST /applications` with what an import presets: the object id, the `appId` (a GUID,
+    /// unique as the API's generated ones) and client secrets ([`ImportedSecret`]).
+    pub(crate) async fn create_application_preset(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+        app_id: Option<String>,
+        secrets: Vec<ImportedSecret>,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(application_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "application")?;
         check_application(&props, None)?;
+        let app_id = match app_id {
+            Some(a) => Uuid::parse_str(&a).map_err(|_| {
+                DirectoryError::bad_request("Invalid value specified for property 'appId' of resource 'Application'.")
+            })?,
+            None => Uuid::new_v4(),
+        };
+        if secrets.len() > MAX_CREDENTIALS {
+            return Err(DirectoryError::bad_request(format!(
+                "The application already has the maximum of {MAX_CREDENTIALS} password credentials."
+            )));
+        }
         let tenant = self.tenant_record(caller.tenant).await?;
         let domain = tenant
             .domains
@@ -141,12 +165,23 @@ impl Directory {
             .unwrap_or_default();
         let mut doc = default_application(&domain);
         merge(&mut doc, &props);
-        doc.insert("appId".into(), json!(Uuid::new_v4().to_string()));
+        doc.insert("appId".into(), json!(app_id.to_string()));
         doc.insert("createdDateTime".into(), json!(now()));
-        let object =
-            ObjectRecord { id: Uuid::new_v4(), object_type: "application".into(), version: 1, doc, deleted_at: None };
+        let mut credentials = Vec::new();
+        let mut secret_ops = Vec::new();
+        for secret in secrets {
+            let (stored, record) = secret.into_credential(id)?;
+            credentials.push(Value::Object(stored));
+            secret_ops.push(Op::PutSecret(record));
+        }
+        if !credentials.is_empty() {
+            doc.insert("passwordCredentials".into(), Value::Array(credentials));
+        }
+        let object = ObjectRecord { id, object_type: "application".into(), version: 1, doc, deleted_at: None };
+        let mut ops = vec![Op::Insert { object: object.clone(), unique: application_claims(&object.doc) }];
+        ops.extend(secret_ops);
         let change = Change {
-            ops: vec![Op::Insert { object: object.clone(), unique: application_claims(&object.doc) }],
+            ops,
             audit: audit::record(
                 caller,
                 "Add application",
@@ -658,7 +693,7 @@ fn check_fic_unique(list: &[Map<String, Value>], f: &Map<String, Value>, except:
 }
 
 /// A new application's document: Graph's defaults for the properties a client did not send.
-fn default_application(domain: &str) -> Map<String, Value> {
+pub(crate) fn default_application(domain: &str) -> Map<String, Value> {
     obj(json!({
         "addIns": [],
         "api": {
@@ -823,6 +858,58 @@ fn password_credential(requested: &Map<String, Value>) -> DirectoryResult<Map<St
     out.insert("startDateTime".into(), json!(start));
     out.insert("endDateTime".into(), json!(end));
     Ok(out)
+}
+
+/// A client secret an import brings: its text (a hand-written fixture) or the hash an export
+/// wrote (secrets are never exported in clear), with the credential's public facts.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ImportedSecret {
+    /// `displayName`, `startDateTime`, `endDateTime`, checked as `addPassword` checks them.
+    pub requested: Map<String, Value>,
+    pub key_id: Option<Uuid>,
+    pub hint: Option<String>,
+    pub text: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl ImportedSecret {
+    /// The `passwordCredential` the document lists and the secret record the store keeps.
+    fn into_credential(self, owner: Uuid) -> DirectoryResult<(Map<String, Value>, SecretRecord)> {
+        let credential = password_credential(&self.requested)?;
+        let (hash, hint) = match (self.text, self.hash) {
+            (Some(text), None) if text.len() >= 16 && text.len() <= 256 => {
+                let hint = text.chars().take(3).collect::<String>();
+                (cerulean_identity::secrets::hash_secret(&text), hint)
+            }
+            (None, Some(hash)) if hash.starts_with("sha256:") && hash.len() == 71 => {
+                (hash, self.hint.unwrap_or_default().chars().take(3).collect())
+            }
+            _ => {
+                return Err(DirectoryError::bad_request(
+                    "A password credential needs either 'secretText' (16 to 256 characters) or 'secretHash' (sha256:<hex>).",
+                ));
+            }
+        };
+        let key_id = self.key_id.unwrap_or_else(Uuid::new_v4);
+        let mut stored = credential;
+        stored.insert("keyId".into(), json!(key_id.to_string()));
+        stored.insert("hint".into(), json!(hint));
+        stored.insert("secretText".into(), Value::Null);
+        stored.insert("customKeyIdentifier".into(), Value::Null);
+        let record = SecretRecord {
+            owner,
+            kind: "client_secret".into(),
+            key_id,
+            hash,
+            meta: json!({
+                "hint": hint,
+                "displayName": stored.get("displayName"),
+                "startDateTime": stored.get("startDateTime"),
+                "endDateTime": stored.get("endDateTime"),
+            }),
+        };
+        Ok((stored, record))
+    }
 }
 
 fn invalid_credential(prop: &str) -> DirectoryError {

@@ -92,41 +92,46 @@ impl Directory {
             id: Uuid::new_v4(),
             object_type: "application".into(),
             version: 1,
-            doc: json!({
-                "appId": client_id.to_string(),
-                "displayName": "Cerulean bootstrap",
-                "signInAudience": "AzureADMyOrg",
-                "createdDateTime": at,
-                "publisherDomain": domain,
-                "identifierUris": [],
-                "requiredResourceAccess": [{
-                    "resourceAppId": GRAPH_APP_ID,
-                    "resourceAccess": role_ids.iter().map(|id| json!({"id": id, "type": "Role"})).collect::<Vec<_>>(),
-                }, {
-                    "resourceAppId": AAD_GRAPH_APP_ID,
-                    "resourceAccess": [{"id": aad_role, "type": "Role"}],
-                }],
-                "passwordCredentials": [{
-                    "keyId": key_id.to_string(),
-                    "displayName": "bootstrap",
-                    "hint": req.client_secret_hint,
-                    "startDateTime": at,
-                    "endDateTime": end,
-                    "secretText": null,
-                    "customKeyIdentifier": null,
-                }],
-                "keyCredentials": [],
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
+            doc: with_defaults(
+                crate::applications::default_application(&domain),
+                json!({
+                    "appId": client_id.to_string(),
+                    "displayName": "Cerulean bootstrap",
+                    "signInAudience": "AzureADMyOrg",
+                    "createdDateTime": at,
+                    "publisherDomain": domain,
+                    "identifierUris": [],
+                    "requiredResourceAccess": [{
+                        "resourceAppId": GRAPH_APP_ID,
+                        "resourceAccess": role_ids.iter().map(|id| json!({"id": id, "type": "Role"})).collect::<Vec<_>>(),
+                    }, {
+                        "resourceAppId": AAD_GRAPH_APP_ID,
+                        "resourceAccess": [{"id": aad_role, "type": "Role"}],
+                    }],
+                    "passwordCredentials": [{
+                        "keyId": key_id.to_string(),
+                        "displayName": "bootstrap",
+                        "hint": req.client_secret_hint,
+                        "startDateTime": at,
+                        "endDateTime": end,
+                        "secretText": null,
+                        "customKeyIdentifier": null,
+                    }],
+                    "keyCredentials": [],
+                }),
+            ),
             deleted_at: None,
         };
+        let mut sp_defaults =
+            crate::service_principals::service_principal_defaults(tenant.id, json!("Cerulean bootstrap"));
+        crate::applications::sync_service_principal(&mut sp_defaults, &app.doc);
         let sp = ObjectRecord {
             id: Uuid::new_v4(),
             object_type: "servicePrincipal".into(),
             version: 1,
-            doc: json!({
+            doc: with_defaults(
+                sp_defaults,
+                json!({
                 "appId": client_id.to_string(),
                 "displayName": "Cerulean bootstrap",
                 "appDisplayName": "Cerulean bootstrap",
@@ -138,10 +143,8 @@ impl Directory {
                 "appRoles": [],
                 "oauth2PermissionScopes": [],
                 "createdDateTime": at,
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
+                }),
+            ),
             deleted_at: None,
         };
         let mut ops = vec![
@@ -348,4 +351,25 @@ fn graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
     .as_object()
     .cloned()
     .unwrap_or_default()
+}
+
+/// The document of a Microsoft first-party resource service principal (Microsoft Graph, Azure
+/// AD Graph) the bootstrap creates, by `appId`; `None` for any other application.
+pub(crate) fn first_party_service_principal(app_id: &str, at: &str) -> Option<serde_json::Map<String, Value>> {
+    if app_id.eq_ignore_ascii_case(GRAPH_APP_ID) {
+        Some(graph_service_principal_doc(at))
+    } else if app_id.eq_ignore_ascii_case(AAD_GRAPH_APP_ID) {
+        Some(aad_graph_service_principal_doc(at))
+    } else {
+        None
+    }
+}
+
+/// `specific` over `defaults`: the bootstrap's objects have every property the API gives the
+/// objects it creates (an export of them then imports to the same documents).
+fn with_defaults(mut defaults: serde_json::Map<String, Value>, specific: Value) -> serde_json::Map<String, Value> {
+    if let Value::Object(specific) = specific {
+        defaults.extend(specific);
+    }
+    defaults
 }

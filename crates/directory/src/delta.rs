@@ -49,6 +49,10 @@ pub static DELTA_TYPES: &[DeltaType] = &[
         relations: &[("members", EdgeKind::Member), ("owners", EdgeKind::Owner)],
         default_relations: &["members"],
     },
+    // "application: delta" and "servicePrincipal: delta": owners are tracked with
+    // `$select=owners`, as a group's relationships are.
+    DeltaType { object_type: "application", relations: &[("owners", EdgeKind::Owner)], default_relations: &[] },
+    DeltaType { object_type: "servicePrincipal", relations: &[("owners", EdgeKind::Owner)], default_relations: &[] },
 ];
 
 /// The delta declaration of `object_type`.

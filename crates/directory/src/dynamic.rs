@@ -213,6 +213,15 @@ impl Directory {
         }
     }
 
+    /// Recomputes every active dynamic group from scratch: after an import, which writes
+    /// objects and memberships in bulk instead of re-evaluating each one.
+    pub(crate) async fn reapply_dynamic_groups(&self, tenant: Uuid) -> DirectoryResult<()> {
+        for (group, rule) in self.active_dynamic_groups(tenant).await? {
+            self.apply_rule(tenant, &group, &rule).await?;
+        }
+        Ok(())
+    }
+
     /// Evaluates one user or device against every active dynamic group and fixes its
     /// memberships; repeats while `memberOf` rules see the memberships it just changed.
     pub(crate) async fn reevaluate_member(&self, tenant: Uuid, id: Uuid) -> DirectoryResult<()> {

@@ -25,9 +25,46 @@ const MAIL_ENABLED_REFUSED: &str = "The service does not currently support write
 impl Directory {
     /// `POST /groups`, with optional `members@odata.bind` and `owners@odata.bind`.
     pub async fn create_group(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
+        let tenant = self.tenant_record(caller.tenant).await?;
+        let prepared = prepare_group_object(&tenant, body, Uuid::new_v4())?;
+        let PreparedGroup { object, rule, members, owners } = prepared;
+        let id = object.id;
+        let unified = is_unified(&object.doc);
+        let mut ops = vec![Op::Insert { object: object.clone(), unique: group_claims(&object.doc) }];
+        let mut targets = vec![audit::target(&object, None, Some(&object.doc))];
+        self.bind_edges(caller, id, unified, &members, &owners, &mut ops, &mut targets).await?;
+        let change = Change { ops, audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets) };
+        self.store.apply(caller.tenant, change).await.map_err(|e| match e {
+            cerulean_store::StoreError::EdgeExists(_) => already_exist("members"),
+            other => other.into(),
+        })?;
+        self.after_group_write(caller.tenant, id, rule, true, &members).await?;
+        Ok(object)
+    }
+}
+
+/// A new group's document, checked with the API's rules, with the ids its body binds as
+/// members and owners and its membership rule when it is dynamic; nothing applied yet.
+pub(crate) struct PreparedGroup {
+    pub object: ObjectRecord,
+    pub rule: Option<crate::rules::Rule>,
+    pub members: Vec<Uuid>,
+    pub owners: Vec<Uuid>,
+}
+
+pub(crate) fn is_unified(doc: &Map<String, Value>) -> bool {
+    string_list(doc.get("groupTypes")).iter().any(|t| t.eq_ignore_ascii_case("Unified"))
+}
+
+/// Validates a new group's body (`POST /groups`) and builds its document with id `id`.
+pub(crate) fn prepare_group_object(
+    tenant: &cerulean_store::TenantRecord,
+    body: &Map<String, Value>,
+    id: Uuid,
+) -> DirectoryResult<PreparedGroup> {
+    {
         let (props, annotations) = validate_body(group_type(), body, Mode::Create)?;
         let (members, owners) = binds(&annotations)?;
-        let tenant = self.tenant_record(caller.tenant).await?;
         let group_types = string_list(props.get("groupTypes"));
         check_group_types(&group_types)?;
         let unified = group_types.iter().any(|t| t.eq_ignore_ascii_case("Unified"));
@@ -45,7 +82,6 @@ impl Directory {
         let mut props = props;
         check_visibility(&mut props)?;
 
-        let id = Uuid::new_v4();
         let at = now();
         let mut doc = props;
         doc.insert("groupTypes".into(), json!(group_types));
@@ -70,19 +106,11 @@ impl Directory {
             doc.insert("proxyAddresses".into(), json!([]));
         }
         let object = ObjectRecord { id, object_type: "group".into(), version: 1, doc, deleted_at: None };
-
-        let mut ops = vec![Op::Insert { object: object.clone(), unique: group_claims(&object.doc) }];
-        let mut targets = vec![audit::target(&object, None, Some(&object.doc))];
-        self.bind_edges(caller, id, unified, &members, &owners, &mut ops, &mut targets).await?;
-        let change = Change { ops, audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets) };
-        self.store.apply(caller.tenant, change).await.map_err(|e| match e {
-            cerulean_store::StoreError::EdgeExists(_) => already_exist("members"),
-            other => other.into(),
-        })?;
-        self.after_group_write(caller.tenant, id, rule, true, &members).await?;
-        Ok(object)
+        Ok(PreparedGroup { object, rule, members, owners })
     }
+}
 
+impl Directory {
     /// Adds the edges of `members@odata.bind` / `owners@odata.bind` to a change, checking
     /// that each object exists and may be linked.
     #[allow(clippy::too_many_arguments)]

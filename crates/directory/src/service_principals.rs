@@ -18,6 +18,30 @@ use crate::users::{WRITE_RETRIES, merge, reject_annotations};
 use crate::validate::{Mode, now, validate_body};
 use crate::{Caller, Directory};
 
+/// The properties of a new service principal of an application of `owner_tenant` before the
+/// application's own are copied in ([`sync_service_principal`]).
+pub(crate) fn service_principal_defaults(owner_tenant: Uuid, display_name: Value) -> Map<String, Value> {
+    json!({
+        "accountEnabled": true,
+        "addIns": [],
+        "alternativeNames": [],
+        "appDescription": null,
+        "appOwnerOrganizationId": owner_tenant.to_string(),
+        "appRoleAssignmentRequired": false,
+        "displayName": display_name,
+        "keyCredentials": [],
+        "notificationEmailAddresses": [],
+        "passwordCredentials": [],
+        "replyUrls": [],
+        "resourceSpecificApplicationPermissions": [],
+        "servicePrincipalType": "Application",
+        "tags": [],
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
 fn service_principal_type() -> &'static EntityType {
     cerulean_schema::entity("servicePrincipal").expect("servicePrincipal is declared")
 }
@@ -29,6 +53,18 @@ impl Directory {
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        self.create_service_principal_preset(caller, body, Uuid::new_v4()).await
+    }
+
+    /// `POST /servicePrincipals` with the object id an import presets. The resource service
+    /// principals of Microsoft's first-party applications (Microsoft Graph, Azure AD Graph),
+    /// which have no application in the tenant, are created as the bootstrap creates them.
+    pub(crate) async fn create_service_principal_preset(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(service_principal_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "servicePrincipal")?;
         let app_id = props.get("appId").and_then(Value::as_str).unwrap_or_default().trim().to_string();
@@ -39,41 +75,37 @@ impl Directory {
             Some(id) => self.get(caller.tenant, id).await?,
             None => None,
         };
-        let Some(app) = app.filter(|a| a.object_type == "application") else {
+        let app = app.filter(|a| a.object_type == "application");
+        if app.is_none()
+            && let Some(mut doc) = crate::bootstrap::first_party_service_principal(&app_id, &now())
+        {
+            // A first-party resource (an import of an exported tenant): the bootstrap's
+            // document, the body on top.
+            merge(&mut doc, &props);
+            return self.insert_service_principal(caller, id, doc, &app_id).await;
+        }
+        let Some(app) = app else {
             return Err(DirectoryError::bad_request(format!(
                 "The appId '{app_id}' of the service principal does not reference a valid application object."
             )));
         };
-        let mut doc = json!({
-            "accountEnabled": true,
-            "addIns": [],
-            "alternativeNames": [],
-            "appDescription": null,
-            "appOwnerOrganizationId": caller.tenant.to_string(),
-            "appRoleAssignmentRequired": false,
-            "displayName": app.doc.get("displayName").cloned().unwrap_or(Value::Null),
-            "keyCredentials": [],
-            "notificationEmailAddresses": [],
-            "passwordCredentials": [],
-            "replyUrls": [],
-            "resourceSpecificApplicationPermissions": [],
-            "servicePrincipalType": "Application",
-            "tags": [],
-            "createdDateTime": now(),
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+        let mut doc =
+            service_principal_defaults(caller.tenant, app.doc.get("displayName").cloned().unwrap_or(Value::Null));
+        doc.insert("createdDateTime".into(), json!(now()));
         sync_service_principal(&mut doc, &app.doc);
         merge(&mut doc, &props);
         doc.insert("appId".into(), json!(app.doc.get("appId").and_then(Value::as_str).unwrap_or(&app_id)));
-        let object = ObjectRecord {
-            id: Uuid::new_v4(),
-            object_type: "servicePrincipal".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        self.insert_service_principal(caller, id, doc, &app_id).await
+    }
+
+    async fn insert_service_principal(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        doc: Map<String, Value>,
+        app_id: &str,
+    ) -> DirectoryResult<ObjectRecord> {
+        let object = ObjectRecord { id, object_type: "servicePrincipal".into(), version: 1, doc, deleted_at: None };
         let change = Change {
             ops: vec![Op::Insert { object: object.clone(), unique: service_principal_claims(&object.doc) }],
             audit: audit::record(
@@ -86,7 +118,7 @@ impl Directory {
         };
         match self.store.apply(caller.tenant, change).await {
             Ok(_) => Ok(object),
-            Err(StoreError::Conflict { .. }) => Err(name_in_use(&app_id)),
+            Err(StoreError::Conflict { .. }) => Err(name_in_use(app_id)),
             Err(e) => Err(e.into()),
         }
     }

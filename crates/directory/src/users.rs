@@ -10,11 +10,35 @@ use uuid::Uuid;
 use crate::audit;
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::ids::security_identifier;
-use crate::validate::{Mode, now, validate_body};
+use crate::validate::{Mode, now, validate_body, validate_body_waiving};
 use crate::{Caller, Directory};
 
 /// How often a write recomputed from a concurrently changed object is retried.
 pub(crate) const WRITE_RETRIES: usize = 5;
+
+/// Where a new user's password comes from.
+pub(crate) enum UserPassword {
+    /// `passwordProfile.password` of the body, checked against the policy and hashed (the API).
+    FromProfile,
+    /// An argon2id PHC string made elsewhere (a fixture or an export).
+    Hash(String),
+    /// No password: the user cannot sign in with one (a fixture's bulk users).
+    None,
+}
+
+/// The longest password hash accepted from a fixture; argon2id PHC strings are ~100 bytes.
+const MAX_HASH_LEN: usize = 512;
+
+/// A pre-hashed password must be an argon2id PHC string, the only form sign-in verifies.
+fn check_password_hash(hash: String) -> DirectoryResult<String> {
+    if hash.starts_with("$argon2id$") && hash.len() <= MAX_HASH_LEN && hash.split('$').count() == 6 {
+        Ok(hash)
+    } else {
+        Err(DirectoryError::bad_request(
+            "Invalid value specified for property 'passwordHash': an argon2id PHC string is expected.",
+        ))
+    }
+}
 
 fn user_type() -> &'static EntityType {
     cerulean_schema::entity("user").expect("the user entity is declared")
@@ -23,37 +47,10 @@ fn user_type() -> &'static EntityType {
 impl Directory {
     /// `POST /users`.
     pub async fn create_user(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
-        let (mut props, annotations) = validate_body(user_type(), body, Mode::Create)?;
-        reject_annotations(&annotations, "user")?;
         let tenant = self.tenant_record(caller.tenant).await?;
-        let upn = props.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default().to_string();
-        check_upn(&upn, &tenant)?;
-        let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default();
-        check_mail_nickname(nickname, "User")?;
-        check_user_values(&props)?;
-        let profile = props.remove("passwordProfile").unwrap_or(Value::Null);
-        let password = password_from_profile(&profile)?;
-        let display_name = props.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
-        check_password(&password, &upn, &display_name)?;
-        let hash = self.hash_password(password).await?;
-
-        let id = Uuid::new_v4();
-        let at = now();
-        let mut doc = props;
-        doc.entry("businessPhones").or_insert_with(|| json!([]));
-        doc.entry("userType").or_insert_with(|| json!("Member"));
-        doc.insert("createdDateTime".into(), json!(at));
-        doc.insert("lastPasswordChangeDateTime".into(), json!(at));
-        doc.insert("signInSessionsValidFromDateTime".into(), json!(at));
-        doc.insert("securityIdentifier".into(), json!(security_identifier(id)));
-        doc.entry("proxyAddresses").or_insert_with(|| json!([]));
-        doc.entry("identities").or_insert_with(|| {
-            json!([{ "signInType": "userPrincipalName", "issuer": initial_domain(&tenant), "issuerAssignedId": upn }])
-        });
-        let object = ObjectRecord { id, object_type: "user".into(), version: 1, doc, deleted_at: None };
-        let secret = password_secret(id, hash, &profile);
+        let (object, ops) = self.prepare_user(&tenant, body, Uuid::new_v4(), UserPassword::FromProfile).await?;
         let change = Change {
-            ops: vec![Op::Insert { object: object.clone(), unique: user_claims(&object.doc) }, Op::PutSecret(secret)],
+            ops,
             audit: audit::record(
                 caller,
                 "Add user",
@@ -65,6 +62,59 @@ impl Directory {
         self.store.apply(caller.tenant, change).await?;
         self.reevaluate_member(caller.tenant, object.id).await?;
         Ok(object)
+    }
+
+    /// Validates a new user's body with the API's rules and builds its document and the ops
+    /// that create it (the object, and its password's secret), without applying them: the
+    /// API applies them at once, an import in large batches.
+    pub(crate) async fn prepare_user(
+        &self,
+        tenant: &TenantRecord,
+        body: &Map<String, Value>,
+        id: Uuid,
+        password: UserPassword,
+    ) -> DirectoryResult<(ObjectRecord, Vec<Op>)> {
+        let waived: &[&str] = match password {
+            UserPassword::FromProfile => &[],
+            _ => &["passwordProfile"],
+        };
+        let (mut props, annotations) = validate_body_waiving(user_type(), body, Mode::Create, waived)?;
+        reject_annotations(&annotations, "user")?;
+        let upn = props.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default().to_string();
+        check_upn(&upn, tenant)?;
+        let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default();
+        check_mail_nickname(nickname, "User")?;
+        check_user_values(&props)?;
+        let profile = props.remove("passwordProfile").unwrap_or(Value::Null);
+        let hash = match password {
+            UserPassword::FromProfile => {
+                let password = password_from_profile(&profile)?;
+                let display_name = props.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+                check_password(&password, &upn, &display_name)?;
+                Some(self.hash_password(password).await?)
+            }
+            UserPassword::Hash(hash) => Some(check_password_hash(hash)?),
+            UserPassword::None => None,
+        };
+
+        let at = now();
+        let mut doc = props;
+        doc.entry("businessPhones").or_insert_with(|| json!([]));
+        doc.entry("userType").or_insert_with(|| json!("Member"));
+        doc.insert("createdDateTime".into(), json!(at));
+        doc.insert("lastPasswordChangeDateTime".into(), json!(at));
+        doc.insert("signInSessionsValidFromDateTime".into(), json!(at));
+        doc.insert("securityIdentifier".into(), json!(security_identifier(id)));
+        doc.entry("proxyAddresses").or_insert_with(|| json!([]));
+        doc.entry("identities").or_insert_with(|| {
+            json!([{ "signInType": "userPrincipalName", "issuer": initial_domain(tenant), "issuerAssignedId": upn }])
+        });
+        let object = ObjectRecord { id, object_type: "user".into(), version: 1, doc, deleted_at: None };
+        let mut ops = vec![Op::Insert { object: object.clone(), unique: user_claims(&object.doc) }];
+        if let Some(hash) = hash {
+            ops.push(Op::PutSecret(password_secret(id, hash, &profile)));
+        }
+        Ok((object, ops))
     }
 
     /// `PATCH /users/{id}`.

@@ -215,6 +215,8 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
     rule("PATCH", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
     rule("DELETE", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
+    rule("GET", "/applications/delta", APPS_DELTA, APPS_2),
+    rule("GET", "/serviceprincipals/delta", APPS_DELTA, APPS_2),
     rule("GET", "/serviceprincipals", APPS_1, APPS_2),
     rule("POST", "/serviceprincipals", APPS_10, APPS_11),
     rule("GET", "/serviceprincipals/{id}", APPS_5, APPS_2),
@@ -803,6 +805,14 @@ const VALIDATE_PROPERTIES_DEL: &[&str] = &["Directory.Read.All", "Directory.Read
 
 const APPS_1: &[&str] =
     &["Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All"];
+
+const APPS_DELTA: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
 
 const APPS_2: &[&str] =
     &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];

@@ -1,4 +1,5 @@
-//! Delta queries (`GET /users/delta`, `/groups/delta`): Graph's wire shape over the
+//! Delta queries (`GET /users/delta`, `/groups/delta`, `/applications/delta`,
+//! `/servicePrincipals/delta`): Graph's wire shape over the
 //! directory's delta rounds ([`cerulean_directory::delta`]).
 //!
 //! Behaviour, from the Microsoft Graph docs ("user: delta", "group: delta", "Use delta query to
@@ -43,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::entity_sets::EntitySet;
 use crate::error::GraphError;
 use crate::odata::{self, shape};
 use crate::{GraphState, Principal};
@@ -56,33 +58,16 @@ const DEFAULT_PAGE: usize = 100;
 /// Largest page, as for `$top` on lists.
 const MAX_PAGE: usize = 999;
 
-/// A collection with a delta function: its entity set and type.
-struct Route {
-    set: &'static str,
-    object_type: &'static str,
-}
-
-const USERS: Route = Route { set: "users", object_type: "user" };
-const GROUPS: Route = Route { set: "groups", object_type: "group" };
-
-/// `GET /users/delta`.
-pub(crate) async fn users(
+/// `GET /{set}/delta` of any entity set whose type the directory declares in
+/// [`cerulean_directory::delta::DELTA_TYPES`]: serving delta on another set is that declaration
+/// and one route line (see `lib.rs`).
+pub(crate) async fn delta<S: EntitySet>(
     State(state): State<GraphState>,
     Extension(p): Extension<Principal>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    serve(&state, &p, &headers, q.as_deref(), &USERS).await
-}
-
-/// `GET /groups/delta`.
-pub(crate) async fn groups(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    serve(&state, &p, &headers, q.as_deref(), &GROUPS).await
+    serve(&state, &p, &headers, q.as_deref(), S::SET, S::TYPE).await
 }
 
 async fn serve(
@@ -90,11 +75,12 @@ async fn serve(
     principal: &Principal,
     headers: &HeaderMap,
     raw_query: Option<&str>,
-    route: &Route,
+    set: &str,
+    object_type: &str,
 ) -> Result<Response, GraphError> {
-    let entity = cerulean_schema::entity(route.object_type)
+    let entity = cerulean_schema::entity(object_type)
         .ok_or_else(|| GraphError::new(500, "Service_InternalServerError", "An internal server error occurred."))?;
-    let ty = delta_type(route.object_type)
+    let ty = delta_type(object_type)
         .ok_or_else(|| GraphError::new(500, "Service_InternalServerError", "An internal server error occurred."))?;
     let params = odata::parse_query(raw_query)?;
     let opts = DeltaOptions::parse(&params, entity, ty)?;
@@ -104,18 +90,18 @@ async fn serve(
         Some(TokenParam::Latest) => directory.delta_start(principal.tenant, opts.query.clone(), true).await?,
         Some(TokenParam::Value(text)) => {
             let token = decode_token(text)?;
-            if token.query.object_type != route.object_type {
+            if token.query.object_type != object_type {
                 return Err(invalid_token().into());
             }
             token
         }
         None => directory.delta_start(principal.tenant, opts.query.clone(), false).await?,
     };
-    let path = format!("/{}/{}/delta", state.version, route.set);
+    let path = format!("/{}/{}/delta", state.version, set);
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
-        json!(odata::context(&state.base(), route.set, token.query.select.as_deref().filter(|s| !s.is_empty()), false)),
+        json!(odata::context(&state.base(), set, token.query.select.as_deref().filter(|s| !s.is_empty()), false)),
     );
     if matches!(opts.token, Some(TokenParam::Latest)) {
         body.insert("@odata.deltaLink".into(), json!(link(&state.public_url, &path, "$deltatoken", &token)));

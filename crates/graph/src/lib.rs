@@ -77,9 +77,9 @@ pub fn router(state: GraphState) -> Router {
     let protected = Router::new()
         .route("/users", get(sets::list::<Users>).post(sets::create::<Users>))
         .route("/users/$count", get(sets::count::<Users>))
-        .route("/users/delta", get(delta::users))
-        .route("/users/delta()", get(delta::users))
-        .route("/users/microsoft.graph.delta()", get(delta::users))
+        .route("/users/delta", get(delta::delta::<Users>))
+        .route("/users/delta()", get(delta::delta::<Users>))
+        .route("/users/microsoft.graph.delta()", get(delta::delta::<Users>))
         .route("/users/{id}", get(sets::get_one::<Users>).patch(sets::update::<Users>).delete(sets::delete::<Users>))
         .route("/users/{id}/memberof", get(users::member_of))
         .route("/users/{id}/memberof/$count", get(users::member_of_count))
@@ -101,9 +101,9 @@ pub fn router(state: GraphState) -> Router {
         .route("/users/{id}/revokesigninsessions", post(me::revoke_sign_in_sessions))
         .route("/groups", get(sets::list::<Groups>).post(sets::create::<Groups>))
         .route("/groups/$count", get(sets::count::<Groups>))
-        .route("/groups/delta", get(delta::groups))
-        .route("/groups/delta()", get(delta::groups))
-        .route("/groups/microsoft.graph.delta()", get(delta::groups))
+        .route("/groups/delta", get(delta::delta::<Groups>))
+        .route("/groups/delta()", get(delta::delta::<Groups>))
+        .route("/groups/microsoft.graph.delta()", get(delta::delta::<Groups>))
         .route(
             "/groups/{id}",
             get(sets::get_one::<Groups>).patch(sets::update::<Groups>).delete(sets::delete::<Groups>),
@@ -355,6 +355,13 @@ pub fn router(state: GraphState) -> Router {
             get(roles::assignment).delete(roles::delete_assignment),
         )
         .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
+        // --- delta: applications and service principals (fixtures branch) ---
+        .route("/applications/delta", get(delta::delta::<Applications>))
+        .route("/applications/delta()", get(delta::delta::<Applications>))
+        .route("/applications/microsoft.graph.delta()", get(delta::delta::<Applications>))
+        .route("/serviceprincipals/delta", get(delta::delta::<ServicePrincipals>))
+        .route("/serviceprincipals/delta()", get(delta::delta::<ServicePrincipals>))
+        .route("/serviceprincipals/microsoft.graph.delta()", get(delta::delta::<ServicePrincipals>))
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))

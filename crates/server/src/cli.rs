@@ -28,6 +28,12 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Manage token signing keys: list, rotate (add a published key), activate, prune.
     Keys(KeysArgs),
+    /// Load a fixture (a JSON file of users, groups, applications, ...) into a tenant,
+    /// idempotently (the embedded store's server must be stopped).
+    Import(ImportArgs),
+    /// Write a tenant as a fixture file: ids, properties, relationships and credential
+    /// hashes, never a secret in clear (the embedded store's server must be stopped).
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -119,6 +125,10 @@ pub struct ServeArgs {
     /// grant is refused with AADSTS50076. Users who registered one always use it.
     #[arg(long, env = "CERULEAN_REQUIRE_MFA")]
     pub require_mfa: bool,
+    /// A fixture to import at start, before serving (idempotent: a restart imports nothing
+    /// new). On a first start, its tenant's initial domain replaces --tenant-domain.
+    #[arg(long, env = "CERULEAN_FIXTURE")]
+    pub fixture: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -204,6 +214,47 @@ pub enum KeysAction {
     },
     /// Delete retired keys whose tokens have all expired (they have left the JWKS already).
     Prune,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The data directory whose embedded store to import into (created if absent).
+    #[arg(long, env = "CERULEAN_DATA_DIR", default_value = "./cerulean-data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://...) to import into instead of the embedded store.
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The tenant (id or domain) to import into; default: the fixture's tenant id, else the
+    /// bootstrapped tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The initial domain of the tenant bootstrapped in an empty store, when the fixture names
+    /// none.
+    #[arg(long, default_value = "contoso.onmicrosoft.com")]
+    pub tenant_domain: String,
+    /// The base URL written to bootstrap.json when the import bootstraps (serve updates it).
+    #[arg(long, env = "CERULEAN_PUBLIC_URL", default_value = "https://127.0.0.1:8443")]
+    pub public_url: String,
+    /// The fixture (JSON).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The data directory whose embedded store to export from.
+    #[arg(long, env = "CERULEAN_DATA_DIR", default_value = "./cerulean-data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://...) to export from instead of the embedded store.
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The tenant (id or domain) to export; default: the bootstrapped tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the fixture (mode 0600: it holds password hashes).
+    pub file: PathBuf,
 }
 
 /// `--trusted-proxy`: an address or a CIDR range.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod backup;
 pub mod bootstrap;
 pub mod cli;
+pub mod fixture;
 pub mod keys;
 pub mod logging;
 mod peer;

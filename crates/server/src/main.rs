@@ -33,7 +33,20 @@ fn main() -> ExitCode {
         cerulean::cli::Command::Backup(args) => report(cerulean::backup::backup(&args)),
         cerulean::cli::Command::Restore(args) => report(cerulean::backup::restore(&args)),
         cerulean::cli::Command::Keys(args) => report(cerulean::keys::run(&args)),
+        cerulean::cli::Command::Import(args) => report(block_on(cerulean::fixture::import(&args))),
+        cerulean::cli::Command::Export(args) => report(block_on(cerulean::fixture::export(&args))),
     }
+}
+
+/// Runs an operations command's future on a runtime of its own.
+fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, cerulean::ServerError>>,
+) -> Result<T, cerulean::ServerError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| cerulean::ServerError::Config(format!("cannot start the runtime: {e}")))?
+        .block_on(future)
 }
 
 /// Prints what an operations command did, or why it did nothing.

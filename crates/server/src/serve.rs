@@ -75,16 +75,30 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );
+    let fixture = args.fixture.as_deref().map(crate::fixture::read_fixture).transpose()?;
+    // A first start with a fixture bootstraps the fixture's domain, so its users' names fit.
+    let fixture_domain = fixture
+        .as_ref()
+        .map(cerulean_directory::fixture_tenant)
+        .transpose()?
+        .flatten()
+        .and_then(|t| t.initial_domain().map(str::to_string));
     let (file, created) = crate::bootstrap::ensure(
         &app.directory,
         &app.tokens,
         store.as_ref(),
         &args.data_dir,
-        &args.tenant_domain,
+        fixture_domain.as_deref().unwrap_or(&args.tenant_domain),
         &public_url,
         ca_path,
     )
     .await?;
+    if let (Some(fixture), Some(path)) = (&fixture, &args.fixture) {
+        let (tenant, report) =
+            crate::fixture::import_into(&app, store.as_ref(), &args.data_dir, fixture, None, &args.tenant_domain)
+                .await?;
+        println!("imported {} into tenant {tenant}: {}", path.display(), report.summary());
+    }
     for tenant in app.directory.tenants().await? {
         // Load the keys; create one only for a tenant that has none (the bootstrapping node
         // made the first tenant's).

@@ -1,4 +1,5 @@
-//! Delta queries (`/users/delta`, `/groups/delta`): paging the first round, later rounds of
+//! Delta queries (`/users/delta`, `/groups/delta`, `/applications/delta`,
+//! `/servicePrincipals/delta`): paging the first round, later rounds of
 //! changes, `$select`, `$filter=id eq`, `$deltatoken=latest`, `members@delta`, token errors.
 
 use std::collections::BTreeMap;
@@ -311,4 +312,90 @@ async fn delta_groups_see_deleted_members_leave_and_restored_ones_return() {
     // And the transitive view agrees.
     let r = h.get(&format!("/v1.0/groups/{g}/members")).await;
     assert_eq!(r.json["value"][0]["id"], u.as_str());
+}
+
+async fn application(h: &Harness, name: &str) -> (String, String) {
+    let r = h.post("/v1.0/applications", json!({"displayName": name})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let app_id = r.json["appId"].as_str().expect("appId").to_string();
+    (id_of(&r.json), app_id)
+}
+
+#[tokio::test]
+async fn delta_applications_and_service_principals_report_exactly_the_changes() {
+    let h = Harness::new().await;
+    let (kept, _) = application(&h, "Kept").await;
+    let (renamed, renamed_app_id) = application(&h, "Renamed").await;
+    let (deleted, deleted_app_id) = application(&h, "Deleted").await;
+    for app_id in [&renamed_app_id, &deleted_app_id] {
+        let r = h.post("/v1.0/servicePrincipals", json!({"appId": app_id})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    // First rounds: the current state, paged (the bootstrap app and service principals too).
+    let (apps, pages, apps_delta) = round(&h, "/v1.0/applications/delta", 2).await;
+    assert_eq!(apps.len(), 4, "{apps:?}");
+    assert!(pages >= 2);
+    assert!(apps.contains_key(&kept) && apps[&kept]["displayName"] == "Kept");
+    let r = h.get("/v1.0/applications/delta").await;
+    assert_eq!(r.json["@odata.context"], format!("{PUBLIC_URL}/v1.0/$metadata#applications"));
+    let (sps, _, sps_delta) = round(&h, "/v1.0/servicePrincipals/delta", 100).await;
+    let renamed_sp = sps.values().find(|s| s["appId"] == renamed_app_id.as_str()).map(id_of).expect("sp");
+    let deleted_sp = sps.values().find(|s| s["appId"] == deleted_app_id.as_str()).map(id_of).expect("sp");
+
+    // Changes: one new app, one renamed, one deleted (its service principal goes with it).
+    let (added, added_app_id) = application(&h, "Added").await;
+    let r = h.patch(&format!("/v1.0/applications/{renamed}"), json!({"displayName": "Renamed again"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.delete(&format!("/v1.0/applications/{deleted}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.post("/v1.0/servicePrincipals", json!({"appId": added_app_id})).await;
+    let added_sp = id_of(&r.json);
+
+    let (apps, _, apps_delta) = round(&h, &apps_delta, 100).await;
+    assert_eq!(ids(&apps), sorted(vec![added.clone(), renamed.clone(), deleted.clone()]));
+    assert_eq!(apps[&added]["displayName"], "Added");
+    assert_eq!(apps[&renamed]["displayName"], "Renamed again");
+    assert_eq!(apps[&deleted]["@removed"], json!({"reason": "changed"}));
+    // The renamed app's service principal follows it (`appDisplayName`): a change to it too.
+    let (sps, _, _) = round(&h, &sps_delta, 100).await;
+    assert_eq!(ids(&sps), sorted(vec![added_sp, renamed_sp.clone(), deleted_sp.clone()]));
+    assert_eq!(sps[&deleted_sp]["@removed"], json!({"reason": "changed"}));
+    assert!(sps[&renamed_sp].get("@removed").is_none());
+    // Nothing since: an empty round.
+    let r = h.get(&apps_delta).await;
+    assert_eq!(r.json["value"], json!([]), "{}", r.text);
+}
+
+#[tokio::test]
+async fn delta_applications_select_tracks_owners_and_refuses_unknown_properties() {
+    let h = Harness::new().await;
+    let (app, _) = application(&h, "Owned").await;
+    let owner = h.user("owner", "Owner").await;
+    let (items, _, delta) = round(&h, "/v1.0/applications/delta?$select=displayName,owners", 100).await;
+    assert_eq!(items[&app].as_object().map(|o| o.len()), Some(2), "{:?}", items[&app]);
+    let r = h
+        .post(
+            &format!("/v1.0/applications/{app}/owners/$ref"),
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", id_of(&owner))}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let (items, _, _) = round(&h, &delta, 100).await;
+    assert_eq!(
+        items[&app]["owners@delta"],
+        json!([{"@odata.type": "#microsoft.graph.user", "id": id_of(&owner)}]),
+        "{:?}",
+        items[&app]
+    );
+
+    let r = h.get("/v1.0/applications/delta?$select=favouriteColour").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // A token of one collection is refused by another.
+    let token = delta.split("$deltatoken=").nth(1).expect("token");
+    let r = h.get(&format!("/v1.0/servicePrincipals/delta?$deltatoken={token}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // Only Graph's application-read permissions open it.
+    let weak = h.sign(h.claims(&["User.Read.All"])).await;
+    let r = h.graph_with(Method::GET, "/v1.0/servicePrincipals/delta", None, &weak, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }

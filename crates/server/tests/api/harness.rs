@@ -28,7 +28,7 @@ pub struct Harness {
 }
 
 /// The store of a new harness, on the engine the environment asks for.
-async fn open_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<TestDatabase>) {
+pub async fn open_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<TestDatabase>) {
     match std::env::var("CERULEAN_TEST_ENGINE").as_deref() {
         Ok("postgres") => {
             let Some(db) = TestDatabase::create().await else {

@@ -20,6 +20,7 @@ mod delta;
 mod device_code;
 mod devices;
 mod dynamic_groups;
+mod fixtures;
 mod group_claims;
 mod groups;
 mod lockout;

@@ -19,6 +19,7 @@ mod error;
 mod flows;
 mod group_claims;
 mod groups;
+mod identity_protection;
 mod ids;
 mod indexes;
 pub mod lockout;

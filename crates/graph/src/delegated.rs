@@ -17,6 +17,7 @@
 //! | writes under `/directory/deletedItems` | Global Administrator, User Administrator, Groups Administrator, Application Administrator |
 //! | any other write | Global Administrator |
 //! | reads of `/auditLogs` | the log-reading roles of [`LOG_READERS`] |
+//! | reads of `/identityProtection` / `confirmCompromised` and `dismiss` | [`RISK_READERS`] / [`RISK_ADMINS`] |
 //! | reads under `/users/{id}/authentication` | the user themself, Global Reader, Authentication Administrator, Privileged Authentication Administrator, Global Administrator |
 //! | deleting a method there | the user themself, Authentication Administrator, Privileged Authentication Administrator, Global Administrator |
 //! | `resetPassword` | the password-resetting roles of [`PASSWORD_RESETTERS`], never on the caller's own account |
@@ -44,6 +45,19 @@ const LOG_READERS: &[&str] = &[
     "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
     GLOBAL_ADMINISTRATOR,
 ];
+
+/// The roles that may read Identity Protection (Security Reader, Security Operator, Security
+/// Administrator, Global Reader, Global Administrator), and those that may act on risky users
+/// (Security Administrator, Global Administrator), as Entra documents.
+const RISK_READERS: &[&str] = &[
+    "5d6b6bb7-de71-4623-b4af-96380a352509",
+    "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",
+    SECURITY_ADMINISTRATOR,
+    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+    GLOBAL_ADMINISTRATOR,
+];
+const RISK_ADMINS: &[&str] = &[SECURITY_ADMINISTRATOR, GLOBAL_ADMINISTRATOR];
+const SECURITY_ADMINISTRATOR: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
 
 pub const AUTHENTICATION_ADMINISTRATOR: &str = "c4e39bd9-1100-46d3-8c65-fb160da0071f";
 pub const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
@@ -77,6 +91,9 @@ pub(crate) fn user_may(principal: &Principal, method: &str, path: &str, uri_path
     let holds = |roles: &[&str]| principal.wids.iter().any(|w| roles.iter().any(|r| w.eq_ignore_ascii_case(r)));
     if path.starts_with("/auditlogs") {
         return holds(LOG_READERS);
+    }
+    if path.starts_with("/identityprotection") {
+        return if method.eq_ignore_ascii_case("GET") { holds(RISK_READERS) } else { holds(RISK_ADMINS) };
     }
     if path.starts_with("/users/{id}/authentication") {
         let auth_admins = [GLOBAL_ADMINISTRATOR, AUTHENTICATION_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR];

@@ -18,6 +18,7 @@ mod device_code;
 mod dynamic_groups;
 mod group_claims;
 mod groups;
+mod identity_protection;
 mod lockout;
 mod manager;
 mod odata;

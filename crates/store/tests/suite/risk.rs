@@ -62,7 +62,7 @@ pub async fn risk_tables_page_filter_and_replace(store: &dyn Store) {
     let mut dismissed = rows[0].clone();
     dismissed.risk_state = "dismissed".into();
     dismissed.doc.insert("riskState".into(), json!("dismissed"));
-    store.put_risk_records(t, RiskTable::Detections, &[dismissed.clone()]).await.expect("replace");
+    store.put_risk_records(t, RiskTable::Detections, std::slice::from_ref(&dismissed)).await.expect("replace");
     assert_eq!(page(only(LogColumn::RiskState, "atRisk")).await.len(), 2);
     let got = store.risk_record(t, RiskTable::Detections, rows[0].id).await.expect("get").expect("row");
     assert_eq!(got, dismissed);
@@ -70,7 +70,7 @@ pub async fn risk_tables_page_filter_and_replace(store: &dyn Store) {
 
     // The tables are separate, and tenants isolated.
     let user_row = RiskRecord { id: ada, risk_event_type: None, ..rows[0].clone() };
-    store.put_risk_records(t, RiskTable::RiskyUsers, &[user_row.clone()]).await.expect("put user");
+    store.put_risk_records(t, RiskTable::RiskyUsers, std::slice::from_ref(&user_row)).await.expect("put user");
     assert_eq!(store.risk_record(t, RiskTable::RiskyUsers, ada).await.expect("get"), Some(user_row));
     assert_eq!(store.risk_record(t, RiskTable::History, ada).await.expect("get"), None);
     assert_eq!(store.risk_record(other, RiskTable::RiskyUsers, ada).await.expect("get"), None);

@@ -306,6 +306,18 @@ impl Directory {
     }
 }
 
+impl Directory {
+    /// One history item of one risky user.
+    pub async fn risky_user_history_item(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        id: Uuid,
+    ) -> DirectoryResult<Option<RiskRecord>> {
+        Ok(self.store.risk_record(tenant, RiskTable::History, id).await?.filter(|r| r.user_id == user))
+    }
+}
+
 /// The `riskDetection` of one finding at a sign-in.
 fn sign_in_detection(s: &SignInRecord, user: &UserNames, f: &Finding) -> RiskRecord {
     let id = Uuid::new_v4();

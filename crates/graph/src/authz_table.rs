@@ -251,6 +251,7 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/identityprotection/riskyusers", RISKY_USER_READ, RISKY_USER_READ),
     rule("GET", "/identityprotection/riskyusers/{id}", RISKY_USER_READ, RISKY_USER_READ),
     rule("GET", "/identityprotection/riskyusers/{id}/history", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
+    rule("GET", "/identityprotection/riskyusers/{id}/history/{id}", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
     rule("POST", "/identityprotection/riskyusers/confirmcompromised", RISKY_USER_WRITE, RISKY_USER_WRITE),
     rule("POST", "/identityprotection/riskyusers/dismiss", RISKY_USER_WRITE, RISKY_USER_WRITE),
 ];

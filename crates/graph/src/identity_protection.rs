@@ -230,6 +230,21 @@ pub(crate) async fn list_history(
     serve(&s, opts, &context, &path, fetch, renderer).await
 }
 
+pub(crate) async fn get_history_item(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((id, item)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let record = match (Uuid::parse_str(&id), Uuid::parse_str(&item)) {
+        (Ok(user), Ok(item)) => s.directory.risky_user_history_item(p.tenant, user, item).await?,
+        _ => None,
+    };
+    let record = record.ok_or_else(|| not_found(&item))?;
+    let rendered = RiskRenderer { state: &s, tenant: p.tenant, kind: Kind::History }.shape(&record).await?;
+    single(&s, &format!("identityProtection/riskyUsers('{id}')/history"), rendered, q.as_deref())
+}
+
 /// The `userIds` of an action's body: required, a collection of strings.
 fn user_ids(body: &Bytes) -> Result<Vec<String>, GraphError> {
     let body = odata::object_body(body)?;

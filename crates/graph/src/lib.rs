@@ -241,6 +241,7 @@ pub fn router(state: GraphState) -> Router {
         .route("/identityprotection/riskyusers/dismiss", post(identity_protection::dismiss))
         .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_risky_user))
         .route("/identityprotection/riskyusers/{id}/history", get(identity_protection::list_history))
+        .route("/identityprotection/riskyusers/{id}/history/{item}", get(identity_protection::get_history_item))
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))

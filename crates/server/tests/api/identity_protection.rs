@@ -298,6 +298,14 @@ async fn risky_users_aggregate_and_move_through_their_states() {
     assert!(!at_risk.is_empty() && at_risk.iter().all(|i| i["riskState"] == "atRisk"));
     let r = get(&h, &format!("/v1.0/identityProtection/riskyUsers/{}/history", uuid::Uuid::new_v4()), &reader).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    // One item by id, under its own user only.
+    let item_id = last["id"].as_str().expect("item id");
+    let one = get(&h, &format!("{history_path}/{item_id}"), &reader).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.json["riskState"], "confirmedCompromised");
+    let elsewhere = format!("/v1.0/identityProtection/riskyUsers/{victim}/history/{item_id}");
+    assert_eq!(get(&h, &elsewhere, &reader).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&h, &format!("{history_path}/nope"), &reader).await.status, StatusCode::NOT_FOUND);
 
     // Dismissed: level none, and the user's open detections dismissed with it.
     let r = post(&h, "/v1.0/identityProtection/riskyUsers/dismiss", json!({"userIds": [victim]}), &writer).await;
@@ -311,6 +319,9 @@ async fn risky_users_aggregate_and_move_through_their_states() {
     let theirs = values(&get(&h, &format!("/v1.0/identityProtection/riskDetections?$filter={filter}"), &events).await);
     assert!(!theirs.is_empty() && theirs.iter().all(|d| d["riskState"] == "dismissed"), "{theirs:?}");
     assert_eq!(users("riskState eq 'dismissed'").await.len(), 1);
+    // A deleted user's risk stays, marked deleted.
+    assert_eq!(h.delete(&format!("/v1.0/users/{victim}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(user(victim.clone()).await["isDeleted"], true);
     // Dismissing a user who was never at risk records nothing.
     let clean = id_of(&h.user("clean", "Clean User").await);
     let r = post(&h, "/beta/identityProtection/riskyUsers/dismiss", json!({"userIds": [clean]}), &writer).await;
@@ -394,6 +405,9 @@ async fn identity_protection_permissions_and_bodies() {
     assert_eq!(get(&h, users, &reader).await.status, StatusCode::OK);
     assert_eq!(get(&h, &history, &events).await.status, StatusCode::FORBIDDEN);
     assert_eq!(get(&h, &history, &writer).await.status, StatusCode::NOT_FOUND, "allowed, and nobody's there");
+    let item = format!("{history}/{}", uuid::Uuid::new_v4());
+    assert_eq!(get(&h, &item, &events).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&h, &item, &reader).await.status, StatusCode::NOT_FOUND, "allowed, and nothing there");
     for path in [&dismiss, &confirm] {
         assert_eq!(post(&h, path, body.clone(), &reader).await.status, StatusCode::FORBIDDEN);
         assert_eq!(post(&h, path, body.clone(), &audit).await.status, StatusCode::FORBIDDEN);

@@ -21,6 +21,8 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "AuditLog.Read.All",
+    "IdentityRiskEvent.Read.All",
+    "IdentityRiskyUser.ReadWrite.All",
 ];
 
 /// The contents of `bootstrap.json`.

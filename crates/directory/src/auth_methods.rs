@@ -266,9 +266,6 @@ impl Directory {
         let body = json!({"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": true}});
         let body = body.as_object().cloned().unwrap_or_default();
         self.update_user(caller, &user.id.to_string(), &body).await?;
-        if let Err(e) = self.remediate_user_risk(caller, user.id, "adminGeneratedTemporaryPassword").await {
-            tracing::warn!(error = %e, "remediating the user risk after a password reset failed");
-        }
         Ok(generated)
     }
 

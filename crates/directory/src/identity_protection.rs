@@ -243,6 +243,21 @@ impl Directory {
         Ok(())
     }
 
+    /// Called after every password write (`PATCH passwordProfile`, `changePassword`,
+    /// `resetPassword`): the user changing their own password is a secure change, anyone else
+    /// setting it an administrator's temporary password. The password has changed either way:
+    /// a failure here is logged, not answered.
+    pub(crate) async fn remediate_after_password_change(&self, caller: &Caller, user: Uuid) {
+        let detail = if caller.actor.id == Some(user) {
+            "userPerformedSecuredPasswordChange"
+        } else {
+            "adminGeneratedTemporaryPassword"
+        };
+        if let Err(e) = self.remediate_user_risk(caller, user, detail).await {
+            tracing::warn!(error = %e, "remediating the user risk after a password change failed");
+        }
+    }
+
     /// A password change remediates the user's risk: `userPerformedSecuredPasswordChange` when
     /// the user changed it, `adminGeneratedTemporaryPassword` when an administrator reset it.
     /// Users not at risk (or already dismissed or remediated) are left as they are.

@@ -215,12 +215,7 @@ impl Directory {
         }
         let body = json!({"passwordProfile": {"password": new, "forceChangePasswordNextSignIn": false}});
         let body = body.as_object().cloned().unwrap_or_default();
-        self.update_user(caller, &user.to_string(), &body).await?;
-        // A secure password change remediates the user's risk (Identity Protection). The
-        // password has changed either way: a failure here is logged, not answered.
-        if let Err(e) = self.remediate_user_risk(caller, user, "userPerformedSecuredPasswordChange").await {
-            tracing::warn!(error = %e, "remediating the user risk after a password change failed");
-        }
-        Ok(())
+        // The change remediates the user's risk (see `identity_protection.rs`).
+        self.update_user(caller, &user.to_string(), &body).await
     }
 }

@@ -336,7 +336,8 @@ async fn password_changes_remediate_user_risk() {
     let reader = app(&h, &[READ_USERS]).await;
     let ada = id_of(&h.user("ada", "Ada Lovelace").await);
     let bob = id_of(&h.user("bob", "Bob Kelly").await);
-    for upn in ["ada@contoso.onmicrosoft.com", "bob@contoso.onmicrosoft.com"] {
+    let cy = id_of(&h.user("cy", "Cy Lee").await);
+    for upn in ["ada@contoso.onmicrosoft.com", "bob@contoso.onmicrosoft.com", "cy@contoso.onmicrosoft.com"] {
         assert_eq!(sign_in(&h, "192.0.2.9", upn, PASSWORD, "tor").await, StatusCode::OK);
     }
     let state = |id: String| {
@@ -372,6 +373,12 @@ async fn password_changes_remediate_user_risk() {
         state(bob.clone()).await,
         (json!("remediated"), json!("none"), json!("adminGeneratedTemporaryPassword"))
     );
+
+    // So does an administrator setting the password through the user's passwordProfile.
+    let profile = json!({"passwordProfile": {"password": "Admin-Set-Pa55!", "forceChangePasswordNextSignIn": true}});
+    let r = h.patch(&format!("/v1.0/users/{cy}"), profile).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(state(cy.clone()).await, (json!("remediated"), json!("none"), json!("adminGeneratedTemporaryPassword")));
 
     // New risk after remediation puts the user at risk again.
     assert_eq!(

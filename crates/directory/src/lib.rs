@@ -25,6 +25,7 @@ pub mod fixtures;
 mod flows;
 mod group_claims;
 mod groups;
+mod identity_protection;
 mod ids;
 mod indexes;
 pub mod lockout;

@@ -309,6 +309,7 @@ pub static BUILT_IN_ROLES: &[BuiltInRole] = &[
             "groups/allProperties/read",
             "groupSettings/allProperties/read",
             "groupSettingTemplates/allProperties/read",
+            "identityProtection/allProperties/read",
             "oAuth2PermissionGrants/allProperties/read",
             "organization/allProperties/read",
             "policies/allProperties/read",

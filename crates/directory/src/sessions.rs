@@ -212,6 +212,7 @@ impl Directory {
         }
         let body = json!({"passwordProfile": {"password": new, "forceChangePasswordNextSignIn": false}});
         let body = body.as_object().cloned().unwrap_or_default();
+        // The change remediates the user's risk (see `identity_protection.rs`).
         self.update_user(caller, &user.to_string(), &body).await
     }
 }

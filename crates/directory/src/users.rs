@@ -193,6 +193,9 @@ impl Directory {
                     if profile.is_some() || props.get("accountEnabled") == Some(&Value::Bool(false)) {
                         self.revoke_user_tokens(caller.tenant, current.id).await;
                     }
+                    if profile.is_some() {
+                        self.remediate_after_password_change(caller, current.id).await;
+                    }
                     return self.reevaluate_member(caller.tenant, current.id).await;
                 }
                 Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,

@@ -107,7 +107,7 @@ const SIGN_IN_V1: &[&str] = &[
 const SIGN_IN_BETA_EXTRA: &[&str] = &["signInEventTypes", "authenticationRequirement", "mfaDetail"];
 
 /// The parsed list options of a log request.
-struct Options {
+pub(crate) struct Options {
     params: Vec<(String, String)>,
     filter: Option<Expr>,
     query: LogQuery,
@@ -117,7 +117,7 @@ struct Options {
     fingerprint: u64,
 }
 
-fn options(raw: Option<&str>, fields: &LogFields, path: &str, beta: bool) -> Result<Options, GraphError> {
+pub(crate) fn options(raw: Option<&str>, fields: &LogFields, path: &str, beta: bool) -> Result<Options, GraphError> {
     let params = odata::parse_query(raw)?;
     let mut query = LogQuery::default();
     let mut filter = None;
@@ -191,7 +191,7 @@ fn decode_skiptoken(token: &str, fingerprint: u64) -> Result<LogCursor, GraphErr
 
 /// Reads pages from the store until `top` entries match the filter (or the scan budget is
 /// spent), and renders the collection.
-async fn serve<T, F, Fut>(
+pub(crate) async fn serve<T, F, Fut>(
     state: &GraphState,
     opts: Options,
     context: &str,
@@ -255,7 +255,7 @@ fn project(item: Value, select: Option<&[String]>) -> Value {
 }
 
 /// Renders one stored entry as Graph JSON (may look up the directory, hence async).
-trait AsyncRender<T> {
+pub(crate) trait AsyncRender<T> {
     async fn render(&mut self, record: &T) -> Result<Value, GraphError>;
 }
 
@@ -396,7 +396,7 @@ pub(crate) async fn get_audit(
     single(&s, "auditLogs/directoryAudits", item, q.as_deref())
 }
 
-fn single(s: &GraphState, context: &str, item: Value, raw: Option<&str>) -> Result<Response, GraphError> {
+pub(crate) fn single(s: &GraphState, context: &str, item: Value, raw: Option<&str>) -> Result<Response, GraphError> {
     let select: Option<Vec<String>> = odata::parse_query(raw)?
         .into_iter()
         .find(|(k, _)| k.trim_start_matches('$').eq_ignore_ascii_case("select"))

@@ -304,7 +304,21 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
     rule("GET", "/auditlogs/signins", SIGN_INS_READ, SIGN_INS_READ),
     rule("GET", "/auditlogs/signins/{id}", SIGN_INS_READ, SIGN_INS_READ),
+    // Identity Protection (issue 7).
+    rule("GET", "/identityprotection/riskdetections", RISK_EVENT_READ, RISK_EVENT_READ),
+    rule("GET", "/identityprotection/riskdetections/{id}", RISK_EVENT_READ, RISK_EVENT_READ),
+    rule("GET", "/identityprotection/riskyusers", RISKY_USER_READ, RISKY_USER_READ),
+    rule("GET", "/identityprotection/riskyusers/{id}", RISKY_USER_READ, RISKY_USER_READ),
+    rule("GET", "/identityprotection/riskyusers/{id}/history", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
+    rule("GET", "/identityprotection/riskyusers/{id}/history/{id}", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
+    rule("POST", "/identityprotection/riskyusers/confirmcompromised", RISKY_USER_WRITE, RISKY_USER_WRITE),
+    rule("POST", "/identityprotection/riskyusers/dismiss", RISKY_USER_WRITE, RISKY_USER_WRITE),
 ];
+
+const RISK_EVENT_READ: &[&str] = &["IdentityRiskEvent.Read.All"];
+const RISKY_USER_READ: &[&str] = &["IdentityRiskyUser.Read.All"];
+const RISKY_USER_HISTORY: &[&str] = &["IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All"];
+const RISKY_USER_WRITE: &[&str] = &["IdentityRiskyUser.ReadWrite.All"];
 
 const AUDIT_READ: &[&str] = &["AuditLog.Read.All", "Directory.Read.All"];
 

@@ -15,6 +15,7 @@
 //! | `POST /groups`, `POST /applications` | nothing (default "users can create security groups" and "users can register applications") |
 //! | other writes | the action of the operation (`users/basic/update`, `groups/members/update`, `roleAssignments/create`, ...) |
 //! | reads of `/auditLogs` | `auditLogs/allProperties/read`, `signInReports/allProperties/read` for sign-ins |
+//! | `/identityProtection` | `identityProtection/allProperties/read`, `.../update` for `confirmCompromised` and `dismiss` |
 //! | writes [`need`] does not know | Global Administrator |
 //! | writes to a user holding a role beyond the limited administrator roles | Global Administrator ("who can perform sensitive actions") |
 //!
@@ -76,6 +77,15 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
         return match segments.get(1).copied() {
             Some("signins") => action("signInReports/allProperties/read"),
             _ => action("auditLogs/allProperties/read"),
+        };
+    }
+    // Identity Protection: Security Reader and Global Reader read; Security Operator and
+    // Security Administrator (`allTasks`) also confirm and dismiss.
+    if first == "identityprotection" {
+        return if method == "GET" {
+            action("identityProtection/allProperties/read")
+        } else {
+            action("identityProtection/allProperties/update")
         };
     }
     // Authentication methods: the user's own, or an authentication administrator's; a password

@@ -19,6 +19,7 @@ mod entity_sets;
 mod error;
 mod expand;
 mod groups;
+mod identity_protection;
 mod lists;
 mod log_filter;
 mod manager;
@@ -362,6 +363,15 @@ pub fn router(state: GraphState) -> Router {
         .route("/serviceprincipals/delta", get(delta::delta::<ServicePrincipals>))
         .route("/serviceprincipals/delta()", get(delta::delta::<ServicePrincipals>))
         .route("/serviceprincipals/microsoft.graph.delta()", get(delta::delta::<ServicePrincipals>))
+        // --- Identity Protection (issue 7) ---
+        .route("/identityprotection/riskdetections", get(identity_protection::list_detections))
+        .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_detection))
+        .route("/identityprotection/riskyusers", get(identity_protection::list_risky_users))
+        .route("/identityprotection/riskyusers/confirmcompromised", post(identity_protection::confirm_compromised))
+        .route("/identityprotection/riskyusers/dismiss", post(identity_protection::dismiss))
+        .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_risky_user))
+        .route("/identityprotection/riskyusers/{id}/history", get(identity_protection::list_history))
+        .route("/identityprotection/riskyusers/{id}/history/{item}", get(identity_protection::get_history_item))
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -456,6 +466,13 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "auditlogs",
         "directoryaudits",
         "signins",
+        // Identity Protection (issue 7).
+        "identityprotection",
+        "riskdetections",
+        "riskyusers",
+        "history",
+        "confirmcompromised",
+        "dismiss",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 use base64::Engine;
+use cerulean_identity::risk::Finding;
 use cerulean_store::SignInRecord;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -76,8 +77,8 @@ pub(crate) async fn record(state: &PlatformState, attempt: &SignInAttempt, outco
         return;
     }
     match build(state, attempt, &outcome).await {
-        Ok(Some((tenant, rec))) => {
-            if let Err(e) = state.directory.record_sign_in(tenant, &rec).await {
+        Ok(Some((tenant, rec, findings))) => {
+            if let Err(e) = state.directory.record_sign_in_with_risk(tenant, &rec, &findings).await {
                 tracing::warn!(error = %e, "recording a sign-in failed");
             }
         }
@@ -102,7 +103,7 @@ async fn build(
     state: &PlatformState,
     a: &SignInAttempt,
     outcome: &Outcome<'_>,
-) -> Result<Option<(Uuid, SignInRecord)>, cerulean_directory::DirectoryError> {
+) -> Result<Option<(Uuid, SignInRecord, Vec<Finding>)>, cerulean_directory::DirectoryError> {
     let dir = &state.directory;
     let claim = |name: &str| match outcome {
         Outcome::Success(c) => c.get(name).and_then(Value::as_str).map(str::to_string),
@@ -252,6 +253,7 @@ async fn build(
             correlation_id: a.correlation_id.clone(),
             doc,
         },
+        findings,
     )))
 }
 

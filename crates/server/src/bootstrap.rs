@@ -24,6 +24,8 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "Device.ReadWrite.All",
     "AdministrativeUnit.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
+    "IdentityRiskEvent.Read.All",
+    "IdentityRiskyUser.ReadWrite.All",
 ];
 
 /// The contents of `bootstrap.json`.

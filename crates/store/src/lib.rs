@@ -224,6 +224,33 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Backend("prune_logs is not supported by this store".into()))
     }
 
+    // ---- Identity Protection (issue 7): risk detections, risky users, their history ----
+    //
+    // Defaults answer `Backend` so that test doubles compile; both engines implement them.
+
+    /// Writes `records` into `table`, each replacing the row with its id.
+    async fn put_risk_records(&self, tenant: Uuid, table: RiskTable, records: &[RiskRecord]) -> StoreResult<()> {
+        let _ = (tenant, table, records);
+        Err(StoreError::Backend("put_risk_records is not supported by this store".into()))
+    }
+
+    /// Rows of `table` matching `query`, newest first, each with its position.
+    async fn risk_page(
+        &self,
+        tenant: Uuid,
+        table: RiskTable,
+        query: &LogQuery,
+    ) -> StoreResult<Vec<(LogCursor, RiskRecord)>> {
+        let _ = (tenant, table, query);
+        Err(StoreError::Backend("risk_page is not supported by this store".into()))
+    }
+
+    /// One row of `table` by id.
+    async fn risk_record(&self, tenant: Uuid, table: RiskTable, id: Uuid) -> StoreResult<Option<RiskRecord>> {
+        let _ = (tenant, table, id);
+        Err(StoreError::Backend("risk_record is not supported by this store".into()))
+    }
+
     // ---- sign-in flows (authorization codes, device codes, SSO sessions; see [`FlowRecord`]) ----
     //
     // Defaults answer `Backend` so that test doubles compile; both engines implement them.

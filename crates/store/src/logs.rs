@@ -1,15 +1,16 @@
-//! The SQL both engines run for log reads (audit and sign-ins): one statement shape per set of
+//! The SQL both engines run for log reads (audit, sign-ins, the Identity Protection tables): one statement shape per set of
 //! conditions, every condition on an indexed column, newest first by (time, insertion order).
 //! The engines differ only in placeholders, the insertion-order column and how a text value is
 //! compared with a `uuid` column, which [`LogDialect`] supplies.
 
-use crate::{LogColumn, LogQuery, StoreError, StoreResult};
+use crate::{LogColumn, LogQuery, RiskTable, StoreError, StoreResult};
 
 /// Which log a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogTable {
     Audit,
     SignIns,
+    Risk(RiskTable),
 }
 
 impl LogTable {
@@ -17,6 +18,9 @@ impl LogTable {
         match self {
             LogTable::Audit => "audit",
             LogTable::SignIns => "sign_ins",
+            LogTable::Risk(RiskTable::Detections) => "risk_detections",
+            LogTable::Risk(RiskTable::RiskyUsers) => "risky_users",
+            LogTable::Risk(RiskTable::History) => "risky_user_history",
         }
     }
 
@@ -34,6 +38,12 @@ impl LogTable {
             (LogTable::SignIns, ErrorCode) => Some(("error_code", false)),
             (LogTable::SignIns, IpAddress) => Some(("ip_address", false)),
             (LogTable::SignIns, EventType) => Some(("event_type", false)),
+            (LogTable::Risk(_), UserId) => Some(("user_id", true)),
+            (LogTable::Risk(_), UserPrincipalName) => Some(("upn", false)),
+            (LogTable::Risk(_), IpAddress) => Some(("ip_address", false)),
+            (LogTable::Risk(_), RiskEventType) => Some(("risk_event_type", false)),
+            (LogTable::Risk(_), RiskLevel) => Some(("risk_level", false)),
+            (LogTable::Risk(_), RiskState) => Some(("risk_state", false)),
             _ => None,
         }
     }

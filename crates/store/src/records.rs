@@ -320,6 +320,42 @@ pub enum LogColumn {
     IpAddress,
     /// Sign-ins: `interactiveUser`, `nonInteractiveUser` or `servicePrincipal`.
     EventType,
+    /// Risk detections: `riskEventType`.
+    RiskEventType,
+    /// Risk tables: `riskLevel`.
+    RiskLevel,
+    /// Risk tables: `riskState`.
+    RiskState,
+}
+
+/// The Identity Protection tables, read like the logs (newest first through [`LogQuery`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskTable {
+    /// `riskDetection`s; `at` is `detectedDateTime`.
+    Detections,
+    /// `riskyUser`s, one per user (`id` is the user's id); `at` is `riskLastUpdatedDateTime`.
+    RiskyUsers,
+    /// `riskyUserHistoryItem`s; `at` is when the user's risk changed.
+    History,
+}
+
+/// One row of a [`RiskTable`]. The columns the tables are filtered on are fields of their own
+/// (indexed: user, UPN, event type, level, state, address, correlation id); the Graph shape is
+/// `doc`, in v1.0 property names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskRecord {
+    pub id: Uuid,
+    /// RFC 3339, second precision.
+    pub at: String,
+    pub user_id: Uuid,
+    /// Compared case-insensitively.
+    pub user_principal_name: Option<String>,
+    pub risk_event_type: Option<String>,
+    pub risk_level: String,
+    pub risk_state: String,
+    pub ip_address: Option<String>,
+    pub correlation_id: Option<String>,
+    pub doc: Map<String, Value>,
 }
 
 /// The position of a log entry in its log's order (newest first): its time and its insertion

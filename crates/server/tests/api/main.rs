@@ -23,6 +23,7 @@ mod dynamic_groups;
 mod fixtures;
 mod group_claims;
 mod groups;
+mod identity_protection;
 mod lockout;
 mod manager;
 mod odata;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::read::col;
 use super::{Attempt, Client, WithContext};
 use crate::logs::{self, LogDialect, LogParam, LogTable};
-use crate::{AuditRecord, LogCursor, LogQuery, SignInRecord};
+use crate::{AuditRecord, LogCursor, LogQuery, RiskRecord, RiskTable, SignInRecord};
 
 struct Pg;
 
@@ -125,4 +125,59 @@ pub(crate) async fn prune(c: &Client, tenant: Uuid, before: &str, limit: usize) 
         total += usize::try_from(n).unwrap_or(usize::MAX);
     }
     Ok(total)
+}
+
+pub(crate) async fn risk_page(
+    c: &Client,
+    tenant: Uuid,
+    table: RiskTable,
+    q: &LogQuery,
+) -> Attempt<Vec<(LogCursor, RiskRecord)>> {
+    page(c, LogTable::Risk(table), tenant, q).await
+}
+
+pub(crate) async fn risk_record(c: &Client, tenant: Uuid, table: RiskTable, id: Uuid) -> Attempt<Option<RiskRecord>> {
+    one(c, LogTable::Risk(table), tenant, id).await
+}
+
+/// Writes the records, each replacing the row of the same id (its `ord` is kept). Each row is
+/// one idempotent statement, so a retried attempt writes the same rows.
+pub(crate) async fn put_risk_records(
+    c: &Client,
+    tenant: Uuid,
+    table: RiskTable,
+    records: &[RiskRecord],
+) -> Attempt<()> {
+    let sql = format!(
+        "INSERT INTO {} (tenant_id, id, at, user_id, upn, risk_event_type, risk_level, risk_state, ip_address, \
+         correlation_id, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id, id) DO UPDATE SET at = excluded.at, upn = excluded.upn, \
+         risk_event_type = excluded.risk_event_type, risk_level = excluded.risk_level, \
+         risk_state = excluded.risk_state, ip_address = excluded.ip_address, \
+         correlation_id = excluded.correlation_id, record = excluded.record",
+        LogTable::Risk(table).name()
+    );
+    let st = c.prepare_cached(&sql).await.ctx("prepare risk record")?;
+    for r in records {
+        let upn = r.user_principal_name.as_deref().map(str::to_lowercase);
+        c.execute(
+            &st,
+            &[
+                &tenant,
+                &r.id,
+                &r.at,
+                &r.user_id,
+                &upn,
+                &r.risk_event_type,
+                &r.risk_level,
+                &r.risk_state,
+                &r.ip_address,
+                &r.correlation_id,
+                &Json(r),
+            ],
+        )
+        .await
+        .ctx("write risk record")?;
+    }
+    Ok(())
 }

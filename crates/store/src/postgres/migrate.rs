@@ -229,6 +229,65 @@ const MIGRATIONS: &[&str] = &[
     // signing key retirement, as SQLite's migration of the same name.
     r#"
     ALTER TABLE signing_keys ADD COLUMN retired_at text COLLATE "C";
+    "#, // Identity Protection, as SQLite's migration of the same name.
+    r#"
+    CREATE TABLE risk_detections (
+        tenant_id       uuid NOT NULL,
+        id              uuid NOT NULL,
+        ord             bigint GENERATED ALWAYS AS IDENTITY,
+        at              text COLLATE "C" NOT NULL,
+        user_id         uuid NOT NULL,
+        upn             text COLLATE "C",
+        risk_event_type text COLLATE "C",
+        risk_level      text COLLATE "C" NOT NULL,
+        risk_state      text COLLATE "C" NOT NULL,
+        ip_address      text COLLATE "C",
+        correlation_id  text COLLATE "C",
+        record          jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX risk_detections_by_time ON risk_detections (tenant_id, at, ord);
+    CREATE INDEX risk_detections_by_user ON risk_detections (tenant_id, user_id, at);
+    CREATE INDEX risk_detections_by_state ON risk_detections (tenant_id, risk_state, at);
+    CREATE TABLE risky_users (
+        tenant_id       uuid NOT NULL,
+        id              uuid NOT NULL,
+        ord             bigint GENERATED ALWAYS AS IDENTITY,
+        at              text COLLATE "C" NOT NULL,
+        user_id         uuid NOT NULL,
+        upn             text COLLATE "C",
+        risk_event_type text COLLATE "C",
+        risk_level      text COLLATE "C" NOT NULL,
+        risk_state      text COLLATE "C" NOT NULL,
+        ip_address      text COLLATE "C",
+        correlation_id  text COLLATE "C",
+        record          jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX risky_users_by_time ON risky_users (tenant_id, at, ord);
+    CREATE INDEX risky_users_by_user ON risky_users (tenant_id, user_id, at);
+    CREATE INDEX risky_users_by_state ON risky_users (tenant_id, risk_state, at);
+    CREATE TABLE risky_user_history (
+        tenant_id       uuid NOT NULL,
+        id              uuid NOT NULL,
+        ord             bigint GENERATED ALWAYS AS IDENTITY,
+        at              text COLLATE "C" NOT NULL,
+        user_id         uuid NOT NULL,
+        upn             text COLLATE "C",
+        risk_event_type text COLLATE "C",
+        risk_level      text COLLATE "C" NOT NULL,
+        risk_state      text COLLATE "C" NOT NULL,
+        ip_address      text COLLATE "C",
+        correlation_id  text COLLATE "C",
+        record          jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX risky_user_history_by_time ON risky_user_history (tenant_id, at, ord);
+    CREATE INDEX risky_user_history_by_user ON risky_user_history (tenant_id, user_id, at);
+    CREATE INDEX risky_user_history_by_state ON risky_user_history (tenant_id, risk_state, at);
+    CREATE INDEX risk_detections_by_type ON risk_detections (tenant_id, risk_event_type, at);
+    CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
+    CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
 ];
 

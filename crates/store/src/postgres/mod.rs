@@ -382,6 +382,33 @@ impl Store for PostgresStore {
         retry!(self, |c| logs::prune(&c, tenant, before, limit))
     }
 
+    async fn put_risk_records(
+        &self,
+        tenant: Uuid,
+        table: crate::RiskTable,
+        records: &[crate::RiskRecord],
+    ) -> StoreResult<()> {
+        retry!(self, |c| logs::put_risk_records(&c, tenant, table, records))
+    }
+
+    async fn risk_page(
+        &self,
+        tenant: Uuid,
+        table: crate::RiskTable,
+        query: &crate::LogQuery,
+    ) -> StoreResult<Vec<(crate::LogCursor, crate::RiskRecord)>> {
+        retry!(self, |c| logs::risk_page(&c, tenant, table, query))
+    }
+
+    async fn risk_record(
+        &self,
+        tenant: Uuid,
+        table: crate::RiskTable,
+        id: Uuid,
+    ) -> StoreResult<Option<crate::RiskRecord>> {
+        retry!(self, |c| logs::risk_record(&c, tenant, table, id))
+    }
+
     async fn put_flow(&self, tenant: Uuid, record: &crate::FlowRecord, purge_before: &str) -> StoreResult<()> {
         retry!(self, |c| flows::put(&mut c, tenant, record, purge_before))
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::WithContext;
 use crate::logs::{self, LogDialect, LogParam, LogTable};
-use crate::{AuditRecord, LogCursor, LogQuery, SignInRecord, StoreError, StoreResult};
+use crate::{AuditRecord, LogCursor, LogQuery, RiskRecord, RiskTable, SignInRecord, StoreError, StoreResult};
 
 struct Sqlite;
 
@@ -124,4 +124,59 @@ pub(crate) fn prune(conn: &Connection, tenant: Uuid, before: &str, limit: usize)
             .ctx("prune log")?;
     }
     Ok(total)
+}
+
+pub(crate) fn risk_page(
+    conn: &Connection,
+    tenant: Uuid,
+    table: RiskTable,
+    q: &LogQuery,
+) -> StoreResult<Vec<(LogCursor, RiskRecord)>> {
+    page(conn, LogTable::Risk(table), tenant, q)
+}
+
+pub(crate) fn risk_record(
+    conn: &Connection,
+    tenant: Uuid,
+    table: RiskTable,
+    id: Uuid,
+) -> StoreResult<Option<RiskRecord>> {
+    one(conn, LogTable::Risk(table), tenant, id)
+}
+
+/// Writes the records, each replacing the row of the same id (its insertion order is kept).
+pub(crate) fn put_risk_records(
+    conn: &Connection,
+    tenant: Uuid,
+    table: RiskTable,
+    records: &[RiskRecord],
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO {} (tenant_id, id, at, user_id, upn, risk_event_type, risk_level, risk_state, ip_address, \
+         correlation_id, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         ON CONFLICT (tenant_id, id) DO UPDATE SET at = excluded.at, upn = excluded.upn, \
+         risk_event_type = excluded.risk_event_type, risk_level = excluded.risk_level, \
+         risk_state = excluded.risk_state, ip_address = excluded.ip_address, \
+         correlation_id = excluded.correlation_id, record = excluded.record",
+        LogTable::Risk(table).name()
+    );
+    let mut st = conn.prepare_cached(&sql).ctx("prepare risk record")?;
+    for r in records {
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Invalid(format!("risk record: {e}")))?;
+        st.execute(params![
+            tenant.to_string(),
+            r.id.to_string(),
+            r.at,
+            r.user_id.to_string(),
+            r.user_principal_name.as_deref().map(str::to_lowercase),
+            r.risk_event_type,
+            r.risk_level,
+            r.risk_state,
+            r.ip_address,
+            r.correlation_id,
+            record
+        ])
+        .ctx("write risk record")?;
+    }
+    Ok(())
 }

@@ -216,6 +216,64 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // tokens have expired, then deleted).
     r#"
     ALTER TABLE signing_keys ADD COLUMN retired_at TEXT;
+    "#, // Identity Protection (issue 7): risk detections, risky users (one row per user, updated in
+    // place) and risky-user history, read through the log machinery (newest first, indexed
+    // equality columns); `at` is detectedDateTime / riskLastUpdatedDateTime.
+    r#"
+    CREATE TABLE risk_detections (
+        tenant_id       TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        upn             TEXT,
+        risk_event_type TEXT,
+        risk_level      TEXT NOT NULL,
+        risk_state      TEXT NOT NULL,
+        ip_address      TEXT,
+        correlation_id  TEXT,
+        record          TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX risk_detections_by_id ON risk_detections (tenant_id, id);
+    CREATE INDEX risk_detections_by_time ON risk_detections (tenant_id, at);
+    CREATE INDEX risk_detections_by_user ON risk_detections (tenant_id, user_id, at);
+    CREATE INDEX risk_detections_by_state ON risk_detections (tenant_id, risk_state, at);
+    CREATE TABLE risky_users (
+        tenant_id       TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        upn             TEXT,
+        risk_event_type TEXT,
+        risk_level      TEXT NOT NULL,
+        risk_state      TEXT NOT NULL,
+        ip_address      TEXT,
+        correlation_id  TEXT,
+        record          TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX risky_users_by_id ON risky_users (tenant_id, id);
+    CREATE INDEX risky_users_by_time ON risky_users (tenant_id, at);
+    CREATE INDEX risky_users_by_user ON risky_users (tenant_id, user_id, at);
+    CREATE INDEX risky_users_by_state ON risky_users (tenant_id, risk_state, at);
+    CREATE TABLE risky_user_history (
+        tenant_id       TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        upn             TEXT,
+        risk_event_type TEXT,
+        risk_level      TEXT NOT NULL,
+        risk_state      TEXT NOT NULL,
+        ip_address      TEXT,
+        correlation_id  TEXT,
+        record          TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX risky_user_history_by_id ON risky_user_history (tenant_id, id);
+    CREATE INDEX risky_user_history_by_time ON risky_user_history (tenant_id, at);
+    CREATE INDEX risky_user_history_by_user ON risky_user_history (tenant_id, user_id, at);
+    CREATE INDEX risky_user_history_by_state ON risky_user_history (tenant_id, risk_state, at);
+    CREATE INDEX risk_detections_by_type ON risk_detections (tenant_id, risk_event_type, at);
+    CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
+    CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
 ];
 

@@ -25,6 +25,7 @@ macro_rules! all_suite_tests {
             lockout::lockout_counters_compare_and_set,
             lockout::familiar_ips_are_remembered_and_trimmed,
             logs::logs_page_filter_and_prune,
+            risk::risk_tables_page_filter_and_replace,
             writes::change_log,
             writes::audit_written,
             writes::tenant_isolation,
@@ -46,6 +47,7 @@ pub mod flows;
 pub mod lockout;
 pub mod logs;
 pub mod query;
+pub mod risk;
 pub mod sessions;
 pub mod writes;
 

@@ -18,6 +18,24 @@ pub struct SupplementRule {
 /// "List deletedItems" / "Get deleted item" / "Permanently delete an item" (directory-deleteditems-*):
 /// per type; the union is required at the route, the directory checks nothing further.
 pub static RULES: &[SupplementRule] = &[
+    // "administrativeUnit: delta": the reference lists the root path; the set itself is served
+    // under `/directory` in v1.0, so its delta is too, with the same permissions.
+    SupplementRule {
+        method: "GET",
+        path: "/directory/administrativeunits/delta",
+        application: &[
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        delegated: &[
+            "AdministrativeUnit.Read.All",
+            "AdministrativeUnit.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    },
     // "Update user" (user-update) for the signed-in user: User.ReadWrite least privileged,
     // then User.ReadWrite.All, Directory.ReadWrite.All (delegated only; app tokens have no
     // `/me`). The reference lists no rule for `PATCH /me`.

@@ -217,6 +217,8 @@ pub static RULES: &[RouteRule] = &[
     rule("DELETE", "/applications/{id}/federatedidentitycredentials/{id}", APPS_6, APPS_7),
     rule("GET", "/applications/delta", APPS_DELTA, APPS_2),
     rule("GET", "/serviceprincipals/delta", APPS_DELTA, APPS_2),
+    rule("GET", "/devices/delta", DEVICES_DELTA, DEVICES_DELTA),
+    rule("GET", "/administrativeunits/delta", UNITS_DELTA, UNITS_DELTA),
     rule("GET", "/serviceprincipals", APPS_1, APPS_2),
     rule("POST", "/serviceprincipals", APPS_10, APPS_11),
     rule("GET", "/serviceprincipals/{id}", APPS_5, APPS_2),
@@ -824,6 +826,15 @@ const APPS_DELTA: &[&str] = &[
     "Application.Read.All",
     "Application.ReadWrite.All",
     "Application.ReadWrite.OwnedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+const DEVICES_DELTA: &[&str] = &["Device.Read.All"];
+
+const UNITS_DELTA: &[&str] = &[
+    "AdministrativeUnit.Read.All",
+    "AdministrativeUnit.ReadWrite.All",
     "Directory.Read.All",
     "Directory.ReadWrite.All",
 ];

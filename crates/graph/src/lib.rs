@@ -363,6 +363,16 @@ pub fn router(state: GraphState) -> Router {
         .route("/serviceprincipals/delta", get(delta::delta::<ServicePrincipals>))
         .route("/serviceprincipals/delta()", get(delta::delta::<ServicePrincipals>))
         .route("/serviceprincipals/microsoft.graph.delta()", get(delta::delta::<ServicePrincipals>))
+        .route("/devices/delta", get(delta::delta::<Devices>))
+        .route("/devices/delta()", get(delta::delta::<Devices>))
+        .route("/devices/microsoft.graph.delta()", get(delta::delta::<Devices>))
+        // The reference names the root path; v1.0 serves the set under `/directory`.
+        .route("/administrativeunits/delta", get(delta::delta::<AdministrativeUnits>))
+        .route("/administrativeunits/delta()", get(delta::delta::<AdministrativeUnits>))
+        .route("/administrativeunits/microsoft.graph.delta()", get(delta::delta::<AdministrativeUnits>))
+        .route("/directory/administrativeunits/delta", get(delta::delta::<AdministrativeUnits>))
+        .route("/directory/administrativeunits/delta()", get(delta::delta::<AdministrativeUnits>))
+        .route("/directory/administrativeunits/microsoft.graph.delta()", get(delta::delta::<AdministrativeUnits>))
         // --- Identity Protection (issue 7) ---
         .route("/identityprotection/riskdetections", get(identity_protection::list_detections))
         .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_detection))

@@ -1,5 +1,5 @@
 //! Delta queries (`/users/delta`, `/groups/delta`, `/applications/delta`,
-//! `/servicePrincipals/delta`): paging the first round, later rounds of
+//! `/servicePrincipals/delta`, `/devices/delta`, `/directory/administrativeUnits/delta`): paging the first round, later rounds of
 //! changes, `$select`, `$filter=id eq`, `$deltatoken=latest`, `members@delta`, token errors.
 
 use std::collections::BTreeMap;
@@ -397,5 +397,53 @@ async fn delta_applications_select_tracks_owners_and_refuses_unknown_properties(
     // Only Graph's application-read permissions open it.
     let weak = h.sign(h.claims(&["User.Read.All"])).await;
     let r = h.graph_with(Method::GET, "/v1.0/servicePrincipals/delta", None, &weak, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+#[tokio::test]
+async fn delta_devices_and_administrative_units_report_exactly_the_changes() {
+    use crate::devices::{admin_delegated, device};
+    let h = Harness::new().await;
+    let admin = admin_delegated(&h).await;
+    let kept = id_of(&device(&h, &admin, "Kept laptop", "Windows").await);
+    let renamed = id_of(&device(&h, &admin, "Old name", "Windows").await);
+    let removed = id_of(&device(&h, &admin, "Lost phone", "iOS").await);
+    let (devices, _, devices_delta) = round(&h, "/v1.0/devices/delta", 2).await;
+    assert_eq!(ids(&devices), sorted(vec![kept.clone(), renamed.clone(), removed.clone()]));
+    let r = h.get("/v1.0/devices/delta").await;
+    assert_eq!(r.json["@odata.context"], format!("{PUBLIC_URL}/v1.0/$metadata#devices"));
+
+    let unit = h.post("/v1.0/directory/administrativeUnits", json!({"displayName": "Oslo"})).await;
+    assert_eq!(unit.status, StatusCode::CREATED, "{}", unit.text);
+    let unit = id_of(&unit.json);
+    // The reference's root path and v1.0's `/directory` path serve the same rounds.
+    let (units, _, _) = round(&h, "/v1.0/administrativeUnits/delta", 10).await;
+    assert_eq!(ids(&units), vec![unit.clone()]);
+    let (_, _, units_delta) =
+        round(&h, "/v1.0/directory/administrativeUnits/delta?$select=displayName,members", 10).await;
+
+    let r = h.patch(&format!("/v1.0/devices/{renamed}"), json!({"displayName": "New name"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.delete(&format!("/v1.0/devices/{removed}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let member = id_of(&h.user("unitmember", "Unit Member").await);
+    let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{member}")});
+    let r = h.post(&format!("/v1.0/directory/administrativeUnits/{unit}/members/$ref"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let (devices, _, _) = round(&h, &devices_delta, 100).await;
+    assert_eq!(ids(&devices), sorted(vec![renamed.clone(), removed.clone()]));
+    assert_eq!(devices[&renamed]["displayName"], "New name");
+    // Devices are deleted for good: Graph's "deleted" reason.
+    assert_eq!(devices[&removed]["@removed"], json!({"reason": "deleted"}));
+    let (units, _, _) = round(&h, &units_delta, 100).await;
+    assert_eq!(units[&unit]["members@delta"], json!([{"@odata.type": "#microsoft.graph.user", "id": member}]));
+
+    // The reference's permission: Device.Read.All reads device rounds, a user permission does not.
+    let reader = h.sign(h.claims(&["Device.Read.All"])).await;
+    let r = h.graph_with(Method::GET, "/v1.0/devices/delta", None, &reader, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let users_only = h.sign(h.claims(&["User.Read.All"])).await;
+    let r = h.graph_with(Method::GET, "/v1.0/devices/delta", None, &users_only, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }

@@ -4,9 +4,10 @@
 //!
 //! | path | methods |
 //! |---|---|
-//! | `/{collection}` | GET (list, `$expand`; with `deltaLink`: differential query); POST (users, groups, applications, service principals) |
-//! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals) |
-//! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`) |
+//! | `/{collection}` | GET (list, `$expand`; with `deltaLink`: differential query); POST (users, groups, applications, service principals, devices; contacts refused) |
+//! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals, devices, contacts) |
+//! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`, `registeredOwners`, `registeredUsers`) |
+//! | `/directoryRoleTemplates[/{id}]` | GET: the role catalog |
 //! | `/{collection}/{id}/$links/{navigation}` | GET; PUT, DELETE (`manager`); POST (`members`, `owners`) |
 //! | `/{collection}/{id}/$links/{navigation}/{id}` | DELETE (`members`, `owners`) |
 //! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `changePassword` (`me` only) |

@@ -174,9 +174,33 @@ async fn contacts_are_served_with_1_6_names_and_rules() {
     let r = aad(&h, &t, Method::PATCH, &format!("contacts/{dana}"), Some(json!({"mobile": "1"}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 
+    // memberOf (a group on v1.0) and directReports (a contact reporting to her).
+    let r = h
+        .post(
+            "/v1.0/groups",
+            json!({"displayName": "Suppliers", "mailEnabled": false, "mailNickname": "suppliers", "securityEnabled": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let group = id_of(&r.json);
+    let reference = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{dana}")});
+    let r = h.post(&format!("/v1.0/groups/{group}/members/$ref"), reference).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let r = aad(&h, &t, Method::GET, &format!("contacts/{dana}/memberOf"), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(value_ids(&r), Vec::<String>::new());
+    assert_eq!(value_ids(&r), vec![group.clone()]);
+    assert_eq!(r.json["value"][0]["objectType"], "Group");
+    let report = import_contact(
+        &h,
+        json!({"displayName": "Report", "manager@odata.bind": format!("https://graph.microsoft.com/v1.0/directoryObjects/{dana}")}),
+    )
+    .await;
+    let r = aad(&h, &t, Method::GET, &format!("contacts/{dana}/directReports"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(value_ids(&r), vec![report.clone()]);
+    assert_eq!(r.json["value"][0]["objectType"], "Contact");
+    let r = aad(&h, &t, Method::GET, &format!("contacts/{dana}/registeredOwners"), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 
     let r = aad(&h, &t, Method::DELETE, &format!("contacts/{dana}"), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);

@@ -225,6 +225,7 @@ fn stored_name(t: &AadType, key: &str) -> Option<&'static str> {
         return match source {
             Source::First(n) | Source::NotEqual(n, _, _) => Some(n),
             Source::Path(path) => path.first().copied(),
+            Source::Entry(list, _, _) => Some(list),
             Source::Const(_) => None,
         };
     }

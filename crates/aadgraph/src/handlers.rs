@@ -4,9 +4,10 @@
 //!
 //! | path | methods |
 //! |---|---|
-//! | `/{collection}` | GET (list, `$expand`; with `deltaLink`: differential query); POST (users, groups, applications, service principals) |
-//! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals) |
-//! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`) |
+//! | `/{collection}` | GET (list, `$expand`; with `deltaLink`: differential query); POST (users, groups, applications, service principals, devices; contacts refused) |
+//! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals, devices, contacts) |
+//! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`, `registeredOwners`, `registeredUsers`) |
+//! | `/directoryRoleTemplates[/{id}]` | GET: the role catalog |
 //! | `/{collection}/{id}/$links/{navigation}` | GET; PUT, DELETE (`manager`); POST (`members`, `owners`) |
 //! | `/{collection}/{id}/$links/{navigation}/{id}` | DELETE (`members`, `owners`) |
 //! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `changePassword` (`me` only) |
@@ -61,8 +62,7 @@ fn area_of(set: &str) -> Area {
 }
 
 /// The collections the reference lists that this server does not hold yet.
-const NOT_SERVED: &[&str] =
-    &["contacts", "devices", "domains", "subscribedSkus", "directoryRoleTemplates", "extensionProperties"];
+const NOT_SERVED: &[&str] = &["domains", "subscribedSkus", "extensionProperties"];
 
 pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadError> {
     let Some(first) = segs.first() else {
@@ -90,6 +90,11 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         require(&ctx.principal, Area::Directory, Access::Read)?;
         get_only(ctx)?;
         return tenant_details(ctx, segs.get(1).map(String::as_str), segs.len()).await;
+    }
+    if is(first, "directoryRoleTemplates") {
+        require(&ctx.principal, Area::Directory, Access::Read)?;
+        get_only(ctx)?;
+        return role_templates(ctx, segs.get(1).map(String::as_str), segs.len());
     }
     let is_objects = is(first, "directoryObjects");
     let t = if is_objects { None } else { Some(wire::by_set(first).ok_or_else(|| AadError::bad_url(first))?) };
@@ -178,7 +183,7 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
 
 /// The types this front-end creates, updates and deletes.
 fn writable(t: &AadType) -> bool {
-    matches!(t.entity, "user" | "group" | "application" | "servicePrincipal")
+    matches!(t.entity, "user" | "group" | "application" | "servicePrincipal" | "device" | "orgContact")
 }
 
 fn get_only(ctx: &Ctx) -> Result<(), AadError> {
@@ -305,6 +310,32 @@ async fn tenant_details(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Re
     }
 }
 
+/// `directoryRoleTemplates[/{id}]`: the built-in roles of the directory's catalog, the same in
+/// every tenant (not stored, so neither filtered nor paged: the catalog is one short page).
+fn role_templates(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Response, AadError> {
+    let t = &wire::DIRECTORY_ROLE_TEMPLATE;
+    let fragment = format!("directoryObjects/{}", t.odata_type());
+    match (key, depth) {
+        (None, _) => {
+            if let Some((k, _)) = ctx.params.iter().find(|(k, _)| k.starts_with('$')) {
+                return Err(AadError::new(
+                    400,
+                    "Request_UnsupportedQuery",
+                    format!("The query option '{k}' is not supported on directoryRoleTemplates."),
+                ));
+            }
+            let value: Vec<Value> =
+                cerulean_directory::roles::role_templates().iter().map(|r| Value::Object(wire::shape(t, r))).collect();
+            Ok(json_response(StatusCode::OK, json!({ "odata.metadata": ctx.metadata(&fragment), "value": value })))
+        }
+        (Some(k), 2) => {
+            let record = cerulean_directory::roles::role_template(k)?;
+            single(ctx, &record)
+        }
+        (Some(_), _) => Err(AadError::bad_url("directoryRoleTemplates")),
+    }
+}
+
 // ---- single objects ----
 
 async fn get_one(ctx: &Ctx, t: Option<&AadType>, key: &str) -> Result<Response, AadError> {
@@ -334,6 +365,8 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
         "group" => d.create_group(&ctx.caller(), &body).await?,
         "application" => d.create_application(&ctx.caller(), &body).await?,
         "servicePrincipal" => d.create_service_principal(&ctx.caller(), &body).await?,
+        // Contacts are refused there: "You cannot create organizational contacts with the Graph API."
+        "device" | "orgContact" => d.create_in_set(&ctx.caller(), t.entity, &body).await?,
         _ => return Err(AadError::method_not_allowed()),
     };
     // `Prefer: return-no-content` suppresses the echo (batch reference: "To suppress the
@@ -372,6 +405,7 @@ async fn update(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
         "group" => d.update_group(&ctx.caller(), key, &body).await?,
         "application" => d.update_application(&ctx.caller(), key, &body).await?,
         "servicePrincipal" => d.update_service_principal(&ctx.caller(), key, &body).await?,
+        "device" | "orgContact" => d.update_in_set(&ctx.caller(), t.entity, key, &body).await?,
         _ => return Err(AadError::method_not_allowed()),
     }
     Ok(no_content())
@@ -384,6 +418,8 @@ async fn delete(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
         // An application takes its service principal along ("Delete application").
         "application" => d.delete_application(&ctx.caller(), key).await?,
         "servicePrincipal" => d.delete_service_principal(&ctx.caller(), key).await?,
+        // A device is deleted for good; a synchronised contact is refused.
+        "device" | "orgContact" => d.delete_in_set(&ctx.caller(), t.entity, key).await?,
         _ => d.delete_object(&ctx.caller(), t.entity, key).await?,
     }
     Ok(no_content())
@@ -394,19 +430,24 @@ async fn delete(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
 /// The edge scope of a collection-valued navigation property of `subject`, when it has it.
 pub(crate) fn navigation_scope(ty: &str, id: Uuid, name: &str) -> Option<(&'static str, Scope)> {
     let related = |kind, reverse| Scope::Related { kind, id, reverse };
-    let (canonical, scope) = if is(name, "memberOf") && matches!(ty, "user" | "group" | "servicePrincipal") {
-        ("memberOf", related(EdgeKind::Member, true))
-    } else if is(name, "members") && matches!(ty, "group" | "directoryRole") {
-        ("members", related(EdgeKind::Member, false))
-    } else if is(name, "owners") && matches!(ty, "group" | "application" | "servicePrincipal") {
-        ("owners", related(EdgeKind::Owner, false))
-    } else if is(name, "ownedObjects") && matches!(ty, "user" | "servicePrincipal") {
-        ("ownedObjects", related(EdgeKind::Owner, true))
-    } else if is(name, "directReports") && ty == "user" {
-        ("directReports", related(EdgeKind::Manager, true))
-    } else {
-        return None;
-    };
+    let (canonical, scope) =
+        if is(name, "memberOf") && matches!(ty, "user" | "group" | "servicePrincipal" | "device" | "orgContact") {
+            ("memberOf", related(EdgeKind::Member, true))
+        } else if is(name, "members") && matches!(ty, "group" | "directoryRole") {
+            ("members", related(EdgeKind::Member, false))
+        } else if is(name, "owners") && matches!(ty, "group" | "application" | "servicePrincipal") {
+            ("owners", related(EdgeKind::Owner, false))
+        } else if is(name, "ownedObjects") && matches!(ty, "user" | "servicePrincipal") {
+            ("ownedObjects", related(EdgeKind::Owner, true))
+        } else if is(name, "directReports") && matches!(ty, "user" | "orgContact") {
+            ("directReports", related(EdgeKind::Manager, true))
+        } else if is(name, "registeredOwners") && ty == "device" {
+            ("registeredOwners", related(EdgeKind::Owner, false))
+        } else if is(name, "registeredUsers") && ty == "device" {
+            ("registeredUsers", related(EdgeKind::RegisteredUser, false))
+        } else {
+            return None;
+        };
     Some((canonical, scope))
 }
 

@@ -54,7 +54,7 @@ fn edm(ty: EdmType, collection: bool, complex: &mut BTreeSet<&'static str>) -> S
 fn property_type(t: &AadType, name: &str, complex: &mut BTreeSet<&'static str>) -> String {
     let computed = t.computed.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
     let schema = t.schema();
-    if !matches!(computed, Some(Source::First(_) | Source::Path(_) | Source::NotEqual(..)))
+    if !matches!(computed, Some(Source::First(_) | Source::Path(_) | Source::NotEqual(..) | Source::Entry(..)))
         && let Some(p) = schema.and_then(|e| wire::property(e, name))
     {
         return edm(p.ty, p.collection, complex);

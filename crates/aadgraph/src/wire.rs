@@ -34,6 +34,10 @@ pub(crate) enum Source {
     NotEqual(&'static str, &'static str, &'static str),
     /// Always this JSON literal (`null`, `[]`, `false`).
     Const(&'static str),
+    /// A member of the first element of a v1.0 collection of complex values whose `type` is
+    /// the given one (any element when `None`): a contact's `mobile` is the number of its
+    /// `mobile` phone, its `city` the city of its first address. Read-only here.
+    Entry(&'static str, Option<&'static str>, &'static str),
 }
 
 /// One 1.6 entity type over one schema entity.
@@ -260,6 +264,104 @@ pub(crate) static OAUTH2_PERMISSION_GRANT: AadType = AadType {
     computed: &[("expiryTime", Source::Const("null")), ("startTime", Source::Const("null"))],
 };
 
+/// A registered device (seed: "AlternativeSecurityId" of "the Device entity"); the 1.6 names
+/// that differ from v1.0 (`deviceOSType`, `approximateLastLogonTimestamp`, ...) are the
+/// schema's `.aad` names of the `device` properties.
+pub(crate) static DEVICE: AadType = AadType {
+    entity: "device",
+    name: "Device",
+    object_type: "Device",
+    set: "devices",
+    properties: &[
+        "accountEnabled",
+        "alternativeSecurityIds",
+        "approximateLastLogonTimestamp",
+        "complianceExpiryTime",
+        "deviceCategory",
+        "deviceId",
+        "deviceManagementAppId",
+        "deviceManufacturer",
+        "deviceMetadata",
+        "deviceModel",
+        "deviceObjectVersion",
+        "deviceOSType",
+        "deviceOSVersion",
+        "deviceOwnership",
+        "devicePhysicalIds",
+        "deviceTrustType",
+        "dirSyncEnabled",
+        "displayName",
+        "enrollmentProfileName",
+        "enrollmentType",
+        "isCompliant",
+        "isManaged",
+        "isRooted",
+        "lastDirSyncTime",
+        "managementType",
+        "onPremisesSecurityIdentifier",
+        "profileType",
+        "systemLabels",
+    ],
+    computed: &[],
+};
+
+/// An organizational contact (seed: "Contact"): its phones and first address are flattened
+/// into the 1.6 scalars, as on a 1.6 user.
+pub(crate) static CONTACT: AadType = AadType {
+    entity: "orgContact",
+    name: "Contact",
+    object_type: "Contact",
+    set: "contacts",
+    properties: &[
+        "city",
+        "companyName",
+        "country",
+        "department",
+        "dirSyncEnabled",
+        "displayName",
+        "facsimileTelephoneNumber",
+        "givenName",
+        "jobTitle",
+        "lastDirSyncTime",
+        "mail",
+        "mailNickname",
+        "mobile",
+        "physicalDeliveryOfficeName",
+        "postalCode",
+        "provisioningErrors",
+        "proxyAddresses",
+        "sipProxyAddress",
+        "state",
+        "streetAddress",
+        "surname",
+        "telephoneNumber",
+    ],
+    computed: &[
+        ("city", Source::Entry("addresses", None, "city")),
+        ("country", Source::Entry("addresses", None, "countryOrRegion")),
+        ("facsimileTelephoneNumber", Source::Entry("phones", Some("businessFax"), "number")),
+        ("mobile", Source::Entry("phones", Some("mobile"), "number")),
+        ("physicalDeliveryOfficeName", Source::Entry("addresses", None, "officeLocation")),
+        ("postalCode", Source::Entry("addresses", None, "postalCode")),
+        ("provisioningErrors", Source::Const("[]")),
+        ("sipProxyAddress", Source::Const("null")),
+        ("state", Source::Entry("addresses", None, "state")),
+        ("streetAddress", Source::Entry("addresses", None, "street")),
+        ("telephoneNumber", Source::Entry("phones", Some("business"), "number")),
+    ],
+};
+
+/// A built-in role template (`directoryRoleTemplates`): the same in every tenant, from the
+/// directory's role catalog rather than the store.
+pub(crate) static DIRECTORY_ROLE_TEMPLATE: AadType = AadType {
+    entity: "directoryRoleTemplate",
+    name: "DirectoryRoleTemplate",
+    object_type: "RoleTemplate",
+    set: "directoryRoleTemplates",
+    properties: &["description", "displayName"],
+    computed: &[],
+};
+
 /// The tenant (`tenantDetails`): built from the tenant record, not a stored document.
 pub(crate) static TENANT_DETAIL: AadType = AadType {
     entity: "",
@@ -291,8 +393,18 @@ pub(crate) static TENANT_DETAIL: AadType = AadType {
 };
 
 /// Every type served, stored ones first.
-pub(crate) static TYPES: &[&AadType] =
-    &[&USER, &GROUP, &DIRECTORY_ROLE, &APPLICATION, &SERVICE_PRINCIPAL, &OAUTH2_PERMISSION_GRANT, &TENANT_DETAIL];
+pub(crate) static TYPES: &[&AadType] = &[
+    &USER,
+    &GROUP,
+    &DIRECTORY_ROLE,
+    &APPLICATION,
+    &SERVICE_PRINCIPAL,
+    &DEVICE,
+    &CONTACT,
+    &DIRECTORY_ROLE_TEMPLATE,
+    &OAUTH2_PERMISSION_GRANT,
+    &TENANT_DETAIL,
+];
 
 /// The 1.6 type of a stored object type (`user` → `User`).
 pub(crate) fn by_entity(object_type: &str) -> Option<&'static AadType> {
@@ -394,6 +506,16 @@ fn computed_value(record: &ObjectRecord, source: Source) -> Value {
             Value::Bool(record.doc.get(name).and_then(Value::as_str).is_none_or(|s| s != literal))
         }
         Source::Const(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        Source::Entry(list, kind, member) => record
+            .doc
+            .get(list)
+            .and_then(Value::as_array)
+            .and_then(|items| {
+                items.iter().find(|e| kind.is_none_or(|k| e.get("type").and_then(Value::as_str) == Some(k)))
+            })
+            .and_then(|e| e.get(member))
+            .cloned()
+            .unwrap_or(Value::Null),
     }
 }
 

@@ -526,6 +526,6 @@ async fn tenant_roles_applications_and_grants() {
     assert!(r.json["odata.metadata"].as_str().expect("md").ends_with("$metadata#oauth2PermissionGrants"));
     let r = aad(&h, &t, Method::GET, &format!("directoryObjects/{role_id}"), None).await;
     assert_eq!(r.json["objectType"], "Role", "{}", r.text);
-    let r = aad(&h, &t, Method::GET, "contacts", None).await;
+    let r = aad(&h, &t, Method::GET, "domains", None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }

@@ -187,8 +187,10 @@ def main():
         out.append(f"| {label} | {eng} | {val} | {detail} |")
     out.append("")
     out.append("## How each figure is taken\n")
-    out.append("""- Seeding (`bench/seed.py`): the public API only, `POST /v1.0/$batch` with 20 inner requests, 8
-  connections. Groups first (leaves first, each parent binding its children with
+    out.append("""- Seeding: by default `fixtures/generate.py bench` writes the tenant (same shape as below; no
+  passwords but for five users) and `cerulean import` loads it with the server stopped; with
+  `--seed-with api`, `bench/seed.py` uses the public API only, `POST /v1.0/$batch` with 20 inner
+  requests, 8 connections. Groups first (leaves first, each parent binding its children with
   `members@odata.bind`: 6 levels, level l holding a share ∝ 2^l), then users (each `POST /users`
   hashes its password with argon2id on the server), then memberships (each user joins one leaf group
   and two random groups; `PATCH /groups/{id}` with 20 `members@odata.bind`, 20 per batch).

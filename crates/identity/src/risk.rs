@@ -263,7 +263,7 @@ pub fn is_leaked(config: &RiskConfig, password: &str) -> bool {
     if config.leaked_passwords.is_empty() {
         return false;
     }
-    config.leaked_passwords.contains(&sha1(password))
+    config.leaked_passwords.contains(&leaked_digest(password))
 }
 
 /// The `leakedCredentials` detection for a password found in the list.
@@ -276,7 +276,9 @@ pub fn leaked_credentials() -> Finding {
     }
 }
 
-fn sha1(password: &str) -> [u8; 20] {
+/// The digest a leaked-credentials list holds for `password` (SHA-1, as breach corpora publish
+/// them).
+pub fn leaked_digest(password: &str) -> [u8; 20] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, password.as_bytes());
     let mut out = [0u8; 20];
     out.copy_from_slice(digest.as_ref());

@@ -35,6 +35,8 @@ pub(crate) struct Attempt<'a> {
     pub location: &'a Location,
     pub browser: &'a str,
     pub error_code: i64,
+    /// The password given is in the leaked-credentials list.
+    pub leaked_password: bool,
 }
 
 /// The detections of the attempt. A failure to read the history is no detection (and logged):
@@ -82,7 +84,13 @@ pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Findin
     }
     let this =
         SignInFacts { at: now, ip: a.ip, location: Some(a.location.clone()), browser: browser_family(a.browser) };
-    risk::detect(&state.risk, &this, &history, sprayed.len())
+    let mut findings = risk::detect(&state.risk, &this, &history, sprayed.len());
+    // Only a password that signed the user in is their credential: a wrong guess that happens
+    // to be a leaked password says nothing about this account.
+    if a.leaked_password && a.error_code == 0 {
+        findings.push(risk::leaked_credentials());
+    }
+    findings
 }
 
 /// The facts of a logged sign-in.

@@ -40,6 +40,9 @@ pub(crate) struct SignInAttempt {
     /// Whether the user interacted (the authorize endpoint; ROPC, where the user typed a
     /// password into the client).
     pub interactive: Option<bool>,
+    /// The password given (ROPC) is in the leaked-credentials list (checked by digest when the
+    /// request was read; the password itself is never kept here).
+    pub leaked_password: bool,
 }
 
 impl SignInAttempt {
@@ -231,6 +234,7 @@ async fn build(
                 location: &location,
                 browser: &browser,
                 error_code,
+                leaked_password: a.leaked_password,
             };
             crate::sign_in_risk::assess(state, &attempt).await
         }

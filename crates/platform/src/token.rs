@@ -108,6 +108,8 @@ async fn handle(
     let result = match parse(&headers, &body, endpoint, tenant) {
         Ok(req) => {
             attempt.fill(&req);
+            attempt.leaked_password = req.param("grant_type") == Some("password")
+                && req.param("password").is_some_and(|p| cerulean_identity::risk::is_leaked(&state.risk, p));
             grants::dispatch(&state, req, ip).await
         }
         Err(e) => Err(e),

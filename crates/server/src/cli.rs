@@ -108,6 +108,11 @@ pub struct ServeArgs {
     /// A file of known malicious addresses (same format): `maliciousIPAddress` detections.
     #[arg(long, env = "CERULEAN_MALICIOUS_IPS")]
     pub malicious_ips: Option<PathBuf>,
+    /// A leaked-credentials list: SHA-1 digests of passwords in hex, one per line (`:count`
+    /// suffixes as breach corpora write them are accepted). A user who signs in with one gets a
+    /// `leakedCredentials` risk detection.
+    #[arg(long, env = "CERULEAN_LEAKED_PASSWORDS")]
+    pub leaked_passwords: Option<PathBuf>,
     /// Smart lockout: failed password sign-ins (per user, counted apart for familiar and
     /// unfamiliar locations) that lock the account (Entra's default: 10).
     #[arg(long, env = "CERULEAN_LOCKOUT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

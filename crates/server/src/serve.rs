@@ -64,6 +64,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             risk: Some(Arc::new(RiskConfig {
                 anonymizers: ip_list(args.anonymizer_ips.as_deref())?,
                 malicious: ip_list(args.malicious_ips.as_deref())?,
+                leaked_passwords: leaked_list(args.leaked_passwords.as_deref())?,
                 ..RiskConfig::default()
             })),
             lockout: cerulean_directory::LockoutPolicy {
@@ -256,5 +257,14 @@ fn ip_list(path: Option<&Path>) -> Result<Vec<cerulean_identity::risk::IpNetwork
     let text = std::fs::read_to_string(path)
         .map_err(|e| ServerError::Io { context: format!("reading {}", path.display()), source: e })?;
     cerulean_identity::risk::parse_ip_list(&text)
+        .map_err(|(line, reason)| ServerError::Config(format!("{}, line {line}: {reason}", path.display())))
+}
+
+/// `--leaked-passwords`: SHA-1 digests, one per line; a bad file stops start-up.
+fn leaked_list(path: Option<&Path>) -> Result<std::collections::HashSet<[u8; 20]>, ServerError> {
+    let Some(path) = path else { return Ok(Default::default()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ServerError::Io { context: format!("reading {}", path.display()), source: e })?;
+    cerulean_identity::risk::parse_leaked_list(&text)
         .map_err(|(line, reason)| ServerError::Config(format!("{}, line {line}: {reason}", path.display())))
 }

@@ -493,3 +493,56 @@ async fn sign_ins_carry_the_risk_the_detections_found() {
     assert_eq!(spray["status"]["errorCode"], 50126, "{spray}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn a_sign_in_with_a_leaked_password_is_a_leaked_credentials_detection() {
+    use cerulean_identity::risk::{RiskConfig, leaked_digest};
+
+    // The users made here sign in with USER_PASSWORD, which the list names (as a digest).
+    let risk = RiskConfig {
+        leaked_passwords: [leaked_digest(USER_PASSWORD), leaked_digest("Spring2026!")].into(),
+        ..RiskConfig::default()
+    };
+    let options = AppOptions { risk: Some(std::sync::Arc::new(risk)), ..AppOptions::default() };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    h.post("/v1.0/users", user_body("leaky", "Leaky")).await;
+    let upn = "leaky@contoso.onmicrosoft.com";
+    let sign_in = |password: &'static str, correlation: &'static str| {
+        let h = &h;
+        async move {
+            let mut fields = ropc(h, password);
+            fields[3] = ("username", upn);
+            token_request(h, &fields, None, &[("client-request-id", correlation)]).await.status
+        }
+    };
+    // A leaked password that is not the user's says nothing about the account.
+    assert_eq!(sign_in("Spring2026!", "wrong-but-leaked").await, StatusCode::BAD_REQUEST);
+    assert_eq!(sign_in(USER_PASSWORD, "leaked").await, StatusCode::OK);
+    let logged = |correlation: &'static str| {
+        let h = &h;
+        async move {
+            let r = h
+                .get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("correlationId eq '{correlation}'"))))
+                .await;
+            r.json["value"][0].clone()
+        }
+    };
+    assert_eq!(logged("wrong-but-leaked").await["riskEventTypes_v2"], json!([]));
+    let leaked = logged("leaked").await;
+    assert_eq!(leaked["riskEventTypes_v2"], json!(["leakedCredentials"]), "{leaked}");
+    assert_eq!(leaked["riskLevelDuringSignIn"], "high", "{leaked}");
+    // Kept as a detection of the user, and the user is at risk.
+    let r = h
+        .get(&format!(
+            "/v1.0/identityProtection/riskDetections?$filter={}",
+            enc("riskEventType eq 'leakedCredentials'")
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let detections = r.json["value"].as_array().expect("value");
+    assert_eq!(detections.len(), 1, "{}", r.text);
+    assert_eq!(detections[0]["userPrincipalName"], upn);
+    assert_eq!(detections[0]["riskLevel"], "high");
+    // The clear password appears nowhere.
+    assert!(!r.text.contains(USER_PASSWORD) && !leaked.to_string().contains(USER_PASSWORD));
+}

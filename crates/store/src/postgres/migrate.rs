@@ -229,7 +229,8 @@ const MIGRATIONS: &[&str] = &[
     // signing key retirement, as SQLite's migration of the same name.
     r#"
     ALTER TABLE signing_keys ADD COLUMN retired_at text COLLATE "C";
-    "#, // Identity Protection, as SQLite's migration of the same name.
+    "#,
+    // Identity Protection, as SQLite's migration of the same name.
     r#"
     CREATE TABLE risk_detections (
         tenant_id       uuid NOT NULL,

@@ -216,7 +216,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // tokens have expired, then deleted).
     r#"
     ALTER TABLE signing_keys ADD COLUMN retired_at TEXT;
-    "#, // Identity Protection (issue 7): risk detections, risky users (one row per user, updated in
+    "#,
+    // Identity Protection (issue 7): risk detections, risky users (one row per user, updated in
     // place) and risky-user history, read through the log machinery (newest first, indexed
     // equality columns); `at` is detectedDateTime / riskLastUpdatedDateTime.
     r#"

@@ -53,6 +53,8 @@ pub static DELTA_TYPES: &[DeltaType] = &[
     // `$select=owners`, as a group's relationships are.
     DeltaType { object_type: "application", relations: &[("owners", EdgeKind::Owner)], default_relations: &[] },
     DeltaType { object_type: "servicePrincipal", relations: &[("owners", EdgeKind::Owner)], default_relations: &[] },
+    // "orgContact: delta" tracks the contacts themselves.
+    DeltaType { object_type: "orgContact", relations: &[], default_relations: &[] },
     // "device: delta" tracks the devices themselves.
     DeltaType { object_type: "device", relations: &[], default_relations: &[] },
     // "administrativeUnit: delta": members are tracked with `$select=members`, as a group's.

@@ -218,6 +218,7 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/applications/delta", APPS_DELTA, APPS_2),
     rule("GET", "/serviceprincipals/delta", APPS_DELTA, APPS_2),
     rule("GET", "/devices/delta", DEVICES_DELTA, DEVICES_DELTA),
+    rule("GET", "/contacts/delta", CONTACTS_DELTA, CONTACTS_DELTA),
     rule("GET", "/administrativeunits/delta", UNITS_DELTA, UNITS_DELTA),
     rule("GET", "/serviceprincipals", APPS_1, APPS_2),
     rule("POST", "/serviceprincipals", APPS_10, APPS_11),
@@ -831,6 +832,8 @@ const APPS_DELTA: &[&str] = &[
 ];
 
 const DEVICES_DELTA: &[&str] = &["Device.Read.All"];
+
+const CONTACTS_DELTA: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All", "OrgContact.Read.All"];
 
 const UNITS_DELTA: &[&str] = &[
     "AdministrativeUnit.Read.All",

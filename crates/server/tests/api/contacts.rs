@@ -235,3 +235,37 @@ async fn contacts_in_groups_and_reporting_lines() {
     let r = get(&h, &format!("/v1.0/contacts/{report}/manager")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 }
+
+#[tokio::test]
+async fn contact_delta_reports_exactly_the_changes() {
+    let h = Harness::new().await;
+    let kept = contact(&h, json!({"displayName": "Kept Contact", "mail": "kept@fabrikam.com"})).await;
+    let renamed = contact(&h, json!({"displayName": "Old Name", "mail": "old@fabrikam.com"})).await;
+    let first = h.get("/v1.0/contacts/delta").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(ids(&first), {
+        let mut v = vec![kept.clone(), renamed.clone()];
+        v.sort();
+        v
+    });
+    let delta = first.json["@odata.deltaLink"].as_str().expect("deltaLink").replace("https://cerulean.test", "");
+    let r = h.patch(&format!("/v1.0/contacts/{renamed}"), json!({"displayName": "New Name"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.delete(&format!("/v1.0/contacts/{kept}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let changes = h.get(&delta).await;
+    assert_eq!(changes.status, StatusCode::OK, "{}", changes.text);
+    let items = changes.json["value"].as_array().expect("value");
+    assert_eq!(items.len(), 2, "{}", changes.text);
+    let by_id = |id: &str| items.iter().find(|i| i["id"] == id).cloned().expect("item");
+    assert_eq!(by_id(&renamed)["displayName"], "New Name");
+    // Contacts are deleted for good.
+    assert_eq!(by_id(&kept)["@removed"], json!({"reason": "deleted"}));
+    // The reference's permissions.
+    let reader = h.sign(h.claims(&["OrgContact.Read.All"])).await;
+    let r = h.graph_with(Method::GET, "/v1.0/contacts/delta", None, &reader, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let users_only = h.sign(h.claims(&["User.Read.All"])).await;
+    let r = h.graph_with(Method::GET, "/v1.0/contacts/delta", None, &users_only, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

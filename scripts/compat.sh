@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Client-compatibility suite: runs the unmodified official Microsoft Python clients
-# (msal, azure-identity, msgraph-sdk) against a live `cerulean serve`.
+# Client-compatibility suite: runs the unmodified official Microsoft clients (Python msal,
+# azure-identity, msgraph-sdk; Node @azure/msal-node; the Azure CLI) against a live
+# `cerulean serve`.
 #
 # - creates/refreshes the virtualenv .venv-compat/ from PyPI with compat/requirements.txt
 #   (reused while the requirements and the Python version are unchanged)
+# - installs @azure/msal-node into compat/msal-node/node_modules with `npm ci` from its
+#   package-lock.json (reused while the lock file and the Node version are unchanged)
+# - creates/refreshes the separate virtualenv .venv-azcli/ with the Azure CLI pinned in
+#   compat/azcli-requirements.txt (its own pins would fight the clients above)
 # - builds the server (`cargo build -p cerulean`) unless CERULEAN_BIN points elsewhere
 #   or CERULEAN_SKIP_BUILD=1
 # - runs pytest on compat/ (extra arguments are passed to pytest)
@@ -42,6 +47,36 @@ if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]
 else
     echo "compat: reusing $venv"
 fi
+
+# @azure/msal-node, for compat/test_msal_node.py (needs Node 20 or later and npm).
+node_dir="$repo_root/compat/msal-node"
+node_stamp="$node_dir/node_modules/.package-lock.sha256"
+node_want="$( { sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1; node --version; } | sha256sum | cut -d' ' -f1)"
+if [[ ! -f "$node_stamp" || "$(cat "$node_stamp")" != "$node_want" ]]; then
+    echo "compat: installing @azure/msal-node ($(node --version))"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$node_want" >"$node_stamp"
+else
+    echo "compat: reusing compat/msal-node/node_modules"
+fi
+
+# The Azure CLI, for compat/test_azure_cli.py, in a virtualenv of its own.
+azvenv="$repo_root/.venv-azcli"
+azrequirements="$repo_root/compat/azcli-requirements.txt"
+azstamp="$azvenv/.requirements.sha256"
+azwant="$( { sha256sum "$azrequirements" | cut -d' ' -f1; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+if [[ ! -x "$azvenv/bin/az" || ! -f "$azstamp" || "$(cat "$azstamp")" != "$azwant" ]]; then
+    echo "compat: creating $azvenv (the Azure CLI)"
+    rm -rf "$azvenv"
+    "$python" -m venv "$azvenv"
+    printf '*\n' >"$azvenv/.gitignore"
+    "$azvenv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        -r "$azrequirements"
+    echo "$azwant" >"$azstamp"
+else
+    echo "compat: reusing $azvenv"
+fi
+export CERULEAN_AZ="${CERULEAN_AZ:-$azvenv/bin/az}"
 
 if [[ -z "${CERULEAN_BIN:-}" && "${CERULEAN_SKIP_BUILD:-0}" != "1" ]]; then
     cargo build -p cerulean

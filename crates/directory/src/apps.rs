@@ -10,6 +10,9 @@ use crate::error::DirectoryResult;
 
 /// The appId of the Microsoft Graph resource application, the same in every tenant.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// The appId of Azure Resource Manager ("Windows Azure Service Management API"), the same in
+/// every tenant: the Azure CLI signs in to it.
+pub const ARM_APP_ID: &str = "797f4846-ba00-4fd7-ba43-dac1f8f63013";
 
 /// An application with its service principal and client secrets.
 #[derive(Debug, Clone)]

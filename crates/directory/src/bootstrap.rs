@@ -1,12 +1,13 @@
 //! First-start bootstrap: one tenant with its initial domain, the Microsoft Graph resource
-//! service principal (with the official app-role and scope GUIDs), a Global Administrator, and
-//! a bootstrap application holding the Graph application permissions the server serves.
+//! service principal (with the official app-role and scope GUIDs), those of Azure AD Graph and
+//! Azure Resource Manager, a Global Administrator, and a bootstrap application holding the
+//! Graph application permissions the server serves.
 
 use cerulean_store::{Change, DomainRecord, ObjectRecord, Op, SecretRecord, TenantRecord};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::apps::GRAPH_APP_ID;
+use crate::apps::{ARM_APP_ID, GRAPH_APP_ID};
 use crate::audit;
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::validate::now;
@@ -67,6 +68,15 @@ impl Directory {
             object_type: "servicePrincipal".into(),
             version: 1,
             doc: aad_graph_service_principal_doc(&at),
+            deleted_at: None,
+        };
+        // The Azure Resource Manager service principal ("Windows Azure Service Management API"),
+        // present in every Entra tenant: the resource of `az login`'s token.
+        let arm_sp = ObjectRecord {
+            id: Uuid::new_v4(),
+            object_type: "servicePrincipal".into(),
+            version: 1,
+            doc: arm_service_principal_doc(&at),
             deleted_at: None,
         };
         // The bootstrap app administers Azure AD Graph too (DESIGN.md, issue 6).
@@ -150,6 +160,7 @@ impl Directory {
         let mut ops = vec![
             Op::Insert { object: graph_sp.clone(), unique: vec![("spAppId".into(), GRAPH_APP_ID.into())] },
             Op::Insert { object: aad_sp.clone(), unique: vec![("spAppId".into(), AAD_GRAPH_APP_ID.into())] },
+            Op::Insert { object: arm_sp, unique: vec![("spAppId".into(), ARM_APP_ID.into())] },
             Op::Insert { object: app.clone(), unique: vec![("appId".into(), client_id.to_string())] },
             Op::Insert { object: sp.clone(), unique: vec![("spAppId".into(), client_id.to_string())] },
             Op::PutSecret(SecretRecord {
@@ -300,6 +311,40 @@ fn aad_graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
     .unwrap_or_default()
 }
 
+/// The display name of the Azure Resource Manager resource application in every tenant.
+const ARM_NAME: &str = "Windows Azure Service Management API";
+
+/// The Azure Resource Manager service principal: no app roles (Azure RBAC, not app roles,
+/// decides what a caller may do there) and one delegated scope, `user_impersonation`, with its
+/// official GUID.
+fn arm_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
+    json!({
+        "appId": ARM_APP_ID,
+        "displayName": ARM_NAME,
+        "appDisplayName": ARM_NAME,
+        "accountEnabled": true,
+        "servicePrincipalType": "Application",
+        "servicePrincipalNames": [ARM_APP_ID, "https://management.core.windows.net/", "https://management.azure.com/"],
+        "appOwnerOrganizationId": MICROSOFT_TENANT,
+        "signInAudience": "AzureADMultipleOrgs",
+        "appRoles": [],
+        "oauth2PermissionScopes": [{
+            "id": "41094075-9dad-400e-a0bd-54e686782033",
+            "value": "user_impersonation",
+            "type": "User",
+            "adminConsentDisplayName": "Access Azure Service Management as organization users (preview)",
+            "adminConsentDescription": "Allows the application to access Azure Service Management as organization users.",
+            "userConsentDisplayName": "Access Azure Service Management as you (preview)",
+            "userConsentDescription": "Allows the application to access Azure Service Management as you.",
+            "isEnabled": true,
+        }],
+        "createdDateTime": at,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
 /// A resource's `appRoles` and `oauth2PermissionScopes` from a permission table.
 fn entitlements(permissions: &[cerulean_schema::Permission]) -> (Vec<Value>, Vec<Value>) {
     let mut app_roles = Vec::new();
@@ -354,12 +399,16 @@ fn graph_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
 }
 
 /// The document of a Microsoft first-party resource service principal (Microsoft Graph, Azure
-/// AD Graph) the bootstrap creates, by `appId`; `None` for any other application.
+/// AD Graph, Azure Resource Manager) the bootstrap creates, by `appId`; `None` for any other
+/// application. Creating one through `POST /servicePrincipals` with its `appId` also adds it to
+/// a tenant bootstrapped before it was part of the bootstrap.
 pub(crate) fn first_party_service_principal(app_id: &str, at: &str) -> Option<serde_json::Map<String, Value>> {
     if app_id.eq_ignore_ascii_case(GRAPH_APP_ID) {
         Some(graph_service_principal_doc(at))
     } else if app_id.eq_ignore_ascii_case(AAD_GRAPH_APP_ID) {
         Some(aad_graph_service_principal_doc(at))
+    } else if app_id.eq_ignore_ascii_case(ARM_APP_ID) {
+        Some(arm_service_principal_doc(at))
     } else {
         None
     }

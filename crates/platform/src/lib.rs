@@ -1,8 +1,11 @@
 //! The Microsoft identity platform front-end: OpenID Connect discovery, JWKS and the token
 //! endpoint (v2.0 with `scope=`, v1 with `resource=`). Each grant type lives in its own short
-//! module under [`grants`] that refuses bad requests early and reads top to bottom.
+//! module under [`grants`] that refuses bad requests early and reads top to bottom. Azure
+//! Resource Manager's tenant discovery (`/subscriptions`, `/tenants`), which `az login` needs,
+//! is in `arm`.
 
 mod admin_consent;
+mod arm;
 mod authorize;
 mod client_ip;
 mod consent;
@@ -74,5 +77,9 @@ pub fn router(state: PlatformState) -> Router {
         .route("/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/{tenant}/openid/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/common/userrealm/{username}", get(userinfo::user_realm))
+        // Azure Resource Manager's tenant discovery, for the Azure CLI (`arm.rs`).
+        .route("/subscriptions", get(arm::list_subscriptions))
+        .route("/subscriptions/{subscription_id}", get(arm::get_subscription))
+        .route("/tenants", get(arm::list_tenants))
         .with_state(state)
 }

@@ -1,10 +1,11 @@
 //! The resources tokens can be issued for, and how a `scope` or `resource` names them.
 //!
-//! Microsoft Graph and Azure AD Graph are known by name. Any other identifier names an
+//! Microsoft Graph, Azure AD Graph and Azure Resource Manager ("Windows Azure Service
+//! Management API", what `az login` asks a token for) are known by name. Any other identifier names an
 //! application of the tenant (its `appId` or one of its `identifierUris`) and is resolved
 //! by [`bind`] once the tenant is known. The resource also decides the access token's format:
 //! `api.requestedAccessTokenVersion` of its application (`accessTokenAcceptedVersion` in the
-//! manifest; `null` means 1), while Microsoft Graph and Azure AD Graph take v1 tokens.
+//! manifest; `null` means 1), while the known resources take v1 tokens.
 
 use cerulean_identity::TokenVersion;
 use serde_json::Value;
@@ -39,9 +40,16 @@ impl Resource {
 
 pub const GRAPH_APP_ID: &str = cerulean_directory::GRAPH_APP_ID;
 pub const AAD_GRAPH_APP_ID: &str = "00000002-0000-0000-c000-000000000000";
+/// Azure Resource Manager ("Windows Azure Service Management API"), the resource of the
+/// Azure CLI's sign-in and of [`crate::arm`].
+pub const ARM_APP_ID: &str = cerulean_directory::ARM_APP_ID;
 
 /// Resolves a resource identifier (`https://graph.microsoft.com`, its appId, or this server's
-/// public URL, an alias of Graph) to a resource. One trailing slash is ignored. Any other
+/// public URL, an alias of Graph; Azure AD Graph's; Azure Resource Manager's
+/// `https://management.core.windows.net/` and `https://management.azure.com/`) to a resource.
+/// One trailing slash is ignored, except that Resource Manager's `aud` is the identifier as
+/// asked (Entra's tokens for `https://management.core.windows.net//.default` carry
+/// `https://management.core.windows.net/`, the audience ARM expects). Any other
 /// identifier of plausible shape is an application of the tenant, left for [`bind`].
 pub fn resolve(identifier: &str, public_url: &str) -> Option<Resource> {
     let id = identifier.strip_suffix('/').unwrap_or(identifier);
@@ -52,6 +60,9 @@ pub fn resolve(identifier: &str, public_url: &str) -> Option<Resource> {
         GRAPH_APP_ID => graph(GRAPH_APP_ID),
         "https://graph.windows.net" => Some(Resource::known(AAD_GRAPH_APP_ID, "https://graph.windows.net")),
         AAD_GRAPH_APP_ID => Some(Resource::known(AAD_GRAPH_APP_ID, AAD_GRAPH_APP_ID)),
+        "https://management.core.windows.net" | "https://management.azure.com" | ARM_APP_ID => {
+            Some(Resource::known(ARM_APP_ID, identifier))
+        }
         _ if lower == public_url.trim_end_matches('/').to_ascii_lowercase() => graph("https://graph.microsoft.com"),
         _ if !id.is_empty() && id.len() <= 256 && !id.ends_with('/') && !id.chars().any(char::is_whitespace) => {
             Some(Resource { app_id: String::new(), audience: id.to_string(), version: TokenVersion::V1 })
@@ -118,5 +129,15 @@ mod tests {
         assert!(resolve("https://example.com", p).is_some_and(|r| !r.is_bound()));
         assert_eq!(resolve("https://graph.microsoft.com//", p), None);
         assert_eq!(resolve("two words", p), None);
+    }
+
+    #[test]
+    fn resource_manager_keeps_the_identifier_as_asked() {
+        let p = "https://127.0.0.1:8443";
+        let arm = resolve("https://management.core.windows.net/", p).expect("known");
+        assert_eq!((arm.app_id.as_str(), arm.audience.as_str()), (ARM_APP_ID, "https://management.core.windows.net/"));
+        let arm = resolve("https://management.azure.com", p).expect("known");
+        assert_eq!((arm.app_id.as_str(), arm.audience.as_str()), (ARM_APP_ID, "https://management.azure.com"));
+        assert_eq!(resolve(ARM_APP_ID, p).map(|r| r.app_id), Some(ARM_APP_ID.to_string()));
     }
 }

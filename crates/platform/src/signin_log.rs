@@ -289,6 +289,9 @@ fn resource(state: &PlatformState, a: &SignInAttempt, outcome: &Outcome<'_>) -> 
         Some(r) if r.app_id == crate::resources::AAD_GRAPH_APP_ID => {
             (Some(r.app_id), Some("Windows Azure Active Directory".into()))
         }
+        Some(r) if r.app_id == crate::resources::ARM_APP_ID => {
+            (Some(r.app_id), Some("Windows Azure Service Management API".into()))
+        }
         // An application of the tenant: its identifier as asked.
         _ => (Some(identifier), None),
     }

@@ -93,7 +93,9 @@ fn check_api_version(query: &HashMap<String, String>) -> Result<(), ArmError> {
         return Err(ArmError::new(
             StatusCode::BAD_REQUEST,
             "InvalidApiVersionParameter",
-            format!("The api-version '{shown}' is invalid. The supported versions are 'yyyy-mm-dd' dates, optionally with a suffix such as '-preview'."),
+            format!(
+                "The api-version '{shown}' is invalid. The supported versions are 'yyyy-mm-dd' dates, optionally with a suffix such as '-preview'."
+            ),
         ));
     }
     Ok(())
@@ -113,7 +115,10 @@ fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
 /// The tenant of a valid Resource Manager token on the request.
 async fn authenticate(state: &PlatformState, headers: &HeaderMap) -> Result<Uuid, ArmError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ArmError::unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."));
+        return Err(ArmError::unauthorized(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        ));
     };
     let invalid_header = || {
         ArmError::unauthorized(
@@ -138,9 +143,10 @@ async fn authenticate(state: &PlatformState, headers: &HeaderMap) -> Result<Uuid
     };
     match state.tokens.verify(tenant, token, &expected).await {
         Ok(_) => Ok(tenant),
-        Err(IdentityError::Jwt(JwtError::Expired)) => {
-            Err(ArmError::unauthorized("ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time."))
-        }
+        Err(IdentityError::Jwt(JwtError::Expired)) => Err(ArmError::unauthorized(
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time is earlier than current UTC time.",
+        )),
         Err(IdentityError::Jwt(JwtError::InvalidAudience)) => {
             let aud = match claims.get("aud") {
                 Some(Value::String(s)) => s.chars().take(256).collect(),
@@ -157,7 +163,11 @@ async fn authenticate(state: &PlatformState, headers: &HeaderMap) -> Result<Uuid
         Err(IdentityError::Jwt(_)) => Err(invalid()),
         Err(other) => {
             tracing::error!(error = %other, "resource manager token verification failed");
-            Err(ArmError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Encountered internal server error."))
+            Err(ArmError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Encountered internal server error.",
+            ))
         }
     }
 }

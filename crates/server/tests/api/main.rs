@@ -9,6 +9,7 @@ mod aadgraph_entities;
 mod aadgraph_queries;
 mod administrative_units;
 mod applications;
+mod arm;
 mod audit_logs;
 mod auth;
 mod auth_methods;

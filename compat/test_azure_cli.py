@@ -137,7 +137,7 @@ def test_service_principal_login_then_directory_commands(server, az):
     groups = az.json("ad", "group", "list", "--display-name", "az cli group")
     assert [g["id"] for g in groups] == [group["id"]]
 
-    az.run("ad", "group", "member", "add", "--group", group["id"], "--member-id", admin["id"])
+    az.run("ad", "group", "member", "add", "--group", "az cli group", "--member-id", admin["id"])
     members = az.json("ad", "group", "member", "list", "--group", group["id"])
     assert [m["id"] for m in members] == [admin["id"]]
 

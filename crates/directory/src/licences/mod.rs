@@ -503,7 +503,7 @@ impl Directory {
     ) -> DirectoryResult<ObjectRecord> {
         let part = body.get("skuPartNumber").and_then(Value::as_str).map(str::trim).unwrap_or_default();
         let given_id = match body.get("skuId") {
-            None | Some(Value::Null) => preset_id,
+            None | Some(Value::Null) => None,
             Some(v) => Some(guid(v)?),
         };
         let known =
@@ -512,10 +512,14 @@ impl Directory {
         if part.is_empty() || part.len() > 128 {
             return Err(bad("A subscribed SKU needs its 'skuPartNumber'."));
         }
-        let sku_id = match (given_id, known) {
-            (Some(id), _) => id,
-            (None, Some(k)) => Uuid::parse_str(k.sku_id).map_err(|e| DirectoryError::Internal(e.to_string()))?,
-            (None, None) => return Err(bad(format!("The SKU '{part}' is not a known product; give its 'skuId'."))),
+        // The SKU's own id, else the catalog's, else the id the entry was exported with.
+        let sku_id = match (given_id, known, preset_id) {
+            (Some(id), _, _) => id,
+            (None, Some(k), _) => Uuid::parse_str(k.sku_id).map_err(|e| DirectoryError::Internal(e.to_string()))?,
+            (None, None, Some(id)) => id,
+            (None, None, None) => {
+                return Err(bad(format!("The SKU '{part}' is not a known product; give its 'skuId'.")));
+            }
         };
         if let Some(existing) = self.sku(caller.tenant, sku_id).await? {
             return Ok(existing);

@@ -171,6 +171,8 @@ impl Directory {
                 meta: json!({"hint": req.client_secret_hint, "displayName": "bootstrap", "startDateTime": at, "endDateTime": end}),
             }),
         ];
+        // The tenant's subscriptions: every product of the licence catalog.
+        ops.extend(crate::licences::default_sku_ops(&tenant, &at));
         let grants = role_ids.iter().map(|r| (r.as_str(), &graph_sp, "Microsoft Graph")).chain(std::iter::once((
             aad_role,
             &aad_sp,

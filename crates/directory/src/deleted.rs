@@ -32,6 +32,12 @@ impl Directory {
             ops.extend(self.assignment_purges(caller.tenant, object.id).await?);
         }
         ops.push(op);
+        // The members of a licensed group lose the licences it gave them.
+        let licensed_members = if Directory::is_licensed(&object) {
+            self.store.edge_ids(caller.tenant, cerulean_store::EdgeKind::Member, object.id, false).await?
+        } else {
+            Vec::new()
+        };
         let change = Change {
             ops,
             audit: audit::record(
@@ -43,6 +49,7 @@ impl Directory {
             ),
         };
         self.store.apply(caller.tenant, change).await?;
+        self.reconcile_and_reevaluate(caller.tenant, &licensed_members).await?;
         Ok(())
     }
 
@@ -126,6 +133,12 @@ impl Directory {
         self.store.apply(caller.tenant, change).await?;
         // A restored user or device rejoins the dynamic groups whose rules it matches now.
         self.reevaluate_member(caller.tenant, object.id).await?;
+        // A restored licensed group gives its members their licences back.
+        if Directory::is_licensed(&object) {
+            let members =
+                self.store.edge_ids(caller.tenant, cerulean_store::EdgeKind::Member, object.id, false).await?;
+            self.reconcile_and_reevaluate(caller.tenant, &members).await?;
+        }
         self.store.get(caller.tenant, object.id).await?.ok_or_else(|| DirectoryError::not_found(key))
     }
 

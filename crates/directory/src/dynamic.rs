@@ -162,6 +162,12 @@ impl Directory {
         {
             self.apply_rule(tenant, &record, &rule).await?;
         }
+        if !bound.is_empty()
+            && let Some(record) = self.get(tenant, group).await?
+            && Directory::is_licensed(&record)
+        {
+            self.reconcile_users(tenant, bound).await?;
+        }
         for id in bound {
             self.reevaluate_member(tenant, *id).await?;
         }
@@ -326,6 +332,10 @@ impl Directory {
                     Err(e) => return Err(e.into()),
                 }
             }
+            // Members joining or leaving a licensed group gain or lose its licences.
+            let touched: Vec<Uuid> =
+                members.iter().filter(|m| Directory::licences_follow(group, m)).map(|m| m.id).collect();
+            self.reconcile_users(tenant, &touched).await?;
         }
         Ok(())
     }

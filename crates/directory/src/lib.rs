@@ -28,6 +28,8 @@ mod groups;
 mod identity_protection;
 mod ids;
 mod indexes;
+// Licences: subscribed SKUs, direct and group-based assignment (issues 4 and 6).
+pub mod licences;
 pub mod lockout;
 mod manager;
 mod members;
@@ -58,6 +60,7 @@ pub use fixtures::{FixtureTenant, ImportReport, fixture_tenant};
 pub use group_claims::GroupClaimKinds;
 pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
+pub use licences::{LicenseDetail, SUBSCRIBED_SKU};
 pub use lockout::LockoutPolicy;
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;

@@ -41,6 +41,9 @@ impl Directory {
         match self.store.apply(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_link(caller.tenant, seq, kind, &group, &other, true);
+                if kind == EdgeKind::Member && Directory::licences_follow(&group, &other) {
+                    self.reconcile_users(caller.tenant, &[other.id]).await?;
+                }
                 self.after_link_change(caller.tenant, kind, &other).await
             }
             Err(StoreError::EdgeExists(_)) => Err(crate::groups::already_exist(property)),
@@ -90,6 +93,9 @@ impl Directory {
         match self.store.apply(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_link(caller.tenant, seq, kind, &group, &other, false);
+                if kind == EdgeKind::Member && Directory::licences_follow(&group, &other) {
+                    self.reconcile_users(caller.tenant, &[other.id]).await?;
+                }
                 self.after_link_change(caller.tenant, kind, &other).await
             }
             Err(StoreError::NotFound(_)) => Err(invalid_reference(target)),

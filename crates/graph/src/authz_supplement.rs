@@ -208,6 +208,8 @@ pub static RULES: &[SupplementRule] = &[
 
 /// Paths whose permission is that of another (reference) path.
 pub static ALIASES: &[(&str, &str)] = &[
+    // "Get licenseDetails" (licensedetails-get) documents the permissions of the list.
+    ("/users/{id}/licensedetails/{id}", "/users/{id}/licensedetails"),
     ("/applications/$count", "/applications"),
     ("/serviceprincipals/$count", "/serviceprincipals"),
     ("/users/$count", "/users"),

@@ -316,6 +316,53 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/identityprotection/riskyusers/{id}/history/{id}", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
     rule("POST", "/identityprotection/riskyusers/confirmcompromised", RISKY_USER_WRITE, RISKY_USER_WRITE),
     rule("POST", "/identityprotection/riskyusers/dismiss", RISKY_USER_WRITE, RISKY_USER_WRITE),
+    // --- licences (issue 4) ---
+    rule("GET", "/subscribedskus", SKUS_LIST, SKUS_LIST),
+    rule("GET", "/subscribedskus/{id}", SKUS_LIST, SKU_GET_DEL),
+    rule("POST", "/users/{id}/assignlicense", USER_ASSIGN_LICENSE, USER_ASSIGN_LICENSE),
+    rule("POST", "/groups/{id}/assignlicense", GROUP_ASSIGN_LICENSE, GROUP_ASSIGN_LICENSE),
+    rule("GET", "/users/{id}/licensedetails", LICENSE_DETAILS_APP, LICENSE_DETAILS_DEL),
+    rule("GET", "/me/licensedetails", NONE, LICENSE_DETAILS_DEL),
+];
+
+/// Licences ("List subscribedSkus", "Get subscribedSku", "user: assignLicense", "group:
+/// assignLicense", "List licenseDetails").
+const SKUS_LIST: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "LicenseAssignment.Read.All",
+    "Organization.Read.All",
+    "Organization.ReadWrite.All",
+];
+const SKU_GET_DEL: &[&str] =
+    &["Directory.Read.All", "Directory.ReadWrite.All", "LicenseAssignment.Read.All", "Organization.Read.All"];
+const USER_ASSIGN_LICENSE: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.ReadWrite.All",
+    "LicenseAssignment.ReadWrite.All",
+    "User.ReadWrite.All",
+];
+const GROUP_ASSIGN_LICENSE: &[&str] =
+    &["Directory.ReadWrite.All", "Group.ReadWrite.All", "LicenseAssignment.ReadWrite.All"];
+const LICENSE_DETAILS_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "LicenseAssignment.Read.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+const LICENSE_DETAILS_DEL: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "LicenseAssignment.Read.All",
+    "User.Read",
+    "User.Read.All",
+    "User.ReadWrite.All",
 ];
 
 const RISK_EVENT_READ: &[&str] = &["IdentityRiskEvent.Read.All"];

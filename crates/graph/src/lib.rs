@@ -20,6 +20,7 @@ mod error;
 mod expand;
 mod groups;
 mod identity_protection;
+mod licences;
 mod lists;
 mod log_filter;
 mod manager;
@@ -390,6 +391,13 @@ pub fn router(state: GraphState) -> Router {
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
         .route("/auditlogs/signins", get(audit_logs::list_sign_ins))
         .route("/auditlogs/signins/{id}", get(audit_logs::get_sign_in))
+        // --- licences (issue 4) ---
+        .route("/subscribedskus", get(licences::list_skus))
+        .route("/subscribedskus/{id}", get(licences::get_sku))
+        .route("/users/{id}/assignlicense", post(licences::assign_user))
+        .route("/groups/{id}/assignlicense", post(licences::assign_group))
+        .route("/users/{id}/licensedetails", get(licences::license_details))
+        .route("/users/{id}/licensedetails/{detail}", get(licences::license_detail))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -486,6 +494,10 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "history",
         "confirmcompromised",
         "dismiss",
+        // Licences (issue 4).
+        "subscribedskus",
+        "assignlicense",
+        "licensedetails",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -88,6 +88,7 @@ async fn dispatch(
         ("GET", "/me/transitivememberof") => crate::membership::user_member_of(s, e, Path(id), headers, q).await,
         ("GET", "/me/manager") => crate::manager::get_manager(s, e, Path(id), headers, q).await,
         ("GET", "/me/directreports") => crate::manager::direct_reports(s, e, Path(id), headers, q).await,
+        ("GET", "/me/licensedetails") => crate::licences::license_details(s, e, Path(id), headers, q).await,
         ("POST", "/me/changepassword") => change_password(&state, &p, &headers, &body).await,
         ("POST", "/me/revokesigninsessions") => revoked(&state, &p, &headers, &id).await,
         (m, path) if path.starts_with("/me/authentication/") => {

@@ -10,6 +10,7 @@
 
 use crate::entities_apps as apps;
 use crate::entities_directory as dir;
+use crate::entities_licences as lic;
 use crate::entities_roles as roles;
 use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
@@ -459,6 +460,9 @@ pub static ALL: &[&EntityType] = &[
     &roles::DIRECTORY_ROLE_TEMPLATE,
     &roles::UNIFIED_ROLE_DEFINITION,
     &roles::UNIFIED_ROLE_ASSIGNMENT,
+    // Licences (entities_licences.rs).
+    &lic::SUBSCRIBED_SKU,
+    &lic::LICENSE_DETAILS,
 ];
 
 pub static COMPLEX: &[&ComplexType] = &[
@@ -517,6 +521,9 @@ pub static COMPLEX: &[&ComplexType] = &[
     &dir::PHYSICAL_OFFICE_ADDRESS,
     // Roles (entities_roles.rs).
     &roles::UNIFIED_ROLE_PERMISSION,
+    // Licences (entities_licences.rs).
+    &lic::LICENSE_UNITS_DETAIL,
+    &lic::SERVICE_PLAN_INFO,
 ];
 
 pub static ENUMS: &[&EnumType] = &[

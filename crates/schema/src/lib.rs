@@ -12,6 +12,7 @@ mod types;
 pub mod entities;
 mod entities_apps;
 mod entities_directory;
+mod entities_licences;
 mod entities_roles;
 pub mod permissions;
 

@@ -29,6 +29,7 @@ mod lockout;
 mod manager;
 mod odata;
 mod on_behalf_of;
+mod photos;
 mod platform;
 mod roles;
 mod service_principals;

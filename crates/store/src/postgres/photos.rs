@@ -20,10 +20,7 @@ pub(crate) async fn put(c: &Client, tenant: Uuid, p: &PhotoRecord) -> Attempt<()
         .await
         .ctx("prepare put photo")?;
     let n = c
-        .execute(
-            &st,
-            &[&tenant, &p.object_id, &p.content_type, &p.width, &p.height, &p.etag, &p.updated_at, &p.bytes],
-        )
+        .execute(&st, &[&tenant, &p.object_id, &p.content_type, &p.width, &p.height, &p.etag, &p.updated_at, &p.bytes])
         .await
         .ctx("put photo")?;
     if n == 0 {

@@ -13,6 +13,7 @@
 //! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `changePassword` (`me` only) |
 //! | `/isMemberOf`, `/getObjectsByObjectIds` | POST |
 //! | `/directoryObjects/$/{type}` | GET: the next page of a typed collection |
+//! | `/users/{id}/thumbnailPhoto` | GET, PUT: the user's photo as a stream (the same stored photo as Graph's `photo/$value`) |
 
 use std::collections::HashSet;
 
@@ -145,6 +146,9 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         3 => {
             let (key, name) = (segs[1].as_str(), segs[2].as_str());
             let subject = find(ctx, t, key).await?;
+            if is(name, "thumbnailPhoto") && subject.object_type == "user" {
+                return thumbnail_photo(ctx, &subject).await;
+            }
             if ctx.method == Method::POST && is(name, "changePassword") {
                 if !ctx.is_me {
                     return Err(AadError::bad_url(name));
@@ -676,4 +680,41 @@ async fn change_password(ctx: &Ctx) -> Result<Response, AadError> {
     };
     ctx.state.directory.change_own_password(&ctx.caller(), ctx.principal.object_id, current, new).await?;
     Ok(no_content())
+}
+
+/// `users/{id}/thumbnailPhoto` (`Edm.Stream`): GET answers the image, PUT stores one (204).
+/// The same stored photo as Graph's `/users/{id}/photo/$value`, under the same rules (JPEG or
+/// PNG checked from the bytes, 4 MB).
+async fn thumbnail_photo(ctx: &Ctx, user: &ObjectRecord) -> Result<Response, AadError> {
+    use cerulean_directory::photos::PhotoError;
+    let key = user.id.to_string();
+    match ctx.method {
+        Method::GET => {
+            require(&ctx.principal, Area::Users, Access::Read)?;
+            let photo = ctx
+                .state
+                .directory
+                .photo(ctx.principal.tenant, "user", &key)
+                .await?
+                .ok_or_else(|| AadError::not_found("thumbnailPhoto"))?;
+            let content_type = HeaderValue::from_str(&photo.content_type).map_err(|_| AadError::internal())?;
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], photo.bytes).into_response())
+        }
+        Method::PUT => {
+            require(&ctx.principal, Area::Users, Access::Write)?;
+            let content_type = ctx.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            let result =
+                ctx.state.directory.put_photo(&ctx.caller(), "user", &key, content_type, ctx.body.to_vec()).await;
+            match result {
+                Ok(_) => Ok(no_content()),
+                Err(PhotoError::Directory(e)) => Err(e.into()),
+                Err(e @ PhotoError::TooLarge) => Err(AadError::new(413, "Request_BadRequest", e.to_string())),
+                Err(e @ PhotoError::UnsupportedType(_)) => {
+                    Err(AadError::new(415, "Request_UnsupportedMediaType", e.to_string()))
+                }
+                Err(e @ PhotoError::InvalidImage(_)) => Err(AadError::bad_request(e.to_string())),
+            }
+        }
+        _ => Err(AadError::method_not_allowed()),
+    }
 }

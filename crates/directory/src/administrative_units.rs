@@ -94,18 +94,23 @@ impl Directory {
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        self.create_administrative_unit_preset(caller, body, Uuid::new_v4()).await
+    }
+
+    /// [`Directory::create_administrative_unit`] with the object id chosen by the caller
+    /// (fixture import).
+    pub(crate) async fn create_administrative_unit_preset(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(unit_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "administrativeUnit")?;
         let mut doc = Map::new();
         merge(&mut doc, &props);
         let rule = prepare_unit(&mut doc, &props)?;
-        let object = ObjectRecord {
-            id: Uuid::new_v4(),
-            object_type: "administrativeUnit".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        let object = ObjectRecord { id, object_type: "administrativeUnit".into(), version: 1, doc, deleted_at: None };
         let change = Change {
             ops: vec![Op::Insert { object: object.clone(), unique: Vec::new() }],
             audit: audit::record(

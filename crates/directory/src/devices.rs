@@ -91,6 +91,16 @@ impl Directory {
 
     /// `POST /devices`.
     pub async fn create_device(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
+        self.create_device_preset(caller, body, Uuid::new_v4()).await
+    }
+
+    /// [`Directory::create_device`] with the object id chosen by the caller (fixture import).
+    pub(crate) async fn create_device_preset(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(device_type(), body, Mode::Create)?;
         reject_annotations(&annotations, "device")?;
         check_device_values(&props)?;
@@ -104,8 +114,7 @@ impl Directory {
         .cloned()
         .unwrap_or_default();
         merge(&mut doc, &props);
-        let object =
-            ObjectRecord { id: Uuid::new_v4(), object_type: "device".into(), version: 1, doc, deleted_at: None };
+        let object = ObjectRecord { id, object_type: "device".into(), version: 1, doc, deleted_at: None };
         let change = Change {
             ops: vec![Op::Insert { object: object.clone(), unique: device_claims(&object.doc) }],
             audit: audit::record(

@@ -47,6 +47,20 @@ pub const LIMITED_ADMIN_ROLES: &[&str] = &[
     "75934031-6c7e-415a-99d7-48dbd49e875e",
 ];
 
+/// The built-in roles that can be assigned with administrative unit scope (Entra's list, as far
+/// as this catalogue holds them): Authentication Administrator, Groups Administrator, Helpdesk
+/// Administrator, License Administrator, Password Administrator, Privileged Authentication
+/// Administrator, User Administrator. Every other built-in role is directory-wide only.
+pub const AU_SCOPABLE_ROLES: &[&str] = &[
+    "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+    GROUPS_ADMINISTRATOR,
+    HELPDESK_ADMINISTRATOR,
+    "4d6ac14f-3453-41d0-bef9-a3e0c569773a",
+    "966707d0-3269-4727-9be2-8c3a10f19b9d",
+    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+    USER_ADMINISTRATOR,
+];
+
 macro_rules! actions {
     ($($a:literal),* $(,)?) => { &[$(concat!("microsoft.directory/", $a)),*] };
 }

@@ -394,6 +394,17 @@ impl Directory {
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        self.create_role_assignment_preset(caller, body, Uuid::new_v4()).await
+    }
+
+    /// [`Directory::create_role_assignment`] with the object id chosen by the caller (fixture
+    /// import).
+    pub(crate) async fn create_role_assignment_preset(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
         let (props, annotations) = validate_body(entity(ROLE_ASSIGNMENT)?, body, Mode::Create)?;
         reject_annotations(&annotations)?;
         if props.get("appScopeId").is_some_and(|v| !v.is_null()) {
@@ -425,9 +436,21 @@ impl Directory {
         }
         let scope = props.get("directoryScopeId").and_then(Value::as_str).unwrap_or("/").to_string();
         let scope = self.check_directory_scope(caller.tenant, &scope).await?;
+        // Entra lets only some built-in roles (and custom roles) be scoped to an administrative
+        // unit ("Roles that can be assigned with administrative unit scope").
+        if scope != "/"
+            && let Some(role) = role_catalog::built_in(&definition.id.to_string())
+            && !role_catalog::AU_SCOPABLE_ROLES.contains(&role.id)
+        {
+            return Err(DirectoryError::bad_request(format!(
+                "The role '{}' cannot be assigned at administrative unit scope '{scope}'; only roles that \
+                 support administrative unit scope can be.",
+                role.display_name
+            )));
+        }
 
         let assignment = ObjectRecord {
-            id: Uuid::new_v4(),
+            id,
             object_type: ROLE_ASSIGNMENT.into(),
             version: 1,
             doc: doc(json!({

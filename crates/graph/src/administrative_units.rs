@@ -88,3 +88,77 @@ pub(crate) async fn remove_member(
     s.directory.remove_unit_member(&caller(&p, client_request_id(&h)), &id, target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---- scopedRoleMembers: role assignments scoped to the unit ---------------------------------
+
+fn scoped_collection(context: String, items: Vec<Map<String, Value>>) -> Response {
+    let value: Vec<Value> = items.into_iter().map(Value::Object).collect();
+    odata::json(StatusCode::OK, json!({"@odata.context": context, "value": value}))
+}
+
+fn scoped_entity(s: &GraphState, item: Map<String, Value>) -> Value {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(format!("{}/$metadata#scopedRoleMemberships/$entity", s.base())));
+    body.extend(item);
+    Value::Object(body)
+}
+
+/// `GET /directory/administrativeUnits/{id}/scopedRoleMembers`.
+pub(crate) async fn scoped_role_members(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, GraphError> {
+    let items = s.directory.scoped_role_members(p.tenant, &id).await?;
+    let context = format!("{}/$metadata#directory/administrativeUnits('{id}')/scopedRoleMembers", s.base());
+    Ok(scoped_collection(context, items))
+}
+
+/// `GET /directory/administrativeUnits/{id}/scopedRoleMembers/{membershipId}`.
+pub(crate) async fn scoped_role_member(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((id, member)): Path<(String, String)>,
+) -> Result<Response, GraphError> {
+    let item = s.directory.scoped_role_member(p.tenant, &id, &member).await?;
+    Ok(odata::json(StatusCode::OK, scoped_entity(&s, item)))
+}
+
+/// `POST /directory/administrativeUnits/{id}/scopedRoleMembers`: 201.
+pub(crate) async fn add_scoped_role_member(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    let body = odata::object_body(&body)?;
+    let item = s.directory.add_scoped_role_member(&caller(&p, client_request_id(&h)), &id, &body).await?;
+    Ok(odata::json(StatusCode::CREATED, scoped_entity(&s, item)))
+}
+
+/// `DELETE /directory/administrativeUnits/{id}/scopedRoleMembers/{membershipId}`: 204.
+pub(crate) async fn remove_scoped_role_member(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((id, member)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    s.directory.remove_scoped_role_member(&caller(&p, client_request_id(&h)), &id, &member).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/{id}/scopedRoleMemberOf` (and `/me/scopedRoleMemberOf`).
+pub(crate) async fn scoped_role_member_of_of(s: &GraphState, p: &Principal, id: &str) -> Result<Response, GraphError> {
+    let items = s.directory.scoped_role_member_of(p.tenant, id).await?;
+    let context = format!("{}/$metadata#users('{id}')/scopedRoleMemberOf", s.base());
+    Ok(scoped_collection(context, items))
+}
+
+pub(crate) async fn scoped_role_member_of(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, GraphError> {
+    scoped_role_member_of_of(&s, &p, &id).await
+}

@@ -283,6 +283,10 @@ pub static ALIASES: &[(&str, &str)] = &[
         "/directory/administrativeunits/{id}/members/microsoft.graph.device/$count",
         "/directory/administrativeunits/{id}/members",
     ),
+    // Profile photos: the reference lists the media resource under the photo's path.
+    ("/users/{id}/photo/$value", "/users/{id}/photo"),
+    ("/groups/{id}/photo/$value", "/groups/{id}/photo"),
+    ("/me/photo/$value", "/me/photo"),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {

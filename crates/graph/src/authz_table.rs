@@ -316,6 +316,28 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/identityprotection/riskyusers/{id}/history/{id}", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
     rule("POST", "/identityprotection/riskyusers/confirmcompromised", RISKY_USER_WRITE, RISKY_USER_WRITE),
     rule("POST", "/identityprotection/riskyusers/dismiss", RISKY_USER_WRITE, RISKY_USER_WRITE),
+    // Profile photos; scoped role members of administrative units (issue 4).
+    rule("GET", "/users/{id}/photo", PHOTO_USER_READ_APP, PHOTO_USER_READ_DEL),
+    rule("PUT", "/users/{id}/photo", PHOTO_USER_WRITE_APP, PHOTO_USER_WRITE_DEL),
+    rule("DELETE", "/users/{id}/photo", PHOTO_USER_WRITE_APP, PHOTO_USER_WRITE_DEL),
+    rule("GET", "/users/{id}/photos", PHOTO_USER_LIST_APP, PHOTO_USER_READ_DEL),
+    rule("GET", "/users/{id}/photos/{id}", PHOTO_USER_LIST_APP, PHOTO_USER_READ_DEL),
+    rule("GET", "/groups/{id}/photo", PHOTO_GROUP_READ, PHOTO_GROUP_READ),
+    rule("PUT", "/groups/{id}/photo", PHOTO_GROUP_WRITE, PHOTO_GROUP_WRITE),
+    rule("DELETE", "/groups/{id}/photo", PHOTO_GROUP_WRITE, PHOTO_GROUP_WRITE),
+    rule("GET", "/groups/{id}/photos", PHOTO_GROUP_READ, PHOTO_GROUP_READ),
+    rule("GET", "/groups/{id}/photos/{id}", PHOTO_GROUP_READ, PHOTO_GROUP_READ),
+    rule("GET", "/me/photo", NONE, PHOTO_USER_READ_DEL),
+    rule("PUT", "/me/photo", NONE, PHOTO_USER_WRITE_DEL),
+    rule("DELETE", "/me/photo", NONE, PHOTO_USER_WRITE_DEL),
+    rule("GET", "/me/photos", NONE, PHOTO_USER_READ_DEL),
+    rule("GET", "/me/photos/{id}", NONE, PHOTO_USER_READ_DEL),
+    rule("GET", "/directory/administrativeunits/{id}/scopedrolemembers", SCOPED_ROLE_READ, SCOPED_ROLE_READ),
+    rule("POST", "/directory/administrativeunits/{id}/scopedrolemembers", SCOPED_ROLE_WRITE, SCOPED_ROLE_WRITE),
+    rule("GET", "/directory/administrativeunits/{id}/scopedrolemembers/{id}", SCOPED_ROLE_READ, SCOPED_ROLE_READ),
+    rule("DELETE", "/directory/administrativeunits/{id}/scopedrolemembers/{id}", SCOPED_ROLE_WRITE, SCOPED_ROLE_WRITE),
+    rule("GET", "/users/{id}/scopedrolememberof", SCOPED_ROLE_OF, SCOPED_ROLE_OF),
+    rule("GET", "/me/scopedrolememberof", NONE, SCOPED_ROLE_OF),
     // --- licences (issue 4) ---
     rule("GET", "/subscribedskus", SKUS_LIST, SKUS_LIST),
     rule("GET", "/subscribedskus/{id}", SKUS_LIST, SKU_GET_DEL),
@@ -364,6 +386,36 @@ const LICENSE_DETAILS_DEL: &[&str] = &[
     "User.Read.All",
     "User.ReadWrite.All",
 ];
+
+// Profile photos and scoped role members (issue 4).
+const PHOTO_USER_READ_APP: &[&str] = &[
+    "ProfilePhoto.Read.All",
+    "ProfilePhoto.ReadWrite.All",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite.CrossCloud",
+];
+const PHOTO_USER_READ_DEL: &[&str] =
+    &["ProfilePhoto.Read.All", "ProfilePhoto.ReadWrite.All", "User.Read", "User.ReadBasic.All"];
+const PHOTO_USER_LIST_APP: &[&str] =
+    &["ProfilePhoto.Read.All", "ProfilePhoto.ReadWrite.All", "User.Read.All", "User.ReadBasic.All"];
+const PHOTO_USER_WRITE_APP: &[&str] = &[
+    "AgentIdUser.ReadWrite.All",
+    "AgentIdUser.ReadWrite.IdentityParentedBy",
+    "ProfilePhoto.ReadWrite.All",
+    "User.ReadWrite.All",
+];
+const PHOTO_USER_WRITE_DEL: &[&str] = &["ProfilePhoto.ReadWrite.All", "User.ReadWrite"];
+const PHOTO_GROUP_READ: &[&str] = &["Group.Read.All", "ProfilePhoto.Read.All", "ProfilePhoto.ReadWrite.All"];
+const PHOTO_GROUP_WRITE: &[&str] = &["Group.ReadWrite.All", "ProfilePhoto.ReadWrite.All"];
+const SCOPED_ROLE_READ: &[&str] = &[
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "RoleManagement.Read.Directory",
+    "RoleManagement.ReadWrite.Directory",
+];
+const SCOPED_ROLE_WRITE: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+const SCOPED_ROLE_OF: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All"];
 
 const RISK_EVENT_READ: &[&str] = &["IdentityRiskEvent.Read.All"];
 const RISKY_USER_READ: &[&str] = &["IdentityRiskyUser.Read.All"];

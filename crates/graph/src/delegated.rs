@@ -113,7 +113,8 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
         ("users", _, "manager") => action("users/manager/update"),
         ("users" | "groups", _, "approleassignments") => action("servicePrincipals/appRoleAssignedTo/update"),
         ("users", _, "assignlicense") => action("users/assignLicense"),
-        ("users", _, "photo") => action("users/photo/update"),
+        // Members may change their own photo (Entra's default); others need the action.
+        ("users", _, "photo") => Need::SelfOr(directory("users/photo/update")),
         ("users", _, _) => action("users/basic/update"),
         ("groups", 1, _) => Need::Member,
         ("groups", 2, _) => by_method("groups/create", "groups/basic/update", "groups/delete"),

@@ -28,6 +28,7 @@ mod me;
 mod membership;
 mod metadata;
 pub mod odata;
+mod photos;
 mod related;
 mod roles;
 mod service_principals;
@@ -398,6 +399,24 @@ pub fn router(state: GraphState) -> Router {
         .route("/groups/{id}/assignlicense", post(licences::assign_group))
         .route("/users/{id}/licensedetails", get(licences::license_details))
         .route("/users/{id}/licensedetails/{detail}", get(licences::license_detail))
+        // --- profile photos; scoped role members of administrative units (issue 4) ---
+        .route("/users/{id}/photo", get(photos::user_metadata).delete(photos::user_delete))
+        .route("/users/{id}/photo/$value", get(photos::user_value).put(photos::user_put))
+        .route("/users/{id}/photos", get(photos::user_list))
+        .route("/users/{id}/photos/{size}", get(photos::user_size))
+        .route("/groups/{id}/photo", get(photos::group_metadata).delete(photos::group_delete))
+        .route("/groups/{id}/photo/$value", get(photos::group_value).put(photos::group_put))
+        .route("/groups/{id}/photos", get(photos::group_list))
+        .route("/groups/{id}/photos/{size}", get(photos::group_size))
+        .route(
+            "/directory/administrativeunits/{id}/scopedrolemembers",
+            get(administrative_units::scoped_role_members).post(administrative_units::add_scoped_role_member),
+        )
+        .route(
+            "/directory/administrativeunits/{id}/scopedrolemembers/{member}",
+            get(administrative_units::scoped_role_member).delete(administrative_units::remove_scoped_role_member),
+        )
+        .route("/users/{id}/scopedrolememberof", get(administrative_units::scoped_role_member_of))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -498,6 +517,12 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "subscribedskus",
         "assignlicense",
         "licensedetails",
+        // Profile photos; scoped role members (issue 4).
+        "photo",
+        "photos",
+        "$value",
+        "scopedrolemembers",
+        "scopedrolememberof",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -4,7 +4,7 @@
 //! `revokeSignInSessions`, for `/me` and (the latter) `/users/{id}`.
 
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,8 +33,13 @@ pub(crate) async fn me_rest(
     uri: OriginalUri,
     Path(rest): Path<String>,
     RawQuery(q): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    // Read here rather than by the `Bytes` extractor, whose 2 MB default is below a photo's 4 MB.
+    let body = match crate::photos::read_upload(body).await {
+        Ok(b) => Bytes::from(b),
+        Err(e) => return e.into_response(),
+    };
     dispatch(state, method, headers, uri, q, rest, body).await.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -57,7 +62,12 @@ async fn dispatch(
     }
     let rest = rest.trim_end_matches('/').to_ascii_lowercase();
     let path = if rest.is_empty() { "/me".to_string() } else { format!("/me/{rest}") };
-    if !permitted(&p, method.as_str(), &crate::auth_methods::me_template(&path)) {
+    let template = if path.starts_with("/me/photos/") {
+        "/me/photos/{id}".to_string()
+    } else {
+        crate::auth_methods::me_template(&path)
+    };
+    if !permitted(&p, method.as_str(), &template) {
         return Err(GraphError::new(
             403,
             "Authorization_RequestDenied",
@@ -90,6 +100,17 @@ async fn dispatch(
         ("GET", "/me/directreports") => crate::manager::direct_reports(s, e, Path(id), headers, q).await,
         ("GET", "/me/licensedetails") => crate::licences::license_details(s, e, Path(id), headers, q).await,
         ("POST", "/me/changepassword") => change_password(&state, &p, &headers, &body).await,
+        ("GET", "/me/photo") => crate::photos::get_metadata(&state, &p, "user", &id).await,
+        ("GET", "/me/photos") => crate::photos::list(&state, &p, "user", &id).await,
+        ("GET", path) if path.starts_with("/me/photos/") => {
+            crate::photos::get_size(&state, &p, "user", &id, &path["/me/photos/".len()..]).await
+        }
+        ("GET", "/me/photo/$value") => crate::photos::get_value(&state, &p, &headers, "user", &id).await,
+        ("PUT", "/me/photo/$value") => crate::photos::put_value(&state, &p, &headers, "user", &id, body.to_vec()).await,
+        ("DELETE", "/me/photo") => crate::photos::delete(&state, &p, &headers, "user", &id).await,
+        ("GET", "/me/scopedrolememberof") => {
+            crate::administrative_units::scoped_role_member_of_of(&state, &p, &id).await
+        }
         ("POST", "/me/revokesigninsessions") => revoked(&state, &p, &headers, &id).await,
         (m, path) if path.starts_with("/me/authentication/") => {
             crate::auth_methods::me(&state, &p, m, &headers, path).await.map_err(|e| match e {

@@ -12,6 +12,7 @@ mod changelog;
 mod flows;
 mod lockout;
 mod logs;
+mod photos;
 pub mod plan;
 mod postgres;
 mod records;
@@ -22,6 +23,7 @@ pub mod testing;
 pub use changelog::{ChangeLogBounds, PRUNE_BATCH};
 pub use flows::{FlowRecord, FlowRedemption};
 pub use lockout::LockoutRecord;
+pub use photos::PhotoRecord;
 pub use plan::*;
 pub use postgres::PostgresStore;
 pub use records::*;
@@ -329,5 +331,28 @@ pub trait Store: Send + Sync + 'static {
     async fn remember_ip(&self, tenant: Uuid, user: Uuid, ip: &str, now: &str, keep: usize) -> StoreResult<()> {
         let _ = (tenant, user, ip, now, keep);
         Err(StoreError::Backend("remember_ip is not supported by this store".into()))
+    }
+
+    // ---- profile photos (see [`PhotoRecord`]) ----
+    //
+    // Defaults answer `Backend` so that test doubles compile; both engines implement them.
+
+    /// Stores (or replaces) the photo of a live object. `NotFound` when the object does not
+    /// exist or is deleted.
+    async fn put_photo(&self, tenant: Uuid, photo: &PhotoRecord) -> StoreResult<()> {
+        let _ = (tenant, photo);
+        Err(StoreError::Backend("put_photo is not supported by this store".into()))
+    }
+
+    /// The photo of `object`, if one was stored.
+    async fn photo(&self, tenant: Uuid, object: Uuid) -> StoreResult<Option<PhotoRecord>> {
+        let _ = (tenant, object);
+        Err(StoreError::Backend("photo is not supported by this store".into()))
+    }
+
+    /// Deletes the photo of `object`. Returns whether there was one.
+    async fn delete_photo(&self, tenant: Uuid, object: Uuid) -> StoreResult<bool> {
+        let _ = (tenant, object);
+        Err(StoreError::Backend("delete_photo is not supported by this store".into()))
     }
 }

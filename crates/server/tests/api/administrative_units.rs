@@ -286,3 +286,219 @@ async fn unit_permissions_reach_deleted_units_only() {
     let r = h.graph_with(Method::DELETE, &format!("/v1.0/directory/deletedItems/{user}"), None, &users_only, &[]).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }
+
+const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+const ASSIGNMENTS: &str = "/v1.0/roleManagement/directory/roleAssignments";
+
+/// A delegated token for `user` with the given scopes (no directory role claim: the roles the
+/// server consults are the user's role assignments).
+async fn delegated(h: &Harness, user: &str, scopes: &str) -> String {
+    let mut claims = h.claims(&[]);
+    let c = claims.as_object_mut().expect("claims");
+    c.remove("roles");
+    c.insert("idtyp".into(), json!("user"));
+    c.insert("oid".into(), json!(user));
+    c.insert("scp".into(), json!(scopes));
+    h.sign(claims).await
+}
+
+#[tokio::test]
+async fn scoped_role_members_and_role_assignments_are_one_state() {
+    let h = Harness::new().await;
+    let paris = unit(&h, "Paris").await;
+    let lyon = unit(&h, "Lyon").await;
+    let adele = h.user("adele", "Adele Vance").await;
+    let adele_id = id_of(&adele);
+    let megan = id_of(&h.user("megan", "Megan Bowen").await);
+    let scoped = format!("{UNITS}/{paris}/scopedRoleMembers");
+
+    // Through the unit's view, with a role definition (template) id.
+    let r = h.post(&scoped, json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": adele_id}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#scopedRoleMemberships/$entity");
+    assert_eq!(r.json["administrativeUnitId"], paris.as_str());
+    assert_eq!(r.json["roleMemberInfo"]["id"], adele_id.as_str());
+    assert_eq!(r.json["roleMemberInfo"]["displayName"], "Adele Vance");
+    let membership = id_of(&r.json);
+
+    // ... it is a role assignment with the unit's scope, listed and filterable as one.
+    let r = h.get(&format!("{ASSIGNMENTS}/{membership}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["directoryScopeId"], format!("/administrativeUnits/{paris}"));
+    assert_eq!(r.json["roleDefinitionId"], USER_ADMINISTRATOR);
+    assert_eq!(r.json["principalId"], adele_id.as_str());
+    let r = h.get(&format!("{ASSIGNMENTS}?$filter=directoryScopeId%20eq%20'/administrativeUnits/{paris}'")).await;
+    assert_eq!(ids(&r), vec![membership.clone()], "{}", r.text);
+
+    // Through roleAssignments, seen by the unit's view and by the user's scopedRoleMemberOf.
+    let r = h
+        .post(
+            ASSIGNMENTS,
+            json!({"principalId": megan, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": format!("/administrativeUnits/{paris}")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let megans = id_of(&r.json);
+    let r = get(&h, &scoped).await;
+    assert_eq!(ids(&r), sorted(&[&membership, &megans]), "{}", r.text);
+    assert_eq!(
+        r.json["@odata.context"],
+        format!("https://cerulean.test/v1.0/$metadata#directory/administrativeUnits('{paris}')/scopedRoleMembers")
+    );
+    let r = get(&h, &format!("/v1.0/users/{megan}/scopedRoleMemberOf")).await;
+    assert_eq!(ids(&r), vec![megans.clone()], "{}", r.text);
+    assert_eq!(r.json["value"][0]["administrativeUnitId"], paris.as_str());
+    let r = get(&h, &format!("{scoped}/{megans}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A membership of one unit is not found under another.
+    assert_eq!(get(&h, &format!("{UNITS}/{lyon}/scopedRoleMembers/{megans}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(ids(&get(&h, &format!("{UNITS}/{lyon}/scopedRoleMembers")).await), Vec::<String>::new());
+
+    // The roleId of an activated directory role is accepted too.
+    let r = h.post("/v1.0/directoryRoles", json!({"roleTemplateId": USER_ADMINISTRATOR})).await;
+    let role = match r.status {
+        StatusCode::CREATED => id_of(&r.json),
+        _ => {
+            let r = get(&h, &format!("/v1.0/directoryRoles(roleTemplateId='{USER_ADMINISTRATOR}')")).await;
+            id_of(&r.json)
+        }
+    };
+    let r = h
+        .post(&format!("{UNITS}/{lyon}/scopedRoleMembers"), json!({"roleId": role, "roleMemberInfo": {"id": megan}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["roleId"], role.as_str());
+
+    // Errors: a role Entra does not allow at unit scope (both views), a duplicate, missing or
+    // unknown fields, unknown units, roles and members.
+    let r = h.post(&scoped, json!({"roleId": GLOBAL_READER, "roleMemberInfo": {"id": megan}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("cannot be assigned at administrative unit scope"), "{}", r.text);
+    let r = h
+        .post(
+            ASSIGNMENTS,
+            json!({"principalId": megan, "roleDefinitionId": GLOBAL_READER, "directoryScopeId": format!("/administrativeUnits/{paris}")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.post(&scoped, json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": adele_id}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a duplicate: {}", r.text);
+    let r = h.post(&scoped, json!({"roleMemberInfo": {"id": adele_id}})).await;
+    assert_eq!(r.message(), "Property roleId value is required but is empty or missing.");
+    let r = h.post(&scoped, json!({"roleId": USER_ADMINISTRATOR})).await;
+    assert_eq!(r.message(), "Property roleMemberInfo value is required but is empty or missing.");
+    let r =
+        h.post(&scoped, json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": adele_id}, "colour": 1})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r =
+        h.post(&scoped, json!({"roleId": uuid::Uuid::new_v4().to_string(), "roleMemberInfo": {"id": adele_id}})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = h
+        .post(
+            &scoped,
+            json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": uuid::Uuid::new_v4().to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = h
+        .post(
+            &format!("{UNITS}/{}/scopedRoleMembers", uuid::Uuid::new_v4()),
+            json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": megan}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Permissions per the reference: RoleManagement.ReadWrite.Directory writes,
+    // RoleManagement.Read.Directory (or Directory.Read.All) reads.
+    let reader = h.sign(h.claims(&["RoleManagement.Read.Directory"])).await;
+    assert_eq!(h.graph_with(Method::GET, &scoped, None, &reader, &[]).await.status, StatusCode::OK);
+    let r = h
+        .graph_with(
+            Method::POST,
+            &scoped,
+            Some(json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": megan}})),
+            &reader,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // Removing through the unit's view removes the assignment.
+    let r = h.delete(&format!("{scoped}/{membership}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(h.get(&format!("{ASSIGNMENTS}/{membership}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&format!("{UNITS}/{lyon}/scopedRoleMembers/{megans}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_unit_scoped_user_administrator_manages_only_the_units_members() {
+    let h = Harness::new().await;
+    let paris = unit(&h, "Paris").await;
+    let helper = id_of(&h.user("helper", "Paris Helpdesk").await);
+    let inside = id_of(&h.user("inside", "Inside Paris").await);
+    let outside = id_of(&h.user("outside", "Outside Paris").await);
+    let r = h.post(&format!("{UNITS}/{paris}/members/$ref"), reference(&inside)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h
+        .post(
+            &format!("{UNITS}/{paris}/scopedRoleMembers"),
+            json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": helper}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let token = delegated(&h, &helper, "User.ReadWrite.All Directory.AccessAsUser.All").await;
+
+    // A user in the unit: updated, disabled, given a new password.
+    let r = h
+        .graph_with(Method::PATCH, &format!("/v1.0/users/{inside}"), Some(json!({"jobTitle": "Manager"})), &token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h
+        .graph_with(
+            Method::PATCH,
+            &format!("/v1.0/users/{inside}"),
+            Some(json!({"accountEnabled": false})),
+            &token,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(h.get(&format!("/v1.0/users/{inside}?$select=jobTitle")).await.json["jobTitle"], "Manager");
+    // A user outside it: refused, with Graph's error, and unchanged.
+    let r = h
+        .graph_with(Method::PATCH, &format!("/v1.0/users/{outside}"), Some(json!({"jobTitle": "Manager"})), &token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(r.code(), "Authorization_RequestDenied");
+    assert_eq!(r.message(), "Insufficient privileges to complete the operation.");
+    assert_eq!(h.get(&format!("/v1.0/users/{outside}?$select=jobTitle")).await.json["jobTitle"], json!(null));
+    let r = h.graph_with(Method::DELETE, &format!("/v1.0/users/{outside}"), None, &token, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // Tenant-wide operations stay out of reach.
+    let r = h
+        .graph_with(Method::POST, "/v1.0/users", Some(crate::harness::user_body("newbie", "Newbie")), &token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // Adding the outsider to the unit brings them in reach; removing the role takes it away.
+    let r = h.post(&format!("{UNITS}/{paris}/members/$ref"), reference(&outside)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h
+        .graph_with(Method::PATCH, &format!("/v1.0/users/{outside}"), Some(json!({"jobTitle": "Clerk"})), &token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = get(&h, &format!("/v1.0/users/{helper}/scopedRoleMemberOf")).await;
+    let membership = r.json["value"][0]["id"].as_str().expect("membership").to_string();
+    let r = h.delete(&format!("{UNITS}/{paris}/scopedRoleMembers/{membership}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h
+        .graph_with(Method::PATCH, &format!("/v1.0/users/{inside}"), Some(json!({"jobTitle": "Again"})), &token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // The signed-in user's own scoped roles through /me.
+    let me = delegated(&h, &helper, "Directory.Read.All").await;
+    let r = h.graph_with(Method::GET, "/v1.0/me/scopedRoleMemberOf", None, &me, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"], json!([]));
+}

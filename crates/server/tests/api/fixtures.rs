@@ -48,6 +48,44 @@ fn sample() -> Value {
     })
 }
 
+const PRADEEP: &str = "22222222-2222-4222-8222-222222222222";
+const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+
+/// Devices with registered owners and users, organizational contacts (one synchronised), an
+/// administrative unit with members, and role assignments tenant-wide and unit-scoped.
+fn directory_sample() -> Value {
+    json!({
+        "users": [
+            {"id": PRADEEP, "displayName": "Pradeep Gupta", "mailNickname": "pradeep", "accountEnabled": true,
+             "userPrincipalName": "pradeep@contoso.onmicrosoft.com"},
+            {"displayName": "Lidia Holloway", "mailNickname": "lidia", "accountEnabled": true,
+             "userPrincipalName": "lidia@contoso.onmicrosoft.com"}
+        ],
+        "devices": [
+            {"displayName": "Pradeep-Laptop", "accountEnabled": true, "deviceId": "6f6d0c2a-0b55-4f5e-9a35-8a4c2f3d1e01",
+             "operatingSystem": "Windows", "operatingSystemVersion": "10.0.22631",
+             "alternativeSecurityIds": [{"type": 2, "key": "Y3YxN2E1MWFlYw=="}],
+             "registeredOwners": ["pradeep@contoso.onmicrosoft.com"],
+             "registeredUsers": [PRADEEP, "lidia@contoso.onmicrosoft.com"]}
+        ],
+        "contacts": [
+            {"displayName": "Fabrikam Support", "mail": "support@fabrikam.example", "companyName": "Fabrikam"},
+            {"displayName": "Tailspin Legal", "mail": "legal@tailspin.example", "onPremisesSyncEnabled": true}
+        ],
+        "administrativeUnits": [
+            {"displayName": "Seattle", "description": "Seattle office",
+             "members": ["pradeep@contoso.onmicrosoft.com", "Pradeep-Laptop"]},
+            {"displayName": "Empty unit"}
+        ],
+        "roleAssignments": [
+            {"principal": "lidia@contoso.onmicrosoft.com", "role": "User Administrator", "administrativeUnit": "Seattle"},
+            {"principal": PRADEEP, "roleDefinitionId": GLOBAL_READER},
+            {"principal": "lidia@contoso.onmicrosoft.com", "roleDefinitionId": GLOBAL_READER, "directoryScopeId": "/"}
+        ]
+    })
+}
+
 async fn import(h: &Harness, fixture: &Value) -> Result<cerulean_directory::ImportReport, cerulean::ServerError> {
     import_into(&h.app, h.store.as_ref(), &h.dir, fixture, None, "contoso.onmicrosoft.com").await.map(|(_, r)| r)
 }
@@ -210,6 +248,7 @@ async fn import_applies_the_api_rules_and_names_the_entry() {
 async fn export_then_import_into_an_empty_store_round_trips() {
     let h = Harness::new().await;
     import(&h, &sample()).await.expect("import");
+    import(&h, &directory_sample()).await.expect("import devices, contacts, units, roles");
     let r = h
         .post(
             "/v1.0/groups",
@@ -221,7 +260,7 @@ async fn export_then_import_into_an_empty_store_round_trips() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let first = export_from(&h.app, h.store.as_ref(), None).await.expect("export");
     assert_eq!(first["tenant"]["id"], h.boot.tenant_id);
-    assert_eq!(first["users"].as_array().map(Vec::len), Some(4));
+    assert_eq!(first["users"].as_array().map(Vec::len), Some(6));
     let text = first.to_string();
     assert!(!text.contains(SECRET) && !text.contains(PASSWORD) && !text.contains(&h.boot.client_secret));
     assert!(text.contains("\"passwordHash\":\"$argon2id$"));
@@ -258,6 +297,21 @@ async fn export_then_import_into_an_empty_store_round_trips() {
     let dynamic = dynamic.and_then(|g| g["id"].as_str()).and_then(|s| s.parse().ok()).expect("dynamic group");
     let members = store.edge_ids(tenant, cerulean_store::EdgeKind::Member, dynamic, false).await.expect("members");
     assert_eq!(members.len(), 2);
+    // Devices, contacts, units and role assignments made the trip, relationships included.
+    for (key, n) in [("devices", 1), ("contacts", 2), ("administrativeUnits", 2)] {
+        assert_eq!(first[key].as_array().map(Vec::len), Some(n), "{key}");
+    }
+    // The bootstrap administrator's Global Administrator assignment and the fixture's three.
+    assert_eq!(first["roleAssignments"].as_array().map(Vec::len), Some(4));
+    let laptop = &first["devices"][0];
+    assert_eq!(laptop["registeredOwners"], json!([PRADEEP]));
+    assert!(first["contacts"].as_array().expect("contacts").iter().any(|c| c["onPremisesSyncEnabled"] == true));
+    let scoped = first["roleAssignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .filter(|a| a["directoryScopeId"].as_str().is_some_and(|s| s.starts_with("/administrativeUnits/")));
+    assert_eq!(scoped.count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -309,6 +363,79 @@ async fn the_commands_import_and_export_a_data_directory() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test]
+async fn devices_contacts_units_and_role_assignments_import_idempotently() {
+    let h = Harness::new().await;
+    let report = import(&h, &directory_sample()).await.expect("import");
+    assert_eq!(report.created.get("devices"), Some(&1), "{report:?}");
+    assert_eq!(report.created.get("contacts"), Some(&2), "{report:?}");
+    assert_eq!(report.created.get("administrativeUnits"), Some(&2), "{report:?}");
+    assert_eq!(report.created.get("roleAssignments"), Some(&3), "{report:?}");
+    // 1 owner + 2 users of the laptop, 2 unit members.
+    assert_eq!(report.links_added, 5, "{report:?}");
+
+    let lidia =
+        h.get("/v1.0/users/lidia@contoso.onmicrosoft.com").await.json["id"].as_str().expect("lidia").to_string();
+    let r = h.get("/v1.0/devices?$filter=displayName%20eq%20'Pradeep-Laptop'").await;
+    let laptop = r.json["value"][0]["id"].as_str().unwrap_or_else(|| panic!("laptop: {}", r.text)).to_string();
+    assert_eq!(ids(&h.get(&format!("/v1.0/devices/{laptop}/registeredOwners")).await.json), vec![PRADEEP.to_string()]);
+    let mut users = vec![PRADEEP.to_string(), lidia.clone()];
+    users.sort();
+    assert_eq!(ids(&h.get(&format!("/v1.0/devices/{laptop}/registeredUsers")).await.json), users);
+
+    let r = h.get("/v1.0/contacts?$filter=displayName%20eq%20'Tailspin%20Legal'").await;
+    assert_eq!(r.json["value"][0]["onPremisesSyncEnabled"], true, "{}", r.text);
+    let synced = r.json["value"][0]["id"].as_str().expect("contact").to_string();
+    // A synchronised contact stays read-only, as an imported one should.
+    let r = h.patch(&format!("/v1.0/contacts/{synced}"), json!({"jobTitle": "Counsel"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    let r = h.get("/v1.0/directory/administrativeUnits?$filter=displayName%20eq%20'Seattle'").await;
+    let seattle = r.json["value"][0]["id"].as_str().unwrap_or_else(|| panic!("unit: {}", r.text)).to_string();
+    let mut members = vec![PRADEEP.to_string(), laptop.clone()];
+    members.sort();
+    assert_eq!(ids(&h.get(&format!("/v1.0/directory/administrativeUnits/{seattle}/members")).await.json), members);
+
+    // The unit-scoped assignment is a scoped role membership of the unit; the others are
+    // tenant-wide (and make their holders members of the activated directory role).
+    let r = h.get(&format!("/v1.0/users/{lidia}/scopedRoleMemberOf")).await;
+    assert_eq!(r.json["value"].as_array().map(Vec::len), Some(1), "{}", r.text);
+    assert_eq!(r.json["value"][0]["administrativeUnitId"], seattle.as_str());
+    let r = h
+        .get(&format!(
+            "/v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId%20eq%20'{USER_ADMINISTRATOR}'"
+        ))
+        .await;
+    assert_eq!(r.json["value"][0]["directoryScopeId"], format!("/administrativeUnits/{seattle}"), "{}", r.text);
+    let r = h
+        .get(&format!(
+            "/v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId%20eq%20'{GLOBAL_READER}'"
+        ))
+        .await;
+    assert_eq!(r.json["value"].as_array().map(Vec::len), Some(2), "{}", r.text);
+    assert!(r.json["value"].as_array().expect("value").iter().all(|a| a["directoryScopeId"] == "/"));
+    let r = h.get(&format!("/v1.0/users/{PRADEEP}/memberOf")).await;
+    assert!(r.text.contains("Global Reader"), "{}", r.text);
+
+    // Idempotent.
+    let again = import(&h, &directory_sample()).await.expect("re-import");
+    assert_eq!(again.total_created(), 0, "{again:?}");
+    assert_eq!(again.links_added, 0, "{again:?}");
+    assert_eq!(again.existing.get("roleAssignments"), Some(&3), "{again:?}");
+
+    // The API's rules apply, and the error names the entry.
+    let bad = json!({"roleAssignments": [
+        {"principal": "lidia@contoso.onmicrosoft.com", "roleDefinitionId": GLOBAL_READER, "administrativeUnit": "Seattle"}
+    ]});
+    let err = import(&h, &bad).await.expect_err("not at unit scope").to_string();
+    assert!(err.contains("roleAssignments[0]") && err.contains("administrative unit scope"), "{err}");
+    let bad = json!({"roleAssignments": [{"principal": "lidia@contoso.onmicrosoft.com", "role": "Chief Wizard"}]});
+    let err = import(&h, &bad).await.expect_err("unknown role").to_string();
+    assert!(err.contains("'Chief Wizard' is not a built-in role"), "{err}");
+    let bad = json!({"devices": [{"displayName": "No OS", "accountEnabled": true}]});
+    assert!(import(&h, &bad).await.is_err());
+}
+
 /// The sample tenant of the repository (`fixtures/contoso.json`, made by
 /// `fixtures/generate.py contoso`) imports, and its people, groups and apps read back through
 /// the API as generated.
@@ -321,6 +448,10 @@ async fn the_sample_fixture_builds_a_realistic_tenant() {
     assert_eq!(report.created.get("users"), Some(&275), "{report:?}");
     assert_eq!(report.created.get("groups"), Some(&48), "{report:?}");
     assert_eq!(report.created.get("appRoleAssignments"), Some(&3), "{report:?}");
+    assert_eq!(report.created.get("devices"), Some(&8), "{report:?}");
+    assert_eq!(report.created.get("contacts"), Some(&3), "{report:?}");
+    assert_eq!(report.created.get("administrativeUnits"), Some(&4), "{report:?}");
+    assert_eq!(report.created.get("roleAssignments"), Some(&4), "{report:?}");
 
     let count = |path: &'static str| {
         let h = &h;

@@ -31,6 +31,7 @@ mod lockout;
 mod manager;
 mod odata;
 mod on_behalf_of;
+mod photos;
 mod platform;
 mod roles;
 mod service_principals;

@@ -290,6 +290,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
     CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
+    // profile photos, as SQLite's migration of the same name.
+    r#"
+    CREATE TABLE photos (
+        tenant_id    uuid NOT NULL,
+        object_id    uuid NOT NULL,
+        content_type text NOT NULL,
+        width        bigint NOT NULL,
+        height       bigint NOT NULL,
+        etag         text NOT NULL,
+        updated_at   text NOT NULL,
+        bytes        bytea NOT NULL,
+        PRIMARY KEY (tenant_id, object_id)
+    );
+    "#,
 ];
 
 /// How many versions this build knows.

@@ -14,6 +14,7 @@ mod flows;
 mod lockout;
 mod logs;
 mod migrate;
+mod photos;
 mod read;
 mod sessions;
 mod write;
@@ -456,5 +457,17 @@ impl Store for PostgresStore {
 
     async fn remember_ip(&self, tenant: Uuid, user: Uuid, ip: &str, now: &str, keep: usize) -> StoreResult<()> {
         retry!(self, |c| lockout::remember(&mut c, tenant, user, ip, now, keep))
+    }
+
+    async fn put_photo(&self, tenant: Uuid, photo: &crate::PhotoRecord) -> StoreResult<()> {
+        retry!(self, |c| photos::put(&c, tenant, photo))
+    }
+
+    async fn photo(&self, tenant: Uuid, object: Uuid) -> StoreResult<Option<crate::PhotoRecord>> {
+        retry!(self, |c| photos::get(&c, tenant, object))
+    }
+
+    async fn delete_photo(&self, tenant: Uuid, object: Uuid) -> StoreResult<bool> {
+        retry!(self, |c| photos::delete(&c, tenant, object))
     }
 }

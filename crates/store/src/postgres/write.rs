@@ -392,6 +392,7 @@ impl Writer<'_, '_> {
             "DELETE FROM objects WHERE tenant_id = $1 AND id = $2",
             "DELETE FROM claims WHERE tenant_id = $1 AND object_id = $2",
             "DELETE FROM secrets WHERE tenant_id = $1 AND owner_id = $2",
+            "DELETE FROM photos WHERE tenant_id = $1 AND object_id = $2",
         ] {
             exec(self.tx, sql, "purge", &[&self.tenant, &id]).await?;
         }

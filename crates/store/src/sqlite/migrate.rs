@@ -276,6 +276,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
     CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
+    // profile photos (issue 4; migration 12 in the merge order): the bytes of a user's or
+    // group's photo, one per object, beside the document rather than in it.
+    r#"
+    CREATE TABLE photos (
+        tenant_id    TEXT NOT NULL,
+        object_id    TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        etag         TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        bytes        BLOB NOT NULL,
+        PRIMARY KEY (tenant_id, object_id)
+    ) STRICT;
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

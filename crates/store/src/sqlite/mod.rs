@@ -11,6 +11,7 @@ mod flows;
 mod lockout;
 mod logs;
 mod migrate;
+mod photos;
 mod read;
 mod sessions;
 mod write;
@@ -333,5 +334,17 @@ impl Store for SqliteStore {
 
     async fn remember_ip(&self, tenant: Uuid, user: Uuid, ip: &str, now: &str, keep: usize) -> StoreResult<()> {
         self.write(|c| lockout::remember(c, tenant, user, ip, now, keep))
+    }
+
+    async fn put_photo(&self, tenant: Uuid, photo: &crate::PhotoRecord) -> StoreResult<()> {
+        self.write(|c| photos::put(c, tenant, photo))
+    }
+
+    async fn photo(&self, tenant: Uuid, object: Uuid) -> StoreResult<Option<crate::PhotoRecord>> {
+        self.read(|c| photos::get(c, tenant, object))
+    }
+
+    async fn delete_photo(&self, tenant: Uuid, object: Uuid) -> StoreResult<bool> {
+        self.write(|c| photos::delete(c, tenant, object))
     }
 }

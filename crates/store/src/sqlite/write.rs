@@ -364,6 +364,7 @@ impl Writer<'_> {
             "DELETE FROM objects WHERE tenant_id = ?1 AND id = ?2",
             "DELETE FROM claims WHERE tenant_id = ?1 AND object_id = ?2",
             "DELETE FROM secrets WHERE tenant_id = ?1 AND owner_id = ?2",
+            "DELETE FROM photos WHERE tenant_id = ?1 AND object_id = ?2",
         ] {
             self.tx.prepare_cached(sql).ctx("prepare purge")?.execute(params![self.tenant, idt]).ctx("purge")?;
         }

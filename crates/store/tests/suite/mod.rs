@@ -24,6 +24,7 @@ macro_rules! all_suite_tests {
             flows::refresh_family_is_revoked_alone,
             lockout::lockout_counters_compare_and_set,
             lockout::familiar_ips_are_remembered_and_trimmed,
+            photos::photos_are_stored_replaced_and_purged,
             logs::logs_page_filter_and_prune,
             risk::risk_tables_page_filter_and_replace,
             writes::change_log,
@@ -46,6 +47,7 @@ pub mod edges;
 pub mod flows;
 pub mod lockout;
 pub mod logs;
+pub mod photos;
 pub mod query;
 pub mod risk;
 pub mod sessions;

@@ -28,6 +28,7 @@ mod groups;
 mod identity_protection;
 mod ids;
 mod indexes;
+mod key_rollover;
 pub mod lockout;
 mod manager;
 mod members;

@@ -25,6 +25,7 @@ mod fixtures;
 mod group_claims;
 mod groups;
 mod identity_protection;
+mod key_rollover;
 mod lockout;
 mod manager;
 mod odata;

@@ -13,6 +13,7 @@ mod audit_logs;
 mod auth;
 mod auth_methods;
 mod authorize;
+mod authorize_protocol;
 mod batch;
 mod browser;
 mod consent;

@@ -319,7 +319,7 @@ async fn service_principal_keys_roll_the_same_way() {
 }
 
 #[tokio::test]
-async fn add_key_needs_an_application_permission() {
+async fn add_key_needs_a_permission_unless_the_app_rolls_its_own() {
     let h = Harness::new().await;
     let first = cert();
     let (oid, _) = app_with(&h, &first).await;
@@ -330,6 +330,27 @@ async fn add_key_needs_an_application_permission() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
         assert_eq!(r.code(), "Authorization_RequestDenied");
     }
+    // An application rolls its own keys without any permission (its token has no roles),
+    // but not another application's.
+    let (second, third) = (cert(), cert());
+    let (other_oid, _) = app_with(&h, &second).await;
+    let own = h.get(&format!("/v1.0/applications/{oid}")).await.json["appId"].as_str().expect("appId").to_string();
+    let t = token_with(&h, &own, &first).await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+    let own_token = t.json["access_token"].as_str().expect("access_token").to_string();
+    let mine = json!({"keyCredential": third.credential(), "proof": first.proof(&oid, |_| {})});
+    let r = h
+        .graph_with(Method::POST, &format!("/v1.0/applications(appId='{own}')/addKey"), Some(mine), &own_token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let theirs = json!({"keyCredential": third.credential(), "proof": second.proof(&other_oid, |_| {})});
+    let r = h
+        .graph_with(Method::POST, &format!("/v1.0/applications/{other_oid}/addKey"), Some(theirs), &own_token, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = h.graph_with(Method::GET, &format!("/v1.0/applications/{oid}"), None, &own_token, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "only the key actions are open to the app itself");
+
     let strong = h.sign(h.claims(&["Application.ReadWrite.All"])).await;
     let r = h.graph_with(Method::POST, &format!("/v1.0/applications/{oid}/addKey"), Some(body), &strong, &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

@@ -345,3 +345,33 @@ async fn the_device_code_flow_asks_for_consent() {
     let t = poll(&h, &app_id, &device_code).await;
     assert_eq!(t.status, StatusCode::OK, "{}", t.text);
 }
+
+#[tokio::test]
+async fn implicit_id_tokens_say_hasgroups_past_five_groups() {
+    let h = Harness::new().await;
+    let adele = h.user("adele", "Adele Vance").await;
+    let (app_id, object_id) = registered_app(&h, Some("User.Read")).await;
+    enable_implicit(&h, &object_id, true, false).await;
+    let r =
+        h.patch(&format!("/v1.0/applications/{object_id}"), json!({"groupMembershipClaims": "SecurityGroup"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let member =
+        json!({"@odata.id": format!("{PUBLIC_URL}/v1.0/directoryObjects/{}", adele["id"].as_str().expect("id"))});
+    let mut b = Browser::default();
+    let page = b.get(&h, &v2(&h, &app_id, "code", &[])).await;
+    b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    for i in 0..6 {
+        let g = h.group(&format!("g{i}"), &format!("Group {i}")).await;
+        let r = h.post(&format!("/v1.0/groups/{}/members/$ref", id_of(&g)), member.clone()).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let p = fragment(&b.get(&h, &v2(&h, &app_id, "id_token", &[])).await);
+        let id = claims(&p["id_token"], 1);
+        if i < 5 {
+            assert_eq!(id["groups"].as_array().map(Vec::len), Some(i + 1), "{id}");
+        } else {
+            // Six groups are too many for a URL: Entra's hasgroups.
+            assert_eq!(id["hasgroups"], true, "{id}");
+            assert!(id.get("groups").is_none());
+        }
+    }
+}

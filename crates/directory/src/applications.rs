@@ -923,7 +923,7 @@ fn invalid_credential(prop: &str) -> DirectoryError {
 /// credentials as stored (dates from the certificate, `customKeyIdentifier` its SHA-1
 /// thumbprint, `key` left out: Graph returns it only on `$select` of one object) and each
 /// certificate by `keyId`, for the secret store.
-fn check_key_credentials(keys: &Value) -> DirectoryResult<(Value, Vec<(Uuid, String)>)> {
+pub(crate) fn check_key_credentials(keys: &Value) -> DirectoryResult<(Value, Vec<(Uuid, String)>)> {
     let items = keys.as_array().map(Vec::as_slice).unwrap_or_default();
     if items.len() > MAX_CREDENTIALS {
         return Err(DirectoryError::bad_request(format!(

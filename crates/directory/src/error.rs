@@ -18,6 +18,10 @@ pub enum DirectoryError {
     /// 403 `Authorization_RequestDenied`.
     #[error("{0}")]
     Forbidden(String),
+    /// 401 with a Graph code: a credential in the request body (the `proof` of `addKey` /
+    /// `removeKey`) is missing or not valid; Graph answers `Authentication_MissingOrMalformed`.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
     /// 409/412: the object changed under a concurrent writer too often to retry.
     #[error("{0}")]
     Conflict(String),
@@ -48,6 +52,7 @@ impl DirectoryError {
             DirectoryError::BadRequest { .. } | DirectoryError::ObjectConflict { .. } => 400,
             DirectoryError::NotFound { .. } => 404,
             DirectoryError::Forbidden(_) => 403,
+            DirectoryError::Unauthorized { .. } => 401,
             DirectoryError::Conflict(_) => 409,
             DirectoryError::Store(StoreError::Backend(_)) | DirectoryError::Internal(_) => 500,
             DirectoryError::Store(_) => 500,
@@ -61,6 +66,7 @@ impl DirectoryError {
             DirectoryError::ObjectConflict { .. } => "Request_BadRequest",
             DirectoryError::NotFound { .. } => "Request_ResourceNotFound",
             DirectoryError::Forbidden(_) => "Authorization_RequestDenied",
+            DirectoryError::Unauthorized { code, .. } => code,
             DirectoryError::Conflict(_) => "Request_Conflict",
             DirectoryError::Store(_) | DirectoryError::Internal(_) => "Service_InternalServerError",
         }

@@ -30,6 +30,7 @@ mod ids;
 mod indexes;
 // Licences: subscribed SKUs, direct and group-based assignment (issues 4 and 6).
 pub mod licences;
+mod key_rollover;
 pub mod lockout;
 mod manager;
 mod members;

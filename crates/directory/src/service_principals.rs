@@ -130,19 +130,44 @@ impl Directory {
         key: &str,
         body: &Map<String, Value>,
     ) -> DirectoryResult<()> {
-        let (props, annotations) = validate_body(service_principal_type(), body, Mode::Update)?;
+        let (mut props, annotations) = validate_body(service_principal_type(), body, Mode::Update)?;
         reject_annotations(&annotations, "servicePrincipal")?;
+        // Certificates are checked and kept as for applications, so that `addKey` can verify
+        // a proof signed with one of them.
+        let mut certificates = None;
+        if let Some(keys) = props.get("keyCredentials").cloned() {
+            let (checked, certs) = crate::applications::check_key_credentials(&keys)?;
+            props.insert("keyCredentials".into(), checked);
+            certificates = Some(certs);
+        }
         for _ in 0..WRITE_RETRIES {
             let current = self.find_service_principal(caller.tenant, key).await?;
             let mut doc = current.doc.clone();
             merge(&mut doc, &props);
+            let mut ops = vec![Op::Update {
+                id: current.id,
+                expected_version: current.version,
+                doc: doc.clone(),
+                unique: service_principal_claims(&doc),
+            }];
+            if let Some(certs) = &certificates {
+                for old in self.store.secrets(caller.tenant, current.id).await? {
+                    if old.kind == "certificate" {
+                        ops.push(Op::DeleteSecret { owner: current.id, key_id: old.key_id });
+                    }
+                }
+                for (key_id, der) in certs {
+                    ops.push(Op::PutSecret(cerulean_store::SecretRecord {
+                        owner: current.id,
+                        kind: "certificate".into(),
+                        key_id: *key_id,
+                        hash: format!("der:{der}"),
+                        meta: serde_json::json!({}),
+                    }));
+                }
+            }
             let change = Change {
-                ops: vec![Op::Update {
-                    id: current.id,
-                    expected_version: current.version,
-                    doc: doc.clone(),
-                    unique: service_principal_claims(&doc),
-                }],
+                ops,
                 audit: audit::record(
                     caller,
                     "Update service principal",

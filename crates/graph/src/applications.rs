@@ -52,6 +52,72 @@ pub(crate) async fn remove_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `addKey` on an application or a service principal: 200 with the new `keyCredential`
+/// (see `cerulean_directory`'s key rollover for the proof of possession).
+async fn add_key_to(
+    s: &GraphState,
+    p: &Principal,
+    h: &HeaderMap,
+    object_type: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, GraphError> {
+    let body = odata::object_body(body)?;
+    let credential = s.directory.add_key(&caller(p, client_request_id(h)), object_type, id, &body).await?;
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), json!(format!("{}/$metadata#microsoft.graph.keyCredential", s.base())));
+    out.extend(credential);
+    Ok(odata::json(StatusCode::OK, Value::Object(out)))
+}
+
+/// `POST /applications/{id}/addKey`.
+pub(crate) async fn add_key(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    add_key_to(&s, &p, &h, "application", &id, &body).await
+}
+
+/// `POST /servicePrincipals/{id}/addKey`.
+pub(crate) async fn sp_add_key(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    add_key_to(&s, &p, &h, "servicePrincipal", &id, &body).await
+}
+
+/// `POST /applications/{id}/removeKey`: 204.
+pub(crate) async fn remove_key(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let body = odata::object_body(&body)?;
+    s.directory.remove_key(&caller(&p, client_request_id(&h)), "application", &id, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /servicePrincipals/{id}/removeKey`: 204.
+pub(crate) async fn sp_remove_key(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let body = odata::object_body(&body)?;
+    s.directory.remove_key(&caller(&p, client_request_id(&h)), "servicePrincipal", &id, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The owners of an application or service principal.
 pub(crate) async fn owners_of(
     s: &GraphState,

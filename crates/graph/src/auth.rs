@@ -247,6 +247,34 @@ fn implies(held: &str, wanted: &str) -> bool {
     }
 }
 
+/// Graph ("application: addKey"): "Applications don't need any specific permission to roll
+/// their own keys." An app token may call `addKey` / `removeKey` on its own application or
+/// service principal (the proof of possession then decides); anything else needs the
+/// permissions of the table.
+async fn rolls_own_keys(state: &GraphState, principal: &Principal, method: &str, path: &str, uri_path: &str) -> bool {
+    let object_type = match path {
+        "/applications/{id}/addkey" | "/applications/{id}/removekey" => "application",
+        "/serviceprincipals/{id}/addkey" | "/serviceprincipals/{id}/removekey" => "servicePrincipal",
+        _ => return false,
+    };
+    if principal.delegated || method != "POST" {
+        return false;
+    }
+    let Some(raw) = uri_path.rsplit('/').nth(1) else {
+        return false;
+    };
+    let key = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    let found = if object_type == "application" {
+        state.directory.find_application(principal.tenant, &key).await
+    } else {
+        state.directory.find_service_principal(principal.tenant, &key).await
+    };
+    found
+        .ok()
+        .and_then(|o| o.doc.get("appId").and_then(Value::as_str).map(str::to_string))
+        .is_some_and(|app_id| app_id.eq_ignore_ascii_case(&principal.app_id))
+}
+
 /// The largest user-update body the delegated check reads (axum's default body limit).
 const MAX_UPDATE_BODY: usize = 2 * 1024 * 1024;
 
@@ -258,7 +286,9 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
     };
     let path = req.extensions().get::<MatchedPath>().map(|m| reference_path(m.as_str())).unwrap_or_default();
     let method = req.method().as_str().to_string();
-    let allowed = permitted(&principal, &method, &path);
+    let uri_path = req.uri().path().to_string();
+    let allowed =
+        permitted(&principal, &method, &path) || rolls_own_keys(&state, &principal, &method, &path, &uri_path).await;
     let bounded = if allowed && principal.delegated {
         // A user update needs the actions of the properties it sets: read its body first.
         let mut body = None;
@@ -270,7 +300,6 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
             body = Some(serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes).unwrap_or_default());
             req = Request::from_parts(parts, axum::body::Body::from(bytes));
         }
-        let uri_path = req.uri().path().to_string();
         match crate::delegated::user_may(&state, &principal, &method, &path, &uri_path, body.as_ref()).await {
             Ok(may) => !may,
             Err(e) => return e.into_response(),

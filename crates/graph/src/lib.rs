@@ -164,6 +164,10 @@ pub fn router(state: GraphState) -> Router {
         .route("/applications/{id}/owners/{owner}/$ref", axum::routing::delete(applications::remove_owner))
         .route("/applications/{id}/addpassword", post(applications::add_password))
         .route("/applications/{id}/removepassword", post(applications::remove_password))
+        .route("/applications/{id}/addkey", post(applications::add_key))
+        .route("/applications/{id}/removekey", post(applications::remove_key))
+        .route("/serviceprincipals/{id}/addkey", post(applications::sp_add_key))
+        .route("/serviceprincipals/{id}/removekey", post(applications::sp_remove_key))
         .route(
             "/applications/{id}/federatedidentitycredentials",
             get(applications::fics).post(applications::fic_create),
@@ -470,6 +474,8 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "oauth2permissiongrants",
         "addpassword",
         "removepassword",
+        "addkey",
+        "removekey",
         "federatedidentitycredentials",
         // Sign-in sessions (issue 3).
         "revokesigninsessions",

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod location;
 pub mod otp;
 pub mod passwords;
+pub mod proof;
 pub mod risk;
 pub mod rotation;
 pub mod secrets;

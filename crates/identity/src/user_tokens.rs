@@ -23,6 +23,11 @@
 //! `nonce` (when the request had one), `oid`, `preferred_username`, `rh`, `sub`, `tid`, `uti`,
 //! `ver: "2.0"`. v1 adds `amr`, `family_name`, `given_name`, `unique_name`, `upn` and has
 //! `iss` `.../{tid}/`.
+//!
+//! An ID token sent through the browser with a code or an access token (the hybrid and
+//! implicit flows) also carries `c_hash` / `at_hash` (OpenID Connect Core 3.3.2.11: the
+//! base64url of the left half of the SHA-256 of the code or access token), which binds them
+//! to it so that neither can be swapped in the URL.
 
 use aws_lc_rs::digest;
 use serde_json::{Map, Value, json};
@@ -83,6 +88,17 @@ pub struct IdTokenRequest {
     pub lifetime_secs: i64,
     /// Per the client application's `groupMembershipClaims`.
     pub groups: GroupsClaim,
+    /// The authorization code sent with this ID token (hybrid flow): `c_hash`.
+    pub code: Option<String>,
+    /// Whether the access token signed with it is sent with it (implicit flow): `at_hash`.
+    pub hash_access_token: bool,
+}
+
+/// `c_hash` / `at_hash` of `value`: base64url of the left half of its SHA-256 (the ID token
+/// is RS256, so the hash is SHA-256).
+pub fn half_hash(value: &str) -> String {
+    let d = digest::digest(&digest::SHA256, value.as_bytes());
+    b64::url_encode(&d.as_ref()[..16])
 }
 
 /// Most group ids a JWT carries; past it Entra omits `groups` and points to Graph instead
@@ -249,6 +265,9 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
     if let Some(nonce) = &req.nonce {
         c.insert("nonce".into(), json!(nonce));
     }
+    if let Some(code) = &req.code {
+        c.insert("c_hash".into(), json!(half_hash(code)));
+    }
     c.insert("oid".into(), json!(u.object_id.to_string()));
     if req.version == TokenVersion::V2 {
         c.insert("preferred_username".into(), json!(u.user_principal_name));
@@ -287,7 +306,13 @@ impl TokenIssuer {
         };
         let access_token = ring.signer().sign(&user_access_token_claims(access, now)?, style)?;
         let id_token = match id {
-            Some(req) => Some(ring.signer().sign(&id_token_claims(req, now)?, HeaderStyle::KidOnly)?),
+            Some(req) => {
+                let mut claims = id_token_claims(req, now)?;
+                if req.hash_access_token {
+                    claims.insert("at_hash".into(), json!(half_hash(&access_token)));
+                }
+                Some(ring.signer().sign(&claims, HeaderStyle::KidOnly)?)
+            }
             None => None,
         };
         Ok(IssuedUserTokens {
@@ -405,10 +430,14 @@ mod tests {
             version: TokenVersion::V2,
             lifetime_secs: 3600,
             groups: GroupsClaim::Groups(vec!["g1".into()]),
+            code: Some("abc".into()),
+            hash_access_token: false,
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());
         assert_eq!(i["nonce"], "n-1");
+        // OpenID Connect Core 3.3.2.11: left half of SHA-256, base64url.
+        assert_eq!(i["c_hash"], "ungWv48Bz-pBQUDeXa4iIw");
         assert_eq!(i["preferred_username"], "adele@contoso.com");
         assert_eq!(i["ver"], "2.0");
         assert_eq!(i["sub"], c["sub"], "same app, same subject");

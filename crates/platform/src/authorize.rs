@@ -59,6 +59,16 @@ pub(crate) struct Authz {
     /// `prompt=consent`: show the consent page even when consent exists.
     #[serde(default)]
     pub prompt_consent: bool,
+    /// The `response_type` words (`code`, `id_token`, `token`), sorted; empty means `code`
+    /// (requests stored before hybrid and implicit responses existed).
+    #[serde(default)]
+    pub response_type: Vec<String>,
+}
+
+impl Authz {
+    fn wants(&self, word: &str) -> bool {
+        if self.response_type.is_empty() { word == "code" } else { self.response_type.iter().any(|w| w == word) }
+    }
 }
 
 /// Where the outcome of an authorization request goes.
@@ -164,10 +174,25 @@ pub(crate) fn match_redirect(app: &AppCredentials, uri: &str) -> Option<bool> {
 }
 
 /// The tenant of a browser request: the path's, or for `common`/`organizations` the domain of
-/// the `login_hint`.
-async fn tenant_for(state: &PlatformState, segment: &str, hint: Option<&str>) -> Result<TenantRecord, OAuthError> {
+/// the `login_hint`, else the `domain_hint`.
+///
+/// `domain_hint` (Entra: skip home-realm discovery and go to the sign-in of the organization
+/// that owns the domain): on `common`/`organizations` a verified domain of a tenant here
+/// leads to that tenant's sign-in page. On a tenant's own endpoint its own domains (and
+/// `organizations`) change nothing; any other value (`consumers`, a domain no tenant here
+/// owns) is ignored and the tenant's sign-in page is shown, as Entra does for a hint it
+/// cannot federate to — Cerulean has no federated identity providers and no personal
+/// accounts to send the user to.
+async fn tenant_for(
+    state: &PlatformState,
+    segment: &str,
+    hint: Option<&str>,
+    domain_hint: Option<&str>,
+) -> Result<TenantRecord, OAuthError> {
     let req = TokenRequest { endpoint: Endpoint::V2, tenant: segment.to_string(), params: Vec::new(), basic: None };
-    let domain = hint.and_then(|h| h.rsplit_once('@')).map(|(_, d)| d);
+    let domain = hint.and_then(|h| h.rsplit_once('@')).map(|(_, d)| d).or_else(|| {
+        domain_hint.filter(|d| !["organizations", "consumers", "common"].iter().any(|x| x.eq_ignore_ascii_case(d)))
+    });
     delegated::tenant_of(state, &req, domain).await
 }
 
@@ -205,7 +230,9 @@ async fn authorize(
     let mut shown_tenant = segment.clone();
     let mut authz_for_errors: Option<Authz> = None;
     let result = async {
-        let tenant = tenant_for(&state, &segment, param(&params, "login_hint")).await.map_err(page_err)?;
+        let tenant = tenant_for(&state, &segment, param(&params, "login_hint"), param(&params, "domain_hint"))
+            .await
+            .map_err(page_err)?;
         shown_tenant = tenant.display_name.clone();
         let (a, app, sp) = validate(&state, &tenant, &params, v1, &mut authz_for_errors).await?;
         let prompt = param(&params, "prompt").unwrap_or_default();
@@ -220,6 +247,16 @@ async fn authorize(
             Some(s) if prompt != "login" && hint_matches(&s) => {
                 complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
             }
+            // `prompt=none` errors, as Entra sends them to the application: nobody signed in
+            // (login_required), or someone signed in who is not the hinted user (Entra would
+            // show its account picker: interaction_required, AADSTS16000); missing consent is
+            // `consent_required` (see `complete`).
+            Some(s) if prompt == "none" && !hint_matches(&s) => Err(Failure::Redirect(OAuthError::new(
+                400,
+                "interaction_required",
+                16000,
+                "Either multiple user identities are available for the current request or selected account is not supported for the scenario.",
+            ))),
             _ if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
                 400,
                 "login_required",
@@ -272,7 +309,17 @@ async fn validate(
             ),
         )));
     };
-    let response_mode = param(params, "response_mode").unwrap_or("query").to_string();
+    // `response_type`: `code`, and where the application enables it (its
+    // `web.implicitGrantSettings`) `id_token` and `token`, in any combination. Tokens in the
+    // response make `fragment` the default mode (and `query` refused: a token in a query
+    // string ends up in logs and Referer headers).
+    let mut response_type: Vec<String> =
+        param(params, "response_type").unwrap_or_default().split_whitespace().map(str::to_string).collect();
+    response_type.sort();
+    response_type.dedup();
+    let front_channel = response_type.iter().any(|w| w == "id_token" || w == "token");
+    let default_mode = if front_channel { "fragment" } else { "query" };
+    let response_mode = param(params, "response_mode").unwrap_or(default_mode).to_string();
     let mut a = Authz {
         v1,
         client_id: client_id.to_string(),
@@ -280,7 +327,7 @@ async fn validate(
         response_mode: if ["query", "fragment", "form_post"].contains(&response_mode.as_str()) {
             response_mode.clone()
         } else {
-            "query".into()
+            default_mode.into()
         },
         state: param(params, "state").map(str::to_string),
         nonce: param(params, "nonce").map(str::to_string),
@@ -292,7 +339,18 @@ async fn validate(
         client_info: param(params, "client_info") == Some("1"),
         login_hint: param(params, "login_hint").map(str::to_string),
         prompt_consent: param(params, "prompt") == Some("consent"),
+        response_type: response_type.clone(),
     };
+    if front_channel && a.response_mode == "query" {
+        // Refused, and said so in the fragment.
+        a.response_mode = "fragment".into();
+        *trusted = Some(a.clone());
+        return Err(invalid_request(
+            70007,
+            "The application requested an unsupported mode 'query' when requesting a token.",
+        )
+        .into());
+    }
     *trusted = Some(a.clone());
     if a.response_mode != response_mode {
         return Err(invalid_request(
@@ -301,24 +359,40 @@ async fn validate(
         )
         .into());
     }
-    match param(params, "response_type") {
-        Some("code") => {}
-        None => {
-            return Err(invalid_request(
-                900144,
-                "The request body must contain the following parameter: 'response_type'.",
-            )
-            .into());
-        }
-        Some(other) => {
+    if response_type.is_empty() {
+        return Err(
+            invalid_request(900144, "The request body must contain the following parameter: 'response_type'.").into()
+        );
+    }
+    let implicit = |setting: &str| {
+        app.application
+            .doc
+            .get("web")
+            .and_then(|w| w.get("implicitGrantSettings"))
+            .and_then(|i| i.get(setting))
+            .and_then(Value::as_bool)
+            == Some(true)
+    };
+    for word in &response_type {
+        let (enabled, code) = match word.as_str() {
+            "code" => (true, 0),
+            "id_token" => (implicit("enableIdTokenIssuance"), 700054),
+            "token" => (implicit("enableAccessTokenIssuance"), 700051),
+            _ => (false, 700054),
+        };
+        if !enabled {
             return Err(OAuthError::new(
                 400,
                 "unsupported_response_type",
-                700054,
-                format!("response_type '{other}' is not enabled for the application."),
+                code,
+                format!("response_type '{word}' is not enabled for the application."),
             )
             .into());
         }
+    }
+    // OpenID Connect Core 3.2.2.1 / 3.3.2.11: an ID token through the browser needs a nonce.
+    if a.wants("id_token") && a.nonce.is_none() {
+        return Err(invalid_request(900144, "The request body must contain the following parameter: 'nonce'.").into());
     }
     // Scopes: validated now (unknown resource, mixed resources) and kept for the code.
     let scopes = if v1 {
@@ -357,7 +431,7 @@ async fn validate(
     let method = param(params, "code_challenge_method");
     match (&a.code_challenge, method) {
         (None, Some(_)) => return Err(OAuthError::missing("code_challenge").into()),
-        (None, None) if public => {
+        (None, None) if public && a.wants("code") => {
             return Err(invalid_request(
                 9002325,
                 "Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
@@ -450,7 +524,8 @@ pub(crate) async fn complete(
     // may give it; otherwise the application hears AADSTS65001 (`consent_required` for a
     // silent request).
     if !silent
-        && let Some(page) = crate::consent::page_if_needed(state, tenant, app, sp, a, user, auth_time, amr).await?
+        && let Some(page) =
+            crate::consent::page_if_needed(state, tenant, app, sp, a, user, auth_time, amr, None).await?
     {
         return Ok(page);
     }
@@ -462,33 +537,71 @@ pub(crate) async fn complete(
         basic: None,
     };
     let scopes = delegated::parse_scopes(state, &req, None)?;
-    if let Err(mut e) =
-        delegated::consented_scopes(state, tenant, sp.id, &a.client_id, &app_name(app), user.id, &scopes).await
-    {
-        if e.code == 65001 {
-            e.error = if silent { "consent_required" } else { "invalid_client" };
-        }
-        return Err(e.into());
-    }
-    let code = format!("1.{}.{}", tenant.id.simple(), random_secret(32)?);
-    let (created_at, expires_at) = session::expiry(CODE_LIFETIME_SECS);
-    let record = FlowRecord {
-        kind: CODE_KIND.into(),
-        key: hash(&code),
-        lookup: None,
-        data: json!({
-            "authz": a,
-            "user": user.id,
-            "auth_time": auth_time,
-            "amr": amr,
-            "family": Uuid::new_v4(),
-        }),
-        created_at,
-        expires_at,
-        used_at: None,
+    let scp =
+        match delegated::consented_scopes(state, tenant, sp.id, &a.client_id, &app_name(app), user.id, &scopes).await {
+            Ok(scp) => scp,
+            Err(mut e) => {
+                if e.code == 65001 {
+                    e.error = if silent { "consent_required" } else { "invalid_client" };
+                }
+                return Err(e.into());
+            }
+        };
+    let mut params = Vec::new();
+    let code = if a.wants("code") {
+        let code = format!("1.{}.{}", tenant.id.simple(), random_secret(32)?);
+        let (created_at, expires_at) = session::expiry(CODE_LIFETIME_SECS);
+        let record = FlowRecord {
+            kind: CODE_KIND.into(),
+            key: hash(&code),
+            lookup: None,
+            data: json!({
+                "authz": a,
+                "user": user.id,
+                "auth_time": auth_time,
+                "amr": amr,
+                "family": Uuid::new_v4(),
+            }),
+            created_at,
+            expires_at,
+            used_at: None,
+        };
+        state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
+        params.push(("code", code.clone()));
+        Some(code)
+    } else {
+        None
     };
-    state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
-    let mut params = vec![("code", code)];
+    if a.wants("id_token") || a.wants("token") {
+        // The hybrid and implicit flows: tokens straight to the browser, issued as the token
+        // endpoint would for a public client (nothing authenticated the application).
+        let mut params_with_nonce = req.params.clone();
+        params_with_nonce.extend(a.nonce.iter().map(|n| ("nonce".to_string(), n.clone())));
+        let token_req = TokenRequest { endpoint, tenant: req.tenant.clone(), params: params_with_nonce, basic: None };
+        let signed_in = delegated::SignedIn {
+            tenant,
+            app,
+            client_id: Uuid::parse_str(&a.client_id).unwrap_or(app.application.id),
+            client_auth: cerulean_identity::ClientAuthMethod::PublicClient,
+            user,
+            auth_time,
+            amr: amr.to_vec(),
+            family: None,
+            requested: a.scope.clone(),
+        };
+        let front = delegated::FrontChannel { code, with_access_token: a.wants("token") };
+        let (issued, resource) =
+            delegated::issue_tokens(state, &token_req, &signed_in, &scopes, &scp, Some(&front)).await?;
+        if a.wants("token") {
+            params.push(("access_token", issued.access_token));
+            params.push(("token_type", "Bearer".into()));
+            params.push(("expires_in", issued.expires_in.to_string()));
+            params.push(("scope", delegated::response_scope(&resource, &scopes, &scp)));
+        }
+        if let Some(id) = issued.id_token.filter(|_| a.wants("id_token")) {
+            params.push(("id_token", id));
+        }
+    }
     if a.client_info {
         params.push(("client_info", cerulean_identity::user_tokens::client_info(user.id, tenant.id)));
     }
@@ -570,7 +683,7 @@ pub(crate) async fn sign_in_post(
     let mut shown_tenant = segment.clone();
     let mut authz_for_errors: Option<Authz> = None;
     let result = async {
-        let tenant = tenant_for(&state, &segment, None).await.map_err(page_err)?;
+        let tenant = tenant_for(&state, &segment, None, None).await.map_err(page_err)?;
         shown_tenant = tenant.display_name.clone();
         let form: SignInPost = serde_urlencoded::from_bytes(&body)
             .map_err(|_| page_err(invalid_request(90014, "The sign-in form is not valid.")))?;
@@ -601,7 +714,7 @@ pub(crate) async fn sign_in_post(
             && let Some(device) = &device
         {
             spend(&state, &tenant, &flow_key).await?;
-            crate::device::decide(&state, &tenant, device, None).await?;
+            crate::device::decide(&state, &tenant, device, None, false).await?;
             return Ok(pages::device_done(&tenant.display_name, &app_name(&app), false));
         }
         let cx = crate::sign_in_steps::StepContext {
@@ -697,7 +810,7 @@ pub(crate) async fn logout(
 ) -> Response {
     let trace = trace_of(&headers);
     let params = parse_query(query.as_deref());
-    let tenant = match tenant_for(&state, &segment, None).await {
+    let tenant = match tenant_for(&state, &segment, None, None).await {
         Ok(t) => t,
         Err(e) => return pages::error(&segment, StatusCode::BAD_REQUEST, e.code, &e.description, &trace),
     };

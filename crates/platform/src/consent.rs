@@ -112,6 +112,7 @@ pub(crate) async fn page_if_needed(
     user: &ObjectRecord,
     auth_time: i64,
     amr: &[String],
+    device: Option<&str>,
 ) -> Result<Option<Response>, Failure> {
     let endpoint = if a.v1 { Endpoint::V1 } else { Endpoint::V2 };
     let req = TokenRequest {
@@ -162,6 +163,7 @@ pub(crate) async fn page_if_needed(
             "client_sp": sp.id, "resource_sp": resource.id,
             "scopes": shown.iter().map(|p| p.value.clone()).collect::<Vec<_>>(),
             "csrf": hash(&csrf),
+            "device": device,
         }),
         created_at,
         expires_at,
@@ -295,6 +297,51 @@ pub(crate) fn user_caller(tenant: Uuid, user: &ObjectRecord) -> Caller {
     }
 }
 
+fn strings(data: &Value, k: &str) -> Vec<String> {
+    data.get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The consent page of a device-code sign-in was answered: accepting records the grant and
+/// approves the device code; cancelling declines it, and the polling device hears
+/// `authorization_declined` (AADSTS65004).
+async fn device_decided(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    record: &FlowRecord,
+    device: &str,
+    accepted: bool,
+) -> Result<Response, OAuthError> {
+    let authz: Authz =
+        record.data.get("authz").and_then(|v| serde_json::from_value(v.clone()).ok()).ok_or_else(flow_expired)?;
+    let (app, _) = delegated::client_app(state, tenant, &authz.client_id).await?;
+    let app_name = crate::authorize::app_name(&app);
+    if !accepted {
+        crate::device::decide(state, tenant, device, None, true).await.map_err(Failure::into_oauth)?;
+        return Ok(pages::device_done(&tenant.display_name, &app_name, false));
+    }
+    let user_id = uuid_of(&record.data, "user").ok_or_else(flow_expired)?;
+    let user = state.directory.get(tenant.id, user_id).await.map_err(internal)?.ok_or_else(flow_expired)?;
+    let (client_sp, resource_sp) = (
+        uuid_of(&record.data, "client_sp").ok_or_else(flow_expired)?,
+        uuid_of(&record.data, "resource_sp").ok_or_else(flow_expired)?,
+    );
+    let scopes = strings(&record.data, "scopes");
+    state
+        .directory
+        .record_consent(&user_caller(tenant.id, &user), client_sp, resource_sp, Some(user.id), &scopes)
+        .await
+        .map_err(internal)?;
+    let auth_time = record.data.get("auth_time").and_then(Value::as_i64).unwrap_or_default();
+    let amr = strings(&record.data, "amr");
+    crate::device::decide(state, tenant, device, Some((&user, auth_time, &amr)), false)
+        .await
+        .map_err(Failure::into_oauth)?;
+    Ok(pages::device_done(&tenant.display_name, &app_name, true))
+}
+
 /// `POST /{tenant}/oauth2/v2.0/consent`: the user accepted or cancelled.
 pub(crate) async fn consent_post(
     State(state): State<PlatformState>,
@@ -313,6 +360,9 @@ pub(crate) async fn consent_post(
         let record = take_flow(&state, &tenant, &headers, &form).await?;
         if record.data.get("adminconsent").is_some() {
             return crate::admin_consent::decided(&state, &tenant, &record, form.action == "accept").await;
+        }
+        if let Some(device) = record.data.get("device").and_then(Value::as_str) {
+            return device_decided(&state, &tenant, &record, device, form.action == "accept").await;
         }
         let authz: Authz =
             record.data.get("authz").and_then(|v| serde_json::from_value(v.clone()).ok()).ok_or_else(flow_expired)?;

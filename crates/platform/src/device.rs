@@ -224,13 +224,49 @@ pub(crate) async fn entry_post(
     }
 }
 
+/// The device code's request as an authorization request, for the consent check that follows
+/// the user's sign-in (the same rules as the browser flow: `crate::consent`).
+pub(crate) async fn consent_request(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    device_key: &str,
+) -> Result<crate::authorize::Authz, AuthorizeFailure> {
+    let record = state
+        .directory
+        .flow(tenant.id, DEVICE_KIND, device_key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| OAuthError::new(400, "expired_token", 70019, "Verification code expired."))?;
+    let text = |k: &str| record.data.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    Ok(crate::authorize::Authz {
+        v1: false,
+        client_id: text("client_id"),
+        redirect_uri: String::new(),
+        response_mode: "query".into(),
+        state: None,
+        nonce: None,
+        // Always in v2 form (a v1 request's is `{resource}/.default openid`).
+        scope: text("scope"),
+        resource: text("resource"),
+        code_challenge: None,
+        code_challenge_method: None,
+        public: true,
+        client_info: false,
+        login_hint: None,
+        prompt_consent: false,
+        response_type: vec!["code".into()],
+    })
+}
+
 /// Records the user's decision on a pending device code: `Some` approves it for that user,
-/// `None` declines it.
+/// `None` declines it (`consent`: by cancelling the consent page, AADSTS65004, rather than
+/// the sign-in).
 pub(crate) async fn decide(
     state: &PlatformState,
     tenant: &TenantRecord,
     device_key: &str,
     approval: Option<(&ObjectRecord, i64, &[String])>,
+    consent: bool,
 ) -> Result<(), AuthorizeFailure> {
     let record = state
         .directory
@@ -249,6 +285,7 @@ pub(crate) async fn decide(
             }
             None => {
                 obj.insert("status".into(), json!("declined"));
+                obj.insert("consent_declined".into(), json!(consent));
             }
         }
     }

@@ -226,9 +226,26 @@ pub(crate) async fn finish(cx: &StepContext<'_>, user: &ObjectRecord, amr: Vec<S
     // The user is signed in (the session stands) even when the application then gets an
     // error, such as missing consent.
     let outcome = if let Some(device) = cx.device {
-        crate::device::decide(state, tenant, device, Some((user, auth_time, &amr)))
-            .await
-            .map(|()| pages::device_done(&tenant.display_name, &app_name(cx.app), true))
+        // Consent first, as in the browser flow; the device is approved once it is given.
+        let request = crate::device::consent_request(state, tenant, device).await?;
+        match crate::consent::page_if_needed(
+            state,
+            tenant,
+            cx.app,
+            cx.sp,
+            &request,
+            user,
+            auth_time,
+            &amr,
+            Some(device),
+        )
+        .await?
+        {
+            Some(page) => Ok(page),
+            None => crate::device::decide(state, tenant, device, Some((user, auth_time, &amr)), false)
+                .await
+                .map(|()| pages::device_done(&tenant.display_name, &app_name(cx.app), true)),
+        }
     } else if let Some(a) = cx.authz {
         complete(state, tenant, cx.app, cx.sp, a, user, auth_time, &amr, false).await
     } else if let Some(request) = cx.record.data.get("adminconsent") {

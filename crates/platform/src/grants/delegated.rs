@@ -240,14 +240,24 @@ pub(crate) struct SignedIn<'a> {
     pub requested: String,
 }
 
-/// Issues the tokens of a user grant and renders Entra's token response.
-pub(crate) async fn respond(
+/// What the authorize endpoint asks of tokens it sends through the browser (the hybrid and
+/// implicit flows): an ID token whatever the scopes, hashed with the code or access token
+/// it travels with, and `groups` within the fragment limit.
+pub(crate) struct FrontChannel {
+    pub code: Option<String>,
+    pub with_access_token: bool,
+}
+
+/// Signs the access token (and, when due, the ID token) of a user grant; returns them with
+/// the resource they are for.
+pub(crate) async fn issue_tokens(
     state: &PlatformState,
     req: &TokenRequest,
     s: &SignedIn<'_>,
     scopes: &ScopeRequest,
-    scp: Vec<String>,
-) -> Result<Response, OAuthError> {
+    scp: &[String],
+    front: Option<&FrontChannel>,
+) -> Result<(user_tokens::IssuedUserTokens, Resource), OAuthError> {
     let text = |k: &str| s.user.doc.get(k).and_then(Value::as_str).map(str::to_string);
     let facts = UserFacts {
         object_id: s.user.id,
@@ -273,7 +283,7 @@ pub(crate) async fn respond(
         app_display_name: app_name,
         client_auth: s.client_auth,
         user: facts.clone(),
-        scopes: scp.clone(),
+        scopes: scp.to_vec(),
         wids,
         amr: s.amr.clone(),
         ip_address: None,
@@ -284,14 +294,15 @@ pub(crate) async fn respond(
         Endpoint::V2 => TokenVersion::V2,
         Endpoint::V1 => TokenVersion::V1,
     };
-    let id_groups = if scopes.openid {
+    let wants_id = scopes.openid || front.is_some();
+    let id_groups = if wants_id {
         let kinds = GroupClaimKinds::parse(s.app.application.doc.get("groupMembershipClaims").and_then(Value::as_str));
         let sp = s.app.service_principal.as_ref().map(|sp| sp.id);
-        groups_claim(state, s, kinds, sp).await?
+        groups_claim(state, s, kinds, sp, front.is_some()).await?
     } else {
         GroupsClaim::None
     };
-    let id = scopes.openid.then(|| IdTokenRequest {
+    let id = wants_id.then(|| IdTokenRequest {
         tenant_id: s.tenant.id,
         issuer: match version {
             TokenVersion::V2 => format!("{}/{}/v2.0", state.public_url, s.tenant.id),
@@ -304,8 +315,36 @@ pub(crate) async fn respond(
         version,
         lifetime_secs: ID_LIFETIME_SECS,
         groups: id_groups,
+        code: front.and_then(|f| f.code.clone()),
+        hash_access_token: front.is_some_and(|f| f.with_access_token),
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
+    Ok((issued, resource))
+}
+
+/// The `scope` of a token response: the resource's scopes qualified by its identifier, then
+/// the OpenID scopes.
+pub(crate) fn response_scope(resource: &Resource, scopes: &ScopeRequest, scp: &[String]) -> String {
+    let prefix = match resource.app_id.as_str() {
+        GRAPH_APP_ID => "https://graph.microsoft.com/".to_string(),
+        // The identifier the client asked with, as Entra echoes it.
+        _ => format!("{}/", scopes.resource.audience.trim_end_matches('/')),
+    };
+    let mut scope_words: Vec<String> =
+        scp.iter().filter(|s| !OIDC_SCOPES.contains(&s.as_str())).map(|s| format!("{prefix}{s}")).collect();
+    scope_words.extend(scopes.oidc.iter().filter(|s| *s != "offline_access").cloned());
+    scope_words.join(" ")
+}
+
+/// Issues the tokens of a user grant and renders Entra's token response.
+pub(crate) async fn respond(
+    state: &PlatformState,
+    req: &TokenRequest,
+    s: &SignedIn<'_>,
+    scopes: &ScopeRequest,
+    scp: Vec<String>,
+) -> Result<Response, OAuthError> {
+    let (issued, resource) = issue_tokens(state, req, s, scopes, &scp, None).await?;
 
     // A refresh token for a new offline sign-in, and always a successor on refresh (the old
     // one is spent).
@@ -332,19 +371,10 @@ pub(crate) async fn respond(
         None
     };
 
-    // `scope`: the resource's scopes qualified by its identifier, then the OpenID scopes.
-    let prefix = match resource.app_id.as_str() {
-        GRAPH_APP_ID => "https://graph.microsoft.com/".to_string(),
-        // The identifier the client asked with, as Entra echoes it.
-        _ => format!("{}/", scopes.resource.audience.trim_end_matches('/')),
-    };
-    let mut scope_words: Vec<String> =
-        scp.iter().filter(|s| !OIDC_SCOPES.contains(&s.as_str())).map(|s| format!("{prefix}{s}")).collect();
-    scope_words.extend(scopes.oidc.iter().filter(|s| *s != "offline_access").cloned());
     let mut body = match req.endpoint {
         Endpoint::V2 => json!({
             "token_type": "Bearer",
-            "scope": scope_words.join(" "),
+            "scope": response_scope(&resource, scopes, &scp),
             "expires_in": issued.expires_in,
             "ext_expires_in": issued.expires_in,
             "access_token": issued.access_token,
@@ -380,18 +410,22 @@ pub(crate) async fn respond(
 
 /// The `groups` claim of the signed-in user for an application with `kinds` (see
 /// `cerulean_directory::GroupClaimKinds`), past 200 ids an overage pointing at the user's
-/// `getMemberObjects` on this server's Graph. Tokens here are never sent in a URL fragment.
+/// `getMemberObjects` on this server's Graph; in a token sent in a URL fragment (`fragment`:
+/// the implicit and hybrid flows) past five ids, `hasgroups`.
 async fn groups_claim(
     state: &PlatformState,
     s: &SignedIn<'_>,
     kinds: GroupClaimKinds,
     app_sp: Option<Uuid>,
+    fragment: bool,
 ) -> Result<GroupsClaim, OAuthError> {
     if !kinds.any() {
         return Ok(GroupsClaim::None);
     }
     let ids = state.directory.group_claim_ids(s.tenant.id, s.user.id, kinds, app_sp).await.map_err(internal)?;
-    Ok(GroupsClaim::limited(ids, false, || format!("{}/v1.0/users/{}/getMemberObjects", state.public_url, s.user.id)))
+    Ok(GroupsClaim::limited(ids, fragment, || {
+        format!("{}/v1.0/users/{}/getMemberObjects", state.public_url, s.user.id)
+    }))
 }
 
 /// The access token's `groups` claim, per the resource application's `groupMembershipClaims`
@@ -411,7 +445,7 @@ async fn resource_groups_claim(
     };
     let kinds = GroupClaimKinds::parse(app.doc.get("groupMembershipClaims").and_then(Value::as_str));
     let sp = state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
-    groups_claim(state, s, kinds, sp.map(|sp| sp.id)).await
+    groups_claim(state, s, kinds, sp.map(|sp| sp.id), false).await
 }
 
 /// The tenant of a user grant. `common` and `organizations` resolve by `hint` (the domain of

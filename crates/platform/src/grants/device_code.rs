@@ -59,6 +59,14 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         return Err(OAuthError::new(400, "expired_token", 70019, "Verification code expired."));
     }
     match text("status").as_str() {
+        "declined" if record.data.get("consent_declined").and_then(Value::as_bool) == Some(true) => {
+            return Err(OAuthError::new(
+                400,
+                "authorization_declined",
+                65004,
+                "User declined to consent to access the app.",
+            ));
+        }
         "declined" => {
             return Err(OAuthError::new(
                 400,

@@ -595,3 +595,26 @@ async fn azure_ad_graph_serves_skus_and_assign_license() {
     assert!(r.text.contains("<EntityType Name=\"SubscribedSku\">"), "{}", &r.text[..200.min(r.text.len())]);
     assert!(r.text.contains("<ComplexType Name=\"ServicePlanInfo\">"));
 }
+
+#[tokio::test]
+async fn the_tenant_holds_the_plans_of_its_skus() {
+    // `Directory::tenant_assigned_plans`, what `organization.assignedPlans` shows.
+    let h = Harness::new().await;
+    let plans = h.app.directory.tenant_assigned_plans(h.tenant()).await.expect("plans");
+    let ids: Vec<&str> = plans.iter().map(|p| p["servicePlanId"].as_str().expect("servicePlanId")).collect();
+    for id in [EXCHANGE, SWAY, AAD_P2_PLAN, MFA] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "one entry per plan");
+    let exchange = plans.iter().find(|p| p["servicePlanId"] == json!(EXCHANGE)).unwrap();
+    assert_eq!(exchange["service"], json!("exchange"));
+    assert_eq!(exchange["capabilityStatus"], json!("Enabled"));
+    assert!(exchange["assignedDateTime"].as_str().is_some_and(|t| t.ends_with('Z')));
+    // A SKU added by a fixture brings its plans.
+    import(&h, &one_unit_fixture()).await;
+    let plans = h.app.directory.tenant_assigned_plans(h.tenant()).await.expect("plans");
+    assert!(plans.iter().any(|p| p["servicePlanId"] == json!(ONE_UNIT_PLAN) && p["service"] == json!("CeruleanTest")));
+}

@@ -10,7 +10,8 @@
 //! | `/directoryRoleTemplates[/{id}]` | GET: the role catalog |
 //! | `/{collection}/{id}/$links/{navigation}` | GET; PUT, DELETE (`manager`); POST (`members`, `owners`) |
 //! | `/{collection}/{id}/$links/{navigation}/{id}` | DELETE (`members`, `owners`) |
-//! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `changePassword` (`me` only) |
+//! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `assignLicense` (users); `changePassword` (`me` only) |
+//! | `/subscribedSkus[/{id}]` | GET: the tenant's subscriptions |
 //! | `/isMemberOf`, `/getObjectsByObjectIds` | POST |
 //! | `/directoryObjects/$/{type}` | GET: the next page of a typed collection |
 //! | `/users/{id}/thumbnailPhoto` | GET, PUT: the user's photo as a stream (the same stored photo as Graph's `photo/$value`) |
@@ -63,7 +64,7 @@ fn area_of(set: &str) -> Area {
 }
 
 /// The collections the reference lists that this server does not hold yet.
-const NOT_SERVED: &[&str] = &["domains", "subscribedSkus", "extensionProperties"];
+const NOT_SERVED: &[&str] = &["domains", "extensionProperties"];
 
 pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadError> {
     let Some(first) = segs.first() else {
@@ -91,6 +92,11 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         require(&ctx.principal, Area::Directory, Access::Read)?;
         get_only(ctx)?;
         return tenant_details(ctx, segs.get(1).map(String::as_str), segs.len()).await;
+    }
+    if is(first, "subscribedSkus") {
+        require(&ctx.principal, Area::Directory, Access::Read)?;
+        get_only(ctx)?;
+        return subscribed_skus(ctx, segs.get(1).map(String::as_str), segs.len()).await;
     }
     if is(first, "directoryRoleTemplates") {
         require(&ctx.principal, Area::Directory, Access::Read)?;
@@ -155,6 +161,13 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
                 }
                 require(&ctx.principal, Area::OwnPassword, Access::Write)?;
                 return change_password(ctx).await;
+            }
+            if ctx.method == Method::POST && is(name, "assignLicense") {
+                if subject.object_type != "user" {
+                    return Err(AadError::bad_url(name));
+                }
+                require(&ctx.principal, Area::Users, Access::Write)?;
+                return assign_license(ctx, &subject).await;
             }
             if ctx.method == Method::POST {
                 let action = ["checkMemberGroups", "getMemberGroups", "getMemberObjects"]
@@ -338,6 +351,46 @@ fn role_templates(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Response
         }
         (Some(_), _) => Err(AadError::bad_url("directoryRoleTemplates")),
     }
+}
+
+/// `subscribedSkus[/{tenantId}_{skuId}]`: the tenant's subscriptions, with `consumedUnits`
+/// (not paged: a tenant holds a handful).
+async fn subscribed_skus(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Response, AadError> {
+    let tenant = ctx.principal.tenant;
+    let shaped = |record: &ObjectRecord| {
+        let mut item = wire::shape(&wire::SUBSCRIBED_SKU, record);
+        item.insert("objectId".into(), json!(format!("{tenant}_{}", record.id)));
+        item
+    };
+    match (key, depth) {
+        (None, _) => {
+            let skus = ctx.state.directory.subscribed_skus(tenant).await?;
+            let value: Vec<Value> = skus.iter().map(|r| Value::Object(shaped(r))).collect();
+            Ok(json_response(
+                StatusCode::OK,
+                json!({ "odata.metadata": ctx.metadata("subscribedSkus"), "value": value }),
+            ))
+        }
+        (Some(k), 2) => {
+            let record = ctx.state.directory.subscribed_sku(tenant, k).await?;
+            let mut body = Map::new();
+            body.insert("odata.metadata".into(), json!(ctx.metadata("subscribedSkus/@Element")));
+            body.extend(shaped(&record));
+            Ok(json_response(StatusCode::OK, Value::Object(body)))
+        }
+        (Some(_), _) => Err(AadError::bad_url("subscribedSkus")),
+    }
+}
+
+/// `POST users/{id}/assignLicense` (and `me/assignLicense`): `addLicenses` and
+/// `removeLicenses` as on Graph; 200 with the user in its 1.6 shape.
+async fn assign_license(ctx: &Ctx, user: &ObjectRecord) -> Result<Response, AadError> {
+    let body = object_body(ctx)?;
+    let record = ctx.state.directory.assign_user_licenses(&ctx.caller(), &user.id.to_string(), &body).await?;
+    let mut out = Map::new();
+    out.insert("odata.metadata".into(), json!(element_metadata(ctx, &record)));
+    out.extend(wire::shape(&wire::USER, &record));
+    Ok(json_response(StatusCode::OK, Value::Object(out)))
 }
 
 // ---- single objects ----

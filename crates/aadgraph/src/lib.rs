@@ -18,12 +18,12 @@
 //! Collections, single objects (users also by UPN), navigation reads and `$links` of users,
 //! groups, directory roles, applications, service principals, devices and contacts;
 //! `directoryRoleTemplates` (from the role catalog); `directoryObjects`,
-//! `tenantDetails`, `oauth2PermissionGrants`; create, update (204) and delete of users,
+//! `tenantDetails`, `oauth2PermissionGrants`, `subscribedSkus`; create, update (204) and delete of users,
 //! groups, applications, service principals, devices; update and delete of contacts;
 //! `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
-//! `getObjectsByObjectIds`; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
+//! `getObjectsByObjectIds`, `assignLicense` on users; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
 //! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]); `$expand` ([`expand`]); `me/changePassword`. Not yet: `previous-page`,
-//! domains, subscribed SKUs, extension properties.
+//! domains, extension properties.
 
 mod auth;
 mod batch;

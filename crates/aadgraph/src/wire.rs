@@ -392,6 +392,26 @@ pub(crate) static TENANT_DETAIL: AadType = AadType {
     computed: &[],
 };
 
+/// A subscription of the tenant (`subscribedSkus`): not a directory object; its `objectId`
+/// is `{tenantId}_{skuId}` and its `consumedUnits` counted when read (see
+/// `cerulean_directory::licences`).
+pub(crate) static SUBSCRIBED_SKU: AadType = AadType {
+    entity: "subscribedSku",
+    name: "SubscribedSku",
+    object_type: "",
+    set: "subscribedSkus",
+    properties: &[
+        "appliesTo",
+        "capabilityStatus",
+        "consumedUnits",
+        "prepaidUnits",
+        "servicePlans",
+        "skuId",
+        "skuPartNumber",
+    ],
+    computed: &[],
+};
+
 /// Every type served, stored ones first.
 pub(crate) static TYPES: &[&AadType] = &[
     &USER,
@@ -404,6 +424,7 @@ pub(crate) static TYPES: &[&AadType] = &[
     &DIRECTORY_ROLE_TEMPLATE,
     &OAUTH2_PERMISSION_GRANT,
     &TENANT_DETAIL,
+    &SUBSCRIBED_SKU,
 ];
 
 /// The 1.6 type of a stored object type (`user` → `User`).

@@ -513,3 +513,108 @@ async fn me_license_details() {
     let r = h.get("/v1.0/me/licenseDetails").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }
+
+#[tokio::test]
+async fn azure_ad_graph_serves_skus_and_assign_license() {
+    use crate::aadgraph::{aad, aad_token, code};
+    let h = Harness::new().await;
+    let token = aad_token(&h).await;
+    let r = aad(&h, &token, Method::GET, "subscribedSkus", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json["odata.metadata"].as_str().unwrap().ends_with("$metadata#subscribedSkus"), "{}", r.text);
+    let e3 = r.json["value"].as_array().unwrap().iter().find(|s| s["skuId"] == json!(E3)).cloned().expect("E3");
+    assert_eq!(e3["odata.type"], json!("Microsoft.DirectoryServices.SubscribedSku"));
+    assert_eq!(e3["objectId"], json!(format!("{}_{E3}", h.tenant())));
+    assert_eq!(e3["skuPartNumber"], json!("ENTERPRISEPACK"));
+    assert_eq!(e3["consumedUnits"], json!(0));
+    assert_eq!(e3["prepaidUnits"]["enabled"], json!(25));
+    assert!(e3.get("objectType").is_none());
+    let one = aad(&h, &token, Method::GET, &format!("subscribedSkus/{}_{E3}", h.tenant()), None).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert!(one.json["odata.metadata"].as_str().unwrap().ends_with("subscribedSkus/@Element"));
+    let missing =
+        aad(&h, &token, Method::GET, &format!("subscribedSkus/{}_{}", h.tenant(), uuid::Uuid::new_v4()), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    assert_eq!(code(&missing), "Request_ResourceNotFound");
+    let r = aad(&h, &token, Method::POST, "subscribedSkus", Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.text);
+
+    // assignLicense in the seed's shape; the answer is the user, 1.6 names.
+    let user = user_in(&h, "garthf", None).await;
+    let body = json!({"addLicenses": [{"disabledPlans": [], "skuId": E3}], "removeLicenses": []});
+    let r = aad(&h, &token, Method::POST, &format!("users/{user}/assignLicense"), Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(code(&r), "Request_BadRequest");
+    assert_eq!(
+        r.json["odata.error"]["message"]["value"],
+        json!("License assignment cannot be done for user with invalid usage location.")
+    );
+    let r = aad(&h, &token, Method::PATCH, &format!("users/{user}"), Some(json!({"usageLocation": "US"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = aad(&h, &token, Method::POST, &format!("users/{user}/assignLicense"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["odata.type"], json!("Microsoft.DirectoryServices.User"));
+    assert_eq!(r.json["assignedLicenses"], json!([{"disabledPlans": [], "skuId": E3}]));
+    let exchange = r.json["assignedPlans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["servicePlanId"] == json!(EXCHANGE))
+        .cloned()
+        .expect("exchange");
+    assert_eq!(exchange["service"], json!("exchange"));
+    assert_eq!(exchange["capabilityStatus"], json!("Enabled"));
+    assert!(exchange["assignedTimestamp"].is_string() && exchange.get("assignedDateTime").is_none());
+    assert!(r.json["provisionedPlans"].as_array().unwrap().iter().any(|p| p["service"] == json!("MicrosoftOffice")));
+    // The same licence on v1.0, and counted.
+    assert_eq!(skus_of(&licences_of(&h, &user).await), vec![E3.to_string()]);
+    assert_eq!(consumed(&h, E3).await, 1);
+    let r = aad(&h, &token, Method::GET, "subscribedSkus", None).await;
+    let e3 = r.json["value"].as_array().unwrap().iter().find(|s| s["skuId"] == json!(E3)).cloned().expect("E3");
+    assert_eq!(e3["consumedUnits"], json!(1));
+    // Errors in the 1.6 shape; assignLicense is for users only.
+    let unknown = uuid::Uuid::new_v4();
+    let r = aad(
+        &h,
+        &token,
+        Method::POST,
+        &format!("users/{user}/assignLicense"),
+        Some(json!({"addLicenses": [{"skuId": unknown}], "removeLicenses": []})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(
+        r.json["odata.error"]["message"]["value"],
+        json!(format!("License {unknown} does not correspond to a valid company License."))
+    );
+    let group = id_of(&h.group("aadgroup", "AAD group").await);
+    let r = aad(&h, &token, Method::POST, &format!("groups/{group}/assignLicense"), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // $metadata declares the type.
+    let r = h.get(&format!("/{}/$metadata?api-version=1.6", h.boot.tenant_id)).await;
+    assert!(r.text.contains("<EntityType Name=\"SubscribedSku\">"), "{}", &r.text[..200.min(r.text.len())]);
+    assert!(r.text.contains("<ComplexType Name=\"ServicePlanInfo\">"));
+}
+
+#[tokio::test]
+async fn the_tenant_holds_the_plans_of_its_skus() {
+    // `Directory::tenant_assigned_plans`, what `organization.assignedPlans` shows.
+    let h = Harness::new().await;
+    let plans = h.app.directory.tenant_assigned_plans(h.tenant()).await.expect("plans");
+    let ids: Vec<&str> = plans.iter().map(|p| p["servicePlanId"].as_str().expect("servicePlanId")).collect();
+    for id in [EXCHANGE, SWAY, AAD_P2_PLAN, MFA] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "one entry per plan");
+    let exchange = plans.iter().find(|p| p["servicePlanId"] == json!(EXCHANGE)).unwrap();
+    assert_eq!(exchange["service"], json!("exchange"));
+    assert_eq!(exchange["capabilityStatus"], json!("Enabled"));
+    assert!(exchange["assignedDateTime"].as_str().is_some_and(|t| t.ends_with('Z')));
+    // A SKU added by a fixture brings its plans.
+    import(&h, &one_unit_fixture()).await;
+    let plans = h.app.directory.tenant_assigned_plans(h.tenant()).await.expect("plans");
+    assert!(plans.iter().any(|p| p["servicePlanId"] == json!(ONE_UNIT_PLAN) && p["service"] == json!("CeruleanTest")));
+}

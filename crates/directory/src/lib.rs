@@ -29,6 +29,7 @@ mod identity_protection;
 mod ids;
 mod indexes;
 pub mod lockout;
+mod managed_identities;
 mod manager;
 mod members;
 pub mod membership;
@@ -59,6 +60,9 @@ pub use group_claims::GroupClaimKinds;
 pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
 pub use lockout::LockoutPolicy;
+pub use managed_identities::{
+    HOST_SECRET_KIND, IdentitySelector, ManagedIdentityHost, ManagedIdentityKind, SelectError, host_json,
+};
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;
 pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};

@@ -48,6 +48,9 @@ pub struct PlatformState {
     /// a TOTP method enrols one at sign-in, and the password grant is refused (AADSTS50076).
     /// Users with a TOTP method always use it.
     pub require_mfa: bool,
+    /// External issuers' keys for workload identity federation (`--federation-ca-file` adds
+    /// a trusted CA for private issuers).
+    pub federation: Arc<cerulean_identity::federation::IssuerKeys>,
 }
 
 pub fn router(state: PlatformState) -> Router {

@@ -10,6 +10,7 @@ mod device;
 mod discovery;
 mod error;
 pub mod grants;
+mod managed_identity;
 mod pages;
 mod resources;
 mod session;
@@ -51,6 +52,9 @@ pub struct PlatformState {
     /// External issuers' keys for workload identity federation (`--federation-ca-file` adds
     /// a trusted CA for private issuers).
     pub federation: Arc<cerulean_identity::federation::IssuerKeys>,
+    /// The managed identity host the IMDS endpoint answers for (`--imds-host`: its id or
+    /// name, `tenant/host` with several tenants); `None` leaves IMDS without identities.
+    pub imds_host: Option<Arc<str>>,
 }
 
 pub fn router(state: PlatformState) -> Router {
@@ -77,5 +81,7 @@ pub fn router(state: PlatformState) -> Router {
         .route("/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/{tenant}/openid/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/common/userrealm/{username}", get(userinfo::user_realm))
+        .route("/{tenant}/msi/{host}/token", get(managed_identity::app_service_token))
+        .route("/metadata/identity/oauth2/token", get(managed_identity::imds_token))
         .with_state(state)
 }

@@ -45,6 +45,8 @@ pub struct AppOptions {
     /// External issuers' keys for workload identity federation (`--federation-ca-file`);
     /// `None` trusts the system's roots only.
     pub federation: Option<Arc<cerulean_identity::federation::IssuerKeys>>,
+    /// `--imds-host`: the managed identity host the IMDS endpoint answers for.
+    pub imds_host: Option<String>,
 }
 
 impl AppOptions {
@@ -109,6 +111,7 @@ impl App {
                 .federation
                 .clone()
                 .unwrap_or_else(|| Arc::new(cerulean_identity::federation::IssuerKeys::system())),
+            imds_host: options.imds_host.as_deref().map(Arc::from),
         });
         let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
             graph: GraphState {

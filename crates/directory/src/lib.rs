@@ -62,6 +62,7 @@ pub use indexes::{index_specs, value_kind};
 pub use lockout::LockoutPolicy;
 pub use managed_identities::{
     HOST_SECRET_KIND, IdentitySelector, ManagedIdentityHost, ManagedIdentityKind, SelectError, host_json,
+    resource_id as managed_identity_resource_id,
 };
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;

@@ -31,6 +31,7 @@ mod related;
 mod roles;
 mod service_principals;
 mod signing_keys;
+pub mod managed_identities;
 pub mod throttle;
 mod users;
 

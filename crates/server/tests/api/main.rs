@@ -42,3 +42,4 @@ mod user_tokens;
 mod users;
 mod wire;
 mod managed_identity;
+mod workload_identity;

@@ -86,11 +86,15 @@ impl ManagedIdentityHost {
                     (None, _) => Err(SelectError::Ambiguous),
                 };
             }
-            IdentitySelector::ClientId(id) => self.identities.iter().find(|o| text(o, "appId").eq_ignore_ascii_case(id)),
+            IdentitySelector::ClientId(id) => {
+                self.identities.iter().find(|o| text(o, "appId").eq_ignore_ascii_case(id))
+            }
             IdentitySelector::ObjectId(id) => {
                 self.identities.iter().find(|o| o.id.to_string().eq_ignore_ascii_case(id.trim()))
             }
-            IdentitySelector::ResourceId(res) => self.identities.iter().find(|o| resource_id(o).eq_ignore_ascii_case(res)),
+            IdentitySelector::ResourceId(res) => {
+                self.identities.iter().find(|o| resource_id(o).eq_ignore_ascii_case(res))
+            }
         };
         found.ok_or(SelectError::NotFound)
     }
@@ -144,7 +148,9 @@ impl Directory {
             ));
         }
         let (explicit, provider) = match kind {
-            ManagedIdentityKind::UserAssigned => ("isExplicit=True", "Microsoft.ManagedIdentity/userAssignedIdentities"),
+            ManagedIdentityKind::UserAssigned => {
+                ("isExplicit=True", "Microsoft.ManagedIdentity/userAssignedIdentities")
+            }
             ManagedIdentityKind::SystemAssigned => ("isExplicit=False", "Microsoft.Compute/virtualMachines"),
         };
         let resource = match resource_id {
@@ -154,10 +160,17 @@ impl Directory {
                     "The resource id must be an ARM resource id (/subscriptions/...).",
                 ));
             }
-            None => format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/cerulean/providers/{provider}/{name}"),
+            None => format!(
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/cerulean/providers/{provider}/{name}"
+            ),
         };
         let lower = resource.to_ascii_lowercase();
-        if self.managed_identities(caller.tenant).await?.iter().any(|o| self::resource_id(o).to_ascii_lowercase() == lower) {
+        if self
+            .managed_identities(caller.tenant)
+            .await?
+            .iter()
+            .any(|o| self::resource_id(o).to_ascii_lowercase() == lower)
+        {
             return Err(DirectoryError::ObjectConflict { property: "alternativeNames".into() });
         }
         let app_id = Uuid::new_v4().to_string();
@@ -165,12 +178,20 @@ impl Directory {
         doc.insert("alternativeNames".into(), json!([explicit, resource]));
         doc.insert("appId".into(), json!(app_id));
         doc.insert("appDisplayName".into(), json!(name));
-        doc.insert("servicePrincipalNames".into(), json!([app_id, format!("https://identity.azure.net/{}", Uuid::new_v4())]));
+        doc.insert(
+            "servicePrincipalNames".into(),
+            json!([app_id, format!("https://identity.azure.net/{}", Uuid::new_v4())]),
+        );
         doc.insert("servicePrincipalType".into(), json!("ManagedIdentity"));
         doc.insert("signInAudience".into(), json!("AzureADMyOrg"));
         doc.insert("createdDateTime".into(), json!(now()));
-        let object =
-            ObjectRecord { id: Uuid::new_v4(), object_type: "servicePrincipal".into(), version: 1, doc, deleted_at: None };
+        let object = ObjectRecord {
+            id: Uuid::new_v4(),
+            object_type: "servicePrincipal".into(),
+            version: 1,
+            doc,
+            deleted_at: None,
+        };
         let change = Change {
             ops: vec![Op::Insert { object: object.clone(), unique: service_principal_claims(&object.doc) }],
             audit: audit::record(
@@ -304,7 +325,8 @@ impl Directory {
 
     /// Deletes a host (its bindings); its secret stops working at once.
     pub async fn delete_managed_identity_host(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
-        let host = self.managed_identity_host(caller.tenant, key).await?.ok_or_else(|| DirectoryError::not_found(key))?;
+        let host =
+            self.managed_identity_host(caller.tenant, key).await?.ok_or_else(|| DirectoryError::not_found(key))?;
         let ops = host.identities.iter().map(|o| Op::DeleteSecret { owner: o.id, key_id: host.id }).collect();
         let targets = host.identities.iter().map(|o| audit::target(o, None, None)).collect();
         let change = Change {

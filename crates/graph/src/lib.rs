@@ -22,6 +22,7 @@ mod groups;
 mod identity_protection;
 mod lists;
 mod log_filter;
+pub mod managed_identities;
 mod manager;
 mod me;
 mod membership;
@@ -31,7 +32,6 @@ mod related;
 mod roles;
 mod service_principals;
 mod signing_keys;
-pub mod managed_identities;
 pub mod throttle;
 mod users;
 

@@ -44,7 +44,10 @@ fn identity_json(o: &cerulean_store::ObjectRecord) -> Value {
     })
 }
 
-pub(crate) async fn list_identities(State(state): State<AdminState>, headers: HeaderMap) -> Result<Response, GraphError> {
+pub(crate) async fn list_identities(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+) -> Result<Response, GraphError> {
     let p = admin(&state, &headers).await?;
     let all = state.graph.directory.managed_identities(p.tenant).await?;
     Ok(Json(json!({"value": all.iter().map(identity_json).collect::<Vec<_>>()})).into_response())
@@ -94,7 +97,11 @@ pub(crate) async fn create_host(
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
             a.iter().filter_map(Value::as_str).map(str::to_string).collect()
         }
-        _ => return Err(GraphError::bad_request("'identities' must be an array of identity ids, client ids or resource ids.")),
+        _ => {
+            return Err(GraphError::bad_request(
+                "'identities' must be an array of identity ids, client ids or resource ids.",
+            ));
+        }
     };
     let caller = crate::caller(&p, None);
     let (host, secret) = state.graph.directory.create_managed_identity_host(&caller, name, &identities).await?;

@@ -173,9 +173,10 @@ impl IssuerKeys {
             return Err(FederationError::BadDocument(discovery_url, "it has no jwks_uri".into()));
         };
         let jwks = self.get_json(jwks_uri).await?;
-        let keys = jwks.get("keys").and_then(Value::as_array).ok_or_else(|| {
-            FederationError::BadDocument(jwks_uri.to_string(), "it has no 'keys' array".into())
-        })?;
+        let keys = jwks
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| FederationError::BadDocument(jwks_uri.to_string(), "it has no 'keys' array".into()))?;
         let mut verifier = Verifier::new(1024);
         for key in keys {
             let text = |k: &str| key.get(k).and_then(Value::as_str);

@@ -68,7 +68,10 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The identity the query names; more than one selector is an error (`Err` names them).
-fn selector(params: &[(String, String)], names: &[(&str, fn(String) -> IdentitySelector)]) -> Result<IdentitySelector, String> {
+fn selector(
+    params: &[(String, String)],
+    names: &[(&str, fn(String) -> IdentitySelector)],
+) -> Result<IdentitySelector, String> {
     let given: Vec<(&str, IdentitySelector)> =
         names.iter().filter_map(|(n, make)| param(params, n).map(|v| (*n, make(v.to_string())))).collect();
     match given.as_slice() {
@@ -85,14 +88,23 @@ async fn issue(
     identity: &ObjectRecord,
     resource: &str,
 ) -> Result<(IssuedToken, String), OAuthError> {
-    let requested = resources::resolve(resource, &state.public_url).ok_or_else(|| {
-        crate::grants::delegated::resource_not_found(resource, &tenant.display_name)
-    })?;
+    let requested = resources::resolve(resource, &state.public_url)
+        .ok_or_else(|| crate::grants::delegated::resource_not_found(resource, &tenant.display_name))?;
     let bound = resources::bind(state, tenant.id, &tenant.display_name, &requested).await?;
-    if state.directory.service_principal_by_app_id(tenant.id, &bound.app_id).await.map_err(crate::grants::delegated::internal)?.is_none() {
+    if state
+        .directory
+        .service_principal_by_app_id(tenant.id, &bound.app_id)
+        .await
+        .map_err(crate::grants::delegated::internal)?
+        .is_none()
+    {
         return Err(crate::grants::delegated::resource_not_found(&bound.audience, &tenant.display_name));
     }
-    let roles = state.directory.granted_app_roles(tenant.id, identity.id, &bound.app_id).await.map_err(crate::grants::delegated::internal)?;
+    let roles = state
+        .directory
+        .granted_app_roles(tenant.id, identity.id, &bound.app_id)
+        .await
+        .map_err(crate::grants::delegated::internal)?;
     let app_id_text = identity.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
     let app_id = Uuid::parse_str(app_id_text).map_err(|e| crate::grants::delegated::internal(e.to_string()))?;
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
@@ -204,7 +216,9 @@ async fn imds_host(state: &PlatformState) -> Result<Option<(TenantRecord, Manage
                 continue;
             }
         }
-        if let Some(host) = state.directory.managed_identity_host(tenant.id, host_key).await.map_err(|e| e.to_string())? {
+        if let Some(host) =
+            state.directory.managed_identity_host(tenant.id, host_key).await.map_err(|e| e.to_string())?
+        {
             return Ok(Some((tenant, host)));
         }
     }

@@ -31,7 +31,8 @@ pub async fn run(args: &ManagedIdentityArgs) -> Result<String, ServerError> {
         ManagedIdentityAction::Create { name, system_assigned, resource_id } => {
             let kind =
                 if *system_assigned { ManagedIdentityKind::SystemAssigned } else { ManagedIdentityKind::UserAssigned };
-            let o = directory.create_managed_identity(&caller, name, kind, resource_id.as_deref()).await.map_err(config)?;
+            let o =
+                directory.create_managed_identity(&caller, name, kind, resource_id.as_deref()).await.map_err(config)?;
             Ok(format!(
                 "created managed identity {name}\n  object id (principal_id/object_id): {}\n  client id (client_id):              {}\n  resource id (mi_res_id):            {}",
                 o.id,

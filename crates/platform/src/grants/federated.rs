@@ -60,11 +60,7 @@ fn no_match(code: u32, what: &str) -> OAuthError {
 }
 
 /// Verifies the request's federated assertion for `app` (see the module docs).
-pub(crate) async fn verify(
-    state: &PlatformState,
-    req: &TokenRequest,
-    app: &AppCredentials,
-) -> Result<(), OAuthError> {
+pub(crate) async fn verify(state: &PlatformState, req: &TokenRequest, app: &AppCredentials) -> Result<(), OAuthError> {
     match req.param("client_assertion_type") {
         Some(super::assertion::JWT_BEARER) => {}
         Some(_) => return Err(malformed("The client_assertion_type is not supported.")),

@@ -119,10 +119,12 @@ async fn app_service_protocol_issues_app_tokens_with_the_identitys_roles() {
         assert_eq!(users.status, StatusCode::OK, "{}", users.text);
     }
     // Azure AD Graph too, and an application's identifier URI.
-    let r = get_with(&h, &endpoint(&host.json, "resource=https://graph.windows.net&api-version=2019-08-01"), &header).await;
+    let r =
+        get_with(&h, &endpoint(&host.json, "resource=https://graph.windows.net&api-version=2019-08-01"), &header).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(claims_of(r.json["access_token"].as_str().expect("token"))["aud"], "https://graph.windows.net");
-    let api = h.post("/v1.0/applications", json!({"displayName": "Orders API", "identifierUris": ["api://orders"]})).await;
+    let api =
+        h.post("/v1.0/applications", json!({"displayName": "Orders API", "identifierUris": ["api://orders"]})).await;
     let api_app_id = api.json["appId"].as_str().expect("appId").to_string();
     let r = get_with(&h, &endpoint(&host.json, "resource=api://orders&api-version=2019-08-01"), &header).await;
     // The API has no service principal in the tenant yet.
@@ -195,14 +197,18 @@ async fn administration_is_validated_and_for_administrators_only() {
     let reader = h.sign(h.claims(&["User.Read.All"])).await;
     let r = h.graph_with(Method::GET, "/cerulean/admin/managedIdentities", None, &reader, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let r = h
-        .graph_with(Method::POST, "/cerulean/admin/managedIdentities", Some(json!({"name": "x"})), &reader, &[])
-        .await;
+    let r =
+        h.graph_with(Method::POST, "/cerulean/admin/managedIdentities", Some(json!({"name": "x"})), &reader, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     let r = h.graph_with(Method::POST, "/cerulean/admin/managedIdentityHosts", Some(json!({})), &reader, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
-    for bad in [json!({}), json!({"name": "has space"}), json!({"name": "x", "type": "Both"}), json!({"name": "x", "resourceId": "not-arm"})] {
+    for bad in [
+        json!({}),
+        json!({"name": "has space"}),
+        json!({"name": "x", "type": "Both"}),
+        json!({"name": "x", "resourceId": "not-arm"}),
+    ] {
         let r = h.post("/cerulean/admin/managedIdentities", bad.clone()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
     }
@@ -254,7 +260,16 @@ async fn imds_answers_for_the_configured_host_to_loopback_callers() {
 
     let r = imds(&h, &q, &meta, Some("127.0.0.1:50000")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    for k in ["access_token", "client_id", "expires_in", "expires_on", "ext_expires_in", "not_before", "resource", "token_type"] {
+    for k in [
+        "access_token",
+        "client_id",
+        "expires_in",
+        "expires_on",
+        "ext_expires_in",
+        "not_before",
+        "resource",
+        "token_type",
+    ] {
         assert!(r.json.get(k).is_some(), "{k}: {}", r.text);
     }
     assert_eq!(r.json["client_id"], system["appId"]);

@@ -54,13 +54,14 @@ async fn setup(trust: bool) -> (Harness, Issuer) {
         AppOptions::default()
     };
     let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
-    let jwks = h.send(
-        axum::http::Request::get(format!("/{}/discovery/v2.0/keys", h.boot.tenant_id))
-            .body(axum::body::Body::empty())
-            .expect("request"),
-    )
-    .await
-    .json;
+    let jwks = h
+        .send(
+            axum::http::Request::get(format!("/{}/discovery/v2.0/keys", h.boot.tenant_id))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .json;
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");

@@ -32,6 +32,7 @@ mod indexes;
 pub mod licences;
 mod key_rollover;
 pub mod lockout;
+mod managed_identities;
 mod manager;
 mod members;
 pub mod membership;
@@ -65,6 +66,10 @@ pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
 pub use licences::{LicenseDetail, SUBSCRIBED_SKU};
 pub use lockout::LockoutPolicy;
+pub use managed_identities::{
+    HOST_SECRET_KIND, IdentitySelector, ManagedIdentityHost, ManagedIdentityKind, SelectError, host_json,
+    resource_id as managed_identity_resource_id,
+};
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;
 pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};

@@ -23,6 +23,7 @@ mod identity_protection;
 mod licences;
 mod lists;
 mod log_filter;
+pub mod managed_identities;
 mod manager;
 mod me;
 mod membership;

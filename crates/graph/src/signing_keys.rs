@@ -46,11 +46,23 @@ pub fn admin_router(state: AdminState) -> Router {
         .route("/cerulean/admin/signingKeys/rotate", post(rotate))
         .route("/cerulean/admin/signingKeys/prune", post(prune))
         .route("/cerulean/admin/signingKeys/{kid}/activate", post(activate))
+        .route(
+            "/cerulean/admin/managedIdentities",
+            get(crate::managed_identities::list_identities).post(crate::managed_identities::create_identity),
+        )
+        .route(
+            "/cerulean/admin/managedIdentityHosts",
+            get(crate::managed_identities::list_hosts).post(crate::managed_identities::create_host),
+        )
+        .route(
+            "/cerulean/admin/managedIdentityHosts/{host}",
+            axum::routing::delete(crate::managed_identities::delete_host),
+        )
         .layer(axum::middleware::from_fn(crate::error::finish_errors))
         .with_state(state)
 }
 
-async fn admin(state: &AdminState, headers: &HeaderMap) -> Result<Principal, GraphError> {
+pub(crate) async fn admin(state: &AdminState, headers: &HeaderMap) -> Result<Principal, GraphError> {
     let principal = authenticate(&state.graph, headers).await?;
     let allowed = if principal.delegated {
         principal.wids.iter().any(|w| w.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR))

@@ -7,6 +7,7 @@
 
 pub mod certs;
 pub mod client_assertion;
+pub mod federation;
 pub mod jwt;
 pub mod keys;
 pub mod location;

@@ -13,6 +13,7 @@ mod device;
 mod discovery;
 mod error;
 pub mod grants;
+mod managed_identity;
 mod pages;
 mod resources;
 mod session;
@@ -51,6 +52,12 @@ pub struct PlatformState {
     /// a TOTP method enrols one at sign-in, and the password grant is refused (AADSTS50076).
     /// Users with a TOTP method always use it.
     pub require_mfa: bool,
+    /// External issuers' keys for workload identity federation (`--federation-ca-file` adds
+    /// a trusted CA for private issuers).
+    pub federation: Arc<cerulean_identity::federation::IssuerKeys>,
+    /// The managed identity host the IMDS endpoint answers for (`--imds-host`: its id or
+    /// name, `tenant/host` with several tenants); `None` leaves IMDS without identities.
+    pub imds_host: Option<Arc<str>>,
 }
 
 pub fn router(state: PlatformState) -> Router {
@@ -81,5 +88,7 @@ pub fn router(state: PlatformState) -> Router {
         .route("/subscriptions", get(arm::list_subscriptions))
         .route("/subscriptions/{subscription_id}", get(arm::get_subscription))
         .route("/tenants", get(arm::list_tenants))
+        .route("/{tenant}/msi/{host}/token", get(managed_identity::app_service_token))
+        .route("/metadata/identity/oauth2/token", get(managed_identity::imds_token))
         .with_state(state)
 }

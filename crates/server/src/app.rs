@@ -42,6 +42,11 @@ pub struct AppOptions {
     pub key_refresh: Option<std::time::Duration>,
     /// `--require-mfa`: every user signs in with TOTP (enrolling at sign-in if needed).
     pub require_mfa: bool,
+    /// External issuers' keys for workload identity federation (`--federation-ca-file`);
+    /// `None` trusts the system's roots only.
+    pub federation: Option<Arc<cerulean_identity::federation::IssuerKeys>>,
+    /// `--imds-host`: the managed identity host the IMDS endpoint answers for.
+    pub imds_host: Option<String>,
 }
 
 impl AppOptions {
@@ -102,6 +107,11 @@ impl App {
             locator: options.locator.clone().unwrap_or_default(),
             risk: options.risk.clone().unwrap_or_default(),
             require_mfa: options.require_mfa,
+            federation: options
+                .federation
+                .clone()
+                .unwrap_or_else(|| Arc::new(cerulean_identity::federation::IssuerKeys::system())),
+            imds_host: options.imds_host.as_deref().map(Arc::from),
         });
         let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
             graph: GraphState {

@@ -34,6 +34,9 @@ pub enum Command {
     /// Write a tenant as a fixture file: ids, properties, relationships and credential
     /// hashes, never a secret in clear (the embedded store's server must be stopped).
     Export(ExportArgs),
+    /// Manage managed identities and the hosts (processes) that use them: create, list,
+    /// bind a host (prints its IDENTITY_HEADER once), list hosts, unbind.
+    ManagedIdentity(ManagedIdentityArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -134,6 +137,14 @@ pub struct ServeArgs {
     /// new). On a first start, its tenant's initial domain replaces --tenant-domain.
     #[arg(long, env = "CERULEAN_FIXTURE")]
     pub fixture: Option<PathBuf>,
+    /// A PEM file of CA certificates trusted, besides the system's, when fetching the keys of
+    /// a workload identity federation issuer (a private issuer's CA).
+    #[arg(long, env = "CERULEAN_FEDERATION_CA_FILE")]
+    pub federation_ca_file: Option<PathBuf>,
+    /// The managed identity host (id or name; `tenant/host` with several tenants) that the
+    /// IMDS endpoint `/metadata/identity/oauth2/token` answers for, to loopback callers only.
+    #[arg(long, env = "CERULEAN_IMDS_HOST")]
+    pub imds_host: Option<String>,
 }
 
 impl ServeArgs {
@@ -265,4 +276,55 @@ pub struct ExportArgs {
 /// `--trusted-proxy`: an address or a CIDR range.
 fn parse_cidr(s: &str) -> Result<cerulean_platform::IpCidr, String> {
     s.parse()
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManagedIdentityArgs {
+    /// The data directory whose embedded store to use (the server may be running).
+    #[arg(long, env = "CERULEAN_DATA_DIR", default_value = "./cerulean-data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://...) to use instead of the embedded store.
+    #[arg(long, env = "CERULEAN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The tenant (id or a domain name); may be left out when the store holds one tenant.
+    #[arg(long, global = true)]
+    pub tenant: Option<String>,
+    /// The server's public URL, for the IDENTITY_ENDPOINT printed by `bind`.
+    #[arg(long, env = "CERULEAN_PUBLIC_URL", default_value = "https://127.0.0.1:8443", global = true)]
+    pub public_url: String,
+    #[command(subcommand)]
+    pub action: ManagedIdentityAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ManagedIdentityAction {
+    /// Create a managed identity (user-assigned unless --system-assigned).
+    Create {
+        /// Its display name.
+        name: String,
+        /// A system-assigned identity (alternativeNames `isExplicit=False`).
+        #[arg(long)]
+        system_assigned: bool,
+        /// The ARM resource id (`mi_res_id`); default: one under a placeholder subscription.
+        #[arg(long)]
+        resource_id: Option<String>,
+    },
+    /// List the tenant's managed identities.
+    List,
+    /// Create a host bound to identities and print its IDENTITY_HEADER secret (once) and the
+    /// environment variables to set.
+    Bind {
+        /// The host's name.
+        host: String,
+        /// Identities (object id, client id or resource id), one or more.
+        #[arg(required = true)]
+        identities: Vec<String>,
+    },
+    /// List hosts and their identities (never a secret).
+    Hosts,
+    /// Delete a host: its IDENTITY_HEADER stops working.
+    Unbind {
+        /// The host (id or name).
+        host: String,
+    },
 }

@@ -23,16 +23,24 @@ pub fn run(args: &KeysArgs) -> Result<String, ServerError> {
 }
 
 async fn open(args: &KeysArgs) -> Result<Arc<dyn Store>, ServerError> {
+    open_store(&args.data_dir, args.database_url.as_deref()).await
+}
+
+/// The store of a data directory (which must hold one) or of a PostgreSQL URL.
+pub(crate) async fn open_store(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> Result<Arc<dyn Store>, ServerError> {
     let specs = cerulean_directory::index_specs();
-    Ok(match &args.database_url {
+    Ok(match database_url {
         Some(url) => Arc::new(PostgresStore::connect(url, &specs).await?),
         None => {
-            let db = args.data_dir.join(crate::backup::DB_FILE);
+            let db = data_dir.join(crate::backup::DB_FILE);
             if !db.exists() {
                 return Err(ServerError::Config(format!(
                     "{} holds no store: start `cerulean serve --data-dir {}` once first",
-                    args.data_dir.display(),
-                    args.data_dir.display()
+                    data_dir.display(),
+                    data_dir.display()
                 )));
             }
             Arc::new(SqliteStore::open(&db, &specs)?)
@@ -41,7 +49,7 @@ async fn open(args: &KeysArgs) -> Result<Arc<dyn Store>, ServerError> {
 }
 
 /// The tenant `--tenant` names (id or domain), or the only one.
-async fn tenant(store: &dyn Store, wanted: Option<&str>) -> Result<Uuid, ServerError> {
+pub(crate) async fn tenant(store: &dyn Store, wanted: Option<&str>) -> Result<Uuid, ServerError> {
     match wanted {
         Some(t) => {
             if let Ok(id) = Uuid::try_parse(t)

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod fixture;
 pub mod keys;
 pub mod logging;
+pub mod managed_identity;
 mod peer;
 pub mod request_id;
 pub mod serve;

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         cerulean::cli::Command::Keys(args) => report(cerulean::keys::run(&args)),
         cerulean::cli::Command::Import(args) => report(block_on(cerulean::fixture::import(&args))),
         cerulean::cli::Command::Export(args) => report(block_on(cerulean::fixture::export(&args))),
+        cerulean::cli::Command::ManagedIdentity(args) => report(block_on(cerulean::managed_identity::run(&args))),
     }
 }
 

@@ -73,6 +73,15 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             },
             key_publication_delay_secs: Some(args.key_publication_delay_secs),
             require_mfa: args.require_mfa,
+            federation: match &args.federation_ca_file {
+                Some(path) => Some(Arc::new(
+                    cerulean_identity::federation::FederationConfig::with_ca_file(path)
+                        .and_then(cerulean_identity::federation::IssuerKeys::new)
+                        .map_err(|e| ServerError::Config(format!("--federation-ca-file: {e}")))?,
+                )),
+                None => None,
+            },
+            imds_host: args.imds_host.clone(),
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

@@ -135,7 +135,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         }
         ClientAuthMethod::PublicClient
     } else {
-        super::client_auth::authenticate(state, req, &tenant, client_id, &app, false)?
+        super::client_auth::authenticate(state, req, &tenant, client_id, &app, false).await?
     };
 
     let record = match state.directory.redeem_flow(tenant.id, CODE_KIND, &key).await.map_err(internal)? {

@@ -1,5 +1,7 @@
 //! Client authentication, shared by every grant: a certificate assertion
-//! (`private_key_jwt`), a client secret (post or Basic), or none for a public client.
+//! (`private_key_jwt`), an external issuer's token for a federated identity credential
+//! (workload identity federation, reported as a certificate credential, `appidacr` 2, as
+//! Entra does), a client secret (post or Basic), or none for a public client.
 //!
 //! Entra decides "public" for a token request without a redirect URI by the application's
 //! `isFallbackPublicClient` ("Allow public client flows"); an application without it must
@@ -16,7 +18,7 @@ use crate::token::TokenRequest;
 
 /// Authenticates the client of `req` as `app`. `allow_public` is false for grants only
 /// confidential clients may use (client credentials).
-pub(crate) fn authenticate(
+pub(crate) async fn authenticate(
     state: &PlatformState,
     req: &TokenRequest,
     tenant: &TenantRecord,
@@ -24,6 +26,10 @@ pub(crate) fn authenticate(
     app: &AppCredentials,
     allow_public: bool,
 ) -> Result<ClientAuthMethod, OAuthError> {
+    if super::federated::is_federated(req, client_id) {
+        super::federated::verify(state, req, app).await?;
+        return Ok(ClientAuthMethod::Certificate);
+    }
     if req.param("client_assertion").is_some() || req.param("client_assertion_type").is_some() {
         super::assertion::verify(state, req, tenant, client_id, app)?;
         return Ok(ClientAuthMethod::Certificate);

@@ -49,7 +49,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         .ok_or_else(|| app_not_found(client_id, &tenant.display_name))?;
 
     // A secret or a certificate assertion; client credentials has no public clients.
-    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, false)?;
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, false).await?;
 
     let sp = app.service_principal.ok_or_else(|| app_not_found(client_id, &tenant.display_name))?;
     if sp.doc.get("accountEnabled").and_then(Value::as_bool) == Some(false) {

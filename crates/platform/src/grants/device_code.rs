@@ -44,7 +44,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
     let tenant = delegated::tenant_of(state, req, named.as_deref()).await?;
     let client_id = req.client_id().ok_or_else(|| OAuthError::missing("client_id"))?;
     let (app, sp) = delegated::client_app(state, &tenant, client_id).await?;
-    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, true)?;
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, true).await?;
 
     let key = hash(code);
     let record = state.directory.flow(tenant.id, DEVICE_KIND, &key).await.map_err(internal)?.ok_or_else(bad_code)?;

@@ -6,6 +6,7 @@ mod client_auth;
 mod client_credentials;
 pub(crate) mod delegated;
 mod device_code;
+mod federated;
 mod on_behalf_of;
 mod password;
 mod refresh_token;

@@ -68,7 +68,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
     let (app, sp) = delegated::client_app(state, &tenant, client_id).await?;
     let scopes = delegated::parse_scopes(state, req, None)?;
     // Only a confidential client may exchange a user's token.
-    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, false)?;
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, false).await?;
 
     // The assertion: signed by this tenant's keys, one of its issuers, alive.
     let public = state.public_url.as_ref();

@@ -56,7 +56,7 @@ pub(crate) async fn grant(
     let password = req.param("password").ok_or_else(|| OAuthError::missing("password"))?;
     let (app, sp) = delegated::client_app(state, &tenant, client_id).await?;
     let scopes = delegated::parse_scopes(state, req, None)?;
-    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, true)?;
+    let client_auth = super::client_auth::authenticate(state, req, &tenant, client_id, &app, true).await?;
 
     let (user, must_change) = match state
         .directory

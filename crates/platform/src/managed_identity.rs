@@ -67,11 +67,11 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
+/// A query parameter that names an identity, and how.
+type SelectorParam = (&'static str, fn(String) -> IdentitySelector);
+
 /// The identity the query names; more than one selector is an error (`Err` names them).
-fn selector(
-    params: &[(String, String)],
-    names: &[(&str, fn(String) -> IdentitySelector)],
-) -> Result<IdentitySelector, String> {
+fn selector(params: &[(String, String)], names: &[SelectorParam]) -> Result<IdentitySelector, String> {
     let given: Vec<(&str, IdentitySelector)> =
         names.iter().filter_map(|(n, make)| param(params, n).map(|v| (*n, make(v.to_string())))).collect();
     match given.as_slice() {
@@ -166,7 +166,7 @@ pub(crate) async fn app_service_token(
     let Some(resource) = param(&params, "resource") else {
         return app_service_error(400, "The resource query parameter is required.");
     };
-    let selectors: &[(&str, fn(String) -> IdentitySelector)] = &[
+    let selectors: &[SelectorParam] = &[
         ("client_id", IdentitySelector::ClientId),
         ("principal_id", IdentitySelector::ObjectId),
         ("object_id", IdentitySelector::ObjectId),
@@ -257,7 +257,7 @@ pub(crate) async fn imds_token(
             return imds_error(500, "internal_error", "An internal error occurred.");
         }
     };
-    let selectors: &[(&str, fn(String) -> IdentitySelector)] = &[
+    let selectors: &[SelectorParam] = &[
         ("client_id", IdentitySelector::ClientId),
         ("object_id", IdentitySelector::ObjectId),
         ("msi_res_id", IdentitySelector::ResourceId),

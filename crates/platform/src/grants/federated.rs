@@ -4,7 +4,7 @@
 //! `federatedIdentityCredential` (issuer, subject, one audience; `api://AzureADTokenExchange`
 //! by default).
 //!
-//! An assertion whose `iss` is not the client id is federated; the certificate path
+//! An assertion whose `iss` is an https URL (not the client id) is federated; the certificate path
 //! ([`super::assertion`]) handles the rest. Only an issuer registered on one of the
 //! application's credentials is ever fetched (so only issuers of the tenant), and its keys
 //! come from its discovery document through [`cerulean_identity::federation::IssuerKeys`].
@@ -37,11 +37,15 @@ use crate::token::TokenRequest;
 const SKEW_SECS: i64 = 300;
 
 /// Whether the request's client assertion is an external issuer's token rather than the
-/// client's own: its `iss` is not the client id.
+/// client's own: its `iss` is an https URL (every federated credential's issuer is one),
+/// where a certificate assertion's is the client id.
 pub(crate) fn is_federated(req: &TokenRequest, client_id: &str) -> bool {
     let Some(token) = req.param("client_assertion") else { return false };
     let Ok(assertion) = Assertion::parse(token) else { return false };
-    assertion.claims.get("iss").and_then(Value::as_str).is_some_and(|iss| !iss.eq_ignore_ascii_case(client_id))
+    assertion.claims.get("iss").and_then(Value::as_str).is_some_and(|iss| {
+        iss.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+            && !iss.eq_ignore_ascii_case(client_id)
+    })
 }
 
 fn malformed(detail: &str) -> OAuthError {

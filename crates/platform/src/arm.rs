@@ -3,11 +3,11 @@
 //! so that it is the "resource manager endpoint" of a cloud registered in the Azure CLI
 //! (`az cloud register --endpoint-resource-manager https://<this server>/`).
 //!
-//! Why it exists: `az login` lists the subscriptions of the tenant it signed in to (Subscriptions
-//! - List) before it writes its profile; with `--allow-no-subscriptions` an empty list gives a
+//! Why it exists: `az login` lists the subscriptions of the tenant it signed in to
+//! (Subscriptions: List) before it writes its profile; with `--allow-no-subscriptions` an empty list gives a
 //! tenant-level account, and `az ad ...` then works against Microsoft Graph. Cerulean is a
 //! directory and hosts no Azure resources, so the honest answer is an empty subscription list,
-//! a 404 for any subscription id, and the caller's own tenant for Tenants - List. The rules are
+//! a 404 for any subscription id, and the caller's own tenant for Tenants: List. The rules are
 //! ARM's: an `api-version` query parameter is required, and the bearer token must be one this
 //! server issued for Resource Manager (`aud` one of ARM's four accepted audiences), within its
 //! lifetime; the error codes and messages are ARM's (`{"error": {"code", "message"}}`).
@@ -172,7 +172,7 @@ async fn authenticate(state: &PlatformState, headers: &HeaderMap) -> Result<Uuid
     }
 }
 
-/// `GET /subscriptions`: Subscriptions - List. Cerulean hosts no subscriptions.
+/// `GET /subscriptions`: Subscriptions: List. Cerulean hosts no subscriptions.
 pub(crate) async fn list_subscriptions(
     State(state): State<PlatformState>,
     Query(query): Query<HashMap<String, String>>,
@@ -183,7 +183,7 @@ pub(crate) async fn list_subscriptions(
     Ok(Json(json!({"value": [], "count": {"type": "Total", "value": 0}})).into_response())
 }
 
-/// `GET /subscriptions/{subscriptionId}`: Subscriptions - Get; there is none to find.
+/// `GET /subscriptions/{subscriptionId}`: Subscriptions: Get; there is none to find.
 pub(crate) async fn get_subscription(
     State(state): State<PlatformState>,
     Path(id): Path<String>,
@@ -200,7 +200,7 @@ pub(crate) async fn get_subscription(
     ))
 }
 
-/// `GET /tenants`: Tenants - List, the tenants the caller may access: its own.
+/// `GET /tenants`: Tenants: List, the tenants the caller may access: its own.
 pub(crate) async fn list_tenants(
     State(state): State<PlatformState>,
     Query(query): Query<HashMap<String, String>>,

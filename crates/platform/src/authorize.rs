@@ -243,19 +243,32 @@ async fn authorize(
             }
             None => true,
         };
+        // A session signed in without a second factor (before `--require-mfa` was turned on)
+        // does not satisfy it: the user signs in again, or a silent request hears
+        // interaction_required.
+        let strong_enough = |s: &session::Session| !state.require_mfa || s.amr.iter().any(|m| m == "mfa");
         match session {
-            Some(s) if prompt != "login" && hint_matches(&s) => {
+            Some(s) if prompt != "login" && hint_matches(&s) && strong_enough(&s) => {
                 complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
             }
-            // `prompt=none` errors, as Entra sends them to the application: nobody signed in
-            // (login_required), or someone signed in who is not the hinted user (Entra would
-            // show its account picker: interaction_required, AADSTS16000); missing consent is
-            // `consent_required` (see `complete`).
+            // `prompt=none` errors, as Entra sends them to the application: someone signed in
+            // who is not the hinted user, or nobody (login_required, AADSTS50058), a session
+            // that needs a second factor first (interaction_required, AADSTS50076); missing
+            // consent is `consent_required` (see `complete`).
             Some(s) if prompt == "none" && !hint_matches(&s) => Err(Failure::Redirect(OAuthError::new(
                 400,
+                "login_required",
+                50058,
+                "A silent sign-in request was sent but none of the currently signed in user(s) match the requested login hint.",
+            ))),
+            Some(_) if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
+                400,
                 "interaction_required",
-                16000,
-                "Either multiple user identities are available for the current request or selected account is not supported for the scenario.",
+                50076,
+                format!(
+                    "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
+                    a.resource
+                ),
             ))),
             _ if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
                 400,

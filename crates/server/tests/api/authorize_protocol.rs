@@ -1,6 +1,7 @@
 //! The authorize endpoint beyond the code flow: hybrid (`code id_token`) and implicit
 //! (`id_token`, `token`) responses gated by the application's `implicitGrantSettings`, with
-//! `nonce`, fragment delivery, `c_hash` / `at_hash`; `domain_hint`; the `prompt=none` errors;
+//! `nonce`, fragment delivery, `c_hash` / `at_hash`, `hasgroups`; `domain_hint`; the
+//! `prompt=none` errors (`login_required`, `interaction_required`, `consent_required`);
 //! and consent in the device-code flow.
 
 use std::collections::BTreeMap;
@@ -210,9 +211,11 @@ async fn prompt_none_errors_reach_the_application() {
     // Signed in, silently: a code; for the signed-in user named by login_hint too.
     let r = b.get(&h, &code(&[("prompt", "none"), ("login_hint", ADELE)])).await;
     assert!(redirect_params(&location(&r)).contains_key("code"));
-    // Someone else is named: Entra would need its account picker.
+    // Someone else is named: no signed-in user matches the hint.
     let r = b.get(&h, &code(&[("prompt", "none"), ("login_hint", "megan@contoso.onmicrosoft.com")])).await;
-    assert_error(&redirect_params(&location(&r)), "interaction_required", 16000);
+    let p = redirect_params(&location(&r));
+    assert_error(&p, "login_required", 50058);
+    assert!(p["error_description"].contains("match the requested login hint"), "{p:?}");
     // Without prompt=none the same request shows the sign-in form for Megan.
     let r = b.get(&h, &code(&[("login_hint", "megan@contoso.onmicrosoft.com")])).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -221,6 +224,42 @@ async fn prompt_none_errors_reach_the_application() {
     // Consent missing for a scope: consent_required (AADSTS65001).
     let r = b.get(&h, &code(&[("prompt", "none"), ("scope", "openid User.Read.All")])).await;
     assert_error(&redirect_params(&location(&r)), "consent_required", 65001);
+
+    // The server restarted with --require-mfa (a second node on the same store): the
+    // password-only session no longer suffices. Silently: interaction_required (AADSTS50076);
+    // interactively: the sign-in form again.
+    let strict = cerulean::app::App::with_options(
+        h.other_store().await,
+        PUBLIC_URL,
+        cerulean::app::AppOptions { require_mfa: true, ..Default::default() },
+    );
+    strict.set_ready();
+    let cookies = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let send = |uri: String| {
+        let req = axum::http::Request::builder()
+            .uri(uri)
+            .header("cookie", cookies.clone())
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let svc = strict.service::<axum::body::Body>();
+        async move {
+            use tower::ServiceExt;
+            let res = svc.oneshot(req).await.expect("infallible");
+            let status = res.status();
+            let loc = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+            (status, loc, String::from_utf8_lossy(&body).to_string())
+        }
+    };
+    let (status, loc, _) = send(code(&[("prompt", "none")])).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_error(&redirect_params(&loc.expect("location")), "interaction_required", 50076);
+    let (status, _, text) = send(code(&[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("name=\"password\""), "{text}");
+    // The original node (no --require-mfa) still honours the session.
+    let r = b.get(&h, &code(&[("prompt", "none")])).await;
+    assert!(redirect_params(&location(&r)).contains_key("code"));
 }
 
 #[tokio::test]

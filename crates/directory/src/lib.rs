@@ -162,7 +162,9 @@ impl Directory {
             return Err(DirectoryError::not_found(key));
         };
         match self.get(tenant, id).await? {
-            Some(o) if object_type.is_empty() || o.object_type == object_type => Ok(o),
+            // A subscribed SKU is stored as an object but is no directory object.
+            Some(o) if object_type.is_empty() && o.object_type != licences::SUBSCRIBED_SKU => Ok(o),
+            Some(o) if o.object_type == object_type => Ok(o),
             _ => Err(DirectoryError::not_found(key)),
         }
     }

@@ -59,7 +59,7 @@ fn plan<'a>(user: &'a Value, id: &str) -> Option<&'a Value> {
 async fn members(h: &Harness, group: &str) -> Vec<String> {
     let r = h.get(&format!("/v1.0/groups/{group}/members")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.json["value"].as_array().expect("value").iter().map(|m| id_of(m)).collect()
+    r.json["value"].as_array().expect("value").iter().map(id_of).collect()
 }
 
 async fn consumed(h: &Harness, sku: &str) -> i64 {
@@ -123,6 +123,9 @@ async fn a_fresh_tenant_subscribes_to_real_skus() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{key}: {}", r.text);
         assert_eq!(r.code(), "Request_ResourceNotFound");
     }
+    // Stored as an object, but not a directory object.
+    let r = h.get(&format!("/v1.0/directoryObjects/{E3}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let bad = h.get("/v1.0/subscribedSkus?$select=nope").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 }

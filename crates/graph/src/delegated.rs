@@ -160,11 +160,19 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
             by_method("administrativeUnits/create", "administrativeUnits/basic/update", "administrativeUnits/delete")
         }
         ("administrativeunits", _, "members") => action("administrativeUnits/members/update"),
-        ("administrativeunits", _, "scopedrolemembers") => by_method(
-            "scopedRoleMemberships/create",
-            "scopedRoleMemberships/basic/update",
-            "scopedRoleMemberships/delete",
-        ),
+        // A scoped role membership is a unit-scoped role assignment: either action allows it
+        // (Privileged Role Administrator holds the role assignment actions).
+        ("administrativeunits", _, "scopedrolemembers") => {
+            let op = match method.as_str() {
+                "POST" => "create",
+                "DELETE" => "delete",
+                _ => "basic/update",
+            };
+            Need::Action(vec![
+                directory(&format!("scopedRoleMemberships/{op}")),
+                directory(&format!("roleAssignments/{op}")),
+            ])
+        }
         ("devices", 1 | 2, _) => by_method("devices/create", "devices/basic/update", "devices/delete"),
         ("devices", _, "registeredowners") => action("devices/registeredOwners/update"),
         ("devices", _, "registeredusers") => action("devices/registeredUsers/update"),
@@ -409,6 +417,9 @@ mod tests {
         assert!(allowed("POST", "/rolemanagement/directory/roleassignments", &pra));
         assert!(allowed("DELETE", "/directoryroles/{id}/members/{id}/$ref", &pra));
         assert!(!allowed("POST", "/users", &pra));
+        assert!(allowed("POST", "/directory/administrativeunits/{id}/scopedrolemembers", &pra));
+        assert!(allowed("DELETE", "/directory/administrativeunits/{id}/scopedrolemembers/{id}", &pra));
+        assert!(!allowed("POST", "/directory/administrativeunits/{id}/scopedrolemembers", &ua));
         let groups = [grant(GROUPS_ADMINISTRATOR, "/")];
         assert!(allowed("POST", "/directory/deleteditems/{id}/restore", &groups));
         assert!(!allowed("PATCH", "/users/{id}", &groups));

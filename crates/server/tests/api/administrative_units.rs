@@ -289,6 +289,7 @@ async fn unit_permissions_reach_deleted_units_only() {
 
 const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 const ASSIGNMENTS: &str = "/v1.0/roleManagement/directory/roleAssignments";
 
 /// A delegated token for `user` with the given scopes (no directory role claim: the roles the
@@ -440,14 +441,23 @@ async fn a_unit_scoped_user_administrator_manages_only_the_units_members() {
     let outside = id_of(&h.user("outside", "Outside Paris").await);
     let r = h.post(&format!("{UNITS}/{paris}/members/$ref"), reference(&inside)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // A Privileged Role Administrator (delegated) makes the helper a User Administrator of Paris.
+    let roles_admin = id_of(&h.user("roles", "Roles Admin").await);
     let r = h
-        .post(
-            &format!("{UNITS}/{paris}/scopedRoleMembers"),
-            json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": helper}}),
-        )
+        .post(ASSIGNMENTS, json!({"principalId": roles_admin, "roleDefinitionId": PRIVILEGED_ROLE_ADMINISTRATOR, "directoryScopeId": "/"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let pra = delegated(&h, &roles_admin, "RoleManagement.ReadWrite.Directory").await;
+    let body = json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": helper}});
+    let r =
+        h.graph_with(Method::POST, &format!("{UNITS}/{paris}/scopedRoleMembers"), Some(body.clone()), &pra, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let token = delegated(&h, &helper, "User.ReadWrite.All Directory.AccessAsUser.All").await;
+    // The helper cannot hand out roles, not even in their own unit.
+    let me_too = delegated(&h, &helper, "RoleManagement.ReadWrite.Directory").await;
+    let body = json!({"roleId": USER_ADMINISTRATOR, "roleMemberInfo": {"id": inside}});
+    let r = h.graph_with(Method::POST, &format!("{UNITS}/{paris}/scopedRoleMembers"), Some(body), &me_too, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
     // A user in the unit: updated, disabled, given a new password.
     let r = h

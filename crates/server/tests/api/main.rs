@@ -41,3 +41,4 @@ mod transitive;
 mod user_tokens;
 mod users;
 mod wire;
+mod directory_objects_delta;

@@ -256,7 +256,8 @@ async fn page(
     let entity = entity.ok_or_else(AadError::internal)?;
     let types: Vec<&str> = t.map(|t| vec![t.entity]).unwrap_or_default();
     let plan = lists::plan(opts, entity, &types, scope)?;
-    let result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
+    let mut result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
+    plan.arrange(&mut result);
     let value = if links {
         result.items.iter().map(|r| json!({ "url": link_url(ctx, r) })).collect()
     } else if expand.is_empty() {

@@ -42,3 +42,4 @@ mod user_tokens;
 mod users;
 mod wire;
 mod directory_objects_delta;
+mod aadgraph_paging;

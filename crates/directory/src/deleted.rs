@@ -42,7 +42,7 @@ impl Directory {
                 vec![audit::bare_target(&object)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 
@@ -123,7 +123,7 @@ impl Directory {
                 vec![audit::bare_target(&object)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         // A restored user or device rejoins the dynamic groups whose rules it matches now.
         self.reevaluate_member(caller.tenant, object.id).await?;
         self.store.get(caller.tenant, object.id).await?.ok_or_else(|| DirectoryError::not_found(key))
@@ -144,7 +144,7 @@ impl Directory {
                 vec![audit::bare_target(&object)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 }

@@ -38,7 +38,7 @@ impl Directory {
                 vec![audit::bare_target(&group), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_link(caller.tenant, seq, kind, &group, &other, true);
                 self.after_link_change(caller.tenant, kind, &other).await
@@ -87,7 +87,7 @@ impl Directory {
                 vec![audit::bare_target(&group), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_link(caller.tenant, seq, kind, &group, &other, false);
                 self.after_link_change(caller.tenant, kind, &other).await

@@ -399,8 +399,16 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
 
 async fn update(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Response, AadError> {
     let t = t.ok_or_else(AadError::method_not_allowed)?;
-    let body = wire::body_from_aad(t, &object_body(ctx)?)?;
+    let raw = object_body(ctx)?;
     let d = &ctx.state.directory;
+    // A 1.6 scalar over an entry of a v1.0 collection (a contact's phones and address) is
+    // written into the collection as it stands.
+    let body = if wire::writes_entries(t, &raw) {
+        let current = d.find(ctx.principal.tenant, t.entity, key).await?;
+        wire::body_from_aad_over(t, &raw, Some(&current.doc))?
+    } else {
+        wire::body_from_aad(t, &raw)?
+    };
     match t.entity {
         "user" => d.update_user(&ctx.caller(), key, &body).await?,
         "group" => d.update_group(&ctx.caller(), key, &body).await?,

@@ -43,3 +43,4 @@ mod users;
 mod wire;
 mod directory_objects_delta;
 mod aadgraph_paging;
+mod aadgraph_contacts;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from msgraph.generated.directory_objects.delta.delta_request_builder import DeltaRequestBuilder as ObjectsDelta
 from msgraph.generated.groups.delta.delta_request_builder import DeltaRequestBuilder as GroupsDelta
 from msgraph.generated.models.group import Group
 from msgraph.generated.models.reference_create import ReferenceCreate
@@ -92,3 +93,31 @@ def test_groups_delta_members(graph, run, server):
     # The SDK keeps annotations in additional_data (it parses the GUID-looking id as a UUID).
     members = items[group.id].additional_data.get("members@delta")
     assert [(m["@odata.type"], str(m["id"])) for m in members] == [("#microsoft.graph.user", member.id)]
+
+
+def test_directory_objects_delta_over_users_and_groups(graph, run, server):
+    """`directory_objects.delta` with `isof(...) or isof(...)`: one round over both types; the
+    SDK deserialises each item as its own type from `@odata.type`."""
+    user = create_user(graph, run, server, f"Objects delta {RUN}")
+    group = run(
+        graph.groups.post(
+            Group(display_name=f"Objects {RUN}", mail_enabled=False, mail_nickname=f"o{RUN}", security_enabled=True)
+        )
+    )
+    query = ObjectsDelta.DeltaRequestBuilderGetQueryParameters(
+        filter="isof('microsoft.graph.user') or isof('microsoft.graph.group')"
+    )
+    first = graph.directory_objects.delta.get(request_configuration=prefer(2, query))
+    items, pages, delta_link = delta_round(run, graph.directory_objects.delta, first, 2)
+    assert pages >= 2
+    assert isinstance(items[user.id], User) and isinstance(items[group.id], Group)
+    assert items[group.id].display_name == f"Objects {RUN}"
+
+    run(graph.users.by_user_id(user.id).patch(User(job_title="Objects")))
+    run(graph.groups.by_group_id(group.id).delete())
+    later = graph.directory_objects.delta.with_url(delta_link).get(request_configuration=prefer(50))
+    items, _, _ = delta_round(run, graph.directory_objects.delta, later, 50)
+    assert set(items) == {user.id, group.id}
+    assert items[user.id].job_title == "Objects"
+    assert isinstance(items[group.id], Group)
+    assert items[group.id].additional_data.get("@removed") == {"reason": "deleted"}

@@ -18,27 +18,26 @@
 //!
 //! # Change sets
 //!
-//! The reference's rule is "either all operations in the change set succeed, or the entire
-//! change set fails ... If an operation fails, all preceding operations in the change set are
-//! rolled back". The directory commits each operation on its own, so the rollback here is by
-//! compensation: before each operation its inverse is worked out (an update is patched back to the properties it changed, a delete is restored from the recycle
-//! bin, an added link is removed and a removed one added back, a manager is set back), and on a
-//! failure the inverses of the operations already done run in reverse order. Known limits: other
-//! requests may observe the intermediate state while a change set runs; a password set by an
-//! undone update stays set (hashes are not readable to restore); the change log shows both the
-//! operation and its inverse. A create has nothing to undo: the single-entity rule leaves it
-//! alone in its change set. Change sets cannot reference each other's results (`$1`
-//! Content-ID references are not supported).
+//! "Either all operations in the change set succeed, or the entire change set fails ... If an
+//! operation fails, all preceding operations in the change set are rolled back." A change set
+//! runs in a directory transaction ([`cerulean_directory::transaction`]): its operations go
+//! through the front-end as usual, against a directory whose writes are staged, and the
+//! staged changes commit in one store transaction once every operation has succeeded. An
+//! operation that fails ends the change set with its answer and nothing of the others was ever
+//! written; a commit the store refuses (a conflict between the staged writes, or with a write
+//! committed meanwhile) fails the change set with that error, and nothing is written either.
+//! Within a change set, operations check their rules against the directory as it was before
+//! the change set (they do not see each other's staged writes). Change sets cannot reference
+//! each other's results (`$1` Content-ID references are not supported).
 
 use axum::body::{Bytes, to_bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
-use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::error::AadError;
-use crate::{Ctx, dispatch};
+use crate::{AadState, Ctx, dispatch};
 
 /// Queries and change sets per batch (reference: five).
 const MAX_ITEMS: usize = 5;
@@ -303,6 +302,11 @@ fn check_change_set(ops: &[Operation]) -> Result<(), AadError> {
 
 /// Runs one operation through the front-end, with the batch's credentials.
 async fn run(ctx: &Ctx, op: &Operation) -> Response {
+    run_with(ctx.state.clone(), ctx, op).await
+}
+
+/// Runs one operation through the front-end over `state` (a change set's transaction).
+async fn run_with(state: AadState, ctx: &Ctx, op: &Operation) -> Response {
     let mut headers = op.headers.clone();
     headers.remove(header::AUTHORIZATION);
     for name in [header::AUTHORIZATION, HeaderName::from_static("client-request-id")] {
@@ -313,7 +317,7 @@ async fn run(ctx: &Ctx, op: &Operation) -> Response {
         }
     }
     dispatch(
-        ctx.state.clone(),
+        state,
         op.tenant.clone(),
         op.segments.clone(),
         op.method.clone(),
@@ -341,144 +345,29 @@ async fn answer(res: Response) -> Answer {
     Answer { status, headers, body }
 }
 
-/// How to undo an operation of a change set.
-enum Undo {
-    /// Another operation through the front-end.
-    Request(Box<Operation>),
-    /// Restore a deleted object from the recycle bin.
-    Restore(Uuid),
-    Nothing,
-}
-
-fn derived(op: &Operation, method: Method, segments: Vec<String>, body: Option<Value>) -> Box<Operation> {
-    let mut headers = HeaderMap::new();
-    if body.is_some() {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    Box::new(Operation {
-        method,
-        tenant: op.tenant.clone(),
-        segments,
-        query: Some("api-version=1.6".into()),
-        headers,
-        body: body.map(|b| Bytes::from(b.to_string())).unwrap_or_default(),
-        content_id: None,
-    })
-}
-
-async fn read_json(ctx: &Ctx, op: &Operation, segments: Vec<String>) -> Option<Value> {
-    let a = answer(run(ctx, &derived(op, Method::GET, segments, None)).await).await;
-    if a.status != StatusCode::OK {
-        return None;
-    }
-    serde_json::from_slice(&a.body).ok()
-}
-
-fn link_body(ctx: &Ctx, target: &str) -> Value {
-    json!({ "url": format!("{}/directoryObjects/{target}", ctx.root()) })
-}
-
-/// The object id a `$links` write body names.
-fn link_target(body: &Bytes) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let url = v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("url"))?.1.as_str()?;
-    url.trim_end_matches('/').split('/').rev().find_map(|s| Uuid::parse_str(s).ok()).map(|u| u.to_string())
-}
-
-/// Works out, before `op` runs, how to undo it.
-async fn plan_undo(ctx: &Ctx, op: &Operation) -> Undo {
-    let segs = &op.segments;
-    let links = segs.iter().position(|s| s == "$links");
-    match (&op.method, segs.len(), links) {
-        (&Method::PATCH, 2, None) => {
-            let Some(before) = read_json(ctx, op, segs.clone()).await else { return Undo::Nothing };
-            let Ok(Value::Object(changes)) = serde_json::from_slice::<Value>(&op.body) else { return Undo::Nothing };
-            let restore: Map<String, Value> = changes
-                .keys()
-                .filter(|k| !k.starts_with("odata.") && !k.eq_ignore_ascii_case("passwordProfile"))
-                .filter_map(|k| before.get(k).map(|v| (k.clone(), v.clone())))
-                .collect();
-            if restore.is_empty() {
-                return Undo::Nothing;
-            }
-            Undo::Request(derived(op, Method::PATCH, segs.clone(), Some(Value::Object(restore))))
-        }
-        (&Method::DELETE, 2, None) => match read_json(ctx, op, segs.clone()).await {
-            Some(before) => before
-                .get("objectId")
-                .and_then(Value::as_str)
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .map_or(Undo::Nothing, Undo::Restore),
-            None => Undo::Nothing,
-        },
-        (&Method::POST, 4, Some(2)) => match link_target(&op.body) {
-            Some(target) => {
-                let mut path = segs.clone();
-                path.push(target);
-                Undo::Request(derived(op, Method::DELETE, path, None))
-            }
-            None => Undo::Nothing,
-        },
-        (&Method::DELETE, 5, Some(2)) => {
-            Undo::Request(derived(op, Method::POST, segs[..4].to_vec(), Some(link_body(ctx, &segs[4]))))
-        }
-        (&Method::PUT | &Method::DELETE, 4, Some(2)) if is(&segs[3], "manager") => {
-            match read_json(ctx, op, segs.clone()).await.and_then(|v| {
-                v.get("url")
-                    .and_then(Value::as_str)
-                    .and_then(|u| link_target(&Bytes::from(json!({"url": u}).to_string())))
-            }) {
-                Some(previous) => {
-                    Undo::Request(derived(op, Method::PUT, segs.clone(), Some(link_body(ctx, &previous))))
-                }
-                None if op.method == Method::PUT => Undo::Request(derived(op, Method::DELETE, segs.clone(), None)),
-                None => Undo::Nothing,
-            }
-        }
-        _ => Undo::Nothing,
-    }
-}
-
-async fn undo(ctx: &Ctx, u: Undo) {
-    let failed = match u {
-        Undo::Nothing => return,
-        Undo::Request(op) => {
-            let status = run(ctx, &op).await.status();
-            (!status.is_success()).then(|| format!("{} {}: {status}", op.method, op.segments.join("/")))
-        }
-        Undo::Restore(id) => ctx
-            .state
-            .directory
-            .restore_deleted(&ctx.caller(), &id.to_string(), None)
-            .await
-            .err()
-            .map(|e| format!("restore {id}: {e}")),
-    };
-    if let Some(what) = failed {
-        tracing::warn!(undo = %what, "a change set's rollback step failed");
-    }
-}
-
-/// Runs a change set: every operation's answer, or the failed one's after rolling back.
+/// Runs a change set in one directory transaction: every operation's answer once the
+/// transaction committed, or the failed operation's answer (or the commit's error) with nothing
+/// written.
 async fn change_set(ctx: &Ctx, ops: &[Operation]) -> Result<Vec<(Answer, Option<String>)>, (Answer, Option<String>)> {
-    let mut done: Vec<Undo> = Vec::new();
+    let tx = ctx.state.directory.transaction();
+    let mut state = ctx.state.clone();
+    state.directory = tx.directory().clone();
     let mut answers = Vec::new();
     for op in ops {
-        let planned = plan_undo(ctx, op).await;
-        let a = answer(run(ctx, op).await).await;
+        let a = answer(run_with(state.clone(), ctx, op).await).await;
         if !a.status.is_success() {
-            for u in done.into_iter().rev() {
-                undo(ctx, u).await;
-            }
+            // Dropping the transaction discards what the operations before this one staged.
             return Err((a, op.content_id.clone()));
         }
-        done.push(planned);
         answers.push((a, op.content_id.clone()));
+    }
+    if let Err(e) = tx.commit().await {
+        let last = ops.last().and_then(|op| op.content_id.clone());
+        return Err((answer(AadError::from(e).into_response()).await, last));
     }
     Ok(answers)
 }
 
-/// `HTTP/1.1 {status}` with the answer's headers and body, as an `application/http` part.
 fn http_part(out: &mut String, a: &Answer, content_id: Option<&str>) {
     out.push_str("Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n");
     if let Some(id) = content_id {

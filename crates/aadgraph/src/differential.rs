@@ -145,6 +145,7 @@ pub(crate) async fn serve(ctx: &Ctx, set_name: &str) -> Result<Response, AadErro
             for (t, relation, _) in selected_types(set, filter)? {
                 let query = DeltaQuery {
                     object_type: t.entity.to_string(),
+                    types: Vec::new(),
                     select: select_for(set, t, select)?,
                     relations: vec![relation.to_string()],
                     ids: Vec::new(),
@@ -466,6 +467,7 @@ fn decode(text: &str) -> Result<State, AadError> {
             tenant,
             query: DeltaQuery {
                 object_type: text("t").ok_or_else(bad)?.to_string(),
+                types: Vec::new(),
                 select,
                 relations: strings("r").ok_or_else(bad)?,
                 ids: Vec::new(),
@@ -486,6 +488,7 @@ mod tests {
             tenant: Uuid::from_u128(9),
             query: DeltaQuery {
                 object_type: t.into(),
+                types: Vec::new(),
                 select: Some(vec!["displayName".into()]),
                 relations: vec!["members".into()],
                 ids: Vec::new(),

@@ -273,7 +273,8 @@ async fn page(
     let entity = entity.ok_or_else(AadError::internal)?;
     let types: Vec<&str> = t.map(|t| vec![t.entity]).unwrap_or_default();
     let plan = lists::plan(opts, entity, &types, scope)?;
-    let result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
+    let mut result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
+    plan.arrange(&mut result);
     let value = if links {
         result.items.iter().map(|r| json!({ "url": link_url(ctx, r) })).collect()
     } else if expand.is_empty() {
@@ -455,8 +456,16 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
 
 async fn update(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Response, AadError> {
     let t = t.ok_or_else(AadError::method_not_allowed)?;
-    let body = wire::body_from_aad(t, &object_body(ctx)?)?;
+    let raw = object_body(ctx)?;
     let d = &ctx.state.directory;
+    // A 1.6 scalar over an entry of a v1.0 collection (a contact's phones and address) is
+    // written into the collection as it stands.
+    let body = if wire::writes_entries(t, &raw) {
+        let current = d.find(ctx.principal.tenant, t.entity, key).await?;
+        wire::body_from_aad_over(t, &raw, Some(&current.doc))?
+    } else {
+        wire::body_from_aad(t, &raw)?
+    };
     match t.entity {
         "user" => d.update_user(&ctx.caller(), key, &body).await?,
         "group" => d.update_group(&ctx.caller(), key, &body).await?,

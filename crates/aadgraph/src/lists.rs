@@ -11,6 +11,20 @@
 //! filter and order by its fingerprint), as JSON, hex-encoded in OData 3's binary literal form
 //! `X'..'`. It stays opaque to clients and is checked like any cursor: a token that does not
 //! decode or does not fit its own query is a 400.
+//!
+//! # Paging backward
+//!
+//! "This skip token can be combined with a previous-page=true query argument to page backward":
+//! a token marks a boundary between two pages; without `previous-page` the page after it is
+//! read, with `previous-page=true` the page before it ("a request is made using the skip token
+//! returned in step 1 and the parameter &previous-page=true ... The response contains the
+//! previous (first) page"). A backward page carries, when more items precede it, a token for the
+//! boundary before its first item, which with `previous-page=true` pages backward again
+//! (Microsoft Graph paging concepts, 2016, the AAD Graph heritage the seed's "$skiptoken and
+//! previous-page" names). The store reads backward with a reversed keyset
+//! ([`ListQuery::backward`]); the boundary after item X reads "up to X inclusive" as strictly
+//! before (X's sort values, X's id + 1), and the boundary before item Y is stored as
+//! (Y's values, Y's id − 1): ids are compared as 128-bit numbers, so no id lies in between.
 
 use cerulean_query::skiptoken::{check_cursor, decode_skiptoken, encode_skiptoken, fingerprint};
 use cerulean_query::{compile_filter, parse_filter, parse_orderby, parse_top};
@@ -18,6 +32,7 @@ use cerulean_schema::EntityType;
 use cerulean_store::{ListQuery, ObjectRecord, Page, Scope};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::error::AadError;
 use crate::wire;
@@ -37,20 +52,27 @@ pub(crate) struct Options {
     pub expand: Option<String>,
     /// The shared cursor token, when continuing.
     pub cursor: Option<String>,
+    /// `previous-page=true`: the page before the `$skiptoken` boundary.
+    pub previous: bool,
 }
 
 /// Reads the list options; `$skiptoken` replaces the others with those it was issued for.
 pub(crate) fn options(params: &[(String, String)]) -> Result<Options, AadError> {
     let mut out = Options::default();
     let mut skiptoken = None;
+    let mut previous = false;
     for (key, value) in params {
         if key.eq_ignore_ascii_case("previous-page") {
-            // Backward paging needs a descending keyset (the store orders ids ascending only).
-            return Err(AadError::new(
-                400,
-                "Request_UnsupportedQuery",
-                "Paging backward (previous-page) is not supported by this server; page forward from the first page.",
-            ));
+            previous = match value.trim() {
+                v if v.eq_ignore_ascii_case("true") => true,
+                v if v.eq_ignore_ascii_case("false") => false,
+                v => {
+                    return Err(AadError::bad_request(format!(
+                        "Invalid value '{v}' for previous-page: expected true or false."
+                    )));
+                }
+            };
+            continue;
         }
         let Some(name) = key.strip_prefix('$') else {
             continue;
@@ -76,9 +98,13 @@ pub(crate) fn options(params: &[(String, String)]) -> Result<Options, AadError> 
         }
         *slot = Some(value.clone());
     }
-    match skiptoken {
-        Some(token) => decode_token(&token),
-        None => Ok(out),
+    match (skiptoken, previous) {
+        (Some(token), _) => Ok(Options { previous, ..decode_token(&token)? }),
+        // There is no page before the first one: the boundary comes from a `$skiptoken`.
+        (None, true) => Err(AadError::bad_request(
+            "previous-page=true pages backward from a $skiptoken; the request has none.",
+        )),
+        (None, false) => Ok(out),
     }
 }
 
@@ -107,7 +133,14 @@ fn decode_token(token: &str) -> Result<Options, AadError> {
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid_token())?;
     let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
     let cursor = text("c").ok_or_else(invalid_token)?;
-    Ok(Options { filter: text("f"), orderby: text("o"), top: text("t"), expand: text("e"), cursor: Some(cursor) })
+    Ok(Options {
+        filter: text("f"),
+        orderby: text("o"),
+        top: text("t"),
+        expand: text("e"),
+        cursor: Some(cursor),
+        previous: false,
+    })
 }
 
 /// The token continuing `opts` after the shared cursor token `cursor`.
@@ -186,8 +219,13 @@ pub(crate) fn plan(opts: Options, entity: &EntityType, types: &[&str], scope: Sc
     let fingerprint =
         fingerprint(&["aad", &format!("{:?}", query.filter), &format!("{:?}", query.order), &query.top.to_string()]);
     if let Some(token) = &opts.cursor {
-        let cursor = decode_skiptoken(token, fingerprint)?;
+        let mut cursor = decode_skiptoken(token, fingerprint)?;
         check_cursor(&cursor, &query.order)?;
+        if opts.previous {
+            // Up to the boundary's item inclusive: strictly before the next possible id.
+            cursor.id = Uuid::from_u128(cursor.id.as_u128().saturating_add(1));
+            query.backward = true;
+        }
         query.after = Some(cursor);
     }
     Ok(Plan { query, fingerprint, opts })
@@ -197,10 +235,22 @@ const QUERY_VALUE: &AsciiSet =
     &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'&').add(b'+').add(b'<').add(b'>').add(b'%');
 
 impl Plan {
-    /// The relative next link of `page`: `{path}?$skiptoken=X'..'`, or `None` on the last page.
+    /// Puts the items of a backward page (read closest first) in the collection's order.
+    pub fn arrange(&self, page: &mut Page) {
+        if self.query.backward {
+            page.items.reverse();
+        }
+    }
+
+    /// The relative next link of `page`: `{path}?$skiptoken=X'..'`, or `None` on the last page
+    /// (going backward: on the first).
     pub fn next_link(&self, path: &str, page: &Page) -> Option<String> {
-        let cursor = page.next.as_ref()?;
-        let token = encode_token(&self.opts, &encode_skiptoken(cursor, self.fingerprint));
+        let mut cursor = page.next.clone()?;
+        if self.query.backward {
+            // The boundary before the page's first item (`next` of a backward read).
+            cursor.id = Uuid::from_u128(cursor.id.as_u128().saturating_sub(1));
+        }
+        let token = encode_token(&self.opts, &encode_skiptoken(&cursor, self.fingerprint));
         Some(format!("{path}?$skiptoken={}", utf8_percent_encode(&token, QUERY_VALUE)))
     }
 }

@@ -36,7 +36,8 @@ pub(crate) enum Source {
     Const(&'static str),
     /// A member of the first element of a v1.0 collection of complex values whose `type` is
     /// the given one (any element when `None`): a contact's `mobile` is the number of its
-    /// `mobile` phone, its `city` the city of its first address. Read-only here.
+    /// `mobile` phone, its `city` the city of its first address. Written into that entry on
+    /// updates ([`body_from_aad_over`]).
     Entry(&'static str, Option<&'static str>, &'static str),
 }
 
@@ -644,10 +645,32 @@ fn fnv(s: &str) -> u64 {
 /// through the schema (nested ones too), OData 3 annotations (`odata.type`) and the read-only
 /// discriminator dropped, `telephoneNumber` written as the one business phone.
 pub(crate) fn body_from_aad(t: &AadType, body: &Map<String, Value>) -> Result<Map<String, Value>, AadError> {
+    body_from_aad_over(t, body, None)
+}
+
+/// Whether `body` writes a 1.6 property flattened from a v1.0 collection ([`Source::Entry`]):
+/// such a write needs the object's current document ([`body_from_aad_over`]).
+pub(crate) fn writes_entries(t: &AadType, body: &Map<String, Value>) -> bool {
+    body.keys().any(|k| t.computed.iter().any(|(n, s)| n.eq_ignore_ascii_case(k) && matches!(s, Source::Entry(..))))
+}
+
+/// [`body_from_aad`] for an update of an object whose document is `current`: a 1.6 scalar over
+/// an entry of a v1.0 collection (a contact's `mobile`, `telephoneNumber`,
+/// `facsimileTelephoneNumber` over `phones`; `streetAddress`, `city`, `state`, `postalCode`,
+/// `country`, `physicalDeliveryOfficeName` over its first of `addresses`) is written into that
+/// entry, and the whole collection, otherwise as it was, goes into the v1.0 body — so it reads
+/// back the same through both APIs. A phone set to `null` or `""` is removed; an address member
+/// set to `null` is cleared. Without `current` such a property is refused as read-only.
+pub(crate) fn body_from_aad_over(
+    t: &AadType,
+    body: &Map<String, Value>,
+    current: Option<&Map<String, Value>>,
+) -> Result<Map<String, Value>, AadError> {
     let Some(entity) = t.schema() else {
         return Err(AadError::internal());
     };
     let mut out = Map::new();
+    let mut collections: Map<String, Value> = Map::new();
     for (key, value) in body {
         if key.starts_with("odata.") || key.eq_ignore_ascii_case("objectType") {
             continue;
@@ -671,6 +694,21 @@ pub(crate) fn body_from_aad(t: &AadType, body: &Map<String, Value>) -> Result<Ma
                     out.insert((*name).to_string(), json!(if *b { when_true } else { when_false }));
                 }
                 (Source::Const(text), _) if serde_json::from_str::<Value>(text).ok().as_ref() == Some(value) => {}
+                (Source::Entry(list, kind, member), _) if current.is_some() => {
+                    let text = match value {
+                        Value::Null => None,
+                        Value::String(v) => Some(v.clone()),
+                        _ => {
+                            return Err(AadError::bad_request(format!(
+                                "Invalid value for property '{key}': expected a string or null."
+                            )));
+                        }
+                    };
+                    let slot = collections.entry((*list).to_string()).or_insert_with(|| {
+                        current.and_then(|c| c.get(*list)).filter(|v| v.is_array()).cloned().unwrap_or(json!([]))
+                    });
+                    write_entry(slot, *kind, member, text);
+                }
                 _ => {
                     return Err(AadError::bad_request(format!(
                         "Property '{key}' is read-only and cannot be set through this API."
@@ -696,7 +734,34 @@ pub(crate) fn body_from_aad(t: &AadType, body: &Map<String, Value>) -> Result<Ma
             }
         }
     }
+    out.extend(collections);
     Ok(out)
+}
+
+/// Writes `member` of the entry of `list` that a [`Source::Entry`] reads: the entry of that
+/// `type` (created when missing, removed when the value is cleared), or the first entry.
+fn write_entry(list: &mut Value, kind: Option<&str>, member: &str, value: Option<String>) {
+    let Value::Array(items) = list else {
+        return;
+    };
+    match kind {
+        Some(k) => {
+            let at = items.iter().position(|e| e.get("type").and_then(Value::as_str) == Some(k));
+            match (at, value.filter(|v| !v.is_empty())) {
+                (Some(i), Some(v)) => items[i][member] = json!(v),
+                (None, Some(v)) => items.push(json!({ "type": k, member: v })),
+                (Some(i), None) => {
+                    items.remove(i);
+                }
+                (None, None) => {}
+            }
+        }
+        None => match (items.first_mut(), value) {
+            (Some(first), v) if first.is_object() => first[member] = json!(v),
+            (_, Some(v)) => items.insert(0, json!({ member: v })),
+            (_, None) => {}
+        },
+    }
 }
 
 /// Sets `value` at `path` (v1.0 names) in a body, merging with what the body already sets there

@@ -121,7 +121,7 @@ impl Directory {
                 vec![audit::target(&object, None, Some(&object.doc))],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         if let Some(rule) = rule {
             self.apply_rule(caller.tenant, &object, &rule).await?;
         }
@@ -158,7 +158,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => {
                     if let Some(rule) = rule.filter(|_| changed)
                         && let Some(record) = self.get(caller.tenant, current.id).await?
@@ -195,7 +195,7 @@ impl Directory {
                 vec![audit::bare_target(&unit), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_unit_member(caller.tenant, seq, &unit, &other, true);
                 self.after_link_change(caller.tenant, EdgeKind::Member, &other).await
@@ -222,7 +222,7 @@ impl Directory {
                 vec![audit::bare_target(&unit), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_unit_member(caller.tenant, seq, &unit, &other, false);
                 self.after_link_change(caller.tenant, EdgeKind::Member, &other).await

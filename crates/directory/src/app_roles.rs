@@ -198,7 +198,7 @@ impl Directory {
                 ],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(object),
             Err(StoreError::Conflict { .. }) => Err(already_assigned()),
             Err(e) => Err(e.into()),
@@ -243,7 +243,7 @@ impl Directory {
                 vec![audit::target(&assignment, Some(&assignment.doc), None)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 
@@ -316,7 +316,7 @@ impl Directory {
                 vec![audit::target(&object, None, Some(&object.doc))],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(object),
             Err(StoreError::Conflict { .. }) => Err(DirectoryError::bad_request("Permission entry already exists.")),
             Err(e) => Err(e.into()),
@@ -355,7 +355,7 @@ impl Directory {
                 vec![audit::target(&current, Some(&current.doc), Some(&doc))],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 
@@ -372,7 +372,7 @@ impl Directory {
                 vec![audit::target(&current, Some(&current.doc), None)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 }

@@ -190,7 +190,7 @@ impl Directory {
                 vec![audit::target(&object, None, Some(&object.doc))],
             ),
         };
-        self.store.apply(caller.tenant, change).await.map_err(conflict)?;
+        self.apply_change(caller.tenant, change).await.map_err(conflict)?;
         Ok(object)
     }
 
@@ -257,7 +257,7 @@ impl Directory {
                 ops,
                 audit: audit::record(caller, "Update application", "ApplicationManagement", "Update", targets),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::VersionMismatch(_)) => continue,
                 Err(e) => return Err(conflict(e)),
@@ -282,7 +282,7 @@ impl Directory {
             ops,
             audit: audit::record(caller, "Delete application", "ApplicationManagement", "Delete", targets),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 
@@ -356,7 +356,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => {
                     let mut out = stored;
                     out.insert("secretText".into(), json!(generated.secret.expose()));
@@ -407,7 +407,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::VersionMismatch(_)) => continue,
                 // A credential listed without a stored secret (should not happen): drop it anyway.
@@ -421,7 +421,7 @@ impl Directory {
                         }],
                         audit: audit::record(caller, "Update application", "ApplicationManagement", "Update", vec![]),
                     };
-                    self.store.apply(caller.tenant, change).await?;
+                    self.apply_change(caller.tenant, change).await?;
                     return Ok(());
                 }
                 Err(e) => return Err(e.into()),
@@ -457,7 +457,7 @@ impl Directory {
                 vec![audit::bare_target(&object), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::EdgeExists(_)) => Err(crate::groups::already_exist("owners")),
             Err(StoreError::NotFound(_)) => Err(crate::groups::invalid_reference(target)),
@@ -485,7 +485,7 @@ impl Directory {
                 vec![audit::bare_target(&object), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound(_)) => Err(crate::groups::invalid_reference(target)),
             Err(e) => Err(e.into()),
@@ -613,7 +613,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::VersionMismatch(_)) => continue,
                 Err(e) => return Err(e.into()),

@@ -149,7 +149,7 @@ impl Directory {
             ops: vec![Op::DeleteSecret { owner: user.id, key_id: id }],
             audit: audit::record(caller, activity, "UserManagement", "Delete", vec![audit::target(&user, None, None)]),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 
@@ -232,7 +232,7 @@ impl Directory {
                 vec![audit::target(user, None, None)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(Some(id))
     }
 

@@ -238,7 +238,7 @@ impl Directory {
                 ],
             ),
         };
-        self.store.apply(tenant.id, change).await?;
+        self.apply_change(tenant.id, change).await?;
 
         // The Global Administrator.
         let admin_upn = format!("admin@{domain}");

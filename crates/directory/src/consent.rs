@@ -73,7 +73,7 @@ impl Directory {
                 vec![audit::target(&updated, Some(&current.doc), Some(&updated.doc))],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 }

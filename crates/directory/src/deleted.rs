@@ -48,7 +48,7 @@ impl Directory {
                 vec![audit::bare_target(&object)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         self.reconcile_and_reevaluate(caller.tenant, &licensed_members).await?;
         Ok(())
     }
@@ -130,7 +130,7 @@ impl Directory {
                 vec![audit::bare_target(&object)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         // A restored user or device rejoins the dynamic groups whose rules it matches now.
         self.reevaluate_member(caller.tenant, object.id).await?;
         // A restored licensed group gives its members their licences back.
@@ -157,7 +157,7 @@ impl Directory {
                 vec![audit::bare_target(&object)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 }

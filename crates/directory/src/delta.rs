@@ -70,6 +70,11 @@ pub fn delta_type(object_type: &str) -> Option<&'static DeltaType> {
     DELTA_TYPES.iter().find(|t| t.object_type == object_type)
 }
 
+/// The object type of a round over several types ("directoryObject: delta"): its
+/// [`DeltaQuery::types`] name the tracked types, each one of [`DELTA_TYPES`]. Such a round
+/// tracks the objects themselves, not their relationships.
+pub const DIRECTORY_OBJECT: &str = "directoryObject";
+
 /// The most object ids a delta query may be scoped to ("There is a limit of 50 filtered
 /// objects", "user: delta" and "group: delta", Optional query parameters).
 pub const MAX_DELTA_IDS: usize = 50;
@@ -79,12 +84,32 @@ pub const MAX_DELTA_IDS: usize = 50;
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeltaQuery {
     pub object_type: String,
+    /// A round over several types ([`DIRECTORY_OBJECT`]): the tracked types, in one snapshot
+    /// ordered by id and one cursor over their change-log entries; empty for a single type.
+    pub types: Vec<String>,
     /// Tracked and returned properties (canonical names); `None` for the default set.
     pub select: Option<Vec<String>>,
     /// Tracked relationships (navigation-property names of [`DeltaType::relations`]).
     pub relations: Vec<String>,
     /// Scope to these objects (`$filter=id eq '...' or ...`); empty for all.
     pub ids: Vec<Uuid>,
+}
+
+impl DeltaQuery {
+    /// The store types the round reads.
+    pub fn tracked_types(&self) -> Vec<&str> {
+        if self.types.is_empty() { vec![self.object_type.as_str()] } else { self.types.iter().map(String::as_str).collect() }
+    }
+
+    /// Whether the query names known types: one of [`DELTA_TYPES`], or [`DIRECTORY_OBJECT`]
+    /// over a non-empty list of them.
+    fn valid(&self) -> bool {
+        if self.object_type == DIRECTORY_OBJECT {
+            !self.types.is_empty() && self.types.iter().all(|t| delta_type(t).is_some()) && self.relations.is_empty()
+        } else {
+            self.types.is_empty() && delta_type(&self.object_type).is_some()
+        }
+    }
 }
 
 /// Where a round stands.
@@ -139,8 +164,8 @@ pub struct LinkChange {
 pub enum DeltaItem {
     /// A live object, in its current state, with its relationship changes.
     Object { record: ObjectRecord, links: Vec<LinkChange> },
-    /// An object that left the collection.
-    Removed { id: Uuid, reason: RemovedReason },
+    /// An object that left the collection, with its type (from the change log).
+    Removed { id: Uuid, object_type: String, reason: RemovedReason },
 }
 
 /// A page of a round: its items and where the round continues. When `done`, `next` is the
@@ -186,7 +211,7 @@ impl Directory {
     /// `latest` (`$deltatoken=latest`, "sync from now": "the response will contain a
     /// @odata.deltaLink and no resource data") the changes from now on.
     pub async fn delta_start(&self, tenant: Uuid, query: DeltaQuery, latest: bool) -> DirectoryResult<DeltaToken> {
-        if delta_type(&query.object_type).is_none() {
+        if !query.valid() {
             return Err(DirectoryError::bad_request(format!(
                 "Delta queries are not supported on '{}'.",
                 query.object_type
@@ -200,8 +225,7 @@ impl Directory {
 
     /// One page of a round, at most `page_size` objects.
     pub async fn delta_page(&self, tenant: Uuid, token: &DeltaToken, page_size: usize) -> DirectoryResult<DeltaPage> {
-        let ty = delta_type(&token.query.object_type).ok_or_else(invalid_token)?;
-        if token.tenant != tenant {
+        if !token.query.valid() || token.tenant != tenant {
             return Err(invalid_token());
         }
         let bounds = self.store.change_log_bounds(tenant).await?;
@@ -216,23 +240,20 @@ impl Directory {
         }
         let page_size = page_size.max(1);
         match token.position {
-            DeltaPosition::Snapshot { seq, after } => {
-                self.snapshot_page(tenant, ty, token, seq, after, page_size).await
-            }
-            DeltaPosition::Changes { seq } => self.changes_page(tenant, ty, token, seq, bounds.last, page_size).await,
+            DeltaPosition::Snapshot { seq, after } => self.snapshot_page(tenant, token, seq, after, page_size).await,
+            DeltaPosition::Changes { seq } => self.changes_page(tenant, token, seq, bounds.last, page_size).await,
         }
     }
 
     async fn snapshot_page(
         &self,
         tenant: Uuid,
-        ty: &'static DeltaType,
         token: &DeltaToken,
         seq: u64,
         after: Option<Uuid>,
         page_size: usize,
     ) -> DirectoryResult<DeltaPage> {
-        let mut q = ListQuery::new(&[ty.object_type], Scope::Live);
+        let mut q = ListQuery::new(&token.query.tracked_types(), Scope::Live);
         q.top = page_size;
         q.after = after.map(|id| Cursor { values: Vec::new(), id });
         if !token.query.ids.is_empty() {
@@ -243,7 +264,7 @@ impl Directory {
         let mut items = Vec::with_capacity(page.items.len());
         for record in page.items {
             let mut links = Vec::new();
-            for (relation, kind) in tracked(ty, &token.query) {
+            for (relation, kind) in tracked(&token.query) {
                 let targets = self.store.edge_ids(tenant, kind, record.id, false).await?;
                 links.extend(self.link_changes(tenant, targets.into_iter().map(|t| (relation, t, false))).await?);
             }
@@ -259,7 +280,6 @@ impl Directory {
     async fn changes_page(
         &self,
         tenant: Uuid,
-        ty: &'static DeltaType,
         token: &DeltaToken,
         seq: u64,
         last: u64,
@@ -268,9 +288,10 @@ impl Directory {
         // Entries are read in batches a few times the page size; a page ends early only when
         // a further entry would bring one object too many.
         let fetch = page_size.saturating_mul(4).clamp(16, 4 * PRUNE_BATCH);
-        let types = vec![ty.object_type.to_string()];
+        let types: Vec<String> = token.query.tracked_types().into_iter().map(str::to_string).collect();
         let entries = self.store.changes_of_types(tenant, &types, seq, fetch).await?;
-        let relations = tracked(ty, &token.query);
+        let relations = tracked(&token.query);
+        let mut types_of: HashMap<Uuid, &str> = HashMap::new();
         let mut order: Vec<Uuid> = Vec::new();
         let mut pending: HashMap<Uuid, Pending> = HashMap::new();
         let mut consumed = seq;
@@ -290,6 +311,7 @@ impl Directory {
             let Some(change) = classify(e, &token.query, &relations) else {
                 continue;
             };
+            types_of.insert(e.object_id, e.object_type.as_str());
             let p = pending.entry(e.object_id).or_insert_with(|| {
                 order.push(e.object_id);
                 Pending::default()
@@ -307,9 +329,12 @@ impl Directory {
             let Some(p) = pending.remove(&id).filter(|p| p.relevant) else {
                 continue;
             };
+            let object_type = types_of.get(&id).copied().unwrap_or_default().to_string();
             items.push(match by_id.get(&id) {
-                None => DeltaItem::Removed { id, reason: RemovedReason::Deleted },
-                Some(r) if r.deleted_at.is_some() => DeltaItem::Removed { id, reason: RemovedReason::Changed },
+                None => DeltaItem::Removed { id, object_type, reason: RemovedReason::Deleted },
+                Some(r) if r.deleted_at.is_some() => {
+                    DeltaItem::Removed { id, object_type: r.object_type.clone(), reason: RemovedReason::Changed }
+                }
                 Some(r) => {
                     let links = self.link_changes(tenant, p.links.into_iter()).await?;
                     DeltaItem::Object { record: r.clone(), links }
@@ -369,8 +394,11 @@ impl Directory {
     }
 }
 
-/// The relationships `query` tracks, with their edge kinds.
-fn tracked(ty: &'static DeltaType, query: &DeltaQuery) -> Vec<(&'static str, EdgeKind)> {
+/// The relationships `query` tracks, with their edge kinds (none on a round over several types).
+fn tracked(query: &DeltaQuery) -> Vec<(&'static str, EdgeKind)> {
+    let Some(ty) = delta_type(&query.object_type) else {
+        return Vec::new();
+    };
     ty.relations.iter().filter(|(name, _)| query.relations.iter().any(|r| r == name)).copied().collect()
 }
 
@@ -433,6 +461,7 @@ mod tests {
         DeltaQuery {
             object_type: "group".into(),
             select: select.map(|s| s.iter().map(|x| x.to_string()).collect()),
+            types: Vec::new(),
             relations: relations.iter().map(|x| x.to_string()).collect(),
             ids: Vec::new(),
         }
@@ -440,9 +469,9 @@ mod tests {
 
     #[test]
     fn updates_of_unselected_properties_are_skipped() {
-        let ty = delta_type("group").expect("declared");
+        assert!(delta_type("group").is_some());
         let q = query(Some(&["displayName"]), &[]);
-        let rel = tracked(ty, &q);
+        let rel = tracked(&q);
         assert_eq!(classify(&entry("updated", json!({ "changed": ["description"] })), &q, &rel), None);
         assert_eq!(classify(&entry("updated", json!({ "changed": ["displayName"] })), &q, &rel), Some(None));
         assert_eq!(classify(&entry("updated", serde_json::Value::Null), &q, &rel), Some(None));
@@ -451,15 +480,15 @@ mod tests {
 
     #[test]
     fn only_tracked_links_count() {
-        let ty = delta_type("group").expect("declared");
+        assert!(delta_type("group").is_some());
         let target = Uuid::from_u128(7);
         let added = entry("edge_added", json!({ "kind": "member", "target": target }));
         let owner = entry("edge_removed", json!({ "kind": "owner", "target": target }));
         let q = query(None, &["members"]);
-        let rel = tracked(ty, &q);
+        let rel = tracked(&q);
         assert_eq!(classify(&added, &q, &rel), Some(Some(("members", target, false))));
         assert_eq!(classify(&owner, &q, &rel), None);
         let q = query(Some(&["displayName"]), &[]);
-        assert_eq!(classify(&added, &q, &tracked(ty, &q)), None);
+        assert_eq!(classify(&added, &q, &tracked(&q)), None);
     }
 }

@@ -125,7 +125,7 @@ impl Directory {
                 vec![audit::target(&object, None, Some(&object.doc))],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         self.reevaluate_member(caller.tenant, object.id).await?;
         Ok(object)
     }
@@ -154,7 +154,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return self.reevaluate_member(caller.tenant, current.id).await,
                 Err(StoreError::VersionMismatch(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -191,7 +191,7 @@ impl Directory {
                 vec![audit::bare_target(&device), audit::bare_target(&user)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::EdgeExists(_)) => Err(already_exist(property)),
             Err(StoreError::NotFound(_)) => Err(invalid_reference(target)),
@@ -226,7 +226,7 @@ impl Directory {
                 vec![audit::bare_target(&device), audit::bare_target(&user)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound(_)) => Err(invalid_reference(target)),
             Err(e) => Err(e.into()),

@@ -318,12 +318,12 @@ impl Directory {
         for (add, members) in [(true, adds), (false, removes)] {
             for chunk in members.chunks(CHUNK) {
                 let change = membership_change(&caller, group, add, chunk);
-                match self.store.apply(tenant, change).await {
+                match self.apply_change(tenant, change).await {
                     Ok(_) => {}
                     Err(StoreError::EdgeExists(_) | StoreError::NotFound(_)) => {
                         for one in chunk {
                             let change = membership_change(&caller, group, add, std::slice::from_ref(one));
-                            match self.store.apply(tenant, change).await {
+                            match self.apply_change(tenant, change).await {
                                 Ok(_) | Err(StoreError::EdgeExists(_) | StoreError::NotFound(_)) => {}
                                 Err(e) => return Err(e.into()),
                             }

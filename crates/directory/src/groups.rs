@@ -34,7 +34,7 @@ impl Directory {
         let mut targets = vec![audit::target(&object, None, Some(&object.doc))];
         self.bind_edges(caller, id, unified, &members, &owners, &mut ops, &mut targets).await?;
         let change = Change { ops, audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets) };
-        self.store.apply(caller.tenant, change).await.map_err(|e| match e {
+        self.apply_change(caller.tenant, change).await.map_err(|e| match e {
             cerulean_store::StoreError::EdgeExists(_) => already_exist("members"),
             other => other.into(),
         })?;
@@ -180,7 +180,7 @@ impl Directory {
             self.bind_edges(caller, current.id, was_unified, &members, &owners, &mut ops, &mut targets).await?;
             let change =
                 Change { ops, audit: audit::record(caller, "Update group", "GroupManagement", "Update", targets) };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return self.after_group_write(caller.tenant, current.id, rule, rule_changed, &members).await,
                 Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
                 Err(cerulean_store::StoreError::EdgeExists(_)) => return Err(already_exist("members")),

@@ -45,6 +45,7 @@ mod scoped_roles;
 mod service_principals;
 mod sessions;
 mod signins;
+pub mod transaction;
 mod users;
 pub mod validate;
 
@@ -105,6 +106,10 @@ pub struct Directory {
     lockout: LockoutPolicy,
     /// The key of bad-password fingerprints, once read from the store.
     fingerprint_key: Arc<std::sync::OnceLock<Vec<u8>>>,
+    /// Inside a [`transaction::Transaction`]: the changes staged for its commit, which applies
+    /// them in one store transaction. `None` for the ordinary directory, whose writes commit
+    /// one by one.
+    staged: Option<Arc<std::sync::Mutex<transaction::Staged>>>,
 }
 
 impl Directory {
@@ -115,6 +120,7 @@ impl Directory {
             membership: Arc::default(),
             lockout: LockoutPolicy::default(),
             fingerprint_key: Arc::default(),
+            staged: None,
         }
     }
 

@@ -84,7 +84,7 @@ impl Directory {
                 vec![audit::bare_target(&user), audit::bare_target(&target)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound(_)) => Err(invalid_reference(manager)),
             Err(e) => Err(e.into()),
@@ -110,7 +110,7 @@ impl Directory {
                 vec![audit::bare_target(&user)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound(_)) => Err(DirectoryError::NotFound { message: NO_MANAGER.into() }),
             Err(e) => Err(e.into()),

@@ -38,7 +38,7 @@ impl Directory {
                 vec![audit::bare_target(&group), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_link(caller.tenant, seq, kind, &group, &other, true);
                 if kind == EdgeKind::Member && Directory::licences_follow(&group, &other) {
@@ -90,7 +90,7 @@ impl Directory {
                 vec![audit::bare_target(&group), audit::bare_target(&other)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(seq) => {
                 self.note_link(caller.tenant, seq, kind, &group, &other, false);
                 if kind == EdgeKind::Member && Directory::licences_follow(&group, &other) {

@@ -157,7 +157,7 @@ impl Directory {
                     Vec::new(),
                 ),
             };
-            match self.store.apply(tenant, change).await {
+            match self.apply_change(tenant, change).await {
                 Ok(_) => return Ok(()),
                 Err(e) if attempt == 1 => return Err(e.into()),
                 Err(_) => continue,
@@ -222,7 +222,7 @@ impl Directory {
                 vec![audit::bare_target(&record)],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(record),
             Err(StoreError::Conflict { .. }) => Err(conflicting()),
             Err(e) => Err(e.into()),
@@ -309,7 +309,7 @@ impl Directory {
                 vec![audit::target(&record, None, Some(&record.doc))],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(record),
             Err(StoreError::Conflict { namespace, .. }) if namespace == DEFINITION_NAME_CLAIM => Err(duplicate_name()),
             Err(StoreError::Conflict { .. }) => Err(conflicting()),
@@ -348,7 +348,7 @@ impl Directory {
                 vec![audit::target(&current, Some(&current.doc), Some(&next))],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(()),
             Err(StoreError::Conflict { .. }) => Err(duplicate_name()),
             Err(e) => Err(e.into()),
@@ -378,7 +378,7 @@ impl Directory {
                 vec![audit::bare_target(&current)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 
@@ -499,7 +499,7 @@ impl Directory {
             }
             let change =
                 Change { ops, audit: audit::record(caller, "Add member to role", "RoleManagement", "Assign", targets) };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return Ok(assignment),
                 Err(StoreError::Conflict { namespace, .. }) if namespace == TEMPLATE_CLAIM && attempt == 0 => continue,
                 Err(StoreError::Conflict { .. } | StoreError::EdgeExists(_)) => return Err(conflicting()),
@@ -532,7 +532,7 @@ impl Directory {
                 vec![audit::bare_target(&assignment)],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
 

@@ -116,7 +116,7 @@ impl Directory {
                 vec![audit::target(&object, None, Some(&object.doc))],
             ),
         };
-        match self.store.apply(caller.tenant, change).await {
+        match self.apply_change(caller.tenant, change).await {
             Ok(_) => Ok(object),
             Err(StoreError::Conflict { .. }) => Err(name_in_use(app_id)),
             Err(e) => Err(e.into()),
@@ -176,7 +176,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::VersionMismatch(_)) => continue,
                 Err(e) => return Err(e.into()),

@@ -177,7 +177,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => {
                     self.revoke_user_tokens(caller.tenant, current.id).await;
                     return Ok(());

@@ -59,7 +59,7 @@ impl Directory {
                 vec![audit::target(&object, None, Some(&object.doc))],
             ),
         };
-        self.store.apply(caller.tenant, change).await?;
+        self.apply_change(caller.tenant, change).await?;
         self.reevaluate_member(caller.tenant, object.id).await?;
         Ok(object)
     }
@@ -187,7 +187,7 @@ impl Directory {
                     vec![audit::target(&current, Some(&current.doc), Some(&doc))],
                 ),
             };
-            match self.store.apply(caller.tenant, change).await {
+            match self.apply_change(caller.tenant, change).await {
                 Ok(_) => {
                     // A password reset or a disabled account revokes the refresh tokens.
                     if profile.is_some() || props.get("accountEnabled") == Some(&Value::Bool(false)) {

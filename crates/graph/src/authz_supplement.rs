@@ -18,6 +18,17 @@ pub struct SupplementRule {
 /// "List deletedItems" / "Get deleted item" / "Permanently delete an item" (directory-deleteditems-*):
 /// per type; the union is required at the route, the directory checks nothing further.
 pub static RULES: &[SupplementRule] = &[
+    // "directoryObject: delta" (directoryobject-delta): per tracked type, that type's read
+    // permission (user User.Read.All, group Group.Read.All, application and servicePrincipal
+    // Application.Read.All, device Device.Read.All, orgContact OrgContact.Read.All,
+    // administrativeUnit AdministrativeUnit.Read.All). The route needs one of them; the handler
+    // then requires, for each type the round tracks, a permission of that type's own delta route.
+    SupplementRule {
+        method: "GET",
+        path: "/directoryobjects/delta",
+        application: DIRECTORY_OBJECTS_DELTA,
+        delegated: DIRECTORY_OBJECTS_DELTA,
+    },
     // "administrativeUnit: delta": the reference lists the root path; the set itself is served
     // under `/directory` in v1.0, so its delta is too, with the same permissions.
     SupplementRule {
@@ -206,10 +217,32 @@ pub static RULES: &[SupplementRule] = &[
     },
 ];
 
+const DIRECTORY_OBJECTS_DELTA: &[&str] = &[
+    "AdministrativeUnit.Read.All",
+    "AdministrativeUnit.ReadWrite.All",
+    "AgentIdUser.ReadWrite.All",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Device.Read.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadBasic.All",
+    "Group.ReadWrite.All",
+    "GroupMember.Read.All",
+    "OrgContact.Read.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+];
+
 /// Paths whose permission is that of another (reference) path.
 pub static ALIASES: &[(&str, &str)] = &[
     // "Get licenseDetails" (licensedetails-get) documents the permissions of the list.
     ("/users/{id}/licensedetails/{id}", "/users/{id}/licensedetails"),
+    // The Graph SDKs call functions in their qualified, parenthesised form.
+    ("/directoryobjects/delta()", "/directoryobjects/delta"),
+    ("/directoryobjects/microsoft.graph.delta()", "/directoryobjects/delta"),
     ("/applications/$count", "/applications"),
     ("/serviceprincipals/$count", "/serviceprincipals"),
     ("/users/$count", "/users"),

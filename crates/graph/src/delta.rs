@@ -36,7 +36,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cerulean_directory::delta::{DeltaType, MAX_DELTA_IDS, delta_type, invalid_token};
+use cerulean_directory::delta::{DELTA_TYPES, DIRECTORY_OBJECT, DeltaType, MAX_DELTA_IDS, delta_type, invalid_token};
 use cerulean_directory::{DeltaItem, DeltaPosition, DeltaQuery, DeltaToken, LinkChange};
 use cerulean_query::{Expr, Literal, QueryError};
 use cerulean_schema::EntityType;
@@ -83,34 +83,59 @@ async fn serve(
     let ty = delta_type(object_type)
         .ok_or_else(|| GraphError::new(500, "Service_InternalServerError", "An internal server error occurred."))?;
     let params = odata::parse_query(raw_query)?;
-    let opts = DeltaOptions::parse(&params, entity, ty)?;
+    let opts = RawOptions::parse(&params, entity.name)?;
+    let (select, relations) = parse_select(opts.select.as_deref(), entity, ty)?;
+    let ids = match opts.filter.as_deref() {
+        Some(text) => parse_id_filter(text)?,
+        None => Vec::new(),
+    };
+    let query = DeltaQuery { object_type: ty.object_type.to_string(), types: Vec::new(), select, relations, ids };
+    let render_item = |item: &DeltaItem, select: Option<&[String]>| render(entity, item, select, false);
+    run(state, principal, headers, opts.token, query, set, &render_item).await
+}
+
+/// One request of a round, once its options are known: resolves the token (or starts a round
+/// with `query`), reads a page and answers it with `@odata.nextLink` or `@odata.deltaLink`.
+async fn run(
+    state: &GraphState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    token_param: Option<TokenParam>,
+    query: DeltaQuery,
+    set: &str,
+    render_item: &(dyn Fn(&DeltaItem, Option<&[String]>) -> Map<String, Value> + Sync),
+) -> Result<Response, GraphError> {
     let page_size = max_page_size(headers)?;
     let directory = &state.directory;
-    let token = match &opts.token {
-        Some(TokenParam::Latest) => directory.delta_start(principal.tenant, opts.query.clone(), true).await?,
+    let token = match &token_param {
+        Some(TokenParam::Latest) => directory.delta_start(principal.tenant, query, true).await?,
         Some(TokenParam::Value(text)) => {
             let token = decode_token(text)?;
-            if token.query.object_type != object_type {
+            if token.query.object_type != query.object_type {
                 return Err(invalid_token().into());
             }
             token
         }
-        None => directory.delta_start(principal.tenant, opts.query.clone(), false).await?,
+        None => directory.delta_start(principal.tenant, query, false).await?,
     };
+    if token.query.object_type == DIRECTORY_OBJECT {
+        // A token carries its types: the caller must still be allowed to read each of them.
+        authorize_types(principal, &token.query.types)?;
+    }
     let path = format!("/{}/{}/delta", state.version, set);
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
         json!(odata::context(&state.base(), set, token.query.select.as_deref().filter(|s| !s.is_empty()), false)),
     );
-    if matches!(opts.token, Some(TokenParam::Latest)) {
+    if matches!(token_param, Some(TokenParam::Latest)) {
         body.insert("@odata.deltaLink".into(), json!(link(&state.public_url, &path, "$deltatoken", &token)));
         body.insert("value".into(), json!([]));
         return Ok(respond(body, page_size));
     }
     let page = directory.delta_page(principal.tenant, &token, page_size.unwrap_or(DEFAULT_PAGE)).await?;
     let items: Vec<Value> =
-        page.items.iter().map(|i| Value::Object(render(entity, i, token.query.select.as_deref()))).collect();
+        page.items.iter().map(|i| Value::Object(render_item(i, token.query.select.as_deref()))).collect();
     let (key, param) = if page.done { ("@odata.deltaLink", "$deltatoken") } else { ("@odata.nextLink", "$skiptoken") };
     body.insert(key.into(), json!(link(&state.public_url, &path, param, &page.next)));
     body.insert("value".into(), Value::Array(items));
@@ -133,11 +158,14 @@ fn link(public_url: &str, path: &str, param: &str, token: &DeltaToken) -> String
 }
 
 /// One item: the object in the tracked shape with its `{relation}@delta` annotations, or its
-/// removal.
-fn render(entity: &EntityType, item: &DeltaItem, select: Option<&[String]>) -> Map<String, Value> {
+/// removal; with `with_type` (a collection of several types), each carries `@odata.type`.
+fn render(entity: &EntityType, item: &DeltaItem, select: Option<&[String]>, with_type: bool) -> Map<String, Value> {
     match item {
-        DeltaItem::Removed { id, reason } => {
+        DeltaItem::Removed { id, object_type, reason } => {
             let mut out = Map::new();
+            if with_type {
+                out.insert("@odata.type".into(), json!(format!("#microsoft.graph.{object_type}")));
+            }
             out.insert("id".into(), json!(id.to_string()));
             out.insert("@removed".into(), json!({ "reason": reason.as_str() }));
             out
@@ -146,7 +174,7 @@ fn render(entity: &EntityType, item: &DeltaItem, select: Option<&[String]>) -> M
             // "The id property is always returned."
             let with_id: Option<Vec<String>> = select
                 .map(|s| std::iter::once("id".to_string()).chain(s.iter().filter(|n| *n != "id").cloned()).collect());
-            let mut out = shape(entity, record, with_id.as_deref(), false);
+            let mut out = shape(entity, record, with_id.as_deref(), with_type);
             let mut relations: Vec<&str> = links.iter().map(|l| l.relation).collect();
             relations.dedup();
             for relation in relations {
@@ -175,35 +203,35 @@ enum TokenParam {
     Value(String),
 }
 
-/// The options of a delta request.
-struct DeltaOptions {
-    query: DeltaQuery,
+/// The options of a delta request, as sent (their meaning depends on the route).
+struct RawOptions {
     token: Option<TokenParam>,
+    select: Option<String>,
+    filter: Option<String>,
 }
 
-impl DeltaOptions {
-    fn parse(params: &[(String, String)], entity: &EntityType, ty: &'static DeltaType) -> Result<Self, GraphError> {
-        let mut token = None;
-        let mut select = None;
-        let mut filter = None;
+impl RawOptions {
+    /// `entity` names the resource in the error of an unsupported option.
+    fn parse(params: &[(String, String)], entity: &str) -> Result<Self, GraphError> {
+        let mut out = RawOptions { token: None, select: None, filter: None };
         for (key, value) in params {
             let (dollar, name) = match key.strip_prefix('$') {
                 Some(rest) => (true, rest.to_ascii_lowercase()),
                 None => (false, key.to_ascii_lowercase()),
             };
             match name.as_str() {
-                "deltatoken" if value.eq_ignore_ascii_case("latest") => token = Some(TokenParam::Latest),
-                "deltatoken" | "skiptoken" => token = Some(TokenParam::Value(value.clone())),
-                "select" => select = Some(value.as_str()),
-                "filter" => filter = Some(value.as_str()),
+                "deltatoken" if value.eq_ignore_ascii_case("latest") => out.token = Some(TokenParam::Latest),
+                "deltatoken" | "skiptoken" => out.token = Some(TokenParam::Value(value.clone())),
+                "select" => out.select = Some(value.clone()),
+                // The Graph SDKs send `$filter`; "directoryObject: delta" documents `filter=` too.
+                "filter" => out.filter = Some(value.clone()),
                 "format" => {}
                 "expand" | "orderby" | "top" | "search" | "count" | "skip" => {
                     return Err(GraphError::new(
                         400,
                         "Request_UnsupportedQuery",
                         format!(
-                            "The query parameter '${name}' is not supported with change tracking over the '{}' resource.",
-                            entity.name
+                            "The query parameter '${name}' is not supported with change tracking over the '{entity}' resource."
                         ),
                     ));
                 }
@@ -217,13 +245,7 @@ impl DeltaOptions {
                 _ => {}
             }
         }
-        let (select, relations) = parse_select(select, entity, ty)?;
-        let ids = match filter {
-            Some(text) => parse_id_filter(text)?,
-            None => Vec::new(),
-        };
-        let query = DeltaQuery { object_type: ty.object_type.to_string(), select, relations, ids };
-        Ok(DeltaOptions { query, token })
+        Ok(out)
     }
 }
 
@@ -307,6 +329,186 @@ fn collect_ids(expr: &Expr, out: &mut Vec<Uuid>) -> Result<(), GraphError> {
     }
 }
 
+/// `GET /directoryObjects/delta` ("directoryObject: delta"): one round over several object
+/// types. "Filtering is required on either the id of the derived type or the derived type
+/// itself": `$filter=isof('microsoft.graph.user')`, several `isof` joined by `or`, and
+/// `id eq '{id}'` (at most 50), which may be combined (`isof(...) or id eq '...'` gives "the
+/// intersection of objects matched by the specified resource type and the id"). Each item
+/// carries its `@odata.type`, removed ones too; `$select` names properties of any tracked type
+/// (each object returns those its type has). The round is one snapshot of all the tracked types
+/// ordered by id, then one cursor over their change-log entries, so a token is one position
+/// whatever the number of types. Relationship tracking (`members@delta`) is the typed routes'.
+///
+/// Permissions are those of the tracked types' own delta routes (the page's table: user
+/// User.Read.All, group Group.Read.All, ...): an `isof` type the caller may not read is a 403;
+/// with only `id eq` filters the round tracks the types the caller may read.
+pub(crate) async fn directory_objects(
+    State(state): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let params = odata::parse_query(q.as_deref())?;
+    let opts = RawOptions::parse(&params, DIRECTORY_OBJECT)?;
+    let (types, ids) = match (&opts.token, opts.filter.as_deref()) {
+        // The token carries the types and ids; options beside it are ignored.
+        (Some(TokenParam::Value(_)), _) => (Vec::new(), Vec::new()),
+        (_, Some(text)) => parse_objects_filter(text)?,
+        (_, None) => return Err(filter_required()),
+    };
+    let types = match types.is_empty() {
+        false => {
+            authorize_types(&p, &types)?;
+            types
+        }
+        true if matches!(opts.token, Some(TokenParam::Value(_))) => Vec::new(),
+        true => {
+            let readable: Vec<String> = DELTA_TYPES
+                .iter()
+                .map(|t| t.object_type.to_string())
+                .filter(|t| authorize_types(&p, std::slice::from_ref(t)).is_ok())
+                .collect();
+            if readable.is_empty() {
+                return Err(forbidden());
+            }
+            readable
+        }
+    };
+    let select = match opts.select.as_deref() {
+        Some(text) if !matches!(opts.token, Some(TokenParam::Value(_))) => objects_select(text, &types)?,
+        _ => None,
+    };
+    let query = DeltaQuery { object_type: DIRECTORY_OBJECT.to_string(), types, select, relations: Vec::new(), ids };
+    let render_item = |item: &DeltaItem, select: Option<&[String]>| {
+        let object_type = match item {
+            DeltaItem::Object { record, .. } => record.object_type.as_str(),
+            DeltaItem::Removed { object_type, .. } => object_type.as_str(),
+        };
+        match cerulean_schema::entity(object_type) {
+            Some(entity) => render(entity, item, select, true),
+            None => Map::new(),
+        }
+    };
+    run(&state, &p, &headers, opts.token, query, "directoryObjects", &render_item).await
+}
+
+fn forbidden() -> GraphError {
+    GraphError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+}
+
+/// The caller may read each of `types`: it holds a permission of that type's own delta route.
+fn authorize_types(principal: &Principal, types: &[String]) -> Result<(), GraphError> {
+    for t in types {
+        let set = cerulean_schema::entity(t).and_then(|e| e.entity_set).ok_or_else(forbidden)?;
+        if !crate::auth::permitted(principal, "GET", &format!("/{}/delta", set.to_ascii_lowercase())) {
+            return Err(forbidden());
+        }
+    }
+    Ok(())
+}
+
+fn filter_required() -> GraphError {
+    GraphError::new(
+        400,
+        "Request_UnsupportedQuery",
+        "Filtering is required on either the id of the derived type or the derived type itself: \
+         $filter=isof('microsoft.graph.{type}') or $filter=id eq '{id}'.",
+    )
+}
+
+fn unsupported_objects_filter() -> GraphError {
+    GraphError::new(
+        400,
+        "Request_UnsupportedQuery",
+        "Unsupported query: only isof('microsoft.graph.{type}') and id eq '{id}', combined with 'or', are supported on directoryObjects delta queries.",
+    )
+}
+
+/// The `$filter` of a directoryObjects delta: the `isof` types (store names, in
+/// [`DELTA_TYPES`] order) and the `id eq` ids.
+fn parse_objects_filter(text: &str) -> Result<(Vec<String>, Vec<Uuid>), GraphError> {
+    let expr = cerulean_query::parse_filter(text).map_err(GraphError::from)?;
+    let items: Vec<&Expr> = match &expr {
+        Expr::Or(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut types: Vec<String> = Vec::new();
+    let mut ids = Vec::new();
+    for item in items {
+        match item {
+            Expr::Call { name, args } if name.eq_ignore_ascii_case("isof") => {
+                let [Expr::Literal(Literal::String(qualified))] = args.as_slice() else {
+                    return Err(unsupported_objects_filter());
+                };
+                types.push(isof_type(qualified)?.to_string());
+            }
+            Expr::Or(_) | Expr::Compare { .. } => collect_ids(item, &mut ids).map_err(|e| match e.code.as_str() {
+                "Request_UnsupportedQuery" => unsupported_objects_filter(),
+                _ => e,
+            })?,
+            _ => return Err(unsupported_objects_filter()),
+        }
+    }
+    if ids.len() > MAX_DELTA_IDS {
+        return Err(GraphError::new(
+            400,
+            "Request_UnsupportedQuery",
+            format!("Too many ids in $filter: at most {MAX_DELTA_IDS} objects can be tracked by id."),
+        ));
+    }
+    let types = DELTA_TYPES.iter().map(|t| t.object_type).filter(|t| types.iter().any(|x| x == t)).map(str::to_string);
+    Ok((types.collect(), ids))
+}
+
+/// The store type `isof('microsoft.graph.{type}')` names. Types Graph tracks that Cerulean
+/// does not (`directoryRole`, `appRoleAssignment`) are refused as unsupported, anything else as
+/// an unknown type.
+fn isof_type(qualified: &str) -> Result<&'static str, GraphError> {
+    let name = qualified.strip_prefix("microsoft.graph.").or_else(|| qualified.strip_prefix("Microsoft.Graph."));
+    let found = name.and_then(|n| DELTA_TYPES.iter().find(|t| t.object_type.eq_ignore_ascii_case(n)));
+    match (name, found) {
+        (_, Some(t)) => Ok(t.object_type),
+        (Some(n), None) if cerulean_schema::entity(n).is_some_and(|e| e.entity_set.is_some()) => {
+            Err(GraphError::new(
+                400,
+                "Request_UnsupportedQuery",
+                format!("Change tracking is not supported for '{qualified}' on directoryObjects."),
+            ))
+        }
+        _ => Err(GraphError::new(
+            400,
+            "Request_BadRequest",
+            format!("Invalid type '{qualified}' in isof: expected 'microsoft.graph.{{type}}' of a directory object type."),
+        )),
+    }
+}
+
+/// `$select` over several types: each name must be a property of at least one of `types`
+/// (canonical names; `id` is always returned). An unknown name gets the error of selecting it
+/// on `directoryObject`.
+fn objects_select(text: &str, types: &[String]) -> Result<Option<Vec<String>>, GraphError> {
+    let mut out: Vec<String> = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let found = types
+            .iter()
+            .filter_map(|t| cerulean_schema::entity(t))
+            .find_map(|e| cerulean_query::parse_select(item, e).ok().flatten());
+        let names = match found {
+            Some(names) => names,
+            None => {
+                let base = cerulean_schema::entity(DIRECTORY_OBJECT).ok_or_else(forbidden)?;
+                cerulean_query::parse_select(item, base).map_err(GraphError::from)?.unwrap_or_default()
+            }
+        };
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
 /// `Prefer: odata.maxpagesize=n` (1..=999), if given.
 fn max_page_size(headers: &HeaderMap) -> Result<Option<usize>, GraphError> {
     for value in headers.get_all("prefer") {
@@ -340,6 +542,9 @@ struct Wire {
     a: Uuid,
     /// object type
     t: String,
+    /// the types of a round over several (`directoryObject`)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    y: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     s: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -362,6 +567,7 @@ pub(crate) fn encode_token(t: &DeltaToken) -> String {
     let wire = Wire {
         a: t.tenant,
         t: t.query.object_type.clone(),
+        y: t.query.types.clone(),
         s: t.query.select.clone(),
         r: t.query.relations.clone(),
         i: t.query.ids.clone(),
@@ -391,12 +597,12 @@ pub(crate) fn decode_token(text: &str) -> Result<DeltaToken, GraphError> {
         'c' => DeltaPosition::Changes { seq: w.q },
         _ => return Err(bad()),
     };
-    if w.i.len() > MAX_DELTA_IDS {
+    if w.i.len() > MAX_DELTA_IDS || w.y.len() > DELTA_TYPES.len() {
         return Err(bad());
     }
     Ok(DeltaToken {
         tenant: w.a,
-        query: DeltaQuery { object_type: w.t, select: w.s, relations: w.r, ids: w.i },
+        query: DeltaQuery { object_type: w.t, types: w.y, select: w.s, relations: w.r, ids: w.i },
         position,
     })
 }
@@ -411,6 +617,7 @@ mod tests {
             tenant: Uuid::from_u128(9),
             query: DeltaQuery {
                 object_type: "group".into(),
+                types: Vec::new(),
                 select: Some(vec!["id".into(), "displayName".into()]),
                 relations: vec!["members".into()],
                 ids: vec![Uuid::from_u128(1)],

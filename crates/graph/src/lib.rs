@@ -383,6 +383,10 @@ pub fn router(state: GraphState) -> Router {
         .route("/directory/administrativeunits/delta", get(delta::delta::<AdministrativeUnits>))
         .route("/directory/administrativeunits/delta()", get(delta::delta::<AdministrativeUnits>))
         .route("/directory/administrativeunits/microsoft.graph.delta()", get(delta::delta::<AdministrativeUnits>))
+        // "directoryObject: delta": one round over several types (issue 5).
+        .route("/directoryobjects/delta", get(delta::directory_objects))
+        .route("/directoryobjects/delta()", get(delta::directory_objects))
+        .route("/directoryobjects/microsoft.graph.delta()", get(delta::directory_objects))
         // --- Identity Protection (issue 7) ---
         .route("/identityprotection/riskdetections", get(identity_protection::list_detections))
         .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_detection))

@@ -549,6 +549,9 @@ mod tests {
             *self.loads.lock().expect("lock") += 1;
             Ok(self.keys(tenant))
         }
+        async fn apply_all(&self, _: Uuid, _: Vec<Change>) -> StoreResult<u64> {
+            unused()
+        }
         async fn apply(&self, tenant: Uuid, change: Change) -> StoreResult<u64> {
             for op in change.ops {
                 match op {

@@ -109,6 +109,12 @@ pub trait Store: Send + Sync + 'static {
     /// touched and writes the audit record. Returns the tenant's new change-log sequence.
     async fn apply(&self, tenant: Uuid, change: Change) -> StoreResult<u64>;
 
+    /// Applies several changes in order in one transaction: every one of them, or none (the
+    /// first error undoes the ones before it). Each keeps its own change-log entries and audit
+    /// record. Returns the tenant's new change-log sequence. Azure AD Graph's `$batch` change
+    /// sets are all-or-nothing through this.
+    async fn apply_all(&self, tenant: Uuid, changes: Vec<Change>) -> StoreResult<u64>;
+
     // ---- logs ----
 
     /// Change-log entries after `after_seq`, oldest first, at most `limit`.

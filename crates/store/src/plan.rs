@@ -158,6 +158,10 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
     /// Also count all items matching (ignoring `top` and `after`).
     pub count: bool,
+    /// Read backward: the order (every key and the id tie-breaker) is reversed, so the page
+    /// holds the items strictly *before* `after`, closest first, and `next` is the earliest of
+    /// them. Azure AD Graph's `previous-page` pages this way.
+    pub backward: bool,
 }
 
 impl ListQuery {
@@ -170,6 +174,7 @@ impl ListQuery {
             top: 100,
             after: None,
             count: false,
+            backward: false,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Azure AD Graph OData 3 `$batch` over HTTP: `multipart/mixed` bodies with queries and change
-//! sets, per-part status lines, change-set rollback, bounds and malformed bodies.
+//! sets, per-part status lines, change sets as one transaction, bounds and malformed bodies.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -178,7 +178,7 @@ async fn a_failed_change_set_is_rolled_back_and_answered_once() {
     // One answer for the failed change set (the failing operation's), then the query.
     assert_eq!(statuses(&r), vec![404, 200], "{}", r.text);
     assert!(!r.text.contains("changesetresponse_"), "{}", r.text);
-    // Everything the change set did is undone.
+    // Nothing the change set staged was written.
     let g = h.get(&format!("/v1.0/groups/{group}")).await;
     assert_eq!(g.json["description"], Value::Null, "{}", g.text);
     let members = h.get(&format!("/v1.0/groups/{group}/members")).await;
@@ -216,6 +216,72 @@ async fn a_failed_change_set_is_rolled_back_and_answered_once() {
     let r = batch(&h, &t, &items).await;
     assert_eq!(statuses(&r), vec![204, 204], "{}", r.text);
     assert_eq!(h.get(&format!("/v1.0/groups/{group}")).await.json["description"], "changed in batch");
+}
+
+/// The changes recorded since `delta` (a `/v1.0/users/delta` or `/groups/delta` deltaLink path).
+async fn changes_since(h: &Harness, delta: &str) -> Vec<Value> {
+    let r = h.get(delta).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json["value"].as_array().expect("value").clone()
+}
+
+async fn latest(h: &Harness, set: &str) -> String {
+    let r = h.get(&format!("/v1.0/{set}/delta?$deltatoken=latest")).await;
+    let link = r.json["@odata.deltaLink"].as_str().expect("deltaLink");
+    link.split_once("/v1.0/").map(|(_, p)| format!("/v1.0/{p}")).expect("path")
+}
+
+#[tokio::test]
+async fn a_change_set_is_one_transaction_nothing_of_a_failed_one_is_ever_written() {
+    let h = Harness::new().await;
+    let t = aad_token(&h).await;
+    let user = id_of(&h.user("tx-user", "Tx User").await);
+    let group = id_of(&h.group("tx-group", "Tx Group").await);
+    let link =
+        |id: &str| json!({"url": format!("https://graph.windows.net/{}/directoryObjects/{id}", h.boot.tenant_id)});
+    let users_delta = latest(&h, "users").await;
+
+    // The second operation fails: the first one's update was never written (not even briefly:
+    // the change log, which delta queries read, holds nothing of it).
+    let missing = uuid::Uuid::new_v4().to_string();
+    let items = [Item::ChangeSet(vec![
+        op("PATCH", path(&h, &format!("users/{user}")), Some(json!({"jobTitle": "Never", "department": "None"}))),
+        op("PUT", path(&h, &format!("users/{user}/$links/manager")), Some(link(&missing))),
+    ])];
+    let r = batch(&h, &t, &items).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(statuses(&r), vec![404], "{}", r.text);
+    let u = h.get(&format!("/v1.0/users/{user}?$select=jobTitle,department")).await;
+    assert_eq!((u.json["jobTitle"].clone(), u.json["department"].clone()), (Value::Null, Value::Null), "{}", u.text);
+    assert_eq!(changes_since(&h, &users_delta).await, Vec::<Value>::new(), "nothing reached the change log");
+
+    // Operations that pass one by one but conflict together (the same member added twice)
+    // fail at commit: the change set answers the store's refusal once, and nothing is written.
+    let groups_delta = latest(&h, "groups").await;
+    let items = [Item::ChangeSet(vec![
+        op("PATCH", path(&h, &format!("groups/{group}")), Some(json!({"description": "twice"}))),
+        op("POST", path(&h, &format!("groups/{group}/$links/members")), Some(link(&user))),
+        op("POST", path(&h, &format!("groups/{group}/$links/members")), Some(link(&user))),
+    ])];
+    let r = batch(&h, &t, &items).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(statuses(&r), vec![400], "{}", r.text);
+    assert!(r.text.contains("One or more added object references already exist"), "{}", r.text);
+    assert_eq!(h.get(&format!("/v1.0/groups/{group}")).await.json["description"], Value::Null);
+    let members = h.get(&format!("/v1.0/groups/{group}/members")).await;
+    assert_eq!(members.json["value"], json!([]), "{}", members.text);
+    assert_eq!(changes_since(&h, &groups_delta).await, Vec::<Value>::new());
+
+    // Each operation alone: committed together, all visible.
+    let items = [Item::ChangeSet(vec![
+        op("PATCH", path(&h, &format!("groups/{group}")), Some(json!({"description": "once"}))),
+        op("POST", path(&h, &format!("groups/{group}/$links/members")), Some(link(&user))),
+    ])];
+    let r = batch(&h, &t, &items).await;
+    assert_eq!(statuses(&r), vec![204, 204], "{}", r.text);
+    assert_eq!(h.get(&format!("/v1.0/groups/{group}")).await.json["description"], "once");
+    let members = h.get(&format!("/v1.0/groups/{group}/members")).await;
+    assert_eq!(members.json["value"][0]["id"], user, "{}", members.text);
 }
 
 #[tokio::test]

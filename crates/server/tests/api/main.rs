@@ -48,3 +48,6 @@ mod user_tokens;
 mod users;
 mod wire;
 mod workload_identity;
+mod directory_objects_delta;
+mod aadgraph_paging;
+mod aadgraph_contacts;

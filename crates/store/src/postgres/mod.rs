@@ -307,6 +307,10 @@ impl Store for PostgresStore {
         retry!(self, |c| write::apply(&mut c, tenant, &change))
     }
 
+    async fn apply_all(&self, tenant: Uuid, changes: Vec<Change>) -> StoreResult<u64> {
+        retry!(self, |c| write::apply_all(&mut c, tenant, &changes))
+    }
+
     async fn changes_since(&self, tenant: Uuid, after_seq: u64, limit: usize) -> StoreResult<Vec<ChangeLogEntry>> {
         retry!(self, |c| read::changes_since(&c, tenant, after_seq, limit))
     }

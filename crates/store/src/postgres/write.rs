@@ -121,16 +121,25 @@ struct Writer<'t, 'c> {
 
 /// Applies `change` in one transaction; see the module documentation for the locking.
 pub(crate) async fn apply(c: &mut Client, tenant: Uuid, change: &Change) -> Attempt<u64> {
+    apply_all(c, tenant, std::slice::from_ref(change)).await
+}
+
+/// Applies `changes` in order in one transaction: all of them, or (on the first error) none.
+/// Each keeps its own change-log entries and audit record, as if applied one after another.
+pub(crate) async fn apply_all(c: &mut Client, tenant: Uuid, changes: &[Change]) -> Attempt<u64> {
     let tx = c.transaction().await.ctx("begin write")?;
     let st = tx.prepare_cached("SELECT last_seq FROM tenants WHERE id = $1 FOR UPDATE").await.ctx("prepare lock")?;
     let row = tx.query_opt(&st, &[&tenant]).await.ctx("lock tenant")?;
     let row = row.ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))?;
     let last: i64 = col(&row, 0, "last_seq")?;
-    let mut w = Writer { tx: &tx, tenant, now: now()?, log: Vec::with_capacity(change.ops.len()) };
-    for op in &change.ops {
-        w.op(op).await?;
+    let mut w = Writer { tx: &tx, tenant, now: now()?, log: Vec::new() };
+    let mut seq = u64::try_from(last).unwrap_or(0);
+    for change in changes {
+        for op in &change.ops {
+            w.op(op).await?;
+        }
+        seq = w.finish(i64::try_from(seq).unwrap_or(i64::MAX), &change.audit).await?;
     }
-    let seq = w.finish(last, &change.audit).await?;
     tx.commit().await.ctx("commit change")?;
     Ok(seq)
 }

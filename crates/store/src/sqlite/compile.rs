@@ -417,7 +417,8 @@ impl<'d> Builder<'d> {
 
     /// Rows strictly after `cursor` in the order `keys` (each with its direction), then id ASC.
     /// NULLs sort first ascending and last descending.
-    fn keyset(&mut self, keys: &[(String, bool, ValueKind)], cursor: &Cursor) -> StoreResult<String> {
+    /// With `backward` (every key already reversed by the caller), the id too is descending.
+    fn keyset(&mut self, keys: &[(String, bool, ValueKind)], cursor: &Cursor, backward: bool) -> StoreResult<String> {
         if cursor.values.len() != keys.len() {
             return Err(StoreError::Invalid("the cursor does not match the sort order".into()));
         }
@@ -450,10 +451,11 @@ impl<'d> Builder<'d> {
             });
         }
         let id = self.bind(Param::Text(cursor.id.to_string()));
+        let op = if backward { "<" } else { ">" };
         if keys.is_empty() {
-            return Ok(format!("{ID} > {id}"));
+            return Ok(format!("{ID} {op} {id}"));
         }
-        equal.push(format!("{ID} > {id}"));
+        equal.push(format!("{ID} {op} {id}"));
         alternatives.push(equal.join(" AND "));
         let ors = alternatives.into_iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
         Ok(match seek {
@@ -479,7 +481,12 @@ pub(crate) const OBJECT_COLUMNS: &str =
 pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> StoreResult<CompiledList> {
     let mut b = Builder::new(d);
     let scope_clause = b.scope_clause(tenant, q)?;
-    let keys = order_keys(&b, &q.order)?;
+    let mut keys = order_keys(&b, &q.order)?;
+    if q.backward {
+        for k in &mut keys {
+            k.1 = !k.1;
+        }
+    }
 
     let mut sql = format!("SELECT {OBJECT_COLUMNS}");
     for (e, _, _) in &keys {
@@ -489,7 +496,7 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
     sql.push(' ');
     sql.push_str(&scope_clause);
     if let Some(cursor) = &q.after {
-        let k = b.keyset(&keys, cursor)?;
+        let k = b.keyset(&keys, cursor, q.backward)?;
         sql.push_str(" AND ");
         sql.push_str(&k);
     }
@@ -500,6 +507,9 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
         sql.push_str(", ");
     }
     sql.push_str(ID);
+    if q.backward {
+        sql.push_str(" DESC");
+    }
     let limit = i64::try_from(q.top.max(1)).unwrap_or(i64::MAX - 1).saturating_add(1);
     let l = b.bind(Param::Int(limit));
     sql.push_str(&format!(" LIMIT {l}"));

@@ -184,6 +184,10 @@ impl Store for SqliteStore {
         self.write(|c| write::apply(c, tenant, change))
     }
 
+    async fn apply_all(&self, tenant: Uuid, changes: Vec<Change>) -> StoreResult<u64> {
+        self.write(|c| write::apply_all(c, tenant, changes))
+    }
+
     async fn changes_since(&self, tenant: Uuid, after_seq: u64, limit: usize) -> StoreResult<Vec<ChangeLogEntry>> {
         self.read(|c| read::changes_since(c, tenant, after_seq, limit))
     }

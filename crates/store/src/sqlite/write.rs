@@ -108,6 +108,12 @@ struct Writer<'c> {
 }
 
 pub(crate) fn apply(conn: &mut Connection, tenant: Uuid, change: Change) -> StoreResult<u64> {
+    apply_all(conn, tenant, vec![change])
+}
+
+/// Applies `changes` in order in one transaction: all of them, or (on the first error) none.
+/// Each keeps its own change-log entries and audit record, as if applied one after another.
+pub(crate) fn apply_all(conn: &mut Connection, tenant: Uuid, changes: Vec<Change>) -> StoreResult<u64> {
     let tx = begin(conn)?;
     let t = tenant.to_string();
     let last: i64 = tx
@@ -117,11 +123,14 @@ pub(crate) fn apply(conn: &mut Connection, tenant: Uuid, change: Change) -> Stor
         .optional()
         .ctx("read last_seq")?
         .ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))?;
-    let mut w = Writer { tx, tenant: t, tenant_id: tenant, now: now()?, log: Vec::with_capacity(change.ops.len()) };
-    for op in change.ops {
-        w.op(op)?;
+    let mut w = Writer { tx, tenant: t, tenant_id: tenant, now: now()?, log: Vec::new() };
+    let mut seq = u64::try_from(last).unwrap_or(0);
+    for change in changes {
+        for op in change.ops {
+            w.op(op)?;
+        }
+        seq = w.finish(i64::try_from(seq).unwrap_or(i64::MAX), &change.audit)?;
     }
-    let seq = w.finish(last, &change.audit)?;
     w.tx.commit().ctx("commit change")?;
     Ok(seq)
 }

@@ -30,6 +30,7 @@ macro_rules! all_suite_tests {
             writes::change_log,
             writes::audit_written,
             writes::tenant_isolation,
+            writes::apply_all_is_all_or_nothing,
             query::filter_comparisons,
             query::filter_strings,
             query::filter_lambdas,

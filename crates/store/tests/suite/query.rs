@@ -350,6 +350,23 @@ pub async fn keyset_paging(store: &dyn Store) {
             assert_eq!(full.len(), 23);
             q.top = top;
             assert_eq!(all_pages(store, t, q).await, full, "order {order:?}, top {top}");
+            // Backward from the end: the same items, closest first, page by page.
+            let mut back = ListQuery::new(&["user"], Scope::Live);
+            back.order = order.clone();
+            back.top = top;
+            back.backward = true;
+            let mut seen = Vec::new();
+            loop {
+                let page = store.list(t, &back).await.expect("list backward");
+                assert!(page.items.len() <= top);
+                seen.extend(page.items.iter().map(|r| r.id));
+                match page.next {
+                    Some(c) => back.after = Some(c),
+                    None => break,
+                }
+            }
+            seen.reverse();
+            assert_eq!(seen, full, "backward: order {order:?}, top {top}");
         }
     }
     // The last page carries no cursor.

@@ -490,3 +490,42 @@ pub async fn tenant_isolation(store: &dyn Store) {
     assert_eq!(store.get(b, u).await.expect("get").expect("b's").doc, doc(user("Twin")));
     assert!(store.has_edge(a, EdgeKind::Member, g, u).await.expect("has_edge"));
 }
+
+/// Several changes in one transaction: all applied (each with its log entries and audit
+/// record), or, when one fails, none of them.
+pub async fn apply_all_is_all_or_nothing(store: &dyn Store) {
+    let t = new_tenant(store, "All").await;
+    let g = insert(store, t, "group", json!({}), &[]).await;
+    let u = insert(store, t, "user", user("U"), &[]).await;
+    let v = insert(store, t, "user", user("V"), &[]).await;
+    let before = store.change_log_bounds(t).await.expect("bounds").last;
+    let audits = store.audit_records(t, 100).await.expect("audit").len();
+
+    // The second change fails (the edge exists already): the first one's update and edge are gone.
+    apply_ok(store, t, vec![add_edge(EdgeKind::Member, g, v)]).await;
+    let seq = store.change_log_bounds(t).await.expect("bounds").last;
+    let version = version(store, t, u).await;
+    let first = change(vec![
+        Op::Update { id: u, expected_version: version, doc: doc(user("Renamed")), unique: vec![] },
+        add_edge(EdgeKind::Member, g, u),
+    ]);
+    let second = change(vec![add_edge(EdgeKind::Member, g, v)]);
+    assert!(matches!(store.apply_all(t, vec![first, second]).await, Err(StoreError::EdgeExists(_))));
+    let got = store.get(t, u).await.expect("get").expect("user");
+    assert_eq!(got.doc.get("displayName"), user("U").get("displayName"), "the update was rolled back");
+    assert!(!store.has_edge(t, EdgeKind::Member, g, u).await.expect("edge"), "the edge was rolled back");
+    assert_eq!(store.change_log_bounds(t).await.expect("bounds").last, seq, "no log entry stays");
+    assert_eq!(store.audit_records(t, 100).await.expect("audit").len(), audits + 1, "no audit record stays");
+
+    // Both succeed: each change's entries and audit record, in order.
+    let first = change(vec![Op::Update { id: u, expected_version: version, doc: doc(user("Renamed")), unique: vec![] }]);
+    let second = change(vec![add_edge(EdgeKind::Member, g, u)]);
+    let last = store.apply_all(t, vec![first, second]).await.expect("apply all");
+    assert_eq!(last, seq + 2);
+    let kinds: Vec<String> =
+        store.changes_since(t, seq, 10).await.expect("log").into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec!["updated", "edge_added"]);
+    assert_eq!(store.audit_records(t, 100).await.expect("audit").len(), audits + 3);
+    assert!(store.has_edge(t, EdgeKind::Member, g, u).await.expect("edge"));
+    assert!(before < seq);
+}

@@ -290,6 +290,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
     CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
+    // 9: domains, as SQLite's migration 9 (each domain's other properties as one document).
+    r#"
+    ALTER TABLE domains ADD COLUMN doc text NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// How many versions this build knows.

@@ -276,6 +276,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
     CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
+    // 9: domains (issue 4): each domain's other Graph properties (supported services,
+    // authentication type, password policy, verification code) as one JSON document.
+    r#"
+    ALTER TABLE domains ADD COLUMN doc TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

@@ -18,6 +18,10 @@ pub mod delta_changed;
 mod administrative_units;
 mod contacts;
 mod devices;
+// Organization and domains (issue 4, item 8); the DNS TXT lookup of domain verification.
+pub mod dns;
+mod domains;
+mod organization;
 mod dynamic;
 mod entity_sets;
 mod error;
@@ -60,6 +64,7 @@ pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
 pub use lockout::LockoutPolicy;
 pub use manager::NO_MANAGER;
+pub use organization::ORGANIZATION_TYPE;
 pub use naming::PropertyFailure;
 pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};
 
@@ -94,6 +99,9 @@ pub struct Directory {
     lockout: LockoutPolicy,
     /// The key of bad-password fingerprints, once read from the store.
     fingerprint_key: Arc<std::sync::OnceLock<Vec<u8>>>,
+    /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
+    /// administratively (see [`domains`]).
+    dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl Directory {
@@ -104,6 +112,7 @@ impl Directory {
             membership: Arc::default(),
             lockout: LockoutPolicy::default(),
             fingerprint_key: Arc::default(),
+            dns_resolver: None,
         }
     }
 

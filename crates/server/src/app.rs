@@ -42,6 +42,9 @@ pub struct AppOptions {
     pub key_refresh: Option<std::time::Duration>,
     /// `--require-mfa`: every user signs in with TOTP (enrolling at sign-in if needed).
     pub require_mfa: bool,
+    /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
+    /// administratively.
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl AppOptions {
@@ -76,7 +79,9 @@ impl App {
         let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
-        let directory = Directory::new(store.clone(), passwords).with_lockout_policy(options.lockout);
+        let directory = Directory::new(store.clone(), passwords)
+            .with_lockout_policy(options.lockout)
+            .with_dns_resolver(options.dns_resolver);
         let mut issuer = TokenIssuer::new(store);
         if let Some(refresh) = options.key_refresh {
             issuer = issuer.with_key_refresh(refresh);

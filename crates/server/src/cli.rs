@@ -134,6 +134,11 @@ pub struct ServeArgs {
     /// new). On a first start, its tenant's initial domain replaces --tenant-domain.
     #[arg(long, env = "CERULEAN_FIXTURE")]
     pub fixture: Option<PathBuf>,
+    /// A DNS resolver (`ip:port`, for example `1.1.1.1:53`) that `POST /domains/{id}/verify`
+    /// asks for the domain's `MS=ms...` TXT record. Without it, verification is administrative
+    /// (it succeeds without a lookup).
+    #[arg(long, env = "CERULEAN_DNS_RESOLVER")]
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl ServeArgs {

@@ -73,6 +73,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             },
             key_publication_delay_secs: Some(args.key_publication_delay_secs),
             require_mfa: args.require_mfa,
+            dns_resolver: args.dns_resolver,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

@@ -41,3 +41,5 @@ mod transitive;
 mod user_tokens;
 mod users;
 mod wire;
+mod organization;
+mod domains;

@@ -43,3 +43,4 @@ mod users;
 mod wire;
 mod organization;
 mod domains;
+mod aadgraph_tenant;

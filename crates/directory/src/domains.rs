@@ -296,7 +296,7 @@ impl Directory {
     /// that proves ownership.
     pub async fn verification_dns_records(&self, tenant: Uuid, name: &str) -> DirectoryResult<Vec<Map<String, Value>>> {
         let (d, _) = self.domain_record(tenant, name).await?;
-        let code = d.doc.get(CODE).and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| code_of(&d.name));
+        let code = domain_code(&d);
         Ok(vec![
             dns_record(&d.name, "Txt", &d.name, "Email", json!({ "text": verification_text(&code) })),
             dns_record(
@@ -361,7 +361,7 @@ impl Directory {
             return Ok(domain_document(&current, &all));
         }
         if let Some(resolver) = self.dns_resolver {
-            let code = current.doc.get(CODE).and_then(Value::as_str).map(str::to_string).unwrap_or_default();
+            let code = domain_code(&current);
             let expected = verification_text(&code);
             let records = crate::dns::txt_records(resolver, &current.name).await.map_err(|e| {
                 DirectoryError::bad_request(format!(
@@ -514,6 +514,58 @@ impl Directory {
     }
 }
 
+impl Directory {
+    /// Fixture import: adds the fixture's domains the tenant lacks (a domain it has is left as
+    /// it is, so a re-import changes nothing). An added domain is never initial (the tenant has
+    /// its own); it is verified and default as the fixture says, default only if verified.
+    /// Returns how many were added.
+    pub(crate) async fn import_domains(&self, caller: &Caller, wanted: &[DomainRecord]) -> DirectoryResult<usize> {
+        let all = self.tenant_domains(caller.tenant).await?;
+        let mut ops = Vec::new();
+        let mut added = Vec::new();
+        let mut current = all.clone();
+        for d in wanted.iter().filter(|d| !all.iter().any(|a| a.name == d.name)) {
+            if !valid_domain_name(&d.name) {
+                return Err(DirectoryError::bad_request(format!("The fixture domain '{}' is not a domain name.", d.name)));
+            }
+            let mut doc = d.doc.clone();
+            doc.entry(CODE).or_insert_with(|| json!(code_of(&d.name)));
+            let record = DomainRecord {
+                name: d.name.clone(),
+                is_initial: false,
+                is_default: false,
+                is_verified: d.is_verified,
+                doc,
+            };
+            if d.is_default && d.is_verified {
+                for old in current.iter_mut().filter(|o| o.is_default) {
+                    old.is_default = false;
+                    ops.push(Op::PutDomain(old.clone()));
+                }
+                ops.push(Op::PutDomain(DomainRecord { is_default: true, ..record.clone() }));
+                current.push(DomainRecord { is_default: true, ..record.clone() });
+            } else {
+                ops.push(Op::PutDomain(record.clone()));
+                current.push(record.clone());
+            }
+            added.push(domain_target(caller.tenant, &record.name, None, Some(&domain_document(&record, &current))));
+        }
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        let n = added.len();
+        let change = Change {
+            ops,
+            audit: audit::record(caller, "Add domains from fixture", "DirectoryManagement", "Add", added),
+        };
+        self.store.apply(caller.tenant, change).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => DirectoryError::ObjectConflict { property: "domain".into() },
+            other => other.into(),
+        })?;
+        Ok(n)
+    }
+}
+
 /// The initial and the default domain stay.
 fn check_deletable(d: &DomainRecord) -> DirectoryResult<()> {
     if d.is_initial {
@@ -532,7 +584,12 @@ fn unverified_default() -> DirectoryError {
     DirectoryError::bad_request("Only a verified domain can be the default domain. Verify the domain first.")
 }
 
-/// A stable code for domains stored before codes were (the initial domain).
+/// The domain's verification code.
+fn domain_code(d: &DomainRecord) -> String {
+    d.doc.get(CODE).and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| code_of(&d.name))
+}
+
+/// A stable code for domains stored without one (the initial domain, fixtures' domains).
 fn code_of(name: &str) -> String {
     let sum = name.bytes().fold(7u64, |a, b| a.wrapping_mul(131).wrapping_add(u64::from(b)));
     format!("{:08}", sum % 100_000_000)

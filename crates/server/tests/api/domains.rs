@@ -376,3 +376,35 @@ async fn verify_looks_up_the_txt_record() {
     let r = h.post("/v1.0/users", user_on("adele", "contoso.com")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
+
+#[tokio::test]
+async fn fixture_import_adds_its_domains_once() {
+    let h = Harness::new().await;
+    let fixture = json!({
+        "tenant": {"domains": [
+            "contoso.onmicrosoft.com",
+            {"name": "contoso.com", "isDefault": true},
+            {"name": "pending.example", "isVerified": false},
+        ]},
+        "users": [{"displayName": "Lee", "mailNickname": "lee", "accountEnabled": true,
+                   "userPrincipalName": "lee@contoso.com"}],
+    });
+    let (_, report) = cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x")
+        .await
+        .expect("import");
+    assert_eq!(report.created.get("domains"), Some(&2), "{report:?}");
+    assert_eq!(report.created.get("users"), Some(&1), "{report:?}");
+    let d = domain(&h, "contoso.com").await;
+    assert_eq!((d["isVerified"].clone(), d["isDefault"].clone(), d["isInitial"].clone()), (json!(true), json!(true), json!(false)));
+    assert_eq!(domain(&h, "pending.example").await["isVerified"], false);
+    assert_eq!(domain(&h, "contoso.onmicrosoft.com").await["isDefault"], false);
+    let r = h.get("/v1.0/users/lee@contoso.com").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let (_, again) = cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x")
+        .await
+        .expect("re-import");
+    assert_eq!(again.total_created(), 0, "{again:?}");
+    let r = h.get("/v1.0/domains").await;
+    assert_eq!(r.json["value"].as_array().expect("value").len(), 3);
+}

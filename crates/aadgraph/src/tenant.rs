@@ -59,7 +59,9 @@ pub(crate) async fn tenant_details(ctx: &Ctx, key: Option<&str>, depth: usize) -
     let detail = Value::Object(wire::tenant_detail(&org, &tenant));
     let fragment = format!("directoryObjects/{}", wire::TENANT_DETAIL.odata_type());
     match key {
-        None => Ok(json_response(StatusCode::OK, json!({ "odata.metadata": ctx.metadata(&fragment), "value": [detail] }))),
+        None => {
+            Ok(json_response(StatusCode::OK, json!({ "odata.metadata": ctx.metadata(&fragment), "value": [detail] })))
+        }
         Some(_) => {
             let mut body = Map::new();
             body.insert("odata.metadata".into(), json!(ctx.metadata(&format!("{fragment}/@Element"))));

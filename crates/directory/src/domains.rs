@@ -133,7 +133,12 @@ fn dns_record(domain: &str, ty: &str, label: &str, service: &str, extra: Value) 
 }
 
 /// The audit target of a domain (domains are not directory objects: named, not by id).
-fn domain_target(tenant: Uuid, name: &str, old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>) -> AuditTarget {
+fn domain_target(
+    tenant: Uuid,
+    name: &str,
+    old: Option<&Map<String, Value>>,
+    new: Option<&Map<String, Value>>,
+) -> AuditTarget {
     let shim = ObjectRecord {
         id: tenant,
         object_type: "domain".into(),
@@ -177,7 +182,11 @@ impl Directory {
 
     /// `POST /domains` with `{"id": "contoso.com"}`: added unverified, or verified at once when
     /// a parent domain of the tenant is verified.
-    pub async fn create_domain(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<Map<String, Value>> {
+    pub async fn create_domain(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<Map<String, Value>> {
         let (props, annotations) = validate_body(domain_type(), body, Mode::Create)?;
         crate::users::reject_annotations(&annotations, "domain")?;
         let name = props.get("id").and_then(Value::as_str).unwrap_or_default().trim().to_ascii_lowercase();
@@ -378,7 +387,10 @@ impl Directory {
         }
         let mut next = current.clone();
         next.is_verified = true;
-        next.doc.insert("state".into(), json!({ "lastActionDateTime": now(), "operation": "Verify", "status": "Succeeded" }));
+        next.doc.insert(
+            "state".into(),
+            json!({ "lastActionDateTime": now(), "operation": "Verify", "status": "Succeeded" }),
+        );
         let old = domain_document(&current, &all);
         let new = domain_document(&next, &all);
         let change = Change {
@@ -450,7 +462,12 @@ impl Directory {
     /// applications' `identifierUris`), optionally disables the renamed users, and deletes the
     /// domain, all in one change. At most 1000 objects; a renamed name that is taken fails the
     /// whole operation.
-    pub async fn force_delete_domain(&self, caller: &Caller, name: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
+    pub async fn force_delete_domain(
+        &self,
+        caller: &Caller,
+        name: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<()> {
         for key in body.keys() {
             if key != "disableUserAccounts" {
                 return Err(DirectoryError::bad_request(format!(
@@ -465,9 +482,11 @@ impl Directory {
         };
         let (current, all) = self.domain_record(caller.tenant, name).await?;
         check_deletable(&current)?;
-        let initial = all.iter().find(|d| d.is_initial).map(|d| d.name.clone()).ok_or_else(|| {
-            DirectoryError::Internal("the tenant has no initial domain".into())
-        })?;
+        let initial = all
+            .iter()
+            .find(|d| d.is_initial)
+            .map(|d| d.name.clone())
+            .ok_or_else(|| DirectoryError::Internal("the tenant has no initial domain".into()))?;
         let references = self.references(caller.tenant, &current.name).await?;
         if references.len() > FORCE_DELETE_LIMIT {
             return Err(DirectoryError::bad_request(format!(
@@ -502,9 +521,9 @@ impl Directory {
             audit: audit::record(caller, "Force delete domain", "DirectoryManagement", "Delete", targets),
         };
         self.store.apply(caller.tenant, change).await.map_err(|e| match e {
-            StoreError::VersionMismatch(_) => {
-                DirectoryError::Conflict("An object referencing the domain changed concurrently; retry the request.".into())
-            }
+            StoreError::VersionMismatch(_) => DirectoryError::Conflict(
+                "An object referencing the domain changed concurrently; retry the request.".into(),
+            ),
             other => other.into(),
         })?;
         for id in users {
@@ -526,7 +545,10 @@ impl Directory {
         let mut current = all.clone();
         for d in wanted.iter().filter(|d| !all.iter().any(|a| a.name == d.name)) {
             if !valid_domain_name(&d.name) {
-                return Err(DirectoryError::bad_request(format!("The fixture domain '{}' is not a domain name.", d.name)));
+                return Err(DirectoryError::bad_request(format!(
+                    "The fixture domain '{}' is not a domain name.",
+                    d.name
+                )));
             }
             let mut doc = d.doc.clone();
             doc.entry(CODE).or_insert_with(|| json!(code_of(&d.name)));

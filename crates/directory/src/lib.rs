@@ -18,10 +18,9 @@ pub mod delta_changed;
 mod administrative_units;
 mod contacts;
 mod devices;
-// Organization and domains (issue 4, item 8); the DNS TXT lookup of domain verification.
+// Domains and the DNS TXT lookup of their verification (issue 4, item 8; with `organization`).
 pub mod dns;
 mod domains;
-mod organization;
 mod dynamic;
 mod entity_sets;
 mod error;
@@ -37,6 +36,7 @@ mod manager;
 mod members;
 pub mod membership;
 mod naming;
+mod organization;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;
@@ -64,8 +64,8 @@ pub use ids::parse_reference;
 pub use indexes::{index_specs, value_kind};
 pub use lockout::LockoutPolicy;
 pub use manager::NO_MANAGER;
-pub use organization::ORGANIZATION_TYPE;
 pub use naming::PropertyFailure;
+pub use organization::ORGANIZATION_TYPE;
 pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};
 
 /// Who is calling, for authorization decisions and the audit log.

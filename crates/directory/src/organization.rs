@@ -39,7 +39,8 @@ pub(crate) fn verified_domains(domains: &[DomainRecord]) -> Vec<Value> {
 }
 
 /// Properties whose values are list-valued mail addresses.
-const MAIL_LISTS: &[&str] = &["marketingNotificationEmails", "securityComplianceNotificationMails", "technicalNotificationMails"];
+const MAIL_LISTS: &[&str] =
+    &["marketingNotificationEmails", "securityComplianceNotificationMails", "technicalNotificationMails"];
 
 fn invalid(prop: &str) -> DirectoryError {
     DirectoryError::bad_request(format!("Invalid value specified for property '{prop}' of resource 'Organization'."))
@@ -49,7 +50,8 @@ fn invalid(prop: &str) -> DirectoryError {
 /// business phone at most (as on users), `defaultUsageLocation` a two-letter country code, and
 /// the privacy profile's contact a mail address and statement an absolute http(s) URL.
 fn check_values(props: &Map<String, Value>) -> DirectoryResult<()> {
-    let is_mail = |s: &str| s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !s.contains(' '));
+    let is_mail =
+        |s: &str| s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !s.contains(' '));
     for key in MAIL_LISTS {
         if let Some(Value::Array(items)) = props.get(*key)
             && !items.iter().all(|v| v.as_str().is_some_and(is_mail))
@@ -120,7 +122,12 @@ impl Directory {
     }
 
     /// `PATCH /organization/{id}`: `id` must be the tenant's.
-    pub async fn update_organization(&self, caller: &Caller, id: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
+    pub async fn update_organization(
+        &self,
+        caller: &Caller,
+        id: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<()> {
         if Uuid::parse_str(id).ok() != Some(caller.tenant) {
             return Err(DirectoryError::not_found(id));
         }

@@ -27,8 +27,8 @@ mod me;
 mod membership;
 mod metadata;
 // Organization and domains (issue 4).
-mod organization;
 pub mod odata;
+mod organization;
 mod related;
 mod roles;
 mod service_principals;

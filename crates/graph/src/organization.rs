@@ -30,7 +30,8 @@ fn select(ty: &'static EntityType, q: Option<&str>, h: &HeaderMap) -> Result<Opt
 /// A domain document shaped as Graph returns it (its `id` is its name, not a GUID).
 fn shape_domain(doc: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
     let id = doc.get("id").cloned().unwrap_or(Value::Null);
-    let record = ObjectRecord { id: uuid::Uuid::nil(), object_type: "domain".into(), version: 0, doc, deleted_at: None };
+    let record =
+        ObjectRecord { id: uuid::Uuid::nil(), object_type: "domain".into(), version: 0, doc, deleted_at: None };
     let mut out = shape(entity("domain"), &record, select, false);
     if out.contains_key("id") {
         out.insert("id".into(), id);

@@ -133,8 +133,12 @@ async fn add_verify_and_use_a_domain() {
 
     // The organization lists it.
     let org = h.get("/v1.0/organization").await;
-    let names: Vec<&str> =
-        org.json["value"][0]["verifiedDomains"].as_array().expect("domains").iter().filter_map(|d| d["name"].as_str()).collect();
+    let names: Vec<&str> = org.json["value"][0]["verifiedDomains"]
+        .as_array()
+        .expect("domains")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
     assert_eq!(names, vec!["contoso.onmicrosoft.com", "contoso.com"]);
 
     // A subdomain of a verified domain is verified as it is added.
@@ -200,7 +204,11 @@ async fn default_domain_and_updates() {
     let r = h.get("/v1.0/domains/contoso.com/serviceConfigurationRecords").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let records = r.json["value"].as_array().expect("value");
-    assert!(records.iter().any(|r| r["recordType"] == "Mx" && r["mailExchange"] == "contoso-com.mail.protection.outlook.com"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["recordType"] == "Mx" && r["mailExchange"] == "contoso-com.mail.protection.outlook.com")
+    );
     assert!(records.iter().any(|r| r["label"] == "enterpriseregistration.contoso.com"
         && r["canonicalName"] == "enterpriseregistration.windows.net"
         && r["supportedService"] == "Intune"));
@@ -229,10 +237,7 @@ async fn delete_and_force_delete() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let megan = r.json["id"].as_str().expect("id").to_string();
     let r = h
-        .post(
-            "/v1.0/applications",
-            json!({"displayName": "API", "identifierUris": ["https://api.contoso.com/orders"]}),
-        )
+        .post("/v1.0/applications", json!({"displayName": "API", "identifierUris": ["https://api.contoso.com/orders"]}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let app = r.json["id"].as_str().expect("id").to_string();
@@ -277,7 +282,13 @@ async fn domain_permissions() {
     let r = h.graph_with(Method::GET, "/v1.0/domains/contoso.onmicrosoft.com", None, &directory_reader, &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = h
-        .graph_with(Method::GET, "/v1.0/domains/contoso.onmicrosoft.com/verificationDnsRecords", None, &directory_reader, &[])
+        .graph_with(
+            Method::GET,
+            "/v1.0/domains/contoso.onmicrosoft.com/verificationDnsRecords",
+            None,
+            &directory_reader,
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "the reference lists Domain.* only: {}", r.text);
 }
@@ -389,21 +400,22 @@ async fn fixture_import_adds_its_domains_once() {
         "users": [{"displayName": "Lee", "mailNickname": "lee", "accountEnabled": true,
                    "userPrincipalName": "lee@contoso.com"}],
     });
-    let (_, report) = cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x")
-        .await
-        .expect("import");
+    let (_, report) =
+        cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x").await.expect("import");
     assert_eq!(report.created.get("domains"), Some(&2), "{report:?}");
     assert_eq!(report.created.get("users"), Some(&1), "{report:?}");
     let d = domain(&h, "contoso.com").await;
-    assert_eq!((d["isVerified"].clone(), d["isDefault"].clone(), d["isInitial"].clone()), (json!(true), json!(true), json!(false)));
+    assert_eq!(
+        (d["isVerified"].clone(), d["isDefault"].clone(), d["isInitial"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
     assert_eq!(domain(&h, "pending.example").await["isVerified"], false);
     assert_eq!(domain(&h, "contoso.onmicrosoft.com").await["isDefault"], false);
     let r = h.get("/v1.0/users/lee@contoso.com").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
-    let (_, again) = cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x")
-        .await
-        .expect("re-import");
+    let (_, again) =
+        cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x").await.expect("re-import");
     assert_eq!(again.total_created(), 0, "{again:?}");
     let r = h.get("/v1.0/domains").await;
     assert_eq!(r.json["value"].as_array().expect("value").len(), 3);

@@ -93,7 +93,10 @@ async fn organization_updates_writable_properties_only() {
     let r = h.patch(&path, json!({"city": null, "state": "Washington"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let o = org(&h).await;
-    assert_eq!((o["city"].clone(), o["state"].clone(), o["street"].clone()), (Value::Null, json!("Washington"), json!("1 Microsoft Way")));
+    assert_eq!(
+        (o["city"].clone(), o["state"].clone(), o["street"].clone()),
+        (Value::Null, json!("Washington"), json!("1 Microsoft Way"))
+    );
 
     for body in [
         json!({"verifiedDomains": []}),

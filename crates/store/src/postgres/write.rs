@@ -469,8 +469,11 @@ impl Writer<'_, '_> {
             )
             .await?;
             if updated == 0 {
-                let st =
-                    self.tx.prepare_cached("SELECT tenant_id FROM domains WHERE name = $1").await.ctx("check domain")?;
+                let st = self
+                    .tx
+                    .prepare_cached("SELECT tenant_id FROM domains WHERE name = $1")
+                    .await
+                    .ctx("check domain")?;
                 let holder = match self.tx.query_opt(&st, &[&name]).await.ctx("check domain")? {
                     Some(r) => col(&r, 0, "domain holder")?,
                     None => self.tenant,

@@ -88,7 +88,11 @@ pub(crate) fn tenant(conn: &Connection, id: Uuid) -> StoreResult<Option<TenantRe
 
 pub(crate) fn tenant_by_domain(conn: &Connection, domain: &str) -> StoreResult<Option<TenantRecord>> {
     // Only a verified domain names its tenant (an unverified one is merely claimed).
-    tenant_where(conn, "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1 AND d.is_verified", &domain.to_lowercase())
+    tenant_where(
+        conn,
+        "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1 AND d.is_verified",
+        &domain.to_lowercase(),
+    )
 }
 
 pub(crate) fn tenants(conn: &Connection) -> StoreResult<Vec<TenantRecord>> {

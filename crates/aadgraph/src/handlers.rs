@@ -8,6 +8,7 @@
 //! | `/{collection}/{id}` | GET (`$expand`); PATCH, DELETE (users, groups, applications, service principals, devices, contacts) |
 //! | `/{collection}/{id}/{navigation}` | GET (`memberOf`, `members`, `owners`, `ownedObjects`, `manager`, `directReports`, `registeredOwners`, `registeredUsers`) |
 //! | `/directoryRoleTemplates[/{id}]` | GET: the role catalog |
+//! | `/tenantDetails[/{id}]`, `/domains[...]` | see [`crate::tenant`] |
 //! | `/{collection}/{id}/$links/{navigation}` | GET; PUT, DELETE (`manager`); POST (`members`, `owners`) |
 //! | `/{collection}/{id}/$links/{navigation}/{id}` | DELETE (`members`, `owners`) |
 //! | `/{collection}/{id}/{action}` | POST `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`; `assignLicense` (users); `changePassword` (`me` only) |
@@ -64,7 +65,7 @@ fn area_of(set: &str) -> Area {
 }
 
 /// The collections the reference lists that this server does not hold yet.
-const NOT_SERVED: &[&str] = &["domains", "extensionProperties"];
+const NOT_SERVED: &[&str] = &["extensionProperties"];
 
 pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadError> {
     let Some(first) = segs.first() else {
@@ -89,9 +90,10 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         return objects_by_ids(ctx).await;
     }
     if is(first, "tenantDetails") {
-        require(&ctx.principal, Area::Directory, Access::Read)?;
-        get_only(ctx)?;
-        return tenant_details(ctx, segs.get(1).map(String::as_str), segs.len()).await;
+        return crate::tenant::tenant_details(ctx, segs.get(1).map(String::as_str), segs.len()).await;
+    }
+    if crate::tenant::is_domains(first) {
+        return crate::tenant::domains(ctx, segs).await;
     }
     if is(first, "subscribedSkus") {
         require(&ctx.principal, Area::Directory, Access::Read)?;
@@ -304,27 +306,6 @@ async fn list_collection(ctx: &Ctx, t: &'static AadType) -> Result<Response, Aad
         page(ctx, Some(t), Scope::Live, &fragment, &next, false).await
     } else {
         page(ctx, Some(t), Scope::Live, t.set, t.set, false).await
-    }
-}
-
-async fn tenant_details(ctx: &Ctx, key: Option<&str>, depth: usize) -> Result<Response, AadError> {
-    let tenant = ctx.state.directory.tenant(ctx.principal.tenant).await?.ok_or_else(AadError::internal)?;
-    let detail = Value::Object(wire::tenant_detail(&tenant));
-    let fragment = format!("directoryObjects/{}", wire::TENANT_DETAIL.odata_type());
-    match (key, depth) {
-        (None, _) => {
-            Ok(json_response(StatusCode::OK, json!({ "odata.metadata": ctx.metadata(&fragment), "value": [detail] })))
-        }
-        (Some(k), 2) if Uuid::parse_str(k).ok() == Some(tenant.id) => {
-            let mut body = Map::new();
-            body.insert("odata.metadata".into(), json!(ctx.metadata(&format!("{fragment}/@Element"))));
-            if let Value::Object(m) = detail {
-                body.extend(m);
-            }
-            Ok(json_response(StatusCode::OK, Value::Object(body)))
-        }
-        (Some(k), 2) => Err(AadError::not_found(k)),
-        (Some(_), _) => Err(AadError::bad_url("tenantDetails")),
     }
 }
 

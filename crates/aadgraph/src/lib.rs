@@ -18,12 +18,13 @@
 //! Collections, single objects (users also by UPN), navigation reads and `$links` of users,
 //! groups, directory roles, applications, service principals, devices and contacts;
 //! `directoryRoleTemplates` (from the role catalog); `directoryObjects`,
-//! `tenantDetails`, `oauth2PermissionGrants`, `subscribedSkus`; create, update (204) and delete of users,
+//! `tenantDetails` (read and update) and `domains` ([`tenant`]), `oauth2PermissionGrants`,
+//! `subscribedSkus`; create, update (204) and delete of users,
 //! groups, applications, service principals, devices; update and delete of contacts;
 //! `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
 //! `getObjectsByObjectIds`, `assignLicense` on users; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
 //! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]); `$expand` ([`expand`]); `me/changePassword`. Not yet: `previous-page`,
-//! domains, extension properties.
+//! extension properties.
 
 mod auth;
 mod batch;
@@ -33,6 +34,7 @@ mod expand;
 mod handlers;
 mod lists;
 mod metadata;
+mod tenant;
 pub mod wire;
 
 use std::sync::Arc;

@@ -155,7 +155,29 @@ fn document() -> String {
         let _ = writeln!(out, "        <Property Name=\"{name}\" Type=\"{ty}\" />");
     }
     out.push_str("      </ComplexType>\n");
+    // A domain is not a directory object: keyed by its name (see `tenant.rs`).
+    out.push_str("      <EntityType Name=\"Domain\">\n");
+    out.push_str("        <Key><PropertyRef Name=\"name\" /></Key>\n");
+    for (name, ty) in [
+        ("authenticationType", "Edm.String"),
+        ("availabilityStatus", "Edm.String"),
+        ("isAdminManaged", "Edm.Boolean"),
+        ("isDefault", "Edm.Boolean"),
+        ("isDefaultForCloudRedirections", "Edm.Boolean"),
+        ("isInitial", "Edm.Boolean"),
+        ("isRoot", "Edm.Boolean"),
+        ("isVerified", "Edm.Boolean"),
+        ("name", "Edm.String"),
+        ("supportedServices", "Collection(Edm.String)"),
+        ("passwordValidityPeriodInDays", "Edm.Int32"),
+        ("passwordNotificationWindowInDays", "Edm.Int32"),
+    ] {
+        let nullable = if name == "name" { " Nullable=\"false\"" } else { "" };
+        let _ = writeln!(out, "        <Property Name=\"{name}\" Type=\"{ty}\"{nullable} />");
+    }
+    out.push_str("      </EntityType>\n");
     out.push_str("      <EntityContainer Name=\"DirectoryDataService\" m:IsDefaultEntityContainer=\"true\">\n");
+    let _ = writeln!(out, "        <EntitySet Name=\"domains\" EntityType=\"{NAMESPACE}.Domain\" />");
     let _ = writeln!(out, "        <EntitySet Name=\"directoryObjects\" EntityType=\"{NAMESPACE}.DirectoryObject\" />");
     let _ = writeln!(
         out,

@@ -595,16 +595,18 @@ fn capitalised(s: &str) -> String {
     }
 }
 
-/// The tenant as a `TenantDetail` (objectType `Company`).
-pub(crate) fn tenant_detail(tenant: &TenantRecord) -> Map<String, Value> {
+/// The tenant as a `TenantDetail` (objectType `Company`): the directory's organization (v1.0
+/// names, derived properties filled in) under its 1.6 names.
+pub(crate) fn tenant_detail(org: &ObjectRecord, tenant: &TenantRecord) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("odata.type".into(), json!(TENANT_DETAIL.odata_type()));
     out.insert("objectType".into(), json!(TENANT_DETAIL.object_type));
     out.insert("objectId".into(), json!(tenant.id.to_string()));
     out.insert("deletionTimestamp".into(), Value::Null);
+    let doc = &org.doc;
+    let list = |k: &str| doc.get(k).filter(|v| v.is_array()).cloned().unwrap_or_else(|| json!([]));
     for name in TENANT_DETAIL.properties {
         let value = match *name {
-            "displayName" => json!(tenant.display_name),
             "verifiedDomains" => Value::Array(
                 tenant
                     .domains
@@ -622,14 +624,22 @@ pub(crate) fn tenant_detail(tenant: &TenantRecord) -> Map<String, Value> {
                     })
                     .collect(),
             ),
+            "telephoneNumber" => doc
+                .get("businessPhones")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .cloned()
+                .unwrap_or(Value::Null),
+            "dirSyncEnabled" => doc.get("onPremisesSyncEnabled").cloned().unwrap_or(Value::Null),
+            "companyLastDirSyncTime" => doc.get("onPremisesLastSyncDateTime").cloned().unwrap_or(Value::Null),
+            "provisioningErrors" => json!([]),
             "assignedPlans"
             | "marketingNotificationEmails"
             | "provisionedPlans"
-            | "provisioningErrors"
             | "securityComplianceNotificationMails"
             | "securityComplianceNotificationPhones"
-            | "technicalNotificationMails" => json!([]),
-            _ => Value::Null,
+            | "technicalNotificationMails" => list(name),
+            other => doc.get(other).cloned().unwrap_or(Value::Null),
         };
         out.insert((*name).to_string(), value);
     }

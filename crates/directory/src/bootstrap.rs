@@ -46,7 +46,13 @@ impl Directory {
         let tenant = TenantRecord {
             id: Uuid::new_v4(),
             display_name: req.tenant_display_name.clone(),
-            domains: vec![DomainRecord { name: domain.clone(), is_initial: true, is_default: true, is_verified: true }],
+            domains: vec![DomainRecord {
+                name: domain.clone(),
+                is_initial: true,
+                is_default: true,
+                is_verified: true,
+                doc: Default::default(),
+            }],
             created_at: now(),
         };
         self.store.create_tenant(&tenant).await?;

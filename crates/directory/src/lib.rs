@@ -18,6 +18,9 @@ pub mod delta_changed;
 mod administrative_units;
 mod contacts;
 mod devices;
+// Domains and the DNS TXT lookup of their verification (issue 4, item 8; with `organization`).
+pub mod dns;
+mod domains;
 mod dynamic;
 mod entity_sets;
 mod error;
@@ -38,6 +41,7 @@ mod members;
 pub mod membership;
 mod naming;
 pub mod photos;
+mod organization;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;
@@ -73,6 +77,7 @@ pub use managed_identities::{
 };
 pub use manager::NO_MANAGER;
 pub use naming::PropertyFailure;
+pub use organization::ORGANIZATION_TYPE;
 pub use sessions::{MEMBER_USER_TEMPLATE, PasswordSignIn};
 
 /// Who is calling, for authorization decisions and the audit log.
@@ -110,6 +115,9 @@ pub struct Directory {
     /// them in one store transaction. `None` for the ordinary directory, whose writes commit
     /// one by one.
     staged: Option<Arc<std::sync::Mutex<transaction::Staged>>>,
+    /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
+    /// administratively (see [`domains`]).
+    dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl Directory {
@@ -121,6 +129,7 @@ impl Directory {
             lockout: LockoutPolicy::default(),
             fingerprint_key: Arc::default(),
             staged: None,
+            dns_resolver: None,
         }
     }
 

@@ -349,6 +349,20 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/groups/{id}/assignlicense", GROUP_ASSIGN_LICENSE, GROUP_ASSIGN_LICENSE),
     rule("GET", "/users/{id}/licensedetails", LICENSE_DETAILS_APP, LICENSE_DETAILS_DEL),
     rule("GET", "/me/licensedetails", NONE, LICENSE_DETAILS_DEL),
+    // Organization and domains (issue 4); the ORG_* and DOMAIN_* sets are at the end of the file.
+    rule("GET", "/organization", ORG_LIST_APP, ORG_LIST_DEL),
+    rule("GET", "/organization/{id}", ORG_GET, ORG_GET),
+    rule("PATCH", "/organization/{id}", ORG_UPDATE, ORG_UPDATE),
+    rule("GET", "/domains", DOMAIN_READ, DOMAIN_READ),
+    rule("POST", "/domains", DOMAIN_WRITE, DOMAIN_WRITE),
+    rule("GET", "/domains/{id}", DOMAIN_READ, DOMAIN_READ),
+    rule("PATCH", "/domains/{id}", DOMAIN_WRITE, DOMAIN_WRITE),
+    rule("DELETE", "/domains/{id}", DOMAIN_WRITE, DOMAIN_WRITE),
+    rule("POST", "/domains/{id}/verify", DOMAIN_WRITE, DOMAIN_WRITE),
+    rule("POST", "/domains/{id}/forcedelete", DOMAIN_WRITE, DOMAIN_WRITE),
+    rule("GET", "/domains/{id}/verificationdnsrecords", DOMAIN_RECORDS, DOMAIN_RECORDS),
+    rule("GET", "/domains/{id}/serviceconfigurationrecords", DOMAIN_RECORDS, DOMAIN_RECORDS),
+    rule("GET", "/domains/{id}/domainnamereferences", DOMAIN_RECORDS, DOMAIN_RECORDS),
 ];
 
 /// Licences ("List subscribedSkus", "Get subscribedSku", "user: assignLicense", "group:
@@ -1110,6 +1124,47 @@ const DIR_17: &[&str] = &[
     "Directory.ReadWrite.All",
     "Group.ReadWrite.All",
 ];
+
+// Organization and domains (issue 4), as the reference lists them (`GET /organization/{id}`
+// lists neither Organization.* nor Directory.* there).
+const ORG_LIST_APP: &[&str] = &[
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Organization.Read.All",
+    "Organization.ReadWrite.All",
+    "User.Read.All",
+];
+const ORG_LIST_DEL: &[&str] = &[
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Organization.Read.All",
+    "Organization.ReadWrite.All",
+    "User.Read",
+    "User.Read.All",
+];
+const ORG_GET: &[&str] = &[
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "User.Read.All",
+];
+const ORG_UPDATE: &[&str] = &[
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "Organization.ReadWrite.All",
+];
+const DOMAIN_READ: &[&str] = &["Directory.Read.All", "Domain.Read.All", "Domain.ReadWrite.All"];
+const DOMAIN_WRITE: &[&str] = &["Domain.ReadWrite.All"];
+const DOMAIN_RECORDS: &[&str] = &["Domain.Read.All", "Domain.ReadWrite.All"];
 
 #[cfg(test)]
 mod tests {

@@ -28,8 +28,10 @@ mod manager;
 mod me;
 mod membership;
 mod metadata;
+// Organization and domains (issue 4).
 pub mod odata;
 mod photos;
+mod organization;
 mod related;
 mod roles;
 mod service_principals;
@@ -426,6 +428,19 @@ pub fn router(state: GraphState) -> Router {
             get(administrative_units::scoped_role_member).delete(administrative_units::remove_scoped_role_member),
         )
         .route("/users/{id}/scopedrolememberof", get(administrative_units::scoped_role_member_of))
+        // Organization and domains (issue 4).
+        .route("/organization", get(organization::list_organization))
+        .route("/organization/{id}", get(organization::get_organization).patch(organization::update_organization))
+        .route("/domains", get(organization::list_domains).post(organization::create_domain))
+        .route(
+            "/domains/{id}",
+            get(organization::get_domain).patch(organization::update_domain).delete(organization::delete_domain),
+        )
+        .route("/domains/{id}/verify", post(organization::verify_domain))
+        .route("/domains/{id}/forcedelete", post(organization::force_delete_domain))
+        .route("/domains/{id}/verificationdnsrecords", get(organization::verification_dns_records))
+        .route("/domains/{id}/serviceconfigurationrecords", get(organization::service_configuration_records))
+        .route("/domains/{id}/domainnamereferences", get(organization::domain_name_references))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -534,6 +549,14 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "$value",
         "scopedrolemembers",
         "scopedrolememberof",
+        // Organization and domains (issue 4).
+        "organization",
+        "domains",
+        "verify",
+        "forcedelete",
+        "verificationdnsrecords",
+        "serviceconfigurationrecords",
+        "domainnamereferences",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -456,6 +456,13 @@ pub static ALL: &[&EntityType] = &[
     &dir::DEVICE,
     &dir::ORG_CONTACT,
     &dir::ADMINISTRATIVE_UNIT,
+    // Organization and domains (entities_directory.rs).
+    &dir::ORGANIZATION,
+    &dir::DOMAIN,
+    &dir::DOMAIN_DNS_RECORD,
+    &dir::DOMAIN_DNS_TXT_RECORD,
+    &dir::DOMAIN_DNS_MX_RECORD,
+    &dir::DOMAIN_DNS_CNAME_RECORD,
     // Roles (entities_roles.rs).
     &roles::DIRECTORY_ROLE_TEMPLATE,
     &roles::UNIFIED_ROLE_DEFINITION,
@@ -519,6 +526,9 @@ pub static COMPLEX: &[&ComplexType] = &[
     &dir::ALTERNATIVE_SECURITY_ID,
     &dir::PHONE,
     &dir::PHYSICAL_OFFICE_ADDRESS,
+    &dir::VERIFIED_DOMAIN,
+    &dir::PRIVACY_PROFILE,
+    &dir::DOMAIN_STATE,
     // Roles (entities_roles.rs).
     &roles::UNIFIED_ROLE_PERMISSION,
     // Licences (entities_licences.rs).
@@ -536,6 +546,8 @@ pub static ENUMS: &[&EnumType] = &[
     &apps::NATIVE_AUTHENTICATION_APIS_ENABLED,
     &apps::WEAK_ALGORITHMS,
     &dir::PHONE_TYPE,
+    &dir::MDM_AUTHORITY,
+    &dir::PARTNER_TENANT_TYPE,
 ];
 
 #[cfg(test)]

@@ -184,3 +184,173 @@ pub static PHONE_TYPE: EnumType = EnumType {
     ],
     values: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
 };
+
+// ---- Organization and domains (issue 4, item 8) ----
+//
+// Flags follow the "organization" and "domain" resource pages. On `organization` the business
+// address, phones, notification mail lists, privacy profile and `preferredLanguage` are
+// writable (the issue asks for the business address to be editable; Graph v1.0's "Update
+// organization" lists the notification lists, `privacyProfile` and `onPremisesSyncEnabled`);
+// what Entra computes (`verifiedDomains`, plans, `createdDateTime`, `tenantType`, `displayName`,
+// `countryLetterCode`) is read-only. On `domain` only `isDefault`, `supportedServices` and the
+// password policy are writable ("Update domain"); `id` (the name) is set on create.
+
+/// The tenant (`/organization`): one object whose id is the tenant id.
+pub static ORGANIZATION: EntityType = EntityType {
+    name: "organization",
+    base: Some("directoryObject"),
+    entity_set: Some("organization"),
+    properties: &[
+        P::collection("assignedPlans", T::Complex("assignedPlan"), fl!(R, D)),
+        P::collection("businessPhones", STR, D),
+        P::new("city", STR, fl!(N, D)),
+        P::new("country", STR, fl!(N, D)),
+        P::new("countryLetterCode", STR, fl!(N, R, D)),
+        P::new("createdDateTime", DTO, fl!(N, R, D)),
+        P::new("defaultUsageLocation", STR, fl!(N, D)),
+        P::new("displayName", STR, fl!(N, R, D)),
+        P::collection("marketingNotificationEmails", STR, D),
+        P::new("mobileDeviceManagementAuthority", T::Enum("mdmAuthority"), fl!(R, D)),
+        P::new("onPremisesLastSyncDateTime", DTO, fl!(N, R, D)),
+        P::new("onPremisesSyncEnabled", BOOL, fl!(N, D)),
+        P::new("partnerTenantType", T::Enum("partnerTenantType"), fl!(N, R, D)),
+        P::new("postalCode", STR, fl!(N, D)),
+        P::new("preferredLanguage", STR, fl!(N, D)),
+        P::new("privacyProfile", T::Complex("privacyProfile"), fl!(N, D)),
+        P::collection("provisionedPlans", T::Complex("provisionedPlan"), fl!(R, D)),
+        P::collection("securityComplianceNotificationMails", STR, D),
+        P::collection("securityComplianceNotificationPhones", STR, D),
+        P::new("state", STR, fl!(N, D)),
+        P::new("street", STR, fl!(N, D)),
+        P::collection("technicalNotificationMails", STR, D),
+        P::new("tenantType", STR, fl!(N, R, D)),
+        P::collection("verifiedDomains", T::Complex("verifiedDomain"), fl!(R, D)),
+    ],
+    navigation: &[],
+    is_abstract: false,
+    open: true,
+    inherited_defaults: &[],
+};
+
+/// A domain of the tenant (`/domains/{name}`): the id is the fully qualified name.
+pub static DOMAIN: EntityType = EntityType {
+    name: "domain",
+    base: None,
+    entity_set: Some("domains"),
+    properties: &[
+        // Declared on `graph.entity` in the CSDL: the domain name, given on create.
+        P::new("id", STR, fl!(F, D, Q, C)),
+        P::new("authenticationType", STR, fl!(R, D)),
+        P::new("availabilityStatus", STR, fl!(N, R, D)),
+        P::new("isAdminManaged", BOOL, fl!(R, D)),
+        P::new("isDefault", BOOL, D),
+        P::new("isInitial", BOOL, fl!(R, D)),
+        P::new("isRoot", BOOL, fl!(R, D)),
+        P::new("isVerified", BOOL, fl!(R, D)),
+        P::new("manufacturer", STR, fl!(N, R, D)),
+        P::new("model", STR, fl!(N, R, D)),
+        P::new("passwordNotificationWindowInDays", INT, fl!(N, D)),
+        P::new("passwordValidityPeriodInDays", INT, fl!(N, D)),
+        P::new("state", T::Complex("domainState"), fl!(N, R, D)),
+        P::collection("supportedServices", STR, D),
+    ],
+    navigation: &[
+        Nav::many("domainNameReferences", "directoryObject"),
+        Nav::many("serviceConfigurationRecords", "domainDnsRecord").contained(),
+        Nav::many("verificationDnsRecords", "domainDnsRecord").contained(),
+    ],
+    is_abstract: false,
+    open: false,
+    inherited_defaults: &[],
+};
+
+/// A DNS record a domain needs (`verificationDnsRecords`, `serviceConfigurationRecords`).
+pub static DOMAIN_DNS_RECORD: EntityType = EntityType {
+    name: "domainDnsRecord",
+    base: None,
+    entity_set: None,
+    properties: &[
+        P::new("id", STR, fl!(R, D)),
+        P::new("isOptional", BOOL, fl!(R, D)),
+        P::new("label", STR, fl!(R, D)),
+        P::new("recordType", STR, fl!(N, R, D)),
+        P::new("supportedService", STR, fl!(R, D)),
+        P::new("ttl", INT, fl!(R, D)),
+    ],
+    navigation: &[],
+    is_abstract: false,
+    open: false,
+    inherited_defaults: &[],
+};
+
+/// The TXT record that proves ownership (`MS=ms{code}`), and SPF for Exchange.
+pub static DOMAIN_DNS_TXT_RECORD: EntityType = EntityType {
+    name: "domainDnsTxtRecord",
+    base: Some("domainDnsRecord"),
+    entity_set: None,
+    properties: &[P::new("text", STR, fl!(R, D))],
+    navigation: &[],
+    is_abstract: false,
+    open: false,
+    inherited_defaults: &[],
+};
+
+/// The MX alternative of the verification record, and Exchange's mail exchanger.
+pub static DOMAIN_DNS_MX_RECORD: EntityType = EntityType {
+    name: "domainDnsMxRecord",
+    base: Some("domainDnsRecord"),
+    entity_set: None,
+    properties: &[P::new("mailExchange", STR, fl!(R, D)), P::new("preference", INT, fl!(N, R, D))],
+    navigation: &[],
+    is_abstract: false,
+    open: false,
+    inherited_defaults: &[],
+};
+
+/// A CNAME a service needs (`autodiscover`, `lyncdiscover`, ...).
+pub static DOMAIN_DNS_CNAME_RECORD: EntityType = EntityType {
+    name: "domainDnsCnameRecord",
+    base: Some("domainDnsRecord"),
+    entity_set: None,
+    properties: &[P::new("canonicalName", STR, fl!(N, R, D))],
+    navigation: &[],
+    is_abstract: false,
+    open: false,
+    inherited_defaults: &[],
+};
+
+pub static VERIFIED_DOMAIN: ComplexType = complex(
+    "verifiedDomain",
+    &[
+        P::new("capabilities", STR, N),
+        P::new("isDefault", BOOL, N),
+        P::new("isInitial", BOOL, N),
+        P::new("name", STR, N),
+        P::new("type", STR, N),
+    ],
+);
+
+pub static PRIVACY_PROFILE: ComplexType =
+    complex("privacyProfile", &[P::new("contactEmail", STR, N), P::new("statementUrl", STR, N)]);
+
+pub static DOMAIN_STATE: ComplexType = complex(
+    "domainState",
+    &[P::new("lastActionDateTime", DTO, N), P::new("operation", STR, N), P::new("status", STR, N)],
+);
+
+pub static MDM_AUTHORITY: EnumType =
+    EnumType { name: "mdmAuthority", members: &["unknown", "intune", "sccm", "office365"], values: &[0, 1, 2, 3] };
+
+pub static PARTNER_TENANT_TYPE: EnumType = EnumType {
+    name: "partnerTenantType",
+    members: &[
+        "microsoftSupport",
+        "syndicatePartner",
+        "breadthPartner",
+        "breadthPartnerDelegatedAdmin",
+        "resellerPartnerDelegatedAdmin",
+        "valueAddedResellerPartnerDelegatedAdmin",
+        "unknownFutureValue",
+    ],
+    values: &[1, 2, 3, 4, 5, 6, 7],
+};

@@ -47,6 +47,9 @@ pub struct AppOptions {
     pub federation: Option<Arc<cerulean_identity::federation::IssuerKeys>>,
     /// `--imds-host`: the managed identity host the IMDS endpoint answers for.
     pub imds_host: Option<String>,
+    /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
+    /// administratively.
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl AppOptions {
@@ -81,7 +84,9 @@ impl App {
         let public_url: Arc<str> = Arc::from(public_url.trim_end_matches('/'));
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let passwords = Arc::new(PasswordHasherPool::new(cores));
-        let directory = Directory::new(store.clone(), passwords).with_lockout_policy(options.lockout);
+        let directory = Directory::new(store.clone(), passwords)
+            .with_lockout_policy(options.lockout)
+            .with_dns_resolver(options.dns_resolver);
         let mut issuer = TokenIssuer::new(store);
         if let Some(refresh) = options.key_refresh {
             issuer = issuer.with_key_refresh(refresh);

@@ -26,6 +26,8 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "RoleManagement.ReadWrite.Directory",
     "IdentityRiskEvent.Read.All",
     "IdentityRiskyUser.ReadWrite.All",
+    "Domain.ReadWrite.All",
+    "Organization.ReadWrite.All",
 ];
 
 /// The contents of `bootstrap.json`.

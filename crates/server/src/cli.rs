@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// IMDS endpoint `/metadata/identity/oauth2/token` answers for, to loopback callers only.
     #[arg(long, env = "CERULEAN_IMDS_HOST")]
     pub imds_host: Option<String>,
+    /// A DNS resolver (`ip:port`, for example `1.1.1.1:53`) that `POST /domains/{id}/verify`
+    /// asks for the domain's `MS=ms...` TXT record. Without it, verification is administrative
+    /// (it succeeds without a lookup).
+    #[arg(long, env = "CERULEAN_DNS_RESOLVER")]
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl ServeArgs {

@@ -82,6 +82,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
                 None => None,
             },
             imds_host: args.imds_host.clone(),
+            dns_resolver: args.dns_resolver,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

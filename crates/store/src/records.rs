@@ -9,7 +9,8 @@ use uuid::Uuid;
 pub struct TenantRecord {
     pub id: Uuid,
     pub display_name: String,
-    /// Verified domains; the first `initial` one is `{name}.onmicrosoft.com`.
+    /// The tenant's domains, verified or not (only verified ones name the tenant, see
+    /// `Store::tenant_by_domain`); the `initial` one is `{name}.onmicrosoft.com`.
     pub domains: Vec<DomainRecord>,
     pub created_at: String,
 }
@@ -21,6 +22,10 @@ pub struct DomainRecord {
     pub is_initial: bool,
     pub is_default: bool,
     pub is_verified: bool,
+    /// The domain's other Graph properties (`supportedServices`, `authenticationType`,
+    /// `passwordValidityPeriodInDays`, the verification code, ...), owned by the directory.
+    #[serde(default)]
+    pub doc: Map<String, Value>,
 }
 
 /// A directory object: a JSON document of Graph v1.0 property names, with its type and id.
@@ -161,6 +166,14 @@ pub enum Op {
         source: Uuid,
         target: Uuid,
         visible: bool,
+    },
+    /// Adds or replaces (by name) one of the tenant's domains: its flags and document. A new
+    /// domain goes after the tenant's others. `Conflict` (namespace `domain`) when another
+    /// tenant holds the name: domain names are unique across the server.
+    PutDomain(DomainRecord),
+    /// Removes one of the tenant's domains; `NotFound` if the tenant has no such domain.
+    DeleteDomain {
+        name: String,
     },
 }
 

@@ -286,6 +286,7 @@ async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
             is_initial: true,
             is_default: true,
             is_verified: true,
+            doc: Default::default(),
         }],
         created_at: "2024-01-01T00:00:00Z".into(),
     };

@@ -290,7 +290,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
     CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
-    // profile photos, as SQLite's migration of the same name.
+    // 9: profile photos, as SQLite's migration 9.
     r#"
     CREATE TABLE photos (
         tenant_id    uuid NOT NULL,
@@ -303,6 +303,10 @@ const MIGRATIONS: &[&str] = &[
         bytes        bytea NOT NULL,
         PRIMARY KEY (tenant_id, object_id)
     );
+    "#,
+    // 10: domains, as SQLite's migration 10 (each domain's other properties as one document).
+    r#"
+    ALTER TABLE domains ADD COLUMN doc text NOT NULL DEFAULT '{}';
     "#,
 ];
 

@@ -44,7 +44,7 @@ fn object(id: Uuid, row: &Row, at: usize) -> StoreResult<ObjectRecord> {
 async fn domains(c: &Client, tenant: Uuid) -> Attempt<Vec<DomainRecord>> {
     let st = c
         .prepare_cached(
-            "SELECT name, is_initial, is_default, is_verified FROM domains WHERE tenant_id = $1 ORDER BY position",
+            "SELECT name, is_initial, is_default, is_verified, doc FROM domains WHERE tenant_id = $1 ORDER BY position",
         )
         .await
         .ctx("prepare domains")?;
@@ -52,13 +52,22 @@ async fn domains(c: &Client, tenant: Uuid) -> Attempt<Vec<DomainRecord>> {
     Ok(rows.iter().map(domain).collect::<StoreResult<Vec<_>>>()?)
 }
 
-/// A domain from the columns `name, is_initial, is_default, is_verified`.
+/// A domain from the columns `name, is_initial, is_default, is_verified, doc`.
 fn domain(r: &Row) -> StoreResult<DomainRecord> {
+    domain_at(r, 0)
+}
+
+/// A domain from the five domain columns starting at `at`.
+fn domain_at(r: &Row, at: usize) -> StoreResult<DomainRecord> {
+    let name: String = col(r, at, "domain name")?;
+    let doc: String = col(r, at + 4, "domain doc")?;
+    let doc = serde_json::from_str(&doc).map_err(|e| StoreError::Invalid(format!("document of domain {name}: {e}")))?;
     Ok(DomainRecord {
-        name: col(r, 0, "domain name")?,
-        is_initial: col(r, 1, "is_initial")?,
-        is_default: col(r, 2, "is_default")?,
-        is_verified: col(r, 3, "is_verified")?,
+        name,
+        is_initial: col(r, at + 1, "is_initial")?,
+        is_default: col(r, at + 2, "is_default")?,
+        is_verified: col(r, at + 3, "is_verified")?,
+        doc,
     })
 }
 
@@ -89,11 +98,12 @@ pub(crate) async fn tenant_by_domain(c: &Client, domain: &str) -> Attempt<Option
     let st = c
         .prepare_cached(
             "SELECT t.id, t.display_name, t.created_at FROM tenants t JOIN domains d ON d.tenant_id = t.id \
-             WHERE d.name = $1",
+             WHERE d.name = $1 AND d.is_verified",
         )
         .await
         .ctx("prepare tenant_by_domain")?;
-    // Rust's Unicode lower-casing, as the SQLite engine and `create_tenant` use.
+    // Only a verified domain names its tenant. Rust's Unicode lower-casing, as the SQLite
+    // engine and `create_tenant` use.
     let row = c.query_opt(&st, &[&domain.to_lowercase()]).await.ctx("read tenant")?;
     tenant_row(c, row).await
 }
@@ -111,19 +121,15 @@ pub(crate) async fn tenants(c: &mut Client) -> Attempt<Vec<TenantRecord>> {
     let rows = tx.query(&st, &[]).await.ctx("read tenants")?;
     let st = tx
         .prepare_cached(
-            "SELECT tenant_id, name, is_initial, is_default, is_verified FROM domains ORDER BY tenant_id, position",
+            "SELECT tenant_id, name, is_initial, is_default, is_verified, doc FROM domains \
+             ORDER BY tenant_id, position",
         )
         .await
         .ctx("prepare all domains")?;
     let mut by_tenant: HashMap<Uuid, Vec<DomainRecord>> = HashMap::new();
     for r in tx.query(&st, &[]).await.ctx("read domains")? {
         let t: Uuid = col(&r, 0, "domain tenant")?;
-        by_tenant.entry(t).or_default().push(DomainRecord {
-            name: col(&r, 1, "domain name")?,
-            is_initial: col(&r, 2, "is_initial")?,
-            is_default: col(&r, 3, "is_default")?,
-            is_verified: col(&r, 4, "is_verified")?,
-        });
+        by_tenant.entry(t).or_default().push(domain_at(&r, 1)?);
     }
     tx.commit().await.ctx("end read")?;
     let mut out = Vec::with_capacity(rows.len());

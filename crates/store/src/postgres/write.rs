@@ -65,10 +65,10 @@ pub(crate) async fn create_tenant(c: &mut Client, t: &TenantRecord) -> Attempt<(
         // holder read below sees the winner.
         let inserted = exec(
             &tx,
-            "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
             "insert domain",
-            &[&name, &t.id, &position, &d.is_initial, &d.is_default, &d.is_verified],
+            &[&name, &t.id, &position, &d.is_initial, &d.is_default, &d.is_verified, &domain_doc(&d.doc)?],
         )
         .await?;
         if inserted == 0 {
@@ -81,6 +81,11 @@ pub(crate) async fn create_tenant(c: &mut Client, t: &TenantRecord) -> Attempt<(
         }
     }
     tx.commit().await.ctx("commit tenant")
+}
+
+/// A domain's document as stored (text).
+fn domain_doc(doc: &serde_json::Map<String, Value>) -> StoreResult<String> {
+    serde_json::to_string(doc).map_err(|e| StoreError::Invalid(format!("domain document: {e}")))
 }
 
 pub(crate) async fn set_meta(c: &Client, key: &str, value: &str) -> Attempt<()> {
@@ -253,6 +258,23 @@ impl Writer<'_, '_> {
                 }
                 let tenant = self.tenant;
                 self.record(tenant, "tenant".into(), "key", json!({ "kid": kid, "status": "deleted" }));
+                Ok(())
+            }
+            Op::PutDomain(d) => self.put_domain(d).await,
+            Op::DeleteDomain { name } => {
+                let name = name.to_lowercase();
+                let removed = exec(
+                    self.tx,
+                    "DELETE FROM domains WHERE tenant_id = $1 AND name = $2",
+                    "delete domain",
+                    &[&self.tenant, &name],
+                )
+                .await?;
+                if removed == 0 {
+                    return Err(StoreError::NotFound(format!("domain {name}")).into());
+                }
+                let tenant = self.tenant;
+                self.record(tenant, "tenant".into(), "domain", json!({ "name": name, "op": "delete" }));
                 Ok(())
             }
             Op::NoteEdge { kind, source, target, visible } => {
@@ -433,6 +455,47 @@ impl Writer<'_, '_> {
     }
 
     /// Signing keys belong to the tenant, so their log entries name the tenant as the object.
+    /// Upserts one of the tenant's domains; a name held by another tenant is a conflict. The
+    /// insert skips on a concurrent insert of the same name and the holder read sees the winner.
+    async fn put_domain(&mut self, d: &crate::DomainRecord) -> Attempt<()> {
+        let name = d.name.to_lowercase();
+        let doc = domain_doc(&d.doc)?;
+        let inserted = exec(
+            self.tx,
+            "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified, doc) \
+             VALUES ($1, $2, (SELECT COALESCE(MAX(position), -1) + 1 FROM domains WHERE tenant_id = $2), \
+             $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            "insert domain",
+            &[&name, &self.tenant, &d.is_initial, &d.is_default, &d.is_verified, &doc],
+        )
+        .await?;
+        if inserted == 0 {
+            let updated = exec(
+                self.tx,
+                "UPDATE domains SET is_initial = $3, is_default = $4, is_verified = $5, doc = $6 \
+                 WHERE tenant_id = $1 AND name = $2",
+                "update domain",
+                &[&self.tenant, &name, &d.is_initial, &d.is_default, &d.is_verified, &doc],
+            )
+            .await?;
+            if updated == 0 {
+                let st = self
+                    .tx
+                    .prepare_cached("SELECT tenant_id FROM domains WHERE name = $1")
+                    .await
+                    .ctx("check domain")?;
+                let holder = match self.tx.query_opt(&st, &[&name]).await.ctx("check domain")? {
+                    Some(r) => col(&r, 0, "domain holder")?,
+                    None => self.tenant,
+                };
+                return Err(StoreError::Conflict { namespace: "domain".into(), key: name, holder }.into());
+            }
+        }
+        let tenant = self.tenant;
+        self.record(tenant, "tenant".into(), "domain", json!({ "name": name, "op": "put" }));
+        Ok(())
+    }
+
     async fn put_key(&mut self, k: &SigningKeyRecord) -> Attempt<()> {
         exec(
             self.tx,

@@ -276,7 +276,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX risk_detections_by_ip ON risk_detections (tenant_id, ip_address, at);
     CREATE INDEX risk_detections_by_upn ON risk_detections (tenant_id, upn, at);
     "#,
-    // profile photos (issue 4; migration 12 in the merge order): the bytes of a user's or
+    // 9: profile photos (issue 4): the bytes of a user's or
     // group's photo, one per object, beside the document rather than in it.
     r#"
     CREATE TABLE photos (
@@ -290,6 +290,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         bytes        BLOB NOT NULL,
         PRIMARY KEY (tenant_id, object_id)
     ) STRICT;
+    "#,
+    // 10: domains (issue 4): each domain's other Graph properties (supported services,
+    // authentication type, password policy, verification code) as one JSON document.
+    r#"
+    ALTER TABLE domains ADD COLUMN doc TEXT NOT NULL DEFAULT '{}';
     "#,
 ];
 

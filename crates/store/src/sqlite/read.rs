@@ -41,15 +41,31 @@ fn parse_json(what: &str, text: &str) -> StoreResult<Value> {
 fn domains(conn: &Connection, tenant: &str) -> StoreResult<Vec<DomainRecord>> {
     let mut st = conn
         .prepare_cached(
-            "SELECT name, is_initial, is_default, is_verified FROM domains WHERE tenant_id = ?1 ORDER BY position",
+            "SELECT name, is_initial, is_default, is_verified, doc FROM domains WHERE tenant_id = ?1 ORDER BY position",
         )
         .ctx("prepare domains")?;
     let rows = st
         .query_map([tenant], |r| {
-            Ok(DomainRecord { name: r.get(0)?, is_initial: r.get(1)?, is_default: r.get(2)?, is_verified: r.get(3)? })
+            Ok((
+                DomainRecord {
+                    name: r.get(0)?,
+                    is_initial: r.get(1)?,
+                    is_default: r.get(2)?,
+                    is_verified: r.get(3)?,
+                    doc: Map::new(),
+                },
+                r.get::<_, String>(4)?,
+            ))
         })
         .ctx("read domains")?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read domains")
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>().ctx("read domains")?;
+    rows.into_iter()
+        .map(|(mut d, doc)| {
+            d.doc = serde_json::from_str(&doc)
+                .map_err(|e| StoreError::Invalid(format!("document of domain {}: {e}", d.name)))?;
+            Ok(d)
+        })
+        .collect()
 }
 
 fn tenant_where(conn: &Connection, clause: &str, arg: &str) -> StoreResult<Option<TenantRecord>> {
@@ -71,7 +87,12 @@ pub(crate) fn tenant(conn: &Connection, id: Uuid) -> StoreResult<Option<TenantRe
 }
 
 pub(crate) fn tenant_by_domain(conn: &Connection, domain: &str) -> StoreResult<Option<TenantRecord>> {
-    tenant_where(conn, "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1", &domain.to_lowercase())
+    // Only a verified domain names its tenant (an unverified one is merely claimed).
+    tenant_where(
+        conn,
+        "JOIN domains d ON d.tenant_id = t.id WHERE d.name = ?1 AND d.is_verified",
+        &domain.to_lowercase(),
+    )
 }
 
 pub(crate) fn tenants(conn: &Connection) -> StoreResult<Vec<TenantRecord>> {

@@ -62,9 +62,9 @@ pub(crate) fn create_tenant(conn: &mut Connection, t: &TenantRecord) -> StoreRes
             return Err(StoreError::Conflict { namespace: "domain".into(), key: name, holder: parse_id(&holder)? });
         }
         tx.execute(
-            "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![name, id, position as i64, d.is_initial, d.is_default, d.is_verified],
+            "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified, doc) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![name, id, position as i64, d.is_initial, d.is_default, d.is_verified, to_json("domain", &d.doc)?],
         )
         .ctx("insert domain")?;
     }
@@ -246,6 +246,22 @@ impl Writer<'_> {
                 self.record(source, ty, if visible { "edge_added" } else { "edge_removed" }, edge_detail(kind, target));
                 Ok(())
             }
+            Op::PutDomain(d) => self.put_domain(d),
+            Op::DeleteDomain { name } => {
+                let name = name.to_lowercase();
+                let removed = self
+                    .tx
+                    .prepare_cached("DELETE FROM domains WHERE tenant_id = ?1 AND name = ?2")
+                    .ctx("prepare delete domain")?
+                    .execute(params![self.tenant, name])
+                    .ctx("delete domain")?;
+                if removed == 0 {
+                    return Err(StoreError::NotFound(format!("domain {name}")));
+                }
+                let tenant = self.tenant_id;
+                self.record(tenant, "tenant".into(), "domain", json!({ "name": name, "op": "delete" }));
+                Ok(())
+            }
         }
     }
 
@@ -416,6 +432,61 @@ impl Writer<'_> {
     }
 
     /// Signing keys belong to the tenant, so their log entries name the tenant as the object.
+    /// Upserts one of the tenant's domains; a name held by another tenant is a conflict.
+    fn put_domain(&mut self, d: crate::DomainRecord) -> StoreResult<()> {
+        let name = d.name.to_lowercase();
+        let holder: Option<String> = self
+            .tx
+            .prepare_cached("SELECT tenant_id FROM domains WHERE name = ?1")
+            .ctx("prepare check domain")?
+            .query_row([&name], |r| r.get(0))
+            .optional()
+            .ctx("check domain")?;
+        match holder {
+            Some(h) if h != self.tenant => {
+                return Err(StoreError::Conflict { namespace: "domain".into(), key: name, holder: parse_id(&h)? });
+            }
+            Some(_) => {
+                self.tx
+                    .prepare_cached(
+                        "UPDATE domains SET is_initial = ?3, is_default = ?4, is_verified = ?5, doc = ?6 \
+                         WHERE tenant_id = ?1 AND name = ?2",
+                    )
+                    .ctx("prepare update domain")?
+                    .execute(params![
+                        self.tenant,
+                        name,
+                        d.is_initial,
+                        d.is_default,
+                        d.is_verified,
+                        to_json("domain", &d.doc)?
+                    ])
+                    .ctx("update domain")?;
+            }
+            None => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO domains (name, tenant_id, position, is_initial, is_default, is_verified, doc) \
+                         VALUES (?1, ?2, (SELECT COALESCE(MAX(position), -1) + 1 FROM domains WHERE tenant_id = ?2), \
+                         ?3, ?4, ?5, ?6)",
+                    )
+                    .ctx("prepare insert domain")?
+                    .execute(params![
+                        name,
+                        self.tenant,
+                        d.is_initial,
+                        d.is_default,
+                        d.is_verified,
+                        to_json("domain", &d.doc)?
+                    ])
+                    .ctx("insert domain")?;
+            }
+        }
+        let tenant = self.tenant_id;
+        self.record(tenant, "tenant".into(), "domain", json!({ "name": name, "op": "put" }));
+        Ok(())
+    }
+
     fn put_key(&mut self, k: SigningKeyRecord) -> StoreResult<()> {
         self.tx
             .prepare_cached(

@@ -12,6 +12,7 @@ macro_rules! all_suite_tests {
             edges::edges_of_kind_lists_live_edges_with_types,
             edges::among_scope,
             writes::tenants_and_domains,
+            writes::domain_ops,
             writes::insert_get_get_many,
             writes::claims_conflicts_roll_back,
             writes::version_mismatch,
@@ -109,6 +110,7 @@ pub async fn new_tenant(store: &dyn Store, name: &str) -> Uuid {
             is_initial: true,
             is_default: true,
             is_verified: true,
+            doc: Default::default(),
         }],
         created_at: "2024-01-01T00:00:00Z".into(),
     };

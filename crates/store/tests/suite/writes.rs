@@ -6,6 +6,41 @@ use uuid::Uuid;
 
 use super::*;
 
+/// `PutDomain` and `DeleteDomain`: upsert by name with the document, appended after the
+/// tenant's other domains, unique across tenants; only verified domains name their tenant.
+pub async fn domain_ops(store: &dyn Store) {
+    let a = new_tenant(store, "Alpha").await;
+    let b = new_tenant(store, "Beta").await;
+    let name = format!("alpha-{}.example", Uuid::new_v4().simple());
+    let mut d = DomainRecord {
+        name: name.clone(),
+        is_initial: false,
+        is_default: false,
+        is_verified: false,
+        doc: doc(json!({"supportedServices": ["Email"]})),
+    };
+    store.apply(a, change(vec![Op::PutDomain(d.clone())])).await.expect("add");
+    let t = store.tenant(a).await.expect("tenant").expect("exists");
+    assert_eq!(t.domains.len(), 2);
+    assert_eq!(t.domains[1], d, "a new domain goes last, with its document");
+    assert!(store.tenant_by_domain(&name).await.expect("lookup").is_none(), "unverified names no tenant");
+    d.is_verified = true;
+    store.apply(a, change(vec![Op::PutDomain(d.clone())])).await.expect("update");
+    assert_eq!(store.tenant(a).await.expect("tenant").expect("exists").domains[1], d);
+    assert_eq!(store.tenant_by_domain(&name).await.expect("lookup").map(|t| t.id), Some(a));
+    match store.apply(b, change(vec![Op::PutDomain(d.clone())])).await {
+        Err(StoreError::Conflict { namespace, holder, .. }) => assert_eq!((namespace.as_str(), holder), ("domain", a)),
+        other => panic!("expected a domain conflict, got {other:?}"),
+    }
+    assert!(matches!(
+        store.apply(b, change(vec![Op::DeleteDomain { name: name.clone() }])).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.apply(a, change(vec![Op::DeleteDomain { name: name.clone() }])).await.expect("delete");
+    assert_eq!(store.tenant(a).await.expect("tenant").expect("exists").domains.len(), 1);
+    assert!(store.tenant_by_domain(&name).await.expect("lookup").is_none());
+}
+
 pub async fn tenants_and_domains(store: &dyn Store) {
     let t = TenantRecord {
         id: Uuid::new_v4(),
@@ -16,8 +51,15 @@ pub async fn tenants_and_domains(store: &dyn Store) {
                 is_initial: true,
                 is_default: false,
                 is_verified: true,
+                doc: Default::default(),
             },
-            DomainRecord { name: "Contoso.COM".into(), is_initial: false, is_default: true, is_verified: true },
+            DomainRecord {
+                name: "Contoso.COM".into(),
+                is_initial: false,
+                is_default: true,
+                is_verified: true,
+                doc: Default::default(),
+            },
         ],
         created_at: "2024-01-01T00:00:00Z".into(),
     };
@@ -42,6 +84,7 @@ pub async fn tenants_and_domains(store: &dyn Store) {
             is_initial: true,
             is_default: true,
             is_verified: true,
+            doc: Default::default(),
         }],
         created_at: "2024-01-02T00:00:00Z".into(),
     };

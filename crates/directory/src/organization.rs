@@ -84,14 +84,6 @@ fn check_values(props: &Map<String, Value>) -> DirectoryResult<()> {
 }
 
 impl Directory {
-    /// The plans of the tenant's subscriptions (`assignedPlans`). Empty until licences are
-    /// served: the `subscribedSkus` work fills this hook from the tenant's SKUs, and every
-    /// reader of the organization (Graph v1.0, Azure AD Graph `tenantDetails`) follows.
-    pub async fn tenant_assigned_plans(&self, tenant: Uuid) -> DirectoryResult<Vec<Value>> {
-        let _ = tenant;
-        Ok(Vec::new())
-    }
-
     /// The organization as a record of Graph v1.0 properties: stored settings over defaults,
     /// with the derived properties filled in.
     pub async fn organization(&self, tenant: Uuid) -> DirectoryResult<ObjectRecord> {

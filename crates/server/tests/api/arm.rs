@@ -268,3 +268,42 @@ async fn api_version_is_required_and_checked() {
     let r = arm_get(&h, "/subscriptions?api-version=2016-06-01-preview", Some(&bearer)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_tenant_without_the_resource_manager_principal_gets_it_through_graph() {
+    use cerulean_store::{Actor, AuditRecord, Change, Op};
+    let h = Harness::new().await;
+    // A tenant bootstrapped before Resource Manager was part of the bootstrap: purge its
+    // service principal under the API, as if it had never been created.
+    let sp = h.get(&format!("/v1.0/servicePrincipals(appId='{ARM_APP_ID}')")).await;
+    let sp_id: uuid::Uuid = sp.json["id"].as_str().expect("id").parse().expect("uuid");
+    let audit = AuditRecord {
+        id: uuid::Uuid::new_v4(),
+        at: "2026-01-01T00:00:00Z".into(),
+        activity: "Remove service principal".into(),
+        category: "ApplicationManagement".into(),
+        operation_type: "Delete".into(),
+        actor: Actor { kind: "system".into(), id: None, display_name: None },
+        targets: Vec::new(),
+        correlation_id: None,
+        result: "success".into(),
+    };
+    h.store.apply(h.tenant(), Change { ops: vec![Op::Purge { id: sp_id }], audit }).await.expect("purge");
+
+    let scope = "https://management.core.windows.net//.default";
+    let r = token_for(&h, &h.boot.tenant_id, &h.boot.client_id, &h.boot.client_secret, scope).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json["error"], "invalid_resource");
+    assert_eq!(r.json["error_codes"][0], 500011);
+
+    let created = h.post("/v1.0/servicePrincipals", json!({"appId": ARM_APP_ID})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["displayName"], "Windows Azure Service Management API");
+    assert_eq!(created.json["oauth2PermissionScopes"][0]["value"], "user_impersonation");
+
+    let r = token_for(&h, &h.boot.tenant_id, &h.boot.client_id, &h.boot.client_secret, scope).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let again = h.post("/v1.0/servicePrincipals", json!({"appId": ARM_APP_ID})).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text);
+    assert_eq!(again.code(), "Request_MultipleObjectsWithSameKeyValue");
+}

@@ -101,9 +101,9 @@ pub(crate) fn options(params: &[(String, String)]) -> Result<Options, AadError> 
     match (skiptoken, previous) {
         (Some(token), _) => Ok(Options { previous, ..decode_token(&token)? }),
         // There is no page before the first one: the boundary comes from a `$skiptoken`.
-        (None, true) => Err(AadError::bad_request(
-            "previous-page=true pages backward from a $skiptoken; the request has none.",
-        )),
+        (None, true) => {
+            Err(AadError::bad_request("previous-page=true pages backward from a $skiptoken; the request has none."))
+        }
         (None, false) => Ok(out),
     }
 }

@@ -98,7 +98,11 @@ pub struct DeltaQuery {
 impl DeltaQuery {
     /// The store types the round reads.
     pub fn tracked_types(&self) -> Vec<&str> {
-        if self.types.is_empty() { vec![self.object_type.as_str()] } else { self.types.iter().map(String::as_str).collect() }
+        if self.types.is_empty() {
+            vec![self.object_type.as_str()]
+        } else {
+            self.types.iter().map(String::as_str).collect()
+        }
     }
 
     /// Whether the query names known types: one of [`DELTA_TYPES`], or [`DIRECTORY_OBJECT`]

@@ -94,6 +94,10 @@ async fn serve(
     run(state, principal, headers, opts.token, query, set, &render_item).await
 }
 
+/// Renders one item of a page with the round's `$select` (per route: one type, or each
+/// object's own type).
+type RenderItem<'a> = dyn Fn(&DeltaItem, Option<&[String]>) -> Map<String, Value> + Sync + 'a;
+
 /// One request of a round, once its options are known: resolves the token (or starts a round
 /// with `query`), reads a page and answers it with `@odata.nextLink` or `@odata.deltaLink`.
 async fn run(
@@ -103,7 +107,7 @@ async fn run(
     token_param: Option<TokenParam>,
     query: DeltaQuery,
     set: &str,
-    render_item: &(dyn Fn(&DeltaItem, Option<&[String]>) -> Map<String, Value> + Sync),
+    render_item: &RenderItem<'_>,
 ) -> Result<Response, GraphError> {
     let page_size = max_page_size(headers)?;
     let directory = &state.directory;
@@ -468,17 +472,17 @@ fn isof_type(qualified: &str) -> Result<&'static str, GraphError> {
     let found = name.and_then(|n| DELTA_TYPES.iter().find(|t| t.object_type.eq_ignore_ascii_case(n)));
     match (name, found) {
         (_, Some(t)) => Ok(t.object_type),
-        (Some(n), None) if cerulean_schema::entity(n).is_some_and(|e| e.entity_set.is_some()) => {
-            Err(GraphError::new(
-                400,
-                "Request_UnsupportedQuery",
-                format!("Change tracking is not supported for '{qualified}' on directoryObjects."),
-            ))
-        }
+        (Some(n), None) if cerulean_schema::entity(n).is_some_and(|e| e.entity_set.is_some()) => Err(GraphError::new(
+            400,
+            "Request_UnsupportedQuery",
+            format!("Change tracking is not supported for '{qualified}' on directoryObjects."),
+        )),
         _ => Err(GraphError::new(
             400,
             "Request_BadRequest",
-            format!("Invalid type '{qualified}' in isof: expected 'microsoft.graph.{{type}}' of a directory object type."),
+            format!(
+                "Invalid type '{qualified}' in isof: expected 'microsoft.graph.{{type}}' of a directory object type."
+            ),
         )),
     }
 }

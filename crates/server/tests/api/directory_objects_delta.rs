@@ -61,7 +61,9 @@ fn encode(filter: &str) -> String {
 
 async fn device(h: &Harness, name: &str) -> String {
     let admin = crate::devices::admin_delegated(h).await;
-    let r = h.graph_with(Method::POST, "/v1.0/devices", Some(crate::devices::device_body(name, "Linux")), &admin, &[]).await;
+    let r = h
+        .graph_with(Method::POST, "/v1.0/devices", Some(crate::devices::device_body(name, "Linux")), &admin, &[])
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     id_of(&r.json)
 }
@@ -160,7 +162,10 @@ async fn directory_objects_delta_by_id_and_select() {
     let (items, _, delta) =
         round(&h, &format!("/v1.0/directoryObjects/delta?$filter={filter}&$select=displayName,mailNickname"), 10).await;
     assert_eq!(items.keys().cloned().collect::<Vec<_>>().len(), 2);
-    assert_eq!(items[&a], json!({"@odata.type": "#microsoft.graph.user", "id": a, "displayName": "Id A", "mailNickname": "ida"}));
+    assert_eq!(
+        items[&a],
+        json!({"@odata.type": "#microsoft.graph.user", "id": a, "displayName": "Id A", "mailNickname": "ida"})
+    );
     assert_eq!(items[&g]["@odata.type"], "#microsoft.graph.group");
     assert_eq!(items[&g]["displayName"], "Id G");
     assert!(items[&g].get("userPrincipalName").is_none(), "$select limits the properties");
@@ -215,8 +220,9 @@ async fn directory_objects_delta_filter_errors() {
     assert_eq!(r.code(), "Request_BadRequest");
     assert!(r.message().contains("microsoft.graph.nope"), "{}", r.text);
     // A directory type Cerulean does not track.
-    let r =
-        h.get(&format!("/v1.0/directoryObjects/delta?$filter={}", encode("isof('microsoft.graph.directoryRole')"))).await;
+    let r = h
+        .get(&format!("/v1.0/directoryObjects/delta?$filter={}", encode("isof('microsoft.graph.directoryRole')")))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(r.code(), "Request_UnsupportedQuery");
     // A malformed id.

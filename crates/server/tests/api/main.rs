@@ -4,8 +4,10 @@ mod harness;
 
 mod aadgraph;
 mod aadgraph_batch;
+mod aadgraph_contacts;
 mod aadgraph_delta;
 mod aadgraph_entities;
+mod aadgraph_paging;
 mod aadgraph_queries;
 mod aadgraph_tenant;
 mod administrative_units;
@@ -24,6 +26,7 @@ mod delta;
 mod device_code;
 mod devices;
 mod domains;
+mod directory_objects_delta;
 mod dynamic_groups;
 mod fixtures;
 mod group_claims;

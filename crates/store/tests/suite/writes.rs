@@ -561,12 +561,12 @@ pub async fn apply_all_is_all_or_nothing(store: &dyn Store) {
     assert_eq!(store.audit_records(t, 100).await.expect("audit").len(), audits + 1, "no audit record stays");
 
     // Both succeed: each change's entries and audit record, in order.
-    let first = change(vec![Op::Update { id: u, expected_version: version, doc: doc(user("Renamed")), unique: vec![] }]);
+    let first =
+        change(vec![Op::Update { id: u, expected_version: version, doc: doc(user("Renamed")), unique: vec![] }]);
     let second = change(vec![add_edge(EdgeKind::Member, g, u)]);
     let last = store.apply_all(t, vec![first, second]).await.expect("apply all");
     assert_eq!(last, seq + 2);
-    let kinds: Vec<String> =
-        store.changes_since(t, seq, 10).await.expect("log").into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<String> = store.changes_since(t, seq, 10).await.expect("log").into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, vec!["updated", "edge_added"]);
     assert_eq!(store.audit_records(t, 100).await.expect("audit").len(), audits + 3);
     assert!(store.has_edge(t, EdgeKind::Member, g, u).await.expect("edge"));

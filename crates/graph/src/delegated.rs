@@ -16,6 +16,7 @@
 //! | other writes | the action of the operation (`users/basic/update`, `groups/members/update`, `roleAssignments/create`, ...) |
 //! | reads of `/auditLogs` | `auditLogs/allProperties/read`, `signInReports/allProperties/read` for sign-ins |
 //! | `/identityProtection` | `identityProtection/allProperties/read`, `.../update` for `confirmCompromised` and `dismiss` |
+//! | domain writes; `PATCH /organization/{id}` | `domains/allProperties/allTasks`; `organization/basic/update` |
 //! | writes [`need`] does not know | Global Administrator |
 //! | writes to a user holding a role beyond the limited administrator roles | Global Administrator ("who can perform sensitive actions") |
 //!
@@ -178,6 +179,10 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
         ("devices", _, "registeredusers") => action("devices/registeredUsers/update"),
         ("contacts", _, _) => by_method("contacts/create", "contacts/basic/update", "contacts/delete"),
         ("invitations", _, _) => Need::Member,
+        // Organization and domains (issue 4): Domain Name Administrator's action for every
+        // domain write (add, update, verify, delete, forceDelete).
+        ("domains", _, _) => action("domains/allProperties/allTasks"),
+        ("organization", _, _) => action("organization/basic/update"),
         _ => Need::Action(Vec::new()),
     }
 }

@@ -420,3 +420,37 @@ async fn fixture_import_adds_its_domains_once() {
     let r = h.get("/v1.0/domains").await;
     assert_eq!(r.json["value"].as_array().expect("value").len(), 3);
 }
+
+#[tokio::test]
+async fn delegated_domain_writes_need_a_domain_role() {
+    let h = Harness::new().await;
+    let me = h.get(&format!("/v1.0/users/{}", h.boot.admin_user_principal_name)).await;
+    let mut claims = h.claims(&[]);
+    let c = claims.as_object_mut().expect("claims");
+    c.remove("roles");
+    c.insert("idtyp".into(), json!("user"));
+    c.insert("oid".into(), me.json["id"].clone());
+    c.insert("scp".into(), json!("Domain.ReadWrite.All"));
+    c.insert("wids".into(), json!(["62e90394-69f5-4237-9190-012177145e10"]));
+    let admin = h.sign(claims).await;
+    let r = h.graph_with(Method::POST, "/v1.0/domains", Some(json!({"id": "contoso.com"})), &admin, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "a Global Administrator may: {}", r.text);
+
+    // A member without a role, with the scope: reads yes, writes no.
+    let r = h.post("/v1.0/users", user_body("pat", "Pat")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let mut claims = h.claims(&[]);
+    let c = claims.as_object_mut().expect("claims");
+    c.remove("roles");
+    c.insert("idtyp".into(), json!("user"));
+    c.insert("oid".into(), r.json["id"].clone());
+    c.insert("scp".into(), json!("Domain.ReadWrite.All Organization.ReadWrite.All"));
+    let member = h.sign(claims).await;
+    let r = h.graph_with(Method::GET, "/v1.0/domains", None, &member, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = h.graph_with(Method::POST, "/v1.0/domains/contoso.com/verify", None, &member, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let path = format!("/v1.0/organization/{}", h.boot.tenant_id);
+    let r = h.graph_with(Method::PATCH, &path, Some(json!({"city": "X"})), &member, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

@@ -621,3 +621,26 @@ async fn the_tenant_holds_the_plans_of_its_skus() {
     let plans = h.app.directory.tenant_assigned_plans(h.tenant()).await.expect("plans");
     assert!(plans.iter().any(|p| p["servicePlanId"] == json!(ONE_UNIT_PLAN) && p["service"] == json!("CeruleanTest")));
 }
+
+#[tokio::test]
+async fn a_tenant_created_by_a_fixture_has_licences_too() {
+    let h = Harness::new().await;
+    let listed = uuid::Uuid::new_v4();
+    let bare = uuid::Uuid::new_v4();
+    let with_skus = json!({"tenant": {"id": listed, "domains": ["fabrikam.onmicrosoft.com"]},
+                           "subscribedSkus": [{"skuPartNumber": "AAD_PREMIUM_P2", "prepaidUnits": {"enabled": 3}}]});
+    let without = json!({"tenant": {"id": bare, "domains": ["tailspin.onmicrosoft.com"]}});
+    for f in [&with_skus, &without] {
+        cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, f, None, "contoso.onmicrosoft.com")
+            .await
+            .expect("import");
+    }
+    let names = |skus: Vec<cerulean_store::ObjectRecord>| {
+        skus.iter().map(|s| s.doc["skuPartNumber"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>()
+    };
+    let skus = h.app.directory.subscribed_skus(listed).await.expect("skus");
+    assert_eq!(names(skus.clone()), vec!["AAD_PREMIUM_P2".to_string()]);
+    assert_eq!(skus[0].doc["prepaidUnits"]["enabled"], json!(3));
+    let skus = h.app.directory.subscribed_skus(bare).await.expect("skus");
+    assert_eq!(names(skus), vec!["AAD_PREMIUM_P2".to_string(), "ENTERPRISEPACK".to_string()]);
+}

@@ -644,3 +644,42 @@ async fn a_tenant_created_by_a_fixture_has_licences_too() {
     let skus = h.app.directory.subscribed_skus(bare).await.expect("skus");
     assert_eq!(names(skus), vec!["AAD_PREMIUM_P2".to_string(), "ENTERPRISEPACK".to_string()]);
 }
+
+#[tokio::test]
+async fn a_licensed_dynamic_group_feeds_assigned_plans_rules() {
+    let h = Harness::new().await;
+    let dynamic = |name: &str, rule: String| {
+        json!({"displayName": name, "mailEnabled": false, "mailNickname": name, "securityEnabled": true,
+               "groupTypes": ["DynamicMembership"], "membershipRule": rule, "membershipRuleProcessingState": "On"})
+    };
+    let sales = h.post("/v1.0/groups", dynamic("sales", "user.department -eq \"Sales\"".into())).await;
+    assert_eq!(sales.status, StatusCode::CREATED, "{}", sales.text);
+    let sales = id_of(&sales.json);
+    let r = h
+        .post(
+            &format!("/v1.0/groups/{sales}/assignLicense"),
+            json!({"addLicenses": [{"skuId": P2}], "removeLicenses": []}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let rule = format!(
+        "user.assignedPlans -any (assignedPlan.servicePlanId -eq \"{AAD_P2_PLAN}\" -and assignedPlan.capabilityStatus -eq \"Enabled\")"
+    );
+    let holders = h.post("/v1.0/groups", dynamic("holders", rule)).await;
+    assert_eq!(holders.status, StatusCode::CREATED, "{}", holders.text);
+    let holders = id_of(&holders.json);
+
+    // Joining the licensed dynamic group gives the plan, which the other rule sees.
+    let user = user_in(&h, "adele", None).await;
+    let r = h.patch(&format!("/v1.0/users/{user}"), json!({"department": "Sales"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &sales).await, vec![user.clone()]);
+    assert_eq!(skus_of(&licences_of(&h, &user).await), vec![P2.to_string()]);
+    assert_eq!(members(&h, &holders).await, vec![user.clone()]);
+    // Leaving it takes both away.
+    let r = h.patch(&format!("/v1.0/users/{user}"), json!({"department": "Legal"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(members(&h, &sales).await.is_empty());
+    assert!(skus_of(&licences_of(&h, &user).await).is_empty());
+    assert!(members(&h, &holders).await.is_empty());
+}

@@ -231,7 +231,7 @@ impl Directory {
     /// Evaluates one user or device against every active dynamic group and fixes its
     /// memberships; repeats while `memberOf` rules see the memberships it just changed.
     pub(crate) async fn reevaluate_member(&self, tenant: Uuid, id: Uuid) -> DirectoryResult<()> {
-        let Some(object) = self.get(tenant, id).await? else { return Ok(()) };
+        let Some(mut object) = self.get(tenant, id).await? else { return Ok(()) };
         let Some(kind) = subject_kind(&object.object_type) else { return Ok(()) };
         let groups = self.active_dynamic_groups(tenant).await?;
         let chained = groups.iter().any(|(_, r)| r.uses_member_of());
@@ -251,7 +251,17 @@ impl Directory {
                     changed = true;
                 }
             }
-            if !changed || !chained {
+            if !changed {
+                break;
+            }
+            // The licences of a group just joined or left may have changed the user's plans,
+            // which `assignedPlans` rules read: evaluate again with the document as it is now.
+            let plans = object.doc.get("assignedPlans").cloned();
+            match self.get(tenant, id).await? {
+                Some(now) => object = now,
+                None => break,
+            }
+            if !chained && object.doc.get("assignedPlans").cloned() == plans {
                 break;
             }
         }

@@ -55,6 +55,10 @@ pub async fn import_into(
         let (id, section) = wanted;
         if directory.tenant(id).await?.is_none() {
             directory.create_fixture_tenant(section).await?;
+            // A new tenant subscribes to the licence catalog unless the fixture says what it holds.
+            if fixture.get("subscribedSkus").is_none() {
+                directory.subscribe_default_skus(&Caller::system(id)).await?;
+            }
             app.tokens.tenant_keys(id).await?;
             if store.meta(META_TENANT).await?.is_none() {
                 store.set_meta(META_TENANT, &id.to_string()).await?;

@@ -431,6 +431,31 @@ impl Directory {
         Ok(out)
     }
 
+    /// Subscribes a tenant created without the bootstrap (from a fixture's `tenant` section that
+    /// lists no `subscribedSkus`) to the catalog's products, as a bootstrapped tenant is: a
+    /// fresh tenant always has licences to assign. SKUs it holds already are left alone.
+    pub async fn subscribe_default_skus(&self, caller: &Caller) -> DirectoryResult<()> {
+        let tenant = self.tenant_record(caller.tenant).await?;
+        let mut ops = Vec::new();
+        let mut targets = Vec::new();
+        for op in default_sku_ops(&tenant, &now()) {
+            if let Op::Insert { object, .. } = &op {
+                if self.store.get(caller.tenant, object.id).await?.is_some() {
+                    continue;
+                }
+                targets.push(audit::bare_target(object));
+            }
+            ops.push(op);
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let change =
+            Change { ops, audit: audit::record(caller, "Add subscription", "DirectoryManagement", "Add", targets) };
+        self.store.apply(caller.tenant, change).await?;
+        Ok(())
+    }
+
     /// One subscribed SKU by Graph's key `{tenantId}_{skuId}` (or its bare `skuId`), with its
     /// `consumedUnits`.
     pub async fn subscribed_sku(&self, tenant: Uuid, key: &str) -> DirectoryResult<ObjectRecord> {

@@ -621,3 +621,65 @@ async fn the_tenant_holds_the_plans_of_its_skus() {
     let plans = h.app.directory.tenant_assigned_plans(h.tenant()).await.expect("plans");
     assert!(plans.iter().any(|p| p["servicePlanId"] == json!(ONE_UNIT_PLAN) && p["service"] == json!("CeruleanTest")));
 }
+
+#[tokio::test]
+async fn a_tenant_created_by_a_fixture_has_licences_too() {
+    let h = Harness::new().await;
+    let listed = uuid::Uuid::new_v4();
+    let bare = uuid::Uuid::new_v4();
+    let with_skus = json!({"tenant": {"id": listed, "domains": ["fabrikam.onmicrosoft.com"]},
+                           "subscribedSkus": [{"skuPartNumber": "AAD_PREMIUM_P2", "prepaidUnits": {"enabled": 3}}]});
+    let without = json!({"tenant": {"id": bare, "domains": ["tailspin.onmicrosoft.com"]}});
+    for f in [&with_skus, &without] {
+        cerulean::fixture::import_into(&h.app, h.store.as_ref(), &h.dir, f, None, "contoso.onmicrosoft.com")
+            .await
+            .expect("import");
+    }
+    let names = |skus: Vec<cerulean_store::ObjectRecord>| {
+        skus.iter().map(|s| s.doc["skuPartNumber"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>()
+    };
+    let skus = h.app.directory.subscribed_skus(listed).await.expect("skus");
+    assert_eq!(names(skus.clone()), vec!["AAD_PREMIUM_P2".to_string()]);
+    assert_eq!(skus[0].doc["prepaidUnits"]["enabled"], json!(3));
+    let skus = h.app.directory.subscribed_skus(bare).await.expect("skus");
+    assert_eq!(names(skus), vec!["AAD_PREMIUM_P2".to_string(), "ENTERPRISEPACK".to_string()]);
+}
+
+#[tokio::test]
+async fn a_licensed_dynamic_group_feeds_assigned_plans_rules() {
+    let h = Harness::new().await;
+    let dynamic = |name: &str, rule: String| {
+        json!({"displayName": name, "mailEnabled": false, "mailNickname": name, "securityEnabled": true,
+               "groupTypes": ["DynamicMembership"], "membershipRule": rule, "membershipRuleProcessingState": "On"})
+    };
+    let sales = h.post("/v1.0/groups", dynamic("sales", "user.department -eq \"Sales\"".into())).await;
+    assert_eq!(sales.status, StatusCode::CREATED, "{}", sales.text);
+    let sales = id_of(&sales.json);
+    let r = h
+        .post(
+            &format!("/v1.0/groups/{sales}/assignLicense"),
+            json!({"addLicenses": [{"skuId": P2}], "removeLicenses": []}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let rule = format!(
+        "user.assignedPlans -any (assignedPlan.servicePlanId -eq \"{AAD_P2_PLAN}\" -and assignedPlan.capabilityStatus -eq \"Enabled\")"
+    );
+    let holders = h.post("/v1.0/groups", dynamic("holders", rule)).await;
+    assert_eq!(holders.status, StatusCode::CREATED, "{}", holders.text);
+    let holders = id_of(&holders.json);
+
+    // Joining the licensed dynamic group gives the plan, which the other rule sees.
+    let user = user_in(&h, "adele", None).await;
+    let r = h.patch(&format!("/v1.0/users/{user}"), json!({"department": "Sales"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &sales).await, vec![user.clone()]);
+    assert_eq!(skus_of(&licences_of(&h, &user).await), vec![P2.to_string()]);
+    assert_eq!(members(&h, &holders).await, vec![user.clone()]);
+    // Leaving it takes both away.
+    let r = h.patch(&format!("/v1.0/users/{user}"), json!({"department": "Legal"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(members(&h, &sales).await.is_empty());
+    assert!(skus_of(&licences_of(&h, &user).await).is_empty());
+    assert!(members(&h, &holders).await.is_empty());
+}

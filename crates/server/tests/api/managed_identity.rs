@@ -327,3 +327,54 @@ async fn imds_without_a_system_identity_needs_a_selector_among_several() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["client_id"], b["appId"]);
 }
+
+#[tokio::test]
+async fn the_command_line_creates_binds_and_unbinds() {
+    use cerulean::cli::{ManagedIdentityAction, ManagedIdentityArgs};
+    let h = Harness::new().await;
+    let args = |action| ManagedIdentityArgs {
+        data_dir: h.dir.clone(),
+        database_url: h.database_url(),
+        tenant: None,
+        public_url: crate::harness::PUBLIC_URL.into(),
+        action,
+    };
+    let run = |action| {
+        let a = args(action);
+        async move { cerulean::managed_identity::run(&a).await }
+    };
+    let out = run(ManagedIdentityAction::Create { name: "cli-vm".into(), system_assigned: true, resource_id: None })
+        .await
+        .expect("create");
+    assert!(out.contains("created managed identity cli-vm"), "{out}");
+    let listed = run(ManagedIdentityAction::List).await.expect("list");
+    assert!(listed.contains("cli-vm") && listed.contains("Microsoft.Compute/virtualMachines/cli-vm"), "{listed}");
+    let err = run(ManagedIdentityAction::Bind { host: "h".into(), identities: vec!["nobody".into()] }).await;
+    assert!(err.is_err());
+
+    let out = run(ManagedIdentityAction::Bind { host: "cli-host".into(), identities: vec!["cli-vm".into()] }).await;
+    // Identities are named by object id, client id or resource id, not display name.
+    assert!(out.is_err());
+    let identity = h.get("/cerulean/admin/managedIdentities").await.json["value"][0].clone();
+    let out = run(ManagedIdentityAction::Bind { host: "cli-host".into(), identities: vec![id_of(&identity)] })
+        .await
+        .expect("bind");
+    let var = |name: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("export {name}=")))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .to_string()
+    };
+    let endpoint = var("IDENTITY_ENDPOINT");
+    let secret = var("IDENTITY_HEADER");
+    let path = endpoint.strip_prefix(crate::harness::PUBLIC_URL).expect("public url");
+    let q = format!("{path}?resource={GRAPH}&api-version=2019-08-01");
+    let r = get_with(&h, &q, &[("X-IDENTITY-HEADER", &secret)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["client_id"], identity["appId"]);
+    let hosts = run(ManagedIdentityAction::Hosts).await.expect("hosts");
+    assert!(hosts.contains("cli-host") && !hosts.contains(&secret), "{hosts}");
+    run(ManagedIdentityAction::Unbind { host: "cli-host".into() }).await.expect("unbind");
+    assert_eq!(get_with(&h, &q, &[("X-IDENTITY-HEADER", &secret)]).await.status, StatusCode::NOT_FOUND);
+    assert!(run(ManagedIdentityAction::Unbind { host: "cli-host".into() }).await.is_err());
+}

@@ -378,3 +378,38 @@ async fn the_command_line_creates_binds_and_unbinds() {
     assert_eq!(get_with(&h, &q, &[("X-IDENTITY-HEADER", &secret)]).await.status, StatusCode::NOT_FOUND);
     assert!(run(ManagedIdentityAction::Unbind { host: "cli-host".into() }).await.is_err());
 }
+
+/// An exported tenant with managed identities imports into an empty store (they have no
+/// application to be created from) and exports the same again; host secrets are not exported.
+#[tokio::test]
+async fn managed_identities_survive_export_and_import() {
+    use cerulean::fixture::{export_from, import_into};
+    let h = Harness::new().await;
+    let mi = create_identity(&h, json!({"name": "exported-uami"})).await;
+    let graph = h.get(&format!("/v1.0/servicePrincipals(appId='{GRAPH_APP_ID}')")).await;
+    let graph_id = id_of(&graph.json);
+    let r = h
+        .post(
+            &format!("/v1.0/servicePrincipals/{graph_id}/appRoleAssignedTo"),
+            json!({"principalId": id_of(&mi), "resourceId": graph_id, "appRoleId": USER_READ_ALL_ROLE}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let host = bind(&h, "exported-host", &[&id_of(&mi)]).await.json;
+    let secret = host["identityHeader"].as_str().expect("secret").to_string();
+
+    let first = export_from(&h.app, h.store.as_ref(), None).await.expect("export");
+    assert!(!first.to_string().contains(&secret));
+    let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (store, _db) = crate::harness::open_store(&dir).await;
+    let app = cerulean::app::App::new(store.clone(), crate::harness::PUBLIC_URL);
+    import_into(&app, store.as_ref(), &dir, &first, None, "ignored.onmicrosoft.com").await.expect("import");
+    let second = export_from(&app, store.as_ref(), None).await.expect("export again");
+    assert_eq!(first, second);
+    let tenant = h.tenant();
+    let imported = app.directory.find_managed_identity(tenant, &id_of(&mi)).await.expect("imported identity");
+    assert_eq!(imported.doc["servicePrincipalType"], "ManagedIdentity");
+    assert_eq!(imported.doc["appId"], mi["appId"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -116,6 +116,29 @@ pub fn resource_id(sp: &ObjectRecord) -> String {
     names.into_iter().flatten().filter_map(Value::as_str).find(|n| n.starts_with('/')).unwrap_or_default().to_string()
 }
 
+/// Whether a fixture's service principal is a managed identity (its `alternativeNames` say
+/// `isExplicit=...`): it has no application to be created from.
+pub(crate) fn is_managed_identity_body(body: &Map<String, Value>) -> bool {
+    let names = body.get("alternativeNames").and_then(Value::as_array);
+    names.into_iter().flatten().filter_map(Value::as_str).any(|n| n.starts_with("isExplicit="))
+}
+
+/// The document of a managed identity's service principal, as Entra shapes one.
+fn managed_identity_doc(tenant: Uuid, name: &str, explicit: &str, resource: &str, app_id: &str) -> Map<String, Value> {
+    let mut doc = crate::service_principals::service_principal_defaults(tenant, json!(name));
+    doc.insert("alternativeNames".into(), json!([explicit, resource]));
+    doc.insert("appId".into(), json!(app_id));
+    doc.insert("appDisplayName".into(), json!(name));
+    doc.insert(
+        "servicePrincipalNames".into(),
+        json!([app_id, format!("https://identity.azure.net/{}", Uuid::new_v4())]),
+    );
+    doc.insert("servicePrincipalType".into(), json!("ManagedIdentity"));
+    doc.insert("signInAudience".into(), json!("AzureADMyOrg"));
+    doc.insert("createdDateTime".into(), json!(now()));
+    doc
+}
+
 /// A new host secret: 32 bytes of the system CSPRNG, base64url (43 characters).
 fn new_host_secret() -> DirectoryResult<String> {
     use base64::Engine;
@@ -173,25 +196,47 @@ impl Directory {
         {
             return Err(DirectoryError::ObjectConflict { property: "alternativeNames".into() });
         }
-        let app_id = Uuid::new_v4().to_string();
-        let mut doc = crate::service_principals::service_principal_defaults(caller.tenant, json!(name));
-        doc.insert("alternativeNames".into(), json!([explicit, resource]));
-        doc.insert("appId".into(), json!(app_id));
-        doc.insert("appDisplayName".into(), json!(name));
-        doc.insert(
-            "servicePrincipalNames".into(),
-            json!([app_id, format!("https://identity.azure.net/{}", Uuid::new_v4())]),
-        );
-        doc.insert("servicePrincipalType".into(), json!("ManagedIdentity"));
-        doc.insert("signInAudience".into(), json!("AzureADMyOrg"));
-        doc.insert("createdDateTime".into(), json!(now()));
-        let object = ObjectRecord {
-            id: Uuid::new_v4(),
-            object_type: "servicePrincipal".into(),
-            version: 1,
-            doc,
-            deleted_at: None,
-        };
+        let doc = managed_identity_doc(caller.tenant, name, explicit, &resource, &Uuid::new_v4().to_string());
+        self.insert_managed_identity(caller, Uuid::new_v4(), doc).await
+    }
+
+    /// A managed identity of an imported fixture (an exported one: its `appId`, object id and
+    /// `alternativeNames` kept), validated as the API validates a service principal.
+    pub(crate) async fn import_managed_identity(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+        id: Uuid,
+    ) -> DirectoryResult<ObjectRecord> {
+        let entity = cerulean_schema::entity("servicePrincipal").expect("servicePrincipal is declared");
+        let (props, annotations) = crate::validate::validate_body(entity, body, crate::validate::Mode::Create)?;
+        crate::users::reject_annotations(&annotations, "servicePrincipal")?;
+        let app_id = props.get("appId").and_then(Value::as_str).unwrap_or_default();
+        if Uuid::parse_str(app_id).is_err() {
+            return Err(DirectoryError::bad_request("A managed identity's appId must be a GUID."));
+        }
+        let names: Vec<&str> = props
+            .get("alternativeNames")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let explicit = names.iter().find(|n| n.starts_with("isExplicit=")).copied().unwrap_or("isExplicit=True");
+        let resource = names.iter().find(|n| n.starts_with('/')).copied().unwrap_or_default();
+        let name = props.get("displayName").and_then(Value::as_str).unwrap_or_default();
+        let mut doc = managed_identity_doc(caller.tenant, name, explicit, resource, app_id);
+        crate::users::merge(&mut doc, &props);
+        self.insert_managed_identity(caller, id, doc).await
+    }
+
+    async fn insert_managed_identity(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        doc: Map<String, Value>,
+    ) -> DirectoryResult<ObjectRecord> {
+        let object = ObjectRecord { id, object_type: "servicePrincipal".into(), version: 1, doc, deleted_at: None };
         let change = Change {
             ops: vec![Op::Insert { object: object.clone(), unique: service_principal_claims(&object.doc) }],
             audit: audit::record(

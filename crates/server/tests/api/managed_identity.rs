@@ -327,3 +327,89 @@ async fn imds_without_a_system_identity_needs_a_selector_among_several() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["client_id"], b["appId"]);
 }
+
+#[tokio::test]
+async fn the_command_line_creates_binds_and_unbinds() {
+    use cerulean::cli::{ManagedIdentityAction, ManagedIdentityArgs};
+    let h = Harness::new().await;
+    let args = |action| ManagedIdentityArgs {
+        data_dir: h.dir.clone(),
+        database_url: h.database_url(),
+        tenant: None,
+        public_url: crate::harness::PUBLIC_URL.into(),
+        action,
+    };
+    let run = |action| {
+        let a = args(action);
+        async move { cerulean::managed_identity::run(&a).await }
+    };
+    let out = run(ManagedIdentityAction::Create { name: "cli-vm".into(), system_assigned: true, resource_id: None })
+        .await
+        .expect("create");
+    assert!(out.contains("created managed identity cli-vm"), "{out}");
+    let listed = run(ManagedIdentityAction::List).await.expect("list");
+    assert!(listed.contains("cli-vm") && listed.contains("Microsoft.Compute/virtualMachines/cli-vm"), "{listed}");
+    let err = run(ManagedIdentityAction::Bind { host: "h".into(), identities: vec!["nobody".into()] }).await;
+    assert!(err.is_err());
+
+    let out = run(ManagedIdentityAction::Bind { host: "cli-host".into(), identities: vec!["cli-vm".into()] }).await;
+    // Identities are named by object id, client id or resource id, not display name.
+    assert!(out.is_err());
+    let identity = h.get("/cerulean/admin/managedIdentities").await.json["value"][0].clone();
+    let out = run(ManagedIdentityAction::Bind { host: "cli-host".into(), identities: vec![id_of(&identity)] })
+        .await
+        .expect("bind");
+    let var = |name: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("export {name}=")))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .to_string()
+    };
+    let endpoint = var("IDENTITY_ENDPOINT");
+    let secret = var("IDENTITY_HEADER");
+    let path = endpoint.strip_prefix(crate::harness::PUBLIC_URL).expect("public url");
+    let q = format!("{path}?resource={GRAPH}&api-version=2019-08-01");
+    let r = get_with(&h, &q, &[("X-IDENTITY-HEADER", &secret)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["client_id"], identity["appId"]);
+    let hosts = run(ManagedIdentityAction::Hosts).await.expect("hosts");
+    assert!(hosts.contains("cli-host") && !hosts.contains(&secret), "{hosts}");
+    run(ManagedIdentityAction::Unbind { host: "cli-host".into() }).await.expect("unbind");
+    assert_eq!(get_with(&h, &q, &[("X-IDENTITY-HEADER", &secret)]).await.status, StatusCode::NOT_FOUND);
+    assert!(run(ManagedIdentityAction::Unbind { host: "cli-host".into() }).await.is_err());
+}
+
+/// An exported tenant with managed identities imports into an empty store (they have no
+/// application to be created from) and exports the same again; host secrets are not exported.
+#[tokio::test]
+async fn managed_identities_survive_export_and_import() {
+    use cerulean::fixture::{export_from, import_into};
+    let h = Harness::new().await;
+    let mi = create_identity(&h, json!({"name": "exported-uami"})).await;
+    let graph = h.get(&format!("/v1.0/servicePrincipals(appId='{GRAPH_APP_ID}')")).await;
+    let graph_id = id_of(&graph.json);
+    let r = h
+        .post(
+            &format!("/v1.0/servicePrincipals/{graph_id}/appRoleAssignedTo"),
+            json!({"principalId": id_of(&mi), "resourceId": graph_id, "appRoleId": USER_READ_ALL_ROLE}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let host = bind(&h, "exported-host", &[&id_of(&mi)]).await.json;
+    let secret = host["identityHeader"].as_str().expect("secret").to_string();
+
+    let first = export_from(&h.app, h.store.as_ref(), None).await.expect("export");
+    assert!(!first.to_string().contains(&secret));
+    let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (store, _db) = crate::harness::open_store(&dir).await;
+    let app = cerulean::app::App::new(store.clone(), crate::harness::PUBLIC_URL);
+    import_into(&app, store.as_ref(), &dir, &first, None, "ignored.onmicrosoft.com").await.expect("import");
+    let second = export_from(&app, store.as_ref(), None).await.expect("export again");
+    assert_eq!(first, second);
+    let tenant = h.tenant();
+    let imported = app.directory.find_managed_identity(tenant, &id_of(&mi)).await.expect("imported identity");
+    assert_eq!(imported.doc["servicePrincipalType"], "ManagedIdentity");
+    assert_eq!(imported.doc["appId"], mi["appId"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

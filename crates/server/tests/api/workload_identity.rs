@@ -273,3 +273,27 @@ async fn an_issuer_with_an_untrusted_certificate_is_not_believed() {
     refused(&r, StatusCode::BAD_REQUEST, 50166);
     assert_eq!(issuer.discovery_hits.load(Ordering::SeqCst), 0, "the TLS handshake fails before any request");
 }
+
+#[tokio::test]
+async fn a_silent_issuer_is_given_up_on_in_bounded_time() {
+    // Accepts connections and never answers (not even the TLS handshake).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("https://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let config = FederationConfig { timeout: std::time::Duration::from_millis(300), ..FederationConfig::default() };
+    let options =
+        AppOptions { federation: Some(Arc::new(IssuerKeys::new(config).expect("keys"))), ..AppOptions::default() };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    let (_, app_id) = app(&h, Some(&base)).await;
+    let assertion = h.sign(claims(&base, SUBJECT, EXCHANGE, 600)).await;
+    let started = std::time::Instant::now();
+    let r = exchange(&h, &app_id, &assertion).await;
+    refused(&r, StatusCode::BAD_REQUEST, 50166);
+    assert!(r.json["error_description"].as_str().is_some_and(|d| d.contains("timed out")), "{}", r.text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+}

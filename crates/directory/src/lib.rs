@@ -32,16 +32,16 @@ mod identity_protection;
 mod ids;
 mod indexes;
 // Licences: subscribed SKUs, direct and group-based assignment (issues 4 and 6).
-pub mod licences;
 mod key_rollover;
+pub mod licences;
 pub mod lockout;
 mod managed_identities;
 mod manager;
 mod members;
 pub mod membership;
 mod naming;
-pub mod photos;
 mod organization;
+pub mod photos;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;

@@ -30,8 +30,8 @@ mod membership;
 mod metadata;
 // Organization and domains (issue 4).
 pub mod odata;
-mod photos;
 mod organization;
+mod photos;
 mod related;
 mod roles;
 mod service_principals;

@@ -227,7 +227,9 @@ pub enum KeysAction {
     /// Let a key added by `rotate` sign; the key that signed until now is retired (published
     /// until its tokens have expired).
     Activate {
-        /// The kid printed by `rotate`.
+        /// The kid printed by `rotate`. A base64url thumbprint may begin with `-` (Entra's
+        /// kids do too), so a leading hyphen is read as the value, not as an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// Seconds the key must have been published before it may sign.
         #[arg(long, env = "CERULEAN_KEY_PUBLICATION_DELAY_SECS", default_value_t = cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS)]

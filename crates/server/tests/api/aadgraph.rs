@@ -526,9 +526,10 @@ async fn tenant_roles_applications_and_grants() {
     assert!(r.json["odata.metadata"].as_str().expect("md").ends_with("$metadata#oauth2PermissionGrants"));
     let r = aad(&h, &t, Method::GET, &format!("directoryObjects/{role_id}"), None).await;
     assert_eq!(r.json["objectType"], "Role", "{}", r.text);
-    // Domains are served too (see aadgraph_tenant.rs); SKUs not yet.
+    // Domains and SKUs are served too (see aadgraph_tenant.rs and licences.rs).
     let r = aad(&h, &t, Method::GET, "domains", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = aad(&h, &t, Method::GET, "subscribedSkus", None).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!r.json["value"].as_array().expect("skus").is_empty(), "{}", r.text);
 }

@@ -22,9 +22,10 @@
 //! `subscribedSkus`; create, update (204) and delete of users,
 //! groups, applications, service principals, devices; update and delete of contacts;
 //! `isMemberOf`, `checkMemberGroups`, `getMemberGroups`, `getMemberObjects`,
-//! `getObjectsByObjectIds`, `assignLicense` on users; `$filter`, `$orderby`, `$top`, relative `odata.nextLink` paging;
-//! `$metadata`; differential query ([`differential`]); OData 3 `$batch` ([`batch`]); `$expand` ([`expand`]); `me/changePassword`. Not yet: `previous-page`,
-//! extension properties.
+//! `getObjectsByObjectIds`, `assignLicense` on users; `$filter`, `$orderby`, `$top`, relative
+//! `odata.nextLink` paging and `previous-page` ([`lists`]); `$metadata`; differential query
+//! ([`differential`]); OData 3 `$batch` with transactional change sets ([`batch`]); `$expand`
+//! ([`expand`]); `me/changePassword`; extension properties.
 
 mod auth;
 mod batch;

@@ -53,6 +53,10 @@ async fn organization_reads_the_tenant() {
     let bad = h.get("/v1.0/organization?$select=nope").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 
+    let r = h.get(&format!("/v1.0/directoryObjects/{}", h.boot.tenant_id)).await;
+    assert_eq!(r.status, StatusCode::OK, "the organization is a directory object before any update: {}", r.text);
+    assert_eq!(r.json["@odata.type"], "#microsoft.graph.organization");
+
     let other = uuid::Uuid::new_v4();
     let missing = h.get(&format!("/v1.0/organization/{other}")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
@@ -122,6 +126,12 @@ async fn organization_updates_writable_properties_only() {
         let r = h.patch(&path, body.clone()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
     }
+    // The organization is a directory object.
+    let r = h.get(&format!("/v1.0/directoryObjects/{}", h.boot.tenant_id)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["@odata.type"], "#microsoft.graph.organization");
+    assert_eq!(r.json["street"], "1 Microsoft Way");
+    assert_eq!(r.json["verifiedDomains"][0]["name"], "contoso.onmicrosoft.com");
     let r = h.patch(&format!("/v1.0/organization/{}", uuid::Uuid::new_v4()), json!({"city": "X"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(org(&h).await["state"], "Washington", "refused updates change nothing");

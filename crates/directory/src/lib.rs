@@ -21,6 +21,7 @@ mod devices;
 mod dynamic;
 mod entity_sets;
 mod error;
+pub mod extensions;
 pub mod fixtures;
 mod flows;
 mod group_claims;

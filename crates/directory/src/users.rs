@@ -265,7 +265,7 @@ pub(crate) fn reject_annotations(annotations: &Map<String, Value>, type_name: &s
     Ok(())
 }
 
-fn user_claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
+pub(crate) fn user_claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
     doc.get("userPrincipalName")
         .and_then(Value::as_str)
         .map(|upn| vec![("upn".to_string(), upn.to_lowercase())])

@@ -109,7 +109,9 @@ pub(crate) async fn get_one<S: EntitySet>(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let opts = lists::single_options(S::entity(), q.as_deref(), &h)?;
+    let params = odata::parse_query(q.as_deref())?;
+    let dynamic = crate::extensions::dynamic_properties(&s, p.tenant, S::TYPE, &params).await?;
+    let opts = lists::single_options_with(S::entity(), q.as_deref(), &h, &dynamic)?;
     let record = s.directory.find_in_set(p.tenant, S::TYPE, &id).await?;
     lists::single(&s, &p, S::SET, S::entity(), &record, &opts).await
 }

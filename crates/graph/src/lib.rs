@@ -18,6 +18,7 @@ mod directory;
 mod entity_sets;
 mod error;
 mod expand;
+mod extensions;
 mod groups;
 mod identity_protection;
 mod lists;
@@ -390,6 +391,10 @@ pub fn router(state: GraphState) -> Router {
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
         .route("/auditlogs/signins", get(audit_logs::list_sign_ins))
         .route("/auditlogs/signins/{id}", get(audit_logs::get_sign_in))
+        // --- directory extensions, schema extensions, open extensions, invitations (issue 4) ---
+        .route("/applications/{id}/extensionproperties", get(extensions::list).post(extensions::create))
+        .route("/applications/{id}/extensionproperties/{ext}", get(extensions::get).delete(extensions::delete))
+        .route("/directoryobjects/getavailableextensionproperties", post(extensions::available))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -486,6 +491,13 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "history",
         "confirmcompromised",
         "dismiss",
+        // Extensions and invitations (issue 4).
+        "extensionproperties",
+        "getavailableextensionproperties",
+        "schemaextensions",
+        "extensions",
+        "invitations",
+        "contracts",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -455,6 +455,9 @@ pub static ALL: &[&EntityType] = &[
     &dir::DEVICE,
     &dir::ORG_CONTACT,
     &dir::ADMINISTRATIVE_UNIT,
+    // Directory extensions and partner contracts (entities_directory.rs).
+    &dir::EXTENSION_PROPERTY,
+    &dir::CONTRACT,
     // Roles (entities_roles.rs).
     &roles::DIRECTORY_ROLE_TEMPLATE,
     &roles::UNIFIED_ROLE_DEFINITION,

@@ -21,6 +21,7 @@ mod delta;
 mod device_code;
 mod devices;
 mod dynamic_groups;
+mod extensions;
 mod fixtures;
 mod group_claims;
 mod groups;

@@ -22,7 +22,7 @@ impl Directory {
             "servicePrincipal" => self.find_service_principal(tenant, key).await,
             "user" | "group" => self.find(tenant, object_type, key).await,
             "device" => self.find_device(tenant, key).await,
-            "orgContact" | "administrativeUnit" => self.find(tenant, object_type, key).await,
+            "orgContact" | "administrativeUnit" | "contract" => self.find(tenant, object_type, key).await,
             other => Err(unsupported(other)),
         }
     }

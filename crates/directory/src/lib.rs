@@ -17,6 +17,7 @@ pub mod delta_changed;
 // Devices, organizational contacts, administrative units (issue 4).
 mod administrative_units;
 mod contacts;
+mod contracts;
 mod devices;
 mod dynamic;
 mod entity_sets;
@@ -29,6 +30,7 @@ mod groups;
 mod identity_protection;
 mod ids;
 mod indexes;
+pub mod invitations;
 pub mod lockout;
 mod manager;
 mod members;

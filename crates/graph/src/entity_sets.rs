@@ -64,6 +64,13 @@ impl EntitySet for Contacts {
     const SET: &'static str = "contacts";
 }
 
+/// Partner relationships (read-only; they come from fixtures).
+pub(crate) struct Contracts;
+impl EntitySet for Contracts {
+    const TYPE: &'static str = "contract";
+    const SET: &'static str = "contracts";
+}
+
 /// Served under `/directory` (v1.0 has no root entity set of administrative units).
 pub(crate) struct AdministrativeUnits;
 impl EntitySet for AdministrativeUnits {

@@ -21,6 +21,7 @@ mod expand;
 mod extensions;
 mod groups;
 mod identity_protection;
+mod invitations;
 mod lists;
 mod log_filter;
 mod manager;
@@ -46,7 +47,7 @@ use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{
-    self as sets, AdministrativeUnits, Applications, Contacts, Devices, Groups, ServicePrincipals, Users,
+    self as sets, AdministrativeUnits, Applications, Contacts, Contracts, Devices, Groups, ServicePrincipals, Users,
 };
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
@@ -395,6 +396,9 @@ pub fn router(state: GraphState) -> Router {
         .route("/applications/{id}/extensionproperties", get(extensions::list).post(extensions::create))
         .route("/applications/{id}/extensionproperties/{ext}", get(extensions::get).delete(extensions::delete))
         .route("/directoryobjects/getavailableextensionproperties", post(extensions::available))
+        .route("/invitations", post(invitations::create))
+        .route("/contracts", get(sets::list::<Contracts>))
+        .route("/contracts/{id}", get(sets::get_one::<Contracts>))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));

@@ -10,6 +10,7 @@ mod device;
 mod discovery;
 mod error;
 pub mod grants;
+mod invitations;
 mod pages;
 mod resources;
 mod session;
@@ -74,5 +75,6 @@ pub fn router(state: PlatformState) -> Router {
         .route("/oidc/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/{tenant}/openid/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/common/userrealm/{username}", get(userinfo::user_realm))
+        .route("/{tenant}/invitations/redeem", get(invitations::redeem_page).post(invitations::redeem_post))
         .with_state(state)
 }

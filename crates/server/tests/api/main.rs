@@ -26,6 +26,7 @@ mod fixtures;
 mod group_claims;
 mod groups;
 mod identity_protection;
+mod invitations;
 mod lockout;
 mod manager;
 mod odata;

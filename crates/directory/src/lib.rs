@@ -36,6 +36,7 @@ mod manager;
 mod members;
 pub mod membership;
 mod naming;
+pub mod open_extensions;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;

@@ -29,6 +29,7 @@ mod me;
 mod membership;
 mod metadata;
 pub mod odata;
+mod open_extensions;
 mod related;
 mod roles;
 mod service_principals;
@@ -397,6 +398,16 @@ pub fn router(state: GraphState) -> Router {
         .route("/applications/{id}/extensionproperties/{ext}", get(extensions::get).delete(extensions::delete))
         .route("/directoryobjects/getavailableextensionproperties", post(extensions::available))
         .route("/invitations", post(invitations::create))
+        .route("/users/{id}/extensions", get(open_extensions::user_list).post(open_extensions::user_create))
+        .route(
+            "/users/{id}/extensions/{name}",
+            get(open_extensions::user_get).patch(open_extensions::user_update).delete(open_extensions::user_delete),
+        )
+        .route("/groups/{id}/extensions", get(open_extensions::group_list).post(open_extensions::group_create))
+        .route(
+            "/groups/{id}/extensions/{name}",
+            get(open_extensions::group_get).patch(open_extensions::group_update).delete(open_extensions::group_delete),
+        )
         .route("/contracts", get(sets::list::<Contracts>))
         .route("/contracts/{id}", get(sets::get_one::<Contracts>))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.

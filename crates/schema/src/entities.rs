@@ -144,6 +144,7 @@ pub static USER: EntityType = EntityType {
     navigation: &[
         Nav::many("createdObjects", "directoryObject"),
         Nav::many("directReports", "directoryObject"),
+        Nav::many("extensions", "extension").contained(),
         Nav::one("manager", "directoryObject"),
         Nav::many("memberOf", "directoryObject"),
         Nav::many("ownedDevices", "directoryObject"),
@@ -217,6 +218,7 @@ pub static GROUP: EntityType = EntityType {
     navigation: &[
         Nav::many("acceptedSenders", "directoryObject"),
         Nav::one("createdOnBehalfOf", "directoryObject"),
+        Nav::many("extensions", "extension").contained(),
         Nav::many("memberOf", "directoryObject"),
         Nav::many("members", "directoryObject"),
         Nav::many("membersWithLicenseErrors", "directoryObject"),
@@ -458,6 +460,8 @@ pub static ALL: &[&EntityType] = &[
     // Directory extensions and partner contracts (entities_directory.rs).
     &dir::EXTENSION_PROPERTY,
     &dir::CONTRACT,
+    &dir::EXTENSION,
+    &dir::OPEN_TYPE_EXTENSION,
     // Roles (entities_roles.rs).
     &roles::DIRECTORY_ROLE_TEMPLATE,
     &roles::UNIFIED_ROLE_DEFINITION,

@@ -222,3 +222,28 @@ pub static CONTRACT: EntityType = EntityType {
     open: true,
     inherited_defaults: &["deletedDateTime"],
 };
+
+/// The abstract base of extensions (`/users/{id}/extensions`); open type.
+pub static EXTENSION: EntityType = EntityType {
+    name: "extension",
+    base: None,
+    entity_set: None,
+    // Declared on `graph.entity` in the CSDL: an open extension's id is its name.
+    properties: &[P::new("id", STR, fl!(R, D))],
+    navigation: &[],
+    is_abstract: true,
+    open: true,
+    inherited_defaults: &[],
+};
+
+/// An open extension: a name and untyped custom properties.
+pub static OPEN_TYPE_EXTENSION: EntityType = EntityType {
+    name: "openTypeExtension",
+    base: Some("extension"),
+    entity_set: None,
+    properties: &[P::new("extensionName", STR, fl!(D, Q, C))],
+    navigation: &[],
+    is_abstract: false,
+    open: true,
+    inherited_defaults: &[],
+};

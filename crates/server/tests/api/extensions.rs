@@ -219,3 +219,101 @@ async fn values_are_typed_selected_filtered_and_go_with_their_definition() {
     let f = h.get(&format!("/v1.0/users?$filter={}", q(&format!("{hired} eq 2024-01-02T02:04:05Z")))).await;
     assert_eq!(f.status, StatusCode::BAD_REQUEST, "{}", f.text);
 }
+
+const OPEN: &str = "#microsoft.graph.openTypeExtension";
+
+#[tokio::test]
+async fn open_extensions_on_users_and_groups() {
+    let h = Harness::new().await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let base = format!("/v1.0/users/{adele}/extensions");
+    let r = h
+        .post(
+            &base,
+            json!({"@odata.type": OPEN, "extensionName": "com.contoso.roamingSettings", "theme": "dark", "color": "purple", "lang": "Japanese", "sizes": [1, 2]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["@odata.type"], OPEN);
+    assert_eq!(r.json["id"], "com.contoso.roamingSettings");
+    assert_eq!(r.json["extensionName"], "com.contoso.roamingSettings");
+    assert_eq!(r.json["theme"], "dark");
+    assert_eq!(r.json["sizes"], json!([1, 2]));
+
+    let list = h.get(&base).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.json["value"].as_array().map(Vec::len), Some(1));
+    let one = h.get(&format!("{base}/com.contoso.roamingSettings")).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.json["color"], "purple");
+
+    // PATCH merges; null removes a property.
+    let r = h
+        .patch(
+            &format!("{base}/com.contoso.roamingSettings"),
+            json!({"@odata.type": OPEN, "theme": "light", "lang": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let one = h.get(&format!("{base}/com.contoso.roamingSettings")).await;
+    assert_eq!(one.json["theme"], "light");
+    assert_eq!(one.json["color"], "purple");
+    assert!(one.json.get("lang").is_none(), "{}", one.text);
+
+    // $expand=extensions on the user, single and in a list.
+    let u = h.get(&format!("/v1.0/users/{adele}?$expand=extensions")).await;
+    assert_eq!(u.status, StatusCode::OK, "{}", u.text);
+    assert_eq!(u.json["extensions"][0]["id"], "com.contoso.roamingSettings");
+    assert_eq!(u.json["extensions"][0]["theme"], "light");
+    let l = h.get("/v1.0/users?$expand=extensions").await;
+    assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+    let mine = l.json["value"].as_array().into_iter().flatten().find(|v| v["id"] == adele.as_str()).cloned();
+    assert_eq!(mine.map(|m| m["extensions"].as_array().map(Vec::len)), Some(Some(1)));
+    // Not returned without $expand.
+    assert!(h.get(&format!("/v1.0/users/{adele}")).await.json.get("extensions").is_none());
+
+    // Errors.
+    for body in [
+        json!({"extensionName": "x.y", "a": 1}),
+        json!({"@odata.type": "#microsoft.graph.user", "extensionName": "x.y"}),
+        json!({"@odata.type": OPEN, "a": 1}),
+        json!({"@odata.type": OPEN, "extensionName": "x.y", "nested": {"a": 1}}),
+        json!({"@odata.type": OPEN, "extensionName": "x.y", "big": "x".repeat(3000)}),
+    ] {
+        let r = h.post(&base, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+    }
+    let dup = h.post(&base, json!({"@odata.type": OPEN, "extensionName": "COM.contoso.roamingSettings"})).await;
+    assert_eq!(dup.status, StatusCode::CONFLICT, "{}", dup.text);
+    let r = h.post(&base, json!({"@odata.type": OPEN, "extensionName": "second"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let third = h.post(&base, json!({"@odata.type": OPEN, "extensionName": "third"})).await;
+    assert_eq!(third.status, StatusCode::BAD_REQUEST, "{}", third.text);
+    let r = h.patch(&format!("{base}/second"), json!({"extensionName": "renamed"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.get(&format!("{base}/nothing")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = h.get(&format!("/v1.0/users/{}/extensions", uuid::Uuid::new_v4())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Delete.
+    let r = h.delete(&format!("{base}/second")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(h.get(&format!("{base}/second")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&format!("{base}/second")).await.status, StatusCode::NOT_FOUND);
+
+    // Groups have them too; names are per object.
+    let group = id_of(&h.group("sales", "Sales").await);
+    let gbase = format!("/v1.0/groups/{group}/extensions");
+    let r = h
+        .post(&gbase, json!({"@odata.type": OPEN, "extensionName": "com.contoso.roamingSettings", "region": "EU"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let g = h.get(&format!("/v1.0/groups/{group}?$expand=extensions")).await;
+    assert_eq!(g.json["extensions"][0]["region"], "EU", "{}", g.text);
+
+    // A token without a user permission cannot read them.
+    let token = h.sign(h.claims(&["Group.Read.All"])).await;
+    let r = h.graph_with(axum::http::Method::GET, &base, None, &token, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

@@ -367,13 +367,30 @@ impl Directory {
         object_type: &str,
         body: &Map<String, Value>,
     ) -> DirectoryResult<Option<(Map<String, Value>, Map<String, Value>)>> {
-        if !body.keys().any(|k| is_extension_name(k)) {
+        let entity = cerulean_schema::entity(object_type);
+        // A schema extension's id holds an underscore, as every extension name does, and no
+        // declared property's name does.
+        let is_schema_name = |k: &str| {
+            !is_extension_name(k)
+                && k.contains('_')
+                && !k.contains('@')
+                && entity.is_some_and(|e| e.property(k).is_none())
+        };
+        if !body.keys().any(|k| is_extension_name(k) || is_schema_name(k)) {
             return Ok(None);
         }
         let definitions = self.extension_definitions(tenant, object_type).await?;
+        let schemas = self.schema_definitions(tenant, object_type).await?;
         let mut rest = Map::new();
         let mut values = Map::new();
         for (key, value) in body {
+            if is_schema_name(key) {
+                let Some(schema) = schemas.iter().find(|d| d.id.eq_ignore_ascii_case(key)) else {
+                    return Err(undeclared(key));
+                };
+                values.insert(schema.id.clone(), schema.check(value)?);
+                continue;
+            }
             if !is_extension_name(key) {
                 rest.insert(key.clone(), value.clone());
                 continue;
@@ -401,6 +418,16 @@ impl Directory {
             let mut doc = current.doc.clone();
             doc.retain(|k, _| !is_extension_name(k) || definitions.iter().any(|d| &d.name == k));
             crate::users::merge(&mut doc, values);
+            // Schema extension values merge member by member into what the object holds.
+            for (k, v) in values {
+                if !is_extension_name(k)
+                    && let (Some(Value::Object(old)), Value::Object(new)) = (current.doc.get(k), v)
+                {
+                    let mut merged = old.clone();
+                    merged.extend(new.clone());
+                    doc.insert(k.clone(), Value::Object(merged));
+                }
+            }
             if doc.keys().filter(|k| is_extension_name(k)).count() > MAX_VALUES_PER_OBJECT {
                 return Err(DirectoryError::bad_request(format!(
                     "An object can hold at most {MAX_VALUES_PER_OBJECT} extension values."

@@ -40,6 +40,7 @@ pub mod open_extensions;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;
+pub mod schema_extensions;
 mod service_principals;
 mod sessions;
 mod signins;

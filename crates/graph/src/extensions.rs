@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cerulean_query::DynamicProperty;
-use cerulean_schema::EntityType;
+use cerulean_schema::{EdmType, EntityType};
 use cerulean_store::ObjectRecord;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -40,7 +40,24 @@ pub(crate) async fn dynamic_properties(
         return Ok(Vec::new());
     }
     let defs = state.directory.extension_definitions(tenant, object_type).await?;
-    Ok(defs.iter().map(|d| DynamicProperty::primitive(d.name.clone(), d.edm_type(), d.multi_valued)).collect())
+    let mut out: Vec<DynamicProperty> =
+        defs.iter().map(|d| DynamicProperty::primitive(d.name.clone(), d.edm_type(), d.multi_valued)).collect();
+    for schema in state.directory.schema_definitions(tenant, object_type).await? {
+        let members = schema.properties.iter().map(|(name, ty)| (name.clone(), schema_edm(ty))).collect();
+        out.push(DynamicProperty::complex(schema.id.clone(), members));
+    }
+    Ok(out)
+}
+
+/// The EDM type of a schema extension property type (`Integer` is 32-bit).
+fn schema_edm(ty: &str) -> EdmType {
+    match ty {
+        "Boolean" => EdmType::Boolean,
+        "Integer" => EdmType::Int32,
+        "DateTime" => EdmType::DateTimeOffset,
+        "Binary" => EdmType::Binary,
+        _ => EdmType::String,
+    }
 }
 
 fn context(state: &GraphState, app: Uuid) -> String {

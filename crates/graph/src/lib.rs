@@ -32,6 +32,7 @@ pub mod odata;
 mod open_extensions;
 mod related;
 mod roles;
+mod schema_extensions;
 mod service_principals;
 mod signing_keys;
 pub mod throttle;
@@ -398,6 +399,11 @@ pub fn router(state: GraphState) -> Router {
         .route("/applications/{id}/extensionproperties/{ext}", get(extensions::get).delete(extensions::delete))
         .route("/directoryobjects/getavailableextensionproperties", post(extensions::available))
         .route("/invitations", post(invitations::create))
+        .route("/schemaextensions", get(schema_extensions::list).post(schema_extensions::create))
+        .route(
+            "/schemaextensions/{id}",
+            get(schema_extensions::get).patch(schema_extensions::update).delete(schema_extensions::delete),
+        )
         .route("/users/{id}/extensions", get(open_extensions::user_list).post(open_extensions::user_create))
         .route(
             "/users/{id}/extensions/{name}",

@@ -317,3 +317,150 @@ async fn open_extensions_on_users_and_groups() {
     let r = h.graph_with(axum::http::Method::GET, &base, None, &token, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
+
+#[tokio::test]
+async fn schema_extensions_lifecycle_values_and_filter() {
+    let h = Harness::new().await;
+    let body = json!({
+        "id": "courses",
+        "description": "Training courses",
+        "targetTypes": ["User"],
+        "properties": [
+            {"name": "courseId", "type": "Integer"},
+            {"name": "courseName", "type": "String"},
+            {"name": "courseType", "type": "String"}
+        ]
+    });
+    let r = h.post("/v1.0/schemaExtensions", body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.json["id"].as_str().expect("id").to_string();
+    assert!(id.starts_with("ext") && id.ends_with("_courses") && id.len() == "ext12345678_courses".len(), "{id}");
+    assert_eq!(r.json["status"], "InDevelopment");
+    assert_eq!(r.json["owner"], h.boot.client_id.to_ascii_lowercase());
+    assert_eq!(r.json["targetTypes"], json!(["User"]));
+
+    let one = h.get(&format!("/v1.0/schemaExtensions/{id}")).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.json["properties"][1]["name"], "courseName");
+    let f = h.get(&format!("/v1.0/schemaExtensions?$filter=id%20eq%20%27{id}%27")).await;
+    assert_eq!(f.status, StatusCode::OK, "{}", f.text);
+    assert_eq!(f.json["value"].as_array().map(Vec::len), Some(1));
+    let f = h.get("/v1.0/schemaExtensions?$filter=status%20eq%20%27Available%27").await;
+    assert_eq!(f.json["value"], json!([]));
+    let f = h.get("/v1.0/schemaExtensions?$filter=startswith(id,%27ext%27)").await;
+    assert_eq!(f.status, StatusCode::BAD_REQUEST, "{}", f.text);
+
+    // Values on a user: a complex property named by the id, typed, returned when selected.
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let alex = id_of(&h.user("alex", "Alex Wilber").await);
+    let r = h
+        .patch(
+            &format!("/v1.0/users/{adele}"),
+            json!({id.clone(): {"courseId": 101, "courseName": "Rust", "courseType": "Developer"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r =
+        h.patch(&format!("/v1.0/users/{alex}"), json!({id.clone(): {"courseId": 102, "courseType": "Admin"}})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let u = h.get(&format!("/v1.0/users/{adele}?$select=displayName,{id}")).await;
+    assert_eq!(u.status, StatusCode::OK, "{}", u.text);
+    assert_eq!(u.json[&id], json!({"courseId": 101, "courseName": "Rust", "courseType": "Developer"}));
+    assert!(h.get(&format!("/v1.0/users/{adele}")).await.json.get(&id).is_none());
+    // Members merge.
+    let r = h.patch(&format!("/v1.0/users/{adele}"), json!({id.clone(): {"courseName": "Rust 2"}})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let u = h.get(&format!("/v1.0/users/{adele}?$select={id}")).await;
+    assert_eq!(u.json[&id]["courseName"], "Rust 2");
+    assert_eq!(u.json[&id]["courseId"], 101);
+    let f = h.get(&format!("/v1.0/users?$filter={}&$select=id", q(&format!("{id}/courseType eq 'Developer'")))).await;
+    assert_eq!(f.status, StatusCode::OK, "{}", f.text);
+    let ids: Vec<&str> = f.json["value"].as_array().into_iter().flatten().filter_map(|v| v["id"].as_str()).collect();
+    assert_eq!(ids, vec![adele.as_str()]);
+    let f = h.get(&format!("/v1.0/users?$filter={}", q(&format!("{id}/nothing eq 'x'")))).await;
+    assert_eq!(f.status, StatusCode::BAD_REQUEST, "{}", f.text);
+    for bad in [
+        json!({id.clone(): {"courseId": "x"}}),
+        json!({id.clone(): {"unknown": 1}}),
+        json!({id.clone(): "flat"}),
+        json!({"extnothing_courses": {"courseId": 1}}),
+    ] {
+        let r = h.patch(&format!("/v1.0/users/{adele}"), bad.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
+    // Groups are not a target.
+    let group = id_of(&h.group("g", "G").await);
+    let r = h.patch(&format!("/v1.0/groups/{group}"), json!({id.clone(): {"courseId": 1}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    // Updates: additive only, status forward only.
+    let r = h
+        .patch(
+            &format!("/v1.0/schemaExtensions/{id}"),
+            json!({"properties": [{"name": "courseId", "type": "Integer"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let mut props = body["properties"].as_array().cloned().unwrap_or_default();
+    props.push(json!({"name": "hours", "type": "Integer"}));
+    let r = h
+        .patch(&format!("/v1.0/schemaExtensions/{id}"), json!({"properties": props, "targetTypes": ["User", "Group"]}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.patch(&format!("/v1.0/groups/{group}"), json!({id.clone(): {"hours": 3}})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.patch(&format!("/v1.0/schemaExtensions/{id}"), json!({"targetTypes": ["Group"]})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.patch(&format!("/v1.0/schemaExtensions/{id}"), json!({"status": "Available"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.patch(&format!("/v1.0/schemaExtensions/{id}"), json!({"status": "InDevelopment"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.patch(&format!("/v1.0/schemaExtensions/{id}"), json!({"status": "Retired"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // Not deletable once Available.
+    let r = h.delete(&format!("/v1.0/schemaExtensions/{id}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.patch(&format!("/v1.0/schemaExtensions/{id}"), json!({"status": "Deprecated"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // Deprecated: values stay readable, cannot be written.
+    let r = h.patch(&format!("/v1.0/users/{alex}"), json!({id.clone(): {"courseId": 5}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let u = h.get(&format!("/v1.0/users/{alex}?$select={id}")).await;
+    assert_eq!(u.json[&id]["courseId"], 102);
+
+    // Only the owner app updates or deletes.
+    let other = h
+        .post(
+            "/v1.0/schemaExtensions",
+            json!({"id": "draft", "targetTypes": ["User"], "properties": [{"name": "a", "type": "String"}]}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    let draft = other.json["id"].as_str().expect("id").to_string();
+    let mut claims = h.claims(&["Application.ReadWrite.All"]);
+    claims["appid"] = json!(uuid::Uuid::new_v4().to_string());
+    let stranger = h.sign(claims).await;
+    let r = h
+        .graph_with(axum::http::Method::DELETE, &format!("/v1.0/schemaExtensions/{draft}"), None, &stranger, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = h.delete(&format!("/v1.0/schemaExtensions/{draft}")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(h.get(&format!("/v1.0/schemaExtensions/{draft}")).await.status, StatusCode::NOT_FOUND);
+
+    // Create errors.
+    for bad in [
+        json!({"targetTypes": ["User"], "properties": []}),
+        json!({"id": "bad-name", "targetTypes": ["User"], "properties": []}),
+        json!({"id": "x", "properties": []}),
+        json!({"id": "x", "targetTypes": ["Message"], "properties": []}),
+        json!({"id": "x", "targetTypes": ["User"]}),
+        json!({"id": "x", "targetTypes": ["User"], "properties": [{"name": "a", "type": "Float"}]}),
+        json!({"id": "x", "targetTypes": ["User"], "properties": [{"name": "a", "type": "String"}, {"name": "A", "type": "String"}]}),
+        json!({"id": "x", "targetTypes": ["User"], "properties": [], "status": "Available"}),
+        json!({"id": "x", "targetTypes": ["User"], "properties": [], "owner": uuid::Uuid::new_v4().to_string()}),
+    ] {
+        let r = h.post("/v1.0/schemaExtensions", bad.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
+}

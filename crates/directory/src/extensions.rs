@@ -310,7 +310,7 @@ impl Directory {
     }
 
     /// `DELETE /applications/{id}/extensionProperties/{id}`: the definition goes for good, and
-    /// its values with it (see the module docs).
+    /// its values with it: removed from every object holding one.
     pub async fn delete_extension_property(&self, caller: &Caller, app_key: &str, id: &str) -> DirectoryResult<()> {
         let record = self.get_extension_property(caller.tenant, app_key, id).await?;
         let change = Change {
@@ -324,7 +324,62 @@ impl Directory {
             ),
         };
         self.store.apply(caller.tenant, change).await?;
+        if let Some(def) = ExtensionDefinition::from_record(&record) {
+            self.drop_extension_values(caller, &def).await?;
+        }
         Ok(())
+    }
+
+    /// Removes a deleted definition's values from the objects that hold one.
+    async fn drop_extension_values(&self, caller: &Caller, def: &ExtensionDefinition) -> DirectoryResult<()> {
+        let types: Vec<&str> = def.targets.iter().map(String::as_str).collect();
+        let holds = Filter::Compare {
+            path: cerulean_store::PropPath::of(&def.name),
+            kind: if def.multi_valued { cerulean_store::ValueKind::String } else { value_kind_of(def) },
+            op: cerulean_store::CmpOp::Ne,
+            value: cerulean_store::Scalar::Null,
+        };
+        let mut conflicts = 0;
+        loop {
+            let mut query = ListQuery::new(&types, Scope::Live);
+            query.filter = Some(holds.clone());
+            query.top = 500;
+            let page = self.store.list(caller.tenant, &query).await?;
+            if page.items.is_empty() {
+                return Ok(());
+            }
+            let mut ops = Vec::with_capacity(page.items.len());
+            for object in &page.items {
+                let mut doc = object.doc.clone();
+                doc.remove(&def.name);
+                ops.push(Op::Update {
+                    id: object.id,
+                    expected_version: object.version,
+                    unique: claims_of(&object.object_type, &doc),
+                    doc,
+                });
+            }
+            let change = Change {
+                ops,
+                audit: audit::record(
+                    caller,
+                    "Delete extension property values",
+                    "ApplicationManagement",
+                    "Update",
+                    page.items.iter().take(20).map(audit::bare_target).collect(),
+                ),
+            };
+            match self.store.apply(caller.tenant, change).await {
+                Ok(_) => {}
+                Err(StoreError::VersionMismatch(_)) if conflicts < WRITE_RETRIES => conflicts += 1,
+                Err(StoreError::VersionMismatch(_)) => {
+                    return Err(DirectoryError::Conflict(
+                        "Objects changed while their extension values were removed; retry the request.".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// `POST /directoryObjects/getAvailableExtensionProperties`: every definition of the
@@ -462,6 +517,11 @@ impl Directory {
         }
         Err(DirectoryError::Conflict("The object was modified concurrently; retry the request.".into()))
     }
+}
+
+/// How the store compares a definition's values (presence tests only need a kind).
+fn value_kind_of(def: &ExtensionDefinition) -> cerulean_store::ValueKind {
+    crate::indexes::value_kind(&def.edm_type()).unwrap_or(cerulean_store::ValueKind::String)
 }
 
 /// The uniqueness claims an object of `object_type` holds, kept as they are by a write that

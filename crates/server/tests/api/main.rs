@@ -6,6 +6,7 @@ mod aadgraph;
 mod aadgraph_batch;
 mod aadgraph_delta;
 mod aadgraph_entities;
+mod aadgraph_extensions;
 mod aadgraph_queries;
 mod administrative_units;
 mod applications;

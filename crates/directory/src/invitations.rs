@@ -6,8 +6,8 @@
 //! `PendingAcceptance` with its change time. The invitation itself is not stored: what stays
 //! is the redemption link's record, a single-use sign-in flow (kind `invitation`) whose key is
 //! the hash of the secret in the link, bound to the guest and to this invitation (`lookup` is
-//! the guest's id, and only the newest invitation of a guest redeems: inviting again with
-//! `resetRedemption` makes earlier links dead), expiring after [`REDEEM_VALIDITY_DAYS`].
+//! the guest's id; a new invitation of the guest deletes the earlier links, so only the newest
+//! redeems), expiring after [`REDEEM_VALIDITY_DAYS`].
 //!
 //! There is no home tenant to authenticate the guest against, so redeeming sets the password
 //! the guest then signs in with here (the redemption page asks for it), moves the guest to
@@ -33,6 +33,8 @@ pub const INVITATION_FLOW: &str = "invitation";
 pub const REDEEM_VALIDITY_DAYS: i64 = 30;
 /// The longest invited address (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
+/// Earlier links of a guest removed by a new invitation (there is one at most, bar races).
+const MAX_OLD_LINKS: usize = 16;
 
 /// What "Create invitation" answers, and the secret of the redemption link (`None` when the
 /// guest had accepted already and no new link was asked for: status `Completed`).
@@ -254,6 +256,14 @@ impl Directory {
         };
         let invitation_id = Uuid::new_v4();
         let redeem_secret = if status == "PendingAcceptance" {
+            // A new invitation replaces the guest's earlier links.
+            for _ in 0..MAX_OLD_LINKS {
+                let Some(old) = self.store.flow_by_lookup(caller.tenant, INVITATION_FLOW, &user.id.to_string()).await?
+                else {
+                    break;
+                };
+                self.store.delete_flow(caller.tenant, INVITATION_FLOW, &old.key).await?;
+            }
             let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
             let expires = OffsetDateTime::now_utc() + time::Duration::days(REDEEM_VALIDITY_DAYS);
             let record = FlowRecord {
@@ -349,11 +359,6 @@ impl Directory {
             return Ok(None);
         }
         let Some(user_id) = record.lookup.as_deref() else { return Ok(None) };
-        // Bound to the newest invitation of the guest.
-        match self.store.flow_by_lookup(tenant, INVITATION_FLOW, user_id).await? {
-            Some(newest) if newest.key == record.key => {}
-            _ => return Ok(None),
-        }
         let Ok(user) = self.find(tenant, "user", user_id).await else { return Ok(None) };
         if user.doc.get("externalUserState").and_then(Value::as_str) != Some("PendingAcceptance") {
             return Ok(None);

@@ -51,6 +51,7 @@ const READ_ACTIONS: &[&str] = &[
     "getmemberobjects",
     "getbyids",
     "validateproperties",
+    "getavailableextensionproperties",
 ];
 
 fn directory(action: &str) -> String {
@@ -114,6 +115,8 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
         ("users" | "groups", _, "approleassignments") => action("servicePrincipals/appRoleAssignedTo/update"),
         ("users", _, "assignlicense") => action("users/assignLicense"),
         ("users", _, "photo") => action("users/photo/update"),
+        // Open extensions: a user's own, or a user administrator's.
+        ("users", _, "extensions") => Need::SelfOr(directory("users/basic/update")),
         ("users", _, _) => action("users/basic/update"),
         ("groups", 1, _) => Need::Member,
         ("groups", 2, _) => by_method("groups/create", "groups/basic/update", "groups/delete"),

@@ -165,9 +165,7 @@ fn check_name(name: &str) -> DirectoryResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(DirectoryError::bad_request(format!(
-            "Invalid value specified for property 'name' of resource 'ExtensionProperty'."
-        )))
+        Err(invalid_value("name", "ExtensionProperty"))
     }
 }
 

@@ -162,11 +162,7 @@ fn check_name(name: &str) -> DirectoryResult<()> {
         && name.len() <= MAX_NAME
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid_value("name", "ExtensionProperty"))
-    }
+    if ok { Ok(()) } else { Err(invalid_value("name", "ExtensionProperty")) }
 }
 
 impl Directory {

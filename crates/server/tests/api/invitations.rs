@@ -353,3 +353,42 @@ async fn contracts_are_read_from_fixtures() {
     let bad = json!({"contracts": [{"customerId": "nope", "displayName": "x"}]});
     assert!(h.app.directory.import_fixture(&caller, &bad).await.is_err());
 }
+
+#[tokio::test]
+async fn an_expired_redemption_link_is_refused() {
+    let h = Harness::new().await;
+    let inv = invite(&h, json!({"invitedUserEmailAddress": EMAIL, "inviteRedirectUrl": "https://a.example"})).await;
+    assert_eq!(inv.status, StatusCode::CREATED, "{}", inv.text);
+    let user = inv.json["invitedUser"]["id"].as_str().expect("id").to_string();
+    // A link for the same guest whose validity ended a minute ago, as the store keeps it.
+    let secret = "expired-ticket-0123456789abcdef0123456789abcdef";
+    let past = (time::OffsetDateTime::now_utc() - time::Duration::minutes(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let record = cerulean_store::FlowRecord {
+        kind: cerulean_directory::invitations::INVITATION_FLOW.into(),
+        key: cerulean_identity::user_tokens::refresh_token_hash(secret),
+        lookup: Some(user.clone()),
+        data: json!({"user": user, "redirect": "https://a.example"}),
+        created_at: past.clone(),
+        expires_at: past,
+        used_at: None,
+    };
+    h.store.put_flow(h.tenant(), &record, "2000-01-01T00:00:00Z").await.expect("put flow");
+    let path = format!("/{}/invitations/redeem?ticket={secret}", h.boot.tenant_id);
+    let (page, _, _) = open_page(&h, &path).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(page.text.contains("expired"), "{}", page.text);
+    let r = post_form(
+        &h,
+        &action_of(&path),
+        &[("ticket", secret), ("csrf", "x"), ("new_password", PASSWORD), ("confirm_password", PASSWORD)],
+        "x",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(guest(&h, &user).await["externalUserState"], "PendingAcceptance");
+    // The link issued with the invitation still works.
+    let (page, _, _) = open_page(&h, &ticket_path(&inv.json)).await;
+    assert_eq!(page.status, StatusCode::OK);
+}

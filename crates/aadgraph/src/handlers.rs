@@ -65,7 +65,7 @@ fn area_of(set: &str) -> Area {
 }
 
 /// The collections the reference lists that this server does not hold yet.
-const NOT_SERVED: &[&str] = &["extensionProperties"];
+const NOT_SERVED: &[&str] = &[];
 
 pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadError> {
     let Some(first) = segs.first() else {
@@ -83,6 +83,16 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         post_only(ctx)?;
         require(&ctx.principal, Area::Membership, Access::Read)?;
         return is_member_of(ctx).await;
+    }
+    if segs.len() == 1 && is(first, "getAvailableExtensionProperties") {
+        post_only(ctx)?;
+        require(&ctx.principal, Area::Directory, Access::Read)?;
+        return crate::extensions::available(ctx).await;
+    }
+    if is(first, "applications") && (3..=4).contains(&segs.len()) && is(&segs[2], "extensionProperties") {
+        let access = if ctx.method == Method::GET { Access::Read } else { Access::Write };
+        require(&ctx.principal, Area::Applications, access)?;
+        return crate::extensions::route(ctx, &segs[1], segs.get(3).map(String::as_str)).await;
     }
     if segs.len() == 1 && is(first, "getObjectsByObjectIds") {
         post_only(ctx)?;
@@ -274,7 +284,19 @@ async fn page(
     let entity = t.and_then(AadType::schema).or_else(|| cerulean_schema::entity("directoryObject"));
     let entity = entity.ok_or_else(AadError::internal)?;
     let types: Vec<&str> = t.map(|t| vec![t.entity]).unwrap_or_default();
-    let plan = lists::plan(opts, entity, &types, scope)?;
+    // Directory extensions are filterable by name (`extension_{appId}_{name} eq '...'`).
+    let dynamic = match (&opts.filter, t) {
+        (Some(text), Some(t)) if cerulean_query::dynamic::may_name_extension(text) && !t.entity.is_empty() => ctx
+            .state
+            .directory
+            .extension_definitions(ctx.principal.tenant, t.entity)
+            .await?
+            .iter()
+            .map(|d| cerulean_query::DynamicProperty::primitive(d.name.clone(), d.edm_type(), d.multi_valued))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let plan = lists::plan(opts, entity, &types, scope, &dynamic)?;
     let mut result = ctx.state.directory.list(ctx.principal.tenant, &plan.query).await?;
     plan.arrange(&mut result);
     let value = if links {
@@ -400,12 +422,11 @@ async fn create(ctx: &Ctx, t: &'static AadType) -> Result<Response, AadError> {
     let body = wire::body_from_aad(t, &object_body(ctx)?)?;
     let d = &ctx.state.directory;
     let record = match t.entity {
-        "user" => d.create_user(&ctx.caller(), &body).await?,
-        "group" => d.create_group(&ctx.caller(), &body).await?,
-        "application" => d.create_application(&ctx.caller(), &body).await?,
-        "servicePrincipal" => d.create_service_principal(&ctx.caller(), &body).await?,
-        // Contacts are refused there: "You cannot create organizational contacts with the Graph API."
-        "device" | "orgContact" => d.create_in_set(&ctx.caller(), t.entity, &body).await?,
+        // Contacts are refused there: "You cannot create organizational contacts with the Graph
+        // API." Directory-extension values in the body are written as on v1.0.
+        "user" | "group" | "application" | "servicePrincipal" | "device" | "orgContact" => {
+            d.create_in_set(&ctx.caller(), t.entity, &body).await?
+        }
         _ => return Err(AadError::method_not_allowed()),
     };
     // `Prefer: return-no-content` suppresses the echo (batch reference: "To suppress the
@@ -448,11 +469,10 @@ async fn update(ctx: &Ctx, t: Option<&'static AadType>, key: &str) -> Result<Res
         wire::body_from_aad(t, &raw)?
     };
     match t.entity {
-        "user" => d.update_user(&ctx.caller(), key, &body).await?,
-        "group" => d.update_group(&ctx.caller(), key, &body).await?,
-        "application" => d.update_application(&ctx.caller(), key, &body).await?,
-        "servicePrincipal" => d.update_service_principal(&ctx.caller(), key, &body).await?,
-        "device" | "orgContact" => d.update_in_set(&ctx.caller(), t.entity, key, &body).await?,
+        // Directory-extension values in the body are written as on v1.0.
+        "user" | "group" | "application" | "servicePrincipal" | "device" | "orgContact" => {
+            d.update_in_set(&ctx.caller(), t.entity, key, &body).await?
+        }
         _ => return Err(AadError::method_not_allowed()),
     }
     Ok(no_content())

@@ -32,6 +32,7 @@ mod batch;
 mod differential;
 mod error;
 mod expand;
+mod extensions;
 mod handlers;
 mod lists;
 mod metadata;

@@ -27,7 +27,7 @@
 //! (Y's values, Y's id − 1): ids are compared as 128-bit numbers, so no id lies in between.
 
 use cerulean_query::skiptoken::{check_cursor, decode_skiptoken, encode_skiptoken, fingerprint};
-use cerulean_query::{compile_filter, parse_filter, parse_orderby, parse_top};
+use cerulean_query::{DynamicProperty, compile_filter_with, parse_filter, parse_orderby, parse_top};
 use cerulean_schema::EntityType;
 use cerulean_store::{ListQuery, ObjectRecord, Page, Scope};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -172,12 +172,18 @@ pub(crate) struct Plan {
 /// `scope`. AAD Graph supports `eq`, `ge`, `le`, `startswith`, `any`, `and`, `or`; the operators
 /// Graph reserves for advanced queries (`ne`, `not`, `endswith`) and `$filter` with `$orderby`
 /// are refused as Graph refuses them without `ConsistencyLevel`.
-pub(crate) fn plan(opts: Options, entity: &EntityType, types: &[&str], scope: Scope) -> Result<Plan, AadError> {
+pub(crate) fn plan(
+    opts: Options,
+    entity: &EntityType,
+    types: &[&str],
+    scope: Scope,
+    dynamic: &[DynamicProperty],
+) -> Result<Plan, AadError> {
     let scope_is_live = scope == Scope::Live;
     let mut query = ListQuery::new(types, scope);
     if let Some(text) = &opts.filter {
         let expr = wire::filter_from_aad(entity, parse_filter(text)?);
-        let compiled = compile_filter(&expr, entity)?;
+        let compiled = compile_filter_with(&expr, entity, dynamic)?;
         if let Some(op) = compiled.advanced.first() {
             return Err(AadError::new(
                 400,

@@ -569,6 +569,13 @@ pub(crate) fn shape(t: &AadType, record: &ObjectRecord) -> Map<String, Value> {
         };
         out.insert((*name).to_string(), value);
     }
+    // Directory extension values are part of an object's 1.6 shape (a deleted definition's
+    // values are removed from the objects, so what the document holds is current).
+    for (k, v) in &record.doc {
+        if cerulean_directory::extensions::is_extension_name(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
     out
 }
 

@@ -22,13 +22,29 @@ impl Directory {
             "servicePrincipal" => self.find_service_principal(tenant, key).await,
             "user" | "group" => self.find(tenant, object_type, key).await,
             "device" => self.find_device(tenant, key).await,
-            "orgContact" | "administrativeUnit" => self.find(tenant, object_type, key).await,
+            "orgContact" | "administrativeUnit" | "contract" => self.find(tenant, object_type, key).await,
             other => Err(unsupported(other)),
         }
     }
 
     /// Creates an object of the set from a request body.
     pub async fn create_in_set(
+        &self,
+        caller: &Caller,
+        object_type: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<ObjectRecord> {
+        // Directory-extension values are checked first, written once the object exists.
+        if let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await? {
+            let created = Box::pin(self.create_declared(caller, object_type, &rest)).await?;
+            self.write_extension_values(caller, object_type, &created.id.to_string(), &values).await?;
+            return self.find_in_set(caller.tenant, object_type, &created.id.to_string()).await;
+        }
+        self.create_declared(caller, object_type, body).await
+    }
+
+    /// Creates an object from a body holding declared properties only.
+    async fn create_declared(
         &self,
         caller: &Caller,
         object_type: &str,
@@ -48,6 +64,24 @@ impl Directory {
 
     /// Updates an object of the set from a PATCH body.
     pub async fn update_in_set(
+        &self,
+        caller: &Caller,
+        object_type: &str,
+        key: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<()> {
+        // Directory-extension values are checked before anything is written.
+        if let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await? {
+            if !rest.is_empty() {
+                Box::pin(self.update_declared(caller, object_type, key, &rest)).await?;
+            }
+            return self.write_extension_values(caller, object_type, key, &values).await;
+        }
+        self.update_declared(caller, object_type, key, body).await
+    }
+
+    /// Updates an object from a body holding declared properties only.
+    async fn update_declared(
         &self,
         caller: &Caller,
         object_type: &str,

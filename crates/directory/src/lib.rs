@@ -17,6 +17,7 @@ pub mod delta_changed;
 // Devices, organizational contacts, administrative units (issue 4).
 mod administrative_units;
 mod contacts;
+mod contracts;
 mod devices;
 // Domains and the DNS TXT lookup of their verification (issue 4, item 8; with `organization`).
 pub mod dns;
@@ -24,6 +25,7 @@ mod domains;
 mod dynamic;
 mod entity_sets;
 mod error;
+pub mod extensions;
 pub mod fixtures;
 mod flows;
 mod group_claims;
@@ -31,8 +33,9 @@ mod groups;
 mod identity_protection;
 mod ids;
 mod indexes;
-// Licences: subscribed SKUs, direct and group-based assignment (issues 4 and 6).
+pub mod invitations;
 mod key_rollover;
+// Licences: subscribed SKUs, direct and group-based assignment (issues 4 and 6).
 pub mod licences;
 pub mod lockout;
 mod managed_identities;
@@ -41,10 +44,12 @@ mod members;
 pub mod membership;
 mod naming;
 mod organization;
+pub mod open_extensions;
 pub mod photos;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;
+pub mod schema_extensions;
 mod scoped_roles;
 mod service_principals;
 mod sessions;

@@ -225,7 +225,7 @@ impl Directory {
         Ok(None)
     }
 
-    async fn hash_password(&self, password: String) -> DirectoryResult<String> {
+    pub(crate) async fn hash_password(&self, password: String) -> DirectoryResult<String> {
         self.passwords.hash(password).await.map_err(|e| DirectoryError::Internal(e.to_string()))
     }
 
@@ -272,7 +272,7 @@ pub(crate) fn user_claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn initial_domain(tenant: &TenantRecord) -> String {
+pub(crate) fn initial_domain(tenant: &TenantRecord) -> String {
     tenant.domains.iter().find(|d| d.is_initial).or(tenant.domains.first()).map(|d| d.name.clone()).unwrap_or_default()
 }
 
@@ -355,13 +355,13 @@ fn password_from_profile(profile: &Value) -> DirectoryResult<String> {
         .ok_or_else(|| DirectoryError::bad_request("Property password value is required but is empty or missing."))
 }
 
-fn check_password(password: &str, upn: &str, display_name: &str) -> DirectoryResult<()> {
+pub(crate) fn check_password(password: &str, upn: &str, display_name: &str) -> DirectoryResult<()> {
     let alias = upn.split('@').next().unwrap_or_default();
     cerulean_identity::passwords::check_password_policy(password, &[alias, display_name])
         .map_err(|e| DirectoryError::bad_request(e.graph_message()))
 }
 
-fn password_secret(owner: Uuid, hash: String, profile: &Value) -> SecretRecord {
+pub(crate) fn password_secret(owner: Uuid, hash: String, profile: &Value) -> SecretRecord {
     let flag = |name: &str| profile.get(name).and_then(Value::as_bool).unwrap_or(false);
     SecretRecord {
         owner,

@@ -215,6 +215,84 @@ pub static RULES: &[SupplementRule] = &[
         application: &["Directory.ReadWrite.All"],
         delegated: &["Directory.ReadWrite.All"],
     },
+    // Open extensions ("Create openTypeExtension", "Get openTypeExtension", "Update
+    // openTypeExtension", "Delete openTypeExtension"): on a user, User.Read(.All) to read and
+    // User.ReadWrite(.All) to write, or Directory.*; on a group, Group.Read.All /
+    // Group.ReadWrite.All, or Directory.*. The reference lists only `/me/extensions`.
+    SupplementRule {
+        method: "GET",
+        path: "/users/{id}/extensions",
+        application: &["Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All"],
+        delegated: &[
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+            "User.Read",
+            "User.Read.All",
+            "User.ReadWrite",
+            "User.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "POST",
+        path: "/users/{id}/extensions",
+        application: &["Directory.ReadWrite.All", "User.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "User.ReadWrite", "User.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/users/{id}/extensions/{id}",
+        application: &["Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All"],
+        delegated: &[
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+            "User.Read",
+            "User.Read.All",
+            "User.ReadWrite",
+            "User.ReadWrite.All",
+        ],
+    },
+    SupplementRule {
+        method: "PATCH",
+        path: "/users/{id}/extensions/{id}",
+        application: &["Directory.ReadWrite.All", "User.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "User.ReadWrite", "User.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "DELETE",
+        path: "/users/{id}/extensions/{id}",
+        application: &["Directory.ReadWrite.All", "User.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "User.ReadWrite", "User.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/groups/{id}/extensions",
+        application: &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"],
+        delegated: &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "POST",
+        path: "/groups/{id}/extensions",
+        application: &["Directory.ReadWrite.All", "Group.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "Group.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "GET",
+        path: "/groups/{id}/extensions/{id}",
+        application: &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"],
+        delegated: &["Directory.Read.All", "Directory.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "PATCH",
+        path: "/groups/{id}/extensions/{id}",
+        application: &["Directory.ReadWrite.All", "Group.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "Group.ReadWrite.All"],
+    },
+    SupplementRule {
+        method: "DELETE",
+        path: "/groups/{id}/extensions/{id}",
+        application: &["Directory.ReadWrite.All", "Group.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "Group.ReadWrite.All"],
+    },
 ];
 
 const DIRECTORY_OBJECTS_DELTA: &[&str] = &[

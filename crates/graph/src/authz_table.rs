@@ -363,6 +363,20 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/domains/{id}/verificationdnsrecords", DOMAIN_RECORDS, DOMAIN_RECORDS),
     rule("GET", "/domains/{id}/serviceconfigurationrecords", DOMAIN_RECORDS, DOMAIN_RECORDS),
     rule("GET", "/domains/{id}/domainnamereferences", DOMAIN_RECORDS, DOMAIN_RECORDS),
+    // Directory and schema extensions, invitations, contracts (issue 4).
+    rule("GET", "/applications/{id}/extensionproperties", EXT_LIST_APP, EXT_LIST_DEL),
+    rule("POST", "/applications/{id}/extensionproperties", APPS_10, APPS_11),
+    rule("GET", "/applications/{id}/extensionproperties/{id}", EXT_GET_APP, EXT_GET_DEL),
+    rule("DELETE", "/applications/{id}/extensionproperties/{id}", APPS_10, APPS_11),
+    rule("POST", "/directoryobjects/getavailableextensionproperties", DIRECTORY_READ, DIRECTORY_READ),
+    rule("GET", "/schemaextensions", SCHEMA_EXT_READ_APP, SCHEMA_EXT_READ_DEL),
+    rule("POST", "/schemaextensions", APPS_11, APPS_7),
+    rule("GET", "/schemaextensions/{id}", SCHEMA_EXT_READ_APP, SCHEMA_EXT_READ_DEL),
+    rule("PATCH", "/schemaextensions/{id}", APPS_11, APPS_7),
+    rule("DELETE", "/schemaextensions/{id}", APPS_11, APPS_7),
+    rule("POST", "/invitations", INVITE, INVITE),
+    rule("GET", "/contracts", CONTRACTS_READ, CONTRACTS_READ),
+    rule("GET", "/contracts/{id}", CONTRACTS_READ, CONTRACTS_READ),
 ];
 
 /// Licences ("List subscribedSkus", "Get subscribedSku", "user: assignLicense", "group:
@@ -1165,6 +1179,22 @@ const ORG_UPDATE: &[&str] = &[
 const DOMAIN_READ: &[&str] = &["Directory.Read.All", "Domain.Read.All", "Domain.ReadWrite.All"];
 const DOMAIN_WRITE: &[&str] = &["Domain.ReadWrite.All"];
 const DOMAIN_RECORDS: &[&str] = &["Domain.Read.All", "Domain.ReadWrite.All"];
+// Directory and schema extensions, invitations, contracts (issue 4).
+const EXT_LIST_APP: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const EXT_LIST_DEL: &[&str] =
+    &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+const EXT_GET_APP: &[&str] = &["Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"];
+const EXT_GET_DEL: &[&str] = &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"];
+const SCHEMA_EXT_READ_APP: &[&str] = &["Application.Read.All"];
+const SCHEMA_EXT_READ_DEL: &[&str] = &["Application.Read.All", "User.Read"];
+const INVITE: &[&str] = &["Directory.ReadWrite.All", "User.Invite.All", "User.ReadWrite.All"];
+const CONTRACTS_READ: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All"];
 
 #[cfg(test)]
 mod tests {

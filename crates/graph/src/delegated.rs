@@ -52,6 +52,7 @@ const READ_ACTIONS: &[&str] = &[
     "getmemberobjects",
     "getbyids",
     "validateproperties",
+    "getavailableextensionproperties",
 ];
 
 fn directory(action: &str) -> String {
@@ -116,6 +117,8 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
         ("users", _, "assignlicense") => action("users/assignLicense"),
         // Members may change their own photo (Entra's default); others need the action.
         ("users", _, "photo") => Need::SelfOr(directory("users/photo/update")),
+        // Open extensions: a user's own, or a user administrator's.
+        ("users", _, "extensions") => Need::SelfOr(directory("users/basic/update")),
         ("users", _, _) => action("users/basic/update"),
         ("groups", 1, _) => Need::Member,
         ("groups", 2, _) => by_method("groups/create", "groups/basic/update", "groups/delete"),

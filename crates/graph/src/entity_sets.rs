@@ -64,6 +64,13 @@ impl EntitySet for Contacts {
     const SET: &'static str = "contacts";
 }
 
+/// Partner relationships (read-only; they come from fixtures).
+pub(crate) struct Contracts;
+impl EntitySet for Contracts {
+    const TYPE: &'static str = "contract";
+    const SET: &'static str = "contracts";
+}
+
 /// Served under `/directory` (v1.0 has no root entity set of administrative units).
 pub(crate) struct AdministrativeUnits;
 impl EntitySet for AdministrativeUnits {
@@ -109,7 +116,9 @@ pub(crate) async fn get_one<S: EntitySet>(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let opts = lists::single_options(S::entity(), q.as_deref(), &h)?;
+    let params = odata::parse_query(q.as_deref())?;
+    let dynamic = crate::extensions::dynamic_properties(&s, p.tenant, S::TYPE, &params).await?;
+    let opts = lists::single_options_with(S::entity(), q.as_deref(), &h, &dynamic)?;
     let record = s.directory.find_in_set(p.tenant, S::TYPE, &id).await?;
     lists::single(&s, &p, S::SET, S::entity(), &record, &opts).await
 }

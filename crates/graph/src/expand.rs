@@ -40,7 +40,7 @@ fn reference(property: &str) -> Option<&'static str> {
 /// Refuses expansions of relationships not served.
 pub(crate) fn check(expands: &[Expand]) -> Result<(), GraphError> {
     for e in expands {
-        if relation(&e.property).is_none() && reference(&e.property).is_none() {
+        if relation(&e.property).is_none() && reference(&e.property).is_none() && e.property != "extensions" {
             return Err(GraphError::new(
                 400,
                 "Request_UnsupportedQuery",
@@ -60,6 +60,13 @@ pub(crate) async fn expand_into(
     out: &mut Map<String, Value>,
 ) -> Result<(), GraphError> {
     for e in expands {
+        if e.property == "extensions" {
+            // Open extensions (users, groups), all of them: an object holds two at most.
+            let found = state.directory.open_extensions_of(tenant, record.id).await?;
+            let items = found.iter().map(|r| Value::Object(crate::open_extensions::shape(r))).collect();
+            out.insert("extensions".into(), Value::Array(items));
+            continue;
+        }
         if let Some(field) = reference(&e.property) {
             let id = record.doc.get(field).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
             let target = match id {

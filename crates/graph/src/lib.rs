@@ -18,9 +18,11 @@ mod directory;
 mod entity_sets;
 mod error;
 mod expand;
+mod extensions;
 mod groups;
 mod identity_protection;
 mod licences;
+mod invitations;
 mod lists;
 mod log_filter;
 pub mod managed_identities;
@@ -32,8 +34,10 @@ mod metadata;
 pub mod odata;
 mod organization;
 mod photos;
+mod open_extensions;
 mod related;
 mod roles;
+mod schema_extensions;
 mod service_principals;
 mod signing_keys;
 pub mod throttle;
@@ -50,7 +54,7 @@ use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{
-    self as sets, AdministrativeUnits, Applications, Contacts, Devices, Groups, ServicePrincipals, Users,
+    self as sets, AdministrativeUnits, Applications, Contacts, Contracts, Devices, Groups, ServicePrincipals, Users,
 };
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
@@ -441,6 +445,28 @@ pub fn router(state: GraphState) -> Router {
         .route("/domains/{id}/verificationdnsrecords", get(organization::verification_dns_records))
         .route("/domains/{id}/serviceconfigurationrecords", get(organization::service_configuration_records))
         .route("/domains/{id}/domainnamereferences", get(organization::domain_name_references))
+        // --- directory extensions, schema extensions, open extensions, invitations (issue 4) ---
+        .route("/applications/{id}/extensionproperties", get(extensions::list).post(extensions::create))
+        .route("/applications/{id}/extensionproperties/{ext}", get(extensions::get).delete(extensions::delete))
+        .route("/directoryobjects/getavailableextensionproperties", post(extensions::available))
+        .route("/invitations", post(invitations::create))
+        .route("/schemaextensions", get(schema_extensions::list).post(schema_extensions::create))
+        .route(
+            "/schemaextensions/{id}",
+            get(schema_extensions::get).patch(schema_extensions::update).delete(schema_extensions::delete),
+        )
+        .route("/users/{id}/extensions", get(open_extensions::user_list).post(open_extensions::user_create))
+        .route(
+            "/users/{id}/extensions/{name}",
+            get(open_extensions::user_get).patch(open_extensions::user_update).delete(open_extensions::user_delete),
+        )
+        .route("/groups/{id}/extensions", get(open_extensions::group_list).post(open_extensions::group_create))
+        .route(
+            "/groups/{id}/extensions/{name}",
+            get(open_extensions::group_get).patch(open_extensions::group_update).delete(open_extensions::group_delete),
+        )
+        .route("/contracts", get(sets::list::<Contracts>))
+        .route("/contracts/{id}", get(sets::get_one::<Contracts>))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -557,6 +583,13 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "verificationdnsrecords",
         "serviceconfigurationrecords",
         "domainnamereferences",
+        // Extensions and invitations (issue 4).
+        "extensionproperties",
+        "getavailableextensionproperties",
+        "schemaextensions",
+        "extensions",
+        "invitations",
+        "contracts",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cerulean_query::{Context, ListOptions, parse_list_options};
+use cerulean_query::{Context, DynamicProperty, ListOptions, parse_list_options, parse_list_options_with};
 use cerulean_schema::EntityType;
 use cerulean_store::Scope;
 use serde_json::{Map, Value, json};
@@ -26,10 +26,19 @@ pub(crate) struct Collection<'a> {
 }
 
 /// Parses options; for mixed collections `$select` is checked against every concrete type.
-fn options(coll: &Collection<'_>, params: &[(String, String)], headers: &HeaderMap) -> Result<ListOptions, GraphError> {
+/// For a single-type collection, the tenant's directory extensions of that type are
+/// selectable and filterable.
+async fn options(
+    state: &GraphState,
+    principal: &Principal,
+    coll: &Collection<'_>,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ListOptions, GraphError> {
     let ctx = Context { consistency_eventual: eventual(headers) };
     if coll.entity.name != "directoryObject" {
-        return Ok(parse_list_options(params, coll.entity, &ctx)?);
+        let dynamic = crate::extensions::dynamic_properties(state, principal.tenant, coll.entity.name, params).await?;
+        return Ok(parse_list_options_with(params, coll.entity, &ctx, &dynamic)?);
     }
     // Mixed collection: validate $select against the union of member types.
     let mut rest = Vec::new();
@@ -74,7 +83,7 @@ pub(crate) async fn list(
     coll: Collection<'_>,
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(raw_query)?;
-    let opts = options(&coll, &params, headers)?;
+    let opts = options(state, principal, &coll, &params, headers).await?;
     let query = opts.to_list_query(coll.types, coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     let page = state.directory.list(principal.tenant, &query).await?;
@@ -117,7 +126,7 @@ pub(crate) async fn count(
     let mut params = odata::parse_query(raw_query)?;
     params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
     params.push(("$count".into(), "true".into()));
-    let opts = options(&coll, &params, headers)?;
+    let opts = options(state, principal, &coll, &params, headers).await?;
     let mut query = opts.to_list_query(coll.types, coll.scope.clone());
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;
@@ -131,6 +140,16 @@ pub(crate) fn single_options(
     raw_query: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<ListOptions, GraphError> {
+    single_options_with(entity, raw_query, headers, &[])
+}
+
+/// [`single_options`], with tenant-defined extension properties selectable.
+pub(crate) fn single_options_with(
+    entity: &'static EntityType,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    dynamic: &[DynamicProperty],
+) -> Result<ListOptions, GraphError> {
     let params: Vec<(String, String)> = odata::parse_query(raw_query)?
         .into_iter()
         .filter(|(k, _)| {
@@ -139,7 +158,7 @@ pub(crate) fn single_options(
         })
         .collect();
     let ctx = Context { consistency_eventual: eventual(headers) };
-    let opts = parse_list_options(&params, entity, &ctx)?;
+    let opts = parse_list_options_with(&params, entity, &ctx, dynamic)?;
     crate::expand::check(&opts.expand)?;
     Ok(opts)
 }

@@ -68,6 +68,13 @@ pub fn shape(
             continue;
         }
         let Some(prop) = entity.property(name) else {
+            // A selected name the type does not declare is an extension the query layer
+            // accepted (a directory or schema extension): returned when the object has a value.
+            if select.is_some()
+                && let Some(v) = record.doc.get(name)
+            {
+                out.insert(name.to_string(), v.clone());
+            }
             continue;
         };
         if prop.is(Flags::WRITE_ONLY) {

@@ -14,6 +14,7 @@ mod discovery;
 mod error;
 pub mod grants;
 mod managed_identity;
+mod invitations;
 mod pages;
 mod resources;
 mod session;
@@ -90,5 +91,6 @@ pub fn router(state: PlatformState) -> Router {
         .route("/tenants", get(arm::list_tenants))
         .route("/{tenant}/msi/{host}/token", get(managed_identity::app_service_token))
         .route("/metadata/identity/oauth2/token", get(managed_identity::imds_token))
+        .route("/{tenant}/invitations/redeem", get(invitations::redeem_page).post(invitations::redeem_post))
         .with_state(state)
 }

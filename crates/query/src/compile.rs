@@ -20,6 +20,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use uuid::Uuid;
 
 use crate::ast::{CmpOp, Expr, LambdaKind, Literal};
+use crate::dynamic::DynamicProperty;
 use crate::error::{QueryError, unknown_property_text};
 
 /// A compiled `$filter`.
@@ -33,7 +34,17 @@ pub struct CompiledFilter {
 
 /// Compiles `expr` for objects of type `entity`.
 pub fn compile_filter(expr: &Expr, entity: &EntityType) -> Result<CompiledFilter, QueryError> {
-    let mut c = Compiler { entity, advanced: Vec::new(), vars: Vec::new() };
+    compile_filter_with(expr, entity, &[])
+}
+
+/// [`compile_filter`], with the tenant's extension properties of the entity (`dynamic`) usable
+/// as top-level properties.
+pub fn compile_filter_with(
+    expr: &Expr,
+    entity: &EntityType,
+    dynamic: &[DynamicProperty],
+) -> Result<CompiledFilter, QueryError> {
+    let mut c = Compiler { entity, advanced: Vec::new(), vars: Vec::new(), dynamic };
     let filter = c.expr(expr)?;
     Ok(CompiledFilter { filter, advanced: c.advanced })
 }
@@ -63,6 +74,8 @@ struct Resolved {
 
 struct Compiler<'a> {
     entity: &'a EntityType,
+    /// Extension properties the tenant defines on the entity.
+    dynamic: &'a [DynamicProperty],
     advanced: Vec<&'static str>,
     /// Lambda range variables, innermost last.
     vars: Vec<RangeVar>,
@@ -180,6 +193,16 @@ impl<'a> Compiler<'a> {
             // An outer range variable or a property of the object itself, inside a lambda:
             // the store evaluates lambda bodies against the element alone.
             return Err(QueryError::unsupported_query());
+        } else if self.entity.property(first).is_none()
+            && let Some(d) = crate::dynamic::find(self.dynamic, first)
+        {
+            return d.resolve(&segments[1..], entity).map(|(path, ty, collection, name)| Resolved {
+                path,
+                ty,
+                collection,
+                is_id: false,
+                name,
+            });
         } else {
             let Some(prop) = self.entity.property(first) else {
                 return Err(QueryError::bad_request(format!(

@@ -39,6 +39,7 @@
 
 pub mod ast;
 pub mod compile;
+pub mod dynamic;
 pub mod error;
 pub mod lexer;
 pub mod options;
@@ -47,11 +48,12 @@ pub mod search;
 pub mod skiptoken;
 
 pub use ast::{Expr, LambdaKind, Literal};
-pub use compile::{CompiledFilter, compile_filter};
+pub use compile::{CompiledFilter, compile_filter, compile_filter_with};
+pub use dynamic::DynamicProperty;
 pub use error::QueryError;
 pub use options::{
     Context, DEFAULT_TOP, Expand, ListOptions, MAX_TOP, check_count_segment, parse_expand, parse_list_options,
-    parse_orderby, parse_select, parse_top,
+    parse_list_options_with, parse_orderby, parse_select, parse_select_with, parse_top,
 };
 pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
 pub use search::{SearchExpr, compile_search, parse_search, search_terms};

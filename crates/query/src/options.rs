@@ -3,7 +3,8 @@
 use cerulean_schema::{EdmType, EntityType, Flags};
 use cerulean_store::{Cursor, Filter, ListQuery, OrderKey, PropPath, Scope, ValueKind};
 
-use crate::compile::compile_filter;
+use crate::compile::compile_filter_with;
+use crate::dynamic::DynamicProperty;
 use crate::error::{QueryError, resource_name, unknown_property_text};
 use crate::parser::parse_filter;
 use crate::search::{compile_search, parse_search};
@@ -94,6 +95,17 @@ pub fn parse_list_options(
     entity: &EntityType,
     ctx: &Context,
 ) -> Result<ListOptions, QueryError> {
+    parse_list_options_with(params, entity, ctx, &[])
+}
+
+/// [`parse_list_options`], with the tenant's extension properties of `entity` (`dynamic`)
+/// selectable and filterable.
+pub fn parse_list_options_with(
+    params: &[(String, String)],
+    entity: &EntityType,
+    ctx: &Context,
+    dynamic: &[DynamicProperty],
+) -> Result<ListOptions, QueryError> {
     let mut raw: [Option<&str>; KNOWN.len()] = [None; KNOWN.len()];
     for (key, value) in params {
         let (dollar, name) = match key.strip_prefix('$') {
@@ -137,13 +149,13 @@ pub fn parse_list_options(
         out.top = Some(parse_top(top)?);
     }
     if let Some(select) = select {
-        out.select = parse_select(select, entity)?;
+        out.select = parse_select_with(select, entity, dynamic)?;
     }
     if let Some(expand) = expand {
         out.expand = parse_expand(expand, entity)?;
     }
     if let Some(text) = filter {
-        let compiled = compile_filter(&parse_filter(text)?, entity)?;
+        let compiled = compile_filter_with(&parse_filter(text)?, entity, dynamic)?;
         if let Some(op) = compiled.advanced.first()
             && !advanced
         {
@@ -216,11 +228,23 @@ fn split_top_level(text: &str) -> Vec<&str> {
 
 /// `$select` against `entity`.
 pub fn parse_select(text: &str, entity: &EntityType) -> Result<Option<Vec<String>>, QueryError> {
+    parse_select_with(text, entity, &[])
+}
+
+/// [`parse_select`], with the tenant's extension properties (`dynamic`) selectable by name.
+pub fn parse_select_with(
+    text: &str,
+    entity: &EntityType,
+    dynamic: &[DynamicProperty],
+) -> Result<Option<Vec<String>>, QueryError> {
     select_list(
         text,
         |name| {
             if let Some(p) = entity.property(name) {
-                return Ok(p.name);
+                return Ok(p.name.to_string());
+            }
+            if let Some(d) = crate::dynamic::find(dynamic, name) {
+                return Ok(d.name.clone());
             }
             Err(unselectable(name, entity.name, entity.navigation_property(name).is_some()))
         },
@@ -242,7 +266,7 @@ fn unselectable(name: &str, entity: &str, navigation: bool) -> QueryError {
 /// property that is ever returned (`all` gives the candidates).
 fn select_list(
     text: &str,
-    resolve: impl Fn(&str) -> Result<&'static str, QueryError>,
+    resolve: impl Fn(&str) -> Result<String, QueryError>,
     all: impl Fn() -> Vec<&'static cerulean_schema::Property>,
 ) -> Result<Option<Vec<String>>, QueryError> {
     let mut out: Vec<String> = Vec::new();
@@ -257,7 +281,7 @@ fn select_list(
                 push(p.name);
             }
         } else {
-            push(resolve(item)?);
+            push(&resolve(item)?);
         }
     }
     Ok(if out.is_empty() { None } else { Some(out) })
@@ -387,7 +411,7 @@ fn parse_nested_select(text: &str, target: &str) -> Result<Option<Vec<String>>, 
         text,
         |name| {
             if let Some(p) = family.iter().find_map(|e| e.property(name)) {
-                return Ok(p.name);
+                return Ok(p.name.to_string());
             }
             let navigation = family.iter().any(|e| e.navigation_property(name).is_some());
             Err(unselectable(name, root.name, navigation))

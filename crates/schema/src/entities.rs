@@ -145,6 +145,7 @@ pub static USER: EntityType = EntityType {
     navigation: &[
         Nav::many("createdObjects", "directoryObject"),
         Nav::many("directReports", "directoryObject"),
+        Nav::many("extensions", "extension").contained(),
         Nav::one("manager", "directoryObject"),
         Nav::many("memberOf", "directoryObject"),
         Nav::many("ownedDevices", "directoryObject"),
@@ -218,6 +219,7 @@ pub static GROUP: EntityType = EntityType {
     navigation: &[
         Nav::many("acceptedSenders", "directoryObject"),
         Nav::one("createdOnBehalfOf", "directoryObject"),
+        Nav::many("extensions", "extension").contained(),
         Nav::many("memberOf", "directoryObject"),
         Nav::many("members", "directoryObject"),
         Nav::many("membersWithLicenseErrors", "directoryObject"),
@@ -463,6 +465,11 @@ pub static ALL: &[&EntityType] = &[
     &dir::DOMAIN_DNS_TXT_RECORD,
     &dir::DOMAIN_DNS_MX_RECORD,
     &dir::DOMAIN_DNS_CNAME_RECORD,
+    // Directory extensions and partner contracts (entities_directory.rs).
+    &dir::EXTENSION_PROPERTY,
+    &dir::CONTRACT,
+    &dir::EXTENSION,
+    &dir::OPEN_TYPE_EXTENSION,
     // Roles (entities_roles.rs).
     &roles::DIRECTORY_ROLE_TEMPLATE,
     &roles::UNIFIED_ROLE_DEFINITION,

@@ -354,3 +354,66 @@ pub static PARTNER_TENANT_TYPE: EnumType = EnumType {
     ],
     values: &[1, 2, 3, 4, 5, 6, 7],
 };
+
+/// A directory extension definition (`/applications/{id}/extensionProperties`): the
+/// application that defines it owns it, and `name` is `extension_{appIdWithoutDashes}_{name}`.
+/// Everything is set on create; Graph has no update of an extension property.
+pub static EXTENSION_PROPERTY: EntityType = EntityType {
+    name: "extensionProperty",
+    base: Some("directoryObject"),
+    entity_set: None,
+    properties: &[
+        P::new("appDisplayName", STR, fl!(N, R, D)),
+        P::new("dataType", STR, fl!(D, Q, C)),
+        P::new("isMultiValued", BOOL, fl!(D, C)),
+        P::new("isSyncedFromOnPremises", BOOL, fl!(N, R, D)),
+        P::new("name", STR, fl!(F, D, Q, C)),
+        P::collection("targetObjects", STR, fl!(D, Q, C)),
+    ],
+    navigation: &[],
+    is_abstract: false,
+    open: true,
+    inherited_defaults: &["deletedDateTime"],
+};
+
+/// A partner relationship (`/contracts`): read-only through Graph; entries come from fixtures.
+pub static CONTRACT: EntityType = EntityType {
+    name: "contract",
+    base: Some("directoryObject"),
+    entity_set: Some("contracts"),
+    properties: &[
+        P::new("contractType", STR, fl!(N, R, F, D)),
+        P::new("customerId", T::Guid, fl!(N, R, F, D)),
+        P::new("defaultDomainName", STR, fl!(N, R, F, D)),
+        P::new("displayName", STR, fl!(N, R, F, D)),
+    ],
+    navigation: &[],
+    is_abstract: false,
+    open: true,
+    inherited_defaults: &["deletedDateTime"],
+};
+
+/// The abstract base of extensions (`/users/{id}/extensions`); open type.
+pub static EXTENSION: EntityType = EntityType {
+    name: "extension",
+    base: None,
+    entity_set: None,
+    // Declared on `graph.entity` in the CSDL: an open extension's id is its name.
+    properties: &[P::new("id", STR, fl!(R, D))],
+    navigation: &[],
+    is_abstract: true,
+    open: true,
+    inherited_defaults: &[],
+};
+
+/// An open extension: a name and untyped custom properties.
+pub static OPEN_TYPE_EXTENSION: EntityType = EntityType {
+    name: "openTypeExtension",
+    base: Some("extension"),
+    entity_set: None,
+    properties: &[P::new("extensionName", STR, fl!(D, Q, C))],
+    navigation: &[],
+    is_abstract: false,
+    open: true,
+    inherited_defaults: &[],
+};

@@ -23,7 +23,13 @@ async fn organization_reads_the_tenant() {
     let o = org(&h).await;
     assert_eq!(o["id"], h.boot.tenant_id.as_str());
     assert_eq!(o["tenantType"], "AAD");
-    assert_eq!(o["assignedPlans"], json!([]), "no licences yet");
+    // The plans of the tenant's subscribed SKUs (a new tenant has Office 365 E3 and Entra ID P2).
+    let plans = o["assignedPlans"].as_array().expect("assignedPlans");
+    assert!(
+        plans.iter().any(|p| p["servicePlanId"] == "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+            && p["capabilityStatus"] == "Enabled"),
+        "{plans:?}"
+    );
     assert_eq!(o["businessPhones"], json!([]));
     assert_eq!(o["city"], Value::Null);
     assert!(o["displayName"].as_str().is_some_and(|n| !n.is_empty()));

@@ -166,8 +166,9 @@ def test_client_credentials_unknown_tenant(server, trust_bundle):
     request = base_request(server, "client_credentials", server.client_id, authority)
     request.update(clientSecret=server.client_secret, scopes=[GRAPH_SCOPE])
     [result] = run_node(server, trust_bundle, request)["results"]
-    # The tenant's discovery document is 400 (AADSTS90002): msal-node stops there.
-    assert "error" in result, result
+    # The tenant's discovery document is 400 (AADSTS90002): msal-node cannot resolve the
+    # authority's endpoints and stops there, before any token request.
+    assert result.get("error", {}).get("errorCode") == "endpoints_resolution_error", result
     assert "accessToken" not in result
 
 

@@ -26,13 +26,6 @@ use crate::error::OAuthError;
 use crate::resources::{self, GRAPH_APP_ID, Resource};
 use crate::token::{Endpoint, TokenRequest};
 
-/// Access-token lifetime for users (Entra's default is 60-90 minutes, randomised).
-pub(crate) const ACCESS_LIFETIME_SECS: i64 = 3599;
-/// ID-token lifetime (one hour, as Entra).
-const ID_LIFETIME_SECS: i64 = 3600;
-/// Refresh-token lifetime (Entra: 90 days, sliding with use).
-pub(crate) const REFRESH_LIFETIME_DAYS: i64 = 90;
-
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// A parsed `scope` (or v1 `resource`).
@@ -287,7 +280,7 @@ pub(crate) async fn issue_tokens(
         wids,
         amr: s.amr.clone(),
         ip_address: None,
-        lifetime_secs: ACCESS_LIFETIME_SECS,
+        lifetime_secs: state.tokens.lifetimes().access_secs,
         tenant_created_at: created,
     };
     let version = match req.endpoint {
@@ -313,7 +306,7 @@ pub(crate) async fn issue_tokens(
         nonce: req.param("nonce").map(str::to_string),
         amr: s.amr.clone(),
         version,
-        lifetime_secs: ID_LIFETIME_SECS,
+        lifetime_secs: state.tokens.lifetimes().id_secs,
         groups: id_groups,
         code: front.and_then(|f| f.code.clone()),
         hash_access_token: front.is_some_and(|f| f.with_access_token),
@@ -360,7 +353,7 @@ pub(crate) async fn respond(
             data: json!({"auth_time": s.auth_time, "amr": s.amr}),
             created_at: cerulean_directory::validate::format_datetime(now),
             expires_at: cerulean_directory::validate::format_datetime(
-                now + time::Duration::days(REFRESH_LIFETIME_DAYS),
+                now + time::Duration::days(state.tokens.lifetimes().refresh_days),
             ),
             used_at: None,
             revoked_at: None,

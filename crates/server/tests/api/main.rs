@@ -47,6 +47,7 @@ mod service_principals;
 mod signing_keys;
 mod startup;
 mod throttle;
+mod token_lifetimes;
 mod token_versions;
 mod totp;
 mod transitive;

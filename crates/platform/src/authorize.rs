@@ -550,6 +550,15 @@ pub(crate) async fn complete(
         basic: None,
     };
     let scopes = delegated::parse_scopes(state, &req, None)?;
+    // Assignment required (AADSTS50105) on the app signed in to or the API asked for: shown on
+    // the error page, as Entra does, rather than sent to the application.
+    delegated::assigned_roles(state, tenant, user, Some(sp)).await.map_err(page_err)?;
+    let resource_sp = state
+        .directory
+        .service_principal_by_app_id(tenant.id, &scopes.resource.app_id)
+        .await
+        .map_err(|e| page_err(internal(e)))?;
+    delegated::assigned_roles(state, tenant, user, resource_sp.as_ref()).await.map_err(page_err)?;
     let scp =
         match delegated::consented_scopes(state, tenant, sp.id, &a.client_id, &app_name(app), user.id, &scopes).await {
             Ok(scp) => scp,

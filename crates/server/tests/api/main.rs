@@ -11,6 +11,7 @@ mod aadgraph_paging;
 mod aadgraph_queries;
 mod aadgraph_tenant;
 mod administrative_units;
+mod app_role_claims;
 mod applications;
 mod arm;
 mod audit_logs;

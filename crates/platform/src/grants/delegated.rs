@@ -483,6 +483,31 @@ pub(crate) async fn assigned_roles(
     Ok(found.roles)
 }
 
+/// `common` or `organizations` with nothing naming a tenant (AADSTS50059 from [`tenant_of`]):
+/// the tenant where the client application `client_id` is registered, so the sign-in page (or
+/// the device code) can be served before the user's name is known; home-realm discovery
+/// happens when the user submits it. Any other outcome of `found` is returned as it is.
+pub(crate) async fn tenant_or_client_home(
+    state: &PlatformState,
+    found: Result<TenantRecord, OAuthError>,
+    client_id: Option<&str>,
+) -> Result<(TenantRecord, bool), OAuthError> {
+    let e = match found {
+        Ok(t) => return Ok((t, false)),
+        Err(e) if e.code == 50059 => e,
+        Err(e) => return Err(e),
+    };
+    let Some(client_id) = client_id else {
+        return Err(e);
+    };
+    for tenant in state.directory.tenants().await.map_err(internal)? {
+        if state.directory.app_credentials(tenant.id, client_id).await.map_err(internal)?.is_some() {
+            return Ok((tenant, true));
+        }
+    }
+    Err(e)
+}
+
 /// The tenant of a user grant. `common` and `organizations` resolve by `hint` (the domain of
 /// the user name, or the tenant a refresh token names); `consumers` has no work accounts.
 pub(crate) async fn tenant_of(

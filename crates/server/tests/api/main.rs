@@ -21,6 +21,7 @@ mod authorize;
 mod authorize_protocol;
 mod batch;
 mod browser;
+mod common_authority;
 mod consent;
 mod contacts;
 mod delta;

@@ -118,4 +118,77 @@ impl Directory {
         values.sort();
         Ok(values)
     }
+
+    /// A user's assignments to the service principal `resource` (the app they sign in to, or
+    /// the API a token is for): directly and through the groups they belong to, transitively.
+    /// Returns whether any assignment exists (the default access assignment, `appRoleId` all
+    /// zeros, counts: `appRoleAssignmentRequired` is then satisfied) and the sorted `value`s of
+    /// the assigned app roles (the `roles` claim of the user's tokens).
+    pub async fn user_app_role_assignments(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        resource: &ObjectRecord,
+    ) -> DirectoryResult<UserAssignments> {
+        // The principals are the user and their groups: asking for their assignments only
+        // (not every assignment of the resource, which for Microsoft Graph is one per app
+        // granted a permission) keeps this a few indexed reads per token.
+        let mut principals = vec![user];
+        principals.extend(self.member_of_ids(tenant, user, true, false).await?);
+        let empty = Vec::new();
+        let roles = resource.doc.get("appRoles").and_then(Value::as_array).unwrap_or(&empty);
+        let mut out = UserAssignments::default();
+        for chunk in principals.chunks(100) {
+            let mut query = ListQuery::new(&["appRoleAssignment"], Scope::Live);
+            query.filter = Some(Filter::And(vec![
+                Filter::Compare {
+                    path: PropPath::of("resourceId"),
+                    kind: ValueKind::Guid,
+                    op: CmpOp::Eq,
+                    value: Scalar::Str(resource.id.to_string()),
+                },
+                Filter::In {
+                    path: PropPath::of("principalId"),
+                    kind: ValueKind::Guid,
+                    values: chunk.iter().map(|id| Scalar::Str(id.to_string())).collect(),
+                },
+            ]));
+            query.top = 999;
+            loop {
+                let page = self.store.list(tenant, &query).await?;
+                for assignment in &page.items {
+                    out.assigned = true;
+                    let role_id = assignment.doc.get("appRoleId").and_then(Value::as_str).unwrap_or_default();
+                    let value = roles
+                        .iter()
+                        .filter(|r| r.get("isEnabled").and_then(Value::as_bool) != Some(false))
+                        .find(|r| {
+                            r.get("id").and_then(Value::as_str).is_some_and(|id| id.eq_ignore_ascii_case(role_id))
+                        })
+                        .and_then(|r| r.get("value"))
+                        .and_then(Value::as_str);
+                    if let Some(value) = value
+                        && !out.roles.iter().any(|v| v == value)
+                    {
+                        out.roles.push(value.to_string());
+                    }
+                }
+                match page.next {
+                    Some(next) => query.after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        out.roles.sort();
+        Ok(out)
+    }
+}
+
+/// What [`Directory::user_app_role_assignments`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAssignments {
+    /// The user holds at least one assignment (directly or through a group).
+    pub assigned: bool,
+    /// The `value`s of the assigned, enabled app roles that have one.
+    pub roles: Vec<String>,
 }

@@ -29,7 +29,9 @@ pub use passwords::{PasswordHasherPool, PolicyError, check_password_policy};
 pub use rotation::{KeyInfo, RotationError};
 pub use secrets::{ClientSecret, GeneratedSecret, generate_client_secret};
 pub use tls::{TlsMaterial, ensure_tls_material, ensure_tls_material_with_sans};
-pub use tokens::{AppTokenRequest, ClientAuthMethod, IssuedToken, TokenIssuer, TokenVersion};
+pub use tokens::{
+    AppTokenRequest, ClientAuthMethod, IssuedToken, LifetimeError, TokenIssuer, TokenLifetimes, TokenVersion,
+};
 
 use std::path::PathBuf;
 

@@ -9,7 +9,8 @@
 //!    JWKS to have it), it becomes `active` and signs new tokens; the previous active key
 //!    becomes `retired`, with the time it stopped signing.
 //! 3. **Prune** ([`TokenIssuer::prune_keys`]): a retired key stays published until every token
-//!    it signed has expired ([`key_retention_secs`] after retirement); then it leaves the JWKS,
+//!    it signed has expired ([`TokenIssuer::key_retention_secs`] after retirement, which follows
+//!    the configured token lifetimes); then it leaves the JWKS,
 //!    and pruning deletes it from the store.
 //!
 //! Every step is one audited store change (category `KeyManagement`); the private key never
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::keys::{self, STATUS_ACTIVE, STATUS_NEXT, STATUS_RETIRED};
-use crate::tokens::{TokenIssuer, key_retention_secs, parse_time, published_until};
+use crate::tokens::{TokenIssuer, parse_time, published_until};
 use crate::{IdentityError, unix_now};
 
 /// The default least time a `next` key is published before it may sign: every node re-reads
@@ -49,13 +50,13 @@ fn rfc3339(unix: i64) -> String {
 }
 
 impl KeyInfo {
-    fn of(record: &SigningKeyRecord) -> KeyInfo {
+    fn of(record: &SigningKeyRecord, retention_secs: i64) -> KeyInfo {
         KeyInfo {
             kid: record.kid.clone(),
             status: record.status.clone(),
             created_at: record.created_at.clone(),
             retired_at: record.retired_at.clone(),
-            published_until: published_until(record).map(rfc3339),
+            published_until: published_until(record, retention_secs).map(rfc3339),
         }
     }
 }
@@ -129,7 +130,7 @@ impl TokenIssuer {
     /// The tenant's stored keys, oldest first (retired keys past their retention included
     /// until they are pruned).
     pub async fn list_keys(&self, tenant: Uuid) -> Result<Vec<KeyInfo>, RotationError> {
-        Ok(self.store().signing_keys(tenant).await?.iter().map(KeyInfo::of).collect())
+        Ok(self.store().signing_keys(tenant).await?.iter().map(|k| KeyInfo::of(k, self.key_retention_secs())).collect())
     }
 
     /// Step 1: adds a new key with status `next`, published but not signing. Refused while
@@ -158,7 +159,7 @@ impl TokenIssuer {
         self.store().apply(tenant, change).await?;
         self.invalidate(tenant);
         tracing::info!(%tenant, kid = %record.kid, "added a token signing key (published, not yet signing)");
-        Ok(KeyInfo::of(&record))
+        Ok(KeyInfo::of(&record, self.key_retention_secs()))
     }
 
     /// Step 2: the `next` key `kid` starts signing, once it has been published for at least
@@ -212,7 +213,7 @@ impl TokenIssuer {
             .signing_keys(tenant)
             .await?
             .into_iter()
-            .filter(|k| published_until(k).is_some_and(|until| until <= now))
+            .filter(|k| published_until(k, self.key_retention_secs()).is_some_and(|until| until <= now))
             .map(|k| k.kid)
             .collect();
         if expired.is_empty() {
@@ -223,7 +224,7 @@ impl TokenIssuer {
         let change = audited(tenant, ops, "Delete token signing key", "Delete", actor, &changed);
         self.store().apply(tenant, change).await?;
         self.invalidate(tenant);
-        tracing::info!(%tenant, kids = ?expired, retention_secs = key_retention_secs(), "pruned retired signing keys");
+        tracing::info!(%tenant, kids = ?expired, retention_secs = self.key_retention_secs(), "pruned retired signing keys");
         Ok(expired)
     }
 }

@@ -160,8 +160,9 @@ pub fn app_token_claims(req: &AppTokenRequest, now: i64) -> Result<Map<String, V
     Ok(c)
 }
 
-/// The longest lifetime of any token this server signs (access tokens 3599 s, ID tokens
-/// 3600 s). A retired key stays published this long after it stopped signing, plus
+/// The longest lifetime of a token whose lifetime is not configurable (managed identity
+/// tokens, 3599 s) and of the default access (3599 s) and ID (3600 s) tokens. A retired key
+/// stays published the longest lifetime after it stopped signing, plus
 /// [`KEY_REFRESH_INTERVAL`] (other nodes may sign with it until they reload) and the verifiers'
 /// clock skew.
 pub const LONGEST_TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -170,10 +171,74 @@ pub const LONGEST_TOKEN_LIFETIME_SECS: i64 = 3600;
 /// activated elsewhere (the CLI, another node) is published and used without a restart.
 pub const KEY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Seconds a retired key stays published after it stopped signing: every token it signed has
-/// expired by then, on every node, within the verifiers' clock skew.
+/// Seconds a retired key stays published after it stopped signing with the default lifetimes:
+/// every token it signed has expired by then, on every node, within the verifiers' clock skew.
+/// [`TokenIssuer::key_retention_secs`] is the same for the configured lifetimes.
 pub const fn key_retention_secs() -> i64 {
-    LONGEST_TOKEN_LIFETIME_SECS + crate::jwt::DEFAULT_LEEWAY_SECS + KEY_REFRESH_INTERVAL.as_secs() as i64
+    retention_for(LONGEST_TOKEN_LIFETIME_SECS)
+}
+
+const fn retention_for(longest_lifetime_secs: i64) -> i64 {
+    longest_lifetime_secs + crate::jwt::DEFAULT_LEEWAY_SECS + KEY_REFRESH_INTERVAL.as_secs() as i64
+}
+
+/// The configurable token lifetimes (`--access-token-lifetime-secs`, `--id-token-lifetime-secs`,
+/// `--refresh-token-lifetime-days`). The bounds are those of Entra's token lifetime policy
+/// (`AccessTokenLifetime` and `IdTokenLifetime`: 10 minutes to 1 day) and of its refresh-token
+/// inactivity window (at most 90 days), so a deployment cannot configure what Entra would refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLifetimes {
+    /// Access tokens of apps and users (Entra's default is 60-90 minutes; ours 3599 s).
+    pub access_secs: i64,
+    /// ID tokens (one hour, as Entra).
+    pub id_secs: i64,
+    /// Refresh tokens, sliding: each redemption issues a successor valid this long.
+    pub refresh_days: i64,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        TokenLifetimes { access_secs: 3599, id_secs: 3600, refresh_days: 90 }
+    }
+}
+
+/// A configured lifetime outside what Entra's token lifetime policy allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifetimeError {
+    #[error("the access token lifetime must be between 600 seconds (10 minutes) and 86400 seconds (1 day); got {0}")]
+    Access(i64),
+    #[error("the ID token lifetime must be between 600 seconds (10 minutes) and 86400 seconds (1 day); got {0}")]
+    Id(i64),
+    #[error("the refresh token lifetime must be between 1 and 90 days; got {0}")]
+    Refresh(i64),
+}
+
+impl TokenLifetimes {
+    /// Entra's least access and ID token lifetime (10 minutes).
+    pub const MIN_SECS: i64 = 600;
+    /// Entra's greatest access and ID token lifetime (1 day).
+    pub const MAX_SECS: i64 = 86_400;
+    /// The longest refresh-token inactivity Entra allowed (90 days).
+    pub const MAX_REFRESH_DAYS: i64 = 90;
+
+    /// Checks every lifetime against Entra's bounds.
+    pub fn validated(self) -> std::result::Result<Self, LifetimeError> {
+        if !(Self::MIN_SECS..=Self::MAX_SECS).contains(&self.access_secs) {
+            return Err(LifetimeError::Access(self.access_secs));
+        }
+        if !(Self::MIN_SECS..=Self::MAX_SECS).contains(&self.id_secs) {
+            return Err(LifetimeError::Id(self.id_secs));
+        }
+        if !(1..=Self::MAX_REFRESH_DAYS).contains(&self.refresh_days) {
+            return Err(LifetimeError::Refresh(self.refresh_days));
+        }
+        Ok(self)
+    }
+
+    /// The longest lifetime of any token signed under these settings.
+    pub fn longest_secs(&self) -> i64 {
+        self.access_secs.max(self.id_secs).max(LONGEST_TOKEN_LIFETIME_SECS)
+    }
 }
 
 /// Unix seconds of an RFC 3339 time.
@@ -182,14 +247,14 @@ pub(crate) fn parse_time(s: &str) -> Option<i64> {
 }
 
 /// Until when (Unix seconds) a key is published: forever for `active` and `next` keys,
-/// [`key_retention_secs`] after retirement for `retired` ones (a retired key without a
+/// `retention_secs` after retirement for `retired` ones (a retired key without a
 /// retirement time, from before rotation recorded it, counts as retired at creation).
-pub(crate) fn published_until(record: &SigningKeyRecord) -> Option<i64> {
+pub(crate) fn published_until(record: &SigningKeyRecord, retention_secs: i64) -> Option<i64> {
     if record.status != keys::STATUS_RETIRED {
         return None;
     }
     let since = record.retired_at.as_deref().or(Some(record.created_at.as_str())).and_then(parse_time).unwrap_or(0);
-    Some(since + key_retention_secs())
+    Some(since + retention_secs)
 }
 
 /// One tenant's keys, parsed once: the key that signs, every published key, and a verifier
@@ -208,11 +273,11 @@ impl TenantKeys {
     /// nodes racing to create a tenant's first key may both succeed; both keys are published,
     /// so tokens of either verify). Keys whose status we do not know are ignored, and so are
     /// retired keys past their retention (their tokens have expired; pruning deletes them).
-    fn from_records(records: &[SigningKeyRecord], cache_capacity: usize) -> Result<Option<Self>> {
+    fn from_records(records: &[SigningKeyRecord], cache_capacity: usize, retention_secs: i64) -> Result<Option<Self>> {
         let now = unix_now();
         let mut published = Vec::new();
         for rec in records {
-            let until = published_until(rec);
+            let until = published_until(rec, retention_secs);
             if [keys::STATUS_ACTIVE, keys::STATUS_NEXT, keys::STATUS_RETIRED].contains(&rec.status.as_str())
                 && until.is_none_or(|u| u > now)
             {
@@ -274,6 +339,9 @@ pub struct TokenIssuer {
     reloaded: std::sync::Mutex<HashMap<Uuid, std::time::Instant>>,
     /// How long a loaded ring is used before it is read again ([`KEY_REFRESH_INTERVAL`]).
     refresh: std::time::Duration,
+    /// The configured token lifetimes: the grants read them, and retired keys stay published
+    /// for the longest of them.
+    lifetimes: TokenLifetimes,
 }
 
 /// The least time between two reloads of one tenant's keys for unknown kids.
@@ -299,7 +367,26 @@ impl TokenIssuer {
             cache_capacity,
             reloaded: std::sync::Mutex::new(HashMap::new()),
             refresh: KEY_REFRESH_INTERVAL,
+            lifetimes: TokenLifetimes::default(),
         }
+    }
+
+    /// Signs tokens with `lifetimes` (validated by the caller) and keeps retired keys
+    /// published for the longest of them.
+    pub fn with_lifetimes(mut self, lifetimes: TokenLifetimes) -> Self {
+        self.lifetimes = lifetimes;
+        self
+    }
+
+    /// The configured token lifetimes.
+    pub fn lifetimes(&self) -> TokenLifetimes {
+        self.lifetimes
+    }
+
+    /// Seconds a retired key stays published after it stopped signing: the longest configured
+    /// token lifetime, the key refresh interval and the verifiers' clock skew.
+    pub fn key_retention_secs(&self) -> i64 {
+        retention_for(self.lifetimes.longest_secs())
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
@@ -344,7 +431,7 @@ impl TokenIssuer {
                 None => return Err(e.into()),
             },
         };
-        let ring = match TenantKeys::from_records(&records, self.cache_capacity)? {
+        let ring = match TenantKeys::from_records(&records, self.cache_capacity, self.key_retention_secs())? {
             Some(ring) => ring,
             None if !create => return Ok(None),
             None => {
@@ -355,7 +442,7 @@ impl TokenIssuer {
                 self.store.apply(tenant, key_change(tenant, &record)).await?;
                 tracing::info!(%tenant, kid = %record.kid, "generated a token signing key");
                 records.push(record);
-                TenantKeys::from_records(&records, self.cache_capacity)?
+                TenantKeys::from_records(&records, self.cache_capacity, self.key_retention_secs())?
                     .ok_or(IdentityError::Crypto("no active signing key after generation"))?
             }
         };

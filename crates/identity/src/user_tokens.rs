@@ -72,6 +72,9 @@ pub struct UserTokenRequest {
     pub version: TokenVersion,
     /// Per the resource application's `groupMembershipClaims`.
     pub groups: GroupsClaim,
+    /// The `value`s of the resource's app roles assigned to the user, directly or through
+    /// groups (`roles`, left out when empty, as Entra).
+    pub roles: Vec<String>,
 }
 
 /// An ID token to issue.
@@ -92,6 +95,9 @@ pub struct IdTokenRequest {
     pub code: Option<String>,
     /// Whether the access token signed with it is sent with it (implicit flow): `at_hash`.
     pub hash_access_token: bool,
+    /// The `value`s of the client application's app roles assigned to the user (`roles`,
+    /// left out when empty).
+    pub roles: Vec<String>,
 }
 
 /// `c_hash` / `at_hash` of `value`: base64url of the left half of its SHA-256 (the ID token
@@ -228,6 +234,9 @@ pub fn user_access_token_claims(req: &UserTokenRequest, now: i64) -> Result<Map<
         c.insert("preferred_username".into(), json!(u.user_principal_name));
     }
     c.insert("rh".into(), json!(format!("0.{}", random_b64(33)?)));
+    if !req.roles.is_empty() {
+        c.insert("roles".into(), json!(req.roles));
+    }
     c.insert("scp".into(), json!(req.scopes.join(" ")));
     c.insert("sub".into(), json!(pairwise_subject(req.tenant_id, u.object_id, req.app_id)));
     c.insert("tid".into(), json!(req.tenant_id.to_string()));
@@ -273,6 +282,9 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
         c.insert("preferred_username".into(), json!(u.user_principal_name));
     }
     c.insert("rh".into(), json!(format!("0.{}", random_b64(33)?)));
+    if !req.roles.is_empty() {
+        c.insert("roles".into(), json!(req.roles));
+    }
     c.insert("sub".into(), json!(pairwise_subject(req.tenant_id, u.object_id, req.client_id)));
     c.insert("tid".into(), json!(req.tenant_id.to_string()));
     if req.version == TokenVersion::V1 {
@@ -379,6 +391,7 @@ mod tests {
             tenant_created_at: Some(1_600_000_000),
             version: TokenVersion::V1,
             groups: GroupsClaim::None,
+            roles: Vec::new(),
         };
         let c = user_access_token_claims(&req, 1_700_000_000).expect("claims");
         assert_eq!(c["ver"], "1.0");
@@ -430,6 +443,7 @@ mod tests {
             version: TokenVersion::V2,
             lifetime_secs: 3600,
             groups: GroupsClaim::Groups(vec!["g1".into()]),
+            roles: Vec::new(),
             code: Some("abc".into()),
             hash_access_token: false,
         };

@@ -230,9 +230,11 @@ async fn authorize(
     let mut shown_tenant = segment.clone();
     let mut authz_for_errors: Option<Authz> = None;
     let result = async {
-        let tenant = tenant_for(&state, &segment, param(&params, "login_hint"), param(&params, "domain_hint"))
-            .await
-            .map_err(page_err)?;
+        // `common`/`organizations` without a hint: the client's tenant serves the page, and the
+        // typed user name picks the user's tenant at submit (home-realm discovery).
+        let found = tenant_for(&state, &segment, param(&params, "login_hint"), param(&params, "domain_hint")).await;
+        let (tenant, discover) =
+            delegated::tenant_or_client_home(&state, found, param(&params, "client_id")).await.map_err(page_err)?;
         shown_tenant = tenant.display_name.clone();
         let (a, app, sp) = validate(&state, &tenant, &params, v1, &mut authz_for_errors).await?;
         let prompt = param(&params, "prompt").unwrap_or_default();
@@ -276,7 +278,10 @@ async fn authorize(
                 50058,
                 "A silent sign-in request was sent but no user is signed in.",
             ))),
-            _ => sign_in_form(&state, &tenant, &app_name(&app), &json!({"authz": a}), a.login_hint.as_deref()).await,
+            _ => {
+                let data = if discover { json!({"authz": a, "discover": true}) } else { json!({"authz": a}) };
+                sign_in_form(&state, &tenant, &app_name(&app), &data, a.login_hint.as_deref()).await
+            }
         }
     }
     .await;
@@ -550,6 +555,15 @@ pub(crate) async fn complete(
         basic: None,
     };
     let scopes = delegated::parse_scopes(state, &req, None)?;
+    // Assignment required (AADSTS50105) on the app signed in to or the API asked for: shown on
+    // the error page, as Entra does, rather than sent to the application.
+    delegated::assigned_roles(state, tenant, user, Some(sp)).await.map_err(page_err)?;
+    let resource_sp = state
+        .directory
+        .service_principal_by_app_id(tenant.id, &scopes.resource.app_id)
+        .await
+        .map_err(|e| page_err(internal(e)))?;
+    delegated::assigned_roles(state, tenant, user, resource_sp.as_ref()).await.map_err(page_err)?;
     let scp =
         match delegated::consented_scopes(state, tenant, sp.id, &a.client_id, &app_name(app), user.id, &scopes).await {
             Ok(scp) => scp,
@@ -691,8 +705,30 @@ pub(crate) async fn sign_in_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let trace = trace_of(&headers);
     let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
+    sign_in_post_at(state, segment, ip, headers, body).await
+}
+
+/// The sign-in form's POST at the tenant `segment` (boxed: home-realm discovery moves the
+/// flow to the user's tenant and posts it there).
+fn sign_in_post_at(
+    state: PlatformState,
+    segment: String,
+    ip: std::net::IpAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+    Box::pin(sign_in_post_inner(state, segment, ip, headers, body))
+}
+
+async fn sign_in_post_inner(
+    state: PlatformState,
+    segment: String,
+    ip: std::net::IpAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let trace = trace_of(&headers);
     let mut shown_tenant = segment.clone();
     let mut authz_for_errors: Option<Authz> = None;
     let result = async {
@@ -762,6 +798,42 @@ pub(crate) async fn sign_in_post(
         };
         if form.username.is_empty() || form.password.is_empty() {
             return rerender("Enter your user name and password.");
+        }
+        // Home-realm discovery (`common`/`organizations` without a hint): the verified domain
+        // of the typed name picks the tenant. Another tenant here takes the flow over and signs
+        // the user in (the client must be registered there too, AADSTS700016 otherwise); a
+        // domain no tenant owns is Entra's AADSTS50034 on the page.
+        if record.data.get("discover").and_then(Value::as_bool) == Some(true) {
+            let home = match form.username.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty()) {
+                Some(domain) => state.directory.resolve_tenant(domain).await.map_err(internal)?,
+                None => None,
+            };
+            let Some(home) = home else {
+                return rerender(
+                    "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
+                );
+            };
+            if home.id != tenant.id {
+                let (home_app, _) = delegated::client_app(&state, &home, &client_id).await.map_err(page_err)?;
+                if let Some(a) = &authz
+                    && match_redirect(&home_app, &a.redirect_uri).is_none()
+                {
+                    return Err(page_err(invalid_request(
+                        50011,
+                        format!(
+                            "The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.",
+                            a.redirect_uri
+                        ),
+                    )));
+                }
+                let mut moved = record.clone();
+                if let Some(data) = moved.data.as_object_mut() {
+                    data.remove("discover");
+                }
+                state.directory.put_flow(home.id, &moved).await.map_err(internal)?;
+                spend(&state, &tenant, &flow_key).await?;
+                return Ok(sign_in_post_at(state.clone(), home.id.to_string(), ip, headers.clone(), body.clone()).await);
+            }
         }
         let signed = state
             .directory

@@ -101,7 +101,10 @@ async fn issue(
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::new(400, "invalid_request", 90014, "The request body is not a valid form."))?;
     let req = TokenRequest { endpoint, tenant: segment, params, basic: None };
-    let tenant = delegated::tenant_of(state, &req, None).await?;
+    // On `common`/`organizations` the code belongs to the client's tenant; the poll finds it
+    // there by the tenant the device code names.
+    let found = delegated::tenant_of(state, &req, None).await;
+    let (tenant, _) = delegated::tenant_or_client_home(state, found, req.client_id()).await?;
     let client_id = req.client_id().ok_or_else(|| OAuthError::missing("client_id"))?.to_string();
     delegated::client_app(state, &tenant, &client_id).await?;
     let scopes = delegated::parse_scopes(state, &req, None)?;

@@ -50,6 +50,9 @@ pub struct AppOptions {
     /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
     /// administratively.
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// Token lifetimes (`--access-token-lifetime-secs`, `--id-token-lifetime-secs`,
+    /// `--refresh-token-lifetime-days`), validated by the caller; the default is Entra's.
+    pub lifetimes: cerulean_identity::TokenLifetimes,
 }
 
 impl AppOptions {
@@ -87,7 +90,7 @@ impl App {
         let directory = Directory::new(store.clone(), passwords)
             .with_lockout_policy(options.lockout)
             .with_dns_resolver(options.dns_resolver);
-        let mut issuer = TokenIssuer::new(store);
+        let mut issuer = TokenIssuer::new(store).with_lifetimes(options.lifetimes);
         if let Some(refresh) = options.key_refresh {
             issuer = issuer.with_key_refresh(refresh);
         }

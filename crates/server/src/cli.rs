@@ -150,9 +150,38 @@ pub struct ServeArgs {
     /// (it succeeds without a lookup).
     #[arg(long, env = "CERULEAN_DNS_RESOLVER")]
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// Seconds app and user access tokens are valid (Entra's default is 60-90 minutes; its
+    /// token lifetime policy allows 600 to 86400). Retired signing keys stay published as long.
+    #[arg(long, env = "CERULEAN_ACCESS_TOKEN_LIFETIME_SECS", default_value_t = cerulean_identity::TokenLifetimes::default().access_secs)]
+    pub access_token_lifetime_secs: i64,
+    /// Seconds ID tokens are valid (Entra's default: 3600; 600 to 86400).
+    #[arg(long, env = "CERULEAN_ID_TOKEN_LIFETIME_SECS", default_value_t = cerulean_identity::TokenLifetimes::default().id_secs)]
+    pub id_token_lifetime_secs: i64,
+    /// Days a refresh token is valid, sliding: each redemption issues a successor valid this
+    /// long (Entra's default: 90; 1 to 90).
+    #[arg(long, env = "CERULEAN_REFRESH_TOKEN_LIFETIME_DAYS", default_value_t = cerulean_identity::TokenLifetimes::default().refresh_days)]
+    pub refresh_token_lifetime_days: i64,
 }
 
 impl ServeArgs {
+    /// The token lifetimes of the flags, refused at start-up outside Entra's bounds.
+    pub fn token_lifetimes(&self) -> Result<cerulean_identity::TokenLifetimes, crate::ServerError> {
+        cerulean_identity::TokenLifetimes {
+            access_secs: self.access_token_lifetime_secs,
+            id_secs: self.id_token_lifetime_secs,
+            refresh_days: self.refresh_token_lifetime_days,
+        }
+        .validated()
+        .map_err(|e| {
+            let flag = match e {
+                cerulean_identity::LifetimeError::Access(_) => "--access-token-lifetime-secs",
+                cerulean_identity::LifetimeError::Id(_) => "--id-token-lifetime-secs",
+                cerulean_identity::LifetimeError::Refresh(_) => "--refresh-token-lifetime-days",
+            };
+            crate::ServerError::Config(format!("{flag}: {e}"))
+        })
+    }
+
     /// The base URL clients see: `--public-url`, else the listen address.
     pub fn public_url(&self) -> String {
         if let Some(url) = &self.public_url {
@@ -214,6 +243,13 @@ pub struct KeysArgs {
     /// The tenant (id or a domain name); may be left out when the store holds one tenant.
     #[arg(long, global = true)]
     pub tenant: Option<String>,
+    /// The server's access-token lifetime (as `serve`): retired keys are listed and pruned
+    /// after the longest token they signed has expired.
+    #[arg(long, global = true, env = "CERULEAN_ACCESS_TOKEN_LIFETIME_SECS", default_value_t = cerulean_identity::TokenLifetimes::default().access_secs)]
+    pub access_token_lifetime_secs: i64,
+    /// The server's ID-token lifetime (as `serve`).
+    #[arg(long, global = true, env = "CERULEAN_ID_TOKEN_LIFETIME_SECS", default_value_t = cerulean_identity::TokenLifetimes::default().id_secs)]
+    pub id_token_lifetime_secs: i64,
     #[command(subcommand)]
     pub action: KeysAction,
 }

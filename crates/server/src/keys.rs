@@ -101,7 +101,14 @@ fn rotation(e: RotationError) -> ServerError {
 async fn run_async(args: &KeysArgs) -> Result<String, ServerError> {
     let store = open(args).await?;
     let tenant = tenant(store.as_ref(), args.tenant.as_deref()).await?;
-    let issuer = TokenIssuer::new(store);
+    let lifetimes = cerulean_identity::TokenLifetimes {
+        access_secs: args.access_token_lifetime_secs,
+        id_secs: args.id_token_lifetime_secs,
+        ..Default::default()
+    }
+    .validated()
+    .map_err(|e| ServerError::Config(e.to_string()))?;
+    let issuer = TokenIssuer::new(store).with_lifetimes(lifetimes);
     let actor = Actor { kind: "system".into(), id: None, display_name: Some("cerulean keys".into()) };
     match &args.action {
         KeysAction::List => Ok(table(&issuer.list_keys(tenant).await.map_err(rotation)?)),

@@ -16,6 +16,7 @@ use crate::app::App;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
+    let lifetimes = args.token_lifetimes()?;
     create_private_dir(&args.data_dir)?;
     // Held for the whole run: the store, TLS material and bootstrap.json are this process's alone.
     let _lock = crate::backup::DataDirLock::acquire(&args.data_dir, crate::backup::SERVE_WHEN_HELD)?;
@@ -83,6 +84,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             },
             imds_host: args.imds_host.clone(),
             dns_resolver: args.dns_resolver,
+            lifetimes,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );

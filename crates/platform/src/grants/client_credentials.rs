@@ -16,9 +16,6 @@ use crate::error::OAuthError;
 use crate::resources::{self, Resource};
 use crate::token::{Endpoint, TokenRequest};
 
-/// Lifetime of app tokens (Entra's default for client credentials).
-const LIFETIME_SECS: i64 = 3599;
-
 /// Scopes that mean nothing to an app-only token and are ignored, as Entra does.
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
@@ -80,7 +77,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
             app_id,
             sp_object_id: sp.id,
             roles,
-            lifetime_secs: LIFETIME_SECS,
+            lifetime_secs: state.tokens.lifetimes().access_secs,
             version: resource.version,
             app_display_name: display_name,
             client_auth,

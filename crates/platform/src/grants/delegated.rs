@@ -26,13 +26,6 @@ use crate::error::OAuthError;
 use crate::resources::{self, GRAPH_APP_ID, Resource};
 use crate::token::{Endpoint, TokenRequest};
 
-/// Access-token lifetime for users (Entra's default is 60-90 minutes, randomised).
-pub(crate) const ACCESS_LIFETIME_SECS: i64 = 3599;
-/// ID-token lifetime (one hour, as Entra).
-const ID_LIFETIME_SECS: i64 = 3600;
-/// Refresh-token lifetime (Entra: 90 days, sliding with use).
-pub(crate) const REFRESH_LIFETIME_DAYS: i64 = 90;
-
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// A parsed `scope` (or v1 `resource`).
@@ -273,6 +266,12 @@ pub(crate) async fn issue_tokens(
     let app_name = s.app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let resource = resources::bind(state, s.tenant.id, &s.tenant.display_name, &scopes.resource).await?;
     let access_groups = resource_groups_claim(state, s, &resource).await?;
+    // The app signed in to, then the API the token is for: each may require assignment, and
+    // each token carries the roles of its audience.
+    let id_roles = assigned_roles(state, s.tenant, s.user, s.app.service_principal.as_ref()).await?;
+    let resource_sp =
+        state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
+    let access_roles = assigned_roles(state, s.tenant, s.user, resource_sp.as_ref()).await?;
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
         issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
@@ -287,8 +286,9 @@ pub(crate) async fn issue_tokens(
         wids,
         amr: s.amr.clone(),
         ip_address: None,
-        lifetime_secs: ACCESS_LIFETIME_SECS,
+        lifetime_secs: state.tokens.lifetimes().access_secs,
         tenant_created_at: created,
+        roles: access_roles,
     };
     let version = match req.endpoint {
         Endpoint::V2 => TokenVersion::V2,
@@ -313,10 +313,11 @@ pub(crate) async fn issue_tokens(
         nonce: req.param("nonce").map(str::to_string),
         amr: s.amr.clone(),
         version,
-        lifetime_secs: ID_LIFETIME_SECS,
+        lifetime_secs: state.tokens.lifetimes().id_secs,
         groups: id_groups,
         code: front.and_then(|f| f.code.clone()),
         hash_access_token: front.is_some_and(|f| f.with_access_token),
+        roles: id_roles,
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
     Ok((issued, resource))
@@ -360,7 +361,7 @@ pub(crate) async fn respond(
             data: json!({"auth_time": s.auth_time, "amr": s.amr}),
             created_at: cerulean_directory::validate::format_datetime(now),
             expires_at: cerulean_directory::validate::format_datetime(
-                now + time::Duration::days(REFRESH_LIFETIME_DAYS),
+                now + time::Duration::days(state.tokens.lifetimes().refresh_days),
             ),
             used_at: None,
             revoked_at: None,
@@ -446,6 +447,65 @@ async fn resource_groups_claim(
     let kinds = GroupClaimKinds::parse(app.doc.get("groupMembershipClaims").and_then(Value::as_str));
     let sp = state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
     groups_claim(state, s, kinds, sp.map(|sp| sp.id), false).await
+}
+
+/// The `value`s of the app roles of the service principal `sp` assigned to `user` (directly
+/// or through groups). When `sp` has `appRoleAssignmentRequired`, a user without any
+/// assignment may not sign in to it: AADSTS50105, as Entra answers at the authorize endpoint
+/// and for every grant (password, device code, code redemption, refresh).
+pub(crate) async fn assigned_roles(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    user: &ObjectRecord,
+    sp: Option<&ObjectRecord>,
+) -> Result<Vec<String>, OAuthError> {
+    let Some(sp) = sp else {
+        return Ok(Vec::new());
+    };
+    let found = state.directory.user_app_role_assignments(tenant.id, user.id, sp).await.map_err(internal)?;
+    let required = sp.doc.get("appRoleAssignmentRequired").and_then(Value::as_bool) == Some(true);
+    if required && !found.assigned {
+        let text = |d: &serde_json::Map<String, Value>, k: &str| {
+            d.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+        };
+        return Err(OAuthError::new(
+            400,
+            "invalid_grant",
+            50105,
+            format!(
+                "Your administrator has configured the application {} ('{}') to block users unless they are specifically granted ('assigned') access to the application. The signed in user '{}' is blocked because they are not a member of a group with access, nor had access directly assigned by an administrator. Please contact your administrator to assign access to this application.",
+                text(&sp.doc, "displayName"),
+                text(&sp.doc, "appId"),
+                text(&user.doc, "userPrincipalName"),
+            ),
+        ));
+    }
+    Ok(found.roles)
+}
+
+/// `common` or `organizations` with nothing naming a tenant (AADSTS50059 from [`tenant_of`]):
+/// the tenant where the client application `client_id` is registered, so the sign-in page (or
+/// the device code) can be served before the user's name is known; home-realm discovery
+/// happens when the user submits it. Any other outcome of `found` is returned as it is.
+pub(crate) async fn tenant_or_client_home(
+    state: &PlatformState,
+    found: Result<TenantRecord, OAuthError>,
+    client_id: Option<&str>,
+) -> Result<(TenantRecord, bool), OAuthError> {
+    let e = match found {
+        Ok(t) => return Ok((t, false)),
+        Err(e) if e.code == 50059 => e,
+        Err(e) => return Err(e),
+    };
+    let Some(client_id) = client_id else {
+        return Err(e);
+    };
+    for tenant in state.directory.tenants().await.map_err(internal)? {
+        if state.directory.app_credentials(tenant.id, client_id).await.map_err(internal)?.is_some() {
+            return Ok((tenant, true));
+        }
+    }
+    Err(e)
 }
 
 /// The tenant of a user grant. `common` and `organizations` resolve by `hint` (the domain of

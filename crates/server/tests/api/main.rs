@@ -29,6 +29,7 @@ mod directory_objects_delta;
 mod domains;
 mod dynamic_groups;
 mod fixtures;
+mod graph_catalogue;
 mod group_claims;
 mod groups;
 mod identity_protection;

@@ -48,6 +48,7 @@ mod service_principals;
 mod signing_keys;
 mod startup;
 mod throttle;
+mod token_attacks;
 mod token_versions;
 mod totp;
 mod transitive;

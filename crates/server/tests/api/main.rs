@@ -44,6 +44,7 @@ mod organization;
 mod photos;
 mod platform;
 mod roles;
+mod secret_logging;
 mod service_principals;
 mod signing_keys;
 mod startup;

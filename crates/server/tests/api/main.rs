@@ -46,6 +46,7 @@ mod photos;
 mod platform;
 mod roles;
 mod secret_logging;
+mod select_account;
 mod service_principals;
 mod signing_keys;
 mod spa_pkce;

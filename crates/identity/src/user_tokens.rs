@@ -72,6 +72,9 @@ pub struct UserTokenRequest {
     pub version: TokenVersion,
     /// Per the resource application's `groupMembershipClaims`.
     pub groups: GroupsClaim,
+    /// Optional claims the resource application's `optionalClaims.accessToken` asks for, with
+    /// their values; added where the token does not already carry the claim.
+    pub optional_claims: Map<String, Value>,
 }
 
 /// An ID token to issue.
@@ -92,6 +95,9 @@ pub struct IdTokenRequest {
     pub code: Option<String>,
     /// Whether the access token signed with it is sent with it (implicit flow): `at_hash`.
     pub hash_access_token: bool,
+    /// Optional claims the client application's `optionalClaims.idToken` asks for, with their
+    /// values; added where the token does not already carry the claim.
+    pub optional_claims: Map<String, Value>,
 }
 
 /// `c_hash` / `at_hash` of `value`: base64url of the left half of its SHA-256 (the ID token
@@ -241,7 +247,15 @@ pub fn user_access_token_claims(req: &UserTokenRequest, now: i64) -> Result<Map<
     if let (true, Some(tcdt)) = (v1, req.tenant_created_at) {
         c.insert("xms_tcdt".into(), json!(tcdt));
     }
+    insert_optional(&mut c, &req.optional_claims);
     Ok(c)
+}
+
+/// Adds optional claims the token does not already carry (a standard claim keeps its value).
+fn insert_optional(c: &mut Map<String, Value>, optional: &Map<String, Value>) {
+    for (name, value) in optional {
+        c.entry(name.clone()).or_insert_with(|| value.clone());
+    }
 }
 
 /// The claims of an ID token issued at `now` (see the module docs).
@@ -287,6 +301,7 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
             TokenVersion::V2 => "2.0",
         }),
     );
+    insert_optional(&mut c, &req.optional_claims);
     Ok(c)
 }
 
@@ -379,6 +394,7 @@ mod tests {
             tenant_created_at: Some(1_600_000_000),
             version: TokenVersion::V1,
             groups: GroupsClaim::None,
+            optional_claims: Map::new(),
         };
         let c = user_access_token_claims(&req, 1_700_000_000).expect("claims");
         assert_eq!(c["ver"], "1.0");
@@ -432,6 +448,7 @@ mod tests {
             groups: GroupsClaim::Groups(vec!["g1".into()]),
             code: Some("abc".into()),
             hash_access_token: false,
+            optional_claims: Map::new(),
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());

@@ -41,6 +41,7 @@ mod managed_identity;
 mod manager;
 mod odata;
 mod on_behalf_of;
+mod optional_claims;
 mod organization;
 mod photos;
 mod platform;

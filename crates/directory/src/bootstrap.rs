@@ -354,7 +354,9 @@ fn arm_service_principal_doc(at: &str) -> serde_json::Map<String, Value> {
 }
 
 /// A resource's `appRoles` and `oauth2PermissionScopes` from a permission table.
-fn entitlements(permissions: &[cerulean_schema::Permission]) -> (Vec<Value>, Vec<Value>) {
+fn entitlements<'a>(
+    permissions: impl IntoIterator<Item = &'a cerulean_schema::Permission>,
+) -> (Vec<Value>, Vec<Value>) {
     let mut app_roles = Vec::new();
     let mut scopes = Vec::new();
     for p in permissions {
@@ -365,7 +367,7 @@ fn entitlements(permissions: &[cerulean_schema::Permission]) -> (Vec<Value>, Vec
                 "displayName": p.app_role_display_name.unwrap_or(p.admin_display_name),
                 "description": p.app_role_description.unwrap_or(p.admin_description),
                 "allowedMemberTypes": ["Application"],
-                "isEnabled": true,
+                "isEnabled": p.enabled,
                 "origin": "Application",
             }));
         }
@@ -378,7 +380,7 @@ fn entitlements(permissions: &[cerulean_schema::Permission]) -> (Vec<Value>, Vec
                 "adminConsentDescription": p.admin_description,
                 "userConsentDisplayName": p.user_display_name,
                 "userConsentDescription": p.user_description,
-                "isEnabled": true,
+                "isEnabled": p.enabled,
             }));
         }
     }
@@ -419,6 +421,57 @@ pub(crate) fn first_party_service_principal(app_id: &str, at: &str) -> Option<se
         Some(arm_service_principal_doc(at))
     } else {
         None
+    }
+}
+
+impl Directory {
+    /// Brings the permissions of a tenant's Microsoft first-party resource service principals
+    /// (Microsoft Graph, Azure AD Graph) up to this build's catalogue: a tenant bootstrapped by
+    /// an older build has a shorter list, and an app registration naming a newer permission
+    /// could not be consented to. Run at start-up for every tenant; idempotent (no write when
+    /// the lists are already current). Returns how many service principals were updated.
+    pub async fn refresh_first_party_service_principals(&self, tenant: Uuid) -> DirectoryResult<usize> {
+        let caller = Caller::system(tenant);
+        let mut updated = 0;
+        for app_id in [GRAPH_APP_ID, AAD_GRAPH_APP_ID] {
+            let Some(expected) = first_party_service_principal(app_id, &now()) else { continue };
+            for _ in 0..3 {
+                let Some(current) = self.service_principal_by_app_id(tenant, app_id).await? else { break };
+                let mut doc = current.doc.clone();
+                for key in ["appRoles", "oauth2PermissionScopes"] {
+                    if let Some(v) = expected.get(key) {
+                        doc.insert(key.into(), v.clone());
+                    }
+                }
+                if doc == current.doc {
+                    break;
+                }
+                let change = Change {
+                    ops: vec![Op::Update {
+                        id: current.id,
+                        expected_version: current.version,
+                        doc: doc.clone(),
+                        unique: crate::applications::service_principal_claims(&doc),
+                    }],
+                    audit: audit::record(
+                        &caller,
+                        "Update service principal",
+                        "ApplicationManagement",
+                        "Update",
+                        vec![audit::bare_target(&current)],
+                    ),
+                };
+                match self.apply_change(tenant, change).await {
+                    Ok(_) => {
+                        updated += 1;
+                        break;
+                    }
+                    Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(updated)
     }
 }
 

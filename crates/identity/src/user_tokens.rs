@@ -75,6 +75,9 @@ pub struct UserTokenRequest {
     /// The `value`s of the resource's app roles assigned to the user, directly or through
     /// groups (`roles`, left out when empty, as Entra).
     pub roles: Vec<String>,
+    /// Optional claims the resource application's `optionalClaims.accessToken` asks for, with
+    /// their values; added where the token does not already carry the claim.
+    pub optional_claims: Map<String, Value>,
 }
 
 /// An ID token to issue.
@@ -98,6 +101,9 @@ pub struct IdTokenRequest {
     /// The `value`s of the client application's app roles assigned to the user (`roles`,
     /// left out when empty).
     pub roles: Vec<String>,
+    /// Optional claims the client application's `optionalClaims.idToken` asks for, with their
+    /// values; added where the token does not already carry the claim.
+    pub optional_claims: Map<String, Value>,
 }
 
 /// `c_hash` / `at_hash` of `value`: base64url of the left half of its SHA-256 (the ID token
@@ -250,7 +256,15 @@ pub fn user_access_token_claims(req: &UserTokenRequest, now: i64) -> Result<Map<
     if let (true, Some(tcdt)) = (v1, req.tenant_created_at) {
         c.insert("xms_tcdt".into(), json!(tcdt));
     }
+    insert_optional(&mut c, &req.optional_claims);
     Ok(c)
+}
+
+/// Adds optional claims the token does not already carry (a standard claim keeps its value).
+fn insert_optional(c: &mut Map<String, Value>, optional: &Map<String, Value>) {
+    for (name, value) in optional {
+        c.entry(name.clone()).or_insert_with(|| value.clone());
+    }
 }
 
 /// The claims of an ID token issued at `now` (see the module docs).
@@ -299,6 +313,7 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
             TokenVersion::V2 => "2.0",
         }),
     );
+    insert_optional(&mut c, &req.optional_claims);
     Ok(c)
 }
 
@@ -392,6 +407,7 @@ mod tests {
             version: TokenVersion::V1,
             groups: GroupsClaim::None,
             roles: Vec::new(),
+            optional_claims: Map::new(),
         };
         let c = user_access_token_claims(&req, 1_700_000_000).expect("claims");
         assert_eq!(c["ver"], "1.0");
@@ -446,6 +462,7 @@ mod tests {
             roles: Vec::new(),
             code: Some("abc".into()),
             hash_access_token: false,
+            optional_claims: Map::new(),
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());

@@ -250,6 +250,10 @@ async fn authorize(
         // interaction_required.
         let strong_enough = |s: &session::Session| !state.require_mfa || s.amr.iter().any(|m| m == "mfa");
         match session {
+            // `prompt=select_account`: the account picker, even with a session (see `account_picker`).
+            Some(s) if prompt == "select_account" && strong_enough(&s) => {
+                account_picker(&state, &tenant, &app_name(&app), &a, &s).await
+            }
             Some(s) if prompt != "login" && hint_matches(&s) && strong_enough(&s) => {
                 complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
             }
@@ -525,6 +529,44 @@ pub(crate) async fn sign_in_form(
     Ok(res)
 }
 
+/// `prompt=select_account` with an SSO session: a page listing the session's account (a
+/// browser holds one session per tenant) and "Use another account". The choice posts to the
+/// sign-in endpoint with this flow (see `sign_in_post`): the account continues without a
+/// password if the session still is that account's; "another account" is the sign-in form.
+async fn account_picker(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app_name: &str,
+    a: &Authz,
+    s: &session::Session,
+) -> Result<Response, Failure> {
+    let flow = random_secret(32)?;
+    let csrf = random_secret(32)?;
+    let (created_at, expires_at) = session::expiry(LOGIN_LIFETIME_SECS);
+    let record = FlowRecord {
+        kind: LOGIN_KIND.into(),
+        key: hash(&flow),
+        lookup: None,
+        data: json!({"authz": a, "select": s.user.id.to_string(), "csrf": hash(&csrf)}),
+        created_at,
+        expires_at,
+        used_at: None,
+    };
+    state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
+    let text = |k: &str| s.user.doc.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut res = pages::account_picker(&pages::AccountPicker {
+        tenant_name: &tenant.display_name,
+        app_name,
+        action: &format!("/{}/oauth2/v2.0/login", tenant.id),
+        flow: &flow,
+        csrf: &csrf,
+        display_name: &text("displayName"),
+        user_principal_name: &text("userPrincipalName"),
+    });
+    res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, CSRF_COOKIE, &csrf, None));
+    Ok(res)
+}
+
 /// Issues the code for a signed-in user and sends it to the application.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn complete(
@@ -781,6 +823,20 @@ async fn sign_in_post_inner(
         };
         if record.data.get("pending").is_some() {
             return crate::sign_in_steps::continue_pending(&cx).await;
+        }
+        // The account picker's choice (`prompt=select_account`, see `account_picker`): the
+        // listed account continues if the browser's session is still that account's (and
+        // strong enough); otherwise, or for "Use another account", the sign-in form.
+        if let (Some(chosen), Some(a)) = (record.data.get("select").and_then(Value::as_str), authz.as_ref()) {
+            spend(&state, &tenant, &flow_key).await?;
+            if form.action == "continue"
+                && let Some(s) = session::current(&state, &tenant, &headers).await?
+                && s.user.id.to_string() == chosen
+                && (!state.require_mfa || s.amr.iter().any(|m| m == "mfa"))
+            {
+                return complete(&state, &tenant, &app, &sp, a, &s.user, s.auth_time, &s.amr, false).await;
+            }
+            return sign_in_form(&state, &tenant, &app_name(&app), &json!({"authz": a}), None).await;
         }
         let rerender = |message: &str| -> Result<Response, Failure> {
             let mut res = pages::sign_in(&pages::SignInForm {

@@ -93,6 +93,36 @@ pub(crate) fn sign_in(f: &SignInForm<'_>) -> Response {
     page(StatusCode::OK, "Sign in to your account", f.tenant_name, &body)
 }
 
+/// What the account picker (`prompt=select_account`) shows.
+pub(crate) struct AccountPicker<'a> {
+    pub tenant_name: &'a str,
+    pub app_name: &'a str,
+    /// Where the form posts (the sign-in endpoint).
+    pub action: &'a str,
+    pub flow: &'a str,
+    pub csrf: &'a str,
+    pub display_name: &'a str,
+    pub user_principal_name: &'a str,
+}
+
+/// The account picker: one button per signed-in account, then "Use another account".
+pub(crate) fn account_picker(f: &AccountPicker<'_>) -> Response {
+    let body = format!(
+        "<h1>Pick an account</h1><p>to continue to {app}</p>\
+<form method=\"post\" action=\"{action}\">\
+<input type=\"hidden\" name=\"flow\" value=\"{flow}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<button type=\"submit\" name=\"action\" value=\"continue\" class=\"account\">{name}<br>{upn}</button> \
+<button type=\"submit\" name=\"action\" value=\"other\" class=\"secondary\">Use another account</button></form>",
+        app = esc(f.app_name),
+        action = esc(f.action),
+        flow = esc(f.flow),
+        csrf = esc(f.csrf),
+        name = esc(f.display_name),
+        upn = esc(f.user_principal_name),
+    );
+    page(StatusCode::OK, "Pick an account", f.tenant_name, &body)
+}
+
 /// The hidden fields every step of a sign-in form carries.
 fn step_fields(flow: &str, csrf: &str, step: &str) -> String {
     format!(

@@ -15,6 +15,7 @@ mod entities_directory;
 mod entities_licences;
 mod entities_roles;
 pub mod permissions;
+mod permissions_graph;
 
 pub use csdl::csdl_document;
 pub use permissions::{MICROSOFT_GRAPH_APP_ID, Permission};

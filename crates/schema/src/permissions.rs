@@ -13,6 +13,8 @@
 //! scopes of the Microsoft Graph application too, but the permission reference does not list
 //! them; their GUIDs are the well-known ones every Entra tenant publishes.
 
+use crate::permissions_graph::GRAPH_PERMISSIONS;
+
 /// The application (client) id of Microsoft Graph: the `resourceAppId` of its permissions.
 pub const MICROSOFT_GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
@@ -40,6 +42,9 @@ pub struct Permission {
     pub app_role_display_name: Option<&'static str>,
     /// The app role's description (`appRoles[].description`), if there is an app role.
     pub app_role_description: Option<&'static str>,
+    /// `isEnabled` of the app role and scope in the reference: a disabled permission is
+    /// published (so its GUID means the same thing) but cannot be consented to.
+    pub enabled: bool,
 }
 
 impl Permission {
@@ -54,24 +59,25 @@ impl Permission {
     }
 }
 
-/// Every permission Cerulean knows.
-pub fn all() -> &'static [Permission] {
-    PERMISSIONS
+/// Every Microsoft Graph permission: the OpenID Connect scopes, then the generated catalogue
+/// of the public cloud (`permissions_graph.rs`, about 1,100 permissions).
+pub fn all() -> impl Iterator<Item = &'static Permission> + Clone {
+    OIDC_PERMISSIONS.iter().chain(GRAPH_PERMISSIONS.iter())
 }
 
 /// Finds a permission by name, case-insensitively (scope strings arrive in any case).
 pub fn by_name(name: &str) -> Option<&'static Permission> {
-    PERMISSIONS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    all().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// Finds the permission whose app role has this GUID (`requiredResourceAccess` `"Role"` ids).
 pub fn by_app_role_id(id: &str) -> Option<&'static Permission> {
-    PERMISSIONS.iter().find(|p| p.application_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
+    all().find(|p| p.application_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
 }
 
 /// Finds the permission whose delegated scope has this GUID (`"Scope"` ids).
 pub fn by_scope_id(id: &str) -> Option<&'static Permission> {
-    PERMISSIONS.iter().find(|p| p.delegated_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
+    all().find(|p| p.delegated_id.is_some_and(|a| a.eq_ignore_ascii_case(id)))
 }
 
 /// A delegated-only OpenID Connect scope that users may consent to themselves.
@@ -92,453 +98,45 @@ const fn oidc(
         requires_admin_consent: false,
         app_role_display_name: None,
         app_role_description: None,
+        enabled: true,
     }
 }
 
-static PERMISSIONS: &[Permission] = &[
+/// One row of the generated catalogue (`permissions_graph.rs`), kept positional so the table
+/// stays compact: name, app-role GUID, scope GUID, admin texts, user texts, whether the scope
+/// needs admin consent, app-role texts, enabled.
+#[allow(clippy::too_many_arguments)]
+pub(crate) const fn g(
+    name: &'static str,
+    application_id: Option<&'static str>,
+    delegated_id: Option<&'static str>,
+    admin: (&'static str, &'static str),
+    user: (&'static str, &'static str),
+    requires_admin_consent: bool,
+    app_role: Option<(&'static str, &'static str)>,
+    enabled: bool,
+) -> Permission {
+    let (app_role_display_name, app_role_description) = match app_role {
+        Some((d, t)) => (Some(d), Some(t)),
+        None => (None, None),
+    };
     Permission {
-        name: "Directory.Read.All",
-        application_id: Some("7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
-        delegated_id: Some("06da0dbc-49e2-44d2-8312-53f166ab848a"),
-        admin_display_name: "Read directory data",
-        admin_description: "Allows the app to read data in your organization's directory, such as users, groups and apps.",
-        user_display_name: "Read directory data",
-        user_description: "Allows the app to read data in your organization's directory.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read directory data"),
-        app_role_description: Some(
-            "Allows the app to read data in your organization's directory, such as users, groups and apps, without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "Directory.ReadWrite.All",
-        application_id: Some("19dbc75e-c2e2-444c-a770-ec69d8559fc7"),
-        delegated_id: Some("c5366453-9fb0-48a5-a156-24f0c49a4b84"),
-        admin_display_name: "Read and write directory data",
-        admin_description: "Allows the app to read and write data in your organization's directory, such as users, and groups.  It does not allow the app to delete users or groups, or reset user passwords but it does allow modification of recovery properties that may lead to account takeover.",
-        user_display_name: "Read and write directory data",
-        user_description: "Allows the app to read and write data in your organization's directory, such as other users, groups.  It does not allow the app to delete users or groups, or reset user passwords but it does allow modification of recovery properties that may lead to account takeover.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write directory data"),
-        app_role_description: Some(
-            "Allows the app to read and write data in your organization's directory, such as users, and groups, without a signed-in user.  It does not allow user or group deletion.",
-        ),
-    },
-    Permission {
-        name: "User.Read",
-        application_id: None,
-        delegated_id: Some("e1fe6dd8-ba31-4d61-89e7-88639da4683d"),
-        admin_display_name: "Sign in and read user profile",
-        admin_description: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users. It also allows the app to read basic company information of signed-in users.",
-        user_display_name: "Sign you in and read your profile",
-        user_description: "Allows you to sign in to the app with your organizational account and let the app read your profile. It also allows the app to read basic company information.",
-        requires_admin_consent: false,
-        app_role_display_name: None,
-        app_role_description: None,
-    },
-    Permission {
-        name: "User.Read.All",
-        application_id: Some("df021288-bdef-4463-88db-98f22de89214"),
-        delegated_id: Some("a154be20-db9c-4678-8ab7-66f6cc099a59"),
-        admin_display_name: "Read all users' full profiles and company properties",
-        admin_description: "Allows the app to read the full set of user properties of all users in the organization and read company properties, on behalf of the signed-in user.",
-        user_display_name: "Read all users' full profiles and company properties",
-        user_description: "Allows the app to read the full set of user properties of all users in the organization and read company properties, on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all users' full profiles and company properties"),
-        app_role_description: Some(
-            "Allows the app to read the full set of user properties of all users in the organization and read company properties without a signed in user.",
-        ),
-    },
-    Permission {
-        name: "User.ReadWrite.All",
-        application_id: Some("741f803b-c850-494e-b5df-cde7c675a1ca"),
-        delegated_id: Some("204e0828-b5ca-4ad8-b9f3-f32a958e7cc4"),
-        admin_display_name: "Read and write all users' full profiles",
-        admin_description: "Allows the app to read and write the full set of profile properties, reports, and managers of other users in your organization, and read basic company properties, on behalf of the signed-in user.",
-        user_display_name: "Read and write all users' full profiles",
-        user_description: "Allows the app to read and write the full set of profile properties, reports, and managers of other users in your organization, and read basic company properties, on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all users' full profiles"),
-        app_role_description: Some(
-            "Allows the app to read and update user profiles and read basic company properties without a signed in user.",
-        ),
-    },
-    Permission {
-        name: "User.ReadBasic.All",
-        application_id: Some("97235f07-e226-4f63-ace3-39588e11d3a1"),
-        delegated_id: Some("b340eb25-3456-403f-be2f-af7a0d370277"),
-        admin_display_name: "Read all users' basic profiles",
-        admin_description: "Allows the app to read a basic set of profile properties of other users in your organization on behalf of the signed-in user. This includes display name, first and last name, email address, photo, id and security identifier. Also allows the app to read the full profile of the signed-in user.",
-        user_display_name: "Read all users' basic profiles",
-        user_description: "Allows the app to read a basic set of profile properties of other users in your organization on your behalf. Includes display name, first and last name, email address, photo, id and security identifier. Also allows the app to read the full profile of the signed-in user.",
-        requires_admin_consent: false,
-        app_role_display_name: Some("Read all users' basic profiles"),
-        app_role_description: Some(
-            "Allows the app to read a basic set of profile properties of users in your organization, without a signed-in user. This includes display name, first and last name, email address, photo, id and security identifier.",
-        ),
-    },
-    Permission {
-        name: "Group.Read.All",
-        application_id: Some("5b567255-7703-4780-807c-7be8301ae99b"),
-        delegated_id: Some("5f8c59db-677d-491f-a6b8-5f174b11ec1d"),
-        admin_display_name: "Read all groups",
-        admin_description: "Allows the app to list groups, and to read their properties and all group memberships on behalf of the signed-in user.  Also allows the app to read calendar, conversations, files, and other group content for all groups the signed-in user can access. ",
-        user_display_name: "Read all groups",
-        user_description: "Allows the app to list groups, and to read their properties and all group memberships on your behalf.  Also allows the app to read calendar, conversations, files, and other group content for all groups you can access.  ",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all groups"),
-        app_role_description: Some(
-            "Allows the app to read group properties and memberships, and read conversations for all groups, without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "Group.ReadWrite.All",
-        application_id: Some("62a82d76-70ea-41e2-9197-370581804d09"),
-        delegated_id: Some("4e46008b-f24c-477d-8fff-7bb4ec7aafe0"),
-        admin_display_name: "Read and write all groups",
-        admin_description: "Allows the app to create groups and read all group properties and memberships on behalf of the signed-in user.  Additionally allows group owners to manage their groups and allows group members to update group content.",
-        user_display_name: "Read and write all groups",
-        user_description: "Allows the app to create groups and read all group properties and memberships on your behalf.  Additionally allows the app to manage your groups and to update group content for groups you are a member of.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all groups"),
-        app_role_description: Some(
-            "Allows the app to create groups, read all group properties and memberships, update group properties and memberships, and delete groups. Also allows the app to read and write conversations. All of these operations can be performed by the app without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "GroupMember.Read.All",
-        application_id: Some("98830695-27a2-44f7-8c18-0c3ebc9698f6"),
-        delegated_id: Some("bc024368-1153-4739-b217-4326f2e966d0"),
-        admin_display_name: "Read group memberships",
-        admin_description: "Allows the app to list groups, read basic group properties and read membership of all groups the signed-in user has access to.",
-        user_display_name: "Read group memberships",
-        user_description: "Allows the app to list groups, read basic group properties and read membership of all your groups.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all group memberships"),
-        app_role_description: Some(
-            "Allows the app to read memberships and basic group properties for all groups without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "GroupMember.ReadWrite.All",
-        application_id: Some("dbaae8cf-10b5-4b86-a4a1-f871c94c6695"),
-        delegated_id: Some("f81125ac-d3b7-4573-a3b2-7099cc39df9e"),
-        admin_display_name: "Read and write group memberships",
-        admin_description: "Allows the app to list groups, read basic properties, read and update the membership of the groups the signed-in user has access to. Group properties and owners cannot be updated and groups cannot be deleted.",
-        user_display_name: "Read and write group memberships",
-        user_description: "Allows the app to list groups, read basic properties, read and update the membership of your groups. Group properties and owners cannot be updated and groups cannot be deleted.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all group memberships"),
-        app_role_description: Some(
-            "Allows the app to list groups, read basic properties, read and update the membership of the groups this app has access to without a signed-in user. Group properties and owners cannot be updated and groups cannot be deleted.",
-        ),
-    },
-    Permission {
-        name: "Application.Read.All",
-        application_id: Some("9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"),
-        delegated_id: Some("c79f8feb-a9db-4090-85f9-90d820caa0eb"),
-        admin_display_name: "Read applications",
-        admin_description: "Allows the app to read applications and service principals on behalf of the signed-in user.",
-        user_display_name: "Read applications",
-        user_description: "Allows the app to read applications and service principals on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all applications"),
-        app_role_description: Some(
-            "Allows the app to read all applications and service principals without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "Application.ReadWrite.All",
-        application_id: Some("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"),
-        delegated_id: Some("bdfbf15f-ee85-4955-8675-146e8e5296b5"),
-        admin_display_name: "Read and write all applications",
-        admin_description: "Allows the app to create, read, update and delete applications and service principals on behalf of the signed-in user. Allows management of app role assignments, except those exposed by Microsoft Graph. Does not allow management of delegated permission grants.",
-        user_display_name: "Read and write applications",
-        user_description: "Allows the app to create, read, update and delete applications and service principals on your behalf. Allows management of app role assignments, except those exposed by Microsoft Graph. Does not allow management of delegated permission grants.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all applications"),
-        app_role_description: Some(
-            "Allows the app to create, read, update and delete applications and service principals without a signed-in user. Allows management of app role assignments, except those exposed by Microsoft Graph. Does not allow management of delegated permission grants.",
-        ),
-    },
-    Permission {
-        name: "Application.ReadWrite.OwnedBy",
-        application_id: Some("18a4783c-866b-4cc7-a460-3d5e5662c884"),
-        delegated_id: None,
-        admin_display_name: "Manage apps that this app creates or owns",
-        admin_description: "Allows the app to create other applications, and fully manage those applications (read, update, update application secrets and delete), without a signed-in user.  It cannot update any apps that it is not an owner of.",
-        user_display_name: "",
-        user_description: "",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Manage apps that this app creates or owns"),
-        app_role_description: Some(
-            "Allows the app to create other applications, and fully manage those applications (read, update, update application secrets and delete), without a signed-in user.  It cannot update any apps that it is not an owner of.",
-        ),
-    },
-    Permission {
-        name: "AppRoleAssignment.ReadWrite.All",
-        application_id: Some("06b708a9-e830-4db3-a914-8e69da51d44f"),
-        delegated_id: Some("84bccea3-f856-4a8a-967b-dbe0a3d53a64"),
-        admin_display_name: "Manage app permission grants and app role assignments",
-        admin_description: "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, on behalf of the signed-in user.",
-        user_display_name: "Manage app permission grants and app role assignments",
-        user_description: "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Manage app permission grants and app role assignments"),
-        app_role_description: Some(
-            "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "RoleManagement.Read.Directory",
-        application_id: Some("483bed4a-2ad3-4361-a73b-c83ccdbdc53c"),
-        delegated_id: Some("741c54c3-0c1e-44a1-818b-3f97ab4e8c83"),
-        admin_display_name: "Read directory RBAC settings",
-        admin_description: "Allows the app to read the role-based access control (RBAC) settings for your company's directory, on behalf of the signed-in user.  This includes reading directory role templates, directory roles and memberships.",
-        user_display_name: "Read directory RBAC settings",
-        user_description: "Allows the app to read the role-based access control (RBAC) settings for your company's directory, on your behalf.  This includes reading directory role templates, directory roles and memberships.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all directory RBAC settings"),
-        app_role_description: Some(
-            "Allows the app to read the role-based access control (RBAC) settings for your company's directory, without a signed-in user.  This includes reading directory role templates, directory roles and memberships.",
-        ),
-    },
-    Permission {
-        name: "RoleManagement.ReadWrite.Directory",
-        application_id: Some("9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"),
-        delegated_id: Some("d01b97e9-cbc0-49fe-810a-750afd5527a3"),
-        admin_display_name: "Read and write directory RBAC settings",
-        admin_description: "Allows the app to read and manage the role-based access control (RBAC) settings for your company's directory, on behalf of the signed-in user. This includes instantiating directory roles and managing directory role membership, and reading directory role templates, directory roles and memberships.",
-        user_display_name: "Read and write directory RBAC settings",
-        user_description: "Allows the app to read and manage the role-based access control (RBAC) settings for your company's directory, on your behalf. This includes instantiating directory roles and managing directory role membership, and reading directory role templates, directory roles and memberships.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all directory RBAC settings"),
-        app_role_description: Some(
-            "Allows the app to read and manage the role-based access control (RBAC) settings for your company's directory, without a signed-in user. This includes instantiating directory roles and managing directory role membership, and reading directory role templates, directory roles and memberships.",
-        ),
-    },
-    Permission {
-        name: "Policy.Read.All",
-        application_id: Some("246dd0d5-5bd0-4def-940b-0421030a5b68"),
-        delegated_id: Some("572fea84-0151-49b2-9301-11cb16974376"),
-        admin_display_name: "Read your organization's policies",
-        admin_description: "Allows the app to read your organization's policies on behalf of the signed-in user.",
-        user_display_name: "Read your organization's policies",
-        user_description: "Allows the app to read your organization's policies on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read your organization's policies"),
-        app_role_description: Some("Allows the app to read all your organization's policies without a signed in user."),
-    },
-    Permission {
-        name: "Policy.ReadWrite.ConditionalAccess",
-        application_id: Some("01c0a623-fc9b-48e9-b794-0756f8e8f067"),
-        delegated_id: Some("ad902697-1014-4ef5-81ef-2b4301988e8c"),
-        admin_display_name: "Read and write your organization's conditional access policies",
-        admin_description: "Allows the app to read and write your organization's conditional access policies on behalf of the signed-in user.",
-        user_display_name: "Read and write your organization's conditional access policies",
-        user_description: "Allows the app to read and write your organization's conditional access policies on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write your organization's conditional access policies"),
-        app_role_description: Some(
-            "Allows the app to read and write your organization's conditional access policies, without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "AuditLog.Read.All",
-        application_id: Some("b0afded3-3588-46d8-8b3d-9842eff778da"),
-        delegated_id: Some("e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20"),
-        admin_display_name: "Read audit log data",
-        admin_description: "Allows the app to read and query your audit log activities, on behalf of the signed-in user.",
-        user_display_name: "Read audit log data",
-        user_description: "Allows the app to read and query your audit log activities, on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all audit log data"),
-        app_role_description: Some(
-            "Allows the app to read and query your audit log activities, without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "IdentityRiskyUser.Read.All",
-        application_id: Some("dc5007c0-2d7d-4c42-879c-2dab87571379"),
-        delegated_id: Some("d04bb851-cb7c-4146-97c7-ca3e71baf56c"),
-        admin_display_name: "Read identity risky user information",
-        admin_description: "Allows the app to read identity risky user information for all users in your organization on behalf of the signed-in user.",
-        user_display_name: "Read identity risky user information",
-        user_description: "Allows the app to read identity risky user information for all users in your organization on behalf of the signed-in user.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all identity risky user information"),
-        app_role_description: Some(
-            "Allows the app to read the identity risky user information for your organization without a signed in user.",
-        ),
-    },
-    Permission {
-        name: "IdentityRiskyUser.ReadWrite.All",
-        application_id: Some("656f6061-f9fe-4807-9708-6a2e0934df76"),
-        delegated_id: Some("e0a7cdbb-08b0-4697-8264-0069786e9674"),
-        admin_display_name: "Read and write risky user information",
-        admin_description: "Allows the app to read and update identity risky user information for all users in your organization on behalf of the signed-in user. Update operations include dismissing risky users.",
-        user_display_name: "Read and write identity risky user information",
-        user_description: "Allows the app to read and update identity risky user information for all users in your organization on your behalf. Update operations include dismissing risky users.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all risky user information"),
-        app_role_description: Some(
-            "Allows the app to read and update identity risky user information for your organization without a signed-in user.  Update operations include dismissing risky users.",
-        ),
-    },
-    Permission {
-        name: "IdentityRiskEvent.Read.All",
-        application_id: Some("6e472fd1-ad78-48da-a0f0-97ab2c6b769e"),
-        delegated_id: Some("8f6a01e7-0391-4ee5-aa22-a3af122cef27"),
-        admin_display_name: "Read identity risk event information",
-        admin_description: "Allows the app to read identity risk event information for all users in your organization on behalf of the signed-in user. ",
-        user_display_name: "Read identity risk event information",
-        user_description: "Allows the app to read identity risk event information for all users in your organization on behalf of the signed-in user. ",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all identity risk event information"),
-        app_role_description: Some(
-            "Allows the app to read the identity risk event information for your organization without a signed in user.",
-        ),
-    },
-    // Administrative units and organizational contacts (issue 4).
-    Permission {
-        name: "AdministrativeUnit.Read.All",
-        application_id: Some("134fd756-38ce-4afd-ba33-e9623dbe66c2"),
-        delegated_id: Some("3361d15d-be43-4de6-b441-3c746d05163d"),
-        admin_display_name: "Read administrative units",
-        admin_description: "Allows the app to read administrative units and administrative unit membership on behalf of the signed-in user.",
-        user_display_name: "Read administrative units",
-        user_description: "Allows the app to read administrative units and administrative unit membership on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all administrative units"),
-        app_role_description: Some(
-            "Allows the app to read administrative units and administrative unit membership without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "AdministrativeUnit.ReadWrite.All",
-        application_id: Some("5eb59dd3-1da2-4329-8733-9dabdc435916"),
-        delegated_id: Some("7b8a2d34-6b3f-4542-a343-54651608ad81"),
-        admin_display_name: "Read and write administrative units",
-        admin_description: "Allows the app to create, read, update, and delete administrative units and manage administrative unit membership on behalf of the signed-in user.",
-        user_display_name: "Read and write administrative units",
-        user_description: "Allows the app to create, read, update, and delete administrative units and manage administrative unit membership on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all administrative units"),
-        app_role_description: Some(
-            "Allows the app to create, read, update, and delete administrative units and manage administrative unit membership without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "OrgContact.Read.All",
-        application_id: Some("e1a88a34-94c4-4418-be12-c87b00e26bea"),
-        delegated_id: Some("08432d1b-5911-483c-86df-7980af5cdee0"),
-        admin_display_name: "Read organizational contacts",
-        admin_description: "Allows the app to read all organizational contacts on behalf of the signed-in user.  These contacts are managed by the organization and are different from a user's personal contacts.",
-        user_display_name: "Read organizational contacts",
-        user_description: "Allows the app to read all organizational contacts on your behalf.  These contacts are managed by the organization and are different from your personal contacts.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read organizational contacts"),
-        app_role_description: Some(
-            "Allows the app to read all organizational contacts without a signed-in user.  These contacts are managed by the organization and are different from a user's personal contacts.",
-        ),
-    },
-    Permission {
-        name: "Device.Read.All",
-        application_id: Some("7438b122-aefc-4978-80ed-43db9fcc7715"),
-        delegated_id: Some("951183d1-1a61-466f-a6d1-1fde911bfd95"),
-        admin_display_name: "Read all devices",
-        admin_description: "Allows the app to read your organization's devices' configuration information on behalf of the signed-in user.",
-        user_display_name: "Read all devices",
-        user_description: "Allows the app to read devices' configuration information on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read all devices"),
-        app_role_description: Some(
-            "Allows the app to read your organization's devices' configuration information without a signed-in user.",
-        ),
-    },
-    Permission {
-        name: "Device.ReadWrite.All",
-        application_id: Some("1138cb37-bd11-4084-a2b7-9f71582aeddb"),
-        delegated_id: None,
-        admin_display_name: "Read and write devices",
-        admin_description: "Allows the app to read and write all device properties without a signed in user.  Does not allow device creation, device deletion or update of device alternative security identifiers.",
-        user_display_name: "",
-        user_description: "",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write devices"),
-        app_role_description: Some(
-            "Allows the app to read and write all device properties without a signed in user.  Does not allow device creation, device deletion or update of device alternative security identifiers.",
-        ),
-    },
-    Permission {
-        name: "Domain.Read.All",
-        application_id: Some("dbb9058a-0e50-45d7-ae91-66909b5d4664"),
-        delegated_id: Some("2f9ee017-59c1-4f1d-9472-bd5529a7b311"),
-        admin_display_name: "Read domains.",
-        admin_description: "Allows the app to read all domain properties on behalf of the signed-in user.",
-        user_display_name: "Read domains.",
-        user_description: "Allows the app to read all domain properties on your behalf.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read domains"),
-        app_role_description: Some("Allows the app to read all domain properties without a signed-in user."),
-    },
-    Permission {
-        name: "Domain.ReadWrite.All",
-        application_id: Some("7e05723c-0bb0-42da-be95-ae9f08a6e53c"),
-        delegated_id: Some("0b5d694c-a244-4bde-86e6-eb5cd07730fe"),
-        admin_display_name: "Read and write domains",
-        admin_description: "Allows the app to read and write all domain properties on behalf of the signed-in user. Also allows the app to add, verify and remove domains.",
-        user_display_name: "Read and write domains",
-        user_description: "Allows the app to read and write all domain properties on your behalf. Also allows the app to add, verify and remove domains.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write domains"),
-        app_role_description: Some(
-            "Allows the app to read and write all domain properties without a signed in user.  Also allows the app to add,  verify and remove domains.",
-        ),
-    },
-    Permission {
-        name: "Organization.Read.All",
-        application_id: Some("498476ce-e0fe-48b0-b801-37ba7e2685c6"),
-        delegated_id: Some("4908d5b9-3fb2-4b1e-9336-1888b7937185"),
-        admin_display_name: "Read organization information",
-        admin_description: "Allows the app to read the organization and related resources, on behalf of the signed-in user. Related resources include things like subscribed skus and tenant branding information.",
-        user_display_name: "Read organization information",
-        user_description: "Allows the app to read the organization and related resources, on your behalf. Related resources include things like subscribed skus and tenant branding information.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read organization information"),
-        app_role_description: Some(
-            "Allows the app to read the organization and related resources, without a signed-in user. Related resources include things like subscribed skus and tenant branding information.",
-        ),
-    },
-    Permission {
-        name: "Organization.ReadWrite.All",
-        application_id: Some("292d869f-3427-49a8-9dab-8c70152b74e9"),
-        delegated_id: Some("46ca0847-7e6b-426e-9775-ea810a948356"),
-        admin_display_name: "Read and write organization information",
-        admin_description: "Allows the app to read and write the organization and related resources, on behalf of the signed-in user. Related resources include things like subscribed skus and tenant branding information.",
-        user_display_name: "Read and write organization information",
-        user_description: "Allows the app to read and write the organization and related resources, on your behalf. Related resources include things like subscribed skus and tenant branding information.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write organization information"),
-        app_role_description: Some(
-            "Allows the app to read and write the organization and related resources, without a signed-in user. Related resources include things like subscribed skus and tenant branding information.",
-        ),
-    },
-    Permission {
-        name: "UserAuthenticationMethod.ReadWrite.All",
-        application_id: Some("50483e42-d915-4231-9639-7fdb7fd190e5"),
-        delegated_id: Some("b7887744-6746-4312-813d-72daeaee7e2d"),
-        admin_display_name: "Read and write all users' authentication methods.",
-        admin_description: " Allows the app to read and write authentication methods of all users in your organization that the signed-in user has access to.                       Authentication methods include things like a user's phone numbers and Authenticator app settings. This                      does not allow the app to see secret information like passwords, or to sign-in or otherwise use the authentication methods.",
-        user_display_name: "Read and write all users' authentication methods",
-        user_description: "Allows the app to read and write authentication methods of all users you have access to in your organization.                       Authentication methods include things like a user's phone numbers and Authenticator app settings. This does not allow                      the app to see secret information like passwords, or to sign-in or otherwise use the authentication methods.",
-        requires_admin_consent: true,
-        app_role_display_name: Some("Read and write all users' authentication methods "),
-        app_role_description: Some(
-            "Allows the application to read and write authentication methods of all users in your organization, without a signed-in user.                       Authentication methods include things like a user's phone numbers and Authenticator app settings. This                      does not allow the app to see secret information like passwords, or to sign-in or otherwise use the authentication methods",
-        ),
-    },
+        name,
+        application_id,
+        delegated_id,
+        admin_display_name: admin.0,
+        admin_description: admin.1,
+        user_display_name: user.0,
+        user_description: user.1,
+        requires_admin_consent,
+        app_role_display_name,
+        app_role_description,
+        enabled,
+    }
+}
+
+/// The OpenID Connect scopes, declared by hand: the permission reference does not list them.
+static OIDC_PERMISSIONS: &[Permission] = &[
     oidc(
         "openid",
         "37f7f235-527c-4136-accd-4a02d197296e",
@@ -600,6 +198,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "AgentIdUser.ReadWrite.All",
+        enabled: true,
         application_id: Some("d0ca41aa-9212-8ec6-8bee-d30600b82eda"),
         delegated_id: Some("c3da4fc2-a3f7-fb10-b270-15dd66d000b6"),
         admin_display_name: "Read and write all agent ID users' full profiles",
@@ -615,6 +214,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "AgentIdUser.ReadWrite.IdentityParentedBy",
+        enabled: true,
         application_id: Some("b289933a-7ef7-c0d0-dedf-17468cb8aaf4"),
         delegated_id: Some("a1943f6a-e709-4b6c-baf0-25f7912a03bf"),
         admin_display_name: "Read and write full profiles of agent ID users under an agent blueprint",
@@ -630,6 +230,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "AppRoleAssignment.ReadWrite.All",
+        enabled: true,
         application_id: Some("06b708a9-e830-4db3-a914-8e69da51d44f"),
         delegated_id: Some("84bccea3-f856-4a8a-967b-dbe0a3d53a64"),
         admin_display_name: "Manage app permission grants and app role assignments",
@@ -645,6 +246,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Application-RemoteDesktopConfig.ReadWrite.All",
+        enabled: true,
         application_id: Some("3be0012a-cc4e-426b-895b-f9c836bf6381"),
         delegated_id: Some("ffa91d43-2ad8-45cc-b592-09caddeb24bb"),
         admin_display_name: "Read and write the remote desktop security configuration for all apps",
@@ -660,6 +262,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Application.Read.All",
+        enabled: true,
         application_id: Some("9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"),
         delegated_id: Some("c79f8feb-a9db-4090-85f9-90d820caa0eb"),
         admin_display_name: "Read applications",
@@ -675,6 +278,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Application.ReadWrite.All",
+        enabled: true,
         application_id: Some("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"),
         delegated_id: Some("bdfbf15f-ee85-4955-8675-146e8e5296b5"),
         admin_display_name: "Read and write all applications",
@@ -690,6 +294,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Application.ReadWrite.OwnedBy",
+        enabled: true,
         application_id: Some("18a4783c-866b-4cc7-a460-3d5e5662c884"),
         delegated_id: None,
         admin_display_name: "Manage apps that this app creates or owns",
@@ -705,6 +310,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // well-known (not in provisioningInfo.json)
     Permission {
         name: "Directory.AccessAsUser.All",
+        enabled: true,
         application_id: None,
         delegated_id: Some("a42657d6-7f20-40e3-b6f0-cee03008a62a"),
         admin_display_name: "Access directory as the signed in user",
@@ -718,6 +324,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // well-known (not in provisioningInfo.json)
     Permission {
         name: "Directory.Read.All",
+        enabled: true,
         application_id: Some("5778995a-e1bf-45b8-affa-663a9f3f4d04"),
         delegated_id: Some("5778995a-e1bf-45b8-affa-663a9f3f4d04"),
         admin_display_name: "Read directory data",
@@ -733,6 +340,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // well-known (not in provisioningInfo.json)
     Permission {
         name: "Directory.ReadWrite.All",
+        enabled: true,
         application_id: Some("78c8a3c8-a07e-4b9e-af1b-b5ccab50a175"),
         delegated_id: Some("78c8a3c8-a07e-4b9e-af1b-b5ccab50a175"),
         admin_display_name: "Read and write directory data",
@@ -748,6 +356,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Group.Create",
+        enabled: true,
         application_id: Some("bf7b1a76-6e77-406b-b258-bf5c7720e98f"),
         delegated_id: None,
         admin_display_name: "Create groups",
@@ -761,6 +370,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Group.ManageProtection.All",
+        enabled: true,
         application_id: Some("60f8cea0-2476-45c9-ab18-70e79e60ad14"),
         delegated_id: Some("36263ed6-285e-4f84-b25a-62ec2ba17d29"),
         admin_display_name: "Manage the Microsoft Information Protection (MIP) label for M365 and security groups.",
@@ -778,6 +388,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Group.Read.All",
+        enabled: true,
         application_id: Some("5b567255-7703-4780-807c-7be8301ae99b"),
         delegated_id: Some("5f8c59db-677d-491f-a6b8-5f174b11ec1d"),
         admin_display_name: "Read all groups",
@@ -793,6 +404,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Group.ReadBasic.All",
+        enabled: true,
         application_id: Some("07d67222-3a10-4d3b-9ddc-b8aa43198a00"),
         delegated_id: Some("ba1917bc-a64b-4c71-b66d-229d4a520e66"),
         admin_display_name: "Read all groups' basic property",
@@ -808,6 +420,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Group.ReadWrite.All",
+        enabled: true,
         application_id: Some("62a82d76-70ea-41e2-9197-370581804d09"),
         delegated_id: Some("4e46008b-f24c-477d-8fff-7bb4ec7aafe0"),
         admin_display_name: "Read and write all groups",
@@ -823,6 +436,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "GroupMember.ReadBasic.All",
+        enabled: true,
         application_id: Some("8222c640-cae5-4860-8d11-b32cfad95e03"),
         delegated_id: Some("28539367-358c-4ed9-b7f0-793eccb8fd34"),
         admin_display_name: "Read group memberships",
@@ -838,6 +452,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Policy.ReadWrite.FedTokenValidation",
+        enabled: true,
         application_id: Some("90bbca0b-227c-4cdc-8083-1c6cfb95bac6"),
         delegated_id: Some("be1be369-4540-4ac9-8928-79de99f70d8f"),
         admin_display_name: "Read and write your organization's federated token validation policy",
@@ -853,6 +468,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "Policy.ReadWrite.SecurityDefaults",
+        enabled: true,
         application_id: Some("1c6e93a6-28e2-4cbb-9f64-1a46a821124d"),
         delegated_id: Some("0b2a744c-2abf-4f1e-ad7e-17a087e2be99"),
         admin_display_name: "Read and write your organization's security defaults policy",
@@ -868,6 +484,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "User-Mail.ReadWrite.All",
+        enabled: true,
         application_id: Some("280d0935-0796-47d1-8d26-273470a3f17a"),
         delegated_id: Some("6166886a-9576-433b-8544-658177bdef1d"),
         admin_display_name: "Update other mails property for all users",
@@ -883,6 +500,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "User-PasswordProfile.ReadWrite.All",
+        enabled: true,
         application_id: Some("cc117bb9-00cf-4eb8-b580-ea2a878fe8f7"),
         delegated_id: Some("56760768-b641-451f-8906-e1b8ab31bca7"),
         admin_display_name: "Update password profile property and reset password for all users",
@@ -898,6 +516,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "User-Phone.ReadWrite.All",
+        enabled: true,
         application_id: Some("86ceff06-c822-49ff-989a-d912845ffe69"),
         delegated_id: Some("e29d5979-5b06-4a7f-ae24-6a9348d2e1ff"),
         admin_display_name: "Update business phones and mobile phone properties for all users",
@@ -913,6 +532,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // provisioningInfo.json
     Permission {
         name: "User.DeleteRestore.All",
+        enabled: true,
         application_id: Some("eccc023d-eccf-4e7b-9683-8813ab36cecc"),
         delegated_id: Some("4bb440cd-2cf2-4f90-8004-aa2acd2537c5"),
         admin_display_name: "Delete and restore user accounts",
@@ -926,6 +546,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // well-known (not in provisioningInfo.json)
     Permission {
         name: "User.Read",
+        enabled: true,
         application_id: None,
         delegated_id: Some("311a71cc-e848-46a1-bdf8-97ff7156d8e6"),
         admin_display_name: "Sign in and read user profile",
@@ -939,6 +560,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // well-known (not in provisioningInfo.json)
     Permission {
         name: "User.Read.All",
+        enabled: true,
         application_id: None,
         delegated_id: Some("c582532d-9d9e-43bd-a97c-2667a28ce295"),
         admin_display_name: "Read all users' full profiles and company properties",
@@ -952,6 +574,7 @@ static AAD_GRAPH_PERMISSIONS: &[Permission] = &[
     // well-known (not in provisioningInfo.json)
     Permission {
         name: "User.ReadBasic.All",
+        enabled: true,
         application_id: None,
         delegated_id: Some("cba73afc-7f69-4d86-8450-4978e04ecd1a"),
         admin_display_name: "Read all users' basic profiles",
@@ -983,17 +606,21 @@ mod tests {
 
     #[test]
     fn names_and_ids_are_unique_guids() {
-        let mut names: Vec<_> = all().iter().map(|p| p.name.to_ascii_lowercase()).collect();
+        let mut names: Vec<_> = all().map(|p| p.name.to_ascii_lowercase()).collect();
         let n = names.len();
         names.sort();
         names.dedup();
         assert_eq!(n, names.len());
-        let mut ids: Vec<_> = all().iter().flat_map(|p| p.application_id.into_iter().chain(p.delegated_id)).collect();
-        let n = ids.len();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(n, ids.len());
-        for id in ids {
+        // Unique per face: one permission (User.Export.All) has the same GUID for both.
+        let mut app_ids: Vec<_> = all().filter_map(|p| p.application_id).collect();
+        let mut scope_ids: Vec<_> = all().filter_map(|p| p.delegated_id).collect();
+        for ids in [&mut app_ids, &mut scope_ids] {
+            let n = ids.len();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(n, ids.len());
+        }
+        for id in app_ids.into_iter().chain(scope_ids) {
             let parts: Vec<_> = id.split('-').map(str::len).collect();
             assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");
             assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));

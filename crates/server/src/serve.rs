@@ -118,6 +118,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         if app.tokens.load_keys(tenant.id).await?.is_none() {
             app.tokens.tenant_keys(tenant.id).await?;
         }
+        // A tenant made by an older build gets this build's Graph permission catalogue.
+        let refreshed = app.directory.refresh_first_party_service_principals(tenant.id).await?;
+        if refreshed > 0 {
+            tracing::info!(tenant = %tenant.id, refreshed, "updated the permissions of first-party service principals");
+        }
     }
     tokio::spawn(prune_change_log(app.directory.clone(), args.delta_retention_days));
     tokio::spawn(prune_logs(app.directory.clone(), args.audit_retention_days));

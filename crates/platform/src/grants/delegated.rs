@@ -18,7 +18,7 @@ use cerulean_directory::{AppCredentials, GroupClaimKinds};
 use cerulean_identity::user_tokens::{self, GroupsClaim, IdTokenRequest, UserFacts, UserTokenRequest};
 use cerulean_identity::{ClientAuthMethod, TokenVersion};
 use cerulean_store::{ObjectRecord, RefreshTokenRecord, TenantRecord};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::PlatformState;
@@ -272,6 +272,13 @@ pub(crate) async fn issue_tokens(
     let resource_sp =
         state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
     let access_roles = assigned_roles(state, s.tenant, s.user, resource_sp.as_ref()).await?;
+    // The resource's own registration (an API of the tenant), whose `optionalClaims` shape
+    // its access tokens; Microsoft Graph and Azure AD Graph have none here.
+    let resource_app = if [GRAPH_APP_ID, resources::AAD_GRAPH_APP_ID].contains(&resource.app_id.as_str()) {
+        None
+    } else {
+        state.directory.application_by_resource_identifier(s.tenant.id, &resource.app_id).await.map_err(internal)?
+    };
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
         issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
@@ -289,6 +296,10 @@ pub(crate) async fn issue_tokens(
         lifetime_secs: state.tokens.lifetimes().access_secs,
         tenant_created_at: created,
         roles: access_roles,
+        optional_claims: match &resource_app {
+            Some(app) => optional_claims(app, "accessToken", s),
+            None => Map::new(),
+        },
     };
     let version = match req.endpoint {
         Endpoint::V2 => TokenVersion::V2,
@@ -318,6 +329,7 @@ pub(crate) async fn issue_tokens(
         code: front.and_then(|f| f.code.clone()),
         hash_access_token: front.is_some_and(|f| f.with_access_token),
         roles: id_roles,
+        optional_claims: optional_claims(&s.app.application, "idToken", s),
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
     Ok((issued, resource))
@@ -427,6 +439,50 @@ async fn groups_claim(
     Ok(GroupsClaim::limited(ids, fragment, || {
         format!("{}/v1.0/users/{}/getMemberObjects", state.public_url, s.user.id)
     }))
+}
+
+/// The optional claims Cerulean honours, those of `app.optionalClaims.<token>` (`idToken` or
+/// `accessToken`) it can fill: `email` (the user's `mail`, else the first of `otherMails`),
+/// `upn`, `family_name`, `given_name` and `login_hint` (opaque: base64url of the user's object
+/// id, tenant and UPN, which a later authorize request can send back). `groups` follows
+/// `groupMembershipClaims` (see `groups_claim`); other names are ignored, as Entra ignores
+/// claims that do not apply.
+fn optional_claims(app: &ObjectRecord, token: &str, s: &SignedIn<'_>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let names = app
+        .doc
+        .get("optionalClaims")
+        .and_then(|o| o.get(token))
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let text = |k: &str| s.user.doc.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string);
+    let upn = text("userPrincipalName").unwrap_or_default();
+    for name in names {
+        let value = match name {
+            "email" => text("mail").or_else(|| {
+                s.user
+                    .doc
+                    .get("otherMails")
+                    .and_then(Value::as_array)
+                    .and_then(|m| m.first())
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
+            "upn" => Some(upn.clone()),
+            "family_name" => text("surname"),
+            "given_name" => text("givenName"),
+            "login_hint" => Some(base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                json!({"oid": s.user.id.to_string(), "tid": s.tenant.id.to_string(), "upn": upn}).to_string(),
+            )),
+            _ => None,
+        };
+        if let Some(v) = value {
+            out.insert(name.to_string(), Value::String(v));
+        }
+    }
+    out
 }
 
 /// The access token's `groups` claim, per the resource application's `groupMembershipClaims`

@@ -1,0 +1,329 @@
+//! `/identity/conditionalAccess/namedLocations` and `/policies`: create, read, update and
+//! delete; the validation of each (and Graph's errors); a named location in use; permissions.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Harness, Reply, id_of};
+
+const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
+const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
+const WRITE: &str = "Policy.ReadWrite.ConditionalAccess";
+const READ: &str = "Policy.Read.All";
+
+struct Ca {
+    h: Harness,
+    token: String,
+}
+
+impl Ca {
+    async fn new() -> Ca {
+        let h = Harness::new().await;
+        let token = h.sign(h.claims(&[WRITE, READ])).await;
+        Ca { h, token }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.h.graph_with(method, path, body, &self.token, &[]).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+}
+
+fn ip_location(name: &str, trusted: bool) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.ipNamedLocation",
+        "displayName": name,
+        "isTrusted": trusted,
+        "ipRanges": [
+            { "@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "198.51.100.0/24" },
+            { "@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8::/32" }
+        ]
+    })
+}
+
+fn policy(name: &str) -> Value {
+    json!({
+        "displayName": name,
+        "state": "enabledForReportingButNotEnforced",
+        "conditions": {
+            "users": { "includeUsers": ["All"], "excludeUsers": [] },
+            "applications": { "includeApplications": ["All"] },
+            "clientAppTypes": ["all"],
+            "signInRiskLevels": ["medium", "high"]
+        },
+        "grantControls": { "operator": "OR", "builtInControls": ["mfa"] }
+    })
+}
+
+fn assert_bad(r: &Reply, needle: &str) {
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains(needle), "expected '{needle}' in {}", r.text);
+}
+
+#[tokio::test]
+async fn named_locations_round_trip() {
+    let ca = Ca::new().await;
+    let created = ca.post(LOCATIONS, ip_location("Head office", true)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let j = &created.json;
+    assert_eq!(j["@odata.type"], "#microsoft.graph.ipNamedLocation");
+    assert_eq!(j["displayName"], "Head office");
+    assert_eq!(j["isTrusted"], true);
+    assert_eq!(j["ipRanges"][1]["@odata.type"], "#microsoft.graph.iPv6CidrRange");
+    assert_eq!(j["ipRanges"][0]["cidrAddress"], "198.51.100.0/24");
+    assert!(j["createdDateTime"].is_string() && j["modifiedDateTime"].is_string(), "{j}");
+    assert!(
+        j["@odata.context"].as_str().unwrap_or_default().ends_with("identity/conditionalAccess/namedLocations/$entity")
+    );
+    let ip_id = id_of(j);
+    assert!(created.headers.get("location").is_some());
+
+    let country = ca
+        .post(
+            LOCATIONS,
+            json!({
+                "@odata.type": "#microsoft.graph.countryNamedLocation",
+                "displayName": "Nordics",
+                "countriesAndRegions": ["no", "SE"],
+            }),
+        )
+        .await;
+    assert_eq!(country.status, StatusCode::CREATED, "{}", country.text);
+    assert_eq!(country.json["countriesAndRegions"], json!(["NO", "SE"]));
+    assert_eq!(country.json["includeUnknownCountriesAndRegions"], false);
+    assert_eq!(country.json["countryLookupMethod"], "clientIpAddress");
+    let country_id = id_of(&country.json);
+
+    let list = ca.get(LOCATIONS).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let types: Vec<&str> =
+        list.json["value"].as_array().expect("value").iter().filter_map(|v| v["@odata.type"].as_str()).collect();
+    assert_eq!(types, ["#microsoft.graph.ipNamedLocation", "#microsoft.graph.countryNamedLocation"]);
+    let sel = ca.get(&format!("{LOCATIONS}?$select=displayName")).await;
+    assert_eq!(sel.json["value"][0]["displayName"], "Head office");
+    assert!(sel.json["value"][0].get("ipRanges").is_none(), "{}", sel.text);
+
+    // PATCH names the type; the change shows and modifiedDateTime moves.
+    let r = ca
+        .patch(
+            &format!("{LOCATIONS}/{ip_id}"),
+            json!({ "@odata.type": "#microsoft.graph.ipNamedLocation", "isTrusted": false, "displayName": "HQ" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let one = ca.get(&format!("{LOCATIONS}/{ip_id}")).await;
+    assert_eq!(one.json["isTrusted"], false);
+    assert_eq!(one.json["displayName"], "HQ");
+    assert_eq!(one.json["ipRanges"].as_array().map(Vec::len), Some(2), "ranges kept");
+    let wrong_type = ca
+        .patch(
+            &format!("{LOCATIONS}/{ip_id}"),
+            json!({ "@odata.type": "#microsoft.graph.countryNamedLocation", "displayName": "x" }),
+        )
+        .await;
+    assert_bad(&wrong_type, "cannot change");
+    assert_bad(&ca.patch(&format!("{LOCATIONS}/{ip_id}"), json!({ "displayName": "x" })).await, "@odata.type");
+
+    // Not a directory object.
+    assert_eq!(ca.h.get(&format!("/v1.0/directoryObjects/{ip_id}")).await.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(ca.delete(&format!("{LOCATIONS}/{country_id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(ca.get(&format!("{LOCATIONS}/{country_id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(ca.delete(&format!("{LOCATIONS}/{country_id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(ca.get(&format!("{LOCATIONS}/not-a-guid")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn named_location_validation() {
+    let ca = Ca::new().await;
+    let mut no_type = ip_location("x", false);
+    no_type.as_object_mut().expect("obj").remove("@odata.type");
+    assert_bad(&ca.post(LOCATIONS, no_type).await, "@odata.type");
+    let mut no_name = ip_location("x", false);
+    no_name.as_object_mut().expect("obj").remove("displayName");
+    assert_bad(&ca.post(LOCATIONS, no_name).await, "displayName");
+    for (family, cidr) in [
+        ("iPv4CidrRange", "10.0.0.0/33"),
+        ("iPv4CidrRange", "2001:db8::/32"),
+        ("iPv6CidrRange", "10.0.0.0/8"),
+        ("iPv4CidrRange", "10.0.0.1"),
+    ] {
+        let body = json!({
+            "@odata.type": "#microsoft.graph.ipNamedLocation",
+            "displayName": "bad",
+            "ipRanges": [{ "@odata.type": format!("#microsoft.graph.{family}"), "cidrAddress": cidr }]
+        });
+        assert_bad(&ca.post(LOCATIONS, body).await, "cidrAddress");
+    }
+    let untyped = json!({ "@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "bad", "ipRanges": [{ "cidrAddress": "10.0.0.0/8" }] });
+    assert_bad(&ca.post(LOCATIONS, untyped).await, "iPv4CidrRange");
+    let empty = json!({ "@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "bad", "ipRanges": [] });
+    assert_bad(&ca.post(LOCATIONS, empty).await, "ipRanges");
+    let country = |extra: Value| {
+        let mut b = json!({ "@odata.type": "#microsoft.graph.countryNamedLocation", "displayName": "c" });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            b[k] = v;
+        }
+        b
+    };
+    assert_bad(&ca.post(LOCATIONS, country(json!({ "countriesAndRegions": ["NOR"] }))).await, "countriesAndRegions");
+    assert_bad(&ca.post(LOCATIONS, country(json!({ "countriesAndRegions": [] }))).await, "countriesAndRegions");
+    assert_bad(
+        &ca.post(LOCATIONS, country(json!({ "countriesAndRegions": ["NO"], "countryLookupMethod": "gps" }))).await,
+        "countryLookupMethod",
+    );
+    assert_bad(
+        &ca.post(LOCATIONS, country(json!({ "countriesAndRegions": ["NO"], "isTrusted": true }))).await,
+        "isTrusted",
+    );
+    let unknown_only = ca
+        .post(LOCATIONS, country(json!({ "countriesAndRegions": [], "includeUnknownCountriesAndRegions": true })))
+        .await;
+    assert_eq!(unknown_only.status, StatusCode::CREATED, "{}", unknown_only.text);
+}
+
+#[tokio::test]
+async fn policies_round_trip() {
+    let ca = Ca::new().await;
+    let loc = id_of(&ca.post(LOCATIONS, ip_location("Office", true)).await.json);
+    let group = id_of(&ca.h.group("ca-excluded", "CA excluded").await);
+    let mut body = policy("Require MFA for risky sign-ins");
+    body["conditions"]["users"]["excludeGroups"] = json!([group]);
+    body["conditions"]["locations"] = json!({ "includeLocations": ["All"], "excludeLocations": ["AllTrusted", loc] });
+    body["conditions"]["platforms"] = json!({ "includePlatforms": ["all"], "excludePlatforms": ["iOS"] });
+    body["sessionControls"] = json!({ "signInFrequency": { "isEnabled": true, "value": 4, "type": "hours" } });
+    let created = ca.post(POLICIES, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let p = &created.json;
+    assert!(p.get("@odata.type").is_none());
+    assert_eq!(p["state"], "enabledForReportingButNotEnforced");
+    assert_eq!(p["conditions"]["users"]["excludeGroups"], json!([group]));
+    assert_eq!(p["conditions"]["users"]["includeRoles"], json!([]));
+    assert_eq!(p["conditions"]["locations"]["excludeLocations"], json!(["AllTrusted", loc]));
+    assert_eq!(p["conditions"]["userRiskLevels"], json!([]));
+    assert_eq!(p["conditions"]["signInRiskLevels"], json!(["medium", "high"]));
+    assert_eq!(
+        p["grantControls"],
+        json!({ "operator": "OR", "builtInControls": ["mfa"], "customAuthenticationFactors": [], "termsOfUse": [] })
+    );
+    assert_eq!(p["sessionControls"]["signInFrequency"]["value"], 4);
+    assert_eq!(p["sessionControls"]["signInFrequency"]["frequencyInterval"], "timeBased");
+    assert!(p["createdDateTime"].is_string());
+    let id = id_of(p);
+
+    let r = ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "enabled" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let one = ca.get(&format!("{POLICIES}/{id}")).await;
+    assert_eq!(one.json["state"], "enabled");
+    assert_eq!(one.json["grantControls"]["builtInControls"], json!(["mfa"]), "kept");
+    assert!(one.json["modifiedDateTime"].is_string());
+    let list = ca.get(POLICIES).await;
+    assert_eq!(list.json["value"].as_array().map(Vec::len), Some(1), "{}", list.text);
+
+    // A location in use cannot go; once the policy is gone it can.
+    assert_bad(&ca.delete(&format!("{LOCATIONS}/{loc}")).await, "1049");
+    assert_eq!(ca.delete(&format!("{POLICIES}/{id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(ca.get(&format!("{POLICIES}/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(ca.delete(&format!("{LOCATIONS}/{loc}")).await.status, StatusCode::NO_CONTENT);
+
+    // The audit log has the writes.
+    let audits = ca.h.get("/v1.0/auditLogs/directoryAudits?$filter=category%20eq%20%27Policy%27").await;
+    let activities: Vec<&str> = audits.json["value"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v["activityDisplayName"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(activities.contains(&"Add conditional access policy"), "{}", audits.text);
+    assert!(activities.contains(&"Delete named location"), "{}", audits.text);
+}
+
+#[tokio::test]
+async fn policy_validation() {
+    let ca = Ca::new().await;
+    let with = |path: &[&str], v: Value| {
+        let mut b = policy("p");
+        let mut cur = &mut b;
+        for (i, seg) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                cur[*seg] = v.clone();
+            } else {
+                cur = &mut cur[*seg];
+            }
+        }
+        b
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        (with(&["state"], json!("on")), "state"),
+        (with(&["displayName"], json!("")), "displayName"),
+        (with(&["conditions"], Value::Null), "conditions"),
+        (with(&["conditions", "users"], json!({ "includeUsers": [] })), "includes no users"),
+        (with(&["conditions", "users", "includeUsers"], json!(["someone"])), "includeUsers"),
+        (with(&["conditions", "applications"], json!({ "includeApplications": [] })), "includes no applications"),
+        (with(&["conditions", "clientAppTypes"], json!(["fax"])), "clientAppTypes"),
+        (with(&["conditions", "signInRiskLevels"], json!(["extreme"])), "signInRiskLevels"),
+        (with(&["conditions", "platforms"], json!({ "includePlatforms": ["amiga"] })), "includePlatforms"),
+        (with(&["conditions", "users", "bogus"], json!([])), "bogus"),
+        (with(&["conditions", "locations"], json!({ "includeLocations": [uuid::Uuid::new_v4().to_string()] })), "1040"),
+        (with(&["grantControls", "builtInControls"], json!(["block", "mfa"])), "block"),
+        (with(&["grantControls", "builtInControls"], json!(["teleport"])), "builtInControls"),
+        (with(&["grantControls", "operator"], json!("XOR")), "operator"),
+        (with(&["grantControls"], Value::Null), "no controls"),
+        (with(&["grantControls", "builtInControls"], json!(["passwordChange"])), "passwordChange"),
+        (
+            with(
+                &["sessionControls"],
+                json!({ "signInFrequency": { "isEnabled": true, "value": 25, "type": "hours" } }),
+            ),
+            "value",
+        ),
+    ];
+    for (body, needle) in cases {
+        assert_bad(&ca.post(POLICIES, body).await, needle);
+    }
+    // passwordChange: with mfa, AND, user risk and all applications it is accepted.
+    let mut ok = with(&["grantControls"], json!({ "operator": "AND", "builtInControls": ["mfa", "passwordChange"] }));
+    ok["conditions"]["userRiskLevels"] = json!(["high"]);
+    let r = ca.post(POLICIES, ok).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A PATCH is validated against the merged policy.
+    let id = id_of(&r.json);
+    assert_bad(
+        &ca.patch(&format!("{POLICIES}/{id}"), json!({ "conditions": policy("x")["conditions"] })).await,
+        "passwordChange",
+    );
+    assert_bad(&ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "sometimes" })).await, "state");
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{}", uuid::Uuid::new_v4()), json!({ "state": "enabled" })).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn permissions() {
+    let ca = Ca::new().await;
+    let reader = ca.h.sign(ca.h.claims(&[READ])).await;
+    let none = ca.h.sign(ca.h.claims(&["User.Read.All"])).await;
+    for path in [LOCATIONS, POLICIES] {
+        assert_eq!(ca.h.graph_with(Method::GET, path, None, &reader, &[]).await.status, StatusCode::OK);
+        assert_eq!(ca.h.graph_with(Method::GET, path, None, &none, &[]).await.status, StatusCode::FORBIDDEN);
+        let r = ca.h.graph_with(Method::POST, path, Some(json!({})), &none, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    }
+    // Graph's SDKs may send the segments in any case.
+    let r = ca.get("/v1.0/identity/conditionalaccess/namedlocations").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}

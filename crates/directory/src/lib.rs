@@ -10,6 +10,7 @@ mod apps;
 mod audit;
 pub mod auth_methods;
 mod bootstrap;
+pub mod ca_engine;
 pub mod conditional_access;
 mod consent;
 mod deleted;

@@ -782,6 +782,57 @@ impl Directory {
     }
 }
 
+impl Directory {
+    /// The sign-in context of `user` for the policy engine: their transitive groups, role
+    /// templates, guest status and current user risk, with what the endpoint knows.
+    pub async fn user_sign_in_context(
+        &self,
+        tenant: Uuid,
+        user: &ObjectRecord,
+        app_id: &str,
+        client_app_type: &str,
+        ip: Option<IpAddr>,
+        country: Option<String>,
+    ) -> DirectoryResult<crate::ca_engine::SignInContext> {
+        let group_ids =
+            self.transitive_ids(tenant, user.id, crate::membership::Direction::MemberOf, &["group"]).await?;
+        let role_template_ids = self.user_role_templates(tenant, user).await?;
+        let user_risk = match self.risky_user(tenant, user.id).await? {
+            Some(r) if r.risk_state == "atRisk" || r.risk_state == "confirmedCompromised" => r.risk_level,
+            _ => "none".to_string(),
+        };
+        Ok(crate::ca_engine::SignInContext {
+            user_id: Some(user.id),
+            is_guest: user.doc.get("userType").and_then(Value::as_str) == Some("Guest"),
+            group_ids,
+            role_template_ids,
+            app_id: app_id.to_string(),
+            client_app_type: client_app_type.to_string(),
+            ip,
+            country,
+            platform: None,
+            sign_in_risk: "none".into(),
+            user_risk,
+            mfa_done: false,
+            password_changed: false,
+        })
+    }
+
+    /// Evaluates the tenant's policies for a sign-in (see [`crate::ca_engine`]).
+    pub async fn evaluate_conditional_access(
+        &self,
+        tenant: Uuid,
+        ctx: &crate::ca_engine::SignInContext,
+    ) -> DirectoryResult<crate::ca_engine::Evaluation> {
+        let policies = self.ca_policies(tenant).await?;
+        let locations = self.named_locations(tenant).await?;
+        let p: Vec<(Uuid, &Map<String, Value>)> = policies.iter().map(|o| (o.id, &o.doc)).collect();
+        let l: Vec<(Uuid, &str, &Map<String, Value>)> =
+            locations.iter().map(|o| (o.id, o.object_type.as_str(), &o.doc)).collect();
+        Ok(crate::ca_engine::evaluate(&p, &l, ctx))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,55 @@ pub(crate) fn mfa_required(resource_app_id: &str) -> OAuthError {
     .with_suberror("basic_action")
 }
 
+/// AADSTS53003: a Conditional Access policy blocks the sign-in.
+pub(crate) fn blocked_by_policy() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+    )
+}
+
+/// AADSTS53000: a policy requires a compliant or domain-joined device; Cerulean has no device
+/// identity at sign-in, so this is never satisfied.
+pub(crate) fn device_required() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        53000,
+        "Device is not in required device state: compliant. Conditional Access policy requires a compliant device, and the device is not compliant.",
+    )
+}
+
+/// Evaluates the tenant's Conditional Access policies for this password sign-in (client app
+/// type `mobileAppsAndDesktopClients`, as Entra classifies ROPC) and refuses what they do not
+/// allow: a block (53003), a device requirement (53000), MFA or a password change (50076: this
+/// grant has no second factor). Report-only policies never refuse.
+async fn enforce_conditional_access(
+    state: &PlatformState,
+    tenant: Uuid,
+    user: &cerulean_store::ObjectRecord,
+    client_id: &str,
+    ip: std::net::IpAddr,
+    resource_app_id: &str,
+) -> Result<(), OAuthError> {
+    use cerulean_directory::ca_engine::Requirement;
+    let country = state.locator.lookup(ip).and_then(|l| l.country_or_region);
+    let ctx = state
+        .directory
+        .user_sign_in_context(tenant, user, client_id, "mobileAppsAndDesktopClients", Some(ip), country)
+        .await
+        .map_err(internal)?;
+    let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
+    match evaluation.requirement() {
+        Requirement::None => Ok(()),
+        Requirement::Block { .. } => Err(blocked_by_policy()),
+        Requirement::Device { .. } => Err(device_required()),
+        Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(resource_app_id)),
+    }
+}
+
 pub(crate) async fn grant(
     state: &PlatformState,
     req: &TokenRequest,
@@ -96,6 +145,7 @@ pub(crate) async fn grant(
     if state.require_mfa || state.directory.has_totp(tenant.id, user.id).await.map_err(internal)? {
         return Err(mfa_required(&scopes.resource.app_id));
     }
+    enforce_conditional_access(state, tenant.id, &user, client_id, ip, &scopes.resource.app_id).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;

@@ -327,3 +327,138 @@ async fn permissions() {
     let r = ca.get("/v1.0/identity/conditionalaccess/namedlocations").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+/// A harness trusting 10.0.0.0/8 as a proxy and locating 198.51.100.0/24 in Norway.
+async fn proxied() -> Ca {
+    use cerulean_identity::location::{Locator, LocatorConfig};
+    let dir = std::env::temp_dir().join(format!("cerulean-ca-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ranges = dir.join("ranges.csv");
+    std::fs::write(&ranges, "198.51.100.0/24,NO,Oslo,Oslo,59.91,10.75,64500,Oslo Net\n").expect("ranges");
+    let locator = Locator::load(&LocatorConfig { ranges: Some(ranges), ..LocatorConfig::default() }).expect("locator");
+    let options = cerulean::app::AppOptions {
+        trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
+        locator: Some(std::sync::Arc::new(locator)),
+        ..cerulean::app::AppOptions::default()
+    };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    let token = h.sign(h.claims(&[WRITE, READ])).await;
+    Ca { h, token }
+}
+
+/// A ROPC sign-in of the bootstrap administrator from `client` (via the trusted proxy).
+async fn ropc(ca: &Ca, client: &str) -> Reply {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    let h = &ca.h;
+    let fields = [
+        ("grant_type", "password"),
+        ("client_id", h.boot.client_id.as_str()),
+        ("client_secret", h.boot.client_secret.as_str()),
+        ("username", h.boot.admin_user_principal_name.as_str()),
+        ("password", h.boot.admin_password.as_str()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/{}/oauth2/v2.0/token", h.boot.tenant_id))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", client)
+        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
+        .expect("request");
+    let peer: std::net::SocketAddr = "10.0.0.1:443".parse().expect("peer");
+    req.extensions_mut().insert(ConnectInfo(peer));
+    h.send(req).await
+}
+
+fn aadsts(r: &Reply) -> i64 {
+    r.json["error_codes"][0].as_i64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn password_grant_enforces_policies() {
+    let ca = proxied().await;
+    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "no policy yet");
+
+    // Report-only block: recorded, not enforced.
+    let mut block = policy("Block everyone");
+    block["grantControls"] = json!({ "operator": "OR", "builtInControls": ["block"] });
+    let id = id_of(&ca.post(POLICIES, block).await.json);
+    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "report-only");
+
+    // Enabled, but the medium+ sign-in risk condition does not hold for a clean sign-in.
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "enabled" })).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "no sign-in risk");
+    let all_risk = json!({
+        "users": { "includeUsers": ["All"] },
+        "applications": { "includeApplications": ["All"] },
+    });
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "conditions": all_risk })).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = ropc(&ca, "198.51.100.7").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(aadsts(&r), 53003, "{}", r.text);
+    assert!(r.json["error_description"].as_str().unwrap_or_default().starts_with("AADSTS53003"), "{}", r.text);
+
+    // Excluding a group the administrator is in lifts the block.
+    let group = ca.h.group("ca-break-glass", "Break glass").await;
+    let gid = id_of(&group);
+    let me = ca.h.get(&format!("/v1.0/users/{}", ca.h.boot.admin_user_principal_name)).await;
+    let add =
+        ca.h.post(
+            &format!("/v1.0/groups/{gid}/members/$ref"),
+            json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", id_of(&me.json)) }),
+        )
+        .await;
+    assert_eq!(add.status, StatusCode::NO_CONTENT, "{}", add.text);
+    let excluded = json!({
+        "users": { "includeUsers": ["All"], "excludeGroups": [gid] },
+        "applications": { "includeApplications": ["All"] },
+    });
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "conditions": excluded })).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "excluded group");
+
+    // A trusted named location excluded: blocked outside it only.
+    let office = id_of(&ca.post(LOCATIONS, ip_location("Office", true)).await.json);
+    let outside = json!({
+        "users": { "includeUsers": ["All"] },
+        "applications": { "includeApplications": ["All"] },
+        "locations": { "includeLocations": ["All"], "excludeLocations": ["AllTrusted"] },
+    });
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "conditions": outside })).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "inside the trusted office");
+    assert_eq!(aadsts(&ropc(&ca, "203.0.113.9").await), 53003, "outside");
+    let _ = office;
+
+    // MFA instead of block: this grant cannot do MFA (50076); a device control is 53000.
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "grantControls": { "builtInControls": ["mfa"] } })).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(aadsts(&ropc(&ca, "203.0.113.9").await), 50076);
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "grantControls": { "builtInControls": ["compliantDevice"] } }))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(aadsts(&ropc(&ca, "203.0.113.9").await), 53000);
+    // Disabled: nothing applies.
+    assert_eq!(
+        ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "disabled" })).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ropc(&ca, "203.0.113.9").await.status, StatusCode::OK);
+}

@@ -78,12 +78,33 @@ async fn enforce_conditional_access(
     resource_app_id: &str,
 ) -> Result<(), OAuthError> {
     use cerulean_directory::ca_engine::Requirement;
-    let country = state.locator.lookup(ip).and_then(|l| l.country_or_region);
-    let ctx = state
+    let location = state.locator.lookup(ip).unwrap_or_default();
+    let mut ctx = state
         .directory
-        .user_sign_in_context(tenant, user, client_id, "mobileAppsAndDesktopClients", Some(ip), country)
+        .user_sign_in_context(
+            tenant,
+            user,
+            client_id,
+            "mobileAppsAndDesktopClients",
+            Some(ip),
+            location.country_or_region.clone(),
+        )
         .await
         .map_err(internal)?;
+    // The sign-in risk as the log will record it: this attempt against the user's history.
+    let upn = user.doc.get("userPrincipalName").and_then(Value::as_str);
+    let attempt = crate::sign_in_risk::Attempt {
+        tenant,
+        user_id: user.id,
+        user_principal_name: upn,
+        ip,
+        location: &location,
+        browser: "",
+        error_code: 0,
+        leaked_password: false,
+    };
+    let findings = crate::sign_in_risk::assess(state, &attempt).await;
+    ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
     let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
     match evaluation.requirement() {
         Requirement::None => Ok(()),

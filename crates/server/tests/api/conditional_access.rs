@@ -111,12 +111,18 @@ async fn named_locations_round_trip() {
 
     let list = ca.get(LOCATIONS).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    let types: Vec<&str> =
+    let mut types: Vec<&str> =
         list.json["value"].as_array().expect("value").iter().filter_map(|v| v["@odata.type"].as_str()).collect();
-    assert_eq!(types, ["#microsoft.graph.ipNamedLocation", "#microsoft.graph.countryNamedLocation"]);
+    types.sort_unstable();
+    assert_eq!(types, ["#microsoft.graph.countryNamedLocation", "#microsoft.graph.ipNamedLocation"]);
     let sel = ca.get(&format!("{LOCATIONS}?$select=displayName")).await;
-    assert_eq!(sel.json["value"][0]["displayName"], "Head office");
-    assert!(sel.json["value"][0].get("ipRanges").is_none(), "{}", sel.text);
+    let names = sel.json["value"].as_array().expect("value");
+    assert!(names.iter().any(|v| v["displayName"] == "Head office"), "{}", sel.text);
+    assert!(
+        names.iter().all(|v| v.get("ipRanges").is_none() && v.get("countriesAndRegions").is_none()),
+        "{}",
+        sel.text
+    );
 
     // PATCH names the type; the change shows and modifiedDateTime moves.
     let r = ca
@@ -336,9 +342,14 @@ async fn proxied() -> Ca {
     let ranges = dir.join("ranges.csv");
     std::fs::write(&ranges, "198.51.100.0/24,NO,Oslo,Oslo,59.91,10.75,64500,Oslo Net\n").expect("ranges");
     let locator = Locator::load(&LocatorConfig { ranges: Some(ranges), ..LocatorConfig::default() }).expect("locator");
+    let risk = cerulean_identity::risk::RiskConfig {
+        anonymizers: cerulean_identity::risk::parse_ip_list("192.0.2.0/24").expect("list"),
+        ..cerulean_identity::risk::RiskConfig::default()
+    };
     let options = cerulean::app::AppOptions {
         trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
         locator: Some(std::sync::Arc::new(locator)),
+        risk: Some(std::sync::Arc::new(risk)),
         ..cerulean::app::AppOptions::default()
     };
     let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
@@ -348,6 +359,11 @@ async fn proxied() -> Ca {
 
 /// A ROPC sign-in of the bootstrap administrator from `client` (via the trusted proxy).
 async fn ropc(ca: &Ca, client: &str) -> Reply {
+    ropc_as(ca, client, "ca-test").await
+}
+
+/// [`ropc`] with a `client-request-id` (the sign-in log's `correlationId`).
+async fn ropc_as(ca: &Ca, client: &str, correlation: &str) -> Reply {
     use axum::body::Body;
     use axum::extract::ConnectInfo;
     use axum::http::Request;
@@ -365,11 +381,19 @@ async fn ropc(ca: &Ca, client: &str) -> Reply {
         .uri(format!("/{}/oauth2/v2.0/token", h.boot.tenant_id))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-forwarded-for", client)
+        .header("client-request-id", correlation)
         .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
         .expect("request");
     let peer: std::net::SocketAddr = "10.0.0.1:443".parse().expect("peer");
     req.extensions_mut().insert(ConnectInfo(peer));
     h.send(req).await
+}
+
+/// The sign-in log row of a correlation id.
+async fn sign_in_row(ca: &Ca, correlation: &str) -> Value {
+    let r = ca.h.get(&format!("/v1.0/auditLogs/signIns?$filter=correlationId%20eq%20%27{correlation}%27")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json["value"][0].clone()
 }
 
 fn aadsts(r: &Reply) -> i64 {
@@ -384,27 +408,29 @@ async fn password_grant_enforces_policies() {
     // Report-only block: recorded, not enforced.
     let mut block = policy("Block everyone");
     block["grantControls"] = json!({ "operator": "OR", "builtInControls": ["block"] });
+    block["conditions"]["signInRiskLevels"] = json!([]);
     let id = id_of(&ca.post(POLICIES, block).await.json);
-    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "report-only");
+    assert_eq!(ropc_as(&ca, "198.51.100.7", "report-only").await.status, StatusCode::OK, "report-only");
+    let row = sign_in_row(&ca, "report-only").await;
+    assert_eq!(row["conditionalAccessStatus"], "notApplied", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["id"], id.as_str(), "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "reportOnlyFailure", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["enforcedGrantControls"], json!(["block"]), "{row}");
 
     // Enabled, but the medium+ sign-in risk condition does not hold for a clean sign-in.
     assert_eq!(
         ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "enabled" })).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "no sign-in risk");
-    let all_risk = json!({
-        "users": { "includeUsers": ["All"] },
-        "applications": { "includeApplications": ["All"] },
-    });
-    assert_eq!(
-        ca.patch(&format!("{POLICIES}/{id}"), json!({ "conditions": all_risk })).await.status,
-        StatusCode::NO_CONTENT
-    );
-    let r = ropc(&ca, "198.51.100.7").await;
+    let r = ropc_as(&ca, "198.51.100.7", "blocked").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(aadsts(&r), 53003, "{}", r.text);
     assert!(r.json["error_description"].as_str().unwrap_or_default().starts_with("AADSTS53003"), "{}", r.text);
+    let row = sign_in_row(&ca, "blocked").await;
+    assert_eq!(row["status"]["errorCode"], 53003, "{row}");
+    assert_eq!(row["conditionalAccessStatus"], "failure", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "failure", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["displayName"], "Block everyone", "{row}");
 
     // Excluding a group the administrator is in lifts the block.
     let group = ca.h.group("ca-break-glass", "Break glass").await;
@@ -461,4 +487,29 @@ async fn password_grant_enforces_policies() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(ropc(&ca, "203.0.113.9").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn mfa_at_medium_sign_in_risk() {
+    let ca = proxied().await;
+    let created = ca
+        .post(POLICIES, {
+            let mut p = policy("MFA for medium+ sign-in risk");
+            p["state"] = json!("enabled");
+            p
+        })
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    // A clean sign-in from home: the policy does not apply, the log says so.
+    assert_eq!(ropc_as(&ca, "198.51.100.7", "clean").await.status, StatusCode::OK);
+    let row = sign_in_row(&ca, "clean").await;
+    assert_eq!(row["conditionalAccessStatus"], "notApplied", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "notApplied", "{row}");
+    // From an anonymizer (medium sign-in risk): MFA is required, which this grant cannot give.
+    let r = ropc_as(&ca, "192.0.2.5", "risky").await;
+    assert_eq!(aadsts(&r), 50076, "{}", r.text);
+    let row = sign_in_row(&ca, "risky").await;
+    assert_eq!(row["riskLevelDuringSignIn"], "medium", "{row}");
+    assert_eq!(row["conditionalAccessStatus"], "failure", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["enforcedGrantControls"], json!(["mfa"]), "{row}");
 }

@@ -32,9 +32,9 @@ pub(crate) async fn dispatch(
     match grant {
         "client_credentials" => client_credentials::grant(state, &req).await,
         "password" => password::grant(state, &req, ip).await,
-        "refresh_token" => refresh_token::grant(state, &req).await,
+        "refresh_token" => refresh_token::grant(state, &req, ip).await,
         "authorization_code" => authorization_code::grant(state, &req).await,
-        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req).await,
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req, ip).await,
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of::grant(state, &req).await,
         other => Err(OAuthError::new(
             400,

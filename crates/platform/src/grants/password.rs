@@ -65,17 +65,20 @@ pub(crate) fn device_required() -> OAuthError {
     )
 }
 
-/// Evaluates the tenant's Conditional Access policies for this password sign-in (client app
-/// type `mobileAppsAndDesktopClients`, as Entra classifies ROPC) and refuses what they do not
-/// allow: a block (53003), a device requirement (53000), MFA or a password change (50076: this
-/// grant has no second factor). Report-only policies never refuse.
-async fn enforce_conditional_access(
+/// Evaluates the tenant's Conditional Access policies for a token issued to `user` at the token
+/// endpoint (client app type `mobileAppsAndDesktopClients`, as Entra classifies these grants)
+/// and refuses what they do not allow: a block (53003), a device requirement (53000), MFA not
+/// done in the sign-in or a password change (50076: the token endpoint has no second factor).
+/// Used by the password, refresh-token and device-code grants; report-only policies never
+/// refuse.
+pub(crate) async fn enforce_conditional_access(
     state: &PlatformState,
     tenant: Uuid,
     user: &cerulean_store::ObjectRecord,
     client_id: &str,
     ip: std::net::IpAddr,
     resource_app_id: &str,
+    mfa_done: bool,
 ) -> Result<(), OAuthError> {
     use cerulean_directory::ca_engine::Requirement;
     let location = state.locator.lookup(ip).unwrap_or_default();
@@ -105,6 +108,7 @@ async fn enforce_conditional_access(
     };
     let findings = crate::sign_in_risk::assess(state, &attempt).await;
     ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
+    ctx.mfa_done = mfa_done;
     let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
     match evaluation.requirement() {
         Requirement::None => Ok(()),
@@ -166,7 +170,7 @@ pub(crate) async fn grant(
     if state.require_mfa || state.directory.has_totp(tenant.id, user.id).await.map_err(internal)? {
         return Err(mfa_required(&scopes.resource.app_id));
     }
-    enforce_conditional_access(state, tenant.id, &user, client_id, ip, &scopes.resource.app_id).await?;
+    enforce_conditional_access(state, tenant.id, &user, client_id, ip, &scopes.resource.app_id, false).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;

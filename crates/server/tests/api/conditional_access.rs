@@ -513,3 +513,46 @@ async fn mfa_at_medium_sign_in_risk() {
     assert_eq!(row["conditionalAccessStatus"], "failure", "{row}");
     assert_eq!(row["appliedConditionalAccessPolicies"][0]["enforcedGrantControls"], json!(["mfa"]), "{row}");
 }
+
+#[tokio::test]
+async fn refresh_token_is_refused_once_a_policy_blocks() {
+    let ca = Ca::new().await;
+    let h = &ca.h;
+    let token_path = format!("/{}/oauth2/v2.0/token", h.boot.tenant_id);
+    let first = h
+        .form(
+            &token_path,
+            &[
+                ("grant_type", "password"),
+                ("client_id", h.boot.client_id.as_str()),
+                ("client_secret", h.boot.client_secret.as_str()),
+                ("username", h.boot.admin_user_principal_name.as_str()),
+                ("password", h.boot.admin_password.as_str()),
+                ("scope", "https://graph.microsoft.com/.default offline_access"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let refresh = first.json["refresh_token"].as_str().expect("refresh token").to_string();
+    let mut block = policy("Block");
+    block["state"] = json!("enabled");
+    block["conditions"]["signInRiskLevels"] = json!([]);
+    block["grantControls"] = json!({ "operator": "OR", "builtInControls": ["block"] });
+    assert_eq!(ca.post(POLICIES, block).await.status, StatusCode::CREATED);
+    let again = h
+        .form(
+            &token_path,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", h.boot.client_id.as_str()),
+                ("client_secret", h.boot.client_secret.as_str()),
+                ("refresh_token", refresh.as_str()),
+                ("scope", "https://graph.microsoft.com/.default offline_access"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text);
+    assert_eq!(aadsts(&again), 53003, "{}", again.text);
+}

@@ -18,6 +18,7 @@ use crate::error::OAuthError;
 use crate::token::TokenRequest;
 
 pub(crate) use password::locked as password_locked;
+pub(crate) use password::{blocked_by_policy, conditional_access_requirement, device_required};
 
 /// Dispatches a token request; `ip` is the client's address (smart lockout tells familiar
 /// locations from others by it).

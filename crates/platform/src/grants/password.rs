@@ -81,20 +81,35 @@ pub(crate) async fn enforce_conditional_access(
     mfa_done: bool,
 ) -> Result<(), OAuthError> {
     use cerulean_directory::ca_engine::Requirement;
+    let requirement =
+        conditional_access_requirement(state, tenant, user, client_id, ip, "mobileAppsAndDesktopClients", mfa_done)
+            .await?;
+    match requirement {
+        Requirement::None => Ok(()),
+        Requirement::Block { .. } => Err(blocked_by_policy()),
+        Requirement::Device { .. } => Err(device_required()),
+        Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(resource_app_id)),
+    }
+}
+
+/// What the tenant's enforced Conditional Access policies require of this sign-in of `user`,
+/// evaluated with the sign-in's risk as the sign-in log will record it (this attempt against
+/// the user's history).
+pub(crate) async fn conditional_access_requirement(
+    state: &PlatformState,
+    tenant: Uuid,
+    user: &cerulean_store::ObjectRecord,
+    client_id: &str,
+    ip: std::net::IpAddr,
+    client_app_type: &str,
+    mfa_done: bool,
+) -> Result<cerulean_directory::ca_engine::Requirement, OAuthError> {
     let location = state.locator.lookup(ip).unwrap_or_default();
     let mut ctx = state
         .directory
-        .user_sign_in_context(
-            tenant,
-            user,
-            client_id,
-            "mobileAppsAndDesktopClients",
-            Some(ip),
-            location.country_or_region.clone(),
-        )
+        .user_sign_in_context(tenant, user, client_id, client_app_type, Some(ip), location.country_or_region.clone())
         .await
         .map_err(internal)?;
-    // The sign-in risk as the log will record it: this attempt against the user's history.
     let upn = user.doc.get("userPrincipalName").and_then(Value::as_str);
     let attempt = crate::sign_in_risk::Attempt {
         tenant,
@@ -110,12 +125,7 @@ pub(crate) async fn enforce_conditional_access(
     ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
     ctx.mfa_done = mfa_done;
     let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
-    match evaluation.requirement() {
-        Requirement::None => Ok(()),
-        Requirement::Block { .. } => Err(blocked_by_policy()),
-        Requirement::Device { .. } => Err(device_required()),
-        Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(resource_app_id)),
-    }
+    Ok(evaluation.requirement())
 }
 
 pub(crate) async fn grant(

@@ -556,3 +556,50 @@ async fn refresh_token_is_refused_once_a_policy_blocks() {
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text);
     assert_eq!(aadsts(&again), 53003, "{}", again.text);
 }
+
+#[tokio::test]
+async fn sign_in_pages_block_or_ask_for_mfa() {
+    use crate::browser::{Browser, NATIVE_REDIRECT, PASSWORD, registered_app, s256};
+    let ca = Ca::new().await;
+    let h = &ca.h;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(h, Some("User.Read")).await;
+    let challenge = s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy");
+    let q = serde_urlencoded::to_string([
+        ("client_id", client.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", NATIVE_REDIRECT),
+        ("scope", "openid User.Read"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("prompt", "login"),
+    ])
+    .expect("query");
+    let url = format!("/{}/oauth2/v2.0/authorize?{q}", h.boot.tenant_id);
+    let sign_in = || async {
+        let mut b = Browser::default();
+        let page = b.get(h, &url).await;
+        b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await
+    };
+
+    // MFA required by an enabled policy: the user without a method registers an app.
+    let mut mfa = policy("MFA for everyone");
+    mfa["state"] = json!("enabled");
+    mfa["conditions"]["signInRiskLevels"] = json!([]);
+    let id = id_of(&ca.post(POLICIES, mfa).await.json);
+    let page = sign_in().await;
+    assert!(page.text.contains("otpauth://totp/"), "{}", page.text);
+
+    // Block: the error page with the code.
+    let r = ca.patch(&format!("{POLICIES}/{id}"), json!({ "grantControls": { "builtInControls": ["block"] } })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let page = sign_in().await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(page.text.contains("53003"), "{}", page.text);
+
+    // Report-only: the sign-in goes through to the application.
+    let r = ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "enabledForReportingButNotEnforced" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let page = sign_in().await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.text);
+}

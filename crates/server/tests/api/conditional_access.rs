@@ -603,3 +603,61 @@ async fn sign_in_pages_block_or_ask_for_mfa() {
     let page = sign_in().await;
     assert_eq!(page.status, StatusCode::FOUND, "{}", page.text);
 }
+
+#[tokio::test]
+async fn high_user_risk_goes_through_a_password_change_that_remediates_it() {
+    use crate::browser::{Browser, NATIVE_REDIRECT, PASSWORD, hidden, registered_app, s256};
+    let ca = Ca::new().await;
+    let h = &ca.h;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(h, Some("User.Read")).await;
+    // An administrator confirms the account compromised: high user risk.
+    let risk = h.sign(h.claims(&["IdentityRiskyUser.ReadWrite.All"])).await;
+    let r = h
+        .graph_with(
+            Method::POST,
+            "/v1.0/identityProtection/riskyUsers/confirmCompromised",
+            Some(json!({ "userIds": [adele] })),
+            &risk,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let mut body = policy("Password change for high user risk");
+    body["state"] = json!("enabled");
+    body["conditions"]["signInRiskLevels"] = json!([]);
+    body["conditions"]["userRiskLevels"] = json!(["high"]);
+    body["grantControls"] = json!({ "operator": "AND", "builtInControls": ["mfa", "passwordChange"] });
+    assert_eq!(ca.post(POLICIES, body).await.status, StatusCode::CREATED);
+
+    let challenge = s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy");
+    let q = serde_urlencoded::to_string([
+        ("client_id", client.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", NATIVE_REDIRECT),
+        ("scope", "openid User.Read"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("prompt", "login"),
+    ])
+    .expect("query");
+    let mut b = Browser::default();
+    let page = b.get(h, &format!("/{}/oauth2/v2.0/authorize?{q}", h.boot.tenant_id)).await;
+    let page = b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
+    assert!(page.text.contains("Update your password"), "{}", page.text);
+    let (flow, csrf, step) = (hidden(&page.text, "flow"), hidden(&page.text, "csrf"), hidden(&page.text, "step"));
+    let fields = [
+        ("flow", flow.as_str()),
+        ("csrf", csrf.as_str()),
+        ("step", step.as_str()),
+        ("new_password", "Brand-New-Pa55!"),
+        ("confirm_password", "Brand-New-Pa55!"),
+    ];
+    let next = b.post(h, &format!("/{}/oauth2/v2.0/login", h.boot.tenant_id), &fields).await;
+    // MFA comes next (registration, as Adele has no method yet).
+    assert!(next.text.contains("otpauth://totp/"), "{}", next.text);
+    let reader = h.sign(h.claims(&["IdentityRiskyUser.Read.All"])).await;
+    let risky =
+        h.graph_with(Method::GET, &format!("/v1.0/identityProtection/riskyUsers/{adele}"), None, &reader, &[]).await;
+    assert_eq!(risky.json["riskState"], "remediated", "{}", risky.text);
+}

@@ -10,6 +10,8 @@ mod apps;
 mod audit;
 pub mod auth_methods;
 mod bootstrap;
+pub mod ca_engine;
+pub mod conditional_access;
 mod consent;
 mod deleted;
 pub mod delta;
@@ -183,7 +185,13 @@ impl Directory {
         };
         match self.get(tenant, id).await? {
             // A subscribed SKU is stored as an object but is no directory object.
-            Some(o) if object_type.is_empty() && o.object_type != licences::SUBSCRIBED_SKU => Ok(o),
+            Some(o)
+                if object_type.is_empty()
+                    && o.object_type != licences::SUBSCRIBED_SKU
+                    && !conditional_access::TYPES.contains(&o.object_type.as_str()) =>
+            {
+                Ok(o)
+            }
             Some(o) if o.object_type == object_type => Ok(o),
             _ => Err(DirectoryError::not_found(key)),
         }

@@ -377,7 +377,24 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/invitations", INVITE, INVITE),
     rule("GET", "/contracts", CONTRACTS_READ, CONTRACTS_READ),
     rule("GET", "/contracts/{id}", CONTRACTS_READ, CONTRACTS_READ),
+    // Conditional Access (issue 7). The reference lists Policy.Read.All for the writes too, and
+    // Application.Read.All for creating and updating policies; the table follows it.
+    rule("GET", "/identity/conditionalaccess/namedlocations", CA_READ, CA_READ),
+    rule("POST", "/identity/conditionalaccess/namedlocations", CA_WRITE, CA_WRITE),
+    rule("GET", "/identity/conditionalaccess/namedlocations/{id}", CA_READ, CA_READ),
+    rule("PATCH", "/identity/conditionalaccess/namedlocations/{id}", CA_WRITE, CA_WRITE),
+    rule("DELETE", "/identity/conditionalaccess/namedlocations/{id}", CA_WRITE, CA_WRITE),
+    rule("GET", "/identity/conditionalaccess/policies", CA_READ, CA_READ),
+    rule("POST", "/identity/conditionalaccess/policies", CA_POLICY_WRITE, CA_POLICY_WRITE),
+    rule("GET", "/identity/conditionalaccess/policies/{id}", CA_READ, CA_READ),
+    rule("PATCH", "/identity/conditionalaccess/policies/{id}", CA_POLICY_WRITE, CA_POLICY_WRITE),
+    rule("DELETE", "/identity/conditionalaccess/policies/{id}", CA_WRITE, CA_WRITE),
 ];
+
+/// Conditional Access ("List namedLocations", "Create conditionalAccessPolicy", ...).
+const CA_READ: &[&str] = &["Policy.Read.All"];
+const CA_WRITE: &[&str] = &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"];
+const CA_POLICY_WRITE: &[&str] = &["Application.Read.All", "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"];
 
 /// Licences ("List subscribedSkus", "Get subscribedSku", "user: assignLicense", "group:
 /// assignLicense", "List licenseDetails").

@@ -16,6 +16,7 @@
 //! | other writes | the action of the operation (`users/basic/update`, `groups/members/update`, `roleAssignments/create`, ...) |
 //! | reads of `/auditLogs` | `auditLogs/allProperties/read`, `signInReports/allProperties/read` for sign-ins |
 //! | `/identityProtection` | `identityProtection/allProperties/read`, `.../update` for `confirmCompromised` and `dismiss` |
+//! | `/identity/conditionalAccess` | `namedLocations/standard/read`, `conditionalAccessPolicies/standard/read`; `.../allProperties/allTasks` to write |
 //! | domain writes; `PATCH /organization/{id}` | `domains/allProperties/allTasks`; `organization/basic/update` |
 //! | writes [`need`] does not know | Global Administrator |
 //! | writes to a user holding a role beyond the limited administrator roles | Global Administrator ("who can perform sensitive actions") |
@@ -88,6 +89,17 @@ pub(crate) fn need(method: &str, path: &str) -> Need {
             action("identityProtection/allProperties/read")
         } else {
             action("identityProtection/allProperties/update")
+        };
+    }
+    // Conditional Access (issue 7): readers of policies read; Conditional Access and Security
+    // Administrators (`allTasks`) write.
+    if first == "identity" {
+        let what =
+            if segments.get(2) == Some(&"namedlocations") { "namedLocations" } else { "conditionalAccessPolicies" };
+        return if method == "GET" {
+            action(&format!("{what}/standard/read"))
+        } else {
+            action(&format!("{what}/allProperties/allTasks"))
         };
     }
     // Authentication methods: the user's own, or an authentication administrator's; a password

@@ -10,6 +10,7 @@ mod auth_methods;
 pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
+mod conditional_access;
 mod contacts;
 mod delegated;
 mod delta;
@@ -467,6 +468,27 @@ pub fn router(state: GraphState) -> Router {
         )
         .route("/contracts", get(sets::list::<Contracts>))
         .route("/contracts/{id}", get(sets::get_one::<Contracts>))
+        // Conditional Access (issue 7).
+        .route(
+            "/identity/conditionalaccess/namedlocations",
+            get(conditional_access::list_locations).post(conditional_access::create_location),
+        )
+        .route(
+            "/identity/conditionalaccess/namedlocations/{id}",
+            get(conditional_access::get_location)
+                .patch(conditional_access::update_location)
+                .delete(conditional_access::delete_location),
+        )
+        .route(
+            "/identity/conditionalaccess/policies",
+            get(conditional_access::list_policies).post(conditional_access::create_policy),
+        )
+        .route(
+            "/identity/conditionalaccess/policies/{id}",
+            get(conditional_access::get_policy)
+                .patch(conditional_access::update_policy)
+                .delete(conditional_access::delete_policy),
+        )
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -590,6 +612,11 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "extensions",
         "invitations",
         "contracts",
+        // Conditional Access (issue 7).
+        "identity",
+        "conditionalaccess",
+        "namedlocations",
+        "policies",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -130,6 +130,11 @@ fn browser_family(browser: &str) -> Option<String> {
 }
 
 /// The sign-in log's risk properties for these findings (Graph's `signIn`).
+/// The sign-in risk level of the findings (`none` without any).
+pub(crate) fn level(findings: &[Finding]) -> &'static str {
+    findings.iter().map(|f| f.level).max().unwrap_or(RiskLevel::None).as_str()
+}
+
 pub(crate) fn risk_properties(findings: &[Finding]) -> [(&'static str, Value); 6] {
     let level = findings.iter().map(|f| f.level).max().unwrap_or(RiskLevel::None);
     let types: Vec<Value> = findings.iter().map(|f| Value::from(f.risk_event_type)).collect();

@@ -116,14 +116,42 @@ pub(crate) async fn after_password(
     user: &ObjectRecord,
     must_change: bool,
 ) -> Result<Response, Failure> {
+    use cerulean_directory::ca_engine::Requirement;
     let dir = &cx.state.directory;
-    let mfa = if dir.has_totp(cx.tenant.id, user.id).await.map_err(internal)? {
+    let has_totp = dir.has_totp(cx.tenant.id, user.id).await.map_err(internal)?;
+    let mut mfa = if has_totp {
         Some("totp")
     } else if cx.state.require_mfa {
         Some("enrol")
     } else {
         None
     };
+    // Conditional Access: a block or a device requirement ends the sign-in on the error page;
+    // MFA adds the TOTP step (registering an app first when the user has none); a password
+    // change (user risk) adds the change-password step, which remediates the risk, and MFA.
+    let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+    let mut must_change = must_change;
+    match crate::grants::conditional_access_requirement(
+        cx.state,
+        cx.tenant.id,
+        user,
+        client_id,
+        cx.ip,
+        "browser",
+        false,
+    )
+    .await
+    .map_err(page_err)?
+    {
+        Requirement::None => {}
+        Requirement::Block { .. } => return Err(page_err(crate::grants::blocked_by_policy())),
+        Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
+        Requirement::Mfa => mfa = mfa.or(Some(if has_totp { "totp" } else { "enrol" })),
+        Requirement::PasswordChange => {
+            must_change = true;
+            mfa = mfa.or(Some(if has_totp { "totp" } else { "enrol" }));
+        }
+    }
     if !must_change && mfa.is_none() {
         return finish(cx, user, vec!["pwd".into()]).await;
     }

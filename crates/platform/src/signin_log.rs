@@ -243,6 +243,29 @@ async fn build(
     for (key, value) in crate::sign_in_risk::risk_properties(&findings) {
         doc.insert(key.to_string(), value);
     }
+    // Conditional Access: what each policy said about this sign-in (report-only included).
+    if let Some((user_id, _, _)) = &user
+        && let Some(record) = dir.get(tenant, *user_id).await?
+    {
+        let client_app_type =
+            if interactive && a.interactive == Some(true) { "browser" } else { "mobileAppsAndDesktopClients" };
+        let mut ctx = dir
+            .user_sign_in_context(
+                tenant,
+                &record,
+                app_id.as_deref().unwrap_or_default(),
+                client_app_type,
+                a.ip,
+                location.country_or_region.clone(),
+            )
+            .await?;
+        ctx.platform = cerulean_directory::ca_engine::platform_of(&os).map(str::to_string);
+        ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
+        ctx.mfa_done = multi;
+        let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
+        doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
+        doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
+    }
     Ok(Some((
         tenant,
         SignInRecord {

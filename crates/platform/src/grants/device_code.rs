@@ -38,7 +38,11 @@ fn code_tenant(code: &str) -> Option<String> {
     }
 }
 
-pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+pub(crate) async fn grant(
+    state: &PlatformState,
+    req: &TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
     let code = req.param("device_code").or(req.param("code")).ok_or_else(|| OAuthError::missing("device_code"))?;
     let named = code_tenant(code);
     let tenant = delegated::tenant_of(state, req, named.as_deref()).await?;
@@ -136,6 +140,18 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_else(|| vec!["pwd".to_string()]);
+    // Conditional Access applies at every token issuance, not only at the first sign-in.
+    let mfa_done = amr.iter().any(|m| m == "mfa");
+    super::password::enforce_conditional_access(
+        state,
+        tenant.id,
+        &user,
+        client_id,
+        ip,
+        &scopes.resource.app_id,
+        mfa_done,
+    )
+    .await?;
     let signed_in = SignedIn {
         tenant: &tenant,
         app: &app,

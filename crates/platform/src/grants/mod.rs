@@ -18,6 +18,7 @@ use crate::error::OAuthError;
 use crate::token::TokenRequest;
 
 pub(crate) use password::locked as password_locked;
+pub(crate) use password::{blocked_by_policy, conditional_access_requirement, device_required};
 
 /// Dispatches a token request; `ip` is the client's address (smart lockout tells familiar
 /// locations from others by it).
@@ -32,9 +33,9 @@ pub(crate) async fn dispatch(
     match grant {
         "client_credentials" => client_credentials::grant(state, &req).await,
         "password" => password::grant(state, &req, ip).await,
-        "refresh_token" => refresh_token::grant(state, &req).await,
+        "refresh_token" => refresh_token::grant(state, &req, ip).await,
         "authorization_code" => authorization_code::grant(state, &req).await,
-        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req).await,
+        "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req, ip).await,
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of::grant(state, &req).await,
         other => Err(OAuthError::new(
             400,

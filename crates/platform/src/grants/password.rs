@@ -44,6 +44,90 @@ pub(crate) fn mfa_required(resource_app_id: &str) -> OAuthError {
     .with_suberror("basic_action")
 }
 
+/// AADSTS53003: a Conditional Access policy blocks the sign-in.
+pub(crate) fn blocked_by_policy() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+    )
+}
+
+/// AADSTS53000: a policy requires a compliant or domain-joined device; Cerulean has no device
+/// identity at sign-in, so this is never satisfied.
+pub(crate) fn device_required() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        53000,
+        "Device is not in required device state: compliant. Conditional Access policy requires a compliant device, and the device is not compliant.",
+    )
+}
+
+/// Evaluates the tenant's Conditional Access policies for a token issued to `user` at the token
+/// endpoint (client app type `mobileAppsAndDesktopClients`, as Entra classifies these grants)
+/// and refuses what they do not allow: a block (53003), a device requirement (53000), MFA not
+/// done in the sign-in or a password change (50076: the token endpoint has no second factor).
+/// Used by the password, refresh-token and device-code grants; report-only policies never
+/// refuse.
+pub(crate) async fn enforce_conditional_access(
+    state: &PlatformState,
+    tenant: Uuid,
+    user: &cerulean_store::ObjectRecord,
+    client_id: &str,
+    ip: std::net::IpAddr,
+    resource_app_id: &str,
+    mfa_done: bool,
+) -> Result<(), OAuthError> {
+    use cerulean_directory::ca_engine::Requirement;
+    let requirement =
+        conditional_access_requirement(state, tenant, user, client_id, ip, "mobileAppsAndDesktopClients", mfa_done)
+            .await?;
+    match requirement {
+        Requirement::None => Ok(()),
+        Requirement::Block { .. } => Err(blocked_by_policy()),
+        Requirement::Device { .. } => Err(device_required()),
+        Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(resource_app_id)),
+    }
+}
+
+/// What the tenant's enforced Conditional Access policies require of this sign-in of `user`,
+/// evaluated with the sign-in's risk as the sign-in log will record it (this attempt against
+/// the user's history).
+pub(crate) async fn conditional_access_requirement(
+    state: &PlatformState,
+    tenant: Uuid,
+    user: &cerulean_store::ObjectRecord,
+    client_id: &str,
+    ip: std::net::IpAddr,
+    client_app_type: &str,
+    mfa_done: bool,
+) -> Result<cerulean_directory::ca_engine::Requirement, OAuthError> {
+    let location = state.locator.lookup(ip).unwrap_or_default();
+    let mut ctx = state
+        .directory
+        .user_sign_in_context(tenant, user, client_id, client_app_type, Some(ip), location.country_or_region.clone())
+        .await
+        .map_err(internal)?;
+    let upn = user.doc.get("userPrincipalName").and_then(Value::as_str);
+    let attempt = crate::sign_in_risk::Attempt {
+        tenant,
+        user_id: user.id,
+        user_principal_name: upn,
+        ip,
+        location: &location,
+        browser: "",
+        error_code: 0,
+        leaked_password: false,
+    };
+    let findings = crate::sign_in_risk::assess(state, &attempt).await;
+    ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
+    ctx.mfa_done = mfa_done;
+    let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
+    Ok(evaluation.requirement())
+}
+
 pub(crate) async fn grant(
     state: &PlatformState,
     req: &TokenRequest,
@@ -96,6 +180,7 @@ pub(crate) async fn grant(
     if state.require_mfa || state.directory.has_totp(tenant.id, user.id).await.map_err(internal)? {
         return Err(mfa_required(&scopes.resource.app_id));
     }
+    enforce_conditional_access(state, tenant.id, &user, client_id, ip, &scopes.resource.app_id, false).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;

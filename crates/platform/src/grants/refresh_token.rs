@@ -37,7 +37,11 @@ fn revoked(auth_time: i64, valid_from: &str) -> OAuthError {
     )
 }
 
-pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+pub(crate) async fn grant(
+    state: &PlatformState,
+    req: &TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
     let token = req.param("refresh_token").ok_or_else(|| OAuthError::missing("refresh_token"))?;
     let named = cerulean_identity::user_tokens::refresh_token_tenant(token).map(|t| t.to_string());
     let tenant = delegated::tenant_of(state, req, named.as_deref()).await?;
@@ -99,6 +103,18 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_else(|| vec!["pwd".to_string()]);
+    // Conditional Access applies at every token issuance, not only at the first sign-in.
+    let mfa_done = amr.iter().any(|m| m == "mfa");
+    super::password::enforce_conditional_access(
+        state,
+        tenant.id,
+        &user,
+        client_id,
+        ip,
+        &scopes.resource.app_id,
+        mfa_done,
+    )
+    .await?;
     let signed_in = SignedIn {
         tenant: &tenant,
         app: &app,

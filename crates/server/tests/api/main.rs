@@ -24,6 +24,7 @@ mod batch;
 mod browser;
 mod client_assertion_pss;
 mod common_authority;
+mod conditional_access;
 mod consent;
 mod contacts;
 mod delta;

@@ -1,0 +1,850 @@
+//! Conditional Access: named locations (`ipNamedLocation`, `countryNamedLocation`) and
+//! policies (`conditionalAccessPolicy`), their rules on write ("Create namedLocation",
+//! "Create conditionalAccessPolicy", "Update ..."); the policy engine reads what is stored
+//! here.
+//!
+//! Both are stored as documents in the generic object table (object types
+//! `ipNamedLocation`, `countryNamedLocation`, `conditionalAccessPolicy`); they are not
+//! directory objects, so `/directoryObjects/{id}` never returns them. A stored document is
+//! always normalised: every collection present (empty when not given), the nested condition
+//! sets present or `null` as Graph returns them, so readers (the engine) need no defaults.
+//!
+//! Validation follows Entra's: a policy names users (or groups, roles, guests) and
+//! applications; named locations it references exist ("1040: NamedLocation with id {id} does
+//! not exist in the directory."); `block` stands alone; `passwordChange` requires `mfa` with
+//! `AND`, the user risk condition and all applications; a named location in use by a policy
+//! cannot be deleted.
+
+use std::net::IpAddr;
+
+use cerulean_store::{Change, ListQuery, ObjectRecord, Op, Scope};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::audit;
+use crate::error::{DirectoryError, DirectoryResult};
+use crate::users::WRITE_RETRIES;
+use crate::validate::now;
+use crate::{Caller, Directory};
+
+/// Object type of an IP ranges named location.
+pub const IP_NAMED_LOCATION: &str = "ipNamedLocation";
+/// Object type of a countries named location.
+pub const COUNTRY_NAMED_LOCATION: &str = "countryNamedLocation";
+/// Object type of a policy.
+pub const POLICY: &str = "conditionalAccessPolicy";
+/// Every object type of this module: none is a directory object.
+pub const TYPES: &[&str] = &[IP_NAMED_LOCATION, COUNTRY_NAMED_LOCATION, POLICY];
+/// Named locations the tenant may hold (Entra's documented limit is 195 in the portal; this
+/// bounds list reads).
+const MAX_OBJECTS: usize = 1000;
+/// Entra's limit of IP ranges in one named location.
+const MAX_IP_RANGES: usize = 2000;
+
+const CLIENT_APP_TYPES: &[&str] =
+    &["all", "browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "easSupported", "other"];
+const PLATFORMS: &[&str] = &["android", "iOS", "windows", "windowsPhone", "macOS", "all", "linux"];
+const RISK_LEVELS: &[&str] = &["low", "medium", "high", "hidden", "none"];
+const GRANT_CONTROLS: &[&str] = &[
+    "block",
+    "mfa",
+    "compliantDevice",
+    "domainJoinedDevice",
+    "approvedApplication",
+    "compliantApplication",
+    "passwordChange",
+];
+const STATES: &[&str] = &["enabled", "disabled", "enabledForReportingButNotEnforced"];
+
+fn bad(message: impl Into<String>) -> DirectoryError {
+    DirectoryError::BadRequest { code: "BadRequest", message: message.into() }
+}
+
+fn invalid_value(prop: &str, ty: &str) -> DirectoryError {
+    bad(format!("Invalid value specified for property '{prop}' of resource '{ty}'."))
+}
+
+fn unknown_property(key: &str, ty: &str) -> DirectoryError {
+    bad(format!(
+        "The property '{key}' does not exist on type 'microsoft.graph.{ty}'. Make sure to only use property names that are defined by the type or mark the type as open type."
+    ))
+}
+
+/// Rejects keys outside `allowed` (annotations aside).
+fn only(obj: &Map<String, Value>, allowed: &[&str], ty: &str) -> DirectoryResult<()> {
+    match obj.keys().find(|k| !k.starts_with('@') && !allowed.contains(&k.as_str())) {
+        Some(k) => Err(unknown_property(k, ty)),
+        None => Ok(()),
+    }
+}
+
+/// An optional object member: absent or `null` is `None`.
+fn object<'a>(obj: &'a Map<String, Value>, key: &str, ty: &str) -> DirectoryResult<Option<&'a Map<String, Value>>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err(invalid_value(key, ty)),
+    }
+}
+
+/// A string collection, each item checked by `ok`; absent or `null` is empty.
+fn strings(obj: &Map<String, Value>, key: &str, ty: &str, ok: impl Fn(&str) -> bool) -> DirectoryResult<Vec<String>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(s) if ok(s) => Ok(s.to_string()),
+                _ => Err(invalid_value(key, ty)),
+            })
+            .collect(),
+        Some(_) => Err(invalid_value(key, ty)),
+    }
+}
+
+fn one_of(list: &'static [&'static str]) -> impl Fn(&str) -> bool {
+    move |s| list.contains(&s)
+}
+
+fn guid_or(words: &'static [&'static str]) -> impl Fn(&str) -> bool {
+    move |s| words.iter().any(|w| w.eq_ignore_ascii_case(s)) || Uuid::parse_str(s).is_ok()
+}
+
+fn odata_type(obj: &Map<String, Value>) -> Option<&str> {
+    obj.get("@odata.type")
+        .and_then(Value::as_str)
+        .map(|t| t.trim_start_matches('#').trim_start_matches("microsoft.graph."))
+}
+
+/// Parses `a.b.c.d/n` or `x::y/n`; the family must be the range's declared one.
+pub fn parse_cidr(cidr: &str) -> Option<(IpAddr, u8)> {
+    let (addr, len) = cidr.trim().split_once('/')?;
+    let addr: IpAddr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (len <= max).then_some((addr, len))
+}
+
+/// Whether `ip` is inside `cidr` (`a.b.c.d/n`, `x::y/n`).
+pub fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
+    let Some((net, len)) = parse_cidr(cidr) else { return false };
+    let ip = match (net, ip) {
+        (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        _ => ip,
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+/// The normalised `ipRanges` of an IP named location.
+fn ip_ranges(value: Option<&Value>) -> DirectoryResult<Vec<Value>> {
+    const TY: &str = "ipNamedLocation";
+    let Some(Value::Array(items)) = value else { return Err(invalid_value("ipRanges", TY)) };
+    if items.is_empty() || items.len() > MAX_IP_RANGES {
+        return Err(invalid_value("ipRanges", TY));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(range) = item.as_object() else { return Err(invalid_value("ipRanges", TY)) };
+        let kind = odata_type(range).unwrap_or_default();
+        let v4 = match kind {
+            "iPv4CidrRange" => true,
+            "iPv6CidrRange" => false,
+            _ => {
+                return Err(bad(
+                    "An ipRange must say its type: '@odata.type' is '#microsoft.graph.iPv4CidrRange' or '#microsoft.graph.iPv6CidrRange'.",
+                ));
+            }
+        };
+        only(range, &["cidrAddress"], kind)?;
+        let cidr = range.get("cidrAddress").and_then(Value::as_str).unwrap_or_default();
+        match parse_cidr(cidr) {
+            Some((addr, _)) if addr.is_ipv4() == v4 => {}
+            _ => {
+                return Err(bad(format!(
+                    "The cidrAddress '{cidr}' is not a valid {} CIDR range.",
+                    if v4 { "IPv4" } else { "IPv6" }
+                )));
+            }
+        }
+        out.push(json!({ "@odata.type": format!("#microsoft.graph.{kind}"), "cidrAddress": cidr.trim() }));
+    }
+    Ok(out)
+}
+
+/// Builds the stored document of a named location from the current one (if any) and a body.
+fn named_location_doc(
+    kind: &str,
+    current: Option<&Map<String, Value>>,
+    body: &Map<String, Value>,
+) -> DirectoryResult<Map<String, Value>> {
+    let mut doc = current.cloned().unwrap_or_default();
+    match body.get("displayName") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 256 => {
+            doc.insert("displayName".into(), json!(s));
+        }
+        None if current.is_some() => {}
+        _ => return Err(invalid_value("displayName", kind)),
+    }
+    let common = ["displayName", "id", "createdDateTime", "modifiedDateTime"];
+    if kind == IP_NAMED_LOCATION {
+        let allowed: Vec<&str> = common.iter().copied().chain(["ipRanges", "isTrusted"]).collect();
+        only(body, &allowed, kind)?;
+        if body.contains_key("ipRanges") || current.is_none() {
+            doc.insert("ipRanges".into(), Value::Array(ip_ranges(body.get("ipRanges"))?));
+        }
+        match body.get("isTrusted") {
+            Some(Value::Bool(b)) => {
+                doc.insert("isTrusted".into(), json!(b));
+            }
+            None => {
+                doc.entry("isTrusted").or_insert(json!(false));
+            }
+            Some(_) => return Err(invalid_value("isTrusted", kind)),
+        }
+    } else {
+        let allowed: Vec<&str> = common
+            .iter()
+            .copied()
+            .chain(["countriesAndRegions", "includeUnknownCountriesAndRegions", "countryLookupMethod"])
+            .collect();
+        only(body, &allowed, kind)?;
+        if body.contains_key("countriesAndRegions") || current.is_none() {
+            let countries = strings(body, "countriesAndRegions", kind, |c| {
+                c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic())
+            })?;
+            let countries: Vec<String> = countries.iter().map(|c| c.to_ascii_uppercase()).collect();
+            doc.insert("countriesAndRegions".into(), json!(countries));
+        }
+        match body.get("includeUnknownCountriesAndRegions") {
+            Some(Value::Bool(b)) => {
+                doc.insert("includeUnknownCountriesAndRegions".into(), json!(b));
+            }
+            None => {
+                doc.entry("includeUnknownCountriesAndRegions").or_insert(json!(false));
+            }
+            Some(_) => return Err(invalid_value("includeUnknownCountriesAndRegions", kind)),
+        }
+        match body.get("countryLookupMethod") {
+            Some(Value::String(m)) if m == "clientIpAddress" || m == "authenticatorAppGps" => {
+                doc.insert("countryLookupMethod".into(), json!(m));
+            }
+            None => {
+                doc.entry("countryLookupMethod").or_insert(json!("clientIpAddress"));
+            }
+            Some(_) => return Err(invalid_value("countryLookupMethod", kind)),
+        }
+        let empty = doc.get("countriesAndRegions").and_then(Value::as_array).is_none_or(Vec::is_empty);
+        if empty && doc.get("includeUnknownCountriesAndRegions") != Some(&json!(true)) {
+            return Err(invalid_value("countriesAndRegions", kind));
+        }
+    }
+    Ok(doc)
+}
+
+/// The named-location kind a body declares (`@odata.type`), required on create and update.
+fn location_kind(body: &Map<String, Value>) -> DirectoryResult<&'static str> {
+    match odata_type(body) {
+        Some(t) if t.eq_ignore_ascii_case(IP_NAMED_LOCATION) => Ok(IP_NAMED_LOCATION),
+        Some(t) if t.eq_ignore_ascii_case(COUNTRY_NAMED_LOCATION) => Ok(COUNTRY_NAMED_LOCATION),
+        _ => Err(bad(
+            "The '@odata.type' of a named location is required: '#microsoft.graph.ipNamedLocation' or '#microsoft.graph.countryNamedLocation'.",
+        )),
+    }
+}
+
+/// The normalised `conditions` of a policy; `locations` the tenant's named location ids.
+fn conditions(value: Option<&Value>, locations: &[Uuid]) -> DirectoryResult<Map<String, Value>> {
+    const TY: &str = "conditionalAccessConditionSet";
+    let Some(Value::Object(c)) = value else {
+        return Err(bad("The policy has no conditions: 'conditions' is required."));
+    };
+    only(
+        c,
+        &[
+            "users",
+            "applications",
+            "clientAppTypes",
+            "locations",
+            "platforms",
+            "signInRiskLevels",
+            "userRiskLevels",
+            "servicePrincipalRiskLevels",
+        ],
+        TY,
+    )?;
+
+    let Some(users) = object(c, "users", TY)? else {
+        return Err(bad("The policy has no users condition: 'conditions.users' is required."));
+    };
+    const UT: &str = "conditionalAccessUsers";
+    only(
+        users,
+        &["includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles", "excludeRoles"],
+        UT,
+    )?;
+    const USER_WORDS: &[&str] = &["All", "None", "GuestsOrExternalUsers"];
+    let users_out = json!({
+        "includeUsers": strings(users, "includeUsers", UT, guid_or(USER_WORDS))?,
+        "excludeUsers": strings(users, "excludeUsers", UT, guid_or(&["GuestsOrExternalUsers"]))?,
+        "includeGroups": strings(users, "includeGroups", UT, guid_or(&[]))?,
+        "excludeGroups": strings(users, "excludeGroups", UT, guid_or(&[]))?,
+        "includeRoles": strings(users, "includeRoles", UT, guid_or(&[]))?,
+        "excludeRoles": strings(users, "excludeRoles", UT, guid_or(&[]))?,
+        "includeGuestsOrExternalUsers": null,
+        "excludeGuestsOrExternalUsers": null,
+    });
+    let included = ["includeUsers", "includeGroups", "includeRoles"]
+        .iter()
+        .any(|k| users_out[k].as_array().is_some_and(|a| !a.is_empty()));
+    if !included {
+        return Err(bad("The policy includes no users: set 'includeUsers', 'includeGroups' or 'includeRoles'."));
+    }
+
+    let Some(apps) = object(c, "applications", TY)? else {
+        return Err(bad("The policy has no applications condition: 'conditions.applications' is required."));
+    };
+    const AT: &str = "conditionalAccessApplications";
+    only(
+        apps,
+        &[
+            "includeApplications",
+            "excludeApplications",
+            "includeUserActions",
+            "includeAuthenticationContextClassReferences",
+        ],
+        AT,
+    )?;
+    const APP_WORDS: &[&str] = &["All", "None", "Office365", "MicrosoftAdminPortals"];
+    let apps_out = json!({
+        "includeApplications": strings(apps, "includeApplications", AT, guid_or(APP_WORDS))?,
+        "excludeApplications": strings(apps, "excludeApplications", AT, guid_or(&["Office365", "MicrosoftAdminPortals"]))?,
+        "includeUserActions": strings(apps, "includeUserActions", AT, one_of(&["urn:user:registersecurityinfo", "urn:user:registerdevice"]))?,
+        "includeAuthenticationContextClassReferences": strings(apps, "includeAuthenticationContextClassReferences", AT, |s| !s.is_empty())?,
+        "applicationFilter": null,
+    });
+    if apps_out["includeApplications"].as_array().is_none_or(Vec::is_empty)
+        && apps_out["includeUserActions"].as_array().is_none_or(Vec::is_empty)
+    {
+        return Err(bad("The policy includes no applications: set 'includeApplications'."));
+    }
+
+    let mut client_app_types = strings(c, "clientAppTypes", TY, one_of(CLIENT_APP_TYPES))?;
+    if client_app_types.is_empty() {
+        client_app_types.push("all".into());
+    }
+
+    let locations_out = match object(c, "locations", TY)? {
+        None => Value::Null,
+        Some(l) => {
+            const LT: &str = "conditionalAccessLocations";
+            only(l, &["includeLocations", "excludeLocations"], LT)?;
+            let include = strings(l, "includeLocations", LT, guid_or(&["All", "AllTrusted"]))?;
+            let exclude = strings(l, "excludeLocations", LT, guid_or(&["AllTrusted"]))?;
+            for id in include.iter().chain(&exclude) {
+                if let Ok(u) = Uuid::parse_str(id)
+                    && !locations.contains(&u)
+                {
+                    return Err(bad(format!("1040: NamedLocation with id {id} does not exist in the directory.")));
+                }
+            }
+            if include.is_empty() {
+                return Err(invalid_value("includeLocations", LT));
+            }
+            json!({ "includeLocations": include, "excludeLocations": exclude })
+        }
+    };
+    let platforms_out = match object(c, "platforms", TY)? {
+        None => Value::Null,
+        Some(p) => {
+            const PT: &str = "conditionalAccessPlatforms";
+            only(p, &["includePlatforms", "excludePlatforms"], PT)?;
+            let include = strings(p, "includePlatforms", PT, one_of(PLATFORMS))?;
+            if include.is_empty() {
+                return Err(invalid_value("includePlatforms", PT));
+            }
+            json!({ "includePlatforms": include, "excludePlatforms": strings(p, "excludePlatforms", PT, one_of(PLATFORMS))? })
+        }
+    };
+    let mut out = Map::new();
+    out.insert("users".into(), users_out);
+    out.insert("applications".into(), apps_out);
+    out.insert("clientAppTypes".into(), json!(client_app_types));
+    out.insert("locations".into(), locations_out);
+    out.insert("platforms".into(), platforms_out);
+    out.insert("signInRiskLevels".into(), json!(strings(c, "signInRiskLevels", TY, one_of(RISK_LEVELS))?));
+    out.insert("userRiskLevels".into(), json!(strings(c, "userRiskLevels", TY, one_of(RISK_LEVELS))?));
+    out.insert(
+        "servicePrincipalRiskLevels".into(),
+        json!(strings(c, "servicePrincipalRiskLevels", TY, one_of(RISK_LEVELS))?),
+    );
+    for k in ["clientApplications", "devices", "authenticationFlows", "insiderRiskLevels"] {
+        out.insert(k.into(), Value::Null);
+    }
+    Ok(out)
+}
+
+/// The normalised `grantControls` (`None` when absent or `null`).
+fn grant_controls(value: Option<&Value>, conditions: &Map<String, Value>) -> DirectoryResult<Value> {
+    const GT: &str = "conditionalAccessGrantControls";
+    let g = match value {
+        None | Some(Value::Null) => return Ok(Value::Null),
+        Some(Value::Object(g)) => g,
+        Some(_) => return Err(invalid_value("grantControls", "conditionalAccessPolicy")),
+    };
+    only(g, &["operator", "builtInControls", "customAuthenticationFactors", "termsOfUse"], GT)?;
+    let operator = match g.get("operator") {
+        None | Some(Value::Null) => "OR".to_string(),
+        Some(Value::String(o)) if o.eq_ignore_ascii_case("AND") || o.eq_ignore_ascii_case("OR") => {
+            o.to_ascii_uppercase()
+        }
+        Some(_) => return Err(invalid_value("operator", GT)),
+    };
+    let controls = strings(g, "builtInControls", GT, one_of(GRANT_CONTROLS))?;
+    if controls.is_empty() {
+        return Err(bad("The grant controls name no control: set 'builtInControls'."));
+    }
+    if controls.iter().any(|c| c == "block") && controls.len() > 1 {
+        return Err(bad("'block' cannot be combined with other grant controls."));
+    }
+    if controls.iter().any(|c| c == "passwordChange") {
+        let user_risk = conditions.get("userRiskLevels").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        let all_apps = conditions["applications"]["includeApplications"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("All"))));
+        if !(user_risk && all_apps && operator == "AND" && controls.iter().any(|c| c == "mfa")) {
+            return Err(bad(
+                "'passwordChange' requires 'mfa' with the 'AND' operator, the user risk condition and all applications.",
+            ));
+        }
+    }
+    for list in ["customAuthenticationFactors", "termsOfUse"] {
+        if !strings(g, list, GT, |_| true)?.is_empty() {
+            return Err(bad(format!("'{list}' is not supported: Cerulean has no custom controls nor terms of use.")));
+        }
+    }
+    Ok(
+        json!({ "operator": operator, "builtInControls": controls, "customAuthenticationFactors": [], "termsOfUse": [] }),
+    )
+}
+
+/// The normalised `sessionControls` (only `signInFrequency` is enforced here).
+fn session_controls(value: Option<&Value>) -> DirectoryResult<Value> {
+    const ST: &str = "conditionalAccessSessionControls";
+    let s = match value {
+        None | Some(Value::Null) => return Ok(Value::Null),
+        Some(Value::Object(s)) => s,
+        Some(_) => return Err(invalid_value("sessionControls", "conditionalAccessPolicy")),
+    };
+    only(s, &["signInFrequency", "disableResilienceDefaults"], ST)?;
+    let frequency = match object(s, "signInFrequency", ST)? {
+        None => Value::Null,
+        Some(f) => {
+            const FT: &str = "signInFrequencySessionControl";
+            only(f, &["isEnabled", "value", "type", "authenticationType", "frequencyInterval"], FT)?;
+            let enabled = f.get("isEnabled").and_then(Value::as_bool).unwrap_or(false);
+            let interval = f.get("frequencyInterval").and_then(Value::as_str).unwrap_or("timeBased");
+            if interval != "timeBased" && interval != "everyTime" {
+                return Err(invalid_value("frequencyInterval", FT));
+            }
+            let auth =
+                f.get("authenticationType").and_then(Value::as_str).unwrap_or("primaryAndSecondaryAuthentication");
+            if auth != "primaryAndSecondaryAuthentication" && auth != "secondaryAuthentication" {
+                return Err(invalid_value("authenticationType", FT));
+            }
+            let (value, ty) = if enabled && interval == "timeBased" {
+                let ty = f.get("type").and_then(Value::as_str).unwrap_or_default();
+                let max = match ty {
+                    "days" => 365,
+                    "hours" => 24,
+                    _ => return Err(invalid_value("type", FT)),
+                };
+                match f.get("value").and_then(Value::as_i64) {
+                    Some(v) if (1..=max).contains(&v) => (json!(v), json!(ty)),
+                    _ => return Err(invalid_value("value", FT)),
+                }
+            } else {
+                (Value::Null, Value::Null)
+            };
+            json!({ "isEnabled": enabled, "value": value, "type": ty, "authenticationType": auth, "frequencyInterval": interval })
+        }
+    };
+    let resilience = match s.get("disableResilienceDefaults") {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::Bool(b)) => json!(b),
+        Some(_) => return Err(invalid_value("disableResilienceDefaults", ST)),
+    };
+    Ok(json!({
+        "signInFrequency": frequency,
+        "disableResilienceDefaults": resilience,
+        "applicationEnforcedRestrictions": null,
+        "cloudAppSecurity": null,
+        "persistentBrowser": null,
+        "secureSignInSession": null,
+    }))
+}
+
+/// Builds a policy's stored document: the current one (PATCH) overlaid with the body.
+fn policy_doc(
+    current: Option<&Map<String, Value>>,
+    body: &Map<String, Value>,
+    locations: &[Uuid],
+) -> DirectoryResult<Map<String, Value>> {
+    const TY: &str = POLICY;
+    only(
+        body,
+        &[
+            "displayName",
+            "description",
+            "state",
+            "conditions",
+            "grantControls",
+            "sessionControls",
+            "id",
+            "createdDateTime",
+            "modifiedDateTime",
+            "templateId",
+        ],
+        TY,
+    )?;
+    let mut doc = current.cloned().unwrap_or_default();
+    match body.get("displayName") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 256 => {
+            doc.insert("displayName".into(), json!(s));
+        }
+        None if current.is_some() => {}
+        _ => return Err(invalid_value("displayName", TY)),
+    }
+    match body.get("description") {
+        Some(v @ (Value::String(_) | Value::Null)) => {
+            doc.insert("description".into(), v.clone());
+        }
+        None => {
+            doc.entry("description").or_insert(Value::Null);
+        }
+        Some(_) => return Err(invalid_value("description", TY)),
+    }
+    match body.get("state") {
+        Some(Value::String(s)) if STATES.contains(&s.as_str()) => {
+            doc.insert("state".into(), json!(s));
+        }
+        None if current.is_some() => {}
+        _ => return Err(invalid_value("state", TY)),
+    }
+    if body.contains_key("conditions") || current.is_none() {
+        doc.insert("conditions".into(), Value::Object(conditions(body.get("conditions"), locations)?));
+    }
+    let conds = doc.get("conditions").and_then(Value::as_object).cloned().unwrap_or_default();
+    if body.contains_key("grantControls") || current.is_none() || body.contains_key("conditions") {
+        let source = if body.contains_key("grantControls") {
+            body.get("grantControls")
+        } else {
+            doc.get("grantControls").filter(|v| !v.is_null())
+        };
+        let source = source.cloned();
+        doc.insert("grantControls".into(), grant_controls(source.as_ref(), &conds)?);
+    }
+    if body.contains_key("sessionControls") || current.is_none() {
+        doc.insert("sessionControls".into(), session_controls(body.get("sessionControls"))?);
+    }
+    if doc.get("grantControls").is_none_or(Value::is_null) && doc.get("sessionControls").is_none_or(Value::is_null) {
+        return Err(bad("The policy has no controls: set 'grantControls' or 'sessionControls'."));
+    }
+    doc.entry("templateId").or_insert(Value::Null);
+    Ok(doc)
+}
+
+fn policy_target(
+    object: &ObjectRecord,
+    old: Option<&Map<String, Value>>,
+    new: Option<&Map<String, Value>>,
+) -> cerulean_store::AuditTarget {
+    audit::target(object, old, new)
+}
+
+impl Directory {
+    async fn ca_list(&self, tenant: Uuid, types: &[&str]) -> DirectoryResult<Vec<ObjectRecord>> {
+        let mut query = ListQuery::new(types, Scope::Live);
+        query.top = MAX_OBJECTS;
+        let mut items = self.store.list(tenant, &query).await?.items;
+        items.sort_by(|a, b| {
+            let created =
+                |o: &ObjectRecord| o.doc.get("createdDateTime").and_then(Value::as_str).unwrap_or_default().to_string();
+            created(a).cmp(&created(b)).then(a.id.cmp(&b.id))
+        });
+        Ok(items)
+    }
+
+    async fn ca_find(&self, tenant: Uuid, types: &[&str], key: &str) -> DirectoryResult<ObjectRecord> {
+        let id = Uuid::parse_str(key).map_err(|_| DirectoryError::not_found(key))?;
+        match self.get(tenant, id).await? {
+            Some(o) if types.contains(&o.object_type.as_str()) => Ok(o),
+            _ => Err(DirectoryError::not_found(key)),
+        }
+    }
+
+    /// `GET /identity/conditionalAccess/namedLocations`.
+    pub async fn named_locations(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
+        self.ca_list(tenant, &[IP_NAMED_LOCATION, COUNTRY_NAMED_LOCATION]).await
+    }
+
+    /// `GET /identity/conditionalAccess/namedLocations/{id}`.
+    pub async fn named_location(&self, tenant: Uuid, key: &str) -> DirectoryResult<ObjectRecord> {
+        self.ca_find(tenant, &[IP_NAMED_LOCATION, COUNTRY_NAMED_LOCATION], key).await
+    }
+
+    /// `GET /identity/conditionalAccess/policies`.
+    pub async fn ca_policies(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
+        self.ca_list(tenant, &[POLICY]).await
+    }
+
+    /// `GET /identity/conditionalAccess/policies/{id}`.
+    pub async fn ca_policy(&self, tenant: Uuid, key: &str) -> DirectoryResult<ObjectRecord> {
+        self.ca_find(tenant, &[POLICY], key).await
+    }
+
+    /// `POST /identity/conditionalAccess/namedLocations`.
+    pub async fn create_named_location(
+        &self,
+        caller: &Caller,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<ObjectRecord> {
+        let kind = location_kind(body)?;
+        let mut doc = named_location_doc(kind, None, body)?;
+        let at = now();
+        doc.insert("createdDateTime".into(), json!(at));
+        doc.insert("modifiedDateTime".into(), json!(at));
+        let object = ObjectRecord { id: Uuid::new_v4(), object_type: kind.into(), version: 1, doc, deleted_at: None };
+        let change = Change {
+            ops: vec![Op::Insert { object: object.clone(), unique: Vec::new() }],
+            audit: audit::record(
+                caller,
+                "Add named location",
+                "Policy",
+                "Add",
+                vec![policy_target(&object, None, Some(&object.doc))],
+            ),
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(object)
+    }
+
+    /// `PATCH /identity/conditionalAccess/namedLocations/{id}`: the body names the location's
+    /// type (`@odata.type`), as Graph requires.
+    pub async fn update_named_location(
+        &self,
+        caller: &Caller,
+        key: &str,
+        body: &Map<String, Value>,
+    ) -> DirectoryResult<()> {
+        let kind = location_kind(body)?;
+        for _ in 0..WRITE_RETRIES {
+            let current = self.named_location(caller.tenant, key).await?;
+            if current.object_type != kind {
+                return Err(bad(format!("The named location is a {}; its type cannot change.", current.object_type)));
+            }
+            let mut doc = named_location_doc(kind, Some(&current.doc), body)?;
+            doc.insert("modifiedDateTime".into(), json!(now()));
+            let change = Change {
+                ops: vec![Op::Update {
+                    id: current.id,
+                    expected_version: current.version,
+                    doc: doc.clone(),
+                    unique: Vec::new(),
+                }],
+                audit: audit::record(
+                    caller,
+                    "Update named location",
+                    "Policy",
+                    "Update",
+                    vec![policy_target(&current, Some(&current.doc), Some(&doc))],
+                ),
+            };
+            match self.apply_change(caller.tenant, change).await {
+                Ok(_) => return Ok(()),
+                Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DirectoryError::Conflict("The named location changed too often; retry.".into()))
+    }
+
+    /// `DELETE /identity/conditionalAccess/namedLocations/{id}`: refused while a policy uses it.
+    pub async fn delete_named_location(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
+        let current = self.named_location(caller.tenant, key).await?;
+        let id = current.id.to_string();
+        for policy in self.ca_policies(caller.tenant).await? {
+            let l = &policy.doc["conditions"]["locations"];
+            let uses = ["includeLocations", "excludeLocations"]
+                .iter()
+                .any(|k| l[k].as_array().is_some_and(|a| a.iter().any(|v| v.as_str() == Some(id.as_str()))));
+            if uses {
+                return Err(bad(format!(
+                    "1049: NamedLocation with id {id} is referenced by conditional access policy {} and cannot be deleted.",
+                    policy.id
+                )));
+            }
+        }
+        let change = Change {
+            ops: vec![Op::Purge { id: current.id }],
+            audit: audit::record(
+                caller,
+                "Delete named location",
+                "Policy",
+                "Delete",
+                vec![policy_target(&current, Some(&current.doc), None)],
+            ),
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(())
+    }
+
+    async fn location_ids(&self, tenant: Uuid) -> DirectoryResult<Vec<Uuid>> {
+        Ok(self.named_locations(tenant).await?.iter().map(|l| l.id).collect())
+    }
+
+    /// `POST /identity/conditionalAccess/policies`.
+    pub async fn create_ca_policy(&self, caller: &Caller, body: &Map<String, Value>) -> DirectoryResult<ObjectRecord> {
+        let locations = self.location_ids(caller.tenant).await?;
+        let mut doc = policy_doc(None, body, &locations)?;
+        doc.insert("createdDateTime".into(), json!(now()));
+        doc.insert("modifiedDateTime".into(), Value::Null);
+        let object = ObjectRecord { id: Uuid::new_v4(), object_type: POLICY.into(), version: 1, doc, deleted_at: None };
+        let change = Change {
+            ops: vec![Op::Insert { object: object.clone(), unique: Vec::new() }],
+            audit: audit::record(
+                caller,
+                "Add conditional access policy",
+                "Policy",
+                "Add",
+                vec![policy_target(&object, None, Some(&object.doc))],
+            ),
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(object)
+    }
+
+    /// `PATCH /identity/conditionalAccess/policies/{id}`.
+    pub async fn update_ca_policy(&self, caller: &Caller, key: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
+        let locations = self.location_ids(caller.tenant).await?;
+        for _ in 0..WRITE_RETRIES {
+            let current = self.ca_policy(caller.tenant, key).await?;
+            let mut doc = policy_doc(Some(&current.doc), body, &locations)?;
+            doc.insert("modifiedDateTime".into(), json!(now()));
+            let change = Change {
+                ops: vec![Op::Update {
+                    id: current.id,
+                    expected_version: current.version,
+                    doc: doc.clone(),
+                    unique: Vec::new(),
+                }],
+                audit: audit::record(
+                    caller,
+                    "Update conditional access policy",
+                    "Policy",
+                    "Update",
+                    vec![policy_target(&current, Some(&current.doc), Some(&doc))],
+                ),
+            };
+            match self.apply_change(caller.tenant, change).await {
+                Ok(_) => return Ok(()),
+                Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DirectoryError::Conflict("The policy changed too often; retry.".into()))
+    }
+
+    /// `DELETE /identity/conditionalAccess/policies/{id}`.
+    pub async fn delete_ca_policy(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
+        let current = self.ca_policy(caller.tenant, key).await?;
+        let change = Change {
+            ops: vec![Op::Purge { id: current.id }],
+            audit: audit::record(
+                caller,
+                "Delete conditional access policy",
+                "Policy",
+                "Delete",
+                vec![policy_target(&current, Some(&current.doc), None)],
+            ),
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(())
+    }
+}
+
+impl Directory {
+    /// The sign-in context of `user` for the policy engine: their transitive groups, role
+    /// templates, guest status and current user risk, with what the endpoint knows.
+    pub async fn user_sign_in_context(
+        &self,
+        tenant: Uuid,
+        user: &ObjectRecord,
+        app_id: &str,
+        client_app_type: &str,
+        ip: Option<IpAddr>,
+        country: Option<String>,
+    ) -> DirectoryResult<crate::ca_engine::SignInContext> {
+        let group_ids =
+            self.transitive_ids(tenant, user.id, crate::membership::Direction::MemberOf, &["group"]).await?;
+        let role_template_ids = self.user_role_templates(tenant, user).await?;
+        let user_risk = match self.risky_user(tenant, user.id).await? {
+            Some(r) if r.risk_state == "atRisk" || r.risk_state == "confirmedCompromised" => r.risk_level,
+            _ => "none".to_string(),
+        };
+        Ok(crate::ca_engine::SignInContext {
+            user_id: Some(user.id),
+            is_guest: user.doc.get("userType").and_then(Value::as_str) == Some("Guest"),
+            group_ids,
+            role_template_ids,
+            app_id: app_id.to_string(),
+            client_app_type: client_app_type.to_string(),
+            ip,
+            country,
+            platform: None,
+            sign_in_risk: "none".into(),
+            user_risk,
+            mfa_done: false,
+            password_changed: false,
+        })
+    }
+
+    /// Evaluates the tenant's policies for a sign-in (see [`crate::ca_engine`]).
+    pub async fn evaluate_conditional_access(
+        &self,
+        tenant: Uuid,
+        ctx: &crate::ca_engine::SignInContext,
+    ) -> DirectoryResult<crate::ca_engine::Evaluation> {
+        let policies = self.ca_policies(tenant).await?;
+        let locations = self.named_locations(tenant).await?;
+        let p: Vec<(Uuid, &Map<String, Value>)> = policies.iter().map(|o| (o.id, &o.doc)).collect();
+        let l: Vec<(Uuid, &str, &Map<String, Value>)> =
+            locations.iter().map(|o| (o.id, o.object_type.as_str(), &o.doc)).collect();
+        Ok(crate::ca_engine::evaluate(&p, &l, ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr() {
+        assert!(cidr_contains("10.0.0.0/8", "10.2.3.4".parse().unwrap()));
+        assert!(!cidr_contains("10.0.0.0/8", "11.2.3.4".parse().unwrap()));
+        assert!(cidr_contains("2001:db8::/32", "2001:db8::1".parse().unwrap()));
+        assert!(!cidr_contains("2001:db8::/32", "10.0.0.1".parse().unwrap()));
+        assert!(cidr_contains("0.0.0.0/0", "8.8.8.8".parse().unwrap()));
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+        assert!(parse_cidr("10.0.0.0").is_none());
+    }
+}

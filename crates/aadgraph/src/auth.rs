@@ -121,6 +121,8 @@ pub(crate) enum Area {
     Directory,
     /// `me/changePassword`: the signed-in user's own password.
     OwnPassword,
+    /// `GET`/`PATCH me`: the signed-in user's own profile (`User.Read`, `User.ReadWrite`).
+    OwnProfile,
 }
 
 /// A read or a write.
@@ -151,6 +153,28 @@ pub(crate) static RULES: &[Rule] = &[
         access: Access::Write,
         application: &["Directory.ReadWrite.All"],
         delegated: &["Directory.AccessAsUser.All"],
+    },
+    // The signed-in user's own profile: `User.Read` signs in and reads it. Azure AD Graph's
+    // permission catalogue has no `User.ReadWrite` (that is Microsoft Graph's), so updating it
+    // takes `Directory.AccessAsUser.All` (the application entries are never used: `me` refuses
+    // app tokens).
+    Rule {
+        area: Area::OwnProfile,
+        access: Access::Read,
+        application: &["Directory.Read.All"],
+        delegated: &[
+            "User.Read",
+            "User.Read.All",
+            "User.ReadBasic.All",
+            "Directory.Read.All",
+            "Directory.AccessAsUser.All",
+        ],
+    },
+    Rule {
+        area: Area::OwnProfile,
+        access: Access::Write,
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "Directory.AccessAsUser.All"],
     },
     Rule {
         area: Area::Users,

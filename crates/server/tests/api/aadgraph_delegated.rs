@@ -101,3 +101,23 @@ async fn a_user_administrator_token_may_create_users() {
     let r = me(&h, &t, Method::DELETE, "myorganization/users/dm-made@contoso.onmicrosoft.com", None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
+
+#[tokio::test]
+async fn user_read_covers_the_own_profile() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("dm-self", "Self").await);
+    let (read, _) = user_token(&h, "dm-self@contoso.onmicrosoft.com", "User.Read").await;
+    let r = me(&h, &read, Method::GET, "me", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["objectId"], user);
+    let r = me(&h, &read, Method::GET, "myorganization/users", None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(code(&r), "Authorization_RequestDenied");
+    let r = me(&h, &read, Method::PATCH, "me", Some(json!({"jobTitle": "Nope"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "User.Read does not write: {}", r.text);
+    // Azure AD Graph has no `User.ReadWrite`: its own-profile writes act as the user.
+    let (write, _) = user_token(&h, "dm-self@contoso.onmicrosoft.com", "Directory.AccessAsUser.All").await;
+    let r = me(&h, &write, Method::PATCH, "me", Some(json!({"jobTitle": "Written"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(h.get(&format!("/v1.0/users/{user}")).await.json["jobTitle"], "Written");
+}

@@ -121,6 +121,8 @@ pub(crate) enum Area {
     Directory,
     /// `me/changePassword`: the signed-in user's own password.
     OwnPassword,
+    /// `GET`/`PATCH me`: the signed-in user's own profile (`User.Read`, `User.ReadWrite`).
+    OwnProfile,
 }
 
 /// A read or a write.
@@ -151,6 +153,28 @@ pub(crate) static RULES: &[Rule] = &[
         access: Access::Write,
         application: &["Directory.ReadWrite.All"],
         delegated: &["Directory.AccessAsUser.All"],
+    },
+    // The signed-in user's own profile: `User.Read` signs in and reads it. Azure AD Graph's
+    // permission catalogue has no `User.ReadWrite` (that is Microsoft Graph's), so updating it
+    // takes `Directory.AccessAsUser.All` (the application entries are never used: `me` refuses
+    // app tokens).
+    Rule {
+        area: Area::OwnProfile,
+        access: Access::Read,
+        application: &["Directory.Read.All"],
+        delegated: &[
+            "User.Read",
+            "User.Read.All",
+            "User.ReadBasic.All",
+            "Directory.Read.All",
+            "Directory.AccessAsUser.All",
+        ],
+    },
+    Rule {
+        area: Area::OwnProfile,
+        access: Access::Write,
+        application: &["Directory.ReadWrite.All"],
+        delegated: &["Directory.ReadWrite.All", "Directory.AccessAsUser.All"],
     },
     Rule {
         area: Area::Users,
@@ -226,6 +250,87 @@ pub(crate) fn require(principal: &Principal, area: Area, access: Access) -> Resu
     }
 }
 
+/// 1.6 functions and actions that only read (or act on the caller's own password): every
+/// member may call them, as on Graph v1.0.
+const MEMBER_ACTIONS: &[&str] = &[
+    "ismemberof",
+    "checkmembergroups",
+    "getmembergroups",
+    "getmemberobjects",
+    "getobjectsbyobjectids",
+    "getavailableextensionproperties",
+    "changepassword",
+];
+
+/// The Graph v1.0 reference form of a 1.6 resource path, which the directory's delegated rules
+/// ([`cerulean_directory::delegated`]) are written against: lower case, keys as `{id}`,
+/// `$links/{property}` as the property, `tenantDetails` as `organization`.
+pub(crate) fn reference_path(segments: &[String]) -> String {
+    let mut out = String::new();
+    let mut position = 0;
+    for segment in segments {
+        let lower = segment.to_ascii_lowercase();
+        if lower == "$links" || lower.starts_with("microsoft.directoryservices.") {
+            continue;
+        }
+        out.push('/');
+        match position {
+            0 if lower == "tenantdetails" => out.push_str("organization"),
+            // The key of the resource and of a `$links` target.
+            1 | 3 => out.push_str("{id}"),
+            _ => out.push_str(&lower),
+        }
+        position += 1;
+    }
+    out
+}
+
+/// The second check of a delegated write: the signed-in user must be allowed the operation in
+/// the directory (their role assignments, read live), by the same rules as Graph v1.0 — a
+/// consented `Directory.AccessAsUser.All` only lets the app do what the user may.
+pub(crate) async fn user_may(ctx: &crate::Ctx, segments: &[String]) -> Result<(), AadError> {
+    let principal = &ctx.principal;
+    let method = ctx.method.as_str();
+    if !principal.delegated || method == "GET" {
+        return Ok(());
+    }
+    let last = segments.last().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    if method == "POST" && MEMBER_ACTIONS.contains(&last.as_str()) {
+        return Ok(());
+    }
+    let path = reference_path(segments);
+    let set = segments.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    let key = segments.get(1).map(String::as_str);
+    let object_type = match set.as_str() {
+        "users" => Some("user"),
+        "groups" => Some("group"),
+        _ => None,
+    };
+    let target = object_type.zip(key);
+    let is_self = match (set.as_str(), key) {
+        ("users", Some(key)) if Uuid::parse_str(key).ok() == Some(principal.object_id) => true,
+        ("users", Some(key)) => {
+            ctx.state.directory.find(principal.tenant, "user", key).await.ok().map(|o| o.id)
+                == Some(principal.object_id)
+        }
+        _ => false,
+    };
+    // A user update needs the actions of the properties it sets (1.6 names them as v1.0 does:
+    // passwordProfile, accountEnabled, userPrincipalName, usageLocation).
+    let body = if method == "PATCH" && path == "/users/{id}" {
+        Some(serde_json::from_slice::<serde_json::Map<String, Value>>(&ctx.body).unwrap_or_default())
+    } else {
+        None
+    };
+    let call =
+        cerulean_directory::delegated::DelegatedCall { method, path: &path, is_self, target, body: body.as_ref() };
+    if ctx.state.directory.user_may(principal.tenant, principal.object_id, &call).await? {
+        Ok(())
+    } else {
+        Err(AadError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."))
+    }
+}
+
 /// Whether holding `held` grants `wanted`: the same permission, or its read-write form.
 fn implies(held: &str, wanted: &str) -> bool {
     if held.eq_ignore_ascii_case(wanted) {
@@ -261,6 +366,18 @@ mod tests {
                 assert!(p.delegated_id.is_some(), "{name} is no delegated permission");
             }
         }
+    }
+
+    #[test]
+    fn paths_map_to_the_reference_form() {
+        let path = |p: &str| reference_path(&p.split('/').map(str::to_string).collect::<Vec<_>>());
+        assert_eq!(path("users"), "/users");
+        assert_eq!(path("users/a@b.com/assignLicense"), "/users/{id}/assignlicense");
+        assert_eq!(path("users/x/$links/manager"), "/users/{id}/manager");
+        assert_eq!(path("groups/x/$links/members/y"), "/groups/{id}/members/{id}");
+        assert_eq!(path("directoryRoles/x/$links/members"), "/directoryroles/{id}/members");
+        assert_eq!(path("tenantDetails/x"), "/organization/{id}");
+        assert_eq!(path("domains"), "/domains");
     }
 
     #[test]

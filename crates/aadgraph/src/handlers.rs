@@ -137,6 +137,8 @@ pub(crate) async fn route(ctx: &Ctx, segs: &[String]) -> Result<Response, AadErr
         },
         2 => {
             let key = segs[1].as_str();
+            // `me` itself is the signed-in user's own profile.
+            let area = if ctx.is_me && set == "users" { Area::OwnProfile } else { area };
             match ctx.method {
                 Method::GET => {
                     require(&ctx.principal, area, Access::Read)?;

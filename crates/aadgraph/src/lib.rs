@@ -359,6 +359,7 @@ async fn handle(
     if !is_me && segments.len() == 1 && segments[0] == "$batch" {
         return batch::serve(&ctx).await;
     }
+    auth::user_may(&ctx, &segments).await?;
     handlers::route(&ctx, &segments).await
 }
 

@@ -22,6 +22,7 @@ mod contacts;
 mod contracts;
 mod devices;
 // Domains and the DNS TXT lookup of their verification (issue 4, item 8; with `organization`).
+pub mod delegated;
 pub mod dns;
 mod domains;
 mod dynamic;

@@ -5,6 +5,7 @@ mod harness;
 mod aadgraph;
 mod aadgraph_batch;
 mod aadgraph_contacts;
+mod aadgraph_delegated;
 mod aadgraph_delta;
 mod aadgraph_entities;
 mod aadgraph_extensions;

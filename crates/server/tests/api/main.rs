@@ -29,6 +29,7 @@ mod devices;
 mod directory_objects_delta;
 mod domains;
 mod dynamic_groups;
+mod expand_limits;
 mod extensions;
 mod fixtures;
 mod group_claims;

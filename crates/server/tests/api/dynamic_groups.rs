@@ -231,3 +231,36 @@ async fn member_of_rules_follow_the_referenced_group() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(members(&h, &chained).await, vec![alice]);
 }
+
+/// The rule language's operators over HTTP: each group's membership is computed at creation and
+/// follows a PATCH that moves a user in and out.
+#[tokio::test]
+async fn rule_operators_move_users_in_and_out() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales EMEA").await;
+    let bob = user_in(&h, "bob", "Marketing").await;
+    let cases: &[(&str, &[&String])] = &[
+        ("user.department -startsWith \"Sales\"", &[&alice]),
+        ("user.department -notContains \"EMEA\"", &[&bob]),
+        ("user.department -match \"^Mark.*\"", &[&bob]),
+        ("user.department -notIn ['Marketing', 'Finance']", &[&alice]),
+        ("(user.department -eq \"Marketing\") -or (user.department -eq \"Sales EMEA\")", &[&alice, &bob]),
+        ("-not (user.department -eq \"Marketing\")", &[&alice]),
+    ];
+    // The bootstrap administrator (no department) also satisfies the negative rules; only the
+    // two users made here are compared.
+    let ours = |ids: Vec<String>| -> Vec<String> { ids.into_iter().filter(|i| *i == alice || *i == bob).collect() };
+    let mut groups = Vec::new();
+    for (i, (rule, want)) in cases.iter().enumerate() {
+        let g = id_of(&dynamic_group(&h, &format!("rule{i}"), rule).await);
+        assert_eq!(ours(members(&h, &g).await), sorted(want), "{rule}");
+        groups.push(g);
+    }
+    // Bob moves to Sales EMEA: every rule now sees him as it sees Alice.
+    let r = h.patch(&format!("/v1.0/users/{bob}"), json!({"department": "Sales EMEA"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let after: [&[&String]; 6] = [&[&alice, &bob], &[], &[], &[&alice, &bob], &[&alice, &bob], &[&alice, &bob]];
+    for ((g, want), (rule, _)) in groups.iter().zip(after).zip(cases) {
+        assert_eq!(ours(members(&h, g).await), sorted(want), "{rule} after the move");
+    }
+}

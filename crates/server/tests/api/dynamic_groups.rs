@@ -264,3 +264,20 @@ async fn rule_operators_move_users_in_and_out() {
         assert_eq!(ours(members(&h, g).await), sorted(want), "{rule} after the move");
     }
 }
+
+/// `user.extensionAttribute1` reads `onPremisesExtensionAttributes.extensionAttribute1`.
+#[tokio::test]
+async fn extension_attribute_rules_follow_the_attribute() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales").await;
+    let g = id_of(&dynamic_group(&h, "tier", "user.extensionAttribute1 -eq \"Gold\"").await);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+    let body = json!({"onPremisesExtensionAttributes": {"extensionAttribute1": "Gold"}});
+    let r = h.patch(&format!("/v1.0/users/{alice}"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, vec![alice.clone()]);
+    let body = json!({"onPremisesExtensionAttributes": {"extensionAttribute1": "Silver"}});
+    let r = h.patch(&format!("/v1.0/users/{alice}"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+}

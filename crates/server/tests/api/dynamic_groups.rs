@@ -281,3 +281,26 @@ async fn extension_attribute_rules_follow_the_attribute() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(members(&h, &g).await, Vec::<String>::new());
 }
+
+/// A directory extension (`extension_{appId}_{name}`, defined through `extensionProperties`) in
+/// a rule: setting and changing the value on the user moves them in and out.
+#[tokio::test]
+async fn directory_extension_rules_follow_the_value() {
+    let h = Harness::new().await;
+    let r = h.post("/v1.0/applications", json!({"displayName": "HR sync"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let app_id = r.json["appId"].as_str().expect("appId").replace('-', "");
+    let body = json!({"name": "costCenter", "dataType": "String", "targetObjects": ["User"]});
+    let r = h.post(&format!("/v1.0/applications/{}/extensionProperties", id_of(&r.json)), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let name = format!("extension_{app_id}_costCenter");
+    let alice = user_in(&h, "alice", "Sales").await;
+    let g = id_of(&dynamic_group(&h, "cc", &format!("user.{name} -eq \"CC-100\"")).await);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({ name.clone(): "CC-100" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, vec![alice.clone()]);
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({ name.clone(): "CC-200" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+}

@@ -304,3 +304,20 @@ async fn directory_extension_rules_follow_the_value() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(members(&h, &g).await, Vec::<String>::new());
 }
+
+/// `-gt` / `-le` compare date-times: a changed `employeeHireDate` moves the user between groups.
+#[tokio::test]
+async fn date_comparisons_follow_the_value() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales").await;
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"employeeHireDate": "2020-03-01T00:00:00Z"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let recent = id_of(&dynamic_group(&h, "recent", "user.employeeHireDate -gt \"2025-01-01T00:00:00Z\"").await);
+    let veteran = id_of(&dynamic_group(&h, "veteran", "user.employeeHireDate -le \"2025-01-01T00:00:00Z\"").await);
+    assert_eq!(members(&h, &recent).await, Vec::<String>::new());
+    assert_eq!(members(&h, &veteran).await, vec![alice.clone()]);
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"employeeHireDate": "2026-02-01T00:00:00Z"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &recent).await, vec![alice.clone()]);
+    assert_eq!(members(&h, &veteran).await, Vec::<String>::new());
+}

@@ -321,3 +321,29 @@ async fn date_comparisons_follow_the_value() {
     assert_eq!(members(&h, &recent).await, vec![alice.clone()]);
     assert_eq!(members(&h, &veteran).await, Vec::<String>::new());
 }
+
+/// `user.assignedPlans -all (...)` with `-any`: assigning E3 (every plan Enabled) moves the user
+/// in, removing it moves them out.
+#[tokio::test]
+async fn assigned_plan_rules_follow_licences() {
+    const E3: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+    const EXCHANGE: &str = "efb87545-963c-4e0d-99df-69c6916d9eb0";
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales").await;
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"usageLocation": "NO"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let rule = format!(
+        "(user.assignedPlans -any (assignedPlan.servicePlanId -eq \"{EXCHANGE}\")) -and \
+         (user.assignedPlans -all (assignedPlan.capabilityStatus -eq \"Enabled\"))"
+    );
+    let g = id_of(&dynamic_group(&h, "licensed", &rule).await);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+    let add = json!({"addLicenses": [{"skuId": E3, "disabledPlans": []}], "removeLicenses": []});
+    let r = h.post(&format!("/v1.0/users/{alice}/assignLicense"), add).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(members(&h, &g).await, vec![alice.clone()]);
+    let remove = json!({"addLicenses": [], "removeLicenses": [E3]});
+    let r = h.post(&format!("/v1.0/users/{alice}/assignLicense"), remove).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+}

@@ -398,6 +398,15 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/users/{id}/photo/$value", "/users/{id}/photo"),
     ("/groups/{id}/photo/$value", "/groups/{id}/photo"),
     ("/me/photo/$value", "/me/photo"),
+    // Service principals' membership collections: `/$count` and the group cast shape the response.
+    ("/serviceprincipals/{id}/memberof/$count", "/serviceprincipals/{id}/memberof"),
+    ("/serviceprincipals/{id}/memberof/microsoft.graph.group", "/serviceprincipals/{id}/memberof"),
+    ("/serviceprincipals/{id}/transitivememberof/$count", "/serviceprincipals/{id}/transitivememberof"),
+    ("/serviceprincipals/{id}/transitivememberof/microsoft.graph.group", "/serviceprincipals/{id}/transitivememberof"),
+    (
+        "/serviceprincipals/{id}/transitivememberof/microsoft.graph.group/$count",
+        "/serviceprincipals/{id}/transitivememberof",
+    ),
 ];
 
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {

@@ -489,6 +489,21 @@ pub fn router(state: GraphState) -> Router {
                 .patch(conditional_access::update_policy)
                 .delete(conditional_access::delete_policy),
         )
+        // --- service principals in (transitive) membership (issue 4) ---
+        .route("/serviceprincipals/{id}/memberof", get(service_principals::member_of))
+        .route("/serviceprincipals/{id}/memberof/$count", get(service_principals::member_of_count))
+        .route("/serviceprincipals/{id}/memberof/microsoft.graph.group", get(service_principals::member_of_groups))
+        .route("/serviceprincipals/{id}/transitivememberof", get(membership::sp_member_of))
+        .route("/serviceprincipals/{id}/transitivememberof/$count", get(membership::sp_member_of_count))
+        .route("/serviceprincipals/{id}/transitivememberof/microsoft.graph.group", get(membership::sp_member_of_groups))
+        .route(
+            "/serviceprincipals/{id}/transitivememberof/microsoft.graph.group/$count",
+            get(membership::sp_member_of_groups_count),
+        )
+        .route("/serviceprincipals/{id}/checkmembergroups", post(membership::sp_check_member_groups))
+        .route("/serviceprincipals/{id}/getmembergroups", post(membership::sp_get_member_groups))
+        .route("/serviceprincipals/{id}/checkmemberobjects", post(membership::sp_check_member_objects))
+        .route("/serviceprincipals/{id}/getmemberobjects", post(membership::sp_get_member_objects))
         // Layers run bottom-up: auth first, then the budget charge, which needs the principal.
         .route_layer(from_fn_with_state(state.clone(), throttle::charge))
         .route_layer(from_fn_with_state(state.clone(), auth::authorize));

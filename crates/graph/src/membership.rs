@@ -7,7 +7,7 @@
 //! ([`cerulean_directory::membership`]); a list route hands the set to the store as
 //! [`Scope::Among`], so `$filter`, `$orderby`, `$select`, `$top` paging and `$count` behave as on
 //! every other collection. The actions are structured by the type of the object they are called
-//! on ([`SUBJECTS`]): service principals, devices and contacts join by adding their entity set.
+//! on ([`SUBJECTS`]): users, groups, devices, contacts and service principals, each by its entity set.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -41,6 +41,7 @@ pub(crate) const SUBJECTS: &[(&str, &str)] = &[
     ("groups", "group"),
     ("devices", "device"),
     ("contacts", "orgContact"),
+    ("servicePrincipals", "servicePrincipal"),
     ("directoryObjects", ""),
 ];
 
@@ -131,6 +132,10 @@ transitive_routes! {
     contact_member_of => "contacts", MemberOf, "transitiveMemberOf", None, false;
     contact_member_of_count => "contacts", MemberOf, "transitiveMemberOf/$count", None, true;
     contact_member_of_groups => "contacts", MemberOf, "transitiveMemberOf/microsoft.graph.group", Some("group"), false;
+    sp_member_of => "servicePrincipals", MemberOf, "transitiveMemberOf", None, false;
+    sp_member_of_count => "servicePrincipals", MemberOf, "transitiveMemberOf/$count", None, true;
+    sp_member_of_groups => "servicePrincipals", MemberOf, "transitiveMemberOf/microsoft.graph.group", Some("group"), false;
+    sp_member_of_groups_count => "servicePrincipals", MemberOf, "transitiveMemberOf/microsoft.graph.group/$count", Some("group"), true;
 }
 
 // ---- checkMemberGroups, getMemberGroups, checkMemberObjects, getMemberObjects ----
@@ -263,6 +268,10 @@ action_routes! {
     contact_get_member_groups => "contacts", GetMemberGroups;
     contact_check_member_objects => "contacts", CheckMemberObjects;
     contact_get_member_objects => "contacts", GetMemberObjects;
+    sp_check_member_groups => "servicePrincipals", CheckMemberGroups;
+    sp_get_member_groups => "servicePrincipals", GetMemberGroups;
+    sp_check_member_objects => "servicePrincipals", CheckMemberObjects;
+    sp_get_member_objects => "servicePrincipals", GetMemberObjects;
 }
 
 // ---- directoryObjects/getByIds ----

@@ -29,6 +29,29 @@ fn grant_entity() -> &'static EntityType {
     cerulean_schema::entity("oAuth2PermissionGrant").expect("oAuth2PermissionGrant is declared")
 }
 
+/// `memberOf` of a service principal: the groups (and directory roles) it is a direct member of,
+/// the reverse of their `Member` edges, served like a device's or a contact's.
+const MEMBER_OF: crate::related::Relation = crate::related::Relation {
+    set: "servicePrincipals",
+    object_type: "servicePrincipal",
+    kind: cerulean_store::EdgeKind::Member,
+    reverse: true,
+    segment: "memberOf",
+    cast: None,
+    types: &[],
+    count: false,
+};
+
+crate::related::relation_routes! {
+    member_of => MEMBER_OF;
+    member_of_count => crate::related::Relation { segment: "memberOf/$count", count: true, ..MEMBER_OF };
+    member_of_groups => crate::related::Relation {
+        segment: "memberOf/microsoft.graph.group",
+        cast: Some("group"),
+        ..MEMBER_OF
+    };
+}
+
 pub(crate) async fn owners(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,

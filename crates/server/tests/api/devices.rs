@@ -400,3 +400,29 @@ async fn dynamic_device_groups_follow_device_changes() {
     let r = h.post(&format!("/v1.0/groups/{g}/members/$ref"), reference(&before)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
+
+/// `approximateLastSignInDateTime` is written by the sign-in service in Entra and through Graph
+/// here: PATCH sets it, GET returns it, `$filter` compares it.
+#[tokio::test]
+async fn approximate_last_sign_in_is_written_read_and_filtered() {
+    let h = Harness::new().await;
+    let admin = admin_delegated(&h).await;
+    let old = id_of(&device(&h, &admin, "Old-Laptop", "Windows").await);
+    let new = id_of(&device(&h, &admin, "New-Laptop", "Windows").await);
+    for (id, when) in [(&old, "2024-01-15T08:00:00Z"), (&new, "2026-11-01T08:00:00Z")] {
+        let body = json!({"approximateLastSignInDateTime": when});
+        let r = as_admin(&h, &admin, Method::PATCH, &format!("/v1.0/devices/{id}"), Some(body)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let r = get(&h, &format!("/v1.0/devices/{old}?$select=approximateLastSignInDateTime")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["approximateLastSignInDateTime"], "2024-01-15T08:00:00Z", "{}", r.text);
+    let r = get(&h, "/v1.0/devices?$filter=approximateLastSignInDateTime le 2025-01-01T00:00:00Z").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), vec![old.clone()], "{}", r.text);
+    let r = get(&h, "/v1.0/devices?$filter=approximateLastSignInDateTime ge 2025-01-01T00:00:00Z").await;
+    assert_eq!(ids(&r), vec![new.clone()], "{}", r.text);
+    let body = json!({"approximateLastSignInDateTime": "last tuesday"});
+    let r = as_admin(&h, &admin, Method::PATCH, &format!("/v1.0/devices/{old}"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}

@@ -231,3 +231,119 @@ async fn member_of_rules_follow_the_referenced_group() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(members(&h, &chained).await, vec![alice]);
 }
+
+/// The rule language's operators over HTTP: each group's membership is computed at creation and
+/// follows a PATCH that moves a user in and out.
+#[tokio::test]
+async fn rule_operators_move_users_in_and_out() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales EMEA").await;
+    let bob = user_in(&h, "bob", "Marketing").await;
+    let cases: &[(&str, &[&String])] = &[
+        ("user.department -startsWith \"Sales\"", &[&alice]),
+        ("user.department -notContains \"EMEA\"", &[&bob]),
+        ("user.department -match \"^Mark.*\"", &[&bob]),
+        ("user.department -notIn ['Marketing', 'Finance']", &[&alice]),
+        ("(user.department -eq \"Marketing\") -or (user.department -eq \"Sales EMEA\")", &[&alice, &bob]),
+        ("-not (user.department -eq \"Marketing\")", &[&alice]),
+    ];
+    // The bootstrap administrator (no department) also satisfies the negative rules; only the
+    // two users made here are compared.
+    let ours = |ids: Vec<String>| -> Vec<String> { ids.into_iter().filter(|i| *i == alice || *i == bob).collect() };
+    let mut groups = Vec::new();
+    for (i, (rule, want)) in cases.iter().enumerate() {
+        let g = id_of(&dynamic_group(&h, &format!("rule{i}"), rule).await);
+        assert_eq!(ours(members(&h, &g).await), sorted(want), "{rule}");
+        groups.push(g);
+    }
+    // Bob moves to Sales EMEA: every rule now sees him as it sees Alice.
+    let r = h.patch(&format!("/v1.0/users/{bob}"), json!({"department": "Sales EMEA"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let after: [&[&String]; 6] = [&[&alice, &bob], &[], &[], &[&alice, &bob], &[&alice, &bob], &[&alice, &bob]];
+    for ((g, want), (rule, _)) in groups.iter().zip(after).zip(cases) {
+        assert_eq!(ours(members(&h, g).await), sorted(want), "{rule} after the move");
+    }
+}
+
+/// `user.extensionAttribute1` reads `onPremisesExtensionAttributes.extensionAttribute1`.
+#[tokio::test]
+async fn extension_attribute_rules_follow_the_attribute() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales").await;
+    let g = id_of(&dynamic_group(&h, "tier", "user.extensionAttribute1 -eq \"Gold\"").await);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+    let body = json!({"onPremisesExtensionAttributes": {"extensionAttribute1": "Gold"}});
+    let r = h.patch(&format!("/v1.0/users/{alice}"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, vec![alice.clone()]);
+    let body = json!({"onPremisesExtensionAttributes": {"extensionAttribute1": "Silver"}});
+    let r = h.patch(&format!("/v1.0/users/{alice}"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+}
+
+/// A directory extension (`extension_{appId}_{name}`, defined through `extensionProperties`) in
+/// a rule: setting and changing the value on the user moves them in and out.
+#[tokio::test]
+async fn directory_extension_rules_follow_the_value() {
+    let h = Harness::new().await;
+    let r = h.post("/v1.0/applications", json!({"displayName": "HR sync"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let app_id = r.json["appId"].as_str().expect("appId").replace('-', "");
+    let body = json!({"name": "costCenter", "dataType": "String", "targetObjects": ["User"]});
+    let r = h.post(&format!("/v1.0/applications/{}/extensionProperties", id_of(&r.json)), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let name = format!("extension_{app_id}_costCenter");
+    let alice = user_in(&h, "alice", "Sales").await;
+    let g = id_of(&dynamic_group(&h, "cc", &format!("user.{name} -eq \"CC-100\"")).await);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({ name.clone(): "CC-100" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, vec![alice.clone()]);
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({ name.clone(): "CC-200" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+}
+
+/// `-gt` / `-le` compare date-times: a changed `employeeHireDate` moves the user between groups.
+#[tokio::test]
+async fn date_comparisons_follow_the_value() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales").await;
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"employeeHireDate": "2020-03-01T00:00:00Z"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let recent = id_of(&dynamic_group(&h, "recent", "user.employeeHireDate -gt \"2025-01-01T00:00:00Z\"").await);
+    let veteran = id_of(&dynamic_group(&h, "veteran", "user.employeeHireDate -le \"2025-01-01T00:00:00Z\"").await);
+    assert_eq!(members(&h, &recent).await, Vec::<String>::new());
+    assert_eq!(members(&h, &veteran).await, vec![alice.clone()]);
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"employeeHireDate": "2026-02-01T00:00:00Z"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(members(&h, &recent).await, vec![alice.clone()]);
+    assert_eq!(members(&h, &veteran).await, Vec::<String>::new());
+}
+
+/// `user.assignedPlans -all (...)` with `-any`: assigning E3 (every plan Enabled) moves the user
+/// in, removing it moves them out.
+#[tokio::test]
+async fn assigned_plan_rules_follow_licences() {
+    const E3: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+    const EXCHANGE: &str = "efb87545-963c-4e0d-99df-69c6916d9eb0";
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales").await;
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"usageLocation": "NO"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let rule = format!(
+        "(user.assignedPlans -any (assignedPlan.servicePlanId -eq \"{EXCHANGE}\")) -and \
+         (user.assignedPlans -all (assignedPlan.capabilityStatus -eq \"Enabled\"))"
+    );
+    let g = id_of(&dynamic_group(&h, "licensed", &rule).await);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+    let add = json!({"addLicenses": [{"skuId": E3, "disabledPlans": []}], "removeLicenses": []});
+    let r = h.post(&format!("/v1.0/users/{alice}/assignLicense"), add).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(members(&h, &g).await, vec![alice.clone()]);
+    let remove = json!({"addLicenses": [], "removeLicenses": [E3]});
+    let r = h.post(&format!("/v1.0/users/{alice}/assignLicense"), remove).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(members(&h, &g).await, Vec::<String>::new());
+}

@@ -34,6 +34,7 @@ mod devices;
 mod directory_objects_delta;
 mod domains;
 mod dynamic_groups;
+mod expand_limits;
 mod extensions;
 mod fixtures;
 mod graph_catalogue;

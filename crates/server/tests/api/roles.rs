@@ -14,6 +14,7 @@ const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 const GROUPS_ADMIN: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
 const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
 const PRIVILEGED_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+const APPLICATION_ADMIN: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
 const DEFINITIONS: &str = "/v1.0/roleManagement/directory/roleDefinitions";
 const ASSIGNMENTS: &str = "/v1.0/roleManagement/directory/roleAssignments";
 
@@ -61,13 +62,16 @@ async fn templates_list_the_built_in_roles() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.json["@odata.context"].as_str().is_some_and(|c| c.ends_with("$metadata#directoryRoleTemplates")));
     let all = ids(&r.json);
-    for id in [GLOBAL_ADMIN, USER_ADMIN, GROUPS_ADMIN, GLOBAL_READER, PRIVILEGED_ROLE_ADMIN] {
+    for id in [GLOBAL_ADMIN, USER_ADMIN, GROUPS_ADMIN, GLOBAL_READER, PRIVILEGED_ROLE_ADMIN, APPLICATION_ADMIN] {
         assert!(all.contains(&id.to_string()), "{id} missing: {}", r.text);
     }
     let r = h.get(&format!("/v1.0/directoryRoleTemplates/{USER_ADMIN}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["displayName"], "User Administrator");
     assert!(r.json["description"].as_str().is_some_and(|d| d.starts_with("Can manage all aspects of users")));
+    let r = h.get(&format!("/v1.0/directoryRoleTemplates/{APPLICATION_ADMIN}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["displayName"], "Application Administrator", "{}", r.text);
     let metadata = h.get("/v1.0/$metadata").await;
     for t in ["directoryRoleTemplate", "unifiedRoleDefinition", "unifiedRoleAssignment", "unifiedRolePermission"] {
         assert!(metadata.text.contains(&format!("Name=\"{t}\"")), "{t} is not in $metadata");

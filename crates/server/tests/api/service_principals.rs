@@ -238,3 +238,86 @@ async fn azure_ad_graph_resource_exists_and_issues_tokens() {
     assert_eq!(claims["aud"], "https://graph.windows.net");
     assert_eq!(claims["roles"], json!(["Directory.ReadWrite.All"]));
 }
+
+/// A service principal in nested groups: direct and transitive `memberOf` (with `/$count` and the
+/// group cast) and the four membership actions, on `/servicePrincipals/{id}` and on
+/// `/directoryObjects/{id}`.
+#[tokio::test]
+async fn service_principals_are_group_members_directly_and_transitively() {
+    let h = Harness::new().await;
+    let app = h.post("/v1.0/applications", json!({"displayName": "Nightly"})).await.json;
+    let r = h.post("/v1.0/servicePrincipals", json!({"appId": app["appId"]})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sp = id_of(&r.json);
+    let inner = id_of(&h.group("robots", "Robots").await);
+    let outer = id_of(&h.group("automation", "Automation").await);
+    let user = id_of(&h.user("adele", "Adele Vance").await);
+    for (g, m) in [(&inner, &sp), (&outer, &inner)] {
+        let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{m}")});
+        let r = h.post(&format!("/v1.0/groups/{g}/members/$ref"), body).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let ids = |r: &crate::harness::Reply| -> Vec<String> {
+        let mut v: Vec<String> = r.json["value"].as_array().map(|a| a.iter().map(id_of).collect()).unwrap_or_default();
+        v.sort();
+        v
+    };
+    let mut both = vec![inner.clone(), outer.clone()];
+    both.sort();
+
+    let r = h.get(&format!("/v1.0/servicePrincipals/{sp}/memberOf")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), vec![inner.clone()], "{}", r.text);
+    let r = h.get_eventual(&format!("/v1.0/servicePrincipals/{sp}/memberOf/$count")).await;
+    assert_eq!(r.text, "1");
+    let r = h.get(&format!("/v1.0/servicePrincipals/{sp}/memberOf/microsoft.graph.group")).await;
+    assert_eq!(ids(&r), vec![inner.clone()], "{}", r.text);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#groups");
+    let r = h.get(&format!("/v1.0/servicePrincipals/{sp}/transitiveMemberOf")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), both, "{}", r.text);
+    let r = h.get_eventual(&format!("/v1.0/servicePrincipals/{sp}/transitiveMemberOf/$count")).await;
+    assert_eq!(r.text, "2");
+    let path = format!(
+        "/v1.0/servicePrincipals/{sp}/transitiveMemberOf/microsoft.graph.group?$filter=displayName%20eq%20'Automation'"
+    );
+    let r = h.get(&path).await;
+    assert_eq!(ids(&r), vec![outer.clone()], "{}", r.text);
+    let path = format!("/v1.0/servicePrincipals/{sp}/transitiveMemberOf/microsoft.graph.group/$count");
+    assert_eq!(h.get_eventual(&path).await.text, "2");
+    let r = h.get(&format!("/v1.0/groups/{outer}/transitiveMembers")).await;
+    assert!(ids(&r).contains(&sp), "{}", r.text);
+
+    for set in ["servicePrincipals", "directoryObjects"] {
+        let r = h.post(&format!("/v1.0/{set}/{sp}/checkMemberGroups"), json!({"groupIds": [outer, user]})).await;
+        assert_eq!(r.status, StatusCode::OK, "{set}: {}", r.text);
+        assert_eq!(r.json["value"], json!([outer]), "{set}: {}", r.text);
+        let r = h.post(&format!("/v1.0/{set}/{sp}/getMemberGroups"), json!({"securityEnabledOnly": true})).await;
+        let mut got: Vec<String> = serde_json::from_value(r.json["value"].clone()).expect("ids");
+        got.sort();
+        assert_eq!(got, both, "{set}: {}", r.text);
+        let r = h.post(&format!("/v1.0/{set}/{sp}/checkMemberObjects"), json!({"ids": [inner, user]})).await;
+        assert_eq!(r.json["value"], json!([inner]), "{set}: {}", r.text);
+        let r = h.post(&format!("/v1.0/{set}/{sp}/getMemberObjects"), json!({"securityEnabledOnly": false})).await;
+        let mut got: Vec<String> = serde_json::from_value(r.json["value"].clone()).expect("ids");
+        got.sort();
+        assert_eq!(got, both, "{set}: {}", r.text);
+        let r = h.post(&format!("/v1.0/{set}/{sp}/checkMemberGroups"), json!({})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{set}: {}", r.text);
+        let r = h.post(&format!("/v1.0/{set}/{sp}/getMemberGroups"), json!({"securityEnabledOnly": "yes"})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{set}: {}", r.text);
+    }
+    // A user is not a service principal.
+    let r = h.post(&format!("/v1.0/servicePrincipals/{user}/getMemberGroups"), json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = h.get(&format!("/v1.0/servicePrincipals/{user}/transitiveMemberOf")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // Leaving the inner group takes the outer one with it.
+    let r = h.delete(&format!("/v1.0/groups/{inner}/members/{sp}/$ref")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.get(&format!("/v1.0/servicePrincipals/{sp}/transitiveMemberOf")).await;
+    assert_eq!(ids(&r), Vec::<String>::new(), "{}", r.text);
+    let r = h.post(&format!("/v1.0/servicePrincipals/{sp}/getMemberObjects"), json!({})).await;
+    assert_eq!(r.json["value"], json!([]), "{}", r.text);
+}

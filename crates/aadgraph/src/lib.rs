@@ -309,9 +309,14 @@ async fn handle(
 ) -> Result<Response, AadError> {
     let params = parse_query(q.as_deref())?;
     check_api_version(&params)?;
-    check_media(&headers, &body)?;
     let is_me = tenant.eq_ignore_ascii_case("me");
-    if !is_me && segments.len() == 1 && segments[0].eq_ignore_ascii_case("$metadata") {
+    let wants_metadata = !is_me && segments.len() == 1 && segments[0].eq_ignore_ascii_case("$metadata");
+    // `$metadata` is the one XML document served: an `Accept` of XML is what OData clients send
+    // for it, so only the other resources answer such a request with 415.
+    if !wants_metadata {
+        check_media(&headers, &body)?;
+    }
+    if wants_metadata {
         if method != Method::GET {
             return Err(AadError::method_not_allowed());
         }

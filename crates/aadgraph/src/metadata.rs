@@ -124,8 +124,29 @@ fn document() -> String {
             let ty = property_type(t, name, &mut complex);
             let _ = writeln!(out, "        <Property Name=\"{}\" Type=\"{}\" />", esc(name), esc(&ty));
         }
+        // A user's photo is a stream of its own (`users/{id}/thumbnailPhoto`), the same stored
+        // photo as Graph v1.0's `photo/$value`.
+        if t.name == "User" {
+            out.push_str("        <Property Name=\"thumbnailPhoto\" Type=\"Edm.Stream\" Nullable=\"false\" />\n");
+        }
         out.push_str("      </EntityType>\n");
     }
+    // Directory extension definitions (`applications/{id}/extensionProperties`).
+    let _ = writeln!(
+        out,
+        "      <EntityType Name=\"ExtensionProperty\" BaseType=\"{NAMESPACE}.DirectoryObject\" OpenType=\"true\">"
+    );
+    for (name, ty) in [
+        ("appDisplayName", "Edm.String"),
+        ("name", "Edm.String"),
+        ("dataType", "Edm.String"),
+        ("isSyncedFromOnPremises", "Edm.Boolean"),
+        ("targetObjects", "Collection(Edm.String)"),
+    ] {
+        let _ = writeln!(out, "        <Property Name=\"{name}\" Type=\"{ty}\" />");
+    }
+    out.push_str("      </EntityType>\n");
+    complex.insert("assignedLicense");
     // Complex types, including those nested in others.
     let mut done: BTreeSet<&'static str> = BTreeSet::new();
     while let Some(name) = complex.iter().copied().find(|n| !done.contains(n)) {
@@ -207,6 +228,27 @@ fn document() -> String {
         let _ = writeln!(out, "          <Parameter Name=\"{parameter}\" Type=\"{ty}\" />");
         out.push_str("        </FunctionImport>\n");
     }
+    let _ = writeln!(out, "        <EntitySet Name=\"subscribedSkus\" EntityType=\"{NAMESPACE}.SubscribedSku\" />");
+    let _ = writeln!(
+        out,
+        "        <FunctionImport Name=\"getAvailableExtensionProperties\" ReturnType=\"Collection({NAMESPACE}.ExtensionProperty)\" EntitySet=\"directoryObjects\" IsBindable=\"false\" m:HttpMethod=\"POST\">"
+    );
+    out.push_str("          <Parameter Name=\"isSyncedFromOnPremises\" Type=\"Edm.Boolean\" />\n");
+    out.push_str("        </FunctionImport>\n");
+    let _ = writeln!(
+        out,
+        "        <FunctionImport Name=\"assignLicense\" ReturnType=\"{NAMESPACE}.User\" EntitySet=\"directoryObjects\" IsBindable=\"true\" m:IsAlwaysBindable=\"true\">"
+    );
+    let _ = writeln!(out, "          <Parameter Name=\"bindingParameter\" Type=\"{NAMESPACE}.User\" />");
+    let _ =
+        writeln!(out, "          <Parameter Name=\"addLicenses\" Type=\"Collection({NAMESPACE}.AssignedLicense)\" />");
+    out.push_str("          <Parameter Name=\"removeLicenses\" Type=\"Collection(Edm.Guid)\" />\n");
+    out.push_str("        </FunctionImport>\n");
+    out.push_str("        <FunctionImport Name=\"changePassword\" IsBindable=\"true\" m:IsAlwaysBindable=\"true\">\n");
+    let _ = writeln!(out, "          <Parameter Name=\"bindingParameter\" Type=\"{NAMESPACE}.User\" />");
+    out.push_str("          <Parameter Name=\"currentPassword\" Type=\"Edm.String\" />\n");
+    out.push_str("          <Parameter Name=\"newPassword\" Type=\"Edm.String\" />\n");
+    out.push_str("        </FunctionImport>\n");
     out.push_str("      </EntityContainer>\n");
     out.push_str("    </Schema>\n  </edmx:DataServices>\n</edmx:Edmx>\n");
     out

@@ -264,8 +264,20 @@ async fn metadata_declares_the_new_types() {
         "<EntityType Name=\"Contact\" BaseType=\"Microsoft.DirectoryServices.DirectoryObject\"",
         "<Property Name=\"dirSyncEnabled\" Type=\"Edm.Boolean\" />",
         "<EntityType Name=\"DirectoryRoleTemplate\" BaseType=\"Microsoft.DirectoryServices.DirectoryObject\"",
+        "<Property Name=\"thumbnailPhoto\" Type=\"Edm.Stream\" Nullable=\"false\" />",
+        "<EntityType Name=\"ExtensionProperty\" BaseType=\"Microsoft.DirectoryServices.DirectoryObject\"",
+        "<EntitySet Name=\"subscribedSkus\" EntityType=\"Microsoft.DirectoryServices.SubscribedSku\" />",
+        "<ComplexType Name=\"AssignedLicense\">",
+        "<FunctionImport Name=\"getAvailableExtensionProperties\"",
+        "<FunctionImport Name=\"assignLicense\"",
+        "<FunctionImport Name=\"changePassword\"",
     ] {
         assert!(r.text.contains(needle), "missing {needle}");
     }
     assert!(!r.text.contains("\"operatingSystem\""));
+    // The one XML document: asked for as XML (as OData clients ask), it is served, not refused.
+    let path = format!("/{}/$metadata?api-version=1.6", h.boot.tenant_id);
+    let xml = h.graph_with(Method::GET, &path, None, "", &[("accept", "application/xml")]).await;
+    assert_eq!(xml.status, StatusCode::OK, "{}", xml.text);
+    assert!(xml.text.starts_with("<?xml"), "{}", xml.text);
 }

@@ -409,8 +409,16 @@ pub static ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Finds the supplementary rule for a method and path template, matched as
+/// [`crate::authz_table::lookup`] matches (placeholders, function-call forms such as
+/// `delta()` and `microsoft.graph.delta()`, case).
 pub fn lookup(method: &str, path: &str) -> Option<&'static SupplementRule> {
-    RULES.iter().find(|r| r.method.eq_ignore_ascii_case(method) && r.path.eq_ignore_ascii_case(path))
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix("/$ref").unwrap_or(path);
+    RULES.iter().find(|r| {
+        let rule = r.path.strip_suffix("/$ref").unwrap_or(r.path);
+        r.method.eq_ignore_ascii_case(method) && crate::authz_table::same_template(rule, path)
+    })
 }
 
 pub fn alias(path: &str) -> Option<&'static str> {

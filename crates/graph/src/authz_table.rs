@@ -65,7 +65,7 @@ fn function_name(segment: &str) -> &str {
     }
 }
 
-fn same_template(rule: &str, path: &str) -> bool {
+pub(crate) fn same_template(rule: &str, path: &str) -> bool {
     let mut a = rule.split('/');
     let mut b = path.split('/').map(function_name);
     loop {

@@ -38,6 +38,8 @@ mod organization;
 mod photos;
 mod related;
 mod roles;
+#[cfg(test)]
+mod route_coverage;
 mod schema_extensions;
 mod service_principals;
 mod signing_keys;

@@ -421,6 +421,11 @@ async fn delta_devices_and_administrative_units_report_exactly_the_changes() {
     assert_eq!(ids(&units), vec![unit.clone()]);
     let (_, _, units_delta) =
         round(&h, "/v1.0/directory/administrativeUnits/delta?$select=displayName,members", 10).await;
+    // The function-call forms the SDKs send reach the same rule (they were refused before).
+    for form in ["delta()", "microsoft.graph.delta()"] {
+        let (units, _, _) = round(&h, &format!("/v1.0/directory/administrativeUnits/{form}"), 10).await;
+        assert_eq!(ids(&units), vec![unit.clone()], "{form}");
+    }
 
     let r = h.patch(&format!("/v1.0/devices/{renamed}"), json!({"displayName": "New name"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);

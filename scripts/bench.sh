@@ -184,7 +184,7 @@ wrk_run() {
     local url="${WRK_URL:-$base}"
     { printf 'env BENCH_LUA_DIR=bench/wrk BENCH_TOKEN=$TOKEN '; printf '%q ' "$@"
       echo "wrk -t1 -c$connections -d${duration}s --timeout 10s --latency -s bench/wrk/$script $url"; } \
-        | sed -E 's/BENCH_CLIENT_SECRET=[^ ]*/BENCH_CLIENT_SECRET=$SECRET/' >>"$commands"
+        | sed -E 's/BENCH_CLIENT_SECRET=[^ ]*/BENCH_CLIENT_SECRET=$SECRET/; s/BENCH_PASSWORD=[^ ]*/BENCH_PASSWORD=$PASSWORD/' >>"$commands"
     log "  $name"
     env "$@" BENCH_OUT="$dir/$name.json" \
         wrk -t1 -c"$connections" -d"${duration}s" --timeout 10s --latency -s "bench/wrk/$script" "$url" \
@@ -277,6 +277,17 @@ bench_engine() {
         BENCH_CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientId"])' "$boot")" \
         BENCH_CLIENT_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientSecret"])' "$boot")"
 
+    # Password sign-in (ROPC), bound by argon2id: next to this machine's argon2id rate with the
+    # same library and parameters (`cerulean hash-rate`), server idle.
+    log "  cerulean hash-rate"
+    echo "$bin hash-rate --seconds $duration" >>"$commands"
+    "$bin" hash-rate --seconds "$duration" >"$dir/argon2id-rate.json"
+    wrk_run "$dir" ropc ropc.lua BENCH_TENANT="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenantId"])' "$boot")" \
+        BENCH_CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientId"])' "$boot")" \
+        BENCH_CLIENT_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientSecret"])' "$boot")" \
+        BENCH_USERNAME="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["adminUserPrincipalName"])' "$boot")" \
+        BENCH_PASSWORD="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["adminPassword"])' "$boot")"
+
     # Mixed 90/10: writes that update (no password hash), then writes that create users.
     local domain
     domain=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenantDomain"])' "$boot")
@@ -315,6 +326,48 @@ bench_engine() {
 for eng in "${engines[@]}"; do
     bench_engine "$eng"
 done
+
+# --- peers -----------------------------------------------------------------------------------
+# Client-credentials issuance against oidc-provider (JWT access tokens, RS256) and
+# oauth2-mock-server, from npm, configured by bench/peers/*.mjs: HTTPS with a throwaway
+# certificate, one worker per core, the same wrk script and connections as Cerulean's run.
+bench_peers() {
+    local dir="$results/peers"
+    mkdir -p "$dir"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        log "peers: node and npm are required; skipped"; echo "skipped=node missing" >"$dir/figures.env"; return
+    fi
+    if [[ ! -d bench/peers/node_modules/oidc-provider || ! -d bench/peers/node_modules/oauth2-mock-server ]]; then
+        log "peers: installing oidc-provider and oauth2-mock-server (npm)"
+        run npm install --prefix bench/peers --no-audit --no-fund --loglevel=error
+    fi
+    echo "node=$(node --version)" >>"$results/machine.env"
+    echo "oidc_provider=$(node -p 'require("./bench/peers/node_modules/oidc-provider/package.json").version')" >>"$results/machine.env"
+    echo "oauth2_mock_server=$(node -p 'require("./bench/peers/node_modules/oauth2-mock-server/package.json").version')" >>"$results/machine.env"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 1 \
+        -subj /CN=127.0.0.1 >/dev/null 2>&1
+    local peer pid secret
+    secret="peer-bench-$(date +%s)"
+    for peer in oidc-provider oauth2-mock-server; do
+        log "peer: $peer"
+        case "$peer" in
+            oidc-provider) node bench/peers/oidc_provider.mjs "$port" "$dir/key.pem" "$dir/cert.pem" bench-client "$secret" \
+                >"$dir/$peer.log" 2>&1 & ;;
+            oauth2-mock-server) node bench/peers/mock_server.mjs "$port" "$dir/key.pem" "$dir/cert.pem" \
+                >"$dir/$peer.log" 2>&1 & ;;
+        esac
+        pid=$!
+        echo "node bench/peers/$( [[ $peer == oidc-provider ]] && echo oidc_provider || echo mock_server ).mjs $port key.pem cert.pem ..." >>"$commands"
+        for _ in $(seq 1 100); do grep -q "ready on" "$dir/$peer.log" && break; sleep 0.1; done
+        WRK_URL="https://127.0.0.1:$port" wrk_run "$dir" "token-$peer" token.lua BENCH_TOKEN_PATH=/token \
+            BENCH_SCOPE=api.read BENCH_CLIENT_ID=bench-client BENCH_CLIENT_SECRET="$secret"
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        pkill -f "bench/peers/.*\.mjs $port" 2>/dev/null || true
+        sleep 0.5
+    done
+}
+bench_peers
 echo "loadavg_at_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$results/machine.env"
 echo "finished=$(date -u +%Y%m%dT%H%M%SZ)" >>"$results/machine.env"
 

@@ -37,6 +37,19 @@ pub enum Command {
     /// Manage managed identities and the hosts (processes) that use them: create, list,
     /// bind a host (prints its IDENTITY_HEADER once), list hosts, unbind.
     ManagedIdentity(ManagedIdentityArgs),
+    /// Measure this machine's argon2id rate with the parameters password sign-ins use (one
+    /// verification per sign-in); the benchmark suite reports sign-ins next to it.
+    HashRate(HashRateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HashRateArgs {
+    /// How long to measure, in seconds (1 to 600).
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Threads hashing at once (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

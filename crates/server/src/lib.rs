@@ -6,6 +6,7 @@ pub mod backup;
 pub mod bootstrap;
 pub mod cli;
 pub mod fixture;
+pub mod hash_rate;
 pub mod keys;
 pub mod logging;
 pub mod managed_identity;

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         cerulean::cli::Command::Import(args) => report(block_on(cerulean::fixture::import(&args))),
         cerulean::cli::Command::Export(args) => report(block_on(cerulean::fixture::export(&args))),
         cerulean::cli::Command::ManagedIdentity(args) => report(block_on(cerulean::managed_identity::run(&args))),
+        cerulean::cli::Command::HashRate(args) => report(cerulean::hash_rate::run(&args)),
     }
 }
 

@@ -40,6 +40,7 @@ mod fixtures;
 mod graph_catalogue;
 mod group_claims;
 mod groups;
+mod hash_rate;
 mod identity_protection;
 mod invitations;
 mod key_rollover;

@@ -1,5 +1,6 @@
 //! One entry point per operation for the entity sets every front-end serves the same way
-//! (users, groups, applications, service principals): each dispatches to the type's own rules,
+//! (users, groups, applications, service principals, devices, contacts, administrative units,
+//! role definitions and assignments): each dispatches to the type's own rules,
 //! so a front-end serves a new set with a declaration instead of another set of handlers.
 
 use cerulean_store::ObjectRecord;
@@ -7,6 +8,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{DirectoryError, DirectoryResult};
+use crate::roles::{ROLE_ASSIGNMENT, ROLE_DEFINITION};
 use crate::{Caller, Directory};
 
 fn unsupported(object_type: &str) -> DirectoryError {
@@ -23,7 +25,18 @@ impl Directory {
             "user" | "group" => self.find(tenant, object_type, key).await,
             "device" => self.find_device(tenant, key).await,
             "orgContact" | "administrativeUnit" | "contract" => self.find(tenant, object_type, key).await,
+            ROLE_DEFINITION => self.find_role_definition(tenant, key).await,
+            ROLE_ASSIGNMENT => self.find_role_assignment(tenant, key).await,
             other => Err(unsupported(other)),
+        }
+    }
+
+    /// Makes the set complete before it is listed or counted: the built-in role definitions
+    /// are written on a tenant's first look at them. Nothing to do for other sets.
+    pub async fn prepare_set(&self, tenant: Uuid, object_type: &str) -> DirectoryResult<()> {
+        match object_type {
+            ROLE_DEFINITION => self.ensure_role_definitions(tenant).await,
+            _ => Ok(()),
         }
     }
 
@@ -58,6 +71,8 @@ impl Directory {
             "device" => self.create_device(caller, body).await,
             "orgContact" => Err(crate::contacts::not_creatable()),
             "administrativeUnit" => self.create_administrative_unit(caller, body).await,
+            ROLE_DEFINITION => self.create_role_definition(caller, body).await,
+            ROLE_ASSIGNMENT => self.create_role_assignment(caller, body).await,
             other => Err(unsupported(other)),
         }
     }
@@ -96,6 +111,8 @@ impl Directory {
             "device" => self.update_device(caller, key, body).await,
             "orgContact" => self.update_contact(caller, key, body).await,
             "administrativeUnit" => self.update_administrative_unit(caller, key, body).await,
+            ROLE_DEFINITION => self.update_role_definition(caller, key, body).await,
+            // Role assignments are not updatable (Graph serves no PATCH for them).
             other => Err(unsupported(other)),
         }
     }
@@ -108,6 +125,8 @@ impl Directory {
             "user" | "group" | "administrativeUnit" => self.delete_object(caller, object_type, key).await,
             "device" => self.delete_device(caller, key).await,
             "orgContact" => self.delete_contact(caller, key).await,
+            ROLE_DEFINITION => self.delete_role_definition(caller, key).await,
+            ROLE_ASSIGNMENT => self.delete_role_assignment(caller, key).await,
             other => Err(unsupported(other)),
         }
     }

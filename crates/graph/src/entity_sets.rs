@@ -78,6 +78,20 @@ impl EntitySet for AdministrativeUnits {
     const SET: &'static str = "directory/administrativeUnits";
 }
 
+/// `roleManagement/directory/roleDefinitions`: built-in (immutable) and custom roles.
+pub(crate) struct RoleDefinitions;
+impl EntitySet for RoleDefinitions {
+    const TYPE: &'static str = cerulean_directory::roles::ROLE_DEFINITION;
+    const SET: &'static str = "roleManagement/directory/roleDefinitions";
+}
+
+/// `roleManagement/directory/roleAssignments` (no PATCH: Graph updates none).
+pub(crate) struct RoleAssignments;
+impl EntitySet for RoleAssignments {
+    const TYPE: &'static str = cerulean_directory::roles::ROLE_ASSIGNMENT;
+    const SET: &'static str = "roleManagement/directory/roleAssignments";
+}
+
 fn collection<S: EntitySet>(state: &GraphState, suffix: &str) -> Collection<'static> {
     Collection {
         entity: S::entity(),
@@ -95,6 +109,7 @@ pub(crate) async fn list<S: EntitySet>(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
+    s.directory.prepare_set(p.tenant, S::TYPE).await?;
     lists::list(&s, &p, &h, q.as_deref(), collection::<S>(&s, "")).await
 }
 
@@ -105,6 +120,7 @@ pub(crate) async fn count<S: EntitySet>(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
+    s.directory.prepare_set(p.tenant, S::TYPE).await?;
     lists::count(&s, &p, &h, q.as_deref(), collection::<S>(&s, "/$count")).await
 }
 

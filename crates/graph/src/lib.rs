@@ -57,7 +57,8 @@ use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{
-    self as sets, AdministrativeUnits, Applications, Contacts, Contracts, Devices, Groups, ServicePrincipals, Users,
+    self as sets, AdministrativeUnits, Applications, Contacts, Contracts, Devices, Groups, RoleAssignments,
+    RoleDefinitions, ServicePrincipals, Users,
 };
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
@@ -361,15 +362,23 @@ pub fn router(state: GraphState) -> Router {
         .route("/directoryroles/{id}/members", get(roles::members))
         .route("/directoryroles/{id}/members/$ref", post(roles::add_member))
         .route("/directoryroles/{id}/members/{member}/$ref", axum::routing::delete(roles::remove_member))
-        .route("/rolemanagement/directory/roledefinitions", get(roles::definitions).post(roles::create_definition))
+        .route(
+            "/rolemanagement/directory/roledefinitions",
+            get(sets::list::<RoleDefinitions>).post(sets::create::<RoleDefinitions>),
+        )
         .route(
             "/rolemanagement/directory/roledefinitions/{id}",
-            get(roles::definition).patch(roles::update_definition).delete(roles::delete_definition),
+            get(sets::get_one::<RoleDefinitions>)
+                .patch(sets::update::<RoleDefinitions>)
+                .delete(sets::delete::<RoleDefinitions>),
         )
-        .route("/rolemanagement/directory/roleassignments", get(roles::assignments).post(roles::create_assignment))
+        .route(
+            "/rolemanagement/directory/roleassignments",
+            get(sets::list::<RoleAssignments>).post(sets::create::<RoleAssignments>),
+        )
         .route(
             "/rolemanagement/directory/roleassignments/{id}",
-            get(roles::assignment).delete(roles::delete_assignment),
+            get(sets::get_one::<RoleAssignments>).delete(sets::delete::<RoleAssignments>),
         )
         .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
         // --- delta: applications and service principals (fixtures branch) ---

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use cerulean_directory::roles::{self as rules, DIRECTORY_ROLE, ROLE_ASSIGNMENT, ROLE_DEFINITION, ROLE_TEMPLATE};
+use cerulean_directory::roles::{self as rules, DIRECTORY_ROLE, ROLE_TEMPLATE};
 use cerulean_schema::EntityType;
 use cerulean_store::{EdgeKind, Scope};
 use serde_json::{Map, Value, json};
@@ -19,8 +19,6 @@ use crate::odata::{self, shape};
 use crate::users::{client_request_id, created};
 use crate::{GraphState, Principal, caller};
 
-const DEFINITIONS: &str = "roleManagement/directory/roleDefinitions";
-const ASSIGNMENTS: &str = "roleManagement/directory/roleAssignments";
 
 fn entity(name: &str) -> &'static EntityType {
     cerulean_schema::entity(name).expect("role entity types are declared")
@@ -146,129 +144,5 @@ pub(crate) async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-// ---- roleManagement/directory/roleDefinitions -----------------------------------------------
-
-/// `GET /roleManagement/directory/roleDefinitions` (`$filter`, `$select`, `$top`, `$count`).
-pub(crate) async fn definitions(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    s.directory.ensure_role_definitions(p.tenant).await?;
-    let coll = Collection {
-        entity: entity(ROLE_DEFINITION),
-        types: &[ROLE_DEFINITION],
-        scope: Scope::Live,
-        context: DEFINITIONS.into(),
-        path: format!("/{}/{DEFINITIONS}", s.version),
-    };
-    lists::list(&s, &p, &h, q.as_deref(), coll).await
-}
-
-/// `GET /roleManagement/directory/roleDefinitions/{id}`.
-pub(crate) async fn definition(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let e = entity(ROLE_DEFINITION);
-    let opts = lists::single_options(e, q.as_deref(), &h)?;
-    let record = s.directory.find_role_definition(p.tenant, &id).await?;
-    lists::single(&s, &p, DEFINITIONS, e, &record, &opts).await
-}
-
-/// `POST /roleManagement/directory/roleDefinitions`: a custom role; 201.
-pub(crate) async fn create_definition(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let body = odata::object_body(&body)?;
-    let record = s.directory.create_role_definition(&caller(&p, client_request_id(&h)), &body).await?;
-    created(&s, DEFINITIONS, entity(ROLE_DEFINITION), &record)
-}
-
-/// `PATCH /roleManagement/directory/roleDefinitions/{id}`: 204.
-pub(crate) async fn update_definition(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, GraphError> {
-    let body = odata::object_body(&body)?;
-    s.directory.update_role_definition(&caller(&p, client_request_id(&h)), &id, &body).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `DELETE /roleManagement/directory/roleDefinitions/{id}`: 204.
-pub(crate) async fn delete_definition(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> Result<StatusCode, GraphError> {
-    s.directory.delete_role_definition(&caller(&p, client_request_id(&h)), &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-// ---- roleManagement/directory/roleAssignments -----------------------------------------------
-
-/// `GET /roleManagement/directory/roleAssignments` (`$filter` on `principalId`,
-/// `roleDefinitionId`, `directoryScopeId`; `$expand=principal,roleDefinition`).
-pub(crate) async fn assignments(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let coll = Collection {
-        entity: entity(ROLE_ASSIGNMENT),
-        types: &[ROLE_ASSIGNMENT],
-        scope: Scope::Live,
-        context: ASSIGNMENTS.into(),
-        path: format!("/{}/{ASSIGNMENTS}", s.version),
-    };
-    lists::list(&s, &p, &h, q.as_deref(), coll).await
-}
-
-/// `GET /roleManagement/directory/roleAssignments/{id}`.
-pub(crate) async fn assignment(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    let e = entity(ROLE_ASSIGNMENT);
-    let opts = lists::single_options(e, q.as_deref(), &h)?;
-    let record = s.directory.find_role_assignment(p.tenant, &id).await?;
-    lists::single(&s, &p, ASSIGNMENTS, e, &record, &opts).await
-}
-
-/// `POST /roleManagement/directory/roleAssignments`: 201.
-pub(crate) async fn create_assignment(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    h: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let body = odata::object_body(&body)?;
-    let record = s.directory.create_role_assignment(&caller(&p, client_request_id(&h)), &body).await?;
-    created(&s, ASSIGNMENTS, entity(ROLE_ASSIGNMENT), &record)
-}
-
-/// `DELETE /roleManagement/directory/roleAssignments/{id}`: 204.
-pub(crate) async fn delete_assignment(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> Result<StatusCode, GraphError> {
-    s.directory.delete_role_assignment(&caller(&p, client_request_id(&h)), &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
+// roleManagement/directory/roleDefinitions and roleAssignments are entity sets
+// (`crate::entity_sets::{RoleDefinitions, RoleAssignments}`).

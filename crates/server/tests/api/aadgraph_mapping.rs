@@ -223,7 +223,7 @@ async fn synchronised_and_licensed_properties_read_the_same_through_both() {
 }
 
 /// The keys of a JSON object in the order the body text lists them (the parsed JSON is sorted).
-fn keys_in_order(text: &str) -> Vec<String> {
+pub(crate) fn keys_in_order(text: &str) -> Vec<String> {
     // Top-level keys only: a small scanner over the text, tracking depth.
     let mut out = Vec::new();
     let bytes = text.as_bytes();

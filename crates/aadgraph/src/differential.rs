@@ -37,8 +37,8 @@
 //! directory [`DeltaToken`] per type. They hold no secret; the directory refuses positions it
 //! never reached and tokens of another tenant.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cerulean_directory::delta::{delta_type, invalid_token};
@@ -234,9 +234,7 @@ fn stored_name(t: &AadType, key: &str) -> Option<&'static str> {
 }
 
 fn respond(body: Map<String, Value>) -> Response {
-    let mut res = (StatusCode::OK, Value::Object(body).to_string()).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE));
-    res
+    crate::ordered::json_response(StatusCode::OK, Value::Object(body))
 }
 
 /// `{root}/{set}?deltaLink={token}` (the client appends `api-version`).

@@ -101,8 +101,7 @@ impl IntoResponse for AadError {
                 "message": { "lang": "en", "value": self.message },
             }
         });
-        let mut res = (self.status, body.to_string()).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::wire::CONTENT_TYPE));
+        let mut res = crate::ordered::json_response(self.status, body);
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -3,22 +3,16 @@
 //! Graph v1.0 (`cerulean_directory::extensions`). Values on users, groups, ... are read and
 //! written as plain properties of those objects (see `wire::shape` and the directory's writes).
 
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cerulean_store::ObjectRecord;
 use serde_json::{Map, Value, json};
 
 use crate::Ctx;
 use crate::error::AadError;
-use crate::wire;
+use crate::ordered::json_response;
 
 const ODATA_TYPE: &str = "Microsoft.DirectoryServices.ExtensionProperty";
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE));
-    res
-}
 
 /// An extension property in its 1.6 shape.
 fn shape(rec: &ObjectRecord) -> Map<String, Value> {

@@ -32,6 +32,7 @@ use crate::differential;
 use crate::error::AadError;
 use crate::expand;
 use crate::lists;
+use crate::ordered::json_response;
 use crate::wire::{self, AadType};
 
 /// `checkMemberGroups` accepts at most this many ids (as Graph's).
@@ -41,13 +42,6 @@ const MAX_OBJECT_IDS: usize = 1000;
 
 fn is(segment: &str, name: &str) -> bool {
     segment.eq_ignore_ascii_case(name)
-}
-
-/// A JSON answer with AAD Graph's content type.
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE));
-    res
 }
 
 fn no_content() -> Response {
@@ -622,8 +616,26 @@ async fn links(
             d.remove_group_link(&ctx.caller(), &subject.id.to_string(), kind, other).await?;
             Ok(no_content())
         }
+        // Owners of applications and service principals: the same rules as Graph's `owners/$ref`
+        // (users and service principals only).
+        (&Method::POST, None) if is(name, "owners") && is_app_object(subject) => {
+            require(&ctx.principal, write_area, Access::Write)?;
+            let other = link_target(ctx)?;
+            d.add_app_owner(&ctx.caller(), &subject.object_type, &subject.id.to_string(), other).await?;
+            Ok(no_content())
+        }
+        (&Method::DELETE, Some(owner)) if is(name, "owners") && is_app_object(subject) => {
+            require(&ctx.principal, write_area, Access::Write)?;
+            let other = Uuid::parse_str(owner).map_err(|_| AadError::not_found(owner))?;
+            d.remove_app_owner(&ctx.caller(), &subject.object_type, &subject.id.to_string(), other).await?;
+            Ok(no_content())
+        }
         _ => Err(AadError::method_not_allowed()),
     }
+}
+
+fn is_app_object(subject: &ObjectRecord) -> bool {
+    matches!(subject.object_type.as_str(), "application" | "servicePrincipal")
 }
 
 fn group_link_kind(name: &str) -> Result<EdgeKind, AadError> {

@@ -36,6 +36,7 @@ mod extensions;
 mod handlers;
 mod lists;
 mod metadata;
+mod ordered;
 mod tenant;
 pub mod wire;
 

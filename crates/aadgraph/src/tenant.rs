@@ -11,7 +11,7 @@
 //! phone, `dirSyncEnabled` / `companyLastDirSyncTime` are `onPremisesSyncEnabled` /
 //! `onPremisesLastSyncDateTime`; a domain's key is `name` (v1.0: `id`).
 
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -19,13 +19,8 @@ use uuid::Uuid;
 use crate::Ctx;
 use crate::auth::{Access, Area, require};
 use crate::error::AadError;
+use crate::ordered::json_response;
 use crate::wire;
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(wire::CONTENT_TYPE));
-    res
-}
 
 fn request_body(ctx: &Ctx) -> Result<Map<String, Value>, AadError> {
     match serde_json::from_slice::<Value>(&ctx.body) {

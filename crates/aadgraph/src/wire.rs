@@ -11,7 +11,7 @@
 //! copies data: every value is read from, and written to, the one stored document.
 
 use cerulean_query::{Expr, LambdaKind};
-use cerulean_schema::{EdmType, EntityType, Property};
+use cerulean_schema::{EdmType, EntityType, Flags, Property};
 use cerulean_store::{ObjectRecord, TenantRecord};
 use serde_json::{Map, Value, json};
 
@@ -735,6 +735,11 @@ pub(crate) fn body_from_aad_over(
             continue;
         }
         match property(entity, key) {
+            // Refused here, not by the directory, so the message names the 1.6 property
+            // (`dirSyncEnabled`, not `onPremisesSyncEnabled`).
+            Some(p) if p.is(Flags::READ_ONLY) => {
+                return Err(AadError::bad_request(format!("Property '{key}' is read-only and cannot be set.")));
+            }
             Some(p) => {
                 out.insert(p.name.to_string(), value_from_aad(p.ty, value));
             }

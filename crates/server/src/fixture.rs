@@ -22,7 +22,8 @@ const MAX_FIXTURE_BYTES: u64 = 1 << 30;
 /// What import and export say when a server holds the data directory.
 const WHEN_HELD: &str = "stop the server first (an import or export of the embedded store needs it to itself)";
 
-/// Reads and parses a fixture file.
+/// Reads and parses a fixture file: YAML when its name ends in `.yaml` or `.yml`, JSON
+/// otherwise. Both give the same JSON value, so both follow one schema and one set of rules.
 pub fn read_fixture(path: &Path) -> Result<Value, ServerError> {
     let io = |e| ServerError::Io { context: format!("reading {}", path.display()), source: e };
     let len = std::fs::metadata(path).map_err(io)?.len();
@@ -30,8 +31,63 @@ pub fn read_fixture(path: &Path) -> Result<Value, ServerError> {
         return Err(ServerError::Config(format!("{} is larger than {MAX_FIXTURE_BYTES} bytes", path.display())));
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ServerError::Config(format!("{} is not a JSON fixture: {e}", path.display())))
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if yaml {
+        // The parser's message names the line and column of the fault.
+        serde_yaml_ng::from_slice(&bytes)
+            .map_err(|e| ServerError::Config(format!("{} is not a YAML fixture: {e}", path.display())))
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ServerError::Config(format!("{} is not a JSON fixture: {e}", path.display())))
+    }
+}
+
+/// The tenants a fixture describes: the entries of a top-level `tenants` list (several
+/// tenants in one file, each a fixture of its own with its `tenant` section), else the fixture.
+pub fn fixture_parts(fixture: &Value) -> Result<Vec<&Value>, ServerError> {
+    let Some(list) = fixture.get("tenants") else {
+        return Ok(vec![fixture]);
+    };
+    let others = fixture
+        .as_object()
+        .map(|o| o.keys().any(|k| !matches!(k.as_str(), "tenants" | "description" | "$schema")))
+        .unwrap_or(false);
+    let items = list.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+        ServerError::Config("the fixture's 'tenants' is not a non-empty list of tenant fixtures".into())
+    })?;
+    if others {
+        return Err(ServerError::Config(
+            "a fixture with a 'tenants' list holds everything in it: move the other sections into a tenant".into(),
+        ));
+    }
+    // Without an id, a second tenant would land in the bootstrapped tenant with the first.
+    if items.len() > 1 && items.iter().any(|t| t.pointer("/tenant/id").and_then(Value::as_str).is_none()) {
+        return Err(ServerError::Config("each tenant of a 'tenants' list names its 'tenant.id'".into()));
+    }
+    Ok(items.iter().collect())
+}
+
+/// [`import_into`] for each tenant of the fixture ([`fixture_parts`]), in order.
+pub async fn import_all(
+    app: &App,
+    store: &dyn Store,
+    data_dir: &Path,
+    fixture: &Value,
+    tenant: Option<&str>,
+    tenant_domain: &str,
+) -> Result<Vec<(Uuid, ImportReport)>, ServerError> {
+    let parts = fixture_parts(fixture)?;
+    if parts.len() > 1 && tenant.is_some() {
+        return Err(ServerError::Config("--tenant names one tenant; this fixture describes several".into()));
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        out.push(import_into(app, store, data_dir, part, tenant, tenant_domain).await?);
+    }
+    Ok(out)
 }
 
 /// Imports `fixture` into the store. The tenant is `tenant` (an id or domain) when given;
@@ -125,15 +181,16 @@ pub async fn import(args: &ImportArgs) -> Result<String, ServerError> {
     let (store, _lock) = open(&args.data_dir, args.database_url.as_deref(), true).await?;
     let app = App::new(store.clone(), &args.public_url);
     let started = std::time::Instant::now();
-    let (tenant, report) =
-        import_into(&app, store.as_ref(), &args.data_dir, &fixture, args.tenant.as_deref(), &args.tenant_domain)
-            .await?;
+    let imported =
+        import_all(&app, store.as_ref(), &args.data_dir, &fixture, args.tenant.as_deref(), &args.tenant_domain).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let users = report.created.get("users").copied().unwrap_or(0);
+    let users: usize = imported.iter().map(|(_, r)| r.created.get("users").copied().unwrap_or(0)).sum();
+    let tenants: Vec<String> =
+        imported.iter().map(|(tenant, report)| format!("tenant {tenant}: {}", report.summary())).collect();
     Ok(format!(
-        "imported {} into tenant {tenant}: {} in {seconds:.1} s ({:.0} users/s)",
+        "imported {} into {} in {seconds:.1} s ({:.0} users/s)",
         args.file.display(),
-        report.summary(),
+        tenants.join("; "),
         users as f64 / seconds.max(0.001)
     ))
 }

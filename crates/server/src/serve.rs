@@ -90,8 +90,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     );
     let fixture = args.fixture.as_deref().map(crate::fixture::read_fixture).transpose()?;
     // A first start with a fixture bootstraps the fixture's domain, so its users' names fit.
-    let fixture_domain = fixture
-        .as_ref()
+    let first_part = fixture.as_ref().map(crate::fixture::fixture_parts).transpose()?.and_then(|p| p.first().copied());
+    let fixture_domain = first_part
         .map(cerulean_directory::fixture_tenant)
         .transpose()?
         .flatten()
@@ -107,10 +107,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     )
     .await?;
     if let (Some(fixture), Some(path)) = (&fixture, &args.fixture) {
-        let (tenant, report) =
-            crate::fixture::import_into(&app, store.as_ref(), &args.data_dir, fixture, None, &args.tenant_domain)
+        let imported =
+            crate::fixture::import_all(&app, store.as_ref(), &args.data_dir, fixture, None, &args.tenant_domain)
                 .await?;
-        println!("imported {} into tenant {tenant}: {}", path.display(), report.summary());
+        for (tenant, report) in imported {
+            println!("imported {} into tenant {tenant}: {}", path.display(), report.summary());
+        }
     }
     for tenant in app.directory.tenants().await? {
         // Load the keys; create one only for a tenant that has none (the bootstrapping node

@@ -103,6 +103,8 @@ async fn create_user_matches_the_seed_and_reads_back_through_v1() {
     let mut want = SEED_CREATE_USER_KEYS.to_vec();
     want.sort_unstable();
     assert_eq!(keys, want);
+    // In the reference's order as well, key for key (odata.metadata and odata.type lead).
+    assert_eq!(crate::aadgraph_mapping::keys_in_order(&r.text), SEED_CREATE_USER_KEYS);
     let id = r.json["objectId"].as_str().expect("objectId").to_string();
     assert_eq!(
         r.json["odata.metadata"],

@@ -548,3 +548,116 @@ async fn serve_imports_its_fixture_before_serving() {
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A YAML fixture is the same fixture as its JSON: `fixtures/sample.yaml` reads through
+/// `read_fixture` (by its extension), imports, and reads back through the API; the JSON sample
+/// written as YAML (`.yml`) reads back to the same value.
+#[tokio::test]
+async fn yaml_fixtures_import_like_json() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sample.yaml");
+    let fixture = cerulean::fixture::read_fixture(&root).expect("fixtures/sample.yaml");
+    assert_eq!(fixture["tenant"]["domains"][0]["name"], "northwind.onmicrosoft.com");
+    let h = Harness::with_domain("northwind.onmicrosoft.com").await;
+    let report = import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "northwind.onmicrosoft.com")
+        .await
+        .expect("import");
+    assert_eq!(report.1.created.get("users"), Some(&4), "{:?}", report.1);
+    assert_eq!(report.1.created.get("groups"), Some(&2), "{:?}", report.1);
+    let r = h.get("/v1.0/users/andrew@northwind.onmicrosoft.com/manager").await;
+    assert_eq!(r.json["userPrincipalName"], "nancy@northwind.onmicrosoft.com", "{}", r.text);
+    let r = h.get("/v1.0/groups?$filter=displayName%20eq%20'Everyone'").await;
+    let everyone = r.json["value"][0]["id"].as_str().expect("Everyone").to_string();
+    let r = h.get_eventual(&format!("/v1.0/groups/{everyone}/transitiveMembers/microsoft.graph.user/$count")).await;
+    assert_eq!(r.text.trim(), "4", "{}", r.text);
+    // Idempotent, as JSON.
+    let again = import_into(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "northwind.onmicrosoft.com")
+        .await
+        .expect("again");
+    assert_eq!(again.1.total_created(), 0, "{:?}", again.1);
+
+    let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let yml = dir.join("sample.yml");
+    std::fs::write(&yml, serde_yaml_ng::to_string(&sample()).expect("yaml")).expect("write");
+    assert_eq!(cerulean::fixture::read_fixture(&yml).expect("yml"), sample());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A malformed YAML fixture is refused with the file, the line and the column of the fault.
+#[tokio::test]
+async fn malformed_yaml_names_the_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("cerulean-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("broken.yaml");
+    std::fs::write(&path, "users:\n  - displayName: A\n    mailNickname: [unclosed\n").expect("write");
+    let err = cerulean::fixture::read_fixture(&path).expect_err("malformed").to_string();
+    assert!(err.contains("broken.yaml is not a YAML fixture"), "{err}");
+    assert!(err.contains("line 4") || err.contains("line 3"), "{err}");
+    assert!(err.contains("column"), "{err}");
+    // The same fault through the command names it too, and imports nothing.
+    let args = ImportArgs {
+        data_dir: dir.join("data"),
+        database_url: None,
+        tenant: None,
+        tenant_domain: "contoso.onmicrosoft.com".into(),
+        public_url: PUBLIC_URL.into(),
+        file: path.clone(),
+    };
+    let err = cerulean::fixture::import(&args).await.expect_err("malformed").to_string();
+    assert!(err.contains("column"), "{err}");
+    assert!(!dir.join("data").exists(), "nothing was created");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A top-level `tenants` list imports several tenants from one file, each into its own tenant;
+/// the shapes a list cannot take are refused.
+#[tokio::test]
+async fn a_tenants_list_imports_each_tenant() {
+    const FIRST: &str = "7a1b2c3d-0000-4000-8000-000000000001";
+    const SECOND: &str = "7a1b2c3d-0000-4000-8000-000000000002";
+    let tenant = |id: &str, domain: &str, alias: &str| {
+        json!({
+            "tenant": {"id": id, "domains": [domain]},
+            "users": [{"displayName": alias, "mailNickname": alias, "accountEnabled": true,
+                       "userPrincipalName": format!("{alias}@{domain}")}],
+        })
+    };
+    let fixture = json!({
+        "description": "two tenants",
+        "tenants": [tenant(FIRST, "first.onmicrosoft.com", "ann"), tenant(SECOND, "second.onmicrosoft.com", "bo")],
+    });
+    let h = Harness::new().await;
+    let imported =
+        cerulean::fixture::import_all(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x").await.expect("import");
+    let ids: Vec<String> = imported.iter().map(|(t, _)| t.to_string()).collect();
+    assert_eq!(ids, [FIRST, SECOND]);
+    for (tenant, upn, other) in [
+        (FIRST, "ann@first.onmicrosoft.com", "bo@second.onmicrosoft.com"),
+        (SECOND, "bo@second.onmicrosoft.com", "ann@first.onmicrosoft.com"),
+    ] {
+        let id = tenant.parse().expect("guid");
+        assert!(h.store.find_unique(id, "upn", upn).await.expect("read").is_some(), "{upn} in {tenant}");
+        assert!(h.store.find_unique(id, "upn", other).await.expect("read").is_none(), "{other} not in {tenant}");
+    }
+    // Importing again creates nothing.
+    let again =
+        cerulean::fixture::import_all(&h.app, h.store.as_ref(), &h.dir, &fixture, None, "x").await.expect("again");
+    assert!(again.iter().all(|(_, r)| r.total_created() == 0), "{again:?}");
+
+    for (bad, says) in [
+        (json!({"tenants": []}), "non-empty list"),
+        (json!({"tenants": [tenant(FIRST, "first.onmicrosoft.com", "ann")], "users": []}), "move the other sections"),
+        (json!({"tenants": [{"users": []}, {"users": []}]}), "tenant.id"),
+    ] {
+        let err = cerulean::fixture::import_all(&h.app, h.store.as_ref(), &h.dir, &bad, None, "x")
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(says), "{err}");
+    }
+    let err = cerulean::fixture::import_all(&h.app, h.store.as_ref(), &h.dir, &fixture, Some(FIRST), "x")
+        .await
+        .expect_err("--tenant with several")
+        .to_string();
+    assert!(err.contains("describes several"), "{err}");
+}

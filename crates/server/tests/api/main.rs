@@ -9,6 +9,7 @@ mod aadgraph_delegated;
 mod aadgraph_delta;
 mod aadgraph_entities;
 mod aadgraph_extensions;
+mod aadgraph_mapping;
 mod aadgraph_paging;
 mod aadgraph_queries;
 mod aadgraph_tenant;

@@ -1,12 +1,37 @@
 //! Applications and service principals as the token service needs them: lookup by `appId`,
 //! their client secrets, and the application permissions (app roles) granted to them.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use cerulean_store::{CmpOp, Filter, ListQuery, ObjectRecord, PropPath, Scalar, Scope, SecretRecord, ValueKind};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::Directory;
 use crate::error::DirectoryResult;
+
+/// Resource service principals whose app roles are kept (see [`Directory::resource_roles`]);
+/// past it the cache starts over, which bounds its memory whatever the number of tenants.
+const RESOURCE_ROLES_CACHE_LIMIT: usize = 256;
+
+/// The cache of resource app roles: (tenant, lower-case appId) -> (the change-log sequence it
+/// was read at, the roles).
+pub(crate) type ResourceRolesCache = std::sync::Mutex<HashMap<(Uuid, String), (u64, Arc<ResourceRoles>)>>;
+
+/// A resource service principal's id and its app roles (lower-case id -> value), all a token
+/// needs of a document that can weigh most of a megabyte.
+#[derive(Debug)]
+pub(crate) struct ResourceRoles {
+    id: Uuid,
+    roles: Vec<(String, String)>,
+}
+
+impl ResourceRoles {
+    fn value_of(&self, role_id: &str) -> Option<&str> {
+        self.roles.iter().find(|(id, _)| id.eq_ignore_ascii_case(role_id)).map(|(_, v)| v.as_str())
+    }
+}
 
 /// The appId of the Microsoft Graph resource application, the same in every tenant.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -82,8 +107,20 @@ impl Directory {
         principal: Uuid,
         resource_app_id: &str,
     ) -> DirectoryResult<Vec<String>> {
-        let Some(resource) = self.service_principal_by_app_id(tenant, resource_app_id).await? else {
-            return Ok(Vec::new());
+        Ok(self.app_roles_granted(tenant, principal, resource_app_id).await?.unwrap_or_default())
+    }
+
+    /// Like [`Directory::granted_app_roles`], but `None` when the tenant has no service
+    /// principal for `resource_app_id` (the token endpoint answers `invalid_resource`): one
+    /// lookup of the resource instead of an existence check and a second read.
+    pub async fn app_roles_granted(
+        &self,
+        tenant: Uuid,
+        principal: Uuid,
+        resource_app_id: &str,
+    ) -> DirectoryResult<Option<Vec<String>>> {
+        let Some(resource) = self.resource_roles(tenant, resource_app_id).await? else {
+            return Ok(None);
         };
         let guid = |path: &str, id: Uuid| Filter::Compare {
             path: PropPath::of(path),
@@ -94,17 +131,12 @@ impl Directory {
         let mut query = ListQuery::new(&["appRoleAssignment"], Scope::Live);
         query.filter = Some(Filter::And(vec![guid("principalId", principal), guid("resourceId", resource.id)]));
         query.top = 999;
-        let empty = Vec::new();
-        let roles = resource.doc.get("appRoles").and_then(Value::as_array).unwrap_or(&empty);
         let mut values = Vec::new();
         loop {
             let page = self.store.list(tenant, &query).await?;
             for assignment in &page.items {
                 let role_id = assignment.doc.get("appRoleId").and_then(Value::as_str).unwrap_or_default();
-                let role = roles
-                    .iter()
-                    .find(|r| r.get("id").and_then(Value::as_str).is_some_and(|id| id.eq_ignore_ascii_case(role_id)));
-                if let Some(value) = role.and_then(|r| r.get("value")).and_then(Value::as_str)
+                if let Some(value) = resource.value_of(role_id)
                     && !values.iter().any(|v| v == value)
                 {
                     values.push(value.to_string());
@@ -116,7 +148,55 @@ impl Directory {
             }
         }
         values.sort();
-        Ok(values)
+        Ok(Some(values))
+    }
+
+    /// The app roles of the tenant's service principal for `app_id`, from the cache while the
+    /// tenant's change log has not moved since they were read.
+    ///
+    /// The Microsoft Graph service principal carries the whole permission catalogue (~0.8 MB
+    /// of JSON): reading and parsing it per token was most of the cost of a client-credentials
+    /// token (issue 8). The key is the change-log sequence, read before the document, so the
+    /// cache is never newer than its key; every write of the tenant on any node (they share the
+    /// store) moves the sequence and so invalidates it. Inside a unit of work, whose staged
+    /// writes the change log does not show yet, the cache is bypassed.
+    async fn resource_roles(&self, tenant: Uuid, app_id: &str) -> DirectoryResult<Option<Arc<ResourceRoles>>> {
+        let key = (tenant, app_id.to_ascii_lowercase());
+        let seq = match self.staged {
+            Some(_) => None,
+            None => self.store.change_log_bounds(tenant).await.ok().map(|b| b.last),
+        };
+        if let Some(seq) = seq
+            && let Some((at, hit)) = self.resource_roles.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && *at == seq
+        {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(sp) = self.service_principal_by_app_id(tenant, app_id).await? else { return Ok(None) };
+        let roles = sp
+            .doc
+            .get("appRoles")
+            .and_then(Value::as_array)
+            .map(|roles| {
+                roles
+                    .iter()
+                    .filter_map(|r| {
+                        let id = r.get("id").and_then(Value::as_str)?;
+                        let value = r.get("value").and_then(Value::as_str)?;
+                        Some((id.to_ascii_lowercase(), value.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let entry = Arc::new(ResourceRoles { id: sp.id, roles });
+        if let Some(seq) = seq {
+            let mut cache = self.resource_roles.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= RESOURCE_ROLES_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, (seq, entry.clone()));
+        }
+        Ok(Some(entry))
     }
 
     /// A user's assignments to the service principal `resource` (the app they sign in to, or

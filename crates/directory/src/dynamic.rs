@@ -190,33 +190,44 @@ impl Directory {
     /// Live dynamic groups (and dynamic administrative units) of the tenant whose processing
     /// state is `On`, with their rules. A stored rule that no longer parses (it was checked
     /// when written) is skipped.
+    ///
+    /// One query per object type: with a single type the filter seeks the expression index
+    /// `(tenant, type, state, id)`, whose order is already the id order. Both types in one
+    /// `IN` made SQLite walk the tenant's primary key in id order instead, parsing every
+    /// document of the tenant, and this runs on every user or device write (issue 8: a
+    /// `PATCH /users/{id}` at 100k users cost a full-tenant scan).
     async fn active_dynamic_groups(&self, tenant: Uuid) -> DirectoryResult<Vec<(ObjectRecord, Rule)>> {
-        let mut query = ListQuery::new(&["group", "administrativeUnit"], Scope::Live);
-        query.filter = Some(Filter::Compare {
-            path: PropPath::of("membershipRuleProcessingState"),
-            kind: ValueKind::String,
-            op: cerulean_store::CmpOp::Eq,
-            value: Scalar::Str("On".into()),
-        });
-        query.top = PAGE;
         let mut out = Vec::new();
-        loop {
-            let page = self.store.list(tenant, &query).await?;
-            for group in page.items {
-                if !has_rule(&group) {
-                    continue;
+        for object_type in ["group", "administrativeUnit"] {
+            let mut query = ListQuery::new(&[object_type], Scope::Live);
+            query.filter = Some(Filter::Compare {
+                path: PropPath::of("membershipRuleProcessingState"),
+                kind: ValueKind::String,
+                op: cerulean_store::CmpOp::Eq,
+                value: Scalar::Str("On".into()),
+            });
+            query.top = PAGE;
+            loop {
+                let page = self.store.list(tenant, &query).await?;
+                for group in page.items {
+                    if !has_rule(&group) {
+                        continue;
+                    }
+                    let text = group.doc.get("membershipRule").and_then(Value::as_str).unwrap_or_default();
+                    match Rule::parse(text) {
+                        Ok(rule) => out.push((group, rule)),
+                        Err(e) => {
+                            tracing::warn!(group = %group.id, error = %e, "stored membership rule does not parse")
+                        }
+                    }
                 }
-                let text = group.doc.get("membershipRule").and_then(Value::as_str).unwrap_or_default();
-                match Rule::parse(text) {
-                    Ok(rule) => out.push((group, rule)),
-                    Err(e) => tracing::warn!(group = %group.id, error = %e, "stored membership rule does not parse"),
+                match page.next {
+                    Some(cursor) => query.after = Some(cursor),
+                    None => break,
                 }
-            }
-            match page.next {
-                Some(cursor) => query.after = Some(cursor),
-                None => return Ok(out),
             }
         }
+        Ok(out)
     }
 
     /// Recomputes every active dynamic group from scratch: after an import, which writes

@@ -126,6 +126,8 @@ pub struct Directory {
     /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
     /// administratively (see [`domains`]).
     dns_resolver: Option<std::net::SocketAddr>,
+    /// App roles of resource service principals, keyed on the change log (see `apps.rs`).
+    resource_roles: Arc<apps::ResourceRolesCache>,
 }
 
 impl Directory {
@@ -138,6 +140,7 @@ impl Directory {
             fingerprint_key: Arc::default(),
             staged: None,
             dns_resolver: None,
+            resource_roles: Arc::default(),
         }
     }
 

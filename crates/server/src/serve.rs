@@ -16,6 +16,13 @@ use crate::app::App;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
+    run_with(args, || {}).await
+}
+
+/// [`run`], calling `after_ready` once the listener is up and `/readyz` answers 200: the
+/// binary hands its allocator's collection here (start-up, the bootstrap above all, frees far
+/// more than an idle server keeps; see `main.rs`).
+pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'static) -> Result<(), ServerError> {
     let lifetimes = args.token_lifetimes()?;
     create_private_dir(&args.data_dir)?;
     // Held for the whole run: the store, TLS material and bootstrap.json are this process's alone.
@@ -141,6 +148,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         if let Some(addr) = ready_handle.listening().await {
             ready_app.set_ready();
             tracing::info!(address = %addr, public_url = %ready_app.public_url, "listening");
+            after_ready();
         }
     });
     let io = |e| ServerError::Io { context: format!("serving on {listen}"), source: e };

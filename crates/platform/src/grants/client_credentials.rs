@@ -59,10 +59,12 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         ));
     }
     let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
-    if state.directory.service_principal_by_app_id(tenant.id, &resource.app_id).await.map_err(internal)?.is_none() {
-        return Err(resource_not_found(&resource.audience, &tenant.display_name));
-    }
-    let roles = state.directory.granted_app_roles(tenant.id, sp.id, &resource.app_id).await.map_err(internal)?;
+    let roles = state
+        .directory
+        .app_roles_granted(tenant.id, sp.id, &resource.app_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| resource_not_found(&resource.audience, &tenant.display_name))?;
     let app_id = Uuid::parse_str(client_id).unwrap_or(app.application.id);
     let display_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)

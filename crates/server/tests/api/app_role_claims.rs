@@ -31,8 +31,8 @@ async fn add_member(h: &Harness, group: &str, member: &str) {
 }
 
 /// Assigns `role` of the service principal `resource` to the user or group `principal`
-/// (`kind` is `users` or `groups`); returns the assignment's id.
-async fn assign(h: &Harness, kind: &str, principal: &str, resource: &str, role: &str) -> String {
+/// (`kind` is `users`, `groups` or `servicePrincipals`); returns the assignment's id.
+pub(crate) async fn assign(h: &Harness, kind: &str, principal: &str, resource: &str, role: &str) -> String {
     let r = h
         .post(
             &format!("/v1.0/{kind}/{principal}/appRoleAssignments"),

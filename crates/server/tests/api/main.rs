@@ -55,6 +55,7 @@ mod optional_claims;
 mod organization;
 mod photos;
 mod platform;
+mod resource_roles;
 mod roles;
 mod secret_logging;
 mod select_account;

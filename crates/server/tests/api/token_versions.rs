@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::harness::{Harness, PUBLIC_URL, Reply, id_of};
 
 pub(crate) const PASSWORD: &str = "xWwvJ]6NMw+bWH-d";
-const DATA_READ_ROLE: &str = "6a5a8b44-1f2b-4c7e-9b4f-3f1c2d3e4a5b";
+pub(crate) const DATA_READ_ROLE: &str = "6a5a8b44-1f2b-4c7e-9b4f-3f1c2d3e4a5b";
 const ACCESS_AS_USER: &str = "0f3f5b0a-8a6e-4a0e-9a4a-7c3e2b1d0c9f";
 
 pub(crate) fn claims(token: &str, i: usize) -> Value {

@@ -246,20 +246,25 @@ impl<'d> Builder<'d> {
             Filter::StartsWith { path, prefix } => {
                 let e = self.value(ctx, path, ValueKind::String)?;
                 let prefix = fold(prefix);
+                let upper = prefix_upper_bound(&prefix);
+                if let (false, Some(hi)) = (negate, upper) {
+                    // In code-point (byte) order, which both engines use for these expressions,
+                    // `p <= s < succ(p)` holds exactly when `s` starts with `p`: the range alone
+                    // is exact, lets an index on `e` seek, and lets the index answer on its own
+                    // (a `$count` or a page of ids never reads, let alone parses, a document).
+                    let lo = self.bind(Param::Text(prefix));
+                    let hi = self.bind(Param::Text(hi));
+                    return Ok(format!("({e} >= {lo} AND {e} < {hi})"));
+                }
                 let pat = self.bind(Param::Text(format!("{}%", like_escape(&prefix))));
                 let like = self.d.like(&e, &pat);
                 if negate {
                     return Ok(format!("({e} IS NULL OR NOT ({like}))"));
                 }
-                // The range lets an index on `e` seek; LIKE keeps the exact meaning.
-                let lo = self.bind(Param::Text(prefix.clone()));
-                Ok(match prefix_upper_bound(&prefix) {
-                    Some(hi) => {
-                        let hi = self.bind(Param::Text(hi));
-                        format!("({e} >= {lo} AND {e} < {hi} AND {like})")
-                    }
-                    None => format!("({e} >= {lo} AND {like})"),
-                })
+                // No upper bound (every character is the last code point): the lower bound
+                // still seeks, LIKE keeps the exact meaning.
+                let lo = self.bind(Param::Text(prefix));
+                Ok(format!("({e} >= {lo} AND {like})"))
             }
             Filter::EndsWith { path, suffix } => {
                 let e = self.value(ctx, path, ValueKind::String)?;
@@ -469,6 +474,10 @@ impl<'d> Builder<'d> {
 /// order) and, when asked, the count statement.
 pub(crate) struct CompiledList {
     pub sql: String,
+    /// The page statement selecting only the id and the sort keys (same parameters): what an
+    /// index can answer without reading documents, so an engine can fetch the documents of the
+    /// page alone afterwards instead of carrying every candidate's document through the sort.
+    pub ids_sql: String,
     pub params: Vec<Param>,
     pub key_kinds: Vec<ValueKind>,
     pub count: Option<(String, Vec<Param>)>,
@@ -488,13 +497,12 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
         }
     }
 
-    let mut sql = format!("SELECT {OBJECT_COLUMNS}");
+    let mut key_columns = String::new();
     for (e, _, _) in &keys {
-        sql.push_str(", ");
-        sql.push_str(e);
+        key_columns.push_str(", ");
+        key_columns.push_str(e);
     }
-    sql.push(' ');
-    sql.push_str(&scope_clause);
+    let mut sql = format!(" {scope_clause}");
     if let Some(cursor) = &q.after {
         let k = b.keyset(&keys, cursor, q.backward)?;
         sql.push_str(" AND ");
@@ -514,6 +522,8 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
     let l = b.bind(Param::Int(limit));
     sql.push_str(&format!(" LIMIT {l}"));
     let page_params = std::mem::take(&mut b.params);
+    let ids_sql = format!("SELECT {ID}{key_columns}{sql}");
+    let sql = format!("SELECT {OBJECT_COLUMNS}{key_columns}{sql}");
 
     let count = if q.count {
         let mut cb = Builder::new(d);
@@ -522,7 +532,7 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
     } else {
         None
     };
-    Ok(CompiledList { sql, params: page_params, key_kinds: keys.iter().map(|k| k.2).collect(), count })
+    Ok(CompiledList { sql, ids_sql, params: page_params, key_kinds: keys.iter().map(|k| k.2).collect(), count })
 }
 
 fn order_keys(b: &Builder<'_>, order: &[OrderKey]) -> StoreResult<Vec<(String, bool, ValueKind)>> {

@@ -209,6 +209,13 @@ pub async fn filter_strings(store: &dyn Store) {
         (sw("displayName", "A"), vec![adele, alex]),
         (sw("displayName", "ADE"), vec![adele]),
         (sw("displayName", ""), vec![adele, alex, megan, diego]),
+        // The prefix is an index range `p <= x < succ(p)`: its ends are exact, and LIKE
+        // metacharacters are plain characters.
+        (sw("displayName", "adele vance"), vec![adele]),
+        (sw("displayName", "Adele Vancf"), vec![]),
+        (sw("displayName", "Adele Vanc"), vec![adele]),
+        (sw("displayName", "Ade_e"), vec![]),
+        (sw("displayName", "%"), vec![]),
         (sw("mail", "adele"), vec![adele]),
         (not(sw("displayName", "a")), vec![megan, diego]),
         (not(sw("mail", "adele")), vec![alex, megan, diego]),

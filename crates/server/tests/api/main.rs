@@ -41,6 +41,7 @@ mod graph_catalogue;
 mod group_claims;
 mod groups;
 mod identity_protection;
+mod identity_protection_interactive;
 mod invitations;
 mod key_rollover;
 mod licences;

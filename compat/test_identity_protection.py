@@ -1,6 +1,6 @@
 """Identity Protection through the unmodified `msgraph-sdk`: a sign-in from an anonymizer's
-address (given by a trusted proxy) becomes a risk detection and a risky user, which the SDK
-lists, reads, follows into history, and dismisses."""
+address (given by a trusted proxy) becomes a risk detection, a risky user and a risky sign-in
+log row, which the SDK lists, reads, follows into history, dismisses and confirms compromised."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.audit_logs.sign_ins.sign_ins_request_builder import SignInsRequestBuilder
 from msgraph.generated.identity_protection.risk_detections.risk_detections_request_builder import (
     RiskDetectionsRequestBuilder,
+)
+from msgraph.generated.identity_protection.risky_users.confirm_compromised.confirm_compromised_post_request_body import (
+    ConfirmCompromisedPostRequestBody,
 )
 from msgraph.generated.identity_protection.risky_users.dismiss.dismiss_post_request_body import (
     DismissPostRequestBody,
@@ -109,6 +113,29 @@ def test_risk_detections_and_risky_users_through_the_sdk(workdir: Path, trust_bu
         )
         assert [h.risk_state for h in history.value] == [RiskState.Dismissed, RiskState.AtRisk]
         assert history.value[0].activity.risk_event_types == []
+
+        # The sign-in log row of the risky sign-in, linked to its detection.
+        params = SignInsRequestBuilder.SignInsRequestBuilderGetQueryParameters(filter=f"correlationId eq 'tor-{run}'")
+        rows = event_loop_runner(graph.audit_logs.sign_ins.get(RequestConfiguration(query_parameters=params)))
+        assert rows is not None and len(rows.value) == 1
+        s = rows.value[0]
+        assert s.id == d.request_id and s.ip_address == "192.0.2.44"
+        assert s.risk_level_during_sign_in == RiskLevel.Medium
+        assert s.risk_event_types_v2 == ["anonymizedIPAddress"]
+
+        # Confirmed compromised: high, with the administrator's own detection.
+        body = ConfirmCompromisedPostRequestBody(user_ids=[d.user_id])
+        event_loop_runner(graph.identity_protection.risky_users.confirm_compromised.post(body))
+        u = event_loop_runner(graph.identity_protection.risky_users.by_risky_user_id(d.user_id).get())
+        assert u.risk_state == RiskState.ConfirmedCompromised and u.risk_level == RiskLevel.High
+        params = RiskDetectionsRequestBuilder.RiskDetectionsRequestBuilderGetQueryParameters(
+            filter="riskEventType eq 'adminConfirmedUserCompromised'"
+        )
+        page = event_loop_runner(
+            graph.identity_protection.risk_detections.get(RequestConfiguration(query_parameters=params))
+        )
+        assert [x.user_id for x in page.value] == [d.user_id]
+        assert page.value[0].risk_state == RiskState.ConfirmedCompromised
     finally:
         if http_client is not None:
             event_loop_runner(http_client.aclose())

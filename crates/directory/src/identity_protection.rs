@@ -47,47 +47,45 @@ struct UserNames {
 
 impl Directory {
     /// Records one sign-in attempt and the risk detections found for it: each finding becomes a
-    /// `riskDetection` linked to the sign-in (`requestId`), and the user's risk is raised.
-    /// Sign-ins without a user record no detection.
+    /// `riskDetection` linked to the sign-in (`requestId`), and the user's risk is raised. The
+    /// sign-in, its detections and the user's new risk are written in one store transaction, so
+    /// no detection outlives a failed sign-in write nor the reverse. Sign-ins without a user
+    /// record no detection.
     pub async fn record_sign_in_with_risk(
         &self,
         tenant: Uuid,
         record: &SignInRecord,
         findings: &[Finding],
     ) -> DirectoryResult<()> {
-        self.store.put_sign_in(tenant, record).await?;
-        let Some(user_id) = record.user_id else { return Ok(()) };
-        if findings.is_empty() {
-            return Ok(());
-        }
+        let Some(user_id) = record.user_id.filter(|_| !findings.is_empty()) else {
+            return Ok(self.store.put_sign_in(tenant, record).await?);
+        };
         let user = UserNames {
             id: user_id,
             display_name: text(&record.doc, "userDisplayName"),
             principal_name: record.user_principal_name.clone(),
         };
         let rows: Vec<RiskRecord> = findings.iter().map(|f| sign_in_detection(record, &user, f)).collect();
-        self.store.put_risk_records(tenant, RiskTable::Detections, &rows).await?;
-        let types: Vec<String> = findings.iter().map(|f| f.risk_event_type.to_string()).collect();
-        self.raise_user_risk(tenant, &user, &record.at, types).await
-    }
-
-    /// Sets the user's risk from their open detections, after new ones arrived.
-    async fn raise_user_risk(
-        &self,
-        tenant: Uuid,
-        user: &UserNames,
-        at: &str,
-        types: Vec<String>,
-    ) -> DirectoryResult<()> {
+        let mut writes = Vec::new();
         let current = self.store.risk_record(tenant, RiskTable::RiskyUsers, user.id).await?;
-        if current.as_ref().is_some_and(|c| c.risk_state == CONFIRMED) {
-            // Already confirmed compromised (high): new detections change nothing until an
-            // administrator dismisses it or the user remediates.
-            return Ok(());
+        // Already confirmed compromised (high): new detections change the user's risk no
+        // further until an administrator dismisses it or the user remediates.
+        if current.as_ref().is_none_or(|c| c.risk_state != CONFIRMED) {
+            let open = self.open_detections(tenant, user.id).await?;
+            let level = open
+                .iter()
+                .chain(&rows)
+                .map(|d| d.risk_level.as_str())
+                .max_by_key(|l| rank(l))
+                .unwrap_or("none")
+                .to_string();
+            let types: Vec<String> = findings.iter().map(|f| f.risk_event_type.to_string()).collect();
+            let (risky, history) = user_risk_rows(&user, &record.at, AT_RISK, &level, "none", None, types);
+            writes.push((RiskTable::RiskyUsers, vec![risky]));
+            writes.push((RiskTable::History, vec![history]));
         }
-        let open = self.open_detections(tenant, user.id).await?;
-        let level = open.iter().map(|d| d.risk_level.as_str()).max_by_key(|l| rank(l)).unwrap_or("none").to_string();
-        self.set_user_risk(tenant, user, at, AT_RISK, &level, "none", None, types).await
+        writes.insert(0, (RiskTable::Detections, rows));
+        Ok(self.store.put_sign_in_with_risk(tenant, record, &writes).await?)
     }
 
     /// The user's detections still `atRisk`.
@@ -113,39 +111,8 @@ impl Directory {
         initiated_by: Option<Uuid>,
         types: Vec<String>,
     ) -> DirectoryResult<()> {
-        let doc = json!({
-            "id": user.id.to_string(),
-            "isDeleted": false,
-            "isProcessing": false,
-            "riskLastUpdatedDateTime": at,
-            "riskLevel": level,
-            "riskState": state,
-            "riskDetail": detail,
-            "userDisplayName": user.display_name,
-            "userPrincipalName": user.principal_name,
-        });
-        let Value::Object(doc) = doc else { return Ok(()) };
-        let row = RiskRecord {
-            id: user.id,
-            at: at.to_string(),
-            user_id: user.id,
-            user_principal_name: user.principal_name.clone(),
-            risk_event_type: None,
-            risk_level: level.to_string(),
-            risk_state: state.to_string(),
-            ip_address: None,
-            correlation_id: None,
-            doc: doc.clone(),
-        };
+        let (row, history) = user_risk_rows(user, at, state, level, detail, initiated_by, types);
         self.store.put_risk_records(tenant, RiskTable::RiskyUsers, std::slice::from_ref(&row)).await?;
-        let history_id = Uuid::new_v4();
-        let mut item = doc;
-        item.insert("id".into(), json!(history_id.to_string()));
-        item.insert("userId".into(), json!(user.id.to_string()));
-        item.insert("initiatedBy".into(), json!(initiated_by.map(|u| u.to_string())));
-        // v1.0 names the types `riskEventTypes`; beta also `eventTypes`.
-        item.insert("activity".into(), json!({"detail": detail, "riskEventTypes": types, "eventTypes": types}));
-        let history = RiskRecord { id: history_id, doc: item, ..row };
         self.store.put_risk_records(tenant, RiskTable::History, &[history]).await?;
         Ok(())
     }
@@ -411,4 +378,51 @@ fn admin_detection(user: &UserNames, at: &str, correlation_id: Option<String>) -
         correlation_id,
         doc: doc.as_object().cloned().unwrap_or_default(),
     }
+}
+
+/// A user's risk row and the history item of the change to it.
+fn user_risk_rows(
+    user: &UserNames,
+    at: &str,
+    state: &str,
+    level: &str,
+    detail: &str,
+    initiated_by: Option<Uuid>,
+    types: Vec<String>,
+) -> (RiskRecord, RiskRecord) {
+    let doc = json!({
+        "id": user.id.to_string(),
+        "isDeleted": false,
+        "isProcessing": false,
+        "riskLastUpdatedDateTime": at,
+        "riskLevel": level,
+        "riskState": state,
+        "riskDetail": detail,
+        "userDisplayName": user.display_name,
+        "userPrincipalName": user.principal_name,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    let row = RiskRecord {
+        id: user.id,
+        at: at.to_string(),
+        user_id: user.id,
+        user_principal_name: user.principal_name.clone(),
+        risk_event_type: None,
+        risk_level: level.to_string(),
+        risk_state: state.to_string(),
+        ip_address: None,
+        correlation_id: None,
+        doc: doc.clone(),
+    };
+    let history_id = Uuid::new_v4();
+    let mut item = doc;
+    item.insert("id".into(), json!(history_id.to_string()));
+    item.insert("userId".into(), json!(user.id.to_string()));
+    item.insert("initiatedBy".into(), json!(initiated_by.map(|u| u.to_string())));
+    // v1.0 names the types `riskEventTypes`; beta also `eventTypes`.
+    item.insert("activity".into(), json!({"detail": detail, "riskEventTypes": types, "eventTypes": types}));
+    let history = RiskRecord { id: history_id, doc: item, ..row.clone() };
+    (row, history)
 }

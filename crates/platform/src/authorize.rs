@@ -820,6 +820,7 @@ async fn sign_in_post_inner(
             form: &form,
             ip,
             trace: &trace,
+            headers: &headers,
         };
         if record.data.get("pending").is_some() {
             return crate::sign_in_steps::continue_pending(&cx).await;

@@ -1,6 +1,8 @@
 //! The risk of one sign-in, as the sign-in log records it: the facts of the attempt and the
-//! user's history (their earlier successful sign-ins, read back from the sign-in log) handed to
-//! the detection engine ([`cerulean_identity::risk`]).
+//! user's history (their earlier successful interactive sign-ins, read back from the sign-in
+//! log) handed to the detection engine ([`cerulean_identity::risk`]). Only interactive
+//! sign-ins teach what is familiar: a non-interactive one (a code redeemed, a token refreshed)
+//! comes from the application's host, whose address says nothing about where the user is.
 //!
 //! The history is the log itself, so every node sees the same history and nothing else needs
 //! to be kept in step.
@@ -48,7 +50,11 @@ pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Findin
     let history = LogQuery {
         from: since(now - time::Duration::days(HISTORY_DAYS)),
         to: None,
-        equals: vec![(LogColumn::UserId, vec![a.user_id.to_string()]), (LogColumn::ErrorCode, vec!["0".into()])],
+        equals: vec![
+            (LogColumn::UserId, vec![a.user_id.to_string()]),
+            (LogColumn::ErrorCode, vec!["0".into()]),
+            (LogColumn::EventType, vec!["interactiveUser".into()]),
+        ],
         after: None,
         limit: HISTORY_LIMIT,
     };

@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use cerulean_directory::AppCredentials;
 use cerulean_directory::auth_methods::TotpCheck;
@@ -41,6 +41,10 @@ struct Pending {
     secret: Option<String>,
     #[serde(default)]
     tries: u32,
+    /// The password typed is in the leaked-credentials list (the flag, never the password),
+    /// for the sign-in log when the sign-in finishes; cleared when the user changes it.
+    #[serde(default)]
+    leaked: bool,
 }
 
 /// What the steps need from the sign-in request.
@@ -56,6 +60,8 @@ pub(crate) struct StepContext<'a> {
     pub form: &'a SignInPost,
     pub ip: IpAddr,
     pub trace: &'a str,
+    /// The browser's request headers (User-Agent, `client-request-id`) for the sign-in log.
+    pub headers: &'a HeaderMap,
 }
 
 impl StepContext<'_> {
@@ -152,8 +158,9 @@ pub(crate) async fn after_password(
             mfa = mfa.or(Some(if has_totp { "totp" } else { "enrol" }));
         }
     }
+    let leaked = cerulean_identity::risk::is_leaked(&cx.state.risk, &cx.form.password);
     if !must_change && mfa.is_none() {
-        return finish(cx, user, vec!["pwd".into()]).await;
+        return finish(cx, user, vec!["pwd".into()], leaked).await;
     }
     let secret = match mfa {
         Some("enrol") => {
@@ -162,7 +169,8 @@ pub(crate) async fn after_password(
         }
         _ => None,
     };
-    let p = Pending { user: user.id, change_password: must_change, mfa: mfa.map(str::to_string), secret, tries: 0 };
+    let p =
+        Pending { user: user.id, change_password: must_change, mfa: mfa.map(str::to_string), secret, tries: 0, leaked };
     cx.save(&p).await?;
     cx.render(&p, None).await
 }
@@ -193,8 +201,10 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
             Err(e) => return Err(internal(e).into()),
         }
         p.change_password = false;
+        // The leaked password is no longer the user's credential.
+        p.leaked = false;
         if p.mfa.is_none() {
-            return finish(cx, &user, vec!["pwd".into()]).await;
+            return finish(cx, &user, vec!["pwd".into()], false).await;
         }
         cx.save(&p).await?;
         return cx.render(&p, None).await;
@@ -227,7 +237,7 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
         _ => return cx.render(&p, None).await,
     };
     if ok {
-        return finish(cx, &user, vec!["pwd".into(), "otp".into(), "mfa".into()]).await;
+        return finish(cx, &user, vec!["pwd".into(), "otp".into(), "mfa".into()], p.leaked).await;
     }
     p.tries += 1;
     if p.tries >= MAX_CODE_TRIES {
@@ -243,12 +253,24 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
     cx.render(&p, Some("You've entered an incorrect code. Try again.")).await
 }
 
-/// Every factor is done: the form is spent, the location becomes familiar, the SSO session
-/// starts, and the application (or the waiting device) gets its answer.
-pub(crate) async fn finish(cx: &StepContext<'_>, user: &ObjectRecord, amr: Vec<String>) -> Result<Response, Failure> {
+/// Every factor is done: the form is spent, the location becomes familiar, the sign-in is
+/// logged (and assessed for risk) with the browser's address, the SSO session starts, and the
+/// application (or the waiting device) gets its answer.
+pub(crate) async fn finish(
+    cx: &StepContext<'_>,
+    user: &ObjectRecord,
+    amr: Vec<String>,
+    leaked: bool,
+) -> Result<Response, Failure> {
     let (state, tenant) = (cx.state, cx.tenant);
     spend(state, tenant, cx.flow_key).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &cx.ip.to_string()).await.map_err(internal)?;
+    let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+    let resource = cx.authz.map(|a| if a.v1 { a.resource.clone() } else { a.scope.clone() });
+    crate::signin_log::record_page_sign_in(
+        state, cx.headers, cx.ip, tenant.id, client_id, user.id, &amr, resource, leaked,
+    )
+    .await;
     let auth_time = cerulean_identity::unix_now();
     let sso = session::start(state, tenant, user.id, auth_time, &amr).await?;
     // The user is signed in (the session stands) even when the application then gets an

@@ -1,5 +1,5 @@
-//! The sign-in log: one record per attempt at the token endpoint (and, as it lands, the
-//! authorize endpoint), successful or not, in Graph's `signIn` shape.
+//! The sign-in log: one record per attempt at the token endpoint and at the sign-in page
+//! (refused passwords, completed sign-ins), successful or not, in Graph's `signIn` shape.
 //!
 //! A record is built from what identifies the attempt — the tenant, the client's `appId`, the
 //! user name, the resource asked for, the outcome's AADSTS number, the client IP (see
@@ -90,6 +90,40 @@ pub(crate) async fn record(state: &PlatformState, attempt: &SignInAttempt, outco
         }
         Err(e) => tracing::warn!(error = %e, "building a sign-in record failed"),
     }
+}
+
+/// Records a sign-in completed on the sign-in page (the browser flow and the device-code
+/// flow's page): an interactive sign-in from the browser's address and User-Agent, which is
+/// what the detections must see — the application that later redeems the code signs in from
+/// its own host. `leaked_password`: the password typed is in the leaked-credentials list
+/// (checked by digest when the form was read; the password is not kept).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_page_sign_in(
+    state: &PlatformState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+    tenant: Uuid,
+    client_id: &str,
+    user: Uuid,
+    amr: &[String],
+    resource_hint: Option<String>,
+    leaked_password: bool,
+) {
+    let mut attempt = SignInAttempt::from_headers(headers, &tenant.to_string(), ip);
+    attempt.client_id = Some(client_id.to_string());
+    attempt.interactive = Some(true);
+    attempt.resource_hint = resource_hint;
+    attempt.leaked_password = leaked_password;
+    // What a token of this sign-in would say: the tenant, the user, the client, the methods.
+    let claims = json!({"tid": tenant.to_string(), "oid": user.to_string(), "azp": client_id, "amr": amr});
+    let Value::Object(claims) = claims else { return };
+    record(state, &attempt, Outcome::Success(&claims)).await;
+}
+
+/// Grants whose user signed in on the sign-in page, where the sign-in was assessed: their
+/// token request comes from the application's host, not the user's browser.
+fn assessed_on_the_page(grant_type: Option<&str>) -> bool {
+    matches!(grant_type, Some("authorization_code" | "device_code" | "urn:ietf:params:oauth:grant-type:device_code"))
 }
 
 /// Decodes the claims of a JWT we issued (no verification: it never left this process).
@@ -223,9 +257,10 @@ async fn build(
         "mfaDetail": null,
     });
     let Value::Object(mut doc) = doc else { return Ok(None) };
-    // A user's sign-in is assessed against their history; an app's has no user to compare with.
+    // A user's sign-in is assessed against their history; an app's has no user to compare with;
+    // a code or device redemption was assessed on the page where the user signed in.
     let findings = match (&user, a.ip) {
-        (Some((user_id, upn, _)), Some(ip)) => {
+        (Some((user_id, upn, _)), Some(ip)) if !assessed_on_the_page(a.grant_type.as_deref()) => {
             let attempt = crate::sign_in_risk::Attempt {
                 tenant,
                 user_id: *user_id,

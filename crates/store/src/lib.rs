@@ -242,6 +242,19 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Backend("put_risk_records is not supported by this store".into()))
     }
 
+    /// Records one sign-in attempt and the risk rows it raised (detections, the user's risk, its
+    /// history item) in one transaction: a crash or a failed write leaves neither a detection
+    /// without its sign-in nor a sign-in without its detections.
+    async fn put_sign_in_with_risk(
+        &self,
+        tenant: Uuid,
+        record: &SignInRecord,
+        risk: &[(RiskTable, Vec<RiskRecord>)],
+    ) -> StoreResult<()> {
+        let _ = (tenant, record, risk);
+        Err(StoreError::Backend("put_sign_in_with_risk is not supported by this store".into()))
+    }
+
     /// Rows of `table` matching `query`, newest first, each with its position.
     async fn risk_page(
         &self,

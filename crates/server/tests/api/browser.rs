@@ -20,6 +20,9 @@ pub struct Browser {
     pub cookies: BTreeMap<String, String>,
     /// Every `Set-Cookie` seen, as sent.
     pub set_cookies: Vec<String>,
+    /// The browser's address, sent as `X-Forwarded-For` through a proxy at 10.0.0.1 (trusted
+    /// when the harness trusts 10.0.0.0/8).
+    pub forwarded_for: Option<String>,
 }
 
 impl Browser {
@@ -42,6 +45,16 @@ impl Browser {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
+    /// Sends `req` from the browser's address (see `forwarded_for`).
+    async fn send(&self, h: &Harness, mut req: Request<Body>) -> Reply {
+        if let Some(ip) = &self.forwarded_for {
+            req.headers_mut().insert("x-forwarded-for", ip.parse().expect("header value"));
+            let peer: std::net::SocketAddr = "10.0.0.1:443".parse().expect("peer");
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        }
+        h.send(req).await
+    }
+
     pub async fn get(&mut self, h: &Harness, uri: &str) -> Reply {
         let req = Request::builder()
             .method(Method::GET)
@@ -49,7 +62,7 @@ impl Browser {
             .header(header::COOKIE, self.cookie_header())
             .body(Body::empty())
             .expect("request");
-        let r = h.send(req).await;
+        let r = self.send(h, req).await;
         self.absorb(&r);
         r
     }
@@ -62,7 +75,7 @@ impl Browser {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
             .expect("request");
-        let r = h.send(req).await;
+        let r = self.send(h, req).await;
         self.absorb(&r);
         r
     }

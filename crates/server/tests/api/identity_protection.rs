@@ -28,8 +28,15 @@ fn enc(s: &str) -> String {
 /// A harness whose server trusts 10.0.0.0/8 as a proxy, locates two ranges (Oslo, Tokyo) and
 /// lists 192.0.2.0/24 as anonymizers.
 async fn harness() -> Harness {
-    use cerulean_identity::location::{Locator, LocatorConfig};
     use cerulean_identity::risk::{RiskConfig, parse_ip_list};
+    let risk = RiskConfig { anonymizers: parse_ip_list("192.0.2.0/24").expect("list"), ..RiskConfig::default() };
+    proxied_harness(risk).await
+}
+
+/// A harness whose server trusts 10.0.0.0/8 as a proxy, locates two ranges (198.51.100.0/24
+/// in Oslo, 203.0.113.0/24 in Tokyo) and detects risk with `risk`.
+pub(crate) async fn proxied_harness(risk: cerulean_identity::risk::RiskConfig) -> Harness {
+    use cerulean_identity::location::{Locator, LocatorConfig};
 
     let dir = std::env::temp_dir().join(format!("cerulean-ipx-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -40,7 +47,6 @@ async fn harness() -> Harness {
     )
     .expect("ranges");
     let locator = Locator::load(&LocatorConfig { ranges: Some(ranges), ..LocatorConfig::default() }).expect("locator");
-    let risk = RiskConfig { anonymizers: parse_ip_list("192.0.2.0/24").expect("list"), ..RiskConfig::default() };
     let options = AppOptions {
         trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
         locator: Some(std::sync::Arc::new(locator)),

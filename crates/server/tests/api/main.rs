@@ -43,6 +43,7 @@ mod group_claims;
 mod groups;
 mod hash_rate;
 mod identity_protection;
+mod identity_protection_interactive;
 mod invitations;
 mod key_rollover;
 mod licences;

@@ -1,6 +1,7 @@
 //! The audit and sign-in logs on PostgreSQL, as on SQLite: pages newest first by (time, `ord`),
 //! single sign-in inserts, retention in bounded batches.
 
+use deadpool_postgres::GenericClient;
 use serde::de::DeserializeOwned;
 use tokio_postgres::types::{Json, ToSql};
 use uuid::Uuid;
@@ -79,7 +80,7 @@ pub(crate) async fn sign_in(c: &Client, tenant: Uuid, id: Uuid) -> Attempt<Optio
     one(c, LogTable::SignIns, tenant, id).await
 }
 
-pub(crate) async fn put_sign_in(c: &Client, tenant: Uuid, s: &SignInRecord) -> Attempt<()> {
+pub(crate) async fn put_sign_in<C: GenericClient>(c: &C, tenant: Uuid, s: &SignInRecord) -> Attempt<()> {
     let st = c
         .prepare_cached(
             "INSERT INTO sign_ins (tenant_id, id, at, user_id, upn, app_id, ip_address, error_code, event_type, \
@@ -142,8 +143,23 @@ pub(crate) async fn risk_record(c: &Client, tenant: Uuid, table: RiskTable, id: 
 
 /// Writes the records, each replacing the row of the same id (its `ord` is kept). Each row is
 /// one idempotent statement, so a retried attempt writes the same rows.
-pub(crate) async fn put_risk_records(
-    c: &Client,
+/// One sign-in and the risk rows it raised, in one transaction (retried whole).
+pub(crate) async fn put_sign_in_with_risk(
+    c: &mut Client,
+    tenant: Uuid,
+    s: &SignInRecord,
+    risk: &[(RiskTable, Vec<RiskRecord>)],
+) -> Attempt<()> {
+    let tx = c.transaction().await.ctx("begin sign-in with risk")?;
+    put_sign_in(&tx, tenant, s).await?;
+    for (table, rows) in risk {
+        put_risk_records(&tx, tenant, *table, rows).await?;
+    }
+    tx.commit().await.ctx("commit sign-in with risk")
+}
+
+pub(crate) async fn put_risk_records<C: GenericClient>(
+    c: &C,
     tenant: Uuid,
     table: RiskTable,
     records: &[RiskRecord],

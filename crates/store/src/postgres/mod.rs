@@ -387,6 +387,15 @@ impl Store for PostgresStore {
         retry!(self, |c| logs::prune(&c, tenant, before, limit))
     }
 
+    async fn put_sign_in_with_risk(
+        &self,
+        tenant: Uuid,
+        record: &crate::SignInRecord,
+        risk: &[(crate::RiskTable, Vec<crate::RiskRecord>)],
+    ) -> StoreResult<()> {
+        retry!(self, |c| logs::put_sign_in_with_risk(&mut c, tenant, record, risk))
+    }
+
     async fn put_risk_records(
         &self,
         tenant: Uuid,

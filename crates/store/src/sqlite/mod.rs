@@ -264,6 +264,22 @@ impl Store for SqliteStore {
         self.write(|c| logs::prune(c, tenant, before, limit))
     }
 
+    async fn put_sign_in_with_risk(
+        &self,
+        tenant: Uuid,
+        record: &crate::SignInRecord,
+        risk: &[(crate::RiskTable, Vec<crate::RiskRecord>)],
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction().ctx("begin sign-in with risk")?;
+            logs::put_sign_in(&tx, tenant, record)?;
+            for (table, rows) in risk {
+                logs::put_risk_records(&tx, tenant, *table, rows)?;
+            }
+            tx.commit().ctx("commit sign-in with risk")
+        })
+    }
+
     async fn put_risk_records(
         &self,
         tenant: Uuid,

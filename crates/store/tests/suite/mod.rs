@@ -28,6 +28,7 @@ macro_rules! all_suite_tests {
             photos::photos_are_stored_replaced_and_purged,
             logs::logs_page_filter_and_prune,
             risk::risk_tables_page_filter_and_replace,
+            risk::sign_in_with_risk_is_all_or_nothing,
             writes::change_log,
             writes::audit_written,
             writes::tenant_isolation,

@@ -77,3 +77,38 @@ pub async fn risk_tables_page_filter_and_replace(store: &dyn Store) {
     let theirs = store.risk_page(other, RiskTable::Detections, &LogQuery { limit: 10, ..Default::default() }).await;
     assert!(theirs.expect("page").is_empty());
 }
+
+/// A sign-in and the risk rows it raised are one transaction: a batch whose sign-in cannot be
+/// written (its id is taken) leaves none of its risk rows behind; a good batch writes all.
+pub async fn sign_in_with_risk_is_all_or_nothing(store: &dyn Store) {
+    let t = new_tenant(store, "Atomic").await;
+    let ada = Uuid::new_v4();
+    let sign_in = SignInRecord {
+        id: Uuid::new_v4(),
+        at: "2024-05-01T10:00:00Z".into(),
+        user_id: Some(ada),
+        user_principal_name: Some("ada@example.com".into()),
+        app_id: Some("app-1".into()),
+        ip_address: "203.0.113.7".into(),
+        error_code: 0,
+        event_type: "interactiveUser".into(),
+        correlation_id: None,
+        doc: serde_json::Map::new(),
+    };
+    let first = detection("2024-05-01T10:00:00Z", ada, "unfamiliarFeatures", "medium");
+    let mut user_row = detection("2024-05-01T10:00:00Z", ada, "unfamiliarFeatures", "medium");
+    user_row.id = ada;
+    let batch = vec![(RiskTable::Detections, vec![first.clone()]), (RiskTable::RiskyUsers, vec![user_row])];
+    store.put_sign_in_with_risk(t, &sign_in, &batch).await.expect("batch");
+    assert!(store.sign_in(t, sign_in.id).await.expect("read").is_some());
+    assert!(store.risk_record(t, RiskTable::Detections, first.id).await.expect("read").is_some());
+    assert!(store.risk_record(t, RiskTable::RiskyUsers, ada).await.expect("read").is_some());
+
+    // The same sign-in id again: refused, and the new detection is rolled back with it.
+    let second = detection("2024-05-01T11:00:00Z", ada, "impossibleTravel", "medium");
+    let batch = vec![(RiskTable::Detections, vec![second.clone()])];
+    assert!(store.put_sign_in_with_risk(t, &sign_in, &batch).await.is_err());
+    assert!(store.risk_record(t, RiskTable::Detections, second.id).await.expect("read").is_none());
+    let q = LogQuery { limit: 10, ..Default::default() };
+    assert_eq!(store.sign_in_page(t, &q).await.expect("page").len(), 1);
+}

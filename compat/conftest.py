@@ -222,6 +222,34 @@ class Server:
 TRUST_ENV_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
+def sdk_client(srv: "Server"):
+    """An unmodified `msgraph-sdk` client of `srv` signed in as its bootstrap application, with
+    the credential and the HTTP client the caller closes afterwards."""
+    import httpx
+    from azure.identity import ClientSecretCredential
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph_core import GraphClientFactory
+
+    credential = ClientSecretCredential(
+        srv.tenant_id,
+        srv.client_id,
+        srv.client_secret,
+        authority=srv.base_url,
+        disable_instance_discovery=True,
+        connection_verify=srv.ca_path,
+    )
+    auth_provider = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE], allowed_hosts=["127.0.0.1"])
+    http_client = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=srv.ca_path))
+    )
+    adapter = GraphRequestAdapter(auth_provider, client=http_client)
+    adapter.base_url = f"{srv.base_url}/v1.0"
+    return GraphServiceClient(request_adapter=adapter), credential, http_client
+
+
 @pytest.fixture(scope="session")
 def workdir():
     d = Path(tempfile.mkdtemp(prefix="cerulean-compat-"))

@@ -27,6 +27,10 @@ pub struct SignInContext {
     /// The user signing in; `None` for a service principal (client credentials), to which
     /// user-scoped policies never apply.
     pub user_id: Option<Uuid>,
+    /// The service principal signing in as itself (client credentials with a secret, a
+    /// certificate or a federated assertion): only workload-identity policies (those with
+    /// `conditions.clientApplications`) apply to it.
+    pub service_principal_id: Option<Uuid>,
     /// A guest (`userType` `Guest`): matches `GuestsOrExternalUsers`.
     pub is_guest: bool,
     /// The user's groups, transitively.
@@ -74,6 +78,9 @@ pub struct PolicyResult {
     pub controls: Vec<String>,
     /// `AND` or `OR`.
     pub operator: String,
+    /// The policy's `signInFrequency` session control, in seconds allowed since the user last
+    /// authenticated (see [`sign_in_frequency`]); `None` when it has none or it is disabled.
+    pub sign_in_frequency: Option<i64>,
 }
 
 impl PolicyResult {
@@ -91,12 +98,15 @@ impl PolicyResult {
 
     /// The sign-in log entry.
     pub fn to_json(&self) -> Value {
+        let applied = self.outcome != Outcome::NotApplied;
+        let session: Vec<&str> =
+            if applied && self.sign_in_frequency.is_some() { vec!["SignInFrequency"] } else { Vec::new() };
         json!({
             "id": self.id,
             "displayName": self.display_name,
             "result": self.result(),
-            "enforcedGrantControls": if self.outcome == Outcome::NotApplied { Vec::new() } else { self.controls.clone() },
-            "enforcedSessionControls": [],
+            "enforcedGrantControls": if applied { self.controls.clone() } else { Vec::new() },
+            "enforcedSessionControls": session,
         })
     }
 }
@@ -121,6 +131,9 @@ pub enum Requirement {
     Mfa,
     /// A secure password change (with MFA) because of user risk.
     PasswordChange,
+    /// The authentication presented (a refresh token, an SSO session) is older than the
+    /// enforced sign-in frequency allows (`max_age` seconds): the user must sign in again.
+    FreshSignIn { max_age: i64 },
 }
 
 impl Evaluation {
@@ -140,6 +153,37 @@ impl Evaluation {
     /// The `appliedConditionalAccessPolicies` of the sign-in log.
     pub fn applied_json(&self) -> Value {
         Value::Array(self.policies.iter().map(PolicyResult::to_json).collect())
+    }
+
+    /// The strictest sign-in frequency of the enforced policies that apply: how many seconds
+    /// may have passed since the user last authenticated for a refresh token or an SSO session
+    /// to be honoured (`None`: no limit).
+    pub fn sign_in_frequency(&self) -> Option<i64> {
+        self.policies
+            .iter()
+            .filter(|p| !p.report_only && p.outcome != Outcome::NotApplied)
+            .filter_map(|p| p.sign_in_frequency)
+            .min()
+    }
+
+    /// Whether an authentication at `auth_time` (Unix seconds) is too old at `now` for the
+    /// enforced sign-in frequency.
+    pub fn needs_fresh_sign_in(&self, auth_time: i64, now: i64) -> bool {
+        self.sign_in_frequency().is_some_and(|max| now.saturating_sub(auth_time) > max)
+    }
+
+    /// [`Evaluation::requirement`] for a sign-in that presents an earlier authentication made
+    /// at `auth_time` (`None`: the user authenticates now): a block or a device requirement
+    /// still wins; otherwise a too-old authentication must be renewed first.
+    pub fn requirement_at(&self, auth_time: Option<i64>, now: i64) -> Requirement {
+        let requirement = self.requirement();
+        if matches!(requirement, Requirement::Block { .. } | Requirement::Device { .. }) {
+            return requirement;
+        }
+        match (auth_time, self.sign_in_frequency()) {
+            (Some(at), Some(max_age)) if self.needs_fresh_sign_in(at, now) => Requirement::FreshSignIn { max_age },
+            _ => requirement,
+        }
     }
 
     /// The first thing the sign-in must do, from the enforced failed policies: a block wins,
@@ -270,9 +314,32 @@ fn risk_match(levels: &[String], level: &str) -> bool {
     levels.is_empty() || has(levels, level)
 }
 
-/// Whether a policy's conditions all hold for the sign-in.
+/// Whether a workload-identity policy's `clientApplications` names the service principal:
+/// by id or as `ServicePrincipalsInMyTenant`, and not excluded.
+fn service_principals_match(c: &Value, ctx: &SignInContext) -> bool {
+    let Some(sp) = ctx.service_principal_id else { return false };
+    let id = sp.to_string();
+    let include = strings(&c["includeServicePrincipals"]);
+    (has(&include, "ServicePrincipalsInMyTenant") || has(&include, &id))
+        && !has(&strings(&c["excludeServicePrincipals"]), &id)
+}
+
+/// Whether the policy targets workload identities (`conditions.clientApplications` names
+/// service principals) rather than users.
+pub fn is_workload_policy(conditions: &Value) -> bool {
+    !strings(&conditions["clientApplications"]["includeServicePrincipals"]).is_empty()
+}
+
+/// Whether a policy's conditions all hold for the sign-in. A workload-identity policy applies
+/// only to service principals and a user policy only to users, as in Entra.
 fn applies(doc: &Map<String, Value>, locations: &[Location], ctx: &SignInContext) -> bool {
     let c = doc.get("conditions").cloned().unwrap_or(Value::Null);
+    if is_workload_policy(&c) {
+        return service_principals_match(&c["clientApplications"], ctx)
+            && apps_match(&c["applications"], ctx)
+            && locations_match(&c["locations"], locations, ctx)
+            && risk_match(&strings(&c["servicePrincipalRiskLevels"]), "none");
+    }
     let client_apps = strings(&c["clientAppTypes"]);
     users_match(&c["users"], ctx)
         && apps_match(&c["applications"], ctx)
@@ -288,6 +355,28 @@ fn satisfied(control: &str, ctx: &SignInContext) -> bool {
         "mfa" => ctx.mfa_done,
         "passwordChange" => ctx.password_changed,
         _ => false,
+    }
+}
+
+/// `everyTime` asks for a new authentication at each sign-in; Entra tolerates five minutes of
+/// clock skew, so an authentication that recent still counts.
+pub const EVERY_TIME_SKEW_SECS: i64 = 300;
+
+/// A policy's `sessionControls.signInFrequency` in seconds: `value` hours or days
+/// (`timeBased`), or [`EVERY_TIME_SKEW_SECS`] (`everyTime`); `None` when absent or disabled.
+pub fn sign_in_frequency(doc: &Map<String, Value>) -> Option<i64> {
+    let f = &doc.get("sessionControls")?["signInFrequency"];
+    if f["isEnabled"].as_bool() != Some(true) {
+        return None;
+    }
+    if f["frequencyInterval"].as_str() == Some("everyTime") {
+        return Some(EVERY_TIME_SKEW_SECS);
+    }
+    let value = f["value"].as_i64()?;
+    match f["type"].as_str()? {
+        "hours" => Some(value.saturating_mul(3600)),
+        "days" => Some(value.saturating_mul(86_400)),
+        _ => None,
     }
 }
 
@@ -327,6 +416,7 @@ pub fn evaluate(
             report_only: state == "enabledForReportingButNotEnforced",
             controls,
             operator,
+            sign_in_frequency: sign_in_frequency(doc),
         });
     }
     Evaluation { policies: out }
@@ -518,6 +608,54 @@ mod tests {
         assert_eq!(platform_of("Windows 10"), Some("windows"));
         assert_eq!(platform_of("iOS 17"), Some("iOS"));
         assert_eq!(platform_of("Plan 9"), None);
+    }
+
+    #[test]
+    fn workload_identity_policies_apply_to_service_principals_only() {
+        let sp = Uuid::from_u128(42);
+        let mut p = policy(
+            "enabled",
+            json!({ "includeUsers": ["None"] }),
+            json!({ "clientApplications": { "includeServicePrincipals": ["ServicePrincipalsInMyTenant"], "excludeServicePrincipals": [] } }),
+            json!({ "builtInControls": ["block"] }),
+        );
+        let app = SignInContext { user_id: None, service_principal_id: Some(sp), ..ctx() };
+        assert!(matches!(eval(&p, &[], &app).requirement(), Requirement::Block { .. }));
+        assert_eq!(eval(&p, &[], &ctx()).status(), "notApplied", "a user is not a workload");
+        p["conditions"]["clientApplications"]["excludeServicePrincipals"] = json!([sp.to_string()]);
+        assert_eq!(eval(&p, &[], &app).status(), "notApplied");
+        // A user policy never applies to a service principal.
+        let users = policy("enabled", all_users(), json!({}), json!({ "builtInControls": ["block"] }));
+        assert_eq!(eval(&users, &[], &app).status(), "notApplied");
+    }
+
+    #[test]
+    fn sign_in_frequency_of_applied_enforced_policies() {
+        let mut p = policy("enabled", all_users(), json!({}), Value::Null);
+        p.insert(
+            "sessionControls".into(),
+            json!({ "signInFrequency": { "isEnabled": true, "value": 2, "type": "hours", "frequencyInterval": "timeBased" } }),
+        );
+        let e = eval(&p, &[], &ctx());
+        assert_eq!(e.status(), "success");
+        assert_eq!(e.sign_in_frequency(), Some(7200));
+        assert!(e.needs_fresh_sign_in(0, 7201));
+        assert!(!e.needs_fresh_sign_in(0, 7200));
+        assert_eq!(e.applied_json()[0]["enforcedSessionControls"], json!(["SignInFrequency"]));
+        p["sessionControls"]["signInFrequency"]["frequencyInterval"] = json!("everyTime");
+        assert_eq!(eval(&p, &[], &ctx()).sign_in_frequency(), Some(EVERY_TIME_SKEW_SECS));
+        p["state"] = json!("enabledForReportingButNotEnforced");
+        assert_eq!(eval(&p, &[], &ctx()).sign_in_frequency(), None, "report-only");
+        p["state"] = json!("enabled");
+        p["sessionControls"]["signInFrequency"]["isEnabled"] = json!(false);
+        assert_eq!(eval(&p, &[], &ctx()).sign_in_frequency(), None, "disabled control");
+        let sp = SignInContext { user_id: None, ..ctx() };
+        p["sessionControls"]["signInFrequency"]["isEnabled"] = json!(true);
+        assert_eq!(eval(&p, &[], &sp).sign_in_frequency(), None, "not applied");
+        let e = eval(&p, &[], &ctx());
+        assert_eq!(e.requirement_at(Some(0), 7201), Requirement::FreshSignIn { max_age: EVERY_TIME_SKEW_SECS });
+        assert_eq!(e.requirement_at(Some(7000), 7201), Requirement::None);
+        assert_eq!(e.requirement_at(None, 7201), Requirement::None, "a new authentication");
     }
 
     #[test]

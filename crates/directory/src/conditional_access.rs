@@ -279,6 +279,7 @@ fn conditions(value: Option<&Value>, locations: &[Uuid]) -> DirectoryResult<Map<
             "signInRiskLevels",
             "userRiskLevels",
             "servicePrincipalRiskLevels",
+            "clientApplications",
         ],
         TY,
     )?;
@@ -387,10 +388,75 @@ fn conditions(value: Option<&Value>, locations: &[Uuid]) -> DirectoryResult<Map<
         "servicePrincipalRiskLevels".into(),
         json!(strings(c, "servicePrincipalRiskLevels", TY, one_of(RISK_LEVELS))?),
     );
-    for k in ["clientApplications", "devices", "authenticationFlows", "insiderRiskLevels"] {
+    let client_applications = client_applications(c)?;
+    if !client_applications.is_null() {
+        workload_only(&out)?;
+    }
+    out.insert("clientApplications".into(), client_applications);
+    for k in ["devices", "authenticationFlows", "insiderRiskLevels"] {
         out.insert(k.into(), Value::Null);
     }
     Ok(out)
+}
+
+/// The normalised `clientApplications` of a workload-identity policy (`null` when absent):
+/// service principal ids or `ServicePrincipalsInMyTenant`. Filters on custom security
+/// attributes are refused: Cerulean has no custom security attributes.
+fn client_applications(c: &Map<String, Value>) -> DirectoryResult<Value> {
+    const CT: &str = "conditionalAccessClientApplications";
+    let Some(apps) = object(c, "clientApplications", "conditionalAccessConditionSet")? else {
+        return Ok(Value::Null);
+    };
+    only(apps, &["includeServicePrincipals", "excludeServicePrincipals", "servicePrincipalFilter"], CT)?;
+    if apps.get("servicePrincipalFilter").is_some_and(|f| !f.is_null()) {
+        return Err(bad("'servicePrincipalFilter' is not supported: Cerulean has no custom security attributes."));
+    }
+    let include = strings(apps, "includeServicePrincipals", CT, guid_or(&["ServicePrincipalsInMyTenant"]))?;
+    let exclude = strings(apps, "excludeServicePrincipals", CT, guid_or(&[]))?;
+    if include.is_empty() && exclude.is_empty() {
+        return Ok(Value::Null);
+    }
+    if include.is_empty() {
+        return Err(invalid_value("includeServicePrincipals", CT));
+    }
+    Ok(
+        json!({ "includeServicePrincipals": include, "excludeServicePrincipals": exclude, "servicePrincipalFilter": null }),
+    )
+}
+
+/// Whether normalised conditions target workload identities (`clientApplications` is only
+/// kept when it names service principals).
+fn is_workload(conditions: &Map<String, Value>) -> bool {
+    conditions.get("clientApplications").is_some_and(|c| !c.is_null())
+}
+
+/// The conditions Entra allows in a policy for workload identities: no users (`includeUsers`
+/// is `None`), all client app types, and neither platforms nor user or sign-in risk (which
+/// describe a person's sign-in); locations and service principal risk remain.
+fn workload_only(conditions: &Map<String, Value>) -> DirectoryResult<()> {
+    let users = conditions.get("users").unwrap_or(&Value::Null);
+    let none_only = users["includeUsers"]
+        .as_array()
+        .is_some_and(|a| a.len() == 1 && a[0].as_str().is_some_and(|s| s.eq_ignore_ascii_case("None")))
+        && ["excludeUsers", "includeGroups", "excludeGroups", "includeRoles", "excludeRoles"]
+            .iter()
+            .all(|k| users[k].as_array().is_none_or(Vec::is_empty));
+    if !none_only {
+        return Err(bad(
+            "A policy for workload identities cannot target users: set 'conditions.users.includeUsers' to ['None'].",
+        ));
+    }
+    let all_client_apps = conditions.get("clientAppTypes") == Some(&json!(["all"]));
+    let personal = conditions.get("platforms").is_some_and(|p| !p.is_null())
+        || ["signInRiskLevels", "userRiskLevels"]
+            .iter()
+            .any(|k| conditions.get(*k).and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
+    if !all_client_apps || personal {
+        return Err(bad(
+            "A policy for workload identities supports only the applications, locations and service principal risk conditions.",
+        ));
+    }
+    Ok(())
 }
 
 /// The normalised `grantControls` (`None` when absent or `null`).
@@ -415,6 +481,9 @@ fn grant_controls(value: Option<&Value>, conditions: &Map<String, Value>) -> Dir
     }
     if controls.iter().any(|c| c == "block") && controls.len() > 1 {
         return Err(bad("'block' cannot be combined with other grant controls."));
+    }
+    if is_workload(conditions) && controls != ["block"] {
+        return Err(bad("A policy for workload identities can only block access: set 'builtInControls' to ['block']."));
     }
     if controls.iter().any(|c| c == "passwordChange") {
         let user_risk = conditions.get("userRiskLevels").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
@@ -555,6 +624,9 @@ fn policy_doc(
     }
     if body.contains_key("sessionControls") || current.is_none() {
         doc.insert("sessionControls".into(), session_controls(body.get("sessionControls"))?);
+    }
+    if is_workload(&conds) && doc.get("sessionControls").is_some_and(|s| !s.is_null()) {
+        return Err(bad("A policy for workload identities cannot have session controls."));
     }
     if doc.get("grantControls").is_none_or(Value::is_null) && doc.get("sessionControls").is_none_or(Value::is_null) {
         return Err(bad("The policy has no controls: set 'grantControls' or 'sessionControls'."));
@@ -803,6 +875,7 @@ impl Directory {
         };
         Ok(crate::ca_engine::SignInContext {
             user_id: Some(user.id),
+            service_principal_id: None,
             is_guest: user.doc.get("userType").and_then(Value::as_str) == Some("Guest"),
             group_ids,
             role_template_ids,

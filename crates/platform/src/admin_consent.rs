@@ -61,6 +61,7 @@ pub(crate) async fn admin_consent(
             tenant: segment.clone(),
             params: Vec::new(),
             basic: None,
+            platform: None,
         },
         None,
     )

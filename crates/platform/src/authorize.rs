@@ -189,7 +189,7 @@ async fn tenant_for(
     hint: Option<&str>,
     domain_hint: Option<&str>,
 ) -> Result<TenantRecord, OAuthError> {
-    let req = TokenRequest { endpoint: Endpoint::V2, tenant: segment.to_string(), params: Vec::new(), basic: None };
+    let req = TokenRequest::for_tenant(segment);
     let domain = hint.and_then(|h| h.rsplit_once('@')).map(|(_, d)| d).or_else(|| {
         domain_hint.filter(|d| !["organizations", "consumers", "common"].iter().any(|x| x.eq_ignore_ascii_case(d)))
     });
@@ -204,18 +204,43 @@ pub(crate) async fn authorize_v2(
     State(state): State<PlatformState>,
     Path(tenant): Path<String>,
     RawQuery(query): RawQuery,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
-    authorize(state, tenant, query, headers, false).await
+    let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
+    authorize(state, tenant, query, headers, false, ip).await
 }
 
 pub(crate) async fn authorize_v1(
     State(state): State<PlatformState>,
     Path(tenant): Path<String>,
     RawQuery(query): RawQuery,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
-    authorize(state, tenant, query, headers, true).await
+    let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
+    authorize(state, tenant, query, headers, true, ip).await
+}
+
+/// Whether Conditional Access's sign-in frequency refuses to reuse the SSO session `s` for
+/// this client: its authentication is older than an enforced policy allows.
+async fn session_too_old(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    s: &session::Session,
+    client_id: &str,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> Result<bool, Failure> {
+    let attempt = crate::signin_log::SignInAttempt::from_headers(headers, &tenant.id.to_string(), ip);
+    let client =
+        crate::grants::CaClient { ip, platform: crate::signin_log::platform(&attempt), auth_time: Some(s.auth_time) };
+    let mfa = s.amr.iter().any(|m| m == "mfa");
+    let requirement =
+        crate::grants::conditional_access_requirement(state, tenant.id, &s.user, client_id, client, "browser", mfa)
+            .await
+            .map_err(page_err)?;
+    Ok(matches!(requirement, cerulean_directory::ca_engine::Requirement::FreshSignIn { .. }))
 }
 
 async fn authorize(
@@ -224,6 +249,7 @@ async fn authorize(
     query: Option<String>,
     headers: HeaderMap,
     v1: bool,
+    ip: std::net::IpAddr,
 ) -> Response {
     let trace = trace_of(&headers);
     let params = parse_query(query.as_deref());
@@ -249,12 +275,18 @@ async fn authorize(
         // does not satisfy it: the user signs in again, or a silent request hears
         // interaction_required.
         let strong_enough = |s: &session::Session| !state.require_mfa || s.amr.iter().any(|m| m == "mfa");
+        // Conditional Access's sign-in frequency: a session authenticated longer ago than an
+        // enforced policy allows is not reused; the user signs in again.
+        let stale = match &session {
+            Some(s) => session_too_old(&state, &tenant, s, &a.client_id, ip, &headers).await?,
+            None => false,
+        };
         match session {
             // `prompt=select_account`: the account picker, even with a session (see `account_picker`).
-            Some(s) if prompt == "select_account" && strong_enough(&s) => {
+            Some(s) if prompt == "select_account" && strong_enough(&s) && !stale => {
                 account_picker(&state, &tenant, &app_name(&app), &a, &s).await
             }
-            Some(s) if prompt != "login" && hint_matches(&s) && strong_enough(&s) => {
+            Some(s) if prompt != "login" && hint_matches(&s) && strong_enough(&s) && !stale => {
                 complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
             }
             // `prompt=none` errors, as Entra sends them to the application: someone signed in
@@ -266,6 +298,12 @@ async fn authorize(
                 "login_required",
                 50058,
                 "A silent sign-in request was sent but none of the currently signed in user(s) match the requested login hint.",
+            ))),
+            Some(_) if prompt == "none" && stale => Err(Failure::Redirect(OAuthError::new(
+                400,
+                "interaction_required",
+                70044,
+                "The session has expired or is invalid due to sign-in frequency checks by conditional access.",
             ))),
             Some(_) if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
                 400,
@@ -427,6 +465,7 @@ async fn validate(
                 ("scope".into(), param(params, "scope").unwrap_or("openid").to_string()),
             ],
             basic: None,
+            platform: None,
         };
         delegated::parse_scopes(state, &req, None)?
     } else {
@@ -436,6 +475,7 @@ async fn validate(
             tenant: tenant.id.to_string(),
             params: vec![("scope".into(), scope.to_string())],
             basic: None,
+            platform: None,
         };
         delegated::parse_scopes(state, &req, None)?
     };
@@ -595,6 +635,7 @@ pub(crate) async fn complete(
         tenant: tenant.id.to_string(),
         params: vec![("scope".into(), a.scope.clone()), ("resource".into(), a.resource.clone())],
         basic: None,
+        platform: None,
     };
     let scopes = delegated::parse_scopes(state, &req, None)?;
     // Assignment required (AADSTS50105) on the app signed in to or the API asked for: shown on
@@ -646,7 +687,13 @@ pub(crate) async fn complete(
         // endpoint would for a public client (nothing authenticated the application).
         let mut params_with_nonce = req.params.clone();
         params_with_nonce.extend(a.nonce.iter().map(|n| ("nonce".to_string(), n.clone())));
-        let token_req = TokenRequest { endpoint, tenant: req.tenant.clone(), params: params_with_nonce, basic: None };
+        let token_req = TokenRequest {
+            endpoint,
+            tenant: req.tenant.clone(),
+            params: params_with_nonce,
+            basic: None,
+            platform: None,
+        };
         let signed_in = delegated::SignedIn {
             tenant,
             app,
@@ -819,6 +866,7 @@ async fn sign_in_post_inner(
             flow_key: &flow_key,
             form: &form,
             ip,
+            platform: crate::signin_log::platform(&crate::signin_log::SignInAttempt::from_headers(&headers, &segment, ip)),
             trace: &trace,
             headers: &headers,
         };

@@ -120,6 +120,7 @@ pub(crate) async fn page_if_needed(
         tenant: tenant.id.to_string(),
         params: vec![("scope".into(), a.scope.clone()), ("resource".into(), a.resource.clone())],
         basic: None,
+        platform: None,
     };
     let scopes = delegated::parse_scopes(state, &req, None)?;
     let Ok(bound) = crate::resources::bind(state, tenant.id, &tenant.display_name, &scopes.resource).await else {

@@ -100,7 +100,7 @@ async fn issue(
 ) -> Result<Response, OAuthError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::new(400, "invalid_request", 90014, "The request body is not a valid form."))?;
-    let req = TokenRequest { endpoint, tenant: segment, params, basic: None };
+    let req = TokenRequest { endpoint, tenant: segment, params, basic: None, platform: None };
     // On `common`/`organizations` the code belongs to the client's tenant; the poll finds it
     // there by the tenant the device code names.
     let found = delegated::tenant_of(state, &req, None).await;
@@ -169,7 +169,7 @@ pub(crate) async fn entry_page(
 }
 
 async fn entry_tenant(state: &PlatformState, segment: &str) -> Result<TenantRecord, OAuthError> {
-    let req = TokenRequest { endpoint: Endpoint::V2, tenant: segment.to_string(), params: Vec::new(), basic: None };
+    let req = TokenRequest::for_tenant(segment);
     delegated::tenant_of(state, &req, None).await
 }
 

@@ -59,6 +59,8 @@ pub(crate) struct StepContext<'a> {
     pub flow_key: &'a str,
     pub form: &'a SignInPost,
     pub ip: IpAddr,
+    /// The device platform of the browser's User-Agent (Conditional Access).
+    pub platform: Option<&'static str>,
     pub trace: &'a str,
     /// The browser's request headers (User-Agent, `client-request-id`) for the sign-in log.
     pub headers: &'a HeaderMap,
@@ -142,7 +144,7 @@ pub(crate) async fn after_password(
         cx.tenant.id,
         user,
         client_id,
-        cx.ip,
+        crate::grants::CaClient { ip: cx.ip, platform: cx.platform, auth_time: None },
         "browser",
         false,
     )
@@ -152,6 +154,8 @@ pub(crate) async fn after_password(
         Requirement::None => {}
         Requirement::Block { .. } => return Err(page_err(crate::grants::blocked_by_policy())),
         Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
+        // The user has just typed their password: the authentication is new.
+        Requirement::FreshSignIn { .. } => {}
         Requirement::Mfa => mfa = mfa.or(Some(if has_totp { "totp" } else { "enrol" })),
         Requirement::PasswordChange => {
             must_change = true;

@@ -300,6 +300,12 @@ async fn build(
         let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
         doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
+    } else if app_only && let Some(sp) = &app {
+        // A workload identity: the policies for service principals (see `grants::client_credentials`).
+        let ctx = crate::grants::workload_context(state, sp.id, app_id.as_deref().unwrap_or_default(), a.ip);
+        let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
+        doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
+        doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     }
     Ok(Some((
         tenant,
@@ -370,6 +376,12 @@ pub(crate) fn device(a: &SignInAttempt) -> (String, String) {
         }
     }
     (browser, os)
+}
+
+/// Graph's device platform of the attempt, for Conditional Access's `platforms` condition: the
+/// operating system `deviceDetail` shows, so the log and the enforcement agree.
+pub(crate) fn platform(a: &SignInAttempt) -> Option<&'static str> {
+    cerulean_directory::ca_engine::platform_of(&device(a).1)
 }
 
 /// A small User-Agent parser: the browser families and operating systems Entra names.

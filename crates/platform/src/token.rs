@@ -33,9 +33,23 @@ pub struct TokenRequest {
     pub params: Vec<(String, String)>,
     /// From `client_secret_basic`, if used.
     pub basic: Option<(String, String)>,
+    /// The device platform of the User-Agent (Conditional Access's `platforms` condition).
+    pub platform: Option<&'static str>,
 }
 
 impl TokenRequest {
+    /// A v2 request without parameters naming the tenant `segment`: what tenant resolution
+    /// needs outside the token endpoint (authorize, device code entry).
+    pub fn for_tenant(segment: &str) -> TokenRequest {
+        TokenRequest {
+            endpoint: Endpoint::V2,
+            tenant: segment.to_string(),
+            params: Vec::new(),
+            basic: None,
+            platform: None,
+        }
+    }
+
     /// The single value of a form parameter (empty values count as absent).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
@@ -106,8 +120,9 @@ async fn handle(
     let mut attempt = signin_log::SignInAttempt::from_headers(&headers, &tenant, ip);
     attempt.correlation_id = Some(correlation_id.clone());
     let result = match parse(&headers, &body, endpoint, tenant) {
-        Ok(req) => {
+        Ok(mut req) => {
             attempt.fill(&req);
+            req.platform = signin_log::platform(&attempt);
             attempt.leaked_password = req.param("grant_type") == Some("password")
                 && req.param("password").is_some_and(|p| cerulean_identity::risk::is_leaked(&state.risk, p));
             grants::dispatch(&state, req, ip).await
@@ -149,7 +164,7 @@ fn parse(headers: &HeaderMap, body: &[u8], endpoint: Endpoint, tenant: String) -
         Some(v) => Some(parse_basic(v)?),
         None => None,
     };
-    Ok(TokenRequest { endpoint, tenant, params, basic })
+    Ok(TokenRequest { endpoint, tenant, params, basic, platform: None })
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 section 2.3.1).

@@ -28,6 +28,8 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "IdentityRiskyUser.ReadWrite.All",
     "Domain.ReadWrite.All",
     "Organization.ReadWrite.All",
+    "Policy.Read.All",
+    "Policy.ReadWrite.ConditionalAccess",
 ];
 
 /// The contents of `bootstrap.json`.

@@ -70,7 +70,13 @@ pub(crate) fn with_params(req: &TokenRequest, replace: &[(&str, Option<String>)]
             params.push(((*k).to_string(), v.clone()));
         }
     }
-    TokenRequest { endpoint: req.endpoint, tenant: req.tenant.clone(), params, basic: req.basic.clone() }
+    TokenRequest {
+        endpoint: req.endpoint,
+        tenant: req.tenant.clone(),
+        params,
+        basic: req.basic.clone(),
+        platform: req.platform,
+    }
 }
 
 pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {

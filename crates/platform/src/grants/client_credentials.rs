@@ -7,6 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use cerulean_directory::ca_engine::{Requirement, SignInContext};
 use cerulean_identity::AppTokenRequest;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -19,7 +20,11 @@ use crate::token::{Endpoint, TokenRequest};
 /// Scopes that mean nothing to an app-only token and are ignored, as Entra does.
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
-pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+pub(crate) async fn grant(
+    state: &PlatformState,
+    req: &TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
     let multi = ["common", "organizations", "consumers"].iter().any(|t| t.eq_ignore_ascii_case(&req.tenant));
     if multi {
         return Err(OAuthError::new(
@@ -57,6 +62,13 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
             7000112,
             format!("Application '{client_id}'({name}) is disabled."),
         ));
+    }
+    // Conditional Access for workload identities: after the credential (secret, certificate or
+    // federated assertion) is proven, the policies naming this service principal may block it.
+    let ctx = workload_context(state, sp.id, client_id, Some(ip));
+    let evaluation = state.directory.evaluate_conditional_access(tenant.id, &ctx).await.map_err(internal)?;
+    if matches!(evaluation.requirement(), Requirement::Block { .. }) {
+        return Err(super::blocked_by_policy());
     }
     let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
     let roles = state
@@ -110,6 +122,27 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(res)
+}
+
+/// The Conditional Access context of a service principal signing in as itself from `ip`: only
+/// workload-identity policies apply to it (locations by the caller's address).
+pub(crate) fn workload_context(
+    state: &PlatformState,
+    sp: Uuid,
+    app_id: &str,
+    ip: Option<std::net::IpAddr>,
+) -> SignInContext {
+    let country = ip.and_then(|i| state.locator.lookup(i)).and_then(|l| l.country_or_region);
+    SignInContext {
+        service_principal_id: Some(sp),
+        app_id: app_id.to_string(),
+        client_app_type: "other".into(),
+        ip,
+        country,
+        sign_in_risk: "none".into(),
+        user_risk: "none".into(),
+        ..SignInContext::default()
+    }
 }
 
 /// The resource named by `scope` (v2: exactly one `{resource}/.default`) or `resource` (v1).

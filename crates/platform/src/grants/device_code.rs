@@ -147,7 +147,7 @@ pub(crate) async fn grant(
         tenant.id,
         &user,
         client_id,
-        ip,
+        super::CaClient { ip, platform: req.platform, auth_time: None },
         &scopes.resource.app_id,
         mfa_done,
     )

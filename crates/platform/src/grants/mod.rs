@@ -17,8 +17,9 @@ use crate::PlatformState;
 use crate::error::OAuthError;
 use crate::token::TokenRequest;
 
+pub(crate) use client_credentials::workload_context;
 pub(crate) use password::locked as password_locked;
-pub(crate) use password::{blocked_by_policy, conditional_access_requirement, device_required};
+pub(crate) use password::{CaClient, blocked_by_policy, conditional_access_requirement, device_required};
 
 /// Dispatches a token request; `ip` is the client's address (smart lockout tells familiar
 /// locations from others by it).
@@ -31,7 +32,7 @@ pub(crate) async fn dispatch(
         return Err(OAuthError::missing("grant_type"));
     };
     match grant {
-        "client_credentials" => client_credentials::grant(state, &req).await,
+        "client_credentials" => client_credentials::grant(state, &req, ip).await,
         "password" => password::grant(state, &req, ip).await,
         "refresh_token" => refresh_token::grant(state, &req, ip).await,
         "authorization_code" => authorization_code::grant(state, &req).await,

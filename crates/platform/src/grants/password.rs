@@ -54,6 +54,23 @@ pub(crate) fn blocked_by_policy() -> OAuthError {
     )
 }
 
+/// AADSTS70043: the refresh token's authentication is older than a Conditional Access
+/// sign-in frequency allows; the application must send the user to sign in again.
+fn stale_refresh_token(auth_time: i64, max_age: i64) -> OAuthError {
+    let issued = time::OffsetDateTime::from_unix_timestamp(auth_time)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default();
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        70043,
+        format!(
+            "The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on {issued} and the maximum allowed lifetime for this request is {max_age}."
+        ),
+    )
+}
+
 /// AADSTS53000: a policy requires a compliant or domain-joined device; Cerulean has no device
 /// identity at sign-in, so this is never satisfied.
 pub(crate) fn device_required() -> OAuthError {
@@ -76,20 +93,32 @@ pub(crate) async fn enforce_conditional_access(
     tenant: Uuid,
     user: &cerulean_store::ObjectRecord,
     client_id: &str,
-    ip: std::net::IpAddr,
+    client: CaClient,
     resource_app_id: &str,
     mfa_done: bool,
 ) -> Result<(), OAuthError> {
     use cerulean_directory::ca_engine::Requirement;
     let requirement =
-        conditional_access_requirement(state, tenant, user, client_id, ip, "mobileAppsAndDesktopClients", mfa_done)
+        conditional_access_requirement(state, tenant, user, client_id, client, "mobileAppsAndDesktopClients", mfa_done)
             .await?;
     match requirement {
         Requirement::None => Ok(()),
         Requirement::Block { .. } => Err(blocked_by_policy()),
         Requirement::Device { .. } => Err(device_required()),
         Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(resource_app_id)),
+        Requirement::FreshSignIn { max_age } => Err(stale_refresh_token(client.auth_time.unwrap_or(0), max_age)),
     }
+}
+
+/// The client as Conditional Access sees it: its address (locations) and the device platform
+/// of its User-Agent (platforms).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CaClient {
+    pub ip: std::net::IpAddr,
+    pub platform: Option<&'static str>,
+    /// When the user last authenticated, if the request presents an earlier authentication
+    /// (a refresh token, an SSO session) rather than a new one: the sign-in frequency's input.
+    pub auth_time: Option<i64>,
 }
 
 /// What the tenant's enforced Conditional Access policies require of this sign-in of `user`,
@@ -100,10 +129,11 @@ pub(crate) async fn conditional_access_requirement(
     tenant: Uuid,
     user: &cerulean_store::ObjectRecord,
     client_id: &str,
-    ip: std::net::IpAddr,
+    client: CaClient,
     client_app_type: &str,
     mfa_done: bool,
 ) -> Result<cerulean_directory::ca_engine::Requirement, OAuthError> {
+    let ip = client.ip;
     let location = state.locator.lookup(ip).unwrap_or_default();
     let mut ctx = state
         .directory
@@ -124,8 +154,9 @@ pub(crate) async fn conditional_access_requirement(
     let findings = crate::sign_in_risk::assess(state, &attempt).await;
     ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
     ctx.mfa_done = mfa_done;
+    ctx.platform = client.platform.map(str::to_string);
     let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
-    Ok(evaluation.requirement())
+    Ok(evaluation.requirement_at(client.auth_time, cerulean_identity::unix_now()))
 }
 
 pub(crate) async fn grant(
@@ -180,7 +211,8 @@ pub(crate) async fn grant(
     if state.require_mfa || state.directory.has_totp(tenant.id, user.id).await.map_err(internal)? {
         return Err(mfa_required(&scopes.resource.app_id));
     }
-    enforce_conditional_access(state, tenant.id, &user, client_id, ip, &scopes.resource.app_id, false).await?;
+    let client = CaClient { ip, platform: req.platform, auth_time: None };
+    enforce_conditional_access(state, tenant.id, &user, client_id, client, &scopes.resource.app_id, false).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;

@@ -110,7 +110,7 @@ pub(crate) async fn grant(
         tenant.id,
         &user,
         client_id,
-        ip,
+        super::CaClient { ip, platform: req.platform, auth_time: Some(auth_time) },
         &scopes.resource.app_id,
         mfa_done,
     )

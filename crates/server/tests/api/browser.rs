@@ -23,6 +23,8 @@ pub struct Browser {
     /// The browser's address, sent as `X-Forwarded-For` through a proxy at 10.0.0.1 (trusted
     /// when the harness trusts 10.0.0.0/8).
     pub forwarded_for: Option<String>,
+    /// The `User-Agent` sent with every request, if any.
+    pub user_agent: Option<String>,
 }
 
 impl Browser {
@@ -55,23 +57,25 @@ impl Browser {
         h.send(req).await
     }
 
+    /// A request with the browser's cookies and its `User-Agent`, if it has one.
+    fn request(&self, method: Method, uri: &str) -> axum::http::request::Builder {
+        let b = Request::builder().method(method).uri(uri).header(header::COOKIE, self.cookie_header());
+        match &self.user_agent {
+            Some(ua) => b.header(header::USER_AGENT, ua.as_str()),
+            None => b,
+        }
+    }
+
     pub async fn get(&mut self, h: &Harness, uri: &str) -> Reply {
-        let req = Request::builder()
-            .method(Method::GET)
-            .uri(uri)
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .expect("request");
+        let req = self.request(Method::GET, uri).body(Body::empty()).expect("request");
         let r = self.send(h, req).await;
         self.absorb(&r);
         r
     }
 
     pub async fn post(&mut self, h: &Harness, uri: &str, fields: &[(&str, &str)]) -> Reply {
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(header::COOKIE, self.cookie_header())
+        let req = self
+            .request(Method::POST, uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
             .expect("request");

@@ -70,6 +70,23 @@ fn policy(name: &str) -> Value {
     })
 }
 
+/// An authorization-code request (PKCE) of `client` for User.Read, with `prompt` if any.
+fn authorize_url(h: &Harness, client: &str, prompt: Option<&str>) -> String {
+    let challenge = crate::browser::s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy");
+    let mut q = vec![
+        ("client_id", client),
+        ("response_type", "code"),
+        ("redirect_uri", crate::browser::NATIVE_REDIRECT),
+        ("scope", "openid User.Read"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if let Some(p) = prompt {
+        q.push(("prompt", p));
+    }
+    format!("/{}/oauth2/v2.0/authorize?{}", h.boot.tenant_id, serde_urlencoded::to_string(q).expect("query"))
+}
+
 fn assert_bad(r: &Reply, needle: &str) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.message().contains(needle), "expected '{needle}' in {}", r.text);
@@ -364,9 +381,11 @@ async fn ropc(ca: &Ca, client: &str) -> Reply {
 
 /// [`ropc`] with a `client-request-id` (the sign-in log's `correlationId`).
 async fn ropc_as(ca: &Ca, client: &str, correlation: &str) -> Reply {
-    use axum::body::Body;
-    use axum::extract::ConnectInfo;
-    use axum::http::Request;
+    ropc_from(ca, client, correlation, "").await
+}
+
+/// [`ropc_as`] with a `User-Agent`.
+async fn ropc_from(ca: &Ca, client: &str, correlation: &str, user_agent: &str) -> Reply {
     let h = &ca.h;
     let fields = [
         ("grant_type", "password"),
@@ -376,14 +395,25 @@ async fn ropc_as(ca: &Ca, client: &str, correlation: &str) -> Reply {
         ("password", h.boot.admin_password.as_str()),
         ("scope", "https://graph.microsoft.com/.default"),
     ];
-    let mut req = Request::builder()
+    token_via_proxy(ca, &fields, client, correlation, user_agent).await
+}
+
+/// A token request from `client` through the trusted proxy.
+async fn token_via_proxy(ca: &Ca, fields: &[(&str, &str)], client: &str, correlation: &str, user_agent: &str) -> Reply {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    let h = &ca.h;
+    let mut b = Request::builder()
         .method(Method::POST)
         .uri(format!("/{}/oauth2/v2.0/token", h.boot.tenant_id))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-forwarded-for", client)
-        .header("client-request-id", correlation)
-        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
-        .expect("request");
+        .header("client-request-id", correlation);
+    if !user_agent.is_empty() {
+        b = b.header("user-agent", user_agent);
+    }
+    let mut req = b.body(Body::from(serde_urlencoded::to_string(fields).expect("form"))).expect("request");
     let peer: std::net::SocketAddr = "10.0.0.1:443".parse().expect("peer");
     req.extensions_mut().insert(ConnectInfo(peer));
     h.send(req).await
@@ -559,23 +589,12 @@ async fn refresh_token_is_refused_once_a_policy_blocks() {
 
 #[tokio::test]
 async fn sign_in_pages_block_or_ask_for_mfa() {
-    use crate::browser::{Browser, NATIVE_REDIRECT, PASSWORD, registered_app, s256};
+    use crate::browser::{Browser, PASSWORD, registered_app};
     let ca = Ca::new().await;
     let h = &ca.h;
     h.user("adele", "Adele Vance").await;
     let (client, _) = registered_app(h, Some("User.Read")).await;
-    let challenge = s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy");
-    let q = serde_urlencoded::to_string([
-        ("client_id", client.as_str()),
-        ("response_type", "code"),
-        ("redirect_uri", NATIVE_REDIRECT),
-        ("scope", "openid User.Read"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-        ("prompt", "login"),
-    ])
-    .expect("query");
-    let url = format!("/{}/oauth2/v2.0/authorize?{q}", h.boot.tenant_id);
+    let url = authorize_url(h, &client, Some("login"));
     let sign_in = || async {
         let mut b = Browser::default();
         let page = b.get(h, &url).await;
@@ -606,7 +625,7 @@ async fn sign_in_pages_block_or_ask_for_mfa() {
 
 #[tokio::test]
 async fn high_user_risk_goes_through_a_password_change_that_remediates_it() {
-    use crate::browser::{Browser, NATIVE_REDIRECT, PASSWORD, hidden, registered_app, s256};
+    use crate::browser::{Browser, PASSWORD, hidden, registered_app};
     let ca = Ca::new().await;
     let h = &ca.h;
     let adele = id_of(&h.user("adele", "Adele Vance").await);
@@ -630,19 +649,8 @@ async fn high_user_risk_goes_through_a_password_change_that_remediates_it() {
     body["grantControls"] = json!({ "operator": "AND", "builtInControls": ["mfa", "passwordChange"] });
     assert_eq!(ca.post(POLICIES, body).await.status, StatusCode::CREATED);
 
-    let challenge = s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy");
-    let q = serde_urlencoded::to_string([
-        ("client_id", client.as_str()),
-        ("response_type", "code"),
-        ("redirect_uri", NATIVE_REDIRECT),
-        ("scope", "openid User.Read"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-        ("prompt", "login"),
-    ])
-    .expect("query");
     let mut b = Browser::default();
-    let page = b.get(h, &format!("/{}/oauth2/v2.0/authorize?{q}", h.boot.tenant_id)).await;
+    let page = b.get(h, &authorize_url(h, &client, Some("login"))).await;
     let page = b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
     assert!(page.text.contains("Update your password"), "{}", page.text);
     let (flow, csrf, step) = (hidden(&page.text, "flow"), hidden(&page.text, "csrf"), hidden(&page.text, "step"));
@@ -660,4 +668,385 @@ async fn high_user_risk_goes_through_a_password_change_that_remediates_it() {
     let risky =
         h.graph_with(Method::GET, &format!("/v1.0/identityProtection/riskyUsers/{adele}"), None, &reader, &[]).await;
     assert_eq!(risky.json["riskState"], "remediated", "{}", risky.text);
+}
+
+const ANDROID: &str =
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
+const WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+const UBUNTU: &str = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0";
+
+/// An enabled policy blocking everyone on `platforms`.
+fn block_on_platforms(platforms: Value) -> Value {
+    let mut p = policy("Block by platform");
+    p["state"] = json!("enabled");
+    p["conditions"]["signInRiskLevels"] = json!([]);
+    p["conditions"]["platforms"] = platforms;
+    p["grantControls"] = json!({ "operator": "OR", "builtInControls": ["block"] });
+    p
+}
+
+#[tokio::test]
+async fn platform_condition_reads_the_user_agent_at_the_token_endpoint() {
+    let ca = proxied().await;
+    let created = ca.post(POLICIES, block_on_platforms(json!({ "includePlatforms": ["android", "iOS"] }))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = id_of(&created.json);
+    let r = ropc_from(&ca, "198.51.100.7", "android", ANDROID).await;
+    assert_eq!(aadsts(&r), 53003, "{}", r.text);
+    let row = sign_in_row(&ca, "android").await;
+    assert_eq!(row["deviceDetail"]["operatingSystem"], "Android", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "failure", "{row}");
+    let r = ropc_from(&ca, "198.51.100.7", "windows", WINDOWS).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(sign_in_row(&ca, "windows").await["appliedConditionalAccessPolicies"][0]["result"], "notApplied");
+    // No User-Agent: an unknown platform, matched only by `all`.
+    assert_eq!(ropc(&ca, "198.51.100.7").await.status, StatusCode::OK, "unknown platform");
+
+    // All platforms but Windows: Linux is blocked, Windows is not, an unknown one is.
+    let r = ca
+        .patch(
+            &format!("{POLICIES}/{id}"),
+            json!({ "conditions": {
+                "users": { "includeUsers": ["All"] },
+                "applications": { "includeApplications": ["All"] },
+                "platforms": { "includePlatforms": ["all"], "excludePlatforms": ["windows"] },
+            } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(aadsts(&ropc_from(&ca, "198.51.100.7", "linux", UBUNTU).await), 53003);
+    assert_eq!(ropc_from(&ca, "198.51.100.7", "windows-2", WINDOWS).await.status, StatusCode::OK);
+    assert_eq!(aadsts(&ropc(&ca, "198.51.100.7").await), 53003, "unknown platform under 'all'");
+
+    // An unknown platform name is refused on write.
+    let bad = ca.post(POLICIES, block_on_platforms(json!({ "includePlatforms": ["beos"] }))).await;
+    assert_bad(&bad, "includePlatforms");
+}
+
+#[tokio::test]
+async fn platform_condition_at_the_sign_in_page() {
+    use crate::browser::{Browser, PASSWORD, registered_app};
+    let ca = Ca::new().await;
+    let h = &ca.h;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(h, Some("User.Read")).await;
+    let created = ca.post(POLICIES, block_on_platforms(json!({ "includePlatforms": ["iOS"] }))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let url = authorize_url(h, &client, Some("login"));
+    let sign_in = |ua: &'static str| {
+        let url = url.clone();
+        async move {
+            let mut b = Browser { user_agent: Some(ua.into()), ..Browser::default() };
+            let page = b.get(h, &url).await;
+            b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await
+        }
+    };
+    let page = sign_in(IPHONE).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(page.text.contains("53003"), "{}", page.text);
+    let page = sign_in(WINDOWS).await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.text);
+}
+
+/// The service principal sign-in of a correlation id (beta: v1.0 lists interactive ones only).
+async fn sp_sign_in_row(ca: &Ca, correlation: &str) -> Value {
+    let filter = format!(
+        "signInEventTypes/any(t:t%20eq%20%27servicePrincipal%27)%20and%20correlationId%20eq%20%27{correlation}%27"
+    );
+    let r = ca.h.get(&format!("/beta/auditLogs/signIns?$filter={filter}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json["value"][0].clone()
+}
+
+/// A client-credentials request of the bootstrap application from `client`.
+async fn app_token(ca: &Ca, client: &str, correlation: &str) -> Reply {
+    let h = &ca.h;
+    let fields = [
+        ("grant_type", "client_credentials"),
+        ("client_id", h.boot.client_id.as_str()),
+        ("client_secret", h.boot.client_secret.as_str()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    token_via_proxy(ca, &fields, client, correlation, "").await
+}
+
+/// A policy for workload identities: block the service principals of `include` everywhere but
+/// the locations of `exclude`.
+fn workload_policy(include: Value, exclude_locations: Value) -> Value {
+    json!({
+        "displayName": "Block workloads outside the office",
+        "state": "enabled",
+        "conditions": {
+            "users": { "includeUsers": ["None"] },
+            "applications": { "includeApplications": ["All"] },
+            "clientApplications": { "includeServicePrincipals": include },
+            "locations": { "includeLocations": ["All"], "excludeLocations": exclude_locations },
+        },
+        "grantControls": { "operator": "OR", "builtInControls": ["block"] }
+    })
+}
+
+#[tokio::test]
+async fn workload_identity_policies_validate_as_entra() {
+    let ca = Ca::new().await;
+    let base = workload_policy(json!(["ServicePrincipalsInMyTenant"]), json!([]));
+    let ok = ca.post(POLICIES, base.clone()).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
+    assert_eq!(
+        ok.json["conditions"]["clientApplications"]["includeServicePrincipals"],
+        json!(["ServicePrincipalsInMyTenant"]),
+        "{}",
+        ok.text
+    );
+    // A user policy says `clientApplications: null`.
+    let users = ca.post(POLICIES, policy("Users")).await;
+    assert!(users.json["conditions"]["clientApplications"].is_null(), "{}", users.text);
+
+    let mut with_users = base.clone();
+    with_users["conditions"]["users"] = json!({ "includeUsers": ["All"] });
+    assert_bad(&ca.post(POLICIES, with_users).await, "cannot target users");
+    let mut mfa = base.clone();
+    mfa["grantControls"] = json!({ "operator": "OR", "builtInControls": ["mfa"] });
+    assert_bad(&ca.post(POLICIES, mfa).await, "can only block");
+    let mut session = base.clone();
+    session["sessionControls"] = json!({ "signInFrequency": { "isEnabled": true, "type": "hours", "value": 1 } });
+    assert_bad(&ca.post(POLICIES, session).await, "session controls");
+    let mut platforms = base.clone();
+    platforms["conditions"]["platforms"] = json!({ "includePlatforms": ["all"] });
+    assert_bad(&ca.post(POLICIES, platforms).await, "workload identities supports only");
+    let mut risk = base.clone();
+    risk["conditions"]["signInRiskLevels"] = json!(["high"]);
+    assert_bad(&ca.post(POLICIES, risk).await, "workload identities supports only");
+    let mut filter = base.clone();
+    filter["conditions"]["clientApplications"]["servicePrincipalFilter"] =
+        json!({ "mode": "include", "rule": "CustomSecurityAttribute.x -eq \"y\"" });
+    assert_bad(&ca.post(POLICIES, filter).await, "servicePrincipalFilter");
+    let mut not_an_id = base.clone();
+    not_an_id["conditions"]["clientApplications"]["includeServicePrincipals"] = json!(["everyone"]);
+    assert_bad(&ca.post(POLICIES, not_an_id).await, "includeServicePrincipals");
+    let mut only_excluded = base;
+    only_excluded["conditions"]["clientApplications"] =
+        json!({ "includeServicePrincipals": [], "excludeServicePrincipals": [uuid::Uuid::new_v4()] });
+    assert_bad(&ca.post(POLICIES, only_excluded).await, "includeServicePrincipals");
+}
+
+#[tokio::test]
+async fn workload_identity_policies_block_client_credentials_by_location() {
+    let ca = proxied().await;
+    let office = id_of(&ca.post(LOCATIONS, ip_location("Office", true)).await.json);
+    let created = ca.post(POLICIES, workload_policy(json!(["ServicePrincipalsInMyTenant"]), json!([office]))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = id_of(&created.json);
+
+    // From the office: allowed; the log shows the policy did not apply.
+    let r = app_token(&ca, "198.51.100.7", "sp-office").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let row = sp_sign_in_row(&ca, "sp-office").await;
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "notApplied", "{row}");
+    // Elsewhere: AADSTS53003, and the service principal sign-in says which policy failed.
+    let r = app_token(&ca, "203.0.113.9", "sp-away").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(aadsts(&r), 53003, "{}", r.text);
+    let row = sp_sign_in_row(&ca, "sp-away").await;
+    assert_eq!(row["status"]["errorCode"], 53003, "{row}");
+    assert_eq!(row["conditionalAccessStatus"], "failure", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["id"], id.as_str(), "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "failure", "{row}");
+    // A user signing in from the same place is not a workload: not blocked.
+    assert_eq!(ropc(&ca, "203.0.113.9").await.status, StatusCode::OK, "users are out of scope");
+
+    // Excluding the bootstrap application's service principal by id lifts the block.
+    let sps = ca.h.get(&format!("/v1.0/servicePrincipals?$filter=appId%20eq%20%27{}%27", ca.h.boot.client_id)).await;
+    let sp = sps.json["value"][0]["id"].as_str().expect("service principal").to_string();
+    let r = ca
+        .patch(
+            &format!("{POLICIES}/{id}"),
+            json!({ "conditions": {
+                "users": { "includeUsers": ["None"] },
+                "applications": { "includeApplications": ["All"] },
+                "clientApplications": { "includeServicePrincipals": ["ServicePrincipalsInMyTenant"], "excludeServicePrincipals": [sp] },
+                "locations": { "includeLocations": ["All"], "excludeLocations": [office] },
+            } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(app_token(&ca, "203.0.113.9", "sp-excluded").await.status, StatusCode::OK);
+    // Naming it instead blocks it again; report-only only records.
+    let r = ca
+        .patch(
+            &format!("{POLICIES}/{id}"),
+            json!({ "state": "enabledForReportingButNotEnforced", "conditions": {
+                "users": { "includeUsers": ["None"] },
+                "applications": { "includeApplications": ["All"] },
+                "clientApplications": { "includeServicePrincipals": [sp] },
+                "locations": { "includeLocations": ["All"], "excludeLocations": [office] },
+            } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(app_token(&ca, "203.0.113.9", "sp-report").await.status, StatusCode::OK);
+    let row = sp_sign_in_row(&ca, "sp-report").await;
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "reportOnlyFailure", "{row}");
+    let r = ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "enabled" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(aadsts(&app_token(&ca, "203.0.113.9", "sp-named").await), 53003);
+}
+
+/// An enabled policy for everyone with only a `signInFrequency` session control.
+fn sign_in_frequency(frequency: Value) -> Value {
+    json!({
+        "displayName": "Sign in again every hour",
+        "state": "enabled",
+        "conditions": {
+            "users": { "includeUsers": ["All"] },
+            "applications": { "includeApplications": ["All"] },
+        },
+        "sessionControls": { "signInFrequency": frequency }
+    })
+}
+
+/// Moves a user's `signInSessionsValidFromDateTime` back `days` days, as if the account were
+/// that old: sign-ins dated earlier today are then not revoked by it (only the sign-in
+/// frequency is tested).
+async fn sessions_valid_since_days_ago(h: &Harness, user: uuid::Uuid, days: i64) {
+    use cerulean_store::{Actor, AuditRecord, Change, Op};
+    let tenant = h.tenant();
+    let o = h.store.get(tenant, user).await.expect("get").expect("user");
+    let mut doc = o.doc.clone();
+    let then = time::OffsetDateTime::now_utc() - time::Duration::days(days);
+    doc.insert("signInSessionsValidFromDateTime".into(), json!(cerulean_directory::validate::format_datetime(then)));
+    let upn = doc.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+    let audit = AuditRecord {
+        id: uuid::Uuid::new_v4(),
+        at: "2026-01-01T00:00:00Z".into(),
+        activity: "Update user".into(),
+        category: "UserManagement".into(),
+        operation_type: "Update".into(),
+        actor: Actor { kind: "system".into(), id: None, display_name: None },
+        targets: Vec::new(),
+        correlation_id: None,
+        result: "success".into(),
+    };
+    let op = Op::Update { id: user, expected_version: o.version, doc, unique: vec![("upn".into(), upn)] };
+    h.store.apply(tenant, Change { ops: vec![op], audit }).await.expect("update");
+}
+
+/// Stores a refresh token of the bootstrap administrator for the bootstrap application whose
+/// sign-in happened `age` seconds ago (the store's record, as the token endpoint writes it).
+async fn aged_refresh_token(h: &Harness, age: i64) -> String {
+    let tenant = uuid::Uuid::parse_str(&h.boot.tenant_id).expect("tenant");
+    let me = h.get(&format!("/v1.0/users/{}", h.boot.admin_user_principal_name)).await;
+    let user = uuid::Uuid::parse_str(&id_of(&me.json)).expect("user");
+    let token = cerulean_identity::user_tokens::new_refresh_token(tenant).expect("token");
+    let now = time::OffsetDateTime::now_utc();
+    let record = cerulean_store::RefreshTokenRecord {
+        hash: cerulean_identity::user_tokens::refresh_token_hash(&token),
+        family_id: uuid::Uuid::new_v4(),
+        user_id: user,
+        client_id: h.boot.client_id.clone(),
+        scopes: "https://graph.microsoft.com/.default offline_access".into(),
+        data: json!({ "auth_time": now.unix_timestamp() - age, "amr": ["pwd"] }),
+        created_at: cerulean_directory::validate::format_datetime(now - time::Duration::seconds(age)),
+        expires_at: cerulean_directory::validate::format_datetime(now + time::Duration::days(1)),
+        used_at: None,
+        revoked_at: None,
+    };
+    h.store.put_refresh_token(tenant, &record).await.expect("put");
+    token
+}
+
+async fn redeem(h: &Harness, token: &str) -> Reply {
+    h.form(
+        &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", h.boot.client_id.as_str()),
+            ("client_secret", h.boot.client_secret.as_str()),
+            ("refresh_token", token),
+            ("scope", "https://graph.microsoft.com/.default offline_access"),
+        ],
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sign_in_frequency_limits_refresh_tokens() {
+    let ca = Ca::new().await;
+    let h = &ca.h;
+    let hourly = json!({ "isEnabled": true, "type": "hours", "value": 1, "frequencyInterval": "timeBased" });
+    let created = ca.post(POLICIES, sign_in_frequency(hourly)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = id_of(&created.json);
+    let me = h.get(&format!("/v1.0/users/{}", h.boot.admin_user_principal_name)).await;
+    sessions_valid_since_days_ago(h, uuid::Uuid::parse_str(&id_of(&me.json)).expect("id"), 5).await;
+    // Signed in two hours ago: AADSTS70043.
+    let r = redeem(h, &aged_refresh_token(h, 2 * 3600).await).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json["error"], "invalid_grant", "{}", r.text);
+    assert_eq!(aadsts(&r), 70043, "{}", r.text);
+    // Ten minutes ago: fine, and the new refresh token keeps the original sign-in time.
+    let r = redeem(h, &aged_refresh_token(h, 600).await).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Every time: five minutes of clock skew are tolerated, ten are not.
+    let every = json!({ "isEnabled": true, "frequencyInterval": "everyTime" });
+    let r = ca.patch(&format!("{POLICIES}/{id}"), json!({ "sessionControls": { "signInFrequency": every } })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(aadsts(&redeem(h, &aged_refresh_token(h, 600).await).await), 70043);
+    assert_eq!(redeem(h, &aged_refresh_token(h, 60).await).await.status, StatusCode::OK);
+    // Report-only: recorded, never enforced.
+    let r = ca.patch(&format!("{POLICIES}/{id}"), json!({ "state": "enabledForReportingButNotEnforced" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(redeem(h, &aged_refresh_token(h, 3 * 86_400).await).await.status, StatusCode::OK);
+    // Validation: hours are 1 to 24, and a time-based frequency needs its unit.
+    let bad = json!({ "isEnabled": true, "type": "hours", "value": 25, "frequencyInterval": "timeBased" });
+    assert_bad(&ca.post(POLICIES, sign_in_frequency(bad)).await, "value");
+    let bad = json!({ "isEnabled": true, "value": 2, "frequencyInterval": "timeBased" });
+    assert_bad(&ca.post(POLICIES, sign_in_frequency(bad)).await, "type");
+}
+
+#[tokio::test]
+async fn sign_in_frequency_renews_the_sso_session_at_authorize() {
+    use crate::browser::{Browser, PASSWORD, registered_app};
+    let ca = Ca::new().await;
+    let h = &ca.h;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    sessions_valid_since_days_ago(h, uuid::Uuid::parse_str(&adele).expect("id"), 1).await;
+    let (client, _) = registered_app(h, Some("User.Read")).await;
+    let hourly = json!({ "isEnabled": true, "type": "hours", "value": 1, "frequencyInterval": "timeBased" });
+    assert_eq!(ca.post(POLICIES, sign_in_frequency(hourly)).await.status, StatusCode::CREATED);
+    let url = |prompt: Option<&str>| authorize_url(h, &client, prompt);
+    let mut b = Browser::default();
+    let page = b.get(h, &url(None)).await;
+    let done = b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.text);
+    // A fresh session is reused silently.
+    let again = b.get(h, &url(Some("none"))).await;
+    assert_eq!(again.status, StatusCode::FOUND, "{}", again.text);
+    let location = again.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(location.contains("code="), "{location}");
+
+    // The session's sign-in was two hours ago.
+    let tenant = uuid::Uuid::parse_str(&h.boot.tenant_id).expect("tenant");
+    let cookie = b.cookies.get(&format!("cerulean_sso_{}", tenant.simple())).expect("sso cookie").clone();
+    let key = cerulean_identity::user_tokens::refresh_token_hash(&cookie);
+    let record = h.store.flow(tenant, "session", &key).await.expect("flow").expect("session");
+    let mut data = record.data.clone();
+    data["auth_time"] = json!(time::OffsetDateTime::now_utc().unix_timestamp() - 2 * 3600);
+    assert!(h.store.update_flow(tenant, "session", &key, &data).await.expect("update"));
+
+    // Silent: interaction_required (AADSTS70044) to the application.
+    let silent = b.get(h, &url(Some("none"))).await;
+    assert_eq!(silent.status, StatusCode::FOUND, "{}", silent.text);
+    let location = silent.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(location.contains("error=interaction_required"), "{location}");
+    assert!(location.contains("AADSTS70044"), "{location}");
+    // Interactive: the sign-in form again, not a code.
+    let page = b.get(h, &url(None)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("name=\"password\""), "{}", page.text);
+    let done = b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.text);
 }

@@ -37,6 +37,7 @@ mod dynamic_groups;
 mod expand_limits;
 mod extensions;
 mod fixtures;
+mod front_channel_logout;
 mod graph_catalogue;
 mod group_claims;
 mod groups;

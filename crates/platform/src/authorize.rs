@@ -236,8 +236,11 @@ async fn authorize(
         let (tenant, discover) =
             delegated::tenant_or_client_home(&state, found, param(&params, "client_id")).await.map_err(page_err)?;
         shown_tenant = tenant.display_name.clone();
-        let (a, app, sp) = validate(&state, &tenant, &params, v1, &mut authz_for_errors).await?;
-        let prompt = param(&params, "prompt").unwrap_or_default();
+        // A request object (RFC 9101) replaces the query parameters it carries.
+        let expanded = crate::request_object::expand(&state, tenant.id, &params).await.map_err(page_err)?;
+        let params: &[(String, String)] = expanded.as_deref().unwrap_or(&params);
+        let (a, app, sp) = validate(&state, &tenant, params, v1, &mut authz_for_errors).await?;
+        let prompt = param(params, "prompt").unwrap_or_default();
         let session = session::current(&state, &tenant, &headers).await?;
         let hint_matches = |s: &session::Session| match &a.login_hint {
             Some(h) => {

@@ -16,6 +16,7 @@ pub mod grants;
 mod invitations;
 mod managed_identity;
 mod pages;
+mod request_object;
 mod resources;
 mod session;
 mod sign_in_risk;

@@ -54,6 +54,7 @@ mod optional_claims;
 mod organization;
 mod photos;
 mod platform;
+mod request_object;
 mod roles;
 mod secret_logging;
 mod select_account;

@@ -10,8 +10,10 @@
 //! (`invalid_request`: the parameter is empty or not valid), shown on the error page since
 //! the redirect URI itself may come from the refused object.
 //!
-//! `request_uri` (the object by reference) is not served: discovery says so
-//! (`request_uri_parameter_supported: false`) and the parameter is refused.
+//! `request_uri` (the object by reference) is fetched only over HTTPS and only from an origin
+//! of one of the application's registered redirect URIs (the application's own servers, so
+//! the parameter cannot make Cerulean reach elsewhere), with the bounds external issuers'
+//! documents have: a time limit, a size cap, no redirects, the same trust roots.
 
 use cerulean_directory::AppCredentials;
 use cerulean_identity::client_assertion::Assertion;
@@ -42,22 +44,24 @@ pub(crate) async fn expand(
     tenant: uuid::Uuid,
     params: &[(String, String)],
 ) -> Result<Option<Vec<(String, String)>>, OAuthError> {
-    if param(params, "request_uri").is_some() {
-        return Err(OAuthError::new(
-            400,
-            "invalid_request",
-            90100,
-            "The 'request_uri' parameter is not supported: pass the request object by value in 'request'.",
-        ));
-    }
-    let Some(token) = param(params, "request") else {
+    let (by_value, by_reference) = (param(params, "request"), param(params, "request_uri"));
+    if by_value.is_none() && by_reference.is_none() {
         return Ok(None);
-    };
+    }
     let client_id = param(params, "client_id").ok_or_else(|| OAuthError::missing("client_id"))?;
     let app = match state.directory.app_credentials(tenant, client_id).await {
         Ok(Some(app)) => app,
         Ok(None) => return Err(invalid("The application is not registered in this directory.")),
         Err(e) => return Err(crate::grants::delegated::internal(e)),
+    };
+    let fetched;
+    let token = match (by_value, by_reference) {
+        (Some(t), None) => t,
+        (None, Some(uri)) => {
+            fetched = fetch(state, &app, uri).await?;
+            fetched.as_str()
+        }
+        _ => return Err(invalid("Only one of 'request' and 'request_uri' may be given.")),
     };
     let claims = verified_claims(state, &app, token)?;
     if let Some(inner) = claims.get("client_id")
@@ -79,6 +83,34 @@ pub(crate) async fn expand(
         out.push((k.clone(), value));
     }
     Ok(Some(out))
+}
+
+/// `https://host[:port]` of an HTTPS URL, lower-cased; `None` for anything else.
+fn https_origin(url: &str) -> Option<String> {
+    let rest = url.get(..8).filter(|p| p.eq_ignore_ascii_case("https://")).map(|_| &url[8..])?;
+    let authority = rest.split(['/', '?', '#']).next().filter(|a| !a.is_empty() && !a.contains('@'))?;
+    Some(format!("https://{}", authority.to_ascii_lowercase()))
+}
+
+/// The request object at `uri`, when `uri` is on an origin of one of the application's
+/// redirect URIs.
+async fn fetch(state: &PlatformState, app: &AppCredentials, uri: &str) -> Result<String, OAuthError> {
+    let refused = |detail: &str| {
+        OAuthError::new(400, "invalid_request", 90100, format!("The 'request_uri' parameter is not valid. {detail}"))
+    };
+    let origin = https_origin(uri).ok_or_else(|| refused("It must be an https URL."))?;
+    let registered = ["web", "spa", "publicClient"]
+        .iter()
+        .filter_map(|k| app.application.doc.get(*k)?.get("redirectUris")?.as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(https_origin);
+    if !registered.into_iter().any(|o| o == origin) {
+        return Err(refused("Its origin is not one of the application's redirect URIs."));
+    }
+    let body = state.federation.fetch(uri).await.map_err(|e| refused(&format!("It could not be fetched: {e}.")))?;
+    let text = String::from_utf8(body).map_err(|_| refused("The document is not a JWT."))?;
+    Ok(text.trim().to_string())
 }
 
 /// The claims of `token` once its signature, lifetime and audience say it is the

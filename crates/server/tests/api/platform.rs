@@ -267,6 +267,9 @@ async fn instance_discovery_names_ceruleans_own_origin() {
         assert_eq!(doc.json["cloud_instance_name"], host);
         assert_eq!(doc.json["msgraph_host"], host);
         assert_eq!(doc.json["rbac_url"], PUBLIC_URL);
+        if discovery.contains("v2.0") {
+            assert_eq!(doc.json["request_uri_parameter_supported"], true, "request objects by reference");
+        }
     }
     // Another cloud, a missing endpoint, or a path that is no authorize endpoint: unknown.
     for q in [

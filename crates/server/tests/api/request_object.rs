@@ -1,7 +1,9 @@
 //! Request objects (RFC 9101) by value: a JWT the application signs with a certificate
 //! registered in its `keyCredentials`, whose claims replace the query parameters; and each
 //! way one is refused (AADSTS90100 on the error page): unsigned, unknown key, forged
-//! signature, expired, another audience, another client, and `request_uri`.
+//! signature, expired, another audience, another client. By reference (`request_uri`): fetched
+//! from a loopback HTTPS server only once the application registers a redirect URI on its
+//! origin; redirects, oversized documents and plain HTTP refused.
 
 use axum::http::StatusCode;
 use base64::Engine;
@@ -123,8 +125,6 @@ async fn request_objects_that_are_not_the_applications_are_refused() {
         assert_refused(&r, what);
         assert!(r.text.contains(detail), "{what}: {}", r.text);
     }
-    let r = h.send(get(&authorize(&h, &app_id, &[("request_uri", "https://web.example/request.jwt")]))).await;
-    assert_refused(&r, "request_uri");
     // The same object that is refused above under another key is accepted under the right one.
     let r = h.send(get(&authorize(&h, &app_id, &[("request", &cert.sign_ps256(&header(&cert), &good))]))).await;
     assert_eq!(r.status, StatusCode::OK, "the sign-in page: {}", r.text);
@@ -132,4 +132,94 @@ async fn request_objects_that_are_not_the_applications_are_refused() {
 
 fn get(uri: &str) -> axum::http::Request<axum::body::Body> {
     axum::http::Request::get(uri).body(axum::body::Body::empty()).expect("request")
+}
+
+/// What the loopback server serves at `/request.jwt` (set once the application exists).
+type Slot = std::sync::Arc<std::sync::Mutex<String>>;
+
+/// A loopback HTTPS server (certificate from a throwaway CA the harness trusts for outbound
+/// fetches) serving the slot at `/request.jwt`, a redirect to it at `/moved`, and an oversized
+/// document at `/big`. Returns the harness, the server's origin, the slot and the CA directory.
+async fn serve_objects() -> (Harness, String, Slot, std::path::PathBuf) {
+    use axum::response::IntoResponse;
+    let dir = std::env::temp_dir().join(format!("cerulean-request-uri-{}", uuid::Uuid::new_v4()));
+    let material = cerulean_identity::ensure_tls_material_with_sans(&dir, &[]).expect("tls material");
+    let config = cerulean_identity::federation::FederationConfig {
+        extra_ca_pem: Some(material.ca_cert_pem.clone().into_bytes()),
+        ..Default::default()
+    };
+    let keys = cerulean_identity::federation::IssuerKeys::new(config).expect("keys");
+    let options = cerulean::app::AppOptions { federation: Some(std::sync::Arc::new(keys)), ..Default::default() };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let origin = format!("https://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let slot: Slot = Default::default();
+    let served = slot.clone();
+    let moved = format!("{origin}/request.jwt");
+    let router = axum::Router::new()
+        .route(
+            "/request.jwt",
+            axum::routing::get(move || {
+                let body = served.lock().expect("slot").clone();
+                async move { body }
+            }),
+        )
+        .route(
+            "/moved",
+            axum::routing::get(move || async move {
+                (StatusCode::FOUND, [(axum::http::header::LOCATION, moved)]).into_response()
+            }),
+        )
+        .route("/big", axum::routing::get(|| async { "x".repeat(300 * 1024) }));
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        material.cert_chain_pem.clone().into_bytes(),
+        material.key_pem.clone().into_bytes(),
+    )
+    .await
+    .expect("tls config");
+    let server = axum_server::tls_rustls::from_tcp_rustls(listener, tls).expect("server");
+    tokio::spawn(async move {
+        let _ = server.serve(router.into_make_service()).await;
+    });
+    (h, origin, slot, dir)
+}
+
+#[tokio::test]
+async fn request_uri_is_fetched_only_from_the_applications_origins() {
+    let (h, origin, slot, dir) = serve_objects().await;
+    let cert = new_cert();
+    let app_id = app_with_key(&h, &cert).await;
+    *slot.lock().expect("slot") = cert.sign_ps256(&header(&cert), &request_claims(&h, &app_id));
+    let uri = format!("{origin}/request.jwt");
+
+    // Before the application registers a redirect URI on that origin, the URI is not fetched.
+    let r = h.send(get(&authorize(&h, &app_id, &[("request_uri", &uri)]))).await;
+    assert_refused(&r, "unregistered origin");
+    assert!(r.text.contains("origin is not one of"), "{}", r.text);
+
+    let app = h.get(&format!("/v1.0/applications(appId='{app_id}')")).await;
+    let patch = json!({"web": {"redirectUris": [WEB_REDIRECT, format!("{origin}/signin-oidc")]}});
+    let p = h.patch(&format!("/v1.0/applications/{}", app.json["id"].as_str().expect("id")), patch).await;
+    assert_eq!(p.status, StatusCode::NO_CONTENT, "{}", p.text);
+
+    h.user("adele", "Adele Vance").await;
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize(&h, &app_id, &[("request_uri", &uri)])).await;
+    let r = b.sign_in(&h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
+    assert_eq!(redirect_params(&location(&r))["state"], "from-the-object", "the fetched object's request");
+
+    for (what, target, detail) in [
+        ("a redirect", format!("{origin}/moved"), "which is not followed"),
+        ("an oversized document", format!("{origin}/big"), "is larger than"),
+        ("plain http", uri.replacen("https://", "http://", 1), "must be an https URL"),
+    ] {
+        let r = h.send(get(&authorize(&h, &app_id, &[("request_uri", &target)]))).await;
+        assert_refused(&r, what);
+        assert!(r.text.contains(detail), "{what}: {}", r.text);
+    }
+    let object = slot.lock().expect("slot").clone();
+    let r = h.send(get(&authorize(&h, &app_id, &[("request_uri", &uri), ("request", &object)]))).await;
+    assert_refused(&r, "both");
+    let _ = std::fs::remove_dir_all(&dir);
 }

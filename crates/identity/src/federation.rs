@@ -192,6 +192,14 @@ impl IssuerKeys {
     }
 
     /// GETs `url` and parses the body as a JSON object, within the configured limits.
+    /// Fetches `url` (HTTPS only) within the bounds discovery documents have: the time limit,
+    /// the body cap, no redirects. Request objects by reference (`request_uri`) use it.
+    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, FederationError> {
+        tokio::time::timeout(self.config.timeout, self.get(url))
+            .await
+            .map_err(|_| FederationError::Timeout(url.to_string()))?
+    }
+
     async fn get_json(&self, url: &str) -> Result<Value, FederationError> {
         let body = tokio::time::timeout(self.config.timeout, self.get(url))
             .await

@@ -104,6 +104,8 @@ pub struct IdTokenRequest {
     /// Optional claims the client application's `optionalClaims.idToken` asks for, with their
     /// values; added where the token does not already carry the claim.
     pub optional_claims: Map<String, Value>,
+    /// The browser session of the sign-in (`sid`, which front-channel logout names).
+    pub sid: Option<String>,
 }
 
 /// `c_hash` / `at_hash` of `value`: base64url of the left half of its SHA-256 (the ID token
@@ -299,6 +301,9 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
     if !req.roles.is_empty() {
         c.insert("roles".into(), json!(req.roles));
     }
+    if let Some(sid) = &req.sid {
+        c.insert("sid".into(), json!(sid));
+    }
     c.insert("sub".into(), json!(pairwise_subject(req.tenant_id, u.object_id, req.client_id)));
     c.insert("tid".into(), json!(req.tenant_id.to_string()));
     if req.version == TokenVersion::V1 {
@@ -463,6 +468,7 @@ mod tests {
             code: Some("abc".into()),
             hash_access_token: false,
             optional_claims: Map::new(),
+            sid: None,
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());

@@ -262,8 +262,11 @@ async fn authorize(
         let (tenant, discover) =
             delegated::tenant_or_client_home(&state, found, param(&params, "client_id")).await.map_err(page_err)?;
         shown_tenant = tenant.display_name.clone();
-        let (a, app, sp) = validate(&state, &tenant, &params, v1, &mut authz_for_errors).await?;
-        let prompt = param(&params, "prompt").unwrap_or_default();
+        // A request object (RFC 9101) replaces the query parameters it carries.
+        let expanded = crate::request_object::expand(&state, tenant.id, &params).await.map_err(page_err)?;
+        let params: &[(String, String)] = expanded.as_deref().unwrap_or(&params);
+        let (a, app, sp) = validate(&state, &tenant, params, v1, &mut authz_for_errors).await?;
+        let prompt = param(params, "prompt").unwrap_or_default();
         let session = session::current(&state, &tenant, &headers).await?;
         let hint_matches = |s: &session::Session| match &a.login_hint {
             Some(h) => {
@@ -657,6 +660,9 @@ pub(crate) async fn complete(
                 return Err(e.into());
             }
         };
+    // The session this sign-in belongs to learns of the application (front-channel logout).
+    let sid = session::sid(tenant.id, user.id, auth_time);
+    session::remember_app(state, tenant.id, &sid, &a.client_id).await?;
     let mut params = Vec::new();
     let code = if a.wants("code") {
         let code = format!("1.{}.{}", tenant.id.simple(), random_secret(32)?);
@@ -704,6 +710,7 @@ pub(crate) async fn complete(
             amr: amr.to_vec(),
             family: None,
             requested: a.scope.clone(),
+            sid: Some(sid.clone()),
         };
         let front = delegated::FrontChannel { code, with_access_token: a.wants("token") };
         let (issued, resource) =
@@ -992,6 +999,12 @@ pub(crate) async fn spend(state: &PlatformState, tenant: &TenantRecord, key: &st
 /// `GET /{tenant}/oauth2/v2.0/logout` (and v1): ends the SSO session, then returns to
 /// `post_logout_redirect_uri` only when it is a redirect URI registered on the application
 /// (`client_id`, or the audience of `id_token_hint`); anything else would be an open redirect.
+///
+/// Front-channel logout (OpenID Connect Front-Channel Logout 1.0, as Entra does it): every
+/// application the session signed into that registers a `web.logoutUrl` is loaded in a hidden
+/// iframe with `sid` and `iss`, so it can end its own session; the page then continues to the
+/// redirect URI (or says the user signed out). Without such applications the redirect is a
+/// plain 302.
 pub(crate) async fn logout(
     State(state): State<PlatformState>,
     Path(segment): Path<String>,
@@ -1003,6 +1016,10 @@ pub(crate) async fn logout(
     let tenant = match tenant_for(&state, &segment, None, None).await {
         Ok(t) => t,
         Err(e) => return pages::error(&segment, StatusCode::BAD_REQUEST, e.code, &e.description, &trace),
+    };
+    let signed_in = match session::current(&state, &tenant, &headers).await {
+        Ok(s) => s,
+        Err(e) => return pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace),
     };
     let clear = match session::end(&state, &tenant, &headers).await {
         Ok(c) => c,
@@ -1024,31 +1041,76 @@ pub(crate) async fn logout(
         },
         _ => None,
     };
-    let mut res = match target {
-        Some(uri) => {
-            let mut p = Vec::new();
-            if let Some(s) = param(&params, "state") {
-                p.push(("state", s.to_string()));
-            }
-            if p.is_empty() {
-                let mut r = StatusCode::FOUND.into_response();
-                if let Ok(v) = HeaderValue::from_str(&uri) {
-                    r.headers_mut().insert(header::LOCATION, v);
-                }
-                r
-            } else {
-                respond_to_app(&uri, "query", &p)
-            }
+    let target = target.map(|uri| match param(&params, "state") {
+        Some(s) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let q = serde_urlencoded::to_string([("state", s)]).unwrap_or_default();
+            format!("{uri}{sep}{q}")
         }
-        None => pages::page(
-            StatusCode::OK,
-            "Signed out",
-            &tenant.display_name,
-            "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>",
-        ),
+        None => uri,
+    });
+    let frames = match &signed_in {
+        Some(s) => front_channel_frames(&state, &tenant, s).await,
+        None => Vec::new(),
+    };
+    let mut res = match target {
+        Some(uri) if frames.is_empty() => {
+            let mut r = StatusCode::FOUND.into_response();
+            if let Ok(v) = HeaderValue::from_str(&uri) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        target => {
+            let mut body = String::from(
+                "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>",
+            );
+            for src in &frames {
+                body.push_str(&format!(
+                    "<iframe class=\"frontchannel-logout\" src=\"{}\" hidden width=\"0\" height=\"0\"></iframe>",
+                    pages::esc(src)
+                ));
+            }
+            if let Some(uri) = target {
+                // Continue once the frames had their chance to load (and by hand, without script).
+                body.push_str(&format!(
+                    "<meta http-equiv=\"refresh\" content=\"2;url={0}\"><p><a id=\"continue\" href=\"{0}\">Continue</a></p>",
+                    pages::esc(&uri)
+                ));
+            }
+            pages::page(StatusCode::OK, "Signed out", &tenant.display_name, &body)
+        }
     };
     res.headers_mut().append(header::SET_COOKIE, clear);
     res
+}
+
+/// The front-channel logout URLs of the applications `session` signed into: each one's
+/// `web.logoutUrl` with the session's `sid` and the tenant's `iss`. Applications deleted since,
+/// or without a logout URL, are skipped.
+async fn front_channel_frames(state: &PlatformState, tenant: &TenantRecord, s: &session::Session) -> Vec<String> {
+    let sid = session::sid(tenant.id, s.user.id, s.auth_time);
+    let iss = format!("{}/{}/v2.0", state.public_url, tenant.id);
+    let mut frames = Vec::new();
+    for client in &s.apps {
+        let Ok(Some(app)) = state.directory.app_credentials(tenant.id, client).await else {
+            continue;
+        };
+        let Some(url) = app
+            .application
+            .doc
+            .get("web")
+            .and_then(|w| w.get("logoutUrl"))
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+        else {
+            continue;
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let q = serde_urlencoded::to_string([("sid", sid.as_str()), ("iss", iss.as_str())]).unwrap_or_default();
+        frames.push(format!("{url}{sep}{q}"));
+    }
+    frames
 }
 
 /// A helper the grants share: the `authz` of a code record.

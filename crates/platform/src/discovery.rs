@@ -3,7 +3,7 @@
 //! `{tenantid}` issuer template, as Entra publishes it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -63,7 +63,8 @@ pub(crate) async fn openid_configuration_v2(
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": format!("{}/{issuer_tenant}/v2.0", state.public_url),
-        "request_uri_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": true,
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
         "http_logout_supported": true,
@@ -158,4 +159,62 @@ pub(crate) async fn keys_v1(State(state): State<PlatformState>, Path(tenant): Pa
 
 pub(crate) async fn keys_all(State(state): State<PlatformState>) -> Response {
     keys_for(&state, "common", false).await
+}
+
+/// The error of an instance-discovery request for an authority that is not Cerulean's own:
+/// Entra's answer to an unknown cloud (`invalid_instance`, AADSTS50049).
+fn invalid_instance() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "error": "invalid_instance",
+            "error_description": "AADSTS50049: Unknown or invalid instance.",
+            "error_codes": [50049],
+        })),
+    )
+        .into_response()
+}
+
+/// `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=...`: the
+/// instance-discovery document MSAL reads before it trusts an authority. Cerulean is one
+/// cloud of one host, so the only known instance is its own origin: `metadata` names it as
+/// the preferred network and cache alias, and `tenant_discovery_endpoint` is the OpenID
+/// configuration of the tenant segment of `authorization_endpoint` (v2.0 or v1, as the
+/// endpoint is). An authorization endpoint on another host is an unknown instance.
+pub(crate) async fn instance_discovery(State(state): State<PlatformState>, RawQuery(query): RawQuery) -> Response {
+    let params: Vec<(String, String)> =
+        query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let host = host_of(&state.public_url);
+    let api_version = param("api-version").unwrap_or("1.1");
+    // The endpoint must be on Cerulean's own origin (scheme and host compared without case).
+    let origin = format!("{}/", state.public_url).to_ascii_lowercase();
+    let Some(path) = param("authorization_endpoint")
+        .filter(|e| e.len() > origin.len() && e[..origin.len()].eq_ignore_ascii_case(&origin))
+        .map(|e| &e[origin.len()..])
+    else {
+        return invalid_instance();
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    let (tenant, v2) = match segments.as_slice() {
+        [tenant, "oauth2", "v2.0", "authorize"] if !tenant.is_empty() => (*tenant, true),
+        [tenant, "oauth2", "authorize"] if !tenant.is_empty() => (*tenant, false),
+        _ => return invalid_instance(),
+    };
+    let tenant_discovery_endpoint = if v2 {
+        format!("{}/{tenant}/v2.0/.well-known/openid-configuration", state.public_url)
+    } else {
+        format!("{}/{tenant}/.well-known/openid-configuration", state.public_url)
+    };
+    Json(json!({
+        "tenant_discovery_endpoint": tenant_discovery_endpoint,
+        "api-version": api_version,
+        "metadata": [{
+            "preferred_network": host,
+            "preferred_cache": host,
+            "aliases": [host],
+        }],
+    }))
+    .into_response()
 }

@@ -16,6 +16,7 @@ pub mod grants;
 mod invitations;
 mod managed_identity;
 mod pages;
+mod request_object;
 mod resources;
 mod session;
 mod sign_in_risk;
@@ -69,6 +70,7 @@ pub fn router(state: PlatformState) -> Router {
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
         .route("/discovery/keys", get(discovery::keys_all))
         .route("/discovery/v2.0/keys", get(discovery::keys_all))
+        .route("/{tenant}/discovery/instance", get(discovery::instance_discovery))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2).fallback(token::not_post))
         .route("/{tenant}/oauth2/token", post(token::token_v1).fallback(token::not_post))
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize_v2))

@@ -80,6 +80,48 @@ pub(crate) struct Session {
     pub user: ObjectRecord,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// The client ids of the applications signed into through this session (front-channel
+    /// logout notifies each).
+    pub apps: Vec<String>,
+}
+
+/// The session id (`sid` claim, front-channel logout's `sid` parameter) of the session a
+/// user started at `auth_time`. It is derived rather than stored beside the cookie so that
+/// every place that knows a sign-in (the code record, the consent form) knows its session
+/// without carrying one more value; it is no secret (ID tokens carry it), and the session
+/// record is indexed by it (`lookup`).
+pub(crate) fn sid(tenant: Uuid, user: Uuid, auth_time: i64) -> String {
+    let hex = hash(&format!("sid:{tenant}:{user}:{auth_time}"));
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Records that `client_id` was signed into through the session `sid` (when the session is
+/// still there), for front-channel logout.
+pub(crate) async fn remember_app(
+    state: &PlatformState,
+    tenant: Uuid,
+    sid: &str,
+    client_id: &str,
+) -> Result<(), OAuthError> {
+    let Some(rec) = state.directory.flow_by_lookup(tenant, SESSION_KIND, sid).await.map_err(internal)? else {
+        return Ok(());
+    };
+    let mut data = rec.data.clone();
+    let Some(obj) = data.as_object_mut() else {
+        return Ok(());
+    };
+    let apps = obj.entry("apps").or_insert_with(|| json!([]));
+    if let Some(list) = apps.as_array_mut()
+        && !list.iter().any(|a| a.as_str().is_some_and(|a| a.eq_ignore_ascii_case(client_id)))
+    {
+        list.push(json!(client_id.to_ascii_lowercase()));
+        state.directory.update_flow(tenant, SESSION_KIND, &rec.key, &data).await.map_err(internal)?;
+    }
+    Ok(())
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -126,7 +168,13 @@ pub(crate) async fn current(
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_else(|| vec!["pwd".to_string()]);
-    Ok(Some(Session { user, auth_time, amr }))
+    let apps = rec
+        .data
+        .get("apps")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    Ok(Some(Session { user, auth_time, amr, apps }))
 }
 
 /// Starts an SSO session for `user`; returns the `Set-Cookie` value.
@@ -142,8 +190,8 @@ pub(crate) async fn start(
     let record = FlowRecord {
         kind: SESSION_KIND.into(),
         key: hash(&id),
-        lookup: None,
-        data: json!({"user": user, "auth_time": auth_time, "amr": amr}),
+        lookup: Some(sid(tenant.id, user, auth_time)),
+        data: json!({"user": user, "auth_time": auth_time, "amr": amr, "apps": []}),
         created_at: rfc3339(now),
         expires_at: rfc3339(now + time::Duration::hours(SESSION_HOURS)),
         used_at: None,

@@ -49,6 +49,32 @@ fn invalid_signature(reason: &str, thumbprint: &str, client_id: &str) -> OAuthEr
     )
 }
 
+/// The DER certificate among `app`'s current `keyCredentials` whose thumbprint the JWT's
+/// header names (`x5t` or `x5t#S256`); else why not, in Entra's words. Shared with request
+/// objects, which the same keys sign.
+pub(crate) fn registered_certificate(app: &AppCredentials, assertion: &Assertion) -> Result<Vec<u8>, &'static str> {
+    let now = cerulean_directory::validate::now();
+    let certificates = app.secrets.iter().filter(|s| s.kind == "certificate");
+    let found = certificates.filter_map(|s| {
+        let der = base64::engine::general_purpose::STANDARD.decode(s.hash.strip_prefix("der:")?).ok()?;
+        assertion.names(&der).then_some((s.key_id, der))
+    });
+    let mut expired = false;
+    for (key_id, der) in found {
+        let credential =
+            app.application.doc.get("keyCredentials").and_then(Value::as_array).and_then(|keys| {
+                keys.iter().find(|k| k.get("keyId").and_then(Value::as_str) == Some(&key_id.to_string()))
+            });
+        let date = |name: &str| credential.and_then(|c| c.get(name)).and_then(Value::as_str).map(str::to_string);
+        let current = date("startDateTime").is_none_or(|s| s <= now) && date("endDateTime").is_none_or(|e| e > now);
+        if current {
+            return Ok(der);
+        }
+        expired = true;
+    }
+    Err(if expired { "The key used is expired." } else { "The key was not found." })
+}
+
 /// Verifies the request's client assertion for `app` (see the module docs).
 pub(crate) fn verify(
     state: &PlatformState,
@@ -77,32 +103,8 @@ pub(crate) fn verify(
     }
     let thumbprint = assertion.thumbprint_hex();
 
-    // The certificate the header names, among the application's.
-    let now = cerulean_directory::validate::now();
-    let certificates = app.secrets.iter().filter(|s| s.kind == "certificate");
-    let found = certificates.filter_map(|s| {
-        let der = base64::engine::general_purpose::STANDARD.decode(s.hash.strip_prefix("der:")?).ok()?;
-        assertion.names(&der).then_some((s.key_id, der))
-    });
-    let mut expired = false;
-    let mut matched = None;
-    for (key_id, der) in found {
-        let credential =
-            app.application.doc.get("keyCredentials").and_then(Value::as_array).and_then(|keys| {
-                keys.iter().find(|k| k.get("keyId").and_then(Value::as_str) == Some(&key_id.to_string()))
-            });
-        let date = |name: &str| credential.and_then(|c| c.get(name)).and_then(Value::as_str).map(str::to_string);
-        let current = date("startDateTime").is_none_or(|s| s <= now) && date("endDateTime").is_none_or(|e| e > now);
-        if current {
-            matched = Some(der);
-            break;
-        }
-        expired = true;
-    }
-    let Some(der) = matched else {
-        let reason = if expired { "The key used is expired." } else { "The key was not found." };
-        return Err(invalid_signature(reason, &thumbprint, client_id));
-    };
+    let der =
+        registered_certificate(app, &assertion).map_err(|reason| invalid_signature(reason, &thumbprint, client_id))?;
     match assertion.verify_with_certificate(&der) {
         Ok(()) => {}
         Err(AssertionError::Algorithm(alg)) => {

@@ -193,6 +193,8 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         // The family the code names, so a replay of the code can revoke what this issued.
         family: if scopes.offline { family } else { None },
         requested: authz.scope.clone(),
+        // Codes come only from the authorize endpoint's browser session.
+        sid: Some(crate::session::sid(tenant.id, user.id, auth_time)),
     };
     delegated::respond(state, &scoped, &signed_in, &scopes, scp).await
 }

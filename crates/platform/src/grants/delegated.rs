@@ -231,6 +231,9 @@ pub(crate) struct SignedIn<'a> {
     pub family: Option<Uuid>,
     /// The scope string a refresh token remembers.
     pub requested: String,
+    /// The browser session the sign-in belongs to (`sid` in the ID token, which front-channel
+    /// logout names); `None` for grants without a browser.
+    pub sid: Option<String>,
 }
 
 /// What the authorize endpoint asks of tokens it sends through the browser (the hybrid and
@@ -330,6 +333,7 @@ pub(crate) async fn issue_tokens(
         hash_access_token: front.is_some_and(|f| f.with_access_token),
         roles: id_roles,
         optional_claims: optional_claims(&s.app.application, "idToken", s),
+        sid: s.sid.clone(),
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
     Ok((issued, resource))

@@ -162,6 +162,7 @@ pub(crate) async fn grant(
         amr,
         family: None,
         requested: scope,
+        sid: None,
     };
     delegated::respond(state, &scoped, &signed_in, &scopes, scp).await
 }

@@ -1,6 +1,6 @@
 //! One module per grant type. [`dispatch`] picks the grant from `grant_type`.
 
-mod assertion;
+pub(crate) mod assertion;
 mod authorization_code;
 mod client_auth;
 mod client_credentials;

@@ -144,6 +144,7 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         amr,
         family: None,
         requested: req.param("scope").unwrap_or_default().to_string(),
+        sid: None,
     };
     delegated::respond(state, req, &signed_in, &scopes, scp).await
 }

@@ -230,6 +230,7 @@ pub(crate) async fn grant(
         amr: vec!["pwd".into()],
         family: None,
         requested,
+        sid: None,
     };
     delegated::respond(state, req, &signed_in, &scopes, scp).await
 }

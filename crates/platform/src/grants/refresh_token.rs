@@ -125,6 +125,7 @@ pub(crate) async fn grant(
         amr,
         family: Some(record.family_id),
         requested: record.scopes.clone(),
+        sid: None,
     };
     delegated::respond(state, req, &signed_in, &scopes, scp).await
 }

@@ -142,6 +142,23 @@ pub fn claims(token: &str, i: usize) -> Value {
     serde_json::from_slice(&bytes).expect("json")
 }
 
+/// The password grant for adele (`adele@contoso.onmicrosoft.com`, [`PASSWORD`]) at the v2.0
+/// token endpoint: tokens issued without a browser.
+pub async fn adele_password_grant(h: &Harness, client_id: &str, scope: &str) -> Reply {
+    h.form(
+        &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+        &[
+            ("grant_type", "password"),
+            ("client_id", client_id),
+            ("username", "adele@contoso.onmicrosoft.com"),
+            ("password", PASSWORD),
+            ("scope", scope),
+        ],
+        None,
+    )
+    .await
+}
+
 pub fn assert_oauth(r: &Reply, status: u16, error: &str, code: u64) {
     assert_eq!(r.status.as_u16(), status, "{}", r.text);
     assert_eq!(r.json["error"], error, "{}", r.text);

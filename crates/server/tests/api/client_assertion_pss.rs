@@ -13,25 +13,26 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// An RSA key and its self-signed certificate (Cerulean's own key generator).
-struct Cert {
+/// An RSA key and its self-signed certificate (Cerulean's own key generator); request
+/// objects (`request_object.rs`) are signed with it too.
+pub(crate) struct Cert {
     pkcs8: Vec<u8>,
-    der: Vec<u8>,
+    pub(crate) der: Vec<u8>,
 }
 
-fn new_cert() -> Cert {
+pub(crate) fn new_cert() -> Cert {
     let record = cerulean_identity::generate_signing_key().expect("key");
     let key = cerulean_identity::SigningKey::from_record(&record).expect("parse");
     Cert { pkcs8: record.private_pkcs8.clone(), der: key.certificate_der().to_vec() }
 }
 
 impl Cert {
-    fn x5t_s256(&self) -> String {
+    pub(crate) fn x5t_s256(&self) -> String {
         b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.der).as_ref())
     }
 
     /// A PS256 JWT of `claims` under `header`.
-    fn sign_ps256(&self, header: &Value, claims: &Value) -> String {
+    pub(crate) fn sign_ps256(&self, header: &Value, claims: &Value) -> String {
         let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
         let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&self.pkcs8).expect("pkcs8");
         let mut sig = vec![0u8; pair.public_modulus_len()];

@@ -235,3 +235,52 @@ async fn token_errors_follow_entra() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json["correlation_id"], "corr-123");
 }
+
+#[tokio::test]
+async fn instance_discovery_names_ceruleans_own_origin() {
+    let h = Harness::new().await;
+    let host = PUBLIC_URL.trim_start_matches("https://");
+    let tenant = &h.boot.tenant_id;
+    for (endpoint, discovery) in [
+        (
+            format!("{PUBLIC_URL}/{tenant}/oauth2/v2.0/authorize"),
+            format!("{PUBLIC_URL}/{tenant}/v2.0/.well-known/openid-configuration"),
+        ),
+        (
+            format!("{PUBLIC_URL}/organizations/oauth2/authorize"),
+            format!("{PUBLIC_URL}/organizations/.well-known/openid-configuration"),
+        ),
+    ] {
+        let q = serde_urlencoded::to_string([("api-version", "1.1"), ("authorization_endpoint", endpoint.as_str())])
+            .expect("query");
+        let r = get(&h, &format!("/common/discovery/instance?{q}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json["tenant_discovery_endpoint"], discovery);
+        assert_eq!(r.json["api-version"], "1.1");
+        let meta = &r.json["metadata"][0];
+        assert_eq!(meta["preferred_network"], host);
+        assert_eq!(meta["preferred_cache"], host);
+        assert_eq!(meta["aliases"], serde_json::json!([host]));
+        // The document it points at exists and names the same cloud.
+        let doc = get(&h, discovery.trim_start_matches(PUBLIC_URL)).await;
+        assert_eq!(doc.status, StatusCode::OK, "{}", doc.text);
+        assert_eq!(doc.json["cloud_instance_name"], host);
+        assert_eq!(doc.json["msgraph_host"], host);
+        assert_eq!(doc.json["rbac_url"], PUBLIC_URL);
+        if discovery.contains("v2.0") {
+            assert_eq!(doc.json["request_uri_parameter_supported"], true, "request objects by reference");
+        }
+    }
+    // Another cloud, a missing endpoint, or a path that is no authorize endpoint: unknown.
+    for q in [
+        "api-version=1.1&authorization_endpoint=https%3A%2F%2Flogin.microsoftonline.com%2Fcommon%2Foauth2%2Fv2.0%2Fauthorize",
+        "api-version=1.1",
+        "api-version=1.1&authorization_endpoint=https%3A%2F%2Fcerulean.test%2Fcommon%2Fdiscovery%2Fkeys",
+        "api-version=1.1&authorization_endpoint=https%3A%2F%2Fcerulean.test.evil.example%2Fcommon%2Foauth2%2Fauthorize",
+    ] {
+        let r = get(&h, &format!("/common/discovery/instance?{q}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text);
+        assert_eq!(r.json["error"], "invalid_instance");
+        assert_eq!(r.json["error_codes"][0], 50049);
+    }
+}

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::browser::{PASSWORD, registered_app};
+use crate::browser::{adele_password_grant, registered_app};
 use crate::harness::Harness;
 
 fn b64(bytes: &[u8]) -> String {
@@ -141,19 +141,7 @@ async fn forged_tokens_are_refused_by_userinfo() {
     let h = Harness::new().await;
     h.user("adele", "Adele Vance").await;
     let (app_id, _) = registered_app(&h, Some("User.Read openid profile")).await;
-    let r = h
-        .form(
-            &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
-            &[
-                ("grant_type", "password"),
-                ("client_id", &app_id),
-                ("username", "adele@contoso.onmicrosoft.com"),
-                ("password", PASSWORD),
-                ("scope", "openid profile https://graph.microsoft.com/User.Read"),
-            ],
-            None,
-        )
-        .await;
+    let r = adele_password_grant(&h, &app_id, "openid profile https://graph.microsoft.com/User.Read").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let access = r.json["access_token"].as_str().expect("access_token").to_string();
     let tenant_path = format!("/{}/openid/userinfo", h.boot.tenant_id);

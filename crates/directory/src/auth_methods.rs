@@ -36,6 +36,8 @@ pub const MAX_TOTP_METHODS: usize = 5;
 pub enum AuthMethodKind {
     Password,
     SoftwareOath,
+    /// A passkey (FIDO2), see [`crate::passkeys`].
+    Fido2,
 }
 
 /// One authentication method of a user.
@@ -44,6 +46,8 @@ pub struct AuthMethod {
     pub kind: AuthMethodKind,
     pub id: String,
     pub created_date_time: Option<String>,
+    /// A passkey's details (its kind is [`AuthMethodKind::Fido2`]).
+    pub passkey: Option<crate::passkeys::Passkey>,
 }
 
 /// The flow kind of authentication operations (a password reset's status link).
@@ -115,17 +119,25 @@ impl Directory {
                     kind: AuthMethodKind::Password,
                     id: PASSWORD_METHOD_ID.into(),
                     created_date_time: created.map(str::to_string),
+                    passkey: None,
                 }),
                 TOTP_KIND => totp.push(AuthMethod {
                     kind: AuthMethodKind::SoftwareOath,
                     id: s.key_id.to_string(),
                     created_date_time: created.map(str::to_string),
+                    passkey: None,
                 }),
                 _ => {}
             }
         }
         totp.sort_by(|a, b| a.created_date_time.cmp(&b.created_date_time).then(a.id.cmp(&b.id)));
         methods.extend(totp);
+        methods.extend(self.passkeys(tenant, user.id).await?.into_iter().map(|p| AuthMethod {
+            kind: AuthMethodKind::Fido2,
+            id: p.id.to_string(),
+            created_date_time: p.created_date_time.clone(),
+            passkey: Some(p),
+        }));
         Ok((user, methods))
     }
 

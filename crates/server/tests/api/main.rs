@@ -51,6 +51,7 @@ mod odata;
 mod on_behalf_of;
 mod optional_claims;
 mod organization;
+mod passkey;
 mod photos;
 mod platform;
 mod roles;

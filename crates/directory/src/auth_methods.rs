@@ -141,6 +141,13 @@ impl Directory {
         Ok((user, methods))
     }
 
+    /// Whether the user has a second factor (a TOTP method or a passkey): sign-in then asks
+    /// for it, and the password grant, which cannot, is refused.
+    pub async fn has_second_factor(&self, tenant: Uuid, user: Uuid) -> DirectoryResult<bool> {
+        let secrets = self.store.secrets(tenant, user).await?;
+        Ok(secrets.iter().any(|s| s.kind == TOTP_KIND || s.kind == crate::passkeys::PASSKEY_KIND))
+    }
+
     /// Whether the user has a TOTP method (sign-in then asks for a code).
     pub async fn has_totp(&self, tenant: Uuid, user: Uuid) -> DirectoryResult<bool> {
         Ok(self.store.secrets(tenant, user).await?.iter().any(|s| s.kind == TOTP_KIND))
@@ -148,10 +155,21 @@ impl Directory {
 
     /// Deletes one TOTP method of the user named `key`.
     pub async fn delete_totp_method(&self, caller: &Caller, key: &str, method: &str) -> DirectoryResult<()> {
+        self.delete_method(caller, key, method, TOTP_KIND).await
+    }
+
+    /// Deletes the method `method` of kind `kind` (its secrets-table record) of the user named
+    /// `key`, audited as Entra audits a change of security info.
+    pub(crate) async fn delete_method(
+        &self,
+        caller: &Caller,
+        key: &str,
+        method: &str,
+        kind: &str,
+    ) -> DirectoryResult<()> {
         let user = self.find(caller.tenant, "user", key).await?;
         let id = Uuid::parse_str(method).map_err(|_| DirectoryError::not_found(method))?;
-        let exists =
-            self.store.secrets(caller.tenant, user.id).await?.iter().any(|s| s.kind == TOTP_KIND && s.key_id == id);
+        let exists = self.store.secrets(caller.tenant, user.id).await?.iter().any(|s| s.kind == kind && s.key_id == id);
         if !exists {
             return Err(DirectoryError::not_found(method));
         }

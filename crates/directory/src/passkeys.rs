@@ -316,19 +316,7 @@ impl Directory {
 
     /// Deletes one passkey of the user named `key`.
     pub async fn delete_passkey(&self, caller: &Caller, key: &str, method: &str) -> DirectoryResult<()> {
-        let user = self.find(caller.tenant, "user", key).await?;
-        let id = Uuid::parse_str(method).map_err(|_| DirectoryError::not_found(method))?;
-        if !self.passkeys(caller.tenant, user.id).await?.iter().any(|p| p.id == id) {
-            return Err(DirectoryError::not_found(method));
-        }
-        let own = caller.actor.id == Some(user.id);
-        let activity = if own { "User deleted security info" } else { "Admin deleted security info" };
-        let change = Change {
-            ops: vec![Op::DeleteSecret { owner: user.id, key_id: id }],
-            audit: audit::record(caller, activity, "UserManagement", "Delete", vec![audit::target(&user, None, None)]),
-        };
-        self.apply_change(caller.tenant, change).await?;
-        Ok(())
+        self.delete_method(caller, key, method, PASSKEY_KIND).await
     }
 }
 

@@ -127,30 +127,21 @@ pub(crate) async fn read(
     Ok(odata::json(StatusCode::OK, body))
 }
 
-/// `DELETE .../authentication/softwareOathMethods/{method}`: 204.
-pub(crate) async fn delete_oath(
+/// `DELETE .../authentication/{softwareOathMethods,fido2Methods}/{method}`: 204.
+pub(crate) async fn delete_method(
     state: &GraphState,
     p: &Principal,
     headers: &HeaderMap,
     user_key: &str,
+    set: MethodSet,
     method: &str,
 ) -> Result<Response, GraphError> {
-    match state.directory.delete_totp_method(&caller(p, client_request_id(headers)), user_key, method).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(cerulean_directory::DirectoryError::NotFound { .. }) => Err(not_found(method)),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `DELETE .../authentication/fido2Methods/{method}`: 204.
-pub(crate) async fn delete_fido2(
-    state: &GraphState,
-    p: &Principal,
-    headers: &HeaderMap,
-    user_key: &str,
-    method: &str,
-) -> Result<Response, GraphError> {
-    match state.directory.delete_passkey(&caller(p, client_request_id(headers)), user_key, method).await {
+    let caller = caller(p, client_request_id(headers));
+    let deleted = match set {
+        MethodSet::Fido2 => state.directory.delete_passkey(&caller, user_key, method).await,
+        _ => state.directory.delete_totp_method(&caller, user_key, method).await,
+    };
+    match deleted {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(cerulean_directory::DirectoryError::NotFound { .. }) => Err(not_found(method)),
         Err(e) => Err(e.into()),
@@ -182,23 +173,21 @@ set_routes!(list_password_methods, get_password_method, MethodSet::Password);
 set_routes!(list_oath_methods, get_oath_method, MethodSet::SoftwareOath);
 set_routes!(list_fido2_methods, get_fido2_method, MethodSet::Fido2);
 
-pub(crate) async fn delete_fido2_route(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path((user, method)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, GraphError> {
-    delete_fido2(&state, &p, &headers, &user, &method).await
+macro_rules! delete_route {
+    ($name:ident, $set:expr) => {
+        pub(crate) async fn $name(
+            State(state): State<GraphState>,
+            Extension(p): Extension<Principal>,
+            Path((user, method)): Path<(String, String)>,
+            headers: HeaderMap,
+        ) -> Result<Response, GraphError> {
+            delete_method(&state, &p, &headers, &user, $set, &method).await
+        }
+    };
 }
 
-pub(crate) async fn delete_oath_route(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path((user, method)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, GraphError> {
-    delete_oath(&state, &p, &headers, &user, &method).await
-}
+delete_route!(delete_oath_route, MethodSet::SoftwareOath);
+delete_route!(delete_fido2_route, MethodSet::Fido2);
 
 /// `POST /users/{id}/authentication/methods/{id}/resetPassword` (and `passwordMethods`), with
 /// an optional `newPassword`.
@@ -296,8 +285,9 @@ pub(crate) async fn me(
     };
     match (method, set, id) {
         ("GET", set, id) => read(state, p, &user, set, id).await.map_err(Some),
-        ("DELETE", MethodSet::SoftwareOath, Some(id)) => delete_oath(state, p, headers, &user, id).await.map_err(Some),
-        ("DELETE", MethodSet::Fido2, Some(id)) => delete_fido2(state, p, headers, &user, id).await.map_err(Some),
+        ("DELETE", set @ (MethodSet::SoftwareOath | MethodSet::Fido2), Some(id)) => {
+            delete_method(state, p, headers, &user, set, id).await.map_err(Some)
+        }
         _ => Err(None),
     }
 }

@@ -603,6 +603,23 @@ async fn a_passkey_is_the_second_factor_after_the_password() {
     let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
+    // The password grant cannot carry the second factor: AADSTS50076.
+    let ropc = h
+        .form(
+            &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+            &[
+                ("grant_type", "password"),
+                ("client_id", &client),
+                ("username", ADELE),
+                ("password", PASSWORD),
+                ("scope", "User.Read"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(ropc.status, StatusCode::BAD_REQUEST, "{}", ropc.text);
+    assert_eq!(ropc.json["error_codes"][0], 50076, "{}", ropc.text);
+
     // The password is no longer enough: the passkey step follows, for this user's keys only.
     let mut b = Browser::default();
     let page = b.get(&h, &authorize_url(&h, &client)).await;

@@ -24,6 +24,9 @@ use crate::harness::{Harness, PUBLIC_URL, Reply, id_of};
 const ADELE: &str = "adele@contoso.onmicrosoft.com";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-passkeys-entropy";
 const RP_ID: &str = "cerulean.test";
+/// Delegated scopes of the test application: the user's own methods on `/me`.
+const GRANTED: &str = "User.Read UserAuthenticationMethod.ReadWrite";
+const SCOPE: &str = "openid User.Read UserAuthenticationMethod.ReadWrite";
 const AAGUID: [u8; 16] =
     [0xee, 0x88, 0x28, 0x79, 0x72, 0x1c, 0x49, 0x13, 0x97, 0x75, 0x3d, 0xfc, 0xce, 0x97, 0x07, 0x2a];
 
@@ -287,7 +290,7 @@ fn authorize_url(h: &Harness, client: &str) -> String {
         ("client_id", client),
         ("response_type", "code"),
         ("redirect_uri", NATIVE_REDIRECT),
-        ("scope", "openid User.Read"),
+        ("scope", SCOPE),
         ("code_challenge", s256(VERIFIER).as_str()),
         ("code_challenge_method", "S256"),
         ("prompt", "login"),
@@ -330,6 +333,12 @@ async fn post_passkey(h: &Harness, b: &mut Browser, page: &Reply, credential: &s
 
 /// Redeems the code of a sign-in redirect: the access token's `amr`.
 async fn amr_of(h: &Harness, client: &str, r: &Reply) -> Vec<String> {
+    let c = claims(&token_of(h, client, r).await, 1);
+    c["amr"].as_array().expect("amr").iter().filter_map(Value::as_str).map(str::to_string).collect()
+}
+
+/// Redeems the code of a sign-in redirect: the access token.
+async fn token_of(h: &Harness, client: &str, r: &Reply) -> String {
     let params: BTreeMap<String, String> = redirect_params(&location(r));
     let t = h
         .form(
@@ -340,14 +349,13 @@ async fn amr_of(h: &Harness, client: &str, r: &Reply) -> Vec<String> {
                 ("code", &params["code"]),
                 ("redirect_uri", NATIVE_REDIRECT),
                 ("code_verifier", VERIFIER),
-                ("scope", "openid User.Read"),
+                ("scope", SCOPE),
             ],
             None,
         )
         .await;
     assert_eq!(t.status, StatusCode::OK, "{}", t.text);
-    let c = claims(t.json["access_token"].as_str().expect("access_token"), 1);
-    c["amr"].as_array().expect("amr").iter().filter_map(Value::as_str).map(str::to_string).collect()
+    t.json["access_token"].as_str().expect("access_token").to_string()
 }
 
 /// A browser signed in with the password (an SSO session), on the registration page.
@@ -371,7 +379,7 @@ fn refused(r: &Reply, fragment: &str) {
 async fn registration_verifies_the_attestation() {
     let h = Harness::new().await;
     let adele = id_of(&h.user("adele", "Adele Vance").await);
-    let (client, _) = registered_app(&h, Some("User.Read")).await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
 
     // Nobody signed in: AADSTS50058.
     let r = Browser::default().get(&h, &register_path(&h)).await;
@@ -509,7 +517,7 @@ async fn registration_verifies_the_attestation() {
 async fn a_passkey_signs_in_without_a_password() {
     let h = Harness::new().await;
     let adele = id_of(&h.user("adele", "Adele Vance").await);
-    let (client, _) = registered_app(&h, Some("User.Read")).await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
     let (mut b, page) = signed_in_browser(&h, &client).await;
     let mut a = Authenticator::p256();
     let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
@@ -579,6 +587,14 @@ async fn a_passkey_signs_in_without_a_password() {
     let ok = assert_with(&h, &mut b2, &clone, &mut a, &Tamper::default()).await;
     assert_eq!(ok.status, StatusCode::FOUND, "{}", ok.text);
 
+    // The signed-in user reads their passkeys on /me (a delegated token from the passkey sign-in).
+    let mine = token_of(&h, &client, &ok).await;
+    let r = h.graph_with(Method::GET, "/v1.0/me/authentication/fido2Methods", None, &mine, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"].as_array().map(Vec::len), Some(1), "{}", r.text);
+    let unknown = format!("/v1.0/me/authentication/fido2Methods/{}", uuid::Uuid::new_v4());
+    assert_eq!(h.graph_with(Method::DELETE, &unknown, None, &mine, &[]).await.status, StatusCode::NOT_FOUND);
+
     // Deleted through Graph: the passkey no longer signs in.
     let writer = h.sign(h.claims(&["UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.ReadWrite.All"])).await;
     let list = h
@@ -597,7 +613,7 @@ async fn a_passkey_signs_in_without_a_password() {
 async fn a_passkey_is_the_second_factor_after_the_password() {
     let h = Harness::new().await;
     h.user("adele", "Adele Vance").await;
-    let (client, _) = registered_app(&h, Some("User.Read")).await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
     let (mut b, page) = signed_in_browser(&h, &client).await;
     let mut a = Authenticator::p256();
     let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;

@@ -515,7 +515,12 @@ pub(crate) async fn sign_in_form(
     };
     state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
     let action = format!("/{}/oauth2/v2.0/login", tenant.id);
-    let passkey = crate::passkeys::sign_in_offer(state, tenant, &record.key, None).await?;
+    // With a login hint naming a user, the passkey offer lists that user's passkeys.
+    let hinted = match username.filter(|u| !u.is_empty()) {
+        Some(u) => state.directory.find(tenant.id, "user", u).await.ok(),
+        None => None,
+    };
+    let passkey = crate::passkeys::sign_in_offer(state, tenant, &record.key, hinted.as_ref()).await?;
     let mut res = pages::sign_in(&pages::SignInForm {
         tenant_name: &tenant.display_name,
         app_name,

@@ -569,6 +569,11 @@ async fn a_passkey_signs_in_without_a_password() {
 
     let credential = a.get(&options_of(&r), &Tamper::default());
     let ok = post_passkey(&h, &mut b, &r, &credential).await;
+    // With a login hint, the offer lists the hinted user's passkeys.
+    let hinted = format!("{}&login_hint={}", authorize_url(&h, &client), ADELE.replace('@', "%40"));
+    let page = Browser::default().get(&h, &hinted).await;
+    let allow = &options_of(&page)["publicKey"]["allowCredentials"];
+    assert_eq!(allow, &json!([{"type": "public-key", "id": B64.encode(&a.credential_id)}]));
     let amr = amr_of(&h, &client, &ok).await;
     assert_eq!(amr, vec!["fido".to_string(), "mfa".to_string()]);
 

@@ -36,6 +36,8 @@ pub const MAX_TOTP_METHODS: usize = 5;
 pub enum AuthMethodKind {
     Password,
     SoftwareOath,
+    /// A passkey (FIDO2), see [`crate::passkeys`].
+    Fido2,
 }
 
 /// One authentication method of a user.
@@ -44,6 +46,8 @@ pub struct AuthMethod {
     pub kind: AuthMethodKind,
     pub id: String,
     pub created_date_time: Option<String>,
+    /// A passkey's details (its kind is [`AuthMethodKind::Fido2`]).
+    pub passkey: Option<crate::passkeys::Passkey>,
 }
 
 /// The flow kind of authentication operations (a password reset's status link).
@@ -115,18 +119,33 @@ impl Directory {
                     kind: AuthMethodKind::Password,
                     id: PASSWORD_METHOD_ID.into(),
                     created_date_time: created.map(str::to_string),
+                    passkey: None,
                 }),
                 TOTP_KIND => totp.push(AuthMethod {
                     kind: AuthMethodKind::SoftwareOath,
                     id: s.key_id.to_string(),
                     created_date_time: created.map(str::to_string),
+                    passkey: None,
                 }),
                 _ => {}
             }
         }
         totp.sort_by(|a, b| a.created_date_time.cmp(&b.created_date_time).then(a.id.cmp(&b.id)));
         methods.extend(totp);
+        methods.extend(self.passkeys(tenant, user.id).await?.into_iter().map(|p| AuthMethod {
+            kind: AuthMethodKind::Fido2,
+            id: p.id.to_string(),
+            created_date_time: p.created_date_time.clone(),
+            passkey: Some(p),
+        }));
         Ok((user, methods))
+    }
+
+    /// Whether the user has a second factor (a TOTP method or a passkey): sign-in then asks
+    /// for it, and the password grant, which cannot, is refused.
+    pub async fn has_second_factor(&self, tenant: Uuid, user: Uuid) -> DirectoryResult<bool> {
+        let secrets = self.store.secrets(tenant, user).await?;
+        Ok(secrets.iter().any(|s| s.kind == TOTP_KIND || s.kind == crate::passkeys::PASSKEY_KIND))
     }
 
     /// Whether the user has a TOTP method (sign-in then asks for a code).
@@ -136,10 +155,21 @@ impl Directory {
 
     /// Deletes one TOTP method of the user named `key`.
     pub async fn delete_totp_method(&self, caller: &Caller, key: &str, method: &str) -> DirectoryResult<()> {
+        self.delete_method(caller, key, method, TOTP_KIND).await
+    }
+
+    /// Deletes the method `method` of kind `kind` (its secrets-table record) of the user named
+    /// `key`, audited as Entra audits a change of security info.
+    pub(crate) async fn delete_method(
+        &self,
+        caller: &Caller,
+        key: &str,
+        method: &str,
+        kind: &str,
+    ) -> DirectoryResult<()> {
         let user = self.find(caller.tenant, "user", key).await?;
         let id = Uuid::parse_str(method).map_err(|_| DirectoryError::not_found(method))?;
-        let exists =
-            self.store.secrets(caller.tenant, user.id).await?.iter().any(|s| s.kind == TOTP_KIND && s.key_id == id);
+        let exists = self.store.secrets(caller.tenant, user.id).await?.iter().any(|s| s.kind == kind && s.key_id == id);
         if !exists {
             return Err(DirectoryError::not_found(method));
         }

@@ -48,6 +48,7 @@ pub mod membership;
 mod naming;
 pub mod open_extensions;
 mod organization;
+pub mod passkeys;
 pub mod photos;
 pub mod role_catalog;
 pub mod roles;

@@ -1,6 +1,6 @@
 //! `/users/{id}/authentication` (and `/me/authentication`): the user's authentication
 //! methods in Graph's shape — the password method (Entra's fixed id) and software OATH (TOTP)
-//! methods, whose `secretKey` always reads as null — the deletion of a TOTP method, and an
+//! methods, whose `secretKey` always reads as null, and passkeys (`fido2Methods`) — the deletion of a TOTP method, and an
 //! administrator's `resetPassword` (202, Graph's `passwordResetResponse`: the generated
 //! password when none was given, else null; the user must change it at next sign-in).
 
@@ -22,6 +22,7 @@ pub(crate) enum MethodSet {
     All,
     Password,
     SoftwareOath,
+    Fido2,
 }
 
 impl MethodSet {
@@ -30,6 +31,7 @@ impl MethodSet {
             "methods" => Some(MethodSet::All),
             "passwordmethods" => Some(MethodSet::Password),
             "softwareoathmethods" => Some(MethodSet::SoftwareOath),
+            "fido2methods" => Some(MethodSet::Fido2),
             _ => None,
         }
     }
@@ -39,6 +41,7 @@ impl MethodSet {
             MethodSet::All => "methods",
             MethodSet::Password => "passwordMethods",
             MethodSet::SoftwareOath => "softwareOathMethods",
+            MethodSet::Fido2 => "fido2Methods",
         }
     }
 
@@ -47,6 +50,7 @@ impl MethodSet {
             MethodSet::All => true,
             MethodSet::Password => m.kind == AuthMethodKind::Password,
             MethodSet::SoftwareOath => m.kind == AuthMethodKind::SoftwareOath,
+            MethodSet::Fido2 => m.kind == AuthMethodKind::Fido2,
         }
     }
 }
@@ -66,6 +70,21 @@ fn shape(m: &AuthMethod, set: MethodSet) -> Value {
             "secretKey": null,
             "createdDateTime": m.created_date_time,
         }),
+        // `model` names the authenticator from the FIDO metadata service, which Cerulean does
+        // not consult: null.
+        AuthMethodKind::Fido2 => {
+            let p = m.passkey.as_ref();
+            json!({
+                "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+                "id": m.id,
+                "displayName": p.map(|p| p.display_name.clone()),
+                "createdDateTime": m.created_date_time,
+                "aaGuid": p.map(|p| p.aaguid.clone()),
+                "model": null,
+                "attestationCertificates": p.map(|p| p.attestation_certificates.clone()).unwrap_or_default(),
+                "attestationLevel": p.map(|p| p.attestation_level.clone()),
+            })
+        }
     };
     if set != MethodSet::All
         && let Some(o) = v.as_object_mut()
@@ -108,15 +127,21 @@ pub(crate) async fn read(
     Ok(odata::json(StatusCode::OK, body))
 }
 
-/// `DELETE .../authentication/softwareOathMethods/{method}`: 204.
-pub(crate) async fn delete_oath(
+/// `DELETE .../authentication/{softwareOathMethods,fido2Methods}/{method}`: 204.
+pub(crate) async fn delete_method(
     state: &GraphState,
     p: &Principal,
     headers: &HeaderMap,
     user_key: &str,
+    set: MethodSet,
     method: &str,
 ) -> Result<Response, GraphError> {
-    match state.directory.delete_totp_method(&caller(p, client_request_id(headers)), user_key, method).await {
+    let caller = caller(p, client_request_id(headers));
+    let deleted = match set {
+        MethodSet::Fido2 => state.directory.delete_passkey(&caller, user_key, method).await,
+        _ => state.directory.delete_totp_method(&caller, user_key, method).await,
+    };
+    match deleted {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(cerulean_directory::DirectoryError::NotFound { .. }) => Err(not_found(method)),
         Err(e) => Err(e.into()),
@@ -146,15 +171,23 @@ macro_rules! set_routes {
 set_routes!(list_methods, get_method, MethodSet::All);
 set_routes!(list_password_methods, get_password_method, MethodSet::Password);
 set_routes!(list_oath_methods, get_oath_method, MethodSet::SoftwareOath);
+set_routes!(list_fido2_methods, get_fido2_method, MethodSet::Fido2);
 
-pub(crate) async fn delete_oath_route(
-    State(state): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path((user, method)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, GraphError> {
-    delete_oath(&state, &p, &headers, &user, &method).await
+macro_rules! delete_route {
+    ($name:ident, $set:expr) => {
+        pub(crate) async fn $name(
+            State(state): State<GraphState>,
+            Extension(p): Extension<Principal>,
+            Path((user, method)): Path<(String, String)>,
+            headers: HeaderMap,
+        ) -> Result<Response, GraphError> {
+            delete_method(&state, &p, &headers, &user, $set, &method).await
+        }
+    };
 }
+
+delete_route!(delete_oath_route, MethodSet::SoftwareOath);
+delete_route!(delete_fido2_route, MethodSet::Fido2);
 
 /// `POST /users/{id}/authentication/methods/{id}/resetPassword` (and `passwordMethods`), with
 /// an optional `newPassword`.
@@ -252,7 +285,9 @@ pub(crate) async fn me(
     };
     match (method, set, id) {
         ("GET", set, id) => read(state, p, &user, set, id).await.map_err(Some),
-        ("DELETE", MethodSet::SoftwareOath, Some(id)) => delete_oath(state, p, headers, &user, id).await.map_err(Some),
+        ("DELETE", set @ (MethodSet::SoftwareOath | MethodSet::Fido2), Some(id)) => {
+            delete_method(state, p, headers, &user, set, id).await.map_err(Some)
+        }
         _ => Err(None),
     }
 }

@@ -157,6 +157,14 @@ pub static RULES: &[RouteRule] = &[
         OATH_METHODS_WRITE_APP,
         OATH_METHODS_WRITE_DEL,
     ),
+    // fido2Methods: exactly as the reference has them (listing by application takes the
+    // passkey permission only).
+    rule("GET", "/users/{id}/authentication/fido2methods", &["UserAuthMethod-Passkey.Read.All"], FIDO2_LIST_DEL),
+    rule("GET", "/users/{id}/authentication/fido2methods/{id}", FIDO2_GET_APP, FIDO2_GET_DEL),
+    rule("DELETE", "/users/{id}/authentication/fido2methods/{id}", FIDO2_WRITE_APP, FIDO2_WRITE_DEL),
+    rule("GET", "/me/authentication/fido2methods", NONE, FIDO2_ME_READ_DEL),
+    rule("GET", "/me/authentication/fido2methods/{id}", NONE, FIDO2_ME_READ_DEL),
+    rule("DELETE", "/me/authentication/fido2methods/{id}", NONE, FIDO2_ME_WRITE_DEL),
     rule("GET", "/users/{id}/authentication/operations/{id}", NONE, AUTH_METHODS_READ_DEL),
     rule("GET", "/me/authentication/methods", AUTH_METHODS_ME_APP, AUTH_METHODS_READ_DEL),
     rule("GET", "/me/authentication/methods/{id}", AUTH_METHODS_ME_APP, AUTH_METHODS_READ_DEL),
@@ -840,6 +848,43 @@ const OATH_METHODS_WRITE_DEL: &[&str] = &[
     "UserAuthenticationMethod.ReadWrite",
     "UserAuthenticationMethod.ReadWrite.All",
 ];
+const FIDO2_LIST_DEL: &[&str] = &[
+    "UserAuthMethod-Passkey.Read",
+    "UserAuthMethod-Passkey.Read.All",
+    "UserAuthMethod-Passkey.ReadWrite",
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.ReadWrite",
+];
+const FIDO2_GET_APP: &[&str] = &[
+    "UserAuthMethod-Passkey.Read.All",
+    "UserAuthMethod-Passkey.ReadWrite.All",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const FIDO2_GET_DEL: &[&str] = &[
+    "UserAuthMethod-Passkey.Read",
+    "UserAuthMethod-Passkey.Read.All",
+    "UserAuthMethod-Passkey.ReadWrite",
+    "UserAuthMethod-Passkey.ReadWrite.All",
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const FIDO2_WRITE_APP: &[&str] = &["UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"];
+const FIDO2_WRITE_DEL: &[&str] = &[
+    "UserAuthMethod-Passkey.ReadWrite",
+    "UserAuthMethod-Passkey.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const FIDO2_ME_READ_DEL: &[&str] = &[
+    "UserAuthMethod-Passkey.Read",
+    "UserAuthMethod-Passkey.ReadWrite",
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.ReadWrite",
+];
+const FIDO2_ME_WRITE_DEL: &[&str] = &["UserAuthMethod-Passkey.ReadWrite", "UserAuthenticationMethod.ReadWrite"];
 
 const REVOKE_SESSIONS: &[&str] = &[
     "AgentIdUser.ReadWrite.All",

@@ -257,6 +257,11 @@ pub fn router(state: GraphState) -> Router {
             "/users/{id}/authentication/softwareoathmethods/{method}",
             get(auth_methods::get_oath_method).delete(auth_methods::delete_oath_route),
         )
+        .route("/users/{id}/authentication/fido2methods", get(auth_methods::list_fido2_methods))
+        .route(
+            "/users/{id}/authentication/fido2methods/{method}",
+            get(auth_methods::get_fido2_method).delete(auth_methods::delete_fido2_route),
+        )
         // --- devices, organizational contacts, administrative units (issue 4) ---
         .route("/devices", get(sets::list::<Devices>).post(sets::create::<Devices>))
         .route("/devices/$count", get(sets::count::<Devices>))
@@ -583,6 +588,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "methods",
         "passwordmethods",
         "softwareoathmethods",
+        "fido2methods",
         "resetpassword",
         // Devices, organizational contacts, administrative units (issue 4).
         "devices",

@@ -20,6 +20,7 @@ pub mod secrets;
 pub mod tls;
 pub mod tokens;
 pub mod user_tokens;
+pub mod webauthn;
 
 mod b64;
 

@@ -90,7 +90,7 @@ pub(crate) fn page_err(e: OAuthError) -> Failure {
     Failure::Page(status, e)
 }
 
-fn trace_of(headers: &HeaderMap) -> String {
+pub(crate) fn trace_of(headers: &HeaderMap) -> String {
     headers.get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default()
 }
 
@@ -183,7 +183,7 @@ pub(crate) fn match_redirect(app: &AppCredentials, uri: &str) -> Option<bool> {
 /// owns) is ignored and the tenant's sign-in page is shown, as Entra does for a hint it
 /// cannot federate to — Cerulean has no federated identity providers and no personal
 /// accounts to send the user to.
-async fn tenant_for(
+pub(crate) async fn tenant_for(
     state: &PlatformState,
     segment: &str,
     hint: Option<&str>,
@@ -558,6 +558,12 @@ pub(crate) async fn sign_in_form(
     };
     state.directory.put_flow(tenant.id, &record).await.map_err(internal)?;
     let action = format!("/{}/oauth2/v2.0/login", tenant.id);
+    // With a login hint naming a user, the passkey offer lists that user's passkeys.
+    let hinted = match username.filter(|u| !u.is_empty()) {
+        Some(u) => state.directory.find(tenant.id, "user", u).await.ok(),
+        None => None,
+    };
+    let passkey = crate::passkeys::sign_in_offer(state, tenant, &record.key, hinted.as_ref()).await?;
     let mut res = pages::sign_in(&pages::SignInForm {
         tenant_name: &tenant.display_name,
         app_name,
@@ -567,6 +573,7 @@ pub(crate) async fn sign_in_form(
         username: username.unwrap_or_default(),
         error: None,
         can_decline: record.data.get("device").is_some(),
+        passkey: Some(passkey),
     });
     res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, CSRF_COOKIE, &csrf, None));
     Ok(res)
@@ -758,6 +765,10 @@ pub(crate) struct SignInPost {
     pub confirm_password: String,
     #[serde(default)]
     pub otc: String,
+    /// A passkey's answer (step `passkey`): the `PublicKeyCredential` as JSON, see
+    /// [`crate::passkeys`].
+    #[serde(default)]
+    pub credential: String,
 }
 
 pub(crate) fn flow_expired() -> OAuthError {
@@ -894,7 +905,8 @@ async fn sign_in_post_inner(
             }
             return sign_in_form(&state, &tenant, &app_name(&app), &json!({"authz": a}), None).await;
         }
-        let rerender = |message: &str| -> Result<Response, Failure> {
+        let rerender = async |message: &str| -> Result<Response, Failure> {
+            let passkey = crate::passkeys::sign_in_offer(&state, &tenant, &flow_key, None).await?;
             let mut res = pages::sign_in(&pages::SignInForm {
                 tenant_name: &tenant.display_name,
                 app_name: &app_name(&app),
@@ -904,12 +916,20 @@ async fn sign_in_post_inner(
                 username: &form.username,
                 error: Some(message),
                 can_decline: device.is_some(),
+                passkey: Some(passkey),
             });
             *res.status_mut() = StatusCode::OK;
             Ok(res)
         };
+        // A passkey instead of the password (passwordless, username-less).
+        if form.step == "passkey" {
+            return match crate::passkeys::passwordless(&cx).await? {
+                Ok(res) => Ok(res),
+                Err(message) => rerender(&message).await,
+            };
+        }
         if form.username.is_empty() || form.password.is_empty() {
-            return rerender("Enter your user name and password.");
+            return rerender("Enter your user name and password.").await;
         }
         // Home-realm discovery (`common`/`organizations` without a hint): the verified domain
         // of the typed name picks the tenant. Another tenant here takes the flow over and signs
@@ -923,7 +943,7 @@ async fn sign_in_post_inner(
             let Some(home) = home else {
                 return rerender(
                     "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
-                );
+                ).await;
             };
             if home.id != tenant.id {
                 let (home_app, _) = delegated::client_app(&state, &home, &client_id).await.map_err(page_err)?;
@@ -956,18 +976,18 @@ async fn sign_in_post_inner(
             PasswordSignIn::UnknownUser => {
                 return rerender(
                     "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
-                );
+                ).await;
             }
             PasswordSignIn::BadPassword => {
                 let description = "Error validating credentials due to invalid username or password.";
                 log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, 50126, description).await;
-                return rerender("AADSTS50126: Your account or password is incorrect.");
+                return rerender("AADSTS50126: Your account or password is incorrect.").await;
             }
             PasswordSignIn::Locked => {
                 let e = crate::grants::password_locked();
                 log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, e.code, &e.description)
                     .await;
-                return rerender(LOCKED_MESSAGE);
+                return rerender(LOCKED_MESSAGE).await;
             }
             PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
         };

@@ -16,6 +16,7 @@ pub mod grants;
 mod invitations;
 mod managed_identity;
 mod pages;
+mod passkeys;
 mod request_object;
 mod resources;
 mod session;
@@ -94,5 +95,6 @@ pub fn router(state: PlatformState) -> Router {
         .route("/{tenant}/msi/{host}/token", get(managed_identity::app_service_token))
         .route("/metadata/identity/oauth2/token", get(managed_identity::imds_token))
         .route("/{tenant}/invitations/redeem", get(invitations::redeem_page).post(invitations::redeem_post))
+        .route("/{tenant}/passkeys/register", get(passkeys::register_page).post(passkeys::register_post))
         .with_state(state)
 }

@@ -32,6 +32,31 @@ button.secondary{background:#ccc;color:#000}button:focus,input:focus{outline:3px
 
 /// A complete page around `body`, with no caching and no framing (clickjacking).
 pub(crate) fn page(status: StatusCode, title: &str, tenant_name: &str, body: &str) -> Response {
+    page_with_csp(
+        status,
+        title,
+        tenant_name,
+        body,
+        "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'".into(),
+    )
+}
+
+/// A page whose `body` holds the passkey script (see [`PASSKEY_SCRIPT`]): the CSP allows
+/// that one inline script by a per-response nonce, nothing else.
+pub(crate) fn page_with_script(
+    status: StatusCode,
+    title: &str,
+    tenant_name: &str,
+    body: &str,
+    nonce: &str,
+) -> Response {
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'"
+    );
+    page_with_csp(status, title, tenant_name, body, csp)
+}
+
+fn page_with_csp(status: StatusCode, title: &str, tenant_name: &str, body: &str, csp: String) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
@@ -44,12 +69,9 @@ pub(crate) fn page(status: StatusCode, title: &str, tenant_name: &str, body: &st
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'",
-        ),
-    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     res
 }
@@ -66,6 +88,8 @@ pub(crate) struct SignInForm<'a> {
     pub error: Option<&'a str>,
     /// Whether to offer "Cancel" (device code: declining ends the device's polling).
     pub can_decline: bool,
+    /// The passkey offer: `PublicKeyCredentialRequestOptions` JSON and the script nonce.
+    pub passkey: Option<(String, String)>,
 }
 
 pub(crate) fn sign_in(f: &SignInForm<'_>) -> Response {
@@ -83,14 +107,22 @@ pub(crate) fn sign_in(f: &SignInForm<'_>) -> Response {
 <input type=\"email\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
 <label for=\"password\">Password</label>\
 <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-<button type=\"submit\" name=\"action\" value=\"signin\">Sign in</button> {decline}</form>",
+<button type=\"submit\" name=\"action\" value=\"signin\">Sign in</button> {decline}</form>{passkey}",
         app = esc(f.app_name),
         action = esc(f.action),
         flow = esc(f.flow),
         csrf = esc(f.csrf),
         username = esc(f.username),
+        passkey = f
+            .passkey
+            .as_ref()
+            .map(|(options, nonce)| passkey_form(f.action, f.flow, f.csrf, options, nonce, "Sign in with a passkey"))
+            .unwrap_or_default(),
     );
-    page(StatusCode::OK, "Sign in to your account", f.tenant_name, &body)
+    match &f.passkey {
+        Some((_, nonce)) => page_with_script(StatusCode::OK, "Sign in to your account", f.tenant_name, &body, nonce),
+        None => page(StatusCode::OK, "Sign in to your account", f.tenant_name, &body),
+    }
 }
 
 /// What the account picker (`prompt=select_account`) shows.
@@ -209,6 +241,103 @@ pattern=\"[0-9]{{6}}\" maxlength=\"6\" required autofocus>\
         fields = step_fields(flow, csrf, "enrol"),
     );
     page(StatusCode::OK, "Keep your account secure", tenant_name, &body)
+}
+
+/// The browser half of both passkey ceremonies: decodes the base64url fields of the options
+/// into `ArrayBuffer`s, calls `navigator.credentials.create` (options with a `user`) or `.get`,
+/// and posts the credential back with its binary fields base64url-encoded (no padding), which
+/// is what the server decodes.
+const PASSKEY_SCRIPT: &str = r#"(function(){
+var b2u=function(b){var s='';new Uint8Array(b).forEach(function(c){s+=String.fromCharCode(c);});
+return btoa(s).replace(/\+/g,'-').replace(/\//g,'_').replace(/=+$/,'');};
+var u2b=function(t){t=t.replace(/-/g,'+').replace(/_/g,'/');while(t.length%4){t+='=';}
+var r=atob(t),a=new Uint8Array(r.length);for(var i=0;i<r.length;i++){a[i]=r.charCodeAt(i);}return a.buffer;};
+var data=document.getElementById('passkey-options'),form=document.getElementById('passkey-form');
+if(!data||!form||!window.PublicKeyCredential){return;}
+var button=document.getElementById('passkey-button');button.hidden=false;
+button.addEventListener('click',function(ev){ev.preventDefault();
+var o=JSON.parse(data.textContent).publicKey;o.challenge=u2b(o.challenge);
+if(o.user){o.user.id=u2b(o.user.id);}
+(o.excludeCredentials||[]).forEach(function(c){c.id=u2b(c.id);});
+(o.allowCredentials||[]).forEach(function(c){c.id=u2b(c.id);});
+var p=o.user?navigator.credentials.create({publicKey:o}):navigator.credentials.get({publicKey:o});
+p.then(function(c){var r=c.response,out={clientDataJSON:b2u(r.clientDataJSON)};
+if(r.attestationObject){out.attestationObject=b2u(r.attestationObject);}
+if(r.authenticatorData){out.authenticatorData=b2u(r.authenticatorData);out.signature=b2u(r.signature);
+out.userHandle=r.userHandle?b2u(r.userHandle):null;}
+form.elements['credential'].value=JSON.stringify({id:c.id,rawId:b2u(c.rawId),type:c.type,response:out});
+form.submit();}).catch(function(e){document.getElementById('passkey-error').textContent='The passkey was not used ('+e.name+').';});
+});})();"#;
+
+/// JSON for a `<script type="application/json">` block: `<` escaped so no `</script>` ends it.
+fn json_block(json: &str) -> String {
+    json.replace('<', "\\u003c")
+}
+
+/// The passkey part of a page: the options, a form (with a `credential` field the script
+/// fills) that posts to `action` with step `passkey`, and the script.
+fn passkey_form(action: &str, flow: &str, csrf: &str, options: &str, nonce: &str, label: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\" id=\"passkey-form\">{fields}\
+<input type=\"hidden\" name=\"credential\" value=\"\">\
+<button type=\"submit\" id=\"passkey-button\" class=\"secondary\" hidden>{label}</button>\
+<p id=\"passkey-error\" class=\"error\" role=\"alert\"></p></form>\
+<script type=\"application/json\" id=\"passkey-options\">{options}</script>\
+<script nonce=\"{nonce}\">{PASSKEY_SCRIPT}</script>",
+        action = esc(action),
+        fields = step_fields(flow, csrf, "passkey"),
+        label = esc(label),
+        options = json_block(options),
+        nonce = esc(nonce),
+    )
+}
+
+/// The passkey step after the password (a user with a passkey proves the second factor).
+pub(crate) fn passkey_step(
+    tenant_name: &str,
+    action: &str,
+    flow: &str,
+    csrf: &str,
+    offer: &(String, String),
+    error: Option<&str>,
+) -> Response {
+    let body = format!(
+        "<h1>Verify your identity</h1><p>Use your passkey (security key or device) to sign in.</p>{error}{form}",
+        error = alert(error),
+        form = passkey_form(action, flow, csrf, &offer.0, &offer.1, "Use a passkey"),
+    );
+    page_with_script(StatusCode::OK, "Verify your identity", tenant_name, &body, &offer.1)
+}
+
+/// The registration page of a signed-in user: a name for the passkey and the button that
+/// creates it. `done` is the id of a passkey just registered.
+pub(crate) fn passkey_register(
+    tenant_name: &str,
+    action: &str,
+    offer: &(String, String),
+    done: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let done = done
+        .map(|id| format!("<p role=\"status\">Passkey registered: <code id=\"method\">{}</code></p>", esc(id)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Add a passkey</h1><p>Sign in without a password: add a security key, or a passkey on this device.</p>\
+{done}{error}<form method=\"post\" action=\"{action}\" id=\"passkey-form\">\
+<input type=\"hidden\" name=\"credential\" value=\"\">\
+<label for=\"display_name\">Name</label>\
+<input type=\"text\" id=\"display_name\" name=\"display_name\" maxlength=\"64\" value=\"Passkey\">\
+<button type=\"submit\" id=\"passkey-button\" hidden>Add passkey</button>\
+<p id=\"passkey-error\" class=\"error\" role=\"alert\"></p></form>\
+<script type=\"application/json\" id=\"passkey-options\">{options}</script>\
+<script nonce=\"{nonce}\">{PASSKEY_SCRIPT}</script>",
+        error = alert(error),
+        action = esc(action),
+        options = json_block(&offer.0),
+        nonce = esc(&offer.1),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page_with_script(status, "Add a passkey", tenant_name, &body, &offer.1)
 }
 
 /// The error page: the AADSTS code, the message, and the request's ids, as Entra shows them.

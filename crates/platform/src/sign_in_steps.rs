@@ -7,7 +7,8 @@
 //! user, what is left to do, the secret being registered, the wrong codes so far), bound to
 //! the form's secret and CSRF token like the password step. Five wrong codes end the form; wrong
 //! codes also count towards smart lockout. A user who passes the second factor gets
-//! `amr: ["pwd", "otp", "mfa"]`.
+//! `amr: ["pwd", "otp", "mfa"]`. A user with a passkey is asked for it instead of a code
+//! (`amr: ["pwd", "fido", "mfa"]`; see [`crate::passkeys`]).
 
 use std::net::IpAddr;
 
@@ -35,7 +36,7 @@ const MAX_CODE_TRIES: u32 = 5;
 struct Pending {
     user: Uuid,
     change_password: bool,
-    /// `totp` (enter a code) or `enrol` (register an app first).
+    /// `totp` (enter a code), `passkey` (use a passkey) or `enrol` (register an app first).
     mfa: Option<String>,
     /// The secret being registered, sealed (see `Directory::seal_pending_secret`).
     secret: Option<String>,
@@ -78,6 +79,11 @@ impl StepContext<'_> {
             return Ok(pages::change_password(name, &action, flow, csrf, error));
         }
         match (p.mfa.as_deref(), &p.secret) {
+            (Some("passkey"), _) => {
+                let user = self.user(p).await?;
+                let offer = crate::passkeys::sign_in_offer(self.state, self.tenant, self.flow_key, Some(&user)).await?;
+                Ok(pages::passkey_step(name, &action, flow, csrf, &offer, error))
+            }
             (Some("enrol"), Some(sealed)) => {
                 let user = self.user(p).await?;
                 let dir = &self.state.directory;
@@ -127,8 +133,17 @@ pub(crate) async fn after_password(
     use cerulean_directory::ca_engine::Requirement;
     let dir = &cx.state.directory;
     let has_totp = dir.has_totp(cx.tenant.id, user.id).await.map_err(internal)?;
-    let mut mfa = if has_totp {
-        Some("totp")
+    let has_passkey = !dir.passkeys(cx.tenant.id, user.id).await.map_err(internal)?.is_empty();
+    // The second factor a user has: a passkey first (phishing-resistant), then the app's code.
+    let own = if has_passkey {
+        "passkey"
+    } else if has_totp {
+        "totp"
+    } else {
+        "enrol"
+    };
+    let mut mfa = if has_passkey || has_totp {
+        Some(own)
     } else if cx.state.require_mfa {
         Some("enrol")
     } else {
@@ -156,10 +171,10 @@ pub(crate) async fn after_password(
         Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
         // The user has just typed their password: the authentication is new.
         Requirement::FreshSignIn { .. } => {}
-        Requirement::Mfa => mfa = mfa.or(Some(if has_totp { "totp" } else { "enrol" })),
+        Requirement::Mfa => mfa = mfa.or(Some(own)),
         Requirement::PasswordChange => {
             must_change = true;
-            mfa = mfa.or(Some(if has_totp { "totp" } else { "enrol" }));
+            mfa = mfa.or(Some(own));
         }
     }
     let leaked = cerulean_identity::risk::is_leaked(&cx.state.risk, &cx.form.password);
@@ -214,7 +229,27 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
         return cx.render(&p, None).await;
     }
     let code: String = form.otc.chars().filter(|c| !c.is_whitespace()).take(16).collect();
+    let mut method = "otp";
+    let mut wrong = "You've entered an incorrect code. Try again.".to_string();
     let ok = match (p.mfa.as_deref(), &p.secret) {
+        (Some("passkey"), _) if form.step == "passkey" => {
+            method = "fido";
+            let Some(input) = crate::passkeys::assertion_input(&form.credential) else {
+                return cx.render(&p, Some("The passkey response is not valid. Try again.")).await;
+            };
+            let (origin, rp_id) = crate::passkeys::relying_party(cx.state);
+            match dir
+                .verify_passkey_sign_in(cx.tenant.id, Some(user.id), &input, cx.flow_key, &origin, &rp_id)
+                .await
+                .map_err(internal)?
+            {
+                Ok(_) => true,
+                Err(r) => {
+                    wrong = crate::passkeys::refusal_message(&r);
+                    false
+                }
+            }
+        }
         (Some("totp"), _) if form.step == "totp" => {
             match dir.verify_totp_sign_in(cx.tenant.id, user.id, &code, &cx.ip.to_string()).await.map_err(internal)? {
                 TotpCheck::Valid => true,
@@ -241,7 +276,7 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
         _ => return cx.render(&p, None).await,
     };
     if ok {
-        return finish(cx, &user, vec!["pwd".into(), "otp".into(), "mfa".into()], p.leaked).await;
+        return finish(cx, &user, vec!["pwd".into(), method.into(), "mfa".into()], p.leaked).await;
     }
     p.tries += 1;
     if p.tries >= MAX_CODE_TRIES {
@@ -254,7 +289,7 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
         )));
     }
     cx.save(&p).await?;
-    cx.render(&p, Some("You've entered an incorrect code. Try again.")).await
+    cx.render(&p, Some(&wrong)).await
 }
 
 /// Every factor is done: the form is spent, the location becomes familiar, the sign-in is

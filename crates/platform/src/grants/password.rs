@@ -208,7 +208,7 @@ pub(crate) async fn grant(
         return Err(OAuthError::new(400, "invalid_grant", 50055, "The password is expired."));
     }
     // A second factor cannot be given on this grant: Entra refuses it when MFA is required.
-    if state.require_mfa || state.directory.has_totp(tenant.id, user.id).await.map_err(internal)? {
+    if state.require_mfa || state.directory.has_second_factor(tenant.id, user.id).await.map_err(internal)? {
         return Err(mfa_required(&scopes.resource.app_id));
     }
     let client = CaClient { ip, platform: req.platform, auth_time: None };

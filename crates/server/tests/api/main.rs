@@ -55,6 +55,7 @@ mod odata;
 mod on_behalf_of;
 mod optional_claims;
 mod organization;
+mod passkey;
 mod photos;
 mod platform;
 mod resource_roles;

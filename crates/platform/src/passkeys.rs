@@ -1,0 +1,326 @@
+//! Passkeys on the sign-in pages: the registration page of a signed-in user
+//! (`/{tenant}/passkeys/register`), the passwordless sign-in offered on the sign-in form, and
+//! the options both ceremonies hand to `navigator.credentials`. The relying party is the
+//! server itself: its id is the host of the public URL, the expected origin the public URL's
+//! origin. User verification is required in both ceremonies (a passkey alone is multifactor:
+//! possession of the key plus the PIN or biometric that unlocks it).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cerulean_directory::passkeys::{AssertionInput, Ceremony, PasskeyRefusal};
+use cerulean_identity::webauthn::{self, WebAuthnError};
+use cerulean_store::{ObjectRecord, TenantRecord};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::PlatformState;
+use crate::authorize::{Failure, page_err, tenant_for, trace_of};
+use crate::error::OAuthError;
+use crate::grants::delegated::{self, internal};
+use crate::pages;
+use crate::session::{self, random_secret};
+use crate::sign_in_steps::{StepContext, finish};
+
+/// Milliseconds a ceremony may take in the browser (the challenge lives as long).
+const TIMEOUT_MS: i64 = cerulean_directory::passkeys::CHALLENGE_SECS * 1000;
+
+/// The expected origin and the relying party id, from the public URL.
+pub(crate) fn relying_party(state: &PlatformState) -> (String, String) {
+    let url = state.public_url.trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or(authority)
+    } else {
+        authority.split(':').next().unwrap_or(authority)
+    };
+    (format!("{scheme}://{authority}"), host.to_string())
+}
+
+/// What the user is told when a ceremony is refused.
+pub(crate) fn refusal_message(r: &PasskeyRefusal) -> String {
+    match r {
+        PasskeyRefusal::Challenge => "This passkey request has expired or was already used. Try again.".into(),
+        PasskeyRefusal::UnknownCredential => {
+            "We don't recognize this passkey. It may have been removed from your account.".into()
+        }
+        PasskeyRefusal::Invalid(WebAuthnError::UserVerification) => {
+            "Your passkey didn't verify you (PIN or biometric). Try again and unlock it when asked.".into()
+        }
+        PasskeyRefusal::Invalid(e) => format!("We couldn't verify your passkey: {e}."),
+    }
+}
+
+/// The credential a page posts back (WebAuthn's JSON serialization, binary as base64url).
+#[derive(Debug, Deserialize)]
+struct CredentialJson {
+    #[serde(rename = "rawId")]
+    raw_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    response: ResponseJson,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResponseJson {
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+    #[serde(default, rename = "attestationObject")]
+    attestation_object: Option<String>,
+    #[serde(default, rename = "authenticatorData")]
+    authenticator_data: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default, rename = "userHandle")]
+    user_handle: Option<String>,
+}
+
+fn parse_credential(text: &str) -> Option<CredentialJson> {
+    if text.len() > 4 * webauthn::MAX_INPUT {
+        return None;
+    }
+    serde_json::from_str::<CredentialJson>(text).ok().filter(|c| c.kind == "public-key")
+}
+
+/// The decoded assertion of a posted credential; `None` if it is not one.
+pub(crate) fn assertion_input(text: &str) -> Option<AssertionInput> {
+    let c = parse_credential(text)?;
+    let r = c.response;
+    Some(AssertionInput {
+        credential_id: webauthn::from_b64url(&c.raw_id)?,
+        client_data_json: webauthn::from_b64url(&r.client_data_json)?,
+        authenticator_data: webauthn::from_b64url(r.authenticator_data.as_deref()?)?,
+        signature: webauthn::from_b64url(r.signature.as_deref()?)?,
+        user_handle: match r.user_handle.as_deref() {
+            Some(h) if !h.is_empty() => Some(webauthn::from_b64url(h)?),
+            _ => None,
+        },
+    })
+}
+
+/// `PublicKeyCredentialRequestOptions` for a sign-in form (`binding`: its flow key) with a
+/// fresh challenge, and the nonce of the page's script. With `user` (the second factor), only
+/// that user's passkeys are allowed; without, any discoverable passkey (username-less).
+pub(crate) async fn sign_in_offer(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    binding: &str,
+    user: Option<&ObjectRecord>,
+) -> Result<(String, String), OAuthError> {
+    let dir = &state.directory;
+    let challenge = dir.new_passkey_challenge(tenant.id, Ceremony::SignIn, binding).await.map_err(internal)?;
+    let allow: Vec<Value> = match user {
+        Some(u) => dir
+            .passkeys(tenant.id, u.id)
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(|p| json!({"type": "public-key", "id": p.credential_id}))
+            .collect(),
+        None => Vec::new(),
+    };
+    let (_, rp_id) = relying_party(state);
+    let options = json!({"publicKey": {
+        "challenge": challenge,
+        "rpId": rp_id,
+        "timeout": TIMEOUT_MS,
+        "userVerification": "required",
+        "allowCredentials": allow,
+    }});
+    Ok((options.to_string(), random_secret(16)?))
+}
+
+/// A passwordless sign-in posted from the sign-in form. `Ok(Err(message))` is a refused
+/// passkey: the form is shown again with the message.
+pub(crate) async fn passwordless(cx: &StepContext<'_>) -> Result<Result<Response, String>, Failure> {
+    let Some(input) = assertion_input(&cx.form.credential) else {
+        return Ok(Err("The passkey response is not valid. Try again.".into()));
+    };
+    let (origin, rp_id) = relying_party(cx.state);
+    let verified = cx
+        .state
+        .directory
+        .verify_passkey_sign_in(cx.tenant.id, None, &input, cx.flow_key, &origin, &rp_id)
+        .await
+        .map_err(internal)?;
+    let user = match verified {
+        Ok(u) => u,
+        Err(r) => return Ok(Err(refusal_message(&r))),
+    };
+    if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
+        return Err(page_err(delegated::user_disabled()));
+    }
+    // Conditional Access still applies: a block or a device requirement ends the sign-in; an
+    // MFA requirement is met by the passkey itself.
+    use cerulean_directory::ca_engine::Requirement;
+    let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+    match crate::grants::conditional_access_requirement(
+        cx.state,
+        cx.tenant.id,
+        &user,
+        client_id,
+        crate::grants::CaClient { ip: cx.ip, platform: cx.platform, auth_time: None },
+        "browser",
+        false,
+    )
+    .await
+    .map_err(page_err)?
+    {
+        Requirement::Block { .. } => return Err(page_err(crate::grants::blocked_by_policy())),
+        Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
+        // The passkey ceremony has just happened: the authentication is new, whatever the
+        // sign-in frequency.
+        Requirement::None | Requirement::Mfa | Requirement::PasswordChange | Requirement::FreshSignIn { .. } => {}
+    }
+    finish(cx, &user, vec!["fido".into(), "mfa".into()], false).await.map(Ok)
+}
+
+/// The registration options for `user`, with a fresh challenge bound to them.
+async fn register_offer(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    user: &ObjectRecord,
+) -> Result<(String, String), OAuthError> {
+    let dir = &state.directory;
+    let challenge =
+        dir.new_passkey_challenge(tenant.id, Ceremony::Register, &user.id.to_string()).await.map_err(internal)?;
+    let exclude: Vec<Value> = dir
+        .passkeys(tenant.id, user.id)
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|p| json!({"type": "public-key", "id": p.credential_id}))
+        .collect();
+    let (_, rp_id) = relying_party(state);
+    let text = |k: &str| user.doc.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let params: Vec<Value> = webauthn::ALGORITHMS.iter().map(|alg| json!({"type": "public-key", "alg": alg})).collect();
+    let options = json!({"publicKey": {
+        "rp": {"id": rp_id, "name": tenant.display_name},
+        // The user handle is the object id: a username-less sign-in finds the user from it.
+        "user": {"id": webauthn::b64url(user.id.as_bytes()), "name": text("userPrincipalName"), "displayName": text("displayName")},
+        "challenge": challenge,
+        "pubKeyCredParams": params,
+        "timeout": TIMEOUT_MS,
+        "excludeCredentials": exclude,
+        "authenticatorSelection": {"residentKey": "required", "requireResidentKey": true, "userVerification": "required"},
+        "attestation": "direct",
+    }});
+    Ok((options.to_string(), random_secret(16)?))
+}
+
+/// The signed-in user of the registration page, or the error page (AADSTS50058: nobody is
+/// signed in in this browser).
+async fn signed_in(
+    state: &PlatformState,
+    segment: &str,
+    headers: &HeaderMap,
+) -> Result<(TenantRecord, ObjectRecord), Response> {
+    let trace = trace_of(headers);
+    let tenant = tenant_for(state, segment, None, None)
+        .await
+        .map_err(|e| pages::error(segment, StatusCode::BAD_REQUEST, e.code, &e.description, &trace))?;
+    match session::current(state, &tenant, headers).await {
+        Ok(Some(s)) => Ok((tenant, s.user)),
+        Ok(None) => Err(pages::error(
+            &tenant.display_name,
+            StatusCode::UNAUTHORIZED,
+            50058,
+            "A silent sign-in request was sent but no user is signed in. Sign in first, then add a passkey.",
+            &trace,
+        )),
+        Err(e) => Err(pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace)),
+    }
+}
+
+/// `GET /{tenant}/passkeys/register`: the registration page.
+pub(crate) async fn register_page(
+    State(state): State<PlatformState>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (tenant, user) = match signed_in(&state, &segment, &headers).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    render_register(&state, &tenant, &user, None, None, &trace_of(&headers)).await
+}
+
+async fn render_register(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    user: &ObjectRecord,
+    done: Option<&str>,
+    error: Option<&str>,
+    trace: &str,
+) -> Response {
+    match register_offer(state, tenant, user).await {
+        Ok(offer) => pages::passkey_register(
+            &tenant.display_name,
+            &format!("/{}/passkeys/register", tenant.id),
+            &offer,
+            done,
+            error,
+        ),
+        Err(e) => pages::error(&tenant.display_name, e.status, e.code, &e.description, trace),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RegisterPost {
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+/// `POST /{tenant}/passkeys/register`: verifies the new credential and stores the passkey.
+/// The challenge is bound to the signed-in user and the credential's client data to this
+/// origin, so another site can neither post one nor make one.
+pub(crate) async fn register_post(
+    State(state): State<PlatformState>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let trace = trace_of(&headers);
+    let (tenant, user) = match signed_in(&state, &segment, &headers).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let form: Option<RegisterPost> = serde_urlencoded::from_bytes(&body).ok();
+    let parsed = form.as_ref().and_then(|f| {
+        let c = parse_credential(&f.credential)?;
+        let client_data = webauthn::from_b64url(&c.response.client_data_json)?;
+        let attestation = webauthn::from_b64url(c.response.attestation_object.as_deref()?)?;
+        Some((client_data, attestation, f.display_name.clone()))
+    });
+    let Some((client_data, attestation, name)) = parsed else {
+        let message = "The passkey response is not valid. Try again.";
+        return render_register(&state, &tenant, &user, None, Some(message), &trace).await;
+    };
+    let (origin, rp_id) = relying_party(&state);
+    let caller = cerulean_directory::Caller {
+        tenant: tenant.id,
+        actor: cerulean_store::Actor {
+            kind: "user".into(),
+            id: Some(user.id),
+            display_name: user.doc.get("displayName").and_then(Value::as_str).map(str::to_string),
+        },
+        correlation_id: None,
+    };
+    let outcome =
+        state.directory.register_passkey(&caller, &user, &client_data, &attestation, &origin, &rp_id, &name).await;
+    match outcome {
+        Ok(Ok(id)) => render_register(&state, &tenant, &user, Some(&id.to_string()), None, &trace).await,
+        Ok(Err(r)) => render_register(&state, &tenant, &user, None, Some(&refusal_message(&r)), &trace).await,
+        Err(cerulean_directory::DirectoryError::BadRequest { message, .. }) => {
+            render_register(&state, &tenant, &user, None, Some(&message), &trace).await
+        }
+        Err(e) => {
+            let e = internal(e);
+            pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace)
+        }
+    }
+}

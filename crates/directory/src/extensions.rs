@@ -519,10 +519,11 @@ fn value_kind_of(def: &ExtensionDefinition) -> cerulean_store::ValueKind {
 }
 
 /// The uniqueness claims an object of `object_type` holds, kept as they are by a write that
-/// changes only extension values.
-fn claims_of(object_type: &str, doc: &Map<String, Value>) -> Vec<(String, String)> {
+/// changes only extension (or custom security attribute) values.
+pub(crate) fn claims_of(object_type: &str, doc: &Map<String, Value>) -> Vec<(String, String)> {
     match object_type {
         "user" => crate::users::user_claims(doc),
+        "servicePrincipal" => crate::applications::service_principal_claims(doc),
         "group" => crate::groups::group_claims(doc),
         "application" => crate::applications::application_claims(doc),
         "device" => crate::devices::device_claims(doc),

@@ -85,6 +85,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             imds_host: args.imds_host.clone(),
             dns_resolver: args.dns_resolver,
             lifetimes,
+            emulator_aids: args.emulator_aids,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );
@@ -235,7 +236,7 @@ async fn prune_change_log(directory: cerulean_directory::Directory, days: u32) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        let cutoff = cerulean_store::clock::now() - time::Duration::days(i64::from(days));
         let Ok(before) = cutoff.format(&time::format_description::well_known::Rfc3339) else {
             continue;
         };
@@ -256,7 +257,7 @@ async fn prune_logs(directory: cerulean_directory::Directory, days: u32) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        let cutoff = cerulean_store::clock::now() - time::Duration::days(i64::from(days));
         let Ok(before) = cutoff.format(&time::format_description::well_known::Rfc3339) else {
             continue;
         };

@@ -243,7 +243,12 @@ fn allowed_value(body: &Map<String, Value>, ty: &str) -> DirectoryResult<Value> 
 
 impl Directory {
     async fn all_of_type(&self, tenant: Uuid, object_type: &str) -> DirectoryResult<Vec<ObjectRecord>> {
-        let mut query = ListQuery::new(&[object_type], Scope::Live);
+        self.all_pages(tenant, ListQuery::new(&[object_type], Scope::Live)).await
+    }
+
+    /// Every object `query` selects, page after page (for the small sets of definitions a
+    /// tenant holds: attribute sets and definitions, directory and schema extensions).
+    pub(crate) async fn all_pages(&self, tenant: Uuid, mut query: ListQuery) -> DirectoryResult<Vec<ObjectRecord>> {
         query.top = 999;
         let mut out = Vec::new();
         loop {

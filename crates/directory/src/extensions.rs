@@ -268,16 +268,7 @@ impl Directory {
     async fn all_extension_records(&self, tenant: Uuid, filter: Option<Filter>) -> DirectoryResult<Vec<ObjectRecord>> {
         let mut query = ListQuery::new(&[EXTENSION_PROPERTY], Scope::Live);
         query.filter = filter;
-        query.top = 999;
-        let mut out = Vec::new();
-        loop {
-            let page = self.store.list(tenant, &query).await?;
-            out.extend(page.items);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        self.all_pages(tenant, query).await
     }
 
     /// `GET /applications/{id}/extensionProperties`: the application's definitions.

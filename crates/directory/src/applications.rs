@@ -821,7 +821,7 @@ fn check_entitlements(list: &Value, property: &str, old: Option<&Value>) -> Dire
 /// `endDateTime` (default two years on), the end after the start. Other properties are the
 /// server's (`keyId`, `hint`, `secretText`) and refused.
 fn password_credential(requested: &Map<String, Value>) -> DirectoryResult<Map<String, Value>> {
-    let now_t = time::OffsetDateTime::now_utc();
+    let now_t = cerulean_store::clock::now();
     let mut out = Map::new();
     out.insert("displayName".into(), Value::Null);
     let mut start = format_datetime(now_t);

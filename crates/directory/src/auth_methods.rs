@@ -13,7 +13,6 @@
 use cerulean_identity::otp;
 use cerulean_store::{Change, FlowRecord, ObjectRecord, Op, SecretRecord};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{DirectoryError, DirectoryResult};
@@ -230,7 +229,7 @@ impl Directory {
         let Some(raw) = otp::base32_decode(secret).filter(|r| r.len() >= 10) else {
             return Err(DirectoryError::bad_request("The TOTP secret is not valid."));
         };
-        let now_secs = OffsetDateTime::now_utc().unix_timestamp();
+        let now_secs = cerulean_store::clock::now().unix_timestamp();
         let Some(step) = otp::verify_totp(&raw, code, now_secs) else {
             return Ok(None);
         };
@@ -269,7 +268,7 @@ impl Directory {
     /// Checks a TOTP code against the user's methods: true once per code (a replay within
     /// the code's window is refused).
     pub async fn verify_totp(&self, tenant: Uuid, user: Uuid, code: &str) -> DirectoryResult<bool> {
-        let now_secs = OffsetDateTime::now_utc().unix_timestamp();
+        let now_secs = cerulean_store::clock::now().unix_timestamp();
         let key = self.server_key(TOTP_KEY_META).await?;
         for s in self.store.secrets(tenant, user).await? {
             if s.kind != TOTP_KIND {
@@ -295,7 +294,7 @@ impl Directory {
         if self.store.flow(tenant, USED_STEP_KIND, &key).await?.is_some() {
             return Ok(false);
         }
-        let now = OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         // Kept past the last instant the step's code is accepted (one step of skew).
         let expires = now + time::Duration::seconds(4 * otp::STEP_SECS);
         let record = FlowRecord {
@@ -342,7 +341,7 @@ impl Directory {
         self.update_user(caller, &user.id.to_string(), &body).await?;
         // The reset completes at once; its operation record answers the status link a day long.
         let operation = Uuid::new_v4();
-        let now = OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         let record = FlowRecord {
             kind: OPERATION_KIND.into(),
             key: operation.to_string(),

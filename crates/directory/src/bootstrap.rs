@@ -95,7 +95,7 @@ impl Directory {
         // The bootstrap application, its service principal, secret and app-role assignments.
         let client_id = Uuid::new_v4();
         let key_id = Uuid::new_v4();
-        let end = time::OffsetDateTime::now_utc() + time::Duration::days(365 * 2);
+        let end = cerulean_store::clock::now() + time::Duration::days(365 * 2);
         let end = crate::validate::format_datetime(end);
         let mut role_ids = Vec::new();
         for name in &req.app_permissions {

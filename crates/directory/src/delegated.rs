@@ -105,6 +105,21 @@ pub fn need(method: &str, path: &str) -> Need {
             action(&format!("{what}/allProperties/allTasks"))
         };
     }
+    // Custom security attribute sets and definitions: only the attribute roles, which Global
+    // Administrator does not hold (the front-end checks reads against the same roles).
+    if first == "directory" && matches!(segments.get(1), Some(&"attributesets" | &"customsecurityattributedefinitions"))
+    {
+        let what = if segments.get(1) == Some(&"attributesets") {
+            "attributeSets"
+        } else {
+            "customSecurityAttributeDefinitions"
+        };
+        return if method == "GET" {
+            action(&format!("{what}/allProperties/read"))
+        } else {
+            action(&format!("{what}/allProperties/allTasks"))
+        };
+    }
     // Authentication methods: the user's own, or an authentication administrator's; a password
     // reset is never on the caller's own account (that is `changePassword`).
     if first == "users" && sub == "authentication" {
@@ -224,10 +239,16 @@ pub fn decide(need: &Need, grants: &[RoleGrant], is_self: bool) -> Decision {
         Need::NotSelf(a) => std::slice::from_ref(a),
         Need::Action(list) => list,
     };
-    // A Global Administrator may do everything, including what [`need`] does not know.
+    // A Global Administrator may do everything, including what [`need`] does not know, except
+    // what only the custom security attribute roles grant (Entra gives them to no other role).
     let global =
         grants.iter().any(|g| g.scope == "/" && g.role_definition_id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR));
-    if global {
+    let attributes = wanted.iter().any(|w| {
+        ["/attributeSets/", "/customSecurityAttributeDefinitions/", "/customSecurityAttributes/"]
+            .iter()
+            .any(|part| w.contains(part))
+    });
+    if global && !attributes {
         return Decision::Allowed;
     }
     let granting = grants.iter().filter(|g| wanted.iter().any(|w| g.allows(w)));

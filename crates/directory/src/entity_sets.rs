@@ -47,6 +47,14 @@ impl Directory {
         object_type: &str,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
+        // Custom security attributes are checked against their definitions, never as a
+        // plain property: assigned once the object exists.
+        if let Some((rest, attributes)) = split_custom_security_attributes(object_type, body) {
+            let created = Box::pin(self.create_in_set(caller, object_type, &rest)).await?;
+            let id = created.id.to_string();
+            self.assign_custom_security_attributes(caller, object_type, &id, &attributes).await?;
+            return self.find_in_set(caller.tenant, object_type, &id).await;
+        }
         // Directory-extension values are checked first, written once the object exists.
         if let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await? {
             let created = Box::pin(self.create_declared(caller, object_type, &rest)).await?;
@@ -85,6 +93,12 @@ impl Directory {
         key: &str,
         body: &Map<String, Value>,
     ) -> DirectoryResult<()> {
+        if let Some((rest, attributes)) = split_custom_security_attributes(object_type, body) {
+            if !rest.is_empty() {
+                Box::pin(self.update_in_set(caller, object_type, key, &rest)).await?;
+            }
+            return self.assign_custom_security_attributes(caller, object_type, key, &attributes).await;
+        }
         // Directory-extension values are checked before anything is written.
         if let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await? {
             if !rest.is_empty() {
@@ -130,4 +144,18 @@ impl Directory {
             other => Err(unsupported(other)),
         }
     }
+}
+
+/// A body's `customSecurityAttributes` (on the types that carry them) apart from the rest.
+fn split_custom_security_attributes(
+    object_type: &str,
+    body: &Map<String, Value>,
+) -> Option<(Map<String, Value>, Value)> {
+    if !matches!(object_type, "user" | "servicePrincipal") {
+        return None;
+    }
+    let key = body.keys().find(|k| k.eq_ignore_ascii_case(crate::custom_security_attributes::PROPERTY))?;
+    let mut rest = body.clone();
+    let value = rest.remove(&key.clone())?;
+    Some((rest, value))
 }

@@ -268,16 +268,7 @@ impl Directory {
     async fn all_extension_records(&self, tenant: Uuid, filter: Option<Filter>) -> DirectoryResult<Vec<ObjectRecord>> {
         let mut query = ListQuery::new(&[EXTENSION_PROPERTY], Scope::Live);
         query.filter = filter;
-        query.top = 999;
-        let mut out = Vec::new();
-        loop {
-            let page = self.store.list(tenant, &query).await?;
-            out.extend(page.items);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        self.all_pages(tenant, query).await
     }
 
     /// `GET /applications/{id}/extensionProperties`: the application's definitions.
@@ -519,10 +510,11 @@ fn value_kind_of(def: &ExtensionDefinition) -> cerulean_store::ValueKind {
 }
 
 /// The uniqueness claims an object of `object_type` holds, kept as they are by a write that
-/// changes only extension values.
-fn claims_of(object_type: &str, doc: &Map<String, Value>) -> Vec<(String, String)> {
+/// changes only extension (or custom security attribute) values.
+pub(crate) fn claims_of(object_type: &str, doc: &Map<String, Value>) -> Vec<(String, String)> {
     match object_type {
         "user" => crate::users::user_claims(doc),
+        "servicePrincipal" => crate::applications::service_principal_claims(doc),
         "group" => crate::groups::group_claims(doc),
         "application" => crate::applications::application_claims(doc),
         "device" => crate::devices::device_claims(doc),

@@ -18,7 +18,6 @@ use cerulean_store::{
     StoreError, ValueKind,
 };
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit;
@@ -265,7 +264,7 @@ impl Directory {
                 self.store.delete_flow(caller.tenant, INVITATION_FLOW, &old.key).await?;
             }
             let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-            let expires = OffsetDateTime::now_utc() + time::Duration::days(REDEEM_VALIDITY_DAYS);
+            let expires = cerulean_store::clock::now() + time::Duration::days(REDEEM_VALIDITY_DAYS);
             let record = FlowRecord {
                 kind: INVITATION_FLOW.into(),
                 key: cerulean_identity::user_tokens::refresh_token_hash(&secret),

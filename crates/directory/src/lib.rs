@@ -13,6 +13,7 @@ mod bootstrap;
 pub mod ca_engine;
 pub mod conditional_access;
 mod consent;
+pub mod custom_security_attributes;
 mod deleted;
 pub mod delta;
 pub mod delta_changed;

@@ -100,7 +100,7 @@ impl Directory {
 
     /// Whether sign-ins of `user` from this class of location are locked now.
     pub(crate) async fn is_locked(&self, tenant: Uuid, user: Uuid, class: LocationClass) -> DirectoryResult<bool> {
-        let now = OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         Ok(self.store.lockout(tenant, user, class.scope()).await?.is_some_and(|r| locked(&r, now)))
     }
 
@@ -116,7 +116,7 @@ impl Directory {
         let print = otp::fingerprint(&key, &[tenant.as_bytes(), user.as_bytes(), password.as_bytes()]);
         let threshold = i64::from(self.lockout.threshold.max(1));
         for _ in 0..CAS_ROUNDS {
-            let now = OffsetDateTime::now_utc();
+            let now = cerulean_store::clock::now();
             let current = self.store.lockout(tenant, user, class.scope()).await?;
             let expected = current.as_ref().map(|r| r.version);
             let mut r = match current {
@@ -173,7 +173,7 @@ impl Directory {
             }
             let expected = Some(r.version);
             (r.failures, r.lockouts, r.locked_until, r.recent) = (0, 0, None, Vec::new());
-            r.updated_at = precise(OffsetDateTime::now_utc());
+            r.updated_at = precise(cerulean_store::clock::now());
             if self.store.put_lockout(tenant, &r, expected).await? {
                 return Ok(());
             }
@@ -186,7 +186,7 @@ impl Directory {
         if ip.is_empty() {
             return Ok(());
         }
-        Ok(self.store.remember_ip(tenant, user, ip, &precise(OffsetDateTime::now_utc()), FAMILIAR_IPS_KEPT).await?)
+        Ok(self.store.remember_ip(tenant, user, ip, &precise(cerulean_store::clock::now()), FAMILIAR_IPS_KEPT).await?)
     }
 
     /// The server-wide key of bad-password fingerprints, made on first use and kept in the

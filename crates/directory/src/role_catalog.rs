@@ -28,6 +28,12 @@ pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c
 pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
 pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+/// The custom security attribute roles, which no other role (Global Administrator included)
+/// implies.
+pub const ATTRIBUTE_ASSIGNMENT_ADMINISTRATOR: &str = "58a13ea3-c632-46ae-9ee0-9c0d43cd7f3d";
+pub const ATTRIBUTE_ASSIGNMENT_READER: &str = "ffd52fa5-98dc-465c-991d-fc073eb59f8f";
+pub const ATTRIBUTE_DEFINITION_ADMINISTRATOR: &str = "8424c6f0-a189-499e-bbd0-26c1753c96d4";
+pub const ATTRIBUTE_DEFINITION_READER: &str = "1d336d2c-4ae8-42ef-9711-b3604ce3fc2c";
 
 const D: &str = "microsoft.directory";
 
@@ -121,6 +127,45 @@ pub static BUILT_IN_ROLES: &[BuiltInRole] = &[
             "oAuth2PermissionGrants/createAsOwner",
             "servicePrincipals/createAsOwner",
         ],
+    },
+    BuiltInRole {
+        id: ATTRIBUTE_ASSIGNMENT_ADMINISTRATOR,
+        display_name: "Attribute Assignment Administrator",
+        description: "Assign custom security attribute keys and values to supported Microsoft Entra objects.",
+        actions: actions![
+            "attributeSets/allProperties/read",
+            "customSecurityAttributeDefinitions/allProperties/read",
+            "servicePrincipals/customSecurityAttributes/read",
+            "servicePrincipals/customSecurityAttributes/update",
+            "users/customSecurityAttributes/read",
+            "users/customSecurityAttributes/update",
+        ],
+    },
+    BuiltInRole {
+        id: ATTRIBUTE_ASSIGNMENT_READER,
+        display_name: "Attribute Assignment Reader",
+        description: "Read custom security attribute keys and values for supported Microsoft Entra objects.",
+        actions: actions![
+            "attributeSets/allProperties/read",
+            "customSecurityAttributeDefinitions/allProperties/read",
+            "servicePrincipals/customSecurityAttributes/read",
+            "users/customSecurityAttributes/read",
+        ],
+    },
+    BuiltInRole {
+        id: ATTRIBUTE_DEFINITION_ADMINISTRATOR,
+        display_name: "Attribute Definition Administrator",
+        description: "Define and manage the definition of custom security attributes.",
+        actions: actions![
+            "attributeSets/allProperties/allTasks",
+            "customSecurityAttributeDefinitions/allProperties/allTasks",
+        ],
+    },
+    BuiltInRole {
+        id: ATTRIBUTE_DEFINITION_READER,
+        display_name: "Attribute Definition Reader",
+        description: "Read the definition of custom security attributes.",
+        actions: actions!["attributeSets/allProperties/read", "customSecurityAttributeDefinitions/allProperties/read",],
     },
     BuiltInRole {
         id: "c4e39bd9-1100-46d3-8c65-fb160da0071f",

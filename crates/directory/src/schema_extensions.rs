@@ -192,17 +192,7 @@ fn check_properties(v: Option<&Value>) -> DirectoryResult<Vec<Value>> {
 
 impl Directory {
     async fn schema_records(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
-        let mut query = ListQuery::new(&[SCHEMA_EXTENSION], Scope::Live);
-        query.top = 999;
-        let mut out = Vec::new();
-        loop {
-            let page = self.store.list(tenant, &query).await?;
-            out.extend(page.items);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        self.all_pages(tenant, ListQuery::new(&[SCHEMA_EXTENSION], Scope::Live)).await
     }
 
     /// `GET /schemaExtensions`: every schema extension of the tenant.

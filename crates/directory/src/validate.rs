@@ -264,7 +264,7 @@ pub fn format_datetime(t: OffsetDateTime) -> String {
 
 /// Now, formatted as stored.
 pub fn now() -> String {
-    format_datetime(OffsetDateTime::now_utc())
+    format_datetime(cerulean_store::clock::now())
 }
 
 #[cfg(test)]

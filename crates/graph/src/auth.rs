@@ -121,7 +121,7 @@ pub(crate) async fn authenticate(state: &GraphState, headers: &HeaderMap) -> Res
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
         _ => return Err(unauthorized(state, "Access token is empty.")),
     };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = cerulean_store::clock::now().unix_timestamp();
     if let Some(p) = state.principals.get(token, now) {
         return Ok(p);
     }

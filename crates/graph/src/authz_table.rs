@@ -388,6 +388,24 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/schemaextensions/{id}", SCHEMA_EXT_READ_APP, SCHEMA_EXT_READ_DEL),
     rule("PATCH", "/schemaextensions/{id}", APPS_11, APPS_7),
     rule("DELETE", "/schemaextensions/{id}", APPS_11, APPS_7),
+    // Custom security attribute sets and definitions (issue 9).
+    rule("GET", "/directory/attributesets", CSA_DEF_READ, CSA_DEF_READ),
+    rule("POST", "/directory/attributesets", CSA_DEF_WRITE, CSA_DEF_WRITE),
+    rule("GET", "/directory/attributesets/{id}", CSA_DEF_READ, CSA_DEF_READ),
+    rule("PATCH", "/directory/attributesets/{id}", CSA_DEF_WRITE, CSA_DEF_WRITE),
+    rule("GET", "/directory/customsecurityattributedefinitions", CSA_DEF_READ, CSA_DEF_READ),
+    rule("POST", "/directory/customsecurityattributedefinitions", CSA_DEF_WRITE, CSA_DEF_WRITE),
+    rule("GET", "/directory/customsecurityattributedefinitions/{id}", CSA_DEF_READ, CSA_DEF_READ),
+    rule("PATCH", "/directory/customsecurityattributedefinitions/{id}", CSA_DEF_WRITE, CSA_DEF_WRITE),
+    rule("GET", "/directory/customsecurityattributedefinitions/{id}/allowedvalues", CSA_DEF_READ, CSA_DEF_READ),
+    rule("POST", "/directory/customsecurityattributedefinitions/{id}/allowedvalues", CSA_DEF_WRITE, CSA_DEF_WRITE),
+    rule("GET", "/directory/customsecurityattributedefinitions/{id}/allowedvalues/{id}", CSA_DEF_READ, CSA_DEF_READ),
+    rule(
+        "PATCH",
+        "/directory/customsecurityattributedefinitions/{id}/allowedvalues/{id}",
+        CSA_DEF_WRITE,
+        CSA_DEF_WRITE,
+    ),
     rule("POST", "/invitations", INVITE, INVITE),
     rule("GET", "/contracts", CONTRACTS_READ, CONTRACTS_READ),
     rule("GET", "/contracts/{id}", CONTRACTS_READ, CONTRACTS_READ),
@@ -1261,6 +1279,8 @@ const EXT_GET_APP: &[&str] = &["Application.Read.All", "Application.ReadWrite.Al
 const EXT_GET_DEL: &[&str] = &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"];
 const SCHEMA_EXT_READ_APP: &[&str] = &["Application.Read.All"];
 const SCHEMA_EXT_READ_DEL: &[&str] = &["Application.Read.All", "User.Read"];
+const CSA_DEF_READ: &[&str] = &["CustomSecAttributeDefinition.Read.All", "CustomSecAttributeDefinition.ReadWrite.All"];
+const CSA_DEF_WRITE: &[&str] = &["CustomSecAttributeDefinition.ReadWrite.All"];
 const INVITE: &[&str] = &["Directory.ReadWrite.All", "User.Invite.All", "User.ReadWrite.All"];
 const CONTRACTS_READ: &[&str] = &["Directory.Read.All", "Directory.ReadWrite.All"];
 

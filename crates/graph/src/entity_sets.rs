@@ -147,6 +147,7 @@ pub(crate) async fn create<S: EntitySet>(
     body: Bytes,
 ) -> Result<Response, GraphError> {
     let body = odata::object_body(&body)?;
+    crate::csa::check_assignment(&p, &body)?;
     let record = s.directory.create_in_set(&caller(&p, client_request_id(&h)), S::TYPE, &body).await?;
     created(&s, S::SET, S::entity(), &record)
 }
@@ -160,6 +161,7 @@ pub(crate) async fn update<S: EntitySet>(
     body: Bytes,
 ) -> Result<StatusCode, GraphError> {
     let body = odata::object_body(&body)?;
+    crate::csa::check_assignment(&p, &body)?;
     s.directory.update_in_set(&caller(&p, client_request_id(&h)), S::TYPE, &id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }

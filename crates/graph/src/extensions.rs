@@ -36,15 +36,34 @@ pub(crate) async fn dynamic_properties(
         (k.eq_ignore_ascii_case("select") || k.eq_ignore_ascii_case("filter"))
             && cerulean_query::dynamic::may_name_extension(v)
     });
-    if !relevant {
-        return Ok(Vec::new());
+    // Custom security attributes are filtered by path (`customSecurityAttributes/Set/Attr`).
+    let attributes = matches!(object_type, "user" | "servicePrincipal")
+        && params.iter().any(|(k, v)| {
+            k.trim_start_matches('$').eq_ignore_ascii_case("filter")
+                && v.to_ascii_lowercase().contains("customsecurityattributes/")
+        });
+    let mut out: Vec<DynamicProperty> = Vec::new();
+    if relevant {
+        let defs = state.directory.extension_definitions(tenant, object_type).await?;
+        out.extend(defs.iter().map(|d| DynamicProperty::primitive(d.name.clone(), d.edm_type(), d.multi_valued)));
+        for schema in state.directory.schema_definitions(tenant, object_type).await? {
+            let members = schema.properties.iter().map(|(name, ty)| (name.clone(), schema_edm(ty))).collect();
+            out.push(DynamicProperty::complex(schema.id.clone(), members));
+        }
     }
-    let defs = state.directory.extension_definitions(tenant, object_type).await?;
-    let mut out: Vec<DynamicProperty> =
-        defs.iter().map(|d| DynamicProperty::primitive(d.name.clone(), d.edm_type(), d.multi_valued)).collect();
-    for schema in state.directory.schema_definitions(tenant, object_type).await? {
-        let members = schema.properties.iter().map(|(name, ty)| (name.clone(), schema_edm(ty))).collect();
-        out.push(DynamicProperty::complex(schema.id.clone(), members));
+    if attributes {
+        for d in state.directory.attribute_definition_rules(tenant).await? {
+            if d.is_searchable {
+                let name =
+                    format!("{}/{}/{}", cerulean_query::dynamic::CUSTOM_SECURITY_ATTRIBUTES, d.attribute_set, d.name);
+                let ty = match d.ty.as_str() {
+                    "Integer" => EdmType::Int32,
+                    "Boolean" => EdmType::Boolean,
+                    _ => EdmType::String,
+                };
+                out.push(DynamicProperty::primitive(name, ty, d.is_collection));
+            }
+        }
     }
     Ok(out)
 }

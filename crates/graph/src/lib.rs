@@ -11,11 +11,14 @@ pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
 mod conditional_access;
+mod custom_security_attributes;
+use custom_security_attributes as csa;
 mod contacts;
 mod delegated;
 mod delta;
 mod devices;
 mod directory;
+pub mod emulator;
 mod entity_sets;
 mod error;
 mod expand;
@@ -482,6 +485,22 @@ pub fn router(state: GraphState) -> Router {
             "/groups/{id}/extensions/{name}",
             get(open_extensions::group_get).patch(open_extensions::group_update).delete(open_extensions::group_delete),
         )
+        // --- custom security attributes (issue 9) ---
+        .route("/directory/attributesets", get(csa::list_sets).post(csa::create_set))
+        .route("/directory/attributesets/{id}", get(csa::get_set).patch(csa::update_set))
+        .route("/directory/customsecurityattributedefinitions", get(csa::list_definitions).post(csa::create_definition))
+        .route(
+            "/directory/customsecurityattributedefinitions/{id}",
+            get(csa::get_definition).patch(csa::update_definition),
+        )
+        .route(
+            "/directory/customsecurityattributedefinitions/{id}/allowedvalues",
+            get(csa::list_allowed).post(csa::create_allowed),
+        )
+        .route(
+            "/directory/customsecurityattributedefinitions/{id}/allowedvalues/{value}",
+            get(csa::get_allowed).patch(csa::update_allowed),
+        )
         .route("/contracts", get(sets::list::<Contracts>))
         .route("/contracts/{id}", get(sets::get_one::<Contracts>))
         // Conditional Access (issue 7).
@@ -644,6 +663,10 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "extensions",
         "invitations",
         "contracts",
+        // Custom security attributes (issue 9).
+        "attributesets",
+        "customsecurityattributedefinitions",
+        "allowedvalues",
         // Conditional Access (issue 7).
         "identity",
         "conditionalaccess",

@@ -37,6 +37,7 @@ async fn options(
 ) -> Result<ListOptions, GraphError> {
     let ctx = Context { consistency_eventual: eventual(headers) };
     if coll.entity.name != "directoryObject" {
+        crate::csa::check_filter(principal, params)?;
         let dynamic = crate::extensions::dynamic_properties(state, principal.tenant, coll.entity.name, params).await?;
         return Ok(parse_list_options_with(params, coll.entity, &ctx, &dynamic)?);
     }
@@ -93,6 +94,7 @@ pub(crate) async fn list(
     for rec in &page.items {
         let entity = if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
         let mut item = shape(entity, rec, select, mixed);
+        crate::csa::redact(principal, &mut item);
         crate::expand::expand_into(state, principal.tenant, rec, &opts.expand, &mut item).await?;
         items.push(Value::Object(item));
     }
@@ -176,6 +178,7 @@ pub(crate) async fn single(
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, select, true)));
     body.extend(shape(entity, record, select, false));
+    crate::csa::redact(principal, &mut body);
     crate::expand::expand_into(state, principal.tenant, record, &opts.expand, &mut body).await?;
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }

@@ -144,7 +144,7 @@ pub fn json(status: StatusCode, body: Value) -> Response {
 /// Graph's `date` in error bodies: seconds precision, no zone designator.
 pub fn now_seconds() -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+    cerulean_store::clock::now().format(&fmt).unwrap_or_default()
 }
 
 /// Parses a JSON object request body, bounded in size, with Graph's errors.
@@ -162,6 +162,48 @@ pub fn object_body(bytes: &[u8]) -> Result<Map<String, Value>, GraphError> {
                 "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"
             ),
         )),
+    }
+}
+
+/// Evaluates a `$filter` of `eq` comparisons (joined by `and`/`or`) on the string or boolean
+/// top-level properties of one item, for the small collections served from memory (schema
+/// extensions, attribute sets and definitions); any other expression is unsupported.
+pub(crate) fn eq_filter_matches(
+    expr: &cerulean_query::Expr,
+    item: &Map<String, Value>,
+) -> Result<bool, crate::error::GraphError> {
+    use cerulean_query::{Expr, Literal};
+    let unsupported = || crate::error::GraphError::new(400, "Request_UnsupportedQuery", "Unsupported query.");
+    match expr {
+        Expr::And(items) => {
+            for i in items {
+                if !eq_filter_matches(i, item)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Expr::Or(items) => {
+            for i in items {
+                if eq_filter_matches(i, item)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Expr::Compare { op: cerulean_query::ast::CmpOp::Eq, left, right } => {
+            let (Expr::Path(path), Expr::Literal(lit)) = (left.as_ref(), right.as_ref()) else {
+                return Err(unsupported());
+            };
+            let [name] = path.as_slice() else { return Err(unsupported()) };
+            let key = item.keys().find(|k| k.eq_ignore_ascii_case(name)).ok_or_else(unsupported)?;
+            Ok(match (item.get(key), lit) {
+                (Some(Value::String(v)), Literal::String(t)) => v.eq_ignore_ascii_case(t),
+                (Some(Value::Bool(v)), Literal::Bool(b)) => v == b,
+                _ => false,
+            })
+        }
+        _ => Err(unsupported()),
     }
 }
 

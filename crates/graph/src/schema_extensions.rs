@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use cerulean_query::{Expr, Literal};
 use cerulean_store::ObjectRecord;
 use serde_json::{Map, Value, json};
 
@@ -28,42 +27,6 @@ fn shape(rec: &ObjectRecord) -> Map<String, Value> {
     out.insert("owner".into(), get("owner"));
     out.insert("properties".into(), get("properties"));
     out
-}
-
-fn unsupported() -> GraphError {
-    GraphError::new(400, "Request_UnsupportedQuery", "Unsupported query.")
-}
-
-/// Evaluates a `$filter` of `eq` comparisons on `id`, `owner` and `status` against one item.
-fn matches(expr: &Expr, item: &Map<String, Value>) -> Result<bool, GraphError> {
-    match expr {
-        Expr::And(items) => {
-            for i in items {
-                if !matches(i, item)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        Expr::Or(items) => {
-            for i in items {
-                if matches(i, item)? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        }
-        Expr::Compare { op: cerulean_query::ast::CmpOp::Eq, left, right } => {
-            let (Expr::Path(path), Expr::Literal(Literal::String(text))) = (left.as_ref(), right.as_ref()) else {
-                return Err(unsupported());
-            };
-            let [name] = path.as_slice() else { return Err(unsupported()) };
-            let key =
-                ["id", "owner", "status"].iter().find(|k| k.eq_ignore_ascii_case(name)).ok_or_else(unsupported)?;
-            Ok(item.get(*key).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(text)))
-        }
-        _ => Err(unsupported()),
-    }
 }
 
 /// `GET /schemaExtensions`.
@@ -91,7 +54,7 @@ pub(crate) async fn list(
     for rec in s.directory.schema_extensions(p.tenant).await? {
         let item = shape(&rec);
         if let Some(f) = &filter
-            && !matches(f, &item)?
+            && !odata::eq_filter_matches(f, &item)?
         {
             continue;
         }

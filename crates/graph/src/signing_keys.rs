@@ -63,7 +63,12 @@ pub fn admin_router(state: AdminState) -> Router {
 }
 
 pub(crate) async fn admin(state: &AdminState, headers: &HeaderMap) -> Result<Principal, GraphError> {
-    let principal = authenticate(&state.graph, headers).await?;
+    admin_of(&state.graph, headers).await
+}
+
+/// The administrator check of every `/cerulean/...` route (admin and emulator aids).
+pub(crate) async fn admin_of(graph: &GraphState, headers: &HeaderMap) -> Result<Principal, GraphError> {
+    let principal = authenticate(graph, headers).await?;
     let allowed = if principal.delegated {
         principal.wids.iter().any(|w| w.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR))
     } else {

@@ -58,7 +58,7 @@ const CERT_VALIDITY: Duration = Duration::days(5 * 365 + 1);
 pub fn generate_signing_key() -> Result<SigningKeyRecord> {
     let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| IdentityError::Crypto("RSA key generation"))?;
     let pkcs8 = pair.as_der().map_err(|_| IdentityError::Crypto("PKCS#8 encoding"))?.as_ref().to_vec();
-    let created_at = OffsetDateTime::now_utc()
+    let created_at = cerulean_store::clock::now()
         .replace_nanosecond(0)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
         .format(&Rfc3339)

@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod client_assertion;
 pub mod federation;
+pub mod forge;
 pub mod jwt;
 pub mod keys;
 pub mod location;
@@ -71,5 +72,5 @@ pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
 
 /// Seconds since the Unix epoch, the unit of every JWT time claim.
 pub fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    cerulean_store::clock::now().unix_timestamp()
 }

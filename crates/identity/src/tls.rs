@@ -86,7 +86,7 @@ pub fn ensure_tls_material(dir: &Path) -> Result<TlsMaterial> {
 /// `spawn_blocking`).
 pub fn ensure_tls_material_with_sans(dir: &Path, extra_sans: &[String]) -> Result<TlsMaterial> {
     create_dir(dir)?;
-    let now = OffsetDateTime::now_utc();
+    let now = cerulean_store::clock::now();
     let ca_cert_path = dir.join(CA_CERT_FILE);
     let ca_key_path = dir.join(CA_KEY_FILE);
     let cert_path = dir.join(SERVER_CERT_FILE);
@@ -372,7 +372,7 @@ mod tests {
         assert!(!format!("{first:?}").contains("PRIVATE KEY"));
 
         // Both certificates parse and have the expected lifetimes.
-        let now = OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         let server_der = first_pem_der(&first.cert_chain_pem, "CERTIFICATE").expect("server der");
         let server_exp = not_after(&server_der).expect("server notAfter");
         assert!((server_exp - (now + SERVER_VALIDITY)).abs() < Duration::minutes(5));
@@ -429,7 +429,7 @@ mod tests {
         let ca_key = KeyPair::from_pem(&fs::read_to_string(dir.join(CA_KEY_FILE)).expect("read")).expect("ca key");
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
         let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-        let now = OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         params.not_before = now - Duration::days(300);
         params.not_after = now + Duration::days(10);
         let cert = params.signed_by(&key, &Issuer::new(ca_params(&ca_key), &ca_key)).expect("sign");

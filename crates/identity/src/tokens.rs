@@ -534,7 +534,7 @@ impl TokenIssuer {
 
 /// The audited store change that persists a new key.
 fn key_change(tenant: Uuid, record: &SigningKeyRecord) -> Change {
-    let at = time::OffsetDateTime::now_utc()
+    let at = cerulean_store::clock::now()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| record.created_at.clone());
     Change {
@@ -773,7 +773,7 @@ mod tests {
         let mut old = keys::generate_signing_key().expect("gen");
         old.created_at = "2024-01-01T00:00:00Z".into();
         old.status = keys::STATUS_RETIRED.into();
-        old.retired_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
+        old.retired_at = cerulean_store::clock::now().format(&time::format_description::well_known::Rfc3339).ok();
         // A key retired longer ago than the retention is no longer published.
         let mut expired = keys::generate_signing_key().expect("gen");
         expired.status = keys::STATUS_RETIRED.into();

@@ -96,7 +96,7 @@ pub(crate) fn trace_of(headers: &HeaderMap) -> String {
 
 fn timestamp() -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
+    cerulean_store::clock::now().format(&fmt).unwrap_or_default()
 }
 
 /// The AADSTS description as Entra puts it in `error_description`.

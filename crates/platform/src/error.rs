@@ -61,7 +61,7 @@ impl OAuthError {
     /// Renders the error with the request's trace (`request-id`) and correlation ids.
     pub fn respond(&self, public_url: &str, trace_id: &str, correlation_id: &str) -> Response {
         let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-        let timestamp = time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default();
+        let timestamp = cerulean_store::clock::now().format(&fmt).unwrap_or_default();
         let mut body = json!({
             "error": self.error,
             "error_description": format!(

@@ -186,7 +186,7 @@ pub(crate) async fn start(
     amr: &[String],
 ) -> Result<HeaderValue, OAuthError> {
     let id = random_secret(32)?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = cerulean_store::clock::now();
     let record = FlowRecord {
         kind: SESSION_KIND.into(),
         key: hash(&id),
@@ -216,7 +216,7 @@ pub(crate) async fn end(
 
 /// RFC 3339 `now + secs`.
 pub(crate) fn expiry(secs: i64) -> (String, String) {
-    let now = time::OffsetDateTime::now_utc();
+    let now = cerulean_store::clock::now();
     (rfc3339(now), rfc3339(now + time::Duration::seconds(secs)))
 }
 

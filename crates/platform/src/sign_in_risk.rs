@@ -44,7 +44,7 @@ pub(crate) struct Attempt<'a> {
 /// The detections of the attempt. A failure to read the history is no detection (and logged):
 /// risk recording never fails a sign-in.
 pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Finding> {
-    let now = OffsetDateTime::now_utc();
+    let now = cerulean_store::clock::now();
     let since = |t: OffsetDateTime| t.format(&Rfc3339).ok();
     let dir = &state.directory;
     let history = LogQuery {

@@ -193,6 +193,20 @@ impl<'a> Compiler<'a> {
             // An outer range variable or a property of the object itself, inside a lambda:
             // the store evaluates lambda bodies against the element alone.
             return Err(QueryError::unsupported_query());
+        } else if first.eq_ignore_ascii_case(crate::dynamic::CUSTOM_SECURITY_ATTRIBUTES)
+            && self.entity.property(first).is_some()
+            && segments.len() == 3
+        {
+            // `customSecurityAttributes/{set}/{attribute}`: a searchable definition, passed in as
+            // a dynamic property named by that path.
+            let Some(d) = crate::dynamic::find(self.dynamic, &segments.join("/")) else {
+                return Err(QueryError::bad_request(format!(
+                    "Invalid filter clause: '{}_{}' is not a searchable custom security attribute.",
+                    segments[1], segments[2]
+                )));
+            };
+            let path = PropPath(d.name.split('/').map(str::to_string).collect());
+            return Ok(Resolved { path, ty: d.ty, collection: d.collection, is_id: false, name: d.name.clone() });
         } else if self.entity.property(first).is_none()
             && let Some(d) = crate::dynamic::find(self.dynamic, first)
         {
@@ -269,6 +283,29 @@ impl<'a> Compiler<'a> {
         match operand {
             Expr::Path(segments) if segments.last().is_some_and(|s| s.eq_ignore_ascii_case("$count")) => {
                 self.count_compare(&segments[..segments.len() - 1], op, lit)
+            }
+            // A custom security attribute: an advanced query; `eq` on a multi-valued one
+            // matches when one of its values does.
+            Expr::Path(segments)
+                if segments.len() == 3
+                    && segments[0].eq_ignore_ascii_case(crate::dynamic::CUSTOM_SECURITY_ATTRIBUTES) =>
+            {
+                self.note("eq");
+                let mut r = self.resolve(segments)?;
+                if op != CmpOp::Eq && (r.collection || op != CmpOp::Ne) {
+                    return Err(QueryError::unsupported_query());
+                }
+                let collection = std::mem::replace(&mut r.collection, false);
+                let v = self.value(&r, lit, op_kind(op))?;
+                if v.scalar == Scalar::Null {
+                    return Err(QueryError::unsupported_query());
+                }
+                if !collection {
+                    return Ok(Filter::Compare { path: r.path, kind: v.kind, op: store_op(op), value: v.scalar });
+                }
+                let element =
+                    Filter::Compare { path: PropPath::element(), kind: v.kind, op: store_op(op), value: v.scalar };
+                Ok(Filter::Any { path: r.path, element: Some(Box::new(element)) })
             }
             Expr::Path(_) => {
                 let r = self.scalar_path(operand)?;

@@ -13,6 +13,10 @@ use cerulean_store::PropPath;
 
 use crate::error::{QueryError, unknown_property_text};
 
+/// The property of custom security attribute values; a searchable attribute is passed as a
+/// dynamic property named `customSecurityAttributes/{set}/{attribute}` (canonical case).
+pub const CUSTOM_SECURITY_ATTRIBUTES: &str = "customSecurityAttributes";
+
 /// One tenant-defined property of an entity type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DynamicProperty {

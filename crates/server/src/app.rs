@@ -53,6 +53,9 @@ pub struct AppOptions {
     /// Token lifetimes (`--access-token-lifetime-secs`, `--id-token-lifetime-secs`,
     /// `--refresh-token-lifetime-days`), validated by the caller; the default is Entra's.
     pub lifetimes: cerulean_identity::TokenLifetimes,
+    /// `--emulator-aids`: the test aids under `/cerulean/emulator` (token forge, clock
+    /// control, fault injection) answer; off, they refuse with 404 and no fault is injected.
+    pub emulator_aids: bool,
 }
 
 impl AppOptions {
@@ -134,6 +137,19 @@ impl App {
                 .key_publication_delay_secs
                 .unwrap_or(cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS),
         });
+        let faults = Arc::new(cerulean_graph::emulator::Faults::default());
+        let emulator = cerulean_graph::emulator::emulator_router(cerulean_graph::emulator::EmulatorState {
+            graph: GraphState {
+                directory: directory.clone(),
+                tokens: tokens.clone(),
+                public_url: public_url.clone(),
+                version: "v1.0",
+                principals: principals.clone(),
+                throttle: None,
+            },
+            enabled: options.emulator_aids,
+            faults: faults.clone(),
+        });
         let ready_flag = ready.clone();
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
@@ -150,12 +166,19 @@ impl App {
             .nest("/beta", graph("beta"))
             .merge(platform)
             .merge(admin)
+            .merge(emulator)
             .merge(cerulean_aadgraph::router(cerulean_aadgraph::AadState::new(
                 directory.clone(),
                 tokens.clone(),
                 public_url.clone(),
-            )))
-            .layer(axum::middleware::from_fn(crate::request_id::request_ids));
+            )));
+        // Injected faults sit inside the request-id layer, so a faulted answer still has ids.
+        let router = if options.emulator_aids {
+            router.layer(axum::middleware::from_fn_with_state(faults, cerulean_graph::emulator::inject_faults))
+        } else {
+            router
+        };
+        let router = router.layer(axum::middleware::from_fn(crate::request_id::request_ids));
         App { directory, tokens, public_url, ready, router }
     }
 

@@ -174,6 +174,10 @@ pub struct ServeArgs {
     /// long (Entra's default: 90; 1 to 90).
     #[arg(long, env = "CERULEAN_REFRESH_TOKEN_LIFETIME_DAYS", default_value_t = cerulean_identity::TokenLifetimes::default().refresh_days)]
     pub refresh_token_lifetime_days: i64,
+    /// Enable the emulator's test aids under /cerulean/emulator (token forge, clock control,
+    /// fault injection), for testing clients; administrators only. Never on a real deployment.
+    #[arg(long, env = "CERULEAN_EMULATOR_AIDS")]
+    pub emulator_aids: bool,
 }
 
 impl ServeArgs {

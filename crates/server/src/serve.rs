@@ -92,6 +92,7 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
             imds_host: args.imds_host.clone(),
             dns_resolver: args.dns_resolver,
             lifetimes,
+            emulator_aids: args.emulator_aids,
             ..crate::app::AppOptions::throttling(args.throttle_ru_per_10s)
         },
     );
@@ -245,7 +246,7 @@ async fn prune_change_log(directory: cerulean_directory::Directory, days: u32) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        let cutoff = cerulean_store::clock::now() - time::Duration::days(i64::from(days));
         let Ok(before) = cutoff.format(&time::format_description::well_known::Rfc3339) else {
             continue;
         };
@@ -266,7 +267,7 @@ async fn prune_logs(directory: cerulean_directory::Directory, days: u32) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+        let cutoff = cerulean_store::clock::now() - time::Duration::days(i64::from(days));
         let Ok(before) = cutoff.format(&time::format_description::well_known::Rfc3339) else {
             continue;
         };

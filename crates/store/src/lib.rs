@@ -9,6 +9,7 @@
 //! its own SQL. Nothing above this crate writes SQL.
 
 mod changelog;
+pub mod clock;
 mod flows;
 mod lockout;
 mod logs;

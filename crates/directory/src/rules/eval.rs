@@ -124,7 +124,7 @@ fn compare_str(s: &str, op: CmpOp, value: &Operand) -> bool {
         (CmpOp::In, Operand::List(items)) => items.iter().any(|v| v.to_lowercase() == lower),
         (op, Operand::DateTime(v)) => compare_time(s, op, v),
         (op, Operand::Now { seconds, .. }) => {
-            let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(*seconds);
+            let at = cerulean_store::clock::now() + time::Duration::seconds(*seconds);
             compare_time(s, op, &crate::validate::format_datetime(at))
         }
         _ => false,

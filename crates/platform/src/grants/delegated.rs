@@ -367,7 +367,7 @@ pub(crate) async fn respond(
     // one is spent).
     let refresh_token = if scopes.offline || s.family.is_some() {
         let token = user_tokens::new_refresh_token(s.tenant.id).map_err(internal)?;
-        let now = time::OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         let record = RefreshTokenRecord {
             hash: user_tokens::refresh_token_hash(&token),
             family_id: s.family.unwrap_or_else(Uuid::new_v4),

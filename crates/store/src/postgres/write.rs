@@ -12,7 +12,6 @@
 //! instead, which the caller retries.
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio_postgres::types::{Json, ToSql};
 use uuid::Uuid;
@@ -35,7 +34,7 @@ const _: fn(EdgeKind) = |k| match k {
 };
 
 fn now() -> StoreResult<String> {
-    OffsetDateTime::now_utc().format(&Rfc3339).map_err(|e| StoreError::Backend(format!("format time: {e}")))
+    crate::clock::now().format(&Rfc3339).map_err(|e| StoreError::Backend(format!("format time: {e}")))
 }
 
 /// Runs a cached statement in `tx`, returning the number of rows it touched.

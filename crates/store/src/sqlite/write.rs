@@ -4,7 +4,6 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
@@ -22,7 +21,7 @@ const _: fn(EdgeKind) = |k| match k {
 };
 
 fn now() -> StoreResult<String> {
-    OffsetDateTime::now_utc().format(&Rfc3339).map_err(|e| StoreError::Backend(format!("format time: {e}")))
+    crate::clock::now().format(&Rfc3339).map_err(|e| StoreError::Backend(format!("format time: {e}")))
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(what: &str, v: &T) -> StoreResult<String> {

@@ -95,6 +95,16 @@ def main():
         else:
             row("check-member-groups", "`POST /v1.0/users/{id}/checkMemberGroups`" + at, "p99 < 2 ms",
                 p99_under("check-member-groups", 2))
+        # Low concurrency: what one request costs when it does not queue behind 63 others.
+        for c in (1, 4):
+            row(f"get-user-c{c}", f"`GET /v1.0/users/{{id}}`, {c} connection{'s' if c > 1 else ''}",
+                "p99 < 5 ms", p99_under(f"get-user-c{c}", 5))
+            for name, label in (("member-of", "`GET /v1.0/users/{id}/memberOf`"),
+                                ("transitive-member-of", "`GET /v1.0/users/{id}/transitiveMemberOf`"),
+                                ("check-member-groups", "`POST /v1.0/users/{id}/checkMemberGroups`")):
+                key = f"{name}-c{c}"
+                if key in w:
+                    row(key, f"{label}{at}, {c} connection{'s' if c > 1 else ''}", "p99 < 2 ms", p99_under(key, 2))
         ds, dl = w.get("delta-small"), w.get("delta-large")
         row("delta-small", f"delta round after 100 changes, {small:,} users", "reference")
         v = "—"

@@ -179,15 +179,16 @@ PY
 figure() { echo "$2=$3" >>"$1/figures.env"; }
 
 # wrk_run <dir> <name> <script> [wrk env assignments...]: one scenario; summary JSON in <name>.json.
+# WRK_CONNECTIONS overrides the connection count for one run (the low-concurrency rows).
 wrk_run() {
     local dir="$1" name="$2" script="$3"; shift 3
-    local url="${WRK_URL:-$base}"
+    local url="${WRK_URL:-$base}" conns="${WRK_CONNECTIONS:-$connections}"
     { printf 'env BENCH_LUA_DIR=bench/wrk BENCH_TOKEN=$TOKEN '; printf '%q ' "$@"
-      echo "wrk -t1 -c$connections -d${duration}s --timeout 10s --latency -s bench/wrk/$script $url"; } \
-        | sed -E 's/BENCH_CLIENT_SECRET=[^ ]*/BENCH_CLIENT_SECRET=$SECRET/; s/BENCH_PASSWORD=[^ ]*/BENCH_PASSWORD=$PASSWORD/' >>"$commands"
+      echo "wrk -t1 -c$conns -d${duration}s --timeout 10s --latency -s bench/wrk/$script $url"; } \
+        | sed -E 's/BENCH_CLIENT_SECRET=[^ ]*/BENCH_CLIENT_SECRET=$SECRET/' >>"$commands"
     log "  $name"
     env "$@" BENCH_OUT="$dir/$name.json" \
-        wrk -t1 -c"$connections" -d"${duration}s" --timeout 10s --latency -s "bench/wrk/$script" "$url" \
+        wrk -t1 -c"$conns" -d"${duration}s" --timeout 10s --latency -s "bench/wrk/$script" "$url" \
         >"$dir/$name.txt" 2>&1 || log "  wrk failed for $name (see $dir/$name.txt)"
 }
 
@@ -267,6 +268,18 @@ bench_engine() {
     else
         figure "$dir" check_member_groups_missing 1
     fi
+
+    # The same reads at low concurrency: at 64 connections on 2 cores (shared with wrk) a
+    # request's latency is mostly its wait in the queue; at 1 and 4 connections the p99 shows
+    # what one request costs.
+    for c in 1 4; do
+        WRK_CONNECTIONS=$c wrk_run "$dir" "get-user-c$c" ids.lua BENCH_PATH='/v1.0/users/{id}' BENCH_IDS="$ids"
+        WRK_CONNECTIONS=$c wrk_run "$dir" "member-of-c$c" ids.lua BENCH_PATH='/v1.0/users/{id}/memberOf' BENCH_IDS="$ids"
+        WRK_CONNECTIONS=$c wrk_run "$dir" "transitive-member-of-c$c" ids.lua \
+            BENCH_PATH='/v1.0/users/{id}/transitiveMemberOf' BENCH_IDS="$ids"
+        WRK_CONNECTIONS=$c wrk_run "$dir" "check-member-groups-c$c" check_member_groups.lua \
+            BENCH_IDS="$ids" BENCH_GROUPS="$dir/group-ids.txt"
+    done
 
     # Token issuance next to the raw RS256 signing rate of this machine, same run.
     log "  openssl speed -multi $(nproc) rsa2048"

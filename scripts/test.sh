@@ -33,6 +33,10 @@ else
     CERULEAN_TEST_ENGINE=postgres cargo test -p cerulean --test api
 fi
 
+# The micro-benchmarks (crates/server/benches/micro.rs), each run once in test mode: they stay
+# compiling and their setup and assertions hold; nothing is timed, so nothing can flake.
+cargo test -p cerulean --benches
+
 bash scripts/compat.sh
 # The official clients again, against servers on PostgreSQL (tests that start their own
 # servers for engine-specific reasons -- kill -9 of the embedded store, three nodes on

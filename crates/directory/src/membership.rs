@@ -190,8 +190,77 @@ impl TenantGraph {
         self.type_names.get(self.types[n as usize] as usize).map(String::as_str).unwrap_or("directoryObject")
     }
 
+    /// Ids of every node reachable from `id` in `direction`, of `types` only when given, sorted
+    /// (the store's id order, so keyset paging over them matches list paging).
+    fn transitive_ids(&self, id: Uuid, direction: Direction, types: &[&str]) -> Vec<Uuid> {
+        let mut out: Vec<Uuid> = self
+            .reach(id, direction)
+            .into_iter()
+            .filter(|&n| types.is_empty() || types.contains(&self.type_name(n)))
+            .map(|n| self.ids[n as usize])
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Those of `candidates` that `id` is in, transitively, in the order given (duplicates
+    /// once); groups only when `groups_only`. The candidates (at most 20 on the wire) are
+    /// looked up among the reached nodes, so no set of the whole reach is built.
+    fn check(&self, id: Uuid, candidates: &[Uuid], groups_only: bool) -> Vec<Uuid> {
+        let reach = self.reach(id, Direction::MemberOf);
+        let mut out: Vec<Uuid> = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let Some(&n) = self.index.get(c) else { continue };
+            if reach.contains(&n) && (!groups_only || self.type_name(n) == "group") && !out.contains(c) {
+                out.push(*c);
+            }
+        }
+        out
+    }
+
+    /// Whether `id` is a node of type `object_type` with at least one edge. Every live edge's ends are live objects (deletion drops an
+    /// object's edges, restore brings them back), so such a node is a live object of that type.
+    fn is_live(&self, id: Uuid, object_type: &str) -> bool {
+        self.index.get(&id).is_some_and(|&n| {
+            self.types[n as usize] != UNKNOWN
+                && self.type_name(n) == object_type
+                && !(self.member_of[n as usize].is_empty() && self.members[n as usize].is_empty())
+        })
+    }
+
     fn is_current(&self, bounds: &ChangeLogBounds) -> bool {
         self.loaded && self.seq >= bounds.last && self.unresolved.is_empty()
+    }
+}
+
+/// A membership graph built from an edge list, outside any directory: the same data structure
+/// and walks the directory answers transitive queries from, for the micro-benchmarks
+/// (`crates/server/benches/micro.rs`) and tools that measure a walk without a store.
+pub struct MembershipIndex {
+    graph: TenantGraph,
+}
+
+impl MembershipIndex {
+    /// The graph of `(group, group type, member, member type)` edges (each edge once).
+    pub fn from_edges<'a>(edges: impl IntoIterator<Item = (Uuid, &'a str, Uuid, &'a str)>) -> MembershipIndex {
+        let mut graph = TenantGraph { loaded: true, ..TenantGraph::default() };
+        for (group, group_type, member, member_type) in edges {
+            let group = graph.node(group, Some(group_type));
+            let member = graph.node(member, Some(member_type));
+            graph.members[group as usize].push(member);
+            graph.member_of[member as usize].push(group);
+        }
+        MembershipIndex { graph }
+    }
+
+    /// As [`Directory::transitive_ids`].
+    pub fn transitive_ids(&self, id: Uuid, direction: Direction, types: &[&str]) -> Vec<Uuid> {
+        self.graph.transitive_ids(id, direction, types)
+    }
+
+    /// As [`Directory::check_member_of`].
+    pub fn check_member_of(&self, id: Uuid, candidates: &[Uuid], groups_only: bool) -> Vec<Uuid> {
+        self.graph.check(id, candidates, groups_only)
     }
 }
 
@@ -270,16 +339,64 @@ impl Directory {
         direction: Direction,
         types: &[&str],
     ) -> DirectoryResult<Vec<Uuid>> {
+        Ok(self.current_graph(tenant).await?.transitive_ids(id, direction, types))
+    }
+
+    /// [`Directory::transitive_ids`] of the object of `object_type` named by `key` (an id, or
+    /// for users also a UPN), which must be live: [`Directory::find`]'s rules and errors.
+    pub async fn transitive_ids_of(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+        direction: Direction,
+        types: &[&str],
+    ) -> DirectoryResult<Vec<Uuid>> {
+        let (g, id) = self.graph_and_subject(tenant, object_type, key).await?;
+        Ok(g.transitive_ids(id, direction, types))
+    }
+
+    /// [`Directory::check_member_of`] of the object of `object_type` named by `key`, which
+    /// must be live: [`Directory::find`]'s rules and errors.
+    pub async fn check_member_of_key(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+        candidates: &[Uuid],
+        groups_only: bool,
+    ) -> DirectoryResult<Vec<Uuid>> {
+        let (g, id) = self.graph_and_subject(tenant, object_type, key).await?;
+        Ok(g.check(id, candidates, groups_only))
+    }
+
+    /// The id of the live object of `object_type` named by `key` ([`Directory::find`]'s rules
+    /// and errors), answered from the membership graph when it knows the object.
+    pub async fn live_member_id(&self, tenant: Uuid, object_type: &str, key: &str) -> DirectoryResult<Uuid> {
+        Ok(self.graph_and_subject(tenant, object_type, key).await?.1)
+    }
+
+    /// The current graph and the id of the live object of `object_type` named by `key`.
+    ///
+    /// On the membership hot path the object's own document is not needed: when `key` is an
+    /// id the current graph holds with an edge and the right type, the object is known to be
+    /// live, so the store read (and JSON parse) of its document is skipped. Otherwise
+    /// [`Directory::find`] decides (an object with no membership, a UPN, an unknown id).
+    async fn graph_and_subject(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+    ) -> DirectoryResult<(OwnedRwLockReadGuard<TenantGraph>, Uuid)> {
         let g = self.current_graph(tenant).await?;
-        let mut out: Vec<Uuid> = g
-            .reach(id, direction)
-            .into_iter()
-            .filter(|&n| types.is_empty() || types.contains(&g.type_name(n)))
-            .map(|n| g.ids[n as usize])
-            .collect();
-        drop(g);
-        out.sort_unstable();
-        Ok(out)
+        if !object_type.is_empty()
+            && let Ok(id) = Uuid::parse_str(key)
+            && g.is_live(id, object_type)
+        {
+            return Ok((g, id));
+        }
+        let id = self.find(tenant, object_type, key).await?.id;
+        Ok((g, id))
     }
 
     /// `checkMemberGroups` / `checkMemberObjects`: those of `candidates` that `id` is in,
@@ -291,16 +408,7 @@ impl Directory {
         candidates: &[Uuid],
         groups_only: bool,
     ) -> DirectoryResult<Vec<Uuid>> {
-        let g = self.current_graph(tenant).await?;
-        let reach: HashSet<Uuid> = g
-            .reach(id, Direction::MemberOf)
-            .into_iter()
-            .filter(|&n| !groups_only || g.type_name(n) == "group")
-            .map(|n| g.ids[n as usize])
-            .collect();
-        drop(g);
-        let mut seen = HashSet::new();
-        Ok(candidates.iter().copied().filter(|c| reach.contains(c) && seen.insert(*c)).collect())
+        Ok(self.current_graph(tenant).await?.check(id, candidates, groups_only))
     }
 
     /// `getMemberGroups` / `getMemberObjects`: every container of `id`, transitively.

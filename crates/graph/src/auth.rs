@@ -217,14 +217,59 @@ pub(crate) fn reference_path(matched: &str) -> String {
 /// Whether `principal` holds a permission the rule for `method` + `path` accepts.
 /// The reference rule and the supplement (see [`crate::authz_supplement`]) both grant.
 pub(crate) fn permitted(principal: &Principal, method: &str, path: &str) -> bool {
-    let path = crate::authz_supplement::alias(path).unwrap_or(path);
-    let held = if principal.delegated { &principal.scopes } else { &principal.roles };
-    let holds = |allowed: &[&str]| held.iter().any(|h| allowed.iter().any(|a| implies(h, a)));
-    let reference =
-        crate::authz_table::lookup(method, path).map(|r| if principal.delegated { r.delegated } else { r.application });
-    let supplement = crate::authz_supplement::lookup(method, path)
-        .map(|r| if principal.delegated { r.delegated } else { r.application });
-    reference.is_some_and(holds) || supplement.is_some_and(holds)
+    RouteAuthz::resolve(method, path).permits(principal)
+}
+
+/// The permission rules of one method on one route template, resolved from the tables once.
+/// The tables are scanned linearly (a thousand rules, compared segment by segment), which
+/// is too much to repeat on every request of a hot route.
+pub(crate) struct RouteAuthz {
+    /// The permission-reference form of the route ([`reference_path`]).
+    path: String,
+    reference: Option<&'static crate::authz_table::RouteRule>,
+    supplement: Option<&'static crate::authz_supplement::SupplementRule>,
+}
+
+/// Resolved rules by method, then by the router's matched route: bounded by the routes the
+/// router declares, so it never needs eviction.
+type RouteAuthzCache = HashMap<axum::http::Method, HashMap<Box<str>, Arc<RouteAuthz>>>;
+
+static ROUTE_AUTHZ: std::sync::LazyLock<std::sync::RwLock<RouteAuthzCache>> =
+    std::sync::LazyLock::new(Default::default);
+
+impl RouteAuthz {
+    /// The rules of `method` on the reference path `path`.
+    fn resolve(method: &str, path: &str) -> RouteAuthz {
+        let aliased = crate::authz_supplement::alias(path).unwrap_or(path);
+        RouteAuthz {
+            path: path.to_string(),
+            reference: crate::authz_table::lookup(method, aliased),
+            supplement: crate::authz_supplement::lookup(method, aliased),
+        }
+    }
+
+    /// The rules of `method` on the router's matched route `matched` (`/v1.0/users/{id}`),
+    /// from the cache after the first request of the route.
+    fn of_matched(method: &axum::http::Method, matched: &str) -> Arc<RouteAuthz> {
+        let cached =
+            ROUTE_AUTHZ.read().unwrap_or_else(|p| p.into_inner()).get(method).and_then(|m| m.get(matched).cloned());
+        if let Some(found) = cached {
+            return found;
+        }
+        let resolved = Arc::new(RouteAuthz::resolve(method.as_str(), &reference_path(matched)));
+        let mut cache = ROUTE_AUTHZ.write().unwrap_or_else(|p| p.into_inner());
+        cache.entry(method.clone()).or_default().insert(matched.into(), resolved.clone());
+        resolved
+    }
+
+    fn permits(&self, principal: &Principal) -> bool {
+        let held = if principal.delegated { &principal.scopes } else { &principal.roles };
+        let holds = |allowed: &[&str]| held.iter().any(|h| allowed.iter().any(|a| implies(h, a)));
+        let pick =
+            |app: &'static [&'static str], del: &'static [&'static str]| if principal.delegated { del } else { app };
+        self.reference.is_some_and(|r| holds(pick(r.application, r.delegated)))
+            || self.supplement.is_some_and(|r| holds(pick(r.application, r.delegated)))
+    }
 }
 
 /// Whether holding permission `held` grants `wanted`: the same permission, or its read-write
@@ -284,12 +329,19 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let path = req.extensions().get::<MatchedPath>().map(|m| reference_path(m.as_str())).unwrap_or_default();
-    let method = req.method().as_str().to_string();
-    let uri_path = req.uri().path().to_string();
-    let allowed =
-        permitted(&principal, &method, &path) || rolls_own_keys(&state, &principal, &method, &path, &uri_path).await;
+    let route = match req.extensions().get::<MatchedPath>() {
+        Some(m) => RouteAuthz::of_matched(req.method(), m.as_str()),
+        None => Arc::new(RouteAuthz::resolve(req.method().as_str(), "")),
+    };
+    let path = route.path.as_str();
+    // An app token the table allows (the hot path) needs neither the method nor the URI path
+    // as owned strings: they are copied only for the checks that hold them across an await.
+    let allowed = route.permits(&principal) || {
+        let (method, uri_path) = (req.method().as_str().to_string(), req.uri().path().to_string());
+        rolls_own_keys(&state, &principal, &method, path, &uri_path).await
+    };
     let bounded = if allowed && principal.delegated {
+        let (method, uri_path) = (req.method().as_str().to_string(), req.uri().path().to_string());
         // A user update needs the actions of the properties it sets: read its body first.
         let mut body = None;
         if method == "PATCH" && path == "/users/{id}" {
@@ -300,7 +352,7 @@ pub(crate) async fn authorize(State(state): State<GraphState>, mut req: Request,
             body = Some(serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes).unwrap_or_default());
             req = Request::from_parts(parts, axum::body::Body::from(bytes));
         }
-        match crate::delegated::user_may(&state, &principal, &method, &path, &uri_path, body.as_ref()).await {
+        match crate::delegated::user_may(&state, &principal, &method, path, &uri_path, body.as_ref()).await {
             Ok(may) => !may,
             Err(e) => return e.into_response(),
         }

@@ -73,13 +73,12 @@ async fn transitive(
     key: &str,
     t: Transitive,
 ) -> Result<Response, GraphError> {
-    let subject = state.directory.find(p.tenant, subject_type(t.set), key).await?;
     let types: &'static [&'static str] = match t.cast {
         Some("user") => &["user"],
         Some("group") => &["group"],
         _ => &[],
     };
-    let ids = state.directory.transitive_ids(p.tenant, subject.id, t.direction, types).await?;
+    let ids = state.directory.transitive_ids_of(p.tenant, subject_type(t.set), key, t.direction, types).await?;
     let (entity, context) = match types {
         ["user"] => ("user", "users"),
         ["group"] => ("group", "groups"),
@@ -204,19 +203,19 @@ async fn member_action(
     body: &[u8],
 ) -> Result<Response, GraphError> {
     let body = odata::object_body(body)?;
-    let subject = state.directory.find(p.tenant, subject_type(set), key).await?;
     let d = &state.directory;
     let ids = match action {
         Action::CheckMemberGroups => {
             let wanted = guid_list(&body, "groupIds", MAX_CHECK_IDS)?;
-            d.check_member_of(p.tenant, subject.id, &wanted, true).await?
+            d.check_member_of_key(p.tenant, subject_type(set), key, &wanted, true).await?
         }
         Action::CheckMemberObjects => {
             let wanted = guid_list(&body, "ids", MAX_CHECK_IDS)?;
-            d.check_member_of(p.tenant, subject.id, &wanted, false).await?
+            d.check_member_of_key(p.tenant, subject_type(set), key, &wanted, false).await?
         }
         Action::GetMemberGroups => {
-            let ids = d.member_of_ids(p.tenant, subject.id, true, security_enabled_only(&body)?).await?;
+            let subject = d.live_member_id(p.tenant, subject_type(set), key).await?;
+            let ids = d.member_of_ids(p.tenant, subject, true, security_enabled_only(&body)?).await?;
             if ids.len() > MAX_MEMBER_GROUPS {
                 return Err(GraphError::new(
                     400,
@@ -228,7 +227,10 @@ async fn member_action(
             }
             ids
         }
-        Action::GetMemberObjects => d.member_of_ids(p.tenant, subject.id, false, security_enabled_only(&body)?).await?,
+        Action::GetMemberObjects => {
+            let subject = d.live_member_id(p.tenant, subject_type(set), key).await?;
+            d.member_of_ids(p.tenant, subject, false, security_enabled_only(&body)?).await?
+        }
     };
     Ok(id_collection(state, &ids))
 }

@@ -1,7 +1,7 @@
 //! Configurable risk thresholds: the `--risk-*` flags of `cerulean serve`, parsed as the
 //! command line parses them, change what the detection engine finds at real sign-ins (a lower
-//! spray threshold flags sooner, a longer minimum distance suppresses impossible travel, a
-//! shorter learning period makes a stranger unfamiliar sooner); unusable values stop `serve`
+//! spray threshold flags sooner, a longer minimum distance or a higher speed limit suppresses
+//! impossible travel, a shorter learning period makes a stranger unfamiliar sooner); unusable values stop `serve`
 //! with an error naming the flag.
 
 use axum::http::{Method, StatusCode};
@@ -86,6 +86,14 @@ async fn travel_and_familiarity_thresholds_change_the_detections() {
     // Trips under 10000 km are never impossible travel: Oslo to Tokyo is one.
     let h = proxied_harness(configured(&["--risk-travel-min-km", "10000"])).await;
     home_then_tokyo(&h).await;
+    assert_eq!(kinds(&detections(&h).await), Vec::<&str>::new());
+
+    // A speed limit of 10^9 km/h: Oslo to Tokyo in over a second (~2.7e7 km/h) is plausible.
+    let h = proxied_harness(configured(&["--risk-travel-max-kmh", "1000000000"])).await;
+    let (admin, password) = (h.boot.admin_user_principal_name.clone(), h.boot.admin_password.clone());
+    assert_eq!(sign_in(&h, "198.51.100.7", &admin, &password, "home").await, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(sign_in(&h, "203.0.113.9", &admin, &password, "tokyo").await, StatusCode::OK);
     assert_eq!(kinds(&detections(&h).await), Vec::<&str>::new());
 
     // A one-sign-in learning period: Tokyo's new address, network and country are unfamiliar.

@@ -2,7 +2,8 @@
 //! functions of one attempt, the user's history and the operator's lists, so every detection is
 //! explainable (each carries the reasons it fired) and testable without a server.
 //!
-//! What each detection decides (thresholds are [`RiskConfig`], defaults in brackets):
+//! What each detection decides (thresholds are [`RiskConfig`], defaults in brackets; `serve`
+//! sets them with its `--risk-*` flags):
 //!
 //! - `anonymizedIPAddress` (medium, realtime): the address is in the anonymizer list (Tor exits,
 //!   anonymising VPNs).
@@ -70,9 +71,17 @@ pub struct RiskConfig {
     pub learning_sign_ins: usize,
     /// Unseen features (of address, ASN, country, browser) that make a sign-in unfamiliar.
     pub unfamiliar_features: usize,
+    /// How far back (days) a user's history of successful sign-ins reaches.
+    pub history_days: i64,
+    /// The most recent successful sign-ins the history holds: what counts as familiar.
+    pub history_sign_ins: usize,
+    /// A trip faster than this (km/h) is impossible travel.
     pub max_travel_kmh: f64,
+    /// Trips shorter than this (km) are never impossible travel (location databases are coarse).
     pub min_travel_km: f64,
+    /// Distinct accounts with failed passwords from one address that make a password spray.
     pub spray_accounts: usize,
+    /// The window (minutes) those failures are counted in.
     pub spray_window_minutes: i64,
     pub anonymizers: Vec<IpNetwork>,
     pub malicious: Vec<IpNetwork>,
@@ -85,6 +94,8 @@ impl Default for RiskConfig {
         RiskConfig {
             learning_sign_ins: 5,
             unfamiliar_features: 3,
+            history_days: 90,
+            history_sign_ins: 50,
             max_travel_kmh: 1000.0,
             min_travel_km: 500.0,
             spray_accounts: 5,
@@ -93,6 +104,63 @@ impl Default for RiskConfig {
             malicious: Vec::new(),
             leaked_passwords: HashSet::new(),
         }
+    }
+}
+
+/// A threshold a deployment cannot use, refused at start-up.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("the successful sign-ins to learn from must be at least 1, got {0}")]
+    LearningSignIns(usize),
+    #[error("the unseen features that make a sign-in unfamiliar must be between 1 and 4, got {0}")]
+    UnfamiliarFeatures(usize),
+    #[error("the history must reach back between 1 and 3650 days, got {0}")]
+    HistoryDays(i64),
+    #[error("the history must hold between the sign-ins to learn from ({learning}) and 1000 sign-ins, got {got}")]
+    HistorySignIns { got: usize, learning: usize },
+    #[error("the impossible-travel speed must be a positive number of km/h, got {0}")]
+    TravelSpeed(f64),
+    #[error("the impossible-travel distance must be zero or more km, got {0}")]
+    TravelDistance(f64),
+    #[error("a password spray needs at least 2 accounts, got {0}")]
+    SprayAccounts(usize),
+    #[error("the password-spray window must be between 1 and 1440 minutes, got {0}")]
+    SprayWindow(i64),
+}
+
+impl RiskConfig {
+    /// The configuration, or the first threshold that cannot work: a spray of one account is
+    /// every typo, a history shorter than the learning period never learns, and a negative or
+    /// non-finite speed makes every trip impossible.
+    pub fn validated(self) -> Result<RiskConfig, ThresholdError> {
+        if self.learning_sign_ins < 1 {
+            return Err(ThresholdError::LearningSignIns(self.learning_sign_ins));
+        }
+        if !(1..=4).contains(&self.unfamiliar_features) {
+            return Err(ThresholdError::UnfamiliarFeatures(self.unfamiliar_features));
+        }
+        if !(1..=3650).contains(&self.history_days) {
+            return Err(ThresholdError::HistoryDays(self.history_days));
+        }
+        if !(self.learning_sign_ins..=1000).contains(&self.history_sign_ins) {
+            return Err(ThresholdError::HistorySignIns {
+                got: self.history_sign_ins,
+                learning: self.learning_sign_ins,
+            });
+        }
+        if !(self.max_travel_kmh.is_finite() && self.max_travel_kmh > 0.0) {
+            return Err(ThresholdError::TravelSpeed(self.max_travel_kmh));
+        }
+        if !(self.min_travel_km.is_finite() && self.min_travel_km >= 0.0) {
+            return Err(ThresholdError::TravelDistance(self.min_travel_km));
+        }
+        if self.spray_accounts < 2 {
+            return Err(ThresholdError::SprayAccounts(self.spray_accounts));
+        }
+        if !(1..=1440).contains(&self.spray_window_minutes) {
+            return Err(ThresholdError::SprayWindow(self.spray_window_minutes));
+        }
+        Ok(self)
     }
 }
 
@@ -412,6 +480,29 @@ mod tests {
         assert!(detect(&cfg, &facts(0, "198.51.100.1", "NO", 1, "Chrome", OSLO), &[], 4).is_empty());
         assert_eq!(types(&detect(&cfg, &facts(0, "198.51.100.1", "NO", 1, "Chrome", OSLO), &[], 5)), ["passwordSpray"]);
         assert_eq!(parse_ip_list("10.0.0.0/8\nnope").expect_err("bad").0, 2);
+    }
+
+    #[test]
+    fn thresholds_are_validated() {
+        assert!(RiskConfig::default().validated().is_ok());
+        let bad = |c: RiskConfig| c.validated().expect_err("refused");
+        assert_eq!(
+            bad(RiskConfig { unfamiliar_features: 5, ..RiskConfig::default() }),
+            ThresholdError::UnfamiliarFeatures(5)
+        );
+        assert_eq!(
+            bad(RiskConfig { history_sign_ins: 4, ..RiskConfig::default() }),
+            ThresholdError::HistorySignIns { got: 4, learning: 5 }
+        );
+        assert!(matches!(
+            bad(RiskConfig { max_travel_kmh: f64::NAN, ..RiskConfig::default() }),
+            ThresholdError::TravelSpeed(_)
+        ));
+        assert_eq!(bad(RiskConfig { spray_accounts: 1, ..RiskConfig::default() }), ThresholdError::SprayAccounts(1));
+        assert_eq!(
+            bad(RiskConfig { spray_window_minutes: 0, ..RiskConfig::default() }),
+            ThresholdError::SprayWindow(0)
+        );
     }
 
     #[test]

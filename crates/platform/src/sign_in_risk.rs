@@ -20,9 +20,6 @@ use uuid::Uuid;
 
 use crate::PlatformState;
 
-/// How far back a user's history reaches, and how much of it is read.
-const HISTORY_DAYS: i64 = 90;
-const HISTORY_LIMIT: usize = 50;
 /// Sign-ins read from one address in the spray window.
 const SPRAY_LIMIT: usize = 1000;
 /// AADSTS50126: invalid user name or password.
@@ -48,7 +45,7 @@ pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Findin
     let since = |t: OffsetDateTime| t.format(&Rfc3339).ok();
     let dir = &state.directory;
     let history = LogQuery {
-        from: since(now - time::Duration::days(HISTORY_DAYS)),
+        from: since(now - time::Duration::days(state.risk.history_days)),
         to: None,
         equals: vec![
             (LogColumn::UserId, vec![a.user_id.to_string()]),
@@ -56,7 +53,7 @@ pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Findin
             (LogColumn::EventType, vec!["interactiveUser".into()]),
         ],
         after: None,
-        limit: HISTORY_LIMIT,
+        limit: state.risk.history_sign_ins,
     };
     let history = match dir.sign_in_page(a.tenant, &history).await {
         Ok(page) => page.into_iter().map(|(_, r)| facts(&r)).collect::<Vec<_>>(),

@@ -129,6 +129,35 @@ pub struct ServeArgs {
     /// `leakedCredentials` risk detection.
     #[arg(long, env = "CERULEAN_LEAKED_PASSWORDS")]
     pub leaked_passwords: Option<PathBuf>,
+    /// Risk: successful interactive sign-ins a user needs before `unfamiliarFeatures` compares
+    /// a sign-in with their history.
+    #[arg(long, env = "CERULEAN_RISK_LEARNING_SIGN_INS", default_value_t = cerulean_identity::risk::RiskConfig::default().learning_sign_ins)]
+    pub risk_learning_sign_ins: usize,
+    /// Risk: unseen features (of address, network, country, browser; 1 to 4) that make a
+    /// sign-in `unfamiliarFeatures`.
+    #[arg(long, env = "CERULEAN_RISK_UNFAMILIAR_FEATURES", default_value_t = cerulean_identity::risk::RiskConfig::default().unfamiliar_features)]
+    pub risk_unfamiliar_features: usize,
+    /// Risk: days of successful sign-ins a user's history reaches back (1 to 3650).
+    #[arg(long, env = "CERULEAN_RISK_HISTORY_DAYS", default_value_t = cerulean_identity::risk::RiskConfig::default().history_days)]
+    pub risk_history_days: i64,
+    /// Risk: the most recent successful sign-ins that make up what is familiar (at least
+    /// --risk-learning-sign-ins, at most 1000).
+    #[arg(long, env = "CERULEAN_RISK_HISTORY_SIGN_INS", default_value_t = cerulean_identity::risk::RiskConfig::default().history_sign_ins)]
+    pub risk_history_sign_ins: usize,
+    /// Risk: a trip from the user's previous located sign-in faster than this (km/h) is
+    /// `impossibleTravel`.
+    #[arg(long, env = "CERULEAN_RISK_TRAVEL_MAX_KMH", default_value_t = cerulean_identity::risk::RiskConfig::default().max_travel_kmh, allow_negative_numbers = true)]
+    pub risk_travel_max_kmh: f64,
+    /// Risk: trips shorter than this (km) are never `impossibleTravel`.
+    #[arg(long, env = "CERULEAN_RISK_TRAVEL_MIN_KM", default_value_t = cerulean_identity::risk::RiskConfig::default().min_travel_km, allow_negative_numbers = true)]
+    pub risk_travel_min_km: f64,
+    /// Risk: distinct accounts with failed passwords from one address, within
+    /// --risk-spray-window-minutes, that make a `passwordSpray` (at least 2).
+    #[arg(long, env = "CERULEAN_RISK_SPRAY_ACCOUNTS", default_value_t = cerulean_identity::risk::RiskConfig::default().spray_accounts)]
+    pub risk_spray_accounts: usize,
+    /// Risk: the password-spray window in minutes (1 to 1440).
+    #[arg(long, env = "CERULEAN_RISK_SPRAY_WINDOW_MINUTES", default_value_t = cerulean_identity::risk::RiskConfig::default().spray_window_minutes)]
+    pub risk_spray_window_minutes: i64,
     /// Smart lockout: failed password sign-ins (per user, counted apart for familiar and
     /// unfamiliar locations) that lock the account (Entra's default: 10).
     #[arg(long, env = "CERULEAN_LOCKOUT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

@@ -24,6 +24,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
 /// more than an idle server keeps; see `main.rs`).
 pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'static) -> Result<(), ServerError> {
     let lifetimes = args.token_lifetimes()?;
+    let thresholds = risk_thresholds(&args)?;
     create_private_dir(&args.data_dir)?;
     // Held for the whole run: the store, TLS material and bootstrap.json are this process's alone.
     let _lock = crate::backup::DataDirLock::acquire(&args.data_dir, crate::backup::SERVE_WHEN_HELD)?;
@@ -73,7 +74,7 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
                 anonymizers: ip_list(args.anonymizer_ips.as_deref())?,
                 malicious: ip_list(args.malicious_ips.as_deref())?,
                 leaked_passwords: leaked_list(args.leaked_passwords.as_deref())?,
-                ..RiskConfig::default()
+                ..thresholds
             })),
             lockout: cerulean_directory::LockoutPolicy {
                 threshold: args.lockout_threshold,
@@ -277,6 +278,37 @@ async fn prune_logs(directory: cerulean_directory::Directory, days: u32) {
             Err(e) => tracing::warn!(error = %e, "pruning the audit and sign-in logs failed"),
         }
     }
+}
+
+/// The risk thresholds of the `--risk-*` flags (lists empty), refused at start-up when
+/// unusable, naming the flag.
+pub fn risk_thresholds(args: &ServeArgs) -> Result<RiskConfig, ServerError> {
+    use cerulean_identity::risk::ThresholdError as E;
+    RiskConfig {
+        learning_sign_ins: args.risk_learning_sign_ins,
+        unfamiliar_features: args.risk_unfamiliar_features,
+        history_days: args.risk_history_days,
+        history_sign_ins: args.risk_history_sign_ins,
+        max_travel_kmh: args.risk_travel_max_kmh,
+        min_travel_km: args.risk_travel_min_km,
+        spray_accounts: args.risk_spray_accounts,
+        spray_window_minutes: args.risk_spray_window_minutes,
+        ..RiskConfig::default()
+    }
+    .validated()
+    .map_err(|e| {
+        let flag = match e {
+            E::LearningSignIns(_) => "--risk-learning-sign-ins",
+            E::UnfamiliarFeatures(_) => "--risk-unfamiliar-features",
+            E::HistoryDays(_) => "--risk-history-days",
+            E::HistorySignIns { .. } => "--risk-history-sign-ins",
+            E::TravelSpeed(_) => "--risk-travel-max-kmh",
+            E::TravelDistance(_) => "--risk-travel-min-km",
+            E::SprayAccounts(_) => "--risk-spray-accounts",
+            E::SprayWindow(_) => "--risk-spray-window-minutes",
+        };
+        ServerError::Config(format!("{flag}: {e}"))
+    })
 }
 
 /// An address list of `--anonymizer-ips` / `--malicious-ips`; a bad file stops start-up.

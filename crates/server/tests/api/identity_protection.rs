@@ -57,7 +57,7 @@ pub(crate) async fn proxied_harness(risk: cerulean_identity::risk::RiskConfig) -
 }
 
 /// A ROPC sign-in of `user` from `client` (via the trusted proxy) with a correlation id.
-async fn sign_in(h: &Harness, client: &str, user: &str, password: &str, correlation: &str) -> StatusCode {
+pub(crate) async fn sign_in(h: &Harness, client: &str, user: &str, password: &str, correlation: &str) -> StatusCode {
     let fields = [
         ("grant_type", "password"),
         ("client_id", h.boot.client_id.as_str()),

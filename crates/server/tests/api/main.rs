@@ -47,6 +47,7 @@ mod groups;
 mod hash_rate;
 mod identity_protection;
 mod identity_protection_interactive;
+mod identity_protection_thresholds;
 mod invitations;
 mod key_rollover;
 mod licences;

@@ -133,8 +133,9 @@ async fn retired_keys_stay_published_for_the_configured_access_token_lifetime() 
     assert!(retention > cerulean_identity::tokens::key_retention_secs());
 }
 
-/// `cerulean serve` with a lifetime flag: its exit status and stderr.
-fn serve(args: &[&str]) -> (bool, String) {
+/// `cerulean serve` with `args` and `env` (meant to stop at start-up): its exit status and
+/// stderr.
+pub(crate) fn serve(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let dir = std::env::temp_dir().join(format!("cerulean-lifetimes-{}", uuid::Uuid::new_v4()));
     let out = Command::new(env!("CARGO_BIN_EXE_cerulean"))
         .arg("serve")
@@ -144,6 +145,7 @@ fn serve(args: &[&str]) -> (bool, String) {
         .env_remove("CERULEAN_ACCESS_TOKEN_LIFETIME_SECS")
         .env_remove("CERULEAN_ID_TOKEN_LIFETIME_SECS")
         .env_remove("CERULEAN_REFRESH_TOKEN_LIFETIME_DAYS")
+        .envs(env.iter().copied())
         .output()
         .expect("run cerulean");
     let _ = std::fs::remove_dir_all(&dir);
@@ -165,7 +167,7 @@ fn lifetimes_outside_entras_bounds_stop_serve() {
         ),
         (["--refresh-token-lifetime-days", "0"], "got 0"),
     ] {
-        let (ok, stderr) = serve(&args);
+        let (ok, stderr) = serve(&args, &[]);
         assert!(!ok, "{args:?} must not start");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }

@@ -320,6 +320,12 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/rolemanagement/directory/roleassignments", ROLES_WRITE, ROLES_WRITE),
     rule("GET", "/rolemanagement/directory/roleassignments/{id}", ROLES_READ, RBAC_READ),
     rule("DELETE", "/rolemanagement/directory/roleassignments/{id}", ROLES_WRITE, ROLES_WRITE),
+    // Token lifetime policies (issue 9).
+    rule("GET", "/policies/tokenlifetimepolicies", APP_POLICY_READ, APP_POLICY_READ),
+    rule("POST", "/policies/tokenlifetimepolicies", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("GET", "/policies/tokenlifetimepolicies/{id}", APP_POLICY_READ, APP_POLICY_READ),
+    rule("PATCH", "/policies/tokenlifetimepolicies/{id}", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("DELETE", "/policies/tokenlifetimepolicies/{id}", APP_POLICY_WRITE, APP_POLICY_WRITE),
     // Audit and sign-in logs (issue 7).
     rule("GET", "/auditlogs/directoryaudits", AUDIT_READ, AUDIT_READ),
     rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
@@ -422,6 +428,11 @@ pub static RULES: &[RouteRule] = &[
     rule("PATCH", "/identity/conditionalaccess/policies/{id}", CA_POLICY_WRITE, CA_POLICY_WRITE),
     rule("DELETE", "/identity/conditionalaccess/policies/{id}", CA_WRITE, CA_WRITE),
 ];
+
+/// Application-configuration policies ("List tokenLifetimePolicies", "Create
+/// tokenLifetimePolicy", ...).
+const APP_POLICY_READ: &[&str] = &["Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"];
+const APP_POLICY_WRITE: &[&str] = &["Policy.ReadWrite.ApplicationConfiguration"];
 
 /// Conditional Access ("List namedLocations", "Create conditionalAccessPolicy", ...).
 const CA_READ: &[&str] = &["Policy.Read.All"];

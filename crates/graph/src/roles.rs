@@ -19,7 +19,6 @@ use crate::odata::{self, shape};
 use crate::users::{client_request_id, created};
 use crate::{GraphState, Principal, caller};
 
-
 fn entity(name: &str) -> &'static EntityType {
     cerulean_schema::entity(name).expect("role entity types are declared")
 }

@@ -1,0 +1,136 @@
+//! Token lifetime policies (`/policies/tokenLifetimePolicies`): CRUD, the checks on Entra's
+//! JSON-in-a-string `definition` (a definition that would be inert is refused), the single
+//! organization default, and the permissions the Graph reference lists.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Harness, id_of};
+
+const SET: &str = "/v1.0/policies/tokenLifetimePolicies";
+const WRITE: &str = "Policy.ReadWrite.ApplicationConfiguration";
+
+fn definition(inner: &str) -> Value {
+    json!([format!(r#"{{"TokenLifetimePolicy":{{"Version":1,{inner}}}}}"#)])
+}
+
+fn body(name: &str, lifetime: &str) -> Value {
+    json!({
+        "displayName": name,
+        "definition": definition(&format!(r#""AccessTokenLifetime":"{lifetime}""#)),
+        "isOrganizationDefault": false,
+    })
+}
+
+#[tokio::test]
+async fn token_lifetime_policies_are_created_read_updated_and_deleted() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let r = h.graph_with(Method::POST, SET, Some(body("Web API 2h", "02:00:00")), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = id_of(&r.json);
+    assert_eq!(r.json["displayName"], "Web API 2h");
+    assert_eq!(r.json["isOrganizationDefault"], false);
+    assert!(
+        r.json["@odata.context"].as_str().is_some_and(|c| c.ends_with("policies/tokenLifetimePolicies/$entity")),
+        "{}",
+        r.text
+    );
+
+    // Policy.Read.All (the bootstrap app) reads.
+    let r = h.get(&format!("{SET}/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["definition"], definition(r#""AccessTokenLifetime":"02:00:00""#));
+    let r = h.get(SET).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"].as_array().map(Vec::len), Some(1), "{}", r.text);
+
+    let patch = json!({"definition": definition(r#""AccessTokenLifetime":"00:30:00""#), "displayName": "30 min"});
+    let r = h.graph_with(Method::PATCH, &format!("{SET}/{id}"), Some(patch), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.get(&format!("{SET}/{id}")).await;
+    assert_eq!(r.json["displayName"], "30 min");
+    assert_eq!(r.json["definition"], definition(r#""AccessTokenLifetime":"00:30:00""#));
+
+    let r = h.graph_with(Method::DELETE, &format!("{SET}/{id}"), None, &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.get(&format!("{SET}/{id}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
+#[tokio::test]
+async fn inert_or_malformed_definitions_are_refused() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let cases = [
+        (json!([]), "exactly one"),
+        (json!(["not json"]), "not valid JSON"),
+        (json!([r#"{"ClaimsMappingPolicy":{"Version":1}}"#]), "'TokenLifetimePolicy'"),
+        (json!([r#"{"TokenLifetimePolicy":{"Version":2,"AccessTokenLifetime":"01:00:00"}}"#]), "'Version' must be 1"),
+        (definition(r#""MaxInactiveTime":"1.00:00:00""#), "'MaxInactiveTime' is not supported"),
+        (json!([r#"{"TokenLifetimePolicy":{"Version":1}}"#]), "no effect"),
+        (definition(r#""AccessTokenLifetime":"2 hours""#), "time span"),
+        (definition(r#""AccessTokenLifetime":"00:05:00""#), "between 00:10:00 and 1.00:00:00"),
+        (definition(r#""AccessTokenLifetime":"2.00:00:00""#), "between 00:10:00 and 1.00:00:00"),
+    ];
+    for (def, message) in cases {
+        let b = json!({"displayName": "bad", "definition": def});
+        let r = h.graph_with(Method::POST, SET, Some(b), &writer, &[]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{def}: {}", r.text);
+        assert_eq!(r.code(), "Request_BadRequest", "{}", r.text);
+        assert!(r.message().contains(message), "{def}: {}", r.text);
+    }
+    // A PATCH is checked against the merged policy, and leaves it unchanged when refused.
+    let r = h.graph_with(Method::POST, SET, Some(body("ok", "01:00:00")), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = id_of(&r.json);
+    let patch = json!({"definition": definition(r#""AccessTokenLifetime":"00:01:00""#)});
+    let r = h.graph_with(Method::PATCH, &format!("{SET}/{id}"), Some(patch), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = h.get(&format!("{SET}/{id}")).await;
+    assert_eq!(r.json["definition"], definition(r#""AccessTokenLifetime":"01:00:00""#));
+    // Unknown properties and a missing displayName are refused like on any entity set.
+    let b =
+        json!({"displayName": "x", "definition": definition(r#""AccessTokenLifetime":"01:00:00""#), "color": "red"});
+    let r = h.graph_with(Method::POST, SET, Some(b), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let b = json!({"definition": definition(r#""AccessTokenLifetime":"01:00:00""#)});
+    let r = h.graph_with(Method::POST, SET, Some(b), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+#[tokio::test]
+async fn one_organization_default_and_permissions_as_the_reference_lists() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let mut first = body("default", "04:00:00");
+    first["isOrganizationDefault"] = json!(true);
+    let r = h.graph_with(Method::POST, SET, Some(first.clone()), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let first_id = id_of(&r.json);
+    first["displayName"] = json!("second default");
+    let r = h.graph_with(Method::POST, SET, Some(first), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.message().contains("organization default"), "{}", r.text);
+    // Another policy may become the default once the first one stops being it.
+    let r = h.graph_with(Method::POST, SET, Some(body("other", "03:00:00")), &writer, &[]).await;
+    let other = id_of(&r.json);
+    let make_default = json!({"isOrganizationDefault": true});
+    let path = format!("{SET}/{other}");
+    let r = h.graph_with(Method::PATCH, &path, Some(make_default.clone()), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let off = json!({"isOrganizationDefault": false});
+    let r = h.graph_with(Method::PATCH, &format!("{SET}/{first_id}"), Some(off), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.graph_with(Method::PATCH, &path, Some(make_default), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    // Policy.Read.All reads but does not write; an unrelated permission does neither.
+    let r = h.post(SET, body("reader", "01:00:00")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = h.delete(&format!("{SET}/{other}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let stranger = h.sign(h.claims(&["User.Read.All"])).await;
+    let r = h.graph_with(Method::GET, SET, None, &stranger, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

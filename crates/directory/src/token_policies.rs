@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use cerulean_store::{Change, ObjectRecord, Op, StoreError};
+use cerulean_store::{Change, ListQuery, ObjectRecord, Op, Scope, StoreError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -22,6 +22,13 @@ pub const TOKEN_LIFETIME_POLICY: &str = "tokenLifetimePolicy";
 
 /// Claim namespace: one organization-default token lifetime policy per tenant.
 const ORG_DEFAULT_CLAIM: &str = "tokenLifetimePolicyDefault";
+
+/// Where a policy keeps the applications it is assigned to: `{"id", "appId"}` pairs (never
+/// returned: the type does not declare it; `appliesTo` reads it).
+const APPLIES_TO: &str = "cerulean.appliesTo";
+
+/// How many token lifetime policies a tenant's issuance lookup reads at most.
+const MAX_POLICIES: usize = 500;
 
 /// The bounds Entra documents for `AccessTokenLifetime`.
 const MIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -201,6 +208,135 @@ impl Directory {
         self.apply_change(caller.tenant, change).await?;
         Ok(())
     }
+}
+
+impl Directory {
+    async fn all_token_lifetime_policies(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
+        let mut query = ListQuery::new(&[TOKEN_LIFETIME_POLICY], Scope::Live);
+        query.top = MAX_POLICIES;
+        Ok(self.store.list(tenant, &query).await?.items)
+    }
+
+    /// `POST /applications/{id}/tokenLifetimePolicies/$ref`: an application holds at most one
+    /// token lifetime policy, as in Entra.
+    pub async fn assign_token_lifetime_policy(
+        &self,
+        caller: &Caller,
+        app_key: &str,
+        policy: Uuid,
+    ) -> DirectoryResult<()> {
+        let app = self.find_application(caller.tenant, app_key).await?;
+        let policy = self.find_token_lifetime_policy(caller.tenant, &policy.to_string()).await?;
+        if !self.token_lifetime_policies_of(caller.tenant, &app).await?.is_empty() {
+            return Err(DirectoryError::bad_request(
+                "The application already has a token lifetime policy; remove it before assigning another.",
+            ));
+        }
+        let app_id = app.doc.get("appId").cloned().unwrap_or(Value::Null);
+        let mut next = policy.doc.clone();
+        let mut list = applies_to(&policy);
+        list.push(serde_json::json!({"id": app.id.to_string(), "appId": app_id}));
+        next.insert(APPLIES_TO.into(), Value::Array(list));
+        self.write_applies_to(caller, &policy, next, "Add policy to application").await
+    }
+
+    /// `DELETE /applications/{id}/tokenLifetimePolicies/{policyId}/$ref`.
+    pub async fn unassign_token_lifetime_policy(
+        &self,
+        caller: &Caller,
+        app_key: &str,
+        policy: &str,
+    ) -> DirectoryResult<()> {
+        let app = self.find_application(caller.tenant, app_key).await?;
+        let policy = self.find_token_lifetime_policy(caller.tenant, policy).await?;
+        let list = applies_to(&policy);
+        let kept: Vec<Value> = list.iter().filter(|e| !names(e, app.id)).cloned().collect();
+        if kept.len() == list.len() {
+            return Err(DirectoryError::not_found(&policy.id.to_string()));
+        }
+        let mut next = policy.doc.clone();
+        next.insert(APPLIES_TO.into(), Value::Array(kept));
+        self.write_applies_to(caller, &policy, next, "Remove policy from application").await
+    }
+
+    async fn write_applies_to(
+        &self,
+        caller: &Caller,
+        policy: &ObjectRecord,
+        next: Map<String, Value>,
+        activity: &str,
+    ) -> DirectoryResult<()> {
+        let change = Change {
+            ops: vec![Op::Update {
+                id: policy.id,
+                expected_version: policy.version,
+                unique: claims(&next),
+                doc: next.clone(),
+            }],
+            audit: audit::record(
+                caller,
+                activity,
+                "Policy",
+                "Update",
+                vec![audit::target(policy, Some(&policy.doc), Some(&next))],
+            ),
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(())
+    }
+
+    /// The token lifetime policies assigned to an application (zero or one).
+    pub async fn token_lifetime_policies_of(
+        &self,
+        tenant: Uuid,
+        app: &ObjectRecord,
+    ) -> DirectoryResult<Vec<ObjectRecord>> {
+        let all = self.all_token_lifetime_policies(tenant).await?;
+        Ok(all.into_iter().filter(|p| applies_to(p).iter().any(|e| names(e, app.id))).collect())
+    }
+
+    /// `GET /policies/tokenLifetimePolicies/{id}/appliesTo`: the applications that still exist.
+    pub async fn token_lifetime_policy_applies_to(
+        &self,
+        tenant: Uuid,
+        policy: &str,
+    ) -> DirectoryResult<Vec<ObjectRecord>> {
+        let policy = self.find_token_lifetime_policy(tenant, policy).await?;
+        let mut out = Vec::new();
+        for entry in applies_to(&policy) {
+            if let Some(id) = entry.get("id").and_then(Value::as_str)
+                && let Ok(app) = self.find_application(tenant, id).await
+            {
+                out.push(app);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The access (and ID) token lifetime for tokens issued for the resource application
+    /// `resource_app_id`: the policy assigned to that application, else the organization
+    /// default, else `None` (the server's configured lifetimes apply).
+    pub async fn token_lifetime_for(&self, tenant: Uuid, resource_app_id: &str) -> DirectoryResult<Option<i64>> {
+        let all = self.all_token_lifetime_policies(tenant).await?;
+        let assigned = all.iter().find(|p| {
+            applies_to(p).iter().any(|e| {
+                e.get("appId").and_then(Value::as_str).is_some_and(|a| a.eq_ignore_ascii_case(resource_app_id))
+            })
+        });
+        let chosen = assigned
+            .or_else(|| all.iter().find(|p| p.doc.get("isOrganizationDefault").and_then(Value::as_bool) == Some(true)));
+        let Some(policy) = chosen else { return Ok(None) };
+        let lifetime = parse_definition(policy.doc.get("definition").unwrap_or(&Value::Null))?;
+        Ok(Some(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)))
+    }
+}
+
+fn applies_to(policy: &ObjectRecord) -> Vec<Value> {
+    policy.doc.get(APPLIES_TO).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+fn names(entry: &Value, app: Uuid) -> bool {
+    entry.get("id").and_then(Value::as_str) == Some(app.to_string().as_str())
 }
 
 #[cfg(test)]

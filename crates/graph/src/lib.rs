@@ -47,6 +47,7 @@ mod schema_extensions;
 mod service_principals;
 mod signing_keys;
 pub mod throttle;
+mod token_policies;
 mod users;
 
 use std::sync::Arc;
@@ -399,6 +400,13 @@ pub fn router(state: GraphState) -> Router {
                 .patch(sets::update::<TokenLifetimePolicies>)
                 .delete(sets::delete::<TokenLifetimePolicies>),
         )
+        .route("/policies/tokenlifetimepolicies/{id}/appliesto", get(token_policies::applies_to))
+        .route("/applications/{id}/tokenlifetimepolicies", get(token_policies::of_application))
+        .route("/applications/{id}/tokenlifetimepolicies/$ref", post(token_policies::assign))
+        .route(
+            "/applications/{id}/tokenlifetimepolicies/{policy}/$ref",
+            axum::routing::delete(token_policies::unassign),
+        )
         .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
         // --- delta: applications and service principals (fixtures branch) ---
         .route("/applications/delta", get(delta::delta::<Applications>))
@@ -685,6 +693,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "policies",
         // Token policies (issue 9).
         "tokenlifetimepolicies",
+        "appliesto",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

@@ -6,6 +6,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, id_of};
+use crate::token_versions::{confidential_client, web_api};
 
 const SET: &str = "/v1.0/policies/tokenLifetimePolicies";
 const WRITE: &str = "Policy.ReadWrite.ApplicationConfiguration";
@@ -133,4 +134,81 @@ async fn one_organization_default_and_permissions_as_the_reference_lists() {
     let stranger = h.sign(h.claims(&["User.Read.All"])).await;
     let r = h.graph_with(Method::GET, SET, None, &stranger, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+/// `expires_in` of a client-credentials token of the bootstrap-created client for `scope`.
+async fn expires_in(h: &Harness, client_id: &str, secret: &str, scope: &str) -> Value {
+    let r = h
+        .form(
+            &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("scope", scope),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json["expires_in"].clone()
+}
+
+#[tokio::test]
+async fn an_assigned_policy_sets_the_lifetime_of_tokens_for_that_application() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let (api_app_id, api_oid, _) = web_api(&h, Some(2)).await;
+    let (client_id, secret, _) = confidential_client(&h, "Orders worker").await;
+    let api_scope = format!("api://{api_app_id}/.default");
+    let graph_scope = "https://graph.microsoft.com/.default";
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 3599);
+
+    let r = h.graph_with(Method::POST, SET, Some(body("15 min", "00:15:00")), &writer, &[]).await;
+    let policy = id_of(&r.json);
+    let refs = format!("/v1.0/applications/{api_oid}/tokenLifetimePolicies");
+    let target =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/policies/tokenLifetimePolicies/{policy}")});
+    let r = h.post(&format!("{refs}/$ref"), target.clone()).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 900);
+    // Tokens for other resources keep the configured lifetime.
+    assert_eq!(expires_in(&h, &client_id, &secret, graph_scope).await, 3599);
+
+    let r = h.get(&refs).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"][0]["id"], policy.as_str(), "{}", r.text);
+    let r = h.get(&format!("{SET}/{policy}/appliesTo")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"][0]["id"], api_oid.as_str(), "{}", r.text);
+
+    // One policy per application; references must name an existing policy.
+    let r = h.post(&format!("{refs}/$ref"), target).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let ghost = uuid::Uuid::new_v4();
+    let r = h
+        .post(
+            &format!("{refs}/$ref"),
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{ghost}")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = h.post(&format!("{refs}/$ref"), json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    // An organization default applies to every resource without a policy of its own.
+    let mut default = body("default", "02:00:00");
+    default["isOrganizationDefault"] = json!(true);
+    let r = h.graph_with(Method::POST, SET, Some(default), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(expires_in(&h, &client_id, &secret, graph_scope).await, 7200);
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 900);
+
+    let r = h.delete(&format!("{refs}/{policy}/$ref")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 7200);
+    let r = h.delete(&format!("{refs}/{policy}/$ref")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = h.get(&format!("{SET}/{policy}/appliesTo")).await;
+    assert_eq!(r.json["value"], json!([]), "{}", r.text);
 }

@@ -1,0 +1,77 @@
+//! Token lifetime policy assignment: `/applications/{id}/tokenLifetimePolicies` (list, `$ref`
+//! add and remove) and `/policies/tokenLifetimePolicies/{id}/appliesTo`. The policies
+//! themselves are an entity set (`entity_sets.rs`); the rules are in
+//! `cerulean_directory::token_policies`.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use cerulean_store::ObjectRecord;
+use serde_json::{Value, json};
+
+use crate::applications::reference_target;
+use crate::error::GraphError;
+use crate::odata;
+use crate::users::client_request_id;
+use crate::{GraphState, Principal, caller};
+
+/// A collection of directory objects of one declared type, as Graph returns navigation lists.
+fn collection(
+    s: &GraphState,
+    context: &str,
+    type_name: &str,
+    records: &[ObjectRecord],
+) -> Result<Response, GraphError> {
+    let entity = cerulean_schema::entity(type_name)
+        .ok_or_else(|| GraphError::new(500, "Service_InternalServerError", format!("{type_name} is not declared")))?;
+    let items: Vec<Value> = records.iter().map(|r| Value::Object(odata::shape(entity, r, None, true))).collect();
+    let body = json!({ "@odata.context": odata::context(&s.base(), context, None, false), "value": items });
+    Ok(odata::json(StatusCode::OK, body))
+}
+
+/// `GET /applications/{id}/tokenLifetimePolicies`.
+pub(crate) async fn of_application(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, GraphError> {
+    let app = s.directory.find_application(p.tenant, &id).await?;
+    let policies = s.directory.token_lifetime_policies_of(p.tenant, &app).await?;
+    collection(&s, "tokenLifetimePolicies", "tokenLifetimePolicy", &policies)
+}
+
+/// `POST /applications/{id}/tokenLifetimePolicies/$ref`: 204.
+pub(crate) async fn assign(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, GraphError> {
+    let policy = reference_target(&body)?;
+    s.directory.assign_token_lifetime_policy(&caller(&p, client_request_id(&h)), &id, policy).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /applications/{id}/tokenLifetimePolicies/{policyId}/$ref`: 204.
+pub(crate) async fn unassign(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path((id, policy)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Result<StatusCode, GraphError> {
+    s.directory.unassign_token_lifetime_policy(&caller(&p, client_request_id(&h)), &id, &policy).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /policies/tokenLifetimePolicies/{id}/appliesTo`.
+pub(crate) async fn applies_to(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, GraphError> {
+    let apps = s.directory.token_lifetime_policy_applies_to(p.tenant, &id).await?;
+    collection(&s, "directoryObjects", "application", &apps)
+}

@@ -1,12 +1,14 @@
 //! Token lifetime policies (`/policies/tokenLifetimePolicies`): CRUD, the checks on Entra's
 //! JSON-in-a-string `definition` (a definition that would be inert is refused), the single
-//! organization default, and the permissions the Graph reference lists.
+//! organization default, the permissions the Graph reference lists, assignment to applications
+//! and the lifetimes of the tokens then issued.
 
 use axum::http::{Method, StatusCode};
+use cerulean_identity::tokens::ISSUED_AT_BACKDATE_SECS;
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, id_of};
-use crate::token_versions::{confidential_client, web_api};
+use crate::token_versions::{PASSWORD, claims, confidential_client, grant, web_api};
 
 const SET: &str = "/v1.0/policies/tokenLifetimePolicies";
 const WRITE: &str = "Policy.ReadWrite.ApplicationConfiguration";
@@ -211,4 +213,51 @@ async fn an_assigned_policy_sets_the_lifetime_of_tokens_for_that_application() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let r = h.get(&format!("{SET}/{policy}/appliesTo")).await;
     assert_eq!(r.json["value"], json!([]), "{}", r.text);
+}
+
+fn span(token: &str) -> i64 {
+    let c = claims(token, 1);
+    c["exp"].as_i64().unwrap_or_default() - c["iat"].as_i64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn user_tokens_follow_the_default_and_id_tokens_the_client_policy() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let (client_id, secret, client_sp) = confidential_client(&h, "Web app").await;
+    let graph = h.get("/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')").await;
+    grant(&h, &client_sp, &id_of(&graph.json), "User.Read").await;
+    h.user("adele", "Adele Vance").await;
+    let mut default = body("default", "03:00:00");
+    default["isOrganizationDefault"] = json!(true);
+    let r = h.graph_with(Method::POST, SET, Some(default), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = h.graph_with(Method::POST, SET, Some(body("client", "00:20:00")), &writer, &[]).await;
+    let policy = id_of(&r.json);
+    let app = h.get(&format!("/v1.0/applications(appId='{client_id}')")).await;
+    assert_eq!(app.status, StatusCode::OK, "{}", app.text);
+    let target =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/policies/tokenLifetimePolicies/{policy}")});
+    let r = h.post(&format!("/v1.0/applications/{}/tokenLifetimePolicies/$ref", id_of(&app.json)), target).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let r = h
+        .form(
+            &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+            &[
+                ("grant_type", "password"),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+                ("username", "adele@contoso.onmicrosoft.com"),
+                ("password", PASSWORD),
+                ("scope", "https://graph.microsoft.com/User.Read openid"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The access token is for Microsoft Graph (no policy of its own): the organization default.
+    assert_eq!(r.json["expires_in"], 3 * 3600, "{}", r.text);
+    // The ID token's audience is the client, whose policy sets 20 minutes.
+    assert_eq!(span(r.json["id_token"].as_str().unwrap_or_default()), 20 * 60 + ISSUED_AT_BACKDATE_SECS);
 }

@@ -17,6 +17,23 @@ use crate::odata;
 use crate::users::client_request_id;
 use crate::{GraphState, Principal, caller};
 
+/// The Graph reference allows the application routes only with a permission of each side
+/// ("AlsoRequires"): `Application.ReadWrite.All` (or `.OwnedBy` for apps) and a policy
+/// permission. The authorization table, which knows one list per route, let either through.
+fn require_both_sides(p: &Principal) -> Result<(), GraphError> {
+    let held: &[String] = if p.delegated { &p.scopes } else { &p.roles };
+    let has = |names: &[&str]| held.iter().any(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)));
+    let app_side: &[&str] = if p.delegated {
+        &["Application.ReadWrite.All"]
+    } else {
+        &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"]
+    };
+    if has(app_side) && has(&["Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"]) {
+        return Ok(());
+    }
+    Err(GraphError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."))
+}
+
 /// A collection of directory objects of one declared type, as Graph returns navigation lists.
 fn collection(
     s: &GraphState,
@@ -37,6 +54,7 @@ pub(crate) async fn of_application(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, GraphError> {
+    require_both_sides(&p)?;
     let app = s.directory.find_application(p.tenant, &id).await?;
     let policies = s.directory.token_lifetime_policies_of(p.tenant, &app).await?;
     collection(&s, "tokenLifetimePolicies", "tokenLifetimePolicy", &policies)
@@ -50,6 +68,7 @@ pub(crate) async fn assign(
     h: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, GraphError> {
+    require_both_sides(&p)?;
     let policy = reference_target(&body)?;
     s.directory.assign_token_lifetime_policy(&caller(&p, client_request_id(&h)), &id, policy).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -62,6 +81,7 @@ pub(crate) async fn unassign(
     Path((id, policy)): Path<(String, String)>,
     h: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
+    require_both_sides(&p)?;
     s.directory.unassign_token_lifetime_policy(&caller(&p, client_request_id(&h)), &id, &policy).await?;
     Ok(StatusCode::NO_CONTENT)
 }

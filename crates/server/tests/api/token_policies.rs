@@ -197,6 +197,14 @@ async fn an_assigned_policy_sets_the_lifetime_of_tokens_for_that_application() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let r = h.post(&format!("{refs}/$ref"), json!({})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // The reference requires an application permission and a policy permission together.
+    for only in [WRITE, "Application.ReadWrite.All"] {
+        let token = h.sign(h.claims(&[only])).await;
+        let r = h.graph_with(Method::GET, &refs, None, &token, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{only}: {}", r.text);
+        let r = h.graph_with(Method::DELETE, &format!("{refs}/{policy}/$ref"), None, &token, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{only}: {}", r.text);
+    }
 
     // An organization default applies to every resource without a policy of its own.
     let mut default = body("default", "02:00:00");

@@ -59,6 +59,7 @@ mod scoped_roles;
 mod service_principals;
 mod sessions;
 mod signins;
+pub mod token_policies;
 pub mod transaction;
 mod users;
 pub mod validate;

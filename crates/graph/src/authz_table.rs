@@ -320,6 +320,16 @@ pub static RULES: &[RouteRule] = &[
     rule("POST", "/rolemanagement/directory/roleassignments", ROLES_WRITE, ROLES_WRITE),
     rule("GET", "/rolemanagement/directory/roleassignments/{id}", ROLES_READ, RBAC_READ),
     rule("DELETE", "/rolemanagement/directory/roleassignments/{id}", ROLES_WRITE, ROLES_WRITE),
+    // Token lifetime policies (issue 9).
+    rule("GET", "/policies/tokenlifetimepolicies", APP_POLICY_READ, APP_POLICY_READ),
+    rule("POST", "/policies/tokenlifetimepolicies", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("GET", "/policies/tokenlifetimepolicies/{id}", APP_POLICY_READ, APP_POLICY_READ),
+    rule("PATCH", "/policies/tokenlifetimepolicies/{id}", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("DELETE", "/policies/tokenlifetimepolicies/{id}", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("GET", "/policies/tokenlifetimepolicies/{id}/appliesto", APPLIES_TO_READ, APPLIES_TO_READ),
+    rule("GET", "/applications/{id}/tokenlifetimepolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("POST", "/applications/{id}/tokenlifetimepolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("DELETE", "/applications/{id}/tokenlifetimepolicies/{id}", APP_POLICY_APP, APP_POLICY_DELEGATED),
     // Audit and sign-in logs (issue 7).
     rule("GET", "/auditlogs/directoryaudits", AUDIT_READ, AUDIT_READ),
     rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
@@ -422,6 +432,23 @@ pub static RULES: &[RouteRule] = &[
     rule("PATCH", "/identity/conditionalaccess/policies/{id}", CA_POLICY_WRITE, CA_POLICY_WRITE),
     rule("DELETE", "/identity/conditionalaccess/policies/{id}", CA_WRITE, CA_WRITE),
 ];
+
+/// Application-configuration policies ("List tokenLifetimePolicies", "Create
+/// tokenLifetimePolicy", ...).
+const APP_POLICY_READ: &[&str] = &["Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"];
+const APP_POLICY_WRITE: &[&str] = &["Policy.ReadWrite.ApplicationConfiguration"];
+const APPLIES_TO_READ: &[&str] =
+    &["Application.Read.All", "Directory.Read.All", "Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"];
+/// Assigning a policy to an application: the reference pairs `Application.ReadWrite.*` with a
+/// policy permission ("AlsoRequires"); the table lists either side.
+const APP_POLICY_APP: &[&str] = &[
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Policy.Read.All",
+    "Policy.ReadWrite.ApplicationConfiguration",
+];
+const APP_POLICY_DELEGATED: &[&str] =
+    &["Application.ReadWrite.All", "Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"];
 
 /// Conditional Access ("List namedLocations", "Create conditionalAccessPolicy", ...).
 const CA_READ: &[&str] = &["Policy.Read.All"];

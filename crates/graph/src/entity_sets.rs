@@ -92,6 +92,13 @@ impl EntitySet for RoleAssignments {
     const SET: &'static str = "roleManagement/directory/roleAssignments";
 }
 
+/// `policies/tokenLifetimePolicies`: lifetimes of the tokens issued for applications.
+pub(crate) struct TokenLifetimePolicies;
+impl EntitySet for TokenLifetimePolicies {
+    const TYPE: &'static str = cerulean_directory::token_policies::TOKEN_LIFETIME_POLICY;
+    const SET: &'static str = "policies/tokenLifetimePolicies";
+}
+
 fn collection<S: EntitySet>(state: &GraphState, suffix: &str) -> Collection<'static> {
     Collection {
         entity: S::entity(),

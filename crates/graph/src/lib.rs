@@ -47,6 +47,7 @@ mod schema_extensions;
 mod service_principals;
 mod signing_keys;
 pub mod throttle;
+mod token_policies;
 mod users;
 
 use std::sync::Arc;
@@ -61,7 +62,7 @@ use cerulean_store::Actor;
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{
     self as sets, AdministrativeUnits, Applications, Contacts, Contracts, Devices, Groups, RoleAssignments,
-    RoleDefinitions, ServicePrincipals, Users,
+    RoleDefinitions, ServicePrincipals, TokenLifetimePolicies, Users,
 };
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
@@ -388,6 +389,24 @@ pub fn router(state: GraphState) -> Router {
             "/rolemanagement/directory/roleassignments/{id}",
             get(sets::get_one::<RoleAssignments>).delete(sets::delete::<RoleAssignments>),
         )
+        // --- token policies (issue 9) ---
+        .route(
+            "/policies/tokenlifetimepolicies",
+            get(sets::list::<TokenLifetimePolicies>).post(sets::create::<TokenLifetimePolicies>),
+        )
+        .route(
+            "/policies/tokenlifetimepolicies/{id}",
+            get(sets::get_one::<TokenLifetimePolicies>)
+                .patch(sets::update::<TokenLifetimePolicies>)
+                .delete(sets::delete::<TokenLifetimePolicies>),
+        )
+        .route("/policies/tokenlifetimepolicies/{id}/appliesto", get(token_policies::applies_to))
+        .route("/applications/{id}/tokenlifetimepolicies", get(token_policies::of_application))
+        .route("/applications/{id}/tokenlifetimepolicies/$ref", post(token_policies::assign))
+        .route(
+            "/applications/{id}/tokenlifetimepolicies/{policy}/$ref",
+            axum::routing::delete(token_policies::unassign),
+        )
         .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
         // --- delta: applications and service principals (fixtures branch) ---
         .route("/applications/delta", get(delta::delta::<Applications>))
@@ -672,6 +691,9 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "conditionalaccess",
         "namedlocations",
         "policies",
+        // Token policies (issue 9).
+        "tokenlifetimepolicies",
+        "appliesto",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.
     let canonical = !path.bytes().any(|b| b.is_ascii_uppercase() || b == b'(') && !path.contains("/graph.");

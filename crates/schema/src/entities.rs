@@ -11,6 +11,7 @@
 use crate::entities_apps as apps;
 use crate::entities_directory as dir;
 use crate::entities_licences as lic;
+use crate::entities_policies as policies;
 use crate::entities_roles as roles;
 use crate::types::{ComplexType, EdmType as T, EntityType, EnumType, Flags, NavProperty as Nav, Property as P};
 
@@ -474,6 +475,10 @@ pub static ALL: &[&EntityType] = &[
     &roles::DIRECTORY_ROLE_TEMPLATE,
     &roles::UNIFIED_ROLE_DEFINITION,
     &roles::UNIFIED_ROLE_ASSIGNMENT,
+    // Token policies (entities_policies.rs).
+    &policies::POLICY_BASE,
+    &policies::STS_POLICY,
+    &policies::TOKEN_LIFETIME_POLICY,
     // Licences (entities_licences.rs).
     &lic::SUBSCRIBED_SKU,
     &lic::LICENSE_DETAILS,

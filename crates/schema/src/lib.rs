@@ -13,6 +13,7 @@ pub mod entities;
 mod entities_apps;
 mod entities_directory;
 mod entities_licences;
+mod entities_policies;
 mod entities_roles;
 pub mod permissions;
 mod permissions_graph;

@@ -82,6 +82,8 @@ pub(crate) async fn grant(
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp());
+    // A token lifetime policy of the resource application, else the organization default.
+    let lifetime = state.directory.token_lifetime_for(tenant.id, &resource.app_id).await.map_err(internal)?;
     let issued = state
         .tokens
         .issue_app_token(&AppTokenRequest {
@@ -91,7 +93,7 @@ pub(crate) async fn grant(
             app_id,
             sp_object_id: sp.id,
             roles,
-            lifetime_secs: state.tokens.lifetimes().access_secs,
+            lifetime_secs: lifetime.unwrap_or(state.tokens.lifetimes().access_secs),
             version: resource.version,
             app_display_name: display_name,
             client_auth,

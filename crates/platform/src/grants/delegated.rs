@@ -282,6 +282,10 @@ pub(crate) async fn issue_tokens(
     } else {
         state.directory.application_by_resource_identifier(s.tenant.id, &resource.app_id).await.map_err(internal)?
     };
+    // Token lifetime policies: the resource's for the access token, the client's for the ID
+    // token (its audience), else the organization default, else the configured lifetimes.
+    let access_secs = state.directory.token_lifetime_for(s.tenant.id, &resource.app_id).await.map_err(internal)?;
+    let id_secs = state.directory.token_lifetime_for(s.tenant.id, &s.client_id.to_string()).await.map_err(internal)?;
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
         issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
@@ -296,7 +300,7 @@ pub(crate) async fn issue_tokens(
         wids,
         amr: s.amr.clone(),
         ip_address: None,
-        lifetime_secs: state.tokens.lifetimes().access_secs,
+        lifetime_secs: access_secs.unwrap_or(state.tokens.lifetimes().access_secs),
         tenant_created_at: created,
         roles: access_roles,
         optional_claims: match &resource_app {
@@ -327,7 +331,7 @@ pub(crate) async fn issue_tokens(
         nonce: req.param("nonce").map(str::to_string),
         amr: s.amr.clone(),
         version,
-        lifetime_secs: state.tokens.lifetimes().id_secs,
+        lifetime_secs: id_secs.unwrap_or(state.tokens.lifetimes().id_secs),
         groups: id_groups,
         code: front.and_then(|f| f.code.clone()),
         hash_access_token: front.is_some_and(|f| f.with_access_token),

@@ -73,6 +73,7 @@ mod startup;
 mod throttle;
 mod token_attacks;
 mod token_lifetimes;
+mod token_policies;
 mod token_versions;
 mod totp;
 mod transitive;

@@ -405,7 +405,13 @@ impl Directory {
     ) -> DirectoryResult<Option<Need>> {
         let Some(need) = role_assignable_need(method, path) else { return Ok(None) };
         let Some(("group", key)) = target else { return Ok(None) };
-        let Ok(group) = self.find(tenant, "group", key).await else { return Ok(None) };
+        // Only a missing group falls back to the ordinary rule; a store failure is an error,
+        // never a way around the boundary.
+        let group = match self.find(tenant, "group", key).await {
+            Ok(group) => group,
+            Err(crate::DirectoryError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let assignable = group.doc.get("isAssignableToRole").and_then(Value::as_bool) == Some(true);
         Ok(assignable.then_some(need))
     }

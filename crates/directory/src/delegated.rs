@@ -21,6 +21,7 @@
 //! | `/identityProtection` | `identityProtection/allProperties/read`, `.../update` for `confirmCompromised` and `dismiss` |
 //! | `/identity/conditionalAccess` | `namedLocations/standard/read`, `conditionalAccessPolicies/standard/read`; `.../allProperties/allTasks` to write |
 //! | domain writes; `PATCH /organization/{id}` | `domains/allProperties/allTasks`; `organization/basic/update` |
+//! | writes to a role-assignable group (`PATCH`/`DELETE`, `members`, `owners`) | `groupsAssignableToRoles/allProperties/update` (`.../delete` to delete): Privileged Role Administrator or Global Administrator, never `groups/*` alone ([`role_assignable_need`]) |
 //! | writes [`need`] does not know | Global Administrator |
 //! | writes to a user holding a role beyond the limited administrator roles | Global Administrator ("who can perform sensitive actions") |
 //!
@@ -220,6 +221,30 @@ pub fn need(method: &str, path: &str) -> Need {
     }
 }
 
+/// What a write to a role-assignable group needs instead of [`need`]'s `groups/*` action, or
+/// `None` when the route does not edit the group itself (`PATCH`/`DELETE /groups/{id}`, its
+/// `members` and `owners`). Such a group carries directory roles to its members, so editing it
+/// is a role assignment: Entra reserves it to the `groupsAssignableToRoles` actions (Privileged
+/// Role Administrator, Global Administrator), which Groups Administrator does not hold.
+pub fn role_assignable_need(method: &str, path: &str) -> Option<Need> {
+    let method = method.to_ascii_uppercase();
+    if method == "GET" {
+        return None;
+    }
+    let path = path.strip_suffix("/$ref").unwrap_or(path);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["groups", _] if method == "DELETE" => Some(action("groupsAssignableToRoles/delete")),
+        ["groups", _] if method == "PATCH" => Some(action("groupsAssignableToRoles/allProperties/update")),
+        ["groups", _, "members" | "owners", ..] => Some(action("groupsAssignableToRoles/allProperties/update")),
+        _ => None,
+    }
+}
+
+/// The application permission Graph requires, on top of the group permission, to edit a
+/// role-assignable group ("group: add members": apps also need it for such groups).
+pub const ROLE_ASSIGNABLE_APP_PERMISSION: &str = "RoleManagement.ReadWrite.Directory";
+
 /// The outcome of the role check before any administrative-unit lookup.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -321,7 +346,10 @@ impl Directory {
     pub async fn user_may(&self, tenant: Uuid, user: Uuid, call: &DelegatedCall<'_>) -> DirectoryResult<bool> {
         let needs = match call.body {
             Some(body) => user_update_needs(body),
-            None => vec![need(call.method, call.path)],
+            None => match self.role_assignable_write(tenant, call.method, call.path, call.target).await? {
+                Some(need) => vec![need],
+                None => vec![need(call.method, call.path)],
+            },
         };
         if needs.iter().all(|n| *n == Need::Member) {
             return Ok(true);
@@ -364,6 +392,28 @@ impl Directory {
         };
         let target_grants = self.role_grants(tenant, target).await?;
         Ok(!holds_privileged_role(&target_grants))
+    }
+
+    /// What a write needs when it edits a role-assignable group (see [`role_assignable_need`]),
+    /// or `None` for every other call (a group that does not exist is left to the handler's 404).
+    pub async fn role_assignable_write(
+        &self,
+        tenant: Uuid,
+        method: &str,
+        path: &str,
+        target: Option<(&str, &str)>,
+    ) -> DirectoryResult<Option<Need>> {
+        let Some(need) = role_assignable_need(method, path) else { return Ok(None) };
+        let Some(("group", key)) = target else { return Ok(None) };
+        // Only a missing group falls back to the ordinary rule; a store failure is an error,
+        // never a way around the boundary.
+        let group = match self.find(tenant, "group", key).await {
+            Ok(group) => group,
+            Err(crate::DirectoryError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let assignable = group.doc.get("isAssignableToRole").and_then(Value::as_bool) == Some(true);
+        Ok(assignable.then_some(need))
     }
 
     /// The object a call acts on, if it exists.
@@ -451,6 +501,23 @@ mod tests {
             Decision::Allowed
         );
         assert_eq!(decide(&basic, &custom, false), Decision::Allowed);
+    }
+
+    #[test]
+    fn role_assignable_groups_need_their_own_actions() {
+        let needs = |m: &str, p: &str| role_assignable_need(m, p);
+        let update = Some(action("groupsAssignableToRoles/allProperties/update"));
+        assert_eq!(needs("POST", "/groups/{id}/members/$ref"), update);
+        assert_eq!(needs("DELETE", "/groups/{id}/owners/{id}/$ref"), update);
+        assert_eq!(needs("PATCH", "/groups/{id}"), update);
+        assert_eq!(needs("DELETE", "/groups/{id}"), Some(action("groupsAssignableToRoles/delete")));
+        assert_eq!(needs("GET", "/groups/{id}/members"), None);
+        assert_eq!(needs("POST", "/groups"), None);
+        assert_eq!(needs("POST", "/groups/{id}/assignlicense"), None);
+        let Some(update) = update else { return };
+        assert_eq!(decide(&update, &[grant(GROUPS_ADMINISTRATOR, "/")], false), Decision::Denied);
+        assert_eq!(decide(&update, &[grant(PRIVILEGED_ROLE_ADMINISTRATOR, "/")], false), Decision::Allowed);
+        assert_eq!(decide(&update, &[grant(GLOBAL_ADMINISTRATOR, "/")], false), Decision::Allowed);
     }
 
     #[test]

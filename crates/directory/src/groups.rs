@@ -32,7 +32,7 @@ impl Directory {
         let unified = is_unified(&object.doc);
         let mut ops = vec![Op::Insert { object: object.clone(), unique: group_claims(&object.doc) }];
         let mut targets = vec![audit::target(&object, None, Some(&object.doc))];
-        self.bind_edges(caller, id, unified, &members, &owners, &mut ops, &mut targets).await?;
+        self.bind_edges(caller, id, &object.doc, unified, &members, &owners, &mut ops, &mut targets).await?;
         let change = Change { ops, audit: audit::record(caller, "Add group", "GroupManagement", "Add", targets) };
         self.apply_change(caller.tenant, change).await.map_err(|e| match e {
             cerulean_store::StoreError::EdgeExists(_) => already_exist("members"),
@@ -77,6 +77,7 @@ pub(crate) fn prepare_group_object(
         if !unified && mail_enabled {
             return Err(DirectoryError::bad_request(MAIL_ENABLED_REFUSED));
         }
+        check_role_assignable(&props, &group_types)?;
         let nickname = props.get("mailNickname").and_then(Value::as_str).unwrap_or_default().to_string();
         check_mail_nickname(&nickname, "Group")?;
         let mut props = props;
@@ -118,6 +119,7 @@ impl Directory {
         &self,
         caller: &Caller,
         group: Uuid,
+        group_doc: &Map<String, Value>,
         unified: bool,
         members: &[Uuid],
         owners: &[Uuid],
@@ -131,6 +133,9 @@ impl Directory {
                 }
                 let target = self.get(caller.tenant, *other).await?.ok_or_else(|| invalid_reference(*other))?;
                 check_edge_target(kind, unified, &target)?;
+                if kind == EdgeKind::Member {
+                    check_no_nesting(group_doc, &target)?;
+                }
                 ops.push(Op::AddEdge { kind, source: group, target: *other });
                 targets.push(audit::bare_target(&target));
             }
@@ -177,7 +182,8 @@ impl Directory {
             }];
             let mut targets = vec![audit::target(&current, Some(&current.doc), Some(&doc))];
             // `members@odata.bind` on PATCH adds members (Graph's "add multiple members").
-            self.bind_edges(caller, current.id, was_unified, &members, &owners, &mut ops, &mut targets).await?;
+            self.bind_edges(caller, current.id, &current.doc, was_unified, &members, &owners, &mut ops, &mut targets)
+                .await?;
             let change =
                 Change { ops, audit: audit::record(caller, "Update group", "GroupManagement", "Update", targets) };
             match self.apply_change(caller.tenant, change).await {
@@ -189,6 +195,43 @@ impl Directory {
         }
         Err(DirectoryError::Conflict("The group was modified concurrently; retry the request.".into()))
     }
+}
+
+/// Entra's rules for a group created with `isAssignableToRole: true` (it carries directory
+/// roles to its members, so its membership must stay explicit and security-only): it is a
+/// security group (`securityEnabled: true`) and never a dynamic one. The flag itself is
+/// create-only (the schema refuses it on `PATCH`).
+fn check_role_assignable(props: &Map<String, Value>, group_types: &[String]) -> DirectoryResult<()> {
+    if !is_role_assignable(props) {
+        return Ok(());
+    }
+    if props.get("securityEnabled").and_then(Value::as_bool) != Some(true) {
+        return Err(DirectoryError::bad_request(
+            "Invalid value specified for property 'securityEnabled' of resource 'Group': a group with isAssignableToRole set to true must be security enabled.",
+        ));
+    }
+    if group_types.iter().any(|t| t.eq_ignore_ascii_case(crate::dynamic::DYNAMIC_MEMBERSHIP)) {
+        return Err(DirectoryError::bad_request(
+            "Invalid value specified for property 'groupTypes' of resource 'Group': a group with isAssignableToRole set to true cannot have dynamic membership.",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a group document is role-assignable.
+pub(crate) fn is_role_assignable(doc: &Map<String, Value>) -> bool {
+    doc.get("isAssignableToRole").and_then(Value::as_bool) == Some(true)
+}
+
+/// A role-assignable group takes no groups as members (Entra: "group nesting isn't supported"
+/// for them), or the members of the nested group would pick up its roles unseen.
+pub(crate) fn check_no_nesting(group: &Map<String, Value>, member: &ObjectRecord) -> DirectoryResult<()> {
+    if is_role_assignable(group) && member.object_type == "group" {
+        return Err(DirectoryError::bad_request(
+            "A group cannot be added as a member of a role-assignable group: nesting is not supported for groups with isAssignableToRole set to true.",
+        ));
+    }
+    Ok(())
 }
 
 /// `visibility` is `Public`, `Private` or `HiddenMembership` (canonicalised from any case).

@@ -27,6 +27,9 @@ impl Directory {
         }
         let unified = string_list(group.doc.get("groupTypes")).iter().any(|t| t.eq_ignore_ascii_case("Unified"));
         check_edge_target(kind, unified, &other)?;
+        if kind == EdgeKind::Member {
+            crate::groups::check_no_nesting(&group.doc, &other)?;
+        }
         let (activity, property) = link_words(kind, true);
         let change = Change {
             ops: vec![Op::AddEdge { kind, source: group.id, target }],

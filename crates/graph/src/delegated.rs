@@ -54,6 +54,28 @@ pub(crate) async fn user_may(
     Ok(state.directory.user_may(principal.tenant, principal.object_id, &call).await?)
 }
 
+/// Whether an application (not a signed-in user) may make a write its group permission
+/// already allows: editing a role-assignable group (`PATCH`/`DELETE`, `members`, `owners`)
+/// also needs `RoleManagement.ReadWrite.Directory` (Graph's "group: add members" note), so
+/// that `GroupMember.ReadWrite.All` alone cannot put a principal into a group holding roles.
+pub(crate) async fn app_may(
+    state: &GraphState,
+    principal: &Principal,
+    method: &str,
+    path: &str,
+    uri_path: &str,
+) -> Result<bool, GraphError> {
+    use cerulean_directory::delegated::{ROLE_ASSIGNABLE_APP_PERMISSION, role_assignable_need};
+    if principal.delegated || role_assignable_need(method, path).is_none() {
+        return Ok(true);
+    }
+    let Some(("groups", key)) = set_and_key(uri_path) else { return Ok(true) };
+    let key = percent_decode(key);
+    let editing =
+        state.directory.role_assignable_write(principal.tenant, method, path, Some(("group", key.as_str()))).await?;
+    Ok(editing.is_none() || principal.roles.iter().any(|r| r.eq_ignore_ascii_case(ROLE_ASSIGNABLE_APP_PERMISSION)))
+}
+
 /// Whether the `{id}` of a `/users/{id}...` request names the signed-in user (by id or UPN).
 fn is_self(principal: &Principal, uri_path: &str) -> bool {
     let key = match set_and_key(uri_path) {

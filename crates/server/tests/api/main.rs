@@ -63,6 +63,7 @@ mod photos;
 mod platform;
 mod request_object;
 mod resource_roles;
+mod role_assignable_groups;
 mod roles;
 mod secret_logging;
 mod select_account;

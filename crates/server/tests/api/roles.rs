@@ -30,7 +30,7 @@ async fn assign(h: &Harness, principal: &str, role: &str, scope: &str) -> Value 
 }
 
 /// A delegated token of `upn` through the bootstrap app (consented tenant-wide).
-async fn user_token(h: &Harness, upn: &str) -> String {
+pub(crate) async fn user_token(h: &Harness, upn: &str) -> String {
     let r = h
         .form(
             &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),

@@ -322,6 +322,41 @@ async fn date_comparisons_follow_the_value() {
     assert_eq!(members(&h, &veteran).await, Vec::<String>::new());
 }
 
+/// The operators the tests above leave out (`-contains`, `-notStartsWith`, `-notMatch` on a
+/// string, `-lt` and `-ge` on a date-time), each following a PATCH of the value.
+#[tokio::test]
+async fn remaining_operators_follow_the_value() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales EMEA").await;
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"employeeHireDate": "2020-03-01T00:00:00Z"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let rules = [
+        ("contains", "user.department -contains \"EMEA\""),
+        ("notstarts", "user.department -notStartsWith \"Sales\""),
+        ("notmatch", "user.department -notMatch \"^Sales.*\""),
+        ("early", "user.employeeHireDate -lt \"2025-01-01T00:00:00Z\""),
+        ("late", "user.employeeHireDate -ge \"2025-01-01T00:00:00Z\""),
+    ];
+    let mut groups = Vec::new();
+    for (name, rule) in rules {
+        groups.push((rule, id_of(&dynamic_group(&h, name, rule).await)));
+    }
+    // The bootstrap administrator (no department, no hire date) may satisfy the negations;
+    // only Alice is compared.
+    let has_alice = |ids: Vec<String>| ids.contains(&alice);
+    let before = [true, false, false, true, false];
+    for ((rule, g), want) in groups.iter().zip(before) {
+        assert_eq!(has_alice(members(&h, g).await), want, "{rule}");
+    }
+    let body = json!({"department": "Marketing", "employeeHireDate": "2025-01-01T00:00:00Z"});
+    let r = h.patch(&format!("/v1.0/users/{alice}"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let after = [false, true, true, false, true];
+    for ((rule, g), want) in groups.iter().zip(after) {
+        assert_eq!(has_alice(members(&h, g).await), want, "{rule} after the PATCH");
+    }
+}
+
 /// `user.assignedPlans -all (...)` with `-any`: assigning E3 (every plan Enabled) moves the user
 /// in, removing it moves them out.
 #[tokio::test]

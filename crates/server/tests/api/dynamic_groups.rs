@@ -18,16 +18,16 @@ async fn user_in(h: &Harness, alias: &str, department: &str) -> String {
     id_of(&r.json)
 }
 
+/// The body creating a dynamic security group with `rule`.
+fn dynamic_body(nickname: &str, rule: &str) -> Value {
+    json!({
+        "displayName": nickname, "mailEnabled": false, "mailNickname": nickname, "securityEnabled": true,
+        "groupTypes": ["DynamicMembership"], "membershipRule": rule,
+    })
+}
+
 async fn dynamic_group(h: &Harness, nickname: &str, rule: &str) -> Value {
-    let r = h
-        .post(
-            "/v1.0/groups",
-            json!({
-                "displayName": nickname, "mailEnabled": false, "mailNickname": nickname, "securityEnabled": true,
-                "groupTypes": ["DynamicMembership"], "membershipRule": rule,
-            }),
-        )
-        .await;
+    let r = h.post("/v1.0/groups", dynamic_body(nickname, rule)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.json
 }
@@ -213,7 +213,17 @@ async fn member_of_rules_follow_the_referenced_group() {
     let alice = user_in(&h, "alice", "Sales").await;
     let bob = user_in(&h, "bob", "Sales").await;
     let source = id_of(&h.group("source", "Source").await);
+    // Entra refuses memberOf combined with any other condition, and more than 50 groups.
     let rule = format!("user.memberof -any (group.objectId -in ['{source}']) -and user.department -eq 'Sales'");
+    let r = h.post("/v1.0/groups", dynamic_body("combined", &rule)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("cannot be combined"), "{}", r.text);
+    let many: Vec<String> = (0..51).map(|i| format!("'g{i}'")).collect();
+    let rule = format!("user.memberOf -any (group.objectId -in [{}])", many.join(", "));
+    let r = h.post("/v1.0/groups", dynamic_body("many", &rule)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("at most 50 groups"), "{}", r.text);
+    let rule = format!("user.memberof -any (group.objectId -in ['{source}'])");
     let gid = id_of(&dynamic_group(&h, "nested", &rule).await);
     assert!(members(&h, &gid).await.is_empty());
     let r = h.post(&format!("/v1.0/groups/{source}/members/$ref"), reference(&alice)).await;

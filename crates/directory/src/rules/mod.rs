@@ -266,18 +266,11 @@ impl Rule {
         Ok(rule)
     }
 
-    /// Entra's limits on `memberOf` rules ("dynamic membership groups with memberOf"): the
-    /// `user.memberOf -any (...)` condition stands alone, never combined with other conditions
-    /// or operators, and references at most [`MAX_MEMBER_OF_GROUPS`] groups.
-    fn check_member_of(&self) -> Result<(), RuleError> {
+    /// The group ids (lower case, each once) a `memberOf` rule compares against; empty for
+    /// other rules.
+    pub fn member_of_groups(&self) -> Vec<String> {
         if !self.uses_member_of() {
-            return Ok(());
-        }
-        let Expr::Lambda { prop, pred, .. } = &self.expr else {
-            return Err(RuleError::new(0, "A memberOf rule cannot be combined with other rules or operators"));
-        };
-        if prop.kind != Kind::MemberOf {
-            return Err(RuleError::new(0, "A memberOf rule cannot be combined with other rules or operators"));
+            return Vec::new();
         }
         fn groups(e: &Expr, out: &mut Vec<String>) {
             match e {
@@ -292,9 +285,26 @@ impl Rule {
             }
         }
         let mut ids = Vec::new();
-        groups(pred, &mut ids);
+        groups(&self.expr, &mut ids);
         ids.sort_unstable();
         ids.dedup();
+        ids
+    }
+
+    /// Entra's limits on `memberOf` rules ("dynamic membership groups with memberOf"): the
+    /// `user.memberOf -any (...)` condition stands alone, never combined with other conditions
+    /// or operators, and references at most [`MAX_MEMBER_OF_GROUPS`] groups.
+    fn check_member_of(&self) -> Result<(), RuleError> {
+        if !self.uses_member_of() {
+            return Ok(());
+        }
+        let Expr::Lambda { prop, .. } = &self.expr else {
+            return Err(RuleError::new(0, "A memberOf rule cannot be combined with other rules or operators"));
+        };
+        if prop.kind != Kind::MemberOf {
+            return Err(RuleError::new(0, "A memberOf rule cannot be combined with other rules or operators"));
+        }
+        let ids = self.member_of_groups();
         if ids.len() > MAX_MEMBER_OF_GROUPS {
             return Err(RuleError::new(
                 0,

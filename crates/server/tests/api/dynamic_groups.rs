@@ -237,6 +237,11 @@ async fn member_of_rules_follow_the_referenced_group() {
     let rule = format!("user.memberOf -any (group.objectId -eq '{sales}')");
     let chained = id_of(&dynamic_group(&h, "chained", &rule).await);
     assert_eq!(members(&h, &chained).await, sorted(&[&alice, &bob]));
+    // ...but not a group whose own rule uses memberOf.
+    let rule = format!("user.memberOf -any (group.objectId -eq '{chained}')");
+    let r = h.post("/v1.0/groups", dynamic_body("twice", &rule)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("cannot reference a group whose rule uses memberOf"), "{}", r.text);
     let r = h.patch(&format!("/v1.0/users/{bob}"), json!({"department": "Finance"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(members(&h, &chained).await, vec![alice]);

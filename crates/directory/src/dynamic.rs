@@ -196,6 +196,22 @@ impl Directory {
     /// `IN` made SQLite walk the tenant's primary key in id order instead, parsing every
     /// document of the tenant, and this runs on every user or device write (issue 8: a
     /// `PATCH /users/{id}` at 100k users cost a full-tenant scan).
+    /// Entra refuses a `memberOf` rule that references a group whose own rule uses `memberOf`.
+    pub(crate) async fn check_member_of_chain(&self, tenant: Uuid, rule: Option<&Rule>) -> DirectoryResult<()> {
+        let Some(refs) = rule.map(Rule::member_of_groups).filter(|r| !r.is_empty()) else { return Ok(()) };
+        let chained = self
+            .active_dynamic_groups(tenant)
+            .await?
+            .into_iter()
+            .any(|(g, r)| r.uses_member_of() && refs.contains(&g.id.to_string()));
+        if chained {
+            return Err(DirectoryError::bad_request(
+                "Dynamic membership rule validation error: a memberOf rule cannot reference a group whose rule uses memberOf at position 0.",
+            ));
+        }
+        Ok(())
+    }
+
     async fn active_dynamic_groups(&self, tenant: Uuid) -> DirectoryResult<Vec<(ObjectRecord, Rule)>> {
         let mut out = Vec::new();
         for object_type in ["group", "administrativeUnit"] {

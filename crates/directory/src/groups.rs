@@ -28,6 +28,7 @@ impl Directory {
         let tenant = self.tenant_record(caller.tenant).await?;
         let prepared = prepare_group_object(&tenant, body, Uuid::new_v4())?;
         let PreparedGroup { object, rule, members, owners } = prepared;
+        self.check_member_of_chain(caller.tenant, rule.as_ref()).await?;
         let id = object.id;
         let unified = is_unified(&object.doc);
         let mut ops = vec![Op::Insert { object: object.clone(), unique: group_claims(&object.doc) }];
@@ -173,6 +174,7 @@ impl Directory {
             let mut doc = current.doc.clone();
             merge(&mut doc, &props);
             let rule = crate::dynamic::prepare_group(&mut doc, &props, !members.is_empty())?;
+            self.check_member_of_chain(caller.tenant, rule.as_ref()).await?;
             let rule_changed = crate::dynamic::rule_changed(&current.doc, &doc);
             let mut ops = vec![Op::Update {
                 id: current.id,

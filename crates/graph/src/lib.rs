@@ -543,6 +543,56 @@ pub fn router(state: GraphState) -> Router {
                 .patch(conditional_access::update_policy)
                 .delete(conditional_access::delete_policy),
         )
+        // --- the remaining transitive type casts (issue 4, review gap 5) ---
+        .route("/users/{id}/transitivememberof/microsoft.graph.directoryrole", get(membership::user_member_of_roles))
+        .route(
+            "/users/{id}/transitivememberof/microsoft.graph.directoryrole/$count",
+            get(membership::user_member_of_roles_count),
+        )
+        .route(
+            "/users/{id}/transitivememberof/microsoft.graph.administrativeunit",
+            get(membership::user_member_of_units),
+        )
+        .route(
+            "/users/{id}/transitivememberof/microsoft.graph.administrativeunit/$count",
+            get(membership::user_member_of_units_count),
+        )
+        .route("/groups/{id}/transitivememberof/microsoft.graph.directoryrole", get(membership::group_member_of_roles))
+        .route(
+            "/groups/{id}/transitivememberof/microsoft.graph.directoryrole/$count",
+            get(membership::group_member_of_roles_count),
+        )
+        .route(
+            "/groups/{id}/transitivememberof/microsoft.graph.administrativeunit",
+            get(membership::group_member_of_units),
+        )
+        .route(
+            "/groups/{id}/transitivememberof/microsoft.graph.administrativeunit/$count",
+            get(membership::group_member_of_units_count),
+        )
+        .route("/groups/{id}/transitivemembers/microsoft.graph.device", get(membership::group_members_devices))
+        .route(
+            "/groups/{id}/transitivemembers/microsoft.graph.device/$count",
+            get(membership::group_members_devices_count),
+        )
+        .route("/groups/{id}/transitivemembers/microsoft.graph.orgcontact", get(membership::group_members_contacts))
+        .route(
+            "/groups/{id}/transitivemembers/microsoft.graph.orgcontact/$count",
+            get(membership::group_members_contacts_count),
+        )
+        .route("/groups/{id}/transitivemembers/microsoft.graph.serviceprincipal", get(membership::group_members_sps))
+        .route(
+            "/groups/{id}/transitivemembers/microsoft.graph.serviceprincipal/$count",
+            get(membership::group_members_sps_count),
+        )
+        .route(
+            "/devices/{id}/transitivememberof/microsoft.graph.group/$count",
+            get(membership::device_member_of_groups_count),
+        )
+        .route(
+            "/contacts/{id}/transitivememberof/microsoft.graph.group/$count",
+            get(membership::contact_member_of_groups_count),
+        )
         // --- service principals in (transitive) membership (issue 4) ---
         .route("/serviceprincipals/{id}/memberof", get(service_principals::member_of))
         .route("/serviceprincipals/{id}/memberof/$count", get(service_principals::member_of_count))
@@ -639,6 +689,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "microsoft.graph.device",
         "microsoft.graph.orgcontact",
         "microsoft.graph.administrativeunit",
+        "microsoft.graph.directoryrole",
         // Roles (issue 4).
         "directoryroles",
         "directoryroletemplates",

@@ -75,6 +75,9 @@ async fn options(
     Ok(opts)
 }
 
+/// The largest page Graph serves when a list request carries `$expand`.
+const EXPAND_PAGE_MAX: usize = 100;
+
 /// Serves one page of a collection.
 pub(crate) async fn list(
     state: &GraphState,
@@ -85,8 +88,13 @@ pub(crate) async fn list(
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(raw_query)?;
     let opts = options(state, principal, &coll, &params, headers).await?;
-    let query = opts.to_list_query(coll.types, coll.scope.clone());
+    let mut query = opts.to_list_query(coll.types, coll.scope.clone());
     crate::expand::check(&opts.expand)?;
+    if !opts.expand.is_empty() {
+        // Graph serves at most 100 directory objects per page when `$expand` is present,
+        // whatever `$top` asks for (known issue 13635); the rest follows by `@odata.nextLink`.
+        query.top = query.top.min(EXPAND_PAGE_MAX);
+    }
     let page = state.directory.list(principal.tenant, &query).await?;
     let mixed = coll.entity.name == "directoryObject";
     let select = opts.select.as_deref();

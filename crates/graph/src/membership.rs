@@ -73,17 +73,18 @@ async fn transitive(
     key: &str,
     t: Transitive,
 ) -> Result<Response, GraphError> {
-    let types: &'static [&'static str] = match t.cast {
-        Some("user") => &["user"],
-        Some("group") => &["group"],
-        _ => &[],
+    // A cast names the entity type the reach is filtered to, and the collection in the context.
+    let (types, entity, context): (&'static [&'static str], &str, &str) = match t.cast {
+        Some("user") => (&["user"], "user", "users"),
+        Some("group") => (&["group"], "group", "groups"),
+        Some("device") => (&["device"], "device", "devices"),
+        Some("orgContact") => (&["orgContact"], "orgContact", "contacts"),
+        Some("servicePrincipal") => (&["servicePrincipal"], "servicePrincipal", "servicePrincipals"),
+        Some("directoryRole") => (&["directoryRole"], "directoryRole", "directoryRoles"),
+        Some("administrativeUnit") => (&["administrativeUnit"], "administrativeUnit", "administrativeUnits"),
+        _ => (&[], "directoryObject", "directoryObjects"),
     };
     let ids = state.directory.transitive_ids_of(p.tenant, subject_type(t.set), key, t.direction, types).await?;
-    let (entity, context) = match types {
-        ["user"] => ("user", "users"),
-        ["group"] => ("group", "groups"),
-        _ => ("directoryObject", "directoryObjects"),
-    };
     let coll = Collection {
         entity: cerulean_schema::entity(entity).ok_or_else(|| GraphError::new(500, "InternalServerError", entity))?,
         types,
@@ -135,6 +136,24 @@ transitive_routes! {
     sp_member_of_count => "servicePrincipals", MemberOf, "transitiveMemberOf/$count", None, true;
     sp_member_of_groups => "servicePrincipals", MemberOf, "transitiveMemberOf/microsoft.graph.group", Some("group"), false;
     sp_member_of_groups_count => "servicePrincipals", MemberOf, "transitiveMemberOf/microsoft.graph.group/$count", Some("group"), true;
+    // The remaining casts Graph documents (issue 4): roles and units a user or group is in,
+    // every member type of a group, and the group count of devices and contacts.
+    user_member_of_roles => "users", MemberOf, "transitiveMemberOf/microsoft.graph.directoryRole", Some("directoryRole"), false;
+    user_member_of_roles_count => "users", MemberOf, "transitiveMemberOf/microsoft.graph.directoryRole/$count", Some("directoryRole"), true;
+    user_member_of_units => "users", MemberOf, "transitiveMemberOf/microsoft.graph.administrativeUnit", Some("administrativeUnit"), false;
+    user_member_of_units_count => "users", MemberOf, "transitiveMemberOf/microsoft.graph.administrativeUnit/$count", Some("administrativeUnit"), true;
+    group_member_of_roles => "groups", MemberOf, "transitiveMemberOf/microsoft.graph.directoryRole", Some("directoryRole"), false;
+    group_member_of_roles_count => "groups", MemberOf, "transitiveMemberOf/microsoft.graph.directoryRole/$count", Some("directoryRole"), true;
+    group_member_of_units => "groups", MemberOf, "transitiveMemberOf/microsoft.graph.administrativeUnit", Some("administrativeUnit"), false;
+    group_member_of_units_count => "groups", MemberOf, "transitiveMemberOf/microsoft.graph.administrativeUnit/$count", Some("administrativeUnit"), true;
+    group_members_devices => "groups", Members, "transitiveMembers/microsoft.graph.device", Some("device"), false;
+    group_members_devices_count => "groups", Members, "transitiveMembers/microsoft.graph.device/$count", Some("device"), true;
+    group_members_contacts => "groups", Members, "transitiveMembers/microsoft.graph.orgContact", Some("orgContact"), false;
+    group_members_contacts_count => "groups", Members, "transitiveMembers/microsoft.graph.orgContact/$count", Some("orgContact"), true;
+    group_members_sps => "groups", Members, "transitiveMembers/microsoft.graph.servicePrincipal", Some("servicePrincipal"), false;
+    group_members_sps_count => "groups", Members, "transitiveMembers/microsoft.graph.servicePrincipal/$count", Some("servicePrincipal"), true;
+    device_member_of_groups_count => "devices", MemberOf, "transitiveMemberOf/microsoft.graph.group/$count", Some("group"), true;
+    contact_member_of_groups_count => "contacts", MemberOf, "transitiveMemberOf/microsoft.graph.group/$count", Some("group"), true;
 }
 
 // ---- checkMemberGroups, getMemberGroups, checkMemberObjects, getMemberObjects ----

@@ -35,6 +35,8 @@ pub const MAX_RULE_CHARS: usize = 3072;
 /// How deeply parentheses, `-not` and lambdas may nest: far beyond any real rule, low enough
 /// that the recursive-descent parser and evaluator cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
+/// The most groups one `memberOf` rule may reference (Entra's documented limit).
+pub const MAX_MEMBER_OF_GROUPS: usize = 50;
 
 /// A parsed, checked membership rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,7 +261,60 @@ impl Rule {
                 format!("The rule is longer than the maximum of {MAX_RULE_CHARS} characters"),
             ));
         }
-        parser::parse(text)
+        let rule = parser::parse(text)?;
+        rule.check_member_of()?;
+        Ok(rule)
+    }
+
+    /// The group ids (lower case, each once) a `memberOf` rule compares against; empty for
+    /// other rules.
+    pub fn member_of_groups(&self) -> Vec<String> {
+        if !self.uses_member_of() {
+            return Vec::new();
+        }
+        fn groups(e: &Expr, out: &mut Vec<String>) {
+            match e {
+                Expr::Or(a, b) | Expr::And(a, b) => {
+                    groups(a, out);
+                    groups(b, out);
+                }
+                Expr::Not(a) | Expr::Lambda { pred: a, .. } => groups(a, out),
+                Expr::Compare { value: Operand::Str(v), .. } => out.push(v.to_ascii_lowercase()),
+                Expr::Compare { value: Operand::List(vs), .. } => out.extend(vs.iter().map(|v| v.to_ascii_lowercase())),
+                Expr::Compare { .. } => {}
+            }
+        }
+        let mut ids = Vec::new();
+        groups(&self.expr, &mut ids);
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Entra's limits on `memberOf` rules ("dynamic membership groups with memberOf"): the
+    /// `user.memberOf -any (...)` condition stands alone, never combined with other conditions
+    /// or operators, and references at most [`MAX_MEMBER_OF_GROUPS`] groups.
+    fn check_member_of(&self) -> Result<(), RuleError> {
+        if !self.uses_member_of() {
+            return Ok(());
+        }
+        let Expr::Lambda { prop, .. } = &self.expr else {
+            return Err(RuleError::new(0, "A memberOf rule cannot be combined with other rules or operators"));
+        };
+        if prop.kind != Kind::MemberOf {
+            return Err(RuleError::new(0, "A memberOf rule cannot be combined with other rules or operators"));
+        }
+        let ids = self.member_of_groups();
+        if ids.len() > MAX_MEMBER_OF_GROUPS {
+            return Err(RuleError::new(
+                0,
+                format!(
+                    "A memberOf rule can reference at most {MAX_MEMBER_OF_GROUPS} groups; this one references {}",
+                    ids.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the rule reads the subject's group memberships (`memberOf`), so that it must be

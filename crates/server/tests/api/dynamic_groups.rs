@@ -18,16 +18,16 @@ async fn user_in(h: &Harness, alias: &str, department: &str) -> String {
     id_of(&r.json)
 }
 
+/// The body creating a dynamic security group with `rule`.
+fn dynamic_body(nickname: &str, rule: &str) -> Value {
+    json!({
+        "displayName": nickname, "mailEnabled": false, "mailNickname": nickname, "securityEnabled": true,
+        "groupTypes": ["DynamicMembership"], "membershipRule": rule,
+    })
+}
+
 async fn dynamic_group(h: &Harness, nickname: &str, rule: &str) -> Value {
-    let r = h
-        .post(
-            "/v1.0/groups",
-            json!({
-                "displayName": nickname, "mailEnabled": false, "mailNickname": nickname, "securityEnabled": true,
-                "groupTypes": ["DynamicMembership"], "membershipRule": rule,
-            }),
-        )
-        .await;
+    let r = h.post("/v1.0/groups", dynamic_body(nickname, rule)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.json
 }
@@ -213,7 +213,17 @@ async fn member_of_rules_follow_the_referenced_group() {
     let alice = user_in(&h, "alice", "Sales").await;
     let bob = user_in(&h, "bob", "Sales").await;
     let source = id_of(&h.group("source", "Source").await);
+    // Entra refuses memberOf combined with any other condition, and more than 50 groups.
     let rule = format!("user.memberof -any (group.objectId -in ['{source}']) -and user.department -eq 'Sales'");
+    let r = h.post("/v1.0/groups", dynamic_body("combined", &rule)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("cannot be combined"), "{}", r.text);
+    let many: Vec<String> = (0..51).map(|i| format!("'g{i}'")).collect();
+    let rule = format!("user.memberOf -any (group.objectId -in [{}])", many.join(", "));
+    let r = h.post("/v1.0/groups", dynamic_body("many", &rule)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("at most 50 groups"), "{}", r.text);
+    let rule = format!("user.memberof -any (group.objectId -in ['{source}'])");
     let gid = id_of(&dynamic_group(&h, "nested", &rule).await);
     assert!(members(&h, &gid).await.is_empty());
     let r = h.post(&format!("/v1.0/groups/{source}/members/$ref"), reference(&alice)).await;
@@ -227,6 +237,11 @@ async fn member_of_rules_follow_the_referenced_group() {
     let rule = format!("user.memberOf -any (group.objectId -eq '{sales}')");
     let chained = id_of(&dynamic_group(&h, "chained", &rule).await);
     assert_eq!(members(&h, &chained).await, sorted(&[&alice, &bob]));
+    // ...but not a group whose own rule uses memberOf.
+    let rule = format!("user.memberOf -any (group.objectId -eq '{chained}')");
+    let r = h.post("/v1.0/groups", dynamic_body("twice", &rule)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("cannot reference a group whose rule uses memberOf"), "{}", r.text);
     let r = h.patch(&format!("/v1.0/users/{bob}"), json!({"department": "Finance"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(members(&h, &chained).await, vec![alice]);
@@ -320,6 +335,41 @@ async fn date_comparisons_follow_the_value() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(members(&h, &recent).await, vec![alice.clone()]);
     assert_eq!(members(&h, &veteran).await, Vec::<String>::new());
+}
+
+/// The operators the tests above leave out (`-contains`, `-notStartsWith`, `-notMatch` on a
+/// string, `-lt` and `-ge` on a date-time), each following a PATCH of the value.
+#[tokio::test]
+async fn remaining_operators_follow_the_value() {
+    let h = Harness::new().await;
+    let alice = user_in(&h, "alice", "Sales EMEA").await;
+    let r = h.patch(&format!("/v1.0/users/{alice}"), json!({"employeeHireDate": "2020-03-01T00:00:00Z"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let rules = [
+        ("contains", "user.department -contains \"EMEA\""),
+        ("notstarts", "user.department -notStartsWith \"Sales\""),
+        ("notmatch", "user.department -notMatch \"^Sales.*\""),
+        ("early", "user.employeeHireDate -lt \"2025-01-01T00:00:00Z\""),
+        ("late", "user.employeeHireDate -ge \"2025-01-01T00:00:00Z\""),
+    ];
+    let mut groups = Vec::new();
+    for (name, rule) in rules {
+        groups.push((rule, id_of(&dynamic_group(&h, name, rule).await)));
+    }
+    // The bootstrap administrator (no department, no hire date) may satisfy the negations;
+    // only Alice is compared.
+    let has_alice = |ids: Vec<String>| ids.contains(&alice);
+    let before = [true, false, false, true, false];
+    for ((rule, g), want) in groups.iter().zip(before) {
+        assert_eq!(has_alice(members(&h, g).await), want, "{rule}");
+    }
+    let body = json!({"department": "Marketing", "employeeHireDate": "2025-01-01T00:00:00Z"});
+    let r = h.patch(&format!("/v1.0/users/{alice}"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let after = [false, true, true, false, true];
+    for ((rule, g), want) in groups.iter().zip(after) {
+        assert_eq!(has_alice(members(&h, g).await), want, "{rule} after the PATCH");
+    }
 }
 
 /// `user.assignedPlans -all (...)` with `-any`: assigning E3 (every plan Enabled) moves the user

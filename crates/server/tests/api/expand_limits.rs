@@ -70,3 +70,27 @@ async fn direct_reports_expand_on_a_list() {
     assert_eq!(got, want, "{}", r.text);
     assert_eq!(of(&a)["directReports"], json!([]), "{}", r.text);
 }
+
+/// Graph's known issue 13635: with `$expand`, a list page holds at most 100 objects whatever
+/// `$top` says; the next page follows by `@odata.nextLink`. Without `$expand`, `$top=999` holds.
+#[tokio::test]
+async fn expand_caps_a_list_page_at_one_hundred() {
+    let h = Harness::new().await;
+    for i in 0..105 {
+        h.user(&format!("paged{i}"), &format!("Paged {i}")).await;
+    }
+    let r = h.get("/v1.0/users?$select=id&$top=999").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let all = r.json["value"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(all >= 105, "without $expand the page holds every user: {all}");
+    assert!(r.json.get("@odata.nextLink").is_none(), "{}", r.text);
+
+    let r = h.get("/v1.0/users?$select=id&$top=999&$expand=manager").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"].as_array().map(Vec::len), Some(100), "{}", r.text);
+    let next = r.json["@odata.nextLink"].as_str().expect("nextLink");
+    let path = next.split_once("/v1.0/").map(|(_, p)| format!("/v1.0/{p}")).expect("path");
+    let r = h.get(&path).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"].as_array().map(Vec::len), Some(all - 100), "{}", r.text);
+}

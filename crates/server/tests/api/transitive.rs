@@ -362,3 +362,91 @@ async fn get_by_ids_and_validate_properties() {
         h.post("/v1.0/directoryObjects/validateProperties", json!({"entityType": "User", "displayName": "x"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+/// The type casts beyond `user` and `group` (issue 4): roles and units a user or a nested
+/// group's member is in, each member type of a group, and their `/$count`; devices and contacts
+/// count their groups through the cast.
+#[tokio::test]
+async fn every_documented_type_cast_filters_the_reach() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("casty", "Casty").await);
+    let outer = id_of(&h.group("outer", "Outer").await);
+    let inner = id_of(&h.group("inner", "Inner").await);
+    add_member(&h, &outer, &inner).await;
+    add_member(&h, &inner, &user).await;
+    let admin = crate::devices::admin_delegated(&h).await;
+    let device = id_of(&crate::devices::device(&h, &admin, "Laptop", "Windows").await);
+    add_member(&h, &inner, &device).await;
+    // Contacts are not creatable through Graph: they come in through the directory.
+    let body = json!({"displayName": "Dana"}).as_object().cloned().expect("object");
+    let contact = h
+        .app
+        .directory
+        .import_contact(&cerulean_directory::Caller::system(h.tenant()), &body)
+        .await
+        .expect("import")
+        .id
+        .to_string();
+    add_member(&h, &inner, &contact).await;
+    let unit = id_of(&h.post("/v1.0/directory/administrativeUnits", json!({"displayName": "Oslo"})).await.json);
+    let r = h.post("/v1.0/applications", json!({"displayName": "Casted app"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let app_id = r.json["appId"].as_str().expect("appId").to_string();
+    let r = h.post("/v1.0/servicePrincipals", json!({"appId": app_id})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let sp = id_of(&r.json);
+    add_member(&h, &inner, &sp).await;
+    for member in [&inner, &user] {
+        let reference = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{member}")});
+        let r = h.post(&format!("/v1.0/directory/administrativeUnits/{unit}/members/$ref"), reference).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let reference = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user}")});
+    let r = h.post("/v1.0/directoryRoles", json!({"roleTemplateId": "fe930be7-5e62-47db-91af-98c3a49a38b1"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let role = id_of(&r.json);
+    let r = h.post(&format!("/v1.0/directoryRoles/{role}/members/$ref"), reference).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let one = |id: &str| BTreeSet::from([id.to_string()]);
+    let cases = [
+        (
+            format!("/v1.0/users/{user}/transitiveMemberOf/microsoft.graph.administrativeUnit"),
+            one(&unit),
+            "administrativeUnits",
+        ),
+        (format!("/v1.0/users/{user}/transitiveMemberOf/microsoft.graph.directoryRole"), one(&role), "directoryRoles"),
+        (format!("/v1.0/groups/{outer}/transitiveMembers/microsoft.graph.device"), one(&device), "devices"),
+        (format!("/v1.0/groups/{outer}/transitiveMembers/microsoft.graph.orgContact"), one(&contact), "contacts"),
+        (
+            format!("/v1.0/groups/{outer}/transitiveMembers/microsoft.graph.servicePrincipal"),
+            one(&sp),
+            "servicePrincipals",
+        ),
+        (
+            format!("/v1.0/groups/{inner}/transitiveMemberOf/microsoft.graph.administrativeUnit"),
+            one(&unit),
+            "administrativeUnits",
+        ),
+        (
+            format!("/v1.0/groups/{inner}/transitiveMemberOf/microsoft.graph.directoryRole"),
+            BTreeSet::new(),
+            "directoryRoles",
+        ),
+    ];
+    for (path, want, context) in cases {
+        let r = h.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert_eq!(ids(&r.json), want, "{path}: {}", r.text);
+        let ctx = r.json["@odata.context"].as_str().unwrap_or_default();
+        assert!(ctx.ends_with(&format!("$metadata#{context}")), "{path}: {ctx}");
+        let r = h.get_eventual(&format!("{path}/$count")).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}/$count: {}", r.text);
+        assert_eq!(r.text, want.len().to_string(), "{path}/$count");
+    }
+    for (set, id) in [("devices", &device), ("contacts", &contact)] {
+        let r = h.get_eventual(&format!("/v1.0/{set}/{id}/transitiveMemberOf/microsoft.graph.group/$count")).await;
+        assert_eq!(r.status, StatusCode::OK, "{set}: {}", r.text);
+        assert_eq!(r.text, "2", "{set}: inner and, through nesting, outer (not the unit)");
+    }
+}

@@ -366,6 +366,12 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("/groups/{id}/transitivemembers/microsoft.graph.group/$count", "/groups/{id}/transitivemembers"),
     // Devices, organizational contacts, administrative units (issue 4).
     ("/users/{id}/memberof/microsoft.graph.administrativeunit", "/users/{id}/memberof"),
+    ("/users/{id}/memberof/microsoft.graph.directoryrole", "/users/{id}/memberof"),
+    ("/users/{id}/memberof/microsoft.graph.directoryrole/$count", "/users/{id}/memberof"),
+    ("/groups/{id}/memberof/microsoft.graph.directoryrole", "/groups/{id}/memberof"),
+    ("/groups/{id}/memberof/microsoft.graph.directoryrole/$count", "/groups/{id}/memberof"),
+    ("/serviceprincipals/{id}/memberof/microsoft.graph.directoryrole", "/serviceprincipals/{id}/memberof"),
+    ("/serviceprincipals/{id}/memberof/microsoft.graph.directoryrole/$count", "/serviceprincipals/{id}/memberof"),
     ("/groups/{id}/memberof/microsoft.graph.administrativeunit", "/groups/{id}/memberof"),
     ("/devices/{id}/memberof/microsoft.graph.administrativeunit", "/devices/{id}/memberof"),
     (
@@ -374,6 +380,7 @@ pub static ALIASES: &[(&str, &str)] = &[
     ),
     ("/groups/{id}/members/microsoft.graph.device", "/groups/{id}/members"),
     ("/groups/{id}/members/microsoft.graph.orgcontact", "/groups/{id}/members"),
+    ("/groups/{id}/members/microsoft.graph.serviceprincipal", "/groups/{id}/members"),
     ("/devices/$count", "/devices"),
     ("/devices/{id}/registeredowners/$count", "/devices/{id}/registeredowners"),
     ("/devices/{id}/registeredowners/microsoft.graph.user", "/devices/{id}/registeredowners"),

@@ -148,6 +148,17 @@ pub(crate) async fn members_contacts(
     related(&s, &p, &h, q.as_deref(), &id, link).await
 }
 
+pub(crate) async fn members_service_principals(
+    State(s): State<GraphState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, GraphError> {
+    let link = Link { segment: "members/microsoft.graph.servicePrincipal", types: &["servicePrincipal"], ..MEMBERS };
+    related(&s, &p, &h, q.as_deref(), &id, link).await
+}
+
 pub(crate) async fn owners(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,

@@ -302,6 +302,7 @@ pub fn router(state: GraphState) -> Router {
         .route("/users/{id}/owneddevices", get(devices::user_owned_devices))
         .route("/groups/{id}/members/microsoft.graph.device", get(groups::members_devices))
         .route("/groups/{id}/members/microsoft.graph.orgcontact", get(groups::members_contacts))
+        .route("/groups/{id}/members/microsoft.graph.serviceprincipal", get(groups::members_service_principals))
         .route("/contacts", get(sets::list::<Contacts>))
         .route("/contacts/$count", get(sets::count::<Contacts>))
         .route(
@@ -364,6 +365,16 @@ pub fn router(state: GraphState) -> Router {
             axum::routing::delete(administrative_units::remove_member),
         )
         // --- roles (issue 4) ---
+        // memberOf cast to directoryRole (scripts look admins up this way).
+        .route("/users/{id}/memberof/microsoft.graph.directoryrole", get(roles::user_member_of_roles))
+        .route("/users/{id}/memberof/microsoft.graph.directoryrole/$count", get(roles::user_member_of_roles_count))
+        .route("/groups/{id}/memberof/microsoft.graph.directoryrole", get(roles::group_member_of_roles))
+        .route("/groups/{id}/memberof/microsoft.graph.directoryrole/$count", get(roles::group_member_of_roles_count))
+        .route("/serviceprincipals/{id}/memberof/microsoft.graph.directoryrole", get(roles::sp_member_of_roles))
+        .route(
+            "/serviceprincipals/{id}/memberof/microsoft.graph.directoryrole/$count",
+            get(roles::sp_member_of_roles_count),
+        )
         .route("/directoryroletemplates", get(roles::templates))
         .route("/directoryroletemplates/{id}", get(roles::template))
         .route("/directoryroles", get(roles::roles).post(roles::activate))

@@ -16,6 +16,7 @@ use crate::error::GraphError;
 use crate::groups::reference_target;
 use crate::lists::{self, Collection};
 use crate::odata::{self, shape};
+use crate::related::{Relation, relation_routes};
 use crate::users::{client_request_id, created};
 use crate::{GraphState, Principal, caller};
 
@@ -145,3 +146,35 @@ pub(crate) async fn remove_member(
 
 // roleManagement/directory/roleDefinitions and roleAssignments are entity sets
 // (`crate::entity_sets::{RoleDefinitions, RoleAssignments}`).
+
+// ---- memberOf cast to directoryRole ----------------------------------------------------------
+
+/// `memberOf` of a role holder, whatever its type: a directory role's members are `Member`
+/// edges from the role (kept in step with directory-wide role assignments).
+const MEMBER_OF_ROLES: Relation = Relation {
+    set: "users",
+    object_type: "user",
+    kind: EdgeKind::Member,
+    reverse: true,
+    segment: "memberOf/microsoft.graph.directoryRole",
+    cast: Some(DIRECTORY_ROLE),
+    types: &[],
+    count: false,
+};
+const COUNT: &str = "memberOf/microsoft.graph.directoryRole/$count";
+
+relation_routes! {
+    user_member_of_roles => MEMBER_OF_ROLES;
+    user_member_of_roles_count => Relation { segment: COUNT, count: true, ..MEMBER_OF_ROLES };
+    group_member_of_roles => Relation { set: "groups", object_type: "group", ..MEMBER_OF_ROLES };
+    group_member_of_roles_count =>
+        Relation { set: "groups", object_type: "group", segment: COUNT, count: true, ..MEMBER_OF_ROLES };
+    sp_member_of_roles => Relation { set: "servicePrincipals", object_type: "servicePrincipal", ..MEMBER_OF_ROLES };
+    sp_member_of_roles_count => Relation {
+        set: "servicePrincipals",
+        object_type: "servicePrincipal",
+        segment: COUNT,
+        count: true,
+        ..MEMBER_OF_ROLES
+    };
+}

@@ -6,7 +6,7 @@ use base64::Engine;
 use cerulean_store::{Actor, AuditRecord, Change, EdgeKind, ObjectRecord, Op};
 use serde_json::{Value, json};
 
-use crate::harness::{Harness, id_of};
+use crate::harness::{Harness, PUBLIC_URL, id_of};
 
 const PASSWORD: &str = "xWwvJ]6NMw+bWH-d";
 const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -100,6 +100,43 @@ async fn global_administrator_is_active_and_held_by_the_bootstrap_admin() {
     let role = member_of.json["value"].as_array().and_then(|v| v.first().cloned()).unwrap_or_default();
     assert_eq!(role["@odata.type"], "#microsoft.graph.directoryRole", "{}", member_of.text);
     assert_eq!(role["roleTemplateId"], GLOBAL_ADMIN);
+    // The cast scripts use to find a user's admin roles, and its count; a group in a role-free
+    // tenant position has none.
+    let cast = h.get(&format!("/v1.0/users/{admin_id}/memberOf/microsoft.graph.directoryRole")).await;
+    assert_eq!(cast.status, StatusCode::OK, "{}", cast.text);
+    assert_eq!(ids(&cast.json), vec![ga["id"].as_str().unwrap_or_default().to_string()], "{}", cast.text);
+    assert_eq!(cast.json["@odata.context"], format!("{PUBLIC_URL}/v1.0/$metadata#directoryRoles"), "{}", cast.text);
+    let count = h
+        .graph_with(
+            Method::GET,
+            &format!("/v1.0/users/{admin_id}/memberOf/microsoft.graph.directoryRole/$count"),
+            None,
+            &h.token,
+            &[("ConsistencyLevel", "eventual")],
+        )
+        .await;
+    assert_eq!(count.text, "1", "{}", count.text);
+    let group = id_of(
+        &h.post(
+            "/v1.0/groups",
+            json!({"displayName": "No roles", "mailEnabled": false,
+        "mailNickname": "noroles", "securityEnabled": true}),
+        )
+        .await
+        .json,
+    );
+    let none = h.get(&format!("/v1.0/groups/{group}/memberOf/microsoft.graph.directoryRole")).await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.text);
+    assert!(ids(&none.json).is_empty(), "{}", none.text);
+    // A service principal made a role member shows the role through the same cast.
+    let app = h.post("/v1.0/applications", json!({"displayName": "Role holder"})).await.json;
+    let sp = id_of(&h.post("/v1.0/servicePrincipals", json!({"appId": app["appId"]})).await.json);
+    let ga_id = ga["id"].as_str().unwrap_or_default().to_string();
+    let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{sp}")});
+    let r = h.post(&format!("/v1.0/directoryRoles/{ga_id}/members/$ref"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let cast = h.get(&format!("/v1.0/servicePrincipals/{sp}/memberOf/microsoft.graph.directoryRole")).await;
+    assert_eq!(ids(&cast.json), vec![ga_id], "{}", cast.text);
     let r = h.get(&format!("{ASSIGNMENTS}?$filter=principalId%20eq%20'{admin_id}'")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["value"][0]["roleDefinitionId"], GLOBAL_ADMIN, "{}", r.text);

@@ -268,6 +268,14 @@ async fn service_principals_are_group_members_directly_and_transitively() {
     let r = h.get(&format!("/v1.0/servicePrincipals/{sp}/memberOf")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(ids(&r), vec![inner.clone()], "{}", r.text);
+    // The group's members cast to service principals: the principal, not the other types.
+    let body = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user}")});
+    let r = h.post(&format!("/v1.0/groups/{inner}/members/$ref"), body).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h.get(&format!("/v1.0/groups/{inner}/members/microsoft.graph.servicePrincipal")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), vec![sp.clone()], "{}", r.text);
+    assert_eq!(r.json["@odata.context"], "https://cerulean.test/v1.0/$metadata#servicePrincipals", "{}", r.text);
     let r = h.get_eventual(&format!("/v1.0/servicePrincipals/{sp}/memberOf/$count")).await;
     assert_eq!(r.text, "1");
     let r = h.get(&format!("/v1.0/servicePrincipals/{sp}/memberOf/microsoft.graph.group")).await;

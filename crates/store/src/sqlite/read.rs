@@ -201,23 +201,22 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
 
     let mut docs: HashMap<String, (String, i64, String, Option<String>)> = HashMap::with_capacity(page.len());
     if !page.is_empty() {
-        let ids = Value::Array(page.iter().map(|(id, _)| Value::String(id.clone())).collect()).to_string();
+        // One primary-key lookup per id of the page (at most `top`): `id IN (SELECT value FROM
+        // json_each(?))` made SQLite scan the tenant's objects (~30 ms at 100k) for every list.
         let mut st = tx
             .prepare_cached(
-                "SELECT id, object_type, version, doc, deleted_at FROM objects \
-                 WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                "SELECT object_type, version, doc, deleted_at FROM objects WHERE tenant_id = ?1 AND id = ?2",
             )
             .ctx("prepare page documents")?;
-        let mut rows = st.query(params![tenant.to_string(), ids]).ctx("read page documents")?;
-        while let Some(r) = rows.next().ctx("read page documents")? {
-            let id: String = r.get(0).ctx("read id")?;
-            let row = (
-                r.get(1).ctx("read type")?,
-                r.get(2).ctx("read version")?,
-                r.get(3).ctx("read doc")?,
-                r.get(4).ctx("read deleted_at")?,
-            );
-            docs.insert(id, row);
+        let tenant_text = tenant.to_string();
+        for (id, _) in &page {
+            let row = st
+                .query_row(params![tenant_text, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()
+                .ctx("read page documents")?;
+            if let Some(row) = row {
+                docs.insert(id.clone(), row);
+            }
         }
     }
 

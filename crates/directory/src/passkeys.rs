@@ -11,7 +11,6 @@
 use cerulean_identity::webauthn::{self, Attestation, Expectations, Registration, WebAuthnError};
 use cerulean_store::{Change, FlowRecord, FlowRedemption, ObjectRecord, Op, SecretRecord};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{DirectoryError, DirectoryResult};
@@ -120,7 +119,7 @@ impl Directory {
     ) -> DirectoryResult<String> {
         let bytes = cerulean_identity::otp::random_bytes(32).map_err(internal)?;
         let challenge = webauthn::b64url(&bytes);
-        let now = OffsetDateTime::now_utc();
+        let now = cerulean_store::clock::now();
         let record = FlowRecord {
             kind: CHALLENGE_KIND.into(),
             key: challenge.clone(),
@@ -299,7 +298,7 @@ impl Directory {
         if self.store.update_flow(tenant, COUNTER_KIND, &key, &data).await? {
             return Ok(());
         }
-        let now_t = OffsetDateTime::now_utc();
+        let now_t = cerulean_store::clock::now();
         let record = FlowRecord {
             kind: COUNTER_KIND.into(),
             key,

@@ -99,6 +99,15 @@ async fn forge(State(state): State<EmulatorState>, headers: HeaderMap, body: Byt
         }
         Some(_) => return Err(GraphError::bad_request("tenantId must be a GUID.")),
     };
+    // An administrator of one tenant must not obtain tokens signed by another tenant's keys:
+    // one server with aids on may host several tenants, and isolation holds there too.
+    if tenant != p.tenant {
+        return Err(GraphError::new(
+            403,
+            "Authorization_RequestDenied",
+            "A token can be forged only for the caller's own tenant.",
+        ));
+    }
     let signature = match body.get("signature") {
         None | Some(Value::Null) => ForgedSignature::Valid,
         Some(Value::String(s)) => ForgedSignature::parse(s).ok_or_else(|| {

@@ -1,7 +1,9 @@
-//! The client's IP address as the sign-in log records it: the TCP peer, or the first address
-//! of `X-Forwarded-For` when (and only when) the peer is a configured trusted proxy. Trusting
-//! the header from anyone would let any client write any address into the log (and, later,
-//! into risk detection and Conditional Access locations).
+//! The client's IP address as the sign-in log records it: the TCP peer, or, when (and only
+//! when) the peer is a configured trusted proxy, the right-most address of `X-Forwarded-For`
+//! that is not itself a trusted proxy. Proxies append the address they received the request
+//! from, so everything left of the last untrusted hop was written by the client and proves
+//! nothing; trusting it would let any client write any address into the log, evade the
+//! IP-based risk detections and pose as a trusted named location.
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -59,15 +61,26 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[IpCid
     if !trusted.iter().any(|range| range.contains(peer)) {
         return peer;
     }
-    // The first address of the first header is the original client, as proxies append.
-    let forwarded = headers
+    // Every header in order, then each hop from the right: the first address that is not one
+    // of our trusted proxies is the one a trusted proxy saw connecting. An unparsable hop
+    // stops the walk (it cannot be attributed), leaving the last trusted address seen.
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .find(|v| !v.is_empty());
-    forwarded.and_then(parse_forwarded).unwrap_or(peer)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match parse_forwarded(hop) {
+            Some(ip) if trusted.iter().any(|range| range.contains(ip)) => client = ip,
+            Some(ip) => return ip,
+            None => break,
+        }
+    }
+    client
 }
 
 /// An address as proxies write it: bare, `[v6]`, or with a port (`1.2.3.4:5678`, `[v6]:port`).
@@ -117,5 +130,32 @@ mod tests {
         assert_eq!(client_ip(Some(proxy), &HeaderMap::new(), &trusted).to_string(), "10.0.0.5");
         assert_eq!(client_ip(Some(proxy), &headers("[2001:db8::1]:443"), &trusted).to_string(), "2001:db8::1");
         assert_eq!(client_ip(None, &h, &[]).to_string(), "127.0.0.1");
+    }
+
+    #[test]
+    fn a_client_cannot_choose_its_address_through_a_trusted_proxy() {
+        let trusted: Vec<IpCidr> = vec!["10.0.0.0/8".parse().expect("cidr")];
+        let proxy: SocketAddr = "10.0.0.5:4000".parse().expect("addr");
+        // The client sent `X-Forwarded-For: 203.0.113.66`; the proxy appended the real peer.
+        assert_eq!(
+            client_ip(Some(proxy), &headers("203.0.113.66, 198.51.100.7"), &trusted).to_string(),
+            "198.51.100.7"
+        );
+        // Two trusted proxies in a row are skipped.
+        assert_eq!(
+            client_ip(Some(proxy), &headers("203.0.113.66, 198.51.100.7, 10.1.1.1"), &trusted).to_string(),
+            "198.51.100.7"
+        );
+        // Several headers count in order, as one list.
+        let mut h = headers("203.0.113.66");
+        h.append("x-forwarded-for", "198.51.100.8".parse().expect("header"));
+        assert_eq!(client_ip(Some(proxy), &h, &trusted).to_string(), "198.51.100.8");
+        // An unparsable hop stops the walk at the last trusted address.
+        assert_eq!(
+            client_ip(Some(proxy), &headers("198.51.100.7, garbage, 10.1.1.1"), &trusted).to_string(),
+            "10.1.1.1"
+        );
+        // Only trusted hops: the left-most of them.
+        assert_eq!(client_ip(Some(proxy), &headers("10.2.2.2, 10.1.1.1"), &trusted).to_string(), "10.2.2.2");
     }
 }

@@ -63,7 +63,7 @@ pub(crate) async fn expand(
         }
         _ => return Err(invalid("Only one of 'request' and 'request_uri' may be given.")),
     };
-    let claims = verified_claims(state, &app, token)?;
+    let claims = verified_claims(state, &app, client_id, token)?;
     if let Some(inner) = claims.get("client_id")
         && inner.as_str().is_none_or(|c| !c.eq_ignore_ascii_case(client_id))
     {
@@ -118,6 +118,7 @@ async fn fetch(state: &PlatformState, app: &AppCredentials, uri: &str) -> Result
 fn verified_claims(
     state: &PlatformState,
     app: &AppCredentials,
+    client_id: &str,
     token: &str,
 ) -> Result<serde_json::Map<String, Value>, OAuthError> {
     let object = Assertion::parse(token).map_err(|_| invalid("The request object is not a signed JWT."))?;
@@ -139,9 +140,18 @@ fn verified_claims(
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
-    let ours = |a: &&str| a.len() > state.public_url.len() && a.starts_with(&*state.public_url);
+    // This server's own URL or a path under it (`{public}/{tenant}/v2.0`, ...): a bare prefix
+    // test would accept `https://cerulean.example.com.evil` for `https://cerulean.example.com`.
+    let public = state.public_url.trim_end_matches('/');
+    let ours = |a: &&str| a.strip_prefix(public).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     if object.claims.contains_key("aud") && !audiences.iter().any(ours) {
         return Err(invalid("The request object's audience is not this server."));
+    }
+    // RFC 9101 §4: a signed request object's issuer is the client that signed it.
+    if let Some(iss) = object.claims.get("iss")
+        && iss.as_str().is_none_or(|i| !i.eq_ignore_ascii_case(client_id))
+    {
+        return Err(invalid("The request object's 'iss' is not the application's client_id."));
     }
     Ok(object.claims)
 }

@@ -290,6 +290,13 @@ async fn forwarded_for_is_trusted_only_from_configured_proxies() {
     let by_ip = h.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc("ipAddress eq '198.51.100.7'"))).await;
     assert_eq!(by_ip.json["value"].as_array().map(Vec::len), Some(1), "{}", by_ip.text);
 
+    // A client that writes its own X-Forwarded-For through the proxy does not choose its
+    // address: the proxy appended the peer it saw, and that right-most untrusted hop counts.
+    let spoofed = [("x-forwarded-for", "203.0.113.66, 198.51.100.9, 10.0.0.9"), ("client-request-id", "spoofed")];
+    let r = token_request(&h, &ropc(&h, &h.boot.admin_password), Some("10.1.2.3:5000"), &spoofed).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ip_of("spoofed").await, "198.51.100.9");
+
     // Without a trusted proxy configured the header is ignored whatever the peer.
     let plain = Harness::new().await;
     let mut headers = xff.to_vec();

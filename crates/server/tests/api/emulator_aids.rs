@@ -205,3 +205,29 @@ async fn faults_answer_matching_requests_until_cleared() {
         assert!(r.message().contains(what), "{what}: {}", r.message());
     }
 }
+
+#[tokio::test]
+async fn the_forge_signs_only_for_the_callers_own_tenant() {
+    let h = aids().await;
+    let other = cerulean_store::TenantRecord {
+        id: uuid::Uuid::new_v4(),
+        display_name: "Fabrikam".into(),
+        domains: vec![cerulean_store::DomainRecord {
+            name: "fabrikam.onmicrosoft.com".into(),
+            is_initial: true,
+            is_default: true,
+            is_verified: true,
+            doc: Default::default(),
+        }],
+        created_at: "2024-01-01T00:00:00Z".into(),
+    };
+    h.store.create_tenant(&other).await.expect("tenant B");
+    for tenant in [other.id, uuid::Uuid::new_v4()] {
+        let r = h.post("/cerulean/emulator/tokens", json!({"tenantId": tenant.to_string()})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        assert_eq!(r.code(), "Authorization_RequestDenied");
+    }
+    // Naming its own tenant is allowed.
+    let own = forge(&h, json!({"tenantId": h.tenant().to_string(), "claims": {"roles": ["User.Read.All"]}})).await;
+    assert_eq!(users_with(&h, &own).await.status, StatusCode::OK);
+}

@@ -115,9 +115,19 @@ async fn request_objects_that_are_not_the_applications_are_refused() {
             "audience is not this server",
         ),
         (
+            "a look-alike host",
+            cert.sign_ps256(&header(&cert), &with("aud", json!(format!("{PUBLIC_URL}.evil.example/v2.0")))),
+            "audience is not this server",
+        ),
+        (
             "another client",
             cert.sign_ps256(&header(&cert), &with("client_id", json!(uuid::Uuid::new_v4()))),
             "does not match the",
+        ),
+        (
+            "issued by another client",
+            cert.sign_ps256(&header(&cert), &with("iss", json!(uuid::Uuid::new_v4()))),
+            "is not the application&#39;s client_id",
         ),
     ];
     for (what, object, detail) in cases {

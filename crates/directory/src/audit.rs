@@ -7,8 +7,11 @@ use uuid::Uuid;
 
 use crate::Caller;
 
-/// Properties whose values are never written to the audit log.
-const REDACTED: &[&str] = &["passwordProfile"];
+/// Properties whose values are never written to the audit log. Custom security attribute
+/// values are readable only by the attribute roles, while `directoryAudits` is readable with
+/// `AuditLog.Read.All`; Entra keeps their changes in a log of their own
+/// (`customSecurityAttributeAudits`), so here the change is recorded without its values.
+const REDACTED: &[&str] = &["passwordProfile", "customSecurityAttributes"];
 
 pub(crate) fn record(
     caller: &Caller,

@@ -63,6 +63,7 @@ pub(crate) async fn member(
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), "directoryObjects", select, true)));
     body.extend(shape(entity, &record, select, true));
+    crate::csa::redact(&p, &mut body);
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }
 

@@ -138,8 +138,15 @@ async fn run(
         return Ok(respond(body, page_size));
     }
     let page = directory.delta_page(principal.tenant, &token, page_size.unwrap_or(DEFAULT_PAGE)).await?;
-    let items: Vec<Value> =
-        page.items.iter().map(|i| Value::Object(render_item(i, token.query.select.as_deref()))).collect();
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| {
+            let mut item = render_item(i, token.query.select.as_deref());
+            crate::csa::redact(principal, &mut item);
+            Value::Object(item)
+        })
+        .collect();
     let (key, param) = if page.done { ("@odata.deltaLink", "$deltatoken") } else { ("@odata.nextLink", "$skiptoken") };
     body.insert(key.into(), json!(link(&state.public_url, &path, param, &page.next)));
     body.insert("value".into(), Value::Array(items));

@@ -54,11 +54,12 @@ pub(crate) fn check(expands: &[Expand]) -> Result<(), GraphError> {
 /// Adds each expanded relationship of `record` to its rendered `out`.
 pub(crate) async fn expand_into(
     state: &GraphState,
-    tenant: Uuid,
+    principal: &crate::Principal,
     record: &ObjectRecord,
     expands: &[Expand],
     out: &mut Map<String, Value>,
 ) -> Result<(), GraphError> {
+    let tenant = principal.tenant;
     for e in expands {
         if e.property == "extensions" {
             // Open extensions (users, groups), all of them: an object holds two at most.
@@ -76,7 +77,9 @@ pub(crate) async fn expand_into(
             if let Some(r) = target
                 && let Some(entity) = cerulean_schema::entity(&r.object_type)
             {
-                out.insert(e.property.clone(), Value::Object(shape(entity, &r, e.select.as_deref(), true)));
+                let mut item = shape(entity, &r, e.select.as_deref(), true);
+                crate::csa::redact(principal, &mut item);
+                out.insert(e.property.clone(), Value::Object(item));
             }
             continue;
         }
@@ -91,7 +94,9 @@ pub(crate) async fn expand_into(
                 let entity = cerulean_schema::entity(&r.object_type)
                     .or_else(|| cerulean_schema::entity("directoryObject"))
                     .expect("directoryObject is declared");
-                Value::Object(shape(entity, r, e.select.as_deref(), true))
+                let mut item = shape(entity, r, e.select.as_deref(), true);
+                crate::csa::redact(principal, &mut item);
+                Value::Object(item)
             })
             .collect();
         if e.collection {

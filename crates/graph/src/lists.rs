@@ -103,7 +103,7 @@ pub(crate) async fn list(
         let entity = if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
         let mut item = shape(entity, rec, select, mixed);
         crate::csa::redact(principal, &mut item);
-        crate::expand::expand_into(state, principal.tenant, rec, &opts.expand, &mut item).await?;
+        crate::expand::expand_into(state, principal, rec, &opts.expand, &mut item).await?;
         items.push(Value::Object(item));
     }
     let mut body = Map::new();
@@ -187,6 +187,6 @@ pub(crate) async fn single(
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, select, true)));
     body.extend(shape(entity, record, select, false));
     crate::csa::redact(principal, &mut body);
-    crate::expand::expand_into(state, principal.tenant, record, &opts.expand, &mut body).await?;
+    crate::expand::expand_into(state, principal, record, &opts.expand, &mut body).await?;
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }

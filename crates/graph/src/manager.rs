@@ -38,6 +38,7 @@ pub(crate) async fn get_manager(
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), "directoryObjects", select, true)));
     body.extend(shape(entity, &manager, select, true));
+    crate::csa::redact(&p, &mut body);
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }
 

@@ -394,3 +394,53 @@ async fn values_are_checked_merged_selected_and_filtered() {
     let r = call(&h, Method::GET, &format!("{sp_path}?$select=customSecurityAttributes"), None, &reader_sp).await;
     assert_eq!(r.json["customSecurityAttributes"]["Engineering"]["Certified"], false, "{}", r.text);
 }
+
+#[tokio::test]
+async fn values_stay_hidden_on_every_read_path_and_out_of_the_audit_log() {
+    let h = Harness::new().await;
+    let definer = app(&h, &[DEF_WRITE]).await;
+    engineering(&h, &definer).await;
+    let assigner = app(&h, &["User.ReadWrite.All", ASSIGN_WRITE]).await;
+    let reader = app(&h, &["User.Read.All", ASSIGN_READ]).await;
+    let blind = app(&h, &["User.Read.All", "AuditLog.Read.All", "Directory.Read.All"]).await;
+    let boss = id_of(&h.user("boss", "Boss").await);
+    let worker = id_of(&h.user("worker", "Worker").await);
+    let value = json!({"Engineering": {"CostCenter@odata.type": "#Int32", "CostCenter": 4242}});
+    let r = call(
+        &h,
+        Method::PATCH,
+        &format!("/v1.0/users/{boss}"),
+        Some(json!({"customSecurityAttributes": value})),
+        &assigner,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = h
+        .graph(
+            Method::PUT,
+            &format!("/v1.0/users/{worker}/manager/$ref"),
+            Some(json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{boss}")})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let paths = [
+        format!("/v1.0/users/{worker}/manager?$select=id,customSecurityAttributes"),
+        format!("/v1.0/users/{worker}?$expand=manager($select=id,customSecurityAttributes)"),
+        "/v1.0/users/delta?$select=id,customSecurityAttributes".to_string(),
+    ];
+    for path in &paths {
+        let seen = call(&h, Method::GET, path, None, &reader).await;
+        assert_eq!(seen.status, StatusCode::OK, "{path}: {}", seen.text);
+        assert!(seen.text.contains("4242"), "{path}: a reader sees the value: {}", seen.text);
+        let hidden = call(&h, Method::GET, path, None, &blind).await;
+        assert_eq!(hidden.status, StatusCode::OK, "{path}: {}", hidden.text);
+        assert!(!hidden.text.contains("4242"), "{path} leaks the value: {}", hidden.text);
+    }
+
+    // The directory audit log records that the attributes changed, never their values.
+    let audits = call(&h, Method::GET, "/v1.0/auditLogs/directoryAudits", None, &blind).await;
+    assert_eq!(audits.status, StatusCode::OK, "{}", audits.text);
+    assert!(audits.text.contains("customSecurityAttributes"), "{}", audits.text);
+    assert!(!audits.text.contains("4242"), "the audit log leaks the value: {}", audits.text);
+}

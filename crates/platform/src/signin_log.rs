@@ -201,6 +201,13 @@ async fn build(
         Outcome::Failure { .. } => false,
     };
     let requirement = if multi { "multiFactorAuthentication" } else { "singleFactorAuthentication" };
+    let mfa_detail = match outcome {
+        Outcome::Success(c) if multi => mfa_detail(c.get("amr")),
+        _ => Value::Null,
+    };
+    // Entra's `clientAppUsed`: a sign-in through the sign-in pages is a browser's; a token
+    // request with the password (ROPC) and token redemptions are an app's.
+    let browser_based = event_type == "interactiveUser" && a.interactive == Some(true);
     let ip = a.ip.map(|i| i.to_string()).unwrap_or_default();
     // No source knows the address: Entra's empty location.
     let location = a.ip.and_then(|i| state.locator.lookup(i)).unwrap_or_default();
@@ -222,7 +229,11 @@ async fn build(
         "appId": app_id,
         "appDisplayName": app_name,
         "ipAddress": ip,
-        "clientAppUsed": if app_only { Value::Null } else { json!("Mobile Apps and Desktop clients") },
+        "clientAppUsed": match (app_only, browser_based) {
+            (true, _) => Value::Null,
+            (false, true) => json!("Browser"),
+            (false, false) => json!("Mobile Apps and Desktop clients"),
+        },
         "userAgent": a.user_agent,
         "correlationId": a.correlation_id,
         "conditionalAccessStatus": "notApplied",
@@ -254,7 +265,7 @@ async fn build(
         // beta
         "signInEventTypes": [event_type],
         "authenticationRequirement": requirement,
-        "mfaDetail": null,
+        "mfaDetail": mfa_detail,
     });
     let Value::Object(mut doc) = doc else { return Ok(None) };
     // A user's sign-in is assessed against their history; an app's has no user to compare with;
@@ -279,11 +290,13 @@ async fn build(
         doc.insert(key.to_string(), value);
     }
     // Conditional Access: what each policy said about this sign-in (report-only included).
+    // Policies are evaluated once the first factor succeeded: a wrong password or an unknown,
+    // disabled or locked account is "notApplied", as Entra reports it.
     if let Some((user_id, _, _)) = &user
+        && !FIRST_FACTOR_FAILURES.contains(&error_code)
         && let Some(record) = dir.get(tenant, *user_id).await?
     {
-        let client_app_type =
-            if interactive && a.interactive == Some(true) { "browser" } else { "mobileAppsAndDesktopClients" };
+        let client_app_type = if browser_based { "browser" } else { "mobileAppsAndDesktopClients" };
         let mut ctx = dir
             .user_sign_in_context(
                 tenant,
@@ -323,6 +336,24 @@ async fn build(
         },
         findings,
     )))
+}
+
+/// Failures of the first factor: the account or its password was not accepted (invalid
+/// password, no such user, locked out, disabled, expired password), so no policy applied.
+const FIRST_FACTOR_FAILURES: &[i64] = &[50126, 50034, 50053, 50057, 50055, 50056, 50144];
+
+/// `mfaDetail` of a multi-factor sign-in, from the second factor its `amr` names, in the
+/// method names of Entra's authentication details.
+fn mfa_detail(amr: Option<&Value>) -> Value {
+    let has = |m: &str| amr.and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == m));
+    let method = if has("fido") {
+        "FIDO2 security key"
+    } else if has("otp") {
+        "Software OATH token"
+    } else {
+        return Value::Null;
+    };
+    json!({ "authMethod": method, "authDetail": null })
 }
 
 /// Entra's `failureReason` is the description's first sentence, without the AADSTS prefix,

@@ -461,6 +461,21 @@ async fn password_grant_enforces_policies() {
     assert_eq!(row["conditionalAccessStatus"], "failure", "{row}");
     assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "failure", "{row}");
     assert_eq!(row["appliedConditionalAccessPolicies"][0]["displayName"], "Block everyone", "{row}");
+    // A wrong password fails before any policy: Entra reports the policies as not applied.
+    let h = &ca.h;
+    let wrong = [
+        ("grant_type", "password"),
+        ("client_id", h.boot.client_id.as_str()),
+        ("client_secret", h.boot.client_secret.as_str()),
+        ("username", h.boot.admin_user_principal_name.as_str()),
+        ("password", "not-the-password"),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let r = token_via_proxy(&ca, &wrong, "198.51.100.7", "wrong-password", "").await;
+    assert_eq!(aadsts(&r), 50126, "{}", r.text);
+    let row = sign_in_row(&ca, "wrong-password").await;
+    assert_eq!(row["conditionalAccessStatus"], "notApplied", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"], json!([]), "{row}");
 
     // Excluding a group the administrator is in lifts the block.
     let group = ca.h.group("ca-break-glass", "Break glass").await;

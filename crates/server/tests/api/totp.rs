@@ -168,6 +168,19 @@ async fn totp_is_registered_at_sign_in_then_required() {
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
     let rows = log.json["value"].as_array().expect("value");
     assert!(rows.iter().any(|r| r["authenticationRequirement"] == "multiFactorAuthentication"), "{}", log.text);
+    let redemption = rows.iter().find(|r| r["authenticationRequirement"] == "multiFactorAuthentication").expect("row");
+    assert_eq!(redemption["mfaDetail"]["authMethod"], "Software OATH token", "{redemption}");
+    assert_eq!(redemption["clientAppUsed"], "Mobile Apps and Desktop clients", "{redemption}");
+    // The sign-in on the page itself is the browser's, with the second factor it used.
+    let filter = "signInEventTypes/any(t:%20t%20eq%20%27interactiveUser%27)";
+    let log = h.get(&format!("/beta/auditLogs/signIns?$filter={filter}")).await;
+    let rows = log.json["value"].as_array().expect("value");
+    let page_row = rows
+        .iter()
+        .find(|r| r["status"]["errorCode"] == 0 && r["authenticationRequirement"] == "multiFactorAuthentication")
+        .unwrap_or_else(|| panic!("the page's sign-in: {}", log.text));
+    assert_eq!(page_row["clientAppUsed"], "Browser", "{page_row}");
+    assert_eq!(page_row["mfaDetail"]["authMethod"], "Software OATH token", "{page_row}");
 
     // Graph lists the method, without its secret; the secret is never returned.
     let reader = h.sign(h.claims(&["UserAuthenticationMethod.ReadWrite.All"])).await;

@@ -137,3 +137,83 @@ fn unusable_risk_thresholds_stop_serve() {
     assert!(!ok);
     assert!(stderr.contains("--risk-spray-accounts"), "{stderr}");
 }
+
+/// [`detections`] with a token valid at the server's clock (the tests below move it).
+async fn detections_at_clock(h: &Harness) -> Vec<(String, String, String)> {
+    let now = cerulean_store::clock::unix_now();
+    let mut claims = h.claims(&["IdentityRiskEvent.Read.All"]);
+    claims["iat"] = now.into();
+    claims["nbf"] = now.into();
+    claims["exp"] = (now + 3600).into();
+    let token = h.sign(claims).await;
+    let r = h.graph_with(Method::GET, "/v1.0/identityProtection/riskDetections", None, &token, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let text = |d: &Value, k: &str| d[k].as_str().unwrap_or_default().to_string();
+    r.json["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .map(|d| (text(d, "riskEventType"), text(d, "userId"), text(d, "additionalInfo")))
+        .collect()
+}
+
+// The tests below move the process clock (nextest runs each test in a process of its own),
+// as `--emulator-aids` lets a deployment's tests do: elapsed time is what risk is judged on.
+
+#[tokio::test]
+async fn travel_is_judged_on_the_time_between_sign_ins() {
+    let h = proxied_harness(configured(&[])).await;
+    let (admin, password) = (h.boot.admin_user_principal_name.clone(), h.boot.admin_password.clone());
+    // Oslo to Tokyo (~8400 km) twelve hours later: 700 km/h, under the 1000 km/h limit.
+    assert_eq!(sign_in(&h, "198.51.100.7", &admin, &password, "home").await, StatusCode::OK);
+    cerulean_store::clock::advance(12 * 3600);
+    assert_eq!(sign_in(&h, "203.0.113.9", &admin, &password, "tokyo").await, StatusCode::OK);
+    assert_eq!(kinds(&detections_at_clock(&h).await), Vec::<&str>::new());
+    // Back to Oslo two hours later: ~4200 km/h is impossible travel.
+    cerulean_store::clock::advance(2 * 3600);
+    assert_eq!(sign_in(&h, "198.51.100.7", &admin, &password, "home-again").await, StatusCode::OK);
+    let found = detections_at_clock(&h).await;
+    assert_eq!(kinds(&found), ["impossibleTravel"], "{found:?}");
+}
+
+#[tokio::test]
+async fn a_spray_counts_only_inside_its_window() {
+    let h = proxied_harness(configured(&["--risk-spray-accounts", "3", "--risk-spray-window-minutes", "60"])).await;
+    for i in 0..3 {
+        h.user(&format!("victim{i}"), &format!("Victim {i}")).await;
+    }
+    let attempt = |i: usize| {
+        let h = &h;
+        async move {
+            let upn = format!("victim{i}@contoso.onmicrosoft.com");
+            assert_eq!(sign_in(h, "198.51.100.66", &upn, "Spring2026!", "spray").await, StatusCode::BAD_REQUEST);
+        }
+    };
+    attempt(0).await;
+    attempt(1).await;
+    // The third account an hour and a minute later: the first has left the window.
+    cerulean_store::clock::advance(61 * 60);
+    attempt(2).await;
+    assert_eq!(kinds(&detections_at_clock(&h).await), Vec::<&str>::new());
+    // Inside the new window: the same account again is still one account, a second is two,
+    // and a third distinct account makes the spray.
+    attempt(2).await;
+    assert_eq!(kinds(&detections_at_clock(&h).await), Vec::<&str>::new());
+    attempt(1).await;
+    assert_eq!(kinds(&detections_at_clock(&h).await), Vec::<&str>::new());
+    attempt(0).await;
+    assert_eq!(kinds(&detections_at_clock(&h).await), ["passwordSpray"]);
+}
+
+#[tokio::test]
+async fn history_older_than_its_window_is_forgotten() {
+    let flags = ["--risk-learning-sign-ins", "1", "--risk-history-sign-ins", "1", "--risk-history-days", "1"];
+    let h = proxied_harness(configured(&flags)).await;
+    let (admin, password) = (h.boot.admin_user_principal_name.clone(), h.boot.admin_password.clone());
+    assert_eq!(sign_in(&h, "198.51.100.7", &admin, &password, "home").await, StatusCode::OK);
+    // Two days on, the Oslo sign-in is outside the one-day history: nothing to compare Tokyo
+    // with, so nothing is unfamiliar (and 175 km/h is no impossible travel).
+    cerulean_store::clock::advance(2 * 86400);
+    assert_eq!(sign_in(&h, "203.0.113.9", &admin, &password, "tokyo").await, StatusCode::OK);
+    assert_eq!(kinds(&detections_at_clock(&h).await), Vec::<&str>::new());
+}

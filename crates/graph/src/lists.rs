@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cerulean_query::{Context, DynamicProperty, ListOptions, parse_list_options, parse_list_options_with};
 use cerulean_schema::EntityType;
-use cerulean_store::Scope;
+use cerulean_store::{ObjectRecord, Scope};
 use serde_json::{Map, Value, json};
 
 use crate::error::GraphError;
@@ -25,6 +25,65 @@ pub(crate) struct Collection<'a> {
     pub path: String,
 }
 
+/// The declared types of `coll.types` that derive from `coll.entity` (a polymorphic set such
+/// as `namedLocations`: `ipNamedLocation`, `countryNamedLocation`); empty for a plain set.
+fn derived_types(coll: &Collection<'_>) -> Vec<&'static EntityType> {
+    if coll.entity.name == "directoryObject" {
+        return Vec::new();
+    }
+    coll.types
+        .iter()
+        .filter(|t| !t.eq_ignore_ascii_case(coll.entity.name))
+        .filter_map(|t| cerulean_schema::entity(t))
+        .filter(|e| e.is_a(coll.entity.name))
+        .collect()
+}
+
+/// The type an object is shaped as in a set of `entity`: its own declared type when that
+/// derives from `entity` (with `@odata.type`, as Graph returns derived types), else `entity`.
+pub(crate) fn concrete(entity: &'static EntityType, record: &ObjectRecord) -> (&'static EntityType, bool) {
+    if record.object_type.eq_ignore_ascii_case(entity.name) {
+        return (entity, false);
+    }
+    match cerulean_schema::entity(&record.object_type) {
+        Some(e) if e.is_a(entity.name) => (e, true),
+        _ => (entity, false),
+    }
+}
+
+/// Splits `$select` off `params`, checking each name against `candidates` (a base type and the
+/// types derived from it, or the member types of a mixed collection); names come back in
+/// their declared spelling. The other options are returned as they were.
+fn select_over(
+    params: &[(String, String)],
+    candidates: &[&'static EntityType],
+    owner: &str,
+) -> Result<(Option<Vec<String>>, Vec<(String, String)>), GraphError> {
+    let mut rest = Vec::new();
+    let mut select = None;
+    for (k, v) in params {
+        if !k.trim_start_matches('$').eq_ignore_ascii_case("select") {
+            rest.push((k.clone(), v.clone()));
+            continue;
+        }
+        let mut names = Vec::new();
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match candidates.iter().find_map(|e| e.property(name)) {
+                Some(p) => names.push(p.name.to_string()),
+                None => {
+                    return Err(GraphError::new(
+                        400,
+                        "BadRequest",
+                        format!("Could not find a property named '{name}' on type 'microsoft.graph.{owner}'."),
+                    ));
+                }
+            }
+        }
+        select = Some(names);
+    }
+    Ok((select, rest))
+}
+
 /// Parses options; for mixed collections `$select` is checked against every concrete type.
 /// For a single-type collection, the tenant's directory extensions of that type are
 /// selectable and filterable.
@@ -36,40 +95,28 @@ async fn options(
     headers: &HeaderMap,
 ) -> Result<ListOptions, GraphError> {
     let ctx = Context { consistency_eventual: eventual(headers) };
+    let derived = derived_types(coll);
+    if !derived.is_empty() {
+        // A polymorphic set: `$filter` and `$orderby` name the base type's properties, `$select`
+        // any of the base's or a derived type's.
+        let candidates: Vec<&'static EntityType> = std::iter::once(coll.entity).chain(derived).collect();
+        let (select, rest) = select_over(params, &candidates, coll.entity.name)?;
+        let mut opts = parse_list_options(&rest, coll.entity, &ctx)?;
+        opts.select = select;
+        return Ok(opts);
+    }
     if coll.entity.name != "directoryObject" {
         crate::csa::check_filter(principal, params)?;
         let dynamic = crate::extensions::dynamic_properties(state, principal.tenant, coll.entity.name, params).await?;
         return Ok(parse_list_options_with(params, coll.entity, &ctx, &dynamic)?);
     }
     // Mixed collection: validate $select against the union of member types.
-    let mut rest = Vec::new();
-    let mut select = None;
-    for (k, v) in params {
-        if k.trim_start_matches('$').eq_ignore_ascii_case("select") {
-            let mut names = Vec::new();
-            for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                let found = ["user", "group", "device", "orgContact", "administrativeUnit", "directoryObject"]
-                    .iter()
-                    .filter_map(|t| cerulean_schema::entity(t))
-                    .find_map(|e| e.property(name));
-                match found {
-                    Some(p) => names.push(p.name.to_string()),
-                    None => {
-                        return Err(GraphError::new(
-                            400,
-                            "BadRequest",
-                            format!(
-                                "Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'."
-                            ),
-                        ));
-                    }
-                }
-            }
-            select = Some(names);
-        } else {
-            rest.push((k.clone(), v.clone()));
-        }
-    }
+    let members: Vec<&'static EntityType> =
+        ["user", "group", "device", "orgContact", "administrativeUnit", "directoryObject"]
+            .iter()
+            .filter_map(|t| cerulean_schema::entity(t))
+            .collect();
+    let (select, rest) = select_over(params, &members, "directoryObject")?;
     let mut opts = parse_list_options(&rest, coll.entity, &ctx)?;
     opts.select = select;
     Ok(opts)
@@ -100,8 +147,12 @@ pub(crate) async fn list(
     let select = opts.select.as_deref();
     let mut items: Vec<Value> = Vec::with_capacity(page.items.len());
     for rec in &page.items {
-        let entity = if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
-        let mut item = shape(entity, rec, select, mixed);
+        let (entity, typed) = if mixed {
+            (cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity), true)
+        } else {
+            concrete(coll.entity, rec)
+        };
+        let mut item = shape(entity, rec, select, typed);
         crate::csa::redact(principal, &mut item);
         crate::expand::expand_into(state, principal.tenant, rec, &opts.expand, &mut item).await?;
         items.push(Value::Object(item));
@@ -173,6 +224,30 @@ pub(crate) fn single_options_with(
     Ok(opts)
 }
 
+/// [`single_options`] for a polymorphic set: `$select` may name a derived type's properties.
+pub(crate) fn single_options_polymorphic(
+    entity: &'static EntityType,
+    derived: &[&str],
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<ListOptions, GraphError> {
+    let params: Vec<(String, String)> = odata::parse_query(raw_query)?
+        .into_iter()
+        .filter(|(k, _)| {
+            let k = k.trim_start_matches('$').to_ascii_lowercase();
+            k == "select" || k == "expand"
+        })
+        .collect();
+    let candidates: Vec<&'static EntityType> =
+        std::iter::once(entity).chain(derived.iter().filter_map(|t| cerulean_schema::entity(t))).collect();
+    let (select, rest) = select_over(&params, &candidates, entity.name)?;
+    let ctx = Context { consistency_eventual: eventual(headers) };
+    let mut opts = parse_list_options(&rest, entity, &ctx)?;
+    crate::expand::check(&opts.expand)?;
+    opts.select = select;
+    Ok(opts)
+}
+
 /// Renders one object for a single-object GET: context, shape, expansions.
 pub(crate) async fn single(
     state: &GraphState,
@@ -185,7 +260,8 @@ pub(crate) async fn single(
     let select = opts.select.as_deref();
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, select, true)));
-    body.extend(shape(entity, record, select, false));
+    let (entity, typed) = concrete(entity, record);
+    body.extend(shape(entity, record, select, typed));
     crate::csa::redact(principal, &mut body);
     crate::expand::expand_into(state, principal.tenant, record, &opts.expand, &mut body).await?;
     Ok(odata::json(StatusCode::OK, Value::Object(body)))

@@ -51,6 +51,69 @@ pub(crate) fn concrete(entity: &'static EntityType, record: &ObjectRecord) -> (&
     }
 }
 
+/// `isof('microsoft.graph.ipNamedLocation')` in the `$filter` of a polymorphic set (Graph's
+/// documented way to list one kind of named location): the derived type it names narrows the
+/// types listed, and the rest of the filter, joined to it with `and`, filters as usual. Returns
+/// the options without the `isof` term and the narrowed types (`None` without `isof`).
+#[allow(clippy::type_complexity)]
+fn type_filter(
+    coll: &Collection<'_>,
+    params: &[(String, String)],
+) -> Result<(Vec<(String, String)>, Option<&'static [&'static str]>), GraphError> {
+    let derived = derived_types(coll);
+    let mut out = Vec::with_capacity(params.len());
+    let mut only = None;
+    for (k, v) in params {
+        let is_filter = k.trim_start_matches('$').eq_ignore_ascii_case("filter");
+        let Some(start) = v.to_ascii_lowercase().find("isof(").filter(|_| is_filter && !derived.is_empty()) else {
+            out.push((k.clone(), v.clone()));
+            continue;
+        };
+        let unsupported = || {
+            GraphError::new(
+                400,
+                "BadRequest",
+                "isof() is supported alone, or joined to the rest of the filter with 'and'.".to_string(),
+            )
+        };
+        let close = v[start..].find(')').map(|i| start + i).ok_or_else(unsupported)?;
+        let name = v[start + 5..close].trim().trim_matches('\'').trim_start_matches('#');
+        let name = name.strip_prefix("microsoft.graph.").unwrap_or(name);
+        let ty: &'static EntityType =
+            derived.iter().copied().find(|e| e.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                GraphError::new(
+                    400,
+                    "BadRequest",
+                    format!(
+                        "'{name}' is not a type of the items of this collection (microsoft.graph.{}).",
+                        coll.entity.name
+                    ),
+                )
+            })?;
+        let (before, after) = (v[..start].trim(), v[close + 1..].trim());
+        let and = |s: &str, prefix: bool| -> Option<String> {
+            let lower = s.to_ascii_lowercase();
+            let rest = if prefix {
+                lower.strip_prefix("and ").map(|_| &s[4..])
+            } else {
+                lower.strip_suffix(" and").map(|_| &s[..s.len() - 4])
+            };
+            rest.map(|r| r.trim().to_string()).filter(|r| !r.is_empty() && !r.to_ascii_lowercase().contains("isof("))
+        };
+        let rest = match (before.is_empty(), after.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(and(after, true).ok_or_else(unsupported)?),
+            (false, true) => Some(and(before, false).ok_or_else(unsupported)?),
+            (false, false) => return Err(unsupported()),
+        };
+        if let Some(rest) = rest {
+            out.push((k.clone(), rest));
+        }
+        only = Some(std::slice::from_ref(&ty.name));
+    }
+    Ok((out, only))
+}
+
 /// Splits `$select` off `params`, checking each name against `candidates` (a base type and the
 /// types derived from it, or the member types of a mixed collection); names come back in
 /// their declared spelling. The other options are returned as they were.
@@ -134,8 +197,9 @@ pub(crate) async fn list(
     coll: Collection<'_>,
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(raw_query)?;
-    let opts = options(state, principal, &coll, &params, headers).await?;
-    let mut query = opts.to_list_query(coll.types, coll.scope.clone());
+    let (narrowed, only) = type_filter(&coll, &params)?;
+    let opts = options(state, principal, &coll, &narrowed, headers).await?;
+    let mut query = opts.to_list_query(only.unwrap_or(coll.types), coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     if !opts.expand.is_empty() {
         // Graph serves at most 100 directory objects per page when `$expand` is present,
@@ -187,8 +251,9 @@ pub(crate) async fn count(
     let mut params = odata::parse_query(raw_query)?;
     params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
     params.push(("$count".into(), "true".into()));
+    let (params, only) = type_filter(&coll, &params)?;
     let opts = options(state, principal, &coll, &params, headers).await?;
-    let mut query = opts.to_list_query(coll.types, coll.scope.clone());
+    let mut query = opts.to_list_query(only.unwrap_or(coll.types), coll.scope.clone());
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;
     let n = page.count.unwrap_or(0);

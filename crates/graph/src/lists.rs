@@ -53,13 +53,14 @@ pub(crate) fn concrete(entity: &'static EntityType, record: &ObjectRecord) -> (&
 
 /// `isof('microsoft.graph.ipNamedLocation')` in the `$filter` of a polymorphic set (Graph's
 /// documented way to list one kind of named location): the derived type it names narrows the
-/// types listed, and the rest of the filter, joined to it with `and`, filters as usual. Returns
-/// the options without the `isof` term and the narrowed types (`None` without `isof`).
+/// types listed, and the rest of the filter, joined to it with `and`, filters as usual (and may
+/// name that type's own properties). Returns the options without the `isof` term and the type
+/// named (`None` without `isof`).
 #[allow(clippy::type_complexity)]
 fn type_filter(
     coll: &Collection<'_>,
     params: &[(String, String)],
-) -> Result<(Vec<(String, String)>, Option<&'static [&'static str]>), GraphError> {
+) -> Result<(Vec<(String, String)>, Option<&'static EntityType>), GraphError> {
     let derived = derived_types(coll);
     let mut out = Vec::with_capacity(params.len());
     let mut only = None;
@@ -109,9 +110,17 @@ fn type_filter(
         if let Some(rest) = rest {
             out.push((k.clone(), rest));
         }
-        only = Some(std::slice::from_ref(&ty.name));
+        only = Some(ty);
     }
     Ok((out, only))
+}
+
+/// The object types a list reads: the one `isof` named, else the collection's.
+fn narrowed_types<'a>(coll: &Collection<'a>, only: Option<&'static EntityType>) -> &'a [&'a str] {
+    match only {
+        Some(e) => std::slice::from_ref(&e.name),
+        None => coll.types,
+    }
 }
 
 /// Splits `$select` off `params`, checking each name against `candidates` (a base type and the
@@ -149,22 +158,24 @@ fn select_over(
 
 /// Parses options; for mixed collections `$select` is checked against every concrete type.
 /// For a single-type collection, the tenant's directory extensions of that type are
-/// selectable and filterable.
+/// selectable and filterable. `only` is the derived type an `isof` narrowed a polymorphic set
+/// to (its own properties are then filterable).
 async fn options(
     state: &GraphState,
     principal: &Principal,
     coll: &Collection<'_>,
     params: &[(String, String)],
+    only: Option<&'static EntityType>,
     headers: &HeaderMap,
 ) -> Result<ListOptions, GraphError> {
     let ctx = Context { consistency_eventual: eventual(headers) };
     let derived = derived_types(coll);
     if !derived.is_empty() {
-        // A polymorphic set: `$filter` and `$orderby` name the base type's properties, `$select`
-        // any of the base's or a derived type's.
+        // A polymorphic set: `$filter` and `$orderby` name the base type's properties (or those
+        // of the type `isof` names), `$select` any of the base's or a derived type's.
         let candidates: Vec<&'static EntityType> = std::iter::once(coll.entity).chain(derived).collect();
         let (select, rest) = select_over(params, &candidates, coll.entity.name)?;
-        let mut opts = parse_list_options(&rest, coll.entity, &ctx)?;
+        let mut opts = parse_list_options(&rest, only.unwrap_or(coll.entity), &ctx)?;
         opts.select = select;
         return Ok(opts);
     }
@@ -198,8 +209,8 @@ pub(crate) async fn list(
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(raw_query)?;
     let (narrowed, only) = type_filter(&coll, &params)?;
-    let opts = options(state, principal, &coll, &narrowed, headers).await?;
-    let mut query = opts.to_list_query(only.unwrap_or(coll.types), coll.scope.clone());
+    let opts = options(state, principal, &coll, &narrowed, only, headers).await?;
+    let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     if !opts.expand.is_empty() {
         // Graph serves at most 100 directory objects per page when `$expand` is present,
@@ -252,8 +263,8 @@ pub(crate) async fn count(
     params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
     params.push(("$count".into(), "true".into()));
     let (params, only) = type_filter(&coll, &params)?;
-    let opts = options(state, principal, &coll, &params, headers).await?;
-    let mut query = opts.to_list_query(only.unwrap_or(coll.types), coll.scope.clone());
+    let opts = options(state, principal, &coll, &params, only, headers).await?;
+    let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;
     let n = page.count.unwrap_or(0);

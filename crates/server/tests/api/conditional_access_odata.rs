@@ -118,6 +118,11 @@ async fn named_locations_filter_by_property_and_by_type() {
     assert_eq!(names(&ca.get(&format!("{LOCATIONS}?$filter={both}")).await), ["Branch"]);
     let both = q("displayName eq 'Nordics' and isof('microsoft.graph.ipNamedLocation')");
     assert_eq!(names(&ca.get(&format!("{LOCATIONS}?$filter={both}")).await), Vec::<String>::new());
+    // Narrowed by isof, the filter may name that type's own properties; without it, not.
+    let trusted = q("isof('microsoft.graph.ipNamedLocation') and isTrusted eq true");
+    assert_eq!(names(&ca.get(&format!("{LOCATIONS}?$filter={trusted}")).await), ["HQ"]);
+    let r = ca.get(&format!("{LOCATIONS}?$filter={}", q("isTrusted eq true"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 
     // Errors: a type outside the set, isof under `or`, an undeclared property.
     let r = ca.get(&format!("{LOCATIONS}?$filter={}", q("isof('microsoft.graph.user')"))).await;

@@ -25,6 +25,9 @@ pub(crate) struct Collection<'a> {
     pub path: String,
 }
 
+/// Query options as decoded key/value pairs.
+type Params = Vec<(String, String)>;
+
 /// The declared types of `coll.types` that derive from `coll.entity` (a polymorphic set such
 /// as `namedLocations`: `ipNamedLocation`, `countryNamedLocation`); empty for a plain set.
 fn derived_types(coll: &Collection<'_>) -> Vec<&'static EntityType> {
@@ -56,11 +59,10 @@ pub(crate) fn concrete(entity: &'static EntityType, record: &ObjectRecord) -> (&
 /// types listed, and the rest of the filter, joined to it with `and`, filters as usual (and may
 /// name that type's own properties). Returns the options without the `isof` term and the type
 /// named (`None` without `isof`).
-#[allow(clippy::type_complexity)]
 fn type_filter(
     coll: &Collection<'_>,
     params: &[(String, String)],
-) -> Result<(Vec<(String, String)>, Option<&'static EntityType>), GraphError> {
+) -> Result<(Params, Option<&'static EntityType>), GraphError> {
     let derived = derived_types(coll);
     let mut out = Vec::with_capacity(params.len());
     let mut only = None;
@@ -130,7 +132,7 @@ fn select_over(
     params: &[(String, String)],
     candidates: &[&'static EntityType],
     owner: &str,
-) -> Result<(Option<Vec<String>>, Vec<(String, String)>), GraphError> {
+) -> Result<(Option<Vec<String>>, Params), GraphError> {
     let mut rest = Vec::new();
     let mut select = None;
     for (k, v) in params {

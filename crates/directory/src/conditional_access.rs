@@ -27,6 +27,8 @@ use crate::users::WRITE_RETRIES;
 use crate::validate::now;
 use crate::{Caller, Directory};
 
+/// The base type of named locations (the entity set's type; never stored itself).
+pub const NAMED_LOCATION: &str = "namedLocation";
 /// Object type of an IP ranges named location.
 pub const IP_NAMED_LOCATION: &str = "ipNamedLocation";
 /// Object type of a countries named location.
@@ -643,6 +645,9 @@ fn policy_target(
     audit::target(object, old, new)
 }
 
+/// The object types of named locations (the set `namedLocations` holds both).
+const LOCATION_TYPES: &[&str] = &[IP_NAMED_LOCATION, COUNTRY_NAMED_LOCATION];
+
 impl Directory {
     async fn ca_list(&self, tenant: Uuid, types: &[&str]) -> DirectoryResult<Vec<ObjectRecord>> {
         // One query per type: SQLite answers `object_type IN (a, b) ORDER BY id` by walking the
@@ -670,17 +675,78 @@ impl Directory {
         }
     }
 
-    /// `GET /identity/conditionalAccess/namedLocations`.
+    /// Writes a new Conditional Access object, audited as `activity`.
+    async fn ca_insert(&self, caller: &Caller, object: ObjectRecord, activity: &str) -> DirectoryResult<ObjectRecord> {
+        let change = Change {
+            audit: audit::record(
+                caller,
+                activity,
+                "Policy",
+                "Add",
+                vec![policy_target(&object, None, Some(&object.doc))],
+            ),
+            ops: vec![Op::Insert { object: object.clone(), unique: Vec::new() }],
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(object)
+    }
+
+    /// Replaces the document of the object `key` (one of `types`) with what `next` builds from
+    /// the current one, stamping `modifiedDateTime`; retried when a concurrent write got there
+    /// first, so `next` always sees the version it replaces.
+    async fn ca_update(
+        &self,
+        caller: &Caller,
+        types: &[&str],
+        key: &str,
+        activity: &str,
+        next: impl Fn(&ObjectRecord) -> DirectoryResult<Map<String, Value>>,
+    ) -> DirectoryResult<()> {
+        for _ in 0..WRITE_RETRIES {
+            let current = self.ca_find(caller.tenant, types, key).await?;
+            let mut doc = next(&current)?;
+            doc.insert("modifiedDateTime".into(), json!(now()));
+            let target = policy_target(&current, Some(&current.doc), Some(&doc));
+            let change = Change {
+                ops: vec![Op::Update { id: current.id, expected_version: current.version, doc, unique: Vec::new() }],
+                audit: audit::record(caller, activity, "Policy", "Update", vec![target]),
+            };
+            match self.apply_change(caller.tenant, change).await {
+                Ok(_) => return Ok(()),
+                Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DirectoryError::Conflict("The object changed too often while it was updated; retry.".into()))
+    }
+
+    /// Removes a Conditional Access object for good, audited as `activity`.
+    async fn ca_purge(&self, caller: &Caller, current: &ObjectRecord, activity: &str) -> DirectoryResult<()> {
+        let change = Change {
+            ops: vec![Op::Purge { id: current.id }],
+            audit: audit::record(
+                caller,
+                activity,
+                "Policy",
+                "Delete",
+                vec![policy_target(current, Some(&current.doc), None)],
+            ),
+        };
+        self.apply_change(caller.tenant, change).await?;
+        Ok(())
+    }
+
+    /// Every named location of the tenant, oldest first (what the policy engine reads).
     pub async fn named_locations(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
-        self.ca_list(tenant, &[IP_NAMED_LOCATION, COUNTRY_NAMED_LOCATION]).await
+        self.ca_list(tenant, LOCATION_TYPES).await
     }
 
     /// `GET /identity/conditionalAccess/namedLocations/{id}`.
     pub async fn named_location(&self, tenant: Uuid, key: &str) -> DirectoryResult<ObjectRecord> {
-        self.ca_find(tenant, &[IP_NAMED_LOCATION, COUNTRY_NAMED_LOCATION], key).await
+        self.ca_find(tenant, LOCATION_TYPES, key).await
     }
 
-    /// `GET /identity/conditionalAccess/policies`.
+    /// Every policy of the tenant, oldest first (what the policy engine reads).
     pub async fn ca_policies(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
         self.ca_list(tenant, &[POLICY]).await
     }
@@ -702,18 +768,7 @@ impl Directory {
         doc.insert("createdDateTime".into(), json!(at));
         doc.insert("modifiedDateTime".into(), json!(at));
         let object = ObjectRecord { id: Uuid::new_v4(), object_type: kind.into(), version: 1, doc, deleted_at: None };
-        let change = Change {
-            ops: vec![Op::Insert { object: object.clone(), unique: Vec::new() }],
-            audit: audit::record(
-                caller,
-                "Add named location",
-                "Policy",
-                "Add",
-                vec![policy_target(&object, None, Some(&object.doc))],
-            ),
-        };
-        self.apply_change(caller.tenant, change).await?;
-        Ok(object)
+        self.ca_insert(caller, object, "Add named location").await
     }
 
     /// `PATCH /identity/conditionalAccess/namedLocations/{id}`: the body names the location's
@@ -725,35 +780,13 @@ impl Directory {
         body: &Map<String, Value>,
     ) -> DirectoryResult<()> {
         let kind = location_kind(body)?;
-        for _ in 0..WRITE_RETRIES {
-            let current = self.named_location(caller.tenant, key).await?;
+        self.ca_update(caller, LOCATION_TYPES, key, "Update named location", |current| {
             if current.object_type != kind {
                 return Err(bad(format!("The named location is a {}; its type cannot change.", current.object_type)));
             }
-            let mut doc = named_location_doc(kind, Some(&current.doc), body)?;
-            doc.insert("modifiedDateTime".into(), json!(now()));
-            let change = Change {
-                ops: vec![Op::Update {
-                    id: current.id,
-                    expected_version: current.version,
-                    doc: doc.clone(),
-                    unique: Vec::new(),
-                }],
-                audit: audit::record(
-                    caller,
-                    "Update named location",
-                    "Policy",
-                    "Update",
-                    vec![policy_target(&current, Some(&current.doc), Some(&doc))],
-                ),
-            };
-            match self.apply_change(caller.tenant, change).await {
-                Ok(_) => return Ok(()),
-                Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(DirectoryError::Conflict("The named location changed too often; retry.".into()))
+            named_location_doc(kind, Some(&current.doc), body)
+        })
+        .await
     }
 
     /// `DELETE /identity/conditionalAccess/namedLocations/{id}`: refused while a policy uses it.
@@ -772,18 +805,7 @@ impl Directory {
                 )));
             }
         }
-        let change = Change {
-            ops: vec![Op::Purge { id: current.id }],
-            audit: audit::record(
-                caller,
-                "Delete named location",
-                "Policy",
-                "Delete",
-                vec![policy_target(&current, Some(&current.doc), None)],
-            ),
-        };
-        self.apply_change(caller.tenant, change).await?;
-        Ok(())
+        self.ca_purge(caller, &current, "Delete named location").await
     }
 
     async fn location_ids(&self, tenant: Uuid) -> DirectoryResult<Vec<Uuid>> {
@@ -797,66 +819,22 @@ impl Directory {
         doc.insert("createdDateTime".into(), json!(now()));
         doc.insert("modifiedDateTime".into(), Value::Null);
         let object = ObjectRecord { id: Uuid::new_v4(), object_type: POLICY.into(), version: 1, doc, deleted_at: None };
-        let change = Change {
-            ops: vec![Op::Insert { object: object.clone(), unique: Vec::new() }],
-            audit: audit::record(
-                caller,
-                "Add conditional access policy",
-                "Policy",
-                "Add",
-                vec![policy_target(&object, None, Some(&object.doc))],
-            ),
-        };
-        self.apply_change(caller.tenant, change).await?;
-        Ok(object)
+        self.ca_insert(caller, object, "Add conditional access policy").await
     }
 
     /// `PATCH /identity/conditionalAccess/policies/{id}`.
     pub async fn update_ca_policy(&self, caller: &Caller, key: &str, body: &Map<String, Value>) -> DirectoryResult<()> {
         let locations = self.location_ids(caller.tenant).await?;
-        for _ in 0..WRITE_RETRIES {
-            let current = self.ca_policy(caller.tenant, key).await?;
-            let mut doc = policy_doc(Some(&current.doc), body, &locations)?;
-            doc.insert("modifiedDateTime".into(), json!(now()));
-            let change = Change {
-                ops: vec![Op::Update {
-                    id: current.id,
-                    expected_version: current.version,
-                    doc: doc.clone(),
-                    unique: Vec::new(),
-                }],
-                audit: audit::record(
-                    caller,
-                    "Update conditional access policy",
-                    "Policy",
-                    "Update",
-                    vec![policy_target(&current, Some(&current.doc), Some(&doc))],
-                ),
-            };
-            match self.apply_change(caller.tenant, change).await {
-                Ok(_) => return Ok(()),
-                Err(cerulean_store::StoreError::VersionMismatch(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(DirectoryError::Conflict("The policy changed too often; retry.".into()))
+        self.ca_update(caller, &[POLICY], key, "Update conditional access policy", |current| {
+            policy_doc(Some(&current.doc), body, &locations)
+        })
+        .await
     }
 
     /// `DELETE /identity/conditionalAccess/policies/{id}`.
     pub async fn delete_ca_policy(&self, caller: &Caller, key: &str) -> DirectoryResult<()> {
         let current = self.ca_policy(caller.tenant, key).await?;
-        let change = Change {
-            ops: vec![Op::Purge { id: current.id }],
-            audit: audit::record(
-                caller,
-                "Delete conditional access policy",
-                "Policy",
-                "Delete",
-                vec![policy_target(&current, Some(&current.doc), None)],
-            ),
-        };
-        self.apply_change(caller.tenant, change).await?;
-        Ok(())
+        self.ca_purge(caller, &current, "Delete conditional access policy").await
     }
 }
 

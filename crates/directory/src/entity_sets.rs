@@ -1,12 +1,14 @@
 //! One entry point per operation for the entity sets every front-end serves the same way
 //! (users, groups, applications, service principals, devices, contacts, administrative units,
-//! role definitions and assignments, token lifetime policies): each dispatches to the type's own rules,
+//! role definitions and assignments, token lifetime policies, Conditional Access named locations
+//! and policies): each dispatches to the type's own rules,
 //! so a front-end serves a new set with a declaration instead of another set of handlers.
 
 use cerulean_store::ObjectRecord;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::conditional_access::{NAMED_LOCATION, POLICY as CA_POLICY};
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::roles::{ROLE_ASSIGNMENT, ROLE_DEFINITION};
 use crate::token_policies::TOKEN_LIFETIME_POLICY;
@@ -29,6 +31,8 @@ impl Directory {
             ROLE_DEFINITION => self.find_role_definition(tenant, key).await,
             ROLE_ASSIGNMENT => self.find_role_assignment(tenant, key).await,
             TOKEN_LIFETIME_POLICY => self.find_token_lifetime_policy(tenant, key).await,
+            NAMED_LOCATION => self.named_location(tenant, key).await,
+            CA_POLICY => self.ca_policy(tenant, key).await,
             other => Err(unsupported(other)),
         }
     }
@@ -58,7 +62,9 @@ impl Directory {
             return self.find_in_set(caller.tenant, object_type, &id).await;
         }
         // Directory-extension values are checked first, written once the object exists.
-        if let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await? {
+        if extensible(object_type)
+            && let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await?
+        {
             let created = Box::pin(self.create_declared(caller, object_type, &rest)).await?;
             self.write_extension_values(caller, object_type, &created.id.to_string(), &values).await?;
             return self.find_in_set(caller.tenant, object_type, &created.id.to_string()).await;
@@ -84,6 +90,8 @@ impl Directory {
             ROLE_DEFINITION => self.create_role_definition(caller, body).await,
             ROLE_ASSIGNMENT => self.create_role_assignment(caller, body).await,
             TOKEN_LIFETIME_POLICY => self.create_token_lifetime_policy(caller, body).await,
+            NAMED_LOCATION => self.create_named_location(caller, body).await,
+            CA_POLICY => self.create_ca_policy(caller, body).await,
             other => Err(unsupported(other)),
         }
     }
@@ -103,7 +111,9 @@ impl Directory {
             return self.assign_custom_security_attributes(caller, object_type, key, &attributes).await;
         }
         // Directory-extension values are checked before anything is written.
-        if let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await? {
+        if extensible(object_type)
+            && let Some((rest, values)) = self.split_extension_values(caller.tenant, object_type, body).await?
+        {
             if !rest.is_empty() {
                 Box::pin(self.update_declared(caller, object_type, key, &rest)).await?;
             }
@@ -130,6 +140,8 @@ impl Directory {
             "administrativeUnit" => self.update_administrative_unit(caller, key, body).await,
             ROLE_DEFINITION => self.update_role_definition(caller, key, body).await,
             TOKEN_LIFETIME_POLICY => self.update_token_lifetime_policy(caller, key, body).await,
+            NAMED_LOCATION => self.update_named_location(caller, key, body).await,
+            CA_POLICY => self.update_ca_policy(caller, key, body).await,
             // Role assignments are not updatable (Graph serves no PATCH for them).
             other => Err(unsupported(other)),
         }
@@ -146,9 +158,17 @@ impl Directory {
             ROLE_DEFINITION => self.delete_role_definition(caller, key).await,
             ROLE_ASSIGNMENT => self.delete_role_assignment(caller, key).await,
             TOKEN_LIFETIME_POLICY => self.delete_token_lifetime_policy(caller, key).await,
+            NAMED_LOCATION => self.delete_named_location(caller, key).await,
+            CA_POLICY => self.delete_ca_policy(caller, key).await,
             other => Err(unsupported(other)),
         }
     }
+}
+
+/// Whether the type takes directory and schema extension values: Conditional Access objects
+/// are not directory objects, and their rules name every property they accept.
+fn extensible(object_type: &str) -> bool {
+    !matches!(object_type, NAMED_LOCATION | CA_POLICY)
 }
 
 /// A body's `customSecurityAttributes` (on the types that carry them) apart from the rest.

@@ -431,6 +431,9 @@ pub static ALIASES: &[(&str, &str)] = &[
         "/serviceprincipals/{id}/transitivememberof/microsoft.graph.group/$count",
         "/serviceprincipals/{id}/transitivememberof",
     ),
+    // Conditional Access collections (issue 7): `/$count` needs what the list needs.
+    ("/identity/conditionalaccess/namedlocations/$count", "/identity/conditionalaccess/namedlocations"),
+    ("/identity/conditionalaccess/policies/$count", "/identity/conditionalaccess/policies"),
 ];
 
 /// Finds the supplementary rule for a method and path template, matched as

@@ -23,8 +23,18 @@ pub(crate) trait EntitySet: Send + Sync + 'static {
     /// The set's name in URLs and `@odata.context` (`users`).
     const SET: &'static str;
 
+    /// The derived types a polymorphic set holds (`ipNamedLocation` and `countryNamedLocation`
+    /// in `namedLocations`); empty when every object is of `TYPE` itself. Objects of a derived
+    /// type are shaped as that type and carry `@odata.type`.
+    const DERIVED: &'static [&'static str] = &[];
+
     fn entity() -> &'static EntityType {
         cerulean_schema::entity(Self::TYPE).expect("every entity set's type is declared")
+    }
+
+    /// The object types stored in the set.
+    fn types() -> &'static [&'static str] {
+        if Self::DERIVED.is_empty() { std::slice::from_ref(&Self::TYPE) } else { Self::DERIVED }
     }
 }
 
@@ -99,10 +109,29 @@ impl EntitySet for TokenLifetimePolicies {
     const SET: &'static str = "policies/tokenLifetimePolicies";
 }
 
+/// `identity/conditionalAccess/namedLocations`: IP ranges and countries, each served as its
+/// derived type (the abstract-in-practice `namedLocation` is never stored itself).
+pub(crate) struct NamedLocations;
+impl EntitySet for NamedLocations {
+    const TYPE: &'static str = cerulean_directory::conditional_access::NAMED_LOCATION;
+    const SET: &'static str = "identity/conditionalAccess/namedLocations";
+    const DERIVED: &'static [&'static str] = &[
+        cerulean_directory::conditional_access::IP_NAMED_LOCATION,
+        cerulean_directory::conditional_access::COUNTRY_NAMED_LOCATION,
+    ];
+}
+
+/// `identity/conditionalAccess/policies`.
+pub(crate) struct ConditionalAccessPolicies;
+impl EntitySet for ConditionalAccessPolicies {
+    const TYPE: &'static str = cerulean_directory::conditional_access::POLICY;
+    const SET: &'static str = "identity/conditionalAccess/policies";
+}
+
 fn collection<S: EntitySet>(state: &GraphState, suffix: &str) -> Collection<'static> {
     Collection {
         entity: S::entity(),
-        types: std::slice::from_ref(&S::TYPE),
+        types: S::types(),
         scope: Scope::Live,
         context: S::SET.into(),
         path: format!("/{}/{}{suffix}", state.version, S::SET),
@@ -140,8 +169,12 @@ pub(crate) async fn get_one<S: EntitySet>(
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(q.as_deref())?;
-    let dynamic = crate::extensions::dynamic_properties(&s, p.tenant, S::TYPE, &params).await?;
-    let opts = lists::single_options_with(S::entity(), q.as_deref(), &h, &dynamic)?;
+    let opts = if S::DERIVED.is_empty() {
+        let dynamic = crate::extensions::dynamic_properties(&s, p.tenant, S::TYPE, &params).await?;
+        lists::single_options_with(S::entity(), q.as_deref(), &h, &dynamic)?
+    } else {
+        lists::single_options_polymorphic(S::entity(), S::DERIVED, q.as_deref(), &h)?
+    };
     let record = s.directory.find_in_set(p.tenant, S::TYPE, &id).await?;
     lists::single(&s, &p, S::SET, S::entity(), &record, &opts).await
 }

@@ -10,7 +10,6 @@ mod auth_methods;
 pub mod authz_supplement;
 pub mod authz_table;
 pub mod batch;
-mod conditional_access;
 mod custom_security_attributes;
 use custom_security_attributes as csa;
 mod contacts;
@@ -61,8 +60,8 @@ use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{
-    self as sets, AdministrativeUnits, Applications, Contacts, Contracts, Devices, Groups, RoleAssignments,
-    RoleDefinitions, ServicePrincipals, TokenLifetimePolicies, Users,
+    self as sets, AdministrativeUnits, Applications, ConditionalAccessPolicies, Contacts, Contracts, Devices, Groups,
+    NamedLocations, RoleAssignments, RoleDefinitions, ServicePrincipals, TokenLifetimePolicies, Users,
 };
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
@@ -536,23 +535,25 @@ pub fn router(state: GraphState) -> Router {
         // Conditional Access (issue 7).
         .route(
             "/identity/conditionalaccess/namedlocations",
-            get(conditional_access::list_locations).post(conditional_access::create_location),
+            get(sets::list::<NamedLocations>).post(sets::create::<NamedLocations>),
         )
+        .route("/identity/conditionalaccess/namedlocations/$count", get(sets::count::<NamedLocations>))
         .route(
             "/identity/conditionalaccess/namedlocations/{id}",
-            get(conditional_access::get_location)
-                .patch(conditional_access::update_location)
-                .delete(conditional_access::delete_location),
+            get(sets::get_one::<NamedLocations>)
+                .patch(sets::update::<NamedLocations>)
+                .delete(sets::delete::<NamedLocations>),
         )
         .route(
             "/identity/conditionalaccess/policies",
-            get(conditional_access::list_policies).post(conditional_access::create_policy),
+            get(sets::list::<ConditionalAccessPolicies>).post(sets::create::<ConditionalAccessPolicies>),
         )
+        .route("/identity/conditionalaccess/policies/$count", get(sets::count::<ConditionalAccessPolicies>))
         .route(
             "/identity/conditionalaccess/policies/{id}",
-            get(conditional_access::get_policy)
-                .patch(conditional_access::update_policy)
-                .delete(conditional_access::delete_policy),
+            get(sets::get_one::<ConditionalAccessPolicies>)
+                .patch(sets::update::<ConditionalAccessPolicies>)
+                .delete(sets::delete::<ConditionalAccessPolicies>),
         )
         // --- the remaining transitive type casts (issue 4, review gap 5) ---
         .route("/users/{id}/transitivememberof/microsoft.graph.directoryrole", get(membership::user_member_of_roles))

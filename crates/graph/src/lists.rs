@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cerulean_query::{Context, DynamicProperty, ListOptions, parse_list_options, parse_list_options_with};
 use cerulean_schema::EntityType;
-use cerulean_store::Scope;
+use cerulean_store::{ObjectRecord, Scope};
 use serde_json::{Map, Value, json};
 
 use crate::error::GraphError;
@@ -25,51 +25,174 @@ pub(crate) struct Collection<'a> {
     pub path: String,
 }
 
+/// Query options as decoded key/value pairs.
+type Params = Vec<(String, String)>;
+
+/// The declared types of `coll.types` that derive from `coll.entity` (a polymorphic set such
+/// as `namedLocations`: `ipNamedLocation`, `countryNamedLocation`); empty for a plain set.
+fn derived_types(coll: &Collection<'_>) -> Vec<&'static EntityType> {
+    if coll.entity.name == "directoryObject" {
+        return Vec::new();
+    }
+    coll.types
+        .iter()
+        .filter(|t| !t.eq_ignore_ascii_case(coll.entity.name))
+        .filter_map(|t| cerulean_schema::entity(t))
+        .filter(|e| e.is_a(coll.entity.name))
+        .collect()
+}
+
+/// The type an object is shaped as in a set of `entity`: its own declared type when that
+/// derives from `entity` (with `@odata.type`, as Graph returns derived types), else `entity`.
+pub(crate) fn concrete(entity: &'static EntityType, record: &ObjectRecord) -> (&'static EntityType, bool) {
+    if record.object_type.eq_ignore_ascii_case(entity.name) {
+        return (entity, false);
+    }
+    match cerulean_schema::entity(&record.object_type) {
+        Some(e) if e.is_a(entity.name) => (e, true),
+        _ => (entity, false),
+    }
+}
+
+/// `isof('microsoft.graph.ipNamedLocation')` in the `$filter` of a polymorphic set (Graph's
+/// documented way to list one kind of named location): the derived type it names narrows the
+/// types listed, and the rest of the filter, joined to it with `and`, filters as usual (and may
+/// name that type's own properties). Returns the options without the `isof` term and the type
+/// named (`None` without `isof`).
+fn type_filter(
+    coll: &Collection<'_>,
+    params: &[(String, String)],
+) -> Result<(Params, Option<&'static EntityType>), GraphError> {
+    let derived = derived_types(coll);
+    let mut out = Vec::with_capacity(params.len());
+    let mut only = None;
+    for (k, v) in params {
+        let is_filter = k.trim_start_matches('$').eq_ignore_ascii_case("filter");
+        let Some(start) = v.to_ascii_lowercase().find("isof(").filter(|_| is_filter && !derived.is_empty()) else {
+            out.push((k.clone(), v.clone()));
+            continue;
+        };
+        let unsupported = || {
+            GraphError::new(
+                400,
+                "BadRequest",
+                "isof() is supported alone, or joined to the rest of the filter with 'and'.".to_string(),
+            )
+        };
+        let close = v[start..].find(')').map(|i| start + i).ok_or_else(unsupported)?;
+        let name = v[start + 5..close].trim().trim_matches('\'').trim_start_matches('#');
+        let name = name.strip_prefix("microsoft.graph.").unwrap_or(name);
+        let ty: &'static EntityType =
+            derived.iter().copied().find(|e| e.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                GraphError::new(
+                    400,
+                    "BadRequest",
+                    format!(
+                        "'{name}' is not a type of the items of this collection (microsoft.graph.{}).",
+                        coll.entity.name
+                    ),
+                )
+            })?;
+        let (before, after) = (v[..start].trim(), v[close + 1..].trim());
+        let and = |s: &str, prefix: bool| -> Option<String> {
+            let lower = s.to_ascii_lowercase();
+            let rest = if prefix {
+                lower.strip_prefix("and ").map(|_| &s[4..])
+            } else {
+                lower.strip_suffix(" and").map(|_| &s[..s.len() - 4])
+            };
+            rest.map(|r| r.trim().to_string()).filter(|r| !r.is_empty() && !r.to_ascii_lowercase().contains("isof("))
+        };
+        let rest = match (before.is_empty(), after.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(and(after, true).ok_or_else(unsupported)?),
+            (false, true) => Some(and(before, false).ok_or_else(unsupported)?),
+            (false, false) => return Err(unsupported()),
+        };
+        if let Some(rest) = rest {
+            out.push((k.clone(), rest));
+        }
+        only = Some(ty);
+    }
+    Ok((out, only))
+}
+
+/// The object types a list reads: the one `isof` named, else the collection's.
+fn narrowed_types<'a>(coll: &Collection<'a>, only: Option<&'static EntityType>) -> &'a [&'a str] {
+    match only {
+        Some(e) => std::slice::from_ref(&e.name),
+        None => coll.types,
+    }
+}
+
+/// Splits `$select` off `params`, checking each name against `candidates` (a base type and the
+/// types derived from it, or the member types of a mixed collection); names come back in
+/// their declared spelling. The other options are returned as they were.
+fn select_over(
+    params: &[(String, String)],
+    candidates: &[&'static EntityType],
+    owner: &str,
+) -> Result<(Option<Vec<String>>, Params), GraphError> {
+    let mut rest = Vec::new();
+    let mut select = None;
+    for (k, v) in params {
+        if !k.trim_start_matches('$').eq_ignore_ascii_case("select") {
+            rest.push((k.clone(), v.clone()));
+            continue;
+        }
+        let mut names = Vec::new();
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match candidates.iter().find_map(|e| e.property(name)) {
+                Some(p) => names.push(p.name.to_string()),
+                None => {
+                    return Err(GraphError::new(
+                        400,
+                        "BadRequest",
+                        format!("Could not find a property named '{name}' on type 'microsoft.graph.{owner}'."),
+                    ));
+                }
+            }
+        }
+        select = Some(names);
+    }
+    Ok((select, rest))
+}
+
 /// Parses options; for mixed collections `$select` is checked against every concrete type.
 /// For a single-type collection, the tenant's directory extensions of that type are
-/// selectable and filterable.
+/// selectable and filterable. `only` is the derived type an `isof` narrowed a polymorphic set
+/// to (its own properties are then filterable).
 async fn options(
     state: &GraphState,
     principal: &Principal,
     coll: &Collection<'_>,
     params: &[(String, String)],
+    only: Option<&'static EntityType>,
     headers: &HeaderMap,
 ) -> Result<ListOptions, GraphError> {
     let ctx = Context { consistency_eventual: eventual(headers) };
+    let derived = derived_types(coll);
+    if !derived.is_empty() {
+        // A polymorphic set: `$filter` and `$orderby` name the base type's properties (or those
+        // of the type `isof` names), `$select` any of the base's or a derived type's.
+        let candidates: Vec<&'static EntityType> = std::iter::once(coll.entity).chain(derived).collect();
+        let (select, rest) = select_over(params, &candidates, coll.entity.name)?;
+        let mut opts = parse_list_options(&rest, only.unwrap_or(coll.entity), &ctx)?;
+        opts.select = select;
+        return Ok(opts);
+    }
     if coll.entity.name != "directoryObject" {
         crate::csa::check_filter(principal, params)?;
         let dynamic = crate::extensions::dynamic_properties(state, principal.tenant, coll.entity.name, params).await?;
         return Ok(parse_list_options_with(params, coll.entity, &ctx, &dynamic)?);
     }
     // Mixed collection: validate $select against the union of member types.
-    let mut rest = Vec::new();
-    let mut select = None;
-    for (k, v) in params {
-        if k.trim_start_matches('$').eq_ignore_ascii_case("select") {
-            let mut names = Vec::new();
-            for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                let found = ["user", "group", "device", "orgContact", "administrativeUnit", "directoryObject"]
-                    .iter()
-                    .filter_map(|t| cerulean_schema::entity(t))
-                    .find_map(|e| e.property(name));
-                match found {
-                    Some(p) => names.push(p.name.to_string()),
-                    None => {
-                        return Err(GraphError::new(
-                            400,
-                            "BadRequest",
-                            format!(
-                                "Could not find a property named '{name}' on type 'microsoft.graph.directoryObject'."
-                            ),
-                        ));
-                    }
-                }
-            }
-            select = Some(names);
-        } else {
-            rest.push((k.clone(), v.clone()));
-        }
-    }
+    let members: Vec<&'static EntityType> =
+        ["user", "group", "device", "orgContact", "administrativeUnit", "directoryObject"]
+            .iter()
+            .filter_map(|t| cerulean_schema::entity(t))
+            .collect();
+    let (select, rest) = select_over(params, &members, "directoryObject")?;
     let mut opts = parse_list_options(&rest, coll.entity, &ctx)?;
     opts.select = select;
     Ok(opts)
@@ -87,8 +210,9 @@ pub(crate) async fn list(
     coll: Collection<'_>,
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(raw_query)?;
-    let opts = options(state, principal, &coll, &params, headers).await?;
-    let mut query = opts.to_list_query(coll.types, coll.scope.clone());
+    let (narrowed, only) = type_filter(&coll, &params)?;
+    let opts = options(state, principal, &coll, &narrowed, only, headers).await?;
+    let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     if !opts.expand.is_empty() {
         // Graph serves at most 100 directory objects per page when `$expand` is present,
@@ -100,8 +224,12 @@ pub(crate) async fn list(
     let select = opts.select.as_deref();
     let mut items: Vec<Value> = Vec::with_capacity(page.items.len());
     for rec in &page.items {
-        let entity = if mixed { cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity) } else { coll.entity };
-        let mut item = shape(entity, rec, select, mixed);
+        let (entity, typed) = if mixed {
+            (cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity), true)
+        } else {
+            concrete(coll.entity, rec)
+        };
+        let mut item = shape(entity, rec, select, typed);
         crate::csa::redact(principal, &mut item);
         crate::expand::expand_into(state, principal, rec, &opts.expand, &mut item).await?;
         items.push(Value::Object(item));
@@ -136,8 +264,9 @@ pub(crate) async fn count(
     let mut params = odata::parse_query(raw_query)?;
     params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
     params.push(("$count".into(), "true".into()));
-    let opts = options(state, principal, &coll, &params, headers).await?;
-    let mut query = opts.to_list_query(coll.types, coll.scope.clone());
+    let (params, only) = type_filter(&coll, &params)?;
+    let opts = options(state, principal, &coll, &params, only, headers).await?;
+    let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;
     let n = page.count.unwrap_or(0);
@@ -173,6 +302,30 @@ pub(crate) fn single_options_with(
     Ok(opts)
 }
 
+/// [`single_options`] for a polymorphic set: `$select` may name a derived type's properties.
+pub(crate) fn single_options_polymorphic(
+    entity: &'static EntityType,
+    derived: &[&str],
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<ListOptions, GraphError> {
+    let params: Vec<(String, String)> = odata::parse_query(raw_query)?
+        .into_iter()
+        .filter(|(k, _)| {
+            let k = k.trim_start_matches('$').to_ascii_lowercase();
+            k == "select" || k == "expand"
+        })
+        .collect();
+    let candidates: Vec<&'static EntityType> =
+        std::iter::once(entity).chain(derived.iter().filter_map(|t| cerulean_schema::entity(t))).collect();
+    let (select, rest) = select_over(&params, &candidates, entity.name)?;
+    let ctx = Context { consistency_eventual: eventual(headers) };
+    let mut opts = parse_list_options(&rest, entity, &ctx)?;
+    crate::expand::check(&opts.expand)?;
+    opts.select = select;
+    Ok(opts)
+}
+
 /// Renders one object for a single-object GET: context, shape, expansions.
 pub(crate) async fn single(
     state: &GraphState,
@@ -185,7 +338,8 @@ pub(crate) async fn single(
     let select = opts.select.as_deref();
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, select, true)));
-    body.extend(shape(entity, record, select, false));
+    let (entity, typed) = concrete(entity, record);
+    body.extend(shape(entity, record, select, typed));
     crate::csa::redact(principal, &mut body);
     crate::expand::expand_into(state, principal, record, &opts.expand, &mut body).await?;
     Ok(odata::json(StatusCode::OK, Value::Object(body)))

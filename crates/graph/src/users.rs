@@ -31,7 +31,8 @@ pub(crate) fn created(
 ) -> Result<Response, GraphError> {
     let mut body = serde_json::Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, None, true)));
-    body.extend(shape(entity, record, None, false));
+    let (entity, typed) = crate::lists::concrete(entity, record);
+    body.extend(shape(entity, record, None, typed));
     let mut res = odata::json(StatusCode::CREATED, Value::Object(body));
     let location = format!("{}/{set}/{}", state.base(), record.id);
     if let Ok(v) = HeaderValue::from_str(&location) {

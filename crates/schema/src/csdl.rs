@@ -52,7 +52,10 @@ fn entity_type(out: &mut String, e: &EntityType) {
         out.push_str(" OpenType=\"true\"");
     }
     out.push_str(">\n");
-    if e.base.is_none() && e.properties.iter().any(|p| p.name == "id") {
+    // The key is on the type that declares `id` first in its chain (`namedLocation` declares
+    // its own below the key-less `policyDeletableItem`).
+    let inherits_id = e.base.and_then(crate::entity).is_some_and(|b| b.property("id").is_some());
+    if !inherits_id && e.properties.iter().any(|p| p.name == "id") {
         out.push_str("        <Key>\n          <PropertyRef Name=\"id\" />\n        </Key>\n");
     }
     for p in e.properties {
@@ -72,6 +75,9 @@ fn entity_type(out: &mut String, e: &EntityType) {
 
 fn complex_type(out: &mut String, c: &ComplexType) {
     let _ = write!(out, "      <ComplexType Name=\"{}\"", esc(c.name));
+    if let Some(b) = c.base {
+        let _ = write!(out, " BaseType=\"graph.{}\"", esc(b));
+    }
     if c.is_abstract {
         out.push_str(" Abstract=\"true\"");
     }
@@ -204,6 +210,25 @@ mod tests {
         let e = element(&doc, "<EnumType Name=\"userPurpose\"", "</EnumType>");
         assert!(e.contains("<Member Name=\"user\" Value=\"1\" />"));
         assert!(e.contains("<Member Name=\"unknownFutureValue\" Value=\"7\" />"));
+    }
+
+    #[test]
+    fn derived_types_name_their_base() {
+        let doc = csdl_document();
+        // `namedLocation` holds the key below the key-less abstract `policyDeletableItem`.
+        let root = element(&doc, "<EntityType Name=\"policyDeletableItem\"", "</EntityType>");
+        assert!(root.contains("Abstract=\"true\"") && !root.contains("<Key>"), "{root}");
+        let n = element(&doc, "<EntityType Name=\"namedLocation\"", "</EntityType>");
+        assert!(n.contains("BaseType=\"graph.policyDeletableItem\"") && n.contains("<PropertyRef Name=\"id\" />"));
+        let ip = element(&doc, "<EntityType Name=\"ipNamedLocation\"", "</EntityType>");
+        assert!(ip.contains("BaseType=\"graph.namedLocation\"") && !ip.contains("<Key>"), "{ip}");
+        let v4 = element(&doc, "<ComplexType Name=\"iPv4CidrRange\"", "</ComplexType>");
+        assert!(v4.contains("BaseType=\"graph.ipRange\""), "{v4}");
+        let sif = element(&doc, "<ComplexType Name=\"signInFrequencySessionControl\"", "</ComplexType>");
+        assert!(sif.contains("BaseType=\"graph.conditionalAccessSessionControl\""), "{sif}");
+        // A derived complex type finds its base's properties.
+        let sif = crate::complex("signInFrequencySessionControl").expect("declared");
+        assert!(sif.property("isEnabled").is_some() && sif.property("value").is_some());
     }
 
     #[test]

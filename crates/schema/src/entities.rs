@@ -9,6 +9,7 @@
 //! property the CSDL lists for it.
 
 use crate::entities_apps as apps;
+use crate::entities_conditional_access as ca;
 use crate::entities_directory as dir;
 use crate::entities_licences as lic;
 use crate::entities_policies as policies;
@@ -236,7 +237,7 @@ pub static GROUP: EntityType = EntityType {
 
 /// A complex type that is neither open nor abstract.
 const fn complex(name: &'static str, properties: &'static [P]) -> ComplexType {
-    ComplexType { name, properties, open: false, is_abstract: false }
+    ComplexType { name, base: None, properties, open: false, is_abstract: false }
 }
 
 pub static ASSIGNED_LABEL: ComplexType =
@@ -272,7 +273,7 @@ pub static AUTOMATIC_REPLIES_SETTING: ComplexType = complex(
 
 /// Open: its properties are the attribute sets, each an open object of attributes.
 pub static CUSTOM_SECURITY_ATTRIBUTE_VALUE: ComplexType =
-    ComplexType { name: "customSecurityAttributeValue", properties: &[], open: true, is_abstract: false };
+    ComplexType { name: "customSecurityAttributeValue", base: None, properties: &[], open: true, is_abstract: false };
 
 pub static DATE_TIME_TIME_ZONE: ComplexType =
     complex("dateTimeTimeZone", &[P::new("dateTime", STR, NONE), P::new("timeZone", STR, N)]);
@@ -364,6 +365,7 @@ pub static PROVISIONED_PLAN: ComplexType = complex(
 /// Abstract: items are `serviceProvisioningXmlError` on the wire.
 pub static SERVICE_PROVISIONING_ERROR: ComplexType = ComplexType {
     name: "serviceProvisioningError",
+    base: None,
     properties: &[P::new("createdDateTime", DTO, N), P::new("isResolved", BOOL, N), P::new("serviceInstance", STR, N)],
     open: false,
     is_abstract: true,
@@ -482,6 +484,12 @@ pub static ALL: &[&EntityType] = &[
     // Licences (entities_licences.rs).
     &lic::SUBSCRIBED_SKU,
     &lic::LICENSE_DETAILS,
+    // Conditional Access (entities_conditional_access.rs).
+    &ca::POLICY_DELETABLE_ITEM,
+    &ca::NAMED_LOCATION,
+    &ca::IP_NAMED_LOCATION,
+    &ca::COUNTRY_NAMED_LOCATION,
+    &ca::CONDITIONAL_ACCESS_POLICY,
 ];
 
 pub static COMPLEX: &[&ComplexType] = &[
@@ -546,6 +554,29 @@ pub static COMPLEX: &[&ComplexType] = &[
     // Licences (entities_licences.rs).
     &lic::LICENSE_UNITS_DETAIL,
     &lic::SERVICE_PLAN_INFO,
+    // Conditional Access (entities_conditional_access.rs).
+    &ca::IP_RANGE,
+    &ca::IPV4_CIDR_RANGE,
+    &ca::IPV6_CIDR_RANGE,
+    &ca::CONDITION_SET,
+    &ca::APPLICATIONS,
+    &ca::AUTHENTICATION_FLOWS,
+    &ca::CLIENT_APPLICATIONS,
+    &ca::DEVICES,
+    &ca::FILTER,
+    &ca::LOCATIONS,
+    &ca::PLATFORMS,
+    &ca::USERS,
+    &ca::GUESTS_OR_EXTERNAL_USERS,
+    &ca::EXTERNAL_TENANTS,
+    &ca::GRANT_CONTROLS,
+    &ca::SESSION_CONTROLS,
+    &ca::SESSION_CONTROL,
+    &ca::APPLICATION_ENFORCED_RESTRICTIONS,
+    &ca::CLOUD_APP_SECURITY,
+    &ca::PERSISTENT_BROWSER,
+    &ca::SECURE_SIGN_IN_SESSION,
+    &ca::SIGN_IN_FREQUENCY,
 ];
 
 pub static ENUMS: &[&EnumType] = &[
@@ -560,6 +591,23 @@ pub static ENUMS: &[&EnumType] = &[
     &dir::PHONE_TYPE,
     &dir::MDM_AUTHORITY,
     &dir::PARTNER_TENANT_TYPE,
+    // Conditional Access (entities_conditional_access.rs).
+    &ca::COUNTRY_LOOKUP_METHOD_TYPE,
+    &ca::POLICY_STATE,
+    &ca::SIGNIN_FREQUENCY_TYPE,
+    &ca::SIGN_IN_FREQUENCY_INTERVAL,
+    &ca::SIGN_IN_FREQUENCY_AUTHENTICATION_TYPE,
+    &ca::PERSISTENT_BROWSER_SESSION_MODE,
+    &ca::CLOUD_APP_SECURITY_SESSION_CONTROL_TYPE,
+    &ca::GRANT_CONTROL,
+    &ca::GUEST_OR_EXTERNAL_USER_TYPES,
+    &ca::EXTERNAL_TENANTS_MEMBERSHIP_KIND,
+    &ca::RISK_LEVEL,
+    &ca::DEVICE_PLATFORM,
+    &ca::INSIDER_RISK_LEVELS,
+    &ca::FILTER_MODE,
+    &ca::CLIENT_APP,
+    &ca::TRANSFER_METHODS,
 ];
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ pub static FEDERATED_IDENTITY_CREDENTIAL: EntityType = EntityType {
 
 /// A complex type that is neither open nor abstract.
 const fn complex(name: &'static str, properties: &'static [P]) -> ComplexType {
-    ComplexType { name, properties, open: false, is_abstract: false }
+    ComplexType { name, base: None, properties, open: false, is_abstract: false }
 }
 
 pub static ADD_IN: ComplexType = complex(

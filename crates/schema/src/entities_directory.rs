@@ -138,7 +138,7 @@ pub static ADMINISTRATIVE_UNIT: EntityType = EntityType {
 
 /// A complex type that is neither open nor abstract.
 const fn complex(name: &'static str, properties: &'static [P]) -> ComplexType {
-    ComplexType { name, properties, open: false, is_abstract: false }
+    ComplexType { name, base: None, properties, open: false, is_abstract: false }
 }
 
 pub static ALTERNATIVE_SECURITY_ID: ComplexType = complex(

@@ -67,7 +67,7 @@ pub static LICENSE_DETAILS: EntityType = EntityType {
 
 /// A complex type that is neither open nor abstract.
 const fn complex(name: &'static str, properties: &'static [P]) -> ComplexType {
-    ComplexType { name, properties, open: false, is_abstract: false }
+    ComplexType { name, base: None, properties, open: false, is_abstract: false }
 }
 
 pub static LICENSE_UNITS_DETAIL: ComplexType = complex(

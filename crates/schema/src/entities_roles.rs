@@ -89,6 +89,7 @@ pub static UNIFIED_ROLE_ASSIGNMENT: EntityType = EntityType {
 /// `microsoft.directory/users/create`.
 pub static UNIFIED_ROLE_PERMISSION: ComplexType = ComplexType {
     name: "unifiedRolePermission",
+    base: None,
     properties: &[
         P::collection("allowedResourceActions", STR, NONE),
         P::new("condition", STR, N),

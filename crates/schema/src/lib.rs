@@ -11,6 +11,7 @@ mod types;
 
 pub mod entities;
 mod entities_apps;
+mod entities_conditional_access;
 mod entities_directory;
 mod entities_licences;
 mod entities_policies;

@@ -243,6 +243,10 @@ impl EntityType {
 #[derive(Debug)]
 pub struct ComplexType {
     pub name: &'static str,
+    /// The base complex type's name (`ipRange` for `iPv4CidrRange`), if any: values of a
+    /// derived type carry `@odata.type` and the base type's properties too.
+    pub base: Option<&'static str>,
+    /// Properties declared on this type (not its base).
     pub properties: &'static [Property],
     /// An open type (`OpenType="true"`, e.g. `customSecurityAttributeValue`).
     pub open: bool,
@@ -251,8 +255,17 @@ pub struct ComplexType {
 }
 
 impl ComplexType {
+    /// Finds a property by name (case-insensitively), on this type or a base.
     pub fn property(&self, name: &str) -> Option<&'static Property> {
-        self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        let mut found = self.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name));
+        let mut base = self.base;
+        while found.is_none()
+            && let Some(b) = base.and_then(crate::complex)
+        {
+            found = b.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name));
+            base = b.base;
+        }
+        found
     }
 }
 

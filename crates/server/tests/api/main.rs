@@ -27,6 +27,7 @@ mod browser;
 mod client_assertion_pss;
 mod common_authority;
 mod conditional_access;
+mod conditional_access_odata;
 mod consent;
 mod contacts;
 mod custom_security_attributes;

@@ -1,5 +1,6 @@
 """Workload identities with the unmodified official clients: azure-identity's
-ManagedIdentityCredential (App Service protocol and IMDS) and MSAL Python with a federated
+ManagedIdentityCredential in Python and in JavaScript (`@azure/identity`, driven by
+compat/msal-node/run.mjs; App Service protocol and IMDS) and MSAL Python with a federated
 client assertion (workload identity federation).
 
 The server runs with `--imds-host vm1` and `--federation-ca-file` naming its own CA, so that
@@ -11,6 +12,9 @@ discovery document publishes over HTTPS.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import urllib.request
 
 import msal
@@ -18,7 +22,9 @@ import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 
-from conftest import GRAPH_SCOPE
+from conftest import GRAPH_SCOPE, REPO_ROOT
+
+NODE_DRIVER = REPO_ROOT / "compat" / "msal-node"
 
 USER_READ_ALL = "df021288-bdef-4463-88db-98f22de89214"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -117,6 +123,52 @@ def test_managed_identity_credential_imds(srv, host, monkeypatch):
     assert graph_users(srv, token.token)
     token = ManagedIdentityCredential(client_id=mi["appId"]).get_token(GRAPH_SCOPE)
     assert json.loads(_b64(token.token.split(".")[1]))["appid"] == mi["appId"]
+
+
+def run_js_credential(srv, env: dict, client_id: str | None = None) -> dict:
+    """`new ManagedIdentityCredential(...).getToken(scope)` of the unmodified @azure/identity,
+    in a Node process whose only environment is `env` (plus PATH and the server's CA)."""
+    if shutil.which("node") is None:
+        pytest.fail("node is not on PATH (@azure/identity needs Node 20 or later)")
+    if not (NODE_DRIVER / "node_modules" / "@azure" / "identity").is_dir():
+        pytest.fail("compat/msal-node/node_modules is missing: run scripts/compat.sh (it runs `npm ci` there)")
+    request = {"flow": "managed_identity", "scopes": GRAPH_SCOPE}
+    if client_id:
+        request["clientId"] = client_id
+    proc = subprocess.run(
+        ["node", "run.mjs"],
+        cwd=NODE_DRIVER,
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        env={"PATH": os.environ.get("PATH", ""), "NODE_EXTRA_CA_CERTS": str(srv.ca_path), **env},
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return json.loads(proc.stdout)["results"][0]
+
+
+def test_js_managed_identity_credential_app_service(srv, host):
+    mi, bound = host
+    env = {k: bound["environment"][k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
+    got = run_js_credential(srv, env)
+    assert "error" not in got, got
+    claims = json.loads(_b64(got["accessToken"].split(".")[1]))
+    assert claims["oid"] == mi["id"]
+    assert graph_users(srv, got["accessToken"])
+    # A user-assigned selector that is not bound to the host is refused by the server.
+    refused = run_js_credential(srv, env, client_id="11111111-1111-1111-1111-111111111111")
+    assert "error" in refused, refused
+    assert refused["error"]["errorCode"] in ("CredentialUnavailableError", "AuthenticationError"), refused
+
+
+def test_js_managed_identity_credential_imds(srv, host):
+    mi, _ = host
+    got = run_js_credential(srv, {"AZURE_POD_IDENTITY_AUTHORITY_HOST": srv.base_url})
+    assert "error" not in got, got
+    assert json.loads(_b64(got["accessToken"].split(".")[1]))["oid"] == mi["id"]
+    got = run_js_credential(srv, {"AZURE_POD_IDENTITY_AUTHORITY_HOST": srv.base_url}, client_id=mi["appId"])
+    assert "error" not in got, got
+    assert json.loads(_b64(got["accessToken"].split(".")[1]))["appid"] == mi["appId"]
 
 
 def test_imds_refuses_without_metadata_header(srv, host):

@@ -5,7 +5,7 @@
 #
 # - creates/refreshes the virtualenv .venv-compat/ from PyPI with compat/requirements.txt
 #   (reused while the requirements and the Python version are unchanged)
-# - installs @azure/msal-node into compat/msal-node/node_modules with `npm ci` from its
+# - installs @azure/msal-node and @azure/identity into compat/msal-node/node_modules with `npm ci` from its
 #   package-lock.json (reused while the lock file and the Node version are unchanged)
 # - creates/refreshes the separate virtualenv .venv-azcli/ with the Azure CLI pinned in
 #   compat/azcli-requirements.txt (its own pins would fight the clients above)
@@ -53,7 +53,7 @@ node_dir="$repo_root/compat/msal-node"
 node_stamp="$node_dir/node_modules/.package-lock.sha256"
 node_want="$( { sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1; node --version; } | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$node_stamp" || "$(cat "$node_stamp")" != "$node_want" ]]; then
-    echo "compat: installing @azure/msal-node ($(node --version))"
+    echo "compat: installing @azure/msal-node and @azure/identity ($(node --version))"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$node_want" >"$node_stamp"
 else

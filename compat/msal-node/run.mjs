@@ -1,4 +1,5 @@
-// Drives the unmodified @azure/msal-node for compat/test_msal_node.py.
+// Drives the unmodified @azure/msal-node for compat/test_msal_node.py, and the unmodified
+// @azure/identity (ManagedIdentityCredential) for compat/test_workload_identities.py.
 //
 // Reads one JSON request on stdin, runs the flow it names with msal-node's public API only,
 // and writes one JSON answer on stdout: for each acquisition the token response MSAL returned
@@ -10,7 +11,11 @@
 //           "clientId", "clientSecret"?, "certificate"? {"thumbprintSha256", "privateKey", "x5c"},
 //           "scopes", "username"?, "password"?, "repeat"? (acquire again: from the cache),
 //           "refresh"? (username_password: acquireTokenSilent with forceRefresh, twice)}
+//          {"flow": "managed_identity", "scopes", "clientId"? (a user-assigned identity)}: the
+//           credential finds the endpoint in its environment (IDENTITY_ENDPOINT/IDENTITY_HEADER
+//           or AZURE_POD_IDENTITY_AUTHORITY_HOST), as in an App Service or on a VM.
 
+import { ManagedIdentityCredential } from "@azure/identity";
 import { ConfidentialClientApplication, PublicClientApplication } from "@azure/msal-node";
 
 async function readStdin() {
@@ -82,6 +87,14 @@ async function main() {
                     ),
                 );
             }
+        }
+    } else if (req.flow === "managed_identity") {
+        const credential = req.clientId ? new ManagedIdentityCredential({ clientId: req.clientId }) : new ManagedIdentityCredential();
+        try {
+            const t = await credential.getToken(req.scopes);
+            out.results.push({ accessToken: t.token, expiresOn: new Date(t.expiresOnTimestamp).toISOString() });
+        } catch (e) {
+            out.results.push({ error: { errorCode: e.name || "unknown", errorMessage: e.message || String(e) } });
         }
     } else {
         throw new Error(`unknown flow ${req.flow}`);

@@ -94,6 +94,8 @@ pub fn router(state: PlatformState) -> Router {
         .route("/tenants", get(arm::list_tenants))
         .route("/{tenant}/msi/{host}/token", get(managed_identity::app_service_token))
         .route("/metadata/identity/oauth2/token", get(managed_identity::imds_token))
+        // msal-node (and so JavaScript's ManagedIdentityCredential) asks with a trailing slash.
+        .route("/metadata/identity/oauth2/token/", get(managed_identity::imds_token))
         .route("/{tenant}/invitations/redeem", get(invitations::redeem_page).post(invitations::redeem_post))
         .route("/{tenant}/passkeys/register", get(passkeys::register_page).post(passkeys::register_post))
         .with_state(state)

@@ -260,6 +260,14 @@ async fn imds_answers_for_the_configured_host_to_loopback_callers() {
 
     let r = imds(&h, &q, &meta, Some("127.0.0.1:50000")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // msal-node (JavaScript's ManagedIdentityCredential) asks with a trailing slash.
+    let slash = Request::get(format!("/metadata/identity/oauth2/token/?{q}"))
+        .header("Metadata", "true")
+        .body(Body::empty())
+        .expect("request");
+    let r2 = h.send(slash).await;
+    assert_eq!(r2.status, StatusCode::OK, "{}", r2.text);
+    assert!(r2.json["access_token"].is_string(), "{}", r2.text);
     for k in [
         "access_token",
         "client_id",

@@ -79,6 +79,18 @@ async fn options(
 const EXPAND_PAGE_MAX: usize = 100;
 
 /// Serves one page of a collection.
+/// A list of deleted items first purges what has had its 30 days in the recycle bin.
+async fn sweep_if_recycle_bin(
+    state: &GraphState,
+    principal: &Principal,
+    coll: &Collection<'_>,
+) -> Result<(), GraphError> {
+    if matches!(coll.scope, cerulean_store::Scope::Deleted) {
+        state.directory.sweep_recycle_bin(principal.tenant).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn list(
     state: &GraphState,
     principal: &Principal,
@@ -88,6 +100,7 @@ pub(crate) async fn list(
 ) -> Result<Response, GraphError> {
     let params = odata::parse_query(raw_query)?;
     let opts = options(state, principal, &coll, &params, headers).await?;
+    sweep_if_recycle_bin(state, principal, &coll).await?;
     let mut query = opts.to_list_query(coll.types, coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     if !opts.expand.is_empty() {
@@ -137,6 +150,7 @@ pub(crate) async fn count(
     params.retain(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("count"));
     params.push(("$count".into(), "true".into()));
     let opts = options(state, principal, &coll, &params, headers).await?;
+    sweep_if_recycle_bin(state, principal, &coll).await?;
     let mut query = opts.to_list_query(coll.types, coll.scope.clone());
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;

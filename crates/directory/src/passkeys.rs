@@ -60,15 +60,39 @@ pub struct Passkey {
     pub sign_count: u32,
 }
 
-/// Why a passkey sign-in was refused.
+/// Why a passkey ceremony was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasskeyRefusal {
-    /// The challenge is unknown, expired, used, or not this ceremony's.
+    /// The challenge is unknown, used, or not this ceremony's or this form's.
     Challenge,
+    /// The challenge was this ceremony's, but its five minutes are over.
+    ChallengeExpired,
+    /// The user handle names no user of the tenant (a username-less sign-in).
+    UnknownUser,
+    /// The user handle names another user than the one signing in (the second factor).
+    UserMismatch,
     /// No such credential (deleted, or another user's).
     UnknownCredential,
     /// The ceremony's own checks failed.
     Invalid(WebAuthnError),
+    /// Smart lockout holds the user's sign-ins from this location (Entra's AADSTS50053): the
+    /// assertion was not checked, or was refused and locked the account.
+    Locked,
+}
+
+/// A verified passkey sign-in: the user and the passkey they used.
+#[derive(Debug, Clone)]
+pub struct PasskeySignIn {
+    pub user: ObjectRecord,
+    pub passkey: Passkey,
+}
+
+/// A refused passkey sign-in: why, and whom it was for when the assertion named a user of the
+/// tenant (for the sign-in log; the user is not authenticated).
+#[derive(Debug, Clone)]
+pub struct PasskeySignInRefused {
+    pub reason: PasskeyRefusal,
+    pub user: Option<ObjectRecord>,
 }
 
 /// What a sign-in ceremony answered (the fields of `PublicKeyCredential`, decoded).
@@ -133,7 +157,7 @@ impl Directory {
         Ok(challenge)
     }
 
-    /// Spends the challenge `client_data_json` answers: true only the first time, before it
+    /// Spends the challenge `client_data_json` answers: good only the first time, before it
     /// expires, for the ceremony and binding it was issued to.
     async fn take_challenge(
         &self,
@@ -141,18 +165,21 @@ impl Directory {
         client_data_json: &[u8],
         ceremony: Ceremony,
         binding: &str,
-    ) -> DirectoryResult<Option<String>> {
+    ) -> DirectoryResult<Result<String, PasskeyRefusal>> {
         let Some(challenge) = webauthn::client_data_challenge(client_data_json).filter(|c| c.len() <= 128) else {
-            return Ok(None);
+            return Ok(Err(PasskeyRefusal::Challenge));
         };
         let FlowRedemption::Redeemed(r) = self.store.redeem_flow(tenant, CHALLENGE_KIND, &challenge, &now()).await?
         else {
-            return Ok(None);
+            return Ok(Err(PasskeyRefusal::Challenge));
         };
-        let fits = r.expires_at.as_str() > now().as_str()
-            && r.data.get("ceremony").and_then(Value::as_str) == Some(ceremony.name())
+        let fits = r.data.get("ceremony").and_then(Value::as_str) == Some(ceremony.name())
             && r.data.get("binding").and_then(Value::as_str) == Some(binding);
-        Ok(fits.then_some(challenge))
+        Ok(match (fits, r.expires_at.as_str() > now().as_str()) {
+            (false, _) => Err(PasskeyRefusal::Challenge),
+            (true, false) => Err(PasskeyRefusal::ChallengeExpired),
+            (true, true) => Ok(challenge),
+        })
     }
 
     /// Verifies a registration answering a challenge issued to `user` and stores the passkey.
@@ -169,10 +196,10 @@ impl Directory {
         display_name: &str,
     ) -> DirectoryResult<Result<Uuid, PasskeyRefusal>> {
         let binding = user.id.to_string();
-        let Some(challenge) =
-            self.take_challenge(caller.tenant, client_data_json, Ceremony::Register, &binding).await?
-        else {
-            return Ok(Err(PasskeyRefusal::Challenge));
+        let challenge = match self.take_challenge(caller.tenant, client_data_json, Ceremony::Register, &binding).await?
+        {
+            Ok(c) => c,
+            Err(r) => return Ok(Err(r)),
         };
         let exp = Expectations { challenge: &challenge, origin, rp_id, require_uv: true };
         let reg: Registration = match webauthn::verify_registration(client_data_json, attestation_object, &exp) {
@@ -227,9 +254,14 @@ impl Directory {
         Ok(Ok(id))
     }
 
-    /// Verifies a sign-in assertion answering a challenge issued to the sign-in form `binding`.
-    /// The user is `expected` (the second factor after a password) or, username-less, the one
-    /// the user handle names. On success the counter is stored and the user returned.
+    /// Verifies a sign-in assertion answering a challenge issued to the sign-in form `binding`,
+    /// from `ip`, under smart lockout like a password (see [`crate::lockout`]). The user is
+    /// `expected` (the second factor after a password) or, username-less, the one the user
+    /// handle names. The challenge is spent whatever happens. A user locked out from this
+    /// class of location is refused before the assertion is checked; a refused assertion of a
+    /// user of the tenant counts as a failed sign-in (the same assertion again counts once),
+    /// and a verified one resets the count. On success the counter is stored.
+    #[allow(clippy::too_many_arguments)]
     pub async fn verify_passkey_sign_in(
         &self,
         tenant: Uuid,
@@ -238,27 +270,47 @@ impl Directory {
         binding: &str,
         origin: &str,
         rp_id: &str,
-    ) -> DirectoryResult<Result<ObjectRecord, PasskeyRefusal>> {
-        let Some(challenge) = self.take_challenge(tenant, &input.client_data_json, Ceremony::SignIn, binding).await?
-        else {
-            return Ok(Err(PasskeyRefusal::Challenge));
-        };
+        ip: &str,
+    ) -> DirectoryResult<Result<PasskeySignIn, PasskeySignInRefused>> {
+        let challenge = self.take_challenge(tenant, &input.client_data_json, Ceremony::SignIn, binding).await?;
         let handle_user = input.user_handle.as_deref().and_then(|h| Uuid::from_slice(h).ok());
-        let user_id = match (expected, handle_user) {
-            (Some(e), Some(h)) if e != h => return Ok(Err(PasskeyRefusal::UnknownCredential)),
-            (Some(e), _) => e,
-            (None, Some(h)) => h,
-            (None, None) => return Ok(Err(PasskeyRefusal::UnknownCredential)),
+        let (user_id, mismatch) = match (expected, handle_user) {
+            (Some(e), Some(h)) => (Some(e), e != h),
+            (Some(e), None) => (Some(e), false),
+            (None, h) => (h, false),
         };
-        let Some(user) = self.get(tenant, user_id).await?.filter(|u| u.object_type == "user") else {
-            return Ok(Err(PasskeyRefusal::UnknownCredential));
+        let user = match user_id {
+            Some(id) => self.get(tenant, id).await?.filter(|u| u.object_type == "user"),
+            None => None,
         };
+        let Some(user) = user else {
+            return Ok(Err(PasskeySignInRefused { reason: PasskeyRefusal::UnknownUser, user: None }));
+        };
+        let class = self.location_class(tenant, user.id, ip).await?;
+        if self.is_locked(tenant, user.id, class).await? {
+            return Ok(Err(PasskeySignInRefused { reason: PasskeyRefusal::Locked, user: Some(user) }));
+        }
+        // What makes this attempt the same as an earlier one (a replay counts once).
+        let attempt = format!("fido:{}:{}", webauthn::b64url(&input.credential_id), webauthn::b64url(&input.signature));
+        let attempt: String = attempt.chars().take(512).collect();
+        let refused = async |reason: PasskeyRefusal, user: ObjectRecord| -> DirectoryResult<_> {
+            let locked = self.count_failure(tenant, user.id, class, &attempt).await?;
+            let reason = if locked { PasskeyRefusal::Locked } else { reason };
+            Ok(Err(PasskeySignInRefused { reason, user: Some(user) }))
+        };
+        let challenge = match challenge {
+            Ok(c) => c,
+            Err(r) => return refused(r, user).await,
+        };
+        if mismatch {
+            return refused(PasskeyRefusal::UserMismatch, user).await;
+        }
         let credential_id = webauthn::b64url(&input.credential_id);
         let secrets = self.store.secrets(tenant, user.id).await?;
         let Some(stored) = secrets.iter().find(|s| {
             s.kind == PASSKEY_KIND && s.meta.get("credentialId").and_then(Value::as_str) == Some(&credential_id)
         }) else {
-            return Ok(Err(PasskeyRefusal::UnknownCredential));
+            return refused(PasskeyRefusal::UnknownCredential, user).await;
         };
         let key = webauthn::from_b64url(&stored.hash).ok_or_else(|| internal("bad stored passkey"))?;
         let exp = Expectations { challenge: &challenge, origin, rp_id, require_uv: true };
@@ -276,11 +328,12 @@ impl Directory {
                 if e == WebAuthnError::SignCount {
                     tracing::warn!(%tenant, user = %user.id, method = %stored.key_id, "passkey counter regressed: possible clone");
                 }
-                return Ok(Err(PasskeyRefusal::Invalid(e)));
+                return refused(PasskeyRefusal::Invalid(e), user).await;
             }
         };
         self.store_count(tenant, stored.key_id, verified.sign_count).await?;
-        Ok(Ok(user))
+        self.reset_failures(tenant, user.id, class).await?;
+        Ok(Ok(PasskeySignIn { passkey: passkey_of(stored), user }))
     }
 
     /// The signature counter of a passkey: the last one seen at sign-in, else the registration's.

@@ -202,6 +202,18 @@ async fn options(
 const EXPAND_PAGE_MAX: usize = 100;
 
 /// Serves one page of a collection.
+/// A list of deleted items first purges what has had its 30 days in the recycle bin.
+async fn sweep_if_recycle_bin(
+    state: &GraphState,
+    principal: &Principal,
+    coll: &Collection<'_>,
+) -> Result<(), GraphError> {
+    if matches!(coll.scope, cerulean_store::Scope::Deleted) {
+        state.directory.sweep_recycle_bin(principal.tenant).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn list(
     state: &GraphState,
     principal: &Principal,
@@ -212,6 +224,7 @@ pub(crate) async fn list(
     let params = odata::parse_query(raw_query)?;
     let (narrowed, only) = type_filter(&coll, &params)?;
     let opts = options(state, principal, &coll, &narrowed, only, headers).await?;
+    sweep_if_recycle_bin(state, principal, &coll).await?;
     let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     if !opts.expand.is_empty() {
@@ -266,6 +279,7 @@ pub(crate) async fn count(
     params.push(("$count".into(), "true".into()));
     let (params, only) = type_filter(&coll, &params)?;
     let opts = options(state, principal, &coll, &params, only, headers).await?;
+    sweep_if_recycle_bin(state, principal, &coll).await?;
     let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     query.top = 1;
     let page = state.directory.list(principal.tenant, &query).await?;

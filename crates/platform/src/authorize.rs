@@ -780,26 +780,35 @@ pub(crate) fn flow_expired() -> OAuthError {
     )
 }
 
+/// The password step of a sign-in, for the sign-in log.
+pub(crate) fn password_step(succeeded: bool) -> crate::signin_log::AuthStep {
+    use crate::signin_log::{AuthStep, METHOD_PASSWORD, PRIMARY};
+    AuthStep::new(METHOD_PASSWORD, PRIMARY, succeeded)
+}
+
 /// Entra's sign-in page text for AADSTS50053 (smart lockout).
-const LOCKED_MESSAGE: &str = "AADSTS50053: Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your admin.";
+pub(crate) const LOCKED_MESSAGE: &str = "AADSTS50053: Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your admin.";
 
 /// Records a refused step of the sign-in page in the sign-in log (the token endpoint records
 /// its own attempts; a password refused on the page never reaches it).
+/// `steps`: the authentication as far as it went (the failed step last).
 #[allow(clippy::too_many_arguments)]
-async fn log_page_failure(
+pub(crate) async fn log_page_failure(
     state: &PlatformState,
     headers: &HeaderMap,
     ip: std::net::IpAddr,
     tenant: &TenantRecord,
     username: &str,
     client_id: &str,
+    steps: Vec<crate::signin_log::AuthStep>,
     code: u32,
     description: &str,
 ) {
     let mut attempt = crate::signin_log::SignInAttempt::from_headers(headers, &tenant.id.to_string(), ip);
-    attempt.username = Some(username.chars().take(256).collect());
+    attempt.username = (!username.is_empty()).then(|| username.chars().take(256).collect());
     attempt.client_id = Some(client_id.to_string());
     attempt.interactive = Some(true);
+    attempt.steps = steps;
     let outcome = crate::signin_log::Outcome::Failure { error: "invalid_grant", code, description };
     crate::signin_log::record(state, &attempt, outcome).await;
 }
@@ -980,13 +989,26 @@ async fn sign_in_post_inner(
             }
             PasswordSignIn::BadPassword => {
                 let description = "Error validating credentials due to invalid username or password.";
-                log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, 50126, description).await;
+                let steps = vec![password_step(false)];
+                log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, steps, 50126, description)
+                    .await;
                 return rerender("AADSTS50126: Your account or password is incorrect.").await;
             }
             PasswordSignIn::Locked => {
                 let e = crate::grants::password_locked();
-                log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, e.code, &e.description)
-                    .await;
+                let steps = vec![password_step(false)];
+                log_page_failure(
+                    &state,
+                    &headers,
+                    ip,
+                    &tenant,
+                    &form.username,
+                    &client_id,
+                    steps,
+                    e.code,
+                    &e.description,
+                )
+                .await;
                 return rerender(LOCKED_MESSAGE).await;
             }
             PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),

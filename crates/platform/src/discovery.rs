@@ -175,12 +175,31 @@ fn invalid_instance() -> Response {
         .into_response()
 }
 
+/// The path (after the `/`) of `endpoint` when it is on Cerulean's own origin: the public
+/// URL's scheme and host, and its port or none. MSAL Python builds the authorization endpoint
+/// it asks about from the authority's host name, without the port (Entra's is always 443), so
+/// `https://127.0.0.1/{tenant}/oauth2/v2.0/authorize` names a server at `https://127.0.0.1:8443`.
+fn own_path<'a>(public_url: &str, endpoint: &'a str) -> Option<&'a str> {
+    let (scheme, authority) = public_url.trim_end_matches('/').split_once("://")?;
+    let authority = authority.split('/').next().unwrap_or_default();
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or(authority)
+    } else {
+        authority.split(':').next().unwrap_or(authority)
+    };
+    let (given_scheme, rest) = endpoint.split_once("://")?;
+    let (given, path) = rest.split_once('/')?;
+    let same = given.eq_ignore_ascii_case(authority) || (host != authority && given.eq_ignore_ascii_case(host));
+    (given_scheme.eq_ignore_ascii_case(scheme) && same && !path.is_empty()).then_some(path)
+}
+
 /// `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=...`: the
 /// instance-discovery document MSAL reads before it trusts an authority. Cerulean is one
 /// cloud of one host, so the only known instance is its own origin: `metadata` names it as
 /// the preferred network and cache alias, and `tenant_discovery_endpoint` is the OpenID
 /// configuration of the tenant segment of `authorization_endpoint` (v2.0 or v1, as the
-/// endpoint is). An authorization endpoint on another host is an unknown instance.
+/// endpoint is). An authorization endpoint on another host is an unknown instance (see
+/// [`own_path`] for the port).
 pub(crate) async fn instance_discovery(State(state): State<PlatformState>, RawQuery(query): RawQuery) -> Response {
     let params: Vec<(String, String)> =
         query.as_deref().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
@@ -188,11 +207,7 @@ pub(crate) async fn instance_discovery(State(state): State<PlatformState>, RawQu
     let host = host_of(&state.public_url);
     let api_version = param("api-version").unwrap_or("1.1");
     // The endpoint must be on Cerulean's own origin (scheme and host compared without case).
-    let origin = format!("{}/", state.public_url).to_ascii_lowercase();
-    let Some(path) = param("authorization_endpoint")
-        .filter(|e| e.len() > origin.len() && e[..origin.len()].eq_ignore_ascii_case(&origin))
-        .map(|e| &e[origin.len()..])
-    else {
+    let Some(path) = param("authorization_endpoint").and_then(|e| own_path(&state.public_url, e)) else {
         return invalid_instance();
     };
     let path = path.split(['?', '#']).next().unwrap_or_default();
@@ -217,4 +232,32 @@ pub(crate) async fn instance_discovery(State(state): State<PlatformState>, RawQu
         }],
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_path;
+
+    #[test]
+    fn own_origin_with_or_without_the_port() {
+        let public = "https://127.0.0.1:8443";
+        assert_eq!(own_path(public, "https://127.0.0.1:8443/t/oauth2/v2.0/authorize"), Some("t/oauth2/v2.0/authorize"));
+        // MSAL Python's form: the host name without the port.
+        assert_eq!(own_path(public, "https://127.0.0.1/t/oauth2/v2.0/authorize"), Some("t/oauth2/v2.0/authorize"));
+        assert_eq!(own_path(public, "HTTPS://127.0.0.1/t"), Some("t"));
+        for other in [
+            "https://127.0.0.1:9443/t/oauth2/v2.0/authorize",
+            "http://127.0.0.1:8443/t/oauth2/v2.0/authorize",
+            "https://127.0.0.1.evil.example/t/oauth2/v2.0/authorize",
+            "https://evil.example@127.0.0.1/t",
+            "https://127.0.0.1:8443/",
+            "https://127.0.0.1:8443",
+        ] {
+            assert_eq!(own_path(public, other), None, "{other}");
+        }
+        // Without a port in the public URL, only the bare host is Cerulean's.
+        assert_eq!(own_path("https://cerulean.test", "https://cerulean.test/t"), Some("t"));
+        assert_eq!(own_path("https://cerulean.test", "https://cerulean.test:8443/t"), None);
+        assert_eq!(own_path("https://[::1]:8443", "https://[::1]/t"), Some("t"));
+    }
 }

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use cerulean_directory::passkeys::{AssertionInput, Ceremony, PasskeyRefusal};
+use cerulean_directory::passkeys::{AssertionInput, Ceremony, PasskeyRefusal, PasskeySignInRefused};
 use cerulean_identity::webauthn::{self, WebAuthnError};
 use cerulean_store::{ObjectRecord, TenantRecord};
 use serde::Deserialize;
@@ -22,6 +22,7 @@ use crate::grants::delegated::{self, internal};
 use crate::pages;
 use crate::session::{self, random_secret};
 use crate::sign_in_steps::{StepContext, finish};
+use crate::signin_log::AuthStep;
 
 /// Milliseconds a ceremony may take in the browser (the challenge lives as long).
 const TIMEOUT_MS: i64 = cerulean_directory::passkeys::CHALLENGE_SECS * 1000;
@@ -42,15 +43,69 @@ pub(crate) fn relying_party(state: &PlatformState) -> (String, String) {
 /// What the user is told when a ceremony is refused.
 pub(crate) fn refusal_message(r: &PasskeyRefusal) -> String {
     match r {
-        PasskeyRefusal::Challenge => "This passkey request has expired or was already used. Try again.".into(),
-        PasskeyRefusal::UnknownCredential => {
+        PasskeyRefusal::Challenge | PasskeyRefusal::ChallengeExpired => {
+            "This passkey request has expired or was already used. Try again.".into()
+        }
+        PasskeyRefusal::UnknownCredential | PasskeyRefusal::UnknownUser | PasskeyRefusal::UserMismatch => {
             "We don't recognize this passkey. It may have been removed from your account.".into()
         }
         PasskeyRefusal::Invalid(WebAuthnError::UserVerification) => {
             "Your passkey didn't verify you (PIN or biometric). Try again and unlock it when asked.".into()
         }
         PasskeyRefusal::Invalid(e) => format!("We couldn't verify your passkey: {e}."),
+        PasskeyRefusal::Locked => crate::authorize::LOCKED_MESSAGE.into(),
     }
+}
+
+/// The AADSTS number and description of a refused passkey sign-in, for the sign-in log: the
+/// FIDO codes of Entra's error lookup (`login.microsoftonline.com/error`; of these only
+/// 135010 is in the published AADSTS table), and smart lockout's 50053.
+pub(crate) fn refusal_code(r: &PasskeyRefusal) -> (u32, &'static str) {
+    match r {
+        PasskeyRefusal::Challenge => (135018, "Invalid challenge received from fido assertion."),
+        PasskeyRefusal::ChallengeExpired => (135019, "Expired Challenge received from Fido assertion."),
+        PasskeyRefusal::UnknownUser => (500344, "User Account is not found for Fido Sign in flow."),
+        PasskeyRefusal::UserMismatch => {
+            (135012, "UserObjectId from the UserHandle does not match with UserPrincipal UserObjectId.")
+        }
+        PasskeyRefusal::UnknownCredential => (135010, "UserPrincipal doesn't have the key ID configured."),
+        PasskeyRefusal::Invalid(e) => match e {
+            WebAuthnError::Signature => (135000, "Fido signature verification failed."),
+            WebAuthnError::UserPresence | WebAuthnError::UserVerification => {
+                (135003, "Fido assertion verification failed. Invalid gesture provided.")
+            }
+            WebAuthnError::Type(_) => (135007, "Client data type is not valid."),
+            WebAuthnError::Origin => (135008, "Relying Party Origin is not valid."),
+            WebAuthnError::Challenge => (135018, "Invalid challenge received from fido assertion."),
+            WebAuthnError::SignCount => (135017, "Unexpected Signature Counter received from authenticator."),
+            _ => (135020, "Invalid Fido assertion."),
+        },
+        PasskeyRefusal::Locked => (50053, LOCKED_DESCRIPTION),
+    }
+}
+
+/// The description of AADSTS50053 as the token endpoint words it (its first sentence).
+const LOCKED_DESCRIPTION: &str =
+    "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.";
+
+/// Records a refused passkey sign-in in the sign-in log: the steps before it (the password,
+/// for the second factor) and the failed passkey step, with the refusal's AADSTS code.
+pub(crate) async fn log_refusal(cx: &StepContext<'_>, refused: &PasskeySignInRefused, mut steps: Vec<AuthStep>) {
+    use crate::signin_log::{MFA, PRIMARY};
+    let requirement = if steps.is_empty() { PRIMARY } else { MFA };
+    steps.push(AuthStep::new(crate::signin_log::METHOD_PASSKEY, requirement, false));
+    let (code, description) = refusal_code(&refused.reason);
+    let upn = refused.user.as_ref().and_then(|u| u.doc.get("userPrincipalName")).and_then(Value::as_str);
+    let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+    let mut attempt = crate::signin_log::SignInAttempt::from_headers(cx.headers, &cx.tenant.id.to_string(), cx.ip);
+    attempt.username = upn.map(str::to_string);
+    attempt.client_id = Some(client_id.to_string());
+    attempt.interactive = Some(true);
+    attempt.steps = steps;
+    // Entra's reasons for FIDO failures are whole messages ("... failed. Invalid gesture provided.").
+    attempt.failure_reason = Some(description.to_string());
+    let outcome = crate::signin_log::Outcome::Failure { error: "invalid_grant", code, description };
+    crate::signin_log::record(cx.state, &attempt, outcome).await;
 }
 
 /// The credential a page posts back (WebAuthn's JSON serialization, binary as base64url).
@@ -142,12 +197,15 @@ pub(crate) async fn passwordless(cx: &StepContext<'_>) -> Result<Result<Response
     let verified = cx
         .state
         .directory
-        .verify_passkey_sign_in(cx.tenant.id, None, &input, cx.flow_key, &origin, &rp_id)
+        .verify_passkey_sign_in(cx.tenant.id, None, &input, cx.flow_key, &origin, &rp_id, &cx.ip.to_string())
         .await
         .map_err(internal)?;
     let user = match verified {
-        Ok(u) => u,
-        Err(r) => return Ok(Err(refusal_message(&r))),
+        Ok(signed) => signed.user,
+        Err(refused) => {
+            log_refusal(cx, &refused, Vec::new()).await;
+            return Ok(Err(refusal_message(&refused.reason)));
+        }
     };
     if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
         return Err(page_err(delegated::user_disabled()));

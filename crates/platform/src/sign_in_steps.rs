@@ -239,13 +239,27 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
             };
             let (origin, rp_id) = crate::passkeys::relying_party(cx.state);
             match dir
-                .verify_passkey_sign_in(cx.tenant.id, Some(user.id), &input, cx.flow_key, &origin, &rp_id)
+                .verify_passkey_sign_in(
+                    cx.tenant.id,
+                    Some(user.id),
+                    &input,
+                    cx.flow_key,
+                    &origin,
+                    &rp_id,
+                    &cx.ip.to_string(),
+                )
                 .await
                 .map_err(internal)?
             {
                 Ok(_) => true,
-                Err(r) => {
-                    wrong = crate::passkeys::refusal_message(&r);
+                Err(refused) => {
+                    let password = vec![crate::authorize::password_step(true)];
+                    crate::passkeys::log_refusal(cx, &refused, password).await;
+                    if refused.reason == cerulean_directory::passkeys::PasskeyRefusal::Locked {
+                        spend(cx.state, cx.tenant, cx.flow_key).await?;
+                        return Err(page_err(crate::grants::password_locked()));
+                    }
+                    wrong = crate::passkeys::refusal_message(&refused.reason);
                     false
                 }
             }

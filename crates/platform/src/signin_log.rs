@@ -43,6 +43,89 @@ pub(crate) struct SignInAttempt {
     /// The password given (ROPC) is in the leaked-credentials list (checked by digest when the
     /// request was read; the password itself is never kept here).
     pub leaked_password: bool,
+    /// The steps of the authentication as the sign-in page saw them (beta's
+    /// `authenticationDetails`); empty where the endpoint does not know them.
+    pub steps: Vec<AuthStep>,
+    /// `status.failureReason` as Entra words it, where it is more than the description's first
+    /// sentence.
+    pub failure_reason: Option<String>,
+}
+
+/// One step of an authentication (Graph beta's `authenticationDetail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuthStep {
+    /// `authenticationMethod` as Entra's sign-in log names it.
+    pub method: &'static str,
+    /// `Primary authentication` or `MFA`.
+    pub requirement: &'static str,
+    pub succeeded: bool,
+    /// `authenticationMethodDetail`.
+    pub detail: Option<String>,
+}
+
+/// Entra's names of the methods of the sign-in page (`authenticationMethod`).
+pub(crate) const METHOD_PASSWORD: &str = "Password";
+pub(crate) const METHOD_PASSKEY: &str = "Passkey (device-bound)";
+pub(crate) const METHOD_OATH: &str = "Software OATH token";
+pub(crate) const PRIMARY: &str = "Primary authentication";
+pub(crate) const MFA: &str = "MFA";
+
+impl AuthStep {
+    pub(crate) fn new(method: &'static str, requirement: &'static str, succeeded: bool) -> AuthStep {
+        let detail = (method == METHOD_PASSWORD).then(|| "Password in the cloud".to_string());
+        AuthStep { method, requirement, succeeded, detail }
+    }
+}
+
+/// The steps of a completed sign-in with these `amr` values, in the order they happened.
+pub(crate) fn steps_of(amr: &[String]) -> Vec<AuthStep> {
+    let mut steps = Vec::new();
+    for m in amr {
+        let method = match m.as_str() {
+            "pwd" => METHOD_PASSWORD,
+            "fido" => METHOD_PASSKEY,
+            "otp" => METHOD_OATH,
+            _ => continue,
+        };
+        let requirement = if steps.is_empty() { PRIMARY } else { MFA };
+        steps.push(AuthStep::new(method, requirement, true));
+    }
+    steps
+}
+
+/// `authenticationDetails`, `authenticationMethodsUsed` and `mfaDetail` of the steps, the
+/// failed step's `authenticationStepResultDetail` being `failure` (the failure reason).
+fn authentication_json(steps: &[AuthStep], at: &str, failure: Option<&str>) -> (Value, Value, Value) {
+    let details: Vec<Value> = steps
+        .iter()
+        .map(|s| {
+            let result = match (s.succeeded, s.method, s.requirement) {
+                (false, _, _) => failure.unwrap_or("Authentication failed").to_string(),
+                (true, METHOD_PASSWORD, _) => "Correct password".to_string(),
+                (true, _, MFA) => "MFA successfully completed".to_string(),
+                (true, _, _) => "methodSucceeded".to_string(),
+            };
+            json!({
+                "authenticationStepDateTime": at,
+                "authenticationMethod": s.method,
+                "authenticationMethodDetail": s.detail,
+                "succeeded": s.succeeded,
+                "authenticationStepResultDetail": result,
+                "authenticationStepRequirement": s.requirement,
+            })
+        })
+        .collect();
+    let mut used: Vec<&str> = Vec::new();
+    for s in steps.iter().filter(|s| s.succeeded) {
+        if !used.contains(&s.method) {
+            used.push(s.method);
+        }
+    }
+    let mfa = steps
+        .iter()
+        .find(|s| s.succeeded && (s.requirement == MFA || s.method == METHOD_PASSKEY))
+        .map_or(Value::Null, |s| json!({"authMethod": s.method, "authDetail": s.detail}));
+    (Value::Array(details), json!(used), mfa)
 }
 
 impl SignInAttempt {
@@ -114,6 +197,7 @@ pub(crate) async fn record_page_sign_in(
     attempt.interactive = Some(true);
     attempt.resource_hint = resource_hint;
     attempt.leaked_password = leaked_password;
+    attempt.steps = steps_of(amr);
     // What a token of this sign-in would say: the tenant, the user, the client, the methods.
     let claims = json!({"tid": tenant.to_string(), "oid": user.to_string(), "azp": client_id, "amr": amr});
     let Value::Object(claims) = claims else { return };
@@ -192,7 +276,9 @@ async fn build(
     };
     let (error_code, failure_reason) = match outcome {
         Outcome::Success(_) => (0i64, None),
-        Outcome::Failure { code, description, .. } => (i64::from(*code), Some(first_sentence(description))),
+        Outcome::Failure { code, description, .. } => {
+            (i64::from(*code), Some(a.failure_reason.clone().unwrap_or_else(|| first_sentence(description))))
+        }
     };
     let (resource_id, resource_name) = resource(state, a, outcome);
     // A token whose `amr` has `mfa` came from a sign-in with a second factor (TOTP).
@@ -268,6 +354,12 @@ async fn build(
         "mfaDetail": mfa_detail,
     });
     let Value::Object(mut doc) = doc else { return Ok(None) };
+    if !a.steps.is_empty() {
+        let (details, used, mfa) = authentication_json(&a.steps, &now, failure_reason.as_deref());
+        doc.insert("authenticationDetails".into(), details);
+        doc.insert("authenticationMethodsUsed".into(), used);
+        doc.insert("mfaDetail".into(), mfa);
+    }
     // A user's sign-in is assessed against their history; an app's has no user to compare with;
     // a code or device redemption was assessed on the page where the user signed in.
     let findings = match (&user, a.ip) {
@@ -342,14 +434,14 @@ async fn build(
 /// password, no such user, locked out, disabled, expired password), so no policy applied.
 const FIRST_FACTOR_FAILURES: &[i64] = &[50126, 50034, 50053, 50057, 50055, 50056, 50144];
 
-/// `mfaDetail` of a multi-factor sign-in, from the second factor its `amr` names, in the
-/// method names of Entra's authentication details.
+/// `mfaDetail` of a multi-factor token redemption (which has no page steps), from the second
+/// factor its `amr` names, in the method names the page steps use.
 fn mfa_detail(amr: Option<&Value>) -> Value {
     let has = |m: &str| amr.and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == m));
     let method = if has("fido") {
-        "FIDO2 security key"
+        METHOD_PASSKEY
     } else if has("otp") {
-        "Software OATH token"
+        METHOD_OATH
     } else {
         return Value::Null;
     };

@@ -137,6 +137,7 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
     }
     tokio::spawn(prune_change_log(app.directory.clone(), args.delta_retention_days));
     tokio::spawn(prune_logs(app.directory.clone(), args.audit_retention_days));
+    tokio::spawn(purge_recycle_bins(app.directory.clone()));
     println!("{}", crate::bootstrap::summary(file.as_ref(), created, &args.data_dir.join("bootstrap.json")));
 
     let handle = Handle::new();
@@ -276,6 +277,21 @@ async fn prune_logs(directory: cerulean_directory::Directory, days: u32) {
             Ok(0) => {}
             Ok(n) => tracing::info!(entries = n, before = %before, "pruned the audit and sign-in logs"),
             Err(e) => tracing::warn!(error = %e, "pruning the audit and sign-in logs failed"),
+        }
+    }
+}
+
+/// The recycle bin's retention: every hour, objects deleted 30 days ago or more are deleted for
+/// good, as Entra does (reads of `deletedItems` also purge what is due; see
+/// `cerulean_directory::deleted`).
+async fn purge_recycle_bins(directory: cerulean_directory::Directory) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match directory.purge_recycle_bins().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(objects = n, "purged objects deleted 30 days ago from the recycle bin"),
+            Err(e) => tracing::warn!(error = %e, "purging the recycle bin failed"),
         }
     }
 }

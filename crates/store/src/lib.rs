@@ -99,6 +99,13 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Backend("edges_of_kind is not supported by this store".into()))
     }
 
+    /// Soft-deleted objects whose `deleted_at` is before `before` (RFC 3339), oldest first, at
+    /// most `limit`: what the recycle bin's 30-day purge removes.
+    async fn deleted_before(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<Vec<Uuid>> {
+        let _ = (tenant, before, limit);
+        Err(StoreError::Backend("deleted_before is not supported by this store".into()))
+    }
+
     // ---- secrets and keys (never part of a document) ----
 
     async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>>;

@@ -62,6 +62,7 @@ mod organization;
 mod passkey;
 mod photos;
 mod platform;
+mod recycle_purge;
 mod request_object;
 mod resource_roles;
 mod role_assignable_groups;

@@ -659,3 +659,211 @@ async fn a_passkey_is_the_second_factor_after_the_password() {
     let amr = amr_of(&h, &client, &ok).await;
     assert_eq!(amr, vec!["pwd".to_string(), "fido".to_string(), "mfa".to_string()]);
 }
+
+// --- failures: the sign-in log and smart lockout -----------------------------------------------
+
+/// The beta sign-in log, newest first.
+async fn sign_ins(h: &Harness) -> Vec<Value> {
+    let r = h.get("/beta/auditLogs/signIns?$top=100").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json["value"].as_array().expect("value").clone()
+}
+
+/// The one logged sign-in with this error code.
+fn logged(rows: &[Value], code: i64) -> Value {
+    let found: Vec<&Value> = rows.iter().filter(|r| r["status"]["errorCode"] == code).collect();
+    assert_eq!(found.len(), 1, "one sign-in with {code} in {rows:#?}");
+    found[0].clone()
+}
+
+/// `authenticationDetails` as (method, requirement, succeeded) triples.
+fn steps(row: &Value) -> Vec<(String, String, bool)> {
+    row["authenticationDetails"]
+        .as_array()
+        .unwrap_or_else(|| panic!("authenticationDetails in {row}"))
+        .iter()
+        .map(|d| {
+            (
+                d["authenticationMethod"].as_str().expect("method").to_string(),
+                d["authenticationStepRequirement"].as_str().expect("requirement").to_string(),
+                d["succeeded"].as_bool().expect("succeeded"),
+            )
+        })
+        .collect()
+}
+
+fn passkey_step(requirement: &str, ok: bool) -> (String, String, bool) {
+    ("Passkey (device-bound)".into(), requirement.into(), ok)
+}
+
+fn with_aids(lockout: cerulean_directory::LockoutPolicy) -> cerulean::app::AppOptions {
+    cerulean::app::AppOptions { emulator_aids: true, lockout, ..cerulean::app::AppOptions::default() }
+}
+
+#[tokio::test]
+async fn refused_passkeys_are_in_the_sign_in_log_with_entras_fido_codes() {
+    let h = Harness::with_options("contoso.onmicrosoft.com", with_aids(Default::default())).await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let r = assert_with(&h, &mut b, &page, &mut a, &Tamper { bad_signature: true, ..Tamper::default() }).await;
+    assert!(r.text.contains("signature does not verify"), "{}", r.text);
+    let r = assert_with(&h, &mut b, &r, &mut a, &Tamper { no_uv: true, ..Tamper::default() }).await;
+    let r = assert_with(
+        &h,
+        &mut b,
+        &r,
+        &mut a,
+        &Tamper { origin: Some("https://evil.example".into()), ..Tamper::default() },
+    )
+    .await;
+    // A key the user does not have, and a user handle that names nobody.
+    let mut stranger = Authenticator::p256();
+    stranger.user_handle = a.user_handle.clone();
+    let r = assert_with(&h, &mut b, &r, &mut stranger, &Tamper::default()).await;
+    let mut nobody = Authenticator::p256();
+    nobody.user_handle = uuid::Uuid::new_v4().as_bytes().to_vec();
+    let r = assert_with(&h, &mut b, &r, &mut nobody, &Tamper::default()).await;
+    assert!(r.text.contains("don&#39;t recognize this passkey"), "{}", r.text);
+    // Another form's challenge, then this form's after its five minutes.
+    let other_page = Browser::default().get(&h, &authorize_url(&h, &client)).await;
+    let foreign = a.get(&options_of(&other_page), &Tamper::default());
+    let r = post_passkey(&h, &mut b, &r, &foreign).await;
+    let late = a.get(&options_of(&r), &Tamper::default());
+    let advanced = h.post("/cerulean/emulator/clock/advance", json!({"seconds": 301})).await;
+    assert_eq!(advanced.status, StatusCode::OK, "{}", advanced.text);
+    let r = post_passkey(&h, &mut b, &r, &late).await;
+    assert!(r.text.contains("expired or was already used"), "{}", r.text);
+    // Six failures stay under the threshold (ten): the passkey signs in, and a clone of it
+    // (its counter behind) is refused.
+    let ok = assert_with(&h, &mut b, &r, &mut a, &Tamper::default()).await;
+    assert_eq!(ok.status, StatusCode::FOUND, "{}", ok.text);
+    let mut b2 = Browser::default();
+    let page = b2.get(&h, &authorize_url(&h, &client)).await;
+    a.count = 0;
+    let clone = assert_with(&h, &mut b2, &page, &mut a, &Tamper::default()).await;
+    assert!(clone.text.contains("did not increase"), "{}", clone.text);
+
+    let rows = sign_ins(&h).await;
+    for (code, reason) in [
+        (135000, "Fido signature verification failed."),
+        (135003, "Fido assertion verification failed. Invalid gesture provided."),
+        (135008, "Relying Party Origin is not valid."),
+        (135010, "UserPrincipal doesn't have the key ID configured."),
+        (135018, "Invalid challenge received from fido assertion."),
+        (135019, "Expired Challenge received from Fido assertion."),
+        (135017, "Unexpected Signature Counter received from authenticator."),
+    ] {
+        let row = logged(&rows, code);
+        assert_eq!(row["status"]["failureReason"], reason, "{row}");
+        assert_eq!(row["userPrincipalName"], ADELE, "{row}");
+        assert_eq!(row["userId"], adele, "{row}");
+        assert_eq!(row["isInteractive"], true, "{row}");
+        assert_eq!(row["appId"], client, "{row}");
+        assert_eq!(steps(&row), vec![passkey_step("Primary authentication", false)], "{row}");
+        assert_eq!(row["authenticationDetails"][0]["authenticationStepResultDetail"], reason, "{row}");
+        assert_eq!(row["authenticationMethodsUsed"], json!([]), "{row}");
+    }
+    // Nobody's handle: the failure is logged without a user.
+    let row = logged(&rows, 500344);
+    assert_eq!(row["status"]["failureReason"], "User Account is not found for Fido Sign in flow.", "{row}");
+    assert_eq!(row["userId"], "", "{row}");
+    assert!(row["userPrincipalName"].is_null(), "{row}");
+    // The success: a passkey, primary and multifactor in one.
+    let success: Vec<&Value> = rows
+        .iter()
+        .filter(|r| {
+            r["status"]["errorCode"] == 0 && r["authenticationMethodsUsed"] == json!(["Passkey (device-bound)"])
+        })
+        .collect();
+    assert_eq!(success.len(), 1, "{rows:#?}");
+    let row = success[0];
+    assert_eq!(row["userId"], adele, "{row}");
+    assert_eq!(steps(row), vec![passkey_step("Primary authentication", true)], "{row}");
+    assert_eq!(row["authenticationRequirement"], "multiFactorAuthentication", "{row}");
+    assert_eq!(row["mfaDetail"]["authMethod"], "Passkey (device-bound)", "{row}");
+    // The password sign-ins of the setup show their step too; v1.0 has no authenticationDetails.
+    let password =
+        rows.iter().find(|r| r["authenticationMethodsUsed"] == json!(["Password"])).expect("password sign-in");
+    assert_eq!(password["authenticationDetails"][0]["authenticationStepResultDetail"], "Correct password");
+    let v1 = h.get("/v1.0/auditLogs/signIns?$top=100").await;
+    assert_eq!(v1.status, StatusCode::OK, "{}", v1.text);
+    assert!(v1.json["value"].as_array().expect("value").iter().all(|r| r.get("authenticationDetails").is_none()));
+}
+
+#[tokio::test]
+async fn passkey_failures_count_toward_smart_lockout() {
+    let lockout = cerulean_directory::LockoutPolicy { threshold: 3, duration_secs: 60 };
+    let h = Harness::with_options("contoso.onmicrosoft.com", with_aids(lockout)).await;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // A refused second factor is logged after the correct password.
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let step = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    let r = assert_with(&h, &mut b, &step, &mut a, &Tamper { no_uv: true, ..Tamper::default() }).await;
+    assert!(r.text.contains("unlock it when asked"), "{}", r.text);
+    let row = logged(&sign_ins(&h).await, 135003);
+    assert_eq!(
+        steps(&row),
+        vec![("Password".to_string(), "Primary authentication".to_string(), true), passkey_step("MFA", false)],
+        "{row}"
+    );
+
+    // Two more refused passkeys (username-less) reach the threshold: the third is AADSTS50053.
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let r = assert_with(&h, &mut b, &page, &mut a, &Tamper { bad_signature: true, ..Tamper::default() }).await;
+    assert!(r.text.contains("signature does not verify"), "{}", r.text);
+    let r = assert_with(
+        &h,
+        &mut b,
+        &r,
+        &mut a,
+        &Tamper { origin: Some("https://evil.example".into()), ..Tamper::default() },
+    )
+    .await;
+    assert!(r.text.contains("AADSTS50053"), "{}", r.text);
+    // Locked: the good passkey is refused too (not checked), and so is the password.
+    let r = assert_with(&h, &mut b, &r, &mut a, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("AADSTS50053"), "{}", r.text);
+    let mut b2 = Browser::default();
+    let page = b2.get(&h, &authorize_url(&h, &client)).await;
+    let r2 = b2.sign_in(&h, &page, ADELE, PASSWORD).await;
+    assert!(r2.text.contains("AADSTS50053"), "{}", r2.text);
+    let locked: Vec<Value> = sign_ins(&h).await.into_iter().filter(|r| r["status"]["errorCode"] == 50053).collect();
+    assert_eq!(locked.len(), 3, "{locked:#?}");
+    assert!(locked.iter().all(|r| r["userPrincipalName"] == ADELE), "{locked:#?}");
+    assert_eq!(locked.iter().filter(|r| steps(r) == vec![passkey_step("Primary authentication", false)]).count(), 2);
+
+    // The lockout ends after its minute (the server's clock): the passkey signs in.
+    let advanced = h.post("/cerulean/emulator/clock/advance", json!({"seconds": 61})).await;
+    assert_eq!(advanced.status, StatusCode::OK, "{}", advanced.text);
+    let ok = assert_with(&h, &mut b, &r, &mut a, &Tamper::default()).await;
+    assert_eq!(ok.status, StatusCode::FOUND, "{}", ok.text);
+
+    // The success reset the count; three refused second factors lock the account again, and
+    // the sign-in ends on Entra's error page.
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let mut r = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    for _ in 0..2 {
+        r = assert_with(&h, &mut b, &r, &mut a, &Tamper { bad_signature: true, ..Tamper::default() }).await;
+        assert!(r.text.contains("signature does not verify"), "{}", r.text);
+    }
+    let r = assert_with(&h, &mut b, &r, &mut a, &Tamper { bad_signature: true, ..Tamper::default() }).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("50053"), "{}", r.text);
+}

@@ -284,3 +284,38 @@ async fn instance_discovery_names_ceruleans_own_origin() {
         assert_eq!(r.json["error_codes"][0], 50049);
     }
 }
+
+/// MSAL Python asks about its authority's authorize endpoint without the port (it keeps only the
+/// host name), so a server on another port than 443 must know itself without one.
+#[tokio::test]
+async fn instance_discovery_knows_its_own_host_without_the_port() {
+    use axum::body::Body;
+    use tower::ServiceExt;
+    let h = Harness::new().await;
+    let public = "https://cerulean.test:8443";
+    let app = cerulean::app::App::with_options(h.other_store().await, public, cerulean::app::AppOptions::default());
+    let tenant = &h.boot.tenant_id;
+    let ask = async |endpoint: &str| {
+        let q = serde_urlencoded::to_string([("api-version", "1.0"), ("authorization_endpoint", endpoint)]).expect("q");
+        let req = axum::http::Request::builder()
+            .uri(format!("/common/discovery/instance?{q}"))
+            .body(Body::empty())
+            .expect("request");
+        let res = app.service::<Body>().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+        (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+    };
+    let discovery = format!("{public}/{tenant}/v2.0/.well-known/openid-configuration");
+    for endpoint in [
+        format!("https://cerulean.test/{tenant}/oauth2/v2.0/authorize"),
+        format!("{public}/{tenant}/oauth2/v2.0/authorize"),
+    ] {
+        let (status, json) = ask(&endpoint).await;
+        assert_eq!(status, StatusCode::OK, "{endpoint}: {json}");
+        assert_eq!(json["tenant_discovery_endpoint"], discovery, "{json}");
+    }
+    let (status, json) = ask(&format!("https://cerulean.test:9443/{tenant}/oauth2/v2.0/authorize")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert_eq!(json["error"], "invalid_instance", "{json}");
+}

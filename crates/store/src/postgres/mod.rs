@@ -295,6 +295,10 @@ impl Store for PostgresStore {
         retry!(self, |c| read::edges_of_kind(&c, tenant, kind))
     }
 
+    async fn deleted_before(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<Vec<Uuid>> {
+        retry!(self, |c| read::deleted_before(&c, tenant, before, limit))
+    }
+
     async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>> {
         retry!(self, |c| read::secrets(&c, tenant, owner))
     }

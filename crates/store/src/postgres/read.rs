@@ -296,6 +296,20 @@ pub(crate) async fn has_edge(c: &Client, tenant: Uuid, kind: EdgeKind, source: U
 }
 
 /// The live other ends of `id`'s edges of `kind`, in id order.
+/// Soft-deleted objects deleted before `before`, oldest first, at most `limit`.
+pub(crate) async fn deleted_before(c: &Client, tenant: Uuid, before: &str, limit: usize) -> Attempt<Vec<Uuid>> {
+    let st = c
+        .prepare_cached(
+            "SELECT id FROM objects WHERE tenant_id = $1 AND deleted_at IS NOT NULL AND deleted_at < $2 \
+             ORDER BY deleted_at, id LIMIT $3",
+        )
+        .await
+        .ctx("prepare deleted_before")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = c.query(&st, &[&tenant, &before, &limit]).await.ctx("deleted_before")?;
+    Ok(rows.iter().map(|r| col(r, 0, "deleted object")).collect::<StoreResult<Vec<_>>>()?)
+}
+
 pub(crate) async fn edge_ids(c: &Client, tenant: Uuid, kind: EdgeKind, id: Uuid, reverse: bool) -> Attempt<Vec<Uuid>> {
     let sql = if reverse {
         "SELECT e.source_id FROM edges e JOIN objects o ON o.tenant_id = e.tenant_id AND o.id = e.source_id \

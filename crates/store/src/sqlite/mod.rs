@@ -172,6 +172,10 @@ impl Store for SqliteStore {
         self.read(|c| read::edges_of_kind(c, tenant, kind))
     }
 
+    async fn deleted_before(&self, tenant: Uuid, before: &str, limit: usize) -> StoreResult<Vec<Uuid>> {
+        self.read(|c| read::deleted_before(c, tenant, before, limit))
+    }
+
     async fn secrets(&self, tenant: Uuid, owner: Uuid) -> StoreResult<Vec<SecretRecord>> {
         self.read(|c| read::secrets(c, tenant, owner))
     }

@@ -288,6 +288,24 @@ pub(crate) fn has_edge(
 }
 
 /// The live other ends of `id`'s edges of `kind`, in id order.
+/// Soft-deleted objects deleted before `before`, oldest first, at most `limit`.
+pub(crate) fn deleted_before(conn: &Connection, tenant: Uuid, before: &str, limit: usize) -> StoreResult<Vec<Uuid>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT id FROM objects WHERE tenant_id = ?1 AND deleted_at IS NOT NULL AND deleted_at < ?2 \
+             ORDER BY deleted_at, id LIMIT ?3",
+        )
+        .ctx("prepare deleted_before")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows =
+        st.query_map(params![tenant.to_string(), before, limit], |r| r.get::<_, String>(0)).ctx("deleted_before")?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(parse_id(&row.ctx("deleted_before")?)?);
+    }
+    Ok(out)
+}
+
 pub(crate) fn edge_ids(
     conn: &Connection,
     tenant: Uuid,

@@ -209,8 +209,13 @@ pub(crate) async fn authorize_v2(
 ) -> Response {
     let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
     let browser = browser_of(&headers, ip);
-    crate::attempt::scope(browser, false, &crate::attempt::Handle::default(), authorize(state, tenant, query, headers, false, ip))
-        .await
+    crate::attempt::scope(
+        browser,
+        false,
+        &crate::attempt::Handle::default(),
+        authorize(state, tenant, query, headers, false, ip),
+    )
+    .await
 }
 
 pub(crate) async fn authorize_v1(
@@ -222,8 +227,13 @@ pub(crate) async fn authorize_v1(
 ) -> Response {
     let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
     let browser = browser_of(&headers, ip);
-    crate::attempt::scope(browser, false, &crate::attempt::Handle::default(), authorize(state, tenant, query, headers, true, ip))
-        .await
+    crate::attempt::scope(
+        browser,
+        false,
+        &crate::attempt::Handle::default(),
+        authorize(state, tenant, query, headers, true, ip),
+    )
+    .await
 }
 
 /// The browser of a request's User-Agent, as the sign-in log shows it (`deviceDetail.browser`).
@@ -233,7 +243,11 @@ fn browser_of(headers: &HeaderMap, ip: std::net::IpAddr) -> String {
 
 /// The target resource Conditional Access evaluates an authorization request for (see
 /// `grants::delegated::ca_audience`).
-pub(crate) async fn ca_audience_of(state: &PlatformState, tenant: &TenantRecord, a: &Authz) -> Result<String, OAuthError> {
+pub(crate) async fn ca_audience_of(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    a: &Authz,
+) -> Result<String, OAuthError> {
     let req = TokenRequest {
         endpoint: if a.v1 { Endpoint::V1 } else { Endpoint::V2 },
         tenant: tenant.id.to_string(),

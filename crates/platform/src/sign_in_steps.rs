@@ -9,6 +9,13 @@
 //! codes also count towards smart lockout. A user who passes the second factor gets
 //! `amr: ["pwd", "otp", "mfa"]`. A user with a passkey is asked for it instead of a code
 //! (`amr: ["pwd", "fido", "mfa"]`; see [`crate::passkeys`]).
+//!
+//! A password change that Conditional Access asks for (user risk: `passwordChange` AND
+//! `mfa`) comes after the second factor, as Entra's secure password change: the password alone
+//! can neither change the password nor remediate the risk, and a risky user with no method
+//! registered is blocked (AADSTS53004), never offered a registration. The same steps serve a
+//! reused SSO session that Conditional Access asks more of ([`step_up`]) and a passwordless
+//! passkey sign-in under a password-change requirement ([`password_change_after`]).
 
 use std::net::IpAddr;
 

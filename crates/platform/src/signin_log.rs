@@ -297,14 +297,7 @@ async fn build(
             None => ca_audience(state, tenant, a, resource_id.as_deref()).await,
         };
         let mut ctx = dir
-            .user_sign_in_context(
-                tenant,
-                &record,
-                &audience,
-                client_app_type,
-                a.ip,
-                location.country_or_region.clone(),
-            )
+            .user_sign_in_context(tenant, &record, &audience, client_app_type, a.ip, location.country_or_region.clone())
             .await?;
         ctx.platform = cerulean_directory::ca_engine::platform_of(&os).map(str::to_string);
         ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();

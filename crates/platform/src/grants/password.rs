@@ -164,11 +164,7 @@ pub(crate) async fn conditional_access_requirement(
     ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
     ctx.mfa_done = mfa_done;
     ctx.platform = client.platform.map(str::to_string);
-    crate::attempt::record(crate::attempt::Assessed {
-        user: Some(user.id),
-        findings,
-        audience: audience.to_string(),
-    });
+    crate::attempt::record(crate::attempt::Assessed { user: Some(user.id), findings, audience: audience.to_string() });
     let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
     Ok(evaluation.requirement_at(client.auth_time, cerulean_identity::unix_now()))
 }

@@ -145,7 +145,8 @@ async fn confirm_compromised(h: &Harness, user: &str) {
 /// Adele registers an authenticator app under a temporary "MFA for everyone" policy; returns
 /// the secret and the time steps of the codes spent.
 async fn register_totp(h: &Harness, client: &str) -> (Vec<u8>, Vec<i64>) {
-    let id = enabled_policy(h, "MFA for everyone", json!({}), json!({ "operator": "OR", "builtInControls": ["mfa"] })).await;
+    let id =
+        enabled_policy(h, "MFA for everyone", json!({}), json!({ "operator": "OR", "builtInControls": ["mfa"] })).await;
     let mut b = Browser::default();
     let page = b.get(h, &authorize_url(h, client, Some("login"))).await;
     let page = b.sign_in(h, &page, ADELE, PASSWORD).await;
@@ -180,7 +181,8 @@ async fn a_risky_user_proves_mfa_before_the_password_changes() {
     assert!(page.text.contains("Enter code"), "{}", page.text);
     assert!(!page.text.contains("Update your password"), "{}", page.text);
     // Whoever holds only the password posts a new one without the code: nothing changes.
-    let forged = [("step", "change_password"), ("new_password", "Attacker-Pa55!"), ("confirm_password", "Attacker-Pa55!")];
+    let forged =
+        [("step", "change_password"), ("new_password", "Attacker-Pa55!"), ("confirm_password", "Attacker-Pa55!")];
     let (flow, csrf) = (hidden(&page.text, "flow"), hidden(&page.text, "csrf"));
     let mut fields = vec![("flow", flow.as_str()), ("csrf", csrf.as_str())];
     fields.extend_from_slice(&forged);
@@ -196,8 +198,9 @@ async fn a_risky_user_proves_mfa_before_the_password_changes() {
     let code = fresh_code(&secret, &mut used);
     let change = step(&h, &mut b, &again, &[("otc", &code)]).await;
     assert!(change.text.contains("Update your password"), "{}", change.text);
-    let done = step(&h, &mut b, &change, &[("new_password", "Brand-New-Pa55!"), ("confirm_password", "Brand-New-Pa55!")])
-        .await;
+    let done =
+        step(&h, &mut b, &change, &[("new_password", "Brand-New-Pa55!"), ("confirm_password", "Brand-New-Pa55!")])
+            .await;
     assert_code(&done);
     assert_eq!(risk_state(&h, &adele).await, "remediated");
     assert_eq!(aadsts(&adele_ropc(&h, &client, "Brand-New-Pa55!").await), 50076, "the new password is right");
@@ -294,8 +297,9 @@ async fn a_risky_session_steps_up_to_a_secure_password_change() {
     let code = fresh_code(&secret, &mut used);
     let change = step(&h, &mut b, &page, &[("otc", &code)]).await;
     assert!(change.text.contains("Update your password"), "{}", change.text);
-    let done = step(&h, &mut b, &change, &[("new_password", "Brand-New-Pa55!"), ("confirm_password", "Brand-New-Pa55!")])
-        .await;
+    let done =
+        step(&h, &mut b, &change, &[("new_password", "Brand-New-Pa55!"), ("confirm_password", "Brand-New-Pa55!")])
+            .await;
     assert_code(&done);
     assert_eq!(risk_state(&h, &adele).await, "remediated");
 }

@@ -261,10 +261,11 @@ async fn build(
         "mfaDetail": null,
     });
     let Value::Object(mut doc) = doc else { return Ok(None) };
-    // A user's sign-in is assessed against their history; an app's has no user to compare with;
-    // a code or device redemption was assessed on the page where the user signed in.
     // What Conditional Access assessed for this user in this attempt, if it did.
     let assessed = a.assessed.as_ref().filter(|x| x.user.is_some() && x.user == user.as_ref().map(|u| u.0));
+    // A user's sign-in is assessed against their history (once: Conditional Access's findings
+    // when it assessed this attempt); an app's has no user to compare with; a code or device
+    // redemption was assessed on the page where the user signed in.
     let findings = match (&user, a.ip) {
         _ if assessed_on_the_page(a.grant_type.as_deref()) => Vec::new(),
         (Some(_), _) if assessed.is_some() => assessed.map(|x| x.findings.clone()).unwrap_or_default(),

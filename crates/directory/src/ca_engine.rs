@@ -37,7 +37,10 @@ pub struct SignInContext {
     pub group_ids: Vec<Uuid>,
     /// The role template ids of the user's directory roles.
     pub role_template_ids: Vec<String>,
-    /// The client application's `appId`.
+    /// The `appId` of the target resource (cloud app) the sign-in is for, which
+    /// `conditions.applications` names, as in Entra; not the client application. For a
+    /// request of baseline scopes only, the platform passes Azure AD Graph's (directory
+    /// access).
     pub app_id: String,
     /// Graph's `clientAppTypes` value: `browser`, `mobileAppsAndDesktopClients`,
     /// `exchangeActiveSync` or `other`.

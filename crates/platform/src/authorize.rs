@@ -32,7 +32,7 @@ use crate::token::{Endpoint, TokenRequest};
 /// Authorization codes live ten minutes (Entra: "about 10 minutes").
 pub(crate) const CODE_LIFETIME_SECS: i64 = 600;
 /// A rendered sign-in form stays usable this long.
-const LOGIN_LIFETIME_SECS: i64 = 900;
+pub(crate) const LOGIN_LIFETIME_SECS: i64 = 900;
 pub(crate) const CODE_KIND: &str = "code";
 pub(crate) const LOGIN_KIND: &str = "login";
 
@@ -208,7 +208,14 @@ pub(crate) async fn authorize_v2(
     headers: HeaderMap,
 ) -> Response {
     let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
-    authorize(state, tenant, query, headers, false, ip).await
+    let browser = browser_of(&headers, ip);
+    crate::attempt::scope(
+        browser,
+        false,
+        &crate::attempt::Handle::default(),
+        authorize(state, tenant, query, headers, false, ip),
+    )
+    .await
 }
 
 pub(crate) async fn authorize_v1(
@@ -219,28 +226,99 @@ pub(crate) async fn authorize_v1(
     headers: HeaderMap,
 ) -> Response {
     let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
-    authorize(state, tenant, query, headers, true, ip).await
+    let browser = browser_of(&headers, ip);
+    crate::attempt::scope(
+        browser,
+        false,
+        &crate::attempt::Handle::default(),
+        authorize(state, tenant, query, headers, true, ip),
+    )
+    .await
 }
 
-/// Whether Conditional Access's sign-in frequency refuses to reuse the SSO session `s` for
-/// this client: its authentication is older than an enforced policy allows.
-async fn session_too_old(
+/// The browser of a request's User-Agent, as the sign-in log shows it (`deviceDetail.browser`).
+fn browser_of(headers: &HeaderMap, ip: std::net::IpAddr) -> String {
+    crate::signin_log::device(&crate::signin_log::SignInAttempt::from_headers(headers, "", ip)).0
+}
+
+/// The target resource Conditional Access evaluates an authorization request for (see
+/// `grants::delegated::ca_audience`).
+pub(crate) async fn ca_audience_of(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    a: &Authz,
+) -> Result<String, OAuthError> {
+    let req = TokenRequest {
+        endpoint: if a.v1 { Endpoint::V1 } else { Endpoint::V2 },
+        tenant: tenant.id.to_string(),
+        params: vec![("scope".into(), a.scope.clone()), ("resource".into(), a.resource.clone())],
+        basic: None,
+        platform: None,
+    };
+    let scopes = delegated::parse_scopes(state, &req, None)?;
+    delegated::ca_audience(state, tenant, &scopes).await
+}
+
+/// What Conditional Access requires before the SSO session `s` may sign the user in to the
+/// application of `a` again: every enforced policy, evaluated with the session's methods
+/// (`mfa` in its `amr`) and its authentication time (sign-in frequency), from this browser's
+/// address and platform, for the request's resource.
+async fn sso_requirement(
     state: &PlatformState,
     tenant: &TenantRecord,
     s: &session::Session,
-    client_id: &str,
+    a: &Authz,
     ip: std::net::IpAddr,
     headers: &HeaderMap,
-) -> Result<bool, Failure> {
+) -> Result<cerulean_directory::ca_engine::Requirement, Failure> {
     let attempt = crate::signin_log::SignInAttempt::from_headers(headers, &tenant.id.to_string(), ip);
     let client =
         crate::grants::CaClient { ip, platform: crate::signin_log::platform(&attempt), auth_time: Some(s.auth_time) };
     let mfa = s.amr.iter().any(|m| m == "mfa");
-    let requirement =
-        crate::grants::conditional_access_requirement(state, tenant.id, &s.user, client_id, client, "browser", mfa)
-            .await
-            .map_err(page_err)?;
-    Ok(matches!(requirement, cerulean_directory::ca_engine::Requirement::FreshSignIn { .. }))
+    let audience = ca_audience_of(state, tenant, a).await?;
+    crate::grants::conditional_access_requirement(state, tenant.id, &s.user, &audience, client, "browser", mfa)
+        .await
+        .map_err(page_err)
+}
+
+/// A Conditional Access refusal of an SSO sign-in: the error page, or for a silent request
+/// (`prompt=none`) the application hears `interaction_required` with the AADSTS code.
+fn refused(e: OAuthError, silent: bool) -> Failure {
+    if silent { Failure::Redirect(OAuthError { error: "interaction_required", ..e }) } else { page_err(e) }
+}
+
+/// The SSO session `s` signs the user in to the application of `a`, if Conditional Access
+/// (`requirement`, see [`sso_requirement`]) lets it: a block or a device requirement refuses
+/// (AADSTS53003, 53000); MFA or a secure password change steps up on the sign-in page (a
+/// silent request hears `interaction_required`, AADSTS50076).
+#[allow(clippy::too_many_arguments)]
+async fn reuse_session(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app: &AppCredentials,
+    sp: &ObjectRecord,
+    a: &Authz,
+    s: &session::Session,
+    requirement: cerulean_directory::ca_engine::Requirement,
+    silent: bool,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> Result<Response, Failure> {
+    use cerulean_directory::ca_engine::Requirement;
+    match requirement {
+        Requirement::None | Requirement::FreshSignIn { .. } => {
+            complete(state, tenant, app, sp, a, &s.user, s.auth_time, &s.amr, silent).await
+        }
+        Requirement::Block { .. } => Err(refused(crate::grants::blocked_by_policy(), silent)),
+        Requirement::Device { .. } => Err(refused(crate::grants::device_required(), silent)),
+        Requirement::Mfa | Requirement::PasswordChange if silent => {
+            Err(refused(crate::grants::mfa_required(&a.resource), true))
+        }
+        r => {
+            let change = r == Requirement::PasswordChange;
+            crate::sign_in_steps::step_up(state, tenant, app, sp, a, &s.user, &s.amr, change, ip, headers).await
+        }
+    }
 }
 
 async fn authorize(
@@ -280,17 +358,21 @@ async fn authorize(
         let strong_enough = |s: &session::Session| !state.require_mfa || s.amr.iter().any(|m| m == "mfa");
         // Conditional Access's sign-in frequency: a session authenticated longer ago than an
         // enforced policy allows is not reused; the user signs in again.
-        let stale = match &session {
-            Some(s) => session_too_old(&state, &tenant, s, &a.client_id, ip, &headers).await?,
-            None => false,
+        // Every other enforced policy applies to the session's reuse too (block, locations,
+        // MFA, devices, risk): see `reuse_session`.
+        let requirement = match &session {
+            Some(s) => Some(sso_requirement(&state, &tenant, s, &a, ip, &headers).await?),
+            None => None,
         };
+        let stale = matches!(requirement, Some(cerulean_directory::ca_engine::Requirement::FreshSignIn { .. }));
         match session {
             // `prompt=select_account`: the account picker, even with a session (see `account_picker`).
             Some(s) if prompt == "select_account" && strong_enough(&s) && !stale => {
                 account_picker(&state, &tenant, &app_name(&app), &a, &s).await
             }
             Some(s) if prompt != "login" && hint_matches(&s) && strong_enough(&s) && !stale => {
-                complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
+                let requirement = requirement.unwrap_or(cerulean_directory::ca_engine::Requirement::None);
+                reuse_session(&state, &tenant, &app, &sp, &a, &s, requirement, prompt == "none", ip, &headers).await
             }
             // `prompt=none` errors, as Entra sends them to the application: someone signed in
             // who is not the hinted user, or nobody (login_required, AADSTS50058), a session
@@ -743,7 +825,7 @@ pub(crate) async fn complete(
 }
 
 /// The form fields of the sign-in POST.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct SignInPost {
     #[serde(default)]
     pub flow: String,
@@ -822,7 +904,9 @@ pub(crate) async fn sign_in_post(
     body: Bytes,
 ) -> Response {
     let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
-    sign_in_post_at(state, segment, ip, headers, body).await
+    let browser = browser_of(&headers, ip);
+    let shared = crate::attempt::Handle::default();
+    crate::attempt::scope(browser, false, &shared, sign_in_post_at(state, segment, ip, headers, body)).await
 }
 
 /// The sign-in form's POST at the tenant `segment` (boxed: home-realm discovery moves the
@@ -910,7 +994,10 @@ async fn sign_in_post_inner(
                 && s.user.id.to_string() == chosen
                 && (!state.require_mfa || s.amr.iter().any(|m| m == "mfa"))
             {
-                return complete(&state, &tenant, &app, &sp, a, &s.user, s.auth_time, &s.amr, false).await;
+                let requirement = sso_requirement(&state, &tenant, &s, a, ip, &headers).await?;
+                if !matches!(requirement, cerulean_directory::ca_engine::Requirement::FreshSignIn { .. }) {
+                    return reuse_session(&state, &tenant, &app, &sp, a, &s, requirement, false, ip, &headers).await;
+                }
             }
             return sign_in_form(&state, &tenant, &app_name(&app), &json!({"authz": a}), None).await;
         }

@@ -6,6 +6,7 @@
 
 mod admin_consent;
 mod arm;
+mod attempt;
 mod authorize;
 mod client_ip;
 mod consent;

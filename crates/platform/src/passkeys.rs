@@ -211,28 +211,34 @@ pub(crate) async fn passwordless(cx: &StepContext<'_>) -> Result<Result<Response
         return Err(page_err(delegated::user_disabled()));
     }
     // Conditional Access still applies: a block or a device requirement ends the sign-in; an
-    // MFA requirement is met by the passkey itself.
+    // MFA requirement is met by the passkey itself; a password change (user risk) follows the
+    // passkey, which satisfies the MFA that must come with it (Entra's `passwordChange` AND
+    // `mfa`), so the change is secure and remediates the risk.
     use cerulean_directory::ca_engine::Requirement;
-    let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+    let audience = cx.ca_audience().await?;
+    let amr = vec!["fido".to_string(), "mfa".to_string()];
     match crate::grants::conditional_access_requirement(
         cx.state,
         cx.tenant.id,
         &user,
-        client_id,
+        &audience,
         crate::grants::CaClient { ip: cx.ip, platform: cx.platform, auth_time: None },
         "browser",
-        false,
+        true,
     )
     .await
     .map_err(page_err)?
     {
         Requirement::Block { .. } => return Err(page_err(crate::grants::blocked_by_policy())),
         Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
+        Requirement::PasswordChange => {
+            return crate::sign_in_steps::password_change_after(cx, &user, amr).await.map(Ok);
+        }
         // The passkey ceremony has just happened: the authentication is new, whatever the
         // sign-in frequency.
-        Requirement::None | Requirement::Mfa | Requirement::PasswordChange | Requirement::FreshSignIn { .. } => {}
+        Requirement::None | Requirement::Mfa | Requirement::FreshSignIn { .. } => {}
     }
-    finish(cx, &user, vec!["fido".into(), "mfa".into()], false).await.map(Ok)
+    finish(cx, &user, amr, false).await.map(Ok)
 }
 
 /// The registration options for `user`, with a fresh challenge bound to them.

@@ -9,6 +9,13 @@
 //! codes also count towards smart lockout. A user who passes the second factor gets
 //! `amr: ["pwd", "otp", "mfa"]`. A user with a passkey is asked for it instead of a code
 //! (`amr: ["pwd", "fido", "mfa"]`; see [`crate::passkeys`]).
+//!
+//! A password change that Conditional Access asks for (user risk: `passwordChange` AND
+//! `mfa`) comes after the second factor, as Entra's secure password change: the password alone
+//! can neither change the password nor remediate the risk, and a risky user with no method
+//! registered is blocked (AADSTS53004), never offered a registration. The same steps serve a
+//! reused SSO session that Conditional Access asks more of ([`step_up`]) and a passwordless
+//! passkey sign-in under a password-change requirement ([`password_change_after`]).
 
 use std::net::IpAddr;
 
@@ -46,6 +53,26 @@ struct Pending {
     /// for the sign-in log when the sign-in finishes; cleared when the user changes it.
     #[serde(default)]
     leaked: bool,
+    /// The second factor comes before the password change: a change Conditional Access asks
+    /// for (user risk) is secure only after MFA (Entra's `passwordChange` AND `mfa`), so
+    /// whoever holds only the password can neither change it nor clear the risk.
+    #[serde(default)]
+    mfa_first: bool,
+    /// The methods already used in this sign-in (`amr`); `pwd` when empty.
+    #[serde(default)]
+    amr: Vec<String>,
+}
+
+impl Pending {
+    /// Whether the next step is the password change (otherwise the second factor).
+    fn changing_now(&self) -> bool {
+        self.change_password && !(self.mfa_first && self.mfa.is_some())
+    }
+
+    /// The `amr` of the methods used so far.
+    fn methods(&self) -> Vec<String> {
+        if self.amr.is_empty() { vec!["pwd".into()] } else { self.amr.clone() }
+    }
 }
 
 /// What the steps need from the sign-in request.
@@ -68,6 +95,20 @@ pub(crate) struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
+    /// The target resource Conditional Access evaluates this sign-in for: the authorization
+    /// request's resource, the device's request's, and directory access (Azure AD Graph) for an
+    /// admin-consent sign-in.
+    pub(crate) async fn ca_audience(&self) -> Result<String, Failure> {
+        if let Some(a) = self.authz {
+            return crate::authorize::ca_audience_of(self.state, self.tenant, a).await.map_err(Failure::from);
+        }
+        if let Some(device) = self.device {
+            let request = crate::device::consent_request(self.state, self.tenant, device).await?;
+            return crate::authorize::ca_audience_of(self.state, self.tenant, &request).await.map_err(Failure::from);
+        }
+        Ok(crate::resources::AAD_GRAPH_APP_ID.to_string())
+    }
+
     fn action(&self) -> String {
         format!("/{}/oauth2/v2.0/login", self.tenant.id)
     }
@@ -75,7 +116,7 @@ impl StepContext<'_> {
     /// The page of the next step of `p`.
     async fn render(&self, p: &Pending, error: Option<&str>) -> Result<Response, Failure> {
         let (name, action, flow, csrf) = (&self.tenant.display_name, self.action(), &self.form.flow, &self.form.csrf);
-        if p.change_password {
+        if p.changing_now() {
             return Ok(pages::change_password(name, &action, flow, csrf, error));
         }
         match (p.mfa.as_deref(), &p.secret) {
@@ -124,6 +165,29 @@ impl StepContext<'_> {
     }
 }
 
+/// AADSTS53004: a risky user under a password-change policy who has no second factor to prove
+/// the change with. Entra blocks such a user ("users not registered are blocked and require
+/// administrator intervention"); enrolling a method now would let whoever holds the password
+/// register their own.
+pub(crate) fn risky_user_without_method() -> OAuthError {
+    OAuthError::new(
+        400,
+        "invalid_grant",
+        53004,
+        "User needs to complete the multi-factor authentication registration process before accessing this content. Your account is at risk and has no registered method to verify a password change: contact your administrator.",
+    )
+}
+
+/// The second factor a user has registered: a passkey first (phishing-resistant), then the
+/// authenticator app's code; `None` without either.
+async fn own_method(cx_state: &PlatformState, tenant: Uuid, user: Uuid) -> Result<Option<&'static str>, Failure> {
+    let dir = &cx_state.directory;
+    if !dir.passkeys(tenant, user).await.map_err(internal)?.is_empty() {
+        return Ok(Some("passkey"));
+    }
+    Ok(dir.has_totp(tenant, user).await.map_err(internal)?.then_some("totp"))
+}
+
 /// After a correct password: the next step's page, or the finished sign-in.
 pub(crate) async fn after_password(
     cx: &StepContext<'_>,
@@ -132,33 +196,27 @@ pub(crate) async fn after_password(
 ) -> Result<Response, Failure> {
     use cerulean_directory::ca_engine::Requirement;
     let dir = &cx.state.directory;
-    let has_totp = dir.has_totp(cx.tenant.id, user.id).await.map_err(internal)?;
-    let has_passkey = !dir.passkeys(cx.tenant.id, user.id).await.map_err(internal)?.is_empty();
-    // The second factor a user has: a passkey first (phishing-resistant), then the app's code.
-    let own = if has_passkey {
-        "passkey"
-    } else if has_totp {
-        "totp"
-    } else {
-        "enrol"
+    let own = own_method(cx.state, cx.tenant.id, user.id).await?;
+    let mut mfa = match own {
+        Some(m) => Some(m),
+        None if cx.state.require_mfa => Some("enrol"),
+        None => None,
     };
-    let mut mfa = if has_passkey || has_totp {
-        Some(own)
-    } else if cx.state.require_mfa {
-        Some("enrol")
-    } else {
-        None
-    };
+    let leaked = cerulean_identity::risk::is_leaked(&cx.state.risk, &cx.form.password);
+    // The risk Conditional Access weighs is this attempt's, leaked password included.
+    crate::attempt::set_leaked_password(leaked);
     // Conditional Access: a block or a device requirement ends the sign-in on the error page;
-    // MFA adds the TOTP step (registering an app first when the user has none); a password
-    // change (user risk) adds the change-password step, which remediates the risk, and MFA.
-    let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+    // MFA adds the second-factor step (registering an app first when the user has none); a
+    // password change (user risk) adds MFA and then the change-password step, which
+    // remediates the risk.
+    let audience = cx.ca_audience().await?;
     let mut must_change = must_change;
+    let mut mfa_first = false;
     match crate::grants::conditional_access_requirement(
         cx.state,
         cx.tenant.id,
         user,
-        client_id,
+        &audience,
         crate::grants::CaClient { ip: cx.ip, platform: cx.platform, auth_time: None },
         "browser",
         false,
@@ -171,13 +229,14 @@ pub(crate) async fn after_password(
         Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
         // The user has just typed their password: the authentication is new.
         Requirement::FreshSignIn { .. } => {}
-        Requirement::Mfa => mfa = mfa.or(Some(own)),
+        Requirement::Mfa => mfa = mfa.or(Some(own.unwrap_or("enrol"))),
         Requirement::PasswordChange => {
+            let Some(own) = own else { return Err(page_err(risky_user_without_method())) };
             must_change = true;
-            mfa = mfa.or(Some(own));
+            mfa = Some(own);
+            mfa_first = true;
         }
     }
-    let leaked = cerulean_identity::risk::is_leaked(&cx.state.risk, &cx.form.password);
     if !must_change && mfa.is_none() {
         return finish(cx, user, vec!["pwd".into()], leaked).await;
     }
@@ -188,10 +247,121 @@ pub(crate) async fn after_password(
         }
         _ => None,
     };
-    let p =
-        Pending { user: user.id, change_password: must_change, mfa: mfa.map(str::to_string), secret, tries: 0, leaked };
+    let p = Pending {
+        user: user.id,
+        change_password: must_change,
+        mfa: mfa.map(str::to_string),
+        secret,
+        tries: 0,
+        leaked,
+        mfa_first,
+        amr: vec!["pwd".into()],
+    };
     cx.save(&p).await?;
     cx.render(&p, None).await
+}
+
+/// A secure password change after a passwordless sign-in (a passkey, which is itself
+/// multi-factor): the change-password step, then the sign-in finishes with `amr`.
+pub(crate) async fn password_change_after(
+    cx: &StepContext<'_>,
+    user: &ObjectRecord,
+    amr: Vec<String>,
+) -> Result<Response, Failure> {
+    let p = Pending {
+        user: user.id,
+        change_password: true,
+        mfa: None,
+        secret: None,
+        tries: 0,
+        leaked: false,
+        mfa_first: true,
+        amr,
+    };
+    cx.save(&p).await?;
+    cx.render(&p, None).await
+}
+
+/// Conditional Access asks more of a browser's SSO session than it holds (MFA it did not do, a
+/// secure password change for user risk): a new sign-in flow for `a` whose first step is the
+/// user's second factor (registering an app first for MFA when the user has none; a risky user
+/// without a method is blocked), then the password change when asked for. The session's own
+/// methods (`amr`) are kept; the finished sign-in starts a new session.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn step_up(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app: &AppCredentials,
+    sp: &ObjectRecord,
+    a: &Authz,
+    user: &ObjectRecord,
+    amr: &[String],
+    change_password: bool,
+    ip: IpAddr,
+    headers: &HeaderMap,
+) -> Result<Response, Failure> {
+    let own = own_method(state, tenant.id, user.id).await?;
+    let mfa = match (own, change_password) {
+        (Some(m), _) => m,
+        (None, true) => return Err(page_err(risky_user_without_method())),
+        (None, false) => "enrol",
+    };
+    let dir = &state.directory;
+    let secret = if mfa == "enrol" {
+        let fresh = dir.new_totp_enrolment(&tenant.display_name, user).await.map_err(internal)?;
+        Some(dir.seal_pending_secret(user.id, &fresh.secret).await.map_err(internal)?)
+    } else {
+        None
+    };
+    // The session's first factor; its earlier second factor is proven again.
+    let base: Vec<String> = amr.iter().filter(|m| *m == "pwd" || *m == "fido").cloned().collect();
+    let p = Pending {
+        user: user.id,
+        change_password,
+        mfa: Some(mfa.to_string()),
+        secret,
+        tries: 0,
+        leaked: false,
+        mfa_first: true,
+        amr: if base.is_empty() { vec!["pwd".into()] } else { base },
+    };
+    let flow = session::random_secret(32)?;
+    let csrf = session::random_secret(32)?;
+    let (created_at, expires_at) = session::expiry(crate::authorize::LOGIN_LIFETIME_SECS);
+    let record = FlowRecord {
+        kind: crate::authorize::LOGIN_KIND.into(),
+        key: session::hash(&flow),
+        lookup: None,
+        data: json!({"authz": a, "csrf": session::hash(&csrf), "pending": p}),
+        created_at,
+        expires_at,
+        used_at: None,
+    };
+    dir.put_flow(tenant.id, &record).await.map_err(internal)?;
+    let form = SignInPost { flow, csrf: csrf.clone(), ..SignInPost::default() };
+    let trace = crate::authorize::trace_of(headers);
+    let cx = StepContext {
+        state,
+        tenant,
+        app,
+        sp,
+        authz: Some(a),
+        device: None,
+        record: &record,
+        flow_key: &record.key,
+        form: &form,
+        ip,
+        platform: crate::signin_log::platform(&crate::signin_log::SignInAttempt::from_headers(
+            headers,
+            &tenant.id.to_string(),
+            ip,
+        )),
+        trace: &trace,
+        headers,
+    };
+    let mut res = cx.render(&p, None).await?;
+    res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, CSRF_COOKIE, &csrf, None));
+    Ok(res)
 }
 
 /// A POST of a step after the password.
@@ -205,7 +375,7 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
     let user = cx.user(&p).await?;
     let dir = &cx.state.directory;
     let form = cx.form;
-    if p.change_password {
+    if p.changing_now() {
         if form.step != "change_password" {
             return cx.render(&p, None).await;
         }
@@ -223,7 +393,7 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
         // The leaked password is no longer the user's credential.
         p.leaked = false;
         if p.mfa.is_none() {
-            return finish(cx, &user, vec!["pwd".into()], false).await;
+            return finish(cx, &user, p.methods(), false).await;
         }
         cx.save(&p).await?;
         return cx.render(&p, None).await;
@@ -290,7 +460,22 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
         _ => return cx.render(&p, None).await,
     };
     if ok {
-        return finish(cx, &user, vec!["pwd".into(), method.into(), "mfa".into()], p.leaked).await;
+        let mut amr = p.methods();
+        for m in [method, "mfa"] {
+            if !amr.iter().any(|x| x == m) {
+                amr.push(m.into());
+            }
+        }
+        if p.change_password {
+            // MFA done: now the (secure) password change.
+            p.mfa = None;
+            p.secret = None;
+            p.tries = 0;
+            p.amr = amr;
+            cx.save(&p).await?;
+            return cx.render(&p, None).await;
+        }
+        return finish(cx, &user, amr, p.leaked).await;
     }
     p.tries += 1;
     if p.tries >= MAX_CODE_TRIES {

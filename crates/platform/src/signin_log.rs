@@ -49,6 +49,9 @@ pub(crate) struct SignInAttempt {
     /// `status.failureReason` as Entra words it, where it is more than the description's first
     /// sentence.
     pub failure_reason: Option<String>,
+    /// What Conditional Access assessed during the attempt (its risk findings and target
+    /// resource), so the log records the same (see [`crate::attempt`]).
+    pub assessed: Option<crate::attempt::Assessed>,
 }
 
 /// One step of an authentication (Graph beta's `authenticationDetail`).
@@ -198,6 +201,7 @@ pub(crate) async fn record_page_sign_in(
     attempt.resource_hint = resource_hint;
     attempt.leaked_password = leaked_password;
     attempt.steps = steps_of(amr);
+    attempt.assessed = crate::attempt::assessed_for(Some(user));
     // What a token of this sign-in would say: the tenant, the user, the client, the methods.
     let claims = json!({"tid": tenant.to_string(), "oid": user.to_string(), "azp": client_id, "amr": amr});
     let Value::Object(claims) = claims else { return };
@@ -360,10 +364,15 @@ async fn build(
         doc.insert("authenticationMethodsUsed".into(), used);
         doc.insert("mfaDetail".into(), mfa);
     }
-    // A user's sign-in is assessed against their history; an app's has no user to compare with;
-    // a code or device redemption was assessed on the page where the user signed in.
+    // What Conditional Access assessed for this user in this attempt, if it did.
+    let assessed = a.assessed.as_ref().filter(|x| x.user.is_some() && x.user == user.as_ref().map(|u| u.0));
+    // A user's sign-in is assessed against their history (once: Conditional Access's findings
+    // when it assessed this attempt); an app's has no user to compare with; a code or device
+    // redemption was assessed on the page where the user signed in.
     let findings = match (&user, a.ip) {
-        (Some((user_id, upn, _)), Some(ip)) if !assessed_on_the_page(a.grant_type.as_deref()) => {
+        _ if assessed_on_the_page(a.grant_type.as_deref()) => Vec::new(),
+        (Some(_), _) if assessed.is_some() => assessed.map(|x| x.findings.clone()).unwrap_or_default(),
+        (Some((user_id, upn, _)), Some(ip)) => {
             let attempt = crate::sign_in_risk::Attempt {
                 tenant,
                 user_id: *user_id,
@@ -389,15 +398,12 @@ async fn build(
         && let Some(record) = dir.get(tenant, *user_id).await?
     {
         let client_app_type = if browser_based { "browser" } else { "mobileAppsAndDesktopClients" };
+        let audience = match assessed {
+            Some(x) => x.audience.clone(),
+            None => ca_audience(state, tenant, a, resource_id.as_deref()).await,
+        };
         let mut ctx = dir
-            .user_sign_in_context(
-                tenant,
-                &record,
-                app_id.as_deref().unwrap_or_default(),
-                client_app_type,
-                a.ip,
-                location.country_or_region.clone(),
-            )
+            .user_sign_in_context(tenant, &record, &audience, client_app_type, a.ip, location.country_or_region.clone())
             .await?;
         ctx.platform = cerulean_directory::ca_engine::platform_of(&os).map(str::to_string);
         ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
@@ -407,7 +413,11 @@ async fn build(
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     } else if app_only && let Some(sp) = &app {
         // A workload identity: the policies for service principals (see `grants::client_credentials`).
-        let ctx = crate::grants::workload_context(state, sp.id, app_id.as_deref().unwrap_or_default(), a.ip);
+        let audience = match a.assessed.as_ref().filter(|x| x.user.is_none()) {
+            Some(x) => x.audience.clone(),
+            None => resource_id.clone().unwrap_or_default(),
+        };
+        let ctx = crate::grants::workload_context(state, sp.id, &audience, a.ip);
         let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
         doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
@@ -446,6 +456,30 @@ fn mfa_detail(amr: Option<&Value>) -> Value {
         return Value::Null;
     };
     json!({ "authMethod": method, "authDetail": null })
+}
+
+/// The target resource Conditional Access would match for an attempt it did not evaluate (a
+/// refused password, a code redeemed): the scopes asked for, as the grants read them (see
+/// `grants::delegated::ca_audience`), else the resource the log names, else Azure AD Graph
+/// (directory access).
+async fn ca_audience(state: &PlatformState, tenant: Uuid, a: &SignInAttempt, resource_id: Option<&str>) -> String {
+    let parsed = a.resource_hint.as_deref().and_then(|hint| {
+        let req = crate::token::TokenRequest {
+            endpoint: crate::token::Endpoint::V2,
+            tenant: tenant.to_string(),
+            params: vec![("scope".into(), hint.to_string())],
+            basic: None,
+            platform: None,
+        };
+        crate::grants::delegated::parse_scopes(state, &req, None).ok()
+    });
+    if let Some(scopes) = parsed
+        && let Ok(Some(t)) = state.directory.tenant(tenant).await
+        && let Ok(audience) = crate::grants::delegated::ca_audience(state, &t, &scopes).await
+    {
+        return audience;
+    }
+    resource_id.map_or_else(|| crate::resources::AAD_GRAPH_APP_ID.to_string(), str::to_string)
 }
 
 /// Entra's `failureReason` is the description's first sentence, without the AADSTS prefix,

@@ -125,7 +125,15 @@ async fn handle(
             req.platform = signin_log::platform(&attempt);
             attempt.leaked_password = req.param("grant_type") == Some("password")
                 && req.param("password").is_some_and(|p| cerulean_identity::risk::is_leaked(&state.risk, p));
-            grants::dispatch(&state, req, ip).await
+            // Conditional Access assesses the attempt's risk with the real browser and leaked
+            // flag; the sign-in log reuses what it found (see `attempt`).
+            let shared = crate::attempt::Handle::default();
+            let browser = signin_log::device(&attempt).0;
+            let result =
+                crate::attempt::scope(browser, attempt.leaked_password, &shared, grants::dispatch(&state, req, ip))
+                    .await;
+            attempt.assessed = shared.assessed();
+            result
         }
         Err(e) => Err(e),
     };

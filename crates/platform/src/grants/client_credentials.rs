@@ -63,14 +63,20 @@ pub(crate) async fn grant(
             format!("Application '{client_id}'({name}) is disabled."),
         ));
     }
+    let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
     // Conditional Access for workload identities: after the credential (secret, certificate or
-    // federated assertion) is proven, the policies naming this service principal may block it.
-    let ctx = workload_context(state, sp.id, client_id, Some(ip));
+    // federated assertion) is proven, the policies naming this service principal
+    // (`clientApplications`) for this resource (`applications`) may block it.
+    let ctx = workload_context(state, sp.id, &resource.app_id, Some(ip));
+    crate::attempt::record(crate::attempt::Assessed {
+        user: None,
+        findings: Vec::new(),
+        audience: resource.app_id.clone(),
+    });
     let evaluation = state.directory.evaluate_conditional_access(tenant.id, &ctx).await.map_err(internal)?;
     if matches!(evaluation.requirement(), Requirement::Block { .. }) {
         return Err(super::blocked_by_policy());
     }
-    let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
     let roles = state
         .directory
         .app_roles_granted(tenant.id, sp.id, &resource.app_id)
@@ -126,18 +132,20 @@ pub(crate) async fn grant(
     Ok(res)
 }
 
-/// The Conditional Access context of a service principal signing in as itself from `ip`: only
-/// workload-identity policies apply to it (locations by the caller's address).
+/// The Conditional Access context of a service principal signing in as itself from `ip` for
+/// the resource `resource_app_id`: only workload-identity policies apply to it (the service
+/// principal by `clientApplications`, the resource by `applications`, locations by the
+/// caller's address).
 pub(crate) fn workload_context(
     state: &PlatformState,
     sp: Uuid,
-    app_id: &str,
+    resource_app_id: &str,
     ip: Option<std::net::IpAddr>,
 ) -> SignInContext {
     let country = ip.and_then(|i| state.locator.lookup(i)).and_then(|l| l.country_or_region);
     SignInContext {
         service_principal_id: Some(sp),
-        app_id: app_id.to_string(),
+        app_id: resource_app_id.to_string(),
         client_app_type: "other".into(),
         ip,
         country,

@@ -148,6 +148,39 @@ pub(crate) fn parse_scopes(
     })
 }
 
+/// Microsoft Graph's baseline directory scopes: with the OpenID scopes, what Entra calls
+/// "baseline scopes", evaluated by Conditional Access as directory access.
+const BASELINE_SCOPES: &[&str] = &[
+    "User.Read",
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "People.Read",
+    "People.Read.All",
+    "GroupMember.Read.All",
+    "Member.Read.Hidden",
+];
+
+/// The target resource (`appId`) Conditional Access matches `conditions.applications`
+/// against for a user sign-in asking for `scopes`: the resource the token is for, as in Entra,
+/// where `includeApplications` names cloud apps (resources), not the client. A request for
+/// baseline scopes only (OpenID scopes, optionally with Microsoft Graph's baseline directory
+/// scopes, such as `openid profile User.Read`) is evaluated as directory access, with
+/// "Windows Azure Active Directory" (Azure AD Graph) as the enforcement audience (Entra's
+/// "improved enforcement for All resources policies with resource exclusions", 2026).
+pub(crate) async fn ca_audience(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    scopes: &ScopeRequest,
+) -> Result<String, OAuthError> {
+    let baseline = scopes.resource.app_id == GRAPH_APP_ID
+        && !scopes.default
+        && scopes.names.iter().all(|n| BASELINE_SCOPES.iter().any(|b| b.eq_ignore_ascii_case(n)));
+    if baseline {
+        return Ok(resources::AAD_GRAPH_APP_ID.to_string());
+    }
+    Ok(resources::bind(state, tenant.id, &tenant.display_name, &scopes.resource).await?.app_id)
+}
+
 /// Whether two parsed resources are the same application.
 fn same_resource(a: &Resource, b: &Resource) -> bool {
     if a.is_bound() && b.is_bound() { a.app_id == b.app_id } else { a.audience.eq_ignore_ascii_case(&b.audience) }

@@ -142,13 +142,13 @@ pub(crate) async fn grant(
         .unwrap_or_else(|| vec!["pwd".to_string()]);
     // Conditional Access applies at every token issuance, not only at the first sign-in.
     let mfa_done = amr.iter().any(|m| m == "mfa");
+    let audience = delegated::ca_audience(state, &tenant, &scopes).await?;
     super::password::enforce_conditional_access(
         state,
         tenant.id,
         &user,
-        client_id,
+        &audience,
         super::CaClient { ip, platform: req.platform, auth_time: None },
-        &scopes.resource.app_id,
         mfa_done,
     )
     .await?;

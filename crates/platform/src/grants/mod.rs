@@ -19,7 +19,7 @@ use crate::token::TokenRequest;
 
 pub(crate) use client_credentials::workload_context;
 pub(crate) use password::locked as password_locked;
-pub(crate) use password::{CaClient, blocked_by_policy, conditional_access_requirement, device_required};
+pub(crate) use password::{CaClient, blocked_by_policy, conditional_access_requirement, device_required, mfa_required};
 
 /// Dispatches a token request; `ip` is the client's address (smart lockout tells familiar
 /// locations from others by it).

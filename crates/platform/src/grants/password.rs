@@ -84,28 +84,28 @@ pub(crate) fn device_required() -> OAuthError {
 
 /// Evaluates the tenant's Conditional Access policies for a token issued to `user` at the token
 /// endpoint (client app type `mobileAppsAndDesktopClients`, as Entra classifies these grants)
-/// and refuses what they do not allow: a block (53003), a device requirement (53000), MFA not
-/// done in the sign-in or a password change (50076: the token endpoint has no second factor).
+/// for the target resource `audience` (see [`super::delegated::ca_audience`]) and refuses what
+/// they do not allow: a block (53003), a device requirement (53000), MFA not done in the
+/// sign-in or a password change (50076: the token endpoint has no second factor).
 /// Used by the password, refresh-token and device-code grants; report-only policies never
 /// refuse.
 pub(crate) async fn enforce_conditional_access(
     state: &PlatformState,
     tenant: Uuid,
     user: &cerulean_store::ObjectRecord,
-    client_id: &str,
+    audience: &str,
     client: CaClient,
-    resource_app_id: &str,
     mfa_done: bool,
 ) -> Result<(), OAuthError> {
     use cerulean_directory::ca_engine::Requirement;
     let requirement =
-        conditional_access_requirement(state, tenant, user, client_id, client, "mobileAppsAndDesktopClients", mfa_done)
+        conditional_access_requirement(state, tenant, user, audience, client, "mobileAppsAndDesktopClients", mfa_done)
             .await?;
     match requirement {
         Requirement::None => Ok(()),
         Requirement::Block { .. } => Err(blocked_by_policy()),
         Requirement::Device { .. } => Err(device_required()),
-        Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(resource_app_id)),
+        Requirement::Mfa | Requirement::PasswordChange => Err(mfa_required(audience)),
         Requirement::FreshSignIn { max_age } => Err(stale_refresh_token(client.auth_time.unwrap_or(0), max_age)),
     }
 }
@@ -121,14 +121,16 @@ pub(crate) struct CaClient {
     pub auth_time: Option<i64>,
 }
 
-/// What the tenant's enforced Conditional Access policies require of this sign-in of `user`,
-/// evaluated with the sign-in's risk as the sign-in log will record it (this attempt against
-/// the user's history).
+/// What the tenant's enforced Conditional Access policies require of this sign-in of `user`
+/// to the target resource `audience` (an appId: `conditions.applications` names resources),
+/// evaluated with the sign-in's risk as the sign-in log records it: the attempt's risk is
+/// assessed once, with the browser of its User-Agent and the leaked-password flag of the
+/// attempt (see [`crate::attempt`]), and the log reuses the findings.
 pub(crate) async fn conditional_access_requirement(
     state: &PlatformState,
     tenant: Uuid,
     user: &cerulean_store::ObjectRecord,
-    client_id: &str,
+    audience: &str,
     client: CaClient,
     client_app_type: &str,
     mfa_done: bool,
@@ -137,24 +139,32 @@ pub(crate) async fn conditional_access_requirement(
     let location = state.locator.lookup(ip).unwrap_or_default();
     let mut ctx = state
         .directory
-        .user_sign_in_context(tenant, user, client_id, client_app_type, Some(ip), location.country_or_region.clone())
+        .user_sign_in_context(tenant, user, audience, client_app_type, Some(ip), location.country_or_region.clone())
         .await
         .map_err(internal)?;
-    let upn = user.doc.get("userPrincipalName").and_then(Value::as_str);
-    let attempt = crate::sign_in_risk::Attempt {
-        tenant,
-        user_id: user.id,
-        user_principal_name: upn,
-        ip,
-        location: &location,
-        browser: "",
-        error_code: 0,
-        leaked_password: false,
+    let findings = match crate::attempt::assessed_for(Some(user.id)) {
+        // Already assessed in this attempt (a second evaluation, such as the SSO session's).
+        Some(done) => done.findings,
+        None => {
+            let upn = user.doc.get("userPrincipalName").and_then(Value::as_str);
+            let browser = crate::attempt::browser();
+            let attempt = crate::sign_in_risk::Attempt {
+                tenant,
+                user_id: user.id,
+                user_principal_name: upn,
+                ip,
+                location: &location,
+                browser: &browser,
+                error_code: 0,
+                leaked_password: crate::attempt::leaked_password(),
+            };
+            crate::sign_in_risk::assess(state, &attempt).await
+        }
     };
-    let findings = crate::sign_in_risk::assess(state, &attempt).await;
     ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
     ctx.mfa_done = mfa_done;
     ctx.platform = client.platform.map(str::to_string);
+    crate::attempt::record(crate::attempt::Assessed { user: Some(user.id), findings, audience: audience.to_string() });
     let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
     Ok(evaluation.requirement_at(client.auth_time, cerulean_identity::unix_now()))
 }
@@ -212,7 +222,8 @@ pub(crate) async fn grant(
         return Err(mfa_required(&scopes.resource.app_id));
     }
     let client = CaClient { ip, platform: req.platform, auth_time: None };
-    enforce_conditional_access(state, tenant.id, &user, client_id, client, &scopes.resource.app_id, false).await?;
+    let audience = delegated::ca_audience(state, &tenant, &scopes).await?;
+    enforce_conditional_access(state, tenant.id, &user, &audience, client, false).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &ip.to_string()).await.map_err(internal)?;
     let app_name = app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;

@@ -639,8 +639,8 @@ async fn sign_in_pages_block_or_ask_for_mfa() {
 }
 
 #[tokio::test]
-async fn high_user_risk_goes_through_a_password_change_that_remediates_it() {
-    use crate::browser::{Browser, PASSWORD, hidden, registered_app};
+async fn high_user_risk_without_a_method_is_blocked_not_enrolled() {
+    use crate::browser::{Browser, PASSWORD, registered_app};
     let ca = Ca::new().await;
     let h = &ca.h;
     let adele = id_of(&h.user("adele", "Adele Vance").await);
@@ -664,25 +664,19 @@ async fn high_user_risk_goes_through_a_password_change_that_remediates_it() {
     body["grantControls"] = json!({ "operator": "AND", "builtInControls": ["mfa", "passwordChange"] });
     assert_eq!(ca.post(POLICIES, body).await.status, StatusCode::CREATED);
 
+    // Adele has no second factor to make the change secure with: blocked (AADSTS53004), and no
+    // authenticator registration is offered to whoever typed her password.
     let mut b = Browser::default();
     let page = b.get(h, &authorize_url(h, &client, Some("login"))).await;
     let page = b.sign_in(h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
-    assert!(page.text.contains("Update your password"), "{}", page.text);
-    let (flow, csrf, step) = (hidden(&page.text, "flow"), hidden(&page.text, "csrf"), hidden(&page.text, "step"));
-    let fields = [
-        ("flow", flow.as_str()),
-        ("csrf", csrf.as_str()),
-        ("step", step.as_str()),
-        ("new_password", "Brand-New-Pa55!"),
-        ("confirm_password", "Brand-New-Pa55!"),
-    ];
-    let next = b.post(h, &format!("/{}/oauth2/v2.0/login", h.boot.tenant_id), &fields).await;
-    // MFA comes next (registration, as Adele has no method yet).
-    assert!(next.text.contains("otpauth://totp/"), "{}", next.text);
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(page.text.contains("53004"), "{}", page.text);
+    assert!(!page.text.contains("otpauth://"), "{}", page.text);
+    assert!(!page.text.contains("Update your password"), "{}", page.text);
     let reader = h.sign(h.claims(&["IdentityRiskyUser.Read.All"])).await;
     let risky =
         h.graph_with(Method::GET, &format!("/v1.0/identityProtection/riskyUsers/{adele}"), None, &reader, &[]).await;
-    assert_eq!(risky.json["riskState"], "remediated", "{}", risky.text);
+    assert_eq!(risky.json["riskState"], "confirmedCompromised", "{}", risky.text);
 }
 
 const ANDROID: &str =

@@ -867,3 +867,63 @@ async fn passkey_failures_count_toward_smart_lockout() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("50053"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_risky_passwordless_user_changes_the_password_after_the_passkey() {
+    use axum::http::Method;
+    let h = Harness::new().await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // High user risk, under a "secure password change" policy.
+    let risk = h.sign(h.claims(&["IdentityRiskyUser.ReadWrite.All", "IdentityRiskyUser.Read.All"])).await;
+    let confirm = h
+        .graph_with(
+            Method::POST,
+            "/v1.0/identityProtection/riskyUsers/confirmCompromised",
+            Some(json!({ "userIds": [adele] })),
+            &risk,
+            &[],
+        )
+        .await;
+    assert_eq!(confirm.status, StatusCode::NO_CONTENT, "{}", confirm.text);
+    let policy = json!({
+        "displayName": "Secure password change for high user risk",
+        "state": "enabled",
+        "conditions": {
+            "users": { "includeUsers": ["All"] },
+            "applications": { "includeApplications": ["All"] },
+            "userRiskLevels": ["high"],
+        },
+        "grantControls": { "operator": "AND", "builtInControls": ["mfa", "passwordChange"] },
+    });
+    let admin = h.sign(h.claims(&["Policy.ReadWrite.ConditionalAccess"])).await;
+    let created =
+        h.graph_with(Method::POST, "/v1.0/identity/conditionalAccess/policies", Some(policy), &admin, &[]).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+    // The passkey (multi-factor by itself) leads to the password change, not to the application.
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let change = assert_with(&h, &mut b, &page, &mut a, &Tamper::default()).await;
+    assert_eq!(change.status, StatusCode::OK, "{}", change.text);
+    assert!(change.text.contains("Update your password"), "{}", change.text);
+    let state = |r: Reply| r.json["riskState"].clone();
+    let path = format!("/v1.0/identityProtection/riskyUsers/{adele}");
+    assert_eq!(state(h.graph_with(Method::GET, &path, None, &risk, &[]).await), "confirmedCompromised");
+    let (flow, csrf, step) = (hidden(&change.text, "flow"), hidden(&change.text, "csrf"), hidden(&change.text, "step"));
+    let fields = [
+        ("flow", flow.as_str()),
+        ("csrf", csrf.as_str()),
+        ("step", step.as_str()),
+        ("new_password", "Brand-New-Pa55!"),
+        ("confirm_password", "Brand-New-Pa55!"),
+    ];
+    let done = b.post(&h, &format!("/{}/oauth2/v2.0/login", h.boot.tenant_id), &fields).await;
+    let amr = amr_of(&h, &client, &done).await;
+    assert!(amr.iter().any(|m| m == "fido") && amr.iter().any(|m| m == "mfa"), "{amr:?}");
+    assert_eq!(state(h.graph_with(Method::GET, &path, None, &risk, &[]).await), "remediated");
+}

@@ -62,6 +62,7 @@ mod signins;
 pub mod token_policies;
 pub mod transaction;
 mod users;
+pub mod workload_risk;
 pub mod validate;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 use base64::Engine;
+use cerulean_directory::workload_risk::WorkloadNames;
 use cerulean_identity::risk::Finding;
 use cerulean_store::SignInRecord;
 use serde_json::{Map, Value, json};
@@ -80,8 +81,12 @@ pub(crate) async fn record(state: &PlatformState, attempt: &SignInAttempt, outco
         return;
     }
     match build(state, attempt, &outcome).await {
-        Ok(Some((tenant, rec, findings))) => {
-            if let Err(e) = state.directory.record_sign_in_with_risk(tenant, &rec, &findings).await {
+        Ok(Some(Built { tenant, record: rec, findings, workload })) => {
+            let written = match &workload {
+                Some(sp) => state.directory.record_workload_sign_in_with_risk(tenant, &rec, sp, &findings).await,
+                None => state.directory.record_sign_in_with_risk(tenant, &rec, &findings).await,
+            };
+            if let Err(e) = written {
                 tracing::warn!(error = %e, "recording a sign-in failed");
             }
         }
@@ -136,11 +141,20 @@ pub(crate) fn token_claims(token: &str) -> Option<Map<String, Value>> {
     }
 }
 
+/// A sign-in record ready to write, with the risk found for it: a user's detections, or (when
+/// `workload` names the service principal signing in as itself) the service principal's.
+struct Built {
+    tenant: Uuid,
+    record: SignInRecord,
+    findings: Vec<Finding>,
+    workload: Option<WorkloadNames>,
+}
+
 async fn build(
     state: &PlatformState,
     a: &SignInAttempt,
     outcome: &Outcome<'_>,
-) -> Result<Option<(Uuid, SignInRecord, Vec<Finding>)>, cerulean_directory::DirectoryError> {
+) -> Result<Option<Built>, cerulean_directory::DirectoryError> {
     let dir = &state.directory;
     let claim = |name: &str| match outcome {
         Outcome::Success(c) => c.get(name).and_then(Value::as_str).map(str::to_string),
@@ -259,7 +273,24 @@ async fn build(
     let Value::Object(mut doc) = doc else { return Ok(None) };
     // A user's sign-in is assessed against their history; an app's has no user to compare with;
     // a code or device redemption was assessed on the page where the user signed in.
+    let workload = match (&app, app_only) {
+        (Some(sp), true) => Some(WorkloadNames::of(sp.id, &sp.doc)),
+        _ => None,
+    };
     let findings = match (&user, a.ip) {
+        // A service principal's successful sign-in is assessed against its own history (a
+        // refused credential proves nothing about the service principal).
+        (None, Some(ip)) if workload.is_some() && error_code == 0 => {
+            let attempt = crate::sign_in_risk::WorkloadAttempt {
+                tenant,
+                app_id: app_id.as_deref().unwrap_or_default(),
+                ip,
+                location: &location,
+                browser: &browser,
+                resource: resource_id.as_deref(),
+            };
+            crate::sign_in_risk::assess_workload(state, &attempt).await
+        }
         (Some((user_id, upn, _)), Some(ip)) if !assessed_on_the_page(a.grant_type.as_deref()) => {
             let attempt = crate::sign_in_risk::Attempt {
                 tenant,
@@ -302,14 +333,15 @@ async fn build(
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     } else if app_only && let Some(sp) = &app {
         // A workload identity: the policies for service principals (see `grants::client_credentials`).
-        let ctx = crate::grants::workload_context(state, sp.id, app_id.as_deref().unwrap_or_default(), a.ip);
+        let risk = dir.service_principal_risk_level(tenant, sp.id).await?;
+        let ctx = crate::grants::workload_context(state, sp.id, app_id.as_deref().unwrap_or_default(), a.ip, risk);
         let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
         doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     }
-    Ok(Some((
+    Ok(Some(Built {
         tenant,
-        SignInRecord {
+        record: SignInRecord {
             id,
             at: now,
             user_id: user.as_ref().map(|u| u.0),
@@ -322,7 +354,8 @@ async fn build(
             doc,
         },
         findings,
-    )))
+        workload,
+    }))
 }
 
 /// Entra's `failureReason` is the description's first sentence, without the AADSTS prefix,

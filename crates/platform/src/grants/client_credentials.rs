@@ -65,7 +65,9 @@ pub(crate) async fn grant(
     }
     // Conditional Access for workload identities: after the credential (secret, certificate or
     // federated assertion) is proven, the policies naming this service principal may block it.
-    let ctx = workload_context(state, sp.id, client_id, Some(ip));
+    // The service principal's risk (Identity Protection) feeds `servicePrincipalRiskLevels`.
+    let risk = state.directory.service_principal_risk_level(tenant.id, sp.id).await.map_err(internal)?;
+    let ctx = workload_context(state, sp.id, client_id, Some(ip), risk);
     let evaluation = state.directory.evaluate_conditional_access(tenant.id, &ctx).await.map_err(internal)?;
     if matches!(evaluation.requirement(), Requirement::Block { .. }) {
         return Err(super::blocked_by_policy());
@@ -127,12 +129,14 @@ pub(crate) async fn grant(
 }
 
 /// The Conditional Access context of a service principal signing in as itself from `ip`: only
-/// workload-identity policies apply to it (locations by the caller's address).
+/// workload-identity policies apply to it (locations by the caller's address, risk by the
+/// service principal's risk level).
 pub(crate) fn workload_context(
     state: &PlatformState,
     sp: Uuid,
     app_id: &str,
     ip: Option<std::net::IpAddr>,
+    service_principal_risk: String,
 ) -> SignInContext {
     let country = ip.and_then(|i| state.locator.lookup(i)).and_then(|l| l.country_or_region);
     SignInContext {
@@ -143,6 +147,7 @@ pub(crate) fn workload_context(
         country,
         sign_in_risk: "none".into(),
         user_risk: "none".into(),
+        service_principal_risk,
         ..SignInContext::default()
     }
 }

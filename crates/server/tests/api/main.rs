@@ -82,3 +82,4 @@ mod user_tokens;
 mod users;
 mod wire;
 mod workload_identity;
+mod risky_service_principals;

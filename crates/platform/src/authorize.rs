@@ -290,7 +290,8 @@ async fn authorize(
                 account_picker(&state, &tenant, &app_name(&app), &a, &s).await
             }
             Some(s) if prompt != "login" && hint_matches(&s) && strong_enough(&s) && !stale => {
-                complete(&state, &tenant, &app, &sp, &a, &s.user, s.auth_time, &s.amr, prompt == "none").await
+                let silent = prompt == "none";
+                complete_from_session(&state, &tenant, &app, &sp, &a, &s, silent, &headers, ip).await
             }
             // `prompt=none` errors, as Entra sends them to the application: someone signed in
             // who is not the hinted user, or nobody (login_required, AADSTS50058), a session
@@ -617,6 +618,28 @@ async fn account_picker(
     Ok(res)
 }
 
+/// Single sign-on: completes the request for the user of the browser's SSO session (no
+/// credential typed) and logs it as Entra does, an interactive sign-in whose authentication
+/// was "Previously satisfied" — assessed for risk like any interactive sign-in, since a
+/// session cookie used from somewhere unlike the user is exactly what a stolen one looks like.
+#[allow(clippy::too_many_arguments)]
+async fn complete_from_session(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app: &AppCredentials,
+    sp: &ObjectRecord,
+    a: &Authz,
+    s: &session::Session,
+    silent: bool,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+) -> Result<Response, Failure> {
+    let res = complete(state, tenant, app, sp, a, &s.user, s.auth_time, &s.amr, silent).await?;
+    let resource = if a.v1 { a.resource.clone() } else { a.scope.clone() };
+    crate::signin_log::record_sso_sign_in(state, headers, ip, tenant.id, &a.client_id, s, Some(resource)).await;
+    Ok(res)
+}
+
 /// Issues the code for a signed-in user and sends it to the application.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn complete(
@@ -901,7 +924,7 @@ async fn sign_in_post_inner(
                 && s.user.id.to_string() == chosen
                 && (!state.require_mfa || s.amr.iter().any(|m| m == "mfa"))
             {
-                return complete(&state, &tenant, &app, &sp, a, &s.user, s.auth_time, &s.amr, false).await;
+                return complete_from_session(&state, &tenant, &app, &sp, a, &s, false, &headers, ip).await;
             }
             return sign_in_form(&state, &tenant, &app_name(&app), &json!({"authz": a}), None).await;
         }

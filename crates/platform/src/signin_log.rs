@@ -44,6 +44,9 @@ pub(crate) struct SignInAttempt {
     /// The password given (ROPC) is in the leaked-credentials list (checked by digest when the
     /// request was read; the password itself is never kept here).
     pub leaked_password: bool,
+    /// Single sign-on: the browser's session signed the user in (no credential presented);
+    /// `authenticationDetails` says "Previously satisfied", dated at the session's sign-in.
+    pub previously_satisfied: Option<i64>,
 }
 
 impl SignInAttempt {
@@ -123,6 +126,56 @@ pub(crate) async fn record_page_sign_in(
     let claims = json!({"tid": tenant.to_string(), "oid": user.to_string(), "azp": client_id, "amr": amr});
     let Value::Object(claims) = claims else { return };
     record(state, &attempt, Outcome::Success(&claims)).await;
+}
+
+/// Records a single sign-on at the authorize endpoint: the browser's SSO session signed the
+/// user in, nothing was typed. Entra logs it as an interactive sign-in whose authentication
+/// steps were "Previously satisfied"; the methods are the session's.
+pub(crate) async fn record_sso_sign_in(
+    state: &PlatformState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+    tenant: Uuid,
+    client_id: &str,
+    session: &crate::session::Session,
+    resource_hint: Option<String>,
+) {
+    let mut attempt = SignInAttempt::from_headers(headers, &tenant.to_string(), ip);
+    attempt.client_id = Some(client_id.to_string());
+    attempt.interactive = Some(true);
+    attempt.resource_hint = resource_hint;
+    attempt.previously_satisfied = Some(session.auth_time);
+    let claims = json!({
+        "tid": tenant.to_string(),
+        "oid": session.user.id.to_string(),
+        "azp": client_id,
+        "amr": session.amr,
+    });
+    let Value::Object(claims) = claims else { return };
+    record(state, &attempt, Outcome::Success(&claims)).await;
+}
+
+/// Beta's `authenticationDetails` of a single sign-on: each factor the session carries,
+/// satisfied earlier (at `auth_time`) and now claimed from the session rather than asked for.
+fn previously_satisfied(auth_time: i64, multi: bool) -> Value {
+    let at = time::OffsetDateTime::from_unix_timestamp(auth_time)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+    let step = |requirement: &str, detail: &str| {
+        json!({
+            "authenticationStepDateTime": at,
+            "authenticationMethod": "Previously satisfied",
+            "authenticationMethodDetail": null,
+            "succeeded": true,
+            "authenticationStepResultDetail": detail,
+            "authenticationStepRequirement": requirement,
+        })
+    };
+    let mut steps = vec![step("Primary authentication", "First factor requirement satisfied by claim in the token")];
+    if multi {
+        steps.push(step("Primary authentication", "MFA requirement satisfied by claim in the token"));
+    }
+    Value::Array(steps)
 }
 
 /// Grants whose user signed in on the sign-in page, where the sign-in was assessed: their
@@ -271,6 +324,10 @@ async fn build(
         "mfaDetail": null,
     });
     let Value::Object(mut doc) = doc else { return Ok(None) };
+    if let Some(auth_time) = a.previously_satisfied {
+        // beta
+        doc.insert("authenticationDetails".into(), previously_satisfied(auth_time, multi));
+    }
     // A user's sign-in is assessed against their history; an app's has no user to compare with;
     // a code or device redemption was assessed on the page where the user signed in.
     let workload = match (&app, app_only) {

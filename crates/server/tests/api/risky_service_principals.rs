@@ -308,3 +308,82 @@ async fn actions_validate_their_body_and_routes_their_permissions() {
     let r = get(&h, "/v1.0/IdentityProtection/RiskyServicePrincipals", &read).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+/// Single sign-on at the authorize endpoint: a browser holding an SSO session is signed in
+/// without typing anything; the sign-in is logged as interactive with its authentication
+/// "Previously satisfied", and assessed for risk — the session used from Tokyo minutes after
+/// Oslo is impossible travel.
+#[tokio::test]
+async fn single_sign_on_is_logged_as_an_interactive_sign_in_and_assessed() {
+    use crate::browser::{Browser, NATIVE_REDIRECT, PASSWORD, redirect_params, registered_app, s256};
+    let h = harness().await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(&h, Some("User.Read")).await;
+    let challenge = s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-single-sign-on");
+    let q = serde_urlencoded::to_string([
+        ("client_id", client.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", NATIVE_REDIRECT),
+        ("scope", "openid User.Read"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ])
+    .expect("query");
+    let url = format!("/{}/oauth2/v2.0/authorize?{q}", h.boot.tenant_id);
+    let rows = |filter: String| {
+        let h = &h;
+        async move {
+            let r = h.get(&format!("/beta/auditLogs/signIns?$filter={}", enc(&filter))).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json["value"].as_array().expect("value").clone()
+        }
+    };
+
+    // The password on the page at home starts the session.
+    let mut b = Browser { forwarded_for: Some("198.51.100.7".into()), ..Browser::default() };
+    let page = b.get(&h, &url).await;
+    let r = b.sign_in(&h, &page, "adele@contoso.onmicrosoft.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
+    let first = rows(format!("userId eq '{adele}'")).await;
+    assert_eq!(first.len(), 1);
+    assert!(first[0].get("authenticationDetails").is_none_or(Value::is_null), "a password sign-in: {}", first[0]);
+
+    // The session signs her in again: a code, no form, one more interactive sign-in.
+    let r = b.get(&h, &url).await;
+    assert_eq!(r.status, StatusCode::FOUND, "single sign-on answers at once: {}", r.text);
+    let loc = r.headers.get("location").and_then(|v| v.to_str().ok()).expect("location");
+    assert!(redirect_params(loc).contains_key("code"), "{loc}");
+    let all = rows(format!("userId eq '{adele}'")).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let sso = &all[0];
+    assert_eq!(sso["isInteractive"], true, "{sso}");
+    assert_eq!(sso["signInEventTypes"], json!(["interactiveUser"]));
+    assert_eq!(sso["status"]["errorCode"], 0);
+    assert_eq!(sso["appId"], client.as_str());
+    assert_eq!(sso["ipAddress"], "198.51.100.7");
+    assert_eq!(sso["authenticationRequirement"], "singleFactorAuthentication");
+    let details = sso["authenticationDetails"].as_array().expect("authenticationDetails");
+    assert_eq!(details[0]["authenticationMethod"], "Previously satisfied", "{sso}");
+    assert_eq!(details[0]["succeeded"], true);
+    assert!(details[0]["authenticationStepDateTime"].is_string(), "{sso}");
+    assert_eq!(sso["riskLevelDuringSignIn"], "none");
+    // v1.0 lists it too (an interactive user sign-in), without beta's properties.
+    let v1 = h.get(&format!("/v1.0/auditLogs/signIns?$filter={}", enc(&format!("userId eq '{adele}'")))).await;
+    assert_eq!(v1.json["value"].as_array().map(Vec::len), Some(2), "{}", v1.text);
+    assert!(v1.json["value"][0].get("authenticationDetails").is_none(), "{}", v1.text);
+
+    // The same session cookie from Tokyo minutes later: impossible travel, on the SSO row.
+    b.forwarded_for = Some("203.0.113.9".into());
+    let r = b.get(&h, &url).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
+    let tokyo = rows(format!("userId eq '{adele}' and ipAddress eq '203.0.113.9'")).await;
+    assert_eq!(tokyo.len(), 1);
+    assert_eq!(tokyo[0]["authenticationDetails"][0]["authenticationMethod"], "Previously satisfied");
+    assert_eq!(tokyo[0]["riskEventTypes_v2"], json!(["impossibleTravel"]), "{}", tokyo[0]);
+    let events = token(&h, &[READ_EVENTS]).await;
+    let path = format!("/v1.0/identityProtection/riskDetections?$filter={}", enc(&format!("userId eq '{adele}'")));
+    let found = values(&get(&h, &path, &events).await);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["riskEventType"], "impossibleTravel");
+    assert_eq!(found[0]["requestId"], tokyo[0]["id"]);
+}

@@ -62,8 +62,8 @@ mod signins;
 pub mod token_policies;
 pub mod transaction;
 mod users;
-pub mod workload_risk;
 pub mod validate;
+pub mod workload_risk;
 
 use std::sync::Arc;
 

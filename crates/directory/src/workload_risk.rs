@@ -169,6 +169,7 @@ impl Directory {
         Ok(out)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn set_workload_risk(
         &self,
         caller: &Caller,

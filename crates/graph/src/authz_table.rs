@@ -536,7 +536,8 @@ const RISK_EVENT_READ: &[&str] = &["IdentityRiskEvent.Read.All"];
 const RISKY_USER_READ: &[&str] = &["IdentityRiskyUser.Read.All"];
 const RISKY_USER_HISTORY: &[&str] = &["IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All"];
 const RISKY_USER_WRITE: &[&str] = &["IdentityRiskyUser.ReadWrite.All"];
-const RISKY_SP_READ: &[&str] = &["IdentityRiskyServicePrincipal.Read.All", "IdentityRiskyServicePrincipal.ReadWrite.All"];
+const RISKY_SP_READ: &[&str] =
+    &["IdentityRiskyServicePrincipal.Read.All", "IdentityRiskyServicePrincipal.ReadWrite.All"];
 const RISKY_SP_WRITE: &[&str] = &["IdentityRiskyServicePrincipal.ReadWrite.All"];
 
 const AUDIT_READ: &[&str] = &["AuditLog.Read.All", "Directory.Read.All"];

@@ -457,7 +457,10 @@ pub fn router(state: GraphState) -> Router {
         .route("/identityprotection/serviceprincipalriskdetections", get(workload_risk::list_detections))
         .route("/identityprotection/serviceprincipalriskdetections/{id}", get(workload_risk::get_detection))
         .route("/identityprotection/riskyserviceprincipals", get(workload_risk::list_risky))
-        .route("/identityprotection/riskyserviceprincipals/confirmcompromised", post(workload_risk::confirm_compromised))
+        .route(
+            "/identityprotection/riskyserviceprincipals/confirmcompromised",
+            post(workload_risk::confirm_compromised),
+        )
         .route("/identityprotection/riskyserviceprincipals/dismiss", post(workload_risk::dismiss))
         .route("/identityprotection/riskyserviceprincipals/{id}", get(workload_risk::get_risky))
         .route("/identityprotection/riskyserviceprincipals/{id}/history", get(workload_risk::list_history))

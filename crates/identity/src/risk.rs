@@ -597,11 +597,7 @@ mod tests {
         WorkloadFacts {
             at: at(minutes),
             ip: ip.parse().expect("ip"),
-            location: Some(Location {
-                country_or_region: Some(country.into()),
-                asn: Some(asn),
-                ..Location::default()
-            }),
+            location: Some(Location { country_or_region: Some(country.into()), asn: Some(asn), ..Location::default() }),
             user_agent: Some(agent.into()),
             resource: Some(resource.into()),
         }
@@ -612,7 +608,9 @@ mod tests {
         let cfg = RiskConfig::default();
         let history: Vec<WorkloadFacts> =
             (0..5).map(|i| workload(-i * 60, "198.51.100.7", "NO", 64500, "azsdk", "graph")).collect();
-        assert!(detect_workload(&cfg, &workload(1, "198.51.100.7", "NO", 64500, "azsdk", "graph"), &history).is_empty());
+        assert!(
+            detect_workload(&cfg, &workload(1, "198.51.100.7", "NO", 64500, "azsdk", "graph"), &history).is_empty()
+        );
         // New address and resource only: two properties, not enough.
         assert!(detect_workload(&cfg, &workload(1, "198.51.100.8", "NO", 64500, "azsdk", "arm"), &history).is_empty());
         // Everything new: high, and each reason recorded.

@@ -368,7 +368,9 @@ impl RiskTable {
     pub fn is_service_principal(self) -> bool {
         matches!(
             self,
-            RiskTable::ServicePrincipalDetections | RiskTable::RiskyServicePrincipals | RiskTable::ServicePrincipalHistory
+            RiskTable::ServicePrincipalDetections
+                | RiskTable::RiskyServicePrincipals
+                | RiskTable::ServicePrincipalHistory
         )
     }
 }

@@ -29,8 +29,7 @@ fn enc(s: &str) -> String {
 /// (203.0.113.0/24), and lists 192.0.2.66 as malicious.
 async fn harness() -> Harness {
     use cerulean_identity::risk::{RiskConfig, parse_ip_list};
-    proxied_harness(RiskConfig { malicious: parse_ip_list("192.0.2.66").expect("list"), ..RiskConfig::default() })
-        .await
+    proxied_harness(RiskConfig { malicious: parse_ip_list("192.0.2.66").expect("list"), ..RiskConfig::default() }).await
 }
 
 /// A client-credentials request of the bootstrap application from `client` (via the proxy).
@@ -102,7 +101,10 @@ async fn sign_ins_from_unusual_sources_make_the_service_principal_risky() {
     // While learning nothing is suspicious, and a familiar sign-in never is.
     learn(&h).await;
     assert!(values(&get(&h, DETECTIONS, &read).await).is_empty());
-    assert_eq!(app_sign_in(&h, "198.51.100.7", "azsdk-python-identity/1.15", "home-again").await.status, StatusCode::OK);
+    assert_eq!(
+        app_sign_in(&h, "198.51.100.7", "azsdk-python-identity/1.15", "home-again").await.status,
+        StatusCode::OK
+    );
     assert!(values(&get(&h, DETECTIONS, &read).await).is_empty());
     assert_eq!(get(&h, &format!("{RISKY}/{sp}"), &read).await.status, StatusCode::NOT_FOUND);
 
@@ -146,7 +148,9 @@ async fn sign_ins_from_unusual_sources_make_the_service_principal_risky() {
     let risky = get(&h, &format!("{RISKY}/{sp}"), &read).await;
     assert_eq!(risky.status, StatusCode::OK, "{}", risky.text);
     let r = &risky.json;
-    assert!(r["@odata.context"].as_str().expect("context").ends_with("#identityProtection/riskyServicePrincipals/$entity"));
+    assert!(
+        r["@odata.context"].as_str().expect("context").ends_with("#identityProtection/riskyServicePrincipals/$entity")
+    );
     assert_eq!(r["id"], sp.as_str());
     assert_eq!(r["appId"], h.boot.client_id.as_str());
     assert!(r["displayName"].is_string(), "{r}");
@@ -279,7 +283,9 @@ async fn actions_validate_their_body_and_routes_their_permissions() {
     let h = harness().await;
     let sp = bootstrap_sp(&h).await;
     let write = token(&h, &[WRITE_SPS]).await;
-    for body in [json!({}), json!({"servicePrincipalIds": "x"}), json!({"servicePrincipalIds": [1]}), json!({"userIds": [sp]})] {
+    for body in
+        [json!({}), json!({"servicePrincipalIds": "x"}), json!({"servicePrincipalIds": [1]}), json!({"userIds": [sp]})]
+    {
         for action in ["confirmCompromised", "dismiss"] {
             let r = post(&h, &format!("{RISKY}/{action}"), body.clone(), &write).await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);

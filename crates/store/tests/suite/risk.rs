@@ -120,7 +120,7 @@ pub async fn service_principal_risk_tables(store: &dyn Store) {
     let t = new_tenant(store, "Workload").await;
     let (sp, other_sp) = (Uuid::new_v4(), Uuid::new_v4());
     let app = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
-    let mut rows = vec![
+    let mut rows = [
         detection("2024-05-01T10:00:00Z", sp, "suspiciousSignins", "medium"),
         detection("2024-05-02T10:00:00Z", other_sp, "investigationsThreatIntelligence", "high"),
     ];
@@ -146,9 +146,8 @@ pub async fn service_principal_risk_tables(store: &dyn Store) {
     ];
     store.put_sign_in_with_risk(t, &sign_in, &batch).await.expect("batch");
     store.put_risk_records(t, RiskTable::ServicePrincipalDetections, &rows[1..]).await.expect("put");
-    let page = |q: LogQuery| async move {
-        store.risk_page(t, RiskTable::ServicePrincipalDetections, &q).await.expect("page")
-    };
+    let page =
+        |q: LogQuery| async move { store.risk_page(t, RiskTable::ServicePrincipalDetections, &q).await.expect("page") };
     let only =
         |c: LogColumn, v: &str| LogQuery { equals: vec![(c, vec![v.to_string()])], limit: 10, ..Default::default() };
     assert_eq!(page(LogQuery { limit: 10, ..Default::default() }).await.len(), 2);
@@ -159,7 +158,8 @@ pub async fn service_principal_risk_tables(store: &dyn Store) {
     assert_eq!(page(only(LogColumn::AppId, &app.to_lowercase())).await.len(), 1);
     assert_eq!(page(only(LogColumn::RiskLevel, "high")).await[0].1.id, rows[1].id);
     // User columns do not exist here, nor service-principal columns in the user tables.
-    let bad = store.risk_page(t, RiskTable::ServicePrincipalDetections, &only(LogColumn::UserId, &sp.to_string())).await;
+    let bad =
+        store.risk_page(t, RiskTable::ServicePrincipalDetections, &only(LogColumn::UserId, &sp.to_string())).await;
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
     let bad = store.risk_page(t, RiskTable::Detections, &only(LogColumn::ServicePrincipalId, &sp.to_string())).await;
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");

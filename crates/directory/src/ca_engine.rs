@@ -55,6 +55,9 @@ pub struct SignInContext {
     pub sign_in_risk: String,
     /// `none`, `low`, `medium`, `high`.
     pub user_risk: String,
+    /// The service principal's risk (Identity Protection for workload identities): `none`,
+    /// `low`, `medium`, `high`; empty is `none`.
+    pub service_principal_risk: String,
     /// Multi-factor authentication is already done in this sign-in.
     pub mfa_done: bool,
     /// The password was just changed in this sign-in (a secure change remediates user risk).
@@ -313,6 +316,10 @@ fn platforms_match(p: &Value, ctx: &SignInContext) -> bool {
     (has(&include, "all") || has(&include, platform)) && !has(&exclude, platform)
 }
 
+fn service_principal_risk(ctx: &SignInContext) -> &str {
+    if ctx.service_principal_risk.is_empty() { "none" } else { &ctx.service_principal_risk }
+}
+
 fn risk_match(levels: &[String], level: &str) -> bool {
     levels.is_empty() || has(levels, level)
 }
@@ -341,7 +348,7 @@ fn applies(doc: &Map<String, Value>, locations: &[Location], ctx: &SignInContext
         return service_principals_match(&c["clientApplications"], ctx)
             && apps_match(&c["applications"], ctx)
             && locations_match(&c["locations"], locations, ctx)
-            && risk_match(&strings(&c["servicePrincipalRiskLevels"]), "none");
+            && risk_match(&strings(&c["servicePrincipalRiskLevels"]), service_principal_risk(ctx));
     }
     let client_apps = strings(&c["clientAppTypes"]);
     users_match(&c["users"], ctx)
@@ -630,6 +637,14 @@ mod tests {
         // A user policy never applies to a service principal.
         let users = policy("enabled", all_users(), json!({}), json!({ "builtInControls": ["block"] }));
         assert_eq!(eval(&users, &[], &app).status(), "notApplied");
+        // Service principal risk: the policy applies at the levels it names only.
+        p["conditions"]["clientApplications"]["excludeServicePrincipals"] = json!([]);
+        p["conditions"]["servicePrincipalRiskLevels"] = json!(["high"]);
+        assert_eq!(eval(&p, &[], &app).status(), "notApplied", "no risk");
+        let risky = SignInContext { service_principal_risk: "high".into(), ..app.clone() };
+        assert!(matches!(eval(&p, &[], &risky).requirement(), Requirement::Block { .. }));
+        let medium = SignInContext { service_principal_risk: "medium".into(), ..app };
+        assert_eq!(eval(&p, &[], &medium).status(), "notApplied");
     }
 
     #[test]

@@ -870,6 +870,7 @@ impl Directory {
             platform: None,
             sign_in_risk: "none".into(),
             user_risk,
+            service_principal_risk: "none".into(),
             mfa_done: false,
             password_changed: false,
         })

@@ -63,6 +63,7 @@ pub mod token_policies;
 pub mod transaction;
 mod users;
 pub mod validate;
+pub mod workload_risk;
 
 use std::sync::Arc;
 

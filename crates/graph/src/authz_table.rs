@@ -344,6 +344,13 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/identityprotection/riskyusers/{id}/history/{id}", RISKY_USER_HISTORY, RISKY_USER_HISTORY),
     rule("POST", "/identityprotection/riskyusers/confirmcompromised", RISKY_USER_WRITE, RISKY_USER_WRITE),
     rule("POST", "/identityprotection/riskyusers/dismiss", RISKY_USER_WRITE, RISKY_USER_WRITE),
+    rule("GET", "/identityprotection/serviceprincipalriskdetections", RISK_EVENT_READ, RISK_EVENT_READ),
+    rule("GET", "/identityprotection/serviceprincipalriskdetections/{id}", RISK_EVENT_READ, RISK_EVENT_READ),
+    rule("GET", "/identityprotection/riskyserviceprincipals", RISKY_SP_READ, RISKY_SP_READ),
+    rule("GET", "/identityprotection/riskyserviceprincipals/{id}", RISKY_SP_READ, RISKY_SP_READ),
+    rule("GET", "/identityprotection/riskyserviceprincipals/{id}/history", RISKY_SP_READ, RISKY_SP_READ),
+    rule("POST", "/identityprotection/riskyserviceprincipals/confirmcompromised", RISKY_SP_WRITE, RISKY_SP_WRITE),
+    rule("POST", "/identityprotection/riskyserviceprincipals/dismiss", RISKY_SP_WRITE, RISKY_SP_WRITE),
     // Profile photos; scoped role members of administrative units (issue 4).
     rule("GET", "/users/{id}/photo", PHOTO_USER_READ_APP, PHOTO_USER_READ_DEL),
     rule("PUT", "/users/{id}/photo", PHOTO_USER_WRITE_APP, PHOTO_USER_WRITE_DEL),
@@ -529,6 +536,9 @@ const RISK_EVENT_READ: &[&str] = &["IdentityRiskEvent.Read.All"];
 const RISKY_USER_READ: &[&str] = &["IdentityRiskyUser.Read.All"];
 const RISKY_USER_HISTORY: &[&str] = &["IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All"];
 const RISKY_USER_WRITE: &[&str] = &["IdentityRiskyUser.ReadWrite.All"];
+const RISKY_SP_READ: &[&str] =
+    &["IdentityRiskyServicePrincipal.Read.All", "IdentityRiskyServicePrincipal.ReadWrite.All"];
+const RISKY_SP_WRITE: &[&str] = &["IdentityRiskyServicePrincipal.ReadWrite.All"];
 
 const AUDIT_READ: &[&str] = &["AuditLog.Read.All", "Directory.Read.All"];
 

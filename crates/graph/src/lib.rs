@@ -48,6 +48,7 @@ mod signing_keys;
 pub mod throttle;
 mod token_policies;
 mod users;
+mod workload_risk;
 
 use std::sync::Arc;
 
@@ -451,6 +452,17 @@ pub fn router(state: GraphState) -> Router {
         .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_risky_user))
         .route("/identityprotection/riskyusers/{id}/history", get(identity_protection::list_history))
         .route("/identityprotection/riskyusers/{id}/history/{item}", get(identity_protection::get_history_item))
+        // Identity Protection for workload identities (issue 7).
+        .route("/identityprotection/serviceprincipalriskdetections", get(workload_risk::list_detections))
+        .route("/identityprotection/serviceprincipalriskdetections/{id}", get(workload_risk::get_detection))
+        .route("/identityprotection/riskyserviceprincipals", get(workload_risk::list_risky))
+        .route(
+            "/identityprotection/riskyserviceprincipals/confirmcompromised",
+            post(workload_risk::confirm_compromised),
+        )
+        .route("/identityprotection/riskyserviceprincipals/dismiss", post(workload_risk::dismiss))
+        .route("/identityprotection/riskyserviceprincipals/{id}", get(workload_risk::get_risky))
+        .route("/identityprotection/riskyserviceprincipals/{id}/history", get(workload_risk::list_history))
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))
@@ -717,6 +729,8 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "identityprotection",
         "riskdetections",
         "riskyusers",
+        "riskyserviceprincipals",
+        "serviceprincipalriskdetections",
         "history",
         "confirmcompromised",
         "dismiss",

@@ -326,6 +326,94 @@ pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_KM * a.sqrt().asin()
 }
 
+/// What is known of one sign-in of a service principal as itself (client credentials, a
+/// managed identity): this one or one of its history.
+#[derive(Debug, Clone)]
+pub struct WorkloadFacts {
+    pub at: OffsetDateTime,
+    pub ip: IpAddr,
+    pub location: Option<Location>,
+    /// The client's User-Agent family (`python-requests 2.31` → `python-requests`).
+    pub user_agent: Option<String>,
+    /// The resource the token was for (its appId or identifier).
+    pub resource: Option<String>,
+}
+
+/// The detections of one service principal sign-in, with Microsoft's workload identity risk
+/// event types (all offline, as Entra computes them):
+///
+/// - `investigationsThreatIntelligence` (high): the address is in the malicious list — activity
+///   consistent with known attack patterns.
+/// - `suspiciousSignins`: once the service principal has [`RiskConfig::learning_sign_ins`]
+///   successful sign-ins to learn from, a sign-in whose address, autonomous system, country,
+///   client (User-Agent family) and target resource are compared with that history;
+///   [`RiskConfig::unfamiliar_features`] or more unseen properties is medium, all of at least
+///   four compared high. A sign-in from the anonymizer list is suspicious on its own (medium).
+///
+/// `history` is the service principal's earlier successful sign-ins, newest first.
+pub fn detect_workload(config: &RiskConfig, attempt: &WorkloadFacts, history: &[WorkloadFacts]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let ip = attempt.ip.to_canonical();
+    if let Some(net) = config.malicious.iter().find(|n| n.contains(ip)) {
+        found.push(Finding {
+            risk_event_type: "investigationsThreatIntelligence",
+            level: RiskLevel::High,
+            timing: Timing::Offline,
+            reasons: vec![format!("{ip} is in the malicious address list ({net})")],
+        });
+    }
+    let mut level = RiskLevel::None;
+    let mut reasons = Vec::new();
+    if let Some(net) = config.anonymizers.iter().find(|n| n.contains(ip)) {
+        level = RiskLevel::Medium;
+        reasons.push(format!("{ip} is in the anonymizer list ({net})"));
+    }
+    if history.len() >= config.learning_sign_ins {
+        let loc = |f: &WorkloadFacts| f.location.clone().unwrap_or_default();
+        let here = loc(attempt);
+        let mut unseen = Vec::new();
+        let mut compared = 1;
+        if !history.iter().any(|h| h.ip.to_canonical() == ip) {
+            unseen.push(format!("address {ip} not seen before"));
+        }
+        if let Some(asn) = here.asn {
+            compared += 1;
+            if !history.iter().any(|h| loc(h).asn == Some(asn)) {
+                unseen.push(format!("network AS{asn} not seen before"));
+            }
+        }
+        if let Some(country) = &here.country_or_region {
+            compared += 1;
+            if !history.iter().any(|h| loc(h).country_or_region.as_ref() == Some(country)) {
+                unseen.push(format!("country {country} not seen before"));
+            }
+        }
+        if let Some(agent) = &attempt.user_agent {
+            compared += 1;
+            if !history.iter().any(|h| h.user_agent.as_ref() == Some(agent)) {
+                unseen.push(format!("client {agent} not seen before"));
+            }
+        }
+        if let Some(resource) = &attempt.resource {
+            compared += 1;
+            if !history.iter().any(|h| h.resource.as_ref() == Some(resource)) {
+                unseen.push(format!("resource {resource} not accessed before"));
+            }
+        }
+        if unseen.len() >= config.unfamiliar_features {
+            let unfamiliar =
+                if unseen.len() == compared && compared >= 4 { RiskLevel::High } else { RiskLevel::Medium };
+            level = level.max(unfamiliar);
+            reasons.extend(unseen);
+            reasons.push(format!("compared with the service principal's last {} successful sign-ins", history.len()));
+        }
+    }
+    if level > RiskLevel::None {
+        found.push(Finding { risk_event_type: "suspiciousSignins", level, timing: Timing::Offline, reasons });
+    }
+    found
+}
+
 /// Whether `password` is in the leaked list, compared by SHA-1 digest.
 pub fn is_leaked(config: &RiskConfig, password: &str) -> bool {
     if config.leaked_passwords.is_empty() {
@@ -503,6 +591,51 @@ mod tests {
             bad(RiskConfig { spray_window_minutes: 0, ..RiskConfig::default() }),
             ThresholdError::SprayWindow(0)
         );
+    }
+
+    fn workload(minutes: i64, ip: &str, country: &str, asn: u32, agent: &str, resource: &str) -> WorkloadFacts {
+        WorkloadFacts {
+            at: at(minutes),
+            ip: ip.parse().expect("ip"),
+            location: Some(Location { country_or_region: Some(country.into()), asn: Some(asn), ..Location::default() }),
+            user_agent: Some(agent.into()),
+            resource: Some(resource.into()),
+        }
+    }
+
+    #[test]
+    fn workload_sign_ins_unlike_the_history_are_suspicious() {
+        let cfg = RiskConfig::default();
+        let history: Vec<WorkloadFacts> =
+            (0..5).map(|i| workload(-i * 60, "198.51.100.7", "NO", 64500, "azsdk", "graph")).collect();
+        assert!(
+            detect_workload(&cfg, &workload(1, "198.51.100.7", "NO", 64500, "azsdk", "graph"), &history).is_empty()
+        );
+        // New address and resource only: two properties, not enough.
+        assert!(detect_workload(&cfg, &workload(1, "198.51.100.8", "NO", 64500, "azsdk", "arm"), &history).is_empty());
+        // Everything new: high, and each reason recorded.
+        let found = detect_workload(&cfg, &workload(1, "203.0.113.9", "JP", 64999, "curl", "arm"), &history);
+        assert_eq!((types(&found), found[0].level), (vec!["suspiciousSignins"], RiskLevel::High));
+        assert!(found[0].reasons.iter().any(|r| r.contains("country JP")), "{:?}", found[0].reasons);
+        assert_eq!(found[0].timing, Timing::Offline);
+        // Three of five: medium. Still learning (four sign-ins): nothing.
+        let found = detect_workload(&cfg, &workload(1, "203.0.113.9", "JP", 64999, "azsdk", "graph"), &history);
+        assert_eq!(found[0].level, RiskLevel::Medium);
+        let stranger = workload(1, "203.0.113.9", "JP", 64999, "curl", "arm");
+        assert!(detect_workload(&cfg, &stranger, &history[..4]).is_empty());
+    }
+
+    #[test]
+    fn workload_lists() {
+        let cfg = RiskConfig {
+            anonymizers: parse_ip_list("203.0.113.0/24").expect("list"),
+            malicious: parse_ip_list("192.0.2.66").expect("list"),
+            ..RiskConfig::default()
+        };
+        let found = detect_workload(&cfg, &workload(0, "203.0.113.9", "NO", 1, "a", "r"), &[]);
+        assert_eq!((types(&found), found[0].level), (vec!["suspiciousSignins"], RiskLevel::Medium));
+        let found = detect_workload(&cfg, &workload(0, "192.0.2.66", "NO", 1, "a", "r"), &[]);
+        assert_eq!((types(&found), found[0].level), (vec!["investigationsThreatIntelligence"], RiskLevel::High));
     }
 
     #[test]

@@ -307,7 +307,7 @@ async fn reuse_session(
     use cerulean_directory::ca_engine::Requirement;
     match requirement {
         Requirement::None | Requirement::FreshSignIn { .. } => {
-            complete(state, tenant, app, sp, a, &s.user, s.auth_time, &s.amr, silent).await
+            complete_from_session(state, tenant, app, sp, a, s, silent, headers, ip).await
         }
         Requirement::Block { .. } => Err(refused(crate::grants::blocked_by_policy(), silent)),
         Requirement::Device { .. } => Err(refused(crate::grants::device_required(), silent)),
@@ -696,6 +696,28 @@ async fn account_picker(
         user_principal_name: &text("userPrincipalName"),
     });
     res.headers_mut().append(header::SET_COOKIE, session::set_cookie(state, CSRF_COOKIE, &csrf, None));
+    Ok(res)
+}
+
+/// Single sign-on: completes the request for the user of the browser's SSO session (no
+/// credential typed) and logs it as Entra does, an interactive sign-in whose authentication
+/// was "Previously satisfied" — assessed for risk like any interactive sign-in, since a
+/// session cookie used from somewhere unlike the user is exactly what a stolen one looks like.
+#[allow(clippy::too_many_arguments)]
+async fn complete_from_session(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    app: &AppCredentials,
+    sp: &ObjectRecord,
+    a: &Authz,
+    s: &session::Session,
+    silent: bool,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+) -> Result<Response, Failure> {
+    let res = complete(state, tenant, app, sp, a, &s.user, s.auth_time, &s.amr, silent).await?;
+    let resource = if a.v1 { a.resource.clone() } else { a.scope.clone() };
+    crate::signin_log::record_sso_sign_in(state, headers, ip, tenant.id, &a.client_id, s, Some(resource)).await;
     Ok(res)
 }
 

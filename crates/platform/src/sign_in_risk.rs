@@ -96,6 +96,61 @@ pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Findin
     findings
 }
 
+/// A service principal's sign-in as itself, as the workload detections see it.
+pub(crate) struct WorkloadAttempt<'a> {
+    pub tenant: Uuid,
+    pub app_id: &'a str,
+    pub ip: IpAddr,
+    pub location: &'a Location,
+    pub browser: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+/// The workload identity detections of a successful service principal sign-in, against its
+/// history: its last successful sign-ins (at most [`risk::RiskConfig::history_sign_ins`], one
+/// indexed read by `appId` — the token endpoint never scans the log). A failure to read the
+/// history is no detection (and logged).
+pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'_>) -> Vec<Finding> {
+    let now = cerulean_store::clock::now();
+    let history = LogQuery {
+        from: (now - time::Duration::days(state.risk.history_days)).format(&Rfc3339).ok(),
+        to: None,
+        equals: vec![
+            (LogColumn::AppId, vec![a.app_id.to_string()]),
+            (LogColumn::EventType, vec!["servicePrincipal".into()]),
+            (LogColumn::ErrorCode, vec!["0".into()]),
+        ],
+        after: None,
+        limit: state.risk.history_sign_ins,
+    };
+    let history = match state.directory.sign_in_page(a.tenant, &history).await {
+        Ok(page) => page.into_iter().map(|(_, r)| workload_facts(&r)).collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a service principal's sign-in history for risk detection failed");
+            return Vec::new();
+        }
+    };
+    let this = risk::WorkloadFacts {
+        at: now,
+        ip: a.ip,
+        location: Some(a.location.clone()),
+        user_agent: browser_family(a.browser),
+        resource: a.resource.map(str::to_string),
+    };
+    risk::detect_workload(&state.risk, &this, &history)
+}
+
+fn workload_facts(r: &SignInRecord) -> risk::WorkloadFacts {
+    let f = facts(r);
+    risk::WorkloadFacts {
+        at: f.at,
+        ip: f.ip,
+        location: f.location,
+        user_agent: f.browser,
+        resource: r.doc.get("resourceId").and_then(Value::as_str).map(str::to_string),
+    }
+}
+
 /// The facts of a logged sign-in.
 fn facts(r: &SignInRecord) -> SignInFacts {
     let doc = &r.doc;

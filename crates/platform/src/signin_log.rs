@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 use base64::Engine;
+use cerulean_directory::workload_risk::WorkloadNames;
 use cerulean_identity::risk::Finding;
 use cerulean_store::SignInRecord;
 use serde_json::{Map, Value, json};
@@ -52,6 +53,9 @@ pub(crate) struct SignInAttempt {
     /// What Conditional Access assessed during the attempt (its risk findings and target
     /// resource), so the log records the same (see [`crate::attempt`]).
     pub assessed: Option<crate::attempt::Assessed>,
+    /// Single sign-on: the browser's session signed the user in (no credential presented);
+    /// `authenticationDetails` says "Previously satisfied", dated at the session's sign-in.
+    pub previously_satisfied: Option<i64>,
 }
 
 /// One step of an authentication (Graph beta's `authenticationDetail`).
@@ -166,8 +170,12 @@ pub(crate) async fn record(state: &PlatformState, attempt: &SignInAttempt, outco
         return;
     }
     match build(state, attempt, &outcome).await {
-        Ok(Some((tenant, rec, findings))) => {
-            if let Err(e) = state.directory.record_sign_in_with_risk(tenant, &rec, &findings).await {
+        Ok(Some(Built { tenant, record: rec, findings, workload })) => {
+            let written = match &workload {
+                Some(sp) => state.directory.record_workload_sign_in_with_risk(tenant, &rec, sp, &findings).await,
+                None => state.directory.record_sign_in_with_risk(tenant, &rec, &findings).await,
+            };
+            if let Err(e) = written {
                 tracing::warn!(error = %e, "recording a sign-in failed");
             }
         }
@@ -208,6 +216,56 @@ pub(crate) async fn record_page_sign_in(
     record(state, &attempt, Outcome::Success(&claims)).await;
 }
 
+/// Records a single sign-on at the authorize endpoint: the browser's SSO session signed the
+/// user in, nothing was typed. Entra logs it as an interactive sign-in whose authentication
+/// steps were "Previously satisfied"; the methods are the session's.
+pub(crate) async fn record_sso_sign_in(
+    state: &PlatformState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+    tenant: Uuid,
+    client_id: &str,
+    session: &crate::session::Session,
+    resource_hint: Option<String>,
+) {
+    let mut attempt = SignInAttempt::from_headers(headers, &tenant.to_string(), ip);
+    attempt.client_id = Some(client_id.to_string());
+    attempt.interactive = Some(true);
+    attempt.resource_hint = resource_hint;
+    attempt.previously_satisfied = Some(session.auth_time);
+    let claims = json!({
+        "tid": tenant.to_string(),
+        "oid": session.user.id.to_string(),
+        "azp": client_id,
+        "amr": session.amr,
+    });
+    let Value::Object(claims) = claims else { return };
+    record(state, &attempt, Outcome::Success(&claims)).await;
+}
+
+/// Beta's `authenticationDetails` of a single sign-on: each factor the session carries,
+/// satisfied earlier (at `auth_time`) and now claimed from the session rather than asked for.
+fn previously_satisfied(auth_time: i64, multi: bool) -> Value {
+    let at = time::OffsetDateTime::from_unix_timestamp(auth_time)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+    let step = |requirement: &str, detail: &str| {
+        json!({
+            "authenticationStepDateTime": at,
+            "authenticationMethod": "Previously satisfied",
+            "authenticationMethodDetail": null,
+            "succeeded": true,
+            "authenticationStepResultDetail": detail,
+            "authenticationStepRequirement": requirement,
+        })
+    };
+    let mut steps = vec![step("Primary authentication", "First factor requirement satisfied by claim in the token")];
+    if multi {
+        steps.push(step("Primary authentication", "MFA requirement satisfied by claim in the token"));
+    }
+    Value::Array(steps)
+}
+
 /// Grants whose user signed in on the sign-in page, where the sign-in was assessed: their
 /// token request comes from the application's host, not the user's browser.
 fn assessed_on_the_page(grant_type: Option<&str>) -> bool {
@@ -224,11 +282,20 @@ pub(crate) fn token_claims(token: &str) -> Option<Map<String, Value>> {
     }
 }
 
+/// A sign-in record ready to write, with the risk found for it: a user's detections, or (when
+/// `workload` names the service principal signing in as itself) the service principal's.
+struct Built {
+    tenant: Uuid,
+    record: SignInRecord,
+    findings: Vec<Finding>,
+    workload: Option<WorkloadNames>,
+}
+
 async fn build(
     state: &PlatformState,
     a: &SignInAttempt,
     outcome: &Outcome<'_>,
-) -> Result<Option<(Uuid, SignInRecord, Vec<Finding>)>, cerulean_directory::DirectoryError> {
+) -> Result<Option<Built>, cerulean_directory::DirectoryError> {
     let dir = &state.directory;
     let claim = |name: &str| match outcome {
         Outcome::Success(c) => c.get(name).and_then(Value::as_str).map(str::to_string),
@@ -364,14 +431,35 @@ async fn build(
         doc.insert("authenticationMethodsUsed".into(), used);
         doc.insert("mfaDetail".into(), mfa);
     }
+    if let Some(auth_time) = a.previously_satisfied {
+        // beta
+        doc.insert("authenticationDetails".into(), previously_satisfied(auth_time, multi));
+    }
     // What Conditional Access assessed for this user in this attempt, if it did.
     let assessed = a.assessed.as_ref().filter(|x| x.user.is_some() && x.user == user.as_ref().map(|u| u.0));
     // A user's sign-in is assessed against their history (once: Conditional Access's findings
     // when it assessed this attempt); an app's has no user to compare with; a code or device
     // redemption was assessed on the page where the user signed in.
+    let workload = match (&app, app_only) {
+        (Some(sp), true) => Some(WorkloadNames::of(sp.id, &sp.doc)),
+        _ => None,
+    };
     let findings = match (&user, a.ip) {
         _ if assessed_on_the_page(a.grant_type.as_deref()) => Vec::new(),
         (Some(_), _) if assessed.is_some() => assessed.map(|x| x.findings.clone()).unwrap_or_default(),
+        // A service principal's successful sign-in is assessed against its own history (a
+        // refused credential proves nothing about the service principal).
+        (None, Some(ip)) if workload.is_some() && error_code == 0 => {
+            let attempt = crate::sign_in_risk::WorkloadAttempt {
+                tenant,
+                app_id: app_id.as_deref().unwrap_or_default(),
+                ip,
+                location: &location,
+                browser: &browser,
+                resource: resource_id.as_deref(),
+            };
+            crate::sign_in_risk::assess_workload(state, &attempt).await
+        }
         (Some((user_id, upn, _)), Some(ip)) => {
             let attempt = crate::sign_in_risk::Attempt {
                 tenant,
@@ -413,18 +501,19 @@ async fn build(
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     } else if app_only && let Some(sp) = &app {
         // A workload identity: the policies for service principals (see `grants::client_credentials`).
+        let risk = dir.service_principal_risk_level(tenant, sp.id).await?;
         let audience = match a.assessed.as_ref().filter(|x| x.user.is_none()) {
             Some(x) => x.audience.clone(),
             None => resource_id.clone().unwrap_or_default(),
         };
-        let ctx = crate::grants::workload_context(state, sp.id, &audience, a.ip);
+        let ctx = crate::grants::workload_context(state, sp.id, &audience, a.ip, risk);
         let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
         doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     }
-    Ok(Some((
+    Ok(Some(Built {
         tenant,
-        SignInRecord {
+        record: SignInRecord {
             id,
             at: now,
             user_id: user.as_ref().map(|u| u.0),
@@ -437,7 +526,8 @@ async fn build(
             doc,
         },
         findings,
-    )))
+        workload,
+    }))
 }
 
 /// Failures of the first factor: the account or its password was not accepted (invalid

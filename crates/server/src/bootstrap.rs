@@ -26,6 +26,7 @@ pub const BOOTSTRAP_PERMISSIONS: &[&str] = &[
     "RoleManagement.ReadWrite.Directory",
     "IdentityRiskEvent.Read.All",
     "IdentityRiskyUser.ReadWrite.All",
+    "IdentityRiskyServicePrincipal.ReadWrite.All",
     "Domain.ReadWrite.All",
     "Organization.ReadWrite.All",
     "Policy.Read.All",

@@ -21,6 +21,19 @@ impl LogTable {
             LogTable::Risk(RiskTable::Detections) => "risk_detections",
             LogTable::Risk(RiskTable::RiskyUsers) => "risky_users",
             LogTable::Risk(RiskTable::History) => "risky_user_history",
+            LogTable::Risk(RiskTable::ServicePrincipalDetections) => "service_principal_risk_detections",
+            LogTable::Risk(RiskTable::RiskyServicePrincipals) => "risky_service_principals",
+            LogTable::Risk(RiskTable::ServicePrincipalHistory) => "risky_service_principal_history",
+        }
+    }
+
+    /// The columns of a risk table holding the subject (a [`crate::RiskRecord`]'s `user_id`)
+    /// and its name (`user_principal_name`): the user and UPN, or the service principal and
+    /// its `appId`.
+    pub(crate) fn subject_columns(self) -> (&'static str, &'static str) {
+        match self {
+            LogTable::Risk(t) if t.is_service_principal() => ("service_principal_id", "app_id"),
+            _ => ("user_id", "upn"),
         }
     }
 
@@ -38,8 +51,10 @@ impl LogTable {
             (LogTable::SignIns, ErrorCode) => Some(("error_code", false)),
             (LogTable::SignIns, IpAddress) => Some(("ip_address", false)),
             (LogTable::SignIns, EventType) => Some(("event_type", false)),
-            (LogTable::Risk(_), UserId) => Some(("user_id", true)),
-            (LogTable::Risk(_), UserPrincipalName) => Some(("upn", false)),
+            (LogTable::Risk(t), ServicePrincipalId) if t.is_service_principal() => Some(("service_principal_id", true)),
+            (LogTable::Risk(t), AppId) if t.is_service_principal() => Some(("app_id", false)),
+            (LogTable::Risk(t), UserId) if !t.is_service_principal() => Some(("user_id", true)),
+            (LogTable::Risk(t), UserPrincipalName) if !t.is_service_principal() => Some(("upn", false)),
             (LogTable::Risk(_), IpAddress) => Some(("ip_address", false)),
             (LogTable::Risk(_), RiskEventType) => Some(("risk_event_type", false)),
             (LogTable::Risk(_), RiskLevel) => Some(("risk_level", false)),
@@ -107,7 +122,9 @@ pub(crate) fn select(
                     Ok(id) => id.hyphenated().to_string(),
                     Err(_) => continue,
                 }
-            } else if *column == LogColumn::UserPrincipalName {
+            } else if *column == LogColumn::UserPrincipalName
+                || (*column == LogColumn::AppId && matches!(table, LogTable::Risk(_)))
+            {
                 v.to_lowercase()
             } else {
                 v.clone()

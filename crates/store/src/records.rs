@@ -339,6 +339,8 @@ pub enum LogColumn {
     RiskLevel,
     /// Risk tables: `riskState`.
     RiskState,
+    /// Service-principal risk tables: the service principal's object id.
+    ServicePrincipalId,
 }
 
 /// The Identity Protection tables, read like the logs (newest first through [`LogQuery`]).
@@ -350,11 +352,33 @@ pub enum RiskTable {
     RiskyUsers,
     /// `riskyUserHistoryItem`s; `at` is when the user's risk changed.
     History,
+    /// `servicePrincipalRiskDetection`s; `at` is `detectedDateTime`.
+    ServicePrincipalDetections,
+    /// `riskyServicePrincipal`s, one per service principal (`id` is its object id); `at` is
+    /// `riskLastUpdatedDateTime`.
+    RiskyServicePrincipals,
+    /// `riskyServicePrincipalHistoryItem`s; `at` is when the service principal's risk changed.
+    ServicePrincipalHistory,
+}
+
+impl RiskTable {
+    /// Whether the table's rows are about service principals: then a [`RiskRecord`]'s
+    /// `user_id` holds the service principal's object id and `user_principal_name` its
+    /// `appId`.
+    pub fn is_service_principal(self) -> bool {
+        matches!(
+            self,
+            RiskTable::ServicePrincipalDetections
+                | RiskTable::RiskyServicePrincipals
+                | RiskTable::ServicePrincipalHistory
+        )
+    }
 }
 
 /// One row of a [`RiskTable`]. The columns the tables are filtered on are fields of their own
 /// (indexed: user, UPN, event type, level, state, address, correlation id); the Graph shape is
-/// `doc`, in v1.0 property names.
+/// `doc`, in v1.0 property names. In the service-principal tables `user_id` is the service
+/// principal's object id and `user_principal_name` its `appId`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskRecord {
     pub id: Uuid,

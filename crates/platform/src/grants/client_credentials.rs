@@ -66,8 +66,10 @@ pub(crate) async fn grant(
     let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
     // Conditional Access for workload identities: after the credential (secret, certificate or
     // federated assertion) is proven, the policies naming this service principal
-    // (`clientApplications`) for this resource (`applications`) may block it.
-    let ctx = workload_context(state, sp.id, &resource.app_id, Some(ip));
+    // (`clientApplications`) for this resource (`applications`) may block it. The service
+    // principal's risk (Identity Protection) feeds `servicePrincipalRiskLevels`.
+    let risk = state.directory.service_principal_risk_level(tenant.id, sp.id).await.map_err(internal)?;
+    let ctx = workload_context(state, sp.id, &resource.app_id, Some(ip), risk);
     crate::attempt::record(crate::attempt::Assessed {
         user: None,
         findings: Vec::new(),
@@ -135,12 +137,13 @@ pub(crate) async fn grant(
 /// The Conditional Access context of a service principal signing in as itself from `ip` for
 /// the resource `resource_app_id`: only workload-identity policies apply to it (the service
 /// principal by `clientApplications`, the resource by `applications`, locations by the
-/// caller's address).
+/// caller's address, risk by the service principal's risk level).
 pub(crate) fn workload_context(
     state: &PlatformState,
     sp: Uuid,
     resource_app_id: &str,
     ip: Option<std::net::IpAddr>,
+    service_principal_risk: String,
 ) -> SignInContext {
     let country = ip.and_then(|i| state.locator.lookup(i)).and_then(|l| l.country_or_region);
     SignInContext {
@@ -151,6 +154,7 @@ pub(crate) fn workload_context(
         country,
         sign_in_risk: "none".into(),
         user_risk: "none".into(),
+        service_principal_risk,
         ..SignInContext::default()
     }
 }

@@ -66,6 +66,7 @@ mod platform;
 mod recycle_purge;
 mod request_object;
 mod resource_roles;
+mod risky_service_principals;
 mod role_assignable_groups;
 mod roles;
 mod secret_logging;

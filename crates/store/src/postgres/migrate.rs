@@ -308,6 +308,70 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE domains ADD COLUMN doc text NOT NULL DEFAULT '{}';
     "#,
+    // 11: Identity Protection for workload identities, as SQLite's migration 11.
+    r#"
+    CREATE TABLE service_principal_risk_detections (
+        tenant_id            uuid NOT NULL,
+        id                   uuid NOT NULL,
+        ord                  bigint GENERATED ALWAYS AS IDENTITY,
+        at                   text COLLATE "C" NOT NULL,
+        service_principal_id uuid NOT NULL,
+        app_id               text COLLATE "C",
+        risk_event_type      text COLLATE "C",
+        risk_level           text COLLATE "C" NOT NULL,
+        risk_state           text COLLATE "C" NOT NULL,
+        ip_address           text COLLATE "C",
+        correlation_id       text COLLATE "C",
+        record               jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX service_principal_risk_detections_by_time ON service_principal_risk_detections (tenant_id, at, ord);
+    CREATE INDEX service_principal_risk_detections_by_sp ON service_principal_risk_detections (tenant_id, service_principal_id, at);
+    CREATE INDEX service_principal_risk_detections_by_app ON service_principal_risk_detections (tenant_id, app_id, at);
+    CREATE INDEX service_principal_risk_detections_by_state ON service_principal_risk_detections (tenant_id, risk_state, at);
+    CREATE TABLE risky_service_principals (
+        tenant_id            uuid NOT NULL,
+        id                   uuid NOT NULL,
+        ord                  bigint GENERATED ALWAYS AS IDENTITY,
+        at                   text COLLATE "C" NOT NULL,
+        service_principal_id uuid NOT NULL,
+        app_id               text COLLATE "C",
+        risk_event_type      text COLLATE "C",
+        risk_level           text COLLATE "C" NOT NULL,
+        risk_state           text COLLATE "C" NOT NULL,
+        ip_address           text COLLATE "C",
+        correlation_id       text COLLATE "C",
+        record               jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX risky_service_principals_by_time ON risky_service_principals (tenant_id, at, ord);
+    CREATE INDEX risky_service_principals_by_sp ON risky_service_principals (tenant_id, service_principal_id, at);
+    CREATE INDEX risky_service_principals_by_app ON risky_service_principals (tenant_id, app_id, at);
+    CREATE INDEX risky_service_principals_by_state ON risky_service_principals (tenant_id, risk_state, at);
+    CREATE TABLE risky_service_principal_history (
+        tenant_id            uuid NOT NULL,
+        id                   uuid NOT NULL,
+        ord                  bigint GENERATED ALWAYS AS IDENTITY,
+        at                   text COLLATE "C" NOT NULL,
+        service_principal_id uuid NOT NULL,
+        app_id               text COLLATE "C",
+        risk_event_type      text COLLATE "C",
+        risk_level           text COLLATE "C" NOT NULL,
+        risk_state           text COLLATE "C" NOT NULL,
+        ip_address           text COLLATE "C",
+        correlation_id       text COLLATE "C",
+        record               jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    );
+    CREATE INDEX risky_service_principal_history_by_time ON risky_service_principal_history (tenant_id, at, ord);
+    CREATE INDEX risky_service_principal_history_by_sp ON risky_service_principal_history (tenant_id, service_principal_id, at);
+    CREATE INDEX risky_service_principal_history_by_app ON risky_service_principal_history (tenant_id, app_id, at);
+    CREATE INDEX risky_service_principal_history_by_state ON risky_service_principal_history (tenant_id, risk_state, at);
+    CREATE INDEX service_principal_risk_detections_by_type
+        ON service_principal_risk_detections (tenant_id, risk_event_type, at);
+    CREATE INDEX service_principal_risk_detections_by_ip
+        ON service_principal_risk_detections (tenant_id, ip_address, at);
+    "#,
 ];
 
 /// How many versions this build knows.

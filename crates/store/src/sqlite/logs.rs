@@ -151,14 +151,15 @@ pub(crate) fn put_risk_records(
     table: RiskTable,
     records: &[RiskRecord],
 ) -> StoreResult<()> {
+    let (subject, name) = LogTable::Risk(table).subject_columns();
     let sql = format!(
-        "INSERT INTO {} (tenant_id, id, at, user_id, upn, risk_event_type, risk_level, risk_state, ip_address, \
+        "INSERT INTO {t} (tenant_id, id, at, {subject}, {name}, risk_event_type, risk_level, risk_state, ip_address, \
          correlation_id, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-         ON CONFLICT (tenant_id, id) DO UPDATE SET at = excluded.at, upn = excluded.upn, \
+         ON CONFLICT (tenant_id, id) DO UPDATE SET at = excluded.at, {name} = excluded.{name}, \
          risk_event_type = excluded.risk_event_type, risk_level = excluded.risk_level, \
          risk_state = excluded.risk_state, ip_address = excluded.ip_address, \
          correlation_id = excluded.correlation_id, record = excluded.record",
-        LogTable::Risk(table).name()
+        t = LogTable::Risk(table).name()
     );
     let mut st = conn.prepare_cached(&sql).ctx("prepare risk record")?;
     for r in records {

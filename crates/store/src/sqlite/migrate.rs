@@ -296,6 +296,69 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE domains ADD COLUMN doc TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 11: Identity Protection for workload identities (issue 7): service-principal risk
+    // detections, risky service principals (one row per service principal, updated in place)
+    // and their history, read through the log machinery like the user tables of migration 8.
+    r#"
+    CREATE TABLE service_principal_risk_detections (
+        tenant_id            TEXT NOT NULL,
+        id                   TEXT NOT NULL,
+        at                   TEXT NOT NULL,
+        service_principal_id TEXT NOT NULL,
+        app_id               TEXT,
+        risk_event_type      TEXT,
+        risk_level           TEXT NOT NULL,
+        risk_state           TEXT NOT NULL,
+        ip_address           TEXT,
+        correlation_id       TEXT,
+        record               TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX service_principal_risk_detections_by_id ON service_principal_risk_detections (tenant_id, id);
+    CREATE INDEX service_principal_risk_detections_by_time ON service_principal_risk_detections (tenant_id, at);
+    CREATE INDEX service_principal_risk_detections_by_sp ON service_principal_risk_detections (tenant_id, service_principal_id, at);
+    CREATE INDEX service_principal_risk_detections_by_app ON service_principal_risk_detections (tenant_id, app_id, at);
+    CREATE INDEX service_principal_risk_detections_by_state ON service_principal_risk_detections (tenant_id, risk_state, at);
+    CREATE TABLE risky_service_principals (
+        tenant_id            TEXT NOT NULL,
+        id                   TEXT NOT NULL,
+        at                   TEXT NOT NULL,
+        service_principal_id TEXT NOT NULL,
+        app_id               TEXT,
+        risk_event_type      TEXT,
+        risk_level           TEXT NOT NULL,
+        risk_state           TEXT NOT NULL,
+        ip_address           TEXT,
+        correlation_id       TEXT,
+        record               TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX risky_service_principals_by_id ON risky_service_principals (tenant_id, id);
+    CREATE INDEX risky_service_principals_by_time ON risky_service_principals (tenant_id, at);
+    CREATE INDEX risky_service_principals_by_sp ON risky_service_principals (tenant_id, service_principal_id, at);
+    CREATE INDEX risky_service_principals_by_app ON risky_service_principals (tenant_id, app_id, at);
+    CREATE INDEX risky_service_principals_by_state ON risky_service_principals (tenant_id, risk_state, at);
+    CREATE TABLE risky_service_principal_history (
+        tenant_id            TEXT NOT NULL,
+        id                   TEXT NOT NULL,
+        at                   TEXT NOT NULL,
+        service_principal_id TEXT NOT NULL,
+        app_id               TEXT,
+        risk_event_type      TEXT,
+        risk_level           TEXT NOT NULL,
+        risk_state           TEXT NOT NULL,
+        ip_address           TEXT,
+        correlation_id       TEXT,
+        record               TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX risky_service_principal_history_by_id ON risky_service_principal_history (tenant_id, id);
+    CREATE INDEX risky_service_principal_history_by_time ON risky_service_principal_history (tenant_id, at);
+    CREATE INDEX risky_service_principal_history_by_sp ON risky_service_principal_history (tenant_id, service_principal_id, at);
+    CREATE INDEX risky_service_principal_history_by_app ON risky_service_principal_history (tenant_id, app_id, at);
+    CREATE INDEX risky_service_principal_history_by_state ON risky_service_principal_history (tenant_id, risk_state, at);
+    CREATE INDEX service_principal_risk_detections_by_type
+        ON service_principal_risk_detections (tenant_id, risk_event_type, at);
+    CREATE INDEX service_principal_risk_detections_by_ip
+        ON service_principal_risk_detections (tenant_id, ip_address, at);
+    "#,
 ];
 
 /// Per-connection settings. WAL lets readers run beside the writer; `synchronous=NORMAL` in WAL

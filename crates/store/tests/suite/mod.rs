@@ -29,6 +29,7 @@ macro_rules! all_suite_tests {
             logs::logs_page_filter_and_prune,
             risk::risk_tables_page_filter_and_replace,
             risk::sign_in_with_risk_is_all_or_nothing,
+            risk::service_principal_risk_tables,
             writes::change_log,
             writes::audit_written,
             writes::tenant_isolation,

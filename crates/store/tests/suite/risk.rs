@@ -112,3 +112,61 @@ pub async fn sign_in_with_risk_is_all_or_nothing(store: &dyn Store) {
     let q = LogQuery { limit: 10, ..Default::default() };
     assert_eq!(store.sign_in_page(t, &q).await.expect("page").len(), 1);
 }
+
+/// The service-principal tables: the subject is the service principal (filtered by its id and
+/// `appId`, not by user columns), written beside a service principal's sign-in in one
+/// transaction, apart from the user tables.
+pub async fn service_principal_risk_tables(store: &dyn Store) {
+    let t = new_tenant(store, "Workload").await;
+    let (sp, other_sp) = (Uuid::new_v4(), Uuid::new_v4());
+    let app = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+    let mut rows = [
+        detection("2024-05-01T10:00:00Z", sp, "suspiciousSignins", "medium"),
+        detection("2024-05-02T10:00:00Z", other_sp, "investigationsThreatIntelligence", "high"),
+    ];
+    rows[0].user_principal_name = Some(app.into());
+    rows[1].user_principal_name = Some("other-app".into());
+    let sign_in = SignInRecord {
+        id: Uuid::new_v4(),
+        at: "2024-05-01T10:00:00Z".into(),
+        user_id: None,
+        user_principal_name: None,
+        app_id: Some(app.to_lowercase()),
+        ip_address: "203.0.113.7".into(),
+        error_code: 0,
+        event_type: "servicePrincipal".into(),
+        correlation_id: None,
+        doc: serde_json::Map::new(),
+    };
+    let mut risky = rows[0].clone();
+    risky.id = sp;
+    let batch = vec![
+        (RiskTable::ServicePrincipalDetections, vec![rows[0].clone()]),
+        (RiskTable::RiskyServicePrincipals, vec![risky.clone()]),
+    ];
+    store.put_sign_in_with_risk(t, &sign_in, &batch).await.expect("batch");
+    store.put_risk_records(t, RiskTable::ServicePrincipalDetections, &rows[1..]).await.expect("put");
+    let page =
+        |q: LogQuery| async move { store.risk_page(t, RiskTable::ServicePrincipalDetections, &q).await.expect("page") };
+    let only =
+        |c: LogColumn, v: &str| LogQuery { equals: vec![(c, vec![v.to_string()])], limit: 10, ..Default::default() };
+    assert_eq!(page(LogQuery { limit: 10, ..Default::default() }).await.len(), 2);
+    let mine = page(only(LogColumn::ServicePrincipalId, &sp.to_string())).await;
+    assert_eq!(mine.iter().map(|(_, r)| r.id).collect::<Vec<_>>(), vec![rows[0].id]);
+    // appId compared case-insensitively (GUIDs are written either way).
+    assert_eq!(page(only(LogColumn::AppId, app)).await.len(), 1);
+    assert_eq!(page(only(LogColumn::AppId, &app.to_lowercase())).await.len(), 1);
+    assert_eq!(page(only(LogColumn::RiskLevel, "high")).await[0].1.id, rows[1].id);
+    // User columns do not exist here, nor service-principal columns in the user tables.
+    let bad =
+        store.risk_page(t, RiskTable::ServicePrincipalDetections, &only(LogColumn::UserId, &sp.to_string())).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+    let bad = store.risk_page(t, RiskTable::Detections, &only(LogColumn::ServicePrincipalId, &sp.to_string())).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+    // One risky service principal, apart from the risky users.
+    assert_eq!(store.risk_record(t, RiskTable::RiskyServicePrincipals, sp).await.expect("get"), Some(risky));
+    assert_eq!(store.risk_record(t, RiskTable::RiskyUsers, sp).await.expect("get"), None);
+    let all = LogQuery { limit: 10, ..Default::default() };
+    let history = store.risk_page(t, RiskTable::ServicePrincipalHistory, &all).await.expect("page");
+    assert!(history.is_empty());
+}

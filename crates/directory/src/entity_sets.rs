@@ -1,6 +1,6 @@
 //! One entry point per operation for the entity sets every front-end serves the same way
 //! (users, groups, applications, service principals, devices, contacts, administrative units,
-//! role definitions and assignments, token lifetime policies): each dispatches to the type's own rules,
+//! role definitions and assignments, token lifetime and claims mapping policies): each dispatches to the type's own rules,
 //! so a front-end serves a new set with a declaration instead of another set of handlers.
 
 use cerulean_store::ObjectRecord;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::roles::{ROLE_ASSIGNMENT, ROLE_DEFINITION};
-use crate::token_policies::TOKEN_LIFETIME_POLICY;
+use crate::token_policies::{CLAIMS_MAPPING_POLICY, TOKEN_LIFETIME_POLICY};
 use crate::{Caller, Directory};
 
 fn unsupported(object_type: &str) -> DirectoryError {
@@ -28,7 +28,7 @@ impl Directory {
             "orgContact" | "administrativeUnit" | "contract" => self.find(tenant, object_type, key).await,
             ROLE_DEFINITION => self.find_role_definition(tenant, key).await,
             ROLE_ASSIGNMENT => self.find_role_assignment(tenant, key).await,
-            TOKEN_LIFETIME_POLICY => self.find_token_lifetime_policy(tenant, key).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.find_policy(tenant, object_type, key).await,
             other => Err(unsupported(other)),
         }
     }
@@ -83,7 +83,7 @@ impl Directory {
             "administrativeUnit" => self.create_administrative_unit(caller, body).await,
             ROLE_DEFINITION => self.create_role_definition(caller, body).await,
             ROLE_ASSIGNMENT => self.create_role_assignment(caller, body).await,
-            TOKEN_LIFETIME_POLICY => self.create_token_lifetime_policy(caller, body).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.create_policy(caller, object_type, body).await,
             other => Err(unsupported(other)),
         }
     }
@@ -129,7 +129,7 @@ impl Directory {
             "orgContact" => self.update_contact(caller, key, body).await,
             "administrativeUnit" => self.update_administrative_unit(caller, key, body).await,
             ROLE_DEFINITION => self.update_role_definition(caller, key, body).await,
-            TOKEN_LIFETIME_POLICY => self.update_token_lifetime_policy(caller, key, body).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.update_policy(caller, object_type, key, body).await,
             // Role assignments are not updatable (Graph serves no PATCH for them).
             other => Err(unsupported(other)),
         }
@@ -145,7 +145,7 @@ impl Directory {
             "orgContact" => self.delete_contact(caller, key).await,
             ROLE_DEFINITION => self.delete_role_definition(caller, key).await,
             ROLE_ASSIGNMENT => self.delete_role_assignment(caller, key).await,
-            TOKEN_LIFETIME_POLICY => self.delete_token_lifetime_policy(caller, key).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.delete_policy(caller, object_type, key).await,
             other => Err(unsupported(other)),
         }
     }

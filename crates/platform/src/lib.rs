@@ -7,6 +7,7 @@
 mod admin_consent;
 mod arm;
 mod authorize;
+mod claims_policy;
 mod client_ip;
 mod consent;
 mod device;

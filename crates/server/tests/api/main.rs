@@ -24,6 +24,7 @@ mod authorize;
 mod authorize_protocol;
 mod batch;
 mod browser;
+mod claims_mapping;
 mod client_assertion_pss;
 mod common_authority;
 mod conditional_access;

@@ -4,13 +4,16 @@
 //! `{"ClaimsMappingPolicy":{"Version":1,"IncludeBasicClaimSet":"true","ClaimsSchema":[...]}}`.
 //! Each `ClaimsSchema` entry names its data (a constant `Value`, a `Source`/`ID` pair or a
 //! `Source`/`ExtensionID` pair) and the claim it is emitted as (`JwtClaimType`, and
-//! `SamlClaimType` for SAML tokens, which this server does not issue).
+//! `SamlClaimType` for SAML tokens, which this server does not issue). An entry of
+//! `Source: transformation` takes the output of a `ClaimsTransformation` (`Join`,
+//! `ExtractMailPrefix`, `ToLowercase`, `ToUppercase`) whose input claims are other entries,
+//! named by their `ID`.
 //!
 //! A definition that would not do what it says is refused rather than stored: an unknown
 //! `Source` or `ID`, a claim type in Entra's restricted claim set (Entra would silently keep
 //! the restricted claim), a policy that changes no JWT at all, and the parts Entra honours only
 //! with an application-specific signing key (`issuerWithApplicationId`, `audienceOverride`) or
-//! that this server does not implement (claims transformations, `GroupFilter`).
+//! that this server does not implement (other transformation methods, `GroupFilter`).
 
 use serde_json::{Map, Value};
 
@@ -35,10 +38,14 @@ pub enum MappingError {
         "ClaimsMappingPolicy property '{0}' applies only with an application-specific signing key, which this server does not support; the policy would have no effect."
     )]
     SigningKeyOnly(String),
-    #[error(
-        "ClaimsMappingPolicy property '{0}' (claims transformations and group filters) is not supported by this server."
-    )]
+    #[error("ClaimsMappingPolicy property '{0}' (group filters) is not supported by this server.")]
     Unsupported(String),
+    #[error("Claims transformation {0}: {1}")]
+    Transformation(usize, String),
+    #[error(
+        "Claim schema entry {0}: TransformationId '{1}' names no claims transformation whose output is this entry's ID."
+    )]
+    NoTransformation(usize, String),
     #[error("ClaimsMappingPolicy 'IncludeBasicClaimSet' must be \"true\" or \"false\".")]
     IncludeBasic,
     #[error("ClaimsMappingPolicy 'ClaimsSchema' must be an array of claim schema entries.")]
@@ -61,7 +68,9 @@ pub enum MappingError {
         "Claim schema entry {0}: ExtensionID '{1}' must name a directory extension property 'extension_{{appId}}_{{name}}' of the user."
     )]
     ExtensionId(usize, String),
-    #[error("Claim schema entry {0} must set 'JwtClaimType' or 'SamlClaimType'.")]
+    #[error(
+        "Claim schema entry {0} must set 'JwtClaimType' or 'SamlClaimType' (or be the input of a claims transformation)."
+    )]
     NoClaimType(usize),
     #[error("Claim schema entry {0}: JwtClaimType '{1}' is in the restricted claim set and cannot be mapped.")]
     Restricted(usize, String),
@@ -354,6 +363,27 @@ pub enum ClaimSource {
     Principal(Principal, String),
     /// The tenant's country (`countryLetterCode` of the organization).
     TenantCountry,
+    /// A claims transformation of other sources.
+    Transform(Transform),
+}
+
+/// The transformation methods this server applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `string1` + `separator` + `string2`.
+    Join,
+    /// The part of an email address or UPN before `@` (all of it without one).
+    ExtractMailPrefix,
+    ToLowercase,
+    ToUppercase,
+}
+
+/// A claims transformation bound to its inputs: named input claims and constant parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transform {
+    pub method: Method,
+    pub inputs: Vec<(String, ClaimSource)>,
+    pub parameters: Vec<(String, String)>,
 }
 
 /// One entry of the policy's `ClaimsSchema` that a JWT carries.
@@ -394,32 +424,66 @@ impl ClaimsMapping {
     pub fn values(&self, facts: &ClaimFacts<'_>) -> Map<String, Value> {
         let mut out = Map::new();
         for entry in &self.claims {
-            let value = match &entry.source {
-                ClaimSource::Value(v) => Some(Value::String(v.clone())),
-                ClaimSource::User(property) => facts.user.and_then(|u| user_value(u, property)),
-                ClaimSource::Extension(name) => facts.user.and_then(|u| first(u.doc.get(name.as_str()))),
-                ClaimSource::AssignedRoles => (facts.user.is_some() && !facts.assigned_roles.is_empty())
-                    .then(|| Value::from(facts.assigned_roles.to_vec())),
-                ClaimSource::Absent => None,
-                ClaimSource::Principal(which, id) => {
-                    let sp = match which {
-                        Principal::Application => facts.application,
-                        Principal::Resource => facts.resource,
-                        Principal::Audience => facts.audience,
-                    };
-                    sp.and_then(|sp| match id.as_str() {
-                        "objectid" => Some(Value::String(sp.id.to_string())),
-                        "displayname" => first(sp.doc.get("displayName")),
-                        _ => first(sp.doc.get("tags")),
-                    })
-                }
-                ClaimSource::TenantCountry => facts.tenant_country.map(|c| Value::String(c.to_string())),
-            };
-            if let Some(v) = value {
+            if let Some(v) = value_of(&entry.source, facts) {
                 out.insert(entry.claim.clone(), v);
             }
         }
         out
+    }
+}
+
+fn value_of(source: &ClaimSource, facts: &ClaimFacts<'_>) -> Option<Value> {
+    match source {
+        ClaimSource::Value(v) => Some(Value::String(v.clone())),
+        ClaimSource::User(property) => facts.user.and_then(|u| user_value(u, property)),
+        ClaimSource::Extension(name) => facts.user.and_then(|u| first(u.doc.get(name.as_str()))),
+        ClaimSource::AssignedRoles => (facts.user.is_some() && !facts.assigned_roles.is_empty())
+            .then(|| Value::from(facts.assigned_roles.to_vec())),
+        ClaimSource::Absent => None,
+        ClaimSource::Principal(which, id) => {
+            let sp = match which {
+                Principal::Application => facts.application,
+                Principal::Resource => facts.resource,
+                Principal::Audience => facts.audience,
+            };
+            sp.and_then(|sp| match id.as_str() {
+                "objectid" => Some(Value::String(sp.id.to_string())),
+                "displayname" => first(sp.doc.get("displayName")),
+                _ => first(sp.doc.get("tags")),
+            })
+        }
+        ClaimSource::TenantCountry => facts.tenant_country.map(|c| Value::String(c.to_string())),
+        ClaimSource::Transform(t) => transform(t, facts).map(Value::String),
+    }
+}
+
+/// A transformation's output; `None` when its (first) input has no value.
+fn transform(t: &Transform, facts: &ClaimFacts<'_>) -> Option<String> {
+    let text = |v: Value| match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let named = |name: &str| -> Option<String> {
+        let input = t.inputs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
+        match input {
+            Some((_, source)) => value_of(source, facts).and_then(|v| first(Some(&v))).map(text),
+            None => t.parameters.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()),
+        }
+    };
+    let only =
+        || t.inputs.first().and_then(|(_, source)| value_of(source, facts)).and_then(|v| first(Some(&v))).map(text);
+    match t.method {
+        Method::Join => {
+            let left = named("string1")?;
+            let separator = named("separator").unwrap_or_default();
+            match named("string2") {
+                Some(right) => Some(format!("{left}{separator}{right}")),
+                None => Some(left),
+            }
+        }
+        Method::ExtractMailPrefix => only().map(|v| v.split('@').next().unwrap_or_default().to_string()),
+        Method::ToLowercase => only().map(|v| v.to_lowercase()),
+        Method::ToUppercase => only().map(|v| v.to_uppercase()),
     }
 }
 
@@ -448,11 +512,11 @@ fn first(value: Option<&Value>) -> Option<Value> {
 /// Top-level keys Entra defines; the ones this server refuses say why.
 fn check_top_key(key: &str) -> Result<(), MappingError> {
     match key.to_ascii_lowercase().as_str() {
-        "version" | "includebasicclaimset" | "claimsschema" => Ok(()),
-        "issuerwithapplicationid" | "audienceoverride" => Err(MappingError::SigningKeyOnly(key.to_string())),
-        "claimstransformation" | "claimstransformations" | "groupfilter" => {
-            Err(MappingError::Unsupported(key.to_string()))
+        "version" | "includebasicclaimset" | "claimsschema" | "claimstransformation" | "claimstransformations" => {
+            Ok(())
         }
+        "issuerwithapplicationid" | "audienceoverride" => Err(MappingError::SigningKeyOnly(key.to_string())),
+        "groupfilter" => Err(MappingError::Unsupported(key.to_string())),
         _ => Err(MappingError::UnknownKey(key.to_string())),
     }
 }
@@ -483,16 +547,40 @@ pub fn parse_definition(definition: &Value) -> Result<ClaimsMapping, MappingErro
         Some(Value::Array(items)) => items.clone(),
         Some(_) => return Err(MappingError::Schema),
     };
-    let mut claims: Vec<MappedClaim> = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let n = i + 1;
-        let entry = entry.as_object().ok_or(MappingError::Schema)?;
-        if let Some(mapped) = parse_entry(n, entry)? {
-            if claims.iter().any(|c| c.claim.eq_ignore_ascii_case(&mapped.claim)) {
-                return Err(MappingError::Duplicate(n, mapped.claim));
+    let transformations =
+        match get_ci(policy, "ClaimsTransformation").or_else(|| get_ci(policy, "ClaimsTransformations")) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                items.iter().enumerate().map(|(i, t)| parse_transformation(i + 1, t)).collect::<Result<Vec<_>, _>>()?
             }
-            claims.push(mapped);
+            Some(_) => return Err(MappingError::Transformation(1, "'ClaimsTransformation' must be an array.".into())),
+        };
+    let mut raw = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        raw.push(parse_entry(i + 1, entry.as_object().ok_or(MappingError::Schema)?)?);
+    }
+    let inputs_of =
+        |t: &TransformationDef| t.input_claims.iter().map(|(reference, _)| reference.clone()).collect::<Vec<_>>();
+    let referenced: Vec<String> = transformations.iter().flat_map(inputs_of).collect();
+    let mut claims: Vec<MappedClaim> = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let n = i + 1;
+        let is_input = entry.id.as_ref().is_some_and(|id| referenced.iter().any(|r| r.eq_ignore_ascii_case(id)));
+        let source = match &entry.data {
+            RawData::Source(source) => source.clone(),
+            RawData::Transformation(tid) => bind_transformation(n, entry, tid, &transformations, &raw)?,
+        };
+        let claim = match (&entry.jwt, entry.saml) {
+            (None, false) if is_input => continue,
+            (None, false) => return Err(MappingError::NoClaimType(n)),
+            (None, true) => continue,
+            (Some(claim), _) if is_restricted(claim) => return Err(MappingError::Restricted(n, claim.clone())),
+            (Some(claim), _) => claim.clone(),
+        };
+        if claims.iter().any(|c| c.claim.eq_ignore_ascii_case(&claim)) {
+            return Err(MappingError::Duplicate(n, claim));
         }
+        claims.push(MappedClaim { claim, source });
     }
     if include_basic && claims.is_empty() {
         return Err(MappingError::Inert);
@@ -500,24 +588,152 @@ pub fn parse_definition(definition: &Value) -> Result<ClaimsMapping, MappingErro
     Ok(ClaimsMapping { include_basic, claims })
 }
 
-/// One `ClaimsSchema` entry: `None` when it names only a SAML claim type.
-fn parse_entry(n: usize, entry: &Map<String, Value>) -> Result<Option<MappedClaim>, MappingError> {
-    const KEYS: &[&str] =
-        &["Source", "ID", "ExtensionID", "Value", "JwtClaimType", "SamlClaimType", "SamlNameFormat", "SAMLNameForm"];
+/// A `ClaimsTransformation` entry as written.
+struct TransformationDef {
+    id: String,
+    method: Method,
+    /// (ClaimTypeReferenceId, TransformationClaimType)
+    input_claims: Vec<(String, String)>,
+    parameters: Vec<(String, String)>,
+    output: String,
+}
+
+fn parse_transformation(n: usize, t: &Value) -> Result<TransformationDef, MappingError> {
+    let fault = |m: &str| MappingError::Transformation(n, m.to_string());
+    let t = t.as_object().ok_or_else(|| fault("must be an object."))?;
+    for key in t.keys() {
+        if !["ID", "TransformationMethod", "InputClaims", "InputParameters", "OutputClaims"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(key))
+        {
+            return Err(fault(&format!("property '{key}' is not supported.")));
+        }
+    }
+    let id = get_ci(t, "ID").and_then(Value::as_str).ok_or_else(|| fault("'ID' is required."))?;
+    let method_name = get_ci(t, "TransformationMethod").and_then(Value::as_str).unwrap_or_default();
+    let method = match method_name.trim_end_matches("()").to_ascii_lowercase().as_str() {
+        "join" => Method::Join,
+        "extractmailprefix" => Method::ExtractMailPrefix,
+        "tolowercase" => Method::ToLowercase,
+        "touppercase" => Method::ToUppercase,
+        _ => {
+            return Err(fault(&format!(
+                "TransformationMethod '{method_name}' is not one of Join, ExtractMailPrefix, ToLowercase, ToUppercase."
+            )));
+        }
+    };
+    let pairs = |key: &str, a: &str, b: &str| -> Result<Vec<(String, String)>, MappingError> {
+        let Some(list) = get_ci(t, key) else { return Ok(Vec::new()) };
+        let list = list.as_array().ok_or_else(|| fault(&format!("'{key}' must be an array.")))?;
+        list.iter()
+            .map(|item| {
+                let item = item.as_object();
+                let field = |k: &str| item.and_then(|o| get_ci(o, k)).and_then(Value::as_str).map(str::to_string);
+                match (field(a), field(b)) {
+                    (Some(x), Some(y)) => Ok((x, y)),
+                    _ => Err(fault(&format!("each of '{key}' needs '{a}' and '{b}'."))),
+                }
+            })
+            .collect()
+    };
+    let input_claims = pairs("InputClaims", "ClaimTypeReferenceId", "TransformationClaimType")?;
+    let parameters = pairs("InputParameters", "ID", "Value")?;
+    let outputs = pairs("OutputClaims", "ClaimTypeReferenceId", "TransformationClaimType")?;
+    let [(output, _)] = outputs.as_slice() else {
+        return Err(fault("'OutputClaims' must hold exactly one output claim."));
+    };
+    let needs_input = match method {
+        Method::Join => !input_claims.iter().any(|(_, name)| name.eq_ignore_ascii_case("string1")),
+        _ => input_claims.len() != 1,
+    };
+    if needs_input {
+        return Err(fault(match method {
+            Method::Join => "Join needs the input claim 'string1'.",
+            _ => "the method needs exactly one input claim.",
+        }));
+    }
+    Ok(TransformationDef { id: id.to_string(), method, input_claims, parameters, output: output.clone() })
+}
+
+/// The source of a `Source: transformation` entry: its transformation, with each input claim
+/// bound to the entry of the same ID.
+fn bind_transformation(
+    n: usize,
+    entry: &RawEntry,
+    tid: &str,
+    transformations: &[TransformationDef],
+    raw: &[RawEntry],
+) -> Result<ClaimSource, MappingError> {
+    let own_id = entry.id.as_deref().unwrap_or_default();
+    let t = transformations
+        .iter()
+        .find(|t| t.id.eq_ignore_ascii_case(tid) && t.output.eq_ignore_ascii_case(own_id))
+        .ok_or_else(|| MappingError::NoTransformation(n, tid.to_string()))?;
+    let mut inputs = Vec::new();
+    for (reference, name) in &t.input_claims {
+        let source = raw
+            .iter()
+            .filter(|e| e.id.as_ref().is_some_and(|id| id.eq_ignore_ascii_case(reference)))
+            .find_map(|e| match &e.data {
+                RawData::Source(source) => Some(source.clone()),
+                RawData::Transformation(_) => None,
+            })
+            .ok_or_else(|| {
+                MappingError::Transformation(
+                    n,
+                    format!("input claim '{reference}' is not the ID of a claim schema entry with a Source."),
+                )
+            })?;
+        inputs.push((name.clone(), source));
+    }
+    Ok(ClaimSource::Transform(Transform { method: t.method, inputs, parameters: t.parameters.clone() }))
+}
+
+/// A `ClaimsSchema` entry as written.
+struct RawEntry {
+    id: Option<String>,
+    data: RawData,
+    jwt: Option<String>,
+    saml: bool,
+}
+
+enum RawData {
+    Source(ClaimSource),
+    /// `Source: transformation` with its `TransformationId`.
+    Transformation(String),
+}
+
+/// One `ClaimsSchema` entry.
+fn parse_entry(n: usize, entry: &Map<String, Value>) -> Result<RawEntry, MappingError> {
+    const KEYS: &[&str] = &[
+        "Source",
+        "ID",
+        "ExtensionID",
+        "Value",
+        "TransformationId",
+        "JwtClaimType",
+        "SamlClaimType",
+        "SamlNameFormat",
+        "SAMLNameForm",
+    ];
     let mut text: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
     for (key, value) in entry {
-        if key.eq_ignore_ascii_case("TransformationID") {
-            return Err(MappingError::Unsupported(key.clone()));
-        }
         let Some(known) = KEYS.iter().find(|k| k.eq_ignore_ascii_case(key)) else {
             return Err(MappingError::EntryKey(n, key.clone()));
         };
         let Value::String(s) = value else { return Err(MappingError::NotText(n, key.clone())) };
         text.insert(known, s.clone());
     }
-    let source = match (text.get("Value"), text.get("Source"), text.get("ID"), text.get("ExtensionID")) {
-        (Some(v), None, None, None) => ClaimSource::Value(v.clone()),
-        (None, Some(source), Some(id), None) => source_of(n, source, id)?,
+    let transformation = text.get("Source").is_some_and(|s| s.eq_ignore_ascii_case("transformation"));
+    let data = match (text.get("Value"), text.get("Source"), text.get("ID"), text.get("ExtensionID")) {
+        _ if transformation => match (text.get("TransformationId"), text.get("ID"), text.get("Value")) {
+            (Some(tid), Some(_), None) => RawData::Transformation(tid.clone()),
+            (None, _, _) | (_, None, _) => return Err(MappingError::NoData(n)),
+            _ => return Err(MappingError::TwoData(n)),
+        },
+        _ if text.contains_key("TransformationId") => return Err(MappingError::EntryKey(n, "TransformationId".into())),
+        (Some(v), None, None, None) => RawData::Source(ClaimSource::Value(v.clone())),
+        (None, Some(source), Some(id), None) => RawData::Source(source_of(n, source, id)?),
         (None, Some(source), None, Some(ext)) => {
             if !source.eq_ignore_ascii_case("user") {
                 return Err(MappingError::UnknownSource(n, source.clone()));
@@ -525,19 +741,22 @@ fn parse_entry(n: usize, entry: &Map<String, Value>) -> Result<Option<MappedClai
             if !is_extension_name(ext) {
                 return Err(MappingError::ExtensionId(n, ext.clone()));
             }
-            ClaimSource::Extension(ext.to_ascii_lowercase())
+            RawData::Source(ClaimSource::Extension(ext.to_ascii_lowercase()))
         }
         (None, None, None, None) | (None, Some(_), None, None) => return Err(MappingError::NoData(n)),
         _ => return Err(MappingError::TwoData(n)),
     };
-    let jwt = text.get("JwtClaimType").filter(|t| !t.is_empty());
-    let saml = text.get("SamlClaimType").filter(|t| !t.is_empty());
-    match (jwt, saml) {
-        (None, None) => Err(MappingError::NoClaimType(n)),
-        (None, Some(_)) => Ok(None),
-        (Some(claim), _) if is_restricted(claim) => Err(MappingError::Restricted(n, claim.clone())),
-        (Some(claim), _) => Ok(Some(MappedClaim { claim: claim.clone(), source })),
-    }
+    let id = match &data {
+        // An ExtensionID entry is referenced by its extension name.
+        RawData::Source(ClaimSource::Extension(ext)) => Some(ext.clone()),
+        _ => text.get("ID").cloned(),
+    };
+    Ok(RawEntry {
+        id,
+        data,
+        jwt: text.get("JwtClaimType").filter(|t| !t.is_empty()).cloned(),
+        saml: text.get("SamlClaimType").is_some_and(|t| !t.is_empty()),
+    })
 }
 
 fn source_of(n: usize, source: &str, id: &str) -> Result<ClaimSource, MappingError> {
@@ -654,6 +873,13 @@ mod tests {
             ),
             (def(r#""IncludeBasicClaimSet":"maybe""#), MappingError::IncludeBasic),
             (def(r#""audienceOverride":"https://x""#), MappingError::SigningKeyOnly("audienceOverride".into())),
+            (def(r#""GroupFilter":{}"#), MappingError::Unsupported("GroupFilter".into())),
+            (
+                def(
+                    r#""ClaimsSchema":[{"Source":"transformation","ID":"out","TransformationId":"nope","JwtClaimType":"x"}]"#,
+                ),
+                MappingError::NoTransformation(1, "nope".into()),
+            ),
             (def(r#""Colour":"blue""#), MappingError::UnknownKey("Colour".into())),
         ];
         for (d, want) in cases {
@@ -663,6 +889,51 @@ mod tests {
         assert_eq!(parse_definition(&v2), Err(MappingError::Version));
         assert_eq!(parse_definition(&json!([])), Err(MappingError::NotOne));
         assert!(matches!(parse_definition(&json!(["{"])), Err(MappingError::NotJson(_))));
+    }
+
+    #[test]
+    fn transformations_as_documented() {
+        // Microsoft's example: an input entry without a claim type, joined with a constant.
+        let m = parse_definition(&def(
+            r#""IncludeBasicClaimSet":"true","ClaimsSchema":[{"Source":"user","ID":"extensionattribute1"},{"Source":"transformation","ID":"DataJoin","TransformationId":"JoinTheData","JwtClaimType":"JoinedData"},{"Source":"user","ID":"userprincipalname"},{"Source":"transformation","ID":"Alias","TransformationId":"Prefix","JwtClaimType":"alias"},{"Source":"transformation","ID":"Up","TransformationId":"Upper","JwtClaimType":"upper_alias"}],"ClaimsTransformation":[{"ID":"JoinTheData","TransformationMethod":"Join","InputClaims":[{"ClaimTypeReferenceId":"extensionattribute1","TransformationClaimType":"string1"}],"InputParameters":[{"ID":"string2","Value":"sandbox"},{"ID":"separator","Value":"."}],"OutputClaims":[{"ClaimTypeReferenceId":"DataJoin","TransformationClaimType":"outputClaim"}]},{"ID":"Prefix","TransformationMethod":"ExtractMailPrefix","InputClaims":[{"ClaimTypeReferenceId":"userprincipalname","TransformationClaimType":"mail"}],"OutputClaims":[{"ClaimTypeReferenceId":"Alias","TransformationClaimType":"outputClaim"}]},{"ID":"Upper","TransformationMethod":"ToUppercase()","InputClaims":[{"ClaimTypeReferenceId":"userprincipalname","TransformationClaimType":"string"}],"OutputClaims":[{"ClaimTypeReferenceId":"Up","TransformationClaimType":"outputClaim"}]}]"#,
+        ))
+        .expect("valid");
+        assert_eq!(m.claims.len(), 3, "{m:?}");
+        let user = ObjectRecord {
+            id: uuid::Uuid::new_v4(),
+            object_type: "user".into(),
+            version: 1,
+            doc: json!({"userPrincipalName": "adele@contoso.com", "onPremisesExtensionAttributes": {"extensionAttribute1": "E1"}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            deleted_at: None,
+        };
+        let v = m.values(&ClaimFacts { user: Some(&user), ..ClaimFacts::default() });
+        assert_eq!(v.get("JoinedData"), Some(&json!("E1.sandbox")));
+        assert_eq!(v.get("alias"), Some(&json!("adele")));
+        assert_eq!(v.get("upper_alias"), Some(&json!("ADELE@CONTOSO.COM")));
+        let bad = [
+            (r#"{"ID":"t","TransformationMethod":"Reverse","InputClaims":[],"OutputClaims":[]}"#, "not one of"),
+            (
+                r#"{"ID":"t","TransformationMethod":"Join","OutputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"outputClaim"}]}"#,
+                "string1",
+            ),
+            (
+                r#"{"ID":"t","TransformationMethod":"ToLowercase","InputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"s"}]}"#,
+                "exactly one output",
+            ),
+        ];
+        for (t, message) in bad {
+            let d = def(&format!(r#""IncludeBasicClaimSet":"false","ClaimsTransformation":[{t}]"#));
+            let e = parse_definition(&d).expect_err("refused").to_string();
+            assert!(e.contains(message), "{e}");
+        }
+        // An input that names no entry.
+        let d = def(
+            r#""ClaimsSchema":[{"Source":"transformation","ID":"o","TransformationId":"t","JwtClaimType":"x"}],"ClaimsTransformation":[{"ID":"t","TransformationMethod":"ToLowercase","InputClaims":[{"ClaimTypeReferenceId":"ghost","TransformationClaimType":"s"}],"OutputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"outputClaim"}]}]"#,
+        );
+        assert!(parse_definition(&d).expect_err("refused").to_string().contains("'ghost'"));
     }
 
     #[test]

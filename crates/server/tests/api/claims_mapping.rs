@@ -148,7 +148,17 @@ async fn definitions_that_would_not_apply_are_refused() {
             "more than once".into(),
         ),
         (
-            definition(&entry(r#"{"Source":"transformation","TransformationID":"t1","JwtClaimType":"x"}"#)),
+            definition(&entry(r#"{"Source":"transformation","ID":"out","TransformationId":"t1","JwtClaimType":"x"}"#)),
+            "names no claims transformation".into(),
+        ),
+        (
+            definition(
+                r#""IncludeBasicClaimSet":"false","ClaimsTransformation":[{"ID":"t","TransformationMethod":"Reverse"}]"#,
+            ),
+            "not one of Join, ExtractMailPrefix".into(),
+        ),
+        (
+            definition(r#""IncludeBasicClaimSet":"false","GroupFilter":{"MatchOn":"displayname"}"#),
             "not supported by this server".into(),
         ),
         (definition(r#""IncludeBasicClaimSet":"false","audienceOverride":"https://x""#), "signing key".into()),
@@ -437,4 +447,34 @@ async fn token_lifetime_policies_on_service_principals_take_precedence() {
     assert_eq!(expires(&r), 7200, "{}", r.text);
     let r = h.delete(&format!("{sp_refs}/{}/$ref", ids[1])).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
+#[tokio::test]
+async fn claims_transformations_shape_the_token() {
+    let h = Harness::new().await;
+    let (api_app_id, api_oid, api_sp) = web_api(&h, Some(2)).await;
+    let (client_id, secret, client_sp) = confidential_client(&h, "Portal").await;
+    grant(&h, &client_sp, &api_sp, "access_as_user").await;
+    accept_mapped_claims(&h, &api_oid, true).await;
+    let user = h.user("lynne", "Lynne Robbins").await;
+    let r = h.patch(&format!("/v1.0/users/{}", id_of(&user)), json!({"department": "Retail"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // The shape of Microsoft's example: input entries without a claim type, referenced by ID.
+    let policy = create(
+        &h,
+        "Transformed",
+        r#""IncludeBasicClaimSet":"true","ClaimsSchema":[{"Source":"user","ID":"department"},{"Source":"user","ID":"userprincipalname"},{"Source":"transformation","ID":"DataJoin","TransformationId":"JoinTheData","JwtClaimType":"JoinedData"},{"Source":"transformation","ID":"Alias","TransformationId":"Prefix","JwtClaimType":"alias"}],"ClaimsTransformation":[{"ID":"JoinTheData","TransformationMethod":"Join","InputClaims":[{"ClaimTypeReferenceId":"department","TransformationClaimType":"string1"}],"InputParameters":[{"ID":"string2","Value":"sandbox"},{"ID":"separator","Value":"."}],"OutputClaims":[{"ClaimTypeReferenceId":"DataJoin","TransformationClaimType":"outputClaim"}]},{"ID":"Prefix","TransformationMethod":"ExtractMailPrefix","InputClaims":[{"ClaimTypeReferenceId":"userprincipalname","TransformationClaimType":"mail"}],"OutputClaims":[{"ClaimTypeReferenceId":"Alias","TransformationClaimType":"outputClaim"}]}]"#,
+    )
+    .await;
+    let r = assign(&h, &api_sp, &policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r =
+        ropc(&h, &client_id, &secret, "lynne@contoso.onmicrosoft.com", &format!("{api_app_id}/access_as_user")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let c = claims(r.json["access_token"].as_str().unwrap_or_default(), 1);
+    assert_eq!(c["JoinedData"], "Retail.sandbox", "{c}");
+    assert_eq!(c["alias"], "lynne", "{c}");
+    // Input entries without a claim type are not emitted themselves; the basic set stays.
+    assert!(c.get("department").is_none(), "{c}");
+    assert_eq!(c["name"], "Lynne Robbins", "{c}");
 }

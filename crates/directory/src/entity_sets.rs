@@ -1,7 +1,7 @@
 //! One entry point per operation for the entity sets every front-end serves the same way
 //! (users, groups, applications, service principals, devices, contacts, administrative units,
-//! role definitions and assignments, token lifetime policies, Conditional Access named locations
-//! and policies): each dispatches to the type's own rules,
+//! role definitions and assignments, token lifetime and claims mapping policies, Conditional
+//! Access named locations and policies): each dispatches to the type's own rules,
 //! so a front-end serves a new set with a declaration instead of another set of handlers.
 
 use cerulean_store::ObjectRecord;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::conditional_access::{NAMED_LOCATION, POLICY as CA_POLICY};
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::roles::{ROLE_ASSIGNMENT, ROLE_DEFINITION};
-use crate::token_policies::TOKEN_LIFETIME_POLICY;
+use crate::token_policies::{CLAIMS_MAPPING_POLICY, TOKEN_LIFETIME_POLICY};
 use crate::{Caller, Directory};
 
 fn unsupported(object_type: &str) -> DirectoryError {
@@ -30,7 +30,7 @@ impl Directory {
             "orgContact" | "administrativeUnit" | "contract" => self.find(tenant, object_type, key).await,
             ROLE_DEFINITION => self.find_role_definition(tenant, key).await,
             ROLE_ASSIGNMENT => self.find_role_assignment(tenant, key).await,
-            TOKEN_LIFETIME_POLICY => self.find_token_lifetime_policy(tenant, key).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.find_policy(tenant, object_type, key).await,
             NAMED_LOCATION => self.named_location(tenant, key).await,
             CA_POLICY => self.ca_policy(tenant, key).await,
             other => Err(unsupported(other)),
@@ -89,7 +89,7 @@ impl Directory {
             "administrativeUnit" => self.create_administrative_unit(caller, body).await,
             ROLE_DEFINITION => self.create_role_definition(caller, body).await,
             ROLE_ASSIGNMENT => self.create_role_assignment(caller, body).await,
-            TOKEN_LIFETIME_POLICY => self.create_token_lifetime_policy(caller, body).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.create_policy(caller, object_type, body).await,
             NAMED_LOCATION => self.create_named_location(caller, body).await,
             CA_POLICY => self.create_ca_policy(caller, body).await,
             other => Err(unsupported(other)),
@@ -139,7 +139,7 @@ impl Directory {
             "orgContact" => self.update_contact(caller, key, body).await,
             "administrativeUnit" => self.update_administrative_unit(caller, key, body).await,
             ROLE_DEFINITION => self.update_role_definition(caller, key, body).await,
-            TOKEN_LIFETIME_POLICY => self.update_token_lifetime_policy(caller, key, body).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.update_policy(caller, object_type, key, body).await,
             NAMED_LOCATION => self.update_named_location(caller, key, body).await,
             CA_POLICY => self.update_ca_policy(caller, key, body).await,
             // Role assignments are not updatable (Graph serves no PATCH for them).
@@ -157,7 +157,7 @@ impl Directory {
             "orgContact" => self.delete_contact(caller, key).await,
             ROLE_DEFINITION => self.delete_role_definition(caller, key).await,
             ROLE_ASSIGNMENT => self.delete_role_assignment(caller, key).await,
-            TOKEN_LIFETIME_POLICY => self.delete_token_lifetime_policy(caller, key).await,
+            TOKEN_LIFETIME_POLICY | CLAIMS_MAPPING_POLICY => self.delete_policy(caller, object_type, key).await,
             NAMED_LOCATION => self.delete_named_location(caller, key).await,
             CA_POLICY => self.delete_ca_policy(caller, key).await,
             other => Err(unsupported(other)),

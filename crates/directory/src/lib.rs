@@ -11,6 +11,7 @@ mod audit;
 pub mod auth_methods;
 mod bootstrap;
 pub mod ca_engine;
+pub mod claims_mapping;
 pub mod conditional_access;
 mod consent;
 pub mod custom_security_attributes;
@@ -132,6 +133,9 @@ pub struct Directory {
     dns_resolver: Option<std::net::SocketAddr>,
     /// App roles of resource service principals, keyed on the change log (see `apps.rs`).
     resource_roles: Arc<apps::ResourceRolesCache>,
+    /// Token lifetime and claims mapping policies, keyed on the change log (see
+    /// `token_policies.rs`).
+    token_policies: Arc<token_policies::TokenPoliciesCache>,
 }
 
 impl Directory {
@@ -145,6 +149,7 @@ impl Directory {
             staged: None,
             dns_resolver: None,
             resource_roles: Arc::default(),
+            token_policies: Arc::default(),
         }
     }
 

@@ -6,33 +6,73 @@
 //! definition that would change nothing (no `AccessTokenLifetime`, a retired or unknown key, a
 //! wrong version) is refused rather than stored inert, so a caller learns at once that the
 //! policy would not apply.
+//!
+//! Claims mapping policies (`/policies/claimsMappingPolicies`, rules in [`crate::claims_mapping`])
+//! share this storage and these routes: a policy document with its `definition`, and the
+//! objects it is assigned to (`appliesTo`) kept in the policy itself. The token endpoint reads
+//! the tenant's policies once per change-log position ([`TokenPolicies`]), never per token.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cerulean_store::{Change, ListQuery, ObjectRecord, Op, Scope, StoreError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::claims_mapping::{self, ClaimsMapping};
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::validate::{Mode, validate_body};
 use crate::{Caller, Directory, audit};
 
 /// The object type of a token lifetime policy.
 pub const TOKEN_LIFETIME_POLICY: &str = "tokenLifetimePolicy";
+/// The object type of a claims mapping policy.
+pub const CLAIMS_MAPPING_POLICY: &str = "claimsMappingPolicy";
+/// The policy types served here.
+pub const POLICY_TYPES: &[&str] = &[TOKEN_LIFETIME_POLICY, CLAIMS_MAPPING_POLICY];
 
 /// Claim namespace: one organization-default token lifetime policy per tenant.
 const ORG_DEFAULT_CLAIM: &str = "tokenLifetimePolicyDefault";
 
-/// Where a policy keeps the applications it is assigned to: `{"id", "appId"}` pairs (never
-/// returned: the type does not declare it; `appliesTo` reads it).
+/// Where a policy keeps the objects it is assigned to: `{"id", "appId"}` pairs, with
+/// `"type": "servicePrincipal"` for service principals (never returned: the type does not
+/// declare it; `appliesTo` reads it).
 const APPLIES_TO: &str = "cerulean.appliesTo";
 
-/// How many token lifetime policies a tenant's issuance lookup reads at most.
-const MAX_POLICIES: usize = 500;
+/// Tenants whose token policies are kept (see [`Directory::token_policies`]); past it the
+/// cache starts over, which bounds its memory whatever the number of tenants.
+const CACHE_LIMIT: usize = 256;
+
+/// The cache of token policies: tenant -> (the change-log sequence it was read at, policies).
+pub(crate) type TokenPoliciesCache = std::sync::Mutex<HashMap<Uuid, (u64, Arc<TokenPolicies>)>>;
 
 /// The bounds Entra documents for `AccessTokenLifetime`.
 const MIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What a policy is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Application,
+    ServicePrincipal,
+}
+
+impl Holder {
+    fn type_name(self) -> &'static str {
+        match self {
+            Holder::Application => "application",
+            Holder::ServicePrincipal => "servicePrincipal",
+        }
+    }
+}
+
+fn kind_name(policy_type: &str) -> &'static str {
+    match policy_type {
+        CLAIMS_MAPPING_POLICY => "claims mapping policy",
+        _ => "token lifetime policy",
+    }
+}
 
 /// Why a definition is refused; the message names the fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -61,17 +101,41 @@ impl From<DefinitionError> for DirectoryError {
     }
 }
 
+/// What is wrong with the envelope every policy `definition` shares.
+pub(crate) enum Envelope {
+    NotOne,
+    NotJson(String),
+    WrongRoot,
+}
+
+impl From<Envelope> for DefinitionError {
+    fn from(e: Envelope) -> Self {
+        match e {
+            Envelope::NotOne => DefinitionError::NotOne,
+            Envelope::NotJson(m) => DefinitionError::NotJson(m),
+            Envelope::WrongRoot => DefinitionError::WrongRoot,
+        }
+    }
+}
+
+/// The policy object of a `definition`: a one-element array whose string holds a JSON object
+/// with the single key `root` (`TokenLifetimePolicy`, `ClaimsMappingPolicy`).
+pub(crate) fn policy_object(definition: &Value, root: &str) -> Result<Map<String, Value>, Envelope> {
+    let [Value::String(text)] = definition.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        return Err(Envelope::NotOne);
+    };
+    match serde_json::from_str(text).map_err(|e| Envelope::NotJson(e.to_string()))? {
+        Value::Object(mut top) if top.len() == 1 => match top.remove(root) {
+            Some(Value::Object(policy)) => Ok(policy),
+            _ => Err(Envelope::WrongRoot),
+        },
+        _ => Err(Envelope::WrongRoot),
+    }
+}
+
 /// The access-token lifetime a `definition` array sets, or why it is refused.
 pub fn parse_definition(definition: &Value) -> Result<Duration, DefinitionError> {
-    let [Value::String(text)] = definition.as_array().map(Vec::as_slice).unwrap_or_default() else {
-        return Err(DefinitionError::NotOne);
-    };
-    let doc: Value = serde_json::from_str(text).map_err(|e| DefinitionError::NotJson(e.to_string()))?;
-    let policy = match doc.as_object() {
-        Some(root) if root.len() == 1 => root.get("TokenLifetimePolicy").and_then(Value::as_object),
-        _ => None,
-    }
-    .ok_or(DefinitionError::WrongRoot)?;
+    let policy = policy_object(definition, "TokenLifetimePolicy")?;
     if let Some(key) = policy.keys().find(|k| !matches!(k.as_str(), "Version" | "AccessTokenLifetime")) {
         return Err(DefinitionError::UnknownKey(key.clone()));
     }
@@ -99,22 +163,42 @@ fn parse_time_span(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(((days * 24 + h) * 60 + m) * 60 + s))
 }
 
-fn entity() -> DirectoryResult<&'static cerulean_schema::EntityType> {
-    cerulean_schema::entity(TOKEN_LIFETIME_POLICY)
-        .ok_or_else(|| DirectoryError::Internal("tokenLifetimePolicy is not declared".into()))
+/// Checks a policy document's `definition` (and, for a claims mapping policy, that it is not
+/// made an organization default, which Entra ignores for that type).
+fn check_policy(policy_type: &str, doc: &Map<String, Value>) -> DirectoryResult<()> {
+    let definition = doc.get("definition").unwrap_or(&Value::Null);
+    match policy_type {
+        CLAIMS_MAPPING_POLICY => {
+            claims_mapping::parse_definition(definition)?;
+            if doc.get("isOrganizationDefault").and_then(Value::as_bool) == Some(true) {
+                return Err(DirectoryError::bad_request(
+                    "A claims mapping policy cannot be the organization default; assign it to service principals.",
+                ));
+            }
+        }
+        _ => {
+            parse_definition(definition)?;
+        }
+    }
+    Ok(())
 }
 
-fn reject_annotations(annotations: &Map<String, Value>) -> DirectoryResult<()> {
+fn entity(policy_type: &str) -> DirectoryResult<&'static cerulean_schema::EntityType> {
+    cerulean_schema::entity(policy_type)
+        .ok_or_else(|| DirectoryError::Internal(format!("{policy_type} is not declared")))
+}
+
+fn reject_annotations(policy_type: &str, annotations: &Map<String, Value>) -> DirectoryResult<()> {
     match annotations.keys().find(|k| !k.eq_ignore_ascii_case("@odata.type")) {
-        Some(k) => Err(crate::validate::unknown_property(k, TOKEN_LIFETIME_POLICY)),
+        Some(k) => Err(crate::validate::unknown_property(k, policy_type)),
         None => Ok(()),
     }
 }
 
 /// The unique claims a policy document holds: the organization default is one per tenant.
-fn claims(doc: &Map<String, Value>) -> Vec<(String, String)> {
+fn claims(policy_type: &str, doc: &Map<String, Value>) -> Vec<(String, String)> {
     match doc.get("isOrganizationDefault").and_then(Value::as_bool) {
-        Some(true) => vec![(ORG_DEFAULT_CLAIM.into(), "default".into())],
+        Some(true) if policy_type == TOKEN_LIFETIME_POLICY => vec![(ORG_DEFAULT_CLAIM.into(), "default".into())],
         _ => Vec::new(),
     }
 }
@@ -124,30 +208,32 @@ fn second_default() -> DirectoryError {
 }
 
 impl Directory {
-    pub async fn find_token_lifetime_policy(&self, tenant: Uuid, id: &str) -> DirectoryResult<ObjectRecord> {
-        self.find(tenant, TOKEN_LIFETIME_POLICY, id).await
+    /// A live policy of `policy_type` by id.
+    pub async fn find_policy(&self, tenant: Uuid, policy_type: &str, id: &str) -> DirectoryResult<ObjectRecord> {
+        self.find(tenant, policy_type, id).await
     }
 
-    /// `POST /policies/tokenLifetimePolicies`.
-    pub async fn create_token_lifetime_policy(
+    /// `POST /policies/tokenLifetimePolicies` and `/policies/claimsMappingPolicies`.
+    pub async fn create_policy(
         &self,
         caller: &Caller,
+        policy_type: &str,
         body: &Map<String, Value>,
     ) -> DirectoryResult<ObjectRecord> {
-        let (mut props, annotations) = validate_body(entity()?, body, Mode::Create)?;
-        reject_annotations(&annotations)?;
-        parse_definition(props.get("definition").unwrap_or(&Value::Null))?;
+        let (mut props, annotations) = validate_body(entity(policy_type)?, body, Mode::Create)?;
+        reject_annotations(policy_type, &annotations)?;
         props.entry("isOrganizationDefault").or_insert(Value::Bool(false));
         props.entry("description").or_insert(Value::Null);
+        check_policy(policy_type, &props)?;
         let record = ObjectRecord {
             id: Uuid::new_v4(),
-            object_type: TOKEN_LIFETIME_POLICY.into(),
+            object_type: policy_type.into(),
             version: 1,
             doc: props,
             deleted_at: None,
         };
         let change = Change {
-            ops: vec![Op::Insert { object: record.clone(), unique: claims(&record.doc) }],
+            ops: vec![Op::Insert { object: record.clone(), unique: claims(policy_type, &record.doc) }],
             audit: audit::record(
                 caller,
                 "Add policy",
@@ -163,25 +249,26 @@ impl Directory {
         }
     }
 
-    /// `PATCH /policies/tokenLifetimePolicies/{id}`: the merged policy is checked as a whole.
-    pub async fn update_token_lifetime_policy(
+    /// `PATCH /policies/{set}/{id}`: the merged policy is checked as a whole.
+    pub async fn update_policy(
         &self,
         caller: &Caller,
+        policy_type: &str,
         id: &str,
         body: &Map<String, Value>,
     ) -> DirectoryResult<()> {
-        let current = self.find_token_lifetime_policy(caller.tenant, id).await?;
-        let (props, annotations) = validate_body(entity()?, body, Mode::Update)?;
-        reject_annotations(&annotations)?;
+        let current = self.find_policy(caller.tenant, policy_type, id).await?;
+        let (props, annotations) = validate_body(entity(policy_type)?, body, Mode::Update)?;
+        reject_annotations(policy_type, &annotations)?;
         let mut next = current.doc.clone();
         next.extend(props);
-        parse_definition(next.get("definition").unwrap_or(&Value::Null))?;
+        check_policy(policy_type, &next)?;
         let change = Change {
             ops: vec![Op::Update {
                 id: current.id,
                 expected_version: current.version,
                 doc: next.clone(),
-                unique: claims(&next),
+                unique: claims(policy_type, &next),
             }],
             audit: audit::record(
                 caller,
@@ -198,9 +285,9 @@ impl Directory {
         }
     }
 
-    /// `DELETE /policies/tokenLifetimePolicies/{id}`.
-    pub async fn delete_token_lifetime_policy(&self, caller: &Caller, id: &str) -> DirectoryResult<()> {
-        let current = self.find_token_lifetime_policy(caller.tenant, id).await?;
+    /// `DELETE /policies/{set}/{id}`.
+    pub async fn delete_policy(&self, caller: &Caller, policy_type: &str, id: &str) -> DirectoryResult<()> {
+        let current = self.find_policy(caller.tenant, policy_type, id).await?;
         let change = Change {
             ops: vec![Op::Purge { id: current.id }],
             audit: audit::record(caller, "Delete policy", "Policy", "Delete", vec![audit::bare_target(&current)]),
@@ -211,52 +298,82 @@ impl Directory {
 }
 
 impl Directory {
-    async fn all_token_lifetime_policies(&self, tenant: Uuid) -> DirectoryResult<Vec<ObjectRecord>> {
-        let mut query = ListQuery::new(&[TOKEN_LIFETIME_POLICY], Scope::Live);
-        query.top = MAX_POLICIES;
-        Ok(self.store.list(tenant, &query).await?.items)
+    /// Every live policy of `policy_type` in the tenant, page by page.
+    async fn all_policies(&self, tenant: Uuid, policy_type: &str) -> DirectoryResult<Vec<ObjectRecord>> {
+        let types = [policy_type];
+        self.all_pages(tenant, ListQuery::new(&types, Scope::Live)).await
     }
 
-    /// `POST /applications/{id}/tokenLifetimePolicies/$ref`: an application holds at most one
-    /// token lifetime policy, as in Entra.
-    pub async fn assign_token_lifetime_policy(
+    async fn find_holder(&self, tenant: Uuid, holder: Holder, key: &str) -> DirectoryResult<ObjectRecord> {
+        match holder {
+            Holder::Application => self.find_application(tenant, key).await,
+            Holder::ServicePrincipal => self.find_service_principal(tenant, key).await,
+        }
+    }
+
+    /// `POST /applications/{id}/tokenLifetimePolicies/$ref`,
+    /// `POST /servicePrincipals/{id}/tokenLifetimePolicies/$ref` and
+    /// `POST /servicePrincipals/{id}/claimsMappingPolicies/$ref`: an object holds at most one
+    /// policy of each type, as in Entra.
+    pub async fn assign_policy(
         &self,
         caller: &Caller,
-        app_key: &str,
+        policy_type: &str,
+        holder: Holder,
+        key: &str,
         policy: Uuid,
     ) -> DirectoryResult<()> {
-        let app = self.find_application(caller.tenant, app_key).await?;
-        let policy = self.find_token_lifetime_policy(caller.tenant, &policy.to_string()).await?;
-        if !self.token_lifetime_policies_of(caller.tenant, &app).await?.is_empty() {
-            return Err(DirectoryError::bad_request(
-                "The application already has a token lifetime policy; remove it before assigning another.",
-            ));
+        let target = self.find_holder(caller.tenant, holder, key).await?;
+        let policy = self.find_policy(caller.tenant, policy_type, &policy.to_string()).await?;
+        if !self.policies_of(caller.tenant, policy_type, &target).await?.is_empty() {
+            let what = match holder {
+                Holder::Application => "application",
+                Holder::ServicePrincipal => "service principal",
+            };
+            return Err(DirectoryError::bad_request(format!(
+                "The {what} already has a {}; remove it before assigning another.",
+                kind_name(policy_type)
+            )));
         }
-        let app_id = app.doc.get("appId").cloned().unwrap_or(Value::Null);
+        let app_id = target.doc.get("appId").cloned().unwrap_or(Value::Null);
+        let mut entry = serde_json::json!({"id": target.id.to_string(), "appId": app_id});
+        if holder == Holder::ServicePrincipal {
+            entry["type"] = Value::String(holder.type_name().into());
+        }
         let mut next = policy.doc.clone();
         let mut list = applies_to(&policy);
-        list.push(serde_json::json!({"id": app.id.to_string(), "appId": app_id}));
+        list.push(entry);
         next.insert(APPLIES_TO.into(), Value::Array(list));
-        self.write_applies_to(caller, &policy, next, "Add policy to application").await
+        let activity = match holder {
+            Holder::Application => "Add policy to application",
+            Holder::ServicePrincipal => "Add policy to service principal",
+        };
+        self.write_applies_to(caller, &policy, next, activity).await
     }
 
-    /// `DELETE /applications/{id}/tokenLifetimePolicies/{policyId}/$ref`.
-    pub async fn unassign_token_lifetime_policy(
+    /// `DELETE /{applications|servicePrincipals}/{id}/{policies}/{policyId}/$ref`.
+    pub async fn unassign_policy(
         &self,
         caller: &Caller,
-        app_key: &str,
+        policy_type: &str,
+        holder: Holder,
+        key: &str,
         policy: &str,
     ) -> DirectoryResult<()> {
-        let app = self.find_application(caller.tenant, app_key).await?;
-        let policy = self.find_token_lifetime_policy(caller.tenant, policy).await?;
+        let target = self.find_holder(caller.tenant, holder, key).await?;
+        let policy = self.find_policy(caller.tenant, policy_type, policy).await?;
         let list = applies_to(&policy);
-        let kept: Vec<Value> = list.iter().filter(|e| !names(e, app.id)).cloned().collect();
+        let kept: Vec<Value> = list.iter().filter(|e| !names(e, target.id)).cloned().collect();
         if kept.len() == list.len() {
             return Err(DirectoryError::not_found(&policy.id.to_string()));
         }
         let mut next = policy.doc.clone();
         next.insert(APPLIES_TO.into(), Value::Array(kept));
-        self.write_applies_to(caller, &policy, next, "Remove policy from application").await
+        let activity = match holder {
+            Holder::Application => "Remove policy from application",
+            Holder::ServicePrincipal => "Remove policy from service principal",
+        };
+        self.write_applies_to(caller, &policy, next, activity).await
     }
 
     async fn write_applies_to(
@@ -270,7 +387,7 @@ impl Directory {
             ops: vec![Op::Update {
                 id: policy.id,
                 expected_version: policy.version,
-                unique: claims(&next),
+                unique: claims(&policy.object_type, &next),
                 doc: next.clone(),
             }],
             audit: audit::record(
@@ -285,49 +402,127 @@ impl Directory {
         Ok(())
     }
 
-    /// The token lifetime policies assigned to an application (zero or one).
-    pub async fn token_lifetime_policies_of(
+    /// The policies of `policy_type` assigned to an application or service principal (zero or
+    /// one).
+    pub async fn policies_of(
         &self,
         tenant: Uuid,
-        app: &ObjectRecord,
+        policy_type: &str,
+        target: &ObjectRecord,
     ) -> DirectoryResult<Vec<ObjectRecord>> {
-        let all = self.all_token_lifetime_policies(tenant).await?;
-        Ok(all.into_iter().filter(|p| applies_to(p).iter().any(|e| names(e, app.id))).collect())
+        let all = self.all_policies(tenant, policy_type).await?;
+        Ok(all.into_iter().filter(|p| applies_to(p).iter().any(|e| names(e, target.id))).collect())
     }
 
-    /// `GET /policies/tokenLifetimePolicies/{id}/appliesTo`: the applications that still exist.
-    pub async fn token_lifetime_policy_applies_to(
+    /// `GET /policies/{set}/{id}/appliesTo`: the applications and service principals that
+    /// still exist.
+    pub async fn policy_applies_to(
         &self,
         tenant: Uuid,
+        policy_type: &str,
         policy: &str,
     ) -> DirectoryResult<Vec<ObjectRecord>> {
-        let policy = self.find_token_lifetime_policy(tenant, policy).await?;
+        let policy = self.find_policy(tenant, policy_type, policy).await?;
         let mut out = Vec::new();
         for entry in applies_to(&policy) {
             if let Some(id) = entry.get("id").and_then(Value::as_str)
-                && let Ok(app) = self.find_application(tenant, id).await
+                && let Ok(id) = Uuid::parse_str(id)
+                && let Some(object) = self.get(tenant, id).await?
+                && ["application", "servicePrincipal"].contains(&object.object_type.as_str())
             {
-                out.push(app);
+                out.push(object);
             }
         }
         Ok(out)
     }
 
-    /// The access (and ID) token lifetime for tokens issued for the resource application
-    /// `resource_app_id`: the policy assigned to that application, else the organization
-    /// default, else `None` (the server's configured lifetimes apply).
-    pub async fn token_lifetime_for(&self, tenant: Uuid, resource_app_id: &str) -> DirectoryResult<Option<i64>> {
-        let all = self.all_token_lifetime_policies(tenant).await?;
-        let assigned = all.iter().find(|p| {
-            applies_to(p).iter().any(|e| {
-                e.get("appId").and_then(Value::as_str).is_some_and(|a| a.eq_ignore_ascii_case(resource_app_id))
-            })
-        });
-        let chosen = assigned
-            .or_else(|| all.iter().find(|p| p.doc.get("isOrganizationDefault").and_then(Value::as_bool) == Some(true)));
-        let Some(policy) = chosen else { return Ok(None) };
-        let lifetime = parse_definition(policy.doc.get("definition").unwrap_or(&Value::Null))?;
-        Ok(Some(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)))
+    /// The token lifetime for tokens whose audience is the application `app_id` (see
+    /// [`TokenPolicies::lifetime_for`]).
+    pub async fn token_lifetime_for(&self, tenant: Uuid, app_id: &str) -> DirectoryResult<Option<i64>> {
+        Ok(self.token_policies(tenant).await?.lifetime_for(app_id))
+    }
+
+    /// The tenant's token policies as the token endpoint applies them, from the cache while the
+    /// tenant's change log has not moved since they were read (the same rule as the resource
+    /// app roles of `apps.rs`: the sequence is read before the policies, so the cache is never
+    /// newer than its key; inside a unit of work the cache is bypassed).
+    pub async fn token_policies(&self, tenant: Uuid) -> DirectoryResult<Arc<TokenPolicies>> {
+        let seq = match self.staged {
+            Some(_) => None,
+            None => self.store.change_log_bounds(tenant).await.ok().map(|b| b.last),
+        };
+        if let Some(seq) = seq
+            && let Some((at, hit)) = self.token_policies.lock().unwrap_or_else(|e| e.into_inner()).get(&tenant)
+            && *at == seq
+        {
+            return Ok(hit.clone());
+        }
+        let mut read = TokenPolicies::default();
+        for policy in self.all_policies(tenant, TOKEN_LIFETIME_POLICY).await? {
+            // Stored definitions were checked when written; one that no longer parses (written
+            // by an older server) is skipped rather than failing every token.
+            let Ok(lifetime) = parse_definition(policy.doc.get("definition").unwrap_or(&Value::Null)) else {
+                continue;
+            };
+            let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+            if policy.doc.get("isOrganizationDefault").and_then(Value::as_bool) == Some(true) {
+                read.org_default = Some(secs);
+            }
+            for (holder, app_id) in holders(&policy) {
+                let map = match holder {
+                    Holder::Application => &mut read.application,
+                    Holder::ServicePrincipal => &mut read.service_principal,
+                };
+                map.insert(app_id, secs);
+            }
+        }
+        for policy in self.all_policies(tenant, CLAIMS_MAPPING_POLICY).await? {
+            let Ok(mapping) = claims_mapping::parse_definition(policy.doc.get("definition").unwrap_or(&Value::Null))
+            else {
+                continue;
+            };
+            let mapping = Arc::new(mapping);
+            for (holder, app_id) in holders(&policy) {
+                if holder == Holder::ServicePrincipal {
+                    read.claims.insert(app_id, mapping.clone());
+                }
+            }
+        }
+        let read = Arc::new(read);
+        if let Some(seq) = seq {
+            let mut cache = self.token_policies.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(tenant, (seq, read.clone()));
+        }
+        Ok(read)
+    }
+}
+
+/// A tenant's token policies, by the lower-case `appId` of what they are assigned to.
+#[derive(Debug, Default)]
+pub struct TokenPolicies {
+    org_default: Option<i64>,
+    application: HashMap<String, i64>,
+    service_principal: HashMap<String, i64>,
+    claims: HashMap<String, Arc<ClaimsMapping>>,
+}
+
+impl TokenPolicies {
+    /// The lifetime (seconds) of access and ID tokens whose audience is the application
+    /// `app_id`, in the order Entra documents ("Policy evaluation and prioritization"): the
+    /// policy assigned to its service principal, else the organization default, else the policy
+    /// assigned to the application object; `None` when none applies (the server's configured
+    /// lifetimes then do).
+    pub fn lifetime_for(&self, app_id: &str) -> Option<i64> {
+        let key = app_id.to_ascii_lowercase();
+        self.service_principal.get(&key).copied().or(self.org_default).or_else(|| self.application.get(&key).copied())
+    }
+
+    /// The claims mapping policy assigned to the service principal of `app_id`.
+    pub fn claims_mapping_for(&self, app_id: &str) -> Option<Arc<ClaimsMapping>> {
+        self.claims.get(&app_id.to_ascii_lowercase()).cloned()
     }
 }
 
@@ -335,8 +530,23 @@ fn applies_to(policy: &ObjectRecord) -> Vec<Value> {
     policy.doc.get(APPLIES_TO).and_then(Value::as_array).cloned().unwrap_or_default()
 }
 
-fn names(entry: &Value, app: Uuid) -> bool {
-    entry.get("id").and_then(Value::as_str) == Some(app.to_string().as_str())
+/// What a policy is assigned to, as (holder, lower-case appId).
+fn holders(policy: &ObjectRecord) -> Vec<(Holder, String)> {
+    applies_to(policy)
+        .iter()
+        .filter_map(|e| {
+            let app_id = e.get("appId").and_then(Value::as_str)?.to_ascii_lowercase();
+            let holder = match e.get("type").and_then(Value::as_str) {
+                Some("servicePrincipal") => Holder::ServicePrincipal,
+                _ => Holder::Application,
+            };
+            Some((holder, app_id))
+        })
+        .collect()
+}
+
+fn names(entry: &Value, target: Uuid) -> bool {
+    entry.get("id").and_then(Value::as_str) == Some(target.to_string().as_str())
 }
 
 #[cfg(test)]

@@ -330,6 +330,18 @@ pub static RULES: &[RouteRule] = &[
     rule("GET", "/applications/{id}/tokenlifetimepolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
     rule("POST", "/applications/{id}/tokenlifetimepolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
     rule("DELETE", "/applications/{id}/tokenlifetimepolicies/{id}", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("GET", "/serviceprincipals/{id}/tokenlifetimepolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("POST", "/serviceprincipals/{id}/tokenlifetimepolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("DELETE", "/serviceprincipals/{id}/tokenlifetimepolicies/{id}", SP_TLP_DELETE_APP, SP_TLP_DELETE_DELEGATED),
+    rule("GET", "/policies/claimsmappingpolicies", APP_POLICY_READ, APP_POLICY_READ),
+    rule("POST", "/policies/claimsmappingpolicies", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("GET", "/policies/claimsmappingpolicies/{id}", APP_POLICY_READ, APP_POLICY_READ),
+    rule("PATCH", "/policies/claimsmappingpolicies/{id}", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("DELETE", "/policies/claimsmappingpolicies/{id}", APP_POLICY_WRITE, APP_POLICY_WRITE),
+    rule("GET", "/policies/claimsmappingpolicies/{id}/appliesto", APPLIES_TO_READ, APPLIES_TO_READ),
+    rule("GET", "/serviceprincipals/{id}/claimsmappingpolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("POST", "/serviceprincipals/{id}/claimsmappingpolicies", APP_POLICY_APP, APP_POLICY_DELEGATED),
+    rule("DELETE", "/serviceprincipals/{id}/claimsmappingpolicies/{id}", APP_POLICY_APP, APP_POLICY_DELEGATED),
     // Audit and sign-in logs (issue 7).
     rule("GET", "/auditlogs/directoryaudits", AUDIT_READ, AUDIT_READ),
     rule("GET", "/auditlogs/directoryaudits/{id}", AUDIT_READ, AUDIT_READ),
@@ -456,6 +468,11 @@ const APP_POLICY_APP: &[&str] = &[
 ];
 const APP_POLICY_DELEGATED: &[&str] =
     &["Application.ReadWrite.All", "Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"];
+/// "Remove tokenLifetimePolicy" from a service principal: the reference lists
+/// Policy.ReadWrite.ApplicationConfiguration (not Policy.Read.All) beside the application side.
+const SP_TLP_DELETE_APP: &[&str] =
+    &["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Policy.ReadWrite.ApplicationConfiguration"];
+const SP_TLP_DELETE_DELEGATED: &[&str] = &["Application.ReadWrite.All", "Policy.ReadWrite.ApplicationConfiguration"];
 
 /// Conditional Access ("List namedLocations", "Create conditionalAccessPolicy", ...).
 const CA_READ: &[&str] = &["Policy.Read.All"];

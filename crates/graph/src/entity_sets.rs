@@ -128,6 +128,13 @@ impl EntitySet for ConditionalAccessPolicies {
     const SET: &'static str = "identity/conditionalAccess/policies";
 }
 
+/// `policies/claimsMappingPolicies`: claims of the tokens issued for service principals.
+pub(crate) struct ClaimsMappingPolicies;
+impl EntitySet for ClaimsMappingPolicies {
+    const TYPE: &'static str = cerulean_directory::token_policies::CLAIMS_MAPPING_POLICY;
+    const SET: &'static str = "policies/claimsMappingPolicies";
+}
+
 fn collection<S: EntitySet>(state: &GraphState, suffix: &str) -> Collection<'static> {
     Collection {
         entity: S::entity(),

@@ -61,11 +61,13 @@ use cerulean_store::Actor;
 
 pub use auth::{Principal, PrincipalCache};
 use entity_sets::{
-    self as sets, AdministrativeUnits, Applications, ConditionalAccessPolicies, Contacts, Contracts, Devices, Groups,
-    NamedLocations, RoleAssignments, RoleDefinitions, ServicePrincipals, TokenLifetimePolicies, Users,
+    self as sets, AdministrativeUnits, Applications, ClaimsMappingPolicies, ConditionalAccessPolicies, Contacts,
+    Contracts, Devices, Groups, NamedLocations, RoleAssignments, RoleDefinitions, ServicePrincipals,
+    TokenLifetimePolicies, Users,
 };
 pub use error::GraphError;
 pub use signing_keys::{AdminState, admin_router};
+use token_policies::{ClaimsMapping, OnApplication, OnServicePrincipal, TokenLifetime};
 
 /// What every Graph handler needs.
 #[derive(Clone)]
@@ -411,12 +413,54 @@ pub fn router(state: GraphState) -> Router {
                 .patch(sets::update::<TokenLifetimePolicies>)
                 .delete(sets::delete::<TokenLifetimePolicies>),
         )
-        .route("/policies/tokenlifetimepolicies/{id}/appliesto", get(token_policies::applies_to))
-        .route("/applications/{id}/tokenlifetimepolicies", get(token_policies::of_application))
-        .route("/applications/{id}/tokenlifetimepolicies/$ref", post(token_policies::assign))
+        .route("/policies/tokenlifetimepolicies/{id}/appliesto", get(token_policies::applies_to::<TokenLifetime>))
+        .route(
+            "/applications/{id}/tokenlifetimepolicies",
+            get(token_policies::of_holder::<TokenLifetime, OnApplication>),
+        )
+        .route(
+            "/applications/{id}/tokenlifetimepolicies/$ref",
+            post(token_policies::assign::<TokenLifetime, OnApplication>),
+        )
         .route(
             "/applications/{id}/tokenlifetimepolicies/{policy}/$ref",
-            axum::routing::delete(token_policies::unassign),
+            axum::routing::delete(token_policies::unassign::<TokenLifetime, OnApplication>),
+        )
+        // Token lifetime and claims mapping policies on service principals (issue 9).
+        .route(
+            "/serviceprincipals/{id}/tokenlifetimepolicies",
+            get(token_policies::of_holder::<TokenLifetime, OnServicePrincipal>),
+        )
+        .route(
+            "/serviceprincipals/{id}/tokenlifetimepolicies/$ref",
+            post(token_policies::assign::<TokenLifetime, OnServicePrincipal>),
+        )
+        .route(
+            "/serviceprincipals/{id}/tokenlifetimepolicies/{policy}/$ref",
+            axum::routing::delete(token_policies::unassign::<TokenLifetime, OnServicePrincipal>),
+        )
+        .route(
+            "/policies/claimsmappingpolicies",
+            get(sets::list::<ClaimsMappingPolicies>).post(sets::create::<ClaimsMappingPolicies>),
+        )
+        .route(
+            "/policies/claimsmappingpolicies/{id}",
+            get(sets::get_one::<ClaimsMappingPolicies>)
+                .patch(sets::update::<ClaimsMappingPolicies>)
+                .delete(sets::delete::<ClaimsMappingPolicies>),
+        )
+        .route("/policies/claimsmappingpolicies/{id}/appliesto", get(token_policies::applies_to::<ClaimsMapping>))
+        .route(
+            "/serviceprincipals/{id}/claimsmappingpolicies",
+            get(token_policies::of_holder::<ClaimsMapping, OnServicePrincipal>),
+        )
+        .route(
+            "/serviceprincipals/{id}/claimsmappingpolicies/$ref",
+            post(token_policies::assign::<ClaimsMapping, OnServicePrincipal>),
+        )
+        .route(
+            "/serviceprincipals/{id}/claimsmappingpolicies/{policy}/$ref",
+            axum::routing::delete(token_policies::unassign::<ClaimsMapping, OnServicePrincipal>),
         )
         .route("/users/{id}/authentication/operations/{operation}", get(auth_methods::get_operation))
         // --- delta: applications and service principals (fixtures branch) ---
@@ -770,6 +814,7 @@ pub fn normalise_path(path: &str) -> Option<String> {
         "policies",
         // Token policies (issue 9).
         "tokenlifetimepolicies",
+        "claimsmappingpolicies",
         "appliesto",
     ];
     // Most paths are already canonical: no upper case, no `(key)`, no `graph.` alias.

@@ -32,7 +32,8 @@ pub use rotation::{KeyInfo, RotationError};
 pub use secrets::{ClientSecret, GeneratedSecret, generate_client_secret};
 pub use tls::{TlsMaterial, ensure_tls_material, ensure_tls_material_with_sans};
 pub use tokens::{
-    AppTokenRequest, ClientAuthMethod, IssuedToken, LifetimeError, TokenIssuer, TokenLifetimes, TokenVersion,
+    AppTokenRequest, ClientAuthMethod, IssuedToken, LifetimeError, MappedClaims, TokenIssuer, TokenLifetimes,
+    TokenVersion,
 };
 
 use std::path::PathBuf;

@@ -85,6 +85,37 @@ pub struct AppTokenRequest {
     pub client_auth: ClientAuthMethod,
     /// The tenant's creation time (Unix seconds), emitted as `xms_tcdt` when known.
     pub tenant_created_at: Option<i64>,
+    /// What the resource's claims mapping policy does to the token.
+    pub mapped: MappedClaims,
+}
+
+/// The claims of the basic claim set a token of this server carries (`name`, `given_name`,
+/// `family_name`): every other claim it issues is in Entra's restricted set, which a claims
+/// mapping policy can neither drop nor change.
+pub const BASIC_CLAIMS: &[&str] = &["name", "given_name", "family_name"];
+
+/// What a claims mapping policy (assigned to the service principal a token is for) does to the
+/// token: the basic claim set is dropped when the policy's `IncludeBasicClaimSet` is false,
+/// and the mapped claims are added, replacing a basic claim of the same name. The policy
+/// cannot name a restricted claim (it is refused when created), so nothing else changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MappedClaims {
+    pub omit_basic: bool,
+    pub claims: Map<String, Value>,
+}
+
+impl MappedClaims {
+    /// Applies the policy's effect to a token's claim set.
+    pub fn apply(&self, c: &mut Map<String, Value>) {
+        if self.omit_basic {
+            for name in BASIC_CLAIMS {
+                c.remove(*name);
+            }
+        }
+        for (name, value) in &self.claims {
+            c.insert(name.clone(), value.clone());
+        }
+    }
 }
 
 /// A signed token and the times the token response reports.
@@ -157,6 +188,7 @@ pub fn app_token_claims(req: &AppTokenRequest, now: i64) -> Result<Map<String, V
     if let Some(tcdt) = req.tenant_created_at {
         c.insert("xms_tcdt".into(), json!(tcdt));
     }
+    req.mapped.apply(&mut c);
     Ok(c)
 }
 
@@ -671,6 +703,7 @@ mod tests {
             app_display_name: "bootstrap".into(),
             client_auth: ClientAuthMethod::ClientSecret,
             tenant_created_at: Some(1_600_000_000),
+            mapped: MappedClaims::default(),
         }
     }
 

@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use crate::b64;
 use crate::jwt::HeaderStyle;
-use crate::tokens::{ClientAuthMethod, ISSUED_AT_BACKDATE_SECS, TokenIssuer, TokenVersion};
+use crate::tokens::{ClientAuthMethod, ISSUED_AT_BACKDATE_SECS, MappedClaims, TokenIssuer, TokenVersion};
 use crate::{IdentityError, Result, unix_now};
 
 /// The user facts tokens carry.
@@ -78,6 +78,8 @@ pub struct UserTokenRequest {
     /// Optional claims the resource application's `optionalClaims.accessToken` asks for, with
     /// their values; added where the token does not already carry the claim.
     pub optional_claims: Map<String, Value>,
+    /// What the resource's claims mapping policy does to the token.
+    pub mapped: MappedClaims,
 }
 
 /// An ID token to issue.
@@ -106,6 +108,8 @@ pub struct IdTokenRequest {
     pub optional_claims: Map<String, Value>,
     /// The browser session of the sign-in (`sid`, which front-channel logout names).
     pub sid: Option<String>,
+    /// What the client's claims mapping policy does to the token (its audience is the client).
+    pub mapped: MappedClaims,
 }
 
 /// `c_hash` / `at_hash` of `value`: base64url of the left half of its SHA-256 (the ID token
@@ -259,6 +263,7 @@ pub fn user_access_token_claims(req: &UserTokenRequest, now: i64) -> Result<Map<
         c.insert("xms_tcdt".into(), json!(tcdt));
     }
     insert_optional(&mut c, &req.optional_claims);
+    req.mapped.apply(&mut c);
     Ok(c)
 }
 
@@ -319,6 +324,7 @@ pub fn id_token_claims(req: &IdTokenRequest, now: i64) -> Result<Map<String, Val
         }),
     );
     insert_optional(&mut c, &req.optional_claims);
+    req.mapped.apply(&mut c);
     Ok(c)
 }
 
@@ -413,6 +419,7 @@ mod tests {
             groups: GroupsClaim::None,
             roles: Vec::new(),
             optional_claims: Map::new(),
+            mapped: MappedClaims::default(),
         };
         let c = user_access_token_claims(&req, 1_700_000_000).expect("claims");
         assert_eq!(c["ver"], "1.0");
@@ -469,6 +476,7 @@ mod tests {
             hash_access_token: false,
             optional_claims: Map::new(),
             sid: None,
+            mapped: MappedClaims::default(),
         };
         let i = id_token_claims(&id, 1_700_000_000).expect("id");
         assert_eq!(i["aud"], req.app_id.to_string());

@@ -8,6 +8,7 @@ mod admin_consent;
 mod arm;
 mod attempt;
 mod authorize;
+mod claims_policy;
 mod client_ip;
 mod consent;
 mod device;

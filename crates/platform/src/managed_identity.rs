@@ -124,6 +124,7 @@ async fn issue(
             app_display_name: identity.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string(),
             client_auth: ClientAuthMethod::Certificate,
             tenant_created_at: created,
+            mapped: cerulean_identity::MappedClaims::default(),
         })
         .await
         .map_err(|e| crate::grants::delegated::internal(e.to_string()))?;

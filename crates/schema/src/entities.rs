@@ -481,6 +481,7 @@ pub static ALL: &[&EntityType] = &[
     &policies::POLICY_BASE,
     &policies::STS_POLICY,
     &policies::TOKEN_LIFETIME_POLICY,
+    &policies::CLAIMS_MAPPING_POLICY,
     // Licences (entities_licences.rs).
     &lic::SUBSCRIBED_SKU,
     &lic::LICENSE_DETAILS,

@@ -1,5 +1,5 @@
 //! Token policies of the application-configuration policy family (`/policies/...`):
-//! `tokenLifetimePolicy`. Names, EDM types and nullability follow the Graph v1.0 CSDL
+//! `tokenLifetimePolicy` and `claimsMappingPolicy`. Names, EDM types and nullability follow the Graph v1.0 CSDL
 //! (`tokenLifetimePolicy` : `stsPolicy` : `policyBase` : `directoryObject`); `definition` holds Entra's
 //! JSON-in-a-string policy document, checked by the directory before it is stored.
 
@@ -47,6 +47,19 @@ pub static STS_POLICY: EntityType = EntityType {
 /// application when it is the organization default.
 pub static TOKEN_LIFETIME_POLICY: EntityType = EntityType {
     name: "tokenLifetimePolicy",
+    base: Some("stsPolicy"),
+    entity_set: None,
+    properties: &[],
+    navigation: &[],
+    is_abstract: false,
+    open: false,
+    inherited_defaults: &[],
+};
+
+/// A claims mapping policy (`/policies/claimsMappingPolicies`): shapes the claims of the tokens
+/// whose audience is a service principal it is assigned to.
+pub static CLAIMS_MAPPING_POLICY: EntityType = EntityType {
+    name: "claimsMappingPolicy",
     base: Some("stsPolicy"),
     entity_set: None,
     properties: &[],

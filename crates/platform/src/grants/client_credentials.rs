@@ -8,14 +8,15 @@ use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cerulean_directory::ca_engine::{Requirement, SignInContext};
-use cerulean_identity::AppTokenRequest;
+use cerulean_directory::claims_mapping::ClaimFacts;
+use cerulean_identity::{AppTokenRequest, MappedClaims};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::PlatformState;
 use crate::error::OAuthError;
 use crate::resources::{self, Resource};
 use crate::token::{Endpoint, TokenRequest};
+use crate::{PlatformState, claims_policy};
 
 /// Scopes that mean nothing to an app-only token and are ignored, as Entra does.
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
@@ -63,6 +64,7 @@ pub(crate) async fn grant(
             format!("Application '{client_id}'({name}) is disabled."),
         ));
     }
+    let requested = resource.audience.clone();
     let resource = resources::bind(state, tenant.id, &tenant.display_name, &resource).await?;
     // Conditional Access for workload identities: after the credential (secret, certificate or
     // federated assertion) is proven, the policies naming this service principal
@@ -90,8 +92,24 @@ pub(crate) async fn grant(
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp());
-    // A token lifetime policy of the resource application, else the organization default.
-    let lifetime = state.directory.token_lifetime_for(tenant.id, &resource.app_id).await.map_err(internal)?;
+    // The resource's token lifetime and claims mapping policies (read once per tenant change).
+    let policies = state.directory.token_policies(tenant.id).await.map_err(internal)?;
+    let lifetime = policies.lifetime_for(&resource.app_id);
+    let mapping = claims_policy::policy_for(state, &tenant, &policies, &resource.app_id, &requested).await?;
+    let mapped = match mapping.as_deref() {
+        Some(m) => {
+            let resource_sp =
+                state.directory.service_principal_by_app_id(tenant.id, &resource.app_id).await.map_err(internal)?;
+            let facts = ClaimFacts {
+                application: Some(&sp),
+                resource: resource_sp.as_ref(),
+                audience: resource_sp.as_ref(),
+                ..ClaimFacts::default()
+            };
+            claims_policy::mapped_claims(state, &tenant, Some(m), facts).await?
+        }
+        None => MappedClaims::default(),
+    };
     let issued = state
         .tokens
         .issue_app_token(&AppTokenRequest {
@@ -106,6 +124,7 @@ pub(crate) async fn grant(
             app_display_name: display_name,
             client_auth,
             tenant_created_at: created,
+            mapped,
         })
         .await
         .map_err(|e| internal(e.to_string()))?;

@@ -14,17 +14,18 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use cerulean_directory::claims_mapping::ClaimFacts;
 use cerulean_directory::{AppCredentials, GroupClaimKinds};
 use cerulean_identity::user_tokens::{self, GroupsClaim, IdTokenRequest, UserFacts, UserTokenRequest};
-use cerulean_identity::{ClientAuthMethod, TokenVersion};
+use cerulean_identity::{ClientAuthMethod, MappedClaims, TokenVersion};
 use cerulean_store::{ObjectRecord, RefreshTokenRecord, TenantRecord};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::PlatformState;
 use crate::error::OAuthError;
 use crate::resources::{self, GRAPH_APP_ID, Resource};
 use crate::token::{Endpoint, TokenRequest};
+use crate::{PlatformState, claims_policy};
 
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
@@ -315,10 +316,22 @@ pub(crate) async fn issue_tokens(
     } else {
         state.directory.application_by_resource_identifier(s.tenant.id, &resource.app_id).await.map_err(internal)?
     };
-    // Token lifetime policies: the resource's for the access token, the client's for the ID
-    // token (its audience), else the organization default, else the configured lifetimes.
-    let access_secs = state.directory.token_lifetime_for(s.tenant.id, &resource.app_id).await.map_err(internal)?;
-    let id_secs = state.directory.token_lifetime_for(s.tenant.id, &s.client_id.to_string()).await.map_err(internal)?;
+    // Token lifetime and claims mapping policies (read once per tenant change): the resource's
+    // for the access token, the client's for the ID token (its audience).
+    let policies = state.directory.token_policies(s.tenant.id).await.map_err(internal)?;
+    let access_secs = policies.lifetime_for(&resource.app_id);
+    let id_secs = policies.lifetime_for(&s.client_id.to_string());
+    let access_mapping =
+        claims_policy::policy_for(state, s.tenant, &policies, &resource.app_id, &scopes.resource.audience).await?;
+    let access_facts = ClaimFacts {
+        user: Some(s.user),
+        assigned_roles: &access_roles,
+        application: s.app.service_principal.as_ref(),
+        resource: resource_sp.as_ref(),
+        audience: resource_sp.as_ref(),
+        tenant_country: None,
+    };
+    let access_mapped = claims_policy::mapped_claims(state, s.tenant, access_mapping.as_deref(), access_facts).await?;
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
         issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
@@ -340,6 +353,7 @@ pub(crate) async fn issue_tokens(
             Some(app) => optional_claims(app, "accessToken", s),
             None => Map::new(),
         },
+        mapped: access_mapped,
     };
     let version = match req.endpoint {
         Endpoint::V2 => TokenVersion::V2,
@@ -352,6 +366,21 @@ pub(crate) async fn issue_tokens(
         groups_claim(state, s, kinds, sp, front.is_some()).await?
     } else {
         GroupsClaim::None
+    };
+    let id_mapped = if wants_id {
+        let client_id = s.client_id.to_string();
+        let mapping = claims_policy::policy_for(state, s.tenant, &policies, &client_id, &client_id).await?;
+        let id_facts = ClaimFacts {
+            user: Some(s.user),
+            assigned_roles: &id_roles,
+            application: s.app.service_principal.as_ref(),
+            resource: resource_sp.as_ref(),
+            audience: s.app.service_principal.as_ref(),
+            tenant_country: None,
+        };
+        claims_policy::mapped_claims(state, s.tenant, mapping.as_deref(), id_facts).await?
+    } else {
+        MappedClaims::default()
     };
     let id = wants_id.then(|| IdTokenRequest {
         tenant_id: s.tenant.id,
@@ -371,6 +400,7 @@ pub(crate) async fn issue_tokens(
         roles: id_roles,
         optional_claims: optional_claims(&s.app.application, "idToken", s),
         sid: s.sid.clone(),
+        mapped: id_mapped,
     });
     let issued = state.tokens.issue_user_tokens(&access, id.as_ref()).await.map_err(internal)?;
     Ok((issued, resource))

@@ -25,6 +25,7 @@ mod authorize_protocol;
 mod batch;
 mod browser;
 mod ca_session;
+mod claims_mapping;
 mod client_assertion_pss;
 mod common_authority;
 mod conditional_access;

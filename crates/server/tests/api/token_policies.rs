@@ -206,13 +206,15 @@ async fn an_assigned_policy_sets_the_lifetime_of_tokens_for_that_application() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{only}: {}", r.text);
     }
 
-    // An organization default applies to every resource without a policy of its own.
+    // An organization default applies to every resource, and comes before a policy assigned
+    // to the application object (Entra's "Policy evaluation and prioritization": service
+    // principal, then organization, then application).
     let mut default = body("default", "02:00:00");
     default["isOrganizationDefault"] = json!(true);
     let r = h.graph_with(Method::POST, SET, Some(default), &writer, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(expires_in(&h, &client_id, &secret, graph_scope).await, 7200);
-    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 900);
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 7200);
 
     let r = h.delete(&format!("{refs}/{policy}/$ref")).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
@@ -242,11 +244,11 @@ async fn user_tokens_follow_the_default_and_id_tokens_the_client_policy() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let r = h.graph_with(Method::POST, SET, Some(body("client", "00:20:00")), &writer, &[]).await;
     let policy = id_of(&r.json);
-    let app = h.get(&format!("/v1.0/applications(appId='{client_id}')")).await;
-    assert_eq!(app.status, StatusCode::OK, "{}", app.text);
+    // Assigned to the client's service principal, the policy comes before the organization
+    // default (on the application object it would not).
     let target =
         json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/policies/tokenLifetimePolicies/{policy}")});
-    let r = h.post(&format!("/v1.0/applications/{}/tokenLifetimePolicies/$ref", id_of(&app.json)), target).await;
+    let r = h.post(&format!("/v1.0/servicePrincipals/{client_sp}/tokenLifetimePolicies/$ref"), target).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 
     let r = h

@@ -450,3 +450,56 @@ async fn every_documented_type_cast_filters_the_reach() {
         assert_eq!(r.text, "2", "{set}: inner and, through nesting, outer (not the unit)");
     }
 }
+
+#[tokio::test]
+async fn membership_graphs_load_ahead_of_the_first_query() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("early", "Early").await);
+    let groups = chain(&h, "early", 3, &user).await;
+    // A second node, as a restarted server: nothing loaded until asked.
+    let other = App::new(h.other_store().await, PUBLIC_URL);
+    other.set_ready();
+    assert!(!other.directory.membership_graph_loaded(h.tenant()));
+    // The background load `serve` starts once ready, and a query arriving meanwhile: the query
+    // waits for the same build and answers exactly.
+    let path = format!("/v1.0/users/{user}/transitiveMemberOf");
+    let (loaded, (status, body)) =
+        tokio::join!(other.directory.load_membership_graphs(), via(&other, &h.token, Method::GET, &path, None));
+    assert_eq!(loaded.expect("load"), 1, "one tenant");
+    assert!(other.directory.membership_graph_loaded(h.tenant()));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), groups.iter().cloned().collect::<BTreeSet<String>>());
+    // A write after the load is replayed into the loaded graph by the next query.
+    let extra = id_of(&h.group("late", "Late").await);
+    add_member(&h, &extra, &groups[0]).await;
+    let (_, body) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert!(ids(&body).contains(&extra), "{body}");
+    assert_eq!(ids(&body).len(), 4);
+}
+
+#[tokio::test]
+async fn member_of_by_id_upn_and_of_missing_or_deleted_users() {
+    let h = Harness::new().await;
+    let user = h.user("direct", "Direct").await;
+    let (id, upn) = (id_of(&user), user["userPrincipalName"].as_str().expect("upn").to_string());
+    let g = id_of(&h.group("directg", "Direct G").await);
+    add_member(&h, &g, &id).await;
+    for key in [&id, &upn] {
+        let r = h.get(&format!("/v1.0/users/{key}/memberOf")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(ids(&r.json), set(&[&g]));
+    }
+    // A user with no membership at all is not in the graph: still found, with an empty list.
+    let lonely = id_of(&h.user("lonely", "Lonely").await);
+    let r = h.get(&format!("/v1.0/users/{lonely}/memberOf")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"], json!([]));
+    // Unknown, deleted, and a group's id under /users: 404 as every user route answers.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(h.get(&format!("/v1.0/users/{unknown}/memberOf")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.get(&format!("/v1.0/users/{g}/memberOf")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&format!("/v1.0/users/{id}")).await.status, StatusCode::NO_CONTENT);
+    let r = h.get(&format!("/v1.0/users/{id}/memberOf")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.code(), "Request_ResourceNotFound");
+}

@@ -34,6 +34,17 @@
 //! sequence immediately follows the graph's position (nothing else happened in between); the
 //! next read then finds nothing to replay. Any other case is left to the replay.
 //!
+//! # Renderings
+//!
+//! A front-end may keep a rendering of an object the graph holds (the Graph front-end keeps
+//! each member's serialized default shape, so a `transitiveMemberOf` page neither reads nor
+//! parses nor serializes documents it served before). The replay drops a node's rendering on
+//! every entry that changes the object (anything but an edge entry), and records the entry's
+//! sequence; a rendering is kept only when read at a position no older than the object's last
+//! change nor than the graph's build. The replay runs before every answer, so a rendering
+//! served is never older than the request: the same consistency as the documents themselves.
+//! At most [`MAX_RENDERED`] renderings are kept per tenant.
+//!
 //! A graph whose position fell behind the log's retention (`pruned_through`), or more than
 //! [`RELOAD_AFTER`] entries behind, is rebuilt from the edges instead of replayed.
 //!
@@ -60,6 +71,8 @@ use crate::error::{DirectoryError, DirectoryResult};
 pub const MAX_TENANTS: usize = 64;
 /// A graph this many change-log entries behind is rebuilt rather than replayed.
 pub const RELOAD_AFTER: u64 = 50_000;
+/// Renderings kept per tenant graph (about 1 KB each).
+pub const MAX_RENDERED: usize = 20_000;
 /// Change-log entries read per round trip while replaying.
 const REPLAY_BATCH: usize = 2_000;
 /// The object type whose membership does not nest.
@@ -94,6 +107,15 @@ struct TenantGraph {
     member_of: Vec<Vec<u32>>,
     /// Nodes whose type must be looked up before answering.
     unresolved: Vec<u32>,
+    /// The change-log sequence the graph was built at: changes before it are not tracked per
+    /// node, so no rendering read before it is kept.
+    built_at: u64,
+    /// Per node: the sequence of the last replayed entry that changed the object itself (not
+    /// an edge), 0 when none since `built_at`.
+    changed: Vec<u64>,
+    /// Renderings of objects kept by a front-end (opaque text, see [`Directory::rendered`]),
+    /// per node; an entry is dropped when the replay sees its object change.
+    rendered: Mutex<HashMap<u32, Arc<str>>>,
 }
 
 impl TenantGraph {
@@ -117,6 +139,7 @@ impl TenantGraph {
                 self.types.push(UNKNOWN);
                 self.members.push(Vec::new());
                 self.member_of.push(Vec::new());
+                self.changed.push(0);
                 n
             }
         };
@@ -330,6 +353,26 @@ impl Directory {
         Ok(g.downgrade())
     }
 
+    /// Builds the membership graph of every tenant (at most [`MAX_TENANTS`]) ahead of the
+    /// first membership query, so that no request pays the load (about 2 s at 100k users).
+    /// `serve` runs it in the background once `/readyz` answers: a request arriving during
+    /// the build waits for this same build (the graph's lock), it never starts a second one.
+    /// Returns how many graphs were built or found current.
+    pub async fn load_membership_graphs(&self) -> DirectoryResult<usize> {
+        let mut loaded = 0;
+        for tenant in self.store.tenants().await?.into_iter().take(MAX_TENANTS) {
+            self.current_graph(tenant.id).await?;
+            loaded += 1;
+        }
+        Ok(loaded)
+    }
+
+    /// Whether the tenant's membership graph is in memory (loaded, possibly behind the log:
+    /// the next query replays what it misses).
+    pub fn membership_graph_loaded(&self, tenant: Uuid) -> bool {
+        self.membership.existing(tenant).is_some_and(|slot| slot.try_read().is_ok_and(|g| g.loaded))
+    }
+
     /// Ids of every object reachable from `id` in `direction`, sorted (the store's id order,
     /// so keyset paging over them matches list paging). Objects of `types` only, when given.
     pub async fn transitive_ids(
@@ -354,6 +397,52 @@ impl Directory {
     ) -> DirectoryResult<Vec<Uuid>> {
         let (g, id) = self.graph_and_subject(tenant, object_type, key).await?;
         Ok(g.transitive_ids(id, direction, types))
+    }
+
+    /// [`Directory::transitive_ids_of`], with the graph position the reach was computed at: what
+    /// [`Directory::keep_rendered`] needs to know how fresh documents read afterwards are.
+    pub async fn transitive_ids_at(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+        direction: Direction,
+        types: &[&str],
+    ) -> DirectoryResult<(Vec<Uuid>, u64)> {
+        let (g, id) = self.graph_and_subject(tenant, object_type, key).await?;
+        Ok((g.transitive_ids(id, direction, types), g.seq))
+    }
+
+    /// The renderings kept for `ids` (see the module doc), `None` where there is none. Every
+    /// change the graph has replayed has dropped the renderings it made stale, and the graph
+    /// is at least as recent as the request's own read of the change log.
+    pub async fn rendered(&self, tenant: Uuid, ids: &[Uuid]) -> Vec<Option<Arc<str>>> {
+        let Some(slot) = self.membership.existing(tenant) else { return vec![None; ids.len()] };
+        let g = slot.read().await;
+        let kept = g.rendered.lock().unwrap_or_else(|p| p.into_inner());
+        ids.iter().map(|id| g.index.get(id).and_then(|n| kept.get(n).cloned())).collect()
+    }
+
+    /// Keeps renderings of objects whose documents were read after the graph was at `seen_at`
+    /// (as [`Directory::transitive_ids_at`] returned it). Skipped for an object the graph saw
+    /// change since `seen_at`, for a graph rebuilt since, and beyond [`MAX_RENDERED`].
+    pub async fn keep_rendered(&self, tenant: Uuid, seen_at: u64, items: Vec<(Uuid, Arc<str>)>) {
+        let Some(slot) = self.membership.existing(tenant) else { return };
+        let g = slot.read().await;
+        if !g.loaded || seen_at < g.built_at {
+            return;
+        }
+        let mut kept = g.rendered.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, text) in items {
+            if kept.len() >= MAX_RENDERED {
+                break;
+            }
+            if let Some(&n) = g.index.get(&id)
+                && g.changed[n as usize] <= seen_at
+            {
+                kept.insert(n, text);
+            }
+        }
     }
 
     /// [`Directory::check_member_of`] of the object of `object_type` named by `key`, which
@@ -472,7 +561,7 @@ async fn catch_up(
 ) -> DirectoryResult<()> {
     if !g.loaded || g.seq < bounds.pruned_through || bounds.last.saturating_sub(g.seq) > RELOAD_AFTER {
         // Built aside and swapped in, so a failed or cancelled load leaves the old graph whole.
-        let mut fresh = TenantGraph { seq: bounds.last, ..TenantGraph::default() };
+        let mut fresh = TenantGraph { seq: bounds.last, built_at: bounds.last, ..TenantGraph::default() };
         for e in store.edges_of_kind(tenant, EdgeKind::Member).await? {
             let group = fresh.node(e.source, Some(&e.source_type));
             let member = fresh.node(e.target, Some(&e.target_type));
@@ -501,6 +590,12 @@ async fn catch_up(
 
 /// Applies one change-log entry to the graph (see the module doc for the rules).
 async fn replay(store: &dyn Store, tenant: Uuid, g: &mut TenantGraph, e: &ChangeLogEntry) -> DirectoryResult<()> {
+    if !e.kind.starts_with("edge_")
+        && let Some(&n) = g.index.get(&e.object_id)
+    {
+        g.changed[n as usize] = e.seq;
+        g.rendered.get_mut().unwrap_or_else(|p| p.into_inner()).remove(&n);
+    }
     match e.kind.as_str() {
         "edge_added" | "edge_removed" => {
             if e.detail.get("kind").and_then(|k| k.as_str()) != Some(EdgeKind::Member.as_str()) {

@@ -53,6 +53,12 @@ fn may_read_assignments(p: &Principal) -> bool {
     holds(p, ASSIGNMENT_READ, &[ATTRIBUTE_ASSIGNMENT_READER, ATTRIBUTE_ASSIGNMENT_ADMINISTRATOR])
 }
 
+/// Whether a shaped item carries no custom security attribute values ([`redact`] leaves it
+/// as it is, whoever asks).
+pub(crate) fn is_unassigned(item: &Map<String, Value>) -> bool {
+    item.get(PROPERTY).is_none_or(Value::is_null)
+}
+
 /// Hides assigned values from a caller who may not read them (Graph answers `null`).
 pub(crate) fn redact(p: &Principal, item: &mut Map<String, Value>) {
     if let Some(v) = item.get_mut(PROPERTY)

@@ -201,7 +201,6 @@ async fn options(
 /// The largest page Graph serves when a list request carries `$expand`.
 const EXPAND_PAGE_MAX: usize = 100;
 
-/// Serves one page of a collection.
 /// A list of deleted items first purges what has had its 30 days in the recycle bin.
 async fn sweep_if_recycle_bin(
     state: &GraphState,
@@ -214,6 +213,7 @@ async fn sweep_if_recycle_bin(
     Ok(())
 }
 
+/// Serves one page of a collection.
 pub(crate) async fn list(
     state: &GraphState,
     principal: &Principal,
@@ -225,6 +225,19 @@ pub(crate) async fn list(
     let (narrowed, only) = type_filter(&coll, &params)?;
     let opts = options(state, principal, &coll, &narrowed, only, headers).await?;
     sweep_if_recycle_bin(state, principal, &coll).await?;
+    list_parsed(state, principal, &params, &opts, coll, only).await
+}
+
+/// [`list`] once the options are parsed (`only`: the derived type an `isof` filter narrowed
+/// the collection to).
+async fn list_parsed(
+    state: &GraphState,
+    principal: &Principal,
+    params: &[(String, String)],
+    opts: &ListOptions,
+    coll: Collection<'_>,
+    only: Option<&'static EntityType>,
+) -> Result<Response, GraphError> {
     let mut query = opts.to_list_query(narrowed_types(&coll, only), coll.scope.clone());
     crate::expand::check(&opts.expand)?;
     if !opts.expand.is_empty() {
@@ -258,11 +271,94 @@ pub(crate) async fn list(
     if let Some(next) = &page.next {
         body.insert(
             "@odata.nextLink".into(),
-            json!(odata::next_link(&state.public_url, &coll.path, &params, &opts.skiptoken(next))),
+            json!(odata::next_link(&state.public_url, &coll.path, params, &opts.skiptoken(next))),
         );
     }
     body.insert("value".into(), Value::Array(items));
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
+}
+
+/// [`list`] of a membership reach of mixed types (`transitiveMemberOf`, `transitiveMembers`):
+/// `coll.scope` is [`Scope::Among`] the ids the directory's membership graph computed at
+/// position `seen_at` ([`cerulean_directory::Directory::transitive_ids_at`]): sorted, each
+/// live and of `coll.types`. Without `$filter`, `$search`, `$orderby`, `$select` or `$expand`,
+/// the page is cut from those ids directly, and each item is the rendering the directory kept
+/// for it ([`cerulean_directory::Directory::rendered`]) or, the first time, its document read,
+/// shaped and serialized, then kept; the answer is the one [`list`] gives. Otherwise [`list`].
+pub(crate) async fn list_reach(
+    state: &GraphState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    coll: Collection<'_>,
+    seen_at: u64,
+) -> Result<Response, GraphError> {
+    let params = odata::parse_query(raw_query)?;
+    let opts = options(state, principal, &coll, &params, None, headers).await?;
+    let plain = coll.entity.name == "directoryObject"
+        && opts.filter.is_none()
+        && opts.search.is_none()
+        && opts.order.is_empty()
+        && opts.select.is_none()
+        && opts.expand.is_empty()
+        && opts.after.as_ref().is_none_or(|c| c.values.is_empty());
+    let Scope::Among(ids) = &coll.scope else { return list_parsed(state, principal, &params, &opts, coll, None).await };
+    if !plain {
+        return list_parsed(state, principal, &params, &opts, coll, None).await;
+    }
+    let tenant = principal.tenant;
+    let top = opts.to_list_query(coll.types, Scope::Live).top.max(1);
+    // Keyset paging in id order, as the store pages a collection without `$orderby`.
+    let start = opts.after.as_ref().map_or(0, |c| ids.partition_point(|id| *id <= c.id));
+    let end = start.saturating_add(top).min(ids.len());
+    let page = &ids[start..end];
+    let kept = state.directory.rendered(tenant, page).await;
+    let missing: Vec<uuid::Uuid> = page.iter().zip(&kept).filter(|(_, k)| k.is_none()).map(|(id, _)| *id).collect();
+    let mut fresh: std::collections::HashMap<uuid::Uuid, std::sync::Arc<str>> = std::collections::HashMap::new();
+    if !missing.is_empty() {
+        let mut keep = Vec::with_capacity(missing.len());
+        for rec in state.directory.get_many(tenant, &missing).await? {
+            let entity = cerulean_schema::entity(&rec.object_type).unwrap_or(coll.entity);
+            let mut item = shape(entity, &rec, None, true);
+            // What the caller may see of custom security attributes depends on the caller:
+            // an item holding any is rendered per request, never kept.
+            let shared = crate::custom_security_attributes::is_unassigned(&item);
+            crate::custom_security_attributes::redact(principal, &mut item);
+            let text: std::sync::Arc<str> = Value::Object(item).to_string().into();
+            if shared {
+                keep.push((rec.id, text.clone()));
+            }
+            fresh.insert(rec.id, text);
+        }
+        state.directory.keep_rendered(tenant, seen_at, keep).await;
+    }
+    let mut head = Map::new();
+    head.insert("@odata.context".into(), json!(odata::context(&state.base(), &coll.context, None, false)));
+    if opts.count {
+        head.insert("@odata.count".into(), json!(ids.len()));
+    }
+    if end < ids.len() && end > start {
+        let next = cerulean_store::Cursor { values: Vec::new(), id: ids[end - 1] };
+        head.insert(
+            "@odata.nextLink".into(),
+            json!(odata::next_link(&state.public_url, &coll.path, &params, &opts.skiptoken(&next))),
+        );
+    }
+    let mut body = Value::Object(head).to_string();
+    body.pop(); // the head's closing brace: "value" follows, last, as in `list`
+    body.push_str(",\"value\":[");
+    let mut first = true;
+    for (id, k) in page.iter().zip(kept) {
+        // An object deleted since the graph was read has no document: left out, as the store would.
+        let Some(text) = k.or_else(|| fresh.get(id).cloned()) else { continue };
+        if !first {
+            body.push(',');
+        }
+        first = false;
+        body.push_str(&text);
+    }
+    body.push_str("]}");
+    Ok(odata::json_text(StatusCode::OK, body))
 }
 
 /// Serves the `/$count` segment of a collection: the number as `text/plain`.

@@ -84,7 +84,8 @@ async fn transitive(
         Some("administrativeUnit") => (&["administrativeUnit"], "administrativeUnit", "administrativeUnits"),
         _ => (&[], "directoryObject", "directoryObjects"),
     };
-    let ids = state.directory.transitive_ids_of(p.tenant, subject_type(t.set), key, t.direction, types).await?;
+    let (ids, seen_at) =
+        state.directory.transitive_ids_at(p.tenant, subject_type(t.set), key, t.direction, types).await?;
     let coll = Collection {
         entity: cerulean_schema::entity(entity).ok_or_else(|| GraphError::new(500, "InternalServerError", entity))?,
         types,
@@ -92,7 +93,11 @@ async fn transitive(
         context: context.into(),
         path: format!("/{}/{}/{key}/{}", state.version, t.set, t.segment),
     };
-    if t.count { lists::count(state, p, headers, q, coll).await } else { lists::list(state, p, headers, q, coll).await }
+    if t.count {
+        lists::count(state, p, headers, q, coll).await
+    } else {
+        lists::list_reach(state, p, headers, q, coll, seen_at).await
+    }
 }
 
 /// Declares one GET handler per transitive route.

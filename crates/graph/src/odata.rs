@@ -131,7 +131,12 @@ pub fn next_link(public_url: &str, path: &str, params: &[(String, String)], skip
 
 /// A JSON response with Graph's content type.
 pub fn json(status: StatusCode, body: Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
+    json_text(status, body.to_string())
+}
+
+/// [`json`] of a body already serialized.
+pub fn json_text(status: StatusCode, body: String) -> Response {
+    let mut res = (status, body).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(

@@ -52,6 +52,13 @@ fn member_of_collection(state: &GraphState, id: uuid::Uuid, key: &str, suffix: &
     }
 }
 
+/// The id of the live user named by `key` (an id or a UPN), for the `memberOf` routes: proved
+/// live by the membership graph when it holds the user with an edge (no read and parse of the
+/// user's document), else read from the store with `find`'s rules and errors.
+async fn member_subject(state: &GraphState, p: &Principal, key: &str) -> Result<uuid::Uuid, GraphError> {
+    Ok(state.directory.live_member_id(p.tenant, "user", key).await?)
+}
+
 pub(crate) async fn member_of(
     State(state): State<GraphState>,
     Extension(p): Extension<Principal>,
@@ -59,8 +66,8 @@ pub(crate) async fn member_of(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let user = state.directory.find(p.tenant, "user", &key).await?;
-    lists::list(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user.id, &key, "")).await
+    let user = member_subject(&state, &p, &key).await?;
+    lists::list(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user, &key, "")).await
 }
 
 pub(crate) async fn member_of_groups(
@@ -70,8 +77,8 @@ pub(crate) async fn member_of_groups(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let user = state.directory.find(p.tenant, "user", &key).await?;
-    let coll = member_of_collection(&state, user.id, &key, "/microsoft.graph.group");
+    let user = member_subject(&state, &p, &key).await?;
+    let coll = member_of_collection(&state, user, &key, "/microsoft.graph.group");
     lists::list(&state, &p, &headers, q.as_deref(), coll).await
 }
 
@@ -82,6 +89,6 @@ pub(crate) async fn member_of_count(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let user = state.directory.find(p.tenant, "user", &key).await?;
-    lists::count(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user.id, &key, "/$count")).await
+    let user = member_subject(&state, &p, &key).await?;
+    lists::count(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user, &key, "/$count")).await
 }

@@ -372,6 +372,14 @@ mod http {
     }
 
     #[divan::bench]
+    fn member_of(b: divan::Bencher) {
+        let s = &*SERVER;
+        let path = format!("/v1.0/users/{}/memberOf", s.user);
+        assert_eq!(expect_ok(s, Method::GET, &path, None)["value"].as_array().map(Vec::len), Some(1));
+        b.bench_local(|| black_box(expect_ok(s, Method::GET, &path, None)));
+    }
+
+    #[divan::bench]
     fn check_member_groups(b: divan::Bencher) {
         let s = &*SERVER;
         let path = format!("/v1.0/users/{}/checkMemberGroups", s.user);

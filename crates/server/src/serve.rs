@@ -152,6 +152,7 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
             ready_app.set_ready();
             tracing::info!(address = %addr, public_url = %ready_app.public_url, "listening");
             after_ready();
+            load_membership_graphs(ready_app.directory.clone());
         }
     });
     let io = |e| ServerError::Io { context: format!("serving on {listen}"), source: e };
@@ -168,6 +169,25 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Builds the tenants' membership graphs in the background once the server is ready, so the
+/// first `transitiveMemberOf` / `checkMemberGroups` does not pay the load (about 2 s at 100k
+/// users) and `/readyz` does not wait for it. On a blocking-pool thread: the embedded store
+/// reads on the calling thread, and a runtime worker held for seconds would stall the requests
+/// queued behind it. Requests arriving meanwhile wait for this build, not a second one.
+fn load_membership_graphs(directory: cerulean_directory::Directory) {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        match runtime.block_on(directory.load_membership_graphs()) {
+            Ok(tenants) => {
+                tracing::info!(tenants, elapsed_ms = started.elapsed().as_millis() as u64, "membership graphs loaded")
+            }
+            // Not fatal: the first membership query loads the graph itself.
+            Err(e) => tracing::warn!(error = %e, "loading the membership graphs failed"),
+        }
+    });
 }
 
 /// Host names and addresses of `--public-url` that the generated certificate must also cover.

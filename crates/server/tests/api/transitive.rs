@@ -450,3 +450,129 @@ async fn every_documented_type_cast_filters_the_reach() {
         assert_eq!(r.text, "2", "{set}: inner and, through nesting, outer (not the unit)");
     }
 }
+
+#[tokio::test]
+async fn membership_graphs_load_ahead_of_the_first_query() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("early", "Early").await);
+    let groups = chain(&h, "early", 3, &user).await;
+    // A second node, as a restarted server: nothing loaded until asked.
+    let other = App::new(h.other_store().await, PUBLIC_URL);
+    other.set_ready();
+    assert!(!other.directory.membership_graph_loaded(h.tenant()));
+    // The background load `serve` starts once ready, and a query arriving meanwhile: the query
+    // waits for the same build and answers exactly.
+    let path = format!("/v1.0/users/{user}/transitiveMemberOf");
+    let (loaded, (status, body)) =
+        tokio::join!(other.directory.load_membership_graphs(), via(&other, &h.token, Method::GET, &path, None));
+    assert_eq!(loaded.expect("load"), 1, "one tenant");
+    assert!(other.directory.membership_graph_loaded(h.tenant()));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), groups.iter().cloned().collect::<BTreeSet<String>>());
+    // A write after the load is replayed into the loaded graph by the next query.
+    let extra = id_of(&h.group("late", "Late").await);
+    add_member(&h, &extra, &groups[0]).await;
+    let (_, body) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert!(ids(&body).contains(&extra), "{body}");
+    assert_eq!(ids(&body).len(), 4);
+}
+
+#[tokio::test]
+async fn member_of_by_id_upn_and_of_missing_or_deleted_users() {
+    let h = Harness::new().await;
+    let user = h.user("direct", "Direct").await;
+    let (id, upn) = (id_of(&user), user["userPrincipalName"].as_str().expect("upn").to_string());
+    let g = id_of(&h.group("directg", "Direct G").await);
+    add_member(&h, &g, &id).await;
+    for key in [&id, &upn] {
+        let r = h.get(&format!("/v1.0/users/{key}/memberOf")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(ids(&r.json), set(&[&g]));
+    }
+    // A user with no membership at all is not in the graph: still found, with an empty list.
+    let lonely = id_of(&h.user("lonely", "Lonely").await);
+    let r = h.get(&format!("/v1.0/users/{lonely}/memberOf")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["value"], json!([]));
+    // Unknown, deleted, and a group's id under /users: 404 as every user route answers.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(h.get(&format!("/v1.0/users/{unknown}/memberOf")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.get(&format!("/v1.0/users/{g}/memberOf")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&format!("/v1.0/users/{id}")).await.status, StatusCode::NO_CONTENT);
+    let r = h.get(&format!("/v1.0/users/{id}/memberOf")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.code(), "Request_ResourceNotFound");
+}
+
+/// Follows `@odata.nextLink` from `first`, returning every page's body.
+async fn pages(h: &Harness, first: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(path) = next {
+        let r = h.get_eventual(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        next = r.json["@odata.nextLink"].as_str().map(|l| l.trim_start_matches(PUBLIC_URL).to_string());
+        out.push(r.json);
+        assert!(out.len() < 20, "paging does not end");
+    }
+    out
+}
+
+#[tokio::test]
+async fn transitive_pages_match_the_general_list_and_follow_changes() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("paged", "Paged").await);
+    let groups = chain(&h, "paged", 5, &user).await;
+    // The answer cut from the graph (no query options) equals the store's general list of the
+    // same objects: `memberOf` of a user directly in each group, page by page, item for item.
+    let direct = id_of(&h.user("pageddirect", "Paged Direct").await);
+    for g in &groups {
+        add_member(&h, g, &direct).await;
+    }
+    let fast = pages(&h, &format!("/v1.0/users/{direct}/transitiveMemberOf?$top=2&$count=true")).await;
+    let general = pages(&h, &format!("/v1.0/users/{direct}/memberOf?$top=2&$count=true")).await;
+    assert_eq!(general.len(), 3);
+    assert_eq!(fast.len(), 3, "5 groups, 2 a page");
+    for (f, g) in fast.iter().zip(&general) {
+        assert_eq!(f["value"], g["value"]);
+        assert_eq!(f["@odata.count"], json!(5));
+        assert_eq!(f["@odata.context"], g["@odata.context"]);
+        assert_eq!(f.get("@odata.nextLink").is_some(), g.get("@odata.nextLink").is_some());
+    }
+    let all: BTreeSet<String> = fast.iter().flat_map(ids).collect();
+    assert_eq!(all, groups.iter().cloned().collect());
+    let item = fast[0]["value"][0].clone();
+    assert_eq!(item["@odata.type"], json!("#microsoft.graph.group"));
+    assert!(item["displayName"].is_string() && item["securityEnabled"].is_boolean(), "{item}");
+
+    // A rendering served before is not served after its object changes: on this node, and on
+    // another node that had served it too (its graph replays the change first).
+    let other = App::new(h.other_store().await, PUBLIC_URL);
+    other.set_ready();
+    let path = format!("/v1.0/users/{user}/transitiveMemberOf");
+    let (_, before) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert_eq!(ids(&before).len(), 5);
+    let renamed = &groups[2];
+    let r = h.patch(&format!("/v1.0/groups/{renamed}"), json!({"displayName": "Renamed", "description": "new"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let name_of = |body: &Value| -> Value {
+        body["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .find(|v| v["id"] == json!(renamed))
+            .expect("still there")
+            .clone()
+    };
+    let here = h.get(&path).await;
+    assert_eq!(name_of(&here.json)["displayName"], json!("Renamed"));
+    assert_eq!(name_of(&here.json)["description"], json!("new"));
+    let (_, there) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert_eq!(name_of(&there)["displayName"], json!("Renamed"));
+
+    // A deleted group leaves the reach, and its rendering is not served.
+    assert_eq!(h.delete(&format!("/v1.0/groups/{renamed}")).await.status, StatusCode::NO_CONTENT);
+    let (_, there) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert!(!ids(&there).contains(renamed.as_str()), "{there}");
+    assert!(!ids(&h.get(&path).await.json).contains(renamed.as_str()));
+}

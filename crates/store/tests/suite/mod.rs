@@ -41,6 +41,7 @@ macro_rules! all_suite_tests {
             query::paging_under_changes,
             query::count,
             query::related_scope,
+            query::several_types,
         );
     };
 }

@@ -42,6 +42,7 @@ macro_rules! all_suite_tests {
             query::count,
             query::related_scope,
             query::several_types,
+            query::counted_pages_in_id_order,
         );
     };
 }

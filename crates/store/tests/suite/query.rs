@@ -589,3 +589,50 @@ pub async fn several_types(store: &dyn Store) {
     q.top = 2;
     assert_eq!(all_pages(store, t, q).await, sorted(members));
 }
+
+/// Counted pages in id order (the engines may count and page in one pass): every page holds
+/// the next ids after the cursor, the count stays the number of all matches, and the last page
+/// has no cursor.
+pub async fn counted_pages_in_id_order(store: &dyn Store) {
+    let t = new_tenant(store, "C").await;
+    let mut matching = Vec::new();
+    for i in 0..40 {
+        let name = if i % 3 == 0 { format!("Adele {i}") } else { format!("Bob {i}") };
+        let id = insert(store, t, "user", json!({ "displayName": name }), &[]).await;
+        if i % 3 == 0 {
+            matching.push(id);
+        }
+    }
+    insert(store, t, "group", json!({ "displayName": "Adele's group" }), &[]).await;
+    let gone = insert(store, t, "user", json!({ "displayName": "Adele gone" }), &[]).await;
+    apply_ok(store, t, vec![Op::SoftDelete { id: gone, at: "2024-01-01T00:00:00Z".into() }]).await;
+    let matching = sorted(matching);
+    for top in [1, 5, 14, 100] {
+        let mut q = ListQuery::new(&["user"], Scope::Live);
+        q.filter = Some(Filter::StartsWith { path: PropPath::of("displayName"), prefix: "adele".into() });
+        q.count = true;
+        q.top = top;
+        let mut seen = Vec::new();
+        loop {
+            let page = store.list(t, &q).await.expect("list");
+            assert_eq!(page.count, Some(matching.len() as u64), "top {top}: the count ignores the cursor");
+            assert!(page.items.len() <= top);
+            seen.extend(page.items.iter().map(|o| o.id));
+            match page.next {
+                Some(c) => {
+                    assert_eq!(c.id, *seen.last().expect("a page before a cursor"), "the cursor is the last item");
+                    q.after = Some(c);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, matching, "top {top}");
+    }
+    // Nothing matches: an empty page, a zero count.
+    let mut q = ListQuery::new(&["user"], Scope::Live);
+    q.filter = Some(Filter::StartsWith { path: PropPath::of("displayName"), prefix: "zed".into() });
+    q.count = true;
+    let page = store.list(t, &q).await.expect("list");
+    assert!(page.items.is_empty() && page.next.is_none());
+    assert_eq!(page.count, Some(0));
+}

@@ -496,12 +496,6 @@ pub(crate) struct CompiledList {
     pub params: Vec<Param>,
     pub key_kinds: Vec<ValueKind>,
     pub count: Option<(String, Vec<Param>)>,
-    /// With a count of a list in id order (no sort keys, forward): the ids of every match, in
-    /// no particular order (same parameters as `count`). The count has to visit every match
-    /// anyway; an engine can count them and keep the page's smallest ids in the same pass
-    /// instead of running a second statement that sorts every match by id (issue 8: the
-    /// `startswith` + `$count` list at 100k users).
-    pub count_scan: Option<String>,
 }
 
 /// The columns every page statement selects first, in this order.
@@ -587,13 +581,8 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
     let sql = format!("{sql} LIMIT {l}");
     let page_params = std::mem::take(&mut b.params);
 
-    let mut count_scan = None;
     let count = if q.count {
         let mut cb = Builder::new(d);
-        if q.order.is_empty() && !q.backward && q.types.len() <= 1 {
-            let mut sb = Builder::new(d);
-            count_scan = Some(format!("SELECT {ID} {}", sb.scope_clause(tenant, q)?));
-        }
         let sql = if q.types.len() > 1 && d.per_type_arms() {
             // A sum of per-type counts, each a seek: with `object_type IN (...)` SQLite may
             // scan the whole table instead (it did once the statistics called the tenant large).
@@ -610,14 +599,7 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
     } else {
         None
     };
-    Ok(CompiledList {
-        sql,
-        ids_sql,
-        params: page_params,
-        key_kinds: keys.iter().map(|k| k.2).collect(),
-        count,
-        count_scan,
-    })
+    Ok(CompiledList { sql, ids_sql, params: page_params, key_kinds: keys.iter().map(|k| k.2).collect(), count })
 }
 
 fn order_keys(b: &Builder<'_>, order: &[OrderKey]) -> StoreResult<Vec<(String, bool, ValueKind)>> {

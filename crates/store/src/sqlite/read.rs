@@ -1,6 +1,6 @@
 //! Reads: tenants, objects, list queries, edges, secrets, keys and logs.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
@@ -191,33 +191,7 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
     let top = q.top.max(1);
 
     let mut page: Vec<(String, Vec<Scalar>)> = Vec::new();
-    let mut count = None;
-    if let (Some(scan), Some((_, params))) = (&c.count_scan, &c.count) {
-        // A count in id order: one pass over the matches counts them and keeps the page's
-        // smallest ids (after the cursor), instead of a count and then a second statement
-        // that sorts every match by id to take a page of them.
-        let after = q.after.as_ref().map(|cursor| cursor.id.to_string());
-        let mut n: u64 = 0;
-        let mut best: BinaryHeap<String> = BinaryHeap::with_capacity(top + 2);
-        let mut st = tx.prepare_cached(scan).ctx("prepare count scan")?;
-        let mut rows = st.query(params_from_iter(params.iter())).ctx("run count scan")?;
-        while let Some(r) = rows.next().ctx("read count scan")? {
-            n += 1;
-            let id =
-                r.get_ref(0).ctx("read id")?.as_str().map_err(|e| StoreError::Invalid(format!("stored id: {e}")))?;
-            if after.as_deref().is_some_and(|a| id <= a) {
-                continue;
-            }
-            if best.len() <= top {
-                best.push(id.to_owned());
-            } else if best.peek().is_some_and(|largest| id < largest.as_str()) {
-                best.pop();
-                best.push(id.to_owned());
-            }
-        }
-        page = best.into_sorted_vec().into_iter().map(|id| (id, Vec::new())).collect();
-        count = Some(n);
-    } else {
+    {
         let mut st = tx.prepare_cached(&c.ids_sql).ctx("prepare list")?;
         let mut rows = st.query(params_from_iter(c.params.iter())).ctx("run list")?;
         while let Some(r) = rows.next().ctx("read list")? {
@@ -269,7 +243,6 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
     }
 
     let count = match &c.count {
-        _ if count.is_some() => count,
         Some((sql, params)) => {
             let n: i64 = tx
                 .prepare_cached(sql)
@@ -287,12 +260,7 @@ pub(crate) fn list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreR
 pub(crate) fn explain_list(conn: &mut Connection, tenant: Uuid, q: &ListQuery) -> StoreResult<Vec<String>> {
     let c = compile::compile_list(&compile::Sqlite, tenant, q)?;
     let mut out = Vec::new();
-    // The statements `list` runs: the fused count scan, or the page and the count.
-    let statements: Vec<(&String, &Vec<Param>)> = match (&c.count_scan, &c.count) {
-        (Some(scan), Some((_, params))) => vec![(scan, params)],
-        _ => std::iter::once((&c.ids_sql, &c.params)).chain(c.count.as_ref().map(|(s, p)| (s, p))).collect(),
-    };
-    for (sql, params) in statements {
+    for (sql, params) in std::iter::once((&c.ids_sql, &c.params)).chain(c.count.as_ref().map(|(s, p)| (s, p))) {
         let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).ctx("prepare explain")?;
         let rows = st.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3)).ctx("explain")?;
         for row in rows {

@@ -265,6 +265,22 @@ async fn query_plans_use_expression_indexes() {
     });
     let p = plan(store.explain_list(t, &q).await);
     assert!(p.contains(" ix_casewhenjsonb_typeofdocage"), "a number range uses its index:\n{p}");
+
+    // Several types (`IN`, planned from per-type statistics): a page of rare types seeks the
+    // type index instead of walking the tenant's primary key past the many users (SQLite did).
+    let many = (0..3000)
+        .map(|i| Op::Insert {
+            object: suite::record("user", json!({ "displayName": format!("M {i}") })),
+            unique: vec![],
+        })
+        .collect();
+    suite::apply_ok(&store, t, many).await;
+    suite::insert(&store, t, "group", json!({ "displayName": "G" }), &[]).await;
+    db.client().await.batch_execute("ANALYZE objects").await.expect("analyze");
+    let mut q = ListQuery::new(&["group", "device"], Scope::Live);
+    q.count = true;
+    let p = plan(store.explain_list(t, &q).await);
+    assert!(p.contains("object_type = ANY") && p.contains("Index Cond") && !p.contains("objects_pkey"), "{p}");
 }
 
 #[tokio::test]

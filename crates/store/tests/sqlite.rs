@@ -171,6 +171,46 @@ async fn query_plans_use_indexes() {
     assert!(p.contains("USING INDEX ix_"), "number range uses its index:\n{p}");
 }
 
+/// A list of several types seeks each type's index and merges the arms in page order. With
+/// `object_type IN (...) ORDER BY id`, SQLite walked the tenant's primary key in id order (every
+/// object of every type, its document read) to find a page of a rare type.
+#[tokio::test]
+async fn several_types_seek_each_type() {
+    let dir = TempDir::new();
+    let store = open(&dir.db());
+    let t = suite::new_tenant(&store, "Types").await;
+    for i in 0..300 {
+        suite::insert(&store, t, "user", json!({ "displayName": format!("User {i}") }), &[]).await;
+    }
+    for i in 0..3 {
+        suite::insert(&store, t, "group", json!({ "displayName": format!("Group {i}") }), &[]).await;
+        suite::insert(&store, t, "device", json!({ "displayName": format!("Device {i}") }), &[]).await;
+    }
+    // Reopen, as a server start does (it refreshes the planner's statistics).
+    drop(store);
+    let store = open(&dir.db());
+    let full_walk = |p: &str| p.contains("sqlite_autoindex_objects_1 (tenant_id=?)") || p.contains("SCAN objects");
+    let mut q = ListQuery::new(&["group", "device"], Scope::Live);
+    q.count = true;
+    let p = plan(&store, t, &q);
+    assert!(!full_walk(&p), "no walk of the tenant's objects:\n{p}");
+    assert!(p.contains("MERGE (UNION ALL)") && p.contains("objects_by_type"), "one seek per type, merged:\n{p}");
+    assert!(!p.contains("TEMP B-TREE"), "the merge needs no sort:\n{p}");
+    // With a cursor, a sort key and backward too.
+    q.after = Some(Cursor { values: vec![], id: Uuid::new_v4() });
+    let p = plan(&store, t, &q);
+    assert!(!full_walk(&p) && p.contains("MERGE (UNION ALL)"), "{p}");
+    q.order = vec![OrderKey { path: PropPath::of("displayName"), kind: ValueKind::String, descending: false }];
+    q.after = Some(Cursor { values: vec![Scalar::Str("group 1".into())], id: Uuid::new_v4() });
+    q.backward = true;
+    let p = plan(&store, t, &q);
+    assert!(!full_walk(&p) && p.contains("MERGE (UNION ALL)") && p.contains("USING INDEX ix_"), "{p}");
+    // The merged page is the right one.
+    let page = store.list(t, &ListQuery::new(&["group", "device"], Scope::Live)).await.expect("list");
+    assert_eq!(page.items.len(), 6);
+    assert!(page.items.windows(2).all(|w| w[0].id < w[1].id), "in id order across the types");
+}
+
 #[tokio::test]
 async fn unsafe_property_names_are_refused() {
     let dir = TempDir::new();

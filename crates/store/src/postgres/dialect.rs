@@ -117,6 +117,10 @@ impl Dialect for Postgres {
         if descending { " DESC NULLS LAST" } else { " NULLS FIRST" }
     }
 
+    fn per_type_arms(&self) -> bool {
+        false
+    }
+
     fn true_lit(&self) -> &'static str {
         "TRUE"
     }

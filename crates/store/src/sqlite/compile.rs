@@ -49,6 +49,16 @@ pub(crate) trait Dialect {
     fn direction(&self, descending: bool) -> &'static str;
     fn true_lit(&self) -> &'static str;
     fn false_lit(&self) -> &'static str;
+    /// Whether a list of several types is one arm per type (`UNION ALL`, merged in page order)
+    /// rather than one `object_type IN (...)` statement. SQLite needs the arms: for `IN (a, b)
+    /// ORDER BY id` it walked the tenant's primary key, reading every object of every type to
+    /// find a page of a rare one, while it merges ordered arms without a sort (`MERGE (UNION
+    /// ALL)`). PostgreSQL plans `IN` from per-type statistics (a seek of the type index and a
+    /// small sort for rare types, a primary-key walk stopped by the LIMIT for common ones) and
+    /// never merges ordered `UNION ALL` arms (it appends and sorts them all), so it keeps `IN`.
+    fn per_type_arms(&self) -> bool {
+        true
+    }
     /// `col` is one of the ids in `param`, a JSON array of GUID strings bound as text: one
     /// parameter however many ids, so a large set never meets a bound-parameter limit.
     fn id_in_json_array(&self, col: &str, param: &str) -> String {
@@ -376,6 +386,11 @@ impl<'d> Builder<'d> {
 
     /// `FROM ... WHERE ...` of the scope, types and filter (shared by the page and the count).
     fn scope_clause(&mut self, tenant: Uuid, q: &ListQuery) -> StoreResult<String> {
+        self.scope_clause_of(tenant, q, &q.types)
+    }
+
+    /// [`Self::scope_clause`] restricted to `types` instead of the query's own.
+    fn scope_clause_of(&mut self, tenant: Uuid, q: &ListQuery, types: &[String]) -> StoreResult<String> {
         let t = self.bind(Param::Text(tenant.to_string()));
         let mut sql = match &q.scope {
             Scope::Live => {
@@ -401,7 +416,7 @@ impl<'d> Builder<'d> {
                 format!("FROM objects WHERE objects.tenant_id = {t} AND objects.deleted_at IS NULL AND {within}")
             }
         };
-        match q.types.as_slice() {
+        match types {
             [] => {}
             [one] => {
                 let p = self.bind(Param::Text(one.clone()));
@@ -486,10 +501,11 @@ pub(crate) struct CompiledList {
 /// The columns every page statement selects first, in this order.
 pub(crate) const OBJECT_COLUMNS: &str =
     "objects.id, objects.object_type, objects.version, objects.doc, objects.deleted_at";
+/// How many columns [`OBJECT_COLUMNS`] names.
+const OBJECT_COLUMN_COUNT: usize = 5;
 
 pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> StoreResult<CompiledList> {
     let mut b = Builder::new(d);
-    let scope_clause = b.scope_clause(tenant, q)?;
     let mut keys = order_keys(&b, &q.order)?;
     if q.backward {
         for k in &mut keys {
@@ -502,33 +518,84 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
         key_columns.push_str(", ");
         key_columns.push_str(e);
     }
-    let mut sql = format!(" {scope_clause}");
-    if let Some(cursor) = &q.after {
-        let k = b.keyset(&keys, cursor, q.backward)?;
-        sql.push_str(" AND ");
-        sql.push_str(&k);
-    }
-    sql.push_str(" ORDER BY ");
-    for (e, desc, _) in &keys {
-        sql.push_str(e);
-        sql.push_str(d.direction(*desc));
-        sql.push_str(", ");
-    }
-    sql.push_str(ID);
-    if q.backward {
-        sql.push_str(" DESC");
-    }
+    // `FROM ... WHERE ...` of the page: the scope, types, filter and keyset position.
+    let body = |b: &mut Builder<'_>, types: &[String]| -> StoreResult<String> {
+        let mut sql = format!(" {}", b.scope_clause_of(tenant, q, types)?);
+        if let Some(cursor) = &q.after {
+            let k = b.keyset(&keys, cursor, q.backward)?;
+            sql.push_str(" AND ");
+            sql.push_str(&k);
+        }
+        Ok(sql)
+    };
+    let (ids_sql, sql) = if q.types.len() > 1 && d.per_type_arms() {
+        // Several types: one arm per type, merged in the page order. With `object_type IN
+        // (a, b) ORDER BY id`, neither engine can walk an index in id order for both types at
+        // once, and SQLite walked the tenant's whole primary key instead, reading (and
+        // parsing) every object of every type to find a page of a rare one. Each arm seeks its
+        // own type's index in order; SQLite merges them (`MERGE (UNION ALL)`) and the LIMIT
+        // stops the merge after a page (see `Dialect::per_type_arms`).
+        let mut ids_arms = Vec::with_capacity(q.types.len());
+        let mut arms = Vec::with_capacity(q.types.len());
+        for ty in &q.types {
+            let body = body(&mut b, std::slice::from_ref(ty))?;
+            ids_arms.push(format!("SELECT {ID}{key_columns}{body}"));
+            arms.push(format!("SELECT {OBJECT_COLUMNS}{key_columns}{body}"));
+        }
+        // A compound statement orders by result-column positions: the id is column 1 and the
+        // keys follow it (ids) or follow the object columns (documents).
+        let order = |first_key: usize| {
+            let mut o = String::from(" ORDER BY ");
+            for (i, (_, desc, _)) in keys.iter().enumerate() {
+                o.push_str(&(first_key + i).to_string());
+                o.push_str(d.direction(*desc));
+                o.push_str(", ");
+            }
+            o.push('1');
+            if q.backward {
+                o.push_str(" DESC");
+            }
+            o
+        };
+        (
+            format!("{}{}", ids_arms.join(" UNION ALL "), order(2)),
+            format!("{}{}", arms.join(" UNION ALL "), order(1 + OBJECT_COLUMN_COUNT)),
+        )
+    } else {
+        let body = body(&mut b, &q.types)?;
+        let mut order = String::from(" ORDER BY ");
+        for (e, desc, _) in &keys {
+            order.push_str(e);
+            order.push_str(d.direction(*desc));
+            order.push_str(", ");
+        }
+        order.push_str(ID);
+        if q.backward {
+            order.push_str(" DESC");
+        }
+        (format!("SELECT {ID}{key_columns}{body}{order}"), format!("SELECT {OBJECT_COLUMNS}{key_columns}{body}{order}"))
+    };
     let limit = i64::try_from(q.top.max(1)).unwrap_or(i64::MAX - 1).saturating_add(1);
     let l = b.bind(Param::Int(limit));
-    sql.push_str(&format!(" LIMIT {l}"));
+    let ids_sql = format!("{ids_sql} LIMIT {l}");
+    let sql = format!("{sql} LIMIT {l}");
     let page_params = std::mem::take(&mut b.params);
-    let ids_sql = format!("SELECT {ID}{key_columns}{sql}");
-    let sql = format!("SELECT {OBJECT_COLUMNS}{key_columns}{sql}");
 
     let count = if q.count {
         let mut cb = Builder::new(d);
-        let fw = cb.scope_clause(tenant, q)?;
-        Some((format!("SELECT COUNT(*) {fw}"), cb.params))
+        let sql = if q.types.len() > 1 && d.per_type_arms() {
+            // A sum of per-type counts, each a seek: with `object_type IN (...)` SQLite may
+            // scan the whole table instead (it did once the statistics called the tenant large).
+            let mut parts = Vec::with_capacity(q.types.len());
+            for ty in &q.types {
+                let fw = cb.scope_clause_of(tenant, q, std::slice::from_ref(ty))?;
+                parts.push(format!("(SELECT COUNT(*) {fw})"));
+            }
+            format!("SELECT {}", parts.join(" + "))
+        } else {
+            format!("SELECT COUNT(*) {}", cb.scope_clause(tenant, q)?)
+        };
+        Some((sql, cb.params))
     } else {
         None
     };

@@ -141,13 +141,20 @@ pub(crate) fn get(conn: &Connection, tenant: Uuid, id: Uuid) -> StoreResult<Opti
     Ok(Some(ObjectRecord { id, object_type, version, doc: parse_doc(id, &doc)?, deleted_at }))
 }
 
-pub(crate) fn get_many(conn: &Connection, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>> {
+/// One read transaction for all ids: one snapshot, and one read lock instead of one per
+/// lookup (a statement outside a transaction takes and drops its own, with `fcntl` calls).
+pub(crate) fn get_many(conn: &mut Connection, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>> {
+    if ids.len() < 2 {
+        return ids.first().map(|id| get(conn, tenant, *id)).transpose().map(|o| o.flatten().into_iter().collect());
+    }
+    let tx = conn.transaction().ctx("begin read")?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(o) = get(conn, tenant, *id)? {
+        if let Some(o) = get(&tx, tenant, *id)? {
             out.push(o);
         }
     }
+    tx.finish().ctx("end read")?;
     Ok(out)
 }
 

@@ -42,6 +42,8 @@ macro_rules! all_suite_tests {
             query::paging_under_changes,
             query::count,
             query::related_scope,
+            query::several_types,
+            query::counted_pages_in_id_order,
         );
     };
 }

@@ -499,3 +499,140 @@ pub async fn related_scope(store: &dyn Store) {
     assert_eq!(list_ids(store, t, &related(u1, true, &[])).await, vec![g1]);
     assert_eq!(store.edge_ids(t, EdgeKind::Member, u1, true).await.expect("edges"), vec![g1]);
 }
+
+/// Several types in one list (`memberOf`, directory objects, named locations): one merged
+/// order across the types, paging forward and backward, filters, counts and related scopes as
+/// with one type, and objects of other types or deleted ones never appear.
+pub async fn several_types(store: &dyn Store) {
+    let t = new_tenant(store, "S").await;
+    let mut expected: Vec<(Option<String>, Uuid)> = Vec::new();
+    for i in 0..17 {
+        let ty = if i % 3 == 0 { "group" } else { "user" };
+        let mut d = json!({ "displayName": format!("Name {:02}", i % 5), "n": i });
+        if i % 4 == 0 {
+            d["rank"] = json!(i % 3);
+        }
+        if i % 7 == 0 {
+            d["displayName"] = json!(null);
+        }
+        let name = d["displayName"].as_str().map(str::to_lowercase);
+        expected.push((name, insert(store, t, ty, d, &[]).await));
+    }
+    // Neither another type nor a deleted object of a listed type is part of the list.
+    insert(store, t, "device", json!({ "displayName": "Name 01" }), &[]).await;
+    let gone = insert(store, t, "group", json!({ "displayName": "Name 02" }), &[]).await;
+    apply_ok(store, t, vec![Op::SoftDelete { id: gone, at: "2024-01-01T00:00:00Z".into() }]).await;
+
+    let types = ["user", "group"];
+    let mut q = ListQuery::new(&types, Scope::Live);
+    q.top = 1000;
+    let by_id = sorted(expected.iter().map(|e| e.1).collect());
+    assert_eq!(list_ids(store, t, &q).await, by_id, "no order: by id across both types");
+    q.order = vec![key("displayName", ValueKind::String, false)];
+    let mut by_name = expected.clone();
+    by_name.sort();
+    assert_eq!(list_ids(store, t, &q).await, by_name.iter().map(|e| e.1).collect::<Vec<_>>(), "by name, then id");
+
+    let orders = vec![
+        vec![],
+        vec![key("displayName", ValueKind::String, false)],
+        vec![key("displayName", ValueKind::String, true)],
+        vec![key("rank", ValueKind::Number, true), key("displayName", ValueKind::String, false)],
+        vec![key("rank", ValueKind::Number, false), key("displayName", ValueKind::String, true)],
+    ];
+    for order in orders {
+        let mut q = ListQuery::new(&types, Scope::Live);
+        q.order = order.clone();
+        q.top = 1000;
+        let full = list_ids(store, t, &q).await;
+        assert_eq!(sorted(full.clone()), by_id, "order {order:?}: every listed object once");
+        for top in [1, 4, 100] {
+            q.top = top;
+            assert_eq!(all_pages(store, t, q.clone()).await, full, "order {order:?}, top {top}");
+            let mut back = ListQuery::new(&types, Scope::Live);
+            back.order = order.clone();
+            back.top = top;
+            back.backward = true;
+            let mut seen = Vec::new();
+            loop {
+                let page = store.list(t, &back).await.expect("list backward");
+                assert!(page.items.len() <= top);
+                seen.extend(page.items.iter().map(|r| r.id));
+                match page.next {
+                    Some(c) => back.after = Some(c),
+                    None => break,
+                }
+            }
+            seen.reverse();
+            assert_eq!(seen, full, "backward: order {order:?}, top {top}");
+        }
+    }
+
+    // A filter and the count apply to every type.
+    let mut q = ListQuery::new(&types, Scope::Live);
+    q.filter = Some(Filter::StartsWith { path: PropPath::of("displayName"), prefix: "name 0".into() });
+    q.count = true;
+    q.top = 3;
+    let named: Vec<Uuid> =
+        by_id.iter().copied().filter(|id| expected.iter().any(|e| e.1 == *id && e.0.is_some())).collect();
+    let page = store.list(t, &q).await.expect("list");
+    assert_eq!(page.count, Some(named.len() as u64));
+    assert_eq!(page.items.iter().map(|o| o.id).collect::<Vec<_>>(), named[..3].to_vec());
+    assert!(page.items.iter().all(|o| o.object_type == "user" || o.object_type == "group"));
+    assert_eq!(all_pages(store, t, q).await, named);
+
+    // Within a related scope.
+    let owner = insert(store, t, "group", json!({ "displayName": "Owner" }), &[]).await;
+    let members: Vec<Uuid> = expected.iter().step_by(2).map(|e| e.1).collect();
+    apply_ok(store, t, members.iter().map(|m| add_edge(EdgeKind::Member, owner, *m)).collect()).await;
+    let mut q = ListQuery::new(&types, Scope::Related { kind: EdgeKind::Member, id: owner, reverse: false });
+    q.top = 2;
+    assert_eq!(all_pages(store, t, q).await, sorted(members));
+}
+
+/// Counted pages in id order (the engines may count and page in one pass): every page holds
+/// the next ids after the cursor, the count stays the number of all matches, and the last page
+/// has no cursor.
+pub async fn counted_pages_in_id_order(store: &dyn Store) {
+    let t = new_tenant(store, "C").await;
+    let mut matching = Vec::new();
+    for i in 0..40 {
+        let name = if i % 3 == 0 { format!("Adele {i}") } else { format!("Bob {i}") };
+        let id = insert(store, t, "user", json!({ "displayName": name }), &[]).await;
+        if i % 3 == 0 {
+            matching.push(id);
+        }
+    }
+    insert(store, t, "group", json!({ "displayName": "Adele's group" }), &[]).await;
+    let gone = insert(store, t, "user", json!({ "displayName": "Adele gone" }), &[]).await;
+    apply_ok(store, t, vec![Op::SoftDelete { id: gone, at: "2024-01-01T00:00:00Z".into() }]).await;
+    let matching = sorted(matching);
+    for top in [1, 5, 14, 100] {
+        let mut q = ListQuery::new(&["user"], Scope::Live);
+        q.filter = Some(Filter::StartsWith { path: PropPath::of("displayName"), prefix: "adele".into() });
+        q.count = true;
+        q.top = top;
+        let mut seen = Vec::new();
+        loop {
+            let page = store.list(t, &q).await.expect("list");
+            assert_eq!(page.count, Some(matching.len() as u64), "top {top}: the count ignores the cursor");
+            assert!(page.items.len() <= top);
+            seen.extend(page.items.iter().map(|o| o.id));
+            match page.next {
+                Some(c) => {
+                    assert_eq!(c.id, *seen.last().expect("a page before a cursor"), "the cursor is the last item");
+                    q.after = Some(c);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, matching, "top {top}");
+    }
+    // Nothing matches: an empty page, a zero count.
+    let mut q = ListQuery::new(&["user"], Scope::Live);
+    q.filter = Some(Filter::StartsWith { path: PropPath::of("displayName"), prefix: "zed".into() });
+    q.count = true;
+    let page = store.list(t, &q).await.expect("list");
+    assert!(page.items.is_empty() && page.next.is_none());
+    assert_eq!(page.count, Some(0));
+}

@@ -56,8 +56,10 @@ pub mod roles;
 pub mod rules;
 pub mod schema_extensions;
 mod scoped_roles;
+mod seq_cache;
 mod service_principals;
 mod sessions;
+mod sign_in_writer;
 mod signins;
 pub mod token_policies;
 pub mod transaction;
@@ -129,8 +131,10 @@ pub struct Directory {
     /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
     /// administratively (see [`domains`]).
     dns_resolver: Option<std::net::SocketAddr>,
-    /// App roles of resource service principals, keyed on the change log (see `apps.rs`).
-    resource_roles: Arc<apps::ResourceRolesCache>,
+    /// What the token endpoint reads per token, keyed on the change log (see `seq_cache.rs`).
+    caches: Arc<seq_cache::Caches>,
+    /// The sign-in log's group commit (see `sign_in_writer.rs`).
+    sign_ins: Arc<sign_in_writer::SignInWriter>,
 }
 
 impl Directory {
@@ -143,7 +147,8 @@ impl Directory {
             fingerprint_key: Arc::default(),
             staged: None,
             dns_resolver: None,
-            resource_roles: Arc::default(),
+            caches: Arc::default(),
+            sign_ins: Arc::default(),
         }
     }
 

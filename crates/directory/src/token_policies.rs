@@ -317,7 +317,16 @@ impl Directory {
     /// `resource_app_id`: the policy assigned to that application, else the organization
     /// default, else `None` (the server's configured lifetimes apply).
     pub async fn token_lifetime_for(&self, tenant: Uuid, resource_app_id: &str) -> DirectoryResult<Option<i64>> {
-        let all = self.all_token_lifetime_policies(tenant).await?;
+        // Read at every token: kept while the change log has not moved (see `seq_cache.rs`).
+        let seq = self.cache_seq(tenant).await;
+        let all = match self.caches.lifetime_policies.get(&tenant, seq) {
+            Some(hit) => hit,
+            None => {
+                let read = std::sync::Arc::new(self.all_token_lifetime_policies(tenant).await?);
+                self.caches.lifetime_policies.put(tenant, seq, read.clone());
+                read
+            }
+        };
         let assigned = all.iter().find(|p| {
             applies_to(p).iter().any(|e| {
                 e.get("appId").and_then(Value::as_str).is_some_and(|a| a.eq_ignore_ascii_case(resource_app_id))

@@ -11,27 +11,29 @@ use uuid::Uuid;
 use crate::Directory;
 use crate::error::DirectoryResult;
 
-/// Resource service principals whose app roles are kept (see [`Directory::resource_roles`]);
-/// past it the cache starts over, which bounds its memory whatever the number of tenants.
-const RESOURCE_ROLES_CACHE_LIMIT: usize = 256;
-
-/// The cache of resource app roles: (tenant, lower-case appId) -> (the change-log sequence it
-/// was read at, the roles).
-pub(crate) type ResourceRolesCache = std::sync::Mutex<HashMap<(Uuid, String), (u64, Arc<ResourceRoles>)>>;
-
 /// A resource service principal's id and its app roles (lower-case id -> value), all a token
 /// needs of a document that can weigh most of a megabyte.
 #[derive(Debug)]
 pub(crate) struct ResourceRoles {
     id: Uuid,
-    roles: Vec<(String, String)>,
+    roles: HashMap<String, String>,
 }
 
 impl ResourceRoles {
+    /// The value of the role `role_id` (any case).
     fn value_of(&self, role_id: &str) -> Option<&str> {
-        self.roles.iter().find(|(id, _)| id.eq_ignore_ascii_case(role_id)).map(|(_, v)| v.as_str())
+        match self.roles.get(role_id) {
+            Some(v) => Some(v.as_str()),
+            None if role_id.bytes().any(|b| b.is_ascii_uppercase()) => {
+                self.roles.get(&role_id.to_ascii_lowercase()).map(String::as_str)
+            }
+            None => None,
+        }
     }
 }
+
+/// What [`Directory::token_service_principal`] keeps of an app role or a permission scope.
+const TOKEN_FIELDS: &[&str] = &["id", "value", "isEnabled", "type", "allowedMemberTypes"];
 
 /// The appId of the Microsoft Graph resource application, the same in every tenant.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -50,18 +52,32 @@ pub struct AppCredentials {
 impl Directory {
     /// The application registered in `tenant` with this `appId`, its service principal there
     /// and its secrets; `None` when the tenant has no such application.
+    ///
+    /// Kept while the tenant's change log has not moved (see `seq_cache.rs`): every token
+    /// request reads it.
     pub async fn app_credentials(&self, tenant: Uuid, app_id: &str) -> DirectoryResult<Option<AppCredentials>> {
         if app_id.len() > 64 {
             return Ok(None);
         }
         let key = app_id.to_ascii_lowercase();
-        let Some(app_obj) = self.store.find_unique(tenant, "appId", &key).await? else {
+        let seq = self.cache_seq(tenant).await;
+        let cache_key = (tenant, key);
+        if let Some(hit) = self.caches.apps.get(&cache_key, seq) {
+            return Ok((*hit).clone());
+        }
+        let found = self.read_app_credentials(tenant, &cache_key.1).await?;
+        self.caches.apps.put(cache_key, seq, Arc::new(found.clone()));
+        Ok(found)
+    }
+
+    async fn read_app_credentials(&self, tenant: Uuid, key: &str) -> DirectoryResult<Option<AppCredentials>> {
+        let Some(app_obj) = self.store.find_unique(tenant, "appId", key).await? else {
             return Ok(None);
         };
         let Some(application) = self.get(tenant, app_obj).await? else {
             return Ok(None);
         };
-        let service_principal = self.service_principal_by_app_id(tenant, &key).await?;
+        let service_principal = self.service_principal_by_app_id(tenant, key).await?;
         let secrets = self.store.secrets(tenant, application.id).await?;
         Ok(Some(AppCredentials { application, service_principal, secrets }))
     }
@@ -99,6 +115,44 @@ impl Directory {
         }
     }
 
+    /// The live service principal of `app_id` as the token endpoint reads it, shared and kept
+    /// while the tenant's change log has not moved (see `seq_cache.rs`): every property, but
+    /// the entries of `appRoles` and `oauth2PermissionScopes` keep only what a token is made
+    /// of (`id`, `value`, `isEnabled`, `type`, `allowedMemberTypes`), not their descriptions.
+    ///
+    /// A delegated token reads its resource's service principal to check consent and the
+    /// user's app roles; for Microsoft Graph that document carries the whole permission
+    /// catalogue (~0.8 MB of JSON), whose parse twice per sign-in cost more than the argon2id
+    /// verification of a password sign-in (issue 8).
+    pub async fn token_service_principal(
+        &self,
+        tenant: Uuid,
+        app_id: &str,
+    ) -> DirectoryResult<Option<Arc<ObjectRecord>>> {
+        if app_id.len() > 256 {
+            return Ok(None);
+        }
+        let seq = self.cache_seq(tenant).await;
+        let key = (tenant, app_id.to_ascii_lowercase());
+        if let Some(hit) = self.caches.token_sps.get(&key, seq) {
+            return Ok((*hit).clone());
+        }
+        let found = self.service_principal_by_app_id(tenant, &key.1).await?.map(|mut sp| {
+            for list in ["appRoles", "oauth2PermissionScopes"] {
+                if let Some(Value::Array(entries)) = sp.doc.get_mut(list) {
+                    for entry in entries.iter_mut() {
+                        if let Value::Object(fields) = entry {
+                            fields.retain(|k, _| TOKEN_FIELDS.contains(&k.as_str()));
+                        }
+                    }
+                }
+            }
+            Arc::new(sp)
+        });
+        self.caches.token_sps.put(key, seq, Arc::new(found.clone()));
+        Ok(found)
+    }
+
     /// The values of the app roles of `resource_app_id` assigned to the service principal
     /// `principal` (the `roles` claim of an app token).
     pub async fn granted_app_roles(
@@ -119,7 +173,15 @@ impl Directory {
         principal: Uuid,
         resource_app_id: &str,
     ) -> DirectoryResult<Option<Vec<String>>> {
-        let Some(resource) = self.resource_roles(tenant, resource_app_id).await? else {
+        // Kept while the change log has not moved: an assignment, a role of the resource or
+        // the resource itself changing moves it (see `seq_cache.rs`).
+        let seq = self.cache_seq(tenant).await;
+        let key = (tenant, principal, resource_app_id.to_ascii_lowercase());
+        if let Some(hit) = self.caches.granted_roles.get(&key, seq) {
+            return Ok((*hit).clone());
+        }
+        let Some(resource) = self.resource_roles(tenant, resource_app_id, seq).await? else {
+            self.caches.granted_roles.put(key, seq, Arc::new(None));
             return Ok(None);
         };
         let guid = |path: &str, id: Uuid| Filter::Compare {
@@ -148,31 +210,30 @@ impl Directory {
             }
         }
         values.sort();
+        self.caches.granted_roles.put(key, seq, Arc::new(Some(values.clone())));
         Ok(Some(values))
     }
 
     /// The app roles of the tenant's service principal for `app_id`, from the cache while the
-    /// tenant's change log has not moved since they were read.
+    /// tenant's change log is still at `seq` (see `seq_cache.rs`).
     ///
     /// The Microsoft Graph service principal carries the whole permission catalogue (~0.8 MB
     /// of JSON): reading and parsing it per token was most of the cost of a client-credentials
-    /// token (issue 8). The key is the change-log sequence, read before the document, so the
-    /// cache is never newer than its key; every write of the tenant on any node (they share the
-    /// store) moves the sequence and so invalidates it. Inside a unit of work, whose staged
-    /// writes the change log does not show yet, the cache is bypassed.
-    async fn resource_roles(&self, tenant: Uuid, app_id: &str) -> DirectoryResult<Option<Arc<ResourceRoles>>> {
+    /// token (issue 8).
+    async fn resource_roles(
+        &self,
+        tenant: Uuid,
+        app_id: &str,
+        seq: Option<u64>,
+    ) -> DirectoryResult<Option<Arc<ResourceRoles>>> {
         let key = (tenant, app_id.to_ascii_lowercase());
-        let seq = match self.staged {
-            Some(_) => None,
-            None => self.store.change_log_bounds(tenant).await.ok().map(|b| b.last),
-        };
-        if let Some(seq) = seq
-            && let Some((at, hit)) = self.resource_roles.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
-            && *at == seq
-        {
-            return Ok(Some(hit.clone()));
+        if let Some(hit) = self.caches.resource_roles.get(&key, seq) {
+            return Ok((*hit).clone());
         }
-        let Some(sp) = self.service_principal_by_app_id(tenant, app_id).await? else { return Ok(None) };
+        let Some(sp) = self.service_principal_by_app_id(tenant, app_id).await? else {
+            self.caches.resource_roles.put(key, seq, Arc::new(None));
+            return Ok(None);
+        };
         let roles = sp
             .doc
             .get("appRoles")
@@ -189,13 +250,7 @@ impl Directory {
             })
             .unwrap_or_default();
         let entry = Arc::new(ResourceRoles { id: sp.id, roles });
-        if let Some(seq) = seq {
-            let mut cache = self.resource_roles.lock().unwrap_or_else(|e| e.into_inner());
-            if cache.len() >= RESOURCE_ROLES_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(key, (seq, entry.clone()));
-        }
+        self.caches.resource_roles.put(key, seq, Arc::new(Some(entry.clone())));
         Ok(Some(entry))
     }
 

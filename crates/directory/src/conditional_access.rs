@@ -882,11 +882,21 @@ impl Directory {
         tenant: Uuid,
         ctx: &crate::ca_engine::SignInContext,
     ) -> DirectoryResult<crate::ca_engine::Evaluation> {
-        let policies = self.ca_policies(tenant).await?;
-        let locations = self.named_locations(tenant).await?;
-        let p: Vec<(Uuid, &Map<String, Value>)> = policies.iter().map(|o| (o.id, &o.doc)).collect();
+        // Read at every sign-in and token: kept while the change log has not moved.
+        let seq = self.cache_seq(tenant).await;
+        let objects = match self.caches.conditional_access.get(&tenant, seq) {
+            Some(hit) => hit,
+            None => {
+                let policies = self.ca_policies(tenant).await?;
+                let locations = self.named_locations(tenant).await?;
+                let read = std::sync::Arc::new(crate::seq_cache::ConditionalAccessObjects { policies, locations });
+                self.caches.conditional_access.put(tenant, seq, read.clone());
+                read
+            }
+        };
+        let p: Vec<(Uuid, &Map<String, Value>)> = objects.policies.iter().map(|o| (o.id, &o.doc)).collect();
         let l: Vec<(Uuid, &str, &Map<String, Value>)> =
-            locations.iter().map(|o| (o.id, o.object_type.as_str(), &o.doc)).collect();
+            objects.locations.iter().map(|o| (o.id, o.object_type.as_str(), &o.doc)).collect();
         Ok(crate::ca_engine::evaluate(&p, &l, ctx))
     }
 }

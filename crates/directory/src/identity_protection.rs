@@ -58,7 +58,7 @@ impl Directory {
         findings: &[Finding],
     ) -> DirectoryResult<()> {
         let Some(user_id) = record.user_id.filter(|_| !findings.is_empty()) else {
-            return Ok(self.store.put_sign_in(tenant, record).await?);
+            return Ok(self.sign_ins.put(&self.store, tenant, record.clone()).await?);
         };
         let user = UserNames {
             id: user_id,

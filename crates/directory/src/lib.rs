@@ -57,8 +57,10 @@ pub mod roles;
 pub mod rules;
 pub mod schema_extensions;
 mod scoped_roles;
+mod seq_cache;
 mod service_principals;
 mod sessions;
+mod sign_in_writer;
 mod signins;
 pub mod token_policies;
 pub mod transaction;
@@ -131,11 +133,13 @@ pub struct Directory {
     /// The DNS resolver domain verification asks (`--dns-resolver`); `None` verifies
     /// administratively (see [`domains`]).
     dns_resolver: Option<std::net::SocketAddr>,
-    /// App roles of resource service principals, keyed on the change log (see `apps.rs`).
-    resource_roles: Arc<apps::ResourceRolesCache>,
     /// Token lifetime and claims mapping policies, keyed on the change log (see
     /// `token_policies.rs`).
     token_policies: Arc<token_policies::TokenPoliciesCache>,
+    /// What the token endpoint reads per token, keyed on the change log (see `seq_cache.rs`).
+    caches: Arc<seq_cache::Caches>,
+    /// The sign-in log's group commit (see `sign_in_writer.rs`).
+    sign_ins: Arc<sign_in_writer::SignInWriter>,
 }
 
 impl Directory {
@@ -148,8 +152,9 @@ impl Directory {
             fingerprint_key: Arc::default(),
             staged: None,
             dns_resolver: None,
-            resource_roles: Arc::default(),
             token_policies: Arc::default(),
+            caches: Arc::default(),
+            sign_ins: Arc::default(),
         }
     }
 

@@ -20,9 +20,10 @@ impl Directory {
         Ok(self.store.audit_record(tenant, id).await?)
     }
 
-    /// Records one sign-in attempt.
+    /// Records one sign-in attempt, committed with the sign-ins of concurrent requests (see
+    /// `sign_in_writer.rs`); returns once it is committed.
     pub async fn record_sign_in(&self, tenant: Uuid, record: &SignInRecord) -> DirectoryResult<()> {
-        Ok(self.store.put_sign_in(tenant, record).await?)
+        Ok(self.sign_ins.put(&self.store, tenant, record.clone()).await?)
     }
 
     /// Sign-in records matching `query`, newest first, each with its cursor.

@@ -757,10 +757,10 @@ pub(crate) async fn complete(
     delegated::assigned_roles(state, tenant, user, Some(sp)).await.map_err(page_err)?;
     let resource_sp = state
         .directory
-        .service_principal_by_app_id(tenant.id, &scopes.resource.app_id)
+        .token_service_principal(tenant.id, &scopes.resource.app_id)
         .await
         .map_err(|e| page_err(internal(e)))?;
-    delegated::assigned_roles(state, tenant, user, resource_sp.as_ref()).await.map_err(page_err)?;
+    delegated::assigned_roles(state, tenant, user, resource_sp.as_deref()).await.map_err(page_err)?;
     let scp =
         match delegated::consented_scopes(state, tenant, sp.id, &a.client_id, &app_name(app), user.id, &scopes).await {
             Ok(scp) => scp,

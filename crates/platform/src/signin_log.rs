@@ -315,7 +315,7 @@ async fn build(
 
     let app_id = claim("appid").or_else(|| claim("azp")).or_else(|| a.client_id.clone());
     let app = match app_id.as_deref() {
-        Some(id) => dir.service_principal_by_app_id(tenant, id).await?,
+        Some(id) => dir.token_service_principal(tenant, id).await?,
         None => None,
     };
     let app_name = app.as_ref().and_then(|o| o.doc.get("displayName")).and_then(Value::as_str).map(str::to_string);

@@ -243,6 +243,10 @@ mod http {
         token: String,
         user: String,
         groups: Vec<String>,
+        /// The bootstrap application's `client_credentials` form (client_secret_post).
+        client_form: String,
+        /// A password sign-in (ROPC) of the bootstrap administrator with that application.
+        password_form: String,
         _dir: TempDir,
     }
 
@@ -272,7 +276,7 @@ mod http {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let dir = TempDir(std::env::temp_dir().join(format!("cerulean-bench-{}", Uuid::new_v4())));
         std::fs::create_dir_all(&dir.0).expect("temp dir");
-        let (app, tenant, token, user, groups) = rt.block_on(async {
+        let (app, tenant, token, user, groups, client_form, password_form) = rt.block_on(async {
             let store: Arc<dyn cerulean_store::Store> = Arc::new(
                 cerulean_store::SqliteStore::open(&dir.0.join("cerulean.db"), &cerulean_directory::index_specs())
                     .expect("store"),
@@ -300,7 +304,7 @@ mod http {
             .expect("form");
             let req = Request::post(format!("/{}/oauth2/v2.0/token", boot.tenant_id))
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(form))
+                .body(Body::from(form.clone()))
                 .expect("request");
             let res = app.service::<Body>().oneshot(req).await.expect("infallible");
             let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
@@ -345,9 +349,18 @@ mod http {
                 groups.push(id);
             }
             let tenant: Uuid = boot.tenant_id.parse().expect("tenant id");
-            (app, tenant, token, user, groups)
+            let password_form = serde_urlencoded::to_string([
+                ("grant_type", "password"),
+                ("client_id", boot.client_id.as_str()),
+                ("client_secret", boot.client_secret.as_str()),
+                ("username", boot.admin_user_principal_name.as_str()),
+                ("password", boot.admin_password.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .expect("form");
+            (app, tenant, token, user, groups, form, password_form)
         });
-        Server { rt, app, tenant, token, user, groups, _dir: dir }
+        Server { rt, app, tenant, token, user, groups, client_form, password_form, _dir: dir }
     }
 
     fn expect_ok(s: &Server, method: Method, path: &str, body: Option<Value>) -> Value {
@@ -386,6 +399,37 @@ mod http {
         let body = json!({ "groupIds": [s.groups[0], s.groups[5], Uuid::from_u128(9).to_string()] });
         assert_eq!(expect_ok(s, Method::POST, &path, Some(body.clone()))["value"].as_array().map(Vec::len), Some(2));
         b.bench_local(|| black_box(expect_ok(s, Method::POST, &path, Some(body.clone()))));
+    }
+
+    /// `POST /{tenant}/oauth2/v2.0/token` with this form; the access token's length.
+    fn token(s: &Server, form: &str) -> usize {
+        s.rt.block_on(async {
+            let req = Request::post(format!("/{}/oauth2/v2.0/token", s.tenant))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_string()))
+                .expect("request");
+            let res = s.app.service::<Body>().oneshot(req).await.expect("infallible");
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+            let reply: Value = serde_json::from_slice(&bytes).expect("token reply");
+            reply["access_token"].as_str().map_or(0, str::len)
+        })
+    }
+
+    /// Client-credentials issuance (issue 8's budget: 0.75 of the raw RS256 signing rate):
+    /// the whole endpoint, its sign-in log record included.
+    #[divan::bench]
+    fn token_client_credentials(b: divan::Bencher) {
+        let s = &*SERVER;
+        b.bench_local(|| black_box(token(s, &s.client_form)));
+    }
+
+    /// A password sign-in (ROPC): bound by one argon2id verification.
+    #[divan::bench(sample_count = 3, sample_size = 2)]
+    fn token_password(b: divan::Bencher) {
+        let s = &*SERVER;
+        b.bench_local(|| black_box(token(s, &s.password_form)));
     }
 
     /// The directory's answer the way the routes answered before the hot-path change: the

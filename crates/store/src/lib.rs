@@ -220,6 +220,16 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Backend("put_sign_in is not supported by this store".into()))
     }
 
+    /// Records several sign-in attempts, of any tenants, in one transaction: all or none
+    /// (group commit: the sign-in log's writer batches concurrent sign-ins into one commit).
+    /// The default writes them one by one.
+    async fn put_sign_ins(&self, rows: &[(Uuid, SignInRecord)]) -> StoreResult<()> {
+        for (tenant, record) in rows {
+            self.put_sign_in(*tenant, record).await?;
+        }
+        Ok(())
+    }
+
     /// Sign-in records matching `query`, newest first, each with its position.
     async fn sign_in_page(&self, tenant: Uuid, query: &LogQuery) -> StoreResult<Vec<(LogCursor, SignInRecord)>> {
         let _ = (tenant, query);

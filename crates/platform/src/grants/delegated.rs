@@ -200,7 +200,7 @@ pub(crate) async fn consented_scopes(
     let bound = resources::bind(state, tenant.id, &tenant.display_name, &scopes.resource).await?;
     let resource = state
         .directory
-        .service_principal_by_app_id(tenant.id, &bound.app_id)
+        .token_service_principal(tenant.id, &bound.app_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| resource_not_found(&scopes.resource.audience, &tenant.display_name))?;
@@ -306,9 +306,8 @@ pub(crate) async fn issue_tokens(
     // The app signed in to, then the API the token is for: each may require assignment, and
     // each token carries the roles of its audience.
     let id_roles = assigned_roles(state, s.tenant, s.user, s.app.service_principal.as_ref()).await?;
-    let resource_sp =
-        state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
-    let access_roles = assigned_roles(state, s.tenant, s.user, resource_sp.as_ref()).await?;
+    let resource_sp = state.directory.token_service_principal(s.tenant.id, &resource.app_id).await.map_err(internal)?;
+    let access_roles = assigned_roles(state, s.tenant, s.user, resource_sp.as_deref()).await?;
     // The resource's own registration (an API of the tenant), whose `optionalClaims` shape
     // its access tokens; Microsoft Graph and Azure AD Graph have none here.
     let resource_app = if [GRAPH_APP_ID, resources::AAD_GRAPH_APP_ID].contains(&resource.app_id.as_str()) {
@@ -572,7 +571,7 @@ async fn resource_groups_claim(
         return Ok(GroupsClaim::None);
     };
     let kinds = GroupClaimKinds::parse(app.doc.get("groupMembershipClaims").and_then(Value::as_str));
-    let sp = state.directory.service_principal_by_app_id(s.tenant.id, &resource.app_id).await.map_err(internal)?;
+    let sp = state.directory.token_service_principal(s.tenant.id, &resource.app_id).await.map_err(internal)?;
     groups_claim(state, s, kinds, sp.map(|sp| sp.id), false).await
 }
 

@@ -78,6 +78,7 @@ mod spa_pkce;
 mod startup;
 mod throttle;
 mod token_attacks;
+mod token_caches;
 mod token_lifetimes;
 mod token_policies;
 mod token_versions;

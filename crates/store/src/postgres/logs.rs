@@ -111,6 +111,15 @@ pub(crate) async fn put_sign_in<C: GenericClient>(c: &C, tenant: Uuid, s: &SignI
     Ok(())
 }
 
+/// Several sign-ins in one transaction (retried whole): one commit, one WAL flush.
+pub(crate) async fn put_sign_ins(c: &mut Client, rows: &[(Uuid, SignInRecord)]) -> Attempt<()> {
+    let tx = c.transaction().await.ctx("begin sign-ins")?;
+    for (tenant, record) in rows {
+        put_sign_in(&tx, *tenant, record).await?;
+    }
+    tx.commit().await.ctx("commit sign-ins")
+}
+
 /// Deletes the oldest entries of each log before `before`, at most `limit` per log.
 pub(crate) async fn prune(c: &Client, tenant: Uuid, before: &str, limit: usize) -> Attempt<usize> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

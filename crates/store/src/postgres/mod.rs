@@ -375,6 +375,10 @@ impl Store for PostgresStore {
         retry!(self, |c| logs::put_sign_in(&c, tenant, record))
     }
 
+    async fn put_sign_ins(&self, rows: &[(Uuid, crate::SignInRecord)]) -> StoreResult<()> {
+        retry!(self, |c| logs::put_sign_ins(&mut c, rows))
+    }
+
     async fn sign_in_page(
         &self,
         tenant: Uuid,

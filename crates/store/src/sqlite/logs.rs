@@ -107,6 +107,16 @@ pub(crate) fn put_sign_in(conn: &Connection, tenant: Uuid, s: &SignInRecord) -> 
     Ok(())
 }
 
+/// Several sign-ins in one transaction: one commit (and one write of each index page they
+/// share) instead of one per row.
+pub(crate) fn put_sign_ins(conn: &mut Connection, rows: &[(Uuid, SignInRecord)]) -> StoreResult<()> {
+    let tx = conn.transaction().ctx("begin sign-ins")?;
+    for (tenant, record) in rows {
+        put_sign_in(&tx, *tenant, record)?;
+    }
+    tx.commit().ctx("commit sign-ins")
+}
+
 /// Deletes the oldest entries of each log before `before`, at most `limit` per log, each in
 /// its own statement (a short write lock).
 pub(crate) fn prune(conn: &Connection, tenant: Uuid, before: &str, limit: usize) -> StoreResult<usize> {

@@ -252,6 +252,10 @@ impl Store for SqliteStore {
         self.write(|c| logs::put_sign_in(c, tenant, record))
     }
 
+    async fn put_sign_ins(&self, rows: &[(Uuid, crate::SignInRecord)]) -> StoreResult<()> {
+        self.write(|c| logs::put_sign_ins(c, rows))
+    }
+
     async fn sign_in_page(
         &self,
         tenant: Uuid,

@@ -326,8 +326,8 @@ pub(crate) async fn issue_tokens(
         user: Some(s.user),
         assigned_roles: &access_roles,
         application: s.app.service_principal.as_ref(),
-        resource: resource_sp.as_ref(),
-        audience: resource_sp.as_ref(),
+        resource: resource_sp.as_deref(),
+        audience: resource_sp.as_deref(),
         tenant_country: None,
     };
     let access_mapped = claims_policy::mapped_claims(state, s.tenant, access_mapping.as_deref(), access_facts).await?;
@@ -373,7 +373,7 @@ pub(crate) async fn issue_tokens(
             user: Some(s.user),
             assigned_roles: &id_roles,
             application: s.app.service_principal.as_ref(),
-            resource: resource_sp.as_ref(),
+            resource: resource_sp.as_deref(),
             audience: s.app.service_principal.as_ref(),
             tenant_country: None,
         };

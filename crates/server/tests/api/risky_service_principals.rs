@@ -352,7 +352,7 @@ async fn single_sign_on_is_logged_as_an_interactive_sign_in_and_assessed() {
     assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
     let first = rows(format!("userId eq '{adele}'")).await;
     assert_eq!(first.len(), 1);
-    assert!(first[0].get("authenticationDetails").is_none_or(Value::is_null), "a password sign-in: {}", first[0]);
+    assert_eq!(first[0]["authenticationDetails"][0]["authenticationMethod"], "Password", "{}", first[0]);
 
     // The session signs her in again: a code, no form, one more interactive sign-in.
     let r = b.get(&h, &url).await;

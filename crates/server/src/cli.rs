@@ -158,6 +158,12 @@ pub struct ServeArgs {
     /// Risk: the password-spray window in minutes (1 to 1440).
     #[arg(long, env = "CERULEAN_RISK_SPRAY_WINDOW_MINUTES", default_value_t = cerulean_identity::risk::RiskConfig::default().spray_window_minutes)]
     pub risk_spray_window_minutes: i64,
+    /// Build the tenants' membership graphs in the background as soon as the server is ready,
+    /// so the first membership query does not wait for them (about 2 s at 100k users). Off by
+    /// default: the graphs stay out of memory until a membership query needs them, which keeps
+    /// the idle footprint small (about 85 MiB more at 100k users when preloaded).
+    #[arg(long, env = "CERULEAN_PRELOAD_MEMBERSHIP")]
+    pub preload_membership: bool,
     /// Smart lockout: failed password sign-ins (per user, counted apart for familiar and
     /// unfamiliar locations) that lock the account (Entra's default: 10).
     #[arg(long, env = "CERULEAN_LOCKOUT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

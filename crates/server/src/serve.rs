@@ -147,12 +147,15 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
     let ready_app = app.clone();
     let ready_handle = handle.clone();
     let listen = args.listen;
+    let preload_membership = args.preload_membership;
     tokio::spawn(async move {
         if let Some(addr) = ready_handle.listening().await {
             ready_app.set_ready();
             tracing::info!(address = %addr, public_url = %ready_app.public_url, "listening");
             after_ready();
-            load_membership_graphs(ready_app.directory.clone());
+            if preload_membership {
+                load_membership_graphs(ready_app.directory.clone());
+            }
         }
     });
     let io = |e| ServerError::Io { context: format!("serving on {listen}"), source: e };
@@ -171,9 +174,9 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
     Ok(())
 }
 
-/// Builds the tenants' membership graphs in the background once the server is ready, so the
-/// first `transitiveMemberOf` / `checkMemberGroups` does not pay the load (about 2 s at 100k
-/// users) and `/readyz` does not wait for it. On a blocking-pool thread: the embedded store
+/// With `--preload-membership`: builds the tenants' membership graphs in the background once
+/// the server is ready, so the first `transitiveMemberOf` / `checkMemberGroups` does not pay the
+/// load (about 2 s at 100k users) and `/readyz` does not wait for it. On a blocking-pool thread: the embedded store
 /// reads on the calling thread, and a runtime worker held for seconds would stall the requests
 /// queued behind it. Requests arriving meanwhile wait for this build, not a second one.
 fn load_membership_graphs(directory: cerulean_directory::Directory) {

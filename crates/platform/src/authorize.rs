@@ -1092,6 +1092,10 @@ async fn sign_in_post_inner(
             .map_err(internal)?;
         let (user, must_change) = match signed {
             PasswordSignIn::UnknownUser => {
+                // Logged with the name as typed and no user, as Entra logs an unknown account.
+                let description = "The user account does not exist in the directory.";
+                log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, Vec::new(), 50034, description)
+                    .await;
                 return rerender(
                     "AADSTS50034: This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin.",
                 ).await;
@@ -1123,7 +1127,11 @@ async fn sign_in_post_inner(
             PasswordSignIn::Success { user, must_change_password } => (user, must_change_password),
         };
         if user.doc.get("accountEnabled").and_then(Value::as_bool) != Some(true) {
-            return Err(page_err(delegated::user_disabled()));
+            let e = delegated::user_disabled();
+            let steps = vec![password_step(true)];
+            log_page_failure(&state, &headers, ip, &tenant, &form.username, &client_id, steps, e.code, &e.description)
+                .await;
+            return Err(page_err(e));
         }
         // Then the password change and the second factor, when due (see `sign_in_steps`).
         crate::sign_in_steps::after_password(&cx, &user, must_change).await

@@ -927,3 +927,33 @@ async fn a_risky_passwordless_user_changes_the_password_after_the_passkey() {
     assert!(amr.iter().any(|m| m == "fido") && amr.iter().any(|m| m == "mfa"), "{amr:?}");
     assert_eq!(state(h.graph_with(Method::GET, &path, None, &risk, &[]).await), "remediated");
 }
+
+#[tokio::test]
+async fn refused_accounts_on_the_sign_in_page_are_logged() {
+    let h = Harness::new().await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+
+    // An account nobody has: logged with the name as typed, and no user.
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let r = b.sign_in(&h, &page, "nobody@contoso.onmicrosoft.com", PASSWORD).await;
+    assert!(r.text.contains("AADSTS50034"), "{}", r.text);
+    let row = logged(&sign_ins(&h).await, 50034);
+    assert_eq!(row["userPrincipalName"], "nobody@contoso.onmicrosoft.com", "{row}");
+    assert_eq!(row["userId"], "", "{row}");
+    assert_eq!(row["appId"], client, "{row}");
+    assert_eq!(row["isInteractive"], true, "{row}");
+
+    // A disabled account with the right password: logged against the user.
+    let r = h.patch(&format!("/v1.0/users/{adele}"), json!({"accountEnabled": false})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let r = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    assert!(r.text.contains("50057"), "{}", r.text);
+    let row = logged(&sign_ins(&h).await, 50057);
+    assert_eq!(row["userId"], adele, "{row}");
+    assert_eq!(row["status"]["failureReason"], "The user account is disabled.", "{row}");
+    assert_eq!(row["conditionalAccessStatus"], "notApplied", "{row}");
+}

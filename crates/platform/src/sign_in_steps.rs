@@ -480,12 +480,33 @@ pub(crate) async fn continue_pending(cx: &StepContext<'_>) -> Result<Response, F
     p.tries += 1;
     if p.tries >= MAX_CODE_TRIES {
         spend(cx.state, cx.tenant, cx.flow_key).await?;
-        return Err(page_err(OAuthError::new(
+        let e = OAuthError::new(
             400,
             "invalid_grant",
             500121,
             "Authentication failed during strong authentication request.",
-        )));
+        );
+        // The sign-in ends here: logged as the failed second factor after the correct password
+        // (each refused passkey was logged as it happened).
+        if method == "otp" {
+            use crate::signin_log::{AuthStep, METHOD_OATH, MFA};
+            let steps = vec![crate::authorize::password_step(true), AuthStep::new(METHOD_OATH, MFA, false)];
+            let upn = user.doc.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
+            let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
+            crate::authorize::log_page_failure(
+                cx.state,
+                cx.headers,
+                cx.ip,
+                cx.tenant,
+                upn,
+                client_id,
+                steps,
+                e.code,
+                &e.description,
+            )
+            .await;
+        }
+        return Err(page_err(e));
     }
     cx.save(&p).await?;
     cx.render(&p, Some(&wrong)).await

@@ -270,3 +270,30 @@ async fn wrong_codes_count_towards_smart_lockout() {
     let page = b.sign_in(&h, &page, ADELE, PASSWORD).await;
     assert!(page.text.contains("AADSTS50053"), "{}", page.text);
 }
+
+#[tokio::test]
+async fn a_second_factor_given_up_on_is_logged() {
+    let options = AppOptions { require_mfa: true, ..AppOptions::default() };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(&h, Some("User.Read")).await;
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let mut page = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    for _ in 0..4 {
+        page = step(&h, &mut b, &page, &[("otc", "000000")]).await;
+        assert!(page.text.contains("incorrect code"), "{}", page.text);
+    }
+    let r = step(&h, &mut b, &page, &[("otc", "000000")]).await;
+    assert!(r.text.contains("500121"), "{}", r.text);
+
+    let log = h.get("/beta/auditLogs/signIns?$top=50").await;
+    let rows = log.json["value"].as_array().expect("value");
+    let failed: Vec<&Value> = rows.iter().filter(|r| r["status"]["errorCode"] == 500121).collect();
+    assert_eq!(failed.len(), 1, "{}", log.text);
+    let row = failed[0];
+    assert_eq!(row["userId"], adele.as_str(), "{row}");
+    assert_eq!(row["authenticationDetails"][0]["authenticationMethod"], "Password", "{row}");
+    assert_eq!(row["authenticationDetails"][1]["authenticationMethod"], "Software OATH token", "{row}");
+    assert_eq!(row["authenticationDetails"][1]["succeeded"], false, "{row}");
+}

@@ -24,6 +24,10 @@ pub(crate) struct Assessed {
     pub findings: Vec<Finding>,
     /// The appId of the target resource the policies were matched against.
     pub audience: String,
+    /// Multi-factor authentication was already done when the policies were evaluated (the
+    /// session's or the assertion's `amr`, a passkey): a refusal's log row evaluates the
+    /// policies with the same, so it shows what was enforced.
+    pub mfa_done: bool,
 }
 
 #[derive(Debug, Default)]

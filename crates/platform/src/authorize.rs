@@ -287,6 +287,42 @@ fn refused(e: OAuthError, silent: bool) -> Failure {
     if silent { Failure::Redirect(OAuthError { error: "interaction_required", ..e }) } else { page_err(e) }
 }
 
+/// What an authorization request asked for, as the sign-in log reads it: the scopes (v2), or
+/// the resource's default scope (v1), so a resource URI with a path is not read as a scope.
+pub(crate) fn resource_hint(a: &Authz) -> String {
+    if a.v1 && !a.resource.is_empty() { format!("{}/.default", a.resource) } else { a.scope.clone() }
+}
+
+/// Logs the refusal `f` of the SSO session `s` for the request `a` (one failed interactive
+/// sign-in, its methods "Previously satisfied" by the session) and hands it back. A server
+/// error is not a refusal and is not logged.
+async fn sso_refused(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    a: &Authz,
+    s: &session::Session,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+    f: Failure,
+) -> Failure {
+    let e = f.oauth();
+    if !e.status.is_server_error() {
+        let refusal = crate::signin_log::Refusal {
+            headers,
+            ip,
+            tenant: tenant.id,
+            client_id: &a.client_id,
+            user: &s.user,
+            steps: Vec::new(),
+            session_auth_time: Some(s.auth_time),
+            resource_hint: Some(resource_hint(a)),
+            error: e,
+        };
+        crate::signin_log::record_refusal(state, refusal).await;
+    }
+    f
+}
+
 /// The SSO session `s` signs the user in to the application of `a`, if Conditional Access
 /// (`requirement`, see [`sso_requirement`]) lets it: a block or a device requirement refuses
 /// (AADSTS53003, 53000); MFA or a secure password change steps up on the sign-in page (a
@@ -305,20 +341,26 @@ async fn reuse_session(
     headers: &HeaderMap,
 ) -> Result<Response, Failure> {
     use cerulean_directory::ca_engine::Requirement;
-    match requirement {
+    // Every refusal of the session is one failed sign-in in the log (`sso_refused`).
+    let refusal = match requirement {
         Requirement::None | Requirement::FreshSignIn { .. } => {
-            complete_from_session(state, tenant, app, sp, a, s, silent, headers, ip).await
+            return complete_from_session(state, tenant, app, sp, a, s, silent, headers, ip).await;
         }
-        Requirement::Block { .. } => Err(refused(crate::grants::blocked_by_policy(), silent)),
-        Requirement::Device { .. } => Err(refused(crate::grants::device_required(), silent)),
+        Requirement::Block { .. } => refused(crate::grants::blocked_by_policy(), silent),
+        Requirement::Device { .. } => refused(crate::grants::device_required(), silent),
         Requirement::Mfa | Requirement::PasswordChange if silent => {
-            Err(refused(crate::grants::mfa_required(&a.resource), true))
+            refused(crate::grants::mfa_required(&a.resource), true)
         }
         r => {
             let change = r == Requirement::PasswordChange;
-            crate::sign_in_steps::step_up(state, tenant, app, sp, a, &s.user, &s.amr, change, ip, headers).await
+            // The step-up page, or a refusal (a risky user without a method, AADSTS53004).
+            match crate::sign_in_steps::step_up(state, tenant, app, sp, a, &s.user, &s.amr, change, ip, headers).await {
+                Ok(page) => return Ok(page),
+                Err(f) => f,
+            }
         }
-    }
+    };
+    Err(sso_refused(state, tenant, a, s, headers, ip, refusal).await)
 }
 
 async fn authorize(
@@ -384,21 +426,28 @@ async fn authorize(
                 50058,
                 "A silent sign-in request was sent but none of the currently signed in user(s) match the requested login hint.",
             ))),
-            Some(_) if prompt == "none" && stale => Err(Failure::Redirect(OAuthError::new(
-                400,
-                "interaction_required",
-                70044,
-                "The session has expired or is invalid due to sign-in frequency checks by conditional access.",
-            ))),
-            Some(_) if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
-                400,
-                "interaction_required",
-                50076,
-                format!(
-                    "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
-                    a.resource
-                ),
-            ))),
+            // Both refuse the session's user: logged as failed sign-ins (`sso_refused`).
+            Some(s) if prompt == "none" && stale => {
+                let e = OAuthError::new(
+                    400,
+                    "interaction_required",
+                    70044,
+                    "The session has expired or is invalid due to sign-in frequency checks by conditional access.",
+                );
+                Err(sso_refused(&state, &tenant, &a, &s, &headers, ip, Failure::Redirect(e)).await)
+            }
+            Some(s) if prompt == "none" => {
+                let e = OAuthError::new(
+                    400,
+                    "interaction_required",
+                    50076,
+                    format!(
+                        "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
+                        a.resource
+                    ),
+                );
+                Err(sso_refused(&state, &tenant, &a, &s, &headers, ip, Failure::Redirect(e)).await)
+            }
             _ if prompt == "none" => Err(Failure::Redirect(OAuthError::new(
                 400,
                 "login_required",
@@ -715,8 +764,13 @@ async fn complete_from_session(
     headers: &HeaderMap,
     ip: std::net::IpAddr,
 ) -> Result<Response, Failure> {
-    let res = complete(state, tenant, app, sp, a, &s.user, s.auth_time, &s.amr, silent).await?;
-    let resource = if a.v1 { a.resource.clone() } else { a.scope.clone() };
+    // The application's own refusal (consent missing, AADSTS65001; assignment required,
+    // AADSTS50105) fails the sign-in too.
+    let res = match complete(state, tenant, app, sp, a, &s.user, s.auth_time, &s.amr, silent).await {
+        Ok(res) => res,
+        Err(f) => return Err(sso_refused(state, tenant, a, s, headers, ip, f).await),
+    };
+    let resource = resource_hint(a);
     crate::signin_log::record_sso_sign_in(state, headers, ip, tenant.id, &a.client_id, s, Some(resource)).await;
     Ok(res)
 }
@@ -1287,6 +1341,13 @@ pub(crate) use Failure as AuthorizeFailure;
 
 impl Failure {
     pub(crate) fn into_oauth(self) -> OAuthError {
+        match self {
+            Failure::Page(_, e) | Failure::Redirect(e) => e,
+        }
+    }
+
+    /// The error, wherever it goes.
+    pub(crate) fn oauth(&self) -> &OAuthError {
         match self {
             Failure::Page(_, e) | Failure::Redirect(e) => e,
         }

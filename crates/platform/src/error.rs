@@ -17,6 +17,9 @@ pub struct OAuthError {
     pub description: String,
     /// Entra's `suberror` (`basic_action` when MFA is required, ...).
     pub suberror: Option<&'static str>,
+    /// A claims challenge (`claims`): what a new interactive sign-in must satisfy, as a JSON
+    /// string (on-behalf-of's Conditional Access refusals name the policies, `polids`).
+    pub claims: Option<String>,
 }
 
 impl OAuthError {
@@ -27,12 +30,19 @@ impl OAuthError {
             code,
             description: description.into(),
             suberror: None,
+            claims: None,
         }
     }
 
     /// The same error with Entra's `suberror`.
     pub fn with_suberror(mut self, suberror: &'static str) -> OAuthError {
         self.suberror = Some(suberror);
+        self
+    }
+
+    /// The same error with a claims challenge.
+    pub fn with_claims(mut self, claims: String) -> OAuthError {
+        self.claims = Some(claims);
         self
     }
 
@@ -76,6 +86,9 @@ impl OAuthError {
         });
         if let (Some(sub), Some(o)) = (self.suberror, body.as_object_mut()) {
             o.insert("suberror".into(), json!(sub));
+        }
+        if let (Some(claims), Some(o)) = (&self.claims, body.as_object_mut()) {
+            o.insert("claims".into(), json!(claims));
         }
         let mut res = (self.status, body.to_string()).into_response();
         let headers = res.headers_mut();

@@ -108,6 +108,11 @@ pub(crate) async fn log_refusal(cx: &StepContext<'_>, refused: &PasskeySignInRef
     crate::signin_log::record(cx.state, &attempt, outcome).await;
 }
 
+/// The sign-in log's steps of a passwordless sign-in refused after the passkey.
+fn passkey_done() -> Vec<AuthStep> {
+    vec![AuthStep::new(crate::signin_log::METHOD_PASSKEY, crate::signin_log::PRIMARY, true)]
+}
+
 /// The credential a page posts back (WebAuthn's JSON serialization, binary as base64url).
 #[derive(Debug, Deserialize)]
 struct CredentialJson {
@@ -229,8 +234,12 @@ pub(crate) async fn passwordless(cx: &StepContext<'_>) -> Result<Result<Response
     .await
     .map_err(page_err)?
     {
-        Requirement::Block { .. } => return Err(page_err(crate::grants::blocked_by_policy())),
-        Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
+        Requirement::Block { .. } => {
+            return Err(cx.refuse(&user, passkey_done(), crate::grants::blocked_by_policy()).await);
+        }
+        Requirement::Device { .. } => {
+            return Err(cx.refuse(&user, passkey_done(), crate::grants::device_required()).await);
+        }
         Requirement::PasswordChange => {
             return crate::sign_in_steps::password_change_after(cx, &user, amr).await.map(Ok);
         }

@@ -109,6 +109,30 @@ impl StepContext<'_> {
         Ok(crate::resources::AAD_GRAPH_APP_ID.to_string())
     }
 
+    /// Ends the sign-in of `user` with `e` on the error page, logged as a failed sign-in whose
+    /// steps are those done before the refusal (`done`) and whose Conditional Access lines
+    /// are those of the evaluation that refused it.
+    pub(crate) async fn refuse(
+        &self,
+        user: &ObjectRecord,
+        done: Vec<crate::signin_log::AuthStep>,
+        e: OAuthError,
+    ) -> Failure {
+        let refusal = crate::signin_log::Refusal {
+            headers: self.headers,
+            ip: self.ip,
+            tenant: self.tenant.id,
+            client_id: self.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default(),
+            user,
+            steps: done,
+            session_auth_time: None,
+            resource_hint: self.authz.map(crate::authorize::resource_hint),
+            error: &e,
+        };
+        crate::signin_log::record_refusal(self.state, refusal).await;
+        page_err(e)
+    }
+
     fn action(&self) -> String {
         format!("/{}/oauth2/v2.0/login", self.tenant.id)
     }
@@ -188,6 +212,11 @@ async fn own_method(cx_state: &PlatformState, tenant: Uuid, user: Uuid) -> Resul
     Ok(dir.has_totp(tenant, user).await.map_err(internal)?.then_some("totp"))
 }
 
+/// The sign-in log's steps of a sign-in refused right after a correct password.
+fn password_done() -> Vec<crate::signin_log::AuthStep> {
+    vec![crate::authorize::password_step(true)]
+}
+
 /// After a correct password: the next step's page, or the finished sign-in.
 pub(crate) async fn after_password(
     cx: &StepContext<'_>,
@@ -225,13 +254,19 @@ pub(crate) async fn after_password(
     .map_err(page_err)?
     {
         Requirement::None => {}
-        Requirement::Block { .. } => return Err(page_err(crate::grants::blocked_by_policy())),
-        Requirement::Device { .. } => return Err(page_err(crate::grants::device_required())),
+        Requirement::Block { .. } => {
+            return Err(cx.refuse(user, password_done(), crate::grants::blocked_by_policy()).await);
+        }
+        Requirement::Device { .. } => {
+            return Err(cx.refuse(user, password_done(), crate::grants::device_required()).await);
+        }
         // The user has just typed their password: the authentication is new.
         Requirement::FreshSignIn { .. } => {}
         Requirement::Mfa => mfa = mfa.or(Some(own.unwrap_or("enrol"))),
         Requirement::PasswordChange => {
-            let Some(own) = own else { return Err(page_err(risky_user_without_method())) };
+            let Some(own) = own else {
+                return Err(cx.refuse(user, password_done(), risky_user_without_method()).await);
+            };
             must_change = true;
             mfa = Some(own);
             mfa_first = true;
@@ -525,7 +560,7 @@ pub(crate) async fn finish(
     spend(state, tenant, cx.flow_key).await?;
     state.directory.remember_sign_in_location(tenant.id, user.id, &cx.ip.to_string()).await.map_err(internal)?;
     let client_id = cx.app.application.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
-    let resource = cx.authz.map(|a| if a.v1 { a.resource.clone() } else { a.scope.clone() });
+    let resource = cx.authz.map(crate::authorize::resource_hint);
     crate::signin_log::record_page_sign_in(
         state, cx.headers, cx.ip, tenant.id, client_id, user.id, &amr, resource, leaked,
     )

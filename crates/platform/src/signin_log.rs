@@ -31,7 +31,10 @@ pub(crate) struct SignInAttempt {
     pub client_id: Option<String>,
     /// The user name typed (ROPC) or otherwise named by the request.
     pub username: Option<String>,
-    /// `scope` (v2) or `resource` (v1), as sent.
+    /// The user the attempt had identified when it was refused after the first factor (a
+    /// Conditional Access refusal on the sign-in page or of an SSO session).
+    pub user_id: Option<Uuid>,
+    /// `scope` (v2) as sent, or the default scope of the `resource` (v1).
     pub resource_hint: Option<String>,
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
@@ -243,6 +246,40 @@ pub(crate) async fn record_sso_sign_in(
     record(state, &attempt, Outcome::Success(&claims)).await;
 }
 
+/// A sign-in refused after the user was identified, on the sign-in page (Conditional Access
+/// after the password or a passkey) or at the authorize endpoint (an SSO session Conditional
+/// Access or the application refuses).
+pub(crate) struct Refusal<'a> {
+    pub headers: &'a HeaderMap,
+    pub ip: IpAddr,
+    pub tenant: Uuid,
+    pub client_id: &'a str,
+    pub user: &'a cerulean_store::ObjectRecord,
+    /// The steps done before the refusal (the page's password or passkey); empty for an SSO
+    /// session, whose methods were "Previously satisfied" at `session_auth_time`.
+    pub steps: Vec<AuthStep>,
+    pub session_auth_time: Option<i64>,
+    /// The scopes (v2) or resource (v1) of the authorization request, when there is one.
+    pub resource_hint: Option<String>,
+    pub error: &'a crate::error::OAuthError,
+}
+
+/// Records a refusal: an interactive sign-in failing with the error's AADSTS code, whose
+/// Conditional Access lines and risk are those of the evaluation that ran in this attempt (see
+/// [`crate::attempt`]), so the row shows the policy that refused and its enforced controls.
+pub(crate) async fn record_refusal(state: &PlatformState, r: Refusal<'_>) {
+    let mut attempt = SignInAttempt::from_headers(r.headers, &r.tenant.to_string(), r.ip);
+    attempt.client_id = Some(r.client_id.to_string());
+    attempt.interactive = Some(true);
+    attempt.user_id = Some(r.user.id);
+    attempt.resource_hint = r.resource_hint;
+    attempt.steps = r.steps;
+    attempt.previously_satisfied = r.session_auth_time;
+    attempt.assessed = crate::attempt::assessed_for(Some(r.user.id));
+    let outcome = Outcome::Failure { error: r.error.error, code: r.error.code, description: &r.error.description };
+    record(state, &attempt, outcome).await;
+}
+
 /// Beta's `authenticationDetails` of a single sign-on: each factor the session carries,
 /// satisfied earlier (at `auth_time`) and now claimed from the session rather than asked for.
 fn previously_satisfied(auth_time: i64, multi: bool) -> Value {
@@ -325,7 +362,13 @@ async fn build(
         matches!(a.grant_type.as_deref(), Some("client_credentials")) || claim("idtyp").as_deref() == Some("app");
     let mut user: Option<(Uuid, Option<String>, Option<String>)> = None;
     if !app_only {
-        if let Some(oid) = claim("oid").and_then(|o| Uuid::parse_str(&o).ok()) {
+        // A refusal names its user directly, or through the Conditional Access evaluation that
+        // refused it (on-behalf-of, a refresh token: the request names no user).
+        let named = claim("oid")
+            .and_then(|o| Uuid::parse_str(&o).ok())
+            .or(a.user_id)
+            .or_else(|| a.username.is_none().then(|| a.assessed.as_ref().and_then(|x| x.user)).flatten());
+        if let Some(oid) = named {
             let o = dir.get(tenant, oid).await?;
             let doc = |k: &str| o.as_ref().and_then(|o| o.doc.get(k)).and_then(Value::as_str).map(str::to_string);
             user = Some((oid, doc("userPrincipalName").or(claim("upn")), doc("displayName").or(claim("name"))));
@@ -352,10 +395,12 @@ async fn build(
         }
     };
     let (resource_id, resource_name) = resource(state, a, outcome);
-    // A token whose `amr` has `mfa` came from a sign-in with a second factor (TOTP).
+    // A token whose `amr` has `mfa` came from a sign-in with a second factor (TOTP); a
+    // refusal after the second factor (a policy blocking a session or an assertion with `mfa`)
+    // is known from what Conditional Access evaluated.
     let multi = match outcome {
         Outcome::Success(c) => c.get("amr").and_then(Value::as_array).is_some_and(|a| a.iter().any(|m| m == "mfa")),
-        Outcome::Failure { .. } => false,
+        Outcome::Failure { .. } => a.assessed.as_ref().is_some_and(|x| x.mfa_done && x.user.is_some()),
     };
     let requirement = if multi { "multiFactorAuthentication" } else { "singleFactorAuthentication" };
     let mfa_detail = match outcome {
@@ -590,7 +635,7 @@ fn resource(state: &PlatformState, a: &SignInAttempt, outcome: &Outcome<'_>) -> 
         s.split_whitespace()
             .map(|scope| scope.strip_suffix("/.default").unwrap_or(scope))
             .find(|scope| scope.contains("://") || Uuid::parse_str(scope).is_ok())
-            .map(str::to_string)
+            .map(resource_of_scope)
     });
     let Some(identifier) = aud.or(asked) else {
         return (None, None);
@@ -605,6 +650,17 @@ fn resource(state: &PlatformState, a: &SignInAttempt, outcome: &Outcome<'_>) -> 
         }
         // An application of the tenant: its identifier as asked.
         _ => (Some(identifier), None),
+    }
+}
+
+/// The resource of a scope as asked: a URI scope names its resource before its last segment
+/// (`https://graph.microsoft.com/Mail.Read`, `api://{appId}/access_as_user`); a resource
+/// without a scope (`https://graph.microsoft.com`, a v1 `resource`, an appId) is itself.
+fn resource_of_scope(scope: &str) -> String {
+    let Some((scheme, rest)) = scope.split_once("://") else { return scope.to_string() };
+    match rest.trim_end_matches('/').rsplit_once('/') {
+        Some((resource, _)) => format!("{scheme}://{resource}"),
+        None => scope.to_string(),
     }
 }
 
@@ -698,7 +754,11 @@ impl SignInAttempt {
         self.grant_type = take(req.param("grant_type"));
         self.client_id = take(req.client_id());
         self.username = take(req.param("username"));
-        self.resource_hint = take(req.param("scope").or(req.param("resource")));
+        // A v1 `resource` is read as its default scope (a resource URI may have a path).
+        self.resource_hint = match (req.param("scope"), req.param("resource")) {
+            (None, Some(resource)) => take(Some(&format!("{resource}/.default"))),
+            (scope, _) => take(scope),
+        };
     }
 }
 
@@ -743,6 +803,14 @@ mod tests {
         assert_eq!(parse_user_agent(safari), ("Safari 17.1".into(), "Ios".into()));
         assert_eq!(parse_user_agent("python-requests/2.31.0").0, "Python Requests 2.31.0");
         assert_eq!(parse_user_agent(""), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn a_scope_names_its_resource() {
+        assert_eq!(resource_of_scope("https://graph.microsoft.com/Mail.Read"), "https://graph.microsoft.com");
+        assert_eq!(resource_of_scope("api://orders/access_as_user"), "api://orders");
+        assert_eq!(resource_of_scope("https://graph.microsoft.com"), "https://graph.microsoft.com");
+        assert_eq!(resource_of_scope("https://management.core.windows.net/"), "https://management.core.windows.net/");
     }
 
     #[test]

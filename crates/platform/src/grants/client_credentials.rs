@@ -76,6 +76,7 @@ pub(crate) async fn grant(
         user: None,
         findings: Vec::new(),
         audience: resource.app_id.clone(),
+        mfa_done: false,
     });
     let evaluation = state.directory.evaluate_conditional_access(tenant.id, &ctx).await.map_err(internal)?;
     if matches!(evaluation.requirement(), Requirement::Block { .. }) {

@@ -19,7 +19,10 @@ use crate::token::TokenRequest;
 
 pub(crate) use client_credentials::workload_context;
 pub(crate) use password::locked as password_locked;
-pub(crate) use password::{CaClient, blocked_by_policy, conditional_access_requirement, device_required, mfa_required};
+pub(crate) use password::{
+    CaClient, blocked_by_policy, conditional_access_evaluation, conditional_access_requirement, device_required,
+    mfa_required,
+};
 
 /// Dispatches a token request; `ip` is the client's address (smart lockout tells familiar
 /// locations from others by it).
@@ -37,7 +40,7 @@ pub(crate) async fn dispatch(
         "refresh_token" => refresh_token::grant(state, &req, ip).await,
         "authorization_code" => authorization_code::grant(state, &req).await,
         "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => device_code::grant(state, &req, ip).await,
-        "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of::grant(state, &req).await,
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => on_behalf_of::grant(state, &req, ip).await,
         other => Err(OAuthError::new(
             400,
             "unsupported_grant_type",

@@ -15,7 +15,20 @@
 //! | `aud` not the calling app (its appId or an `identifierUris` entry) | AADSTS500131 |
 //! | an app-only token (no user) | AADSTS50013 |
 //! | the user is gone or disabled | AADSTS50034 / AADSTS50057 |
+//! | Conditional Access blocks the user's access to the downstream resource | AADSTS53003 |
+//! | ... requires a compliant or domain-joined device | AADSTS53000 |
+//! | ... requires MFA the assertion's `amr` lacks | AADSTS50076 (AADSTS50079 without a method), `interaction_required` with a `claims` challenge |
 //! | the calling app lacks consent for the downstream scopes | AADSTS65001 |
+//!
+//! Conditional Access is evaluated as Entra does on this grant: for the user, against the
+//! downstream resource (not the middle tier), as a non-interactive sign-in of a client app
+//! (`mobileAppsAndDesktopClients`) from the middle tier's address, with the MFA the assertion
+//! carries. A requirement the middle tier cannot meet (MFA) goes back to it as the error of
+//! Microsoft's on-behalf-of documentation ("Error response example"): `interaction_required`,
+//! AADSTS50076 or 50079, and `claims`
+//! (`{"access_token":{"polids":{"essential":true,"values":[...]}}}`, the failed policies) for
+//! the client to pass to a new interactive sign-in. Report-only policies are logged, never
+//! enforced.
 //!
 //! The new token carries the user's identity (`oid`, pairwise `sub` for the calling app) and
 //! the scopes consented to the calling app on the downstream resource; the assertion's `amr`
@@ -23,6 +36,7 @@
 
 use axum::response::Response;
 use base64::Engine;
+use cerulean_directory::ca_engine::{Evaluation, Outcome, Requirement};
 use cerulean_identity::{ClaimExpectations, IdentityError, JwtError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -50,7 +64,69 @@ fn malformed() -> OAuthError {
     invalid_grant(50027, "JWT token is invalid or malformed.")
 }
 
-pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<Response, OAuthError> {
+/// The claims challenge naming the enforced policies that failed.
+fn polids_challenge(evaluation: &Evaluation) -> String {
+    let ids: Vec<&str> = evaluation
+        .policies
+        .iter()
+        .filter(|p| !p.report_only && p.outcome == Outcome::Failure)
+        .map(|p| p.id.as_str())
+        .collect();
+    serde_json::json!({ "access_token": { "polids": { "essential": true, "values": ids } } }).to_string()
+}
+
+/// Conditional Access for the user's access to the downstream resource `audience`: a block
+/// (53003) or device requirement (53000) refuses; MFA the assertion did not carry goes back
+/// to the middle tier as a claims challenge (see the module docs).
+async fn enforce_conditional_access(
+    state: &PlatformState,
+    req: &TokenRequest,
+    tenant: Uuid,
+    user: &cerulean_store::ObjectRecord,
+    audience: &str,
+    amr: &[String],
+    ip: std::net::IpAddr,
+) -> Result<(), OAuthError> {
+    let mfa_done = amr.iter().any(|m| m == "mfa");
+    let client = super::CaClient { ip, platform: req.platform, auth_time: None };
+    let evaluation = super::conditional_access_evaluation(
+        state,
+        tenant,
+        user,
+        audience,
+        client,
+        "mobileAppsAndDesktopClients",
+        mfa_done,
+    )
+    .await?;
+    match evaluation.requirement() {
+        Requirement::None | Requirement::FreshSignIn { .. } => Ok(()),
+        Requirement::Block { .. } => Err(super::blocked_by_policy()),
+        Requirement::Device { .. } => Err(super::device_required()),
+        Requirement::Mfa | Requirement::PasswordChange => {
+            let registered = state.directory.has_second_factor(tenant, user.id).await.map_err(internal)?;
+            let e = if registered {
+                OAuthError { error: "interaction_required", ..super::mfa_required(audience) }
+            } else {
+                OAuthError::new(
+                    400,
+                    "interaction_required",
+                    50079,
+                    format!(
+                        "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '{audience}'."
+                    ),
+                )
+            };
+            Err(e.with_claims(polids_challenge(&evaluation)))
+        }
+    }
+}
+
+pub(crate) async fn grant(
+    state: &PlatformState,
+    req: &TokenRequest,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
     let use_ = req.param("requested_token_use").ok_or_else(|| OAuthError::missing("requested_token_use"))?;
     if use_ != "on_behalf_of" {
         return Err(OAuthError::new(
@@ -127,13 +203,15 @@ pub(crate) async fn grant(state: &PlatformState, req: &TokenRequest) -> Result<R
         return Err(delegated::user_disabled());
     }
 
-    let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
     let amr: Vec<String> = claims
         .get("amr")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .filter(|a: &Vec<String>| !a.is_empty())
         .unwrap_or_else(|| vec!["pwd".into()]);
+    let audience = delegated::ca_audience(state, &tenant, &scopes).await?;
+    enforce_conditional_access(state, req, tenant.id, &user, &audience, &amr, ip).await?;
+    let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
     let signed_in = SignedIn {
         tenant: &tenant,
         app: &app,

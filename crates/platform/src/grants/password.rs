@@ -135,6 +135,23 @@ pub(crate) async fn conditional_access_requirement(
     client_app_type: &str,
     mfa_done: bool,
 ) -> Result<cerulean_directory::ca_engine::Requirement, OAuthError> {
+    let evaluation =
+        conditional_access_evaluation(state, tenant, user, audience, client, client_app_type, mfa_done).await?;
+    Ok(evaluation.requirement_at(client.auth_time, cerulean_identity::unix_now()))
+}
+
+/// Every policy's verdict on this sign-in (see [`conditional_access_requirement`], which
+/// reduces it to what the sign-in must do); for a caller that must also name the policies, as
+/// on-behalf-of's claims challenge does.
+pub(crate) async fn conditional_access_evaluation(
+    state: &PlatformState,
+    tenant: Uuid,
+    user: &cerulean_store::ObjectRecord,
+    audience: &str,
+    client: CaClient,
+    client_app_type: &str,
+    mfa_done: bool,
+) -> Result<cerulean_directory::ca_engine::Evaluation, OAuthError> {
     let ip = client.ip;
     let location = state.locator.lookup(ip).unwrap_or_default();
     let mut ctx = state
@@ -164,9 +181,13 @@ pub(crate) async fn conditional_access_requirement(
     ctx.sign_in_risk = crate::sign_in_risk::level(&findings).to_string();
     ctx.mfa_done = mfa_done;
     ctx.platform = client.platform.map(str::to_string);
-    crate::attempt::record(crate::attempt::Assessed { user: Some(user.id), findings, audience: audience.to_string() });
-    let evaluation = state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)?;
-    Ok(evaluation.requirement_at(client.auth_time, cerulean_identity::unix_now()))
+    crate::attempt::record(crate::attempt::Assessed {
+        user: Some(user.id),
+        findings,
+        audience: audience.to_string(),
+        mfa_done,
+    });
+    state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)
 }
 
 pub(crate) async fn grant(

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::browser::{Browser, NATIVE_REDIRECT, PASSWORD, hidden, location, redirect_params, registered_app, s256};
 use crate::harness::{Harness, Reply, id_of};
 
-const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
+pub(crate) const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 const LOCATIONS: &str = "/v1.0/identity/conditionalAccess/namedLocations";
-const ADELE: &str = "adele@contoso.onmicrosoft.com";
+pub(crate) const ADELE: &str = "adele@contoso.onmicrosoft.com";
 /// A password of the leaked-credentials list (the list holds its SHA-1 only).
 const LEAKED: &str = "Tr0ub4dor&3-was-leaked";
 const AAD_GRAPH: &str = "00000002-0000-0000-c000-000000000000";
@@ -21,7 +21,7 @@ const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 
 /// A server trusting 10.0.0.0/8 as a proxy, locating Oslo (198.51.100.0/24) and Tokyo
 /// (203.0.113.0/24), with `LEAKED` in its leaked-credentials list.
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     use cerulean_identity::risk::{RiskConfig, leaked_digest, parse_leaked_list};
     let digest: String = leaked_digest(LEAKED).iter().map(|b| format!("{b:02X}")).collect();
     let risk = RiskConfig {
@@ -31,14 +31,14 @@ async fn harness() -> Harness {
     crate::identity_protection::proxied_harness(risk).await
 }
 
-async fn admin(h: &Harness, method: Method, path: &str, body: Option<Value>) -> Reply {
+pub(crate) async fn admin(h: &Harness, method: Method, path: &str, body: Option<Value>) -> Reply {
     let token = h.sign(h.claims(&["Policy.ReadWrite.ConditionalAccess", "Policy.Read.All"])).await;
     h.graph_with(method, path, body, &token, &[]).await
 }
 
 /// Creates an enabled policy for all users with `conditions` merged over "all applications"
 /// and `controls`; returns its id.
-async fn enabled_policy(h: &Harness, name: &str, conditions: Value, controls: Value) -> String {
+pub(crate) async fn enabled_policy(h: &Harness, name: &str, conditions: Value, controls: Value) -> String {
     let mut c = json!({
         "users": { "includeUsers": ["All"] },
         "applications": { "includeApplications": ["All"] },
@@ -53,12 +53,12 @@ async fn enabled_policy(h: &Harness, name: &str, conditions: Value, controls: Va
     id_of(&r.json)
 }
 
-async fn set_policy(h: &Harness, id: &str, patch: Value) {
+pub(crate) async fn set_policy(h: &Harness, id: &str, patch: Value) {
     let r = admin(h, Method::PATCH, &format!("{POLICIES}/{id}"), Some(patch)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }
 
-fn authorize_url(h: &Harness, client: &str, prompt: Option<&str>) -> String {
+pub(crate) fn authorize_url(h: &Harness, client: &str, prompt: Option<&str>) -> String {
     let challenge = s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-ca-session-verifier");
     let mut q = vec![
         ("client_id", client),
@@ -75,7 +75,7 @@ fn authorize_url(h: &Harness, client: &str, prompt: Option<&str>) -> String {
 }
 
 /// Posts a step form of `page` with `fields`.
-async fn step(h: &Harness, b: &mut Browser, page: &Reply, fields: &[(&str, &str)]) -> Reply {
+pub(crate) async fn step(h: &Harness, b: &mut Browser, page: &Reply, fields: &[(&str, &str)]) -> Reply {
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let (flow, csrf, step) = (hidden(&page.text, "flow"), hidden(&page.text, "csrf"), hidden(&page.text, "step"));
     let mut all = vec![("flow", flow.as_str()), ("csrf", csrf.as_str()), ("step", step.as_str())];
@@ -89,21 +89,21 @@ fn now_step() -> i64 {
 
 /// A code of a time step within the accepted window (one step either side) not in `used`
 /// (each step's code is accepted once), recorded as used.
-fn fresh_code(secret: &[u8], used: &mut Vec<i64>) -> String {
+pub(crate) fn fresh_code(secret: &[u8], used: &mut Vec<i64>) -> String {
     let now = now_step();
     let at = [now, now + 1, now - 1].into_iter().find(|s| !used.contains(s)).expect("an unused step");
     used.push(at);
     otp::totp(secret, at)
 }
 
-fn secret_of(page: &Reply) -> Vec<u8> {
+pub(crate) fn secret_of(page: &Reply) -> Vec<u8> {
     let start = page.text.find("<code id=\"secret\">").expect("the secret is shown") + "<code id=\"secret\">".len();
     let end = page.text[start..].find("</code>").expect("end") + start;
     otp::base32_decode(&page.text[start..end]).expect("base32 secret")
 }
 
 /// The redirect of a finished sign-in carries a code.
-fn assert_code(r: &Reply) {
+pub(crate) fn assert_code(r: &Reply) {
     let params = redirect_params(&location(r));
     assert!(params.contains_key("code"), "{params:?}");
 }
@@ -124,7 +124,7 @@ async fn adele_ropc(h: &Harness, client: &str, password: &str) -> Reply {
     .await
 }
 
-fn aadsts(r: &Reply) -> i64 {
+pub(crate) fn aadsts(r: &Reply) -> i64 {
     r.json["error_codes"][0].as_i64().unwrap_or_default()
 }
 
@@ -135,7 +135,7 @@ async fn risk_state(h: &Harness, user: &str) -> Value {
     r.json["riskState"].clone()
 }
 
-async fn confirm_compromised(h: &Harness, user: &str) {
+pub(crate) async fn confirm_compromised(h: &Harness, user: &str) {
     let writer = h.sign(h.claims(&["IdentityRiskyUser.ReadWrite.All"])).await;
     let path = "/v1.0/identityProtection/riskyUsers/confirmCompromised";
     let r = h.graph_with(Method::POST, path, Some(json!({ "userIds": [user] })), &writer, &[]).await;
@@ -144,7 +144,7 @@ async fn confirm_compromised(h: &Harness, user: &str) {
 
 /// Adele registers an authenticator app under a temporary "MFA for everyone" policy; returns
 /// the secret and the time steps of the codes spent.
-async fn register_totp(h: &Harness, client: &str) -> (Vec<u8>, Vec<i64>) {
+pub(crate) async fn register_totp(h: &Harness, client: &str) -> (Vec<u8>, Vec<i64>) {
     let id =
         enabled_policy(h, "MFA for everyone", json!({}), json!({ "operator": "OR", "builtInControls": ["mfa"] })).await;
     let mut b = Browser::default();

@@ -24,6 +24,7 @@ mod authorize;
 mod authorize_protocol;
 mod batch;
 mod browser;
+mod ca_page_log;
 mod ca_session;
 mod claims_mapping;
 mod client_assertion_pss;

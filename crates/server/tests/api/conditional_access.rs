@@ -600,6 +600,14 @@ async fn refresh_token_is_refused_once_a_policy_blocks() {
         .await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text);
     assert_eq!(aadsts(&again), 53003, "{}", again.text);
+    // Logged as the user's non-interactive sign-in (the request names no user: the evaluation
+    // that refused it does), with the policy that refused.
+    let filter = "signInEventTypes/any(t:t%20eq%20%27nonInteractiveUser%27)%20and%20status/errorCode%20eq%2053003";
+    let rows = h.get(&format!("/beta/auditLogs/signIns?$filter={filter}")).await;
+    let row = &rows.json["value"][0];
+    let upn = row["userPrincipalName"].as_str().unwrap_or_default();
+    assert!(upn.eq_ignore_ascii_case(&h.boot.admin_user_principal_name), "{}", rows.text);
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["result"], "failure", "{}", rows.text);
 }
 
 #[tokio::test]

@@ -254,6 +254,13 @@ async fn prompt_none_errors_reach_the_application() {
     let (status, loc, _) = send(code(&[("prompt", "none")])).await;
     assert_eq!(status, StatusCode::FOUND);
     assert_error(&redirect_params(&loc.expect("location")), "interaction_required", 50076);
+    // Both refusals of the session are failed sign-ins of its user (missing consent, MFA).
+    for n in [65001, 50076] {
+        let r = h.get(&format!("/beta/auditLogs/signIns?$filter=status/errorCode%20eq%20{n}")).await;
+        let row = &r.json["value"][0];
+        assert_eq!(row["authenticationDetails"][0]["authenticationMethod"], "Previously satisfied", "{}", r.text);
+        assert!(row["userId"].as_str().is_some_and(|u| !u.is_empty()), "{}", r.text);
+    }
     let (status, _, text) = send(code(&[])).await;
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("name=\"password\""), "{text}");

@@ -1060,6 +1060,12 @@ async fn sign_in_frequency_renews_the_sso_session_at_authorize() {
     let location = silent.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert!(location.contains("error=interaction_required"), "{location}");
     assert!(location.contains("AADSTS70044"), "{location}");
+    // Logged as Adele's failed sign-in from the session, with the policy's session control.
+    let filter = format!("userId eq '{adele}' and status/errorCode eq 70044").replace(' ', "%20").replace('\'', "%27");
+    let rows = h.get(&format!("/beta/auditLogs/signIns?$filter={filter}")).await;
+    let row = &rows.json["value"][0];
+    assert_eq!(row["authenticationDetails"][0]["authenticationMethod"], "Previously satisfied", "{}", rows.text);
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["enforcedSessionControls"], json!(["SignInFrequency"]));
     // Interactive: the sign-in form again, not a code.
     let page = b.get(h, &url(None)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);

@@ -957,3 +957,27 @@ async fn refused_accounts_on_the_sign_in_page_are_logged() {
     assert_eq!(row["status"]["failureReason"], "The user account is disabled.", "{row}");
     assert_eq!(row["conditionalAccessStatus"], "notApplied", "{row}");
 }
+
+#[tokio::test]
+async fn a_policy_blocking_a_passkey_sign_in_is_logged_after_the_passkey() {
+    let h = Harness::new().await;
+    let adele = id_of(&h.user("adele", "Adele Vance").await);
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let block = json!({ "operator": "OR", "builtInControls": ["block"] });
+    crate::ca_session::enabled_policy(&h, "Block", json!({}), block).await;
+
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    refused(&assert_with(&h, &mut b, &page, &mut a, &Tamper::default()).await, "53003");
+    let row = logged(&sign_ins(&h).await, 53003);
+    assert_eq!(row["userId"], adele, "{row}");
+    assert_eq!(steps(&row), vec![passkey_step("Primary authentication", true)], "{row}");
+    // The passkey is multi-factor: the policies were evaluated, and logged, with MFA done.
+    assert_eq!(row["authenticationRequirement"], "multiFactorAuthentication", "{row}");
+    assert_eq!(row["conditionalAccessStatus"], "failure", "{row}");
+    assert_eq!(row["appliedConditionalAccessPolicies"][0]["enforcedGrantControls"], json!(["block"]), "{row}");
+}

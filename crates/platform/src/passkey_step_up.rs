@@ -13,7 +13,7 @@
 //! (a passkey assertion, or a code from the authenticator app, both under smart lockout like
 //! at sign-in), the session records the MFA time, and the registration page follows.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use cerulean_directory::auth_methods::TotpCheck;
 use cerulean_directory::passkeys::Ceremony;
@@ -105,13 +105,13 @@ pub(crate) async fn verify(
     state: &PlatformState,
     tenant: &TenantRecord,
     s: &Session,
-    headers: &HeaderMap,
+    ip: std::net::IpAddr,
     step: &str,
     credential: &str,
     code: &str,
 ) -> Result<Option<Response>, OAuthError> {
     let dir = &state.directory;
-    let ip = crate::client_ip::client_ip(None, headers, &state.trusted_proxies).to_string();
+    let ip = ip.to_string();
     let (method, failure) = match step {
         "passkey" => match crate::passkeys::assertion_input(credential) {
             None => ("fido", Some("The passkey response is not valid. Try again.".to_string())),

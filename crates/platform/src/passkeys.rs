@@ -375,6 +375,7 @@ struct RegisterPost {
 pub(crate) async fn register_post(
     State(state): State<PlatformState>,
     Path(segment): Path<String>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -386,7 +387,9 @@ pub(crate) async fn register_post(
     let error_page = |e: OAuthError| pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace);
     let form: Option<RegisterPost> = serde_urlencoded::from_bytes(&body).ok();
     if let Some(f) = form.as_ref().filter(|f| matches!(f.step.as_str(), "passkey" | "totp")) {
-        return match passkey_step_up::verify(&state, &tenant, &s, &headers, &f.step, &f.credential, &f.otc).await {
+        // The client's address, as at sign-in: smart lockout counts a wrong step-up by location.
+        let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
+        return match passkey_step_up::verify(&state, &tenant, &s, ip, &f.step, &f.credential, &f.otc).await {
             Ok(Some(page)) => page,
             Ok(None) => render_register(&state, &tenant, &s.user, None, None, &trace).await,
             Err(e) => error_page(e),

@@ -1070,3 +1070,26 @@ async fn an_authenticator_app_code_steps_up_for_a_passkey() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("id=\"method\""), "{}", r.text);
 }
+
+/// A step-up that fails counts toward smart lockout like a failed sign-in: the attempt that
+/// reaches the threshold ends on the error page with AADSTS50053, not on another prompt.
+#[tokio::test]
+async fn refused_step_ups_count_toward_smart_lockout() {
+    let lockout = cerulean_directory::LockoutPolicy { threshold: 2, duration_secs: 60 };
+    let h = Harness::with_options("contoso.onmicrosoft.com", with_aids(lockout)).await;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let up = b.get(&h, &register_path(&h)).await;
+    let bad = Tamper { bad_signature: true, ..Tamper::default() };
+    let r = step_up(&h, &mut b, &up, &mut a, &bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("signature does not verify"), "{}", r.text);
+    let r = step_up(&h, &mut b, &r, &mut a, &bad).await;
+    assert!(r.text.contains("AADSTS50053"), "{}", r.text);
+    assert!(!r.text.contains("id=\"step-up\""), "{}", r.text);
+}

@@ -82,7 +82,7 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
             },
             key_publication_delay_secs: Some(args.key_publication_delay_secs),
             require_mfa: args.require_mfa,
-            federation: Some(Arc::new(federation(&args)?)),
+            federation: Some(Arc::new(federation_keys(&args)?)),
             imds_host: args.imds_host.clone(),
             dns_resolver: args.dns_resolver,
             lifetimes,
@@ -346,7 +346,7 @@ pub fn risk_thresholds(args: &ServeArgs) -> Result<RiskConfig, ServerError> {
 /// An address list of `--anonymizer-ips` / `--malicious-ips`; a bad file stops start-up.
 /// The outbound client of federation and `request_uri`: `--federation-ca-file` trusted too,
 /// private addresses reachable only with `--allow-private-fetch`.
-fn federation(args: &ServeArgs) -> Result<cerulean_identity::federation::IssuerKeys, ServerError> {
+pub fn federation_keys(args: &ServeArgs) -> Result<cerulean_identity::federation::IssuerKeys, ServerError> {
     use cerulean_identity::federation::{FederationConfig, IssuerKeys};
     let mut config = match &args.federation_ca_file {
         Some(path) => FederationConfig::with_ca_file(path)

@@ -327,3 +327,17 @@ async fn a_silent_issuer_is_given_up_on_in_bounded_time() {
     assert!(r.json["error_description"].as_str().is_some_and(|d| d.contains("timed out")), "{}", r.text);
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
 }
+
+/// `serve --allow-private-fetch` (parsed as the command line parses it) is what lets the
+/// outbound client reach private addresses; without it they are refused.
+#[test]
+fn the_serve_flag_is_the_opt_out() {
+    let keys = |flags: &[&str]| {
+        let argv = ["cerulean", "serve"].into_iter().chain(flags.iter().copied());
+        let cli = <cerulean::cli::Cli as clap::Parser>::try_parse_from(argv).expect("arguments");
+        let cerulean::cli::Command::Serve(args) = cli.command else { panic!("not serve") };
+        cerulean::serve::federation_keys(&args).expect("keys")
+    };
+    assert!(!keys(&[]).fetcher().policy().allow_private_addresses);
+    assert!(keys(&["--allow-private-fetch"]).fetcher().policy().allow_private_addresses);
+}

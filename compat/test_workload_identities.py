@@ -3,8 +3,9 @@ ManagedIdentityCredential in Python and in JavaScript (`@azure/identity`, driven
 compat/msal-node/run.mjs; App Service protocol and IMDS) and MSAL Python with a federated
 client assertion (workload identity federation).
 
-The server runs with `--imds-host vm1` and `--federation-ca-file` naming its own CA, so that
-one of its tenants can serve as the external OIDC issuer: the "external" token is a v2 access
+The server runs with `--imds-host vm1`, `--federation-ca-file` naming its own CA and
+`--allow-private-fetch` (the issuer is on loopback, which outbound fetches refuse by default), so
+that one of its tenants can serve as the external OIDC issuer: the "external" token is a v2 access
 token Cerulean issues for `api://AzureADTokenExchange`, verified against the keys its own
 discovery document publishes over HTTPS.
 """
@@ -48,7 +49,7 @@ def srv(make_server, workdir):
     server = make_server(data).start()
     # Now that its CA exists, restart trusting it for federation.
     assert server.stop() == 0
-    server.extra_args = ["--imds-host", "vm1", "--federation-ca-file", server.ca_path]
+    server.extra_args = ["--imds-host", "vm1", "--federation-ca-file", server.ca_path, "--allow-private-fetch"]
     server.start()
     yield server
     server.stop()

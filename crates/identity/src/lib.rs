@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod keys;
 pub mod location;
 pub mod otp;
+pub mod outbound;
 pub mod passwords;
 pub mod proof;
 pub mod risk;

@@ -18,6 +18,7 @@ pub mod grants;
 mod invitations;
 mod managed_identity;
 mod pages;
+mod passkey_step_up;
 mod passkeys;
 mod request_object;
 mod resources;

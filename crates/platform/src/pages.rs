@@ -309,6 +309,43 @@ pub(crate) fn passkey_step(
     page_with_script(StatusCode::OK, "Verify your identity", tenant_name, &body, &offer.1)
 }
 
+/// The step-up before adding a passkey: the user proves a method they already have (a passkey
+/// ceremony with `offer`, and/or a code from the authenticator app with `totp`).
+pub(crate) fn passkey_step_up(
+    tenant_name: &str,
+    action: &str,
+    offer: Option<&(String, String)>,
+    totp: bool,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let passkey =
+        offer.map(|(options, nonce)| passkey_form(action, "", "", options, nonce, "Use a passkey")).unwrap_or_default();
+    let code = if totp {
+        format!(
+            "<form method=\"post\" action=\"{action}\" id=\"code-form\">{fields}\
+<label for=\"otc\">Code from your authenticator app</label>\
+<input type=\"text\" id=\"otc\" name=\"otc\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+pattern=\"[0-9]{{6}}\" maxlength=\"6\" required>\
+<button type=\"submit\">Verify</button></form>",
+            action = esc(action),
+            fields = step_fields("", "", "totp"),
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>Verify your identity</h1><p id=\"step-up\">You already have a way to verify your identity. Before you add \
+a passkey, use it to verify it's you: adding a passkey requires multifactor authentication within the last 5 \
+minutes.</p>{error}{passkey}{code}",
+        error = alert(message),
+    );
+    match offer {
+        Some((_, nonce)) => page_with_script(status, "Verify your identity", tenant_name, &body, nonce),
+        None => page(status, "Verify your identity", tenant_name, &body),
+    }
+}
+
 /// The registration page of a signed-in user: a name for the passkey and the button that
 /// creates it. `done` is the id of a passkey just registered.
 pub(crate) fn passkey_register(

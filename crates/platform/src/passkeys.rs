@@ -3,7 +3,9 @@
 //! the options both ceremonies hand to `navigator.credentials`. The relying party is the
 //! server itself: its id is the host of the public URL, the expected origin the public URL's
 //! origin. User verification is required in both ceremonies (a passkey alone is multifactor:
-//! possession of the key plus the PIN or biometric that unlocks it).
+//! possession of the key plus the PIN or biometric that unlocks it). A user who already has a
+//! method adds another passkey only after a recent multifactor step-up
+//! ([`crate::passkey_step_up`]).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -20,6 +22,7 @@ use crate::authorize::{Failure, page_err, tenant_for, trace_of};
 use crate::error::OAuthError;
 use crate::grants::delegated::{self, internal};
 use crate::pages;
+use crate::passkey_step_up;
 use crate::session::{self, random_secret};
 use crate::sign_in_steps::{StepContext, finish};
 use crate::signin_log::AuthStep;
@@ -283,19 +286,19 @@ async fn register_offer(
     Ok((options.to_string(), random_secret(16)?))
 }
 
-/// The signed-in user of the registration page, or the error page (AADSTS50058: nobody is
-/// signed in in this browser).
+/// The session of the registration page, or the error page (AADSTS50058: nobody is signed in
+/// in this browser).
 async fn signed_in(
     state: &PlatformState,
     segment: &str,
     headers: &HeaderMap,
-) -> Result<(TenantRecord, ObjectRecord), Response> {
+) -> Result<(TenantRecord, session::Session), Response> {
     let trace = trace_of(headers);
     let tenant = tenant_for(state, segment, None, None)
         .await
         .map_err(|e| pages::error(segment, StatusCode::BAD_REQUEST, e.code, &e.description, &trace))?;
     match session::current(state, &tenant, headers).await {
-        Ok(Some(s)) => Ok((tenant, s.user)),
+        Ok(Some(s)) => Ok((tenant, s)),
         Ok(None) => Err(pages::error(
             &tenant.display_name,
             StatusCode::UNAUTHORIZED,
@@ -307,17 +310,38 @@ async fn signed_in(
     }
 }
 
-/// `GET /{tenant}/passkeys/register`: the registration page.
+/// `GET /{tenant}/passkeys/register`: the registration page, or the step-up page first when
+/// the user already has a method and the session's MFA is not recent
+/// ([`crate::passkey_step_up`]).
 pub(crate) async fn register_page(
     State(state): State<PlatformState>,
     Path(segment): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (tenant, user) = match signed_in(&state, &segment, &headers).await {
+    let trace = trace_of(&headers);
+    let (tenant, s) = match signed_in(&state, &segment, &headers).await {
         Ok(x) => x,
         Err(page) => return page,
     };
-    render_register(&state, &tenant, &user, None, None, &trace_of(&headers)).await
+    match step_up_page(&state, &tenant, &s, None, StatusCode::OK).await {
+        Ok(Some(page)) => page,
+        Ok(None) => render_register(&state, &tenant, &s.user, None, None, &trace).await,
+        Err(e) => pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace),
+    }
+}
+
+/// The step-up page when registering needs one; `None` when the session may register.
+async fn step_up_page(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    s: &session::Session,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Result<Option<Response>, OAuthError> {
+    match passkey_step_up::needed(state, tenant, s).await? {
+        Some(methods) => passkey_step_up::page(state, tenant, s, methods, message, status).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 async fn render_register(
@@ -340,12 +364,18 @@ async fn render_register(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct RegisterPost {
+    /// `passkey` or `totp` for a step-up; absent for a registration.
+    #[serde(default)]
+    step: String,
     #[serde(default)]
     credential: String,
     #[serde(default)]
     display_name: String,
+    /// The authenticator app's code of a `totp` step-up.
+    #[serde(default)]
+    otc: String,
 }
 
 /// `POST /{tenant}/passkeys/register`: verifies the new credential and stores the passkey.
@@ -354,15 +384,33 @@ struct RegisterPost {
 pub(crate) async fn register_post(
     State(state): State<PlatformState>,
     Path(segment): Path<String>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let trace = trace_of(&headers);
-    let (tenant, user) = match signed_in(&state, &segment, &headers).await {
+    let (tenant, s) = match signed_in(&state, &segment, &headers).await {
         Ok(x) => x,
         Err(page) => return page,
     };
+    let error_page = |e: OAuthError| pages::error(&tenant.display_name, e.status, e.code, &e.description, &trace);
     let form: Option<RegisterPost> = serde_urlencoded::from_bytes(&body).ok();
+    if let Some(f) = form.as_ref().filter(|f| matches!(f.step.as_str(), "passkey" | "totp")) {
+        // The client's address, as at sign-in: smart lockout counts a wrong step-up by location.
+        let ip = crate::client_ip::client_ip(peer.map(|p| p.0.0), &headers, &state.trusted_proxies);
+        return match passkey_step_up::verify(&state, &tenant, &s, ip, &f.step, &f.credential, &f.otc).await {
+            Ok(Some(page)) => page,
+            Ok(None) => render_register(&state, &tenant, &s.user, None, None, &trace).await,
+            Err(e) => error_page(e),
+        };
+    }
+    // Checked before the credential: without a recent MFA nothing posted is looked at.
+    match step_up_page(&state, &tenant, &s, Some(passkey_step_up::REFUSED), StatusCode::FORBIDDEN).await {
+        Ok(Some(page)) => return page,
+        Ok(None) => {}
+        Err(e) => return error_page(e),
+    }
+    let user = s.user;
     let parsed = form.as_ref().and_then(|f| {
         let c = parse_credential(&f.credential)?;
         let client_data = webauthn::from_b64url(&c.response.client_data_json)?;

@@ -12,8 +12,10 @@
 //!
 //! `request_uri` (the object by reference) is fetched only over HTTPS and only from an origin
 //! of one of the application's registered redirect URIs (the application's own servers, so
-//! the parameter cannot make Cerulean reach elsewhere), with the bounds external issuers'
-//! documents have: a time limit, a size cap, no redirects, the same trust roots.
+//! the parameter cannot make Cerulean reach elsewhere), through the client external issuers'
+//! documents are fetched with ([`cerulean_identity::outbound`]): a time limit, a size cap, no
+//! redirects, the same trust roots, and no private address (a redirect URI on `localhost` or
+//! an intranet host does not make its origin fetchable) unless `serve --allow-private-fetch`.
 
 use cerulean_directory::AppCredentials;
 use cerulean_identity::client_assertion::Assertion;
@@ -108,7 +110,8 @@ async fn fetch(state: &PlatformState, app: &AppCredentials, uri: &str) -> Result
     if !registered.into_iter().any(|o| o == origin) {
         return Err(refused("Its origin is not one of the application's redirect URIs."));
     }
-    let body = state.federation.fetch(uri).await.map_err(|e| refused(&format!("It could not be fetched: {e}.")))?;
+    let body =
+        state.federation.fetcher().get(uri).await.map_err(|e| refused(&format!("It could not be fetched: {e}.")))?;
     let text = String::from_utf8(body).map_err(|_| refused("The document is not a JWT."))?;
     Ok(text.trim().to_string())
 }

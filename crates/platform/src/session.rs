@@ -77,9 +77,14 @@ pub(crate) fn session_cookie_name(tenant: Uuid) -> String {
 /// A live SSO session.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
+    /// The session record's key (the hash of the cookie's secret).
+    pub key: String,
     pub user: ObjectRecord,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// When multifactor authentication was last done in this session after it started (a
+    /// step-up on the passkey registration page); `None` is the sign-in itself.
+    pub mfa_at: Option<i64>,
     /// The client ids of the applications signed into through this session (front-channel
     /// logout notifies each).
     pub apps: Vec<String>,
@@ -174,7 +179,44 @@ pub(crate) async fn current(
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
-    Ok(Some(Session { user, auth_time, amr, apps }))
+    let mfa_at = rec.data.get("mfa_at").and_then(Value::as_i64);
+    Ok(Some(Session { key: rec.key, user, auth_time, amr, mfa_at, apps }))
+}
+
+impl Session {
+    /// When multifactor authentication was last done in this session: the step-up, else the
+    /// sign-in when it was multifactor; `None` when it never was.
+    pub(crate) fn last_mfa(&self) -> Option<i64> {
+        self.mfa_at.or_else(|| self.amr.iter().any(|m| m == "mfa").then_some(self.auth_time))
+    }
+}
+
+/// Records a multifactor step-up done now in the session `key` with `method` (an `amr`
+/// value): the session's `amr` gains it and `mfa`, and its last MFA time is now.
+pub(crate) async fn record_step_up(
+    state: &PlatformState,
+    tenant: Uuid,
+    key: &str,
+    method: &str,
+) -> Result<(), OAuthError> {
+    let Some(rec) = state.directory.flow(tenant, SESSION_KIND, key).await.map_err(internal)? else {
+        return Ok(());
+    };
+    let mut data = rec.data.clone();
+    let Some(obj) = data.as_object_mut() else {
+        return Ok(());
+    };
+    let amr = obj.entry("amr").or_insert_with(|| json!(["pwd"]));
+    if let Some(list) = amr.as_array_mut() {
+        for m in [method, "mfa"] {
+            if !list.iter().any(|a| a.as_str() == Some(m)) {
+                list.push(json!(m));
+            }
+        }
+    }
+    obj.insert("mfa_at".into(), json!(cerulean_identity::unix_now()));
+    state.directory.update_flow(tenant, SESSION_KIND, key, &data).await.map_err(internal)?;
+    Ok(())
 }
 
 /// Starts an SSO session for `user`; returns the `Set-Cookie` value.

@@ -189,6 +189,12 @@ pub struct ServeArgs {
     /// a workload identity federation issuer (a private issuer's CA).
     #[arg(long, env = "CERULEAN_FEDERATION_CA_FILE")]
     pub federation_ca_file: Option<PathBuf>,
+    /// Let the server's outbound fetches (workload identity federation issuers' documents,
+    /// `request_uri`) reach loopback, private (RFC 1918), link-local, unique-local, CGNAT and
+    /// other non-public addresses. Off by default, so that a URL a tenant registers cannot
+    /// make the server reach its own network (server-side request forgery).
+    #[arg(long, env = "CERULEAN_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: bool,
     /// The managed identity host (id or name; `tenant/host` with several tenants) that the
     /// IMDS endpoint `/metadata/identity/oauth2/token` answers for, to loopback callers only.
     #[arg(long, env = "CERULEAN_IMDS_HOST")]

@@ -82,14 +82,7 @@ pub async fn run_with(args: ServeArgs, after_ready: impl FnOnce() + Send + 'stat
             },
             key_publication_delay_secs: Some(args.key_publication_delay_secs),
             require_mfa: args.require_mfa,
-            federation: match &args.federation_ca_file {
-                Some(path) => Some(Arc::new(
-                    cerulean_identity::federation::FederationConfig::with_ca_file(path)
-                        .and_then(cerulean_identity::federation::IssuerKeys::new)
-                        .map_err(|e| ServerError::Config(format!("--federation-ca-file: {e}")))?,
-                )),
-                None => None,
-            },
+            federation: Some(Arc::new(federation_keys(&args)?)),
             imds_host: args.imds_host.clone(),
             dns_resolver: args.dns_resolver,
             lifetimes,
@@ -351,6 +344,19 @@ pub fn risk_thresholds(args: &ServeArgs) -> Result<RiskConfig, ServerError> {
 }
 
 /// An address list of `--anonymizer-ips` / `--malicious-ips`; a bad file stops start-up.
+/// The outbound client of federation and `request_uri`: `--federation-ca-file` trusted too,
+/// private addresses reachable only with `--allow-private-fetch`.
+pub fn federation_keys(args: &ServeArgs) -> Result<cerulean_identity::federation::IssuerKeys, ServerError> {
+    use cerulean_identity::federation::{FederationConfig, IssuerKeys};
+    let mut config = match &args.federation_ca_file {
+        Some(path) => FederationConfig::with_ca_file(path)
+            .map_err(|e| ServerError::Config(format!("--federation-ca-file: {e}")))?,
+        None => FederationConfig::default(),
+    };
+    config.fetch.allow_private_addresses = args.allow_private_fetch;
+    IssuerKeys::new(config).map_err(|e| ServerError::Config(format!("--federation-ca-file: {e}")))
+}
+
 fn ip_list(path: Option<&Path>) -> Result<Vec<cerulean_identity::risk::IpNetwork>, ServerError> {
     let Some(path) = path else { return Ok(Vec::new()) };
     let text = std::fs::read_to_string(path)

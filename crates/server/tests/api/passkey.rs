@@ -369,6 +369,13 @@ async fn signed_in_browser(h: &Harness, client: &str) -> (Browser, Reply) {
     (b, page)
 }
 
+/// Answers the step-up page `page` with an assertion of `a` (posted to the registration page).
+async fn step_up(h: &Harness, b: &mut Browser, page: &Reply, a: &mut Authenticator, t: &Tamper) -> Reply {
+    assert!(page.text.contains("id=\"step-up\""), "the step-up page: {}", page.text);
+    let credential = a.get(&options_of(page), t);
+    b.post(h, &register_path(h), &[("step", "passkey"), ("credential", &credential)]).await
+}
+
 fn refused(r: &Reply, fragment: &str) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains(fragment), "'{fragment}' in {}", r.text);
@@ -455,6 +462,10 @@ async fn registration_verifies_the_attestation() {
     let ok = b.post(&h, &register_path(&h), &[("credential", &credential), ("display_name", "My security key")]).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert!(ok.text.contains("id=\"method\""), "{}", ok.text);
+    // The user now has a method: another passkey needs a recent MFA, proven with the first.
+    let up = b.get(&h, &register_path(&h)).await;
+    let r = step_up(&h, &mut b, &up, &mut a, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let replay = b.post(&h, &register_path(&h), &[("credential", &credential), ("display_name", "Again")]).await;
     refused(&replay, "expired or was already used");
     // The registered key is now excluded from a new registration's options.
@@ -956,6 +967,131 @@ async fn refused_accounts_on_the_sign_in_page_are_logged() {
     assert_eq!(row["userId"], adele, "{row}");
     assert_eq!(row["status"]["failureReason"], "The user account is disabled.", "{row}");
     assert_eq!(row["conditionalAccessStatus"], "notApplied", "{row}");
+}
+
+/// Entra: "Before a user can register a passkey (FIDO2), they must complete multifactor
+/// authentication (MFA) within the past five minutes." The first passkey follows a password
+/// sign-in; the next one needs a step-up with the first (a refused step-up is asked again),
+/// and five minutes later the step-up is due again.
+#[tokio::test]
+async fn another_passkey_needs_a_recent_mfa() {
+    let h = Harness::new().await;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let first = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert!(first.text.contains("id=\"method\""), "{}", first.text);
+
+    // The password session no longer opens the registration page: a passkey ceremony limited
+    // to the user's passkey is offered instead.
+    let up = b.get(&h, &register_path(&h)).await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.text);
+    assert!(up.text.contains("id=\"step-up\""), "{}", up.text);
+    assert!(!up.text.contains("id=\"otc\""), "no authenticator app, no code form: {}", up.text);
+    let offered = options_of(&up);
+    assert!(offered["publicKey"].get("user").is_none(), "a sign-in ceremony, not a registration: {offered}");
+    assert_eq!(
+        offered["publicKey"]["allowCredentials"],
+        json!([{"type": "public-key", "id": B64.encode(&a.credential_id)}])
+    );
+
+    // A registration posted anyway (options of the earlier page) is refused with the step-up.
+    let mut second = Authenticator::ed25519();
+    let r = register(&h, &mut b, &first, &mut second, Format::None, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("requires multifactor authentication within the last 5 minutes"), "{}", r.text);
+    assert!(!r.text.contains("id=\"method\""), "{}", r.text);
+
+    // A step-up that does not verify is asked again, with a fresh challenge.
+    let again = step_up(&h, &mut b, &r, &mut a, &Tamper { bad_signature: true, ..Tamper::default() }).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text);
+    assert!(again.text.contains("signature does not verify"), "{}", again.text);
+    assert_ne!(options_of(&again)["publicKey"]["challenge"], options_of(&r)["publicKey"]["challenge"]);
+
+    // The first passkey proves it: the registration page, and the second passkey registers.
+    let open = step_up(&h, &mut b, &again, &mut a, &Tamper::default()).await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.text);
+    assert!(options_of(&open)["publicKey"].get("user").is_some(), "registration options: {}", open.text);
+    let r = register(&h, &mut b, &open, &mut second, Format::None, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"method\""), "{}", r.text);
+    let excluded = options_of(&r)["publicKey"]["excludeCredentials"].as_array().map(Vec::len);
+    assert_eq!(excluded, Some(2), "{}", r.text);
+
+    // Five minutes on, the step-up is due again.
+    cerulean_store::clock::advance(5 * 60 + 1);
+    let later = b.get(&h, &register_path(&h)).await;
+    assert!(later.text.contains("id=\"step-up\""), "{}", later.text);
+    let mut third = Authenticator::p256();
+    let r = register(&h, &mut b, &r, &mut third, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+/// A user whose method is an authenticator app: the sign-in that used it is a recent MFA (the
+/// registration page opens at once); five minutes later the step-up asks for a code, and a
+/// wrong one is asked again.
+#[tokio::test]
+async fn an_authenticator_app_code_steps_up_for_a_passkey() {
+    use cerulean_identity::otp;
+    let options = cerulean::app::AppOptions { require_mfa: true, ..Default::default() };
+    let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let mut b = Browser::default();
+    let page = b.get(&h, &authorize_url(&h, &client)).await;
+    let enrol = b.sign_in(&h, &page, ADELE, PASSWORD).await;
+    let start = enrol.text.find("<code id=\"secret\">").expect("the secret is shown") + "<code id=\"secret\">".len();
+    let end = enrol.text[start..].find("</code>").expect("end") + start;
+    let secret = otp::base32_decode(&enrol.text[start..end]).expect("base32 secret");
+    let code = |offset: i64| otp::totp(&secret, otp::step_of(cerulean_store::clock::unix_now()) + offset);
+    let (flow, csrf, step) = (hidden(&enrol.text, "flow"), hidden(&enrol.text, "csrf"), hidden(&enrol.text, "step"));
+    let fields = [("flow", flow.as_str()), ("csrf", csrf.as_str()), ("step", step.as_str()), ("otc", &code(0))];
+    let r = b.post(&h, &format!("/{}/oauth2/v2.0/login", h.boot.tenant_id), &fields).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
+
+    let open = b.get(&h, &register_path(&h)).await;
+    assert!(open.text.contains("id=\"passkey-options\""), "{}", open.text);
+    assert!(!open.text.contains("id=\"step-up\""), "the sign-in was multifactor just now: {}", open.text);
+
+    cerulean_store::clock::advance(10 * 60);
+    let up = b.get(&h, &register_path(&h)).await;
+    assert!(up.text.contains("id=\"step-up\""), "{}", up.text);
+    assert!(up.text.contains("id=\"otc\""), "{}", up.text);
+    assert!(!up.text.contains("id=\"passkey-form\""), "no passkey yet: {}", up.text);
+    let wrong = b.post(&h, &register_path(&h), &[("step", "totp"), ("otc", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.text);
+    assert!(wrong.text.contains("incorrect code") && wrong.text.contains("id=\"otc\""), "{}", wrong.text);
+    let r = b.post(&h, &register_path(&h), &[("step", "totp"), ("otc", &code(0))]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &r, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"method\""), "{}", r.text);
+}
+
+/// A step-up that fails counts toward smart lockout like a failed sign-in: the attempt that
+/// reaches the threshold ends on the error page with AADSTS50053, not on another prompt.
+#[tokio::test]
+async fn refused_step_ups_count_toward_smart_lockout() {
+    let lockout = cerulean_directory::LockoutPolicy { threshold: 2, duration_secs: 60 };
+    let h = Harness::with_options("contoso.onmicrosoft.com", with_aids(lockout)).await;
+    h.user("adele", "Adele Vance").await;
+    let (client, _) = registered_app(&h, Some(GRANTED)).await;
+    let (mut b, page) = signed_in_browser(&h, &client).await;
+    let mut a = Authenticator::p256();
+    let r = register(&h, &mut b, &page, &mut a, Format::PackedSelf, &Tamper::default()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let up = b.get(&h, &register_path(&h)).await;
+    let bad = Tamper { bad_signature: true, ..Tamper::default() };
+    let r = step_up(&h, &mut b, &up, &mut a, &bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("signature does not verify"), "{}", r.text);
+    let r = step_up(&h, &mut b, &r, &mut a, &bad).await;
+    assert!(r.text.contains("AADSTS50053"), "{}", r.text);
+    assert!(!r.text.contains("id=\"step-up\""), "{}", r.text);
 }
 
 #[tokio::test]

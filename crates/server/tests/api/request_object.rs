@@ -150,14 +150,17 @@ type Slot = std::sync::Arc<std::sync::Mutex<String>>;
 /// A loopback HTTPS server (certificate from a throwaway CA the harness trusts for outbound
 /// fetches) serving the slot at `/request.jwt`, a redirect to it at `/moved`, and an oversized
 /// document at `/big`. Returns the harness, the server's origin, the slot and the CA directory.
-async fn serve_objects() -> (Harness, String, Slot, std::path::PathBuf) {
+/// With `loopback`, the harness may fetch from loopback (`serve --allow-private-fetch`).
+async fn serve_objects(loopback: bool) -> (Harness, String, Slot, std::path::PathBuf) {
     use axum::response::IntoResponse;
     let dir = std::env::temp_dir().join(format!("cerulean-request-uri-{}", uuid::Uuid::new_v4()));
     let material = cerulean_identity::ensure_tls_material_with_sans(&dir, &[]).expect("tls material");
-    let config = cerulean_identity::federation::FederationConfig {
+    let fetch = cerulean_identity::outbound::FetchPolicy {
         extra_ca_pem: Some(material.ca_cert_pem.clone().into_bytes()),
+        allow_private_addresses: loopback,
         ..Default::default()
     };
+    let config = cerulean_identity::federation::FederationConfig { fetch, ..Default::default() };
     let keys = cerulean_identity::federation::IssuerKeys::new(config).expect("keys");
     let options = cerulean::app::AppOptions { federation: Some(std::sync::Arc::new(keys)), ..Default::default() };
     let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
@@ -197,7 +200,7 @@ async fn serve_objects() -> (Harness, String, Slot, std::path::PathBuf) {
 
 #[tokio::test]
 async fn request_uri_is_fetched_only_from_the_applications_origins() {
-    let (h, origin, slot, dir) = serve_objects().await;
+    let (h, origin, slot, dir) = serve_objects(true).await;
     let cert = new_cert();
     let app_id = app_with_key(&h, &cert).await;
     *slot.lock().expect("slot") = cert.sign_ps256(&header(&cert), &request_claims(&h, &app_id));
@@ -231,5 +234,27 @@ async fn request_uri_is_fetched_only_from_the_applications_origins() {
     let object = slot.lock().expect("slot").clone();
     let r = h.send(get(&authorize(&h, &app_id, &[("request_uri", &uri), ("request", &object)]))).await;
     assert_refused(&r, "both");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `request_uri` on a registered origin that is a private address (here loopback) is not
+/// fetched unless the server allows private fetches: AADSTS90100 on the error page, saying
+/// the address is private and naming the option that allows it.
+#[tokio::test]
+async fn request_uri_on_a_private_address_is_refused_without_the_opt_out() {
+    let (h, origin, slot, dir) = serve_objects(false).await;
+    let cert = new_cert();
+    let app_id = app_with_key(&h, &cert).await;
+    *slot.lock().expect("slot") = cert.sign_ps256(&header(&cert), &request_claims(&h, &app_id));
+    let app = h.get(&format!("/v1.0/applications(appId='{app_id}')")).await;
+    let patch = json!({"web": {"redirectUris": [WEB_REDIRECT, format!("{origin}/signin-oidc")]}});
+    let p = h.patch(&format!("/v1.0/applications/{}", app.json["id"].as_str().expect("id")), patch).await;
+    assert_eq!(p.status, StatusCode::NO_CONTENT, "{}", p.text);
+
+    let r = h.send(get(&authorize(&h, &app_id, &[("request_uri", &format!("{origin}/request.jwt"))]))).await;
+    assert_refused(&r, "a loopback request_uri");
+    assert!(r.text.contains("resolves to 127.0.0.1, a loopback address"), "{}", r.text);
+    assert!(r.text.contains("private addresses are refused"), "{}", r.text);
+    assert!(r.text.contains("--allow-private-fetch"), "{}", r.text);
     let _ = std::fs::remove_dir_all(&dir);
 }

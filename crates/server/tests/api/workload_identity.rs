@@ -14,6 +14,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use cerulean::app::AppOptions;
 use cerulean_identity::federation::{FederationConfig, IssuerKeys};
+use cerulean_identity::outbound::FetchPolicy;
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, Reply, id_of};
@@ -40,19 +41,19 @@ mod tempdir {
 }
 
 /// A CA and server certificate for 127.0.0.1, and a harness that trusts the CA for
-/// federation (or, with `trust` false, only the system's roots).
-async fn setup(trust: bool) -> (Harness, Issuer) {
+/// federation (or, with `trust` false, only the system's roots) and, with `loopback`, may
+/// fetch from loopback (`serve --allow-private-fetch`), where the issuer is.
+async fn setup(trust: bool, loopback: bool) -> (Harness, Issuer) {
     let dir = std::env::temp_dir().join(format!("cerulean-issuer-{}", uuid::Uuid::new_v4()));
     let material = cerulean_identity::ensure_tls_material_with_sans(&dir, &[]).expect("tls material");
-    let options = if trust {
-        let config = FederationConfig {
-            extra_ca_pem: Some(material.ca_cert_pem.clone().into_bytes()),
-            ..FederationConfig::default()
-        };
-        AppOptions { federation: Some(Arc::new(IssuerKeys::new(config).expect("keys"))), ..AppOptions::default() }
-    } else {
-        AppOptions::default()
+    let fetch = FetchPolicy {
+        extra_ca_pem: trust.then(|| material.ca_cert_pem.clone().into_bytes()),
+        allow_private_addresses: loopback,
+        ..FetchPolicy::default()
     };
+    let config = FederationConfig { fetch, ..FederationConfig::default() };
+    let options =
+        AppOptions { federation: Some(Arc::new(IssuerKeys::new(config).expect("keys"))), ..AppOptions::default() };
     let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
     let jwks = h
         .send(
@@ -160,7 +161,7 @@ fn refused(r: &Reply, status: StatusCode, code: u64) {
 
 #[tokio::test]
 async fn an_external_token_is_exchanged_and_each_mismatch_is_refused() {
-    let (h, issuer) = setup(true).await;
+    let (h, issuer) = setup(true, true).await;
     let (oid, app_id) = app(&h, Some(&issuer.base)).await;
 
     let good = h.sign(claims(&issuer.base, SUBJECT, EXCHANGE, 600)).await;
@@ -245,7 +246,7 @@ async fn an_external_token_is_exchanged_and_each_mismatch_is_refused() {
 
 #[tokio::test]
 async fn issuer_documents_are_fetched_within_bounds() {
-    let (h, issuer) = setup(true).await;
+    let (h, issuer) = setup(true, true).await;
     for (path, why) in [("redirect", "redirect"), ("big", "larger"), ("liar", "names the issuer")] {
         let iss = format!("{}/{path}", issuer.base);
         let (_, app_id) = app(&h, Some(&iss)).await;
@@ -266,12 +267,36 @@ async fn issuer_documents_are_fetched_within_bounds() {
 
 #[tokio::test]
 async fn an_issuer_with_an_untrusted_certificate_is_not_believed() {
-    let (h, issuer) = setup(false).await;
+    let (h, issuer) = setup(false, true).await;
     let (_, app_id) = app(&h, Some(&issuer.base)).await;
     let assertion = h.sign(claims(&issuer.base, SUBJECT, EXCHANGE, 600)).await;
     let r = exchange(&h, &app_id, &assertion).await;
     refused(&r, StatusCode::BAD_REQUEST, 50166);
     assert_eq!(issuer.discovery_hits.load(Ordering::SeqCst), 0, "the TLS handshake fails before any request");
+}
+
+/// The issuer is trusted and answers, but it is on loopback: without the opt-out nothing is
+/// requested from it, and the refusal (AADSTS50166, as any fetch failure) says why and how to
+/// allow it. The cloud metadata address is refused the same way.
+#[tokio::test]
+async fn an_issuer_on_a_private_address_is_not_fetched_without_the_opt_out() {
+    let (h, issuer) = setup(true, false).await;
+    let (_, app_id) = app(&h, Some(&issuer.base)).await;
+    let assertion = h.sign(claims(&issuer.base, SUBJECT, EXCHANGE, 600)).await;
+    let r = exchange(&h, &app_id, &assertion).await;
+    refused(&r, StatusCode::BAD_REQUEST, 50166);
+    let text = r.json["error_description"].as_str().unwrap_or_default();
+    assert!(text.contains("resolves to 127.0.0.1, a loopback address"), "{}", r.text);
+    assert!(text.contains("private addresses are refused"), "{}", r.text);
+    assert!(text.contains("--allow-private-fetch"), "{}", r.text);
+    assert_eq!(issuer.discovery_hits.load(Ordering::SeqCst), 0, "nothing is sent to a private address");
+
+    let metadata = "https://169.254.169.254/metadata";
+    let (_, app_id) = app(&h, Some(metadata)).await;
+    let assertion = h.sign(claims(metadata, SUBJECT, EXCHANGE, 600)).await;
+    let r = exchange(&h, &app_id, &assertion).await;
+    refused(&r, StatusCode::BAD_REQUEST, 50166);
+    assert!(r.text.contains("169.254.169.254, a link-local address"), "{}", r.text);
 }
 
 #[tokio::test]
@@ -285,7 +310,12 @@ async fn a_silent_issuer_is_given_up_on_in_bounded_time() {
             held.push(socket);
         }
     });
-    let config = FederationConfig { timeout: std::time::Duration::from_millis(300), ..FederationConfig::default() };
+    let fetch = FetchPolicy {
+        timeout: std::time::Duration::from_millis(300),
+        allow_private_addresses: true,
+        ..FetchPolicy::default()
+    };
+    let config = FederationConfig { fetch, ..FederationConfig::default() };
     let options =
         AppOptions { federation: Some(Arc::new(IssuerKeys::new(config).expect("keys"))), ..AppOptions::default() };
     let h = Harness::with_options("contoso.onmicrosoft.com", options).await;
@@ -296,4 +326,18 @@ async fn a_silent_issuer_is_given_up_on_in_bounded_time() {
     refused(&r, StatusCode::BAD_REQUEST, 50166);
     assert!(r.json["error_description"].as_str().is_some_and(|d| d.contains("timed out")), "{}", r.text);
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+/// `serve --allow-private-fetch` (parsed as the command line parses it) is what lets the
+/// outbound client reach private addresses; without it they are refused.
+#[test]
+fn the_serve_flag_is_the_opt_out() {
+    let keys = |flags: &[&str]| {
+        let argv = ["cerulean", "serve"].into_iter().chain(flags.iter().copied());
+        let cli = <cerulean::cli::Cli as clap::Parser>::try_parse_from(argv).expect("arguments");
+        let cerulean::cli::Command::Serve(args) = cli.command else { panic!("not serve") };
+        cerulean::serve::federation_keys(&args).expect("keys")
+    };
+    assert!(!keys(&[]).fetcher().policy().allow_private_addresses);
+    assert!(keys(&["--allow-private-fetch"]).fetcher().policy().allow_private_addresses);
 }

@@ -40,6 +40,7 @@ mod directory_objects_delta;
 mod domains;
 mod dynamic_groups;
 mod emulator_aids;
+mod emulator_isolation;
 mod expand_limits;
 mod extensions;
 mod fixtures;

@@ -67,6 +67,7 @@ mod photos;
 mod platform;
 mod recycle_purge;
 mod request_object;
+mod request_object_rules;
 mod resource_roles;
 mod risky_service_principals;
 mod role_assignable_groups;

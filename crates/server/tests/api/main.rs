@@ -65,6 +65,7 @@ mod organization;
 mod passkey;
 mod photos;
 mod platform;
+mod protocol_consistency;
 mod recycle_purge;
 mod request_object;
 mod request_object_rules;

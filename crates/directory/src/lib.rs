@@ -77,7 +77,7 @@ use uuid::Uuid;
 pub use app_roles::{AssignmentAnchor, DEFAULT_ACCESS_ROLE, guid_filter};
 pub use applications::app_id_key;
 pub use apps::{ARM_APP_ID, AppCredentials, GRAPH_APP_ID, UserAssignments};
-pub use bootstrap::{BootstrapOutcome, BootstrapRequest, GLOBAL_ADMIN_TEMPLATE};
+pub use bootstrap::{BootstrapOutcome, BootstrapRequest, GLOBAL_ADMIN_TEMPLATE, META_BOOTSTRAP_TENANT};
 pub use delta::{DeltaItem, DeltaPage, DeltaPosition, DeltaQuery, DeltaToken, LinkChange, RemovedReason};
 pub use error::{DirectoryError, DirectoryResult};
 pub use fixtures::{FixtureTenant, ImportReport, fixture_tenant};

@@ -102,7 +102,7 @@ fn unauthorized(state: &GraphState, message: &str) -> GraphError {
 
 /// Reads the `tid` claim without verifying anything: it only selects whose keys to verify
 /// with. Everything it says is checked afterwards.
-fn unverified_tenant(token: &str) -> Option<Uuid> {
+pub(crate) fn unverified_tenant(token: &str) -> Option<Uuid> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     if payload.len() > 16 * 1024 {
@@ -165,6 +165,11 @@ async fn verify(state: &GraphState, token: &str) -> Result<Principal, GraphError
         IdentityError::Jwt(JwtError::BadSignature | JwtError::UnknownKey) => {
             unauthorized(state, "Access token validation failure. Invalid signature.")
         }
+        // Cerulean's wording: Graph has no forge to refuse tokens of.
+        IdentityError::Jwt(JwtError::Forged) => unauthorized(
+            state,
+            "Access token validation failure. The token was made by the emulator's token forge, which Cerulean does not accept.",
+        ),
         IdentityError::Jwt(_) => invalid(),
         other => {
             tracing::error!(error = %other, "token verification failed");

@@ -8,13 +8,18 @@
 //! |---|---|
 //! | `POST /cerulean/emulator/tokens` | a token with arbitrary claims, expired, or badly signed |
 //! | `GET /cerulean/emulator/clock` | the server clock: `now`, `frozen`, `offsetSeconds` |
-//! | `POST /cerulean/emulator/clock/{freeze,unfreeze,reset}` | stop, restart, or reset time |
-//! | `POST /cerulean/emulator/clock/advance` | `{"seconds": n}` moves time forward (or back) |
+//! | `POST /cerulean/emulator/clock/{freeze,unfreeze,reset}` | stop, restart, or reset time (operator's tenant only) |
+//! | `POST /cerulean/emulator/clock/advance` | `{"seconds": n}` moves time forward (or back) (operator's tenant only) |
 //! | `GET`/`POST`/`DELETE /cerulean/emulator/faults` | list, add, clear injected faults |
 //! | `DELETE /cerulean/emulator/faults/{id}` | remove one fault |
 //!
 //! Authorization is the admin routes' (`/cerulean/admin`): a Global Administrator's delegated
-//! token or an app token with `Directory.ReadWrite.All`.
+//! token or an app token with `Directory.ReadWrite.All`. One server may host several tenants,
+//! and an aid never reaches past its caller's tenant: forged tokens are for the caller's tenant
+//! and carry a marker that Cerulean's own validators refuse (`cerulean_identity::jwt::FORGED_HEADER`);
+//! faults fire only for requests of the caller's tenant; and the clock, which is one for the
+//! whole process, is moved only by administrators of the operator's tenant (the one bootstrapped
+//! on first start, whose credentials `bootstrap.json` holds).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,7 +42,7 @@ use crate::signing_keys::admin_of;
 /// Where every aid route lives.
 pub const PREFIX: &str = "/cerulean/emulator";
 
-/// How many faults may be configured at once (each request is matched against all of them).
+/// How many faults a tenant may configure at once (each request is matched against all of them).
 const MAX_FAULTS: usize = 100;
 /// The longest injected latency (a minute is already longer than any client's timeout).
 const MAX_LATENCY_MS: u64 = 60_000;
@@ -73,6 +78,24 @@ async fn guard(state: &EmulatorState, headers: &HeaderMap) -> Result<crate::Prin
         ));
     }
     admin_of(&state.graph, headers).await
+}
+
+/// The clock is one for the whole process, so moving it is reserved to administrators of the
+/// operator's tenant (bootstrapped on first start): another tenant's administrator would move
+/// time for every tenant of the server (expiring their tokens, purging their recycle bins).
+async fn operator_only(state: &EmulatorState, p: &crate::Principal) -> Result<(), GraphError> {
+    let operator = state.graph.directory.bootstrap_tenant_id().await.map_err(|e| {
+        tracing::error!(error = %e, "reading the bootstrap tenant failed");
+        GraphError::new(500, "Service_InternalServerError", "An internal server error occurred.")
+    })?;
+    if operator != Some(p.tenant) {
+        return Err(GraphError::new(
+            403,
+            "Authorization_RequestDenied",
+            "The clock is shared by every tenant of this server: only administrators of the tenant bootstrapped on its first start may move it.",
+        ));
+    }
+    Ok(())
 }
 
 fn json_body(body: &Bytes) -> Result<Map<String, Value>, GraphError> {
@@ -180,7 +203,8 @@ async fn clock_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GraphError> {
-    guard(&state, &headers).await?;
+    let p = guard(&state, &headers).await?;
+    operator_only(&state, &p).await?;
     match action.as_str() {
         "freeze" => cerulean_store::clock::freeze(),
         "unfreeze" => cerulean_store::clock::unfreeze(),
@@ -213,6 +237,13 @@ async fn clock_action(
 #[derive(Debug, Clone)]
 struct Fault {
     id: Uuid,
+    /// The tenant whose administrator added it: the fault fires only for that tenant's requests.
+    tenant: Uuid,
+    /// How a path names that tenant (its id and domains, lower-cased, when the fault was added).
+    names: Vec<String>,
+    /// Added by an administrator of the operator's tenant: it also fires for requests that name
+    /// no tenant at all (`/common/...`, IMDS, `/healthz`).
+    operator: bool,
     method: Option<String>,
     path: String,
     status: Option<u16>,
@@ -234,9 +265,52 @@ impl Fault {
         })
     }
 
-    fn matches(&self, method: &str, path: &str) -> bool {
-        self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method)) && path_matches(&self.path, path)
+    fn matches(&self, method: &str, path: &str, owner: &RequestTenant) -> bool {
+        self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && path_matches(&self.path, path)
+            && self.belongs(owner)
     }
+
+    /// Whether the request is this fault's tenant's: its bearer token names the tenant, or its
+    /// first path segment does (`/{tenant}/oauth2/...`, Azure AD Graph's `/{tenant}/users`); a
+    /// request that names no tenant only for the operator's faults.
+    fn belongs(&self, owner: &RequestTenant) -> bool {
+        if owner.tid == Some(self.tenant) || self.names.contains(&owner.segment) {
+            return true;
+        }
+        self.operator && owner.tid.is_none() && !names_a_tenant(&owner.segment)
+    }
+}
+
+/// What a request says of its tenant, read without verifying anything: an unverified `tid`
+/// only lets a caller fault its own request, never another tenant's genuine ones.
+#[derive(Debug, Default)]
+pub(crate) struct RequestTenant {
+    /// The bearer token's `tid`, if the request carries one.
+    tid: Option<Uuid>,
+    /// The first path segment, lower-cased.
+    segment: String,
+}
+
+impl RequestTenant {
+    fn of(req: &Request) -> RequestTenant {
+        let tid = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .and_then(|(_, token)| crate::auth::unverified_tenant(token.trim()));
+        let segment =
+            req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_ascii_lowercase();
+        RequestTenant { tid, segment }
+    }
+}
+
+/// A segment that could name a tenant: a GUID or a domain (domains have a dot; `common`,
+/// `organizations`, `metadata` and `healthz` do not).
+fn names_a_tenant(segment: &str) -> bool {
+    Uuid::parse_str(segment).is_ok() || segment.contains('.')
 }
 
 /// A pattern is a path whose segments are literal (compared without case, as Graph's are),
@@ -263,10 +337,15 @@ pub struct Faults {
 
 impl Faults {
     /// The first fault that fires for this request (counting it down), if any.
-    fn fire(&self, method: &str, path: &str) -> Option<Fault> {
+    fn fire(&self, method: &str, path: &str, owner: &RequestTenant) -> Option<Fault> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
+        if rules.is_empty() {
+            return None;
+        }
         let index = rules.iter().position(|f| {
-            f.matches(method, path) && f.remaining != Some(0) && (f.probability >= 1.0 || random_unit() < f.probability)
+            f.matches(method, path, owner)
+                && f.remaining != Some(0)
+                && (f.probability >= 1.0 || random_unit() < f.probability)
         })?;
         let fault = &mut rules[index];
         if let Some(n) = fault.remaining.as_mut() {
@@ -290,7 +369,8 @@ pub async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next
     if path.starts_with(PREFIX) {
         return next.run(req).await;
     }
-    let Some(fault) = faults.fire(req.method().as_str(), path) else {
+    let owner = RequestTenant::of(&req);
+    let Some(fault) = faults.fire(req.method().as_str(), path, &owner) else {
         return next.run(req).await;
     };
     if fault.latency_ms > 0 {
@@ -320,9 +400,10 @@ pub async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next
 
 /// `GET /cerulean/emulator/faults`.
 async fn list_faults(State(state): State<EmulatorState>, headers: HeaderMap) -> Result<Response, GraphError> {
-    guard(&state, &headers).await?;
+    let p = guard(&state, &headers).await?;
     let rules = state.faults.rules.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(axum::Json(json!({ "value": rules.iter().map(Fault::to_json).collect::<Vec<_>>() })).into_response())
+    let own: Vec<Value> = rules.iter().filter(|f| f.tenant == p.tenant).map(Fault::to_json).collect();
+    Ok(axum::Json(json!({ "value": own })).into_response())
 }
 
 /// `POST /cerulean/emulator/faults`: `{"path", "method", "status", "latencyMs",
@@ -332,7 +413,7 @@ async fn add_fault(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GraphError> {
-    guard(&state, &headers).await?;
+    let p = guard(&state, &headers).await?;
     let body = json_body(&body)?;
     for key in body.keys() {
         if !["path", "method", "status", "latencyMs", "probability", "count"].contains(&key.as_str()) {
@@ -386,10 +467,30 @@ async fn add_fault(
     if status.is_none() && latency_ms == 0 {
         return Err(GraphError::bad_request("A fault needs a status, a latencyMs, or both."));
     }
-    let fault =
-        Fault { id: Uuid::new_v4(), method, path: path.to_string(), status, latency_ms, probability, remaining };
+    let internal = |e: cerulean_directory::DirectoryError| {
+        tracing::error!(error = %e, "reading the caller's tenant failed");
+        GraphError::new(500, "Service_InternalServerError", "An internal server error occurred.")
+    };
+    let mut names = vec![p.tenant.to_string()];
+    if let Some(t) = state.graph.directory.resolve_tenant(&p.tenant.to_string()).await.map_err(internal)? {
+        names.extend(t.domains.iter().map(|d| d.name.to_ascii_lowercase()));
+    }
+    let operator = state.graph.directory.bootstrap_tenant_id().await.map_err(internal)? == Some(p.tenant);
+    let fault = Fault {
+        id: Uuid::new_v4(),
+        tenant: p.tenant,
+        names,
+        operator,
+        method,
+        path: path.to_string(),
+        status,
+        latency_ms,
+        probability,
+        remaining,
+    };
     let mut rules = state.faults.rules.lock().unwrap_or_else(|p| p.into_inner());
-    if rules.len() >= MAX_FAULTS {
+    // Per tenant, so that one tenant cannot use up every other tenant's room.
+    if rules.iter().filter(|f| f.tenant == p.tenant).count() >= MAX_FAULTS {
         return Err(GraphError::bad_request(format!("At most {MAX_FAULTS} faults may be configured.")));
     }
     rules.push(fault.clone());
@@ -398,8 +499,8 @@ async fn add_fault(
 
 /// `DELETE /cerulean/emulator/faults`: 204.
 async fn clear_faults(State(state): State<EmulatorState>, headers: HeaderMap) -> Result<StatusCode, GraphError> {
-    guard(&state, &headers).await?;
-    state.faults.rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let p = guard(&state, &headers).await?;
+    state.faults.rules.lock().unwrap_or_else(|p| p.into_inner()).retain(|f| f.tenant != p.tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -409,10 +510,11 @@ async fn remove_fault(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, GraphError> {
-    guard(&state, &headers).await?;
+    let p = guard(&state, &headers).await?;
     let mut rules = state.faults.rules.lock().unwrap_or_else(|p| p.into_inner());
     let before = rules.len();
-    rules.retain(|f| !f.id.to_string().eq_ignore_ascii_case(&id));
+    // Another tenant's fault is not there for this caller (404, as for an unknown id).
+    rules.retain(|f| f.tenant != p.tenant || !f.id.to_string().eq_ignore_ascii_case(&id));
     if rules.len() == before {
         return Err(GraphError::new(404, "Request_ResourceNotFound", format!("No fault '{id}' is configured.")));
     }

@@ -1,11 +1,14 @@
 //! The emulator's token forge: tokens with whatever claims a test asks for, signed properly by
 //! the tenant's active key or deliberately wrong, so that a client's token validator can be
-//! tested against each failure it must catch. Only reachable through
+//! tested against each failure it must catch. Every forged token carries the
+//! [`FORGED_HEADER`] header parameter, and Cerulean's own validators refuse it: the forge tests
+//! clients, it never grants anything on Cerulean itself. Only reachable through
 //! `POST /cerulean/emulator/tokens`, which exists when the server runs with `--emulator-aids`.
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::jwt::FORGED_HEADER;
 use crate::keys::{SigningKey, generate_signing_key};
 use crate::tokens::TokenIssuer;
 use crate::{Result, b64};
@@ -43,9 +46,11 @@ impl TokenIssuer {
     pub async fn forge(&self, tenant: Uuid, claims: &Map<String, Value>, signature: ForgedSignature) -> Result<String> {
         let ring = self.tenant_keys(tenant).await?;
         let key = ring.signer().key();
+        // Every forged token is marked in its header, which the caller cannot shape: Cerulean's
+        // own validators refuse it (`JwtError::Forged`), clients' validators see a normal token.
         let header = match signature {
-            ForgedSignature::None => json!({ "typ": "JWT", "alg": "none" }),
-            _ => json!({ "typ": "JWT", "alg": "RS256", "kid": key.kid(), "x5t": key.x5t() }),
+            ForgedSignature::None => json!({ "typ": "JWT", "alg": "none", FORGED_HEADER: true }),
+            _ => json!({ "typ": "JWT", "alg": "RS256", "kid": key.kid(), "x5t": key.x5t(), FORGED_HEADER: true }),
         };
         let encode = |v: &Value| {
             serde_json::to_vec(v)

@@ -58,7 +58,19 @@ pub enum JwtError {
     InvalidTenant,
     #[error("the token lacks the '{0}' claim")]
     MissingClaim(&'static str),
+    /// Made by the emulator's token forge ([`FORGED_HEADER`]): valid for a client's own
+    /// validator, never for Cerulean's.
+    #[error("the token was made by the emulator's token forge")]
+    Forged,
 }
+
+/// The JOSE header parameter every token of the emulator's token forge carries
+/// (`"cerulean_forged": true`). It sits in the header rather than among the claims because no
+/// issuance path lets anyone shape a header (each is pre-encoded from the key), while claims
+/// mapping policies and the forge's own `claims` can put any name in a payload: so no real
+/// token can carry it, and no forged token can lose it. Clients' validators ignore a header
+/// parameter they do not know (RFC 7515 §4: only `crit` ones must be understood).
+pub const FORGED_HEADER: &str = "cerulean_forged";
 
 /// Which header a token carries. Entra's v1 access tokens carry `x5t` next to `kid`; v2
 /// tokens carry only `kid`.
@@ -305,7 +317,18 @@ impl Verifier {
 
     /// Checks structure, `alg`, `kid` and signature, and returns the claims. Claim values
     /// are not checked: see [`validate_claims`] or [`Verifier::verify`].
+    /// A token of the emulator's forge is refused ([`JwtError::Forged`]) once its signature
+    /// verifies.
     pub fn verify_signature(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
+        match self.verify_parts(token)? {
+            (_, true) => Err(JwtError::Forged),
+            (claims, false) => Ok(claims),
+        }
+    }
+
+    /// The claims of a token whose signature verifies, and whether its header carries
+    /// [`FORGED_HEADER`].
+    fn verify_parts(&self, token: &str) -> Result<(Map<String, Value>, bool), JwtError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JwtError::TooLarge);
         }
@@ -332,7 +355,8 @@ impl Verifier {
         let signed_len = header_b64.len() + 1 + payload_b64.len();
         key.verify_sig(&token.as_bytes()[..signed_len], &signature).map_err(|_| JwtError::BadSignature)?;
         let payload = b64::url_decode(payload_b64).ok_or(JwtError::Malformed)?;
-        serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)
+        let claims = serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)?;
+        Ok((claims, header.contains_key(FORGED_HEADER)))
     }
 
     /// Full validation through the cache: a cached token skips the RSA verify but its claims
@@ -350,8 +374,14 @@ impl Verifier {
             validate_claims(&claims, expected, now)?;
             return Ok(claims);
         }
-        let claims = self.verify_signature(token)?;
+        let (claims, forged) = self.verify_parts(token)?;
         validate_claims(&claims, expected, now)?;
+        // Last: a forged token signed wrongly, expired or for another audience is refused as a
+        // client's validator would refuse it; one that passes every check is refused for being
+        // forged, so the forge cannot mint privileges Cerulean honours. Never cached.
+        if forged {
+            return Err(JwtError::Forged);
+        }
         let exp = numeric_claim(&claims, "exp").and_then(|r| r.ok()).ok_or(JwtError::MissingClaim("exp"))?;
         let claims = Arc::new(claims);
         self.cache.insert(token, claims.clone(), exp, now);

@@ -26,6 +26,19 @@ async fn tenant_segment(state: &PlatformState, tenant: &str) -> Result<(String, 
     }
 }
 
+/// `response_types_supported` of the v2.0 metadata: every combination the authorize endpoint
+/// accepts (`code`, `id_token`, `token`), Entra's published list (`code`, `id_token`,
+/// `code id_token`, `id_token token`) first and in its order. Entra's v2 endpoint also serves
+/// `token` alone (implicit flow) and `code` with `token` (hybrid flow), which its metadata
+/// omits; publishing them keeps the document and the endpoint in agreement.
+pub(crate) const RESPONSE_TYPES_V2: [&str; 7] =
+    ["code", "id_token", "code id_token", "id_token token", "token", "code token", "code id_token token"];
+
+/// `response_types_supported` of the v1 metadata: Entra's list, then the combinations the
+/// authorize endpoint also accepts.
+pub(crate) const RESPONSE_TYPES_V1: [&str; 7] =
+    ["code", "id_token", "code id_token", "token id_token", "token", "code token", "code id_token token"];
+
 fn not_found(tenant: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -60,7 +73,9 @@ pub(crate) async fn openid_configuration_v2(
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        // Entra's published four first, then what its authorize endpoint also serves and
+        // Cerulean's accepts: `token` alone (implicit flow) and `code` with `token` (hybrid).
+        "response_types_supported": RESPONSE_TYPES_V2,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": format!("{}/{issuer_tenant}/v2.0", state.public_url),
         "request_parameter_supported": true,
@@ -100,7 +115,7 @@ pub(crate) async fn openid_configuration_v1(
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "response_types_supported": RESPONSE_TYPES_V1,
         "scopes_supported": ["openid"],
         "issuer": format!("{}/{issuer_tenant}/", state.public_url),
         "microsoft_multi_refresh_token": true,

@@ -4,14 +4,18 @@
 //! - **App Service** (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`):
 //!   `GET /{tenant}/msi/{host}/token?resource=...&api-version=2019-08-01` with the header
 //!   `X-IDENTITY-HEADER: <host secret>`; `client_id`, `principal_id`/`object_id` or
-//!   `mi_res_id` pick a user-assigned identity. Success is
+//!   `mi_res_id` (also `msi_res_id`, `resource_id`) pick a user-assigned identity. Success is
 //!   `{access_token, expires_on, resource, token_type, client_id}`; errors are App Service's
 //!   `{statusCode, message, correlationId}`.
 //! - **IMDS** (`/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...` with
 //!   `Metadata: true`): there is no secret, so the server answers for one host named at start
 //!   (`--imds-host`), and only to loopback callers without `X-Forwarded-For`, as the real IMDS
-//!   answers only the VM itself. `client_id`, `object_id` or `msi_res_id`/`mi_res_id` pick an
-//!   identity. Errors are IMDS's `{error, error_description}`.
+//!   answers only the VM itself. `client_id`, `object_id` or `msi_res_id`/`mi_res_id`/`resource_id`
+//!   pick an identity.
+//!
+//! On both, a caller that names an identity gets that identity or an error: another
+//! selector-like parameter (`clientid`, `identity_id`, ...) or an empty selector is a 400, never
+//! the host's default identity. Errors are IMDS's `{error, error_description}`.
 //!
 //! The token is the app-only access token client credentials issues, for the identity's
 //! service principal: `roles` from its app role assignments on the resource.
@@ -70,16 +74,82 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// A query parameter that names an identity, and how.
 type SelectorParam = (&'static str, fn(String) -> IdentitySelector);
 
-/// The identity the query names; more than one selector is an error (`Err` names them).
-fn selector(params: &[(String, String)], names: &[SelectorParam]) -> Result<IdentitySelector, String> {
-    let given: Vec<(&str, IdentitySelector)> =
-        names.iter().filter_map(|(n, make)| param(params, n).map(|v| (*n, make(v.to_string())))).collect();
+/// Why the query's identity selectors name no one identity.
+#[derive(Debug, PartialEq, Eq)]
+enum SelectorError {
+    /// More than one selector (their names).
+    Several(String),
+    /// A parameter that looks like a selector (`..._id`, `clientid`) the endpoint does not know.
+    Unknown(String),
+    /// A known selector with an empty value.
+    Empty(String),
+}
+
+impl SelectorError {
+    /// The message, naming the selectors `accepted` on this endpoint (Cerulean's wording for
+    /// the unknown and empty cases: neither service documents one).
+    fn message(&self, accepted: &[SelectorParam]) -> String {
+        let names = accepted.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        match self {
+            SelectorError::Several(given) => format!("Only one of {given} may be given."),
+            SelectorError::Unknown(name) => {
+                format!(
+                    "The query parameter '{name}' is not an identity selector of this endpoint; use one of {names}."
+                )
+            }
+            SelectorError::Empty(name) => format!("The identity selector '{name}' is empty."),
+        }
+    }
+}
+
+/// Whether a parameter name looks like an attempt to name an identity: it ends in `id` once
+/// separators are dropped (`resource_id`, `clientid`, `principal-id`, `msi_res_id`).
+fn looks_like_selector(name: &str) -> bool {
+    let squashed: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    squashed.ends_with("id")
+}
+
+/// The identity the query names. A caller that names an identity never gets another one: an
+/// unknown selector-like parameter or an empty selector is an error, not the default
+/// (system-assigned) identity, whose token carries other roles.
+fn selector(params: &[(String, String)], names: &[SelectorParam]) -> Result<IdentitySelector, SelectorError> {
+    let mut given: Vec<(&str, IdentitySelector)> = Vec::new();
+    for (key, value) in params {
+        match names.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)) {
+            Some((n, _)) if value.trim().is_empty() => return Err(SelectorError::Empty((*n).to_string())),
+            Some((n, make)) => given.push((*n, make(value.trim().to_string()))),
+            None if looks_like_selector(key) => return Err(SelectorError::Unknown(key.chars().take(64).collect())),
+            None => {}
+        }
+    }
     match given.as_slice() {
         [] => Ok(IdentitySelector::Default),
         [(_, s)] => Ok(s.clone()),
-        many => Err(many.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")),
+        many => Err(SelectorError::Several(many.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))),
     }
 }
+
+/// App Service's selectors (2019-08-01: `client_id`, `principal_id`, `object_id`, `mi_res_id`),
+/// with `msi_res_id` (IMDS's name) and `resource_id` (azure-identity's `identity_config` key)
+/// read as the resource id too rather than ignored.
+const APP_SERVICE_SELECTORS: &[SelectorParam] = &[
+    ("client_id", IdentitySelector::ClientId),
+    ("principal_id", IdentitySelector::ObjectId),
+    ("object_id", IdentitySelector::ObjectId),
+    ("mi_res_id", IdentitySelector::ResourceId),
+    ("msi_res_id", IdentitySelector::ResourceId),
+    ("resource_id", IdentitySelector::ResourceId),
+];
+
+/// IMDS's selectors (`client_id`, `object_id`, `msi_res_id`), with `mi_res_id` (App Service's
+/// name) and `resource_id` read as the resource id too.
+const IMDS_SELECTORS: &[SelectorParam] = &[
+    ("client_id", IdentitySelector::ClientId),
+    ("object_id", IdentitySelector::ObjectId),
+    ("msi_res_id", IdentitySelector::ResourceId),
+    ("mi_res_id", IdentitySelector::ResourceId),
+    ("resource_id", IdentitySelector::ResourceId),
+];
 
 /// Issues the token for `identity` and `resource`.
 async fn issue(
@@ -167,15 +237,9 @@ pub(crate) async fn app_service_token(
     let Some(resource) = param(&params, "resource") else {
         return app_service_error(400, "The resource query parameter is required.");
     };
-    let selectors: &[SelectorParam] = &[
-        ("client_id", IdentitySelector::ClientId),
-        ("principal_id", IdentitySelector::ObjectId),
-        ("object_id", IdentitySelector::ObjectId),
-        ("mi_res_id", IdentitySelector::ResourceId),
-    ];
-    let selector = match selector(&params, selectors) {
+    let selector = match selector(&params, APP_SERVICE_SELECTORS) {
         Ok(s) => s,
-        Err(names) => return app_service_error(400, format!("Only one of {names} may be given.")),
+        Err(e) => return app_service_error(400, e.message(APP_SERVICE_SELECTORS)),
     };
     let Ok(identity) = host.select(&selector) else {
         return app_service_error(400, "Unable to load the proper Managed Identity.");
@@ -258,15 +322,9 @@ pub(crate) async fn imds_token(
             return imds_error(500, "internal_error", "An internal error occurred.");
         }
     };
-    let selectors: &[SelectorParam] = &[
-        ("client_id", IdentitySelector::ClientId),
-        ("object_id", IdentitySelector::ObjectId),
-        ("msi_res_id", IdentitySelector::ResourceId),
-        ("mi_res_id", IdentitySelector::ResourceId),
-    ];
-    let selector = match selector(&params, selectors) {
+    let selector = match selector(&params, IMDS_SELECTORS) {
         Ok(s) => s,
-        Err(names) => return imds_error(400, "invalid_request", format!("Only one of {names} may be given.")),
+        Err(e) => return imds_error(400, "invalid_request", e.message(IMDS_SELECTORS)),
     };
     let identity = match host.select(&selector) {
         Ok(i) => i,

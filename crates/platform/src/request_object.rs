@@ -4,8 +4,11 @@
 //! The object is a JWT the application signs (RS256 or PS256) with the private key of a
 //! certificate registered in its `keyCredentials` — the keys that already authenticate it at
 //! the token endpoint — and names in its header (`x5t` / `x5t#S256`). Once the signature
-//! verifies, its claims replace the query parameters of the same name (RFC 9101 §6.3); the
-//! `client_id` of the query must be the object's. An unsigned object, an unknown key, a bad
+//! verifies, only its claims are the request's parameters (RFC 9101 §6.3: the query's others
+//! are ignored), with the query's `client_id`, which must be the object's; a `response_type` or
+//! `scope` also sent in the query must be the object's (OpenID Connect Core §6.1). The object
+//! must carry `exp`, live at most 60 minutes, and a `jti` it carries is single-use (remembered
+//! until the object expires). An unsigned object, an unknown key, a bad
 //! signature, an expired object or one meant for another server is refused with AADSTS90100
 //! (`invalid_request`: the parameter is empty or not valid), shown on the error page since
 //! the redirect URI itself may come from the refused object.
@@ -30,6 +33,13 @@ const JWT_CLAIMS: &[&str] = &["iss", "aud", "exp", "nbf", "iat", "jti"];
 
 /// Clock skew tolerated on `exp` and `nbf`, as for client assertions.
 const SKEW_SECS: i64 = 300;
+
+/// The longest a request object may live (`exp` minus `nbf`, or `iat`, or now): FAPI 1.0
+/// Advanced §5.2.2 caps it at 60 minutes; a longer-lived object is a longer replay window.
+const MAX_LIFETIME_SECS: i64 = 3600;
+
+/// The flow-record kind under which seen `jti`s are remembered until their object expires.
+const JTI_KIND: &str = "request_object_jti";
 
 fn invalid(detail: &str) -> OAuthError {
     OAuthError::new(400, "invalid_request", 90100, format!("The 'request' parameter is empty or not valid. {detail}"))
@@ -71,10 +81,23 @@ pub(crate) async fn expand(
     {
         return Err(invalid("The request object's 'client_id' does not match the 'client_id' parameter."));
     }
-    let mut out: Vec<(String, String)> =
-        params.iter().filter(|(k, _)| k != "request" && !claims.contains_key(k.as_str())).cloned().collect();
+    // OpenID Connect Core §6.1: `response_type` and `scope` may also be sent in the query (OAuth
+    // requires them there), and then must be the object's.
+    for name in ["response_type", "scope"] {
+        if let Some(outside) = param(params, name) {
+            let inside = claims.get(name).and_then(Value::as_str);
+            if !inside.is_some_and(|inside| same_words(inside, outside)) {
+                return Err(invalid(&format!("The '{name}' parameter does not match the request object's '{name}'.")));
+            }
+        }
+    }
+    remember_jti(state, tenant, client_id, &claims).await?;
+    // RFC 9101 §6.3: only the object's parameters are used, even those the query repeats or
+    // adds (a `request_uri` is public: anyone may replay it with a `prompt`, `login_hint` or
+    // `code_challenge` of their own); `client_id` is the one the object was verified for.
+    let mut out: Vec<(String, String)> = vec![("client_id".to_string(), client_id.to_string())];
     for (k, v) in &claims {
-        if JWT_CLAIMS.contains(&k.as_str()) {
+        if JWT_CLAIMS.contains(&k.as_str()) || k == "client_id" {
             continue;
         }
         let value = match v {
@@ -85,6 +108,65 @@ pub(crate) async fn expand(
         out.push((k.clone(), value));
     }
     Ok(Some(out))
+}
+
+/// Whether two space-separated lists hold the same words (`code id_token` = `id_token code`).
+fn same_words(a: &str, b: &str) -> bool {
+    let mut a: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut b: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
+    a.sort_unstable();
+    a.dedup();
+    b.sort_unstable();
+    b.dedup();
+    a == b
+}
+
+/// Remembers the object's `jti` until the object expires, refusing one seen before (RFC 9101
+/// §10.8, replay): a single-use record in the store, so every node of a shared database sees
+/// it. An object without `jti` is only bounded by its lifetime ([`MAX_LIFETIME_SECS`]).
+async fn remember_jti(
+    state: &PlatformState,
+    tenant: uuid::Uuid,
+    client_id: &str,
+    claims: &serde_json::Map<String, Value>,
+) -> Result<(), OAuthError> {
+    let Some(jti) = claims.get("jti") else { return Ok(()) };
+    let Some(jti) = jti.as_str().filter(|j| !j.is_empty() && j.len() <= 256) else {
+        return Err(invalid("The request object's 'jti' must be a non-empty string of at most 256 characters."));
+    };
+    let key = crate::session::hash(&format!("{}\n{jti}", client_id.to_ascii_lowercase()));
+    let replay = || invalid("The request object was used before: its 'jti' has been seen.");
+    let seen = |r: Result<Option<cerulean_store::FlowRecord>, cerulean_directory::DirectoryError>| match r {
+        Ok(found) => Ok(found.is_some()),
+        Err(e) => Err(crate::grants::delegated::internal(e)),
+    };
+    if seen(state.directory.flow(tenant, JTI_KIND, &key).await)? {
+        return Err(replay());
+    }
+    let exp = claims.get("exp").and_then(Value::as_f64).map(|f| f as i64).unwrap_or_default();
+    let at = |secs: i64| {
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .map(cerulean_directory::validate::format_datetime)
+            .map_err(|e| crate::grants::delegated::internal(e.to_string()))
+    };
+    let record = cerulean_store::FlowRecord {
+        kind: JTI_KIND.into(),
+        key: key.clone(),
+        lookup: None,
+        data: Value::Null,
+        created_at: at(cerulean_identity::unix_now())?,
+        // Past its expiry (with the skew) the object is refused anyway.
+        expires_at: at(exp.saturating_add(SKEW_SECS))?,
+        used_at: None,
+    };
+    if let Err(e) = state.directory.put_flow(tenant, &record).await {
+        // Two requests with the same object at once: the store's key lets one in.
+        if seen(state.directory.flow(tenant, JTI_KIND, &key).await)? {
+            return Err(replay());
+        }
+        return Err(crate::grants::delegated::internal(e));
+    }
+    Ok(())
 }
 
 /// `https://host[:port]` of an HTTPS URL, lower-cased; `None` for anything else.
@@ -134,9 +216,17 @@ fn verified_claims(
         .map_err(|_| invalid("The request object's signature does not verify with the application's key."))?;
     let number = |name: &str| object.claims.get(name).and_then(Value::as_f64).map(|f| f as i64);
     let now = cerulean_identity::unix_now();
-    if number("exp").is_some_and(|exp| now >= exp + SKEW_SECS) || number("nbf").is_some_and(|nbf| nbf > now + SKEW_SECS)
-    {
+    // RFC 9101 §10.8 / FAPI: an object must expire, and soon; without `exp` it would be
+    // replayable forever.
+    let Some(exp) = number("exp") else {
+        return Err(invalid("The request object has no 'exp' claim; it must expire."));
+    };
+    if now >= exp.saturating_add(SKEW_SECS) || number("nbf").is_some_and(|nbf| nbf > now + SKEW_SECS) {
         return Err(invalid("The request object is expired or not yet valid."));
+    }
+    let start = number("nbf").or_else(|| number("iat")).map_or(now, |s| s.min(now));
+    if exp.saturating_sub(start) > MAX_LIFETIME_SECS {
+        return Err(invalid("The request object lives longer than 60 minutes ('exp' too far after 'nbf')."));
     }
     let audiences: Vec<&str> = match object.claims.get("aud") {
         Some(Value::String(s)) => vec![s.as_str()],

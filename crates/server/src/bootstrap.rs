@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::ServerError;
 
 /// The meta key that records the bootstrapped tenant.
-pub const META_TENANT: &str = "bootstrap.tenant";
+pub const META_TENANT: &str = cerulean_directory::META_BOOTSTRAP_TENANT;
 
 /// The Graph application permissions granted to the bootstrap app: those whose capabilities
 /// this server has (DESIGN.md lists the full set, added as each capability lands).

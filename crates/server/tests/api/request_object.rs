@@ -13,10 +13,10 @@ use crate::browser::*;
 use crate::client_assertion_pss::{Cert, new_cert};
 use crate::harness::{Harness, PUBLIC_URL, Reply};
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-plus-some-more-entropy";
 
 /// A consented browser app with `cert` registered as a key credential.
-async fn app_with_key(h: &Harness, cert: &Cert) -> String {
+pub(crate) async fn app_with_key(h: &Harness, cert: &Cert) -> String {
     let (app_id, object_id) = registered_app(h, Some("User.Read")).await;
     let key = base64::engine::general_purpose::STANDARD.encode(&cert.der);
     let patch = json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": key}]});
@@ -26,7 +26,7 @@ async fn app_with_key(h: &Harness, cert: &Cert) -> String {
 }
 
 /// The request object's claims: the whole authorization request, for this server.
-fn request_claims(h: &Harness, app_id: &str) -> Value {
+pub(crate) fn request_claims(h: &Harness, app_id: &str) -> Value {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     json!({
         "iss": app_id,
@@ -43,17 +43,17 @@ fn request_claims(h: &Harness, app_id: &str) -> Value {
     })
 }
 
-fn header(cert: &Cert) -> Value {
+pub(crate) fn header(cert: &Cert) -> Value {
     json!({"alg": "PS256", "typ": "JWT", "x5t#S256": cert.x5t_s256()})
 }
 
-fn authorize(h: &Harness, app_id: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn authorize(h: &Harness, app_id: &str, extra: &[(&str, &str)]) -> String {
     let mut p = vec![("client_id", app_id), ("response_type", "code"), ("state", "from-the-query")];
     p.extend_from_slice(extra);
     format!("/{}/oauth2/v2.0/authorize?{}", h.boot.tenant_id, serde_urlencoded::to_string(&p).expect("query"))
 }
 
-fn assert_refused(r: &Reply, what: &str) {
+pub(crate) fn assert_refused(r: &Reply, what: &str) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{what}: {}", r.text);
     assert!(r.text.contains("AADSTS90100"), "{what}: {}", r.text);
     assert!(r.headers.get("location").is_none(), "{what}: never a redirect");
@@ -140,7 +140,7 @@ async fn request_objects_that_are_not_the_applications_are_refused() {
     assert_eq!(r.status, StatusCode::OK, "the sign-in page: {}", r.text);
 }
 
-fn get(uri: &str) -> axum::http::Request<axum::body::Body> {
+pub(crate) fn get(uri: &str) -> axum::http::Request<axum::body::Body> {
     axum::http::Request::get(uri).body(axum::body::Body::empty()).expect("request")
 }
 

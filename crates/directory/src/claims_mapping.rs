@@ -6,7 +6,8 @@
 //! `Source`/`ExtensionID` pair) and the claim it is emitted as (`JwtClaimType`, and
 //! `SamlClaimType` for SAML tokens, which this server does not issue). An entry of
 //! `Source: transformation` takes the output of a `ClaimsTransformation` whose input claims
-//! are other entries, named by their `ID`. The methods are those the reference lists for this
+//! are other entries, named by their `ID` (an entry may itself be a transformation's output:
+//! two levels, as the portal's claims customization offers). The methods are those the reference lists for this
 //! policy type: `Join`, `ExtractMailPrefix`, `ToLowercase`, `ToUppercase` and `RegexReplace`
 //! (see `regex_replace.rs`); an input claim with `TreatAsMultiValue` is transformed value by
 //! value and the claim is then an array. A `GroupFilter` (see `group_filter.rs`) narrows the
@@ -645,7 +646,7 @@ pub fn parse_definition(definition: &Value) -> Result<ClaimsMapping, MappingErro
         let is_input = entry.id.as_ref().is_some_and(|id| referenced.iter().any(|r| r.eq_ignore_ascii_case(id)));
         let source = match &entry.data {
             RawData::Source(source) => source.clone(),
-            RawData::Transformation(tid) => bind_transformation(n, entry, tid, &transformations, &raw)?,
+            RawData::Transformation(tid) => bind_transformation(n, entry, tid, &transformations, &raw, 1)?,
         };
         let claim = match (&entry.jwt, entry.saml) {
             (None, false) if is_input => continue,
@@ -784,12 +785,17 @@ fn parse_transformation(n: usize, t: &Value) -> Result<TransformationDef, Mappin
 
 /// The source of a `Source: transformation` entry: its transformation, with each input claim
 /// bound to the entry of the same ID.
+///
+/// An input claim may itself be the output of a transformation (Entra's claims customization
+/// offers a "second level" transformation); `level` counts them, and a chain of more than two
+/// (which also rules out cycles) is refused.
 fn bind_transformation(
     n: usize,
     entry: &RawEntry,
     tid: &str,
     transformations: &[TransformationDef],
     raw: &[RawEntry],
+    level: usize,
 ) -> Result<ClaimSource, MappingError> {
     let own_id = entry.id.as_deref().unwrap_or_default();
     let t = transformations
@@ -798,19 +804,27 @@ fn bind_transformation(
         .ok_or_else(|| MappingError::NoTransformation(n, tid.to_string()))?;
     let mut inputs = Vec::new();
     for InputClaimDef { reference, name, multi } in &t.input_claims {
-        let source = raw
-            .iter()
-            .filter(|e| e.id.as_ref().is_some_and(|id| id.eq_ignore_ascii_case(reference)))
-            .find_map(|e| match &e.data {
-                RawData::Source(source) => Some(source.clone()),
-                RawData::Transformation(_) => None,
-            })
-            .ok_or_else(|| {
-                MappingError::Transformation(
+        let input = raw.iter().find(|e| e.id.as_ref().is_some_and(|id| id.eq_ignore_ascii_case(reference)));
+        let source = match input.map(|e| (e, &e.data)) {
+            Some((_, RawData::Source(source))) => source.clone(),
+            Some((_, RawData::Transformation(_))) if level >= MAX_TRANSFORMATION_LEVELS => {
+                return Err(MappingError::Transformation(
                     n,
-                    format!("input claim '{reference}' is not the ID of a claim schema entry with a Source."),
-                )
-            })?;
+                    format!(
+                        "input claim '{reference}' is the output of a transformation that takes another transformation's output; transformations chain {MAX_TRANSFORMATION_LEVELS} levels at most."
+                    ),
+                ));
+            }
+            Some((e, RawData::Transformation(inner))) => {
+                bind_transformation(n, e, inner, transformations, raw, level + 1)?
+            }
+            None => {
+                return Err(MappingError::Transformation(
+                    n,
+                    format!("input claim '{reference}' is not the ID of a claim schema entry."),
+                ));
+            }
+        };
         inputs.push(Input { name: name.clone(), source, multi: *multi });
     }
     Ok(ClaimSource::Transform(Transform {
@@ -820,6 +834,10 @@ fn bind_transformation(
         regex: t.regex.clone(),
     }))
 }
+
+/// How many transformations may feed one another (the first and second levels of Entra's
+/// claims customization).
+const MAX_TRANSFORMATION_LEVELS: usize = 2;
 
 /// A `ClaimsSchema` entry as written.
 struct RawEntry {
@@ -1069,6 +1087,35 @@ mod tests {
             r#""ClaimsSchema":[{"Source":"transformation","ID":"o","TransformationId":"t","JwtClaimType":"x"}],"ClaimsTransformation":[{"ID":"t","TransformationMethod":"ToLowercase","InputClaims":[{"ClaimTypeReferenceId":"ghost","TransformationClaimType":"s"}],"OutputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"outputClaim"}]}]"#,
         );
         assert!(parse_definition(&d).expect_err("refused").to_string().contains("'ghost'"));
+    }
+
+    #[test]
+    fn transformations_chain_two_levels() {
+        let user = ObjectRecord {
+            id: uuid::Uuid::new_v4(),
+            object_type: "user".into(),
+            version: 1,
+            doc: json!({"userPrincipalName": "adele.vance@contoso.com"}).as_object().cloned().unwrap_or_default(),
+            deleted_at: None,
+        };
+        let prefix = r#"{"ID":"p","TransformationMethod":"ExtractMailPrefix","InputClaims":[{"ClaimTypeReferenceId":"userprincipalname","TransformationClaimType":"mail"}],"OutputClaims":[{"ClaimTypeReferenceId":"Alias","TransformationClaimType":"outputClaim"}]}"#;
+        let regex = r#"{"ID":"r","TransformationMethod":"RegexReplace","InputClaims":[{"ClaimTypeReferenceId":"Alias","TransformationClaimType":"sourceClaim"}],"InputParameters":[{"ID":"regex","Value":"^(?<first>[^.]+)\\.(?<last>.+)$"},{"ID":"replacement","Value":"{last}_{first}"}],"OutputClaims":[{"ClaimTypeReferenceId":"Swapped","TransformationClaimType":"outputClaim"}]}"#;
+        let upper = r#"{"ID":"u","TransformationMethod":"ToUppercase","InputClaims":[{"ClaimTypeReferenceId":"Swapped","TransformationClaimType":"string"}],"OutputClaims":[{"ClaimTypeReferenceId":"Loud","TransformationClaimType":"outputClaim"}]}"#;
+        let schema = r#"{"Source":"user","ID":"userprincipalname"},{"Source":"transformation","ID":"Alias","TransformationId":"p"},{"Source":"transformation","ID":"Swapped","TransformationId":"r","JwtClaimType":"swapped"}"#;
+        let m =
+            parse_definition(&def(&format!(r#""ClaimsSchema":[{schema}],"ClaimsTransformation":[{prefix},{regex}]"#)))
+                .expect("two levels");
+        let v = m.values(&ClaimFacts { user: Some(&user), ..ClaimFacts::default() });
+        assert_eq!(v.get("swapped"), Some(&json!("vance_adele")), "{v:?}");
+        // A third level, and a transformation fed by its own output, are refused.
+        let third = format!(
+            r#""ClaimsSchema":[{schema},{{"Source":"transformation","ID":"Loud","TransformationId":"u","JwtClaimType":"loud"}}],"ClaimsTransformation":[{prefix},{regex},{upper}]"#
+        );
+        let e = parse_definition(&def(&third)).expect_err("three levels").to_string();
+        assert!(e.contains("2 levels at most"), "{e}");
+        let cycle = r#""ClaimsSchema":[{"Source":"transformation","ID":"o","TransformationId":"t","JwtClaimType":"x"}],"ClaimsTransformation":[{"ID":"t","TransformationMethod":"ToLowercase","InputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"s"}],"OutputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"outputClaim"}]}]"#;
+        let e = parse_definition(&def(cycle)).expect_err("cycle").to_string();
+        assert!(e.contains("levels at most"), "{e}");
     }
 
     #[test]

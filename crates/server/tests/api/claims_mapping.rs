@@ -534,6 +534,7 @@ async fn every_transformation_method_shapes_access_and_id_tokens() {
         output("Domains", "domains", "mail_domains"),
         output("Lower", "lower", "lower_name"),
         output("Upper", "upper", "upper_mails"),
+        output("Loud", "loud", "loud_alias"),
     ]);
     // Microsoft's claims customization example: the alias of an address, joined with another
     // input by a `{name}` placeholder; .NET's `(?'name'...)` group syntax.
@@ -563,6 +564,8 @@ async fn every_transformation_method_shapes_access_and_id_tokens() {
         ),
         transformation("lower", "ToLowercase()", &[("displayname", "string", false)], &[], "Lower"),
         transformation("upper", "ToUppercase", &[("othermail", "string", true)], &[], "Upper"),
+        // A second level: the output of another transformation as input.
+        transformation("loud", "ToUppercase", &[("Alias", "string", false)], &[], "Loud"),
     ]);
     let policy = create(&h, "Regex", &policy_text(json!(schema), transformations)).await;
     let r = assign(&h, &api_sp, &policy).await;
@@ -576,6 +579,7 @@ async fn every_transformation_method_shapes_access_and_id_tokens() {
     assert_eq!(c["mail_domains"], json!(["Fabrikam.com", "contoso.com"]), "{c}");
     assert_eq!(c["lower_name"], "lynne robbins", "{c}");
     assert_eq!(c["upper_mails"], json!(["LYNNE@FABRIKAM.COM", "LR@CONTOSO.COM"]), "{c}");
+    assert_eq!(c["loud_alias"], "RETAIL.LYNNE@XYZ.COM", "{c}");
     assert_eq!(c["name"], "Lynne Robbins", "{c}");
 
     // The client's policy shapes its ID token.

@@ -7,11 +7,11 @@
 //! `SamlClaimType` for SAML tokens, which this server does not issue). An entry of
 //! `Source: transformation` takes the output of a `ClaimsTransformation` whose input claims
 //! are other entries, named by their `ID` (an entry may itself be a transformation's output:
-//! two levels, as the portal's claims customization offers). The methods are those the reference lists for this
-//! policy type: `Join`, `ExtractMailPrefix`, `ToLowercase`, `ToUppercase` and `RegexReplace`
-//! (see `regex_replace.rs`); an input claim with `TreatAsMultiValue` is transformed value by
-//! value and the claim is then an array. A `GroupFilter` (see `group_filter.rs`) narrows the
-//! `groups` claim.
+//! two levels, as the portal's claims customization offers). The methods are those the
+//! reference lists for this policy type: `Join`, `ExtractMailPrefix`, `ToLowercase`,
+//! `ToUppercase` and `RegexReplace` (see `regex_replace.rs`); an input claim with
+//! `TreatAsMultiValue` is transformed value by value and the claim is then an array. A
+//! `GroupFilter` (see `group_filter.rs`) narrows the `groups` claim.
 //!
 //! A definition that would not do what it says is refused rather than stored: an unknown
 //! `Source` or `ID`, a claim type in Entra's restricted claim set (Entra would silently keep

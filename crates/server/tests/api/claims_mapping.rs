@@ -865,3 +865,65 @@ async fn managed_identity_tokens_follow_the_resources_policies() {
     assert!(claims(token, 1).get("env").is_none());
     assert_eq!(span(token), 3599);
 }
+
+#[tokio::test]
+async fn group_filter_applies_before_the_overage_limit() {
+    const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+    let h = Harness::new().await;
+    let admin_id = id_of(&h.get(&format!("/v1.0/users/{}", h.boot.admin_user_principal_name)).await.json);
+    let (client_id, secret, client_sp) = confidential_client(&h, "Overage app").await;
+    let client_oid = id_of(&h.get(&format!("/v1.0/applications(appId='{client_id}')")).await.json);
+    let graph = h.get("/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')").await;
+    grant(&h, &client_sp, &id_of(&graph.json), "User.Read").await;
+    let r =
+        h.patch(&format!("/v1.0/applications/{client_oid}"), json!({"groupMembershipClaims": "SecurityGroup"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    accept_mapped_claims(&h, &client_oid, true).await;
+    // 200 groups + App-Orders + the Global Administrator role: past the limit of 200.
+    let mut groups: Vec<String> = Vec::new();
+    for i in 0..200 {
+        groups.push(id_of(&h.group(&format!("g{i}"), &format!("Group {i}")).await));
+    }
+    let orders = id_of(&h.group("app-orders", "App-Orders").await);
+    groups.push(orders.clone());
+    for g in &groups {
+        let r = h.post(&format!("/v1.0/groups/{g}/members/$ref"), group_ref(&admin_id)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let id_token = || async {
+        let r = h
+            .form(
+                &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", &client_id),
+                    ("client_secret", &secret),
+                    ("username", &h.boot.admin_user_principal_name),
+                    ("password", &h.boot.admin_password),
+                    ("scope", "https://graph.microsoft.com/User.Read openid"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        claims(r.json["id_token"].as_str().unwrap_or_default(), 1)
+    };
+    let id = id_token().await;
+    assert!(id.get("groups").is_none(), "{id}");
+    assert_eq!(id["_claim_names"], json!({"groups": "src1"}), "{id}");
+
+    // The client's policy keeps one group (and the role): listed, no overage.
+    let policy = create(
+        &h,
+        "App groups",
+        r#""IncludeBasicClaimSet":"true","GroupFilter":{"MatchOn":"displayname","Type":"prefix","Value":"App-"}"#,
+    )
+    .await;
+    let r = assign(&h, &client_sp, &policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let id = id_token().await;
+    let mut want = vec![orders, GLOBAL_ADMIN.to_string()];
+    want.sort();
+    assert_eq!(id["groups"], json!(want), "{id}");
+    assert!(id.get("_claim_names").is_none(), "{id}");
+}

@@ -5,21 +5,34 @@
 //! Each `ClaimsSchema` entry names its data (a constant `Value`, a `Source`/`ID` pair or a
 //! `Source`/`ExtensionID` pair) and the claim it is emitted as (`JwtClaimType`, and
 //! `SamlClaimType` for SAML tokens, which this server does not issue). An entry of
-//! `Source: transformation` takes the output of a `ClaimsTransformation` (`Join`,
-//! `ExtractMailPrefix`, `ToLowercase`, `ToUppercase`) whose input claims are other entries,
-//! named by their `ID`.
+//! `Source: transformation` takes the output of a `ClaimsTransformation` whose input claims
+//! are other entries, named by their `ID` (an entry may itself be a transformation's output:
+//! two levels, as the portal's claims customization offers). The methods are those the
+//! reference lists for this policy type: `Join`, `ExtractMailPrefix`, `ToLowercase`,
+//! `ToUppercase` and `RegexReplace` (see `regex_replace.rs`); an input claim with
+//! `TreatAsMultiValue` is transformed value by value and the claim is then an array. A
+//! `GroupFilter` (see `group_filter.rs`) narrows the `groups` claim.
 //!
 //! A definition that would not do what it says is refused rather than stored: an unknown
 //! `Source` or `ID`, a claim type in Entra's restricted claim set (Entra would silently keep
-//! the restricted claim), a policy that changes no JWT at all, and the parts Entra honours only
-//! with an application-specific signing key (`issuerWithApplicationId`, `audienceOverride`) or
-//! that this server does not implement (other transformation methods, `GroupFilter`).
+//! the restricted claim), a policy that changes no JWT at all, a transformation that is
+//! malformed (missing inputs, a regex or replacement pattern that cannot apply), and the
+//! parts Entra honours only with an application-specific signing key
+//! (`issuerWithApplicationId`, `audienceOverride`). Methods the portal's claims customization
+//! offers but this policy type's reference does not list (`Contains`, `StartWith`, `Extract`,
+//! `IfEmpty`, ...) are refused as unknown.
+
+mod group_filter;
+mod regex_replace;
 
 use serde_json::{Map, Value};
 
 use cerulean_store::ObjectRecord;
 
 use crate::token_policies::{Envelope, policy_object};
+
+pub use group_filter::{FilterType, GroupFilter, MatchOn};
+pub use regex_replace::{MAX_ADDITIONAL_INPUTS, MAX_PATTERN_CHARS, RegexReplace};
 
 /// Why a definition is refused; the message names the fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,8 +51,8 @@ pub enum MappingError {
         "ClaimsMappingPolicy property '{0}' applies only with an application-specific signing key, which this server does not support; the policy would have no effect."
     )]
     SigningKeyOnly(String),
-    #[error("ClaimsMappingPolicy property '{0}' (group filters) is not supported by this server.")]
-    Unsupported(String),
+    #[error("ClaimsMappingPolicy 'GroupFilter': {0}")]
+    GroupFilter(String),
     #[error("Claims transformation {0}: {1}")]
     Transformation(usize, String),
     #[error(
@@ -367,7 +380,7 @@ pub enum ClaimSource {
     Transform(Transform),
 }
 
-/// The transformation methods this server applies.
+/// The transformation methods of the claims mapping policy reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     /// `string1` + `separator` + `string2`.
@@ -376,14 +389,28 @@ pub enum Method {
     ExtractMailPrefix,
     ToLowercase,
     ToUppercase,
+    /// `sourceClaim` with the matches of `regex` replaced by `replacement`.
+    RegexReplace,
+}
+
+/// An input claim of a transformation bound to its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Its `TransformationClaimType`.
+    pub name: String,
+    pub source: ClaimSource,
+    /// `TreatAsMultiValue`: the transformation applies to every value, not the first.
+    pub multi: bool,
 }
 
 /// A claims transformation bound to its inputs: named input claims and constant parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transform {
     pub method: Method,
-    pub inputs: Vec<(String, ClaimSource)>,
+    pub inputs: Vec<Input>,
     pub parameters: Vec<(String, String)>,
+    /// The compiled pattern of a `RegexReplace`.
+    pub regex: Option<RegexReplace>,
 }
 
 /// One entry of the policy's `ClaimsSchema` that a JWT carries.
@@ -398,6 +425,8 @@ pub struct MappedClaim {
 pub struct ClaimsMapping {
     pub include_basic: bool,
     pub claims: Vec<MappedClaim>,
+    /// Which groups the `groups` claim keeps (`None`: all the application asks for).
+    pub group_filter: Option<GroupFilter>,
 }
 
 /// What a token's mapped claims are read from.
@@ -432,11 +461,12 @@ impl ClaimsMapping {
     }
 }
 
-fn value_of(source: &ClaimSource, facts: &ClaimFacts<'_>) -> Option<Value> {
+/// The value of a source as read: a multi-valued property stays an array.
+fn raw_value(source: &ClaimSource, facts: &ClaimFacts<'_>) -> Option<Value> {
     match source {
         ClaimSource::Value(v) => Some(Value::String(v.clone())),
         ClaimSource::User(property) => facts.user.and_then(|u| user_value(u, property)),
-        ClaimSource::Extension(name) => facts.user.and_then(|u| first(u.doc.get(name.as_str()))),
+        ClaimSource::Extension(name) => facts.user.and_then(|u| u.doc.get(name.as_str()).cloned()),
         ClaimSource::AssignedRoles => (facts.user.is_some() && !facts.assigned_roles.is_empty())
             .then(|| Value::from(facts.assigned_roles.to_vec())),
         ClaimSource::Absent => None,
@@ -448,30 +478,71 @@ fn value_of(source: &ClaimSource, facts: &ClaimFacts<'_>) -> Option<Value> {
             };
             sp.and_then(|sp| match id.as_str() {
                 "objectid" => Some(Value::String(sp.id.to_string())),
-                "displayname" => first(sp.doc.get("displayName")),
-                _ => first(sp.doc.get("tags")),
+                "displayname" => sp.doc.get("displayName").cloned(),
+                _ => sp.doc.get("tags").cloned(),
             })
         }
         ClaimSource::TenantCountry => facts.tenant_country.map(|c| Value::String(c.to_string())),
-        ClaimSource::Transform(t) => transform(t, facts).map(Value::String),
+        ClaimSource::Transform(t) => transform(t, facts),
     }
 }
 
-/// A transformation's output; `None` when its (first) input has no value.
-fn transform(t: &Transform, facts: &ClaimFacts<'_>) -> Option<String> {
-    let text = |v: Value| match v {
+/// The claim value of a source: the first value of a multi-valued property, but every
+/// assigned role and every value a multi-valued transformation produced.
+fn value_of(source: &ClaimSource, facts: &ClaimFacts<'_>) -> Option<Value> {
+    let raw = raw_value(source, facts);
+    match source {
+        ClaimSource::AssignedRoles | ClaimSource::Transform(_) => raw,
+        _ => first(raw.as_ref()),
+    }
+}
+
+fn text(v: Value) -> String {
+    match v {
         Value::String(s) => s,
         other => other.to_string(),
+    }
+}
+
+/// Every value of a source, as text (for `TreatAsMultiValue`).
+fn all_values(source: &ClaimSource, facts: &ClaimFacts<'_>) -> Vec<String> {
+    match raw_value(source, facts) {
+        Some(Value::Array(items)) => items.iter().filter_map(|v| first(Some(v))).map(text).collect(),
+        other => first(other.as_ref()).map(text).into_iter().collect(),
+    }
+}
+
+/// A transformation's output: a string, or an array when an input is treated as
+/// multi-valued (one output per input value); `None` when its input has no value.
+fn transform(t: &Transform, facts: &ClaimFacts<'_>) -> Option<Value> {
+    match t.inputs.iter().position(|i| i.multi) {
+        None => apply(t, facts, None).map(Value::String),
+        Some(k) => {
+            let out: Vec<Value> = all_values(&t.inputs[k].source, facts)
+                .into_iter()
+                .filter_map(|v| apply(t, facts, Some((k, v))))
+                .map(Value::String)
+                .collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+    }
+}
+
+/// One application of a transformation; `bound` fixes the value of one input (the one
+/// treated as multi-valued).
+fn apply(t: &Transform, facts: &ClaimFacts<'_>, bound: Option<(usize, String)>) -> Option<String> {
+    let input = |i: usize| -> Option<String> {
+        match &bound {
+            Some((k, v)) if *k == i => Some(v.clone()),
+            _ => value_of(&t.inputs[i].source, facts).and_then(|v| first(Some(&v))).map(text),
+        }
     };
     let named = |name: &str| -> Option<String> {
-        let input = t.inputs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
-        match input {
-            Some((_, source)) => value_of(source, facts).and_then(|v| first(Some(&v))).map(text),
+        match t.inputs.iter().position(|i| i.name.eq_ignore_ascii_case(name)) {
+            Some(i) => input(i),
             None => t.parameters.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()),
         }
     };
-    let only =
-        || t.inputs.first().and_then(|(_, source)| value_of(source, facts)).and_then(|v| first(Some(&v))).map(text);
     match t.method {
         Method::Join => {
             let left = named("string1")?;
@@ -481,21 +552,28 @@ fn transform(t: &Transform, facts: &ClaimFacts<'_>) -> Option<String> {
                 None => Some(left),
             }
         }
-        Method::ExtractMailPrefix => only().map(|v| v.split('@').next().unwrap_or_default().to_string()),
-        Method::ToLowercase => only().map(|v| v.to_lowercase()),
-        Method::ToUppercase => only().map(|v| v.to_uppercase()),
+        Method::ExtractMailPrefix => input(0).map(|v| v.split('@').next().unwrap_or_default().to_string()),
+        Method::ToLowercase => input(0).map(|v| v.to_lowercase()),
+        Method::ToUppercase => input(0).map(|v| v.to_uppercase()),
+        Method::RegexReplace => {
+            let regex = t.regex.as_ref()?;
+            let source = named("sourceClaim")?;
+            Some(regex.apply(&source, &|name: &str| named(name)))
+        }
     }
 }
 
+/// A user property as stored (`id` is the object's id; `extensionAttributeN` is read from
+/// `onPremisesExtensionAttributes`).
 fn user_value(user: &ObjectRecord, property: &str) -> Option<Value> {
     if property == "id" {
         return Some(Value::String(user.id.to_string()));
     }
     if let Some(n) = property.strip_prefix("extensionAttribute") {
         let attrs = user.doc.get("onPremisesExtensionAttributes")?;
-        return first(attrs.get(format!("extensionAttribute{n}").as_str()));
+        return attrs.get(format!("extensionAttribute{n}").as_str()).cloned();
     }
-    first(user.doc.get(property))
+    user.doc.get(property).cloned()
 }
 
 /// A scalar as a claim value; the first element of an array; nothing for null or "".
@@ -515,8 +593,8 @@ fn check_top_key(key: &str) -> Result<(), MappingError> {
         "version" | "includebasicclaimset" | "claimsschema" | "claimstransformation" | "claimstransformations" => {
             Ok(())
         }
+        "groupfilter" => Ok(()),
         "issuerwithapplicationid" | "audienceoverride" => Err(MappingError::SigningKeyOnly(key.to_string())),
-        "groupfilter" => Err(MappingError::Unsupported(key.to_string())),
         _ => Err(MappingError::UnknownKey(key.to_string())),
     }
 }
@@ -555,12 +633,12 @@ pub fn parse_definition(definition: &Value) -> Result<ClaimsMapping, MappingErro
             }
             Some(_) => return Err(MappingError::Transformation(1, "'ClaimsTransformation' must be an array.".into())),
         };
+    let group_filter = get_ci(policy, "GroupFilter").map(GroupFilter::parse).transpose()?;
     let mut raw = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         raw.push(parse_entry(i + 1, entry.as_object().ok_or(MappingError::Schema)?)?);
     }
-    let inputs_of =
-        |t: &TransformationDef| t.input_claims.iter().map(|(reference, _)| reference.clone()).collect::<Vec<_>>();
+    let inputs_of = |t: &TransformationDef| t.input_claims.iter().map(|c| c.reference.clone()).collect::<Vec<_>>();
     let referenced: Vec<String> = transformations.iter().flat_map(inputs_of).collect();
     let mut claims: Vec<MappedClaim> = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
@@ -568,7 +646,7 @@ pub fn parse_definition(definition: &Value) -> Result<ClaimsMapping, MappingErro
         let is_input = entry.id.as_ref().is_some_and(|id| referenced.iter().any(|r| r.eq_ignore_ascii_case(id)));
         let source = match &entry.data {
             RawData::Source(source) => source.clone(),
-            RawData::Transformation(tid) => bind_transformation(n, entry, tid, &transformations, &raw)?,
+            RawData::Transformation(tid) => bind_transformation(n, entry, tid, &transformations, &raw, 1)?,
         };
         let claim = match (&entry.jwt, entry.saml) {
             (None, false) if is_input => continue,
@@ -582,20 +660,30 @@ pub fn parse_definition(definition: &Value) -> Result<ClaimsMapping, MappingErro
         }
         claims.push(MappedClaim { claim, source });
     }
-    if include_basic && claims.is_empty() {
+    if include_basic && claims.is_empty() && group_filter.is_none() {
         return Err(MappingError::Inert);
     }
-    Ok(ClaimsMapping { include_basic, claims })
+    Ok(ClaimsMapping { include_basic, claims, group_filter })
 }
 
 /// A `ClaimsTransformation` entry as written.
 struct TransformationDef {
     id: String,
     method: Method,
-    /// (ClaimTypeReferenceId, TransformationClaimType)
-    input_claims: Vec<(String, String)>,
+    input_claims: Vec<InputClaimDef>,
     parameters: Vec<(String, String)>,
     output: String,
+    regex: Option<RegexReplace>,
+}
+
+/// An `InputClaims` item as written.
+struct InputClaimDef {
+    /// `ClaimTypeReferenceId`: the `ID` of a claim schema entry.
+    reference: String,
+    /// `TransformationClaimType`: the input's name for the method.
+    name: String,
+    /// `TreatAsMultiValue`.
+    multi: bool,
 }
 
 fn parse_transformation(n: usize, t: &Value) -> Result<TransformationDef, MappingError> {
@@ -616,53 +704,98 @@ fn parse_transformation(n: usize, t: &Value) -> Result<TransformationDef, Mappin
         "extractmailprefix" => Method::ExtractMailPrefix,
         "tolowercase" => Method::ToLowercase,
         "touppercase" => Method::ToUppercase,
+        "regexreplace" => Method::RegexReplace,
         _ => {
             return Err(fault(&format!(
-                "TransformationMethod '{method_name}' is not one of Join, ExtractMailPrefix, ToLowercase, ToUppercase."
+                "TransformationMethod '{method_name}' is not one of Join, ExtractMailPrefix, ToLowercase, ToUppercase, RegexReplace."
             )));
         }
     };
-    let pairs = |key: &str, a: &str, b: &str| -> Result<Vec<(String, String)>, MappingError> {
+    let list = |key: &str| -> Result<Vec<&Map<String, Value>>, MappingError> {
         let Some(list) = get_ci(t, key) else { return Ok(Vec::new()) };
         let list = list.as_array().ok_or_else(|| fault(&format!("'{key}' must be an array.")))?;
         list.iter()
-            .map(|item| {
-                let item = item.as_object();
-                let field = |k: &str| item.and_then(|o| get_ci(o, k)).and_then(Value::as_str).map(str::to_string);
-                match (field(a), field(b)) {
-                    (Some(x), Some(y)) => Ok((x, y)),
-                    _ => Err(fault(&format!("each of '{key}' needs '{a}' and '{b}'."))),
-                }
-            })
+            .map(|item| item.as_object().ok_or_else(|| fault(&format!("each of '{key}' must be an object."))))
             .collect()
     };
-    let input_claims = pairs("InputClaims", "ClaimTypeReferenceId", "TransformationClaimType")?;
-    let parameters = pairs("InputParameters", "ID", "Value")?;
-    let outputs = pairs("OutputClaims", "ClaimTypeReferenceId", "TransformationClaimType")?;
+    let pair = |key: &str, item: &Map<String, Value>, a: &str, b: &str| -> Result<(String, String), MappingError> {
+        let field = |k: &str| get_ci(item, k).and_then(Value::as_str).map(str::to_string);
+        match (field(a), field(b)) {
+            (Some(x), Some(y)) => Ok((x, y)),
+            _ => Err(fault(&format!("each of '{key}' needs '{a}' and '{b}'."))),
+        }
+    };
+    let mut input_claims = Vec::new();
+    for item in list("InputClaims")? {
+        let (reference, name) = pair("InputClaims", item, "ClaimTypeReferenceId", "TransformationClaimType")?;
+        // Entra writes the flag as a string ("true"); a JSON boolean means the same.
+        let multi = match get_ci(item, "TreatAsMultiValue") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+            Some(_) => return Err(fault("'TreatAsMultiValue' must be \"true\" or \"false\".")),
+        };
+        if input_claims.iter().any(|c: &InputClaimDef| c.name.eq_ignore_ascii_case(&name)) {
+            return Err(fault(&format!("the input claim '{name}' is given more than once.")));
+        }
+        input_claims.push(InputClaimDef { reference, name, multi });
+    }
+    if input_claims.iter().filter(|c| c.multi).count() > 1 {
+        return Err(fault("at most one input claim may set 'TreatAsMultiValue'."));
+    }
+    let parameters = list("InputParameters")?
+        .into_iter()
+        .map(|item| pair("InputParameters", item, "ID", "Value"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outputs = list("OutputClaims")?
+        .into_iter()
+        .map(|item| pair("OutputClaims", item, "ClaimTypeReferenceId", "TransformationClaimType"))
+        .collect::<Result<Vec<_>, _>>()?;
     let [(output, _)] = outputs.as_slice() else {
         return Err(fault("'OutputClaims' must hold exactly one output claim."));
     };
-    let needs_input = match method {
-        Method::Join => !input_claims.iter().any(|(_, name)| name.eq_ignore_ascii_case("string1")),
-        _ => input_claims.len() != 1,
+    let has_input = |name: &str| input_claims.iter().any(|c| c.name.eq_ignore_ascii_case(name));
+    let parameter = |name: &str| parameters.iter().find(|(id, _)| id.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let regex = match method {
+        Method::Join if !has_input("string1") => return Err(fault("Join needs the input claim 'string1'.")),
+        Method::Join => None,
+        Method::RegexReplace => {
+            if !has_input("sourceClaim") {
+                return Err(fault("RegexReplace needs the input claim 'sourceClaim'."));
+            }
+            let (Some(pattern), Some(replacement)) = (parameter("regex"), parameter("replacement")) else {
+                return Err(fault("RegexReplace needs the input parameters 'regex' and 'replacement'."));
+            };
+            // The other inputs a replacement pattern may name.
+            let others: Vec<String> = input_claims
+                .iter()
+                .map(|c| &c.name)
+                .chain(parameters.iter().map(|(id, _)| id))
+                .filter(|name| !["sourceClaim", "regex", "replacement"].iter().any(|k| k.eq_ignore_ascii_case(name)))
+                .cloned()
+                .collect();
+            Some(RegexReplace::new(pattern, replacement, &others).map_err(|e| fault(&e))?)
+        }
+        _ if input_claims.len() != 1 => return Err(fault("the method needs exactly one input claim.")),
+        _ => None,
     };
-    if needs_input {
-        return Err(fault(match method {
-            Method::Join => "Join needs the input claim 'string1'.",
-            _ => "the method needs exactly one input claim.",
-        }));
-    }
-    Ok(TransformationDef { id: id.to_string(), method, input_claims, parameters, output: output.clone() })
+    Ok(TransformationDef { id: id.to_string(), method, input_claims, parameters, output: output.clone(), regex })
 }
 
 /// The source of a `Source: transformation` entry: its transformation, with each input claim
 /// bound to the entry of the same ID.
+///
+/// An input claim may itself be the output of a transformation (Entra's claims customization
+/// offers a "second level" transformation); `level` counts them, and a chain of more than two
+/// (which also rules out cycles) is refused.
 fn bind_transformation(
     n: usize,
     entry: &RawEntry,
     tid: &str,
     transformations: &[TransformationDef],
     raw: &[RawEntry],
+    level: usize,
 ) -> Result<ClaimSource, MappingError> {
     let own_id = entry.id.as_deref().unwrap_or_default();
     let t = transformations
@@ -670,24 +803,41 @@ fn bind_transformation(
         .find(|t| t.id.eq_ignore_ascii_case(tid) && t.output.eq_ignore_ascii_case(own_id))
         .ok_or_else(|| MappingError::NoTransformation(n, tid.to_string()))?;
     let mut inputs = Vec::new();
-    for (reference, name) in &t.input_claims {
-        let source = raw
-            .iter()
-            .filter(|e| e.id.as_ref().is_some_and(|id| id.eq_ignore_ascii_case(reference)))
-            .find_map(|e| match &e.data {
-                RawData::Source(source) => Some(source.clone()),
-                RawData::Transformation(_) => None,
-            })
-            .ok_or_else(|| {
-                MappingError::Transformation(
+    for InputClaimDef { reference, name, multi } in &t.input_claims {
+        let input = raw.iter().find(|e| e.id.as_ref().is_some_and(|id| id.eq_ignore_ascii_case(reference)));
+        let source = match input.map(|e| (e, &e.data)) {
+            Some((_, RawData::Source(source))) => source.clone(),
+            Some((_, RawData::Transformation(_))) if level >= MAX_TRANSFORMATION_LEVELS => {
+                return Err(MappingError::Transformation(
                     n,
-                    format!("input claim '{reference}' is not the ID of a claim schema entry with a Source."),
-                )
-            })?;
-        inputs.push((name.clone(), source));
+                    format!(
+                        "input claim '{reference}' is the output of a transformation that takes another transformation's output; transformations chain {MAX_TRANSFORMATION_LEVELS} levels at most."
+                    ),
+                ));
+            }
+            Some((e, RawData::Transformation(inner))) => {
+                bind_transformation(n, e, inner, transformations, raw, level + 1)?
+            }
+            None => {
+                return Err(MappingError::Transformation(
+                    n,
+                    format!("input claim '{reference}' is not the ID of a claim schema entry."),
+                ));
+            }
+        };
+        inputs.push(Input { name: name.clone(), source, multi: *multi });
     }
-    Ok(ClaimSource::Transform(Transform { method: t.method, inputs, parameters: t.parameters.clone() }))
+    Ok(ClaimSource::Transform(Transform {
+        method: t.method,
+        inputs,
+        parameters: t.parameters.clone(),
+        regex: t.regex.clone(),
+    }))
 }
+
+/// How many transformations may feed one another (the first and second levels of Entra's
+/// claims customization).
+const MAX_TRANSFORMATION_LEVELS: usize = 2;
 
 /// A `ClaimsSchema` entry as written.
 struct RawEntry {
@@ -873,7 +1023,10 @@ mod tests {
             ),
             (def(r#""IncludeBasicClaimSet":"maybe""#), MappingError::IncludeBasic),
             (def(r#""audienceOverride":"https://x""#), MappingError::SigningKeyOnly("audienceOverride".into())),
-            (def(r#""GroupFilter":{}"#), MappingError::Unsupported("GroupFilter".into())),
+            (
+                def(r#""GroupFilter":{"MatchOn":"displayname","Type":"prefix"}"#),
+                MappingError::GroupFilter("'Value' is required and must be a string.".into()),
+            ),
             (
                 def(
                     r#""ClaimsSchema":[{"Source":"transformation","ID":"out","TransformationId":"nope","JwtClaimType":"x"}]"#,
@@ -934,6 +1087,35 @@ mod tests {
             r#""ClaimsSchema":[{"Source":"transformation","ID":"o","TransformationId":"t","JwtClaimType":"x"}],"ClaimsTransformation":[{"ID":"t","TransformationMethod":"ToLowercase","InputClaims":[{"ClaimTypeReferenceId":"ghost","TransformationClaimType":"s"}],"OutputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"outputClaim"}]}]"#,
         );
         assert!(parse_definition(&d).expect_err("refused").to_string().contains("'ghost'"));
+    }
+
+    #[test]
+    fn transformations_chain_two_levels() {
+        let user = ObjectRecord {
+            id: uuid::Uuid::new_v4(),
+            object_type: "user".into(),
+            version: 1,
+            doc: json!({"userPrincipalName": "adele.vance@contoso.com"}).as_object().cloned().unwrap_or_default(),
+            deleted_at: None,
+        };
+        let prefix = r#"{"ID":"p","TransformationMethod":"ExtractMailPrefix","InputClaims":[{"ClaimTypeReferenceId":"userprincipalname","TransformationClaimType":"mail"}],"OutputClaims":[{"ClaimTypeReferenceId":"Alias","TransformationClaimType":"outputClaim"}]}"#;
+        let regex = r#"{"ID":"r","TransformationMethod":"RegexReplace","InputClaims":[{"ClaimTypeReferenceId":"Alias","TransformationClaimType":"sourceClaim"}],"InputParameters":[{"ID":"regex","Value":"^(?<first>[^.]+)\\.(?<last>.+)$"},{"ID":"replacement","Value":"{last}_{first}"}],"OutputClaims":[{"ClaimTypeReferenceId":"Swapped","TransformationClaimType":"outputClaim"}]}"#;
+        let upper = r#"{"ID":"u","TransformationMethod":"ToUppercase","InputClaims":[{"ClaimTypeReferenceId":"Swapped","TransformationClaimType":"string"}],"OutputClaims":[{"ClaimTypeReferenceId":"Loud","TransformationClaimType":"outputClaim"}]}"#;
+        let schema = r#"{"Source":"user","ID":"userprincipalname"},{"Source":"transformation","ID":"Alias","TransformationId":"p"},{"Source":"transformation","ID":"Swapped","TransformationId":"r","JwtClaimType":"swapped"}"#;
+        let m =
+            parse_definition(&def(&format!(r#""ClaimsSchema":[{schema}],"ClaimsTransformation":[{prefix},{regex}]"#)))
+                .expect("two levels");
+        let v = m.values(&ClaimFacts { user: Some(&user), ..ClaimFacts::default() });
+        assert_eq!(v.get("swapped"), Some(&json!("vance_adele")), "{v:?}");
+        // A third level, and a transformation fed by its own output, are refused.
+        let third = format!(
+            r#""ClaimsSchema":[{schema},{{"Source":"transformation","ID":"Loud","TransformationId":"u","JwtClaimType":"loud"}}],"ClaimsTransformation":[{prefix},{regex},{upper}]"#
+        );
+        let e = parse_definition(&def(&third)).expect_err("three levels").to_string();
+        assert!(e.contains("2 levels at most"), "{e}");
+        let cycle = r#""ClaimsSchema":[{"Source":"transformation","ID":"o","TransformationId":"t","JwtClaimType":"x"}],"ClaimsTransformation":[{"ID":"t","TransformationMethod":"ToLowercase","InputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"s"}],"OutputClaims":[{"ClaimTypeReferenceId":"o","TransformationClaimType":"outputClaim"}]}]"#;
+        let e = parse_definition(&def(cycle)).expect_err("cycle").to_string();
+        assert!(e.contains("levels at most"), "{e}");
     }
 
     #[test]

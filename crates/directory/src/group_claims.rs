@@ -10,7 +10,8 @@
 //! | `All` | every group (security, Microsoft 365, distribution) and directory roles |
 //!
 //! Membership is transitive (nested groups, role-assignable groups holding roles), from the
-//! directory's in-memory membership graph.
+//! directory's in-memory membership graph. A claims mapping policy's `GroupFilter` keeps the
+//! groups it matches (whatever the nesting) and every directory role.
 
 use std::collections::HashSet;
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::Directory;
+use crate::claims_mapping::GroupFilter;
 use crate::error::DirectoryResult;
 use crate::membership::Direction;
 
@@ -60,13 +62,15 @@ impl GroupClaimKinds {
 
 impl Directory {
     /// The `groups` claim values of `user` for an application with `kinds`; `app_sp` is the
-    /// application's service principal (for `ApplicationGroup`). Sorted, without duplicates.
+    /// application's service principal (for `ApplicationGroup`); `filter` the `GroupFilter`
+    /// of the token audience's claims mapping policy. Sorted, without duplicates.
     pub async fn group_claim_ids(
         &self,
         tenant: Uuid,
         user: Uuid,
         kinds: GroupClaimKinds,
         app_sp: Option<Uuid>,
+        filter: Option<&GroupFilter>,
     ) -> DirectoryResult<Vec<String>> {
         if !kinds.any() {
             return Ok(Vec::new());
@@ -82,7 +86,8 @@ impl Directory {
             match r.object_type.as_str() {
                 "group" => {
                     let security = r.doc.get("securityEnabled").and_then(Value::as_bool) == Some(true);
-                    if kinds.all_groups || (kinds.security_groups && security) || assigned.contains(&r.id) {
+                    let wanted = kinds.all_groups || (kinds.security_groups && security) || assigned.contains(&r.id);
+                    if wanted && filter.is_none_or(|f| f.keeps(r)) {
                         out.push(r.id.to_string());
                     }
                 }

@@ -48,6 +48,9 @@ const MAX_CHARS: &[(&str, usize)] = &[
     ("description", 1024),
     ("aboutMe", 16 * 1024),
     ("onPremisesImmutableId", 256),
+    // A policy's JSON-in-a-string document (claims mapping policies with transformations
+    // and regular expressions pass 1,024 characters; Graph documents no limit): the byte bound.
+    ("definition", MAX_STRING),
 ];
 
 fn max_chars(prop: &str) -> usize {

@@ -6,13 +6,16 @@
 //! `acceptMappedClaims` the identifier the token was asked for must be the application's GUID
 //! or lie in a verified domain of the tenant (AADSTS501461). This server has no
 //! application-specific signing keys, so `acceptMappedClaims` is the only way in.
+//!
+//! App-only access tokens (client credentials, managed identities) read the resource's
+//! policies through one function, [`app_token_policy`].
 
 use std::sync::Arc;
 
 use cerulean_directory::claims_mapping::{ClaimFacts, ClaimsMapping};
 use cerulean_directory::token_policies::TokenPolicies;
 use cerulean_identity::MappedClaims;
-use cerulean_store::TenantRecord;
+use cerulean_store::{ObjectRecord, TenantRecord};
 use serde_json::Value;
 
 use crate::PlatformState;
@@ -99,6 +102,45 @@ pub(crate) async fn mapped_claims(
     };
     let facts = ClaimFacts { tenant_country: country.as_deref(), ..facts };
     Ok(MappedClaims { omit_basic: !mapping.include_basic, claims: mapping.values(&facts) })
+}
+
+/// What the resource's token lifetime and claims mapping policies make of an app-only
+/// access token.
+pub(crate) struct AppTokenPolicy {
+    /// The access token lifetime a policy sets; `None` leaves the grant's default.
+    pub lifetime_secs: Option<i64>,
+    pub mapped: MappedClaims,
+}
+
+/// The policies of the resource `resource_app_id` (asked for as `requested`) for an app-only
+/// token of the service principal `client_sp`: the same for a client credentials grant and a
+/// managed identity, whose tokens are the same kind of token. Without a user, a mapping can
+/// fill constants and the client's, resource's and tenant's facts.
+pub(crate) async fn app_token_policy(
+    state: &PlatformState,
+    tenant: &TenantRecord,
+    client_sp: &ObjectRecord,
+    resource_app_id: &str,
+    requested: &str,
+) -> Result<AppTokenPolicy, OAuthError> {
+    // Read once per tenant change.
+    let policies = state.directory.token_policies(tenant.id).await.map_err(internal)?;
+    let lifetime_secs = policies.lifetime_for(resource_app_id);
+    let mapped = match policy_for(state, tenant, &policies, resource_app_id, requested).await? {
+        Some(mapping) => {
+            let resource_sp =
+                state.directory.service_principal_by_app_id(tenant.id, resource_app_id).await.map_err(internal)?;
+            let facts = ClaimFacts {
+                application: Some(client_sp),
+                resource: resource_sp.as_ref(),
+                audience: resource_sp.as_ref(),
+                ..ClaimFacts::default()
+            };
+            mapped_claims(state, tenant, Some(&mapping), facts).await?
+        }
+        None => MappedClaims::default(),
+    };
+    Ok(AppTokenPolicy { lifetime_secs, mapped })
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@
 //! the host's default identity. Errors are IMDS's `{error, error_description}`.
 //!
 //! The token is the app-only access token client credentials issues, for the identity's
-//! service principal: `roles` from its app role assignments on the resource.
+//! service principal: `roles` from its app role assignments on the resource, and the
+//! resource's token lifetime and claims mapping policies applied as for client credentials
+//! (`claims_policy::app_token_policy`; AADSTS50146 and AADSTS501461 are answered in the
+//! endpoint's own error shape).
 
 use std::net::SocketAddr;
 
@@ -36,8 +39,9 @@ use crate::PlatformState;
 use crate::error::OAuthError;
 use crate::resources;
 
-/// Lifetime of managed identity tokens (Entra issues them for a day; an hour is what the
-/// emulator's other app tokens live, and clients refresh before expiry either way).
+/// Lifetime of managed identity tokens without a token lifetime policy (Entra issues them for
+/// a day; an hour is what the emulator's other app tokens live, and clients refresh before
+/// expiry either way).
 const LIFETIME_SECS: i64 = 3599;
 
 /// An App Service error: `{statusCode, message, correlationId}`.
@@ -175,6 +179,8 @@ async fn issue(
         .granted_app_roles(tenant.id, identity.id, &bound.app_id)
         .await
         .map_err(crate::grants::delegated::internal)?;
+    let policy =
+        crate::claims_policy::app_token_policy(state, tenant, identity, &bound.app_id, &requested.audience).await?;
     let app_id_text = identity.doc.get("appId").and_then(Value::as_str).unwrap_or_default();
     let app_id = Uuid::parse_str(app_id_text).map_err(|e| crate::grants::delegated::internal(e.to_string()))?;
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
@@ -189,12 +195,12 @@ async fn issue(
             app_id,
             sp_object_id: identity.id,
             roles,
-            lifetime_secs: LIFETIME_SECS,
+            lifetime_secs: policy.lifetime_secs.unwrap_or(LIFETIME_SECS),
             version: bound.version,
             app_display_name: identity.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string(),
             client_auth: ClientAuthMethod::Certificate,
             tenant_created_at: created,
-            mapped: cerulean_identity::MappedClaims::default(),
+            mapped: policy.mapped,
         })
         .await
         .map_err(|e| crate::grants::delegated::internal(e.to_string()))?;

@@ -8,8 +8,7 @@ use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cerulean_directory::ca_engine::{Requirement, SignInContext};
-use cerulean_directory::claims_mapping::ClaimFacts;
-use cerulean_identity::{AppTokenRequest, MappedClaims};
+use cerulean_identity::AppTokenRequest;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -93,24 +92,8 @@ pub(crate) async fn grant(
     let created = time::OffsetDateTime::parse(&tenant.created_at, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp());
-    // The resource's token lifetime and claims mapping policies (read once per tenant change).
-    let policies = state.directory.token_policies(tenant.id).await.map_err(internal)?;
-    let lifetime = policies.lifetime_for(&resource.app_id);
-    let mapping = claims_policy::policy_for(state, &tenant, &policies, &resource.app_id, &requested).await?;
-    let mapped = match mapping.as_deref() {
-        Some(m) => {
-            let resource_sp =
-                state.directory.service_principal_by_app_id(tenant.id, &resource.app_id).await.map_err(internal)?;
-            let facts = ClaimFacts {
-                application: Some(&sp),
-                resource: resource_sp.as_ref(),
-                audience: resource_sp.as_ref(),
-                ..ClaimFacts::default()
-            };
-            claims_policy::mapped_claims(state, &tenant, Some(m), facts).await?
-        }
-        None => MappedClaims::default(),
-    };
+    // The resource's token lifetime and claims mapping policies.
+    let policy = claims_policy::app_token_policy(state, &tenant, &sp, &resource.app_id, &requested).await?;
     let issued = state
         .tokens
         .issue_app_token(&AppTokenRequest {
@@ -120,12 +103,12 @@ pub(crate) async fn grant(
             app_id,
             sp_object_id: sp.id,
             roles,
-            lifetime_secs: lifetime.unwrap_or(state.tokens.lifetimes().access_secs),
+            lifetime_secs: policy.lifetime_secs.unwrap_or(state.tokens.lifetimes().access_secs),
             version: resource.version,
             app_display_name: display_name,
             client_auth,
             tenant_created_at: created,
-            mapped,
+            mapped: policy.mapped,
         })
         .await
         .map_err(|e| internal(e.to_string()))?;

@@ -14,7 +14,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use cerulean_directory::claims_mapping::ClaimFacts;
+use cerulean_directory::claims_mapping::{ClaimFacts, GroupFilter};
 use cerulean_directory::{AppCredentials, GroupClaimKinds};
 use cerulean_identity::user_tokens::{self, GroupsClaim, IdTokenRequest, UserFacts, UserTokenRequest};
 use cerulean_identity::{ClientAuthMethod, MappedClaims, TokenVersion};
@@ -302,7 +302,6 @@ pub(crate) async fn issue_tokens(
         .map(|t| t.unix_timestamp());
     let app_name = s.app.application.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
     let resource = resources::bind(state, s.tenant.id, &s.tenant.display_name, &scopes.resource).await?;
-    let access_groups = resource_groups_claim(state, s, &resource).await?;
     // The app signed in to, then the API the token is for: each may require assignment, and
     // each token carries the roles of its audience.
     let id_roles = assigned_roles(state, s.tenant, s.user, s.app.service_principal.as_ref()).await?;
@@ -331,6 +330,8 @@ pub(crate) async fn issue_tokens(
         tenant_country: None,
     };
     let access_mapped = claims_policy::mapped_claims(state, s.tenant, access_mapping.as_deref(), access_facts).await?;
+    let access_filter = access_mapping.as_ref().and_then(|m| m.group_filter.as_ref());
+    let access_groups = resource_groups_claim(state, s, &resource, access_filter).await?;
     let access = UserTokenRequest {
         tenant_id: s.tenant.id,
         issuer: resources::access_token_issuer(&state.public_url, s.tenant.id, resource.version),
@@ -359,16 +360,22 @@ pub(crate) async fn issue_tokens(
         Endpoint::V1 => TokenVersion::V1,
     };
     let wants_id = scopes.openid || front.is_some();
+    let id_mapping = match wants_id {
+        true => {
+            let client_id = s.client_id.to_string();
+            claims_policy::policy_for(state, s.tenant, &policies, &client_id, &client_id).await?
+        }
+        false => None,
+    };
     let id_groups = if wants_id {
         let kinds = GroupClaimKinds::parse(s.app.application.doc.get("groupMembershipClaims").and_then(Value::as_str));
         let sp = s.app.service_principal.as_ref().map(|sp| sp.id);
-        groups_claim(state, s, kinds, sp, front.is_some()).await?
+        let filter = id_mapping.as_ref().and_then(|m| m.group_filter.as_ref());
+        groups_claim(state, s, kinds, sp, filter, front.is_some()).await?
     } else {
         GroupsClaim::None
     };
     let id_mapped = if wants_id {
-        let client_id = s.client_id.to_string();
-        let mapping = claims_policy::policy_for(state, s.tenant, &policies, &client_id, &client_id).await?;
         let id_facts = ClaimFacts {
             user: Some(s.user),
             assigned_roles: &id_roles,
@@ -377,7 +384,7 @@ pub(crate) async fn issue_tokens(
             audience: s.app.service_principal.as_ref(),
             tenant_country: None,
         };
-        claims_policy::mapped_claims(state, s.tenant, mapping.as_deref(), id_facts).await?
+        claims_policy::mapped_claims(state, s.tenant, id_mapping.as_deref(), id_facts).await?
     } else {
         MappedClaims::default()
     };
@@ -494,18 +501,20 @@ pub(crate) async fn respond(
 /// The `groups` claim of the signed-in user for an application with `kinds` (see
 /// `cerulean_directory::GroupClaimKinds`), past 200 ids an overage pointing at the user's
 /// `getMemberObjects` on this server's Graph; in a token sent in a URL fragment (`fragment`:
-/// the implicit and hybrid flows) past five ids, `hasgroups`.
+/// the implicit and hybrid flows) past five ids, `hasgroups`. `filter` is the `GroupFilter`
+/// of the token audience's claims mapping policy, applied before those limits.
 async fn groups_claim(
     state: &PlatformState,
     s: &SignedIn<'_>,
     kinds: GroupClaimKinds,
     app_sp: Option<Uuid>,
+    filter: Option<&GroupFilter>,
     fragment: bool,
 ) -> Result<GroupsClaim, OAuthError> {
     if !kinds.any() {
         return Ok(GroupsClaim::None);
     }
-    let ids = state.directory.group_claim_ids(s.tenant.id, s.user.id, kinds, app_sp).await.map_err(internal)?;
+    let ids = state.directory.group_claim_ids(s.tenant.id, s.user.id, kinds, app_sp, filter).await.map_err(internal)?;
     Ok(GroupsClaim::limited(ids, fragment, || {
         format!("{}/v1.0/users/{}/getMemberObjects", state.public_url, s.user.id)
     }))
@@ -561,6 +570,7 @@ async fn resource_groups_claim(
     state: &PlatformState,
     s: &SignedIn<'_>,
     resource: &Resource,
+    filter: Option<&GroupFilter>,
 ) -> Result<GroupsClaim, OAuthError> {
     if [GRAPH_APP_ID, resources::AAD_GRAPH_APP_ID].contains(&resource.app_id.as_str()) {
         return Ok(GroupsClaim::None);
@@ -572,7 +582,7 @@ async fn resource_groups_claim(
     };
     let kinds = GroupClaimKinds::parse(app.doc.get("groupMembershipClaims").and_then(Value::as_str));
     let sp = state.directory.token_service_principal(s.tenant.id, &resource.app_id).await.map_err(internal)?;
-    groups_claim(state, s, kinds, sp.map(|sp| sp.id), false).await
+    groups_claim(state, s, kinds, sp.map(|sp| sp.id), filter, false).await
 }
 
 /// The `value`s of the app roles of the service principal `sp` assigned to `user` (directly

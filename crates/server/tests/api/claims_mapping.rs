@@ -3,8 +3,11 @@
 //! definitions are refused), assignment to service principals (one per service principal),
 //! and the claims of the tokens then issued: mapped claims, the basic claim set dropped,
 //! AADSTS50146 without `acceptMappedClaims`, AADSTS501461 for an audience outside the tenant's
-//! verified domains. Also token lifetime policies assigned to service principals and the
-//! precedence Entra documents (service principal, organization default, application).
+//! verified domains. Claims transformations (`Join`, `ExtractMailPrefix`, `ToLowercase`,
+//! `ToUppercase`, `RegexReplace`, `TreatAsMultiValue`), `GroupFilter` on the `groups` claim,
+//! and managed identity tokens under the resource's policies. Also token lifetime policies
+//! assigned to service principals and the precedence Entra documents (service principal,
+//! organization default, application).
 
 use axum::http::{Method, StatusCode};
 use cerulean_identity::tokens::ISSUED_AT_BACKDATE_SECS;
@@ -159,7 +162,7 @@ async fn definitions_that_would_not_apply_are_refused() {
         ),
         (
             definition(r#""IncludeBasicClaimSet":"false","GroupFilter":{"MatchOn":"displayname"}"#),
-            "not supported by this server".into(),
+            "'GroupFilter': 'Type' is required".into(),
         ),
         (definition(r#""IncludeBasicClaimSet":"false","audienceOverride":"https://x""#), "signing key".into()),
         (definition(r#""IncludeBasicClaimSet":"sometimes""#), "\"true\" or \"false\"".into()),
@@ -477,4 +480,450 @@ async fn claims_transformations_shape_the_token() {
     // Input entries without a claim type are not emitted themselves; the basic set stays.
     assert!(c.get("department").is_none(), "{c}");
     assert_eq!(c["name"], "Lynne Robbins", "{c}");
+}
+
+/// A `ClaimsTransformation` entry: `inputs` are (entry ID, name, TreatAsMultiValue),
+/// `parameters` (ID, value).
+fn transformation(
+    id: &str,
+    method: &str,
+    inputs: &[(&str, &str, bool)],
+    parameters: &[(&str, &str)],
+    out: &str,
+) -> Value {
+    json!({
+        "ID": id,
+        "TransformationMethod": method,
+        "InputClaims": inputs.iter().map(|(r, n, multi)| json!({"ClaimTypeReferenceId": r, "TransformationClaimType": n, "TreatAsMultiValue": multi.to_string()})).collect::<Vec<_>>(),
+        "InputParameters": parameters.iter().map(|(i, v)| json!({"ID": i, "Value": v})).collect::<Vec<_>>(),
+        "OutputClaims": [{"ClaimTypeReferenceId": out, "TransformationClaimType": "outputClaim"}],
+    })
+}
+
+/// The inner text of a policy: `schema` entries and `transformations`, the basic claim set kept.
+fn policy_text(schema: Value, transformations: Value) -> String {
+    format!(r#""IncludeBasicClaimSet":"true","ClaimsSchema":{schema},"ClaimsTransformation":{transformations}"#)
+}
+
+/// An output entry of a transformation, emitted as `claim`.
+fn output(id: &str, transformation: &str, claim: &str) -> Value {
+    json!({"Source": "transformation", "ID": id, "TransformationId": transformation, "JwtClaimType": claim})
+}
+
+#[tokio::test]
+async fn every_transformation_method_shapes_access_and_id_tokens() {
+    let h = Harness::new().await;
+    let (api_app_id, api_oid, api_sp) = web_api(&h, Some(2)).await;
+    let (client_id, secret, client_sp) = confidential_client(&h, "Portal").await;
+    grant(&h, &client_sp, &api_sp, "access_as_user").await;
+    accept_mapped_claims(&h, &api_oid, true).await;
+    let user = h.user("lynne", "Lynne Robbins").await;
+    let patch = json!({"department": "Retail", "otherMails": ["Lynne@Fabrikam.com", "lr@contoso.com"]});
+    let r = h.patch(&format!("/v1.0/users/{}", id_of(&user)), patch).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let inputs = json!([
+        {"Source": "user", "ID": "userprincipalname"},
+        {"Source": "user", "ID": "department"},
+        {"Source": "user", "ID": "othermail"},
+        {"Source": "user", "ID": "displayname"},
+    ]);
+    let mut schema = inputs.as_array().cloned().unwrap_or_default();
+    schema.extend([
+        output("Alias", "regex", "alias"),
+        output("Kept", "nomatch", "dept"),
+        output("Domains", "domains", "mail_domains"),
+        output("Lower", "lower", "lower_name"),
+        output("Upper", "upper", "upper_mails"),
+        output("Loud", "loud", "loud_alias"),
+    ]);
+    // Microsoft's claims customization example: the alias of an address, joined with another
+    // input by a `{name}` placeholder; .NET's `(?'name'...)` group syntax.
+    let transformations = json!([
+        transformation(
+            "regex",
+            "RegexReplace",
+            &[("userprincipalname", "sourceClaim", false), ("department", "dept", false)],
+            &[("regex", r"(?'alias'^.*?)(?i)(@contoso\.onmicrosoft\.com)$"), ("replacement", "{dept}.{alias}@xyz.com")],
+            "Alias",
+        ),
+        // No match: the input, unchanged.
+        transformation(
+            "nomatch",
+            "RegexReplace",
+            &[("department", "sourceClaim", false)],
+            &[("regex", "^HR$"), ("replacement", "Human resources")],
+            "Kept"
+        ),
+        // Every value of a multi-valued property; only the matched part is replaced.
+        transformation(
+            "domains",
+            "RegexReplace",
+            &[("othermail", "sourceClaim", true)],
+            &[("regex", "^[^@]*@"), ("replacement", "")],
+            "Domains"
+        ),
+        transformation("lower", "ToLowercase()", &[("displayname", "string", false)], &[], "Lower"),
+        transformation("upper", "ToUppercase", &[("othermail", "string", true)], &[], "Upper"),
+        // A second level: the output of another transformation as input.
+        transformation("loud", "ToUppercase", &[("Alias", "string", false)], &[], "Loud"),
+    ]);
+    let policy = create(&h, "Regex", &policy_text(json!(schema), transformations)).await;
+    let r = assign(&h, &api_sp, &policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let upn = "lynne@contoso.onmicrosoft.com";
+    let r = ropc(&h, &client_id, &secret, upn, &format!("{api_app_id}/access_as_user")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let c = claims(r.json["access_token"].as_str().unwrap_or_default(), 1);
+    assert_eq!(c["alias"], "Retail.lynne@xyz.com", "{c}");
+    assert_eq!(c["dept"], "Retail", "{c}");
+    assert_eq!(c["mail_domains"], json!(["Fabrikam.com", "contoso.com"]), "{c}");
+    assert_eq!(c["lower_name"], "lynne robbins", "{c}");
+    assert_eq!(c["upper_mails"], json!(["LYNNE@FABRIKAM.COM", "LR@CONTOSO.COM"]), "{c}");
+    assert_eq!(c["loud_alias"], "RETAIL.LYNNE@XYZ.COM", "{c}");
+    assert_eq!(c["name"], "Lynne Robbins", "{c}");
+
+    // The client's policy shapes its ID token.
+    let app = h.get(&format!("/v1.0/applications(appId='{client_id}')")).await;
+    accept_mapped_claims(&h, &id_of(&app.json), true).await;
+    let id_policy = create(
+        &h,
+        "ID token",
+        &policy_text(
+            json!([{"Source": "user", "ID": "userprincipalname"}, output("Short", "short", "short_upn")]),
+            json!([transformation(
+                "short",
+                "RegexReplace",
+                &[("userprincipalname", "sourceClaim", false)],
+                &[("regex", r"\.onmicrosoft\.com$"), ("replacement", "")],
+                "Short",
+            )]),
+        ),
+    )
+    .await;
+    let r = assign(&h, &client_sp, &id_policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = ropc(&h, &client_id, &secret, upn, &format!("{api_app_id}/access_as_user openid")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = claims(r.json["id_token"].as_str().unwrap_or_default(), 1);
+    assert_eq!(id["short_upn"], "lynne@contoso", "{id}");
+    assert!(id.get("alias").is_none(), "{id}");
+    let c = claims(r.json["access_token"].as_str().unwrap_or_default(), 1);
+    assert!(c.get("short_upn").is_none(), "{c}");
+    assert_eq!(c["alias"], "Retail.lynne@xyz.com", "{c}");
+}
+
+#[tokio::test]
+async fn malformed_transformations_and_group_filters_are_refused() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let schema =
+        json!([{"Source": "user", "ID": "mail"}, {"Source": "user", "ID": "department"}, output("Out", "t", "out")]);
+    let regex = |inputs: &[(&str, &str, bool)], parameters: &[(&str, &str)]| {
+        definition(&policy_text(
+            schema.clone(),
+            json!([transformation("t", "RegexReplace", inputs, parameters, "Out")]),
+        ))
+    };
+    let source = [("mail", "sourceClaim", false)];
+    let long = "a".repeat(1025);
+    let filter = |f: Value| definition(&format!(r#""IncludeBasicClaimSet":"true","GroupFilter":{f}"#));
+    let cases = [
+        (
+            regex(&[("mail", "input", false)], &[("regex", "a"), ("replacement", "b")]),
+            "needs the input claim 'sourceClaim'",
+        ),
+        (regex(&source, &[("regex", "a")]), "needs the input parameters 'regex' and 'replacement'"),
+        (regex(&source, &[("regex", "(?<=a)b"), ("replacement", "b")]), "not a supported regular expression"),
+        (regex(&source, &[("regex", &long), ("replacement", "b")]), "longer than 1024 characters"),
+        (regex(&source, &[("regex", "(?<g>a)"), ("replacement", "{nope}")]), "'{nope}', which is neither a group"),
+        (
+            regex(
+                &[("mail", "sourceClaim", false), ("department", "dept", false)],
+                &[("regex", "a"), ("replacement", "b")],
+            ),
+            "'dept' is not used by the replacement",
+        ),
+        (
+            regex(
+                &[("mail", "sourceClaim", true), ("department", "dept", true)],
+                &[("regex", "a"), ("replacement", "{dept}")],
+            ),
+            "at most one input claim may set 'TreatAsMultiValue'",
+        ),
+        (
+            regex(
+                &[("mail", "sourceClaim", false), ("mail", "sourceClaim", false)],
+                &[("regex", "a"), ("replacement", "b")],
+            ),
+            "'sourceClaim' is given more than once",
+        ),
+        (
+            definition(&policy_text(schema.clone(), json!([transformation("t", "Contains", &source, &[], "Out")]))),
+            "is not one of Join, ExtractMailPrefix, ToLowercase, ToUppercase, RegexReplace",
+        ),
+        (filter(json!({"MatchOn": "mail", "Type": "prefix", "Value": "a"})), "MatchOn 'mail'"),
+        (filter(json!({"MatchOn": "displayname", "Type": "regex", "Value": "a"})), "Type 'regex'"),
+        (filter(json!({"MatchOn": "displayname", "Type": "prefix", "Value": ""})), "keep every group"),
+        (
+            filter(json!({"MatchOn": "displayname", "Type": "prefix", "Value": "a", "Scope": "x"})),
+            "'Scope' is not supported",
+        ),
+        (filter(json!("App-")), "'GroupFilter': must be an object"),
+    ];
+    for (def, message) in cases {
+        let b = json!({"displayName": "bad", "definition": def});
+        let r = h.graph_with(Method::POST, SET, Some(b), &writer, &[]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{def}: {}", r.text);
+        assert_eq!(r.code(), "Request_BadRequest", "{}", r.text);
+        assert!(r.message().contains(message), "{def}: {}", r.text);
+    }
+    // A policy holding only a group filter is not inert.
+    let only = filter(json!({"MatchOn": "displayname", "Type": "prefix", "Value": "App-"}));
+    let r =
+        h.graph_with(Method::POST, SET, Some(json!({"displayName": "filter", "definition": only})), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+fn group_ref(id: &str) -> Value {
+    json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")})
+}
+
+#[tokio::test]
+async fn group_filter_narrows_the_groups_claim_of_its_audience() {
+    const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+    let h = Harness::new().await;
+    let admin = h.get(&format!("/v1.0/users/{}", h.boot.admin_user_principal_name)).await;
+    let admin_id = id_of(&admin.json);
+    // App-Orders (direct), app-billing (through App-Orders), Finance (direct), Orders App (direct).
+    let orders = id_of(&h.group("app-orders", "App-Orders").await);
+    let billing = id_of(&h.group("app-billing", "app-billing").await);
+    let finance = id_of(&h.group("finance", "Finance").await);
+    let suffixed = id_of(&h.group("orders-app", "Orders App").await);
+    for (group, member) in [(&orders, &admin_id), (&billing, &orders), (&finance, &admin_id), (&suffixed, &admin_id)] {
+        let r = h.post(&format!("/v1.0/groups/{group}/members/$ref"), group_ref(member)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let (api_app_id, api_oid, api_sp) = web_api(&h, Some(2)).await;
+    let (client_id, secret, client_sp) = confidential_client(&h, "Portal").await;
+    grant(&h, &client_sp, &api_sp, "access_as_user").await;
+    accept_mapped_claims(&h, &api_oid, true).await;
+    let set_claims = |oid: String, value: &'static str| {
+        let h = &h;
+        async move {
+            let r = h.patch(&format!("/v1.0/applications/{oid}"), json!({"groupMembershipClaims": value})).await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        }
+    };
+    let client_oid = id_of(&h.get(&format!("/v1.0/applications(appId='{client_id}')")).await.json);
+    set_claims(client_oid, "SecurityGroup").await;
+    let policy = create(
+        &h,
+        "App groups",
+        r#""IncludeBasicClaimSet":"true","GroupFilter":{"MatchOn":"displayname","Type":"prefix","Value":"APP-"}"#,
+    )
+    .await;
+    let r = assign(&h, &api_sp, &policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let scope = format!("{api_app_id}/access_as_user openid");
+    let token = |scope: String| {
+        let h = &h;
+        let (client_id, secret) = (&client_id, &secret);
+        async move {
+            let r = h
+                .form(
+                    &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+                    &[
+                        ("grant_type", "password"),
+                        ("client_id", client_id),
+                        ("client_secret", secret),
+                        ("username", &h.boot.admin_user_principal_name),
+                        ("password", &h.boot.admin_password),
+                        ("scope", &scope),
+                    ],
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            (
+                claims(r.json["access_token"].as_str().unwrap_or_default(), 1),
+                claims(r.json["id_token"].as_str().unwrap_or_default(), 1),
+            )
+        }
+    };
+    // The API asks for no groups: the filter has nothing to narrow.
+    let (access, id) = token(scope.clone()).await;
+    assert!(access.get("groups").is_none(), "{access}");
+    // The ID token is the client's, whose service principal has no policy: every group.
+    let mut all = vec![orders.clone(), billing.clone(), finance.clone(), suffixed.clone(), GLOBAL_ADMIN.to_string()];
+    all.sort();
+    assert_eq!(id["groups"], json!(all), "{id}");
+
+    // The API asks for security groups: the prefix keeps App-Orders and the nested
+    // app-billing (case-insensitively), and the directory role, which no filter drops.
+    set_claims(api_oid.clone(), "SecurityGroup").await;
+    let (access, _) = token(scope.clone()).await;
+    let mut kept = vec![orders.clone(), billing.clone(), GLOBAL_ADMIN.to_string()];
+    kept.sort();
+    assert_eq!(access["groups"], json!(kept), "{access}");
+
+    // Suffix and contains.
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    for (filter, want) in [
+        (r#"{"MatchOn":"displayname","Type":"suffix","Value":" app"}"#, vec![suffixed.clone()]),
+        (r#"{"MatchOn":"displayname","Type":"contains","Value":"orders"}"#, vec![orders.clone(), suffixed.clone()]),
+        // Cloud groups have no on-premises SAM account name.
+        (r#"{"MatchOn":"samaccountname","Type":"prefix","Value":"app"}"#, vec![]),
+    ] {
+        let patch =
+            json!({"definition": definition(&format!(r#""IncludeBasicClaimSet":"true","GroupFilter":{filter}"#))});
+        let r = h.graph_with(Method::PATCH, &format!("{SET}/{policy}"), Some(patch), &writer, &[]).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+        let (access, _) = token(scope.clone()).await;
+        let mut want = want;
+        want.push(GLOBAL_ADMIN.to_string());
+        want.sort();
+        assert_eq!(access["groups"], json!(want), "{filter}: {access}");
+    }
+}
+
+#[tokio::test]
+async fn managed_identity_tokens_follow_the_resources_policies() {
+    let h = Harness::new().await;
+    let (api_app_id, api_oid, api_sp) = web_api(&h, Some(2)).await;
+    let r = h.post("/cerulean/admin/managedIdentities", json!({"name": "orders-worker"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let identity = r.json;
+    let host =
+        h.post("/cerulean/admin/managedIdentityHosts", json!({"name": "web1", "identities": [id_of(&identity)]})).await;
+    assert_eq!(host.status, StatusCode::CREATED, "{}", host.text);
+    let secret = host.json["identityHeader"].as_str().unwrap_or_default().to_string();
+    let url = host.json["environment"]["IDENTITY_ENDPOINT"].as_str().unwrap_or_default();
+    let path = url.strip_prefix(crate::harness::PUBLIC_URL).unwrap_or_default().to_string();
+    let mi_token = |resource: String| {
+        let (h, path, secret) = (&h, &path, &secret);
+        async move {
+            let q = format!("{path}?resource={resource}&api-version=2019-08-01");
+            h.graph_with(Method::GET, &q, None, "", &[("X-IDENTITY-HEADER", secret.as_str())]).await
+        }
+    };
+    let policy = create(
+        &h,
+        "Worker claims",
+        &policy_text(
+            json!([
+                {"Value": "sandbox", "JwtClaimType": "env"},
+                {"Source": "application", "ID": "displayname", "JwtClaimType": "client_name"},
+                output("Caller", "caller", "caller"),
+            ]),
+            json!([transformation(
+                "caller",
+                "RegexReplace",
+                &[("displayname", "sourceClaim", false)],
+                &[("regex", "-worker$"), ("replacement", "")],
+                "Caller",
+            )]),
+        ),
+    )
+    .await;
+    let r = assign(&h, &api_sp, &policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    // The API does not accept mapped claims: refused, in App Service's error shape.
+    let r = mi_token(api_app_id.clone()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.json["message"].as_str().is_some_and(|m| m.starts_with("AADSTS50146:")), "{}", r.text);
+
+    accept_mapped_claims(&h, &api_oid, true).await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let tlp = json!({"displayName": "short", "definition": [r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":"00:20:00"}}"#]});
+    let r = h.graph_with(Method::POST, "/v1.0/policies/tokenLifetimePolicies", Some(tlp), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = h
+        .post(
+            &format!("/v1.0/servicePrincipals/{api_sp}/tokenLifetimePolicies/$ref"),
+            reference("tokenLifetimePolicies", &id_of(&r.json)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = mi_token(api_app_id.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let token = r.json["access_token"].as_str().unwrap_or_default();
+    let c = claims(token, 1);
+    assert_eq!(c["env"], "sandbox", "{c}");
+    assert_eq!(c["client_name"], "orders-worker", "{c}");
+    assert_eq!(c["caller"], "orders", "{c}");
+    assert_eq!(c["oid"], id_of(&identity).as_str(), "{c}");
+    assert_eq!(span(token), 1200);
+    // An identifier outside the tenant's verified domains: AADSTS501461.
+    let r = mi_token(format!("api://{api_app_id}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.json["message"].as_str().is_some_and(|m| m.starts_with("AADSTS501461:")), "{}", r.text);
+    // Tokens for other resources are untouched, with the default lifetime.
+    let r = mi_token("https://graph.microsoft.com".into()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let token = r.json["access_token"].as_str().unwrap_or_default();
+    assert!(claims(token, 1).get("env").is_none());
+    assert_eq!(span(token), 3599);
+}
+
+#[tokio::test]
+async fn group_filter_applies_before_the_overage_limit() {
+    const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+    let h = Harness::new().await;
+    let admin_id = id_of(&h.get(&format!("/v1.0/users/{}", h.boot.admin_user_principal_name)).await.json);
+    let (client_id, secret, client_sp) = confidential_client(&h, "Overage app").await;
+    let client_oid = id_of(&h.get(&format!("/v1.0/applications(appId='{client_id}')")).await.json);
+    let graph = h.get("/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')").await;
+    grant(&h, &client_sp, &id_of(&graph.json), "User.Read").await;
+    let r =
+        h.patch(&format!("/v1.0/applications/{client_oid}"), json!({"groupMembershipClaims": "SecurityGroup"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    accept_mapped_claims(&h, &client_oid, true).await;
+    // 200 groups + App-Orders + the Global Administrator role: past the limit of 200.
+    let mut groups: Vec<String> = Vec::new();
+    for i in 0..200 {
+        groups.push(id_of(&h.group(&format!("g{i}"), &format!("Group {i}")).await));
+    }
+    let orders = id_of(&h.group("app-orders", "App-Orders").await);
+    groups.push(orders.clone());
+    for g in &groups {
+        let r = h.post(&format!("/v1.0/groups/{g}/members/$ref"), group_ref(&admin_id)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let id_token = || async {
+        let r = h
+            .form(
+                &format!("/{}/oauth2/v2.0/token", h.boot.tenant_id),
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", &client_id),
+                    ("client_secret", &secret),
+                    ("username", &h.boot.admin_user_principal_name),
+                    ("password", &h.boot.admin_password),
+                    ("scope", "https://graph.microsoft.com/User.Read openid"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        claims(r.json["id_token"].as_str().unwrap_or_default(), 1)
+    };
+    let id = id_token().await;
+    assert!(id.get("groups").is_none(), "{id}");
+    assert_eq!(id["_claim_names"], json!({"groups": "src1"}), "{id}");
+
+    // The client's policy keeps one group (and the role): listed, no overage.
+    let policy = create(
+        &h,
+        "App groups",
+        r#""IncludeBasicClaimSet":"true","GroupFilter":{"MatchOn":"displayname","Type":"prefix","Value":"App-"}"#,
+    )
+    .await;
+    let r = assign(&h, &client_sp, &policy).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let id = id_token().await;
+    let mut want = vec![orders, GLOBAL_ADMIN.to_string()];
+    want.sort();
+    assert_eq!(id["groups"], json!(want), "{id}");
+    assert!(id.get("_claim_names").is_none(), "{id}");
 }

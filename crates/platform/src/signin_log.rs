@@ -441,7 +441,7 @@ async fn build(
     // when it assessed this attempt); an app's has no user to compare with; a code or device
     // redemption was assessed on the page where the user signed in.
     let workload = match (&app, app_only) {
-        (Some(sp), true) => Some(WorkloadNames::of(sp.id, &sp.doc)),
+        (Some(sp), true) => Some(cerulean_directory::workload_risk::workload_names(sp.id, &sp.doc)),
         _ => None,
     };
     let findings = match (&user, a.ip) {

@@ -3,15 +3,23 @@
 //! `riskyUserHistoryItem`s). The rules shared with service principals (aggregation,
 //! `confirmCompromised`, `dismiss`) are [`crate::risk_subject`]'s; what is the user's alone
 //! lives here: `remediated` (none) when the user changes their password or an administrator
-//! resets it.
+//! resets it, and the threat intelligence an administrator raises for a user
+//! ([`Directory::raise_threat_intelligence`]).
 
 use cerulean_identity::risk::Finding;
-use cerulean_store::SignInRecord;
+use cerulean_store::{Change, RiskRecord, RiskTable, SignInRecord};
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::risk_subject::{AT_RISK, CONFIRMED, RiskChange, RiskSubject, SubjectNames};
+use crate::risk_subject::{AT_RISK, CONFIRMED, DetectionFacts, RiskChange, RiskSubject, SubjectNames};
 use crate::validate::now;
-use crate::{Caller, Directory, DirectoryResult};
+use crate::{Caller, Directory, DirectoryError, DirectoryResult, audit};
+
+/// The detection an administrator raises (Microsoft's "Microsoft Entra threat intelligence").
+pub const THREAT_INTELLIGENCE: &str = "investigationsThreatIntelligence";
+/// The longest reason an administrator may give (Cerulean's bound: it is kept in every copy of
+/// the detection).
+pub const MAX_REASON_CHARS: usize = 1000;
 
 impl Directory {
     /// Records one sign-in attempt and the risk detections found for it: each finding becomes a
@@ -59,5 +67,69 @@ impl Directory {
         let names = SubjectNames::user_of_row(user, &current.doc, current.user_principal_name.clone());
         self.close_detections(caller.tenant, &names, &at, "remediated", detail).await?;
         self.set_risk(caller.tenant, &names, RiskChange::closed(&at, "remediated", detail, caller.actor.id)).await
+    }
+
+    /// An administrator's threat intelligence about a user: an offline, user-linked
+    /// `investigationsThreatIntelligence` detection at `level` (`low`, `medium` or `high`)
+    /// whose `additionalInfo` says who raised it and why, the user's risk raised as a sign-in's
+    /// detections raise it (a user confirmed compromised stays so), and an audit record. Unknown
+    /// users are 404; an empty or overlong reason or another level is 400.
+    pub async fn raise_threat_intelligence(
+        &self,
+        caller: &Caller,
+        user: &str,
+        reason: &str,
+        level: &str,
+    ) -> DirectoryResult<RiskRecord> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(DirectoryError::bad_request(format!(
+                "The reason must be between 1 and {MAX_REASON_CHARS} characters."
+            )));
+        }
+        if !matches!(level, "low" | "medium" | "high") {
+            return Err(DirectoryError::bad_request(format!(
+                "Invalid riskLevel '{level}': use 'low', 'medium' or 'high'."
+            )));
+        }
+        let object = match Uuid::parse_str(user) {
+            Ok(id) => self.get(caller.tenant, id).await?.filter(|o| o.object_type == "user"),
+            Err(_) => None,
+        };
+        let object = object.ok_or_else(|| DirectoryError::not_found(user))?;
+        let names = SubjectNames::of(RiskSubject::User, object.id, &object.doc);
+        let at = now();
+        let mut facts = DetectionFacts::offline(RiskSubject::User, THREAT_INTELLIGENCE, level, &at);
+        facts.correlation_id = caller.correlation_id.clone();
+        let raised_by = caller.actor.display_name.clone().or(caller.actor.id.map(|i| i.to_string()));
+        facts.additional_info = json!([
+            {"Key": "raisedBy", "Value": raised_by},
+            {"Key": "raisedById", "Value": caller.actor.id},
+            {"Key": "reason", "Value": reason},
+        ])
+        .to_string();
+        let detection = facts.record(&names);
+        let types = vec![THREAT_INTELLIGENCE.to_string()];
+        let raised = self.raised_risk(caller.tenant, &names, std::slice::from_ref(&detection), &at, types).await?;
+        self.store.put_risk_records(caller.tenant, RiskTable::Detections, std::slice::from_ref(&detection)).await?;
+        if let Some((risky, history)) = raised {
+            self.store.put_risk_records(caller.tenant, RiskTable::RiskyUsers, &[risky]).await?;
+            self.store.put_risk_records(caller.tenant, RiskTable::History, &[history]).await?;
+        }
+        let mut target = audit::bare_target(&object);
+        target.modified.push(cerulean_store::ModifiedProperty {
+            name: "riskDetection".into(),
+            old_value: serde_json::Value::Null,
+            new_value: json!({"id": detection.id, "riskEventType": THREAT_INTELLIGENCE, "riskLevel": level, "reason": reason}),
+        });
+        let record = audit::record(
+            caller,
+            "Raise threat intelligence risk detection",
+            "IdentityProtection",
+            "Add",
+            vec![target],
+        );
+        self.apply_change(caller.tenant, Change { ops: Vec::new(), audit: record }).await?;
+        Ok(detection)
     }
 }

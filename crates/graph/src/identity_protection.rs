@@ -8,6 +8,12 @@
 //! [`RiskySps`]): what differs is only the [`Surface`] — segment names, the
 //! filterable columns and properties, the action body's id list, and how a risky row shows its
 //! subject's current state. The rules live in `cerulean_directory::risk_subject`.
+//!
+//! Beside Graph, Cerulean's own administration route
+//! `POST /cerulean/admin/identityProtection/threatIntelligence` (`{userId, reason,
+//! riskLevel?}` → 201 with the `riskDetection`) lets an administrator raise the
+//! `investigationsThreatIntelligence` detection for a user — what Microsoft's threat
+//! intelligence raises in Entra. Authorization is the other admin routes'.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -425,4 +431,27 @@ pub(crate) async fn dismiss<S: Surface>(
     let ids = subject_ids::<S>(&body)?;
     s.directory.dismiss_risk(&caller(&p, client_request_id(&headers)), S::SUBJECT, &ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /cerulean/admin/identityProtection/threatIntelligence`: `userId` and `reason`
+/// required, `riskLevel` `low`, `medium` or `high` (default `high`).
+pub(crate) async fn raise_threat_intelligence(
+    State(state): State<crate::AdminState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    let p = crate::signing_keys::admin(&state, &headers).await?;
+    let body = odata::object_body(&body)?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str);
+    let (Some(user), Some(reason)) = (text("userId"), text("reason")) else {
+        return Err(GraphError::bad_request("The request body must carry userId and reason, as strings."));
+    };
+    let level = match body.get("riskLevel") {
+        None | Some(Value::Null) => "high",
+        Some(Value::String(l)) => l.as_str(),
+        Some(_) => return Err(GraphError::bad_request("riskLevel must be a string.")),
+    };
+    let caller = caller(&p, client_request_id(&headers));
+    let detection = state.graph.directory.raise_threat_intelligence(&caller, user, reason, level).await?;
+    Ok(odata::json(StatusCode::CREATED, Value::Object(detection.doc)))
 }

@@ -88,3 +88,4 @@ mod user_tokens;
 mod users;
 mod wire;
 mod workload_identity;
+mod threat_intelligence;

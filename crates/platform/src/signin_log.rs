@@ -56,6 +56,8 @@ pub(crate) struct SignInAttempt {
     /// Single sign-on: the browser's session signed the user in (no credential presented);
     /// `authenticationDetails` says "Previously satisfied", dated at the session's sign-in.
     pub previously_satisfied: Option<i64>,
+    /// The client credential proven at the token endpoint (kind and key id).
+    pub credential: Option<crate::attempt::Credential>,
 }
 
 /// One step of an authentication (Graph beta's `authenticationDetail`).
@@ -431,6 +433,11 @@ async fn build(
         doc.insert("authenticationMethodsUsed".into(), used);
         doc.insert("mfaDetail".into(), mfa);
     }
+    if let Some(c) = &a.credential {
+        // beta: what the workload detections compare with the service principal's history.
+        doc.insert("clientCredentialType".into(), json!(c.kind));
+        doc.insert("servicePrincipalCredentialKeyId".into(), json!(c.key_id));
+    }
     if let Some(auth_time) = a.previously_satisfied {
         // beta
         doc.insert("authenticationDetails".into(), previously_satisfied(auth_time, multi));
@@ -457,6 +464,7 @@ async fn build(
                 location: &location,
                 browser: &browser,
                 resource: resource_id.as_deref(),
+                credential_type: a.credential.as_ref().map(|c| c.kind),
             };
             crate::sign_in_risk::assess_workload(state, &attempt).await
         }

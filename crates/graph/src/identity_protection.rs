@@ -338,38 +338,25 @@ async fn get_one<S: Surface>(
     single(s, &format!("identityProtection/{}", kind.set::<S>()), item, q)
 }
 
-pub(crate) async fn list_detections<S: Surface>(
+/// `GET /identityProtection/{detections}` (`RISKY` false) or `/{risky}` (true).
+pub(crate) async fn list_set<S: Surface, const RISKY: bool>(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    list::<S>(&s, p.tenant, Kind::Detection, None, q.as_deref()).await
+    let kind = if RISKY { Kind::Risky } else { Kind::Detection };
+    list::<S>(&s, p.tenant, kind, None, q.as_deref()).await
 }
 
-pub(crate) async fn get_detection<S: Surface>(
+/// `GET /identityProtection/{detections}/{id}` (`RISKY` false) or `/{risky}/{id}` (true).
+pub(crate) async fn get_in_set<S: Surface, const RISKY: bool>(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    get_one::<S>(&s, p.tenant, Kind::Detection, &id, q.as_deref()).await
-}
-
-pub(crate) async fn list_risky<S: Surface>(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    list::<S>(&s, p.tenant, Kind::Risky, None, q.as_deref()).await
-}
-
-pub(crate) async fn get_risky<S: Surface>(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, GraphError> {
-    get_one::<S>(&s, p.tenant, Kind::Risky, &id, q.as_deref()).await
+    let kind = if RISKY { Kind::Risky } else { Kind::Detection };
+    get_one::<S>(&s, p.tenant, kind, &id, q.as_deref()).await
 }
 
 pub(crate) async fn list_history<S: Surface>(
@@ -411,25 +398,21 @@ fn subject_ids<S: Surface>(body: &Bytes) -> Result<Vec<String>, GraphError> {
     ids.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(bad)).collect()
 }
 
-pub(crate) async fn confirm_compromised<S: Surface>(
+/// `POST /identityProtection/{risky}/confirmCompromised` (`CONFIRM` true) or `/dismiss`
+/// (false): 204.
+pub(crate) async fn action<S: Surface, const CONFIRM: bool>(
     State(s): State<GraphState>,
     Extension(p): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GraphError> {
     let ids = subject_ids::<S>(&body)?;
-    s.directory.confirm_compromised(&caller(&p, client_request_id(&headers)), S::SUBJECT, &ids).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub(crate) async fn dismiss<S: Surface>(
-    State(s): State<GraphState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, GraphError> {
-    let ids = subject_ids::<S>(&body)?;
-    s.directory.dismiss_risk(&caller(&p, client_request_id(&headers)), S::SUBJECT, &ids).await?;
+    let caller = caller(&p, client_request_id(&headers));
+    if CONFIRM {
+        s.directory.confirm_compromised(&caller, S::SUBJECT, &ids).await?;
+    } else {
+        s.directory.dismiss_risk(&caller, S::SUBJECT, &ids).await?;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -488,15 +488,15 @@ pub fn router(state: GraphState) -> Router {
         .route("/directoryobjects/delta()", get(delta::directory_objects))
         .route("/directoryobjects/microsoft.graph.delta()", get(delta::directory_objects))
         // --- Identity Protection (issue 7) ---
-        .route("/identityprotection/riskdetections", get(identity_protection::list_detections::<RiskyUsers>))
-        .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_detection::<RiskyUsers>))
-        .route("/identityprotection/riskyusers", get(identity_protection::list_risky::<RiskyUsers>))
+        .route("/identityprotection/riskdetections", get(identity_protection::list_set::<RiskyUsers, false>))
+        .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_in_set::<RiskyUsers, false>))
+        .route("/identityprotection/riskyusers", get(identity_protection::list_set::<RiskyUsers, true>))
         .route(
             "/identityprotection/riskyusers/confirmcompromised",
-            post(identity_protection::confirm_compromised::<RiskyUsers>),
+            post(identity_protection::action::<RiskyUsers, true>),
         )
-        .route("/identityprotection/riskyusers/dismiss", post(identity_protection::dismiss::<RiskyUsers>))
-        .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_risky::<RiskyUsers>))
+        .route("/identityprotection/riskyusers/dismiss", post(identity_protection::action::<RiskyUsers, false>))
+        .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_in_set::<RiskyUsers, true>))
         .route("/identityprotection/riskyusers/{id}/history", get(identity_protection::list_history::<RiskyUsers>))
         .route(
             "/identityprotection/riskyusers/{id}/history/{item}",
@@ -505,19 +505,25 @@ pub fn router(state: GraphState) -> Router {
         // Identity Protection for workload identities (issue 7): the same handlers.
         .route(
             "/identityprotection/serviceprincipalriskdetections",
-            get(identity_protection::list_detections::<RiskySps>),
+            get(identity_protection::list_set::<RiskySps, false>),
         )
         .route(
             "/identityprotection/serviceprincipalriskdetections/{id}",
-            get(identity_protection::get_detection::<RiskySps>),
+            get(identity_protection::get_in_set::<RiskySps, false>),
         )
-        .route("/identityprotection/riskyserviceprincipals", get(identity_protection::list_risky::<RiskySps>))
+        .route("/identityprotection/riskyserviceprincipals", get(identity_protection::list_set::<RiskySps, true>))
         .route(
             "/identityprotection/riskyserviceprincipals/confirmcompromised",
-            post(identity_protection::confirm_compromised::<RiskySps>),
+            post(identity_protection::action::<RiskySps, true>),
         )
-        .route("/identityprotection/riskyserviceprincipals/dismiss", post(identity_protection::dismiss::<RiskySps>))
-        .route("/identityprotection/riskyserviceprincipals/{id}", get(identity_protection::get_risky::<RiskySps>))
+        .route(
+            "/identityprotection/riskyserviceprincipals/dismiss",
+            post(identity_protection::action::<RiskySps, false>),
+        )
+        .route(
+            "/identityprotection/riskyserviceprincipals/{id}",
+            get(identity_protection::get_in_set::<RiskySps, true>),
+        )
         .route(
             "/identityprotection/riskyserviceprincipals/{id}/history",
             get(identity_protection::list_history::<RiskySps>),

@@ -853,10 +853,7 @@ impl Directory {
         let group_ids =
             self.transitive_ids(tenant, user.id, crate::membership::Direction::MemberOf, &["group"]).await?;
         let role_template_ids = self.user_role_templates(tenant, user).await?;
-        let user_risk = match self.risky_user(tenant, user.id).await? {
-            Some(r) if r.risk_state == "atRisk" || r.risk_state == "confirmedCompromised" => r.risk_level,
-            _ => "none".to_string(),
-        };
+        let user_risk = self.risk_level(tenant, crate::risk_subject::RiskSubject::User, user.id).await?;
         Ok(crate::ca_engine::SignInContext {
             user_id: Some(user.id),
             service_principal_id: None,

@@ -52,6 +52,7 @@ pub mod open_extensions;
 mod organization;
 pub mod passkeys;
 pub mod photos;
+pub mod risk_subject;
 pub mod role_catalog;
 pub mod roles;
 pub mod rules;

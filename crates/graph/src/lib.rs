@@ -48,7 +48,6 @@ mod signing_keys;
 pub mod throttle;
 mod token_policies;
 mod users;
-mod workload_risk;
 
 use std::sync::Arc;
 
@@ -66,6 +65,7 @@ use entity_sets::{
     TokenLifetimePolicies, Users,
 };
 pub use error::GraphError;
+use identity_protection::{RiskySps, RiskyUsers};
 pub use signing_keys::{AdminState, admin_router};
 use token_policies::{ClaimsMapping, OnApplication, OnServicePrincipal, TokenLifetime};
 
@@ -488,25 +488,46 @@ pub fn router(state: GraphState) -> Router {
         .route("/directoryobjects/delta()", get(delta::directory_objects))
         .route("/directoryobjects/microsoft.graph.delta()", get(delta::directory_objects))
         // --- Identity Protection (issue 7) ---
-        .route("/identityprotection/riskdetections", get(identity_protection::list_detections))
-        .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_detection))
-        .route("/identityprotection/riskyusers", get(identity_protection::list_risky_users))
-        .route("/identityprotection/riskyusers/confirmcompromised", post(identity_protection::confirm_compromised))
-        .route("/identityprotection/riskyusers/dismiss", post(identity_protection::dismiss))
-        .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_risky_user))
-        .route("/identityprotection/riskyusers/{id}/history", get(identity_protection::list_history))
-        .route("/identityprotection/riskyusers/{id}/history/{item}", get(identity_protection::get_history_item))
-        // Identity Protection for workload identities (issue 7).
-        .route("/identityprotection/serviceprincipalriskdetections", get(workload_risk::list_detections))
-        .route("/identityprotection/serviceprincipalriskdetections/{id}", get(workload_risk::get_detection))
-        .route("/identityprotection/riskyserviceprincipals", get(workload_risk::list_risky))
+        .route("/identityprotection/riskdetections", get(identity_protection::list_set::<RiskyUsers, false>))
+        .route("/identityprotection/riskdetections/{id}", get(identity_protection::get_in_set::<RiskyUsers, false>))
+        .route("/identityprotection/riskyusers", get(identity_protection::list_set::<RiskyUsers, true>))
+        .route(
+            "/identityprotection/riskyusers/confirmcompromised",
+            post(identity_protection::action::<RiskyUsers, true>),
+        )
+        .route("/identityprotection/riskyusers/dismiss", post(identity_protection::action::<RiskyUsers, false>))
+        .route("/identityprotection/riskyusers/{id}", get(identity_protection::get_in_set::<RiskyUsers, true>))
+        .route("/identityprotection/riskyusers/{id}/history", get(identity_protection::list_history::<RiskyUsers>))
+        .route(
+            "/identityprotection/riskyusers/{id}/history/{item}",
+            get(identity_protection::get_history_item::<RiskyUsers>),
+        )
+        // Identity Protection for workload identities (issue 7): the same handlers.
+        .route(
+            "/identityprotection/serviceprincipalriskdetections",
+            get(identity_protection::list_set::<RiskySps, false>),
+        )
+        .route(
+            "/identityprotection/serviceprincipalriskdetections/{id}",
+            get(identity_protection::get_in_set::<RiskySps, false>),
+        )
+        .route("/identityprotection/riskyserviceprincipals", get(identity_protection::list_set::<RiskySps, true>))
         .route(
             "/identityprotection/riskyserviceprincipals/confirmcompromised",
-            post(workload_risk::confirm_compromised),
+            post(identity_protection::action::<RiskySps, true>),
         )
-        .route("/identityprotection/riskyserviceprincipals/dismiss", post(workload_risk::dismiss))
-        .route("/identityprotection/riskyserviceprincipals/{id}", get(workload_risk::get_risky))
-        .route("/identityprotection/riskyserviceprincipals/{id}/history", get(workload_risk::list_history))
+        .route(
+            "/identityprotection/riskyserviceprincipals/dismiss",
+            post(identity_protection::action::<RiskySps, false>),
+        )
+        .route(
+            "/identityprotection/riskyserviceprincipals/{id}",
+            get(identity_protection::get_in_set::<RiskySps, true>),
+        )
+        .route(
+            "/identityprotection/riskyserviceprincipals/{id}/history",
+            get(identity_protection::list_history::<RiskySps>),
+        )
         // Audit and sign-in logs (issue 7).
         .route("/auditlogs/directoryaudits", get(audit_logs::list_audits))
         .route("/auditlogs/directoryaudits/{id}", get(audit_logs::get_audit))

@@ -58,6 +58,10 @@ pub fn admin_router(state: AdminState) -> Router {
             "/cerulean/admin/managedIdentityHosts/{host}",
             axum::routing::delete(crate::managed_identities::delete_host),
         )
+        .route(
+            "/cerulean/admin/identityProtection/threatIntelligence",
+            post(crate::identity_protection::raise_threat_intelligence),
+        )
         .layer(axum::middleware::from_fn(crate::error::finish_errors))
         .with_state(state)
 }

@@ -337,6 +337,9 @@ pub struct WorkloadFacts {
     pub user_agent: Option<String>,
     /// The resource the token was for (its appId or identifier).
     pub resource: Option<String>,
+    /// The kind of credential proven (Graph beta's `clientCredentialType`: `clientSecret`,
+    /// `certificate`, `federatedIdentityCredential`, `managedIdentity`).
+    pub credential_type: Option<String>,
 }
 
 /// The detections of one service principal sign-in, with Microsoft's workload identity risk
@@ -345,8 +348,9 @@ pub struct WorkloadFacts {
 /// - `investigationsThreatIntelligence` (high): the address is in the malicious list — activity
 ///   consistent with known attack patterns.
 /// - `suspiciousSignins`: once the service principal has [`RiskConfig::learning_sign_ins`]
-///   successful sign-ins to learn from, a sign-in whose address, autonomous system, country,
-///   client (User-Agent family) and target resource are compared with that history;
+///   successful sign-ins to learn from, a sign-in whose address, hosting (autonomous system,
+///   country), client (User-Agent family), target resource and kind of credential (a secret
+///   where it always used a certificate or a federated assertion) are compared with that history;
 ///   [`RiskConfig::unfamiliar_features`] or more unseen properties is medium, all of at least
 ///   four compared high. A sign-in from the anonymizer list is suspicious on its own (medium).
 ///
@@ -398,6 +402,12 @@ pub fn detect_workload(config: &RiskConfig, attempt: &WorkloadFacts, history: &[
             compared += 1;
             if !history.iter().any(|h| h.resource.as_ref() == Some(resource)) {
                 unseen.push(format!("resource {resource} not accessed before"));
+            }
+        }
+        if let Some(kind) = &attempt.credential_type {
+            compared += 1;
+            if !history.iter().any(|h| h.credential_type.as_ref() == Some(kind)) {
+                unseen.push(format!("credential type {kind} not used before"));
             }
         }
         if unseen.len() >= config.unfamiliar_features {
@@ -600,7 +610,25 @@ mod tests {
             location: Some(Location { country_or_region: Some(country.into()), asn: Some(asn), ..Location::default() }),
             user_agent: Some(agent.into()),
             resource: Some(resource.into()),
+            credential_type: None,
         }
+    }
+
+    #[test]
+    fn a_new_kind_of_credential_from_a_new_host_is_suspicious() {
+        let cfg = RiskConfig::default();
+        let with = |f: WorkloadFacts, kind: &str| WorkloadFacts { credential_type: Some(kind.into()), ..f };
+        let history: Vec<WorkloadFacts> = (0..5)
+            .map(|i| with(workload(-i * 60, "198.51.100.7", "NO", 64500, "azsdk", "graph"), "certificate"))
+            .collect();
+        // The usual certificate from a new network in the same country: two unseen, nothing.
+        let same = with(workload(1, "198.51.100.8", "NO", 64999, "azsdk", "graph"), "certificate");
+        assert!(detect_workload(&cfg, &same, &history).is_empty());
+        // A secret where it always used a certificate, from that new network: three unseen.
+        let secret = with(workload(1, "198.51.100.8", "NO", 64999, "azsdk", "graph"), "clientSecret");
+        let found = detect_workload(&cfg, &secret, &history);
+        assert_eq!((types(&found), found[0].level), (vec!["suspiciousSignins"], RiskLevel::Medium));
+        assert!(found[0].reasons.iter().any(|r| r.contains("credential type clientSecret")), "{:?}", found[0].reasons);
     }
 
     #[test]

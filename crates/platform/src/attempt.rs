@@ -30,11 +30,20 @@ pub(crate) struct Assessed {
     pub mfa_done: bool,
 }
 
+/// The client credential an attempt proved: its kind as Graph beta's `signIn` names it
+/// (`clientCredentialType`) and the id of the key (`servicePrincipalCredentialKeyId`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Credential {
+    pub kind: &'static str,
+    pub key_id: Option<String>,
+}
+
 #[derive(Debug, Default)]
 struct Facts {
     browser: String,
     leaked_password: bool,
     assessed: Option<Assessed>,
+    credential: Option<Credential>,
 }
 
 tokio::task_local! {
@@ -49,6 +58,11 @@ impl Handle {
     /// What Conditional Access assessed during the attempt, if anything.
     pub(crate) fn assessed(&self) -> Option<Assessed> {
         self.0.lock().ok().and_then(|f| f.assessed.clone())
+    }
+
+    /// The client credential the attempt proved, if any.
+    pub(crate) fn credential(&self) -> Option<Credential> {
+        self.0.lock().ok().and_then(|f| f.credential.clone())
     }
 }
 
@@ -85,6 +99,11 @@ pub(crate) fn set_leaked_password(leaked: bool) {
 /// Records what Conditional Access assessed (the latest evaluation wins).
 pub(crate) fn record(assessed: Assessed) {
     with(|f| f.assessed = Some(assessed));
+}
+
+/// Records the client credential the attempt proved (client authentication).
+pub(crate) fn set_credential(credential: Credential) {
+    with(|f| f.credential = Some(credential));
 }
 
 /// What Conditional Access assessed for `user` during the current attempt.

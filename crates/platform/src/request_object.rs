@@ -210,7 +210,7 @@ fn verified_claims(
     if !matches!(object.alg.as_str(), "RS256" | "PS256") {
         return Err(invalid(&format!("The signing algorithm '{}' is not supported.", object.alg)));
     }
-    let der = registered_certificate(app, &object).map_err(invalid)?;
+    let (_, der) = registered_certificate(app, &object).map_err(invalid)?;
     object
         .verify_with_certificate(&der)
         .map_err(|_| invalid("The request object's signature does not verify with the application's key."))?;

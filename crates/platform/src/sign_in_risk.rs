@@ -109,6 +109,8 @@ pub(crate) struct WorkloadAttempt<'a> {
     pub location: &'a Location,
     pub browser: &'a str,
     pub resource: Option<&'a str>,
+    /// The kind of credential proven (`clientSecret`, `certificate`, ...).
+    pub credential_type: Option<&'a str>,
 }
 
 /// The workload identity detections of a successful service principal sign-in, against its
@@ -141,6 +143,7 @@ pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'
         location: Some(a.location.clone()),
         user_agent: browser_family(a.browser),
         resource: a.resource.map(str::to_string),
+        credential_type: a.credential_type.map(str::to_string),
     };
     risk::detect_workload(&state.risk, &this, &history)
 }
@@ -153,6 +156,7 @@ fn workload_facts(r: &SignInRecord) -> risk::WorkloadFacts {
         location: f.location,
         user_agent: f.browser,
         resource: r.doc.get("resourceId").and_then(Value::as_str).map(str::to_string),
+        credential_type: r.doc.get("clientCredentialType").and_then(Value::as_str).map(str::to_string),
     }
 }
 

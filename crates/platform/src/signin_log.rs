@@ -59,6 +59,8 @@ pub(crate) struct SignInAttempt {
     /// Single sign-on: the browser's session signed the user in (no credential presented);
     /// `authenticationDetails` says "Previously satisfied", dated at the session's sign-in.
     pub previously_satisfied: Option<i64>,
+    /// The client credential proven at the token endpoint (kind and key id).
+    pub credential: Option<crate::attempt::Credential>,
 }
 
 /// One step of an authentication (Graph beta's `authenticationDetail`).
@@ -476,6 +478,11 @@ async fn build(
         doc.insert("authenticationMethodsUsed".into(), used);
         doc.insert("mfaDetail".into(), mfa);
     }
+    if let Some(c) = &a.credential {
+        // beta: what the workload detections compare with the service principal's history.
+        doc.insert("clientCredentialType".into(), json!(c.kind));
+        doc.insert("servicePrincipalCredentialKeyId".into(), json!(c.key_id));
+    }
     if let Some(auth_time) = a.previously_satisfied {
         // beta
         doc.insert("authenticationDetails".into(), previously_satisfied(auth_time, multi));
@@ -486,7 +493,7 @@ async fn build(
     // when it assessed this attempt); an app's has no user to compare with; a code or device
     // redemption was assessed on the page where the user signed in.
     let workload = match (&app, app_only) {
-        (Some(sp), true) => Some(WorkloadNames::of(sp.id, &sp.doc)),
+        (Some(sp), true) => Some(cerulean_directory::workload_risk::workload_names(sp.id, &sp.doc)),
         _ => None,
     };
     let findings = match (&user, a.ip) {
@@ -502,6 +509,7 @@ async fn build(
                 location: &location,
                 browser: &browser,
                 resource: resource_id.as_deref(),
+                credential_type: a.credential.as_ref().map(|c| c.kind),
             };
             crate::sign_in_risk::assess_workload(state, &attempt).await
         }

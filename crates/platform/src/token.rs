@@ -133,6 +133,7 @@ async fn handle(
                 crate::attempt::scope(browser, attempt.leaked_password, &shared, grants::dispatch(&state, req, ip))
                     .await;
             attempt.assessed = shared.assessed();
+            attempt.credential = shared.credential();
             result
         }
         Err(e) => Err(e),

@@ -49,10 +49,13 @@ fn invalid_signature(reason: &str, thumbprint: &str, client_id: &str) -> OAuthEr
     )
 }
 
-/// The DER certificate among `app`'s current `keyCredentials` whose thumbprint the JWT's
+/// The key id and DER certificate among `app`'s current `keyCredentials` whose thumbprint the JWT's
 /// header names (`x5t` or `x5t#S256`); else why not, in Entra's words. Shared with request
 /// objects, which the same keys sign.
-pub(crate) fn registered_certificate(app: &AppCredentials, assertion: &Assertion) -> Result<Vec<u8>, &'static str> {
+pub(crate) fn registered_certificate(
+    app: &AppCredentials,
+    assertion: &Assertion,
+) -> Result<(uuid::Uuid, Vec<u8>), &'static str> {
     let now = cerulean_directory::validate::now();
     let certificates = app.secrets.iter().filter(|s| s.kind == "certificate");
     let found = certificates.filter_map(|s| {
@@ -68,21 +71,22 @@ pub(crate) fn registered_certificate(app: &AppCredentials, assertion: &Assertion
         let date = |name: &str| credential.and_then(|c| c.get(name)).and_then(Value::as_str).map(str::to_string);
         let current = date("startDateTime").is_none_or(|s| s <= now) && date("endDateTime").is_none_or(|e| e > now);
         if current {
-            return Ok(der);
+            return Ok((key_id, der));
         }
         expired = true;
     }
     Err(if expired { "The key used is expired." } else { "The key was not found." })
 }
 
-/// Verifies the request's client assertion for `app` (see the module docs).
+/// Verifies the request's client assertion for `app` (see the module docs); the key id of the
+/// certificate that signed it.
 pub(crate) fn verify(
     state: &PlatformState,
     req: &TokenRequest,
     tenant: &TenantRecord,
     client_id: &str,
     app: &AppCredentials,
-) -> Result<(), OAuthError> {
+) -> Result<uuid::Uuid, OAuthError> {
     match req.param("client_assertion_type") {
         Some(JWT_BEARER) => {}
         Some(_) => return Err(malformed("The client_assertion_type is not supported.")),
@@ -103,7 +107,7 @@ pub(crate) fn verify(
     }
     let thumbprint = assertion.thumbprint_hex();
 
-    let der =
+    let (key_id, der) =
         registered_certificate(app, &assertion).map_err(|reason| invalid_signature(reason, &thumbprint, client_id))?;
     match assertion.verify_with_certificate(&der) {
         Ok(()) => {}
@@ -160,7 +164,7 @@ pub(crate) fn verify(
             ),
         ));
     }
-    Ok(())
+    Ok(key_id)
 }
 
 /// The token endpoint URLs (v2 and v1, tenant by id, by any of its domains, or as the

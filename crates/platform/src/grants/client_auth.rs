@@ -27,15 +27,18 @@ pub(crate) async fn authenticate(
     allow_public: bool,
 ) -> Result<ClientAuthMethod, OAuthError> {
     if super::federated::is_federated(req, client_id) {
-        super::federated::verify(state, req, app).await?;
+        let key_id = super::federated::verify(state, req, app).await?;
+        proven("federatedIdentityCredential", key_id);
         return Ok(ClientAuthMethod::Certificate);
     }
     if req.param("client_assertion").is_some() || req.param("client_assertion_type").is_some() {
-        super::assertion::verify(state, req, tenant, client_id, app)?;
+        let key_id = super::assertion::verify(state, req, tenant, client_id, app)?;
+        proven("certificate", Some(key_id.to_string()));
         return Ok(ClientAuthMethod::Certificate);
     }
     if let Some(secret) = req.client_secret() {
-        super::client_credentials::check_secret(&app.secrets, secret, client_id)?;
+        let key_id = super::client_credentials::check_secret(&app.secrets, secret, client_id)?;
+        proven("clientSecret", Some(key_id.to_string()));
         return Ok(ClientAuthMethod::ClientSecret);
     }
     if allow_public && is_public(app) {
@@ -47,6 +50,12 @@ pub(crate) async fn authenticate(
         7000218,
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     ))
+}
+
+/// Tells the sign-in log which credential the client proved (Graph beta's
+/// `clientCredentialType` and `servicePrincipalCredentialKeyId`).
+fn proven(kind: &'static str, key_id: Option<String>) {
+    crate::attempt::set_credential(crate::attempt::Credential { kind, key_id });
 }
 
 /// Whether the application allows public client flows (`isFallbackPublicClient`).

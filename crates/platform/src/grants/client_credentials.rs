@@ -215,12 +215,12 @@ fn app_not_found(client_id: &str, tenant: &str) -> OAuthError {
 }
 
 /// Compares the secret with every client secret of the app (constant time each); an expired
-/// match is its own error, as in Entra.
+/// match is its own error, as in Entra. The key id of the matching secret.
 pub(crate) fn check_secret(
     secrets: &[cerulean_store::SecretRecord],
     presented: &str,
     client_id: &str,
-) -> Result<(), OAuthError> {
+) -> Result<Uuid, OAuthError> {
     let now = cerulean_directory::validate::now();
     let mut expired = false;
     for s in secrets.iter().filter(|s| s.kind == "client_secret") {
@@ -230,7 +230,7 @@ pub(crate) fn check_secret(
                 expired = true;
                 continue;
             }
-            return Ok(());
+            return Ok(s.key_id);
         }
     }
     if expired {

@@ -64,7 +64,11 @@ fn no_match(code: u32, what: &str) -> OAuthError {
 }
 
 /// Verifies the request's federated assertion for `app` (see the module docs).
-pub(crate) async fn verify(state: &PlatformState, req: &TokenRequest, app: &AppCredentials) -> Result<(), OAuthError> {
+pub(crate) async fn verify(
+    state: &PlatformState,
+    req: &TokenRequest,
+    app: &AppCredentials,
+) -> Result<Option<String>, OAuthError> {
     match req.param("client_assertion_type") {
         Some(super::assertion::JWT_BEARER) => {}
         Some(_) => return Err(malformed("The client_assertion_type is not supported.")),
@@ -155,14 +159,15 @@ pub(crate) async fn verify(state: &PlatformState, req: &TokenRequest, app: &AppC
     if of_subject.is_empty() {
         return Err(no_match(700213, &format!("subject '{subject}'")));
     }
-    let accepted = of_subject.iter().any(|c| {
+    // The credential that accepted the assertion: its id is the sign-in's credential key id.
+    let accepted = of_subject.iter().find(|c| {
         let registered = c.get("audiences").and_then(Value::as_array);
         registered.into_iter().flatten().filter_map(Value::as_str).any(|r| audiences.iter().any(|a| a == r))
     });
-    if !accepted {
-        return Err(no_match(700212, &format!("audience '{}'", audiences.join(","))));
+    match accepted {
+        Some(c) => Ok(text(c, "id")),
+        None => Err(no_match(700212, &format!("audience '{}'", audiences.join(",")))),
     }
-    Ok(())
 }
 
 fn audiences(claims: &Map<String, Value>) -> Vec<String> {

@@ -130,7 +130,9 @@ async fn sign_ins_from_unusual_sources_make_the_service_principal_risky() {
     assert_eq!(d["appId"], h.boot.client_id.as_str());
     assert_eq!(d["servicePrincipalId"], sp.as_str());
     assert!(d["servicePrincipalDisplayName"].is_string(), "{d}");
-    assert_eq!(d["keyIds"], json!([]));
+    // The key of the secret the sign-in proved (issue 7: keyIds).
+    assert_eq!(d["keyIds"], json!([row["servicePrincipalCredentialKeyId"]]), "{d}");
+    assert!(row["servicePrincipalCredentialKeyId"].is_string(), "{row}");
     assert_eq!(d["activityDateTime"], row["createdDateTime"]);
     assert!(d["lastUpdatedDateTime"].is_string());
     let info: Value = serde_json::from_str(d["additionalInfo"].as_str().expect("additionalInfo")).expect("json");

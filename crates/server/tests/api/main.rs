@@ -36,6 +36,7 @@ mod custom_security_attributes;
 mod delta;
 mod device_code;
 mod devices;
+mod directory_object_scope;
 mod directory_objects_delta;
 mod domains;
 mod dynamic_groups;

@@ -736,7 +736,7 @@ async fn objects_by_ids(ctx: &Ctx) -> Result<Response, AadError> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(AadError::bad_request("The parameter 'types' must be a collection of strings.")),
     };
-    let found = ctx.state.directory.get_many(ctx.principal.tenant, &ids).await?;
+    let found = ctx.state.directory.directory_objects_by_ids(ctx.principal.tenant, &ids).await?;
     let mut seen = HashSet::new();
     let value: Vec<Value> = found
         .iter()

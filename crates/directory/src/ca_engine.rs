@@ -600,6 +600,30 @@ mod tests {
     }
 
     #[test]
+    fn mfa_trusted_ips_location_matches_no_sign_in() {
+        // Graph's "all conditions" example excludes the built-in all-zero location; with no
+        // MFA trusted IPs configured it excludes nothing, and including it alone selects nothing.
+        let office = Uuid::from_u128(5);
+        let loc = doc(json!({ "isTrusted": true, "ipRanges": [{ "cidrAddress": "198.51.100.0/24" }] }));
+        let locs = [(office, IP_NAMED_LOCATION, &loc)];
+        let nil = crate::conditional_access::MFA_TRUSTED_IPS_LOCATION.to_string();
+        let p = policy(
+            "enabled",
+            all_users(),
+            json!({ "locations": { "includeLocations": ["All"], "excludeLocations": [nil] } }),
+            json!({ "builtInControls": ["block"] }),
+        );
+        assert_eq!(eval(&p, &locs, &ctx()).status(), "failure", "a trusted range is not 'MFA trusted IPs'");
+        let p = policy(
+            "enabled",
+            all_users(),
+            json!({ "locations": { "includeLocations": [nil], "excludeLocations": [] } }),
+            json!({ "builtInControls": ["block"] }),
+        );
+        assert_eq!(eval(&p, &locs, &ctx()).status(), "notApplied");
+    }
+
+    #[test]
     fn apps_platforms_client_types_and_devices() {
         let p = policy(
             "enabled",

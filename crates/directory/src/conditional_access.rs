@@ -72,12 +72,34 @@ fn unknown_property(key: &str, ty: &str) -> DirectoryError {
     ))
 }
 
-/// Rejects keys outside `allowed` (annotations aside).
-fn only(obj: &Map<String, Value>, allowed: &[&str], ty: &str) -> DirectoryResult<()> {
-    match obj.keys().find(|k| !k.starts_with('@') && !allowed.contains(&k.as_str())) {
-        Some(k) => Err(unknown_property(k, ty)),
-        None => Ok(()),
+/// Whether `key` is a property the schema declares on `ty` (a complex type, else an entity
+/// type, with their base types), spelt exactly.
+fn is_declared(ty: &str, key: &str) -> bool {
+    let found = match cerulean_schema::complex(ty) {
+        Some(c) => c.property(key),
+        None => cerulean_schema::entity(ty).and_then(|e| e.property(key)),
+    };
+    found.is_some_and(|p| p.name == key)
+}
+
+/// Checks a body's keys (annotations aside) against the schema's declaration of `ty`: a key
+/// it does not declare is Graph's "does not exist on type" error. A declared key this module
+/// does not `handle` (a condition or control Cerulean does not enforce) passes as `null`, which
+/// is what a GET returns for it, so a GET body PATCHed back works; any other value is refused
+/// rather than stored and silently not enforced.
+fn only(obj: &Map<String, Value>, handled: &[&str], ty: &str) -> DirectoryResult<()> {
+    for (k, v) in obj {
+        if k.starts_with('@') || handled.contains(&k.as_str()) {
+            continue;
+        }
+        if !is_declared(ty, k) {
+            return Err(unknown_property(k, ty));
+        }
+        if !v.is_null() {
+            return Err(bad(format!("'{k}' is not supported: Cerulean does not enforce it.")));
+        }
     }
+    Ok(())
 }
 
 /// An optional object member: absent or `null` is `None`.
@@ -112,11 +134,23 @@ fn guid_or(words: &'static [&'static str]) -> impl Fn(&str) -> bool {
     move |s| words.iter().any(|w| w.eq_ignore_ascii_case(s)) || Uuid::parse_str(s).is_ok()
 }
 
+/// The bare type name of `@odata.type` (`#microsoft.graph.x` → `x`; the namespace in any case).
 fn odata_type(obj: &Map<String, Value>) -> Option<&str> {
-    obj.get("@odata.type")
-        .and_then(Value::as_str)
-        .map(|t| t.trim_start_matches('#').trim_start_matches("microsoft.graph."))
+    obj.get("@odata.type").and_then(Value::as_str).map(|t| {
+        let t = t.trim_start_matches('#');
+        const NS: &str = "microsoft.graph.";
+        match t.get(..NS.len()) {
+            Some(ns) if ns.eq_ignore_ascii_case(NS) => &t[NS.len()..],
+            _ => t,
+        }
+    })
 }
+
+/// The id of Entra's built-in "MFA Trusted IPs" location, which a policy may include or
+/// exclude without it being a stored named location (Graph's "Use all conditions and
+/// controls" example excludes it). Cerulean has no MFA trusted IPs setting, so it matches no
+/// sign-in.
+pub const MFA_TRUSTED_IPS_LOCATION: Uuid = Uuid::nil();
 
 /// Parses `a.b.c.d/n` or `x::y/n`; the family must be the range's declared one.
 pub fn parse_cidr(cidr: &str) -> Option<(IpAddr, u8)> {
@@ -157,10 +191,11 @@ fn ip_ranges(value: Option<&Value>) -> DirectoryResult<Vec<Value>> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let Some(range) = item.as_object() else { return Err(invalid_value("ipRanges", TY)) };
+        // Compared in any case (samples write `IPv4CidrRange`); stored in Graph's casing.
         let kind = odata_type(range).unwrap_or_default();
-        let v4 = match kind {
-            "iPv4CidrRange" => true,
-            "iPv6CidrRange" => false,
+        let (kind, v4) = match kind {
+            k if k.eq_ignore_ascii_case("iPv4CidrRange") => ("iPv4CidrRange", true),
+            k if k.eq_ignore_ascii_case("iPv6CidrRange") => ("iPv6CidrRange", false),
             _ => {
                 return Err(bad(
                     "An ipRange must say its type: '@odata.type' is '#microsoft.graph.iPv4CidrRange' or '#microsoft.graph.iPv6CidrRange'.",
@@ -197,6 +232,7 @@ fn named_location_doc(
         None if current.is_some() => {}
         _ => return Err(invalid_value("displayName", kind)),
     }
+    // `null` for an optional member is its default (as absent), like Graph.
     let common = ["displayName", "id", "createdDateTime", "modifiedDateTime"];
     if kind == IP_NAMED_LOCATION {
         let allowed: Vec<&str> = common.iter().copied().chain(["ipRanges", "isTrusted"]).collect();
@@ -208,7 +244,7 @@ fn named_location_doc(
             Some(Value::Bool(b)) => {
                 doc.insert("isTrusted".into(), json!(b));
             }
-            None => {
+            None | Some(Value::Null) => {
                 doc.entry("isTrusted").or_insert(json!(false));
             }
             Some(_) => return Err(invalid_value("isTrusted", kind)),
@@ -231,7 +267,7 @@ fn named_location_doc(
             Some(Value::Bool(b)) => {
                 doc.insert("includeUnknownCountriesAndRegions".into(), json!(b));
             }
-            None => {
+            None | Some(Value::Null) => {
                 doc.entry("includeUnknownCountriesAndRegions").or_insert(json!(false));
             }
             Some(_) => return Err(invalid_value("includeUnknownCountriesAndRegions", kind)),
@@ -240,7 +276,7 @@ fn named_location_doc(
             Some(Value::String(m)) if m == "clientIpAddress" || m == "authenticatorAppGps" => {
                 doc.insert("countryLookupMethod".into(), json!(m));
             }
-            None => {
+            None | Some(Value::Null) => {
                 doc.entry("countryLookupMethod").or_insert(json!("clientIpAddress"));
             }
             Some(_) => return Err(invalid_value("countryLookupMethod", kind)),
@@ -355,6 +391,7 @@ fn conditions(value: Option<&Value>, locations: &[Uuid]) -> DirectoryResult<Map<
             let exclude = strings(l, "excludeLocations", LT, guid_or(&["AllTrusted"]))?;
             for id in include.iter().chain(&exclude) {
                 if let Ok(u) = Uuid::parse_str(id)
+                    && u != MFA_TRUSTED_IPS_LOCATION
                     && !locations.contains(&u)
                 {
                     return Err(bad(format!("1040: NamedLocation with id {id} does not exist in the directory.")));

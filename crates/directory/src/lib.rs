@@ -203,21 +203,58 @@ impl Directory {
             return Err(DirectoryError::not_found(key));
         };
         match self.get(tenant, id).await? {
-            // A subscribed SKU is stored as an object but is no directory object.
-            Some(o)
-                if object_type.is_empty()
-                    && o.object_type != licences::SUBSCRIBED_SKU
-                    && !conditional_access::TYPES.contains(&o.object_type.as_str()) =>
-            {
-                Ok(o)
-            }
+            // Any type: only directory objects (SKUs, policies, attribute sets... are stored as
+            // objects too but are not found through `/directoryObjects`).
+            Some(o) if object_type.is_empty() && is_directory_object(&o.object_type) => Ok(o),
             Some(o) if o.object_type == object_type => Ok(o),
             _ => Err(DirectoryError::not_found(key)),
         }
     }
 
+    /// The live directory objects among `ids`, in the order of `ids`: `getByIds` (v1.0) and
+    /// `getObjectsByObjectIds` (1.6). Records of other kinds (Conditional Access policies, named
+    /// locations, SKUs, attribute sets...) are left out as if missing: those ids appear in logs,
+    /// and their own routes ask for more than these functions' `Directory.Read.All`.
+    pub async fn directory_objects_by_ids(&self, tenant: Uuid, ids: &[Uuid]) -> DirectoryResult<Vec<ObjectRecord>> {
+        let mut out = self.get_many(tenant, ids).await?;
+        out.retain(|r| is_directory_object(&r.object_type));
+        Ok(out)
+    }
+
     /// Runs a list query (already compiled from OData options).
     pub async fn list(&self, tenant: Uuid, query: &ListQuery) -> DirectoryResult<Page> {
         Ok(self.store.list(tenant, query).await?)
+    }
+}
+
+/// Whether a stored record of `object_type` is a directory object: its schema entity derives
+/// from `directoryObject` (as in Graph's CSDL). The one rule behind `GET /directoryObjects/{id}`
+/// and `getByIds`; a type the schema does not declare (attribute sets, schema extensions) is not.
+pub fn is_directory_object(object_type: &str) -> bool {
+    cerulean_schema::entity(object_type).is_some_and(|e| e.is_a("directoryObject"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_directory_object;
+    use crate::{custom_security_attributes, licences};
+
+    #[test]
+    fn directory_objects_are_the_schema_subtypes_of_directory_object() {
+        for t in ["user", "group", "servicePrincipal", "application", "device", "orgContact", "organization"] {
+            assert!(is_directory_object(t), "{t}");
+        }
+        for t in [
+            licences::SUBSCRIBED_SKU,
+            custom_security_attributes::ATTRIBUTE_SET,
+            custom_security_attributes::DEFINITION,
+            "conditionalAccessPolicy",
+            "ipNamedLocation",
+            "countryNamedLocation",
+            "unifiedRoleDefinition",
+            "",
+        ] {
+            assert!(!is_directory_object(t), "{t}");
+        }
     }
 }

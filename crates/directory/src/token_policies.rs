@@ -85,7 +85,9 @@ pub enum DefinitionError {
     WrongRoot,
     #[error("TokenLifetimePolicy 'Version' must be 1.")]
     Version,
-    #[error("TokenLifetimePolicy property '{0}' is not supported; only 'Version' and 'AccessTokenLifetime' apply.")]
+    #[error(
+        "TokenLifetimePolicy property '{0}' is not supported; only 'Version' and 'AccessTokenLifetime' apply (the retired refresh and session properties are ignored)."
+    )]
     UnknownKey(String),
     #[error("TokenLifetimePolicy must set 'AccessTokenLifetime'; without it the policy would have no effect.")]
     Missing,
@@ -133,10 +135,24 @@ pub(crate) fn policy_object(definition: &Value, root: &str) -> Result<Map<String
     }
 }
 
-/// The access-token lifetime a `definition` array sets, or why it is refused.
+/// The refresh and session token properties Entra retired in 2021 ("Configurable token
+/// lifetimes": refresh and session token configuration retired): still sent by existing
+/// scripts next to `AccessTokenLifetime`, accepted and ignored like Entra does.
+const RETIRED_KEYS: &[&str] = &[
+    "MaxInactiveTime",
+    "MaxAgeSingleFactor",
+    "MaxAgeMultiFactor",
+    "MaxAgeSessionSingleFactor",
+    "MaxAgeSessionMultiFactor",
+];
+
+/// The access-token lifetime a `definition` array sets, or why it is refused. The retired
+/// keys pass (ignored) only beside an `AccessTokenLifetime`: a definition of nothing else
+/// would have no effect and is refused as such.
 pub fn parse_definition(definition: &Value) -> Result<Duration, DefinitionError> {
     let policy = policy_object(definition, "TokenLifetimePolicy")?;
-    if let Some(key) = policy.keys().find(|k| !matches!(k.as_str(), "Version" | "AccessTokenLifetime")) {
+    let known = |k: &str| matches!(k, "Version" | "AccessTokenLifetime") || RETIRED_KEYS.contains(&k);
+    if let Some(key) = policy.keys().find(|k| !known(k)) {
         return Err(DefinitionError::UnknownKey(key.clone()));
     }
     if policy.get("Version").and_then(Value::as_i64) != Some(1) {
@@ -150,15 +166,21 @@ pub fn parse_definition(definition: &Value) -> Result<Duration, DefinitionError>
     Ok(lifetime)
 }
 
-/// A .NET `TimeSpan` as Entra writes it: `hh:mm:ss` or `d.hh:mm:ss`.
+/// A .NET `TimeSpan` (`[d.]h:m:s`), each clock field one or two digits as .NET reads them:
+/// Microsoft's own examples write `"8:00:00"` (tokenlifetimepolicy-post-tokenlifetimepolicies)
+/// and `"4:00:00"` (configure-token-lifetimes). Hours stay below 24.
 fn parse_time_span(text: &str) -> Option<Duration> {
     let (days, clock) = match text.split_once('.') {
-        Some((d, rest)) => (d.parse::<u64>().ok()?, rest),
+        Some((d, rest)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => (d.parse::<u64>().ok()?, rest),
+        Some(_) => return None,
         None => (0, text),
     };
     let parts: Vec<&str> = clock.split(':').collect();
     let [h, m, s] = parts.as_slice() else { return None };
-    let field = |v: &str, max: u64| v.parse::<u64>().ok().filter(|n| *n < max && v.len() == 2);
+    let field = |v: &str, max: u64| {
+        let digits = (1..=2).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit());
+        v.parse::<u64>().ok().filter(|n| digits && *n < max)
+    };
     let (h, m, s) = (field(h, 24)?, field(m, 60)?, field(s, 60)?);
     Some(Duration::from_secs(((days * 24 + h) * 60 + m) * 60 + s))
 }
@@ -564,6 +586,16 @@ mod tests {
         assert_eq!(parse_definition(&d), Ok(Duration::from_secs(9000)));
         let d = def(r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":"1.00:00:00"}}"#);
         assert_eq!(parse_definition(&d), Ok(MAX_LIFETIME));
+        // One-digit hours, as Microsoft's examples write them.
+        for (text, secs) in [("8:00:00", 28_800), ("4:00:00", 14_400), ("0:30:00", 1800), ("0.8:00:00", 28_800)] {
+            let d = def(&format!(r#"{{"TokenLifetimePolicy":{{"Version":1,"AccessTokenLifetime":"{text}"}}}}"#));
+            assert_eq!(parse_definition(&d), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        // The retired keys beside a lifetime are ignored.
+        let d = def(
+            r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":"08:00:00","MaxInactiveTime":"30.00:00:00","MaxAgeSingleFactor":"until-revoked","MaxAgeMultiFactor":"until-revoked","MaxAgeSessionSingleFactor":"until-revoked","MaxAgeSessionMultiFactor":"until-revoked"}}"#,
+        );
+        assert_eq!(parse_definition(&d), Ok(Duration::from_secs(28_800)));
     }
 
     #[test]
@@ -584,10 +616,23 @@ mod tests {
                 DefinitionError::Range,
             ),
             (
-                def(
-                    r#"{"TokenLifetimePolicy":{"Version":1,"MaxInactiveTime":"1.00:00:00","AccessTokenLifetime":"01:00:00"}}"#,
-                ),
-                DefinitionError::UnknownKey("MaxInactiveTime".into()),
+                def(r#"{"TokenLifetimePolicy":{"Version":1,"Bogus":"1.00:00:00","AccessTokenLifetime":"01:00:00"}}"#),
+                DefinitionError::UnknownKey("Bogus".into()),
+            ),
+            // Retired keys alone set nothing.
+            (def(r#"{"TokenLifetimePolicy":{"Version":1,"MaxInactiveTime":"1.00:00:00"}}"#), DefinitionError::Missing),
+            (
+                def(r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":"123:00:00"}}"#),
+                DefinitionError::Format,
+            ),
+            (
+                def(r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":"1.24:00:00"}}"#),
+                DefinitionError::Format,
+            ),
+            (def(r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":"+8:00:00"}}"#), DefinitionError::Format),
+            (
+                def(r#"{"TokenLifetimePolicy":{"Version":1,"AccessTokenLifetime":".08:00:00"}}"#),
+                DefinitionError::Format,
             ),
         ];
         for (d, want) in cases {

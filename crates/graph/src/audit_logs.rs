@@ -115,6 +115,8 @@ pub(crate) struct Options {
     select: Option<Vec<String>>,
     /// Ties a skiptoken to the filter and path it was issued for.
     fingerprint: u64,
+    /// The log's fields, for evaluating the filter as the store compares.
+    fields: LogFields,
 }
 
 pub(crate) fn options(raw: Option<&str>, fields: &LogFields, path: &str, beta: bool) -> Result<Options, GraphError> {
@@ -136,7 +138,20 @@ pub(crate) fn options(raw: Option<&str>, fields: &LogFields, path: &str, beta: b
             }
             "top" => top = cerulean_query::parse_top(v)?,
             "select" => {
-                select = Some(v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>())
+                let names: Vec<String> = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                // Like Graph, a name the type does not have is a 400 (beta's sign-ins show every
+                // stored property, so only v1.0's list is checked).
+                if !beta
+                    && let Some(bad) =
+                        names.iter().find(|n| *n != "*" && !fields.properties.iter().any(|p| p.eq_ignore_ascii_case(n)))
+                {
+                    return Err(GraphError::new(
+                        400,
+                        "BadRequest",
+                        format!("Could not find a property named '{bad}' on type '{}'.", fields.type_name),
+                    ));
+                }
+                select = Some(names)
             }
             "orderby" => {
                 let v = v.trim().to_ascii_lowercase();
@@ -164,7 +179,8 @@ pub(crate) fn options(raw: Option<&str>, fields: &LogFields, path: &str, beta: b
     if let Some(token) = skiptoken {
         query.after = Some(decode_skiptoken(&token, fingerprint)?);
     }
-    Ok(Options { params, filter, query, top, select, fingerprint })
+    let fields = LogFields { ..*fields };
+    Ok(Options { params, filter, query, top, select, fingerprint, fields })
 }
 
 fn beta_sign_in_fields() -> LogFields {
@@ -214,7 +230,7 @@ where
         for (cursor, record) in batch {
             scanned += 1;
             let item = render.render(&record).await?;
-            if opts.filter.as_ref().is_none_or(|f| log_filter::matches(f, &item)) {
+            if opts.filter.as_ref().is_none_or(|f| log_filter::matches(f, &opts.fields, &item)) {
                 items.push((cursor.clone(), item));
                 if items.len() > opts.top {
                     items.truncate(opts.top);
@@ -246,6 +262,9 @@ where
 /// `$select`: keeps the named properties (and `id`).
 fn project(item: Value, select: Option<&[String]>) -> Value {
     let (Some(select), Value::Object(map)) = (select, &item) else { return item };
+    if select.iter().any(|s| s == "*") {
+        return item;
+    }
     let kept: Map<String, Value> = map
         .iter()
         .filter(|(k, _)| *k == "id" || select.iter().any(|s| s.eq_ignore_ascii_case(k)))

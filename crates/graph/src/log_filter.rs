@@ -11,7 +11,11 @@
 //!    what cannot be pushed down (`targetResources/any(...)`, `ne`, `startswith`, `or`) is
 //!    still exact, and a push-down only ever narrows the scan, never changes the answer.
 //!
-//! String comparisons ignore case, as Entra's log filters do for names and UPNs.
+//! String comparisons ignore case, as Entra's log filters do for names and UPNs, except
+//! `eq`/`ne`/`in` on an indexed column the store compares exactly ([`exact_column`]: category,
+//! activity, correlation id, IP address, event type, risk event type, level and state), which
+//! evaluation compares exactly too, so the answer is the same whether or not the condition was
+//! pushed down (`category eq 'usermanagement'` matches nothing, alone or inside an `or`).
 
 use cerulean_query::ast::CmpOp;
 use cerulean_query::{Expr, LambdaKind, Literal};
@@ -93,7 +97,7 @@ fn check(expr: &Expr, fields: &LogFields, vars: &[&str]) -> Result<(), GraphErro
 /// decimal, date-times normalised to the stored second-precision UTC form.
 fn literal_text(l: &Literal) -> Option<String> {
     match l {
-        Literal::String(s) => Some(s.clone()),
+        Literal::String(s) | Literal::Enum { member: s, .. } => Some(s.clone()),
         Literal::Guid(g) => Some(g.hyphenated().to_string()),
         Literal::Int(i) => Some(i.to_string()),
         Literal::DateTimeOffset(s) => parse_time(s).map(stored_time),
@@ -201,19 +205,36 @@ fn column_of(path: &[String], fields: &LogFields) -> Option<LogColumn> {
     fields.columns.iter().find(|(name, _)| path_is(path, name)).map(|(_, c)| *c)
 }
 
-// ---- evaluation on the Graph JSON ----
-
-/// Whether `item` (an entry's Graph JSON) satisfies `expr`.
-pub(crate) fn matches(expr: &Expr, item: &Value) -> bool {
-    eval(expr, item, &[]).as_bool().unwrap_or(false)
+/// Whether the store compares `column` of the log of type `type_name` exactly: its values are
+/// stored as written (`crates/store/src/logs.rs`). The others are uuids (parsed), digits
+/// (error codes), or stored lower-cased and compared with the value lower-cased (UPN; the
+/// appId of the risk tables), so case cannot change what they match.
+fn exact_column(column: LogColumn, type_name: &str) -> bool {
+    use LogColumn::*;
+    match column {
+        Category | Activity | CorrelationId | IpAddress | EventType | RiskEventType | RiskLevel | RiskState => true,
+        AppId => type_name == "microsoft.graph.signIn",
+        _ => false,
+    }
 }
 
-type Vars<'a> = [(&'a str, &'a Value)];
+// ---- evaluation on the Graph JSON ----
+
+/// Whether `item` (an entry's Graph JSON) satisfies `expr`; `fields` says which columns compare
+/// exactly.
+pub(crate) fn matches(expr: &Expr, fields: &LogFields, item: &Value) -> bool {
+    let cx = Cx { columns: fields.columns, type_name: fields.type_name };
+    cx.eval(expr, item, &[]).as_bool().unwrap_or(false)
+}
+
+/// A lambda variable: its name, the element it stands for, and whether the collection it
+/// ranges over is an exactly compared column.
+type Vars<'a> = [(&'a str, &'a Value, bool)];
 
 fn lookup<'a>(path: &[String], item: &'a Value, vars: &Vars<'a>) -> Value {
     let Some((first, rest)) = path.split_first() else { return Value::Null };
-    let mut cur = match vars.iter().rev().find(|(n, _)| n == first) {
-        Some((_, v)) => *v,
+    let mut cur = match vars.iter().rev().find(|(n, _, _)| n == first) {
+        Some((_, v, _)) => *v,
         None => match field(item, first) {
             Some(v) => v,
             None => return Value::Null,
@@ -241,53 +262,95 @@ fn literal_value(l: &Literal) -> Value {
         Literal::Int(i) => Value::from(*i),
         Literal::Decimal(d) => Value::from(*d),
         Literal::String(s) | Literal::DateTimeOffset(s) | Literal::Date(s) => Value::String(s.clone()),
+        // Log items are JSON: an enum-typed value is its member's name.
+        Literal::Enum { member, .. } => Value::String(member.clone()),
         Literal::Guid(g) => Value::String(g.hyphenated().to_string()),
     }
 }
 
-fn eval<'a>(expr: &Expr, item: &'a Value, vars: &Vars<'a>) -> Value {
-    match expr {
-        Expr::Literal(l) => literal_value(l),
-        Expr::Path(p) => lookup(p, item, vars),
-        Expr::And(items) => Value::Bool(items.iter().all(|e| eval(e, item, vars).as_bool() == Some(true))),
-        Expr::Or(items) => Value::Bool(items.iter().any(|e| eval(e, item, vars).as_bool() == Some(true))),
-        Expr::Not(e) => Value::Bool(eval(e, item, vars).as_bool() != Some(true)),
-        Expr::Compare { op, left, right } => {
-            Value::Bool(compare(*op, &eval(left, item, vars), &eval(right, item, vars)))
-        }
-        Expr::In { left, values } => {
-            let l = eval(left, item, vars);
-            Value::Bool(values.iter().any(|v| compare(CmpOp::Eq, &l, &literal_value(v))))
-        }
-        Expr::Call { name, args } => {
-            let texts: Vec<Option<String>> =
-                args.iter().map(|a| eval(a, item, vars).as_str().map(str::to_lowercase)).collect();
-            let (Some(Some(a)), Some(Some(b))) = (texts.first(), texts.get(1)) else {
-                return Value::Bool(false);
-            };
-            Value::Bool(match name.as_str() {
-                "startswith" => a.starts_with(b.as_str()),
-                "endswith" => a.ends_with(b.as_str()),
-                _ => a.contains(b.as_str()),
-            })
-        }
-        Expr::Lambda { path, kind, body } => {
-            let collection = lookup(path, item, vars);
-            let elements = collection.as_array().map(Vec::as_slice).unwrap_or_default();
-            let Some((var, body)) = body else {
-                return Value::Bool(!elements.is_empty());
-            };
-            let test = |el: &Value| {
-                let mut inner: Vec<(&str, &Value)> = vars.to_vec();
-                inner.push((var.as_str(), el));
-                eval(body, item, &inner).as_bool() == Some(true)
-            };
-            Value::Bool(match kind {
-                LambdaKind::Any => elements.iter().any(test),
-                LambdaKind::All => elements.iter().all(test),
-            })
+/// What evaluation needs of the log's fields.
+struct Cx {
+    columns: &'static [(&'static str, LogColumn)],
+    type_name: &'static str,
+}
+
+impl Cx {
+    /// Whether `path` (outside any lambda variable) is an exactly compared column.
+    fn exact_path(&self, path: &[String]) -> bool {
+        self.columns.iter().find(|(name, _)| path_is(path, name)).is_some_and(|(_, c)| exact_column(*c, self.type_name))
+    }
+
+    /// Whether `e` names an exactly compared column: such a path, or a lambda variable ranging
+    /// over one (`signInEventTypes/any(t: t eq 'x')`).
+    fn exact(&self, e: &Expr, vars: &Vars<'_>) -> bool {
+        let Expr::Path(p) = e else { return false };
+        match p.first().and_then(|first| vars.iter().rev().find(|(n, _, _)| n == first)) {
+            Some((_, _, exact)) => p.len() == 1 && *exact,
+            None => self.exact_path(p),
         }
     }
+
+    fn eval<'a>(&self, expr: &Expr, item: &'a Value, vars: &Vars<'a>) -> Value {
+        match expr {
+            Expr::Literal(l) => literal_value(l),
+            Expr::Path(p) => lookup(p, item, vars),
+            Expr::And(items) => Value::Bool(items.iter().all(|e| self.eval(e, item, vars).as_bool() == Some(true))),
+            Expr::Or(items) => Value::Bool(items.iter().any(|e| self.eval(e, item, vars).as_bool() == Some(true))),
+            Expr::Not(e) => Value::Bool(self.eval(e, item, vars).as_bool() != Some(true)),
+            Expr::Compare { op, left, right } => {
+                let (l, r) = (self.eval(left, item, vars), self.eval(right, item, vars));
+                let exact = matches!(op, CmpOp::Eq | CmpOp::Ne) && (self.exact(left, vars) || self.exact(right, vars));
+                Value::Bool(if exact { compare_exact(*op, &l, &r) } else { compare(*op, &l, &r) })
+            }
+            Expr::In { left, values } => {
+                let l = self.eval(left, item, vars);
+                let exact = self.exact(left, vars);
+                Value::Bool(values.iter().any(|v| {
+                    let v = literal_value(v);
+                    if exact { compare_exact(CmpOp::Eq, &l, &v) } else { compare(CmpOp::Eq, &l, &v) }
+                }))
+            }
+            Expr::Call { name, args } => {
+                let texts: Vec<Option<String>> =
+                    args.iter().map(|a| self.eval(a, item, vars).as_str().map(str::to_lowercase)).collect();
+                let (Some(Some(a)), Some(Some(b))) = (texts.first(), texts.get(1)) else {
+                    return Value::Bool(false);
+                };
+                Value::Bool(match name.as_str() {
+                    "startswith" => a.starts_with(b.as_str()),
+                    "endswith" => a.ends_with(b.as_str()),
+                    _ => a.contains(b.as_str()),
+                })
+            }
+            Expr::Lambda { path, kind, body } => {
+                let collection = lookup(path, item, vars);
+                let elements = collection.as_array().map(Vec::as_slice).unwrap_or_default();
+                let Some((var, body)) = body else {
+                    return Value::Bool(!elements.is_empty());
+                };
+                let over_var = path.first().is_some_and(|f| vars.iter().any(|(n, _, _)| n == f));
+                let exact = !over_var && self.exact_path(path);
+                let test = |el: &Value| {
+                    let mut inner: Vec<(&str, &Value, bool)> = vars.to_vec();
+                    inner.push((var.as_str(), el, exact));
+                    self.eval(body, item, &inner).as_bool() == Some(true)
+                };
+                Value::Bool(match kind {
+                    LambdaKind::Any => elements.iter().any(test),
+                    LambdaKind::All => elements.iter().all(test),
+                })
+            }
+        }
+    }
+}
+
+/// `eq`/`ne` as the store compares an exact column: strings as written.
+fn compare_exact(op: CmpOp, l: &Value, r: &Value) -> bool {
+    let equal = match (l, r) {
+        (Value::String(a), Value::String(b)) => a == b,
+        _ => return compare(op, l, r),
+    };
+    if op == CmpOp::Ne { !equal } else { equal }
 }
 
 fn compare(op: CmpOp, l: &Value, r: &Value) -> bool {
@@ -350,10 +413,40 @@ mod tests {
             "result": "success",
             "targetResources": [{"id": "a"}, {"id": "b"}],
         });
-        assert!(matches(&parse("targetResources/any(t: t/id eq 'B')"), &item));
-        assert!(!matches(&parse("targetResources/any(t: t/id eq 'c')"), &item));
-        assert!(matches(&parse("activityDateTime gt 2024-05-01T09:59:59.9Z and result ne 'failure'"), &item));
-        assert!(matches(&parse("startswith(category, 'user')"), &item));
-        assert!(!matches(&parse("category in ('GroupManagement')"), &item));
+        let matches = |text: &str, item: &Value| super::matches(&parse(text), &FIELDS, item);
+        assert!(matches("targetResources/any(t: t/id eq 'B')", &item));
+        assert!(!matches("targetResources/any(t: t/id eq 'c')", &item));
+        assert!(matches("activityDateTime gt 2024-05-01T09:59:59.9Z and result ne 'failure'", &item));
+        assert!(matches("startswith(category, 'user')", &item));
+        assert!(!matches("category in ('GroupManagement')", &item));
+    }
+
+    #[test]
+    fn pushed_down_equalities_evaluate_as_the_store_compares() {
+        // The store compares `category` as written: so does evaluation, whether the condition
+        // is pushed down (alone) or not (inside an `or`), so the answer never depends on it.
+        let item = json!({ "category": "UserManagement", "result": "success", "initiatedBy": {"user": {"id": "A1"}} });
+        let matches = |text: &str| super::matches(&parse(text), &FIELDS, &item);
+        assert!(matches("category eq 'UserManagement'"));
+        assert!(!matches("category eq 'usermanagement'"));
+        assert!(!matches("category eq 'usermanagement' or result eq 'nope'"));
+        assert!(matches("category ne 'usermanagement'"));
+        assert!(!matches("category in ('usermanagement')"));
+        assert!(matches("category in ('UserManagement')"));
+        // Not an exact column: case is ignored, as before.
+        assert!(matches("result eq 'SUCCESS'"));
+        assert!(matches("initiatedBy/user/id eq 'a1'"));
+        // A lambda over an exact column compares its elements exactly.
+        const SIGN_INS: LogFields = LogFields {
+            time: "createdDateTime",
+            columns: &[("signInEventTypes", LogColumn::EventType), ("appId", LogColumn::AppId)],
+            properties: &["createdDateTime", "signInEventTypes", "appId"],
+            type_name: "microsoft.graph.signIn",
+        };
+        let row = json!({ "signInEventTypes": ["interactiveUser"], "appId": "abc" });
+        let on_row = |text: &str| super::matches(&parse(text), &SIGN_INS, &row);
+        assert!(on_row("signInEventTypes/any(t: t eq 'interactiveUser')"));
+        assert!(!on_row("signInEventTypes/any(t: t eq 'interactiveuser')"));
+        assert!(!on_row("appId eq 'ABC'"));
     }
 }

@@ -329,7 +329,7 @@ pub(crate) async fn get_by_ids(
             .collect::<Result<Vec<&str>, _>>()?,
         Some(_) => return Err(GraphError::bad_request("The parameter 'types' must be a collection of strings.")),
     };
-    let found = state.directory.get_many(p.tenant, &ids).await?;
+    let found = state.directory.directory_objects_by_ids(p.tenant, &ids).await?;
     let mut seen = std::collections::HashSet::new();
     let mut value = Vec::with_capacity(found.len());
     for rec in &found {

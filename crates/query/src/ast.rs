@@ -25,6 +25,13 @@ pub enum Literal {
     DateTimeOffset(String),
     /// A bare `Edm.Date` literal (`2024-01-02`), as written.
     Date(String),
+    /// An OData enum literal `Namespace.EnumType'member'` (`microsoft.graph.riskLevel'high'`,
+    /// as Graph's riskyUser examples write it): the qualified type name as written, and the
+    /// member, unescaped.
+    Enum {
+        ty: String,
+        member: String,
+    },
 }
 
 /// A comparison operator.
@@ -161,6 +168,7 @@ impl fmt::Display for Literal {
             Literal::String(s) => write!(f, "'{}'", s.replace('\'', "''")),
             Literal::Guid(g) => write!(f, "{}", g.hyphenated()),
             Literal::DateTimeOffset(s) | Literal::Date(s) => f.write_str(s),
+            Literal::Enum { ty, member } => write!(f, "{ty}'{}'", member.replace('\'', "''")),
         }
     }
 }

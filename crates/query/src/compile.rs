@@ -119,6 +119,7 @@ fn literal_edm(lit: &Literal) -> &'static str {
         Literal::Guid(_) => "Edm.Guid",
         Literal::DateTimeOffset(_) => "Edm.DateTimeOffset",
         Literal::Date(_) => "Edm.Date",
+        Literal::Enum { .. } => "Edm.Enum",
     }
 }
 
@@ -462,6 +463,19 @@ impl<'a> Compiler<'a> {
             return plain(kind, Scalar::Null);
         }
         let scalar = match (r.ty, lit) {
+            (EdmType::Enum(name), Literal::Enum { ty, member }) => {
+                // `Namespace.Type'member'`: the type must be the property's own.
+                let bare = ty.rsplit_once('.').map_or(ty.as_str(), |(ns, bare)| {
+                    if ns.eq_ignore_ascii_case("microsoft.graph") { bare } else { ty.as_str() }
+                });
+                if !bare.eq_ignore_ascii_case(name) {
+                    return Err(QueryError::bad_request(format!(
+                        "Invalid filter clause: The enumeration type '{ty}' is not the type of property '{}' (microsoft.graph.{name}).",
+                        r.name
+                    )));
+                }
+                return self.value(r, &Literal::String(member.clone()), op);
+            }
             (EdmType::Enum(name), Literal::String(s)) => match cerulean_schema::enumeration(name) {
                 // Enum members compare as their canonical spelling.
                 Some(e) => match e.member(s) {

@@ -72,6 +72,20 @@ fn strings_enums_and_case_insensitive_names() {
 }
 
 #[test]
+fn enum_literals_name_the_property_type() {
+    // `Namespace.EnumType'member'` (Graph's riskyUser example: `microsoft.graph.riskLevel'medium'`).
+    assert_eq!(ok("kind eq microsoft.graph.widgetKind'large'"), cmp("kind", K::String, S::Eq, s("large")));
+    assert_eq!(ok("kind ne Microsoft.Graph.WidgetKind'small'"), cmp("kind", K::String, S::Ne, s("small")));
+    let e = err("kind eq microsoft.graph.riskLevel'large'");
+    assert!(e.to_string().contains("'microsoft.graph.riskLevel' is not the type of property 'kind'"), "{e}");
+    let e = err("kind eq other.ns.widgetKind'large'");
+    assert!(e.to_string().contains("is not the type"), "{e}");
+    // Not an enum property: a type mismatch, as for any literal of the wrong type.
+    assert!(run("name eq microsoft.graph.widgetKind'large'").is_err());
+    assert!(run("kind in (microsoft.graph.widgetKind'large', 'small')").is_ok());
+}
+
+#[test]
 fn scalars_of_every_type() {
     assert_eq!(ok("enabled eq true"), cmp("enabled", K::Bool, S::Eq, Scalar::Bool(true)));
     assert_eq!(ok("enabled"), cmp("enabled", K::Bool, S::Eq, Scalar::Bool(true)), "a bare boolean");

@@ -83,6 +83,9 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                     let (lit, next) = number(&chars, i)?;
                     i = next;
                     Tok::Lit(lit)
+                } else if let Some((lit, next)) = enum_literal(&chars, i)? {
+                    i = next;
+                    Tok::Lit(lit)
                 } else if is_ident_start(c) {
                     let mut j = i + 1;
                     while j < chars.len() && is_ident_char(chars[j]) {
@@ -115,6 +118,37 @@ fn is_ident_start(c: char) -> bool {
 
 fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// An enum literal at `i`: a qualified name (at least one `.`) directly followed by a quoted
+/// member, `microsoft.graph.riskLevel'medium'` (OData ABNF `enumLiteral`). `None` when the text
+/// at `i` is not one, so a plain identifier lexes as before.
+fn enum_literal(chars: &[char], i: usize) -> Result<Option<(Literal, usize)>, LexError> {
+    if !chars.get(i).copied().is_some_and(is_ident_start) {
+        return Ok(None);
+    }
+    let mut j = i;
+    let mut dotted = false;
+    loop {
+        if !chars.get(j).copied().is_some_and(is_ident_start) {
+            return Ok(None);
+        }
+        j += 1;
+        while j < chars.len() && is_ident_char(chars[j]) {
+            j += 1;
+        }
+        match chars.get(j) {
+            Some('.') => {
+                dotted = true;
+                j += 1;
+            }
+            Some('\'') if dotted => break,
+            _ => return Ok(None),
+        }
+    }
+    let ty: String = chars[i..j].iter().collect();
+    let (member, next) = string(chars, j)?;
+    Ok(Some((Literal::Enum { ty, member }, next)))
 }
 
 /// A single-quoted string from `chars[i] == '\''`; `''` is a quote. Returns the text and the
@@ -285,6 +319,21 @@ mod tests {
         assert_eq!(lits("1.5e3"), vec![Tok::Lit(Literal::Decimal(1500.0))]);
         assert_eq!(lits("'it''s'"), vec![Tok::Lit(Literal::String("it's".into()))]);
         assert_eq!(lits("NULL True"), vec![Tok::Lit(Literal::Null), Tok::Lit(Literal::Bool(true))]);
+    }
+
+    #[test]
+    fn enum_literals_are_qualified_names_before_a_quote() {
+        let e = |ty: &str, m: &str| Tok::Lit(Literal::Enum { ty: ty.into(), member: m.into() });
+        assert_eq!(
+            lits("riskLevel eq microsoft.graph.riskLevel'medium'"),
+            vec![Tok::Ident("riskLevel".into()), Tok::Ident("eq".into()), e("microsoft.graph.riskLevel", "medium")]
+        );
+        assert_eq!(lits("ns.t'it''s'"), vec![e("ns.t", "it's")]);
+        // Without a dot it stays an identifier then a string; a dotted name without a quote
+        // is still refused at the dot.
+        assert_eq!(lits("t'x'"), vec![Tok::Ident("t".into()), Tok::Lit(Literal::String("x".into()))]);
+        assert_eq!(tokenize("a.b eq 1").map(|_| ()).map_err(|e| e.pos), Err(1));
+        assert!(tokenize("ns.t'open").is_err());
     }
 
     #[test]

@@ -45,6 +45,8 @@ fn literal() -> impl Strategy<Value = Literal> {
         any::<u128>().prop_map(|u| Literal::Guid(Uuid::from_u128(u))),
         date_time().prop_map(Literal::DateTimeOffset),
         date().prop_map(Literal::Date),
+        ("[a-z][a-z0-9]{0,5}(\\.[a-zA-Z][a-zA-Z0-9]{0,7}){1,2}", any::<String>())
+            .prop_map(|(ty, member)| Literal::Enum { ty, member }),
     ]
 }
 

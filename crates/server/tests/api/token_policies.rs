@@ -70,7 +70,8 @@ async fn inert_or_malformed_definitions_are_refused() {
         (json!(["not json"]), "not valid JSON"),
         (json!([r#"{"ClaimsMappingPolicy":{"Version":1}}"#]), "'TokenLifetimePolicy'"),
         (json!([r#"{"TokenLifetimePolicy":{"Version":2,"AccessTokenLifetime":"01:00:00"}}"#]), "'Version' must be 1"),
-        (definition(r#""MaxInactiveTime":"1.00:00:00""#), "'MaxInactiveTime' is not supported"),
+        (definition(r#""Bogus":"1.00:00:00","AccessTokenLifetime":"01:00:00""#), "'Bogus' is not supported"),
+        (definition(r#""MaxInactiveTime":"1.00:00:00""#), "no effect"),
         (json!([r#"{"TokenLifetimePolicy":{"Version":1}}"#]), "no effect"),
         (definition(r#""AccessTokenLifetime":"2 hours""#), "time span"),
         (definition(r#""AccessTokenLifetime":"00:05:00""#), "between 00:10:00 and 1.00:00:00"),
@@ -223,6 +224,35 @@ async fn an_assigned_policy_sets_the_lifetime_of_tokens_for_that_application() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let r = h.get(&format!("{SET}/{policy}/appliesTo")).await;
     assert_eq!(r.json["value"], json!([]), "{}", r.text);
+}
+
+/// Microsoft's own definitions: `"8:00:00"` (tokenlifetimepolicy-post-tokenlifetimepolicies)
+/// and a script's retired refresh/session keys beside the lifetime (ignored, as Entra does).
+#[tokio::test]
+async fn microsofts_example_definitions_set_the_lifetime() {
+    let h = Harness::new().await;
+    let writer = h.sign(h.claims(&[WRITE])).await;
+    let (api_app_id, api_oid, _) = web_api(&h, Some(2)).await;
+    let (client_id, secret, _) = confidential_client(&h, "Lifetime worker").await;
+    let api_scope = format!("api://{api_app_id}/.default");
+
+    let r = h.graph_with(Method::POST, SET, Some(body("8 h", "8:00:00")), &writer, &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let policy = id_of(&r.json);
+    let target =
+        json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/policies/tokenLifetimePolicies/{policy}")});
+    let r = h.post(&format!("/v1.0/applications/{api_oid}/tokenLifetimePolicies/$ref"), target).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 8 * 3600);
+
+    let retired = definition(
+        r#""AccessTokenLifetime":"4:00:00","MaxInactiveTime":"30.00:00:00","MaxAgeSingleFactor":"until-revoked","MaxAgeMultiFactor":"until-revoked","MaxAgeSessionSingleFactor":"until-revoked","MaxAgeSessionMultiFactor":"until-revoked""#,
+    );
+    let r = h
+        .graph_with(Method::PATCH, &format!("{SET}/{policy}"), Some(json!({"definition": retired})), &writer, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(expires_in(&h, &client_id, &secret, &api_scope).await, 4 * 3600);
 }
 
 fn span(token: &str) -> i64 {

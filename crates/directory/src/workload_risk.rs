@@ -70,8 +70,12 @@ impl Directory {
         sp: &WorkloadNames,
         findings: &[Finding],
     ) -> DirectoryResult<()> {
+        // Without findings the sign-in is the only row: it goes through the group commit like
+        // every other sign-in (see `sign_in_writer.rs`). Written alone, each client-credentials
+        // token paid a transaction of its own and held the store's writer — on SQLite, a
+        // runtime worker blocked on the writer's mutex while another token committed (issue 8).
         if findings.is_empty() {
-            return Ok(self.store.put_sign_in(tenant, record).await?);
+            return self.record_sign_in(tenant, record).await;
         }
         let rows: Vec<RiskRecord> = findings.iter().map(|f| sign_in_detection(record, sp, f)).collect();
         let mut writes = vec![(RiskTable::ServicePrincipalDetections, rows.clone())];

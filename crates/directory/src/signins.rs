@@ -35,6 +35,17 @@ impl Directory {
         Ok(self.store.sign_in_page(tenant, query).await?)
     }
 
+    /// [`Directory::sign_in_page`] with only the `keep` properties of each record's `doc`
+    /// (see [`cerulean_store::Store::sign_in_page_projected`]).
+    pub async fn sign_in_page_projected(
+        &self,
+        tenant: Uuid,
+        query: &LogQuery,
+        keep: &[&str],
+    ) -> DirectoryResult<Vec<(LogCursor, SignInRecord)>> {
+        Ok(self.store.sign_in_page_projected(tenant, query, keep).await?)
+    }
+
     /// One sign-in record by id.
     pub async fn sign_in(&self, tenant: Uuid, id: Uuid) -> DirectoryResult<Option<SignInRecord>> {
         Ok(self.store.sign_in(tenant, id).await?)

@@ -55,7 +55,7 @@ pub(crate) async fn assess(state: &PlatformState, a: &Attempt<'_>) -> Vec<Findin
         after: None,
         limit: state.risk.history_sign_ins,
     };
-    let history = match dir.sign_in_page(a.tenant, &history).await {
+    let history = match dir.sign_in_page_projected(a.tenant, &history, FACT_PROPERTIES).await {
         Ok(page) => page.into_iter().map(|(_, r)| facts(&r)).collect::<Vec<_>>(),
         Err(e) => {
             tracing::warn!(error = %e, "reading the sign-in history for risk detection failed");
@@ -130,7 +130,7 @@ pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'
         after: None,
         limit: state.risk.history_sign_ins,
     };
-    let history = match state.directory.sign_in_page(a.tenant, &history).await {
+    let history = match state.directory.sign_in_page_projected(a.tenant, &history, FACT_PROPERTIES).await {
         Ok(page) => page.into_iter().map(|(_, r)| workload_facts(&r)).collect::<Vec<_>>(),
         Err(e) => {
             tracing::warn!(error = %e, "reading a service principal's sign-in history for risk detection failed");
@@ -147,6 +147,11 @@ pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'
     };
     risk::detect_workload(&state.risk, &this, &history)
 }
+
+/// The properties of a logged sign-in's document that [`facts`] and [`workload_facts`] read:
+/// the history is read with these only. Parsing whole records was a third of the instructions
+/// of a client-credentials token (fifty records per token; issue 8).
+const FACT_PROPERTIES: &[&str] = &["location", "autonomousSystemNumber", "deviceDetail", "resourceId"];
 
 fn workload_facts(r: &SignInRecord) -> risk::WorkloadFacts {
     let f = facts(r);

@@ -236,6 +236,23 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Backend("sign_in_page is not supported by this store".into()))
     }
 
+    /// [`Store::sign_in_page`] with only the `keep` top-level properties of each record's
+    /// `doc`: a reader that needs a few facts of many records (the risk history read at every
+    /// sign-in) skips the rest while reading instead of building values it drops (issue 8).
+    /// The default reads whole records and drops the other properties.
+    async fn sign_in_page_projected(
+        &self,
+        tenant: Uuid,
+        query: &LogQuery,
+        keep: &[&str],
+    ) -> StoreResult<Vec<(LogCursor, SignInRecord)>> {
+        let mut page = self.sign_in_page(tenant, query).await?;
+        for (_, record) in &mut page {
+            record.doc.retain(|k, _| keep.contains(&k.as_str()));
+        }
+        Ok(page)
+    }
+
     /// One sign-in record by id.
     async fn sign_in(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<SignInRecord>> {
         let _ = (tenant, id);

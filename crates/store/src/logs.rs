@@ -147,3 +147,84 @@ pub(crate) fn select(
     sql.push_str(&format!(" ORDER BY at DESC, {ord} DESC LIMIT {}", d.placeholder(n)));
     Ok(Some((sql, params)))
 }
+
+/// Parses a stored sign-in record keeping only the `keep` top-level properties of its `doc`;
+/// the others are skipped by the parser (validated, never built into values).
+pub(crate) fn parse_sign_in_projected(text: &str, keep: &[&str]) -> StoreResult<crate::SignInRecord> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let record = projection::Record { keep }
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|()| r))
+        .map_err(|e| StoreError::Invalid(format!("log record: {e}")))?;
+    Ok(record)
+}
+
+mod projection {
+    //! The seeds of [`super::parse_sign_in_projected`]: the record's own fields are read as
+    //! usual (they are few and small), its `doc` map keeps the listed properties only.
+
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    use serde_json::{Map, Value};
+
+    pub(super) struct Record<'k> {
+        pub keep: &'k [&'k str],
+    }
+
+    impl<'de> DeserializeSeed<'de> for Record<'_> {
+        type Value = crate::SignInRecord;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Record<'_> {
+        type Value = crate::SignInRecord;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a sign-in record")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let value = if key == "doc" {
+                    Value::Object(map.next_value_seed(Doc { keep: self.keep })?)
+                } else {
+                    map.next_value::<Value>()?
+                };
+                fields.insert(key, value);
+            }
+            serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)
+        }
+    }
+
+    struct Doc<'k> {
+        keep: &'k [&'k str],
+    }
+
+    impl<'de> DeserializeSeed<'de> for Doc<'_> {
+        type Value = Map<String, Value>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Doc<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a sign-in document")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut doc = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if self.keep.contains(&key.as_str()) {
+                    doc.insert(key, map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(doc)
+        }
+    }
+}

@@ -29,6 +29,19 @@ fn page<T: DeserializeOwned>(
     tenant: Uuid,
     query: &LogQuery,
 ) -> StoreResult<Vec<(LogCursor, T)>> {
+    page_with(conn, table, tenant, query, |text| {
+        serde_json::from_str(text).map_err(|e| StoreError::Invalid(format!("log record: {e}")))
+    })
+}
+
+/// A page of `table`, each record's stored text parsed by `parse`.
+fn page_with<T>(
+    conn: &Connection,
+    table: LogTable,
+    tenant: Uuid,
+    query: &LogQuery,
+    parse: impl Fn(&str) -> StoreResult<T>,
+) -> StoreResult<Vec<(LogCursor, T)>> {
     let Some((sql, params)) = logs::select(&Sqlite, table, query)? else {
         return Ok(Vec::new());
     };
@@ -46,8 +59,7 @@ fn page<T: DeserializeOwned>(
     let mut out = Vec::new();
     for row in rows {
         let (ord, at, text) = row.ctx("log row")?;
-        let record = serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("log record: {e}")))?;
-        out.push((LogCursor { at, ord }, record));
+        out.push((LogCursor { at, ord }, parse(&text)?));
     }
     Ok(out)
 }
@@ -62,6 +74,16 @@ pub(crate) fn sign_in_page(
     q: &LogQuery,
 ) -> StoreResult<Vec<(LogCursor, SignInRecord)>> {
     page(conn, LogTable::SignIns, tenant, q)
+}
+
+/// [`sign_in_page`] keeping only the `keep` properties of each record's `doc`.
+pub(crate) fn sign_in_page_projected(
+    conn: &Connection,
+    tenant: Uuid,
+    q: &LogQuery,
+    keep: &[&str],
+) -> StoreResult<Vec<(LogCursor, SignInRecord)>> {
+    page_with(conn, LogTable::SignIns, tenant, q, |text| logs::parse_sign_in_projected(text, keep))
 }
 
 fn one<T: DeserializeOwned>(conn: &Connection, table: LogTable, tenant: Uuid, id: Uuid) -> StoreResult<Option<T>> {

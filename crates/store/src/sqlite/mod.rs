@@ -264,6 +264,15 @@ impl Store for SqliteStore {
         self.read(|c| logs::sign_in_page(c, tenant, query))
     }
 
+    async fn sign_in_page_projected(
+        &self,
+        tenant: Uuid,
+        query: &crate::LogQuery,
+        keep: &[&str],
+    ) -> StoreResult<Vec<(crate::LogCursor, crate::SignInRecord)>> {
+        self.read(|c| logs::sign_in_page_projected(c, tenant, query, keep))
+    }
+
     async fn sign_in(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<crate::SignInRecord>> {
         self.read(|c| logs::sign_in(c, tenant, id))
     }

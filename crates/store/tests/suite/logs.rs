@@ -90,7 +90,16 @@ pub async fn logs_page_filter_and_prune(store: &dyn Store) {
 
     // Sign-ins.
     let user = Uuid::new_v4();
-    let a = sign_in("2024-05-01T10:00:00Z", Some(user), "Adele@Contoso.com", 50126, "interactiveUser");
+    let mut a = sign_in("2024-05-01T10:00:00Z", Some(user), "Adele@Contoso.com", 50126, "interactiveUser");
+    a.doc = serde_json::json!({
+        "location": {"city": "Oslo", "geoCoordinates": {"latitude": 59.9}},
+        "deviceDetail": {"browser": "Chrome 120.0"},
+        "appliedConditionalAccessPolicies": [{"id": "p", "result": "notApplied"}],
+        "status": {"errorCode": 50126, "failureReason": "Invalid \"password\"."},
+    })
+    .as_object()
+    .cloned()
+    .expect("object");
     let b = sign_in("2024-05-02T10:00:00Z", Some(user), "adele@contoso.com", 0, "interactiveUser");
     let c = sign_in("2024-05-03T10:00:00Z", None, "app", 0, "servicePrincipal");
     for s in [&a, &b, &c] {
@@ -109,6 +118,14 @@ pub async fn logs_page_filter_and_prune(store: &dyn Store) {
     };
     assert_eq!(si(kinds).await.len(), 1);
     assert_eq!(store.sign_in(t, b.id).await.expect("one"), Some(b.clone()));
+    // A projected page: the same records, their documents cut to the properties asked for.
+    let keep = ["location", "deviceDetail", "absent"];
+    let projected = store.sign_in_page_projected(t, &by(LogColumn::ErrorCode, "50126"), &keep).await.expect("page");
+    let mut cut = a.clone();
+    cut.doc.retain(|k, _| k == "location" || k == "deviceDetail");
+    assert_eq!(projected.len(), 1);
+    assert_eq!(projected[0].1, cut);
+    assert_eq!(projected[0].0, si(by(LogColumn::ErrorCode, "50126")).await[0].0, "same position");
     assert_eq!(store.sign_in(other, b.id).await.expect("one"), None);
 
     // Retention: everything before 2024-05-02 goes (three audit records, one sign-in).

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cerulean_directory::Directory;
-use cerulean_directory::workload_risk::WorkloadNames;
+use cerulean_directory::workload_risk::workload_names;
 use cerulean_identity::PasswordHasherPool;
 use cerulean_store::{
     AuditRecord, Change, ChangeLogEntry, EdgeKind, ListQuery, ObjectRecord, Page, SecretRecord, SignInRecord,
@@ -118,7 +118,7 @@ async fn concurrent_workload_sign_ins_without_findings_are_committed_by_the_grou
         ids.push(record.id);
         let directory = directory.clone();
         writes.spawn(async move {
-            let sp = WorkloadNames::of(Uuid::new_v4(), &Map::new());
+            let sp = workload_names(Uuid::new_v4(), &Map::new());
             directory.record_workload_sign_in_with_risk(tenant, &record, &sp, &[]).await
         });
     }

@@ -150,8 +150,11 @@ pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'
 
 /// The properties of a logged sign-in's document that [`facts`] and [`workload_facts`] read:
 /// the history is read with these only. Parsing whole records was a third of the instructions
-/// of a client-credentials token (fifty records per token; issue 8).
-const FACT_PROPERTIES: &[&str] = &["location", "autonomousSystemNumber", "deviceDetail", "resourceId"];
+/// of a client-credentials token (fifty records per token; issue 8). Every `doc` key the two
+/// functions read must be listed here, or the history looks empty for it
+/// (`workload_credentials` tests the credential type through HTTP).
+const FACT_PROPERTIES: &[&str] =
+    &["location", "autonomousSystemNumber", "deviceDetail", "resourceId", "clientCredentialType"];
 
 fn workload_facts(r: &SignInRecord) -> risk::WorkloadFacts {
     let f = facts(r);

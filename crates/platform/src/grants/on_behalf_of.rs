@@ -18,6 +18,7 @@
 //! | Conditional Access blocks the user's access to the downstream resource | AADSTS53003 |
 //! | ... requires a compliant or domain-joined device | AADSTS53000 |
 //! | ... requires MFA the assertion's `amr` lacks | AADSTS50076 (AADSTS50079 without a method), `interaction_required` with a `claims` challenge |
+//! | ... has a sign-in frequency the assertion is older than | AADSTS70044, `interaction_required` with a `claims` challenge |
 //! | the calling app lacks consent for the downstream scopes | AADSTS65001 |
 //!
 //! Conditional Access is evaluated as Entra does on this grant: for the user, against the
@@ -36,7 +37,7 @@
 
 use axum::response::Response;
 use base64::Engine;
-use cerulean_directory::ca_engine::{Evaluation, Outcome, Requirement};
+use cerulean_directory::ca_engine::{Evaluation, Outcome, PolicyResult, Requirement};
 use cerulean_identity::{ClaimExpectations, IdentityError, JwtError};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -66,12 +67,17 @@ fn malformed() -> OAuthError {
 
 /// The claims challenge naming the enforced policies that failed.
 fn polids_challenge(evaluation: &Evaluation) -> String {
-    let ids: Vec<&str> = evaluation
-        .policies
-        .iter()
-        .filter(|p| !p.report_only && p.outcome == Outcome::Failure)
-        .map(|p| p.id.as_str())
-        .collect();
+    challenge_naming(evaluation, |p| p.outcome == Outcome::Failure)
+}
+
+/// The claims challenge naming the enforced, applied policies with a sign-in frequency.
+fn frequency_challenge(evaluation: &Evaluation) -> String {
+    challenge_naming(evaluation, |p| p.outcome != Outcome::NotApplied && p.sign_in_frequency.is_some())
+}
+
+fn challenge_naming(evaluation: &Evaluation, pick: impl Fn(&PolicyResult) -> bool) -> String {
+    let ids: Vec<&str> =
+        evaluation.policies.iter().filter(|p| !p.report_only && pick(p)).map(|p| p.id.as_str()).collect();
     serde_json::json!({ "access_token": { "polids": { "essential": true, "values": ids } } }).to_string()
 }
 
@@ -86,9 +92,13 @@ async fn enforce_conditional_access(
     audience: &str,
     amr: &[String],
     ip: std::net::IpAddr,
+    auth_time: i64,
 ) -> Result<(), OAuthError> {
     let mfa_done = amr.iter().any(|m| m == "mfa");
-    let client = super::CaClient { ip, platform: req.platform, auth_time: None };
+    // The assertion's `iat` stands for the user's authentication: access tokens carry no
+    // `auth_time`, and the authentication is at least as old as the token it produced, so a
+    // sign-in frequency the assertion is already older than is certainly not met.
+    let client = super::CaClient { ip, platform: req.platform, auth_time: Some(auth_time) };
     let evaluation = super::conditional_access_evaluation(
         state,
         tenant,
@@ -99,8 +109,15 @@ async fn enforce_conditional_access(
         mfa_done,
     )
     .await?;
-    match evaluation.requirement() {
-        Requirement::None | Requirement::FreshSignIn { .. } => Ok(()),
+    match evaluation.requirement_at(client.auth_time, cerulean_identity::unix_now()) {
+        Requirement::None => Ok(()),
+        Requirement::FreshSignIn { .. } => Err(OAuthError::new(
+            400,
+            "interaction_required",
+            70044,
+            "The session has expired or is invalid due to sign-in frequency checks by conditional access.",
+        )
+        .with_claims(frequency_challenge(&evaluation))),
         Requirement::Block { .. } => Err(super::blocked_by_policy()),
         Requirement::Device { .. } => Err(super::device_required()),
         Requirement::Mfa | Requirement::PasswordChange => {
@@ -210,7 +227,8 @@ pub(crate) async fn grant(
         .filter(|a: &Vec<String>| !a.is_empty())
         .unwrap_or_else(|| vec!["pwd".into()]);
     let audience = delegated::ca_audience(state, &tenant, &scopes).await?;
-    enforce_conditional_access(state, req, tenant.id, &user, &audience, &amr, ip).await?;
+    let auth_time = claims.get("iat").and_then(Value::as_i64).unwrap_or_else(cerulean_identity::unix_now);
+    enforce_conditional_access(state, req, tenant.id, &user, &audience, &amr, ip, auth_time).await?;
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
     let signed_in = SignedIn {
         tenant: &tenant,
@@ -218,7 +236,7 @@ pub(crate) async fn grant(
         client_id: Uuid::parse_str(client_id).unwrap_or(app.application.id),
         client_auth,
         user: &user,
-        auth_time: claims.get("iat").and_then(Value::as_i64).unwrap_or_else(cerulean_identity::unix_now),
+        auth_time,
         amr,
         family: None,
         requested: req.param("scope").unwrap_or_default().to_string(),

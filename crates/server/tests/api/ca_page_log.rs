@@ -216,6 +216,11 @@ async fn obo_setup() -> Obo {
 impl Obo {
     /// Adele's token for the API, signed in with `amr`.
     async fn assertion(&self, amr: &[&str]) -> String {
+        self.assertion_issued(amr, time::OffsetDateTime::now_utc().unix_timestamp() - 10).await
+    }
+
+    /// Adele's token for the API, signed in with `amr`, issued at `iat` and valid an hour from now.
+    async fn assertion_issued(&self, amr: &[&str], iat: i64) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let tenant = &self.h.boot.tenant_id;
         self.h
@@ -229,8 +234,8 @@ impl Obo {
                 "scp": "access_as_user",
                 "amr": amr,
                 "ver": "2.0",
-                "iat": now - 10,
-                "nbf": now - 10,
+                "iat": iat,
+                "nbf": iat,
                 "exp": now + 3600,
             }))
             .await
@@ -239,12 +244,17 @@ impl Obo {
     /// The API exchanges Adele's token (with `amr`) for Graph; `correlation` finds the row.
     async fn exchange(&self, amr: &[&str], correlation: &str) -> Reply {
         let assertion = self.assertion(amr).await;
+        self.exchange_assertion(&assertion, correlation).await
+    }
+
+    /// The API exchanges `assertion` for Graph; `correlation` finds the row.
+    async fn exchange_assertion(&self, assertion: &str, correlation: &str) -> Reply {
         let fields = [
             ("grant_type", JWT_BEARER),
             ("requested_token_use", "on_behalf_of"),
             ("client_id", self.api_id.as_str()),
             ("client_secret", self.api_secret.as_str()),
-            ("assertion", assertion.as_str()),
+            ("assertion", assertion),
             ("scope", "https://graph.microsoft.com/Mail.Read"),
         ];
         let req = axum::http::Request::builder()
@@ -343,4 +353,43 @@ async fn on_behalf_of_challenges_a_user_with_a_method_to_do_mfa() {
     assert_eq!(r.json["suberror"], "basic_action", "{}", r.text);
     assert_eq!(polids(&r), json!([mfa]), "{}", r.text);
     assert_eq!(o.row("obo-step-up").await["status"]["errorCode"], 50076);
+}
+
+/// A sign-in frequency on the downstream resource: the assertion's `iat` bounds the user's
+/// authentication from below, so an assertion older than the frequency is refused with
+/// AADSTS70044 and a claims challenge naming the policy, and the refusal is logged.
+#[tokio::test]
+async fn on_behalf_of_honours_the_sign_in_frequency_of_the_downstream_resource() {
+    let o = obo_setup().await;
+    let h = &o.h;
+    let hourly = enabled_policy(
+        h,
+        "Hourly for Graph",
+        json!({ "applications": { "includeApplications": [GRAPH] } }),
+        controls(MFA),
+    )
+    .await;
+    set_policy(
+        h,
+        &hourly,
+        json!({ "sessionControls": { "signInFrequency": { "isEnabled": true, "value": 1, "type": "hours" } } }),
+    )
+    .await;
+    let mfa = ["pwd", "otp", "mfa"];
+    let r = o.exchange(&mfa, "obo-fresh").await;
+    assert_eq!(r.status, StatusCode::OK, "a fresh assertion: {}", r.text);
+
+    let two_hours_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 2 * 3600;
+    let old = o.assertion_issued(&mfa, two_hours_ago).await;
+    let r = o.exchange_assertion(&old, "obo-stale").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json["error"], "interaction_required", "{}", r.text);
+    assert_eq!(aadsts(&r), 70044, "{}", r.text);
+    assert_eq!(polids(&r), json!([hourly]), "{}", r.text);
+    assert_eq!(o.row("obo-stale").await["status"]["errorCode"], 70044);
+
+    // Without the session control the same assertion is accepted.
+    set_policy(h, &hourly, json!({ "sessionControls": null })).await;
+    let r = o.exchange_assertion(&old, "obo-no-frequency").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }

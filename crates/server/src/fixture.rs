@@ -183,6 +183,8 @@ pub async fn import(args: &ImportArgs) -> Result<String, ServerError> {
     let started = std::time::Instant::now();
     let imported =
         import_all(&app, store.as_ref(), &args.data_dir, &fixture, args.tenant.as_deref(), &args.tenant_domain).await?;
+    // A bulk load leaves the planner's statistics describing the store before it.
+    store.refresh_statistics().await?;
     let seconds = started.elapsed().as_secs_f64();
     let users: usize = imported.iter().map(|(_, r)| r.created.get("users").copied().unwrap_or(0)).sum();
     let tenants: Vec<String> =

@@ -164,6 +164,16 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Backend("prune_changes is not supported by this store".into()))
     }
 
+    /// Refreshes the query planner's statistics after a bulk load (`cerulean import`). On
+    /// PostgreSQL this is `ANALYZE`: a planner that still believes the tables hold the handful
+    /// of rows they had before the load picks nested loops that take minutes at 100k objects
+    /// (the membership graph's edge read went from minutes to 0.3 s), and a server whose
+    /// autovacuum is off or has not run yet never corrects them. SQLite plans from its
+    /// indexes without gathered statistics here, so its default does nothing.
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     // ---- refresh tokens (sign-in sessions; not directory objects: no change log, no audit) ----
     //
     // Defaults answer `Backend` so that test doubles written before these methods compile;

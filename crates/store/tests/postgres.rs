@@ -317,3 +317,23 @@ async fn unreachable_server_is_a_backend_error() {
     assert!(matches!(res, Err(StoreError::Backend(_))), "{res:?}");
     assert!(matches!(PostgresStore::connect("postgres://[bad", &[]).await, Err(StoreError::Backend(_))));
 }
+
+/// After a bulk load the planner's statistics are refreshed (`cerulean import` calls this):
+/// the tables show an `ANALYZE` and the planner's row estimate for `edges` is the loaded size,
+/// not the empty table's.
+#[tokio::test]
+async fn refresh_statistics_analyzes_the_tables() {
+    let Some(db) = TestDb::create().await else { return };
+    let store = db.store(&suite::index_specs()).await;
+    let client = db.client().await;
+    let analyzed = || async {
+        client
+            .query_one("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'objects'", &[])
+            .await
+            .expect("stats")
+            .get::<_, bool>(0)
+    };
+    assert!(!analyzed().await, "a fresh database has not been analyzed");
+    store.refresh_statistics().await.expect("analyze");
+    assert!(analyzed().await, "objects was analyzed");
+}

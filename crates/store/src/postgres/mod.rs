@@ -341,6 +341,10 @@ impl Store for PostgresStore {
         retry!(self, |c| write::prune_changes(&mut c, tenant, before, limit))
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        retry!(self, |c| write::analyze(&c))
+    }
+
     async fn put_refresh_token(&self, tenant: Uuid, token: &crate::RefreshTokenRecord) -> StoreResult<()> {
         retry!(self, |c| sessions::put(&mut c, tenant, token))
     }

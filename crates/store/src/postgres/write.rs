@@ -87,6 +87,12 @@ fn domain_doc(doc: &serde_json::Map<String, Value>) -> StoreResult<String> {
     serde_json::to_string(doc).map_err(|e| StoreError::Invalid(format!("domain document: {e}")))
 }
 
+/// `ANALYZE` of the database's tables (see [`crate::Store::refresh_statistics`]).
+pub(crate) async fn analyze(c: &Client) -> Attempt<()> {
+    c.batch_execute("ANALYZE").await.ctx("analyze")?;
+    Ok(())
+}
+
 pub(crate) async fn set_meta(c: &Client, key: &str, value: &str) -> Attempt<()> {
     let st = c
         .prepare_cached(

@@ -86,19 +86,13 @@ fn challenge_naming(evaluation: &Evaluation, pick: impl Fn(&PolicyResult) -> boo
 /// to the middle tier as a claims challenge (see the module docs).
 async fn enforce_conditional_access(
     state: &PlatformState,
-    req: &TokenRequest,
     tenant: Uuid,
     user: &cerulean_store::ObjectRecord,
     audience: &str,
     amr: &[String],
-    ip: std::net::IpAddr,
-    auth_time: i64,
+    client: super::CaClient,
 ) -> Result<(), OAuthError> {
     let mfa_done = amr.iter().any(|m| m == "mfa");
-    // The assertion's `iat` stands for the user's authentication: access tokens carry no
-    // `auth_time`, and the authentication is at least as old as the token it produced, so a
-    // sign-in frequency the assertion is already older than is certainly not met.
-    let client = super::CaClient { ip, platform: req.platform, auth_time: Some(auth_time) };
     let evaluation = super::conditional_access_evaluation(
         state,
         tenant,
@@ -228,7 +222,11 @@ pub(crate) async fn grant(
         .unwrap_or_else(|| vec!["pwd".into()]);
     let audience = delegated::ca_audience(state, &tenant, &scopes).await?;
     let auth_time = claims.get("iat").and_then(Value::as_i64).unwrap_or_else(cerulean_identity::unix_now);
-    enforce_conditional_access(state, req, tenant.id, &user, &audience, &amr, ip, auth_time).await?;
+    // The assertion's `iat` stands for the user's authentication: access tokens carry no
+    // `auth_time`, and the authentication is at least as old as the token it produced, so a
+    // sign-in frequency the assertion is already older than is certainly not met.
+    let client = super::CaClient { ip, platform: req.platform, auth_time: Some(auth_time) };
+    enforce_conditional_access(state, tenant.id, &user, &audience, &amr, client).await?;
     let scp = delegated::consented_scopes(state, &tenant, sp.id, client_id, &app_name, user.id, &scopes).await?;
     let signed_in = SignedIn {
         tenant: &tenant,

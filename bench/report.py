@@ -10,6 +10,26 @@ import sys
 
 ENGINES = ("sqlite", "postgres")
 
+# Scenarios whose CPU split is reported (bench/cpu.py), and those profiled with perf.
+CPU_SCENARIOS = (
+    ("ceiling", "`GET /healthz` (ceiling)"),
+    ("get-user", "`GET /v1.0/users/{id}`"),
+    ("filter", "`$filter` + `$top` + `$count`"),
+    ("member-of", "`memberOf`"),
+    ("transitive-member-of", "`transitiveMemberOf`"),
+    ("check-member-groups", "`checkMemberGroups`"),
+    ("token", "client-credentials token"),
+    ("ropc", "password sign-in (ROPC)"),
+    ("http-ceiling", "`GET /healthz`, plain HTTP"),
+    ("http-get-user", "`GET /v1.0/users/{id}`, plain HTTP"),
+)
+PROFILED = (
+    ("get-user", "`GET /v1.0/users/{id}`"),
+    ("filter", "`$filter` + `$top` + `$count`"),
+    ("transitive-member-of", "`transitiveMemberOf`"),
+    ("token", "client-credentials token"),
+)
+
 
 def env_file(path):
     out = {}
@@ -225,6 +245,49 @@ def main():
             verdict = ("met" if ahead else "**missed**") + (f" (peer: {err:,} errors/non-2xx)" if err else "")
             out.append(f"| {peer} | {num(x['rps'])}/s | {ms(x['p50_ms'])} | {ms(x['p99_ms'])} | {ratios or '—'} | {verdict} |")
         out.append("")
+    cpu_rows, profiles = [], []
+    for eng in ENGINES:
+        d = os.path.join(res, eng)
+        for name, label in CPU_SCENARIOS:
+            c = load(os.path.join(d, "cpu", f"{name}.json"))
+            if c:
+                cpu_rows.append((label, eng, c))
+        pdir = os.path.join(d, "profiles")
+        for name, label in PROFILED:
+            parts = []
+            for kind, title in (("by-process", "by process and library"), ("server", "the server's hottest functions")):
+                path = os.path.join(pdir, f"{name}.{kind}.txt")
+                if os.path.exists(path) and os.path.getsize(path):
+                    parts.append((title, open(path).read().rstrip()))
+            if parts:
+                profiles.append((label, eng, parts))
+    if cpu_rows:
+        out.append("## Where the CPU went, per request\n")
+        out.append("Microseconds of CPU per completed request during each measured run (`bench/cpu.py`: clock "
+                   "ticks of the server process, of every PostgreSQL process, and of the rest of the machine — "
+                   "wrk, the kernel's network work — divided by the requests wrk completed), and the share of "
+                   "the machine left idle. On two shared cores a route's throughput is bounded by its total: "
+                   "a route can reach 0.6 of the static route only if it costs at most ~1.7× its CPU.\n")
+        out.append("| scenario | engine | server | PostgreSQL | rest (wrk, kernel) | total | idle |")
+        out.append("|---|---|---|---|---|---|---|")
+        for label, eng, c in cpu_rows:
+            total = c["server_us"] + c["postgres_us"] + c["other_us"]
+            out.append(f"| {label} | {eng} | {c['server_us']:.1f} µs | {c['postgres_us']:.1f} µs | "
+                       f"{c['other_us']:.1f} µs | {total:.1f} µs | {c['idle_share'] * 100:.0f}% |")
+        out.append("")
+    if profiles:
+        out.append("## Profiles\n")
+        out.append("Each scenario run again (after the measured run) under `perf record -a -F 499` for the "
+                   "run's duration: the share of all samples by process and library, then the server's hottest "
+                   "functions (share of the server's samples; release build, symbols without debug info).\n")
+        for label, eng, parts in profiles:
+            out.append(f"### {label} ({eng})\n")
+            for title, text in parts:
+                out.append(f"{title}:\n")
+                out.append("```")
+                out.append(text)
+                out.append("```")
+            out.append("")
     out.append("## Seeding, memory, start-up\n")
     out.append("| figure | engine | value | budget / detail |")
     out.append("|---|---|---|---|")

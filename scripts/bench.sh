@@ -7,7 +7,11 @@
 #
 #   scripts/bench.sh [--quick] [--engine sqlite|postgres|both] [--users N] [--users-small N]
 #                    [--groups N] [--duration SECONDS] [--port PORT] [--seed-with import|api]
+#                    [--no-profile]
 #
+# Every scenario also reports where the CPU went (server, PostgreSQL, the rest; bench/cpu.py),
+# and the scenarios whose budget is a ratio or a tail run once more under a system-wide
+# `perf record` (skipped with --no-profile or without perf) for the profile behind a verdict.
 # --quick: 1k then 4k users, 5 s per scenario (a few minutes per engine). Full (default): 10k
 # then 100k users and 10k groups (DESIGN.md's scale), 15 s per scenario. Seeding (default
 # `import`): fixtures/generate.py writes the tenant (groups nested 6 deep, each user in one leaf
@@ -32,9 +36,11 @@ duration=""
 port=18443
 connections=64
 seed_with=import
+profile=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
+        --no-profile) profile=0 ;;
         --engine) engine="$2"; shift ;;
         --users) users_large="$2"; shift ;;
         --users-small) users_small="$2"; shift ;;
@@ -42,7 +48,7 @@ while [[ $# -gt 0 ]]; do
         --duration) duration="$2"; shift ;;
         --port) port="$2"; shift ;;
         --seed-with) seed_with="$2"; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -187,9 +193,37 @@ wrk_run() {
       echo "wrk -t1 -c$conns -d${duration}s --timeout 10s --latency -s bench/wrk/$script $url"; } \
         | sed -E 's/BENCH_CLIENT_SECRET=[^ ]*/BENCH_CLIENT_SECRET=$SECRET/' >>"$commands"
     log "  $name"
+    # Where the CPU went (server, PostgreSQL, the rest): ticks around the run (bench/cpu.py).
+    local cpu_pid="${server_pid:-${CPU_PID:-0}}"
+    mkdir -p "$dir/cpu"
+    python3 bench/cpu.py snap "$cpu_pid" >"$dir/cpu/$name.before"
     env "$@" BENCH_OUT="$dir/$name.json" \
         wrk -t1 -c"$conns" -d"${duration}s" --timeout 10s --latency -s "bench/wrk/$script" "$url" \
         >"$dir/$name.txt" 2>&1 || log "  wrk failed for $name (see $dir/$name.txt)"
+    python3 bench/cpu.py snap "$cpu_pid" >"$dir/cpu/$name.after"
+    [[ -f "$dir/$name.json" ]] && python3 bench/cpu.py diff "$dir/cpu/$name.before" "$dir/cpu/$name.after" \
+        "$dir/$name.json" >"$dir/cpu/$name.json" 2>/dev/null || true
+}
+
+# profile_run <dir> <name> <script> [wrk env assignments...]: the scenario again, under a
+# system-wide `perf record` (every process: server, PostgreSQL, wrk), for the profile behind a
+# missed budget: shares by process and library, and the server's hottest functions. Runs after
+# the measured run, so the sampling does not touch the reported figures. Needs `perf`.
+profile_run() {
+    local dir="$1" name="$2"
+    command -v perf >/dev/null 2>&1 || return 0
+    [[ "$profile" == 1 ]] || return 0
+    mkdir -p "$dir/profiles"
+    perf record -a -F 499 -o "$dir/profiles/$name.data" -- sleep "$duration" >/dev/null 2>&1 &
+    local perf_pid=$!
+    wrk_run "$dir/profiles" "${@:2}"
+    wait "$perf_pid" 2>/dev/null || true
+    echo "perf record -a -F 499 -- sleep ${duration}  # during the $name scenario" >>"$commands"
+    perf report -i "$dir/profiles/$name.data" --stdio --no-children --sort comm,dso --percent-limit 2 \
+        2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 >"$dir/profiles/$name.by-process.txt" || true
+    perf report -i "$dir/profiles/$name.data" --stdio --no-children --pid "$server_pid" --sort sym \
+        --percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 >"$dir/profiles/$name.server.txt" || true
+    rm -f "$dir/profiles/$name.data"
 }
 
 # --- one engine ------------------------------------------------------------------------------
@@ -306,6 +340,15 @@ bench_engine() {
     domain=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenantDomain"])' "$boot")
     wrk_run "$dir" mixed-patch mixed.lua BENCH_IDS="$ids" BENCH_WRITE=patch BENCH_TAG="p$stamp"
     wrk_run "$dir" mixed-post mixed.lua BENCH_IDS="$ids" BENCH_WRITE=post BENCH_DOMAIN="$domain" BENCH_TAG="$(date +%s)"
+    # Profiles of the scenarios whose budget is a ratio or a tail (after the measured runs).
+    profile_run "$dir" get-user ids.lua BENCH_PATH='/v1.0/users/{id}' BENCH_IDS="$ids"
+    profile_run "$dir" filter get.lua \
+        BENCH_PATH="/v1.0/users?\$filter=startswith(displayName,'Adele')&\$top=100&\$count=true" \
+        BENCH_HEADER="ConsistencyLevel: eventual"
+    profile_run "$dir" transitive-member-of ids.lua BENCH_PATH='/v1.0/users/{id}/transitiveMemberOf' BENCH_IDS="$ids"
+    profile_run "$dir" token token.lua BENCH_TENANT="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tenantId"])' "$boot")" \
+        BENCH_CLIENT_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientId"])' "$boot")" \
+        BENCH_CLIENT_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientSecret"])' "$boot")"
     figure "$dir" peak_rss_mib "$(python3 bench/api.py rss --pid "$server_pid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["hwm_mib"])')"
 
     # Restart with the seeded store: time to /readyz, idle RSS.

@@ -48,7 +48,7 @@ while [[ $# -gt 0 ]]; do
         --duration) duration="$2"; shift ;;
         --port) port="$2"; shift ;;
         --seed-with) seed_with="$2"; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; exit 2 ;;
     esac
     shift

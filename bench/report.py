@@ -92,7 +92,14 @@ def main():
             x = w.get(name)
             if not x:
                 return "—"
-            return "met" if x["p99_ms"] < limit and not errors(x) else "**missed**"
+            if x["p99_ms"] < limit and not errors(x):
+                return "met"
+            # At 64 connections the static route's own p99 is the floor of every route's: when it
+            # is already over the limit, no route can meet it on this machine at that concurrency.
+            c = w.get("ceiling")
+            if not name.endswith(("-c1", "-c4")) and c and c["p99_ms"] >= limit:
+                return f"**missed** (the static route's own p99 here is {ms(c['p99_ms'])})"
+            return "**missed**"
 
         at = f" ({large:,} users)"
         row("ceiling", "`GET /healthz` (ceiling)", "reference")

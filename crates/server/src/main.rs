@@ -44,10 +44,41 @@ fn main() -> ExitCode {
 /// later allocation of the same heap, and an idle server makes none: the argon2id hash of the
 /// bootstrap administrator's password (19 MiB), the parse of the permission catalogue and TLS
 /// set-up stayed resident, so a fresh server idled at ~54 MiB against the 40 MB budget (issue
-/// 8). `mi_collect(true)` purges the arenas' pending ranges now.
+/// 8). `mi_collect(true)` purges the arenas' pending ranges now. The C libraries (SQLite's
+/// schema parses and page caches, aws-lc) allocate from glibc's heap, which keeps what they
+/// freed at start-up (about 1 MiB) until `malloc_trim` hands it back.
 fn release_startup_memory() {
     // SAFETY: mi_collect takes no pointers and may be called from any thread at any time.
     unsafe { libmimalloc_sys::mi_collect(true) }
+    // SAFETY: malloc_trim only walks glibc's own free lists, under its arena locks.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Opts the process out of transparent huge pages. mimalloc asks for them on its arenas
+/// (`madvise(MADV_HUGEPAGE)`), so with the kernel's usual `madvise` setting every 2 MiB of
+/// arena the server touched became resident whole: an idle server held 4-16 MiB of huge
+/// pages for a few MiB of live data, and khugepaged could grow that further while idle (issue
+/// 8, idle RSS under 40 MB). The server's heap is small, so 4 KiB pages cost it nothing
+/// measurable. The flag is the process's (`PR_SET_THP_DISABLE`), checked at every fault and
+/// by khugepaged. It has to be set before mimalloc's own constructor runs: mimalloc's first
+/// allocations, made before `main`, already faulted in 4-6 MiB of huge pages that setting it
+/// in `main` could no longer undo. A constructor of a lower priority number runs first (both
+/// gcc's unprioritised and clang's priority-101 `constructor` come after it).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array.00100")]
+static DISABLE_TRANSPARENT_HUGE_PAGES: extern "C" fn() = disable_transparent_huge_pages;
+
+#[cfg(target_os = "linux")]
+extern "C" fn disable_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and allocates nothing; a
+    // refusal (an old kernel) leaves the process as it was, which is harmless.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 /// Runs an operations command's future on a runtime of its own.

@@ -55,6 +55,7 @@ mod hash_rate;
 mod identity_protection;
 mod identity_protection_interactive;
 mod identity_protection_thresholds;
+mod idle_memory;
 mod invitations;
 mod key_rollover;
 mod licences;

@@ -21,6 +21,10 @@
 //! PostgreSQL database included — is therefore seen by the next read on every node: Cerulean
 //! is strongly consistent here, where Entra is eventually consistent.
 //!
+//! A load (or replay) is single-flight: it runs in a task of its own holding the graph's write
+//! lock, so requests arriving meanwhile wait for it instead of starting another, and a request
+//! dropped meanwhile (client gone) does not cancel it: the load lands for the next request.
+//!
 //! Replay is idempotent and order-preserving, so it may start from a position older than the
 //! loaded edges (the edge read is not a snapshot at a known sequence):
 //! - `edge_added` / `edge_removed` with detail `{kind: "member", target}` insert / remove one
@@ -226,6 +230,24 @@ impl TenantGraph {
         out
     }
 
+    /// Ids of the nodes directly next to `id` in `direction` (the containers it is a direct
+    /// member of, or a group's direct members), of `types` only when given, sorted like
+    /// [`TenantGraph::transitive_ids`]: the store's `memberOf` / `members` list, from memory.
+    fn direct_ids(&self, id: Uuid, direction: Direction, types: &[&str]) -> Vec<Uuid> {
+        let Some(&n) = self.index.get(&id) else { return Vec::new() };
+        let next = match direction {
+            Direction::MemberOf => &self.member_of[n as usize],
+            Direction::Members => &self.members[n as usize],
+        };
+        let mut out: Vec<Uuid> = next
+            .iter()
+            .filter(|&&m| types.is_empty() || types.contains(&self.type_name(m)))
+            .map(|&m| self.ids[m as usize])
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Those of `candidates` that `id` is in, transitively, in the order given (duplicates
     /// once); groups only when `groups_only`. The candidates (at most 20 on the wire) are
     /// looked up among the reached nodes, so no set of the whole reach is built.
@@ -347,10 +369,25 @@ impl Directory {
             }
         }
         let mut g = slot.write_owned().await;
-        if !g.is_current(&bounds) {
-            catch_up(self.store.as_ref(), tenant, &mut g, bounds).await?;
+        if g.is_current(&bounds) {
+            return Ok(g.downgrade());
         }
-        Ok(g.downgrade())
+        // The catch-up runs in a task of its own, holding the graph's write lock until it is
+        // done: a request dropped meanwhile (client gone) neither cancels it halfway, leaving a
+        // long edge read running in the database for nothing, nor lets the next request start
+        // a second load beside it; concurrent and later requests wait on the lock for this one
+        // (single flight). On the blocking pool, as the embedded store reads on the calling
+        // thread and a load holds it for seconds at 100k users: a runtime worker held that
+        // long would stall every request queued behind it.
+        let store = self.store.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let task = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                catch_up(store.as_ref(), tenant, &mut g, bounds).await?;
+                Ok(g.downgrade())
+            })
+        });
+        task.await.map_err(|e| DirectoryError::Internal(format!("membership graph catch-up failed: {e}")))?
     }
 
     /// Builds the membership graph of every tenant (at most [`MAX_TENANTS`]) ahead of the
@@ -411,6 +448,22 @@ impl Directory {
     ) -> DirectoryResult<(Vec<Uuid>, u64)> {
         let (g, id) = self.graph_and_subject(tenant, object_type, key).await?;
         Ok((g.transitive_ids(id, direction, types), g.seq))
+    }
+
+    /// [`Directory::transitive_ids_at`] one step only: the objects directly related to the
+    /// object of `object_type` named by `key` (`memberOf`, `members`), sorted, with the graph
+    /// position they were read at, so that a page of them is served from the renderings with
+    /// the same consistency as a transitive one (no store read of the edges or documents).
+    pub async fn direct_ids_at(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+        direction: Direction,
+        types: &[&str],
+    ) -> DirectoryResult<(Vec<Uuid>, u64)> {
+        let (g, id) = self.graph_and_subject(tenant, object_type, key).await?;
+        Ok((g.direct_ids(id, direction, types), g.seq))
     }
 
     /// The renderings kept for `ids` (see the module doc), `None` where there is none. Every

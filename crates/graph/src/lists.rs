@@ -278,9 +278,10 @@ async fn list_parsed(
     Ok(odata::json(StatusCode::OK, Value::Object(body)))
 }
 
-/// [`list`] of a membership reach of mixed types (`transitiveMemberOf`, `transitiveMembers`):
-/// `coll.scope` is [`Scope::Among`] the ids the directory's membership graph computed at
-/// position `seen_at` ([`cerulean_directory::Directory::transitive_ids_at`]): sorted, each
+/// [`list`] of a membership reach of mixed types (`transitiveMemberOf`, `transitiveMembers`,
+/// and the direct `memberOf`): `coll.scope` is [`Scope::Among`] the ids the directory's
+/// membership graph computed at position `seen_at`
+/// ([`cerulean_directory::Directory::transitive_ids_at`], `direct_ids_at`): sorted, each
 /// live and of `coll.types`. Without `$filter`, `$search`, `$orderby`, `$select` or `$expand`,
 /// the page is cut from those ids directly, and each item is the rendering the directory kept
 /// for it ([`cerulean_directory::Directory::rendered`]) or, the first time, its document read,

@@ -5,6 +5,7 @@ use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use cerulean_directory::membership::Direction;
 use cerulean_schema::EntityType;
 use cerulean_store::{EdgeKind, Scope};
 use serde_json::{Value, json};
@@ -41,12 +42,12 @@ pub(crate) fn created(
     Ok(res)
 }
 
-fn member_of_collection(state: &GraphState, id: uuid::Uuid, key: &str, suffix: &str) -> Collection<'static> {
+fn member_of_collection(state: &GraphState, scope: Scope, key: &str, suffix: &str) -> Collection<'static> {
     let groups_only = suffix.ends_with("microsoft.graph.group");
     Collection {
         entity: cerulean_schema::entity(if groups_only { "group" } else { "directoryObject" }).expect("declared"),
         types: if groups_only { &["group"] } else { &[] },
-        scope: Scope::Related { kind: EdgeKind::Member, id, reverse: true },
+        scope,
         context: if groups_only { "groups" } else { "directoryObjects" }.into(),
         path: format!("/{}/users/{key}/memberOf{suffix}", state.version),
     }
@@ -66,8 +67,25 @@ pub(crate) async fn member_of(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let user = member_subject(&state, &p, &key).await?;
-    lists::list(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user, &key, "")).await
+    member_of_list(&state, &p, &headers, q.as_deref(), &key, "").await
+}
+
+/// A `memberOf` page: the user's direct containers come from the directory's membership graph
+/// (current with the change log, see [`cerulean_directory::membership`]), and a page without
+/// query options is served from the renderings the graph keeps, as `transitiveMemberOf` is
+/// ([`lists::list_reach`]): no store read of the edges, nor of documents served before.
+async fn member_of_list(
+    state: &GraphState,
+    p: &Principal,
+    headers: &HeaderMap,
+    q: Option<&str>,
+    key: &str,
+    suffix: &str,
+) -> Result<Response, GraphError> {
+    let coll = member_of_collection(state, Scope::Live, key, suffix);
+    let (ids, seen_at) = state.directory.direct_ids_at(p.tenant, "user", key, Direction::MemberOf, coll.types).await?;
+    let coll = Collection { scope: Scope::Among(ids), ..coll };
+    lists::list_reach(state, p, headers, q, coll, seen_at).await
 }
 
 pub(crate) async fn member_of_groups(
@@ -77,9 +95,7 @@ pub(crate) async fn member_of_groups(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
-    let user = member_subject(&state, &p, &key).await?;
-    let coll = member_of_collection(&state, user, &key, "/microsoft.graph.group");
-    lists::list(&state, &p, &headers, q.as_deref(), coll).await
+    member_of_list(&state, &p, &headers, q.as_deref(), &key, "/microsoft.graph.group").await
 }
 
 pub(crate) async fn member_of_count(
@@ -90,5 +106,6 @@ pub(crate) async fn member_of_count(
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
     let user = member_subject(&state, &p, &key).await?;
-    lists::count(&state, &p, &headers, q.as_deref(), member_of_collection(&state, user, &key, "/$count")).await
+    let scope = Scope::Related { kind: EdgeKind::Member, id: user, reverse: true };
+    lists::count(&state, &p, &headers, q.as_deref(), member_of_collection(&state, scope, &key, "/$count")).await
 }

@@ -523,17 +523,23 @@ async fn transitive_pages_match_the_general_list_and_follow_changes() {
     let h = Harness::new().await;
     let user = id_of(&h.user("paged", "Paged").await);
     let groups = chain(&h, "paged", 5, &user).await;
-    // The answer cut from the graph (no query options) equals the store's general list of the
-    // same objects: `memberOf` of a user directly in each group, page by page, item for item.
+    // The answers cut from the graph (no query options) equal the store's general list of the
+    // same objects, page by page, item for item: a user's `transitiveMemberOf` and `memberOf`
+    // (both from the graph) against a group's `memberOf` (the store's list of its edges), the
+    // user and the group each directly in every group of the chain.
     let direct = id_of(&h.user("pageddirect", "Paged Direct").await);
+    let nested = id_of(&h.group("pagednested", "Paged Nested").await);
     for g in &groups {
         add_member(&h, g, &direct).await;
+        add_member(&h, g, &nested).await;
     }
     let fast = pages(&h, &format!("/v1.0/users/{direct}/transitiveMemberOf?$top=2&$count=true")).await;
-    let general = pages(&h, &format!("/v1.0/users/{direct}/memberOf?$top=2&$count=true")).await;
+    let direct_fast = pages(&h, &format!("/v1.0/users/{direct}/memberOf?$top=2&$count=true")).await;
+    let general = pages(&h, &format!("/v1.0/groups/{nested}/memberOf?$top=2&$count=true")).await;
     assert_eq!(general.len(), 3);
     assert_eq!(fast.len(), 3, "5 groups, 2 a page");
-    for (f, g) in fast.iter().zip(&general) {
+    assert_eq!(direct_fast.len(), 3);
+    for (f, g) in fast.iter().chain(&direct_fast).zip(general.iter().cycle()) {
         assert_eq!(f["value"], g["value"]);
         assert_eq!(f["@odata.count"], json!(5));
         assert_eq!(f["@odata.context"], g["@odata.context"]);
@@ -575,4 +581,45 @@ async fn transitive_pages_match_the_general_list_and_follow_changes() {
     let (_, there) = via(&other, &h.token, Method::GET, &path, None).await;
     assert!(!ids(&there).contains(renamed.as_str()), "{there}");
     assert!(!ids(&h.get(&path).await.json).contains(renamed.as_str()));
+}
+
+/// `memberOf` is answered from the membership graph and the renderings it keeps (issue 4), with
+/// the graph's consistency: on a node that served a page before, the next read after a write on
+/// another node shows the write (a new membership, a removed one, a renamed or deleted group).
+#[tokio::test]
+async fn member_of_follows_writes_on_another_node() {
+    let h = Harness::new().await;
+    let user = id_of(&h.user("direct2", "Direct Two").await);
+    let first = id_of(&h.group("dfirst", "First").await);
+    let second = id_of(&h.group("dsecond", "Second").await);
+    let outer = id_of(&h.group("douter", "Outer").await);
+    add_member(&h, &outer, &first).await;
+    add_member(&h, &first, &user).await;
+    let other = App::new(h.other_store().await, PUBLIC_URL);
+    other.set_ready();
+    let path = format!("/v1.0/users/{user}/memberOf");
+    let (status, body) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), set(&[&first]), "direct groups only, not the nested outer group");
+    assert_eq!(body["value"][0]["displayName"], json!("First"));
+
+    add_member(&h, &second, &user).await;
+    let r = h.patch(&format!("/v1.0/groups/{first}"), json!({"displayName": "First renamed"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let (_, body) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert_eq!(ids(&body), set(&[&first, &second]));
+    let renamed = body["value"].as_array().expect("value").iter().find(|v| v["id"] == json!(first)).cloned();
+    assert_eq!(renamed.expect("first")["displayName"], json!("First renamed"));
+    let (_, cast) =
+        via(&other, &h.token, Method::GET, &format!("{path}/microsoft.graph.group?$select=displayName"), None).await;
+    assert_eq!(cast["value"].as_array().expect("value").len(), 2, "{cast}");
+
+    let r = h.delete(&format!("/v1.0/groups/{first}/members/{user}/$ref")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let (_, body) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert_eq!(ids(&body), set(&[&second]));
+    assert_eq!(h.delete(&format!("/v1.0/groups/{second}")).await.status, StatusCode::NO_CONTENT);
+    let (status, body) = via(&other, &h.token, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"], json!([]));
 }

@@ -169,10 +169,10 @@ pub trait Store: Send + Sync + 'static {
     /// of rows they had before the load picks nested loops that take minutes at 100k objects
     /// (the membership graph's edge read went from minutes to 0.3 s), and a server whose
     /// autovacuum is off or has not run yet never corrects them. It is `VACUUM (ANALYZE)`, so
-    /// the loaded pages are also marked all-visible: index-only scans (a `$count` of a
-    /// `startswith`, the ids of a filtered page) then skip the table instead of checking every
-    /// entry against it. SQLite plans from its indexes without gathered statistics here, so
-    /// its default does nothing.
+    /// the freshly loaded rows are also settled (hint bits set, pages marked all-visible) once
+    /// instead of by the first readers: a filtered `$count` list at 100k users served 93
+    /// requests/s before it and 178 after. SQLite plans from its indexes without gathered
+    /// statistics here, so its default does nothing.
     async fn refresh_statistics(&self) -> StoreResult<()> {
         Ok(())
     }

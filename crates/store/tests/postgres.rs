@@ -294,10 +294,9 @@ async fn query_plans_use_expression_indexes() {
     assert!(p.contains("object_type = ANY") && p.contains("Index Cond") && walks == 0, "{p}");
 }
 
-/// After a bulk load (`cerulean import`) the loaded pages are marked all-visible, so that an
-/// index-only scan (a `$count` of a `startswith`, the ids of a filtered page) answers from the
-/// index without checking each entry against the table: with autovacuum off, nothing else
-/// would set the visibility map.
+/// After a bulk load (`cerulean import`) the loaded rows are settled by a `VACUUM`: every page
+/// is marked all-visible (with autovacuum off, nothing else would do it before the first
+/// readers pay for it).
 #[tokio::test]
 async fn refresh_statistics_marks_loaded_pages_all_visible() {
     let Some(db) = TestDb::create().await else { return };

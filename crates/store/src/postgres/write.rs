@@ -88,10 +88,9 @@ fn domain_doc(doc: &serde_json::Map<String, Value>) -> StoreResult<String> {
 }
 
 /// `VACUUM (ANALYZE)` of the database's tables (see [`crate::Store::refresh_statistics`]):
-/// the statistics, and the visibility map that index-only scans need. Right after a bulk load
-/// no page is marked all-visible, so an index-only scan (a `$count`, the ids of a filtered
-/// page) checks the heap for every entry it reads, and with autovacuum off (or not yet run)
-/// nothing marks them. One statement: `VACUUM` cannot run inside a transaction block.
+/// the statistics, plus the bulk-loaded rows settled once (hint bits, visibility map) rather
+/// than by the first readers; with autovacuum off (or not yet run) nothing else does it. One
+/// statement: `VACUUM` cannot run inside a transaction block.
 pub(crate) async fn analyze(c: &Client) -> Attempt<()> {
     c.batch_execute("VACUUM (ANALYZE)").await.ctx("vacuum analyze")?;
     Ok(())

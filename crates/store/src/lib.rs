@@ -168,8 +168,11 @@ pub trait Store: Send + Sync + 'static {
     /// PostgreSQL this is `ANALYZE`: a planner that still believes the tables hold the handful
     /// of rows they had before the load picks nested loops that take minutes at 100k objects
     /// (the membership graph's edge read went from minutes to 0.3 s), and a server whose
-    /// autovacuum is off or has not run yet never corrects them. SQLite plans from its
-    /// indexes without gathered statistics here, so its default does nothing.
+    /// autovacuum is off or has not run yet never corrects them. It is `VACUUM (ANALYZE)`, so
+    /// the freshly loaded rows are also settled (hint bits set, pages marked all-visible) once
+    /// instead of by the first readers: a filtered `$count` list at 100k users served 93
+    /// requests/s before it and 178 after. SQLite plans from its indexes without gathered
+    /// statistics here, so its default does nothing.
     async fn refresh_statistics(&self) -> StoreResult<()> {
         Ok(())
     }

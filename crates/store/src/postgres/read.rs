@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::dialect::Postgres;
 use super::{Attempt, Client, WithContext, bind, refs};
-use crate::sqlite::compile::{self, CompiledList};
+use crate::sqlite::compile;
 use crate::{
     AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Scalar, SecretRecord,
     SigningKeyRecord, StoreError, StoreResult, TenantRecord,
@@ -209,70 +209,56 @@ fn scalar_of(row: &Row, i: usize) -> StoreResult<Scalar> {
     })
 }
 
-/// Runs the page (and count) statements of a compiled list on `c`.
-async fn run_list<C: GenericClient>(c: &C, compiled: &CompiledList, top: usize) -> Attempt<Page> {
-    let st = c.prepare_cached(&compiled.sql).await.ctx("prepare list")?;
-    let values = bind(&compiled.params, st.params())?;
-    let rows = c.query(&st, &refs(&values)).await.ctx("run list")?;
-    let more = rows.len() > top;
-    let last = rows.len().min(top);
-    let mut items = Vec::with_capacity(last);
-    let mut next = None;
-    for (i, r) in rows.iter().take(top).enumerate() {
-        let id: Uuid = col(r, 0, "object id")?;
-        if more && i + 1 == last {
-            let keys = (0..compiled.key_kinds.len()).map(|k| scalar_of(r, 5 + k)).collect::<StoreResult<Vec<_>>>()?;
-            next = Some(Cursor { values: keys, id });
-        }
-        items.push(object(id, r, 1)?);
-    }
-    let count = match &compiled.count {
-        Some((sql, params)) => {
-            let st = c.prepare_cached(sql).await.ctx("prepare count")?;
-            let values = bind(params, st.params())?;
-            let row = c.query_one(&st, &refs(&values)).await.ctx("run count")?;
-            let n: i64 = col(&row, 0, "count")?;
-            Some(u64::try_from(n).unwrap_or(0))
-        }
-        None => None,
-    };
-    Ok(Page { items, next, count })
-}
-
-/// Runs a list query. With a count, the page and the count read one snapshot (a read-only
-/// repeatable-read transaction), as SQLite's read transaction gives.
+/// Runs a list query as one statement ([`compile::compile_list_single`]): the page's ids from
+/// the index, the documents of the page only, and the count in the same snapshot.
 pub(crate) async fn list(c: &mut Client, tenant: Uuid, q: &ListQuery) -> Attempt<Page> {
-    let compiled = compile::compile_list(&Postgres, tenant, q)?;
+    let compiled = compile::compile_list_single(&Postgres, tenant, q)?;
     if c.statement_cache.size() > STATEMENT_CACHE_LIMIT {
         c.statement_cache.clear();
     }
     let top = q.top.max(1);
-    if compiled.count.is_none() {
-        return run_list(&*c, &compiled, top).await;
+    let st = c.prepare_cached(&compiled.sql).await.ctx("prepare list")?;
+    let values = bind(&compiled.params, st.params())?;
+    let rows = c.query(&st, &refs(&values)).await.ctx("run list")?;
+    let keys_at = 5;
+    let count = if compiled.counted {
+        let at = keys_at + compiled.key_kinds.len();
+        let row = rows.first().ok_or_else(|| StoreError::Backend("the counted list returned no row".into()))?;
+        let n: i64 = col(row, at, "count")?;
+        Some(u64::try_from(n).unwrap_or(0))
+    } else {
+        None
+    };
+    let mut page = Vec::with_capacity(rows.len().min(top + 1));
+    for r in &rows {
+        // With a count, an empty page is one row without an object.
+        if let Some(id) = col::<Option<Uuid>>(r, 0, "object id")? {
+            page.push((id, r));
+        }
     }
-    let tx = c
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .ctx("begin read")?;
-    let page = run_list(&tx, &compiled, top).await?;
-    tx.commit().await.ctx("end read")?;
-    Ok(page)
+    let more = page.len() > top;
+    page.truncate(top);
+    let last = page.len();
+    let mut items = Vec::with_capacity(last);
+    let mut next = None;
+    for (i, (id, r)) in page.into_iter().enumerate() {
+        if more && i + 1 == last {
+            let keys =
+                (0..compiled.key_kinds.len()).map(|k| scalar_of(r, keys_at + k)).collect::<StoreResult<Vec<_>>>()?;
+            next = Some(Cursor { values: keys, id });
+        }
+        items.push(object(id, r, 1)?);
+    }
+    Ok(Page { items, next, count })
 }
 
 pub(crate) async fn explain_list(c: &Client, tenant: Uuid, q: &ListQuery) -> Attempt<Vec<String>> {
-    let compiled = compile::compile_list(&Postgres, tenant, q)?;
+    let compiled = compile::compile_list_single(&Postgres, tenant, q)?;
+    let st = c.prepare(&format!("EXPLAIN {}", compiled.sql)).await.ctx("prepare explain")?;
+    let values = bind(&compiled.params, st.params())?;
     let mut out = Vec::new();
-    let statements =
-        std::iter::once((&compiled.sql, &compiled.params)).chain(compiled.count.as_ref().map(|(s, p)| (s, p)));
-    for (sql, params) in statements {
-        let st = c.prepare(&format!("EXPLAIN {sql}")).await.ctx("prepare explain")?;
-        let values = bind(params, st.params())?;
-        for row in c.query(&st, &refs(&values)).await.ctx("explain")? {
-            out.push(col(&row, 0, "plan line")?);
-        }
+    for row in c.query(&st, &refs(&values)).await.ctx("explain")? {
+        out.push(col(&row, 0, "plan line")?);
     }
     Ok(out)
 }

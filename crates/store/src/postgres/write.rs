@@ -87,9 +87,12 @@ fn domain_doc(doc: &serde_json::Map<String, Value>) -> StoreResult<String> {
     serde_json::to_string(doc).map_err(|e| StoreError::Invalid(format!("domain document: {e}")))
 }
 
-/// `ANALYZE` of the database's tables (see [`crate::Store::refresh_statistics`]).
+/// `VACUUM (ANALYZE)` of the database's tables (see [`crate::Store::refresh_statistics`]):
+/// the statistics, plus the bulk-loaded rows settled once (hint bits, visibility map) rather
+/// than by the first readers; with autovacuum off (or not yet run) nothing else does it. One
+/// statement: `VACUUM` cannot run inside a transaction block.
 pub(crate) async fn analyze(c: &Client) -> Attempt<()> {
-    c.batch_execute("ANALYZE").await.ctx("analyze")?;
+    c.batch_execute("VACUUM (ANALYZE)").await.ctx("vacuum analyze")?;
     Ok(())
 }
 

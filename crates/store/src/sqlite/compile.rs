@@ -485,13 +485,11 @@ impl<'d> Builder<'d> {
     }
 }
 
-/// A compiled list query: the page statement (its extra result columns are the sort keys, in
-/// order) and, when asked, the count statement.
+/// A compiled list query: the page statement and, when asked, the count statement.
 pub(crate) struct CompiledList {
-    pub sql: String,
-    /// The page statement selecting only the id and the sort keys (same parameters): what an
-    /// index can answer without reading documents, so an engine can fetch the documents of the
-    /// page alone afterwards instead of carrying every candidate's document through the sort.
+    /// The page statement selecting only the id and the sort keys, in order: what an index can
+    /// answer without reading documents, so the engine fetches the documents of the page alone
+    /// afterwards instead of carrying every candidate's document through the sort.
     pub ids_sql: String,
     pub params: Vec<Param>,
     pub key_kinds: Vec<ValueKind>,
@@ -501,8 +499,6 @@ pub(crate) struct CompiledList {
 /// The columns every page statement selects first, in this order.
 pub(crate) const OBJECT_COLUMNS: &str =
     "objects.id, objects.object_type, objects.version, objects.doc, objects.deleted_at";
-/// How many columns [`OBJECT_COLUMNS`] names.
-const OBJECT_COLUMN_COUNT: usize = 5;
 
 pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> StoreResult<CompiledList> {
     let mut b = Builder::new(d);
@@ -528,7 +524,7 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
         }
         Ok(sql)
     };
-    let (ids_sql, sql) = if q.types.len() > 1 && d.per_type_arms() {
+    let ids_sql = if q.types.len() > 1 && d.per_type_arms() {
         // Several types: one arm per type, merged in the page order. With `object_type IN
         // (a, b) ORDER BY id`, neither engine can walk an index in id order for both types at
         // once, and SQLite walked the tenant's whole primary key instead, reading (and
@@ -536,18 +532,16 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
         // own type's index in order; SQLite merges them (`MERGE (UNION ALL)`) and the LIMIT
         // stops the merge after a page (see `Dialect::per_type_arms`).
         let mut ids_arms = Vec::with_capacity(q.types.len());
-        let mut arms = Vec::with_capacity(q.types.len());
         for ty in &q.types {
             let body = body(&mut b, std::slice::from_ref(ty))?;
             ids_arms.push(format!("SELECT {ID}{key_columns}{body}"));
-            arms.push(format!("SELECT {OBJECT_COLUMNS}{key_columns}{body}"));
         }
         // A compound statement orders by result-column positions: the id is column 1 and the
-        // keys follow it (ids) or follow the object columns (documents).
-        let order = |first_key: usize| {
+        // keys follow it.
+        let order = {
             let mut o = String::from(" ORDER BY ");
             for (i, (_, desc, _)) in keys.iter().enumerate() {
-                o.push_str(&(first_key + i).to_string());
+                o.push_str(&(2 + i).to_string());
                 o.push_str(d.direction(*desc));
                 o.push_str(", ");
             }
@@ -557,10 +551,7 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
             }
             o
         };
-        (
-            format!("{}{}", ids_arms.join(" UNION ALL "), order(2)),
-            format!("{}{}", arms.join(" UNION ALL "), order(1 + OBJECT_COLUMN_COUNT)),
-        )
+        format!("{}{order}", ids_arms.join(" UNION ALL "))
     } else {
         let body = body(&mut b, &q.types)?;
         let mut order = String::from(" ORDER BY ");
@@ -573,12 +564,11 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
         if q.backward {
             order.push_str(" DESC");
         }
-        (format!("SELECT {ID}{key_columns}{body}{order}"), format!("SELECT {OBJECT_COLUMNS}{key_columns}{body}{order}"))
+        format!("SELECT {ID}{key_columns}{body}{order}")
     };
     let limit = i64::try_from(q.top.max(1)).unwrap_or(i64::MAX - 1).saturating_add(1);
     let l = b.bind(Param::Int(limit));
     let ids_sql = format!("{ids_sql} LIMIT {l}");
-    let sql = format!("{sql} LIMIT {l}");
     let page_params = std::mem::take(&mut b.params);
 
     let count = if q.count {
@@ -599,7 +589,80 @@ pub(crate) fn compile_list(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> Stor
     } else {
         None
     };
-    Ok(CompiledList { sql, ids_sql, params: page_params, key_kinds: keys.iter().map(|k| k.2).collect(), count })
+    Ok(CompiledList { ids_sql, params: page_params, key_kinds: keys.iter().map(|k| k.2).collect(), count })
+}
+
+/// A list query compiled into one statement (see [`compile_list_single`]).
+pub(crate) struct CompiledSingle {
+    pub sql: String,
+    pub params: Vec<Param>,
+    pub key_kinds: Vec<ValueKind>,
+    /// Whether the statement's last column is the count of every match.
+    pub counted: bool,
+}
+
+/// Compiles a list query into one statement, for an engine where each statement is a round
+/// trip (PostgreSQL): the page's ids and sort keys first, in a subquery an index can answer
+/// alone (an index-only scan of the matching range and a small top-N sort), then the
+/// documents of the page only, by primary key; with `count`, the count of every match in the
+/// same statement, so the page and its count read one snapshot without a transaction around
+/// them (one round trip instead of five: begin, page, count, commit).
+///
+/// Result columns: the object's five [`OBJECT_COLUMNS`], then the sort keys in order, then
+/// (`counted`) the count. With a count the statement always returns a row: when the page is
+/// empty (nothing matches, or the cursor is past the end), one row whose id is NULL carries
+/// the count. Several types are one `object_type IN (...)` (engines with per-type arms use
+/// [`compile_list`]).
+pub(crate) fn compile_list_single(d: &dyn Dialect, tenant: Uuid, q: &ListQuery) -> StoreResult<CompiledSingle> {
+    let mut b = Builder::new(d);
+    let mut keys = order_keys(&b, &q.order)?;
+    if q.backward {
+        for k in &mut keys {
+            k.1 = !k.1;
+        }
+    }
+    let count = if q.count { Some(format!("SELECT COUNT(*) AS n {}", b.scope_clause(tenant, q)?)) } else { None };
+
+    let mut ids = format!("SELECT {ID} AS id");
+    for (i, (e, _, _)) in keys.iter().enumerate() {
+        ids.push_str(&format!(", {e} AS k{i}"));
+    }
+    ids.push(' ');
+    ids.push_str(&b.scope_clause(tenant, q)?);
+    if let Some(cursor) = &q.after {
+        let k = b.keyset(&keys, cursor, q.backward)?;
+        ids.push_str(" AND ");
+        ids.push_str(&k);
+    }
+    let tail = if q.backward { " DESC" } else { "" };
+    let mut inner_order = String::from(" ORDER BY ");
+    let mut outer_order = String::from(" ORDER BY ");
+    for (i, (e, desc, _)) in keys.iter().enumerate() {
+        let dir = d.direction(*desc);
+        inner_order.push_str(&format!("{e}{dir}, "));
+        outer_order.push_str(&format!("p.k{i}{dir}, "));
+    }
+    inner_order.push_str(&format!("{ID}{tail}"));
+    outer_order.push_str(&format!("p.id{tail}"));
+    let limit = i64::try_from(q.top.max(1)).unwrap_or(i64::MAX - 1).saturating_add(1);
+    let l = b.bind(Param::Int(limit));
+    ids.push_str(&format!("{inner_order} LIMIT {l}"));
+
+    let t = b.bind(Param::Text(tenant.to_string()));
+    let mut columns = String::from(OBJECT_COLUMNS);
+    for i in 0..keys.len() {
+        columns.push_str(&format!(", p.k{i}"));
+    }
+    let docs = format!("objects ON objects.tenant_id = {t} AND objects.id = p.id");
+    let sql = match &count {
+        None => format!("SELECT {columns} FROM ({ids}) AS p JOIN {docs}{outer_order}"),
+        Some(count) => {
+            format!(
+                "SELECT {columns}, c.n FROM ({count}) AS c LEFT JOIN ({ids}) AS p ON TRUE LEFT JOIN {docs}{outer_order}"
+            )
+        }
+    };
+    Ok(CompiledSingle { sql, params: b.params, key_kinds: keys.iter().map(|k| k.2).collect(), counted: q.count })
 }
 
 fn order_keys(b: &Builder<'_>, order: &[OrderKey]) -> StoreResult<Vec<(String, bool, ValueKind)>> {

@@ -44,6 +44,7 @@ macro_rules! all_suite_tests {
             query::related_scope,
             query::several_types,
             query::counted_pages_in_id_order,
+            query::prefix_count_with_deleted_and_case_variants,
         );
     };
 }

@@ -308,6 +308,9 @@ bench_engine() {
     # what one request costs.
     for c in 1 4; do
         WRK_CONNECTIONS=$c wrk_run "$dir" "get-user-c$c" ids.lua BENCH_PATH='/v1.0/users/{id}' BENCH_IDS="$ids"
+        WRK_CONNECTIONS=$c wrk_run "$dir" "filter-c$c" get.lua \
+            BENCH_PATH="/v1.0/users?\$filter=startswith(displayName,'Adele')&\$top=100&\$count=true" \
+            BENCH_HEADER="ConsistencyLevel: eventual"
         WRK_CONNECTIONS=$c wrk_run "$dir" "member-of-c$c" ids.lua BENCH_PATH='/v1.0/users/{id}/memberOf' BENCH_IDS="$ids"
         WRK_CONNECTIONS=$c wrk_run "$dir" "transitive-member-of-c$c" ids.lua \
             BENCH_PATH='/v1.0/users/{id}/transitiveMemberOf' BENCH_IDS="$ids"

@@ -211,6 +211,34 @@ impl Directory {
         }
     }
 
+    /// [`Directory::find`] for a caller that keeps a rendering of the object stamped
+    /// `known`: [`Revalidated::Unchanged`] when the object still has that stamp (its document is
+    /// then not read), else the live object of `object_type` with its current stamp. One store
+    /// round trip, strongly consistent like `find`; a missing, deleted or other-typed object is
+    /// `NotFound`.
+    pub async fn find_unless(
+        &self,
+        tenant: Uuid,
+        object_type: &str,
+        key: &str,
+        known: Option<&cerulean_store::RowStamp>,
+    ) -> DirectoryResult<cerulean_store::Revalidated> {
+        use cerulean_store::Revalidated;
+        let Ok(id) = Uuid::parse_str(key) else {
+            // A user's principal name: resolved and read in full, with no stamp to keep.
+            return Ok(Revalidated::Changed(self.find(tenant, object_type, key).await?, None));
+        };
+        match self.store.get_unless(tenant, id, known).await? {
+            // The stamp only ever comes from a live object of this type, and any write (a
+            // deletion included) changes it.
+            Revalidated::Unchanged if known.is_some() => Ok(Revalidated::Unchanged),
+            Revalidated::Changed(o, stamp) if o.deleted_at.is_none() && o.object_type == object_type => {
+                Ok(Revalidated::Changed(o, stamp))
+            }
+            _ => Err(DirectoryError::not_found(key)),
+        }
+    }
+
     /// The live directory objects among `ids`, in the order of `ids`: `getByIds` (v1.0) and
     /// `getObjectsByObjectIds` (1.6). Records of other kinds (Conditional Access policies, named
     /// locations, SKUs, attribute sets...) are left out as if missing: those ids appear in logs,

@@ -284,6 +284,13 @@ fn implies(held: &str, wanted: &str) -> bool {
     if held.eq_ignore_ascii_case(wanted) {
         return true;
     }
+    // `X.ReadWrite.Y` is `X.Read.Y` with "Write" added: any other length difference rules the
+    // pair out before splitting. Every request checks each permission of its token (the
+    // bootstrap app holds dozens) against the route's; callgrind put the splitting at ~15% of
+    // the instructions of an authenticated `GET /users/{id}`.
+    if held.len() != wanted.len() + "Write".len() {
+        return false;
+    }
     let mut h = held.split('.');
     let mut w = wanted.split('.');
     match (h.next(), h.next(), w.next(), w.next()) {
@@ -394,6 +401,11 @@ mod tests {
         assert!(!implies("User.Read.All", "User.ReadWrite.All"));
         assert!(!implies("Group.ReadWrite.All", "User.Read.All"));
         assert!(!implies("User.ReadWrite.All", "User.Read"));
+        assert!(implies("Mail.ReadWrite.Shared", "mail.read.shared"));
+        // Five characters longer without being the read-write form.
+        assert!(!implies("Users.ReadWrite.All", "User.Read.AllX"));
+        assert!(!implies("Group1.Read.All", "Group.Read.All") && !implies("Sites.Write.All", "Sites.All"));
+        assert!(!implies("User.ReadWrite.All.X", "User.Read.All.Y"));
     }
 
     #[test]

@@ -8,11 +8,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cerulean_schema::EntityType;
-use cerulean_store::Scope;
+use cerulean_store::{Revalidated, Scope};
 
 use crate::error::GraphError;
 use crate::lists::{self, Collection};
 use crate::odata;
+use crate::rendered::Rendered;
 use crate::users::{client_request_id, created};
 use crate::{GraphState, Principal, caller};
 
@@ -175,6 +176,9 @@ pub(crate) async fn get_one<S: EntitySet>(
     h: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, GraphError> {
+    if S::DERIVED.is_empty() && q.as_deref().is_none_or(str::is_empty) && kept_in_set(S::TYPE) {
+        return get_default::<S>(&s, &p, &id, &h).await;
+    }
     let params = odata::parse_query(q.as_deref())?;
     let opts = if S::DERIVED.is_empty() {
         let dynamic = crate::extensions::dynamic_properties(&s, p.tenant, S::TYPE, &params).await?;
@@ -184,6 +188,50 @@ pub(crate) async fn get_one<S: EntitySet>(
     };
     let record = s.directory.find_in_set(p.tenant, S::TYPE, &id).await?;
     lists::single(&s, &p, S::SET, S::entity(), &record, &opts).await
+}
+
+/// The sets whose objects [`Directory::find_unless`](cerulean_directory::Directory::find_unless)
+/// reads as `find_in_set` does (by id, or a user by principal name), and so whose default
+/// shapes may be kept.
+fn kept_in_set(object_type: &str) -> bool {
+    matches!(object_type, "user" | "group" | "orgContact" | "administrativeUnit" | "contract")
+}
+
+/// `GET /{set}/{id}` without query options: the default shape, from the body kept for the
+/// object when the store confirms (in the read it makes anyway) that the row has not changed
+/// since it was rendered; else rendered, and kept when it is the same for every caller. See
+/// [`crate::rendered`].
+async fn get_default<S: EntitySet>(
+    s: &GraphState,
+    p: &Principal,
+    key: &str,
+    h: &HeaderMap,
+) -> Result<Response, GraphError> {
+    let id = uuid::Uuid::parse_str(key).ok();
+    let kept = id.and_then(|id| s.rendered.get(p.tenant, id, s.version, S::SET));
+    let found = s.directory.find_unless(p.tenant, S::TYPE, key, kept.as_ref().map(|k| &k.stamp)).await;
+    let (record, stamp) = match (found, kept) {
+        (Ok(Revalidated::Unchanged), Some(kept)) => return Ok(odata::json_bytes(StatusCode::OK, kept.body.clone())),
+        (Ok(Revalidated::Changed(record, stamp)), _) => (record, stamp),
+        (Ok(_), _) => return Err(cerulean_directory::DirectoryError::not_found(key).into()),
+        (Err(e), _) => {
+            if let Some(id) = id {
+                s.rendered.remove(p.tenant, id);
+            }
+            return Err(e.into());
+        }
+    };
+    let opts = lists::single_options_with(S::entity(), None, h, &[])?;
+    let body = lists::single_body(s, p, S::SET, S::entity(), &record, &opts).await?;
+    let body = Bytes::from(serde_json::Value::Object(body).to_string());
+    // Custom security attribute values are redacted per caller: such a body is not kept.
+    let shared =
+        record.doc.get(cerulean_directory::custom_security_attributes::PROPERTY).is_none_or(serde_json::Value::is_null);
+    if let Some(stamp) = stamp.filter(|_| shared) {
+        let rendered = Rendered { stamp, api: s.version, set: S::SET, body: body.clone() };
+        s.rendered.insert(p.tenant, record.id, rendered);
+    }
+    Ok(odata::json_bytes(StatusCode::OK, body))
 }
 
 /// `POST /{set}`: 201 with `Location` and the new object.

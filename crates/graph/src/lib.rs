@@ -39,6 +39,7 @@ mod open_extensions;
 mod organization;
 mod photos;
 mod related;
+mod rendered;
 mod roles;
 #[cfg(test)]
 mod route_coverage;
@@ -66,6 +67,7 @@ use entity_sets::{
 };
 pub use error::GraphError;
 use identity_protection::{RiskySps, RiskyUsers};
+pub use rendered::RenderedCache;
 pub use signing_keys::{AdminState, admin_router};
 use token_policies::{ClaimsMapping, OnApplication, OnServicePrincipal, TokenLifetime};
 
@@ -83,6 +85,9 @@ pub struct GraphState {
     /// Resource-unit budgets per app and tenant (see [`throttle`]); `None`, the default, serves
     /// without limits. Shared by the versions of one server, like Graph's budget.
     pub throttle: Option<Arc<throttle::Throttle>>,
+    /// Rendered default-shape bodies of single objects, revalidated on every read (see
+    /// [`rendered`]); shared by the versions of one server.
+    pub rendered: Arc<RenderedCache>,
 }
 
 impl GraphState {

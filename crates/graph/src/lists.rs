@@ -446,6 +446,19 @@ pub(crate) async fn single(
     record: &cerulean_store::ObjectRecord,
     opts: &ListOptions,
 ) -> Result<Response, GraphError> {
+    let body = single_body(state, principal, set, entity, record, opts).await?;
+    Ok(odata::json(StatusCode::OK, Value::Object(body)))
+}
+
+/// The body of [`single`].
+pub(crate) async fn single_body(
+    state: &GraphState,
+    principal: &Principal,
+    set: &str,
+    entity: &'static EntityType,
+    record: &cerulean_store::ObjectRecord,
+    opts: &ListOptions,
+) -> Result<Map<String, Value>, GraphError> {
     let select = opts.select.as_deref();
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(odata::context(&state.base(), set, select, true)));
@@ -453,5 +466,5 @@ pub(crate) async fn single(
     body.extend(shape(entity, record, select, typed));
     crate::csa::redact(principal, &mut body);
     crate::expand::expand_into(state, principal, record, &opts.expand, &mut body).await?;
-    Ok(odata::json(StatusCode::OK, Value::Object(body)))
+    Ok(body)
 }

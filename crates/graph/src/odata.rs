@@ -136,6 +136,11 @@ pub fn json(status: StatusCode, body: Value) -> Response {
 
 /// [`json`] of a body already serialized.
 pub fn json_text(status: StatusCode, body: String) -> Response {
+    json_bytes(status, body.into())
+}
+
+/// [`json`] of a body already serialized, shared (a kept rendering: no copy).
+pub fn json_bytes(status: StatusCode, body: axum::body::Bytes) -> Response {
     let mut res = (status, body).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -100,6 +100,7 @@ impl App {
         let tokens = Arc::new(issuer);
         let ready = Arc::new(AtomicBool::new(false));
         let principals = Arc::new(cerulean_graph::PrincipalCache::default());
+        let rendered = Arc::new(cerulean_graph::RenderedCache::default());
         let graph = |version| {
             cerulean_graph::router(GraphState {
                 directory: directory.clone(),
@@ -107,6 +108,7 @@ impl App {
                 public_url: public_url.clone(),
                 version,
                 principals: principals.clone(),
+                rendered: rendered.clone(),
                 throttle: options.throttle.clone(),
             })
         };
@@ -131,6 +133,7 @@ impl App {
                 public_url: public_url.clone(),
                 version: "v1.0",
                 principals: principals.clone(),
+                rendered: rendered.clone(),
                 throttle: None,
             },
             publication_delay_secs: options
@@ -145,6 +148,7 @@ impl App {
                 public_url: public_url.clone(),
                 version: "v1.0",
                 principals: principals.clone(),
+                rendered: rendered.clone(),
                 throttle: None,
             },
             enabled: options.emulator_aids,

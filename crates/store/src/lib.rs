@@ -79,6 +79,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// One object by id, live or soft-deleted (see [`ObjectRecord::deleted_at`]).
     async fn get(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ObjectRecord>>;
+    /// One object by id unless it still has the stamp `known`, in one round trip: a caller that
+    /// keeps something derived from the row (a rendered response) asks the store whether it is
+    /// still current without reading and decoding the document again. Strongly consistent like
+    /// [`Store::get`]: a write committed anywhere before the call is seen. The default reads the
+    /// object in full and gives no stamp (nothing is then kept).
+    async fn get_unless(&self, tenant: Uuid, id: Uuid, known: Option<&RowStamp>) -> StoreResult<Revalidated> {
+        let _ = known;
+        Ok(match self.get(tenant, id).await? {
+            Some(o) => Revalidated::Changed(o, None),
+            None => Revalidated::Missing,
+        })
+    }
     /// Several objects by id; missing ids are skipped, order follows `ids`.
     async fn get_many(&self, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>>;
     /// The holder of a uniqueness claim, e.g. (`upn`, `adele@contoso.com` lower-cased).

@@ -42,6 +42,27 @@ pub struct ObjectRecord {
     pub deleted_at: Option<String>,
 }
 
+/// One state of an object's row: its version and the time of its last write. Every write to
+/// an object bumps its version and sets that time, so a copy derived from the row (a rendered
+/// response) is still right while the stamp is the same; the time also tells a row deleted
+/// for good and inserted again under the same id (whose version restarts at 1) from the old one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowStamp {
+    pub version: i64,
+    pub updated_at: String,
+}
+
+/// What [`crate::Store::get_unless`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Revalidated {
+    /// No object has that id in the tenant.
+    Missing,
+    /// The object still has the stamp the caller named; its document was not read.
+    Unchanged,
+    /// The object, read in full (live or soft-deleted), with its stamp when the store keeps one.
+    Changed(ObjectRecord, Option<RowStamp>),
+}
+
 /// Kinds of relationship edges between objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EdgeKind {

@@ -72,6 +72,7 @@ mod photos;
 mod platform;
 mod protocol_consistency;
 mod recycle_purge;
+mod rendered_reads;
 mod request_object;
 mod request_object_rules;
 mod resource_roles;

@@ -30,8 +30,8 @@ use uuid::Uuid;
 
 use crate::sqlite::compile::Param;
 use crate::{
-    AuditRecord, Change, ChangeLogEntry, EdgeKind, IndexSpec, ListQuery, ObjectRecord, Page, SecretRecord,
-    SigningKeyRecord, Store, StoreError, StoreResult, TenantRecord,
+    AuditRecord, Change, ChangeLogEntry, EdgeKind, IndexSpec, ListQuery, ObjectRecord, Page, Revalidated, RowStamp,
+    SecretRecord, SigningKeyRecord, Store, StoreError, StoreResult, TenantRecord,
 };
 
 /// A pooled connection.
@@ -269,6 +269,10 @@ impl Store for PostgresStore {
 
     async fn get(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ObjectRecord>> {
         retry!(self, |c| read::get(&c, tenant, id))
+    }
+
+    async fn get_unless(&self, tenant: Uuid, id: Uuid, known: Option<&RowStamp>) -> StoreResult<Revalidated> {
+        retry!(self, |c| read::get_unless(&c, tenant, id, known))
     }
 
     async fn get_many(&self, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>> {

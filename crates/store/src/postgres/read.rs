@@ -13,8 +13,8 @@ use super::dialect::Postgres;
 use super::{Attempt, Client, WithContext, bind, refs};
 use crate::sqlite::compile;
 use crate::{
-    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Scalar, SecretRecord,
-    SigningKeyRecord, StoreError, StoreResult, TenantRecord,
+    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Revalidated, RowStamp,
+    Scalar, SecretRecord, SigningKeyRecord, StoreError, StoreResult, TenantRecord,
 };
 
 /// Beyond this many cached statements a connection's cache is emptied. Fixed statements are
@@ -161,6 +161,35 @@ pub(crate) async fn get(c: &Client, tenant: Uuid, id: Uuid) -> Attempt<Option<Ob
         .ctx("prepare get")?;
     let row = c.query_opt(&st, &[&tenant, &id]).await.ctx("get object")?;
     Ok(row.map(|r| object(id, &r, 0)).transpose()?)
+}
+
+/// [`get`] unless the row still has the stamp `known`: one cached statement, one round trip;
+/// the document (decoded from `jsonb` on both ends otherwise) is sent only when it changed.
+pub(crate) async fn get_unless(c: &Client, tenant: Uuid, id: Uuid, known: Option<&RowStamp>) -> Attempt<Revalidated> {
+    let st = c
+        .prepare_cached(
+            "SELECT object_type, version, CASE WHEN version = $3 AND updated_at = $4 THEN NULL ELSE doc END, \
+             deleted_at, updated_at FROM objects WHERE tenant_id = $1 AND id = $2",
+        )
+        .await
+        .ctx("prepare get_unless")?;
+    let (version, updated_at) = known.map_or((-1, ""), |k| (k.version, k.updated_at.as_str()));
+    let Some(row) = c.query_opt(&st, &[&tenant, &id, &version, &updated_at]).await.ctx("get object unless")? else {
+        return Ok(Revalidated::Missing);
+    };
+    let doc: Option<Json<Map<String, Value>>> = col(&row, 2, "document")?;
+    let Some(Json(doc)) = doc else {
+        return Ok(Revalidated::Unchanged);
+    };
+    let record = ObjectRecord {
+        id,
+        object_type: col(&row, 0, "object type")?,
+        version: col(&row, 1, "version")?,
+        doc,
+        deleted_at: col(&row, 3, "deleted_at")?,
+    };
+    let stamp = RowStamp { version: record.version, updated_at: col(&row, 4, "updated_at")? };
+    Ok(Revalidated::Changed(record, Some(stamp)))
 }
 
 /// One statement for all ids; the order (and any repetition) of `ids` is restored in memory.

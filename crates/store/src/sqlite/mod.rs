@@ -27,8 +27,8 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::{
-    AuditRecord, Change, ChangeLogEntry, EdgeKind, IndexSpec, ListQuery, ObjectRecord, Page, SecretRecord,
-    SigningKeyRecord, Store, StoreError, StoreResult, TenantRecord,
+    AuditRecord, Change, ChangeLogEntry, EdgeKind, IndexSpec, ListQuery, ObjectRecord, Page, Revalidated, RowStamp,
+    SecretRecord, SigningKeyRecord, Store, StoreError, StoreResult, TenantRecord,
 };
 
 /// The SQLite store: a file in WAL mode, one writer, a pool of readers.
@@ -146,6 +146,10 @@ impl Store for SqliteStore {
 
     async fn get(&self, tenant: Uuid, id: Uuid) -> StoreResult<Option<ObjectRecord>> {
         self.read(|c| read::get(c, tenant, id))
+    }
+
+    async fn get_unless(&self, tenant: Uuid, id: Uuid, known: Option<&RowStamp>) -> StoreResult<Revalidated> {
+        self.read(|c| read::get_unless(c, tenant, id, known))
     }
 
     async fn get_many(&self, tenant: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ObjectRecord>> {

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::compile::{self, Param};
 use super::{WithContext, parse_id};
 use crate::{
-    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Scalar, SecretRecord,
-    SigningKeyRecord, StoreError, StoreResult, TenantRecord, ValueKind,
+    AuditRecord, ChangeLogEntry, Cursor, DomainRecord, EdgeKind, ListQuery, ObjectRecord, Page, Revalidated, RowStamp,
+    Scalar, SecretRecord, SigningKeyRecord, StoreError, StoreResult, TenantRecord, ValueKind,
 };
 
 impl ToSql for Param {
@@ -139,6 +139,44 @@ pub(crate) fn get(conn: &Connection, tenant: Uuid, id: Uuid) -> StoreResult<Opti
         return Ok(None);
     };
     Ok(Some(ObjectRecord { id, object_type, version, doc: parse_doc(id, &doc)?, deleted_at }))
+}
+
+/// [`get`] unless the row still has the stamp `known`: one cached statement; the document is
+/// neither copied out nor parsed when it did not change.
+pub(crate) fn get_unless(
+    conn: &Connection,
+    tenant: Uuid,
+    id: Uuid,
+    known: Option<&RowStamp>,
+) -> StoreResult<Revalidated> {
+    let (mut tb, mut ib) = ([0u8; 36], [0u8; 36]);
+    let mut st = conn
+        .prepare_cached(
+            "SELECT object_type, version, CASE WHEN version = ?3 AND updated_at = ?4 THEN NULL ELSE doc END, \
+             deleted_at, updated_at FROM objects WHERE tenant_id = ?1 AND id = ?2",
+        )
+        .ctx("prepare get_unless")?;
+    let (version, updated_at) = known.map_or((-1, ""), |k| (k.version, k.updated_at.as_str()));
+    let row = st
+        .query_row(params![id_text(tenant, &mut tb), id_text(id, &mut ib), version, updated_at], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .optional()
+        .ctx("get object unless")?;
+    let Some((object_type, version, doc, deleted_at, updated_at)) = row else {
+        return Ok(Revalidated::Missing);
+    };
+    let Some(doc) = doc else {
+        return Ok(Revalidated::Unchanged);
+    };
+    let record = ObjectRecord { id, object_type, version, doc: parse_doc(id, &doc)?, deleted_at };
+    Ok(Revalidated::Changed(record, Some(RowStamp { version, updated_at })))
 }
 
 /// One read transaction for all ids: one snapshot, and one read lock instead of one per

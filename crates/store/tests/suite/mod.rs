@@ -18,6 +18,7 @@ macro_rules! all_suite_tests {
             writes::version_mismatch,
             writes::soft_delete_and_restore,
             writes::purge,
+            writes::get_unless_revalidates_a_stamp,
             writes::edge_errors,
             writes::secrets_and_keys,
             sessions::refresh_tokens_rotate_and_replays_revoke_the_family,

@@ -322,6 +322,46 @@ pub async fn purge(store: &dyn Store) {
     ));
 }
 
+/// `get_unless`: the row's stamp, `Unchanged` (without the document) while the row keeps it,
+/// and the row again after any write to it (update, soft delete, restore), a purge (`Missing`)
+/// and a purge followed by an insert under the same id (whose version restarts at 1).
+pub async fn get_unless_revalidates_a_stamp(store: &dyn Store) {
+    let t = new_tenant(store, "T").await;
+    let u = insert(store, t, "user", user("U"), &[]).await;
+    let changed = |r: Revalidated| match r {
+        Revalidated::Changed(o, Some(stamp)) => (o, stamp),
+        other => panic!("expected the object with a stamp, got {other:?}"),
+    };
+    let (first, stamp) = changed(store.get_unless(t, u, None).await.expect("get_unless"));
+    assert_eq!(first, store.get(t, u).await.expect("get").expect("exists"));
+    assert_eq!(stamp.version, 1);
+    assert_eq!(store.get_unless(t, u, Some(&stamp)).await.expect("get_unless"), Revalidated::Unchanged);
+    // Another tenant's object of that id is not this one.
+    let other = new_tenant(store, "Other").await;
+    assert_eq!(store.get_unless(other, u, Some(&stamp)).await.expect("get_unless"), Revalidated::Missing);
+
+    apply_ok(store, t, vec![Op::Update { id: u, expected_version: 1, doc: doc(user("U2")), unique: vec![] }]).await;
+    let (updated, stamp2) = changed(store.get_unless(t, u, Some(&stamp)).await.expect("get_unless"));
+    assert_eq!(updated.doc, doc(user("U2")));
+    assert_eq!(stamp2.version, 2);
+    assert_eq!(store.get_unless(t, u, Some(&stamp2)).await.expect("get_unless"), Revalidated::Unchanged);
+
+    apply_ok(store, t, vec![Op::SoftDelete { id: u, at: "2024-05-02T00:00:00Z".into() }]).await;
+    let (deleted, stamp3) = changed(store.get_unless(t, u, Some(&stamp2)).await.expect("get_unless"));
+    assert_eq!(deleted.deleted_at.as_deref(), Some("2024-05-02T00:00:00Z"));
+    apply_ok(store, t, vec![Op::Restore { id: u, unique: vec![] }]).await;
+    let (restored, _) = changed(store.get_unless(t, u, Some(&stamp3)).await.expect("get_unless"));
+    assert_eq!(restored.deleted_at, None);
+
+    apply_ok(store, t, vec![Op::Purge { id: u }]).await;
+    assert_eq!(store.get_unless(t, u, Some(&stamp)).await.expect("get_unless"), Revalidated::Missing);
+    let again = ObjectRecord { id: u, ..record("user", user("U again")) };
+    apply_ok(store, t, vec![Op::Insert { object: again, unique: vec![] }]).await;
+    let (reborn, stamp4) = changed(store.get_unless(t, u, Some(&stamp)).await.expect("get_unless"));
+    assert_eq!(stamp4.version, 1, "a new row starts again at version 1");
+    assert_eq!(reborn.doc, doc(user("U again")), "and is told from the old one by its write time");
+}
+
 pub async fn edge_errors(store: &dyn Store) {
     let t = new_tenant(store, "T").await;
     let g = insert(store, t, "group", json!({}), &[]).await;

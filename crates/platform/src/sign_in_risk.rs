@@ -209,7 +209,7 @@ impl WorkloadHistories {
     fn recent(&self, key: &(Uuid, String), since: OffsetDateTime) -> Option<Vec<risk::WorkloadFacts>> {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let h = map.get(key)?;
-        if !h.read_at.is_some_and(|t| t.elapsed() < WORKLOAD_HISTORY_MAX_AGE) {
+        if h.read_at.is_none_or(|t| t.elapsed() >= WORKLOAD_HISTORY_MAX_AGE) {
             return None;
         }
         Some(h.sign_ins.iter().filter(|(_, f)| f.at >= since).map(|(_, f)| f.clone()).collect())
@@ -235,7 +235,7 @@ impl WorkloadHistories {
                 merged.push((id, facts));
             }
         }
-        merged.sort_by(|a, b| b.1.at.cmp(&a.1.at));
+        merged.sort_by_key(|(_, f)| std::cmp::Reverse(f.at));
         merged.truncate(limit);
         h.sign_ins = merged;
         h.read_at = Some(started);

@@ -141,6 +141,9 @@ pub struct Directory {
     caches: Arc<seq_cache::Caches>,
     /// The sign-in log's group commit (see `sign_in_writer.rs`).
     sign_ins: Arc<sign_in_writer::SignInWriter>,
+    /// A request's change-log position, read once (see [`Directory::pinned`]); `None` for the
+    /// ordinary directory, which reads it at every cached lookup.
+    pin: Option<Arc<seq_cache::Pin>>,
 }
 
 impl Directory {
@@ -156,6 +159,7 @@ impl Directory {
             token_policies: Arc::default(),
             caches: Arc::default(),
             sign_ins: Arc::default(),
+            pin: None,
         }
     }
 
@@ -173,7 +177,15 @@ impl Directory {
     /// Resolves a tenant named by GUID or by one of its verified domains.
     pub async fn resolve_tenant(&self, name: &str) -> DirectoryResult<Option<TenantRecord>> {
         if let Ok(id) = Uuid::parse_str(name) {
-            return Ok(self.store.tenant(id).await?);
+            // Kept while the tenant's change log has not moved (see `seq_cache.rs`); for a
+            // pinned token request the sequence read here is the one its other lookups reuse.
+            let seq = self.cache_seq(id).await;
+            if let Some(hit) = self.caches.tenants.get(&id, seq) {
+                return Ok((*hit).clone());
+            }
+            let found = self.store.tenant(id).await?;
+            self.caches.tenants.put(id, seq, Arc::new(found.clone()));
+            return Ok(found);
         }
         if name.len() > 255 {
             return Ok(None);

@@ -8,6 +8,19 @@
 //! and read again, never serve a value older than what it was keyed on. Inside a unit of work
 //! (staged writes the change log does not show yet) the caches are bypassed.
 //!
+//! A token request may pin the tenant's position for its whole duration
+//! ([`Directory::pinned`]): the first cached lookup of the request reads the sequence, every
+//! later lookup of the request reuses it instead of asking the store again (issue 8: on
+//! PostgreSQL each read of the sequence was a round trip, five or six per token). This is
+//! exact, not merely fresh enough: a value kept under sequence `p` was read after `p` was
+//! read, so it reflects every write committed up to `p`; the request read `p` after it
+//! started, so every write committed before the request started is at or below `p` and is
+//! reflected. A write committed after the request read `p` is concurrent with the request,
+//! which may order itself before it (as it would had it run a moment earlier). A pinned
+//! directory serves only requests that write nothing to the change log (the client
+//! credentials grant: its sign-in and risk rows are logs, not directory changes), so no write
+//! of the request itself can hide behind the pinned sequence.
+//!
 //! Each cache is bounded: past its limit it starts over, which bounds its memory whatever the
 //! number of tenants and applications.
 
@@ -15,7 +28,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-use cerulean_store::ObjectRecord;
+use cerulean_store::{ObjectRecord, TenantRecord};
 use uuid::Uuid;
 
 use crate::apps::{AppCredentials, ResourceRoles};
@@ -71,7 +84,16 @@ pub(crate) struct Caches {
     pub token_sps: SeqCache<(Uuid, String), Option<Arc<ObjectRecord>>>,
     /// Conditional Access policies and named locations, by tenant.
     pub conditional_access: SeqCache<Uuid, ConditionalAccessObjects>,
+    /// Tenants by id (`resolve_tenant` of a tenant id). A tenant's name and creation time
+    /// never change and its domains change through the change log, so the sequence keys it
+    /// like the rest.
+    pub tenants: SeqCache<Uuid, Option<TenantRecord>>,
 }
+
+/// The change-log position a pinned directory read first (see the module documentation):
+/// `(tenant, sequence)`, set by the request's first cached lookup.
+#[derive(Default)]
+pub(crate) struct Pin(Mutex<Option<(Uuid, u64)>>);
 
 impl Default for Caches {
     fn default() -> Self {
@@ -81,18 +103,39 @@ impl Default for Caches {
             apps: SeqCache::new(4096),
             token_sps: SeqCache::new(256),
             conditional_access: SeqCache::new(1024),
+            tenants: SeqCache::new(1024),
         }
     }
 }
 
 impl crate::Directory {
+    /// The same directory, pinned to the change-log position its first cached lookup reads,
+    /// for one request that writes nothing to the change log (see the module documentation).
+    /// Only the first tenant looked up is pinned; others are read as usual.
+    pub fn pinned(&self) -> crate::Directory {
+        let mut pinned = self.clone();
+        pinned.pin = Some(Arc::default());
+        pinned
+    }
+
     /// The tenant's change-log sequence, the key of the caches; `None` (no caching) inside a
-    /// unit of work or when it cannot be read.
+    /// unit of work or when it cannot be read. A pinned directory reads it once.
     pub(crate) async fn cache_seq(&self, tenant: Uuid) -> Option<u64> {
-        match self.staged {
-            Some(_) => None,
-            None => self.store.change_log_bounds(tenant).await.ok().map(|b| b.last),
+        if self.staged.is_some() {
+            return None;
         }
+        let pin = self.pin.as_deref();
+        if let Some(Pin(at)) = pin
+            && let Some((t, seq)) = *at.lock().unwrap_or_else(|e| e.into_inner())
+            && t == tenant
+        {
+            return Some(seq);
+        }
+        let seq = self.store.change_log_bounds(tenant).await.ok().map(|b| b.last)?;
+        if let Some(Pin(at)) = pin {
+            at.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((tenant, seq));
+        }
+        Some(seq)
     }
 }
 

@@ -469,10 +469,7 @@ impl Directory {
     /// app roles of `apps.rs`: the sequence is read before the policies, so the cache is never
     /// newer than its key; inside a unit of work the cache is bypassed).
     pub async fn token_policies(&self, tenant: Uuid) -> DirectoryResult<Arc<TokenPolicies>> {
-        let seq = match self.staged {
-            Some(_) => None,
-            None => self.store.change_log_bounds(tenant).await.ok().map(|b| b.last),
-        };
+        let seq = self.cache_seq(tenant).await;
         if let Some(seq) = seq
             && let Some((at, hit)) = self.token_policies.lock().unwrap_or_else(|e| e.into_inner()).get(&tenant)
             && *at == seq

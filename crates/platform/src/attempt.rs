@@ -28,6 +28,19 @@ pub(crate) struct Assessed {
     /// session's or the assertion's `amr`, a passkey): a refusal's log row evaluates the
     /// policies with the same, so it shows what was enforced.
     pub mfa_done: bool,
+    /// For a service principal signing in as itself: what the workload-identity policies
+    /// said, evaluated with its risk level. The sign-in log shows this evaluation instead of
+    /// reading the risk and evaluating the policies again (issue 8: one store read and one
+    /// evaluation less per client-credentials token), and so shows what was enforced.
+    pub workload: Option<WorkloadEvaluation>,
+}
+
+/// The Conditional Access evaluation of a service principal's sign-in (see [`Assessed`]).
+#[derive(Debug, Clone)]
+pub(crate) struct WorkloadEvaluation {
+    /// The service principal signing in.
+    pub service_principal: Uuid,
+    pub evaluation: cerulean_directory::ca_engine::Evaluation,
 }
 
 /// The client credential an attempt proved: its kind as Graph beta's `signIn` names it

@@ -64,6 +64,9 @@ pub struct PlatformState {
     /// The managed identity host the IMDS endpoint answers for (`--imds-host`: its id or
     /// name, `tenant/host` with several tenants); `None` leaves IMDS without identities.
     pub imds_host: Option<Arc<str>>,
+    /// Service principals' recent sign-ins, as workload risk detection compares them (see
+    /// [`sign_in_risk::WorkloadHistories`]); shared by the clones.
+    pub workload_history: Arc<sign_in_risk::WorkloadHistories>,
 }
 
 pub fn router(state: PlatformState) -> Router {

@@ -5,7 +5,8 @@
 //! comes from the application's host, whose address says nothing about where the user is.
 //!
 //! The history is the log itself, so every node sees the same history and nothing else needs
-//! to be kept in step.
+//! to be kept in step; a service principal's history is also kept in memory for a second (see
+//! [`WorkloadHistories`]).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -119,6 +120,34 @@ pub(crate) struct WorkloadAttempt<'a> {
 /// history is no detection (and logged).
 pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'_>) -> Vec<Finding> {
     let now = cerulean_store::clock::now();
+    let since = now - time::Duration::days(state.risk.history_days);
+    let key = (a.tenant, a.app_id.to_ascii_lowercase());
+    let history = match state.workload_history.recent(&key, since) {
+        Some(history) => history,
+        None => match read_workload_history(state, a, now).await {
+            Some(history) => history,
+            None => return Vec::new(),
+        },
+    };
+    let this = risk::WorkloadFacts {
+        at: now,
+        ip: a.ip,
+        location: Some(a.location.clone()),
+        user_agent: browser_family(a.browser),
+        resource: a.resource.map(str::to_string),
+        credential_type: a.credential_type.map(str::to_string),
+    };
+    risk::detect_workload(&state.risk, &this, &history)
+}
+
+/// Reads the service principal's history from the sign-in log and keeps it (see
+/// [`WorkloadHistories`]); `None` (and logged) when the store fails.
+async fn read_workload_history(
+    state: &PlatformState,
+    a: &WorkloadAttempt<'_>,
+    now: OffsetDateTime,
+) -> Option<Vec<risk::WorkloadFacts>> {
+    let started = std::time::Instant::now();
     let history = LogQuery {
         from: (now - time::Duration::days(state.risk.history_days)).format(&Rfc3339).ok(),
         to: None,
@@ -130,22 +159,114 @@ pub(crate) async fn assess_workload(state: &PlatformState, a: &WorkloadAttempt<'
         after: None,
         limit: state.risk.history_sign_ins,
     };
-    let history = match state.directory.sign_in_page_projected(a.tenant, &history, FACT_PROPERTIES).await {
-        Ok(page) => page.into_iter().map(|(_, r)| workload_facts(&r)).collect::<Vec<_>>(),
+    match state.directory.sign_in_page_projected(a.tenant, &history, FACT_PROPERTIES).await {
+        Ok(page) => {
+            let read: Vec<(Uuid, risk::WorkloadFacts)> =
+                page.into_iter().map(|(_, r)| (r.id, workload_facts(&r))).collect();
+            let key = (a.tenant, a.app_id.to_ascii_lowercase());
+            Some(state.workload_history.keep(key, started, read, state.risk.history_sign_ins))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "reading a service principal's sign-in history for risk detection failed");
-            return Vec::new();
+            None
         }
-    };
-    let this = risk::WorkloadFacts {
-        at: now,
-        ip: a.ip,
-        location: Some(a.location.clone()),
-        user_agent: browser_family(a.browser),
-        resource: a.resource.map(str::to_string),
-        credential_type: a.credential_type.map(str::to_string),
-    };
-    risk::detect_workload(&state.risk, &this, &history)
+    }
+}
+
+/// How long a service principal's sign-in history read from the store stands in for it.
+const WORKLOAD_HISTORY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+/// Service principals whose history is kept; past this the map starts over.
+const WORKLOAD_HISTORY_KEYS: usize = 4096;
+
+/// The recent successful sign-ins of each service principal (by tenant and lower-case appId)
+/// that workload risk detection compares a sign-in with, kept in memory (issue 8: reading them
+/// back from the log was a store round trip and up to fifty records per client-credentials
+/// token; on PostgreSQL whole records).
+///
+/// Consistency: this node's own sign-ins are exact. Each one committed here is added as soon
+/// as its row is committed ([`WorkloadHistories::note`]), and a read from the store merges
+/// what was added meanwhile, so none is missed or counted twice (by sign-in id). Sign-ins
+/// committed by other nodes sharing the store are seen once the history read here is older
+/// than [`WORKLOAD_HISTORY_MAX_AGE`] (one second): the next sign-in after that reads it again.
+/// Before, two nodes' concurrent sign-ins already missed each other for the time of a commit;
+/// a detection on another node's brand-new source within that second is the cost, stated
+/// here and tested (`tests/api/risky_service_principals.rs`).
+#[derive(Default)]
+pub struct WorkloadHistories {
+    map: std::sync::Mutex<std::collections::HashMap<(Uuid, String), WorkloadHistory>>,
+}
+
+struct WorkloadHistory {
+    /// When the read from the store that the history reflects started; `None` while it holds
+    /// only sign-ins noted here (not the whole history).
+    read_at: Option<std::time::Instant>,
+    /// Newest first, at most the configured history length.
+    sign_ins: Vec<(Uuid, risk::WorkloadFacts)>,
+}
+
+impl WorkloadHistories {
+    /// The history of `key` since `since`, if a read of it is recent enough.
+    fn recent(&self, key: &(Uuid, String), since: OffsetDateTime) -> Option<Vec<risk::WorkloadFacts>> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let h = map.get(key)?;
+        if h.read_at.is_none_or(|t| t.elapsed() >= WORKLOAD_HISTORY_MAX_AGE) {
+            return None;
+        }
+        Some(h.sign_ins.iter().filter(|(_, f)| f.at >= since).map(|(_, f)| f.clone()).collect())
+    }
+
+    /// Keeps `read` (read from the store from `started` on) with what was noted meanwhile;
+    /// answers the merged history.
+    fn keep(
+        &self,
+        key: (Uuid, String),
+        started: std::time::Instant,
+        read: Vec<(Uuid, risk::WorkloadFacts)>,
+        limit: usize,
+    ) -> Vec<risk::WorkloadFacts> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= WORKLOAD_HISTORY_KEYS && !map.contains_key(&key) {
+            map.clear();
+        }
+        let h = map.entry(key).or_insert(WorkloadHistory { read_at: None, sign_ins: Vec::new() });
+        let mut merged = read;
+        for (id, facts) in h.sign_ins.drain(..) {
+            if !merged.iter().any(|(m, _)| *m == id) {
+                merged.push((id, facts));
+            }
+        }
+        merged.sort_by_key(|(_, f)| std::cmp::Reverse(f.at));
+        merged.truncate(limit);
+        h.sign_ins = merged;
+        h.read_at = Some(started);
+        h.sign_ins.iter().map(|(_, f)| f.clone()).collect()
+    }
+
+    /// Adds a successful sign-in of the service principal `key`, committed by this node.
+    fn note(&self, key: (Uuid, String), id: Uuid, facts: risk::WorkloadFacts, limit: usize) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= WORKLOAD_HISTORY_KEYS && !map.contains_key(&key) {
+            map.clear();
+        }
+        let h = map.entry(key).or_insert(WorkloadHistory { read_at: None, sign_ins: Vec::new() });
+        if h.sign_ins.iter().any(|(m, _)| *m == id) {
+            return;
+        }
+        let at = h.sign_ins.iter().position(|(_, f)| f.at <= facts.at).unwrap_or(h.sign_ins.len());
+        h.sign_ins.insert(at, (id, facts));
+        h.sign_ins.truncate(limit);
+    }
+}
+
+/// Tells the workload histories that `record`, a successful sign-in of a service principal as
+/// itself, is committed (see [`WorkloadHistories`]).
+pub(crate) fn note_workload_sign_in(state: &PlatformState, tenant: Uuid, record: &SignInRecord) {
+    let Some(app_id) = record.app_id.as_deref() else { return };
+    if record.error_code != 0 || record.event_type != "servicePrincipal" {
+        return;
+    }
+    let key = (tenant, app_id.to_ascii_lowercase());
+    state.workload_history.note(key, record.id, workload_facts(record), state.risk.history_sign_ins);
 }
 
 /// The properties of a logged sign-in's document that [`facts`] and [`workload_facts`] read:

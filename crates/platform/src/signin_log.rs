@@ -180,8 +180,10 @@ pub(crate) async fn record(state: &PlatformState, attempt: &SignInAttempt, outco
                 Some(sp) => state.directory.record_workload_sign_in_with_risk(tenant, &rec, sp, &findings).await,
                 None => state.directory.record_sign_in_with_risk(tenant, &rec, &findings).await,
             };
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "recording a sign-in failed");
+            match written {
+                Ok(()) if workload.is_some() => crate::sign_in_risk::note_workload_sign_in(state, tenant, &rec),
+                Ok(()) => {}
+                Err(e) => tracing::warn!(error = %e, "recording a sign-in failed"),
             }
         }
         Ok(None) => {
@@ -553,14 +555,21 @@ async fn build(
         doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     } else if app_only && let Some(sp) = &app {
-        // A workload identity: the policies for service principals (see `grants::client_credentials`).
-        let risk = dir.service_principal_risk_level(tenant, sp.id).await?;
-        let audience = match a.assessed.as_ref().filter(|x| x.user.is_none()) {
-            Some(x) => x.audience.clone(),
-            None => resource_id.clone().unwrap_or_default(),
+        // A workload identity: the policies for service principals (see `grants::client_credentials`),
+        // as the grant evaluated them when it did.
+        let assessed = a.assessed.as_ref().filter(|x| x.user.is_none());
+        let evaluation = match assessed.and_then(|x| x.workload.as_ref()).filter(|w| w.service_principal == sp.id) {
+            Some(w) => w.evaluation.clone(),
+            None => {
+                let risk = dir.service_principal_risk_level(tenant, sp.id).await?;
+                let audience = match assessed {
+                    Some(x) => x.audience.clone(),
+                    None => resource_id.clone().unwrap_or_default(),
+                };
+                let ctx = crate::grants::workload_context(state, sp.id, &audience, a.ip, risk);
+                dir.evaluate_conditional_access(tenant, &ctx).await?
+            }
         };
-        let ctx = crate::grants::workload_context(state, sp.id, &audience, a.ip, risk);
-        let evaluation = dir.evaluate_conditional_access(tenant, &ctx).await?;
         doc.insert("conditionalAccessStatus".into(), Value::from(evaluation.status()));
         doc.insert("appliedConditionalAccessPolicies".into(), evaluation.applied_json());
     }

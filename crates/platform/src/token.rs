@@ -119,7 +119,17 @@ async fn handle(
     let ip = crate::client_ip::client_ip(peer, &headers, &state.trusted_proxies);
     let mut attempt = signin_log::SignInAttempt::from_headers(&headers, &tenant, ip);
     attempt.correlation_id = Some(correlation_id.clone());
-    let result = match parse(&headers, &body, endpoint, tenant) {
+    let parsed = parse(&headers, &body, endpoint, tenant);
+    // A client-credentials request writes nothing to the directory's change log (its sign-in
+    // and risk rows are logs): its cached lookups, the grant's and the sign-in log's, share one
+    // read of the tenant's change-log position (see `cerulean_directory::Directory::pinned`).
+    let state = match &parsed {
+        Ok(req) if req.param("grant_type") == Some("client_credentials") => {
+            PlatformState { directory: state.directory.pinned(), ..state }
+        }
+        _ => state,
+    };
+    let result = match parsed {
         Ok(mut req) => {
             attempt.fill(&req);
             req.platform = signin_log::platform(&attempt);

@@ -125,6 +125,7 @@ impl App {
                 .clone()
                 .unwrap_or_else(|| Arc::new(cerulean_identity::federation::IssuerKeys::system())),
             imds_host: options.imds_host.as_deref().map(Arc::from),
+            workload_history: Arc::default(),
         });
         let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
             graph: GraphState {

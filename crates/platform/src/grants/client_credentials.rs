@@ -71,13 +71,14 @@ pub(crate) async fn grant(
     // principal's risk (Identity Protection) feeds `servicePrincipalRiskLevels`.
     let risk = state.directory.service_principal_risk_level(tenant.id, sp.id).await.map_err(internal)?;
     let ctx = workload_context(state, sp.id, &resource.app_id, Some(ip), risk);
+    let evaluation = state.directory.evaluate_conditional_access(tenant.id, &ctx).await.map_err(internal)?;
     crate::attempt::record(crate::attempt::Assessed {
         user: None,
         findings: Vec::new(),
         audience: resource.app_id.clone(),
         mfa_done: false,
+        workload: Some(crate::attempt::WorkloadEvaluation { service_principal: sp.id, evaluation: evaluation.clone() }),
     });
-    let evaluation = state.directory.evaluate_conditional_access(tenant.id, &ctx).await.map_err(internal)?;
     if matches!(evaluation.requirement(), Requirement::Block { .. }) {
         return Err(super::blocked_by_policy());
     }

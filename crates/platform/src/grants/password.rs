@@ -186,6 +186,7 @@ pub(crate) async fn conditional_access_evaluation(
         findings,
         audience: audience.to_string(),
         mfa_done,
+        workload: None,
     });
     state.directory.evaluate_conditional_access(tenant, &ctx).await.map_err(internal)
 }

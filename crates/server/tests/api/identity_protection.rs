@@ -36,6 +36,11 @@ async fn harness() -> Harness {
 /// A harness whose server trusts 10.0.0.0/8 as a proxy, locates two ranges (198.51.100.0/24
 /// in Oslo, 203.0.113.0/24 in Tokyo) and detects risk with `risk`.
 pub(crate) async fn proxied_harness(risk: cerulean_identity::risk::RiskConfig) -> Harness {
+    Harness::with_options("contoso.onmicrosoft.com", proxied_options(risk)).await
+}
+
+/// The options of [`proxied_harness`], for another node on its store.
+pub(crate) fn proxied_options(risk: cerulean_identity::risk::RiskConfig) -> AppOptions {
     use cerulean_identity::location::{Locator, LocatorConfig};
 
     let dir = std::env::temp_dir().join(format!("cerulean-ipx-{}", uuid::Uuid::new_v4()));
@@ -47,13 +52,12 @@ pub(crate) async fn proxied_harness(risk: cerulean_identity::risk::RiskConfig) -
     )
     .expect("ranges");
     let locator = Locator::load(&LocatorConfig { ranges: Some(ranges), ..LocatorConfig::default() }).expect("locator");
-    let options = AppOptions {
+    AppOptions {
         trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
         locator: Some(std::sync::Arc::new(locator)),
         risk: Some(std::sync::Arc::new(risk)),
         ..AppOptions::default()
-    };
-    Harness::with_options("contoso.onmicrosoft.com", options).await
+    }
 }
 
 /// A ROPC sign-in of `user` from `client` (via the trusted proxy) with a correlation id.

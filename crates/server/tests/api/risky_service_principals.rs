@@ -12,7 +12,7 @@ use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{Harness, Reply, id_of};
-use crate::identity_protection::proxied_harness;
+use crate::identity_protection::{proxied_harness, proxied_options};
 
 const READ_EVENTS: &str = "IdentityRiskEvent.Read.All";
 const READ_SPS: &str = "IdentityRiskyServicePrincipal.Read.All";
@@ -34,6 +34,10 @@ async fn harness() -> Harness {
 
 /// A client-credentials request of the bootstrap application from `client` (via the proxy).
 async fn app_sign_in(h: &Harness, client: &str, user_agent: &str, correlation: &str) -> Reply {
+    h.send(app_sign_in_request(h, client, user_agent, correlation)).await
+}
+
+fn app_sign_in_request(h: &Harness, client: &str, user_agent: &str, correlation: &str) -> Request<Body> {
     let fields = [
         ("grant_type", "client_credentials"),
         ("client_id", h.boot.client_id.as_str()),
@@ -51,7 +55,7 @@ async fn app_sign_in(h: &Harness, client: &str, user_agent: &str, correlation: &
         .expect("request");
     let peer: std::net::SocketAddr = "10.0.0.1:443".parse().expect("peer");
     req.extensions_mut().insert(ConnectInfo(peer));
-    h.send(req).await
+    req
 }
 
 async fn token(h: &Harness, roles: &[&str]) -> String {
@@ -394,4 +398,39 @@ async fn single_sign_on_is_logged_as_an_interactive_sign_in_and_assessed() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["riskEventType"], "impossibleTravel");
     assert_eq!(found[0]["requestId"], tokyo[0]["id"]);
+}
+
+/// Each node keeps a service principal's recent sign-ins in memory for a second (issue 8): its
+/// own sign-ins at once, another node's once the history it read is a second old. Five
+/// sign-ins committed by another node teach this node's history, so a sign-in from a new
+/// place here is then assessed against them.
+#[tokio::test]
+async fn another_nodes_sign_ins_join_the_history_within_a_second() {
+    use tower::ServiceExt;
+    let h = harness().await;
+    let read = token(&h, &[READ_EVENTS, READ_SPS]).await;
+    // This node reads the history now: one sign-in, too few to learn from.
+    let r = app_sign_in(&h, "198.51.100.7", "azsdk-python-identity/1.15", "here-0").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Another node on the same store teaches the history.
+    let risk = cerulean_identity::risk::RiskConfig {
+        malicious: cerulean_identity::risk::parse_ip_list("192.0.2.66").expect("list"),
+        ..cerulean_identity::risk::RiskConfig::default()
+    };
+    let other =
+        cerulean::app::App::with_options(h.other_store().await, crate::harness::PUBLIC_URL, proxied_options(risk));
+    other.set_ready();
+    for i in 0..5 {
+        let req = app_sign_in_request(&h, "198.51.100.7", "azsdk-python-identity/1.15", &format!("there-{i}"));
+        let res = other.service::<Body>().oneshot(req).await.expect("infallible");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert!(values(&get(&h, DETECTIONS, &read).await).is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // From Tokyo with another client, here: unfamiliar against the six sign-ins.
+    let r = app_sign_in(&h, "203.0.113.9", "curl/8.4.0", "tokyo-here").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let found = values(&get(&h, DETECTIONS, &read).await);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["correlationId"], "tokyo-here");
 }

@@ -71,9 +71,29 @@ pub use rendered::RenderedCache;
 pub use signing_keys::{AdminState, admin_router};
 use token_policies::{ClaimsMapping, OnApplication, OnServicePrincipal, TokenLifetime};
 
-/// What every Graph handler needs.
+/// What every Graph handler needs: [`GraphStateParts`] behind one `Arc`. Axum clones a
+/// handler's state for every extractor of every request; cloned field by field (the directory
+/// alone holds a dozen `Arc`s) the clones and their drops were ~9% of the server's samples in
+/// the `GET /users/{id}` profile (issue 8, BENCHMARKS.md), the reference counts bouncing
+/// between the cores. One reference count now.
 #[derive(Clone)]
-pub struct GraphState {
+pub struct GraphState(Arc<GraphStateParts>);
+
+impl From<GraphStateParts> for GraphState {
+    fn from(parts: GraphStateParts) -> Self {
+        GraphState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for GraphState {
+    type Target = GraphStateParts;
+    fn deref(&self) -> &GraphStateParts {
+        &self.0
+    }
+}
+
+/// The parts of [`GraphState`].
+pub struct GraphStateParts {
     pub directory: Directory,
     pub tokens: Arc<TokenIssuer>,
     /// The externally visible base URL (`https://127.0.0.1:8443`), without a trailing slash.

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::routing::get;
 use cerulean_directory::Directory;
-use cerulean_graph::GraphState;
+use cerulean_graph::{GraphState, GraphStateParts};
 use cerulean_graph::throttle::{Throttle, ThrottleConfig};
 use cerulean_identity::{PasswordHasherPool, TokenIssuer};
 use cerulean_platform::PlatformState;
@@ -102,7 +102,7 @@ impl App {
         let principals = Arc::new(cerulean_graph::PrincipalCache::default());
         let rendered = Arc::new(cerulean_graph::RenderedCache::default());
         let graph = |version| {
-            cerulean_graph::router(GraphState {
+            cerulean_graph::router(GraphState::from(GraphStateParts {
                 directory: directory.clone(),
                 tokens: tokens.clone(),
                 public_url: public_url.clone(),
@@ -110,7 +110,7 @@ impl App {
                 principals: principals.clone(),
                 rendered: rendered.clone(),
                 throttle: options.throttle.clone(),
-            })
+            }))
         };
         let platform = cerulean_platform::router(PlatformState {
             directory: directory.clone(),
@@ -128,7 +128,7 @@ impl App {
             workload_history: Arc::default(),
         });
         let admin = cerulean_graph::admin_router(cerulean_graph::AdminState {
-            graph: GraphState {
+            graph: GraphState::from(GraphStateParts {
                 directory: directory.clone(),
                 tokens: tokens.clone(),
                 public_url: public_url.clone(),
@@ -136,14 +136,14 @@ impl App {
                 principals: principals.clone(),
                 rendered: rendered.clone(),
                 throttle: None,
-            },
+            }),
             publication_delay_secs: options
                 .key_publication_delay_secs
                 .unwrap_or(cerulean_identity::rotation::DEFAULT_PUBLICATION_DELAY_SECS),
         });
         let faults = Arc::new(cerulean_graph::emulator::Faults::default());
         let emulator = cerulean_graph::emulator::emulator_router(cerulean_graph::emulator::EmulatorState {
-            graph: GraphState {
+            graph: GraphState::from(GraphStateParts {
                 directory: directory.clone(),
                 tokens: tokens.clone(),
                 public_url: public_url.clone(),
@@ -151,7 +151,7 @@ impl App {
                 principals: principals.clone(),
                 rendered: rendered.clone(),
                 throttle: None,
-            },
+            }),
             enabled: options.emulator_aids,
             faults: faults.clone(),
         });

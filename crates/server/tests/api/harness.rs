@@ -265,3 +265,18 @@ pub fn user_body(alias: &str, display_name: &str) -> Value {
 pub fn id_of(v: &Value) -> String {
     v["id"].as_str().expect("id").to_string()
 }
+
+/// Sends a Graph request through another node's router (an [`App`] on [`Harness::other_store`]):
+/// the status and the JSON body (`Null` when the body is not JSON).
+pub async fn via(app: &App, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
+    let req = match body {
+        Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
+        None => b.body(Body::empty()),
+    }
+    .expect("request");
+    let res = app.service::<Body>().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}

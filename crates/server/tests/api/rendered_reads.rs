@@ -3,27 +3,11 @@
 //! object, on this node or another one sharing the store, is seen by the very next read; the
 //! kept body never crosses tenants, types, API versions or query options.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use cerulean::app::App;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::harness::{Harness, PUBLIC_URL, id_of};
-
-/// Sends a Graph request through another node's router.
-async fn via(app: &App, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-    let req = match body {
-        Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
-        None => b.body(Body::empty()),
-    }
-    .expect("request");
-    let res = app.service::<Body>().oneshot(req).await.expect("infallible");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
+use crate::harness::{Harness, PUBLIC_URL, id_of, via};
 
 #[tokio::test]
 async fn every_change_is_seen_by_the_next_read() {

@@ -4,13 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use cerulean::app::App;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::harness::{Harness, PUBLIC_URL, id_of};
+use crate::harness::{Harness, PUBLIC_URL, id_of, via};
 
 async fn add_member(h: &Harness, group: &str, member: &str) {
     let r = h
@@ -239,20 +237,6 @@ async fn deleted_objects_drop_out_and_restore_returns() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = h.get(&format!("/v1.0/users/{user}/transitiveMemberOf")).await;
     assert_eq!(ids(&r.json), set(&[&m365]));
-}
-
-/// Sends a Graph request through another node's router.
-async fn via(app: &App, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-    let req = match body {
-        Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
-        None => b.body(Body::empty()),
-    }
-    .expect("request");
-    let res = app.service::<Body>().oneshot(req).await.expect("infallible");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 #[tokio::test]
